@@ -1,0 +1,173 @@
+// Package admin serves Switchboard's operational HTTP endpoints: liveness
+// (/healthz), readiness (/readyz) and Prometheus metrics (/metrics).
+//
+// Metrics come from a Metrics value that the LDAP server reports into (it
+// implements ldap.Observer) and from gauges read at scrape time (entries,
+// store size). Nothing here is global: the registry is created per server.
+package admin
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/switchboard-ldap/switchboard/ldap"
+)
+
+// Store is what the admin endpoints read from the directory.
+type Store interface {
+	EntryCount() int64
+	Size() int64
+}
+
+// Metrics records LDAP traffic for Prometheus. It implements ldap.Observer.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	ops      *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	conns    prometheus.Gauge
+	accepted prometheus.Counter
+}
+
+// NewMetrics registers Switchboard's metrics, and the Go runtime and
+// process collectors, in a new registry. store may be nil.
+func NewMetrics(store Store) *Metrics {
+	reg := prometheus.NewRegistry()
+	m := &Metrics{
+		Registry: reg,
+		ops: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_ldap_operations_total",
+			Help: "LDAP operations completed, by operation and result code.",
+		}, []string{"op", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "switchboard_ldap_operation_duration_seconds",
+			Help:    "Time from decoding a request to writing its result.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"op"}),
+		conns: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "switchboard_ldap_open_connections",
+			Help: "LDAP connections currently open.",
+		}),
+		accepted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "switchboard_ldap_connections_total",
+			Help: "LDAP connections accepted.",
+		}),
+	}
+	reg.MustRegister(m.ops, m.latency, m.conns, m.accepted,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if store != nil {
+		reg.MustRegister(
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_entries", Help: "Entries in the directory."},
+				func() float64 { return float64(store.EntryCount()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_store_bytes", Help: "Bytes the store keeps on disk."},
+				func() float64 { return float64(store.Size()) }),
+		)
+	}
+	return m
+}
+
+// ConnOpened implements ldap.Observer.
+func (m *Metrics) ConnOpened() { m.conns.Inc(); m.accepted.Inc() }
+
+// ConnClosed implements ldap.Observer.
+func (m *Metrics) ConnClosed() { m.conns.Dec() }
+
+// OpDone implements ldap.Observer.
+func (m *Metrics) OpDone(op ldap.Op, code ldap.ResultCode, d time.Duration) {
+	name := op.String()
+	m.ops.WithLabelValues(name, codeLabel(code)).Inc()
+	m.latency.WithLabelValues(name).Observe(d.Seconds())
+}
+
+var codeLabels = func() (t [128]string) {
+	for i := range t {
+		t[i] = itoa(i)
+	}
+	return t
+}()
+
+func codeLabel(c ldap.ResultCode) string {
+	if c >= 0 && int(c) < len(codeLabels) {
+		return codeLabels[c]
+	}
+	return itoa(int(c))
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [12]byte
+	i := len(b)
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	if neg {
+		i--
+		b[i] = '-'
+	}
+	return string(b[i:])
+}
+
+// Server is the admin HTTP server.
+type Server struct {
+	Metrics *Metrics
+	Logger  *slog.Logger
+	ready   atomic.Bool
+	srv     *http.Server
+}
+
+// SetReady marks the directory ready (or not) for /readyz.
+func (s *Server) SetReady(ok bool) { s.ready.Store(ok) }
+
+// Handler returns the HTTP routes.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !s.ready.Load() {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ready\n"))
+	})
+	if s.Metrics != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))
+	}
+	return mux
+}
+
+// Serve serves the admin API on l until Shutdown.
+func (s *Server) Serve(l net.Listener) error {
+	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	err := s.srv.Serve(l)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops the admin server.
+func (s *Server) Shutdown(ctx context.Context) error {
+	if s.srv == nil {
+		return nil
+	}
+	return s.srv.Shutdown(ctx)
+}

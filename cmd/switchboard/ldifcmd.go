@@ -1,0 +1,138 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/directory/ldif"
+	"github.com/switchboard-ldap/switchboard/directory/password"
+)
+
+// cmdImport bulk-loads LDIF offline. It is all-or-nothing: the entries go
+// into a fresh store beside the data directory, which replaces the data
+// directory only when every record loaded. The target must not hold a
+// store already (import into a running server with ldapadd instead).
+func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, cfg, err := parseFlags("import", "import [flags] FILE.ldif", args, stderr)
+	if err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return errors.New("import needs exactly one LDIF file ('-' for stdin)")
+	}
+	var in io.Reader = os.Stdin
+	if name := fs.Arg(0); name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		in = f
+	}
+	if _, err := os.Stat(filepath.Join(cfg.Data, "MANIFEST")); err == nil {
+		return fmt.Errorf("%s already holds a store; import loads a new one (move it away, or use ldapadd against the server)", cfg.Data)
+	}
+	tmp := filepath.Clean(cfg.Data) + ".importing"
+	if err := os.RemoveAll(tmp); err != nil {
+		return err
+	}
+	log := cfg.logger()
+	// No fsync per entry: the store is synced once at the end, and a crash
+	// midway leaves only the temporary directory behind.
+	eng, err := openEngine(cfg, log, tmp, true)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	var progress func(int)
+	if isTerminal(stderr) {
+		progress = func(n int) {
+			fmt.Fprintf(stderr, "\rimported %d entries (%.0f/s)", n, float64(n)/time.Since(start).Seconds())
+		}
+	}
+	n, err := loadLDIF(directory.WithIdentity(ctx, cfg.RootDN), eng, bufio.NewReaderSize(in, 1<<20), ldif.ReaderOptions{AllowURLs: cfg.LDIF.AllowURLs}, progress)
+	if progress != nil {
+		fmt.Fprintln(stderr)
+	}
+	if err == nil {
+		err = eng.Sync()
+	}
+	if cerr := eng.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.RemoveAll(tmp)
+		return fmt.Errorf("import failed, nothing was imported: %w", err)
+	}
+	// Keep a generated root password hash that serve may have written.
+	if b, err := os.ReadFile(filepath.Join(cfg.Data, "root-password.hash")); err == nil {
+		os.WriteFile(filepath.Join(tmp, "root-password.hash"), b, 0o600)
+	}
+	if err := os.RemoveAll(cfg.Data); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, cfg.Data); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "imported %d entries into %s in %s\n", n, cfg.Data, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// cmdExport writes the whole tree as LDIF, parents first.
+func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, cfg, err := parseFlags("export", "export [flags] [FILE.ldif]", args, stderr)
+	if err != nil {
+		return err
+	}
+	out := stdout
+	if fs.NArg() == 1 && fs.Arg(0) != "-" {
+		f, err := os.Create(fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		out = f
+	}
+	eng, err := openEngine(cfg, cfg.logger(), cfg.Data, true)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	w := ldif.NewWriter(out)
+	err = eng.Walk(ctx, func(en *directory.Entry) error {
+		attrs := make([]ldif.Attr, len(en.Attrs))
+		for i, a := range en.Attrs {
+			attrs[i] = ldif.Attr{Type: a.Name, Values: a.Values}
+		}
+		return w.WriteEntry(en.DN, attrs)
+	})
+	if err != nil {
+		return err
+	}
+	return w.Flush()
+}
+
+// cmdHashPassword reads one line and prints its hash, for root_password_file
+// and for userPassword values in LDIF.
+func cmdHashPassword(stdin io.Reader, stdout io.Writer) error {
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	for len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r') {
+		line = line[:len(line)-1]
+	}
+	if line == "" {
+		return errors.New("hash-password: empty password on stdin")
+	}
+	fmt.Fprintf(stdout, "%s\n", password.Hash([]byte(line)))
+	return nil
+}

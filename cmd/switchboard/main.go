@@ -1,0 +1,93 @@
+// Command switchboard is the Switchboard LDAP directory server.
+//
+//	switchboard serve           run the server
+//	switchboard import FILE     load an LDIF file into a new store, offline
+//	switchboard export [FILE]   write the whole tree as LDIF
+//	switchboard hash-password   print a {SSHA512} hash of a password
+//	switchboard version         print the version
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/pflag"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+const usage = `Switchboard is an LDAPv3 directory server.
+
+Usage:
+  switchboard <command> [flags]
+
+Commands:
+  serve          run the LDAP server and the admin HTTP API
+  import FILE    bulk-load an LDIF file into a new store (offline, all-or-nothing)
+  export [FILE]  write every entry as LDIF (to stdout without FILE)
+  hash-password  read a password from stdin and print its {SSHA512} hash
+  version        print the version
+
+Run 'switchboard <command> --help' for the flags of a command. Every flag is
+also a key of config.yaml and an environment variable: --limits.size is
+limits.size in the file and SWITCHBOARD_LIMITS_SIZE in the environment.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		if !errors.Is(err, pflag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "switchboard:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return cmdServe(ctx, rest, stdout, stderr)
+	case "import":
+		return cmdImport(ctx, rest, stdout, stderr)
+	case "export":
+		return cmdExport(ctx, rest, stdout, stderr)
+	case "hash-password":
+		return cmdHashPassword(stdin, stdout)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "switchboard", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+// parseFlags parses a command's flags, printing its help on --help.
+func parseFlags(name, synopsis string, args []string, stderr io.Writer) (*pflag.FlagSet, *Config, error) {
+	fs := newFlags(name)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: switchboard %s\n\nFlags:\n", synopsis)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, err
+	}
+	cfg, err := loadConfig(fs)
+	return fs, cfg, err
+}

@@ -1,0 +1,221 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/switchboard-ldap/switchboard/admin"
+	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/directory/frontend"
+	"github.com/switchboard-ldap/switchboard/directory/ldif"
+	"github.com/switchboard-ldap/switchboard/directory/overlay/memberof"
+	"github.com/switchboard-ldap/switchboard/directory/password"
+	"github.com/switchboard-ldap/switchboard/ldap"
+	"github.com/switchboard-ldap/switchboard/schema"
+	"github.com/switchboard-ldap/switchboard/testdata"
+)
+
+// openEngine builds the schema and opens the store with the overlays that
+// write inside its transactions, in their declared order.
+func openEngine(cfg *Config, log *slog.Logger, dir string, noSync bool) (*directory.Engine, error) {
+	s, err := schema.Default()
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range cfg.SchemaFiles {
+		if s, err = s.Extend(f); err != nil {
+			return nil, fmt.Errorf("schema file %s: %w", f, err)
+		}
+	}
+	// The overlay chain, declared once, in the order it runs.
+	var hooks []directory.WriteHook
+	if cfg.Overlays.MemberOf.Enabled {
+		hooks = append(hooks, memberof.New(memberof.Config{Placeholder: cfg.Overlays.MemberOf.Placeholder}))
+	}
+	var indexed []string
+	if len(cfg.Indexes) > 0 {
+		indexed = cfg.Indexes
+	}
+	return directory.Open(directory.Options{
+		Dir:        dir,
+		Suffix:     cfg.Suffix,
+		Schema:     s,
+		Logger:     log,
+		Indexed:    indexed,
+		Hooks:      hooks,
+		NoSync:     noSync,
+		CacheBytes: int64(cfg.CacheMB) << 20,
+	})
+}
+
+// rootPassword returns the root DN's password: from the file, the config
+// or environment, or else one generated at the first start, whose hash is
+// kept in the data directory and whose cleartext is printed once.
+func rootPassword(cfg *Config, stdout io.Writer) ([]byte, error) {
+	if cfg.RootPasswordFile != "" {
+		b, err := os.ReadFile(cfg.RootPasswordFile)
+		if err != nil {
+			return nil, fmt.Errorf("root password file: %w", err)
+		}
+		b = bytes.TrimRight(b, "\r\n")
+		if len(b) == 0 {
+			return nil, errors.New("root password file is empty")
+		}
+		return b, nil
+	}
+	if cfg.RootPassword != "" {
+		return []byte(cfg.RootPassword), nil
+	}
+	path := filepath.Join(cfg.Data, "root-password.hash")
+	if b, err := os.ReadFile(path); err == nil {
+		return bytes.TrimSpace(b), nil
+	}
+	pw := password.Generate(20)
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, append(password.Hash(pw), '\n'), 0o600); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stdout, "Generated a password for %s (shown once; its hash is in %s):\n\n    %s\n\n", cfg.RootDN, path, pw)
+	return pw, nil
+}
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	_, cfg, err := parseFlags("serve", "serve [flags]", args, stderr)
+	if err != nil {
+		return err
+	}
+	log := cfg.logger()
+	rootPW, err := rootPassword(cfg, stdout)
+	if err != nil {
+		return err
+	}
+	eng, err := openEngine(cfg, log, cfg.Data, false)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	if cfg.Demo && eng.EntryCount() == 0 {
+		n, err := loadLDIF(directory.WithIdentity(ctx, cfg.RootDN), eng, bytes.NewReader(testdata.DemoLDIF), ldif.ReaderOptions{}, nil)
+		if err != nil {
+			return fmt.Errorf("demo data: %w", err)
+		}
+		log.Info("loaded demo organisation", "entries", n)
+	}
+
+	metrics := admin.NewMetrics(eng)
+	fe, err := frontend.New(frontend.Config{
+		Engine:        eng,
+		RootDN:        cfg.RootDN,
+		RootPassword:  rootPW,
+		SizeLimit:     cfg.Limits.Size,
+		TimeLimit:     cfg.Limits.Time,
+		VendorVersion: version,
+		Logger:        log,
+	})
+	if err != nil {
+		return err
+	}
+	srv := &ldap.Server{
+		Handler:          fe,
+		Logger:           log,
+		MaxPDUBeforeBind: cfg.Limits.MaxPDUBeforeBind,
+		MaxPDUAfterBind:  cfg.Limits.MaxPDUAfterBind,
+		IdleTimeout:      cfg.Limits.IdleTimeout,
+		ReadTimeout:      cfg.Limits.ReadTimeout,
+		WriteTimeout:     cfg.Limits.WriteTimeout,
+		MaxConnections:   cfg.Limits.MaxConnections,
+		MaxInFlight:      cfg.Limits.MaxInFlight,
+		Observer:         metrics,
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	errc := make(chan error, 2)
+	go func() { errc <- srv.Serve(ln) }()
+
+	adm := &admin.Server{Metrics: metrics, Logger: log}
+	if cfg.AdminListen != "" {
+		aln, err := net.Listen("tcp", cfg.AdminListen)
+		if err != nil {
+			srv.Close()
+			return err
+		}
+		go func() { errc <- adm.Serve(aln) }()
+		log.Info("admin HTTP listening", "addr", aln.Addr().String())
+	}
+	adm.SetReady(true)
+	log.Info("LDAP listening", "addr", ln.Addr().String(), "suffix", cfg.Suffix, "entries", eng.EntryCount(), "version", version)
+	fmt.Fprintf(stdout, "switchboard %s serving %s on ldap://%s\n", version, cfg.Suffix, ln.Addr())
+
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err := <-errc:
+		if err != nil && !errors.Is(err, ldap.ErrServerClosed) {
+			log.Error("server failed", "err", err)
+		}
+	}
+	adm.SetReady(false)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.Limits.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("shutdown did not finish in time; closed remaining connections", "err", err)
+	}
+	adm.Shutdown(sctx)
+	return nil
+}
+
+// loadLDIF adds every content or add record of r through b, stopping at the
+// first error with its line number. progress, if set, is called now and
+// then with the count so far.
+func loadLDIF(ctx context.Context, b directory.Backend, r io.Reader, opt ldif.ReaderOptions, progress func(int)) (int, error) {
+	rd := ldif.NewReader(r, opt)
+	n := 0
+	last := time.Now()
+	for {
+		rec, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+		if rec.ChangeType != "" && rec.ChangeType != ldif.ChangeAdd {
+			return n, fmt.Errorf("line %d: import takes entries, not %q change records (use ldapmodify)", rec.Line, rec.ChangeType)
+		}
+		attrs := make([]directory.Attr, len(rec.Attrs))
+		for i, a := range rec.Attrs {
+			attrs[i] = directory.Attr{Name: a.Type, Values: a.Values}
+		}
+		if err := b.Add(ctx, rec.DN, attrs, directory.AddOptions{KeepOperational: true}); err != nil {
+			return n, fmt.Errorf("line %d: dn %q: %w", rec.Line, rec.DN, err)
+		}
+		n++
+		if progress != nil && time.Since(last) > 500*time.Millisecond {
+			progress(n)
+			last = time.Now()
+		}
+	}
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+

@@ -1,0 +1,179 @@
+package directory
+
+import (
+	"encoding/binary"
+	"errors"
+	"strings"
+)
+
+// ID identifies an entry in the store. IDs are allocated from a Badger
+// sequence, never reused, and are part of the on-disk format.
+type ID uint64
+
+// Attr is one attribute of an entry: its description in canonical form (the
+// schema's primary name, lower-cased options appended as ";opt") and its
+// values in the order they were given.
+type Attr struct {
+	Name   string
+	Values [][]byte
+}
+
+// Entry is a directory entry as the engine stores it. DN keeps the form the
+// client gave; NDN is its normalised form (schema.NormalizeDN), the key of
+// the DN index.
+type Entry struct {
+	ID       ID
+	ParentID ID
+	DN       string
+	NDN      string
+	Attrs    []Attr
+}
+
+// Get returns the values of the attribute named exactly name (canonical
+// form, case-insensitive), or nil.
+func (e *Entry) Get(name string) [][]byte {
+	for i := range e.Attrs {
+		if strings.EqualFold(e.Attrs[i].Name, name) {
+			return e.Attrs[i].Values
+		}
+	}
+	return nil
+}
+
+// First returns the first value of name as a string, or "".
+func (e *Entry) First(name string) string {
+	if v := e.Get(name); len(v) > 0 {
+		return string(v[0])
+	}
+	return ""
+}
+
+// Set replaces the values of name, adding the attribute if needed; nil or
+// empty values remove it.
+func (e *Entry) Set(name string, values [][]byte) {
+	for i := range e.Attrs {
+		if strings.EqualFold(e.Attrs[i].Name, name) {
+			if len(values) == 0 {
+				e.Attrs = append(e.Attrs[:i], e.Attrs[i+1:]...)
+			} else {
+				e.Attrs[i].Values = values
+			}
+			return
+		}
+	}
+	if len(values) > 0 {
+		e.Attrs = append(e.Attrs, Attr{Name: name, Values: values})
+	}
+}
+
+// Clone returns a deep copy, so that overlays and callers never change an
+// entry the engine or its cache owns.
+func (e *Entry) Clone() *Entry {
+	c := &Entry{ID: e.ID, ParentID: e.ParentID, DN: e.DN, NDN: e.NDN, Attrs: make([]Attr, len(e.Attrs))}
+	for i, a := range e.Attrs {
+		vals := make([][]byte, len(a.Values))
+		for j, v := range a.Values {
+			vals[j] = append([]byte(nil), v...)
+		}
+		c.Attrs[i] = Attr{Name: a.Name, Values: vals}
+	}
+	return c
+}
+
+// entryFormatV1 tags the record layout below. It is part of the file format
+// and must not change; a new layout gets a new tag.
+const entryFormatV1 = 1
+
+// marshal encodes an entry record:
+//
+//	format (1B = 1) | parentID (uvarint) | len(DN) DN | len(NDN) NDN |
+//	nattrs (uvarint) | { len(name) name | nvalues | { len(v) v }... }...
+//
+// All lengths are uvarints. The ID is the key, so it is not repeated.
+func (e *Entry) marshal(b []byte) []byte {
+	b = append(b, entryFormatV1)
+	b = binary.AppendUvarint(b, uint64(e.ParentID))
+	b = appendString(b, e.DN)
+	b = appendString(b, e.NDN)
+	b = binary.AppendUvarint(b, uint64(len(e.Attrs)))
+	for _, a := range e.Attrs {
+		b = appendString(b, a.Name)
+		b = binary.AppendUvarint(b, uint64(len(a.Values)))
+		for _, v := range a.Values {
+			b = binary.AppendUvarint(b, uint64(len(v)))
+			b = append(b, v...)
+		}
+	}
+	return b
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+var errCorrupt = errors.New("directory: corrupt entry record")
+
+// unmarshalEntry decodes a record written by marshal. Values are copied out
+// of b, which Badger owns only for the life of the transaction.
+func unmarshalEntry(id ID, b []byte) (*Entry, error) {
+	if len(b) == 0 || b[0] != entryFormatV1 {
+		return nil, errCorrupt
+	}
+	// One allocation holds every value; strings are made separately.
+	buf := append([]byte(nil), b[1:]...)
+	r := reader{b: buf}
+	e := &Entry{ID: id}
+	e.ParentID = ID(r.uvarint())
+	e.DN = string(r.bytes())
+	e.NDN = string(r.bytes())
+	n := r.uvarint()
+	if n > uint64(len(buf)) {
+		return nil, errCorrupt
+	}
+	e.Attrs = make([]Attr, n)
+	for i := range e.Attrs {
+		e.Attrs[i].Name = string(r.bytes())
+		nv := r.uvarint()
+		if nv > uint64(len(buf)) {
+			return nil, errCorrupt
+		}
+		vals := make([][]byte, nv)
+		for j := range vals {
+			vals[j] = r.bytes()
+		}
+		e.Attrs[i].Values = vals
+	}
+	if r.err {
+		return nil, errCorrupt
+	}
+	return e, nil
+}
+
+type reader struct {
+	b   []byte
+	err bool
+}
+
+func (r *reader) uvarint() uint64 {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.err = true
+		r.b = nil
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) bytes() []byte {
+	n := r.uvarint()
+	if n > uint64(len(r.b)) {
+		r.err = true
+		r.b = nil
+		return nil
+	}
+	v := r.b[:n:n]
+	r.b = r.b[n:]
+	return v
+}

@@ -1,0 +1,333 @@
+package directory
+
+import (
+	"bytes"
+	"strings"
+	"sync"
+
+	"github.com/switchboard-ldap/switchboard/ldap"
+	"github.com/switchboard-ldap/switchboard/schema"
+)
+
+// tri is the three-valued result of filter evaluation (RFC 4511 4.5.1.7).
+type tri uint8
+
+const (
+	triFalse tri = iota
+	triTrue
+	triUndefined
+)
+
+// matcher is a filter compiled against the schema once per search:
+// attribute types resolved, subtypes expanded and assertion values
+// normalised, so evaluating it per entry does no lookups.
+type matcher struct {
+	kind      ldap.FilterKind
+	undefined bool            // the item is Undefined whatever the entry
+	at        *schema.AttributeType
+	names     map[string]bool // canonical names of at and its subtypes
+	rule      *schema.MatchingRule
+	value     []byte // normalised assertion value
+	initial   []byte
+	final     []byte
+	any       [][]byte
+	dnAttrs   bool
+	isOC      bool // (objectClass=*) is true of every entry
+	children  []matcher
+}
+
+// subtypeCache maps an attribute type to the canonical names of itself and
+// every type derived from it. It is filled lazily, once per type.
+type subtypeCache struct {
+	mu sync.Mutex
+	m  map[*schema.AttributeType]map[string]bool
+}
+
+func (c *subtypeCache) names(s *schema.Schema, at *schema.AttributeType) map[string]bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n, ok := c.m[at]; ok {
+		return n
+	}
+	n := map[string]bool{}
+	for _, t := range s.Attributes() {
+		if t.IsSubtypeOf(at) {
+			n[t.Name()] = true
+		}
+	}
+	if c.m == nil {
+		c.m = map[*schema.AttributeType]map[string]bool{}
+	}
+	c.m[at] = n
+	return n
+}
+
+// compileOptions restrict what a filter may test.
+type compileOptions struct {
+	// hidden names attributes the requester may not read; items on them
+	// evaluate to Undefined so a filter cannot probe their values.
+	hidden map[string]bool
+}
+
+func (e *Engine) compile(f *ldap.Filter, opt compileOptions) matcher {
+	m := matcher{kind: f.Kind}
+	switch f.Kind {
+	case ldap.FilterAnd, ldap.FilterOr, ldap.FilterNot:
+		m.children = make([]matcher, len(f.Children))
+		for i := range f.Children {
+			m.children[i] = e.compile(&f.Children[i], opt)
+		}
+		return m
+	case ldap.FilterExtensible:
+		return e.compileExtensible(f, opt)
+	}
+	base, _ := schema.SplitOptions(string(f.Attr))
+	at, ok := e.schema.Attribute(base)
+	if !ok || opt.hidden[strings.ToLower(at.Name())] {
+		m.undefined = true
+		return m
+	}
+	m.at = at
+	m.names = e.subtypes.names(e.schema, at)
+	m.isOC = strings.EqualFold(at.Name(), "objectClass")
+	var err error
+	switch f.Kind {
+	case ldap.FilterEqualityMatch:
+		if at.Equality == nil {
+			m.undefined = true
+		} else if m.value, err = at.Normalize(f.Value); err != nil {
+			m.undefined = true
+		}
+	case ldap.FilterApproxMatch:
+		if at.Equality == nil {
+			m.undefined = true
+		} else {
+			m.value = at.ApproxKey(f.Value)
+		}
+	case ldap.FilterGreaterOrEqual, ldap.FilterLessOrEqual:
+		if at.Ordering == nil {
+			m.undefined = true
+		} else if err = validate(at, f.Value); err != nil {
+			m.undefined = true
+		} else {
+			m.value = f.Value
+		}
+	case ldap.FilterSubstrings:
+		if at.Substr == nil {
+			m.undefined = true
+			break
+		}
+		if f.Initial != nil {
+			if m.initial, err = at.NormalizeSubstring(f.Initial, schema.SubInitial); err != nil {
+				m.undefined = true
+			}
+		}
+		for _, a := range f.Any {
+			n, err := at.NormalizeSubstring(a, schema.SubAny)
+			if err != nil {
+				m.undefined = true
+			}
+			m.any = append(m.any, n)
+		}
+		if f.Final != nil {
+			if m.final, err = at.NormalizeSubstring(f.Final, schema.SubFinal); err != nil {
+				m.undefined = true
+			}
+		}
+	}
+	return m
+}
+
+// compileExtensible handles extensible match (RFC 4511 4.5.1.7.7): with a
+// type and no rule the type's equality rule applies; with a rule it applies
+// to the named type or, with no type, to every attribute of the entry whose
+// equality rule it is; dnAttributes also tests the DN's AVAs.
+func (e *Engine) compileExtensible(f *ldap.Filter, opt compileOptions) matcher {
+	m := matcher{kind: ldap.FilterExtensible, dnAttrs: f.DNAttributes}
+	if len(f.MatchingRule) == 0 && len(f.Attr) == 0 {
+		m.undefined = true
+		return m
+	}
+	if len(f.Attr) > 0 {
+		base, _ := schema.SplitOptions(string(f.Attr))
+		at, ok := e.schema.Attribute(base)
+		if !ok || opt.hidden[strings.ToLower(at.Name())] {
+			m.undefined = true
+			return m
+		}
+		m.at, m.names, m.rule = at, e.subtypes.names(e.schema, at), at.Equality
+	}
+	if len(f.MatchingRule) > 0 {
+		r, ok := e.schema.MatchingRule(string(f.MatchingRule))
+		if !ok || r.Kind != schema.EqualityRule {
+			m.undefined = true
+			return m
+		}
+		m.rule = r
+	}
+	if m.rule == nil {
+		m.undefined = true
+		return m
+	}
+	v, err := m.rule.Normalize(f.Value)
+	if err != nil {
+		m.undefined = true
+		return m
+	}
+	m.value = v
+	return m
+}
+
+// eval evaluates m against en.
+func (e *Engine) eval(m *matcher, en *Entry) tri {
+	switch m.kind {
+	case ldap.FilterAnd:
+		res := triTrue
+		for i := range m.children {
+			switch e.eval(&m.children[i], en) {
+			case triFalse:
+				return triFalse
+			case triUndefined:
+				res = triUndefined
+			}
+		}
+		return res
+	case ldap.FilterOr:
+		res := triFalse
+		for i := range m.children {
+			switch e.eval(&m.children[i], en) {
+			case triTrue:
+				return triTrue
+			case triUndefined:
+				res = triUndefined
+			}
+		}
+		return res
+	case ldap.FilterNot:
+		switch e.eval(&m.children[0], en) {
+		case triTrue:
+			return triFalse
+		case triFalse:
+			return triTrue
+		}
+		return triUndefined
+	}
+	if m.undefined {
+		return triUndefined
+	}
+	if m.kind == ldap.FilterPresent {
+		if m.isOC {
+			return triTrue
+		}
+		for i := range en.Attrs {
+			if m.names[baseName(en.Attrs[i].Name)] {
+				return triTrue
+			}
+		}
+		return triFalse
+	}
+	if m.kind == ldap.FilterExtensible {
+		return e.evalExtensible(m, en)
+	}
+	for i := range en.Attrs {
+		if !m.names[baseName(en.Attrs[i].Name)] {
+			continue
+		}
+		for _, v := range en.Attrs[i].Values {
+			if m.matchValue(v) {
+				return triTrue
+			}
+		}
+	}
+	return triFalse
+}
+
+func (m *matcher) matchValue(v []byte) bool {
+	switch m.kind {
+	case ldap.FilterEqualityMatch:
+		n, err := m.at.Normalize(v)
+		return err == nil && bytes.Equal(n, m.value)
+	case ldap.FilterApproxMatch:
+		return bytes.Equal(m.at.ApproxKey(v), m.value)
+	case ldap.FilterGreaterOrEqual:
+		c, err := m.at.Compare(v, m.value)
+		return err == nil && c >= 0
+	case ldap.FilterLessOrEqual:
+		c, err := m.at.Compare(v, m.value)
+		return err == nil && c <= 0
+	case ldap.FilterSubstrings:
+		n, err := m.at.SubstringValue(v)
+		if err != nil {
+			return false
+		}
+		return matchSubstrings(n, m.initial, m.any, m.final)
+	}
+	return false
+}
+
+// matchSubstrings checks initial, any and final pieces in order, without
+// overlap (RFC 4511 4.5.1.7.2).
+func matchSubstrings(v, initial []byte, any [][]byte, final []byte) bool {
+	if !bytes.HasPrefix(v, initial) {
+		return false
+	}
+	v = v[len(initial):]
+	for _, a := range any {
+		i := bytes.Index(v, a)
+		if i < 0 {
+			return false
+		}
+		v = v[i+len(a):]
+	}
+	return bytes.HasSuffix(v, final)
+}
+
+func (e *Engine) evalExtensible(m *matcher, en *Entry) tri {
+	test := func(at *schema.AttributeType, v []byte) bool {
+		if at.Equality != m.rule && m.at == nil {
+			return false
+		}
+		n, err := m.rule.Normalize(v)
+		return err == nil && bytes.Equal(n, m.value)
+	}
+	for i := range en.Attrs {
+		base := baseName(en.Attrs[i].Name)
+		if m.names != nil && !m.names[base] {
+			continue
+		}
+		at, ok := e.schema.Attribute(base)
+		if !ok {
+			continue
+		}
+		for _, v := range en.Attrs[i].Values {
+			if test(at, v) {
+				return triTrue
+			}
+		}
+	}
+	if m.dnAttrs {
+		dn, err := ldap.ParseDN(en.DN)
+		if err == nil {
+			for _, rdn := range dn {
+				for _, ava := range rdn {
+					at, ok := e.schema.Attribute(ava.Type)
+					if !ok || (m.names != nil && !m.names[at.Name()]) {
+						continue
+					}
+					if test(at, []byte(ava.Value)) {
+						return triTrue
+					}
+				}
+			}
+		}
+	}
+	return triFalse
+}
+
+// baseName strips options from a canonical attribute name.
+func baseName(name string) string {
+	if i := strings.IndexByte(name, ';'); i >= 0 {
+		return name[:i]
+	}
+	return name
+}

@@ -1,0 +1,135 @@
+package frontend
+
+import (
+	"context"
+	"strings"
+
+	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/directory/password"
+	"github.com/switchboard-ldap/switchboard/ldap"
+)
+
+// bind handles simple binds (RFC 4511 4.2, RFC 4513 5.1). The session
+// becomes anonymous first, so a failed bind never leaves an old identity.
+func (f *Frontend) bind(ctx context.Context, w ldap.ResponseWriter, r *ldap.Request, s *ldap.Session) {
+	b := &r.Bind
+	s.SetBind("")
+	if b.Version != 3 {
+		writeErr(w, &ldap.Error{Code: ldap.ProtocolError, Message: "only LDAPv3 is supported"})
+		return
+	}
+	if !b.Simple {
+		writeErr(w, &ldap.Error{Code: ldap.AuthMethodNotSupported, Message: "SASL mechanism " + string(b.Mechanism) + " is not supported"})
+		return
+	}
+	name := string(b.Name)
+	switch {
+	case name == "" && len(b.Password) == 0:
+		success(w) // anonymous
+		return
+	case name == "":
+		writeErr(w, &ldap.Error{Code: ldap.UnwillingToPerform, Message: "password given without a name"})
+		return
+	case len(b.Password) == 0:
+		// RFC 4513 5.1.2: an unauthenticated bind must not authenticate.
+		writeErr(w, &ldap.Error{Code: ldap.UnwillingToPerform, Message: "unauthenticated bind (DN with no password) disallowed"})
+		return
+	}
+	ndn, err := f.schema.NormalizeDNString(name)
+	if err != nil {
+		writeErr(w, &ldap.Error{Code: ldap.InvalidDNSyntax, Message: "invalid DN"})
+		return
+	}
+	if f.rootNDN != "" && ndn == f.rootNDN {
+		if ok, _ := password.Verify(f.cfg.RootPassword, b.Password); ok {
+			s.SetBind(ndn)
+			success(w)
+			return
+		}
+		writeErr(w, &ldap.Error{Code: ldap.InvalidCredentials, Message: "invalid credentials"})
+		return
+	}
+	if _, err := f.backend.Authenticate(ctx, name, b.Password); err != nil {
+		writeErr(w, err)
+		return
+	}
+	s.SetBind(ndn)
+	success(w)
+}
+
+// extended handles Who am I (RFC 4532) and Password Modify (RFC 3062).
+func (f *Frontend) extended(ctx context.Context, w ldap.ResponseWriter, r *ldap.Request, s *ldap.Session) {
+	switch string(r.Extended.Name) {
+	case ldap.OIDWhoAmI:
+		id := ""
+		if dn := s.BindDN(); dn != "" {
+			id = "dn:" + dn
+		}
+		w.WriteResult(&ldap.Result{Code: ldap.Success, ResponseValue: []byte(id)})
+	case ldap.OIDPasswordModify:
+		f.passwordModify(ctx, w, r, s)
+	default:
+		writeErr(w, &ldap.Error{Code: ldap.ProtocolError, Message: "unsupported extended operation " + string(r.Extended.Name)})
+	}
+}
+
+// passwordModify changes a password: one's own (checking the old password
+// when given) or, for the root DN, anyone's. With no new password the
+// server generates one and returns it.
+func (f *Frontend) passwordModify(ctx context.Context, w ldap.ResponseWriter, r *ldap.Request, s *ldap.Session) {
+	pm, err := ldap.DecodePasswordModify(r.Extended.Value)
+	if err != nil {
+		writeErr(w, &ldap.Error{Code: ldap.ProtocolError, Message: err.Error()})
+		return
+	}
+	if !s.Authenticated() {
+		writeErr(w, &ldap.Error{Code: ldap.UnwillingToPerform, Message: "password modify requires an authenticated session"})
+		return
+	}
+	target := s.BindDN()
+	if pm.HasUser {
+		id := string(pm.UserIdentity)
+		id = strings.TrimPrefix(id, "dn:")
+		if strings.HasPrefix(id, "u:") {
+			writeErr(w, &ldap.Error{Code: ldap.UnwillingToPerform, Message: "u: authorization identities are not supported; give a DN"})
+			return
+		}
+		n, err := f.schema.NormalizeDNString(id)
+		if err != nil {
+			writeErr(w, &ldap.Error{Code: ldap.InvalidDNSyntax, Message: "invalid user identity"})
+			return
+		}
+		target = n
+	}
+	self := target == s.BindDN()
+	if !self && !f.isRoot(s) {
+		writeErr(w, &ldap.Error{Code: ldap.InsufficientAccessRights, Message: "may not change another user's password"})
+		return
+	}
+	if target == f.rootNDN {
+		writeErr(w, &ldap.Error{Code: ldap.UnwillingToPerform, Message: "the root DN's password is set in the configuration"})
+		return
+	}
+	if pm.HasOld && self {
+		if _, err := f.backend.Authenticate(ctx, target, pm.OldPassword); err != nil {
+			writeErr(w, &ldap.Error{Code: ldap.InvalidCredentials, Message: "old password is wrong"})
+			return
+		}
+	}
+	newPW := pm.NewPassword
+	var generated []byte
+	if !pm.HasNew || len(newPW) == 0 {
+		generated = password.Generate(12)
+		newPW = generated
+	}
+	mod := directory.Mod{Op: ldap.ModReplace, Attr: directory.Attr{Name: "userPassword", Values: [][]byte{password.Hash(newPW)}}}
+	if err := f.backend.Modify(ctx, target, []directory.Mod{mod}); err != nil {
+		writeErr(w, err)
+		return
+	}
+	res := &ldap.Result{Code: ldap.Success}
+	if generated != nil {
+		res.ResponseValue = ldap.AppendPasswordModifyResponse(nil, generated)
+	}
+	w.WriteResult(res)
+}

@@ -1,0 +1,247 @@
+// Package frontend turns decoded LDAP requests into directory operations,
+// the part of a server that slapd calls its frontend (do_search, do_add,
+// ...): it resolves names and controls, decides who may do what, answers
+// the Root DSE and the subschema subentry itself, and hands everything else
+// to a directory.Backend, which may be the engine or an overlay chain in
+// front of it.
+//
+// A search takes this path: ldap.Server decodes it and calls ServeLDAP;
+// search() checks controls and limits, picks the Root DSE, the subschema or
+// the backend; the backend streams matching entries to a callback that
+// selects the requested attributes and writes each one to the
+// ResponseWriter; the result (with a paged-results cookie) ends it.
+package frontend
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/ldap"
+	"github.com/switchboard-ldap/switchboard/schema"
+)
+
+// Config configures a Frontend.
+type Config struct {
+	// Engine supplies the schema, the suffix and filter matching for
+	// entries the backend does not store (Root DSE, subschema).
+	Engine *directory.Engine
+	// Backend runs the operations; nil means Engine.
+	Backend directory.Backend
+	// RootDN is the administrator, who bypasses access checks, and
+	// RootPassword its password: cleartext or a {SCHEME} hash.
+	RootDN       string
+	RootPassword []byte
+	// SizeLimit and TimeLimit cap searches by anyone but the root DN
+	// (defaults 500 entries and 3600 s, as slapd's). Negative means none.
+	SizeLimit int
+	TimeLimit time.Duration
+	// VendorVersion is published in the Root DSE.
+	VendorVersion string
+	Logger        *slog.Logger
+}
+
+// Frontend is an ldap.Handler serving one naming context.
+type Frontend struct {
+	cfg      Config
+	backend  directory.Backend
+	engine   *directory.Engine
+	schema   *schema.Schema
+	rootNDN  string
+	controls *Controls
+	started  time.Time
+
+	subschemaOnce  sync.Once
+	subschemaEntry *directory.Entry
+}
+
+// New returns a Frontend. The root DN must parse.
+func New(cfg Config) (*Frontend, error) {
+	if cfg.Engine == nil {
+		return nil, errors.New("frontend: Config.Engine is nil")
+	}
+	f := &Frontend{cfg: cfg, engine: cfg.Engine, backend: cfg.Backend, schema: cfg.Engine.Schema(), started: time.Now()}
+	if f.backend == nil {
+		f.backend = cfg.Engine
+	}
+	if cfg.RootDN != "" {
+		n, err := f.schema.NormalizeDNString(cfg.RootDN)
+		if err != nil {
+			return nil, err
+		}
+		f.rootNDN = n
+	}
+	if f.cfg.SizeLimit == 0 {
+		f.cfg.SizeLimit = 500
+	}
+	if f.cfg.TimeLimit == 0 {
+		f.cfg.TimeLimit = time.Hour
+	}
+	if f.cfg.Logger == nil {
+		f.cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	f.controls = NewControls()
+	f.controls.Register(ldap.OIDPagedResults, ldap.OpSearchRequest)
+	f.controls.Register(ldap.OIDManageDsaIT, ldap.OpSearchRequest, ldap.OpAddRequest, ldap.OpModifyRequest,
+		ldap.OpDelRequest, ldap.OpModifyDNRequest, ldap.OpCompareRequest)
+	return f, nil
+}
+
+// Controls returns the control registry, so overlays can add theirs.
+func (f *Frontend) Controls() *Controls { return f.controls }
+
+// Controls is the registry of request controls the server understands, by
+// OID, with the operations each applies to. A critical control that is not
+// registered for the operation is refused with
+// unavailableCriticalExtension (RFC 4511 4.1.11); a non-critical one is
+// ignored. Registered OIDs are published as supportedControl.
+type Controls struct {
+	mu  sync.RWMutex
+	ops map[string]map[ldap.Op]bool
+}
+
+// NewControls returns an empty registry.
+func NewControls() *Controls { return &Controls{ops: map[string]map[ldap.Op]bool{}} }
+
+// Register declares that oid is understood on ops.
+func (c *Controls) Register(oid string, ops ...ldap.Op) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := c.ops[oid]
+	if m == nil {
+		m = map[ldap.Op]bool{}
+		c.ops[oid] = m
+	}
+	for _, op := range ops {
+		m[op] = true
+	}
+}
+
+// Supported reports whether oid is understood on op.
+func (c *Controls) Supported(oid string, op ldap.Op) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.ops[oid][op]
+}
+
+// OIDs returns the registered OIDs, sorted.
+func (c *Controls) OIDs() []string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]string, 0, len(c.ops))
+	for oid := range c.ops {
+		out = append(out, oid)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// checkControls refuses unknown critical controls and duplicated ones.
+func (f *Frontend) checkControls(r *ldap.Request) *ldap.Error {
+	for i, c := range r.Controls {
+		oid := string(c.OID)
+		for j := 0; j < i; j++ {
+			if string(r.Controls[j].OID) == oid {
+				return &ldap.Error{Code: ldap.ProtocolError, Message: "control " + oid + " appears twice"}
+			}
+		}
+		if c.Critical && !f.controls.Supported(oid, r.Op) {
+			return &ldap.Error{Code: ldap.UnavailableCriticalExtension, Message: "critical extension " + oid + " is not available"}
+		}
+	}
+	return nil
+}
+
+func findControl(r *ldap.Request, oid string) *ldap.Control {
+	for i := range r.Controls {
+		if string(r.Controls[i].OID) == oid {
+			return &r.Controls[i]
+		}
+	}
+	return nil
+}
+
+// ServeLDAP implements ldap.Handler.
+func (f *Frontend) ServeLDAP(ctx context.Context, w ldap.ResponseWriter, r *ldap.Request) {
+	if err := f.checkControls(r); err != nil {
+		writeErr(w, err)
+		return
+	}
+	sess := ldap.SessionFrom(ctx)
+	if sess == nil {
+		sess = &ldap.Session{}
+	}
+	ctx = directory.WithIdentity(ctx, sess.BindDN())
+	switch r.Op {
+	case ldap.OpBindRequest:
+		f.bind(ctx, w, r, sess)
+	case ldap.OpSearchRequest:
+		f.search(ctx, w, r, sess)
+	case ldap.OpAddRequest:
+		f.add(ctx, w, r, sess)
+	case ldap.OpModifyRequest:
+		f.modify(ctx, w, r, sess)
+	case ldap.OpDelRequest:
+		f.delete(ctx, w, r, sess)
+	case ldap.OpModifyDNRequest:
+		f.modifyDN(ctx, w, r, sess)
+	case ldap.OpCompareRequest:
+		f.compare(ctx, w, r, sess)
+	case ldap.OpExtendedRequest:
+		f.extended(ctx, w, r, sess)
+	default:
+		writeErr(w, &ldap.Error{Code: ldap.ProtocolError, Message: "unsupported operation"})
+	}
+}
+
+// writeErr answers with the code of err: an *ldap.Error as it is, a
+// cancelled context as canceled, anything else as other (80) with the
+// message logged rather than sent.
+func writeErr(w ldap.ResponseWriter, err error) {
+	var le *ldap.Error
+	switch {
+	case errors.As(err, &le):
+		w.WriteResult(&ldap.Result{Code: le.Code, MatchedDN: le.MatchedDN, Diagnostic: le.Message})
+	case errors.Is(err, context.DeadlineExceeded):
+		w.WriteResult(&ldap.Result{Code: ldap.TimeLimitExceeded, Diagnostic: "time limit exceeded"})
+	case errors.Is(err, context.Canceled):
+		w.WriteResult(&ldap.Result{Code: ldap.Canceled})
+	default:
+		w.WriteResult(&ldap.Result{Code: ldap.Other, Diagnostic: "internal error"})
+	}
+}
+
+func success(w ldap.ResponseWriter) {
+	w.WriteResult(&ldap.Result{Code: ldap.Success})
+}
+
+// isRoot reports whether the session is bound as the root DN.
+func (f *Frontend) isRoot(s *ldap.Session) bool {
+	return f.rootNDN != "" && s.BindDN() == f.rootNDN
+}
+
+// hidden returns the attributes the session may not read or test:
+// userPassword for everyone but the root DN. (Self access to one's own
+// password goes through the password modify operation.)
+func (f *Frontend) hidden(s *ldap.Session) []string {
+	if f.isRoot(s) {
+		return nil
+	}
+	return []string{"userPassword"}
+}
+
+// requireWrite allows writes to the root DN only, until the access control
+// of the security work lands.
+func (f *Frontend) requireWrite(s *ldap.Session) *ldap.Error {
+	if f.isRoot(s) {
+		return nil
+	}
+	return &ldap.Error{Code: ldap.InsufficientAccessRights, Message: "no write access"}
+}
+
+func lower(b []byte) string { return strings.ToLower(string(b)) }

@@ -1,0 +1,387 @@
+package frontend
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"hash/fnv"
+	"strings"
+	"time"
+
+	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/ldap"
+	"github.com/switchboard-ldap/switchboard/schema"
+)
+
+// Features published as supportedFeatures (RFC 3674).
+var features = []string{
+	"1.3.6.1.1.14",          // Modify-Increment (RFC 4525)
+	"1.3.6.1.4.1.4203.1.5.1", // all operational attributes, "+" (RFC 3673)
+	"1.3.6.1.4.1.4203.1.5.2", // attributes by object class, "@class" (RFC 4529)
+	"1.3.6.1.4.1.4203.1.5.3", // absolute true and false filters (RFC 4526)
+}
+
+// selection is a parsed requested-attributes list (RFC 4511 4.5.1.8).
+type selection struct {
+	allUser, allOp bool
+	names          map[string]bool // canonical base names, subtypes expanded
+	withOptions    map[string][]string
+	computed       bool // asks for an attribute the engine computes
+}
+
+var computedAttrs = map[string]bool{"entryDN": true, "subschemaSubentry": true, "hasSubordinates": true, "numSubordinates": true}
+
+func (f *Frontend) parseSelection(attrs [][]byte) selection {
+	sel := selection{names: map[string]bool{}}
+	if len(attrs) == 0 {
+		sel.allUser = true
+		return sel
+	}
+	for _, a := range attrs {
+		s := string(a)
+		switch {
+		case s == "*":
+			sel.allUser = true
+		case s == "+":
+			sel.allOp = true
+			sel.computed = true
+		case s == "1.1":
+		case strings.HasPrefix(s, "@"):
+			if oc, ok := f.schema.ObjectClass(s[1:]); ok {
+				for _, at := range append(append([]*schema.AttributeType(nil), oc.AllMust()...), oc.AllMay()...) {
+					sel.names[at.Name()] = true
+				}
+			}
+		default:
+			base, opts := schema.SplitOptions(s)
+			at, ok := f.schema.Attribute(base)
+			if !ok {
+				continue // unknown attributes are ignored
+			}
+			if computedAttrs[at.Name()] {
+				sel.computed = true
+			}
+			for n := range f.engine.Subtypes(at) {
+				if len(opts) > 0 {
+					if sel.withOptions == nil {
+						sel.withOptions = map[string][]string{}
+					}
+					sel.withOptions[n] = lowerAll(opts)
+				} else {
+					sel.names[n] = true
+				}
+			}
+		}
+	}
+	return sel
+}
+
+func lowerAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = strings.ToLower(s)
+	}
+	return out
+}
+
+// wants reports whether the canonical attribute name (with options) is
+// selected.
+func (sel *selection) wants(f *Frontend, name string) bool {
+	base, opts := schema.SplitOptions(name)
+	if sel.names[base] {
+		return true
+	}
+	if want, ok := sel.withOptions[base]; ok && hasOptions(opts, want) {
+		return true
+	}
+	if !sel.allUser && !sel.allOp {
+		return false
+	}
+	at, ok := f.schema.Attribute(base)
+	if !ok {
+		return sel.allUser
+	}
+	if at.IsOperational() {
+		return sel.allOp
+	}
+	return sel.allUser
+}
+
+func hasOptions(have, want []string) bool {
+	for _, w := range want {
+		found := false
+		for _, h := range have {
+			if strings.EqualFold(h, w) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// toLDAP selects the requested attributes of en.
+func (f *Frontend) toLDAP(en *directory.Entry, sel *selection, hidden []string) *ldap.Entry {
+	out := &ldap.Entry{DN: en.DN, Attributes: make([]ldap.EntryAttribute, 0, len(en.Attrs))}
+	for _, a := range en.Attrs {
+		if !sel.wants(f, a.Name) || isHidden(a.Name, hidden) {
+			continue
+		}
+		out.Attributes = append(out.Attributes, ldap.EntryAttribute{Type: a.Name, Values: a.Values})
+	}
+	return out
+}
+
+func isHidden(name string, hidden []string) bool {
+	base, _ := schema.SplitOptions(name)
+	for _, h := range hidden {
+		if strings.EqualFold(h, base) {
+			return true
+		}
+	}
+	return false
+}
+
+// search runs a search request.
+func (f *Frontend) search(ctx context.Context, w ldap.ResponseWriter, r *ldap.Request, s *ldap.Session) {
+	req := &r.Search
+	if req.Filter == nil {
+		writeErr(w, &ldap.Error{Code: ldap.ProtocolError, Message: "missing filter"})
+		return
+	}
+	base := string(req.BaseObject)
+	nbase, err := f.schema.NormalizeDNString(base)
+	if err != nil {
+		writeErr(w, &ldap.Error{Code: ldap.InvalidDNSyntax, Message: "invalid base DN"})
+		return
+	}
+	sel := f.parseSelection(req.Attributes)
+	hidden := f.hidden(s)
+
+	// Special entries: the Root DSE and the subschema subentry.
+	if nbase == "" && req.Scope == ldap.ScopeBaseObject {
+		f.writeSpecial(w, r, f.rootDSE(), &sel, hidden)
+		return
+	}
+	if sub := f.subschema(); nbase == sub.NDN {
+		if req.Scope == ldap.ScopeBaseObject {
+			f.writeSpecial(w, r, sub, &sel, hidden)
+		} else {
+			success(w) // the subentry has no subordinates
+		}
+		return
+	}
+	scope := req.Scope
+	if nbase == "" {
+		// An empty base with one-level or subtree scope (macOS Contacts,
+		// Thunderbird without a base) searches the naming context, as
+		// slapd does with defaultsearchbase set.
+		base = f.engine.Suffix()
+		if scope == ldap.ScopeSingleLevel {
+			scope = ldap.ScopeBaseObject
+		}
+	}
+
+	// Limits: the client's, capped by the server's unless root.
+	sizeLimit := req.SizeLimit
+	timeLimit := time.Duration(req.TimeLimit) * time.Second
+	if !f.isRoot(s) {
+		if f.cfg.SizeLimit > 0 && (sizeLimit == 0 || sizeLimit > f.cfg.SizeLimit) {
+			sizeLimit = f.cfg.SizeLimit
+		}
+		if f.cfg.TimeLimit > 0 && (timeLimit == 0 || timeLimit > f.cfg.TimeLimit) {
+			timeLimit = f.cfg.TimeLimit
+		}
+	}
+	if timeLimit > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeLimit)
+		defer cancel()
+	}
+
+	// Paged results (RFC 2696).
+	var paging *pageState
+	if c := findControl(r, ldap.OIDPagedResults); c != nil {
+		size, cookie, err := ldap.DecodePagedResults(c.Value)
+		if err != nil {
+			writeErr(w, &ldap.Error{Code: ldap.ProtocolError, Message: err.Error()})
+			return
+		}
+		paging = &pageState{size: size, fingerprint: fingerprint(r)}
+		if len(cookie) > 0 {
+			after, ok := paging.parseCookie(cookie)
+			if !ok {
+				writeErr(w, &ldap.Error{Code: ldap.UnwillingToPerform, Message: "paged results cookie is invalid"})
+				return
+			}
+			paging.after = after
+		}
+		if size == 0 {
+			// A size of zero abandons the paged search (RFC 2696 section 3).
+			w.WriteResult(&ldap.Result{Code: ldap.Success, Controls: []ldap.ResponseControl{paging.control(nil)}})
+			return
+		}
+		if sizeLimit == 0 || paging.size < sizeLimit {
+			sizeLimit = 0 // the page bounds this request
+		}
+	}
+
+	sreq := &directory.SearchRequest{
+		BaseDN:      base,
+		Scope:       scope,
+		Filter:      req.Filter,
+		SizeLimit:   sizeLimit,
+		Operational: sel.computed,
+		Hidden:      hidden,
+	}
+	var last directory.ID
+	sent, more := 0, false
+	if paging != nil {
+		sreq.After = paging.after
+	}
+	err = f.backend.Search(ctx, sreq, func(en *directory.Entry) error {
+		if paging != nil && sent == paging.size {
+			more = true
+			return directory.ErrStop
+		}
+		if err := w.WriteEntry(f.toLDAP(en, &sel, hidden), req.TypesOnly); err != nil {
+			return err
+		}
+		sent++
+		last = en.ID
+		return nil
+	})
+	res := &ldap.Result{Code: ldap.Success}
+	if err != nil {
+		var le *ldap.Error
+		switch {
+		case errors.As(err, &le):
+			res.Code, res.MatchedDN, res.Diagnostic = le.Code, le.MatchedDN, le.Message
+		case errors.Is(err, ldap.ErrAbandoned), errors.Is(err, context.Canceled):
+			return
+		case errors.Is(err, context.DeadlineExceeded):
+			res.Code, res.Diagnostic = ldap.TimeLimitExceeded, "time limit exceeded"
+		default:
+			f.cfg.Logger.Error("search failed", "base", base, "err", err)
+			res.Code, res.Diagnostic = ldap.Other, "internal error"
+		}
+	}
+	if paging != nil {
+		var cookie []byte
+		if more && res.Code == ldap.Success {
+			cookie = paging.cookie(last)
+		}
+		res.Controls = []ldap.ResponseControl{paging.control(cookie)}
+	}
+	w.WriteResult(res)
+}
+
+// writeSpecial answers a base search of an entry the frontend builds.
+func (f *Frontend) writeSpecial(w ldap.ResponseWriter, r *ldap.Request, en *directory.Entry, sel *selection, hidden []string) {
+	if f.engine.Match(r.Search.Filter, en) {
+		if err := w.WriteEntry(f.toLDAP(en, sel, hidden), r.Search.TypesOnly); err != nil {
+			return
+		}
+	}
+	success(w)
+}
+
+// rootDSE builds the Root DSE (RFC 4512 5.1).
+func (f *Frontend) rootDSE() *directory.Entry {
+	bs := func(ss ...string) [][]byte {
+		out := make([][]byte, len(ss))
+		for i, s := range ss {
+			out[i] = []byte(s)
+		}
+		return out
+	}
+	en := &directory.Entry{DN: "", Attrs: []directory.Attr{
+		{Name: "objectClass", Values: bs("top", "extensibleObject")},
+		{Name: "namingContexts", Values: bs(f.engine.Suffix())},
+		{Name: "subschemaSubentry", Values: bs(directory.SubschemaDN)},
+		{Name: "supportedLDAPVersion", Values: bs("3")},
+		{Name: "supportedControl", Values: bs(f.controls.OIDs()...)},
+		{Name: "supportedExtension", Values: bs(ldap.OIDWhoAmI, ldap.OIDPasswordModify)},
+		{Name: "supportedFeatures", Values: bs(features...)},
+		{Name: "vendorName", Values: bs("Switchboard")},
+		{Name: "vendorVersion", Values: bs("Switchboard " + f.cfg.VendorVersion)},
+		{Name: "entryDN", Values: bs("")},
+	}}
+	return en
+}
+
+// subschema builds the subschema subentry once (RFC 4512 4.2).
+func (f *Frontend) subschema() *directory.Entry {
+	f.subschemaOnce.Do(func() {
+		ts := []byte(f.started.UTC().Format("20060102150405Z"))
+		en := &directory.Entry{DN: directory.SubschemaDN, NDN: "cn=subschema", Attrs: []directory.Attr{
+			{Name: "objectClass", Values: [][]byte{[]byte("top"), []byte("subentry"), []byte("subschema"), []byte("extensibleObject")}},
+			{Name: "cn", Values: [][]byte{[]byte("Subschema")}},
+			{Name: "createTimestamp", Values: [][]byte{ts}},
+			{Name: "modifyTimestamp", Values: [][]byte{ts}},
+			{Name: "entryDN", Values: [][]byte{[]byte(directory.SubschemaDN)}},
+			{Name: "subschemaSubentry", Values: [][]byte{[]byte(directory.SubschemaDN)}},
+		}}
+		if n, err := f.schema.NormalizeDNString(directory.SubschemaDN); err == nil {
+			en.NDN = n
+		}
+		pub := f.schema.SubschemaAttributes()
+		for _, name := range []string{"ldapSyntaxes", "matchingRules", "matchingRuleUse", "attributeTypes", "objectClasses"} {
+			vals := make([][]byte, 0, len(pub[name]))
+			for _, v := range pub[name] {
+				vals = append(vals, []byte(v))
+			}
+			if len(vals) > 0 {
+				en.Attrs = append(en.Attrs, directory.Attr{Name: name, Values: vals})
+			}
+		}
+		f.subschemaEntry = en
+	})
+	return f.subschemaEntry
+}
+
+// pageState carries a paged search between requests. The cookie is
+// stateless: the last ID sent and a fingerprint of the request, so a cookie
+// replayed with another search is refused.
+//
+//	cookie = lastID (8B big-endian) | fingerprint (8B)
+type pageState struct {
+	size        int
+	after       directory.ID
+	fingerprint uint64
+}
+
+func (p *pageState) cookie(last directory.ID) []byte {
+	b := binary.BigEndian.AppendUint64(nil, uint64(last))
+	return binary.BigEndian.AppendUint64(b, p.fingerprint)
+}
+
+func (p *pageState) parseCookie(c []byte) (directory.ID, bool) {
+	if len(c) != 16 || binary.BigEndian.Uint64(c[8:]) != p.fingerprint {
+		return 0, false
+	}
+	return directory.ID(binary.BigEndian.Uint64(c[:8])), true
+}
+
+func (p *pageState) control(cookie []byte) ldap.ResponseControl {
+	return ldap.ResponseControl{OID: ldap.OIDPagedResults, Value: ldap.AppendPagedResults(nil, 0, cookie)}
+}
+
+// fingerprint hashes what must stay the same across the pages of one
+// search (RFC 2696 section 3).
+func fingerprint(r *ldap.Request) uint64 {
+	h := fnv.New64a()
+	s := &r.Search
+	h.Write(bytes.ToLower(s.BaseObject))
+	h.Write([]byte{0, byte(s.Scope), byte(s.DerefAliases)})
+	h.Write([]byte(s.Filter.String()))
+	for _, a := range s.Attributes {
+		h.Write([]byte{0})
+		h.Write(bytes.ToLower(a))
+	}
+	return h.Sum64()
+}

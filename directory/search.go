@@ -1,0 +1,378 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/switchboard-ldap/switchboard/ldap"
+	"github.com/switchboard-ldap/switchboard/schema"
+	"github.com/switchboard-ldap/switchboard/directory/password"
+)
+
+// SearchRequest is a search as the engine runs it.
+type SearchRequest struct {
+	BaseDN    string
+	Scope     ldap.Scope
+	Filter    *ldap.Filter
+	SizeLimit int // 0: no limit
+	// After resumes a paged search: only entries with a larger ID are
+	// considered. Entries are always visited in ascending ID order.
+	After ID
+	// Operational asks for the computed operational attributes (entryDN,
+	// subschemaSubentry, hasSubordinates, numSubordinates) on each entry.
+	Operational bool
+	// Hidden names attributes the requester may not read: filter items on
+	// them are Undefined.
+	Hidden []string
+}
+
+// ErrStop, returned by a Search callback, ends the search early without
+// error (a full page, say).
+var ErrStop = errors.New("directory: stop search")
+
+// SubschemaDN is the DN of the subschema subentry.
+const SubschemaDN = "cn=Subschema"
+
+// Search calls fn for every entry within scope that matches the filter, in
+// ascending ID order. The entry passed to fn is the caller's to keep.
+func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry) error) error {
+	parsed, baseNDN, err := e.normalizeDN(req.BaseDN)
+	if err != nil {
+		return err
+	}
+	opt := compileOptions{}
+	if len(req.Hidden) > 0 {
+		opt.hidden = map[string]bool{}
+		for _, h := range req.Hidden {
+			opt.hidden[strings.ToLower(h)] = true
+		}
+	}
+	m := e.compile(req.Filter, opt)
+	return e.db.View(func(txn *badger.Txn) error {
+		if !e.inSuffix(baseNDN) {
+			return noSuchObject("")
+		}
+		baseID, err := lookupDN(txn, baseNDN)
+		if err != nil {
+			return err
+		}
+		if baseID == 0 {
+			return noSuchObject(e.matchedDN(txn, parsed))
+		}
+		ids, err := e.candidates(txn, &m, req.Scope, baseID)
+		if err != nil {
+			return err
+		}
+		sent := 0
+		for _, id := range ids {
+			if id <= req.After {
+				continue
+			}
+			if err := ctx.Err(); err != nil {
+				return searchCtxErr(err)
+			}
+			en, err := getEntry(txn, id)
+			if err != nil {
+				return err
+			}
+			if en == nil || !inScope(en, req.Scope, baseID, baseNDN) {
+				continue
+			}
+			if e.eval(&m, en) != triTrue {
+				continue
+			}
+			if req.SizeLimit > 0 && sent >= req.SizeLimit {
+				return &ldap.Error{Code: ldap.SizeLimitExceeded, Message: "size limit exceeded"}
+			}
+			if req.Operational {
+				e.addComputed(txn, en)
+			}
+			if err := fn(en); err != nil {
+				if errors.Is(err, ErrStop) {
+					return nil
+				}
+				return err
+			}
+			sent++
+		}
+		return nil
+	})
+}
+
+func searchCtxErr(err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &ldap.Error{Code: ldap.TimeLimitExceeded, Message: "time limit exceeded"}
+	}
+	return err
+}
+
+func inScope(en *Entry, scope ldap.Scope, baseID ID, baseNDN string) bool {
+	switch scope {
+	case ldap.ScopeBaseObject:
+		return en.ID == baseID
+	case ldap.ScopeSingleLevel:
+		return en.ParentID == baseID
+	default:
+		return en.ID == baseID || isDescendantNDN(en.NDN, baseNDN)
+	}
+}
+
+// candidates returns the IDs to check, ascending: from the equality
+// indexes when the filter allows, else every entry in scope.
+func (e *Engine) candidates(txn *badger.Txn, m *matcher, scope ldap.Scope, baseID ID) ([]ID, error) {
+	if scope == ldap.ScopeBaseObject {
+		return []ID{baseID}, nil
+	}
+	if ids, ok, err := e.plan(txn, m); err != nil {
+		return nil, err
+	} else if ok {
+		return ids, nil
+	}
+	if scope == ldap.ScopeSingleLevel {
+		return scanIDs(txn, childPrefix(baseID), nil)
+	}
+	ids, err := descendants(txn, baseID)
+	if err != nil {
+		return nil, err
+	}
+	// baseID is smaller than its descendants' IDs unless a subtree was
+	// moved under a younger parent, so insert it in order.
+	return insertSorted(ids, baseID), nil
+}
+
+// plan returns the IDs an index gives for m, and whether it could: an
+// indexed equality item, an AND with at least one such child, or an OR of
+// children that all have one. The filter is always re-checked, so a plan
+// may return a superset.
+func (e *Engine) plan(txn *badger.Txn, m *matcher) ([]ID, bool, error) {
+	switch m.kind {
+	case ldap.FilterEqualityMatch:
+		if m.undefined || m.at == nil || len(m.names) != 1 {
+			return nil, false, nil
+		}
+		name := strings.ToLower(m.at.Name())
+		if _, ok := e.indexed[name]; !ok {
+			return nil, false, nil
+		}
+		ids, err := scanIDs(txn, equalityPrefix(name, m.value), nil)
+		return ids, true, err
+	case ldap.FilterAnd:
+		var best []ID
+		found := false
+		for i := range m.children {
+			ids, ok, err := e.plan(txn, &m.children[i])
+			if err != nil {
+				return nil, false, err
+			}
+			if !ok {
+				continue
+			}
+			if !found {
+				best, found = ids, true
+			} else {
+				best = intersect(best, ids)
+			}
+			if len(best) == 0 {
+				break
+			}
+		}
+		return best, found, nil
+	case ldap.FilterOr:
+		if len(m.children) == 0 {
+			return nil, true, nil
+		}
+		var all []ID
+		for i := range m.children {
+			ids, ok, err := e.plan(txn, &m.children[i])
+			if err != nil || !ok {
+				return nil, false, err
+			}
+			all = union(all, ids)
+		}
+		return all, true, nil
+	}
+	return nil, false, nil
+}
+
+func intersect(a, b []ID) []ID {
+	out := a[:0:0]
+	for i, j := 0, 0; i < len(a) && j < len(b); {
+		switch {
+		case a[i] < b[j]:
+			i++
+		case a[i] > b[j]:
+			j++
+		default:
+			out = append(out, a[i])
+			i++
+			j++
+		}
+	}
+	return out
+}
+
+func union(a, b []ID) []ID {
+	out := make([]ID, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch {
+		case a[i] < b[j]:
+			out = append(out, a[i])
+			i++
+		case a[i] > b[j]:
+			out = append(out, b[j])
+			j++
+		default:
+			out = append(out, a[i])
+			i++
+			j++
+		}
+	}
+	out = append(out, a[i:]...)
+	return append(out, b[j:]...)
+}
+
+func insertSorted(ids []ID, id ID) []ID {
+	i := 0
+	for i < len(ids) && ids[i] < id {
+		i++
+	}
+	ids = append(ids, 0)
+	copy(ids[i+1:], ids[i:])
+	ids[i] = id
+	return ids
+}
+
+// addComputed appends the operational attributes derived at read time.
+func (e *Engine) addComputed(txn *badger.Txn, en *Entry) {
+	kids, _ := scanIDs(txn, childPrefix(en.ID), nil)
+	has := "FALSE"
+	if len(kids) > 0 {
+		has = "TRUE"
+	}
+	en.Attrs = append(en.Attrs,
+		Attr{Name: "entryDN", Values: [][]byte{[]byte(en.DN)}},
+		Attr{Name: "subschemaSubentry", Values: [][]byte{[]byte(SubschemaDN)}},
+		Attr{Name: "hasSubordinates", Values: [][]byte{[]byte(has)}},
+		Attr{Name: "numSubordinates", Values: [][]byte{[]byte(strconv.Itoa(len(kids)))}},
+	)
+}
+
+// Get returns the entry named dn with computed operational attributes, or
+// a noSuchObject error.
+func (e *Engine) Get(ctx context.Context, dn string) (*Entry, error) {
+	var out *Entry
+	err := e.Search(ctx, &SearchRequest{BaseDN: dn, Scope: ldap.ScopeBaseObject, Filter: &ldap.Filter{Kind: ldap.FilterAnd}, Operational: true},
+		func(en *Entry) error { out = en; return ErrStop })
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		return nil, noSuchObject("")
+	}
+	return out, nil
+}
+
+// Compare tests an attribute value assertion against an entry (RFC 4511
+// 4.10): it returns compareTrue or compareFalse as a bool, or an error
+// with noSuchObject, undefinedAttributeType, noSuchAttribute or
+// inappropriateMatching.
+func (e *Engine) Compare(ctx context.Context, dn, attr string, value []byte, hidden []string) (bool, error) {
+	base, _ := schema.SplitOptions(attr)
+	at, ok := e.schema.Attribute(base)
+	if !ok || !schema.ValidDescription(attr) {
+		return false, &ldap.Error{Code: ldap.UndefinedAttributeType, Message: attr + ": attribute type undefined"}
+	}
+	for _, h := range hidden {
+		if strings.EqualFold(h, at.Name()) {
+			return false, &ldap.Error{Code: ldap.InsufficientAccessRights, Message: "no compare access to " + at.Name()}
+		}
+	}
+	if at.Equality == nil {
+		return false, &ldap.Error{Code: ldap.InappropriateMatching, Message: at.Name() + ": no equality matching rule"}
+	}
+	en, err := e.Get(ctx, dn)
+	if err != nil {
+		return false, err
+	}
+	names := e.subtypes.names(e.schema, at)
+	nv, err := at.Normalize(value)
+	if err != nil {
+		return false, &ldap.Error{Code: ldap.InvalidAttributeSyntax, Message: at.Name() + ": " + err.Error()}
+	}
+	seen := false
+	for _, a := range en.Attrs {
+		if !names[baseName(a.Name)] {
+			continue
+		}
+		seen = true
+		for _, v := range a.Values {
+			if n, err := at.Normalize(v); err == nil && string(n) == string(nv) {
+				return true, nil
+			}
+		}
+	}
+	if !seen {
+		return false, &ldap.Error{Code: ldap.NoSuchAttribute, Message: at.Name() + ": no such attribute"}
+	}
+	return false, nil
+}
+
+// Authenticate checks a simple bind's password against the entry's
+// userPassword values. Every failure is invalidCredentials (49), so a
+// client cannot tell a missing entry from a wrong password.
+func (e *Engine) Authenticate(ctx context.Context, dn string, pw []byte) (*Entry, error) {
+	bad := &ldap.Error{Code: ldap.InvalidCredentials, Message: "invalid credentials"}
+	en, err := e.Get(ctx, dn)
+	if err != nil {
+		return nil, bad
+	}
+	for _, stored := range en.Get("userPassword") {
+		if ok, _ := password.Verify(stored, pw); ok {
+			return en, nil
+		}
+	}
+	return nil, bad
+}
+
+// Walk calls fn for every entry, parents before children (depth first from
+// the suffix), all from one consistent snapshot: the order an LDIF export
+// needs so that it can be imported again.
+func (e *Engine) Walk(ctx context.Context, fn func(*Entry) error) error {
+	return e.db.View(func(txn *badger.Txn) error {
+		id, err := lookupDN(txn, e.nsuffix)
+		if err != nil || id == 0 {
+			return err
+		}
+		stack := []ID{id}
+		for len(stack) > 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			top := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			en, err := getEntry(txn, top)
+			if err != nil {
+				return err
+			}
+			if en == nil {
+				continue
+			}
+			if err := fn(en); err != nil {
+				return err
+			}
+			kids, err := scanIDs(txn, childPrefix(top), nil)
+			if err != nil {
+				return err
+			}
+			for i := len(kids) - 1; i >= 0; i-- {
+				stack = append(stack, kids[i])
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,339 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/switchboard-ldap/switchboard/ldap"
+	"github.com/switchboard-ldap/switchboard/schema"
+)
+
+// ChangeKind names the write operation a Change records.
+type ChangeKind int
+
+// Change kinds.
+const (
+	ChangeAdd ChangeKind = iota
+	ChangeModify
+	ChangeDelete
+	ChangeModifyDN
+)
+
+// Rename records one entry whose DN a ModifyDN changed: the target and,
+// when a subtree moved, every entry below it.
+type Rename struct {
+	ID     ID
+	OldDN  string
+	OldNDN string
+	NewDN  string
+	NewNDN string
+}
+
+// Change describes a write, as seen by write hooks inside its transaction.
+// Before is nil for an add, After is nil for a delete.
+type Change struct {
+	Kind    ChangeKind
+	Before  *Entry
+	After   *Entry
+	Renamed []Rename // ModifyDN only
+}
+
+// WriteHook is an overlay's view of the write path: it runs inside the
+// write transaction, after the engine applied the change, so that
+// everything it writes commits or fails with the change itself.
+type WriteHook interface {
+	Name() string
+	OnChange(ctx context.Context, tx *Tx, ch *Change) error
+}
+
+// Tx is a write transaction, as hooks see it.
+type Tx struct {
+	e   *Engine
+	txn *badger.Txn
+	// added counts entries created (+) and removed (-) by the transaction,
+	// applied to the engine's counter after commit.
+	added int64
+}
+
+// Schema returns the engine's schema.
+func (tx *Tx) Schema() *schema.Schema { return tx.e.schema }
+
+// Get loads an entry by ID; it returns nil, nil if there is none.
+func (tx *Tx) Get(id ID) (*Entry, error) { return getEntry(tx.txn, id) }
+
+// GetByNDN loads an entry by normalised DN; nil, nil if there is none.
+func (tx *Tx) GetByNDN(ndn string) (*Entry, error) {
+	id, err := lookupDN(tx.txn, ndn)
+	if err != nil || id == 0 {
+		return nil, err
+	}
+	return getEntry(tx.txn, id)
+}
+
+// Lookup returns the IDs indexed under attr=value (value not yet
+// normalised). attr must be indexed.
+func (tx *Tx) Lookup(attr string, value []byte) ([]ID, error) {
+	at, ok := tx.e.indexed[strings.ToLower(attr)]
+	if !ok {
+		return nil, fmt.Errorf("directory: %s is not indexed", attr)
+	}
+	norm, err := at.Normalize(value)
+	if err != nil {
+		return nil, nil // a value that cannot be normalised matches nothing
+	}
+	return scanIDs(tx.txn, equalityPrefix(strings.ToLower(at.Name()), norm), nil)
+}
+
+// Update writes after over before (same ID), maintaining the indexes. It
+// does not touch modifyTimestamp: hooks call it for derived attributes.
+func (tx *Tx) Update(before, after *Entry) error {
+	if before.ID != after.ID {
+		return errors.New("directory: Update with different IDs")
+	}
+	return tx.e.putEntry(tx.txn, before, after)
+}
+
+func getEntry(txn *badger.Txn, id ID) (*Entry, error) {
+	item, err := txn.Get(entryKey(id))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var e *Entry
+	err = item.Value(func(v []byte) error {
+		var err error
+		e, err = unmarshalEntry(id, v)
+		return err
+	})
+	return e, err
+}
+
+func lookupDN(txn *badger.Txn, ndn string) (ID, error) {
+	item, err := txn.Get(dnKey(ndn))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	var id ID
+	err = item.Value(func(v []byte) error {
+		if len(v) != 8 {
+			return errCorrupt
+		}
+		id = readID(v)
+		return nil
+	})
+	return id, err
+}
+
+// scanIDs appends the IDs of every key under prefix (which must be followed
+// by exactly an 8-byte ID) to dst, in ascending ID order.
+func scanIDs(txn *badger.Txn, prefix []byte, dst []ID) ([]ID, error) {
+	opt := badger.DefaultIteratorOptions
+	opt.PrefetchValues = false
+	opt.Prefix = prefix
+	it := txn.NewIterator(opt)
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		k := it.Item().Key()
+		if len(k) != len(prefix)+8 {
+			continue
+		}
+		dst = append(dst, readID(k[len(prefix):]))
+	}
+	return dst, nil
+}
+
+// hasChildren reports whether id has at least one child.
+func hasChildren(txn *badger.Txn, id ID) bool {
+	opt := badger.DefaultIteratorOptions
+	opt.PrefetchValues = false
+	opt.Prefix = childPrefix(id)
+	it := txn.NewIterator(opt)
+	defer it.Close()
+	it.Rewind()
+	return it.Valid()
+}
+
+// indexKeys returns the equality-index keys of an entry.
+func (e *Engine) indexKeys(en *Entry) map[string]struct{} {
+	if en == nil {
+		return nil
+	}
+	keys := map[string]struct{}{}
+	for _, a := range en.Attrs {
+		base, _ := schema.SplitOptions(a.Name)
+		at, ok := e.indexed[strings.ToLower(base)]
+		if !ok {
+			continue
+		}
+		name := strings.ToLower(at.Name())
+		for _, v := range a.Values {
+			norm, err := at.Normalize(v)
+			if err != nil {
+				continue
+			}
+			keys[string(equalityKey(name, norm, en.ID))] = struct{}{}
+		}
+	}
+	return keys
+}
+
+// putEntry writes after (never nil) and brings the DN, child and equality
+// indexes from before's state (nil for a new entry) to after's.
+func (e *Engine) putEntry(txn *badger.Txn, before, after *Entry) error {
+	if err := txn.Set(entryKey(after.ID), after.marshal(nil)); err != nil {
+		return err
+	}
+	if before == nil || before.NDN != after.NDN {
+		if before != nil {
+			if err := txn.Delete(dnKey(before.NDN)); err != nil {
+				return err
+			}
+		}
+		if err := txn.Set(dnKey(after.NDN), appendID(nil, after.ID)); err != nil {
+			return err
+		}
+	}
+	if before == nil || before.ParentID != after.ParentID {
+		if before != nil {
+			if err := txn.Delete(childKey(before.ParentID, before.ID)); err != nil {
+				return err
+			}
+		}
+		if err := txn.Set(childKey(after.ParentID, after.ID), nil); err != nil {
+			return err
+		}
+	}
+	oldKeys, newKeys := e.indexKeys(before), e.indexKeys(after)
+	for k := range oldKeys {
+		if _, keep := newKeys[k]; !keep {
+			if err := txn.Delete([]byte(k)); err != nil {
+				return err
+			}
+		}
+	}
+	for k := range newKeys {
+		if _, had := oldKeys[k]; !had {
+			if err := txn.Set([]byte(k), nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// removeEntry deletes en and all its index keys.
+func (e *Engine) removeEntry(txn *badger.Txn, en *Entry) error {
+	for k := range e.indexKeys(en) {
+		if err := txn.Delete([]byte(k)); err != nil {
+			return err
+		}
+	}
+	if err := txn.Delete(childKey(en.ParentID, en.ID)); err != nil {
+		return err
+	}
+	if err := txn.Delete(dnKey(en.NDN)); err != nil {
+		return err
+	}
+	return txn.Delete(entryKey(en.ID))
+}
+
+// update runs fn in a write transaction and commits it, retrying when a
+// concurrent transaction conflicted. Hooks see the change through fn's
+// return value.
+func (e *Engine) update(ctx context.Context, fn func(tx *Tx) (*Change, error)) error {
+	const attempts = 16
+	for i := 0; ; i++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		tx := &Tx{e: e, txn: e.db.NewTransaction(true)}
+		ch, err := fn(tx)
+		if err == nil && ch != nil {
+			for _, h := range e.hooks {
+				if err = h.OnChange(ctx, tx, ch); err != nil {
+					err = fmt.Errorf("overlay %s: %w", h.Name(), err)
+					break
+				}
+			}
+		}
+		if err != nil {
+			tx.txn.Discard()
+			return mapTxnError(err)
+		}
+		err = tx.txn.Commit()
+		if errors.Is(err, badger.ErrConflict) && i < attempts {
+			continue
+		}
+		if err != nil {
+			return mapTxnError(err)
+		}
+		e.entries.Add(tx.added)
+		return nil
+	}
+}
+
+func mapTxnError(err error) error {
+	var le *ldap.Error
+	switch {
+	case errors.As(err, &le):
+		return err
+	case errors.Is(err, badger.ErrTxnTooBig):
+		return &ldap.Error{Code: ldap.AdminLimitExceeded, Message: "operation touches too many entries for one transaction"}
+	case errors.Is(err, badger.ErrConflict):
+		return &ldap.Error{Code: ldap.Busy, Message: "too many concurrent changes to the same entries; retry"}
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return err
+	}
+	return &ldap.Error{Code: ldap.Other, Message: err.Error()}
+}
+
+// matchedDN returns the DN of the deepest existing ancestor of dn, for the
+// matchedDN field of a noSuchObject result (RFC 4511 4.1.9).
+func (e *Engine) matchedDN(txn *badger.Txn, dn ldap.DN) string {
+	for p := dn.Parent(); len(p) > 0; p = p.Parent() {
+		n, err := e.schema.NormalizeDN(p)
+		if err != nil {
+			return ""
+		}
+		if id, _ := lookupDN(txn, n); id != 0 {
+			if en, _ := getEntry(txn, id); en != nil {
+				return en.DN
+			}
+			return p.String()
+		}
+	}
+	return ""
+}
+
+func noSuchObject(matched string) error {
+	return &ldap.Error{Code: ldap.NoSuchObject, MatchedDN: matched, Message: "no such entry"}
+}
+
+// descendants returns the IDs of every entry below id, in ascending order.
+func descendants(txn *badger.Txn, id ID) ([]ID, error) {
+	var out []ID
+	stack := []ID{id}
+	for len(stack) > 0 {
+		top := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		start := len(out)
+		var err error
+		out, err = scanIDs(txn, childPrefix(top), out)
+		if err != nil {
+			return nil, err
+		}
+		stack = append(stack, out[start:]...)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out, nil
+}

@@ -1,0 +1,82 @@
+package ldap
+
+import (
+	"context"
+	"net"
+	"sync"
+)
+
+// Handler serves LDAP operations. The server calls ServeLDAP once per
+// request other than Unbind and Abandon, which it handles itself, on a
+// goroutine of its own, with a context that ends when the client abandons
+// the operation, the connection closes or the server shuts down.
+//
+// A handler must end every operation with exactly one w.WriteResult, except
+// that ServeLDAP returning without one makes the server answer `other` (80).
+// A panic is recovered, logged with its stack and answered with `other`.
+type Handler interface {
+	ServeLDAP(ctx context.Context, w ResponseWriter, r *Request)
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, w ResponseWriter, r *Request)
+
+// ServeLDAP calls f.
+func (f HandlerFunc) ServeLDAP(ctx context.Context, w ResponseWriter, r *Request) { f(ctx, w, r) }
+
+// ResponseWriter sends the responses of one operation. Entries, references
+// and intermediate responses are buffered and flushed in batches; WriteResult
+// ends the operation and flushes.
+type ResponseWriter interface {
+	WriteEntry(e *Entry, typesOnly bool, controls ...ResponseControl) error
+	WriteReference(urls []string, controls ...ResponseControl) error
+	WriteIntermediate(name string, value []byte, controls ...ResponseControl) error
+	WriteResult(res *Result) error
+}
+
+// Session is the per-connection state a handler may read and change: the
+// authenticated identity, chiefly. It is safe for concurrent use.
+type Session struct {
+	ID         uint64
+	RemoteAddr net.Addr
+	LocalAddr  net.Addr
+
+	mu     sync.Mutex
+	bindDN string
+	bound  bool
+}
+
+// BindDN returns the normalised identity the connection is bound as, "" for anonymous.
+func (s *Session) BindDN() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bindDN
+}
+
+// Authenticated reports whether a bind (other than anonymous) succeeded.
+func (s *Session) Authenticated() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bound
+}
+
+// SetBind records the result of a bind: dn "" means anonymous.
+func (s *Session) SetBind(dn string) {
+	s.mu.Lock()
+	s.bindDN = dn
+	s.bound = dn != ""
+	s.mu.Unlock()
+}
+
+type sessionKey struct{}
+
+// WithSession returns a context carrying s.
+func WithSession(ctx context.Context, s *Session) context.Context {
+	return context.WithValue(ctx, sessionKey{}, s)
+}
+
+// SessionFrom returns the session of the connection serving ctx, or nil.
+func SessionFrom(ctx context.Context) *Session {
+	s, _ := ctx.Value(sessionKey{}).(*Session)
+	return s
+}

@@ -1,0 +1,132 @@
+package schema
+
+import (
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/switchboard-ldap/switchboard/ldap"
+)
+
+// NormalizeDN returns the canonical string form of dn used by
+// distinguishedNameMatch: two DNs match iff their canonical forms are equal.
+//
+// Each attribute type becomes the lower-cased primary name of its type
+// (its OID when it has no name); each value becomes the equality normal
+// form under that type's EQUALITY rule (the value itself when there is
+// none). Types the schema does not know are kept lower-cased and their
+// values compared with caseIgnoreMatch, so DNs naming unknown types still
+// work. The AVAs of a multi-valued RDN are sorted. Values are escaped as
+// RFC 4514 section 2.4 requires, plus control characters and bytes that
+// are not UTF-8, as \hh. An invalid value gives an invalidDNSyntax
+// *ldap.Error.
+func (s *Schema) NormalizeDN(dn ldap.DN) (string, error) {
+	var b strings.Builder
+	var avas []string
+	for i, rdn := range dn {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if len(rdn) == 1 {
+			if err := s.writeAVA(&b, rdn[0]); err != nil {
+				return "", err
+			}
+			continue
+		}
+		avas = avas[:0]
+		for _, ava := range rdn {
+			var ab strings.Builder
+			if err := s.writeAVA(&ab, ava); err != nil {
+				return "", err
+			}
+			avas = append(avas, ab.String())
+		}
+		sort.Strings(avas)
+		for j, a := range avas {
+			if j > 0 {
+				b.WriteByte('+')
+			}
+			b.WriteString(a)
+		}
+	}
+	return b.String(), nil
+}
+
+// NormalizeDNString parses an RFC 4514 DN and normalises it as NormalizeDN
+// does. A parse error gives an invalidDNSyntax *ldap.Error.
+func (s *Schema) NormalizeDNString(dn string) (string, error) {
+	d, err := ldap.ParseDN(dn)
+	if err != nil {
+		return "", &ldap.Error{Code: ldap.InvalidDNSyntax, Message: "invalid DN: " + err.Error()}
+	}
+	return s.NormalizeDN(d)
+}
+
+// NormalizeRDN returns the canonical form of one RDN.
+func (s *Schema) NormalizeRDN(rdn ldap.RDN) (string, error) {
+	return s.NormalizeDN(ldap.DN{rdn})
+}
+
+func (s *Schema) writeAVA(b *strings.Builder, ava ldap.AVA) error {
+	a, ok := s.Attribute(ava.Type)
+	var norm []byte
+	var err error
+	switch {
+	case !ok:
+		b.WriteString(strings.ToLower(ava.Type))
+		norm, err = normCaseIgnore([]byte(ava.Value))
+	case a.Equality == nil:
+		b.WriteString(strings.ToLower(a.Name()))
+		norm = []byte(ava.Value)
+	default:
+		b.WriteString(strings.ToLower(a.Name()))
+		if a.Syntax != nil {
+			if err = a.Syntax.Validate([]byte(ava.Value)); err != nil {
+				break
+			}
+		}
+		norm, err = a.Equality.norm([]byte(ava.Value))
+	}
+	if err != nil {
+		return &ldap.Error{Code: ldap.InvalidDNSyntax, Message: "invalid DN: " + ava.Type + ": " + err.Error()}
+	}
+	b.WriteByte('=')
+	escapeDNValue(b, norm)
+	return nil
+}
+
+const hexDigits = "0123456789abcdef"
+
+// escapeDNValue writes v escaped per RFC 4514 section 2.4.
+func escapeDNValue(b *strings.Builder, v []byte) {
+	for i := 0; i < len(v); {
+		c := v[i]
+		switch {
+		case c == '"' || c == '+' || c == ',' || c == ';' || c == '<' || c == '>' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case (c == ' ' && (i == 0 || i == len(v)-1)) || (c == '#' && i == 0):
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c < 0x20 || c == 0x7f:
+			b.WriteByte('\\')
+			b.WriteByte(hexDigits[c>>4])
+			b.WriteByte(hexDigits[c&15])
+		case c >= utf8.RuneSelf:
+			r, n := utf8.DecodeRune(v[i:])
+			if r == utf8.RuneError && n <= 1 {
+				b.WriteByte('\\')
+				b.WriteByte(hexDigits[c>>4])
+				b.WriteByte(hexDigits[c&15])
+				i++
+				continue
+			}
+			b.Write(v[i : i+n])
+			i += n
+			continue
+		default:
+			b.WriteByte(c)
+		}
+		i++
+	}
+}

@@ -1,0 +1,95 @@
+package schema
+
+import (
+	"bytes"
+	"testing"
+)
+
+func FuzzParseAttributeType(f *testing.F) {
+	f.Add("( 2.5.4.3 NAME ( 'cn' 'commonName' ) SUP name )")
+	f.Add("( 1.2.3 NAME 'x' DESC 'a \\27q\\27' EQUALITY caseIgnoreMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15{256} SINGLE-VALUE X-ORIGIN ( 'a' 'b' ) )")
+	f.Add("( 1.2.3 SUP name USAGE dSAOperation NO-USER-MODIFICATION )")
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := ParseAttributeType(s)
+		if err != nil {
+			return
+		}
+		// What parses must print and parse back to the same text.
+		out := d.String()
+		d2, err := ParseAttributeType(out)
+		if err != nil {
+			t.Fatalf("reparse of %q: %v", out, err)
+		}
+		if d2.String() != out {
+			t.Fatalf("unstable: %q -> %q", out, d2.String())
+		}
+	})
+}
+
+func FuzzParseObjectClass(f *testing.F) {
+	f.Add("( 2.5.6.6 NAME 'person' SUP top STRUCTURAL MUST ( sn $ cn ) MAY ( userPassword $ description ) )")
+	f.Add("( 1.2.3 NAME 'x' ABSTRACT X-ORIGIN 'y' )")
+	f.Add("(1.2.3 AUXILIARY MAY a)")
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := ParseObjectClass(s)
+		if err != nil {
+			return
+		}
+		out := d.String()
+		d2, err := ParseObjectClass(out)
+		if err != nil {
+			t.Fatalf("reparse of %q: %v", out, err)
+		}
+		if d2.String() != out {
+			t.Fatalf("unstable: %q -> %q", out, d2.String())
+		}
+	})
+}
+
+func FuzzSchemaFile(f *testing.F) {
+	for _, p := range []string{"testdata/custom.schema", "testdata/custom.ldif"} {
+		if b, err := readFile(p); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte("objectidentifier A 1.2\nattributetype ( A:1 NAME 'a' SUP name )\nobjectclass ( A:2 NAME 'b' MAY a )"))
+	s := mustDefault(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ats, ocs, err := ParseSchemaFile(data)
+		if err != nil {
+			return
+		}
+		// Building may fail (bad references); it must not panic.
+		_, _ = s.ExtendDefinitions(ats, ocs)
+	})
+}
+
+func FuzzNormalize(f *testing.F) {
+	for _, v := range []string{"ÅNGSTRÖM", "ﬁ", "A\u030a", "  a  b  ", "soft\u00adhyphen", "Straße", "\u0345", "ǅ", "\u1e9e", "x\u200by"} {
+		f.Add([]byte(v))
+	}
+	s := mustDefault(f)
+	attrs := []*AttributeType{mustAttr(f, s, "cn"), mustAttr(f, s, "labeledURI"), mustAttr(f, s, "telephoneNumber"),
+		mustAttr(f, s, "mail"), mustAttr(f, s, "postalAddress"), mustAttr(f, s, "member"), mustAttr(f, s, "createTimestamp")}
+	f.Fuzz(func(t *testing.T, v []byte) {
+		for _, a := range attrs {
+			n, err := a.Normalize(v)
+			if err != nil {
+				continue
+			}
+			n = append([]byte(nil), n...)
+			n2, err := a.Normalize(n)
+			if err != nil {
+				t.Fatalf("%s: normal form %q of %q does not normalise: %v", a.Name(), n, v, err)
+			}
+			if !bytes.Equal(n, n2) {
+				t.Fatalf("%s: not idempotent: %q -> %q -> %q", a.Name(), v, n, n2)
+			}
+			for _, p := range []SubstringPart{SubInitial, SubAny, SubFinal} {
+				if a.Substr != nil {
+					_, _ = a.NormalizeSubstring(v, p)
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,213 @@
+package schema
+
+import (
+	"errors"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
+)
+
+// This file implements the string preparation of RFC 4518 section 2 used
+// by the case-ignore, case-exact, numeric-string and telephone-number
+// matching rules.
+
+var (
+	errNotUTF8     = errors.New("value is not valid UTF-8")
+	errProhibited  = errors.New("value contains a prohibited character")
+	caseFolder     = cases.Fold()
+	errEmptyString = errors.New("empty value")
+)
+
+// prepFlags select the steps of preparation that differ between rules.
+type prepFlags uint8
+
+const (
+	foldCase prepFlags = 1 << iota
+)
+
+// spaceMode selects the insignificant space handling (RFC 4518 section 2.6).
+type spaceMode uint8
+
+const (
+	spaceEquality spaceMode = iota // trim, collapse runs to one space
+	spaceInitial                   // substring initial: trim leading, collapse
+	spaceAny                       // substring any: collapse only
+	spaceFinal                     // substring final: trim trailing, collapse
+)
+
+// prepareString applies RFC 4518 preparation and insignificant space
+// handling. The result may alias v when v is already in normal form.
+func prepareString(v []byte, flags prepFlags, mode spaceMode) ([]byte, error) {
+	for _, c := range v {
+		if c >= utf8.RuneSelf {
+			return prepareUnicode(v, flags, mode)
+		}
+	}
+	return prepareASCII(v, flags, mode), nil
+}
+
+// asciiMap gives the mapping of RFC 4518 section 2.2 for ASCII: 0 removes
+// the byte, otherwise the byte it maps to (without case folding).
+var asciiMap = func() (t [128]byte) {
+	for c := 0; c < 128; c++ {
+		switch {
+		case c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r':
+			t[c] = ' '
+		case c < 0x20 || c == 0x7f:
+			t[c] = 0
+		default:
+			t[c] = byte(c)
+		}
+	}
+	return t
+}()
+
+// asciiNormal reports whether an ASCII value is already in normal form, so
+// the fast path can return it without allocating.
+func asciiNormal(v []byte, flags prepFlags, mode spaceMode) bool {
+	prevSpace := mode == spaceEquality || mode == spaceInitial // leading space not allowed
+	for _, c := range v {
+		if asciiMap[c] != c {
+			return false
+		}
+		if flags&foldCase != 0 && c >= 'A' && c <= 'Z' {
+			return false
+		}
+		if c == ' ' {
+			if prevSpace {
+				return false
+			}
+			prevSpace = true
+		} else {
+			prevSpace = false
+		}
+	}
+	if prevSpace && len(v) > 0 && (mode == spaceEquality || mode == spaceFinal) {
+		return false
+	}
+	return len(v) > 0 || mode != spaceEquality
+}
+
+func prepareASCII(v []byte, flags prepFlags, mode spaceMode) []byte {
+	if asciiNormal(v, flags, mode) {
+		return v
+	}
+	out := make([]byte, 0, len(v))
+	for _, c := range v {
+		m := asciiMap[c]
+		if m == 0 {
+			continue
+		}
+		if flags&foldCase != 0 && m >= 'A' && m <= 'Z' {
+			m += 'a' - 'A'
+		}
+		out = append(out, m)
+	}
+	return squeezeSpaces(out, mode)
+}
+
+// squeezeSpaces applies insignificant space handling in place.
+func squeezeSpaces(b []byte, mode spaceMode) []byte {
+	out := b[:0]
+	allSpace := true
+	for _, c := range b {
+		if c == ' ' {
+			if len(out) == 0 && (mode == spaceEquality || mode == spaceInitial) {
+				continue
+			}
+			if len(out) > 0 && out[len(out)-1] == ' ' {
+				continue
+			}
+		} else {
+			allSpace = false
+		}
+		out = append(out, c)
+	}
+	if (mode == spaceEquality || mode == spaceFinal) && len(out) > 0 && out[len(out)-1] == ' ' {
+		out = out[:len(out)-1]
+	}
+	if mode == spaceEquality && len(out) == 0 && len(b) > 0 && allSpace {
+		// A value made only of spaces is distinct from no value: its normal
+		// form is a single space.
+		return append(out, ' ')
+	}
+	return out
+}
+
+// mapRune implements RFC 4518 section 2.2 for one code point: it returns
+// -1 to map to nothing.
+func mapRune(r rune) rune {
+	switch {
+	case r == '\t' || r == '\n' || r == '\v' || r == '\f' || r == '\r' || r == 0x85:
+		return ' '
+	case r < 0x20 || (r >= 0x7f && r <= 0x9f):
+		return -1
+	case r == 0xad || r == 0x034f || r == 0x1806 || (r >= 0x180b && r <= 0x180e) ||
+		(r >= 0xfe00 && r <= 0xfe0f) || r == 0xfffc || r == 0x200b:
+		return -1
+	case r == 0x200c || r == 0x200d || r == 0x2060 || r == 0xfeff:
+		// Zero width joiners and word joiners: format characters that
+		// RFC 4518 maps to nothing.
+		return -1
+	case unicode.Is(unicode.Cf, r):
+		return -1
+	case unicode.Is(unicode.Zs, r) || r == 0x2028 || r == 0x2029:
+		return ' '
+	}
+	return r
+}
+
+// prohibited reports RFC 4518 section 2.4 prohibited code points that we
+// enforce: the replacement character and non-characters. Unassigned and
+// private-use code points are accepted (see doc.go).
+func prohibited(r rune) bool {
+	return r == 0xfffd || (r >= 0xfdd0 && r <= 0xfdef) || r&0xfffe == 0xfffe
+}
+
+func prepareUnicode(v []byte, flags prepFlags, mode spaceMode) ([]byte, error) {
+	if !utf8.Valid(v) {
+		return nil, errNotUTF8
+	}
+	s := string(v)
+	// Map, case fold and normalise until stable: folding and NFKC do not
+	// commute for every code point, and the normal form must be idempotent.
+	for i := 0; i < 4; i++ {
+		m := mapString(s)
+		if flags&foldCase != 0 {
+			m = caseFolder.String(m)
+		}
+		m = norm.NFKC.String(m)
+		if m == s {
+			break
+		}
+		s = m
+	}
+	for _, r := range s {
+		if prohibited(r) {
+			return nil, errProhibited
+		}
+	}
+	return squeezeSpaces([]byte(s), mode), nil
+}
+
+func mapString(s string) string {
+	changed := false
+	for _, r := range s {
+		if mapRune(r) != r {
+			changed = true
+			break
+		}
+	}
+	if !changed {
+		return s
+	}
+	out := make([]rune, 0, len(s))
+	for _, r := range s {
+		if m := mapRune(r); m >= 0 {
+			out = append(out, m)
+		}
+	}
+	return string(out)
+}
