@@ -1,0 +1,177 @@
+package memberof
+
+import (
+	"context"
+	"slices"
+	"sort"
+	"testing"
+
+	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/ldap"
+	"github.com/switchboard-ldap/switchboard/schema"
+)
+
+type fixture struct {
+	t *testing.T
+	e *directory.Engine
+}
+
+func setup(t *testing.T) *fixture {
+	s, err := schema.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := directory.Open(directory.Options{InMemory: true, Suffix: "dc=example,dc=com", Schema: s, Hooks: []directory.WriteHook{New(Config{})}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	f := &fixture{t, e}
+	f.add("dc=example,dc=com", "objectClass", "dcObject", "objectClass", "organization", "dc", "example", "o", "Example")
+	f.add("ou=people,dc=example,dc=com", "objectClass", "organizationalUnit", "ou", "people")
+	f.add("ou=groups,dc=example,dc=com", "objectClass", "organizationalUnit", "ou", "groups")
+	for _, u := range []string{"ann", "bob", "cat"} {
+		f.add("uid="+u+",ou=people,dc=example,dc=com", "objectClass", "inetOrgPerson", "uid", u, "cn", u, "sn", u)
+	}
+	return f
+}
+
+// add takes name, value pairs.
+func (f *fixture) add(dn string, kv ...string) {
+	f.t.Helper()
+	var attrs []directory.Attr
+	for i := 0; i < len(kv); i += 2 {
+		attrs = append(attrs, directory.Attr{Name: kv[i], Values: [][]byte{[]byte(kv[i+1])}})
+	}
+	if err := f.e.Add(context.Background(), dn, attrs, directory.AddOptions{}); err != nil {
+		f.t.Fatalf("add %s: %v", dn, err)
+	}
+}
+
+func (f *fixture) values(dn, attr string) []string {
+	f.t.Helper()
+	en, err := f.e.Get(context.Background(), dn)
+	if err != nil {
+		f.t.Fatalf("get %s: %v", dn, err)
+	}
+	var out []string
+	for _, v := range en.Get(attr) {
+		out = append(out, string(v))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (f *fixture) expect(dn, attr string, want ...string) {
+	f.t.Helper()
+	sort.Strings(want)
+	if got := f.values(dn, attr); !slices.Equal(got, want) {
+		f.t.Errorf("%s %s = %q, want %q", dn, attr, got, want)
+	}
+}
+
+const (
+	ann    = "uid=ann,ou=people,dc=example,dc=com"
+	bob    = "uid=bob,ou=people,dc=example,dc=com"
+	cat    = "uid=cat,ou=people,dc=example,dc=com"
+	admins = "cn=admins,ou=groups,dc=example,dc=com"
+)
+
+func TestMembershipFollowsGroupChanges(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	f.add(admins, "objectClass", "groupOfNames", "cn", "admins", "member", "UID=Ann, ou=People,dc=example,dc=com")
+	f.expect(ann, "memberOf", admins)
+	f.expect(bob, "memberOf")
+
+	mods := []directory.Mod{
+		{Op: ldap.ModAdd, Attr: directory.Attr{Name: "member", Values: [][]byte{[]byte(bob)}}},
+		{Op: ldap.ModDelete, Attr: directory.Attr{Name: "member", Values: [][]byte{[]byte(ann)}}},
+	}
+	if err := f.e.Modify(ctx, admins, mods); err != nil {
+		t.Fatal(err)
+	}
+	f.expect(ann, "memberOf")
+	f.expect(bob, "memberOf", admins)
+
+	// A uniqueMember group with the optional UID suffix.
+	vpn := "cn=vpn,ou=groups,dc=example,dc=com"
+	f.add(vpn, "objectClass", "groupOfUniqueNames", "cn", "vpn", "uniqueMember", cat+"#'0101'B")
+	f.expect(cat, "memberOf", vpn)
+
+	// Deleting the group removes memberOf from its members.
+	if err := f.e.Delete(ctx, vpn); err != nil {
+		t.Fatal(err)
+	}
+	f.expect(cat, "memberOf")
+}
+
+func TestNewEntryPicksUpExistingGroups(t *testing.T) {
+	f := setup(t)
+	dan := "uid=dan,ou=people,dc=example,dc=com"
+	f.add(admins, "objectClass", "groupOfNames", "cn", "admins", "member", dan)
+	f.add(dan, "objectClass", "inetOrgPerson", "uid", "dan", "cn", "dan", "sn", "dan")
+	f.expect(dan, "memberOf", admins)
+}
+
+func TestReferentialIntegrity(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	f.add(admins, "objectClass", "groupOfNames", "cn", "admins", "member", ann)
+	if err := f.e.Modify(ctx, admins, []directory.Mod{{Op: ldap.ModAdd, Attr: directory.Attr{Name: "member", Values: [][]byte{[]byte(bob)}}}}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Deleting a member removes it from the group.
+	if err := f.e.Delete(ctx, bob); err != nil {
+		t.Fatal(err)
+	}
+	f.expect(admins, "member", ann)
+
+	// Renaming and moving a member renames it in the group; its memberOf stays.
+	if err := f.e.Add(ctx, "ou=staff,dc=example,dc=com", []directory.Attr{{Name: "objectClass", Values: [][]byte{[]byte("organizationalUnit")}}, {Name: "ou", Values: [][]byte{[]byte("staff")}}}, directory.AddOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	sup := "ou=staff,dc=example,dc=com"
+	if err := f.e.ModifyDN(ctx, ann, "uid=ann", false, &sup); err != nil {
+		t.Fatal(err)
+	}
+	moved := "uid=ann,ou=staff,dc=example,dc=com"
+	f.expect(admins, "member", moved)
+	f.expect(moved, "memberOf", admins)
+
+	// Renaming the group renames memberOf on its members.
+	if err := f.e.ModifyDN(ctx, admins, "cn=root", true, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.expect(moved, "memberOf", "cn=root,ou=groups,dc=example,dc=com")
+
+	// Moving the whole ou=staff subtree renames members below it too.
+	if err := f.e.ModifyDN(ctx, "ou=staff,dc=example,dc=com", "ou=crew", true, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.expect("cn=root,ou=groups,dc=example,dc=com", "member", "uid=ann,ou=crew,dc=example,dc=com")
+
+	// Deleting the last member leaves the placeholder, keeping the group valid.
+	if err := f.e.Delete(ctx, "uid=ann,ou=crew,dc=example,dc=com"); err != nil {
+		t.Fatal(err)
+	}
+	f.expect("cn=root,ou=groups,dc=example,dc=com", "member", "")
+}
+
+func TestMemberOfIsNotUserModifiable(t *testing.T) {
+	f := setup(t)
+	err := f.e.Modify(context.Background(), ann, []directory.Mod{{Op: ldap.ModAdd, Attr: directory.Attr{Name: "memberOf", Values: [][]byte{[]byte(admins)}}}})
+	if err == nil {
+		t.Fatal("a client could write memberOf")
+	}
+	// And memberOf filters are answered.
+	fl, _ := ldap.ParseFilter("(memberOf=" + admins + ")")
+	f.add(admins, "objectClass", "groupOfNames", "cn", "admins", "member", cat)
+	var got []string
+	err = f.e.Search(context.Background(), &directory.SearchRequest{BaseDN: "dc=example,dc=com", Scope: ldap.ScopeWholeSubtree, Filter: fl},
+		func(en *directory.Entry) error { got = append(got, en.DN); return nil })
+	if err != nil || len(got) != 1 || got[0] != cat {
+		t.Fatalf("memberOf search: %v %v", got, err)
+	}
+}
