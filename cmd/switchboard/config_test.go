@@ -1,0 +1,79 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func loadFrom(t testing.TB, yaml string, args ...string) (*Config, error) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fs := newFlags("test")
+	if err := fs.Parse(append([]string{"--config", path}, args...)); err != nil {
+		return nil, err
+	}
+	return loadConfig(fs)
+}
+
+func TestConfigPrecedence(t *testing.T) {
+	t.Setenv("SWITCHBOARD_LIMITS_SIZE", "7")
+	t.Setenv("SWITCHBOARD_ADMIN_LISTEN", "127.0.0.1:9999")
+	cfg, err := loadFrom(t, "suffix: dc=corp,dc=test\nlimits:\n  size: 3\n  idle_timeout: 2m\nlisten: 127.0.0.1:1\n", "--listen", "127.0.0.1:2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Suffix != "dc=corp,dc=test" {
+		t.Errorf("suffix from file: %q", cfg.Suffix)
+	}
+	if cfg.Limits.Size != 7 {
+		t.Errorf("env should beat file: limits.size = %d", cfg.Limits.Size)
+	}
+	if cfg.Listen != "127.0.0.1:2" {
+		t.Errorf("flag should beat file: listen = %q", cfg.Listen)
+	}
+	if cfg.AdminListen != "127.0.0.1:9999" {
+		t.Errorf("admin_listen from env: %q", cfg.AdminListen)
+	}
+	if cfg.Limits.IdleTimeout != 2*time.Minute || cfg.Limits.ReadTimeout != 30*time.Second {
+		t.Errorf("durations: idle %v read %v", cfg.Limits.IdleTimeout, cfg.Limits.ReadTimeout)
+	}
+	if !cfg.Overlays.MemberOf.Enabled {
+		t.Error("memberof should default to enabled")
+	}
+}
+
+func TestConfigRejectsBadValues(t *testing.T) {
+	for _, yaml := range []string{
+		"log:\n  format: xml\n",
+		"log:\n  level: loud\n",
+		"suffix: ''\n",
+		"limits:\n  max_pdu_before_bind: -1\n",
+		"limits:\n  idle_timeout: soon\n",
+		"listen: [1, 2\n",
+	} {
+		if _, err := loadFrom(t, yaml); err == nil {
+			t.Errorf("config %q accepted", yaml)
+		}
+	}
+}
+
+// FuzzConfig feeds arbitrary files to the config loader: it must accept or
+// reject them with an error, never panic.
+func FuzzConfig(f *testing.F) {
+	f.Add("listen: 127.0.0.1:3389\nlimits:\n  size: 10\n")
+	f.Add("log: {level: debug, format: json}\n")
+	f.Add("schema_files: [a, b]\nindexes: x\n")
+	f.Add("limits:\n  time: 5s\n  max_connections: -3\n")
+	f.Add("\xff\xfe: [\n")
+	f.Fuzz(func(t *testing.T, yaml string) {
+		cfg, err := loadFrom(t, yaml)
+		if err == nil && cfg.Suffix == "" {
+			t.Fatal("accepted a config with an empty suffix")
+		}
+	})
+}
