@@ -386,7 +386,7 @@ func TestFilterSemantics(t *testing.T) {
 		{"(|)", 0},
 		{"(!(uid=m))", 2},
 		{"(name=Łukasiewicz)", 1}, // sn and cn are subtypes of name
-		{"(ou:dn:=people)", 2}, // ou=people itself and uid=m below it
+		{"(ou:dn:=people)", 2},    // ou=people itself and uid=m below it
 		{"(cn:caseExactMatch:=Zoë Łukasiewicz)", 1},
 		{"(cn:caseExactMatch:=zoë łukasiewicz)", 0},
 		{"(:caseIgnoreMatch:=m)", 1},

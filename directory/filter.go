@@ -23,7 +23,8 @@ const (
 // normalised, so evaluating it per entry does no lookups.
 type matcher struct {
 	kind      ldap.FilterKind
-	undefined bool            // the item is Undefined whatever the entry
+	schema    *schema.Schema
+	undefined bool // the item is Undefined whatever the entry
 	at        *schema.AttributeType
 	names     map[string]bool // canonical names of at and its subtypes
 	rule      *schema.MatchingRule
@@ -32,7 +33,8 @@ type matcher struct {
 	final     []byte
 	any       [][]byte
 	dnAttrs   bool
-	isOC      bool // (objectClass=*) is true of every entry
+	isOC      bool                // (objectClass=*) is true of every entry
+	class     *schema.ObjectClass // (objectClass=X): X, matched with its subclasses
 	children  []matcher
 }
 
@@ -70,7 +72,7 @@ type compileOptions struct {
 }
 
 func (e *Engine) compile(f *ldap.Filter, opt compileOptions) matcher {
-	m := matcher{kind: f.Kind}
+	m := matcher{kind: f.Kind, schema: e.schema}
 	switch f.Kind {
 	case ldap.FilterAnd, ldap.FilterOr, ldap.FilterNot:
 		m.children = make([]matcher, len(f.Children))
@@ -97,6 +99,11 @@ func (e *Engine) compile(f *ldap.Filter, opt compileOptions) matcher {
 			m.undefined = true
 		} else if m.value, err = at.Normalize(f.Value); err != nil {
 			m.undefined = true
+		}
+		if m.isOC {
+			// An entry belongs to the superclasses of its classes too
+			// (RFC 4512 2.4.1), whether or not it lists them.
+			m.class, _ = e.schema.ObjectClass(string(f.Value))
 		}
 	case ldap.FilterApproxMatch:
 		if at.Equality == nil {
@@ -245,6 +252,11 @@ func (e *Engine) eval(m *matcher, en *Entry) tri {
 func (m *matcher) matchValue(v []byte) bool {
 	switch m.kind {
 	case ldap.FilterEqualityMatch:
+		if m.class != nil {
+			if c, ok := m.schema.ObjectClass(string(v)); ok && c.IsSubclassOf(m.class) {
+				return true
+			}
+		}
 		n, err := m.at.Normalize(v)
 		return err == nil && bytes.Equal(n, m.value)
 	case ldap.FilterApproxMatch:

@@ -176,7 +176,11 @@ func (e *Engine) indexKeys(en *Entry) map[string]struct{} {
 			continue
 		}
 		name := strings.ToLower(at.Name())
-		for _, v := range a.Values {
+		values := a.Values
+		if name == "objectclass" {
+			values = e.withSuperclasses(values)
+		}
+		for _, v := range values {
 			norm, err := at.Normalize(v)
 			if err != nil {
 				continue
@@ -185,6 +189,23 @@ func (e *Engine) indexKeys(en *Entry) map[string]struct{} {
 		}
 	}
 	return keys
+}
+
+// withSuperclasses adds to objectClass values the names of all their
+// superclasses, so that the index answers (objectClass=person) for an
+// entry that lists only inetOrgPerson, as filter evaluation does.
+func (e *Engine) withSuperclasses(values [][]byte) [][]byte {
+	out := append([][]byte(nil), values...)
+	for _, v := range values {
+		oc, ok := e.schema.ObjectClass(string(v))
+		if !ok {
+			continue
+		}
+		for _, sup := range oc.Superclasses()[1:] {
+			out = append(out, []byte(sup.Name()))
+		}
+	}
+	return out
 }
 
 // putEntry writes after (never nil) and brings the DN, child and equality

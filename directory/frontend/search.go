@@ -16,7 +16,7 @@ import (
 
 // Features published as supportedFeatures (RFC 3674).
 var features = []string{
-	"1.3.6.1.1.14",          // Modify-Increment (RFC 4525)
+	"1.3.6.1.1.14",           // Modify-Increment (RFC 4525)
 	"1.3.6.1.4.1.4203.1.5.1", // all operational attributes, "+" (RFC 3673)
 	"1.3.6.1.4.1.4203.1.5.2", // attributes by object class, "@class" (RFC 4529)
 	"1.3.6.1.4.1.4203.1.5.3", // absolute true and false filters (RFC 4526)

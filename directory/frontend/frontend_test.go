@@ -1,0 +1,273 @@
+package frontend
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/ldap"
+	"github.com/switchboard-ldap/switchboard/ldap/ldaptest"
+	"github.com/switchboard-ldap/switchboard/schema"
+)
+
+const root = "cn=admin,dc=example,dc=com"
+
+func newFrontend(t *testing.T) *Frontend {
+	t.Helper()
+	s, err := schema.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := directory.Open(directory.Options{InMemory: true, Suffix: "dc=example,dc=com", Schema: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	f, err := New(Config{Engine: e, RootDN: root, RootPassword: []byte("secret"), SizeLimit: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	add := func(dn string, kv ...string) {
+		var attrs []directory.Attr
+		for i := 0; i < len(kv); i += 2 {
+			attrs = append(attrs, directory.Attr{Name: kv[i], Values: [][]byte{[]byte(kv[i+1])}})
+		}
+		if err := e.Add(ctx, dn, attrs, directory.AddOptions{}); err != nil {
+			t.Fatalf("add %s: %v", dn, err)
+		}
+	}
+	add("dc=example,dc=com", "objectClass", "dcObject", "objectClass", "organization", "dc", "example", "o", "E")
+	add("ou=people,dc=example,dc=com", "objectClass", "organizationalUnit", "ou", "people")
+	for i := range 45 {
+		uid := fmt.Sprintf("p%02d", i)
+		add("uid="+uid+",ou=people,dc=example,dc=com", "objectClass", "inetOrgPerson", "uid", uid, "cn", "Person "+uid, "sn", "P", "userPassword", "pw"+uid)
+	}
+	return f
+}
+
+// session returns a context for a connection bound as dn ("" anonymous).
+func session(dn string) (context.Context, *ldap.Session) {
+	s := &ldap.Session{}
+	s.SetBind(dn)
+	return ldap.WithSession(context.Background(), s), s
+}
+
+func searchReq(base string, scope ldap.Scope, filter string, attrs ...string) *ldap.Request {
+	f, err := ldap.ParseFilter(filter)
+	if err != nil {
+		panic(err)
+	}
+	r := &ldap.Request{MessageID: 1, Op: ldap.OpSearchRequest}
+	r.Search = ldap.SearchRequest{BaseObject: []byte(base), Scope: scope, Filter: f}
+	for _, a := range attrs {
+		r.Search.Attributes = append(r.Search.Attributes, []byte(a))
+	}
+	return r
+}
+
+func pagedControl(size int, cookie []byte) ldap.Control {
+	return ldap.Control{OID: []byte(ldap.OIDPagedResults), HasValue: true, Value: ldap.AppendPagedResults(nil, size, cookie)}
+}
+
+func cookieOf(t *testing.T, res *ldap.Result) []byte {
+	t.Helper()
+	for _, c := range res.Controls {
+		if c.OID == ldap.OIDPagedResults {
+			_, cookie, err := ldap.DecodePagedResults(c.Value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return cookie
+		}
+	}
+	t.Fatal("no paged results control in the result")
+	return nil
+}
+
+func TestPagedSearchVisitsEveryEntryOnce(t *testing.T) {
+	f := newFrontend(t)
+	ctx, _ := session("")
+	var cookie []byte
+	seen := map[string]bool{}
+	pages := 0
+	for {
+		r := searchReq("ou=people,dc=example,dc=com", ldap.ScopeSingleLevel, "(objectClass=person)", "1.1")
+		r.Controls = []ldap.Control{pagedControl(10, cookie)}
+		rec := ldaptest.NewRecorder()
+		f.ServeLDAP(ctx, rec, r)
+		if rec.Code() != ldap.Success {
+			t.Fatalf("page %d: %v", pages, rec.Result)
+		}
+		for _, e := range rec.Entries {
+			if seen[e.Entry.DN] {
+				t.Fatalf("%s returned twice", e.Entry.DN)
+			}
+			seen[e.Entry.DN] = true
+			if len(e.Entry.Attributes) != 0 {
+				t.Fatalf("1.1 returned attributes: %+v", e.Entry.Attributes)
+			}
+		}
+		pages++
+		cookie = cookieOf(t, rec.Result)
+		if len(cookie) == 0 {
+			break
+		}
+	}
+	// 45 entries, pages of 10: the paged search is not cut by the size
+	// limit of 20 that applies to the whole of an unpaged search.
+	if len(seen) != 45 || pages != 5 {
+		t.Fatalf("%d entries in %d pages, want 45 in 5", len(seen), pages)
+	}
+
+	// A forged cookie and a cookie replayed with another filter are refused.
+	for _, tc := range []struct {
+		filter string
+		cookie []byte
+	}{{"(objectClass=person)", []byte("forged-cookie!!!")}, {"(uid=p0*)", nil}} {
+		first := searchReq("ou=people,dc=example,dc=com", ldap.ScopeSingleLevel, "(objectClass=person)", "1.1")
+		first.Controls = []ldap.Control{pagedControl(10, nil)}
+		rec := ldaptest.NewRecorder()
+		f.ServeLDAP(ctx, rec, first)
+		c := tc.cookie
+		if c == nil {
+			c = cookieOf(t, rec.Result)
+		}
+		r := searchReq("ou=people,dc=example,dc=com", ldap.ScopeSingleLevel, tc.filter, "1.1")
+		r.Controls = []ldap.Control{pagedControl(10, c)}
+		rec = ldaptest.NewRecorder()
+		f.ServeLDAP(ctx, rec, r)
+		if rec.Code() != ldap.UnwillingToPerform {
+			t.Errorf("cookie %q with %s: code %d, want 53", c, tc.filter, rec.Code())
+		}
+	}
+}
+
+func TestSizeLimitAndHiddenPassword(t *testing.T) {
+	f := newFrontend(t)
+	ctx, _ := session("")
+	rec := ldaptest.NewRecorder()
+	f.ServeLDAP(ctx, rec, searchReq("dc=example,dc=com", ldap.ScopeWholeSubtree, "(objectClass=person)"))
+	if rec.Code() != ldap.SizeLimitExceeded || len(rec.Entries) != 20 {
+		t.Fatalf("anonymous search: %d entries, code %d; want 20 and sizeLimitExceeded", len(rec.Entries), rec.Code())
+	}
+	for _, e := range rec.Entries {
+		for _, a := range e.Entry.Attributes {
+			if a.Type == "userPassword" {
+				t.Fatal("userPassword returned to an anonymous client")
+			}
+		}
+	}
+	// Nor can a filter probe it.
+	rec = ldaptest.NewRecorder()
+	f.ServeLDAP(ctx, rec, searchReq("dc=example,dc=com", ldap.ScopeWholeSubtree, "(userPassword=*)"))
+	if len(rec.Entries) != 0 {
+		t.Fatalf("(userPassword=*) matched %d entries for anonymous", len(rec.Entries))
+	}
+	// The root DN has no size limit and sees passwords (hashed).
+	rctx, _ := session(root)
+	rec = ldaptest.NewRecorder()
+	f.ServeLDAP(rctx, rec, searchReq("dc=example,dc=com", ldap.ScopeWholeSubtree, "(uid=p01)", "userPassword"))
+	if rec.Code() != ldap.Success || len(rec.Entries) != 1 || len(rec.Entries[0].Entry.Attributes) != 1 {
+		t.Fatalf("root search: %+v %+v", rec.Result, rec.Entries)
+	}
+}
+
+func TestRootDSEAndSubschema(t *testing.T) {
+	f := newFrontend(t)
+	ctx, _ := session("")
+	rec := ldaptest.NewRecorder()
+	f.ServeLDAP(ctx, rec, searchReq("", ldap.ScopeBaseObject, "(objectClass=*)", "+"))
+	if len(rec.Entries) != 1 {
+		t.Fatalf("root DSE: %d entries", len(rec.Entries))
+	}
+	got := map[string][]string{}
+	for _, a := range rec.Entries[0].Entry.Attributes {
+		for _, v := range a.Values {
+			got[a.Type] = append(got[a.Type], string(v))
+		}
+	}
+	for attr, want := range map[string]string{
+		"namingContexts": "dc=example,dc=com", "subschemaSubentry": "cn=Subschema", "supportedLDAPVersion": "3",
+		"supportedControl": ldap.OIDPagedResults, "supportedExtension": ldap.OIDPasswordModify, "vendorName": "Switchboard",
+		"supportedFeatures": "1.3.6.1.4.1.4203.1.5.1",
+	} {
+		if !slices.Contains(got[attr], want) {
+			t.Errorf("root DSE %s = %q, want it to contain %q", attr, got[attr], want)
+		}
+	}
+	if _, ok := got["objectClass"]; ok {
+		t.Error("'+' returned the user attribute objectClass")
+	}
+	rec = ldaptest.NewRecorder()
+	f.ServeLDAP(ctx, rec, searchReq("cn=subschema", ldap.ScopeBaseObject, "(objectClass=subschema)", "objectClasses", "attributeTypes", "matchingRuleUse"))
+	if len(rec.Entries) != 1 || len(rec.Entries[0].Entry.Attributes) != 3 {
+		t.Fatalf("subschema: %+v", rec.Entries)
+	}
+}
+
+func TestBindRules(t *testing.T) {
+	f := newFrontend(t)
+	bind := func(name, pw string, version int) (ldap.ResultCode, *ldap.Session) {
+		ctx, s := session("")
+		r := &ldap.Request{MessageID: 1, Op: ldap.OpBindRequest, Bind: ldap.BindRequest{Version: version, Name: []byte(name), Simple: true, Password: []byte(pw)}}
+		rec := ldaptest.NewRecorder()
+		f.ServeLDAP(ctx, rec, r)
+		return rec.Code(), s
+	}
+	cases := []struct {
+		name, pw string
+		version  int
+		want     ldap.ResultCode
+		bound    bool
+	}{
+		{"", "", 3, ldap.Success, false},
+		{root, "secret", 3, ldap.Success, true},
+		{"CN=Admin, DC=Example,DC=com", "secret", 3, ldap.Success, true},
+		{root, "wrong", 3, ldap.InvalidCredentials, false},
+		{root, "", 3, ldap.UnwillingToPerform, false},
+		{"uid=p03,ou=people,dc=example,dc=com", "pwp03", 3, ldap.Success, true},
+		{"uid=p03,ou=people,dc=example,dc=com", "pwp04", 3, ldap.InvalidCredentials, false},
+		{"uid=nobody,ou=people,dc=example,dc=com", "x", 3, ldap.InvalidCredentials, false},
+		{root, "secret", 2, ldap.ProtocolError, false},
+		{"not a dn", "x", 3, ldap.InvalidDNSyntax, false},
+	}
+	for _, tc := range cases {
+		code, s := bind(tc.name, tc.pw, tc.version)
+		if code != tc.want || s.Authenticated() != tc.bound {
+			t.Errorf("bind %q/%q v%d: code %d bound %v, want %d %v", tc.name, tc.pw, tc.version, code, s.Authenticated(), tc.want, tc.bound)
+		}
+	}
+}
+
+func TestCriticalControlsAndWrites(t *testing.T) {
+	f := newFrontend(t)
+	ctx, _ := session("")
+	r := searchReq("dc=example,dc=com", ldap.ScopeBaseObject, "(objectClass=*)")
+	r.Controls = []ldap.Control{{OID: []byte("1.2.3.4.5"), Critical: true}}
+	rec := ldaptest.NewRecorder()
+	f.ServeLDAP(ctx, rec, r)
+	if rec.Code() != ldap.UnavailableCriticalExtension {
+		t.Errorf("unknown critical control: code %d", rec.Code())
+	}
+	r.Controls[0].Critical = false
+	rec = ldaptest.NewRecorder()
+	f.ServeLDAP(ctx, rec, r)
+	if rec.Code() != ldap.Success || len(rec.Entries) != 1 {
+		t.Errorf("unknown non-critical control: code %d, %d entries", rec.Code(), len(rec.Entries))
+	}
+	del := &ldap.Request{MessageID: 2, Op: ldap.OpDelRequest, Delete: []byte("uid=p01,ou=people,dc=example,dc=com")}
+	rec = ldaptest.NewRecorder()
+	f.ServeLDAP(ctx, rec, del)
+	if rec.Code() != ldap.InsufficientAccessRights {
+		t.Errorf("anonymous delete: code %d", rec.Code())
+	}
+	rctx, _ := session(root)
+	rec = ldaptest.NewRecorder()
+	f.ServeLDAP(rctx, rec, del)
+	if rec.Code() != ldap.Success {
+		t.Errorf("root delete: code %d %s", rec.Code(), rec.Result.Diagnostic)
+	}
+}
