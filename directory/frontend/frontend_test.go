@@ -20,7 +20,7 @@ func newFrontend(t *testing.T) *Frontend {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := directory.Open(directory.Options{InMemory: true, Suffix: "dc=example,dc=com", Schema: s})
+	e, err := directory.Open(directory.Options{Dir: t.TempDir(), NoSync: true, Suffix: "dc=example,dc=com", Schema: s})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,5 +269,109 @@ func TestCriticalControlsAndWrites(t *testing.T) {
 	f.ServeLDAP(rctx, rec, del)
 	if rec.Code() != ldap.Success {
 		t.Errorf("root delete: code %d %s", rec.Code(), rec.Result.Diagnostic)
+	}
+}
+
+// TestBadOperationInputs covers the operation-level items of the research
+// notes' bad-input list (11-15, 17): each gets the right result code.
+func TestBadOperationInputs(t *testing.T) {
+	f := newFrontend(t)
+	rctx, _ := session(root)
+	run := func(ctx context.Context, r *ldap.Request) *ldaptest.Recorder {
+		rec := ldaptest.NewRecorder()
+		f.ServeLDAP(ctx, rec, r)
+		if rec.Result == nil {
+			t.Fatalf("no result for %+v", r)
+		}
+		return rec
+	}
+	person := func(dn string, extra ...ldap.Attribute) *ldap.Request {
+		r := &ldap.Request{MessageID: 3, Op: ldap.OpAddRequest}
+		r.Add.Entry = []byte(dn)
+		r.Add.Attributes = append([]ldap.Attribute{
+			{Type: []byte("objectClass"), Values: [][]byte{[]byte("inetOrgPerson")}},
+			{Type: []byte("cn"), Values: [][]byte{[]byte("X")}},
+			{Type: []byte("sn"), Values: [][]byte{[]byte("Y")}},
+		}, extra...)
+		return r
+	}
+	// 11: unknown SASL mechanism; LDAP versions 2 and 4.
+	for _, r := range []*ldap.Request{
+		{MessageID: 1, Op: ldap.OpBindRequest, Bind: ldap.BindRequest{Version: 3, Mechanism: []byte("NOPE")}},
+		{MessageID: 1, Op: ldap.OpBindRequest, Bind: ldap.BindRequest{Version: 4, Simple: true}},
+	} {
+		ctx, _ := session("")
+		rec := run(ctx, r)
+		if want := map[bool]ldap.ResultCode{true: ldap.AuthMethodNotSupported, false: ldap.ProtocolError}[r.Bind.Version == 3]; rec.Code() != want {
+			t.Errorf("bind %+v: code %d, want %d", r.Bind, rec.Code(), want)
+		}
+	}
+	// 12, 13: duplicate paging controls, malformed values.
+	r := searchReq("dc=example,dc=com", ldap.ScopeWholeSubtree, "(uid=p01)")
+	r.Controls = []ldap.Control{pagedControl(5, nil), pagedControl(5, nil)}
+	if rec := run(rctx, r); rec.Code() != ldap.ProtocolError {
+		t.Errorf("duplicate paging control: %d", rec.Code())
+	}
+	r.Controls = []ldap.Control{{OID: []byte(ldap.OIDPagedResults), Critical: true, HasValue: true, Value: []byte{0x30, 0x03, 0x02, 0x01, 0xff}}}
+	if rec := run(rctx, r); rec.Code() != ldap.ProtocolError {
+		t.Errorf("negative page size: %d", rec.Code())
+	}
+	r.Controls = []ldap.Control{{OID: []byte(ldap.OIDPagedResults), HasValue: true, Value: []byte("junk")}}
+	if rec := run(rctx, r); rec.Code() != ldap.ProtocolError {
+		t.Errorf("malformed paging value: %d", rec.Code())
+	}
+	// 14: odd attribute descriptions are ignored in a search, refused in an add.
+	r = searchReq("dc=example,dc=com", ldap.ScopeWholeSubtree, "(uid=p01)", "cn;;", "1.2.3.", "cn;binary")
+	for range 10000 {
+		r.Search.Attributes = append(r.Search.Attributes, []byte("nosuchattr"))
+	}
+	if rec := run(rctx, r); rec.Code() != ldap.Success || len(rec.Entries) != 1 {
+		t.Errorf("odd requested attributes: code %d, %d entries", rec.Code(), len(rec.Entries))
+	}
+	for _, desc := range []string{"cn;;", "1.2.3.", "nosuch"} {
+		rec := run(rctx, person("cn=bad,dc=example,dc=com", ldap.Attribute{Type: []byte(desc), Values: [][]byte{[]byte("v")}}))
+		if rec.Code() != ldap.UndefinedAttributeType {
+			t.Errorf("add with %q: code %d", desc, rec.Code())
+		}
+	}
+	// 15: no objectClass; 100,000 values; a large value.
+	noOC := person("cn=X,dc=example,dc=com")
+	noOC.Add.Attributes = noOC.Add.Attributes[1:]
+	if rec := run(rctx, noOC); rec.Code() != ldap.ObjectClassViolation {
+		t.Errorf("add without objectClass: %d", rec.Code())
+	}
+	many := ldap.Attribute{Type: []byte("description")}
+	for i := range 100000 {
+		many.Values = append(many.Values, []byte(fmt.Sprintf("v%d", i)))
+	}
+	if rec := run(rctx, person("cn=X,dc=example,dc=com", many)); rec.Code() != ldap.Success {
+		t.Errorf("add with 100,000 values: %d %s", rec.Code(), rec.Result.Diagnostic)
+	}
+	big := ldap.Attribute{Type: []byte("description"), Values: [][]byte{make([]byte, 3<<20)}}
+	for i := range big.Values[0] {
+		big.Values[0][i] = 'a' + byte(i%26)
+	}
+	if rec := run(rctx, person("cn=X,ou=people,dc=example,dc=com", big)); rec.Code() != ldap.Success {
+		t.Errorf("add with a 3 MiB value: %d %s", rec.Code(), rec.Result.Diagnostic)
+	}
+	// 17: modrdn under itself, onto an existing DN, removing a required value.
+	moddn := func(dn, rdn string, del bool, sup string) ldap.ResultCode {
+		r := &ldap.Request{MessageID: 4, Op: ldap.OpModifyDNRequest, ModifyDN: ldap.ModifyDNRequest{Entry: []byte(dn), NewRDN: []byte(rdn), DeleteOldRDN: del}}
+		if sup != "" {
+			r.ModifyDN.HasNewSuperior, r.ModifyDN.NewSuperior = true, []byte(sup)
+		}
+		return run(rctx, r).Code()
+	}
+	if c := moddn("ou=people,dc=example,dc=com", "ou=people", false, "uid=p01,ou=people,dc=example,dc=com"); c != ldap.UnwillingToPerform {
+		t.Errorf("modrdn under itself: %d", c)
+	}
+	if c := moddn("uid=p01,ou=people,dc=example,dc=com", "uid=p02", false, ""); c != ldap.EntryAlreadyExists {
+		t.Errorf("modrdn onto existing: %d", c)
+	}
+	if c := moddn("cn=X,dc=example,dc=com", "sn=Y", true, ""); c != ldap.ObjectClassViolation {
+		t.Errorf("modrdn deleting the only cn: %d", c)
+	}
+	if c := moddn("cn=X,dc=example,dc=com", "sn=Y", false, ""); c != ldap.Success {
+		t.Errorf("modrdn keeping the old RDN value: %d", c)
 	}
 }
