@@ -27,6 +27,7 @@ type matcher struct {
 	undefined bool // the item is Undefined whatever the entry
 	at        *schema.AttributeType
 	names     map[string]bool // canonical names of at and its subtypes
+	opts      []string        // lower-case options of the item's attribute description
 	rule      *schema.MatchingRule
 	value     []byte // normalised assertion value
 	initial   []byte
@@ -83,7 +84,7 @@ func (e *Engine) compile(f *ldap.Filter, opt compileOptions) matcher {
 	case ldap.FilterExtensible:
 		return e.compileExtensible(f, opt)
 	}
-	base, _ := schema.SplitOptions(string(f.Attr))
+	base, opts := schema.SplitOptions(string(f.Attr))
 	at, ok := e.schema.Attribute(base)
 	if !ok || opt.hidden[strings.ToLower(at.Name())] {
 		m.undefined = true
@@ -91,6 +92,7 @@ func (e *Engine) compile(f *ldap.Filter, opt compileOptions) matcher {
 	}
 	m.at = at
 	m.names = e.subtypes.names(e.schema, at)
+	m.opts = lowerOptions(opts)
 	m.isOC = strings.EqualFold(at.Name(), "objectClass")
 	var err error
 	switch f.Kind {
@@ -156,13 +158,14 @@ func (e *Engine) compileExtensible(f *ldap.Filter, opt compileOptions) matcher {
 		return m
 	}
 	if len(f.Attr) > 0 {
-		base, _ := schema.SplitOptions(string(f.Attr))
+		base, opts := schema.SplitOptions(string(f.Attr))
 		at, ok := e.schema.Attribute(base)
 		if !ok || opt.hidden[strings.ToLower(at.Name())] {
 			m.undefined = true
 			return m
 		}
 		m.at, m.names, m.rule = at, e.subtypes.names(e.schema, at), at.Equality
+		m.opts = lowerOptions(opts)
 	}
 	if len(f.MatchingRule) > 0 {
 		r, ok := e.schema.MatchingRule(string(f.MatchingRule))
@@ -227,7 +230,7 @@ func (e *Engine) eval(m *matcher, en *Entry) tri {
 			return triTrue
 		}
 		for i := range en.Attrs {
-			if m.names[baseName(en.Attrs[i].Name)] {
+			if m.holds(en.Attrs[i].Name) {
 				return triTrue
 			}
 		}
@@ -237,7 +240,7 @@ func (e *Engine) eval(m *matcher, en *Entry) tri {
 		return e.evalExtensible(m, en)
 	}
 	for i := range en.Attrs {
-		if !m.names[baseName(en.Attrs[i].Name)] {
+		if !m.holds(en.Attrs[i].Name) {
 			continue
 		}
 		for _, v := range en.Attrs[i].Values {
@@ -296,7 +299,7 @@ func matchSubstrings(v, initial []byte, any [][]byte, final []byte) bool {
 
 func (e *Engine) evalExtensible(m *matcher, en *Entry) tri {
 	test := func(at *schema.AttributeType, v []byte) bool {
-		if at.Equality != m.rule && m.at == nil {
+		if m.at == nil && !ruleApplies(m.rule, at) {
 			return false
 		}
 		n, err := m.rule.Normalize(v)
@@ -304,7 +307,7 @@ func (e *Engine) evalExtensible(m *matcher, en *Entry) tri {
 	}
 	for i := range en.Attrs {
 		base := baseName(en.Attrs[i].Name)
-		if m.names != nil && !m.names[base] {
+		if m.names != nil && !m.holds(en.Attrs[i].Name) {
 			continue
 		}
 		at, ok := e.schema.Attribute(base)
@@ -323,7 +326,7 @@ func (e *Engine) evalExtensible(m *matcher, en *Entry) tri {
 			for _, rdn := range dn {
 				for _, ava := range rdn {
 					at, ok := e.schema.Attribute(ava.Type)
-					if !ok || (m.names != nil && !m.names[at.Name()]) {
+					if !ok || (m.names != nil && (!m.names[at.Name()] || len(m.opts) > 0)) {
 						continue
 					}
 					if test(at, []byte(ava.Value)) {
@@ -334,6 +337,77 @@ func (e *Engine) evalExtensible(m *matcher, en *Entry) tri {
 		}
 	}
 	return triFalse
+}
+
+// usesComputed reports whether a filter item names an operational
+// attribute the engine derives at read time (see addComputed), which must
+// then be added to each entry before the filter is evaluated: RFC 5020
+// makes entryDN usable in assertions, and the others are attributes of the
+// entry like any other as far as a filter goes.
+func (e *Engine) usesComputed(f *ldap.Filter) bool {
+	for i := range f.Children {
+		if e.usesComputed(&f.Children[i]) {
+			return true
+		}
+	}
+	if len(f.Attr) == 0 {
+		return false
+	}
+	base, _ := schema.SplitOptions(string(f.Attr))
+	at, ok := e.schema.Attribute(base)
+	if !ok {
+		return false
+	}
+	switch at.Name() {
+	case "entryDN", "subschemaSubentry", "hasSubordinates", "numSubordinates":
+		return true
+	}
+	return false
+}
+
+// ruleApplies reports whether an extensible match item with a rule and no
+// type tests values of at. RFC 4511 4.5.1.7.7 applies the rule to "all
+// attributes in an entry that support that matchingRule", the types a
+// matchingRuleUse would list (RFC 4512 4.1.4): those whose syntax is the
+// rule's assertion syntax, and those whose equality rule it is.
+func ruleApplies(r *schema.MatchingRule, at *schema.AttributeType) bool {
+	return at.Equality == r || (at.Syntax != nil && at.Syntax.OID == r.SyntaxOID)
+}
+
+// holds reports whether an entry attribute with the canonical name (type
+// name plus lower-case options) is one the item tests: its type is the
+// item's type or a subtype, and it carries every option of the item's
+// description. An option makes a subtype (RFC 4512 2.5), so (cn;lang-en=x)
+// does not test plain cn values.
+func (m *matcher) holds(name string) bool {
+	base := baseName(name)
+	if !m.names[base] {
+		return false
+	}
+	for _, want := range m.opts {
+		found := false
+		for _, have := range strings.Split(name[len(base):], ";") {
+			if have == want {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerOptions(opts []string) []string {
+	if len(opts) == 0 {
+		return nil
+	}
+	out := make([]string, len(opts))
+	for i, o := range opts {
+		out[i] = strings.ToLower(o)
+	}
+	return out
 }
 
 // baseName strips options from a canonical attribute name.

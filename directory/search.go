@@ -52,6 +52,7 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 		}
 	}
 	m := e.compile(req.Filter, opt)
+	withComputed := e.usesComputed(req.Filter)
 	return e.db.View(func(txn *badger.Txn) error {
 		if !e.inSuffix(baseNDN) {
 			return noSuchObject("")
@@ -82,13 +83,19 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 			if en == nil || !inScope(en, req.Scope, baseID, baseNDN) {
 				continue
 			}
+			stored := len(en.Attrs)
+			if withComputed {
+				e.addComputed(txn, en)
+			}
 			if e.eval(&m, en) != triTrue {
 				continue
 			}
 			if req.SizeLimit > 0 && sent >= req.SizeLimit {
 				return &ldap.Error{Code: ldap.SizeLimitExceeded, Message: "size limit exceeded"}
 			}
-			if req.Operational {
+			if !req.Operational {
+				en.Attrs = en.Attrs[:stored]
+			} else if !withComputed {
 				e.addComputed(txn, en)
 			}
 			if err := fn(en); err != nil {
