@@ -26,6 +26,8 @@ import (
 type Store interface {
 	EntryCount() int64
 	Size() int64
+	// IndexBuild reports a background index build: entries done and total.
+	IndexBuild() (done, total int64)
 }
 
 // Metrics records LDAP traffic for Prometheus. It implements ldap.Observer.
@@ -70,6 +72,10 @@ func NewMetrics(store Store) *Metrics {
 				func() float64 { return float64(store.EntryCount()) }),
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_store_bytes", Help: "Bytes the store keeps on disk."},
 				func() float64 { return float64(store.Size()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_index_build_entries_done", Help: "Entries covered so far by the latest background index build."},
+				func() float64 { d, _ := store.IndexBuild(); return float64(d) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_index_build_entries_total", Help: "Entries the latest background index build had to cover."},
+				func() float64 { _, t := store.IndexBuild(); return float64(t) }),
 		)
 	}
 	return m

@@ -5,21 +5,45 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
 
+	"github.com/switchboard-ldap/switchboard/directory/index"
 	"github.com/switchboard-ldap/switchboard/ldap"
 	"github.com/switchboard-ldap/switchboard/schema"
 )
 
-// DefaultIndexed lists the attributes with an equality index unless the
-// configuration names others. memberOf is indexed so that the
-// `(memberOf=cn=admins,...)` filters of Gitea and Nextcloud stay cheap.
-var DefaultIndexed = []string{"objectClass", "uid", "cn", "sn", "mail", "member", "uniqueMember", "memberOf", "entryUUID"}
+func mustAttr(s *schema.Schema, name string) *schema.AttributeType {
+	at, _ := s.Attribute(name)
+	return at
+}
+
+// DefaultIndexes are the indexes kept unless the configuration names
+// others: what address-book clients, Keycloak, SSSD and group-aware
+// applications filter on. memberOf is indexed so that the
+// `(memberOf=cn=admins,...)` filters of Gitea and Nextcloud stay cheap;
+// the timestamps so that Keycloak's `(modifyTimestamp>=T)` sync is.
+func DefaultIndexes() map[string][]string {
+	return map[string][]string{
+		"objectClass":     {"eq"},
+		"uid":             {"eq", "sub"},
+		"cn":              {"eq", "sub", "approx"},
+		"sn":              {"eq", "sub", "approx"},
+		"givenName":       {"eq", "sub", "approx"},
+		"mail":            {"pres", "eq", "sub"},
+		"member":          {"eq"},
+		"uniqueMember":    {"eq"},
+		"memberOf":        {"eq"},
+		"entryUUID":       {"eq"},
+		"uidNumber":       {"eq", "ord"},
+		"gidNumber":       {"eq", "ord"},
+		"createTimestamp": {"ord"},
+		"modifyTimestamp": {"ord"},
+	}
+}
 
 // Options configure an Engine.
 type Options struct {
@@ -30,8 +54,12 @@ type Options struct {
 	Suffix string
 	Schema *schema.Schema
 	Logger *slog.Logger
-	// Indexed names the attributes with an equality index; nil means DefaultIndexed.
-	Indexed []string
+	// Indexes maps attribute names to index kinds (pres, eq, sub, ord,
+	// approx); nil means DefaultIndexes().
+	Indexes map[string][]string
+	// UnindexedLimit refuses searches that would check more than this many
+	// entries without an index (see SearchRequest.Unchecked); 0: no limit.
+	UnindexedLimit int
 	// Hooks run inside every write transaction, in order (overlays).
 	Hooks []WriteHook
 	// NoSync turns off fsync on commit. Only for tests and bulk import:
@@ -49,7 +77,9 @@ type Engine struct {
 	schema  *schema.Schema
 	suffix  ldap.DN
 	nsuffix string
-	indexed map[string]*schema.AttributeType // by canonical lower-case name
+	indexes  *index.Config               // maintained by every write
+	readyIdx atomic.Pointer[index.Config] // fully built: what the planner uses
+	unindexedLimit int
 	hooks   []WriteHook
 	log     *slog.Logger
 	now     func() time.Time
@@ -57,6 +87,12 @@ type Engine struct {
 	entries atomic.Int64
 
 	subtypes subtypeCache
+
+	// Background index build (reindex.go).
+	stopBuild  context.CancelFunc
+	indexBuilt chan struct{}
+	buildDone  atomic.Int64
+	buildTotal atomic.Int64
 }
 
 // Open opens (creating if needed) the store in opt.Dir.
@@ -80,7 +116,7 @@ func Open(opt Options) (*Engine, error) {
 		schema:  opt.Schema,
 		suffix:  suffix,
 		nsuffix: nsuffix,
-		indexed: map[string]*schema.AttributeType{},
+		unindexedLimit: opt.UnindexedLimit,
 		hooks:   opt.Hooks,
 		log:     log,
 		now:     opt.Now,
@@ -88,19 +124,15 @@ func Open(opt Options) (*Engine, error) {
 	if e.now == nil {
 		e.now = time.Now
 	}
-	names := opt.Indexed
-	if names == nil {
-		names = DefaultIndexed
+	spec := opt.Indexes
+	if spec == nil {
+		spec = DefaultIndexes()
 	}
-	for _, n := range names {
-		at, ok := opt.Schema.Attribute(n)
-		if !ok {
-			return nil, fmt.Errorf("directory: indexed attribute %q is not in the schema", n)
-		}
-		if at.Equality == nil {
-			return nil, fmt.Errorf("directory: indexed attribute %q has no equality matching rule", n)
-		}
-		e.indexed[strings.ToLower(at.Name())] = at
+	if e.indexes, err = index.NewConfig(opt.Schema, spec); err != nil {
+		return nil, fmt.Errorf("directory: %w", err)
+	}
+	if e.indexes.Lookup(mustAttr(opt.Schema, "objectClass")) == nil {
+		return nil, errors.New("directory: objectClass must be indexed (eq)")
 	}
 
 	bo := badgerOptions(opt)
@@ -119,6 +151,10 @@ func Open(opt Options) (*Engine, error) {
 		return nil, fmt.Errorf("directory: id sequence: %w", err)
 	}
 	if err := e.countEntries(); err != nil {
+		e.Close()
+		return nil, err
+	}
+	if err := e.openIndexes(spec); err != nil {
 		e.Close()
 		return nil, err
 	}
@@ -223,8 +259,12 @@ func (e *Engine) countEntries() error {
 	return err
 }
 
-// Close flushes and closes the store.
+// Close stops a running index build, then flushes and closes the store.
 func (e *Engine) Close() error {
+	if e.stopBuild != nil {
+		e.stopBuild()
+		<-e.indexBuilt
+	}
 	if e.ids != nil {
 		e.ids.Release()
 	}

@@ -3,12 +3,14 @@ package directory
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/switchboard-ldap/switchboard/directory/password"
+	"github.com/switchboard-ldap/switchboard/directory/index"
 	"github.com/switchboard-ldap/switchboard/ldap"
 	"github.com/switchboard-ldap/switchboard/schema"
 )
@@ -28,6 +30,9 @@ type SearchRequest struct {
 	// Hidden names attributes the requester may not read: filter items on
 	// them are Undefined.
 	Hidden []string
+	// Unlimited exempts the search from the engine's unindexed limit (the
+	// administrator's searches).
+	Unlimited bool
 }
 
 // ErrStop, returned by a Search callback, ends the search early without
@@ -64,34 +69,39 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 		if baseID == 0 {
 			return noSuchObject(e.matchedDN(txn, parsed))
 		}
-		ids, err := e.candidates(txn, &m, req.Scope, baseID)
+		r := index.Reader{Txn: txn}
+		src, err := e.candidates(r, &m, req, baseID, baseNDN)
 		if err != nil {
 			return err
 		}
 		sent := 0
-		for _, id := range ids {
+		var stop error
+		src.each(r, func(id ID) bool {
 			if id <= req.After {
-				continue
+				return true
 			}
 			if err := ctx.Err(); err != nil {
-				return searchCtxErr(err)
+				stop = searchCtxErr(err)
+				return false
 			}
 			en, err := getEntry(txn, id)
 			if err != nil {
-				return err
+				stop = err
+				return false
 			}
 			if en == nil || !inScope(en, req.Scope, baseID, baseNDN) {
-				continue
+				return true
 			}
 			stored := len(en.Attrs)
 			if withComputed {
 				e.addComputed(txn, en)
 			}
 			if e.eval(&m, en) != triTrue {
-				continue
+				return true
 			}
 			if req.SizeLimit > 0 && sent >= req.SizeLimit {
-				return &ldap.Error{Code: ldap.SizeLimitExceeded, Message: "size limit exceeded"}
+				stop = &ldap.Error{Code: ldap.SizeLimitExceeded, Message: "size limit exceeded"}
+				return false
 			}
 			if !req.Operational {
 				en.Attrs = en.Attrs[:stored]
@@ -99,12 +109,16 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 				e.addComputed(txn, en)
 			}
 			if err := fn(en); err != nil {
-				if errors.Is(err, ErrStop) {
-					return nil
+				if !errors.Is(err, ErrStop) {
+					stop = err
 				}
-				return err
+				return false
 			}
 			sent++
+			return true
+		})
+		if stop != nil {
+			return stop
 		}
 		return nil
 	})
@@ -117,6 +131,67 @@ func searchCtxErr(err error) error {
 	return err
 }
 
+// candidates picks the cheaper of the filter's index plan and the scope
+// itself, and refuses an unindexed search over a large scope unless
+// req.Unlimited.
+func (e *Engine) candidates(r index.Reader, m *matcher, req *SearchRequest, baseID ID, baseNDN string) (idSource, error) {
+	if req.Scope == ldap.ScopeBaseObject {
+		return listSource{baseID}, nil
+	}
+	p := e.planFilter(r, m)
+	var scope idSource
+	scopeSize := 0
+	switch {
+	case req.Scope == ldap.ScopeSingleLevel:
+		scope = &prefixSource{prefix: childPrefix(baseID)}
+		scopeSize = r.Count(childPrefix(baseID), estimateCap)
+	case baseNDN == e.nsuffix:
+		scope = allSource{}
+		scopeSize = int(e.entries.Load())
+	default:
+		ids, err := descendants(r.Txn, baseID)
+		if err != nil {
+			return nil, err
+		}
+		scope, scopeSize = listSource(insertSorted(ids, baseID)), len(ids)+1
+	}
+	if p != nil && p.est <= scopeSize {
+		return p.source(), nil
+	}
+	if p == nil && !req.Unlimited && e.unindexedLimit > 0 && scopeSize > e.unindexedLimit {
+		return nil, &ldap.Error{Code: ldap.AdminLimitExceeded,
+			Message: fmt.Sprintf("unindexed search over %d entries exceeds the limit of %d", scopeSize, e.unindexedLimit)}
+	}
+	return scope, nil
+}
+
+// listSource yields a sorted list of IDs.
+type listSource []ID
+
+func (s listSource) each(_ index.Reader, fn func(ID) bool) {
+	for _, id := range s {
+		if !fn(id) {
+			return
+		}
+	}
+}
+
+// allSource yields every entry ID in ascending order.
+type allSource struct{}
+
+func (allSource) each(r index.Reader, fn func(ID) bool) {
+	opt := badger.DefaultIteratorOptions
+	opt.PrefetchValues = false
+	opt.Prefix = []byte{prefixEntry}
+	it := r.Txn.NewIterator(opt)
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		if !fn(readID(it.Item().Key()[1:])) {
+			return
+		}
+	}
+}
+
 func inScope(en *Entry, scope ldap.Scope, baseID ID, baseNDN string) bool {
 	switch scope {
 	case ldap.ScopeBaseObject:
@@ -126,121 +201,6 @@ func inScope(en *Entry, scope ldap.Scope, baseID ID, baseNDN string) bool {
 	default:
 		return en.ID == baseID || isDescendantNDN(en.NDN, baseNDN)
 	}
-}
-
-// candidates returns the IDs to check, ascending: from the equality
-// indexes when the filter allows, else every entry in scope.
-func (e *Engine) candidates(txn *badger.Txn, m *matcher, scope ldap.Scope, baseID ID) ([]ID, error) {
-	if scope == ldap.ScopeBaseObject {
-		return []ID{baseID}, nil
-	}
-	if ids, ok, err := e.plan(txn, m); err != nil {
-		return nil, err
-	} else if ok {
-		return ids, nil
-	}
-	if scope == ldap.ScopeSingleLevel {
-		return scanIDs(txn, childPrefix(baseID), nil)
-	}
-	ids, err := descendants(txn, baseID)
-	if err != nil {
-		return nil, err
-	}
-	// baseID is smaller than its descendants' IDs unless a subtree was
-	// moved under a younger parent, so insert it in order.
-	return insertSorted(ids, baseID), nil
-}
-
-// plan returns the IDs an index gives for m, and whether it could: an
-// indexed equality item, an AND with at least one such child, or an OR of
-// children that all have one. The filter is always re-checked, so a plan
-// may return a superset.
-func (e *Engine) plan(txn *badger.Txn, m *matcher) ([]ID, bool, error) {
-	switch m.kind {
-	case ldap.FilterEqualityMatch:
-		if m.undefined || m.at == nil || len(m.names) != 1 {
-			return nil, false, nil
-		}
-		name := strings.ToLower(m.at.Name())
-		if _, ok := e.indexed[name]; !ok {
-			return nil, false, nil
-		}
-		ids, err := scanIDs(txn, equalityPrefix(name, m.value), nil)
-		return ids, true, err
-	case ldap.FilterAnd:
-		var best []ID
-		found := false
-		for i := range m.children {
-			ids, ok, err := e.plan(txn, &m.children[i])
-			if err != nil {
-				return nil, false, err
-			}
-			if !ok {
-				continue
-			}
-			if !found {
-				best, found = ids, true
-			} else {
-				best = intersect(best, ids)
-			}
-			if len(best) == 0 {
-				break
-			}
-		}
-		return best, found, nil
-	case ldap.FilterOr:
-		if len(m.children) == 0 {
-			return nil, true, nil
-		}
-		var all []ID
-		for i := range m.children {
-			ids, ok, err := e.plan(txn, &m.children[i])
-			if err != nil || !ok {
-				return nil, false, err
-			}
-			all = union(all, ids)
-		}
-		return all, true, nil
-	}
-	return nil, false, nil
-}
-
-func intersect(a, b []ID) []ID {
-	out := a[:0:0]
-	for i, j := 0, 0; i < len(a) && j < len(b); {
-		switch {
-		case a[i] < b[j]:
-			i++
-		case a[i] > b[j]:
-			j++
-		default:
-			out = append(out, a[i])
-			i++
-			j++
-		}
-	}
-	return out
-}
-
-func union(a, b []ID) []ID {
-	out := make([]ID, 0, len(a)+len(b))
-	i, j := 0, 0
-	for i < len(a) && j < len(b) {
-		switch {
-		case a[i] < b[j]:
-			out = append(out, a[i])
-			i++
-		case a[i] > b[j]:
-			out = append(out, b[j])
-			j++
-		default:
-			out = append(out, a[i])
-			i++
-			j++
-		}
-	}
-	out = append(out, a[i:]...)
-	return append(out, b[j:]...)
 }
 
 func insertSorted(ids []ID, id ID) []ID {

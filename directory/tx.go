@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/dgraph-io/badger/v4"
 
+	"github.com/switchboard-ldap/switchboard/directory/index"
 	"github.com/switchboard-ldap/switchboard/ldap"
 	"github.com/switchboard-ldap/switchboard/schema"
 )
@@ -78,15 +78,16 @@ func (tx *Tx) GetByNDN(ndn string) (*Entry, error) {
 // Lookup returns the IDs indexed under attr=value (value not yet
 // normalised). attr must be indexed.
 func (tx *Tx) Lookup(attr string, value []byte) ([]ID, error) {
-	at, ok := tx.e.indexed[strings.ToLower(attr)]
-	if !ok {
-		return nil, fmt.Errorf("directory: %s is not indexed", attr)
+	at, _ := tx.e.schema.Attribute(attr)
+	a := tx.e.indexes.Lookup(at)
+	if !a.Has(index.Equality) {
+		return nil, fmt.Errorf("directory: %s has no equality index", attr)
 	}
 	norm, err := at.Normalize(value)
 	if err != nil {
 		return nil, nil // a value that cannot be normalised matches nothing
 	}
-	return scanIDs(tx.txn, equalityPrefix(strings.ToLower(at.Name()), norm), nil)
+	return scanIDs(tx.txn, a.EqualityPrefix(norm), nil)
 }
 
 // Update writes after over before (same ID), maintaining the indexes. It
@@ -163,29 +164,29 @@ func hasChildren(txn *badger.Txn, id ID) bool {
 	return it.Valid()
 }
 
-// indexKeys returns the equality-index keys of an entry.
-func (e *Engine) indexKeys(en *Entry) map[string]struct{} {
+// indexKeys returns the index keys of an entry under cfg.
+func (e *Engine) indexKeys(cfg *index.Config, en *Entry) map[string]struct{} {
 	if en == nil {
 		return nil
 	}
 	keys := map[string]struct{}{}
+	var buf [][]byte
 	for _, a := range en.Attrs {
-		base, _ := schema.SplitOptions(a.Name)
-		at, ok := e.indexed[strings.ToLower(base)]
+		at, ok := e.schema.Attribute(baseName(a.Name))
 		if !ok {
 			continue
 		}
-		name := strings.ToLower(at.Name())
+		ia := cfg.Lookup(at)
+		if ia == nil {
+			continue
+		}
 		values := a.Values
-		if name == "objectclass" {
+		if ia.Name() == "objectclass" {
 			values = e.withSuperclasses(values)
 		}
-		for _, v := range values {
-			norm, err := at.Normalize(v)
-			if err != nil {
-				continue
-			}
-			keys[string(equalityKey(name, norm, en.ID))] = struct{}{}
+		buf = ia.Keys(buf[:0], values, uint64(en.ID))
+		for _, k := range buf {
+			keys[string(k)] = struct{}{}
 		}
 	}
 	return keys
@@ -234,7 +235,7 @@ func (e *Engine) putEntry(txn *badger.Txn, before, after *Entry) error {
 			return err
 		}
 	}
-	oldKeys, newKeys := e.indexKeys(before), e.indexKeys(after)
+	oldKeys, newKeys := e.indexKeys(e.indexes, before), e.indexKeys(e.indexes, after)
 	for k := range oldKeys {
 		if _, keep := newKeys[k]; !keep {
 			if err := txn.Delete([]byte(k)); err != nil {
@@ -254,7 +255,7 @@ func (e *Engine) putEntry(txn *badger.Txn, before, after *Entry) error {
 
 // removeEntry deletes en and all its index keys.
 func (e *Engine) removeEntry(txn *badger.Txn, en *Entry) error {
-	for k := range e.indexKeys(en) {
+	for k := range e.indexKeys(e.indexes, en) {
 		if err := txn.Delete([]byte(k)); err != nil {
 			return err
 		}

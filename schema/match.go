@@ -453,17 +453,17 @@ func (a *AttributeType) Compare(x, y []byte) (int, error) {
 	return c, nil
 }
 
-// ApproxKey returns the key for approximate matching (RFC 4511 4.5.1.7.6).
-// No phonetic algorithm is implemented: the key is the equality normal
-// form with all spaces removed, or the value itself when the type has no
-// equality rule or the value does not normalise. Two values approximately
-// match when their keys are equal.
+// ApproxKey returns the key for approximate matching (RFC 4511 4.5.1.7.6):
+// the phonetic key of phonetic.go for the value prepared by the equality
+// rule, or the value itself when the type has no equality rule or the
+// value does not normalise. Two values approximately match when their keys
+// are equal.
 func (a *AttributeType) ApproxKey(v []byte) []byte {
 	n, err := a.Normalize(v)
 	if err != nil {
 		return v
 	}
-	return removeBytes(n, " ")
+	return phoneticKey(string(n))
 }
 
 // DedupCheck returns an attributeOrValueExists *ldap.Error when two of the

@@ -302,8 +302,19 @@ func TestSubstrings(t *testing.T) {
 func TestApproxKey(t *testing.T) {
 	s := mustDefault(t)
 	cn := mustAttr(t, s, "cn")
-	if !bytes.Equal(cn.ApproxKey([]byte("Jo Ann")), cn.ApproxKey([]byte("joann"))) {
-		t.Error("approx keys differ")
+	for _, pair := range [][2]string{{"Maier", "Meyer"}, {"Mayer", "MEIER"}, {"Jon Smyth", "John Smith"}, {"Müller", "Muller"},
+		{"Strauß", "Strauss"}, {"Łukasiewicz", "lukasiewicz"}, {"山田 太郎", "山田  太郎"}} {
+		if a, b := cn.ApproxKey([]byte(pair[0])), cn.ApproxKey([]byte(pair[1])); !bytes.Equal(a, b) {
+			t.Errorf("ApproxKey(%q) = %q, ApproxKey(%q) = %q: want equal", pair[0], a, pair[1], b)
+		}
+	}
+	for _, pair := range [][2]string{{"Smith John", "John Smith"}, {"Maier", "Miller"}, {"Ng", "Nguyen"}} {
+		if a, b := cn.ApproxKey([]byte(pair[0])), cn.ApproxKey([]byte(pair[1])); bytes.Equal(a, b) {
+			t.Errorf("ApproxKey(%q) = ApproxKey(%q) = %q: want different", pair[0], pair[1], a)
+		}
+	}
+	if got := string(cn.ApproxKey([]byte("Robert Rupert"))); got != "R163 R163" {
+		t.Errorf("ApproxKey(Robert Rupert) = %q, want R163 R163", got)
 	}
 }
 

@@ -16,20 +16,21 @@ import (
 // key is reachable all three ways: the key limits.size is the env variable
 // SWITCHBOARD_LIMITS_SIZE and the flag --limits.size.
 type Config struct {
-	Listen           string   `mapstructure:"listen"`
-	AdminListen      string   `mapstructure:"admin_listen"`
-	Data             string   `mapstructure:"data"`
-	Suffix           string   `mapstructure:"suffix"`
-	RootDN           string   `mapstructure:"root_dn"`
-	RootPassword     string   `mapstructure:"root_password"`
-	RootPasswordFile string   `mapstructure:"root_password_file"`
-	Demo             bool     `mapstructure:"demo"`
-	SchemaFiles      []string `mapstructure:"schema_files"`
-	Indexes          []string `mapstructure:"indexes"`
-	CacheMB          int      `mapstructure:"cache_mb"`
+	Listen           string              `mapstructure:"listen"`
+	AdminListen      string              `mapstructure:"admin_listen"`
+	Data             string              `mapstructure:"data"`
+	Suffix           string              `mapstructure:"suffix"`
+	RootDN           string              `mapstructure:"root_dn"`
+	RootPassword     string              `mapstructure:"root_password"`
+	RootPasswordFile string              `mapstructure:"root_password_file"`
+	Demo             bool                `mapstructure:"demo"`
+	SchemaFiles      []string            `mapstructure:"schema_files"`
+	Indexes          map[string][]string `mapstructure:"indexes"`
+	CacheMB          int                 `mapstructure:"cache_mb"`
 
 	Limits struct {
 		Size             int           `mapstructure:"size"`
+		Unindexed        int           `mapstructure:"unindexed"`
 		Time             time.Duration `mapstructure:"time"`
 		MaxPDUBeforeBind int           `mapstructure:"max_pdu_before_bind"`
 		MaxPDUAfterBind  int           `mapstructure:"max_pdu_after_bind"`
@@ -74,10 +75,10 @@ var defaults = []struct {
 	{"root_password_file", "", "file holding the administrator password (cleartext or {SCHEME} hash)"},
 	{"demo", false, "load the demo organisation into an empty store"},
 	{"schema_files", []string{}, "extra OpenLDAP .schema or LDIF schema files"},
-	{"indexes", []string{}, "equality-indexed attributes (empty: the defaults)"},
 	{"cache_mb", 64, "Badger block cache size in MiB"},
 	{"limits.size", 500, "search size limit for non-admins (-1: none)"},
 	{"limits.time", time.Hour, "search time limit for non-admins"},
+	{"limits.unindexed", 25000, "entries an unindexed search may check, for non-admins (0: no limit)"},
 	{"limits.max_pdu_before_bind", 262143, "largest request accepted before bind, bytes"},
 	{"limits.max_pdu_after_bind", 4194303, "largest request accepted after bind, bytes"},
 	{"limits.idle_timeout", 15 * time.Minute, "close connections idle this long"},
@@ -141,6 +142,8 @@ func loadConfig(fs *pflag.FlagSet) (*Config, error) {
 			return nil, fmt.Errorf("config %s: %w", path, err)
 		}
 	}
+	// indexes is a map (attribute: [kinds]) and is set in the file only.
+	v.SetDefault("indexes", map[string][]string{})
 	var cfg Config
 	if err := v.Unmarshal(&cfg); err != nil {
 		return nil, fmt.Errorf("config: %w", err)

@@ -136,3 +136,31 @@ func cmdHashPassword(stdin io.Reader, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "%s\n", password.Hash([]byte(line)))
 	return nil
 }
+
+// cmdReindex builds, offline, the indexes that the configuration names and
+// the store does not hold yet (serve would build them in the background),
+// and drops those it no longer names.
+func cmdReindex(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	_, cfg, err := parseFlags("reindex", "reindex [flags]", args, stderr)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	eng, err := openEngine(cfg, cfg.logger(), cfg.Data, true)
+	if err != nil {
+		return err
+	}
+	err = eng.WaitIndexes(ctx)
+	if err == nil {
+		err = eng.Sync()
+	}
+	if cerr := eng.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	done, _ := eng.IndexBuild()
+	fmt.Fprintf(stdout, "indexes up to date (%d entries indexed) in %s\n", done, time.Since(start).Round(time.Millisecond))
+	return nil
+}

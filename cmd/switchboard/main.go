@@ -31,6 +31,7 @@ Commands:
   serve          run the LDAP server and the admin HTTP API
   import FILE    bulk-load an LDIF file into a new store (offline, all-or-nothing)
   export [FILE]  write every entry as LDIF (to stdout without FILE)
+  reindex        build the configured indexes that the store lacks (offline)
   hash-password  read a password from stdin and print its {SSHA512} hash
   version        print the version
 
@@ -65,6 +66,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdImport(ctx, rest, stdout, stderr)
 	case "export":
 		return cmdExport(ctx, rest, stdout, stderr)
+	case "reindex":
+		return cmdReindex(ctx, rest, stdout, stderr)
 	case "hash-password":
 		return cmdHashPassword(stdin, stdout)
 	case "version", "--version":

@@ -40,19 +40,20 @@ func openEngine(cfg *Config, log *slog.Logger, dir string, noSync bool) (*direct
 	if cfg.Overlays.MemberOf.Enabled {
 		hooks = append(hooks, memberof.New(memberof.Config{Placeholder: cfg.Overlays.MemberOf.Placeholder}))
 	}
-	var indexed []string
+	var indexes map[string][]string
 	if len(cfg.Indexes) > 0 {
-		indexed = cfg.Indexes
+		indexes = cfg.Indexes
 	}
 	return directory.Open(directory.Options{
-		Dir:        dir,
-		Suffix:     cfg.Suffix,
-		Schema:     s,
-		Logger:     log,
-		Indexed:    indexed,
-		Hooks:      hooks,
-		NoSync:     noSync,
-		CacheBytes: int64(cfg.CacheMB) << 20,
+		Dir:            dir,
+		Suffix:         cfg.Suffix,
+		Schema:         s,
+		Logger:         log,
+		Indexes:        indexes,
+		UnindexedLimit: cfg.Limits.Unindexed,
+		Hooks:          hooks,
+		NoSync:         noSync,
+		CacheBytes:     int64(cfg.CacheMB) << 20,
 	})
 }
 

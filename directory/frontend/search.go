@@ -237,6 +237,7 @@ func (f *Frontend) search(ctx context.Context, w ldap.ResponseWriter, r *ldap.Re
 		SizeLimit:   sizeLimit,
 		Operational: sel.computed,
 		Hidden:      hidden,
+		Unlimited:   f.isRoot(s),
 	}
 	var last directory.ID
 	sent, more := 0, false

@@ -1,0 +1,100 @@
+package index
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Reader reads posting lists inside one Badger transaction.
+type Reader struct{ Txn *badger.Txn }
+
+func (r Reader) iterator(prefix []byte) *badger.Iterator {
+	opt := badger.DefaultIteratorOptions
+	opt.PrefetchValues = false
+	opt.Prefix = prefix
+	return r.Txn.NewIterator(opt)
+}
+
+// Scan calls fn with every ID under prefix, in ascending order, until fn
+// returns false.
+func (r Reader) Scan(prefix []byte, fn func(id uint64) bool) {
+	it := r.iterator(prefix)
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		k := it.Item().Key()
+		if len(k) != len(prefix)+8 {
+			continue
+		}
+		if !fn(binary.BigEndian.Uint64(k[len(prefix):])) {
+			return
+		}
+	}
+}
+
+// Contains reports whether id is in the posting list under prefix.
+func (r Reader) Contains(prefix []byte, id uint64) bool {
+	k := binary.BigEndian.AppendUint64(append(make([]byte, 0, len(prefix)+8), prefix...), id)
+	_, err := r.Txn.Get(k)
+	return err == nil
+}
+
+// Count counts the IDs under prefix, stopping at limit.
+func (r Reader) Count(prefix []byte, limit int) int {
+	n := 0
+	r.Scan(prefix, func(uint64) bool { n++; return n < limit })
+	return n
+}
+
+// ErrTooLarge reports an ID that does not fit the 32-bit bitmaps.
+var ErrTooLarge = errors.New("index: entry ID beyond 2^32")
+
+// Bitmap gathers the posting list under prefix into a bitmap.
+func (r Reader) Bitmap(prefix []byte) *roaring.Bitmap {
+	bm := roaring.New()
+	r.Scan(prefix, func(id uint64) bool {
+		if id <= 0xFFFFFFFF {
+			bm.Add(uint32(id))
+		}
+		return true
+	})
+	return bm
+}
+
+// Range gathers the IDs whose ordering key lies between lo and hi (the
+// results of OrderKey; nil means unbounded), inclusive, stopping after
+// limit IDs (then it reports false: the range is too large to gather).
+func (r Reader) Range(a *Attribute, lo, hi []byte, limit int) (*roaring.Bitmap, bool) {
+	prefix := a.OrderingPrefix()
+	it := r.iterator(prefix)
+	defer it.Close()
+	start := prefix
+	if lo != nil {
+		start = a.OrderingBound(lo)
+	}
+	var end []byte
+	if hi != nil {
+		end = a.OrderingBound(hi)
+	}
+	bm := roaring.New()
+	n := 0
+	for it.Seek(start); it.Valid(); it.Next() {
+		k := it.Item().Key()
+		if len(k) < 8 {
+			continue
+		}
+		if end != nil && bytes.Compare(k[:len(k)-8], end) > 0 {
+			break
+		}
+		if n++; n > limit {
+			return nil, false
+		}
+		if id := binary.BigEndian.Uint64(k[len(k)-8:]); id <= 0xFFFFFFFF {
+			bm.Add(uint32(id))
+		}
+	}
+	return bm, true
+}

@@ -1,0 +1,280 @@
+package directory
+
+import (
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/switchboard-ldap/switchboard/directory/index"
+	"github.com/switchboard-ldap/switchboard/ldap"
+	"github.com/switchboard-ldap/switchboard/schema"
+)
+
+// The planner turns a compiled filter into a source of candidate IDs, in
+// ascending order, from the indexes:
+//
+//   - an indexed equality, presence, approximate or substring item reads
+//     its posting lists (substrings: the intersection of its grams);
+//     >= and <= read a range of the ordering index into a bitmap;
+//   - AND drives from its smallest child (estimated by counting its
+//     posting list up to a cap) and narrows by the others: a child whose
+//     posting list is large is probed per candidate (one key lookup)
+//     instead of being read; unindexed children are left to the filter;
+//   - OR unions its children, and is unindexed if any child is;
+//   - NOT and unindexed items give no plan: the scope is walked instead.
+//
+// Every candidate is checked against the whole filter afterwards, so a
+// plan may return a superset of the answer but never less.
+
+// estimateCap bounds the counting of a posting list for estimates.
+const estimateCap = 1 << 14
+
+// gatherCap bounds the posting lists and ranges read into bitmaps; larger
+// ones are probed or left to the filter.
+const gatherCap = 1 << 18
+
+// idSource yields candidate IDs in ascending order.
+type idSource interface {
+	each(r index.Reader, fn func(ID) bool)
+}
+
+// prefixSource streams one posting list, filtered by probes into others.
+type prefixSource struct {
+	prefix []byte
+	probes [][]byte
+}
+
+func (s *prefixSource) each(r index.Reader, fn func(ID) bool) {
+	r.Scan(s.prefix, func(id uint64) bool {
+		for _, p := range s.probes {
+			if !r.Contains(p, id) {
+				return true
+			}
+		}
+		return fn(ID(id))
+	})
+}
+
+// bitmapSource yields a gathered set, filtered by probes.
+type bitmapSource struct {
+	bm     *roaring.Bitmap
+	probes [][]byte
+}
+
+func (s *bitmapSource) each(r index.Reader, fn func(ID) bool) {
+	it := s.bm.Iterator()
+	for it.HasNext() {
+		id := uint64(it.Next())
+		ok := true
+		for _, p := range s.probes {
+			if !r.Contains(p, id) {
+				ok = false
+				break
+			}
+		}
+		if ok && !fn(ID(id)) {
+			return
+		}
+	}
+}
+
+// plan is a node's access path: either one posting list (prefix, which can
+// also serve as a probe) or a gathered bitmap; est estimates its size.
+type plan struct {
+	prefix []byte
+	probes [][]byte // with prefix: other posting lists each ID must be in
+	bm     *roaring.Bitmap
+	est    int
+}
+
+func (p *plan) gather(r index.Reader) *roaring.Bitmap {
+	if p.bm == nil {
+		p.bm = r.Bitmap(p.prefix)
+		p.est = int(p.bm.GetCardinality())
+	}
+	return p.bm
+}
+
+// planFilter returns an access path for m, or nil if the indexes cannot
+// narrow it.
+func (e *Engine) planFilter(r index.Reader, m *matcher) *plan {
+	if m.undefined {
+		// An Undefined item matches nothing on its own; in an OR it
+		// contributes nothing either.
+		return &plan{bm: roaring.New()}
+	}
+	switch m.kind {
+	case ldap.FilterAnd:
+		return e.planAnd(r, m)
+	case ldap.FilterOr:
+		if len(m.children) == 0 {
+			return &plan{bm: roaring.New()} // absolute false
+		}
+		var parts []*plan
+		total := 0
+		for i := range m.children {
+			p := e.planFilter(r, &m.children[i])
+			if p == nil {
+				return nil
+			}
+			parts = append(parts, p)
+			total += p.est
+		}
+		if total > gatherCap {
+			return nil
+		}
+		bm := roaring.New()
+		for _, p := range parts {
+			bm.Or(p.gather(r))
+		}
+		return &plan{bm: bm, est: int(bm.GetCardinality())}
+	case ldap.FilterNot:
+		return nil
+	}
+	a := e.ready(m.at)
+	if a == nil || len(m.names) != 1 {
+		return nil // not indexed, or a supertype that covers several types
+	}
+	single := func(prefix []byte) *plan {
+		return &plan{prefix: prefix, est: r.Count(prefix, estimateCap)}
+	}
+	switch m.kind {
+	case ldap.FilterEqualityMatch:
+		if a.Has(index.Equality) && m.class == nil {
+			return single(a.EqualityPrefix(m.value))
+		}
+		if a.Has(index.Equality) && m.class != nil {
+			// objectClass keys include every superclass (see indexKeys).
+			n, err := m.at.Normalize([]byte(m.class.Name()))
+			if err == nil {
+				return single(a.EqualityPrefix(n))
+			}
+		}
+	case ldap.FilterPresent:
+		if a.Has(index.Presence) {
+			return single(a.PresencePrefix())
+		}
+	case ldap.FilterApproxMatch:
+		if a.Has(index.Approx) {
+			return single(a.ApproxPrefix(m.value))
+		}
+	case ldap.FilterSubstrings:
+		if !a.Has(index.Substring) {
+			return nil
+		}
+		grams := index.QueryGrams(m.initial, m.any, m.final)
+		if len(grams) == 0 {
+			return nil
+		}
+		var parts []*plan
+		for _, g := range grams {
+			parts = append(parts, single(a.GramPrefix(g)))
+		}
+		return e.intersect(r, parts)
+	case ldap.FilterGreaterOrEqual, ldap.FilterLessOrEqual:
+		if !a.Has(index.Ordering) {
+			return nil
+		}
+		k, ok := a.OrderKey(m.value)
+		if !ok {
+			return &plan{bm: roaring.New()}
+		}
+		var bm *roaring.Bitmap
+		if m.kind == ldap.FilterGreaterOrEqual {
+			bm, ok = r.Range(a, k, nil, gatherCap)
+		} else {
+			bm, ok = r.Range(a, nil, k, gatherCap)
+		}
+		if !ok {
+			return nil
+		}
+		return &plan{bm: bm, est: int(bm.GetCardinality())}
+	case ldap.FilterExtensible:
+		if m.at != nil && m.rule == m.at.Equality && a.Has(index.Equality) && !m.dnAttrs {
+			return single(a.EqualityPrefix(m.value))
+		}
+	}
+	return nil
+}
+
+func (e *Engine) planAnd(r index.Reader, m *matcher) *plan {
+	if len(m.children) == 0 {
+		return nil // absolute true: everything in scope
+	}
+	var parts []*plan
+	for i := range m.children {
+		if p := e.planFilter(r, &m.children[i]); p != nil {
+			parts = append(parts, p)
+		}
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	return e.intersect(r, parts)
+}
+
+// intersect combines access paths smallest first. Lists much larger than
+// the running result are not read: they become probes.
+func (e *Engine) intersect(r index.Reader, parts []*plan) *plan {
+	smallest := 0
+	for i, p := range parts {
+		if p.est < parts[smallest].est {
+			smallest = i
+		}
+	}
+	drv := parts[smallest]
+	if len(parts) == 1 {
+		return drv
+	}
+	var probes [][]byte
+	var bm *roaring.Bitmap
+	if drv.bm != nil || drv.est <= 64 {
+		bm = drv.gather(r).Clone()
+	}
+	for i, p := range parts {
+		if i == smallest {
+			continue
+		}
+		switch {
+		case bm != nil && bm.IsEmpty():
+			return &plan{bm: bm}
+		case p.bm != nil && bm != nil:
+			bm.And(p.bm)
+		case p.prefix != nil && (bm == nil || p.est > 8*int(bm.GetCardinality())):
+			probes = append(probes, p.prefix)
+		case p.prefix != nil && bm != nil:
+			bm.And(p.gather(r))
+		case p.bm != nil:
+			// The driver streams; a gathered child filters it after.
+			bm = p.bm.Clone()
+			bm.And(drv.gather(r))
+		}
+	}
+	if bm != nil {
+		if len(probes) == 0 {
+			return &plan{bm: bm, est: int(bm.GetCardinality())}
+		}
+		// Apply the probes now, so the plan is a plain set.
+		out := roaring.New()
+		(&bitmapSource{bm: bm, probes: probes}).each(r, func(id ID) bool { out.Add(uint32(id)); return true })
+		return &plan{bm: out, est: int(out.GetCardinality())}
+	}
+	return &plan{prefix: drv.prefix, est: drv.est, probes: probes}
+}
+
+// source turns a plan into a stream of IDs.
+func (p *plan) source() idSource {
+	if p.bm != nil {
+		return &bitmapSource{bm: p.bm}
+	}
+	return &prefixSource{prefix: p.prefix, probes: p.probes}
+}
+
+// ready returns the index of at with the kinds that are fully built, or
+// nil.
+func (e *Engine) ready(at *schema.AttributeType) *index.Attribute {
+	return e.readyIdx.Load().Lookup(at)
+}
+
+type badgerTxn = badger.Txn
+
+func indexReader(txn *badger.Txn) index.Reader { return index.Reader{Txn: txn} }
