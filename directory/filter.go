@@ -37,6 +37,7 @@ type matcher struct {
 	isOC      bool                // (objectClass=*) is true of every entry
 	class     *schema.ObjectClass // (objectClass=X): X, matched with its subclasses
 	children  []matcher
+	chain     *chainSet // LDAP_MATCHING_RULE_IN_CHAIN: resolved per search
 }
 
 // subtypeCache maps an attribute type to the canonical names of itself and
@@ -167,6 +168,9 @@ func (e *Engine) compileExtensible(f *ldap.Filter, opt compileOptions) matcher {
 		m.at, m.names, m.rule = at, e.subtypes.names(e.schema, at), at.Equality
 		m.opts = lowerOptions(opts)
 	}
+	if string(f.MatchingRule) == OIDMatchingRuleInChain {
+		return e.compileInChain(f, m)
+	}
 	if len(f.MatchingRule) > 0 {
 		r, ok := e.schema.MatchingRule(string(f.MatchingRule))
 		if !ok || r.Kind != schema.EqualityRule {
@@ -237,6 +241,9 @@ func (e *Engine) eval(m *matcher, en *Entry) tri {
 		return triFalse
 	}
 	if m.kind == ldap.FilterExtensible {
+		if m.chain != nil {
+			return m.chain.test(en)
+		}
 		return e.evalExtensible(m, en)
 	}
 	for i := range en.Attrs {

@@ -189,6 +189,9 @@ func (e *Engine) planFilter(r index.Reader, m *matcher) *plan {
 		}
 		return &plan{bm: bm, est: int(bm.GetCardinality())}
 	case ldap.FilterExtensible:
+		if m.chain != nil && m.chain.resolved {
+			return &plan{bm: m.chain.ids, est: int(m.chain.ids.GetCardinality())}
+		}
 		if m.at != nil && m.rule == m.at.Equality && a.Has(index.Equality) && !m.dnAttrs {
 			return single(a.EqualityPrefix(m.value))
 		}

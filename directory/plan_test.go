@@ -38,16 +38,16 @@ func fillRandom(t testing.TB, e *Engine, r *rand.Rand, n int) {
 		attrs := person(uid, g+" "+s, s, extra...)
 		attrs = append(attrs, Attr{Name: "objectClass", Values: [][]byte{[]byte("posixAccount")}},
 			Attr{Name: "gidNumber", Values: [][]byte{[]byte("100")}}, Attr{Name: "homeDirectory", Values: [][]byte{[]byte("/home/" + uid)}})
-		must(t, e.Add(ctx, "uid="+uid+",ou=people,dc=example,dc=com", attrs, AddOptions{}))
+		must(t, errOf(e.Add(ctx, "uid="+uid+",ou=people,dc=example,dc=com", attrs, WriteOptions{})))
 	}
 	for i := 0; i < n; i += 7 {
-		must(t, e.Modify(ctx, fmt.Sprintf("uid=u%d,ou=people,dc=example,dc=com", i), []Mod{
+		must(t, errOf(e.Modify(ctx, fmt.Sprintf("uid=u%d,ou=people,dc=example,dc=com", i), []Mod{
 			{Op: ldap.ModReplace, Attr: Attr{Name: "sn", Values: [][]byte{[]byte(propSurname[r.IntN(len(propSurname))])}}},
 			{Op: ldap.ModReplace, Attr: Attr{Name: "uidNumber", Values: [][]byte{[]byte(fmt.Sprint(900 + r.IntN(400)))}}},
-		}))
+		}, WriteOptions{})))
 	}
 	for i := 3; i < n; i += 11 {
-		must(t, e.Delete(ctx, fmt.Sprintf("uid=u%d,ou=people,dc=example,dc=com", i)))
+		must(t, errOf(e.Delete(ctx, fmt.Sprintf("uid=u%d,ou=people,dc=example,dc=com", i), WriteOptions{})))
 	}
 }
 
@@ -169,8 +169,8 @@ func TestIndexBuiltLater(t *testing.T) {
 	}
 	e := open(map[string][]string{"objectClass": {"eq"}})
 	ctx := context.Background()
-	must(t, e.Add(ctx, "dc=example,dc=com", attrs("objectClass", "dcObject", "organization", "dc", "example", "o", "E"), AddOptions{}))
-	must(t, e.Add(ctx, "ou=people,dc=example,dc=com", attrs("objectClass", "organizationalUnit", "ou", "people"), AddOptions{}))
+	must(t, errOf(e.Add(ctx, "dc=example,dc=com", attrs("objectClass", "dcObject", "organization", "dc", "example", "o", "E"), WriteOptions{})))
+	must(t, errOf(e.Add(ctx, "ou=people,dc=example,dc=com", attrs("objectClass", "organizationalUnit", "ou", "people"), WriteOptions{})))
 	r := rand.New(rand.NewPCG(3, 4))
 	fillRandom(t, e, r, 200)
 	must(t, e.Close())
@@ -213,8 +213,8 @@ func TestUnindexedLimit(t *testing.T) {
 	must(t, err)
 	defer e.Close()
 	ctx := context.Background()
-	must(t, e.Add(ctx, "dc=example,dc=com", attrs("objectClass", "dcObject", "organization", "dc", "example", "o", "E"), AddOptions{}))
-	must(t, e.Add(ctx, "ou=people,dc=example,dc=com", attrs("objectClass", "organizationalUnit", "ou", "people"), AddOptions{}))
+	must(t, errOf(e.Add(ctx, "dc=example,dc=com", attrs("objectClass", "dcObject", "organization", "dc", "example", "o", "E"), WriteOptions{})))
+	must(t, errOf(e.Add(ctx, "ou=people,dc=example,dc=com", attrs("objectClass", "organizationalUnit", "ou", "people"), WriteOptions{})))
 	fillRandom(t, e, rand.New(rand.NewPCG(1, 1)), 100)
 	run := func(filter string, unlimited bool) error {
 		f, _ := ldap.ParseFilter(filter)

@@ -33,6 +33,9 @@ type SearchRequest struct {
 	// Unlimited exempts the search from the engine's unindexed limit (the
 	// administrator's searches).
 	Unlimited bool
+	// Assertion (RFC 4528) must match the base entry, else the search
+	// fails with assertionFailed.
+	Assertion *ldap.Filter
 }
 
 // ErrStop, returned by a Search callback, ends the search early without
@@ -69,7 +72,17 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 		if baseID == 0 {
 			return noSuchObject(e.matchedDN(txn, parsed))
 		}
+		if req.Assertion != nil {
+			base, err := getEntry(txn, baseID)
+			if err != nil {
+				return err
+			}
+			if base == nil || !e.Match(req.Assertion, base) {
+				return &ldap.Error{Code: ldap.AssertionFailed, Message: "assertion control: the base entry does not match"}
+			}
+		}
 		r := index.Reader{Txn: txn}
+		e.resolveChains(r, &m)
 		src, err := e.candidates(r, &m, req, baseID, baseNDN)
 		if err != nil {
 			return err
@@ -244,11 +257,22 @@ func (e *Engine) Get(ctx context.Context, dn string) (*Entry, error) {
 	return out, nil
 }
 
+// CompareRequest is a compare as the engine runs it.
+type CompareRequest struct {
+	DN, Attr string
+	Value    []byte
+	// Hidden names attributes the requester may not compare.
+	Hidden []string
+	// Assertion (RFC 4528) must match the entry, else assertionFailed.
+	Assertion *ldap.Filter
+}
+
 // Compare tests an attribute value assertion against an entry (RFC 4511
 // 4.10): it returns compareTrue or compareFalse as a bool, or an error
 // with noSuchObject, undefinedAttributeType, noSuchAttribute or
 // inappropriateMatching.
-func (e *Engine) Compare(ctx context.Context, dn, attr string, value []byte, hidden []string) (bool, error) {
+func (e *Engine) Compare(ctx context.Context, req *CompareRequest) (bool, error) {
+	dn, attr, value, hidden := req.DN, req.Attr, req.Value, req.Hidden
 	base, _ := schema.SplitOptions(attr)
 	at, ok := e.schema.Attribute(base)
 	if !ok || !schema.ValidDescription(attr) {
@@ -265,6 +289,9 @@ func (e *Engine) Compare(ctx context.Context, dn, attr string, value []byte, hid
 	en, err := e.Get(ctx, dn)
 	if err != nil {
 		return false, err
+	}
+	if req.Assertion != nil && !e.Match(req.Assertion, en) {
+		return false, &ldap.Error{Code: ldap.AssertionFailed, Message: "assertion control: the entry does not match"}
 	}
 	names := e.subtypes.names(e.schema, at)
 	nv, err := at.Normalize(value)

@@ -41,6 +41,7 @@ type Change struct {
 	Before  *Entry
 	After   *Entry
 	Renamed []Rename // ModifyDN only
+	Removed []*Entry // a subtree Delete: the descendants removed with Before
 }
 
 // WriteHook is an overlay's view of the write path: it runs inside the
@@ -272,11 +273,11 @@ func (e *Engine) removeEntry(txn *badger.Txn, en *Entry) error {
 // update runs fn in a write transaction and commits it, retrying when a
 // concurrent transaction conflicted. Hooks see the change through fn's
 // return value.
-func (e *Engine) update(ctx context.Context, fn func(tx *Tx) (*Change, error)) error {
+func (e *Engine) update(ctx context.Context, fn func(tx *Tx) (*Change, error)) (*Change, error) {
 	const attempts = 16
 	for i := 0; ; i++ {
 		if err := ctx.Err(); err != nil {
-			return err
+			return nil, err
 		}
 		tx := &Tx{e: e, txn: e.db.NewTransaction(true)}
 		ch, err := fn(tx)
@@ -290,17 +291,17 @@ func (e *Engine) update(ctx context.Context, fn func(tx *Tx) (*Change, error)) e
 		}
 		if err != nil {
 			tx.txn.Discard()
-			return mapTxnError(err)
+			return nil, mapTxnError(err)
 		}
 		err = tx.txn.Commit()
 		if errors.Is(err, badger.ErrConflict) && i < attempts {
 			continue
 		}
 		if err != nil {
-			return mapTxnError(err)
+			return nil, mapTxnError(err)
 		}
 		e.entries.Add(tx.added)
-		return nil
+		return ch, nil
 	}
 }
 

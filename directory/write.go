@@ -22,11 +22,26 @@ type Mod struct {
 	Attr Attr
 }
 
-// AddOptions change how Add treats its input. The LDAP front end uses the
-// zero value; the offline import and replication keep operational
-// attributes that the source already assigned.
-type AddOptions struct {
+// WriteOptions change how a write is done.
+type WriteOptions struct {
+	// KeepOperational (Add) keeps operational attributes that the input
+	// already carries: the offline import and replication use it.
 	KeepOperational bool
+	// Assertion (RFC 4528) makes the write conditional: it happens only if
+	// the target entry (for Add, the entry being added) matches the
+	// filter, and fails with assertionFailed (122) otherwise.
+	Assertion *ldap.Filter
+	// Subtree (Delete) removes the entry with everything below it, in one
+	// transaction (the tree delete control).
+	Subtree bool
+}
+
+// checkAssertion tests opt.Assertion against the target entry.
+func (e *Engine) checkAssertion(opt WriteOptions, en *Entry) error {
+	if opt.Assertion == nil || e.Match(opt.Assertion, en) {
+		return nil
+	}
+	return &ldap.Error{Code: ldap.AssertionFailed, Message: "assertion control: the entry does not match"}
 }
 
 // generalizedTime formats t as the GeneralizedTime of createTimestamp.
@@ -179,20 +194,20 @@ func (e *Engine) check(dn ldap.DN, attrs []Attr) error {
 }
 
 // Add creates an entry (RFC 4511 4.7).
-func (e *Engine) Add(ctx context.Context, dn string, attrs []Attr, opt AddOptions) error {
+func (e *Engine) Add(ctx context.Context, dn string, attrs []Attr, opt WriteOptions) (*Change, error) {
 	parsed, ndn, err := e.normalizeDN(dn)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	attrs, err = e.resolveAttrs(attrs, opt.KeepOperational)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for i := range attrs {
 		attrs[i].Values = hashPasswords(attrs[i].Name, attrs[i].Values)
 	}
 	if err := e.check(parsed, userAttrs(e.schema, attrs)); err != nil {
-		return err
+		return nil, err
 	}
 	return e.update(ctx, func(tx *Tx) (*Change, error) {
 		if !e.inSuffix(ndn) {
@@ -222,6 +237,9 @@ func (e *Engine) Add(ctx context.Context, dn string, attrs []Attr, opt AddOption
 		}
 		en := &Entry{ID: id, ParentID: parentID, DN: parsed.String(), NDN: ndn, Attrs: attrs}
 		e.stampCreate(ctx, en, opt.KeepOperational)
+		if err := e.checkAssertion(opt, en); err != nil {
+			return nil, err
+		}
 		if err := e.putEntry(tx.txn, nil, en); err != nil {
 			return nil, err
 		}
@@ -298,33 +316,59 @@ func (e *Engine) loadByDN(tx *Tx, parsed ldap.DN, ndn string) (*Entry, error) {
 	return en, nil
 }
 
-// Delete removes a leaf entry (RFC 4511 4.8).
-func (e *Engine) Delete(ctx context.Context, dn string) error {
+// Delete removes a leaf entry (RFC 4511 4.8), or with opt.Subtree the
+// entry and its whole subtree in one transaction; the Change names the
+// removed descendants in Removed.
+func (e *Engine) Delete(ctx context.Context, dn string, opt WriteOptions) (*Change, error) {
 	parsed, ndn, err := e.normalizeDN(dn)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	return e.update(ctx, func(tx *Tx) (*Change, error) {
 		en, err := e.loadByDN(tx, parsed, ndn)
 		if err != nil {
 			return nil, err
 		}
+		if err := e.checkAssertion(opt, en); err != nil {
+			return nil, err
+		}
+		ch := &Change{Kind: ChangeDelete, Before: en}
 		if hasChildren(tx.txn, en.ID) {
-			return nil, &ldap.Error{Code: ldap.NotAllowedOnNonLeaf, Message: "subordinate objects must be deleted first"}
+			if !opt.Subtree {
+				return nil, &ldap.Error{Code: ldap.NotAllowedOnNonLeaf, Message: "subordinate objects must be deleted first"}
+			}
+			subs, err := descendants(tx.txn, en.ID)
+			if err != nil {
+				return nil, err
+			}
+			for _, id := range subs {
+				d, err := getEntry(tx.txn, id)
+				if err != nil {
+					return nil, err
+				}
+				if d == nil {
+					continue
+				}
+				if err := e.removeEntry(tx.txn, d); err != nil {
+					return nil, err
+				}
+				tx.added--
+				ch.Removed = append(ch.Removed, d)
+			}
 		}
 		if err := e.removeEntry(tx.txn, en); err != nil {
 			return nil, err
 		}
 		tx.added--
-		return &Change{Kind: ChangeDelete, Before: en}, nil
+		return ch, nil
 	})
 }
 
 // Modify applies modifications atomically (RFC 4511 4.6, RFC 4525).
-func (e *Engine) Modify(ctx context.Context, dn string, mods []Mod) error {
+func (e *Engine) Modify(ctx context.Context, dn string, mods []Mod, opt WriteOptions) (*Change, error) {
 	parsed, ndn, err := e.normalizeDN(dn)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// Resolve names and check syntax before touching the store.
 	type resolved struct {
@@ -337,37 +381,37 @@ func (e *Engine) Modify(ctx context.Context, dn string, mods []Mod) error {
 	for _, m := range mods {
 		at, name, err := e.resolveName(m.Attr.Name)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if at.NoUserModification {
-			return &ldap.Error{Code: ldap.ConstraintViolation, Message: m.Attr.Name + ": no user modification allowed"}
+			return nil, &ldap.Error{Code: ldap.ConstraintViolation, Message: m.Attr.Name + ": no user modification allowed"}
 		}
 		for _, v := range m.Attr.Values {
 			if m.Op == ldap.ModDelete && at.Equality != nil {
 				if _, err := at.Normalize(v); err != nil {
-					return &ldap.Error{Code: ldap.InvalidAttributeSyntax, Message: m.Attr.Name + ": " + err.Error()}
+					return nil, &ldap.Error{Code: ldap.InvalidAttributeSyntax, Message: m.Attr.Name + ": " + err.Error()}
 				}
 				continue
 			}
 			if err := validate(at, v); err != nil {
-				return &ldap.Error{Code: ldap.InvalidAttributeSyntax, Message: m.Attr.Name + ": value invalid per syntax: " + err.Error()}
+				return nil, &ldap.Error{Code: ldap.InvalidAttributeSyntax, Message: m.Attr.Name + ": value invalid per syntax: " + err.Error()}
 			}
 		}
 		switch m.Op {
 		case ldap.ModAdd:
 			if len(m.Attr.Values) == 0 {
-				return &ldap.Error{Code: ldap.ProtocolError, Message: m.Attr.Name + ": modify/add with no values"}
+				return nil, &ldap.Error{Code: ldap.ProtocolError, Message: m.Attr.Name + ": modify/add with no values"}
 			}
 		case ldap.ModIncrement:
 			if len(m.Attr.Values) != 1 {
-				return &ldap.Error{Code: ldap.ProtocolError, Message: m.Attr.Name + ": increment needs exactly one value"}
+				return nil, &ldap.Error{Code: ldap.ProtocolError, Message: m.Attr.Name + ": increment needs exactly one value"}
 			}
 			if _, err := strconv.ParseInt(string(m.Attr.Values[0]), 10, 64); err != nil {
-				return &ldap.Error{Code: ldap.InvalidAttributeSyntax, Message: m.Attr.Name + ": increment value is not an integer"}
+				return nil, &ldap.Error{Code: ldap.InvalidAttributeSyntax, Message: m.Attr.Name + ": increment value is not an integer"}
 			}
 		}
 		if err := checkDuplicates(at, Attr{Name: name, Values: m.Attr.Values}); err != nil {
-			return err
+			return nil, err
 		}
 		vals := m.Attr.Values
 		if m.Op == ldap.ModAdd || m.Op == ldap.ModReplace {
@@ -378,6 +422,9 @@ func (e *Engine) Modify(ctx context.Context, dn string, mods []Mod) error {
 	return e.update(ctx, func(tx *Tx) (*Change, error) {
 		before, err := e.loadByDN(tx, parsed, ndn)
 		if err != nil {
+			return nil, err
+		}
+		if err := e.checkAssertion(opt, before); err != nil {
 			return nil, err
 		}
 		after := before.Clone()
@@ -514,32 +561,32 @@ func (e *Engine) checkStructural(before, after *Entry) error {
 
 // ModifyDN renames an entry and moves it with its subtree (RFC 4511 4.9).
 // newSuperior is nil to keep the parent.
-func (e *Engine) ModifyDN(ctx context.Context, dn, newRDN string, deleteOldRDN bool, newSuperior *string) error {
+func (e *Engine) ModifyDN(ctx context.Context, dn, newRDN string, deleteOldRDN bool, newSuperior *string, opt WriteOptions) (*Change, error) {
 	parsed, ndn, err := e.normalizeDN(dn)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	rdnDN, err := ldap.ParseDN(newRDN)
 	if err != nil || len(rdnDN) != 1 {
-		return &ldap.Error{Code: ldap.InvalidDNSyntax, Message: "newrdn must be a single RDN"}
+		return nil, &ldap.Error{Code: ldap.InvalidDNSyntax, Message: "newrdn must be a single RDN"}
 	}
 	rdn := rdnDN[0]
 	var parentDN ldap.DN
 	var parentNDN string
 	if newSuperior != nil {
 		if parentDN, parentNDN, err = e.normalizeDN(*newSuperior); err != nil {
-			return err
+			return nil, err
 		}
 	} else {
 		parentDN = parsed.Parent()
 		if parentNDN, err = e.schema.NormalizeDN(parentDN); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	newDN := append(ldap.DN{rdn}, parentDN...)
 	newNDN, err := e.schema.NormalizeDN(newDN)
 	if err != nil {
-		return &ldap.Error{Code: ldap.InvalidDNSyntax, Message: err.Error()}
+		return nil, &ldap.Error{Code: ldap.InvalidDNSyntax, Message: err.Error()}
 	}
 	// Resolve and validate the new RDN's attributes.
 	rdnAttrs := make([]Attr, 0, len(rdn))
@@ -547,7 +594,7 @@ func (e *Engine) ModifyDN(ctx context.Context, dn, newRDN string, deleteOldRDN b
 		rdnAttrs = append(rdnAttrs, Attr{Name: ava.Type, Values: [][]byte{[]byte(ava.Value)}})
 	}
 	if rdnAttrs, err = e.resolveAttrs(rdnAttrs, false); err != nil {
-		return err
+		return nil, err
 	}
 	return e.update(ctx, func(tx *Tx) (*Change, error) {
 		before, err := e.loadByDN(tx, parsed, ndn)
@@ -556,6 +603,9 @@ func (e *Engine) ModifyDN(ctx context.Context, dn, newRDN string, deleteOldRDN b
 		}
 		if ndn == e.nsuffix {
 			return nil, &ldap.Error{Code: ldap.UnwillingToPerform, Message: "cannot rename the suffix entry"}
+		}
+		if err := e.checkAssertion(opt, before); err != nil {
+			return nil, err
 		}
 		if !e.inSuffix(newNDN) {
 			return nil, &ldap.Error{Code: ldap.AffectsMultipleDSAs, Message: "new DN is outside the naming context"}

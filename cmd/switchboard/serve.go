@@ -199,7 +199,7 @@ func loadLDIF(ctx context.Context, b directory.Backend, r io.Reader, opt ldif.Re
 		for i, a := range rec.Attrs {
 			attrs[i] = directory.Attr{Name: a.Type, Values: a.Values}
 		}
-		if err := b.Add(ctx, rec.DN, attrs, directory.AddOptions{KeepOperational: true}); err != nil {
+		if _, err := b.Add(ctx, rec.DN, attrs, directory.WriteOptions{KeepOperational: true}); err != nil {
 			return n, fmt.Errorf("line %d: dn %q: %w", rec.Line, rec.DN, err)
 		}
 		n++

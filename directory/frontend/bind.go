@@ -123,7 +123,7 @@ func (f *Frontend) passwordModify(ctx context.Context, w ldap.ResponseWriter, r 
 		newPW = generated
 	}
 	mod := directory.Mod{Op: ldap.ModReplace, Attr: directory.Attr{Name: "userPassword", Values: [][]byte{password.Hash(newPW)}}}
-	if err := f.backend.Modify(ctx, target, []directory.Mod{mod}); err != nil {
+	if _, err := f.backend.Modify(ctx, target, []directory.Mod{mod}, directory.WriteOptions{}); err != nil {
 		writeErr(w, err)
 		return
 	}

@@ -26,7 +26,7 @@ func (f *Frontend) add(ctx context.Context, w ldap.ResponseWriter, r *ldap.Reque
 	for i, a := range r.Add.Attributes {
 		attrs[i] = directory.Attr{Name: string(a.Type), Values: copyValues(a.Values)}
 	}
-	if err := f.backend.Add(ctx, string(r.Add.Entry), attrs, directory.AddOptions{}); err != nil {
+	if _, err := f.backend.Add(ctx, string(r.Add.Entry), attrs, directory.WriteOptions{}); err != nil {
 		writeErr(w, err)
 		return
 	}
@@ -42,7 +42,7 @@ func (f *Frontend) modify(ctx context.Context, w ldap.ResponseWriter, r *ldap.Re
 	for i, c := range r.Modify.Changes {
 		mods[i] = directory.Mod{Op: c.Operation, Attr: directory.Attr{Name: string(c.Attribute.Type), Values: copyValues(c.Attribute.Values)}}
 	}
-	if err := f.backend.Modify(ctx, string(r.Modify.Object), mods); err != nil {
+	if _, err := f.backend.Modify(ctx, string(r.Modify.Object), mods, directory.WriteOptions{}); err != nil {
 		writeErr(w, err)
 		return
 	}
@@ -54,7 +54,7 @@ func (f *Frontend) delete(ctx context.Context, w ldap.ResponseWriter, r *ldap.Re
 		writeErr(w, err)
 		return
 	}
-	if err := f.backend.Delete(ctx, string(r.Delete)); err != nil {
+	if _, err := f.backend.Delete(ctx, string(r.Delete), directory.WriteOptions{}); err != nil {
 		writeErr(w, err)
 		return
 	}
@@ -72,7 +72,7 @@ func (f *Frontend) modifyDN(ctx context.Context, w ldap.ResponseWriter, r *ldap.
 		v := string(m.NewSuperior)
 		sup = &v
 	}
-	if err := f.backend.ModifyDN(ctx, string(m.Entry), string(m.NewRDN), m.DeleteOldRDN, sup); err != nil {
+	if _, err := f.backend.ModifyDN(ctx, string(m.Entry), string(m.NewRDN), m.DeleteOldRDN, sup, directory.WriteOptions{}); err != nil {
 		writeErr(w, err)
 		return
 	}
@@ -81,7 +81,7 @@ func (f *Frontend) modifyDN(ctx context.Context, w ldap.ResponseWriter, r *ldap.
 
 func (f *Frontend) compare(ctx context.Context, w ldap.ResponseWriter, r *ldap.Request, s *ldap.Session) {
 	c := &r.Compare
-	ok, err := f.backend.Compare(ctx, string(c.Entry), string(c.Attr), append([]byte(nil), c.Value...), f.hidden(s))
+	ok, err := f.backend.Compare(ctx, &directory.CompareRequest{DN: string(c.Entry), Attr: string(c.Attr), Value: append([]byte(nil), c.Value...), Hidden: f.hidden(s)})
 	if err != nil {
 		writeErr(w, err)
 		return

@@ -66,12 +66,16 @@ func (o *Overlay) OnChange(ctx context.Context, tx *directory.Tx, ch *directory.
 			}
 		}
 	case directory.ChangeDelete:
-		for ndn := range o.members(tx, ch.Before) {
-			if err := o.unlink(tx, ndn, ch.Before.NDN); err != nil {
+		for _, gone := range append([]*directory.Entry{ch.Before}, ch.Removed...) {
+			for ndn := range o.members(tx, gone) {
+				if err := o.unlink(tx, ndn, gone.NDN); err != nil {
+					return err
+				}
+			}
+			if err := o.dropFromGroups(tx, gone.NDN); err != nil {
 				return err
 			}
 		}
-		return o.dropFromGroups(tx, ch.Before.NDN)
 	case directory.ChangeModifyDN:
 		for _, r := range ch.Renamed {
 			if err := o.renameInGroups(tx, r); err != nil {

@@ -2,6 +2,7 @@ package memberof
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sort"
 	"testing"
@@ -43,7 +44,7 @@ func (f *fixture) add(dn string, kv ...string) {
 	for i := 0; i < len(kv); i += 2 {
 		attrs = append(attrs, directory.Attr{Name: kv[i], Values: [][]byte{[]byte(kv[i+1])}})
 	}
-	if err := f.e.Add(context.Background(), dn, attrs, directory.AddOptions{}); err != nil {
+	if err := errOf(f.e.Add(context.Background(), dn, attrs, directory.WriteOptions{})); err != nil {
 		f.t.Fatalf("add %s: %v", dn, err)
 	}
 }
@@ -88,7 +89,7 @@ func TestMembershipFollowsGroupChanges(t *testing.T) {
 		{Op: ldap.ModAdd, Attr: directory.Attr{Name: "member", Values: [][]byte{[]byte(bob)}}},
 		{Op: ldap.ModDelete, Attr: directory.Attr{Name: "member", Values: [][]byte{[]byte(ann)}}},
 	}
-	if err := f.e.Modify(ctx, admins, mods); err != nil {
+	if err := errOf(f.e.Modify(ctx, admins, mods, directory.WriteOptions{})); err != nil {
 		t.Fatal(err)
 	}
 	f.expect(ann, "memberOf")
@@ -100,7 +101,7 @@ func TestMembershipFollowsGroupChanges(t *testing.T) {
 	f.expect(cat, "memberOf", vpn)
 
 	// Deleting the group removes memberOf from its members.
-	if err := f.e.Delete(ctx, vpn); err != nil {
+	if err := errOf(f.e.Delete(ctx, vpn, directory.WriteOptions{})); err != nil {
 		t.Fatal(err)
 	}
 	f.expect(cat, "memberOf")
@@ -118,22 +119,22 @@ func TestReferentialIntegrity(t *testing.T) {
 	f := setup(t)
 	ctx := context.Background()
 	f.add(admins, "objectClass", "groupOfNames", "cn", "admins", "member", ann)
-	if err := f.e.Modify(ctx, admins, []directory.Mod{{Op: ldap.ModAdd, Attr: directory.Attr{Name: "member", Values: [][]byte{[]byte(bob)}}}}); err != nil {
+	if err := errOf(f.e.Modify(ctx, admins, []directory.Mod{{Op: ldap.ModAdd, Attr: directory.Attr{Name: "member", Values: [][]byte{[]byte(bob)}}}}, directory.WriteOptions{})); err != nil {
 		t.Fatal(err)
 	}
 
 	// Deleting a member removes it from the group.
-	if err := f.e.Delete(ctx, bob); err != nil {
+	if err := errOf(f.e.Delete(ctx, bob, directory.WriteOptions{})); err != nil {
 		t.Fatal(err)
 	}
 	f.expect(admins, "member", ann)
 
 	// Renaming and moving a member renames it in the group; its memberOf stays.
-	if err := f.e.Add(ctx, "ou=staff,dc=example,dc=com", []directory.Attr{{Name: "objectClass", Values: [][]byte{[]byte("organizationalUnit")}}, {Name: "ou", Values: [][]byte{[]byte("staff")}}}, directory.AddOptions{}); err != nil {
+	if err := errOf(f.e.Add(ctx, "ou=staff,dc=example,dc=com", []directory.Attr{{Name: "objectClass", Values: [][]byte{[]byte("organizationalUnit")}}, {Name: "ou", Values: [][]byte{[]byte("staff")}}}, directory.WriteOptions{})); err != nil {
 		t.Fatal(err)
 	}
 	sup := "ou=staff,dc=example,dc=com"
-	if err := f.e.ModifyDN(ctx, ann, "uid=ann", false, &sup); err != nil {
+	if err := errOf(f.e.ModifyDN(ctx, ann, "uid=ann", false, &sup, directory.WriteOptions{})); err != nil {
 		t.Fatal(err)
 	}
 	moved := "uid=ann,ou=staff,dc=example,dc=com"
@@ -141,19 +142,19 @@ func TestReferentialIntegrity(t *testing.T) {
 	f.expect(moved, "memberOf", admins)
 
 	// Renaming the group renames memberOf on its members.
-	if err := f.e.ModifyDN(ctx, admins, "cn=root", true, nil); err != nil {
+	if err := errOf(f.e.ModifyDN(ctx, admins, "cn=root", true, nil, directory.WriteOptions{})); err != nil {
 		t.Fatal(err)
 	}
 	f.expect(moved, "memberOf", "cn=root,ou=groups,dc=example,dc=com")
 
 	// Moving the whole ou=staff subtree renames members below it too.
-	if err := f.e.ModifyDN(ctx, "ou=staff,dc=example,dc=com", "ou=crew", true, nil); err != nil {
+	if err := errOf(f.e.ModifyDN(ctx, "ou=staff,dc=example,dc=com", "ou=crew", true, nil, directory.WriteOptions{})); err != nil {
 		t.Fatal(err)
 	}
 	f.expect("cn=root,ou=groups,dc=example,dc=com", "member", "uid=ann,ou=crew,dc=example,dc=com")
 
 	// Deleting the last member leaves the placeholder, keeping the group valid.
-	if err := f.e.Delete(ctx, "uid=ann,ou=crew,dc=example,dc=com"); err != nil {
+	if err := errOf(f.e.Delete(ctx, "uid=ann,ou=crew,dc=example,dc=com", directory.WriteOptions{})); err != nil {
 		t.Fatal(err)
 	}
 	f.expect("cn=root,ou=groups,dc=example,dc=com", "member", "")
@@ -161,7 +162,7 @@ func TestReferentialIntegrity(t *testing.T) {
 
 func TestMemberOfIsNotUserModifiable(t *testing.T) {
 	f := setup(t)
-	err := f.e.Modify(context.Background(), ann, []directory.Mod{{Op: ldap.ModAdd, Attr: directory.Attr{Name: "memberOf", Values: [][]byte{[]byte(admins)}}}})
+	err := errOf(f.e.Modify(context.Background(), ann, []directory.Mod{{Op: ldap.ModAdd, Attr: directory.Attr{Name: "memberOf", Values: [][]byte{[]byte(admins)}}}}, directory.WriteOptions{}))
 	if err == nil {
 		t.Fatal("a client could write memberOf")
 	}
@@ -173,5 +174,87 @@ func TestMemberOfIsNotUserModifiable(t *testing.T) {
 		func(en *directory.Entry) error { got = append(got, en.DN); return nil })
 	if err != nil || len(got) != 1 || got[0] != cat {
 		t.Fatalf("memberOf search: %v %v", got, err)
+	}
+}
+
+// errOf drops the Change a write returns.
+func errOf(_ *directory.Change, err error) error { return err }
+
+// TestInChain checks LDAP_MATCHING_RULE_IN_CHAIN over nested groups, with
+// a cycle: staff contains devs, devs contains ann and ops, ops contains
+// bob and staff.
+func TestInChain(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	staff, devs, ops := "cn=staff,ou=groups,dc=example,dc=com", "cn=devs,ou=groups,dc=example,dc=com", "cn=ops,ou=groups,dc=example,dc=com"
+	f.add(staff, "objectClass", "groupOfNames", "cn", "staff", "member", cat)
+	f.add(ops, "objectClass", "groupOfNames", "cn", "ops", "member", bob)
+	f.add(devs, "objectClass", "groupOfNames", "cn", "devs", "member", ann)
+	for _, m := range [][2]string{{staff, devs}, {devs, ops}, {ops, staff}} {
+		if err := errOf(f.e.Modify(ctx, m[0], []directory.Mod{{Op: ldap.ModAdd, Attr: directory.Attr{Name: "member", Values: [][]byte{[]byte(m[1])}}}}, directory.WriteOptions{})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	find := func(filter string) []string {
+		fl, err := ldap.ParseFilter(filter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		err = f.e.Search(ctx, &directory.SearchRequest{BaseDN: "dc=example,dc=com", Scope: ldap.ScopeWholeSubtree, Filter: fl},
+			func(en *directory.Entry) error { got = append(got, en.DN); return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		sort.Strings(got)
+		return got
+	}
+	want := []string{devs, ops, staff, ann, bob, cat}
+	sort.Strings(want)
+	if got := find("(memberOf:1.2.840.113556.1.4.1941:=" + staff + ")"); !slices.Equal(got, want) {
+		t.Errorf("transitive members of staff = %v, want %v", got, want)
+	}
+	if got := find("(&(objectClass=inetOrgPerson)(memberOf:1.2.840.113556.1.4.1941:=" + ops + "))"); len(got) != 3 {
+		t.Errorf("people under ops (cycle back through staff) = %v", got)
+	}
+	groups := []string{devs, ops, staff}
+	sort.Strings(groups)
+	if got := find("(member:1.2.840.113556.1.4.1941:=" + bob + ")"); !slices.Equal(got, groups) {
+		t.Errorf("groups containing bob = %v, want %v", got, groups)
+	}
+	if got := find("(memberOf=" + staff + ")"); len(got) != 2 {
+		t.Errorf("direct members of staff = %v", got)
+	}
+}
+
+// TestSubtreeDeleteAndAssertion covers the tree delete option (with the
+// overlay cleaning up group membership for every removed entry) and the
+// assertion option.
+func TestSubtreeDeleteAndAssertion(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	f.add(admins, "objectClass", "groupOfNames", "cn", "admins", "member", ann)
+	if err := errOf(f.e.Modify(ctx, admins, []directory.Mod{{Op: ldap.ModAdd, Attr: directory.Attr{Name: "member", Values: [][]byte{[]byte(bob)}}}}, directory.WriteOptions{})); err != nil {
+		t.Fatal(err)
+	}
+	notBob, _ := ldap.ParseFilter("(!(uid=bob))")
+	_, err := f.e.Delete(ctx, bob, directory.WriteOptions{Assertion: notBob})
+	var le *ldap.Error
+	if !errors.As(err, &le) || le.Code != ldap.AssertionFailed {
+		t.Fatalf("delete with a failing assertion: %v", err)
+	}
+	if _, err := f.e.Delete(ctx, "ou=people,dc=example,dc=com", directory.WriteOptions{}); !errors.As(err, &le) || le.Code != ldap.NotAllowedOnNonLeaf {
+		t.Fatalf("non-leaf delete: %v", err)
+	}
+	ch, err := f.e.Delete(ctx, "ou=people,dc=example,dc=com", directory.WriteOptions{Subtree: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ch.Removed) != 3 {
+		t.Errorf("subtree delete removed %d descendants, want 3", len(ch.Removed))
+	}
+	f.expect(admins, "member", "")
+	if f.e.EntryCount() != 3 {
+		t.Errorf("EntryCount = %d, want 3", f.e.EntryCount())
 	}
 }
