@@ -73,18 +73,18 @@ type Options struct {
 
 // Engine is the Badger-backed directory. It implements Backend.
 type Engine struct {
-	db      *badger.DB
-	schema  *schema.Schema
-	suffix  ldap.DN
-	nsuffix string
-	indexes  *index.Config               // maintained by every write
-	readyIdx atomic.Pointer[index.Config] // fully built: what the planner uses
+	db             *badger.DB
+	schema         *schema.Schema
+	suffix         ldap.DN
+	nsuffix        string
+	indexes        *index.Config                // maintained by every write
+	readyIdx       atomic.Pointer[index.Config] // fully built: what the planner uses
 	unindexedLimit int
-	hooks   []WriteHook
-	log     *slog.Logger
-	now     func() time.Time
-	ids     *badger.Sequence
-	entries atomic.Int64
+	hooks          []WriteHook
+	log            *slog.Logger
+	now            func() time.Time
+	ids            *badger.Sequence
+	entries        atomic.Int64
 
 	subtypes subtypeCache
 
@@ -113,13 +113,13 @@ func Open(opt Options) (*Engine, error) {
 		return nil, fmt.Errorf("directory: suffix %q: %w", opt.Suffix, err)
 	}
 	e := &Engine{
-		schema:  opt.Schema,
-		suffix:  suffix,
-		nsuffix: nsuffix,
+		schema:         opt.Schema,
+		suffix:         suffix,
+		nsuffix:        nsuffix,
 		unindexedLimit: opt.UnindexedLimit,
-		hooks:   opt.Hooks,
-		log:     log,
-		now:     opt.Now,
+		hooks:          opt.Hooks,
+		log:            log,
+		now:            opt.Now,
 	}
 	if e.now == nil {
 		e.now = time.Now

@@ -5,10 +5,10 @@ import "encoding/binary"
 // Key prefixes. They are part of the on-disk format (see doc.go) and must
 // not change; a new kind of key gets a new prefix and a format bump.
 const (
-	prefixMeta     byte = 0x00 // metadata: format version, sequences
-	prefixEntry    byte = 'e'  // e | ID                        -> entry record
-	prefixDN       byte = 'd'  // d | NDN                       -> ID
-	prefixChild    byte = 'c'  // c | parentID | childID        -> (empty)
+	prefixMeta  byte = 0x00 // metadata: format version, sequences
+	prefixEntry byte = 'e'  // e | ID                        -> entry record
+	prefixDN    byte = 'd'  // d | NDN                       -> ID
+	prefixChild byte = 'c'  // c | parentID | childID        -> (empty)
 	// Index keys ('p', 'i', 's', 'o', 'a') are laid out by package index.
 )
 
@@ -38,4 +38,3 @@ func dnKey(ndn string) []byte {
 func childPrefix(parent ID) []byte { return appendID([]byte{prefixChild}, parent) }
 
 func childKey(parent, child ID) []byte { return appendID(childPrefix(parent), child) }
-

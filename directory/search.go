@@ -9,8 +9,8 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
-	"github.com/switchboard-ldap/switchboard/directory/password"
 	"github.com/switchboard-ldap/switchboard/directory/index"
+	"github.com/switchboard-ldap/switchboard/directory/password"
 	"github.com/switchboard-ldap/switchboard/ldap"
 	"github.com/switchboard-ldap/switchboard/schema"
 )
