@@ -66,16 +66,13 @@ func (e *Engine) resolveChains(r index.Reader, m *matcher) {
 	if m.chain == nil || m.undefined {
 		return
 	}
-	a := e.ready(m.at)
-	if !a.Has(index.Equality) {
-		return // stays Undefined
-	}
 	ids := roaring.New()
 	frontier := [][]byte{m.value}
+	view := &View{e: e, txn: r.Txn}
 	for len(frontier) > 0 && ids.GetCardinality() < maxChain {
 		var next [][]byte
 		for _, v := range frontier {
-			r.Scan(a.EqualityPrefix(v), func(id uint64) bool {
+			ok := e.holders(view, r, m.at, v, func(id uint64) bool {
 				if id > 0xFFFFFFFF || ids.Contains(uint32(id)) {
 					return true
 				}
@@ -87,6 +84,9 @@ func (e *Engine) resolveChains(r index.Reader, m *matcher) {
 				}
 				return true
 			})
+			if !ok {
+				return // no way to find holders: the item stays Undefined
+			}
 		}
 		frontier = next
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -26,6 +27,8 @@ func mustAttr(s *schema.Schema, name string) *schema.AttributeType {
 // applications filter on. memberOf is indexed so that the
 // `(memberOf=cn=admins,...)` filters of Gitea and Nextcloud stay cheap;
 // the timestamps so that Keycloak's `(modifyTimestamp>=T)` sync is.
+// memberOf, computed by the memberof overlay, needs no index: the planner
+// asks the overlay, which reads the member index.
 func DefaultIndexes() map[string][]string {
 	return map[string][]string{
 		"objectClass":     {"eq"},
@@ -36,7 +39,6 @@ func DefaultIndexes() map[string][]string {
 		"mail":            {"pres", "eq", "sub"},
 		"member":          {"eq"},
 		"uniqueMember":    {"eq"},
-		"memberOf":        {"eq"},
 		"entryUUID":       {"eq"},
 		"uidNumber":       {"eq", "ord"},
 		"gidNumber":       {"eq", "ord"},
@@ -62,6 +64,8 @@ type Options struct {
 	UnindexedLimit int
 	// Hooks run inside every write transaction, in order (overlays).
 	Hooks []WriteHook
+	// Virtual attributes are computed at read time (overlays).
+	Virtual []VirtualAttribute
 	// NoSync turns off fsync on commit. Only for tests and bulk import:
 	// with it an acknowledged write can be lost on power failure.
 	NoSync bool
@@ -81,6 +85,8 @@ type Engine struct {
 	readyIdx       atomic.Pointer[index.Config] // fully built: what the planner uses
 	unindexedLimit int
 	hooks          []WriteHook
+	virtuals       map[string]VirtualAttribute // by lower-cased type name
+	virtualList    []VirtualAttribute
 	log            *slog.Logger
 	now            func() time.Time
 	ids            *badger.Sequence
@@ -133,6 +139,18 @@ func Open(opt Options) (*Engine, error) {
 	}
 	if e.indexes.Lookup(mustAttr(opt.Schema, "objectClass")) == nil {
 		return nil, errors.New("directory: objectClass must be indexed (eq)")
+	}
+	e.virtuals = map[string]VirtualAttribute{}
+	for _, va := range opt.Virtual {
+		at, ok := opt.Schema.Attribute(va.Name())
+		if !ok {
+			return nil, fmt.Errorf("directory: virtual attribute %s is not in the schema", va.Name())
+		}
+		if e.indexes.Lookup(at) != nil {
+			return nil, fmt.Errorf("directory: %s is computed when read and takes no index", va.Name())
+		}
+		e.virtuals[strings.ToLower(at.Name())] = va
+		e.virtualList = append(e.virtualList, va)
 	}
 
 	bo := badgerOptions(opt)

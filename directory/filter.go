@@ -365,11 +365,18 @@ func (e *Engine) usesComputed(f *ldap.Filter) bool {
 	if !ok {
 		return false
 	}
+	return e.IsComputed(at)
+}
+
+// IsComputed reports whether the engine derives at's values when an entry
+// is read (entryDN, subschemaSubentry, hasSubordinates, numSubordinates
+// and the virtual attributes of overlays) rather than storing them.
+func (e *Engine) IsComputed(at *schema.AttributeType) bool {
 	switch at.Name() {
 	case "entryDN", "subschemaSubentry", "hasSubordinates", "numSubordinates":
 		return true
 	}
-	return false
+	return e.virtual(at) != nil
 }
 
 // ruleApplies reports whether an extensible match item with a rule and no

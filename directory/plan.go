@@ -130,6 +130,12 @@ func (e *Engine) planFilter(r index.Reader, m *matcher) *plan {
 	case ldap.FilterNot:
 		return nil
 	}
+	if va := e.virtual(m.at); va != nil {
+		if m.kind == ldap.FilterEqualityMatch && len(m.names) == 1 {
+			return e.planVirtual(&View{e: e, txn: r.Txn}, va, m.value)
+		}
+		return nil
+	}
 	a := e.ready(m.at)
 	if a == nil || len(m.names) != 1 {
 		return nil // not indexed, or a supertype that covers several types

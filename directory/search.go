@@ -229,6 +229,7 @@ func insertSorted(ids []ID, id ID) []ID {
 
 // addComputed appends the operational attributes derived at read time.
 func (e *Engine) addComputed(txn *badger.Txn, en *Entry) {
+	e.addVirtual(&View{e: e, txn: txn}, en)
 	kids, _ := scanIDs(txn, childPrefix(en.ID), nil)
 	has := "FALSE"
 	if len(kids) > 0 {

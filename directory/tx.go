@@ -52,35 +52,50 @@ type WriteHook interface {
 	OnChange(ctx context.Context, tx *Tx, ch *Change) error
 }
 
-// Tx is a write transaction, as hooks see it.
-type Tx struct {
+// View is a read transaction as overlays see it: the entries and the
+// equality indexes of one consistent snapshot.
+type View struct {
 	e   *Engine
 	txn *badger.Txn
+}
+
+// Reader is what overlays read through: a View, or a Tx (which reads its
+// own writes).
+type Reader interface {
+	Schema() *schema.Schema
+	Get(id ID) (*Entry, error)
+	GetByNDN(ndn string) (*Entry, error)
+	Lookup(attr string, value []byte) ([]ID, error)
+}
+
+// Tx is a write transaction, as hooks see it.
+type Tx struct {
+	View
 	// added counts entries created (+) and removed (-) by the transaction,
 	// applied to the engine's counter after commit.
 	added int64
 }
 
 // Schema returns the engine's schema.
-func (tx *Tx) Schema() *schema.Schema { return tx.e.schema }
+func (v *View) Schema() *schema.Schema { return v.e.schema }
 
 // Get loads an entry by ID; it returns nil, nil if there is none.
-func (tx *Tx) Get(id ID) (*Entry, error) { return getEntry(tx.txn, id) }
+func (v *View) Get(id ID) (*Entry, error) { return getEntry(v.txn, id) }
 
 // GetByNDN loads an entry by normalised DN; nil, nil if there is none.
-func (tx *Tx) GetByNDN(ndn string) (*Entry, error) {
-	id, err := lookupDN(tx.txn, ndn)
+func (v *View) GetByNDN(ndn string) (*Entry, error) {
+	id, err := lookupDN(v.txn, ndn)
 	if err != nil || id == 0 {
 		return nil, err
 	}
-	return getEntry(tx.txn, id)
+	return getEntry(v.txn, id)
 }
 
-// Lookup returns the IDs indexed under attr=value (value not yet
-// normalised). attr must be indexed.
-func (tx *Tx) Lookup(attr string, value []byte) ([]ID, error) {
-	at, _ := tx.e.schema.Attribute(attr)
-	a := tx.e.indexes.Lookup(at)
+// Lookup returns the IDs whose attr holds value (not yet normalised), in
+// ascending order, through attr's equality index, which must exist.
+func (v *View) Lookup(attr string, value []byte) ([]ID, error) {
+	at, _ := v.e.schema.Attribute(attr)
+	a := v.e.indexes.Lookup(at)
 	if !a.Has(index.Equality) {
 		return nil, fmt.Errorf("directory: %s has no equality index", attr)
 	}
@@ -88,7 +103,7 @@ func (tx *Tx) Lookup(attr string, value []byte) ([]ID, error) {
 	if err != nil {
 		return nil, nil // a value that cannot be normalised matches nothing
 	}
-	return scanIDs(tx.txn, a.EqualityPrefix(norm), nil)
+	return scanIDs(v.txn, a.EqualityPrefix(norm), nil)
 }
 
 // Update writes after over before (same ID), maintaining the indexes. It
@@ -279,7 +294,7 @@ func (e *Engine) update(ctx context.Context, fn func(tx *Tx) (*Change, error)) (
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		tx := &Tx{e: e, txn: e.db.NewTransaction(true)}
+		tx := &Tx{View: View{e: e, txn: e.db.NewTransaction(true)}}
 		ch, err := fn(tx)
 		if err == nil && ch != nil {
 			for _, h := range e.hooks {

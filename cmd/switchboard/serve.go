@@ -37,8 +37,11 @@ func openEngine(cfg *Config, log *slog.Logger, dir string, noSync bool) (*direct
 	}
 	// The overlay chain, declared once, in the order it runs.
 	var hooks []directory.WriteHook
+	var virtual []directory.VirtualAttribute
 	if cfg.Overlays.MemberOf.Enabled {
-		hooks = append(hooks, memberof.New(memberof.Config{Placeholder: cfg.Overlays.MemberOf.Placeholder}))
+		mo := memberof.New(memberof.Config{Placeholder: cfg.Overlays.MemberOf.Placeholder})
+		hooks = append(hooks, mo)
+		virtual = append(virtual, mo)
 	}
 	var indexes map[string][]string
 	if len(cfg.Indexes) > 0 {

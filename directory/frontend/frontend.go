@@ -41,6 +41,11 @@ type Config struct {
 	// (defaults 500 entries and 3600 s, as slapd's). Negative means none.
 	SizeLimit int
 	TimeLimit time.Duration
+	// SortLimit caps how many entries a sorted or virtual list view
+	// search (RFC 2891, VLV) gathers for anyone but the root DN (default
+	// 100000; negative means none). Beyond it the sort fails with
+	// sortResult adminLimitExceeded.
+	SortLimit int
 	// VendorVersion is published in the Root DSE.
 	VendorVersion string
 	Logger        *slog.Logger
@@ -85,10 +90,11 @@ func New(cfg Config) (*Frontend, error) {
 	if f.cfg.Logger == nil {
 		f.cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if f.cfg.SortLimit == 0 {
+		f.cfg.SortLimit = 100000
+	}
 	f.controls = NewControls()
-	f.controls.Register(ldap.OIDPagedResults, ldap.OpSearchRequest)
-	f.controls.Register(ldap.OIDManageDsaIT, ldap.OpSearchRequest, ldap.OpAddRequest, ldap.OpModifyRequest,
-		ldap.OpDelRequest, ldap.OpModifyDNRequest, ldap.OpCompareRequest)
+	f.registerControls()
 	return f, nil
 }
 

@@ -30,8 +30,6 @@ type selection struct {
 	computed       bool // asks for an attribute the engine computes
 }
 
-var computedAttrs = map[string]bool{"entryDN": true, "subschemaSubentry": true, "hasSubordinates": true, "numSubordinates": true}
-
 func (f *Frontend) parseSelection(attrs [][]byte) selection {
 	sel := selection{names: map[string]bool{}}
 	if len(attrs) == 0 {
@@ -59,7 +57,7 @@ func (f *Frontend) parseSelection(attrs [][]byte) selection {
 			if !ok {
 				continue // unknown attributes are ignored
 			}
-			if computedAttrs[at.Name()] {
+			if f.engine.IsComputed(at) {
 				sel.computed = true
 			}
 			for n := range f.engine.Subtypes(at) {

@@ -26,11 +26,17 @@ func (f *Frontend) add(ctx context.Context, w ldap.ResponseWriter, r *ldap.Reque
 	for i, a := range r.Add.Attributes {
 		attrs[i] = directory.Attr{Name: string(a.Type), Values: copyValues(a.Values)}
 	}
-	if _, err := f.backend.Add(ctx, string(r.Add.Entry), attrs, directory.WriteOptions{}); err != nil {
+	wc, lerr := f.parseWriteControls(r, s)
+	if lerr != nil {
+		writeErr(w, lerr)
+		return
+	}
+	ch, err := f.backend.Add(ctx, string(r.Add.Entry), attrs, wc.opt)
+	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	success(w)
+	f.writeResult(w, wc, ch, s)
 }
 
 func (f *Frontend) modify(ctx context.Context, w ldap.ResponseWriter, r *ldap.Request, s *ldap.Session) {
@@ -42,11 +48,17 @@ func (f *Frontend) modify(ctx context.Context, w ldap.ResponseWriter, r *ldap.Re
 	for i, c := range r.Modify.Changes {
 		mods[i] = directory.Mod{Op: c.Operation, Attr: directory.Attr{Name: string(c.Attribute.Type), Values: copyValues(c.Attribute.Values)}}
 	}
-	if _, err := f.backend.Modify(ctx, string(r.Modify.Object), mods, directory.WriteOptions{}); err != nil {
+	wc, lerr := f.parseWriteControls(r, s)
+	if lerr != nil {
+		writeErr(w, lerr)
+		return
+	}
+	ch, err := f.backend.Modify(ctx, string(r.Modify.Object), mods, wc.opt)
+	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	success(w)
+	f.writeResult(w, wc, ch, s)
 }
 
 func (f *Frontend) delete(ctx context.Context, w ldap.ResponseWriter, r *ldap.Request, s *ldap.Session) {
@@ -54,11 +66,17 @@ func (f *Frontend) delete(ctx context.Context, w ldap.ResponseWriter, r *ldap.Re
 		writeErr(w, err)
 		return
 	}
-	if _, err := f.backend.Delete(ctx, string(r.Delete), directory.WriteOptions{}); err != nil {
+	wc, lerr := f.parseWriteControls(r, s)
+	if lerr != nil {
+		writeErr(w, lerr)
+		return
+	}
+	ch, err := f.backend.Delete(ctx, string(r.Delete), wc.opt)
+	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	success(w)
+	f.writeResult(w, wc, ch, s)
 }
 
 func (f *Frontend) modifyDN(ctx context.Context, w ldap.ResponseWriter, r *ldap.Request, s *ldap.Session) {
@@ -72,16 +90,28 @@ func (f *Frontend) modifyDN(ctx context.Context, w ldap.ResponseWriter, r *ldap.
 		v := string(m.NewSuperior)
 		sup = &v
 	}
-	if _, err := f.backend.ModifyDN(ctx, string(m.Entry), string(m.NewRDN), m.DeleteOldRDN, sup, directory.WriteOptions{}); err != nil {
+	wc, lerr := f.parseWriteControls(r, s)
+	if lerr != nil {
+		writeErr(w, lerr)
+		return
+	}
+	ch, err := f.backend.ModifyDN(ctx, string(m.Entry), string(m.NewRDN), m.DeleteOldRDN, sup, wc.opt)
+	if err != nil {
 		writeErr(w, err)
 		return
 	}
-	success(w)
+	f.writeResult(w, wc, ch, s)
 }
 
 func (f *Frontend) compare(ctx context.Context, w ldap.ResponseWriter, r *ldap.Request, s *ldap.Session) {
 	c := &r.Compare
-	ok, err := f.backend.Compare(ctx, &directory.CompareRequest{DN: string(c.Entry), Attr: string(c.Attr), Value: append([]byte(nil), c.Value...), Hidden: f.hidden(s)})
+	assertion, lerr := f.assertion(r, s)
+	if lerr != nil {
+		writeErr(w, lerr)
+		return
+	}
+	ok, err := f.backend.Compare(ctx, &directory.CompareRequest{DN: string(c.Entry), Attr: string(c.Attr),
+		Value: append([]byte(nil), c.Value...), Hidden: f.hidden(s), Assertion: assertion})
 	if err != nil {
 		writeErr(w, err)
 		return

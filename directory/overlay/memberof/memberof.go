@@ -1,18 +1,23 @@
-// Package memberof maintains the memberOf attribute of group members and
-// the referential integrity of group membership, as OpenLDAP's memberof and
-// refint overlays do together, but inside the write transaction: a group
-// change and the memberOf values it implies commit together or not at all.
+// Package memberof gives entries the memberOf attribute of the groups that
+// list them, and keeps group membership consistent when members are
+// deleted, renamed or moved (what OpenLDAP's memberof and refint overlays
+// do together).
 //
-// Groups are entries with member (groupOfNames) or uniqueMember
-// (groupOfUniqueNames) values. When a group gains or loses a member, the
-// member entry's memberOf gains or loses the group's DN. When an entry is
-// deleted it is removed from every group; when it is renamed or moved, the
-// groups' values follow it. A new entry picks up memberOf from groups that
-// already name it.
+// memberOf is computed when an entry is read, from the equality index of
+// member and uniqueMember, as Active Directory computes its back-links:
+// nothing is stored, so a group of 100,000 members is one entry to write,
+// not 100,001, and memberOf can never disagree with the groups. A filter
+// on memberOf is planned through the group's member list.
+//
+// Referential integrity runs inside the write transaction of the delete or
+// rename (a directory.WriteHook): the groups that list a deleted entry lose
+// it, and those that list a renamed or moved entry (or any entry of a moved
+// subtree) follow it, committing together with the change.
 package memberof
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/switchboard-ldap/switchboard/directory"
@@ -26,7 +31,9 @@ type Config struct {
 	Placeholder string
 }
 
-// Overlay is the memberOf write hook.
+// Overlay is both the memberOf virtual attribute and the referential
+// integrity write hook: register it as both (directory.Options.Virtual and
+// .Hooks).
 type Overlay struct {
 	cfg Config
 }
@@ -34,44 +41,17 @@ type Overlay struct {
 // New returns the overlay.
 func New(cfg Config) *Overlay { return &Overlay{cfg: cfg} }
 
-// Name implements directory.WriteHook.
-func (*Overlay) Name() string { return "memberof" }
+// Name implements directory.WriteHook and directory.VirtualAttribute: the
+// overlay's attribute is memberOf.
+func (*Overlay) Name() string { return "memberOf" }
 
 var groupAttrs = []string{"member", "uniqueMember"}
 
 // OnChange implements directory.WriteHook.
 func (o *Overlay) OnChange(ctx context.Context, tx *directory.Tx, ch *directory.Change) error {
 	switch ch.Kind {
-	case directory.ChangeAdd:
-		for ndn := range o.members(tx, ch.After) {
-			if err := o.link(tx, ndn, ch.After.DN); err != nil {
-				return err
-			}
-		}
-		return o.backfill(tx, ch.After)
-	case directory.ChangeModify:
-		before, after := o.members(tx, ch.Before), o.members(tx, ch.After)
-		for ndn := range before {
-			if _, still := after[ndn]; !still {
-				if err := o.unlink(tx, ndn, ch.Before.NDN); err != nil {
-					return err
-				}
-			}
-		}
-		for ndn := range after {
-			if _, had := before[ndn]; !had {
-				if err := o.link(tx, ndn, ch.After.DN); err != nil {
-					return err
-				}
-			}
-		}
 	case directory.ChangeDelete:
 		for _, gone := range append([]*directory.Entry{ch.Before}, ch.Removed...) {
-			for ndn := range o.members(tx, gone) {
-				if err := o.unlink(tx, ndn, gone.NDN); err != nil {
-					return err
-				}
-			}
 			if err := o.dropFromGroups(tx, gone.NDN); err != nil {
 				return err
 			}
@@ -81,23 +61,64 @@ func (o *Overlay) OnChange(ctx context.Context, tx *directory.Tx, ch *directory.
 			if err := o.renameInGroups(tx, r); err != nil {
 				return err
 			}
-			if err := o.renameGroup(tx, r); err != nil {
-				return err
-			}
 		}
 	}
 	return nil
 }
 
-// members returns the normalised DNs a group names, mapped to nothing.
-func (o *Overlay) members(tx *directory.Tx, en *directory.Entry) map[string]struct{} {
+// Values implements directory.VirtualAttribute: the DNs of the groups
+// whose member or uniqueMember names en.
+func (o *Overlay) Values(r directory.Reader, en *directory.Entry) ([][]byte, error) {
+	var out [][]byte
+	seen := map[directory.ID]bool{}
+	for _, attr := range groupAttrs {
+		ids, err := r.Lookup(attr, []byte(en.DN))
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range ids {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			if g, err := r.Get(id); err == nil && g != nil {
+				out = append(out, []byte(g.DN))
+			}
+		}
+	}
+	return out, nil
+}
+
+// Holders implements directory.VirtualAttribute: the members of the group
+// whose normalised DN is value.
+func (o *Overlay) Holders(r directory.Reader, value []byte) ([]directory.ID, error) {
+	g, err := r.GetByNDN(string(value))
+	if err != nil || g == nil {
+		return nil, err
+	}
+	var ids []directory.ID
+	for ndn := range o.members(r, g) {
+		m, err := r.GetByNDN(ndn)
+		if err != nil {
+			return nil, err
+		}
+		if m != nil {
+			ids = append(ids, m.ID)
+		}
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// members returns the normalised DNs a group names.
+func (o *Overlay) members(r directory.Reader, en *directory.Entry) map[string]struct{} {
 	out := map[string]struct{}{}
 	if en == nil {
 		return out
 	}
 	for _, attr := range groupAttrs {
 		for _, v := range en.Get(attr) {
-			if ndn, ok := normalize(tx, memberDN(v)); ok && ndn != "" {
+			if ndn, ok := normalize(r, memberDN(v)); ok && ndn != "" {
 				out[ndn] = struct{}{}
 			}
 		}
@@ -114,62 +135,9 @@ func memberDN(v []byte) string {
 	return s
 }
 
-func normalize(tx *directory.Tx, dn string) (string, bool) {
-	n, err := tx.Schema().NormalizeDNString(dn)
+func normalize(r directory.Reader, dn string) (string, bool) {
+	n, err := r.Schema().NormalizeDNString(dn)
 	return n, err == nil
-}
-
-// link adds groupDN to the memberOf of the entry memberNDN, if it exists.
-func (o *Overlay) link(tx *directory.Tx, memberNDN, groupDN string) error {
-	m, err := tx.GetByNDN(memberNDN)
-	if err != nil || m == nil {
-		return err
-	}
-	gndn, _ := normalize(tx, groupDN)
-	for _, v := range m.Get("memberOf") {
-		if n, ok := normalize(tx, string(v)); ok && n == gndn {
-			return nil
-		}
-	}
-	after := m.Clone()
-	after.Set("memberOf", append(after.Get("memberOf"), []byte(groupDN)))
-	return tx.Update(m, after)
-}
-
-// unlink removes the group groupNDN from the memberOf of memberNDN.
-func (o *Overlay) unlink(tx *directory.Tx, memberNDN, groupNDN string) error {
-	m, err := tx.GetByNDN(memberNDN)
-	if err != nil || m == nil {
-		return err
-	}
-	after := m.Clone()
-	if !replaceDN(tx, after, "memberOf", groupNDN, nil) {
-		return nil
-	}
-	return tx.Update(m, after)
-}
-
-// backfill gives a new entry the memberOf values of groups that already
-// list it.
-func (o *Overlay) backfill(tx *directory.Tx, en *directory.Entry) error {
-	var groups []string
-	for _, attr := range groupAttrs {
-		ids, err := tx.Lookup(attr, []byte(en.DN))
-		if err != nil {
-			return err
-		}
-		for _, id := range ids {
-			if g, err := tx.Get(id); err == nil && g != nil && g.ID != en.ID {
-				groups = append(groups, g.DN)
-			}
-		}
-	}
-	for _, g := range groups {
-		if err := o.link(tx, en.NDN, g); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // dropFromGroups removes a deleted entry from every group naming it.
@@ -188,27 +156,6 @@ func (o *Overlay) renameInGroups(tx *directory.Tx, r directory.Rename) error {
 	return o.eachGroupNaming(tx, r.OldNDN, func(g *directory.Entry, attr string) bool {
 		return replaceDN(tx, g, attr, r.OldNDN, []byte(r.NewDN))
 	})
-}
-
-// renameGroup updates the memberOf values of a renamed group's members.
-func (o *Overlay) renameGroup(tx *directory.Tx, r directory.Rename) error {
-	g, err := tx.Get(r.ID)
-	if err != nil || g == nil {
-		return err
-	}
-	for ndn := range o.members(tx, g) {
-		m, err := tx.GetByNDN(ndn)
-		if err != nil || m == nil {
-			continue
-		}
-		after := m.Clone()
-		if replaceDN(tx, after, "memberOf", r.OldNDN, []byte(r.NewDN)) {
-			if err := tx.Update(m, after); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 // eachGroupNaming calls fn on a copy of every group whose member or
@@ -240,12 +187,12 @@ func (o *Overlay) eachGroupNaming(tx *directory.Tx, ndn string, fn func(g *direc
 
 // replaceDN replaces (or with repl nil, removes) the values of attr whose
 // DN normalises to ndn. It reports whether anything changed.
-func replaceDN(tx *directory.Tx, en *directory.Entry, attr, ndn string, repl []byte) bool {
+func replaceDN(r directory.Reader, en *directory.Entry, attr, ndn string, repl []byte) bool {
 	vals := en.Get(attr)
 	out := make([][]byte, 0, len(vals))
 	changed := false
 	for _, v := range vals {
-		if n, ok := normalize(tx, memberDN(v)); ok && n == ndn {
+		if n, ok := normalize(r, memberDN(v)); ok && n == ndn {
 			changed = true
 			if repl != nil {
 				out = append(out, repl)

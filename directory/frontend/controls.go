@@ -1,0 +1,209 @@
+package frontend
+
+// Request controls that change how an operation runs: assertion (RFC
+// 4528), pre-read and post-read (RFC 4527), matched values (RFC 3876) and
+// tree delete. Sorting and virtual list view are in sort.go.
+
+import (
+	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/ldap"
+	"github.com/switchboard-ldap/switchboard/schema"
+)
+
+// registerControls declares the controls the frontend implements.
+func (f *Frontend) registerControls() {
+	c := f.controls
+	c.Register(ldap.OIDPagedResults, ldap.OpSearchRequest)
+	c.Register(ldap.OIDManageDsaIT, ldap.OpSearchRequest, ldap.OpAddRequest, ldap.OpModifyRequest,
+		ldap.OpDelRequest, ldap.OpModifyDNRequest, ldap.OpCompareRequest)
+	c.Register(ldap.OIDSortRequest, ldap.OpSearchRequest)
+	c.Register(ldap.OIDVLVRequest, ldap.OpSearchRequest)
+	c.Register(ldap.OIDMatchedValues, ldap.OpSearchRequest)
+	c.Register(ldap.OIDAssertion, ldap.OpSearchRequest, ldap.OpCompareRequest, ldap.OpAddRequest,
+		ldap.OpModifyRequest, ldap.OpDelRequest, ldap.OpModifyDNRequest)
+	c.Register(ldap.OIDPreRead, ldap.OpDelRequest, ldap.OpModifyRequest, ldap.OpModifyDNRequest)
+	c.Register(ldap.OIDPostRead, ldap.OpAddRequest, ldap.OpModifyRequest, ldap.OpModifyDNRequest)
+	c.Register(ldap.OIDTreeDelete, ldap.OpDelRequest)
+}
+
+// applies reports whether the control c is to be acted on for r: it is
+// registered for the operation. A non-critical control on an operation it
+// does not apply to is ignored (RFC 4511 4.1.11); a critical one was
+// already refused by checkControls.
+func (f *Frontend) applies(r *ldap.Request, oid string) *ldap.Control {
+	c := findControl(r, oid)
+	if c == nil || !f.controls.Supported(oid, r.Op) {
+		return nil
+	}
+	return c
+}
+
+func protocolError(msg string) *ldap.Error {
+	return &ldap.Error{Code: ldap.ProtocolError, Message: msg}
+}
+
+// assertion decodes the assertion control (RFC 4528 section 3): its value
+// is a Filter, and a missing or malformed one is a protocolError.
+func (f *Frontend) assertion(r *ldap.Request, s *ldap.Session) (*ldap.Filter, *ldap.Error) {
+	c := f.applies(r, ldap.OIDAssertion)
+	if c == nil {
+		return nil, nil
+	}
+	if !c.HasValue {
+		return nil, protocolError("assertion control has no value")
+	}
+	flt, err := ldap.DecodeFilter(c.Value)
+	if err != nil {
+		return nil, protocolError("assertion control: " + err.Error())
+	}
+	if hidden := f.hidden(s); len(hidden) > 0 {
+		f.hideItems(flt, hidden)
+	}
+	return flt, nil
+}
+
+// undefinedAttr names no attribute type: a filter item on it is Undefined.
+var undefinedAttr = []byte("x-switchboard-hidden")
+
+// hideItems makes the items of flt that test a hidden attribute Undefined,
+// as they are in search filters, so that an assertion cannot probe a
+// value the requester may not read (the engine's assertion check sees the
+// whole entry). Extensible items with a rule and no type, which would test
+// every attribute, are made Undefined too.
+func (f *Frontend) hideItems(flt *ldap.Filter, hidden []string) {
+	for i := range flt.Children {
+		f.hideItems(&flt.Children[i], hidden)
+	}
+	switch flt.Kind {
+	case ldap.FilterAnd, ldap.FilterOr, ldap.FilterNot:
+		return
+	case ldap.FilterExtensible:
+		if len(flt.Attr) == 0 {
+			flt.Attr, flt.MatchingRule = undefinedAttr, nil
+			return
+		}
+	}
+	base, _ := schema.SplitOptions(string(flt.Attr))
+	at, ok := f.schema.Attribute(base)
+	if !ok {
+		return
+	}
+	for _, h := range hidden {
+		if ht, ok := f.schema.Attribute(h); ok && at.IsSubtypeOf(ht) {
+			flt.Attr = undefinedAttr
+			return
+		}
+	}
+}
+
+// readSel is a parsed pre-read or post-read request.
+type readSel struct {
+	sel selection
+}
+
+// readControl decodes the pre-read or post-read control oid: its value is
+// an AttributeSelection (RFC 4527 section 3.1), which selects like a
+// search's attribute list. nil when the control is absent.
+func (f *Frontend) readControl(r *ldap.Request, oid string) (*readSel, *ldap.Error) {
+	c := f.applies(r, oid)
+	if c == nil {
+		return nil, nil
+	}
+	if !c.HasValue {
+		return nil, protocolError("read entry control has no value")
+	}
+	attrs, err := ldap.DecodeAttributeSelection(c.Value)
+	if err != nil {
+		return nil, protocolError(err.Error())
+	}
+	return &readSel{sel: f.parseSelection(attrs)}, nil
+}
+
+// readResponse builds the pre-read or post-read response control: the
+// entry as a SearchResultEntry with the selected attributes, hidden
+// attributes left out as a search would (RFC 4527 section 3.2).
+func (f *Frontend) readResponse(oid string, rs *readSel, en *directory.Entry, hidden []string) ldap.ResponseControl {
+	out := f.toLDAP(en, &rs.sel, hidden)
+	return ldap.ResponseControl{OID: oid, Value: ldap.AppendEntryValue(nil, out)}
+}
+
+// writeControls are the controls of a write operation, decoded.
+type writeControls struct {
+	opt       directory.WriteOptions
+	pre, post *readSel
+}
+
+// parseWriteControls decodes the assertion, read-entry and tree delete
+// controls of a write.
+func (f *Frontend) parseWriteControls(r *ldap.Request, s *ldap.Session) (*writeControls, *ldap.Error) {
+	wc := &writeControls{}
+	var err *ldap.Error
+	if wc.opt.Assertion, err = f.assertion(r, s); err != nil {
+		return nil, err
+	}
+	if wc.pre, err = f.readControl(r, ldap.OIDPreRead); err != nil {
+		return nil, err
+	}
+	if wc.post, err = f.readControl(r, ldap.OIDPostRead); err != nil {
+		return nil, err
+	}
+	if c := f.applies(r, ldap.OIDTreeDelete); c != nil {
+		// The tree delete control has no value.
+		if c.HasValue && len(c.Value) > 0 {
+			return nil, protocolError("tree delete control takes no value")
+		}
+		wc.opt.Subtree = true
+	}
+	return wc, nil
+}
+
+// result answers a successful write, with the read-entry response
+// controls that were asked for.
+func (f *Frontend) writeResult(w ldap.ResponseWriter, wc *writeControls, ch *directory.Change, s *ldap.Session) {
+	res := &ldap.Result{Code: ldap.Success}
+	hidden := f.hidden(s)
+	if wc.pre != nil && ch != nil && ch.Before != nil {
+		res.Controls = append(res.Controls, f.readResponse(ldap.OIDPreRead, wc.pre, ch.Before, hidden))
+	}
+	if wc.post != nil && ch != nil && ch.After != nil {
+		res.Controls = append(res.Controls, f.readResponse(ldap.OIDPostRead, wc.post, ch.After, hidden))
+	}
+	w.WriteResult(res)
+}
+
+// matchedValues decodes the matched values control (RFC 3876) into a
+// compiled value filter, nil when absent.
+func (f *Frontend) matchedValues(r *ldap.Request, hidden []string) (*directory.ValueFilter, *ldap.Error) {
+	c := f.applies(r, ldap.OIDMatchedValues)
+	if c == nil {
+		return nil, nil
+	}
+	if !c.HasValue {
+		return nil, protocolError("matched values control has no value")
+	}
+	items, err := ldap.DecodeValuesReturnFilter(c.Value)
+	if err != nil {
+		return nil, protocolError(err.Error())
+	}
+	return f.engine.CompileValueFilter(items, hidden), nil
+}
+
+// filterValues keeps, of the selected attributes of out, only the values
+// the value filter matches; an attribute left with no value is dropped
+// (RFC 3876 section 2: only values that match the filter are returned,
+// as slapd does).
+func (f *Frontend) filterValues(out *ldap.Entry, vf *directory.ValueFilter) {
+	kept := out.Attributes[:0]
+	for _, a := range out.Attributes {
+		var vals [][]byte
+		for _, v := range a.Values {
+			if vf.Match(f.engine, a.Type, v) {
+				vals = append(vals, v)
+			}
+		}
+		if len(vals) > 0 {
+			kept = append(kept, ldap.EntryAttribute{Type: a.Type, Values: vals})
+		}
+	}
+	out.Attributes = kept
+}
