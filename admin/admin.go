@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync/atomic"
 	"time"
 
@@ -134,8 +135,11 @@ func itoa(n int) string {
 type Server struct {
 	Metrics *Metrics
 	Logger  *slog.Logger
-	ready   atomic.Bool
-	srv     *http.Server
+	// Pprof serves net/http/pprof under /debug/pprof/ (off by default: it
+	// exposes internals and costs CPU while profiling).
+	Pprof bool
+	ready atomic.Bool
+	srv   *http.Server
 }
 
 // SetReady marks the directory ready (or not) for /readyz.
@@ -154,6 +158,13 @@ func (s *Server) Handler() http.Handler {
 		}
 		w.Write([]byte("ready\n"))
 	})
+	if s.Pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	}
 	if s.Metrics != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))
 	}

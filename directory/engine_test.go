@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"sync"
 	"testing"
 
 	"github.com/switchboard-ldap/switchboard/ldap"
@@ -461,3 +462,47 @@ func TestReopenKeepsData(t *testing.T) {
 
 // errOf drops the Change a write returns.
 func errOf(_ *Change, err error) error { return err }
+
+// TestEntryCacheNeverServesStale races readers against writers on a few
+// entries; once the writers stop, every read must see the last write.
+func TestEntryCacheNeverServesStale(t *testing.T) {
+	e := openTest(t)
+	ctx := context.Background()
+	const n = 5
+	for i := range n {
+		must(t, errOf(e.Add(ctx, fmt.Sprintf("uid=c%d,ou=people,dc=example,dc=com", i), person(fmt.Sprintf("c%d", i), "C", "C", "description", "0"), WriteOptions{})))
+	}
+	done := make(chan struct{})
+	var readers sync.WaitGroup
+	for range 4 {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				for i := range n {
+					e.Get(ctx, fmt.Sprintf("uid=c%d,ou=people,dc=example,dc=com", i))
+				}
+			}
+		}()
+	}
+	last := make([]int, n)
+	for round := 1; round <= 60; round++ {
+		i := round % n
+		must(t, errOf(e.Modify(ctx, fmt.Sprintf("uid=c%d,ou=people,dc=example,dc=com", i), []Mod{{Op: ldap.ModReplace, Attr: Attr{Name: "description", Values: [][]byte{[]byte(fmt.Sprint(round))}}}}, WriteOptions{})))
+		last[i] = round
+	}
+	close(done)
+	readers.Wait()
+	for i := range n {
+		en, err := e.Get(ctx, fmt.Sprintf("uid=c%d,ou=people,dc=example,dc=com", i))
+		must(t, err)
+		if got := en.First("description"); got != fmt.Sprint(last[i]) {
+			t.Errorf("c%d: description %s after the writes, want %d", i, got, last[i])
+		}
+	}
+}

@@ -141,7 +141,8 @@ func (e *Engine) planFilter(r index.Reader, m *matcher) *plan {
 		return nil // not indexed, or a supertype that covers several types
 	}
 	single := func(prefix []byte) *plan {
-		return &plan{prefix: prefix, est: r.Count(prefix, estimateCap)}
+		n, bm := r.Estimate(prefix, 64, estimateCap)
+		return &plan{prefix: prefix, bm: bm, est: n}
 	}
 	switch m.kind {
 	case ldap.FilterEqualityMatch:

@@ -61,6 +61,7 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 	}
 	m := e.compile(req.Filter, opt)
 	withComputed := e.usesComputed(req.Filter)
+	tok := e.cache.begin()
 	return e.db.View(func(txn *badger.Txn) error {
 		if !e.inSuffix(baseNDN) {
 			return noSuchObject("")
@@ -97,7 +98,7 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 				stop = searchCtxErr(err)
 				return false
 			}
-			en, err := getEntry(txn, id)
+			en, err := e.cachedEntry(txn, tok, id)
 			if err != nil {
 				stop = err
 				return false
@@ -135,6 +136,22 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 		}
 		return nil
 	})
+}
+
+// cachedEntry loads an entry for a search through the entry cache. The
+// result's attribute list is the caller's; its values are shared.
+func (e *Engine) cachedEntry(txn *badger.Txn, tok readToken, id ID) (*Entry, error) {
+	if en := e.cache.get(id); en != nil {
+		return en, nil
+	}
+	en, err := getEntry(txn, id)
+	if err != nil || en == nil {
+		return en, err
+	}
+	e.cache.put(tok, en)
+	c := *en
+	c.Attrs = append(make([]Attr, 0, len(en.Attrs)+4), en.Attrs...)
+	return &c, nil
 }
 
 func searchCtxErr(err error) error {

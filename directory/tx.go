@@ -74,6 +74,8 @@ type Tx struct {
 	// added counts entries created (+) and removed (-) by the transaction,
 	// applied to the engine's counter after commit.
 	added int64
+	// touched lists the entries written, for the entry cache.
+	touched []ID
 }
 
 // Schema returns the engine's schema.
@@ -112,7 +114,7 @@ func (tx *Tx) Update(before, after *Entry) error {
 	if before.ID != after.ID {
 		return errors.New("directory: Update with different IDs")
 	}
-	return tx.e.putEntry(tx.txn, before, after)
+	return tx.e.putEntry(tx, before, after)
 }
 
 func getEntry(txn *badger.Txn, id ID) (*Entry, error) {
@@ -227,7 +229,9 @@ func (e *Engine) withSuperclasses(values [][]byte) [][]byte {
 
 // putEntry writes after (never nil) and brings the DN, child and equality
 // indexes from before's state (nil for a new entry) to after's.
-func (e *Engine) putEntry(txn *badger.Txn, before, after *Entry) error {
+func (e *Engine) putEntry(tx *Tx, before, after *Entry) error {
+	txn := tx.txn
+	tx.touched = append(tx.touched, after.ID)
 	if err := txn.Set(entryKey(after.ID), after.marshal(nil)); err != nil {
 		return err
 	}
@@ -270,7 +274,9 @@ func (e *Engine) putEntry(txn *badger.Txn, before, after *Entry) error {
 }
 
 // removeEntry deletes en and all its index keys.
-func (e *Engine) removeEntry(txn *badger.Txn, en *Entry) error {
+func (e *Engine) removeEntry(tx *Tx, en *Entry) error {
+	txn := tx.txn
+	tx.touched = append(tx.touched, en.ID)
 	for k := range e.indexKeys(e.indexes, en) {
 		if err := txn.Delete([]byte(k)); err != nil {
 			return err
@@ -308,7 +314,9 @@ func (e *Engine) update(ctx context.Context, fn func(tx *Tx) (*Change, error)) (
 			tx.txn.Discard()
 			return nil, mapTxnError(err)
 		}
+		e.cache.writeBegin()
 		err = tx.txn.Commit()
+		e.cache.writeEnd(tx.touched)
 		if errors.Is(err, badger.ErrConflict) && i < attempts {
 			continue
 		}

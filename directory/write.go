@@ -193,20 +193,31 @@ func (e *Engine) check(dn ldap.DN, attrs []Attr) error {
 	return nil
 }
 
-// Add creates an entry (RFC 4511 4.7).
-func (e *Engine) Add(ctx context.Context, dn string, attrs []Attr, opt WriteOptions) (*Change, error) {
+// prepareAdd checks a new entry against the schema and brings its
+// attributes to canonical form: everything Add does before it needs the
+// store.
+func (e *Engine) prepareAdd(dn string, attrs []Attr, opt WriteOptions) (ldap.DN, string, []Attr, error) {
 	parsed, ndn, err := e.normalizeDN(dn)
 	if err != nil {
-		return nil, err
+		return nil, "", nil, err
 	}
 	attrs, err = e.resolveAttrs(attrs, opt.KeepOperational)
 	if err != nil {
-		return nil, err
+		return nil, "", nil, err
 	}
 	for i := range attrs {
 		attrs[i].Values = hashPasswords(attrs[i].Name, attrs[i].Values)
 	}
 	if err := e.check(parsed, userAttrs(e.schema, attrs)); err != nil {
+		return nil, "", nil, err
+	}
+	return parsed, ndn, attrs, nil
+}
+
+// Add creates an entry (RFC 4511 4.7).
+func (e *Engine) Add(ctx context.Context, dn string, attrs []Attr, opt WriteOptions) (*Change, error) {
+	parsed, ndn, attrs, err := e.prepareAdd(dn, attrs, opt)
+	if err != nil {
 		return nil, err
 	}
 	return e.update(ctx, func(tx *Tx) (*Change, error) {
@@ -240,7 +251,7 @@ func (e *Engine) Add(ctx context.Context, dn string, attrs []Attr, opt WriteOpti
 		if err := e.checkAssertion(opt, en); err != nil {
 			return nil, err
 		}
-		if err := e.putEntry(tx.txn, nil, en); err != nil {
+		if err := e.putEntry(tx, nil, en); err != nil {
 			return nil, err
 		}
 		tx.added++
@@ -349,14 +360,14 @@ func (e *Engine) Delete(ctx context.Context, dn string, opt WriteOptions) (*Chan
 				if d == nil {
 					continue
 				}
-				if err := e.removeEntry(tx.txn, d); err != nil {
+				if err := e.removeEntry(tx, d); err != nil {
 					return nil, err
 				}
 				tx.added--
 				ch.Removed = append(ch.Removed, d)
 			}
 		}
-		if err := e.removeEntry(tx.txn, en); err != nil {
+		if err := e.removeEntry(tx, en); err != nil {
 			return nil, err
 		}
 		tx.added--
@@ -443,7 +454,7 @@ func (e *Engine) Modify(ctx context.Context, dn string, mods []Mod, opt WriteOpt
 			return nil, err
 		}
 		e.stampModify(ctx, after)
-		if err := e.putEntry(tx.txn, before, after); err != nil {
+		if err := e.putEntry(tx, before, after); err != nil {
 			return nil, err
 		}
 		return &Change{Kind: ChangeModify, Before: before, After: after}, nil
@@ -667,7 +678,7 @@ func (e *Engine) ModifyDN(ctx context.Context, dn, newRDN string, deleteOldRDN b
 			return nil, err
 		}
 		e.stampModify(ctx, after)
-		if err := e.putEntry(tx.txn, before, after); err != nil {
+		if err := e.putEntry(tx, before, after); err != nil {
 			return nil, err
 		}
 		ch := &Change{Kind: ChangeModifyDN, Before: before, After: after,
@@ -692,7 +703,7 @@ func (e *Engine) ModifyDN(ctx context.Context, dn, newRDN string, deleteOldRDN b
 			if nd.NDN, err = e.schema.NormalizeDN(moved); err != nil {
 				return nil, err
 			}
-			if err := e.putEntry(tx.txn, d, nd); err != nil {
+			if err := e.putEntry(tx, d, nd); err != nil {
 				return nil, err
 			}
 			ch.Renamed = append(ch.Renamed, Rename{ID: id, OldDN: d.DN, OldNDN: d.NDN, NewDN: nd.DN, NewNDN: nd.NDN})

@@ -516,10 +516,10 @@ func TestConnPDUSizeCap(t *testing.T) {
 
 func TestConnIdleTimeout(t *testing.T) {
 	ts := svStartServer(t, &Server{
-		IdleTimeout: 250 * time.Millisecond,
+		IdleTimeout: 400 * time.Millisecond,
 		Handler: HandlerFunc(func(ctx context.Context, w ResponseWriter, r *Request) {
 			if string(r.Search.BaseObject) == "o=slow" {
-				time.Sleep(600 * time.Millisecond) // longer than the idle timeout
+				time.Sleep(900 * time.Millisecond) // longer than the idle timeout
 			}
 			w.WriteResult(&Result{})
 		}),
@@ -527,7 +527,7 @@ func TestConnIdleTimeout(t *testing.T) {
 	rc := svDialRaw(t, ts.addr)
 	start := time.Now()
 	rc.expectEOF(3 * time.Second)
-	if d := time.Since(start); d < 200*time.Millisecond {
+	if d := time.Since(start); d < 350*time.Millisecond {
 		t.Fatalf("closed after %v, before the idle timeout", d)
 	}
 	// A connection with an operation outstanding is not idle.
@@ -537,8 +537,8 @@ func TestConnIdleTimeout(t *testing.T) {
 		t.Fatalf("slow op: %+v", r)
 	}
 	// Activity resets the timer.
-	for i := 2; i < 6; i++ {
-		time.Sleep(50 * time.Millisecond)
+	for i := 2; i < 5; i++ {
+		time.Sleep(20 * time.Millisecond)
 		rc.send(svSearchPDU(int64(i), "o=fast"))
 		rc.mustRecv()
 	}

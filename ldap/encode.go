@@ -211,3 +211,27 @@ func AppendNoticeOfDisconnection(b []byte, code ResultCode, msg string) []byte {
 	res := Result{Code: code, Diagnostic: msg, ResponseName: OIDNoticeOfDisconnection}
 	return AppendResult(b, 0, OpExtendedResponse, &res)
 }
+
+// AppendEntryValue appends a bare SearchResultEntry ([APPLICATION 4]
+// objectName, attributes), without the LDAPMessage envelope: the value of
+// the pre-read and post-read response controls (RFC 4527 section 3.3).
+func AppendEntryValue(b []byte, e *Entry) []byte {
+	attrs := 0
+	for i := range e.Attributes {
+		attrs += tlvSize(entryAttrSize(&e.Attributes[i], false))
+	}
+	n := tlvSize(len(e.DN)) + tlvSize(attrs)
+	b = appendHeader(b, classApp|bitConstructed|byte(OpSearchResultEntry), n)
+	b = appendString(b, tagOctetString, e.DN)
+	b = appendHeader(b, tagSequence, attrs)
+	for i := range e.Attributes {
+		a := &e.Attributes[i]
+		b = appendHeader(b, tagSequence, entryAttrSize(a, false))
+		b = appendString(b, tagOctetString, a.Type)
+		b = appendHeader(b, tagSet, valuesSize(a.Values))
+		for _, v := range a.Values {
+			b = appendBytes(b, tagOctetString, v)
+		}
+	}
+	return b
+}

@@ -670,3 +670,21 @@ func unhex(c byte) (byte, bool) {
 	}
 	return 0, false
 }
+
+// DecodeFilter decodes one BER-encoded Filter (RFC 4511 section 4.5.1.7)
+// that is the whole of b, as carried in control values such as the
+// assertion control (RFC 4528). It applies the limits and validation of
+// the request decoder (MaxFilterDepth, MaxFilterNodes). Unlike filters
+// decoded with a request, the result is allocated for the caller; its byte
+// slices still alias b.
+func DecodeFilter(b []byte) (*Filter, error) {
+	_, _, rest, err := readTLV(b)
+	if err != nil {
+		return nil, err
+	}
+	if len(rest) != 0 {
+		return nil, errTrailing
+	}
+	var req Request
+	return req.decodeFilter(b)
+}

@@ -18,6 +18,7 @@ import (
 type Config struct {
 	Listen           string              `mapstructure:"listen"`
 	AdminListen      string              `mapstructure:"admin_listen"`
+	AdminPprof       bool                `mapstructure:"admin_pprof"`
 	Data             string              `mapstructure:"data"`
 	Suffix           string              `mapstructure:"suffix"`
 	RootDN           string              `mapstructure:"root_dn"`
@@ -68,6 +69,7 @@ var defaults = []struct {
 }{
 	{"listen", "127.0.0.1:3389", "LDAP listen address"},
 	{"admin_listen", "127.0.0.1:8389", "admin HTTP listen address (empty: off)"},
+	{"admin_pprof", false, "serve Go profiles at /debug/pprof/ on the admin address"},
 	{"data", "./switchboard-data", "data directory (Badger store)"},
 	{"suffix", "dc=example,dc=com", "naming context served"},
 	{"root_dn", "cn=admin,dc=example,dc=com", "administrator DN"},

@@ -82,8 +82,10 @@ func (s *slapdServer) output() string {
 
 // startSlapd configures slapd in t.TempDir() with the stock core, cosine
 // and inetorgperson schemas plus extraSchema, loads ldifPath with slapadd
-// and starts slapd. It is stopped when the test ends.
-func startSlapd(t *testing.T, tools slapdTools, extraSchema, ldifPath string) *slapdServer {
+// and starts slapd. overlays (e.g. "sssvlv") are loaded as modules when
+// slapd has a module directory and configured on the database. It is
+// stopped when the test ends.
+func startSlapd(t *testing.T, tools slapdTools, extraSchema, ldifPath string, overlays ...string) *slapdServer {
 	t.Helper()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "db")
@@ -97,6 +99,9 @@ func startSlapd(t *testing.T, tools slapdTools, extraSchema, ldifPath string) *s
 	fmt.Fprintf(&conf, "include %s\n", extraSchema)
 	if tools.moduleDir != "" {
 		fmt.Fprintf(&conf, "modulepath %s\nmoduleload back_mdb\n", tools.moduleDir)
+		for _, o := range overlays {
+			fmt.Fprintf(&conf, "moduleload %s\n", o)
+		}
 	}
 	fmt.Fprintf(&conf, `pidfile %[1]s/slapd.pid
 argsfile %[1]s/slapd.args
@@ -115,6 +120,9 @@ index uid,cn,sn,mail eq,sub
 access to attrs=userPassword by self write by anonymous auth by * none
 access to * by * read
 `, dir, db)
+	for _, o := range overlays {
+		fmt.Fprintf(&conf, "overlay %s\n", o)
+	}
 	confPath := filepath.Join(dir, "slapd.conf")
 	if err := os.WriteFile(confPath, []byte(conf.String()), 0o600); err != nil {
 		t.Fatal(err)

@@ -58,12 +58,15 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			fmt.Fprintf(stderr, "\rimported %d entries (%.0f/s)", n, float64(n)/time.Since(start).Seconds())
 		}
 	}
-	n, err := loadLDIF(directory.WithIdentity(ctx, cfg.RootDN), eng, bufio.NewReaderSize(in, 1<<20), ldif.ReaderOptions{AllowURLs: cfg.LDIF.AllowURLs}, progress)
+	loader := eng.NewLoader()
+	n, err := loadLDIF(directory.WithIdentity(ctx, cfg.RootDN), loader.Add, bufio.NewReaderSize(in, 1<<20), ldif.ReaderOptions{AllowURLs: cfg.LDIF.AllowURLs}, progress)
 	if progress != nil {
 		fmt.Fprintln(stderr)
 	}
 	if err == nil {
-		err = eng.Sync()
+		err = loader.Finish()
+	} else {
+		loader.Cancel()
 	}
 	if cerr := eng.Close(); err == nil {
 		err = cerr

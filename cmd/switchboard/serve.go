@@ -55,6 +55,7 @@ func openEngine(cfg *Config, log *slog.Logger, dir string, noSync bool) (*direct
 		Indexes:        indexes,
 		UnindexedLimit: cfg.Limits.Unindexed,
 		Hooks:          hooks,
+		Virtual:        virtual,
 		NoSync:         noSync,
 		CacheBytes:     int64(cfg.CacheMB) << 20,
 	})
@@ -109,7 +110,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer eng.Close()
 	if cfg.Demo && eng.EntryCount() == 0 {
-		n, err := loadLDIF(directory.WithIdentity(ctx, cfg.RootDN), eng, bytes.NewReader(testdata.DemoLDIF), ldif.ReaderOptions{}, nil)
+		n, err := loadLDIF(directory.WithIdentity(ctx, cfg.RootDN), backendAdd(eng), bytes.NewReader(testdata.DemoLDIF), ldif.ReaderOptions{}, nil)
 		if err != nil {
 			return fmt.Errorf("demo data: %w", err)
 		}
@@ -148,7 +149,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
 
-	adm := &admin.Server{Metrics: metrics, Logger: log}
+	adm := &admin.Server{Metrics: metrics, Logger: log, Pprof: cfg.AdminPprof}
 	if cfg.AdminListen != "" {
 		aln, err := net.Listen("tcp", cfg.AdminListen)
 		if err != nil {
@@ -180,10 +181,21 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-// loadLDIF adds every content or add record of r through b, stopping at the
+// addFunc adds one entry, keeping operational attributes it carries.
+type addFunc func(ctx context.Context, dn string, attrs []directory.Attr) error
+
+// backendAdd adds through a Backend, one transaction per entry.
+func backendAdd(b directory.Backend) addFunc {
+	return func(ctx context.Context, dn string, attrs []directory.Attr) error {
+		_, err := b.Add(ctx, dn, attrs, directory.WriteOptions{KeepOperational: true})
+		return err
+	}
+}
+
+// loadLDIF adds every content or add record of r through add, stopping at the
 // first error with its line number. progress, if set, is called now and
 // then with the count so far.
-func loadLDIF(ctx context.Context, b directory.Backend, r io.Reader, opt ldif.ReaderOptions, progress func(int)) (int, error) {
+func loadLDIF(ctx context.Context, add addFunc, r io.Reader, opt ldif.ReaderOptions, progress func(int)) (int, error) {
 	rd := ldif.NewReader(r, opt)
 	n := 0
 	last := time.Now()
@@ -202,7 +214,7 @@ func loadLDIF(ctx context.Context, b directory.Backend, r io.Reader, opt ldif.Re
 		for i, a := range rec.Attrs {
 			attrs[i] = directory.Attr{Name: a.Type, Values: a.Values}
 		}
-		if _, err := b.Add(ctx, rec.DN, attrs, directory.WriteOptions{KeepOperational: true}); err != nil {
+		if err := add(ctx, rec.DN, attrs); err != nil {
 			return n, fmt.Errorf("line %d: dn %q: %w", rec.Line, rec.DN, err)
 		}
 		n++

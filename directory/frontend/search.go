@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"errors"
 	"hash/fnv"
 	"strings"
 	"time"
@@ -162,12 +161,12 @@ func (f *Frontend) search(ctx context.Context, w ldap.ResponseWriter, r *ldap.Re
 
 	// Special entries: the Root DSE and the subschema subentry.
 	if nbase == "" && req.Scope == ldap.ScopeBaseObject {
-		f.writeSpecial(w, r, f.rootDSE(), &sel, hidden)
+		f.writeSpecial(w, r, s, f.rootDSE(), &sel, hidden)
 		return
 	}
 	if sub := f.subschema(); nbase == sub.NDN {
 		if req.Scope == ldap.ScopeBaseObject {
-			f.writeSpecial(w, r, sub, &sel, hidden)
+			f.writeSpecial(w, r, s, sub, &sel, hidden)
 		} else {
 			success(w) // the subentry has no subordinates
 		}
@@ -201,7 +200,50 @@ func (f *Frontend) search(ctx context.Context, w ldap.ResponseWriter, r *ldap.Re
 		defer cancel()
 	}
 
-	// Paged results (RFC 2696).
+	assertion, lerr := f.assertion(r, s)
+	if lerr != nil {
+		writeErr(w, lerr)
+		return
+	}
+	vf, lerr := f.matchedValues(r, hidden)
+	if lerr != nil {
+		writeErr(w, lerr)
+		return
+	}
+	p := &searchPlan{
+		req: &directory.SearchRequest{
+			BaseDN:      base,
+			Scope:       scope,
+			Filter:      req.Filter,
+			SizeLimit:   sizeLimit,
+			Operational: sel.computed,
+			Hidden:      hidden,
+			Unlimited:   f.isRoot(s),
+			Assertion:   assertion,
+		},
+		sel:       sel,
+		hidden:    hidden,
+		vf:        vf,
+		sizeLimit: sizeLimit,
+	}
+	var extra []ldap.ResponseControl
+	if sc := f.applies(r, ldap.OIDSortRequest); sc != nil {
+		var done bool
+		if done, extra = f.sortedSearch(ctx, w, r, s, p, sc); done {
+			return
+		}
+	} else if f.applies(r, ldap.OIDVLVRequest) != nil {
+		vlvWithoutSort(w)
+		return
+	}
+	f.plainSearch(ctx, w, r, p, extra)
+}
+
+// plainSearch streams the entries of a search in the engine's order,
+// paged if asked (RFC 2696); extra controls go on the result.
+func (f *Frontend) plainSearch(ctx context.Context, w ldap.ResponseWriter, r *ldap.Request, p *searchPlan, extra []ldap.ResponseControl) {
+	req := &r.Search
+	sreq := p.req
 	var paging *pageState
 	if c := findControl(r, ldap.OIDPagedResults); c != nil {
 		size, cookie, err := ldap.DecodePagedResults(c.Value)
@@ -220,67 +262,55 @@ func (f *Frontend) search(ctx context.Context, w ldap.ResponseWriter, r *ldap.Re
 		}
 		if size == 0 {
 			// A size of zero abandons the paged search (RFC 2696 section 3).
-			w.WriteResult(&ldap.Result{Code: ldap.Success, Controls: []ldap.ResponseControl{paging.control(nil)}})
+			w.WriteResult(&ldap.Result{Code: ldap.Success, Controls: append(extra, paging.control(nil))})
 			return
 		}
-		if sizeLimit == 0 || paging.size < sizeLimit {
-			sizeLimit = 0 // the page bounds this request
+		if sreq.SizeLimit == 0 || paging.size < sreq.SizeLimit {
+			sreq.SizeLimit = 0 // the page bounds this request
 		}
-	}
-
-	sreq := &directory.SearchRequest{
-		BaseDN:      base,
-		Scope:       scope,
-		Filter:      req.Filter,
-		SizeLimit:   sizeLimit,
-		Operational: sel.computed,
-		Hidden:      hidden,
-		Unlimited:   f.isRoot(s),
+		sreq.After = paging.after
 	}
 	var last directory.ID
 	sent, more := 0, false
-	if paging != nil {
-		sreq.After = paging.after
-	}
-	err = f.backend.Search(ctx, sreq, func(en *directory.Entry) error {
+	err := f.backend.Search(ctx, sreq, func(en *directory.Entry) error {
 		if paging != nil && sent == paging.size {
 			more = true
 			return directory.ErrStop
 		}
-		if err := w.WriteEntry(f.toLDAP(en, &sel, hidden), req.TypesOnly); err != nil {
+		if err := w.WriteEntry(f.entryOut(en, p), req.TypesOnly); err != nil {
 			return err
 		}
 		sent++
 		last = en.ID
 		return nil
 	})
-	res := &ldap.Result{Code: ldap.Success}
-	if err != nil {
-		var le *ldap.Error
-		switch {
-		case errors.As(err, &le):
-			res.Code, res.MatchedDN, res.Diagnostic = le.Code, le.MatchedDN, le.Message
-		case errors.Is(err, ldap.ErrAbandoned), errors.Is(err, context.Canceled):
-			return
-		case errors.Is(err, context.DeadlineExceeded):
-			res.Code, res.Diagnostic = ldap.TimeLimitExceeded, "time limit exceeded"
-		default:
-			f.cfg.Logger.Error("search failed", "base", base, "err", err)
-			res.Code, res.Diagnostic = ldap.Other, "internal error"
-		}
+	res, ok := f.searchError(err, sreq.BaseDN)
+	if !ok {
+		return
 	}
+	res.Controls = extra
 	if paging != nil {
 		var cookie []byte
 		if more && res.Code == ldap.Success {
 			cookie = paging.cookie(last)
 		}
-		res.Controls = []ldap.ResponseControl{paging.control(cookie)}
+		res.Controls = append(res.Controls, paging.control(cookie))
 	}
 	w.WriteResult(res)
 }
 
 // writeSpecial answers a base search of an entry the frontend builds.
-func (f *Frontend) writeSpecial(w ldap.ResponseWriter, r *ldap.Request, en *directory.Entry, sel *selection, hidden []string) {
+// Of the controls, only the assertion applies (to the entry itself).
+func (f *Frontend) writeSpecial(w ldap.ResponseWriter, r *ldap.Request, s *ldap.Session, en *directory.Entry, sel *selection, hidden []string) {
+	assertion, lerr := f.assertion(r, s)
+	if lerr != nil {
+		writeErr(w, lerr)
+		return
+	}
+	if assertion != nil && !f.engine.Match(assertion, en) {
+		writeErr(w, &ldap.Error{Code: ldap.AssertionFailed, Message: "assertion control: the entry does not match"})
+		return
+	}
 	if f.engine.Match(r.Search.Filter, en) {
 		if err := w.WriteEntry(f.toLDAP(en, sel, hidden), r.Search.TypesOnly); err != nil {
 			return
@@ -381,6 +411,12 @@ func fingerprint(r *ldap.Request) uint64 {
 	for _, a := range s.Attributes {
 		h.Write([]byte{0})
 		h.Write(bytes.ToLower(a))
+	}
+	// A sorted search pages by offset in the sorted result: the keys
+	// must stay the same too.
+	if c := findControl(r, ldap.OIDSortRequest); c != nil {
+		h.Write([]byte{1})
+		h.Write(c.Value)
 	}
 	return h.Sum64()
 }

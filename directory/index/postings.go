@@ -42,6 +42,26 @@ func (r Reader) Contains(prefix []byte, id uint64) bool {
 	return err == nil
 }
 
+// Estimate counts the IDs under prefix, stopping at limit, in one pass
+// that also gathers them while there are at most keep: a short posting
+// list (the usual equality lookup) is read once, not counted then read.
+// The bitmap is nil when the list was longer than keep.
+func (r Reader) Estimate(prefix []byte, keep, limit int) (int, *roaring.Bitmap) {
+	n := 0
+	var ids []uint32
+	r.Scan(prefix, func(id uint64) bool {
+		if n < keep && id <= 0xFFFFFFFF {
+			ids = append(ids, uint32(id))
+		}
+		n++
+		return n < limit
+	})
+	if n > keep || len(ids) != n {
+		return n, nil
+	}
+	return n, roaring.BitmapOf(ids...)
+}
+
 // Count counts the IDs under prefix, stopping at limit.
 func (r Reader) Count(prefix []byte, limit int) int {
 	n := 0

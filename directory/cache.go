@@ -1,0 +1,150 @@
+package directory
+
+import (
+	"container/list"
+	"sync"
+	"sync/atomic"
+)
+
+// entryCache keeps decoded entries by ID, bounded in bytes, so that a hot
+// entry is read without a Badger lookup, block decompression and decoding.
+//
+// Consistency with writes: a writer registers itself (inflight) before it
+// commits and, after commit, drops the entries it wrote and bumps epoch. A
+// reader notes epoch when its read transaction starts and fills the cache
+// only if no writer was in flight then and epoch has not moved since, so
+// an entry read from an older snapshot is never cached over a newer one.
+// Under a steady write load the cache simply fills less.
+type entryCache struct {
+	max      int64
+	epoch    atomic.Uint64
+	inflight atomic.Int64
+	shards   [16]cacheShard
+}
+
+type cacheShard struct {
+	mu    sync.Mutex
+	items map[ID]*list.Element
+	lru   list.List
+	bytes int64
+}
+
+type cacheItem struct {
+	en   *Entry
+	size int64
+}
+
+func newEntryCache(maxBytes int64) *entryCache {
+	c := &entryCache{max: maxBytes}
+	for i := range c.shards {
+		c.shards[i].items = map[ID]*list.Element{}
+	}
+	return c
+}
+
+func (c *entryCache) shard(id ID) *cacheShard { return &c.shards[uint64(id)%uint64(len(c.shards))] }
+
+// get returns a copy of the cached entry whose attribute list the caller
+// may change (values are shared and must not be modified), or nil.
+func (c *entryCache) get(id ID) *Entry {
+	if c == nil {
+		return nil
+	}
+	s := c.shard(id)
+	s.mu.Lock()
+	el, ok := s.items[id]
+	if ok {
+		s.lru.MoveToFront(el)
+	}
+	s.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	en := *el.Value.(*cacheItem).en
+	en.Attrs = append(make([]Attr, 0, len(en.Attrs)+4), en.Attrs...)
+	return &en
+}
+
+// readToken is what a reader needs to fill the cache safely.
+type readToken struct {
+	epoch uint64
+	ok    bool
+}
+
+// begin is called before a read transaction starts.
+func (c *entryCache) begin() readToken {
+	if c == nil {
+		return readToken{}
+	}
+	e := c.epoch.Load()
+	return readToken{epoch: e, ok: c.inflight.Load() == 0}
+}
+
+// put caches en, which the caller must not change afterwards, if tok
+// still allows it.
+func (c *entryCache) put(tok readToken, en *Entry) {
+	if c == nil || !tok.ok || c.epoch.Load() != tok.epoch {
+		return
+	}
+	size := entrySize(en)
+	s := c.shard(en.ID)
+	limit := c.max / int64(len(c.shards))
+	if size > limit/4 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c.epoch.Load() != tok.epoch {
+		return
+	}
+	if el, ok := s.items[en.ID]; ok {
+		s.bytes -= el.Value.(*cacheItem).size
+		s.lru.Remove(el)
+	}
+	s.items[en.ID] = s.lru.PushFront(&cacheItem{en: en, size: size})
+	s.bytes += size
+	for s.bytes > limit {
+		last := s.lru.Back()
+		it := last.Value.(*cacheItem)
+		s.lru.Remove(last)
+		delete(s.items, it.en.ID)
+		s.bytes -= it.size
+	}
+}
+
+// writeBegin and writeEnd bracket a commit; writeEnd drops the written IDs.
+func (c *entryCache) writeBegin() {
+	if c != nil {
+		c.inflight.Add(1)
+	}
+}
+
+func (c *entryCache) writeEnd(ids []ID) {
+	if c == nil {
+		return
+	}
+	for _, id := range ids {
+		s := c.shard(id)
+		s.mu.Lock()
+		if el, ok := s.items[id]; ok {
+			s.bytes -= el.Value.(*cacheItem).size
+			s.lru.Remove(el)
+			delete(s.items, id)
+		}
+		s.mu.Unlock()
+	}
+	c.epoch.Add(1)
+	c.inflight.Add(-1)
+}
+
+// entrySize estimates the memory an entry holds.
+func entrySize(en *Entry) int64 {
+	n := int64(96 + len(en.DN) + len(en.NDN))
+	for _, a := range en.Attrs {
+		n += int64(40 + len(a.Name))
+		for _, v := range a.Values {
+			n += int64(24 + len(v))
+		}
+	}
+	return n
+}
