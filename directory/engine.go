@@ -76,6 +76,10 @@ type Options struct {
 	// EntryCacheBytes bounds the cache of decoded entries (default 64 MiB;
 	// negative turns it off).
 	EntryCacheBytes int64
+	// BulkLoad opens the store for a Loader: fewer LSM levels, so that the
+	// tables the bulk load writes to the bottom level are 16 MiB, not 64
+	// MiB (Badger's StreamWriter holds up to 16 of them in memory at once).
+	BulkLoad bool
 }
 
 // Engine is the Badger-backed directory. It implements Backend.
@@ -217,6 +221,9 @@ func badgerOptions(opt Options) badger.Options {
 	cache := opt.CacheBytes
 	if cache <= 0 {
 		cache = 64 << 20
+	}
+	if opt.BulkLoad {
+		bo = bo.WithMaxLevels(5)
 	}
 	return bo.
 		WithSyncWrites(!opt.NoSync && !opt.InMemory).

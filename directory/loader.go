@@ -2,34 +2,56 @@ package directory
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/pb"
+	"github.com/dgraph-io/ristretto/v2/z"
 
 	"github.com/switchboard-ldap/switchboard/ldap"
 )
 
-// Loader bulk-loads entries, for the offline import: the same checks as
-// Add, but the writes go through a Badger WriteBatch instead of one
-// transaction per entry, with no conflict detection and no limit on the
-// size of one entry's index changes (a group of 100,000 members is one
-// entry with 100,000 index keys). It must be the only writer: `switchboard
-// import` loads into a new store that no server has open, and makes it
-// visible only when the whole file loaded (all or nothing). Write hooks do
-// not run; the overlays act on deletes and renames, never on adds.
+// Loader bulk-loads entries into a new, empty store, for the offline
+// import (what slapadd -q is to slapd). It applies the same checks as Add,
+// but instead of a transaction per entry it gathers every key the load
+// produces (entries, DN and child index, attribute indexes), sorts them in
+// runs of bounded size spilled to temporary files, and merges the runs
+// into Badger's StreamWriter, which writes the LSM tree's tables directly,
+// with no memtable inserts and no compaction. Nothing is visible until
+// Finish; a load that fails leaves the store empty.
+//
+// Write hooks do not run: the overlays act on deletes and renames, never on
+// adds.
 type Loader struct {
-	e     *Engine
-	wb    *badger.WriteBatch
-	ids   map[string]ID // normalised DN -> ID of the entries loaded so far
-	added int64
+	e      *Engine
+	ids    map[string]ID // normalised DN -> ID of the entries loaded so far
+	nextID ID
+	added  int64
+	runs   *runSorter
 }
 
-// NewLoader starts a bulk load.
-func (e *Engine) NewLoader() *Loader {
-	return &Loader{e: e, wb: e.db.NewWriteBatch(), ids: map[string]ID{}}
+// ErrNotEmpty is returned by NewLoader for a store that holds entries.
+var ErrNotEmpty = errors.New("directory: bulk load needs an empty store")
+
+// runBytes bounds the memory of one sorted run.
+const runBytes = 64 << 20
+
+// NewLoader starts a bulk load into the engine's store, which must be
+// empty. tmpDir receives the sorted runs (it must have room for about the
+// size of the loaded store).
+func (e *Engine) NewLoader(tmpDir string) (*Loader, error) {
+	if e.entries.Load() != 0 {
+		return nil, ErrNotEmpty
+	}
+	runs, err := newRunSorter(tmpDir, runBytes)
+	if err != nil {
+		return nil, err
+	}
+	return &Loader{e: e, ids: map[string]ID{}, nextID: 1, runs: runs}, nil
 }
 
-// Add loads one entry. Its parent must be loaded first or already stored.
+// Add loads one entry. Its parent must have been loaded before it.
 // Operational attributes in the input (entryUUID, timestamps) are kept.
 func (l *Loader) Add(ctx context.Context, dn string, attrs []Attr) error {
 	e := l.e
@@ -40,11 +62,7 @@ func (l *Loader) Add(ctx context.Context, dn string, attrs []Attr) error {
 	if !e.inSuffix(ndn) {
 		return noSuchObject("")
 	}
-	exists, err := l.lookup(ndn)
-	if err != nil {
-		return err
-	}
-	if exists != 0 {
+	if _, dup := l.ids[ndn]; dup {
 		return &ldap.Error{Code: ldap.EntryAlreadyExists, Message: "entry already exists"}
 	}
 	var parentID ID
@@ -53,30 +71,26 @@ func (l *Loader) Add(ctx context.Context, dn string, attrs []Attr) error {
 		if err != nil {
 			return err
 		}
-		if parentID, err = l.lookup(pn); err != nil {
-			return err
-		}
-		if parentID == 0 {
-			return noSuchObject("")
+		var ok bool
+		if parentID, ok = l.ids[pn]; !ok {
+			return &ldap.Error{Code: ldap.NoSuchObject, Message: "parent entry not loaded before it"}
 		}
 	}
-	id, err := e.nextID()
-	if err != nil {
-		return err
-	}
+	id := l.nextID
+	l.nextID++
 	en := &Entry{ID: id, ParentID: parentID, DN: parsed.String(), NDN: ndn, Attrs: attrs}
 	e.stampCreate(ctx, en, true)
-	if err := l.wb.Set(entryKey(id), en.marshal(nil)); err != nil {
+	if err := l.runs.add(entryKey(id), en.marshal(nil)); err != nil {
 		return err
 	}
-	if err := l.wb.Set(dnKey(ndn), appendID(nil, id)); err != nil {
+	if err := l.runs.add(dnKey(ndn), appendID(nil, id)); err != nil {
 		return err
 	}
-	if err := l.wb.Set(childKey(parentID, id), nil); err != nil {
+	if err := l.runs.add(childKey(parentID, id), nil); err != nil {
 		return err
 	}
 	for k := range e.indexKeys(e.indexes, en) {
-		if err := l.wb.Set([]byte(k), nil); err != nil {
+		if err := l.runs.add([]byte(k), nil); err != nil {
 			return err
 		}
 	}
@@ -85,27 +99,87 @@ func (l *Loader) Add(ctx context.Context, dn string, attrs []Attr) error {
 	return nil
 }
 
-func (l *Loader) lookup(ndn string) (ID, error) {
-	if id, ok := l.ids[ndn]; ok {
-		return id, nil
-	}
-	var id ID
-	err := l.e.db.View(func(txn *badger.Txn) error {
-		var err error
-		id, err = lookupDN(txn, ndn)
-		return err
-	})
-	return id, err
-}
-
-// Finish writes what is still buffered and syncs the store.
+// Finish merges the runs into the store and makes the entries visible.
 func (l *Loader) Finish() error {
-	if err := l.wb.Flush(); err != nil {
+	defer l.runs.close()
+	e := l.e
+	// Carry over the metadata the store was opened with (format, suffix,
+	// indexes); StreamWriter starts from an empty tree. The ID sequence
+	// restarts after the last loaded ID.
+	meta := map[string][]byte{}
+	err := e.db.View(func(txn *badger.Txn) error {
+		opt := badger.DefaultIteratorOptions
+		opt.Prefix = []byte{prefixMeta}
+		it := txn.NewIterator(opt)
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			v, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			meta[string(it.Item().KeyCopy(nil))] = v
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if e.ids != nil {
+		e.ids.Release()
+		e.ids = nil
+	}
+	seq := make([]byte, 8)
+	putUint64(seq, uint64(l.nextID))
+	meta[string(keyIDSeq)] = seq
+	for k, v := range meta {
+		if err := l.runs.add([]byte(k), v); err != nil {
+			return err
+		}
+	}
+
+	sw := e.db.NewStreamWriter()
+	if err := sw.Prepare(); err != nil {
 		return fmt.Errorf("directory: bulk load: %w", err)
 	}
-	l.e.entries.Add(l.added)
-	return l.e.db.Sync()
+	buf := z.NewBuffer(32<<20, "switchboard.import")
+	defer buf.Release()
+	var prev []byte
+	err = l.runs.merge(func(k, v []byte) error {
+		if prev != nil && string(prev) == string(k) {
+			return nil // the same index key from two values of one entry
+		}
+		prev = append(prev[:0], k...)
+		badger.KVToBuffer(&pb.KV{Key: k, Value: v, Version: 1}, buf)
+		if buf.LenNoPadding() > 16<<20 {
+			if err := sw.Write(buf); err != nil {
+				return err
+			}
+			buf.Reset()
+		}
+		return nil
+	})
+	if err == nil {
+		err = sw.Write(buf)
+	}
+	if err == nil {
+		err = sw.Flush()
+	}
+	if err != nil {
+		return fmt.Errorf("directory: bulk load: %w", err)
+	}
+	if e.ids, err = e.db.GetSequence(keyIDSeq, 1000); err != nil {
+		return err
+	}
+	e.entries.Add(l.added)
+	return e.db.Sync()
 }
 
-// Cancel drops what is still buffered.
-func (l *Loader) Cancel() { l.wb.Cancel() }
+// Cancel discards the load.
+func (l *Loader) Cancel() { l.runs.close() }
+
+func putUint64(b []byte, v uint64) {
+	for i := 7; i >= 0; i-- {
+		b[i] = byte(v)
+		v >>= 8
+	}
+}

@@ -47,7 +47,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	log := cfg.logger()
 	// No fsync per entry: the store is synced once at the end, and a crash
 	// midway leaves only the temporary directory behind.
-	eng, err := openEngine(cfg, log, tmp, true)
+	eng, err := openEngine(cfg, log, tmp, true, true)
 	if err != nil {
 		return err
 	}
@@ -58,7 +58,12 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			fmt.Fprintf(stderr, "\rimported %d entries (%.0f/s)", n, float64(n)/time.Since(start).Seconds())
 		}
 	}
-	loader := eng.NewLoader()
+	loader, err := eng.NewLoader(filepath.Join(tmp, "import-runs"))
+	if err != nil {
+		eng.Close()
+		os.RemoveAll(tmp)
+		return err
+	}
 	n, err := loadLDIF(directory.WithIdentity(ctx, cfg.RootDN), loader.Add, bufio.NewReaderSize(in, 1<<20), ldif.ReaderOptions{AllowURLs: cfg.LDIF.AllowURLs}, progress)
 	if progress != nil {
 		fmt.Fprintln(stderr)
@@ -104,7 +109,7 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		defer f.Close()
 		out = f
 	}
-	eng, err := openEngine(cfg, cfg.logger(), cfg.Data, true)
+	eng, err := openEngine(cfg, cfg.logger(), cfg.Data, true, false)
 	if err != nil {
 		return err
 	}
@@ -149,7 +154,7 @@ func cmdReindex(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	start := time.Now()
-	eng, err := openEngine(cfg, cfg.logger(), cfg.Data, true)
+	eng, err := openEngine(cfg, cfg.logger(), cfg.Data, true, false)
 	if err != nil {
 		return err
 	}

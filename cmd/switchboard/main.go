@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/spf13/pflag"
@@ -42,13 +43,22 @@ limits.size in the file and SWITCHBOARD_LIMITS_SIZE in the environment.
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	// SWITCHBOARD_CPUPROFILE=FILE writes a CPU profile of the whole command,
+	// for profiling import and the like (serve has --admin-pprof).
+	if path := os.Getenv("SWITCHBOARD_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			pprof.StartCPUProfile(f)
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
+	}
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	if errors.Is(err, pflag.ErrHelp) {
-		os.Exit(0)
+		return
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "switchboard:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }

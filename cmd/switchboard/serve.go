@@ -25,7 +25,9 @@ import (
 
 // openEngine builds the schema and opens the store with the overlays that
 // write inside its transactions, in their declared order.
-func openEngine(cfg *Config, log *slog.Logger, dir string, noSync bool) (*directory.Engine, error) {
+// openEngine opens the store in dir. noSync drops fsync on commit (offline
+// tools that sync once at the end); bulk prepares it for a Loader.
+func openEngine(cfg *Config, log *slog.Logger, dir string, noSync, bulk bool) (*directory.Engine, error) {
 	s, err := schema.Default()
 	if err != nil {
 		return nil, err
@@ -57,6 +59,7 @@ func openEngine(cfg *Config, log *slog.Logger, dir string, noSync bool) (*direct
 		Hooks:          hooks,
 		Virtual:        virtual,
 		NoSync:         noSync,
+		BulkLoad:       bulk,
 		CacheBytes:     int64(cfg.CacheMB) << 20,
 	})
 }
@@ -104,7 +107,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	eng, err := openEngine(cfg, log, cfg.Data, false)
+	eng, err := openEngine(cfg, log, cfg.Data, false, false)
 	if err != nil {
 		return err
 	}
