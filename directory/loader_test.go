@@ -66,3 +66,33 @@ func TestLoaderMatchesAdd(t *testing.T) {
 		t.Errorf("loader on a full store: %v", err)
 	}
 }
+
+func TestVerifyFindsDamage(t *testing.T) {
+	e := openTest(t)
+	fillRandom(t, e, rand.New(rand.NewPCG(2, 2)), 50)
+	rep, err := e.Verify(context.Background())
+	must(t, err)
+	if rep.Missing != 0 || rep.Stray != 0 || rep.Orphans != 0 || rep.Entries < 40 {
+		t.Fatalf("clean store: %+v", rep)
+	}
+	// Remove one index key and add a stray one behind the engine's back.
+	var victim []byte
+	must(t, e.db.Update(func(txn *badgerTxn) error {
+		opt := badgerIterOpts()
+		it := txn.NewIterator(opt)
+		defer it.Close()
+		for it.Seek([]byte{'s'}); it.Valid(); it.Next() {
+			victim = it.Item().KeyCopy(nil)
+			break
+		}
+		if err := txn.Delete(victim); err != nil {
+			return err
+		}
+		return txn.Set(append([]byte{'i', 3, 'u', 'i', 'd', 1, 'z'}, 0, 0, 0, 0, 0, 0, 0, 99), nil)
+	}))
+	rep, err = e.Verify(context.Background())
+	must(t, err)
+	if rep.Missing != 1 || rep.Stray != 1 {
+		t.Fatalf("damaged store: %+v, want 1 missing and 1 stray", rep)
+	}
+}

@@ -2,7 +2,6 @@ package directory
 
 import (
 	"github.com/RoaringBitmap/roaring/v2"
-	"github.com/dgraph-io/badger/v4"
 
 	"github.com/switchboard-ldap/switchboard/directory/index"
 	"github.com/switchboard-ldap/switchboard/ldap"
@@ -284,7 +283,3 @@ func (p *plan) source() idSource {
 func (e *Engine) ready(at *schema.AttributeType) *index.Attribute {
 	return e.readyIdx.Load().Lookup(at)
 }
-
-type badgerTxn = badger.Txn
-
-func indexReader(txn *badger.Txn) index.Reader { return index.Reader{Txn: txn} }

@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/switchboard-ldap/switchboard/directory/index"
 	"github.com/switchboard-ldap/switchboard/ldap"
 	"github.com/switchboard-ldap/switchboard/schema"
 )
@@ -272,4 +275,14 @@ func TestPlansUseIndexes(t *testing.T) {
 			t.Errorf("%s: %d candidates, want at most %d", tc.filter, n, tc.max)
 		}
 	}
+}
+
+type badgerTxn = badger.Txn
+
+func indexReader(txn *badger.Txn) index.Reader { return index.Reader{Txn: txn} }
+
+func badgerIterOpts() badger.IteratorOptions {
+	o := badger.DefaultIteratorOptions
+	o.PrefetchValues = false
+	return o
 }

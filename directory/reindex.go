@@ -260,3 +260,70 @@ func (e *Engine) buildIndexes(ctx context.Context, cfg *index.Config) error {
 	e.log.Info("indexes built", "entries", e.buildDone.Load(), "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
+
+// IndexReport is what Verify found.
+type IndexReport struct {
+	Entries int // entries checked
+	Keys    int // index keys the entries call for
+	Missing int // keys the entries call for that the store lacks
+	Stray   int // index keys in the store that no entry calls for
+	Orphans int // DN or child keys that point to no entry
+}
+
+// Verify recomputes every index key from the entries and compares the set
+// with the keys the store holds, from one snapshot: after a crash, the two
+// must be equal, since an entry and its index keys commit together. Only
+// complete indexes are checked.
+func (e *Engine) Verify(ctx context.Context) (IndexReport, error) {
+	var rep IndexReport
+	cfg := e.readyIdx.Load()
+	err := e.db.View(func(txn *badger.Txn) error {
+		want := map[string]struct{}{}
+		opt := badger.DefaultIteratorOptions
+		opt.Prefix = []byte{prefixEntry}
+		it := txn.NewIterator(opt)
+		for it.Rewind(); it.Valid(); it.Next() {
+			if err := ctx.Err(); err != nil {
+				it.Close()
+				return err
+			}
+			id := readID(it.Item().Key()[1:])
+			var en *Entry
+			if err := it.Item().Value(func(v []byte) error {
+				var err error
+				en, err = unmarshalEntry(id, v)
+				return err
+			}); err != nil {
+				it.Close()
+				return err
+			}
+			rep.Entries++
+			for k := range e.indexKeys(cfg, en) {
+				want[k] = struct{}{}
+			}
+			if got, _ := lookupDN(txn, en.NDN); got != id {
+				rep.Orphans++
+			}
+		}
+		it.Close()
+		rep.Keys = len(want)
+		seen := 0
+		for _, p := range []byte{index.PrefixPresence, index.PrefixEquality, index.PrefixSubstring, index.PrefixOrdering, index.PrefixApprox} {
+			opt := badger.DefaultIteratorOptions
+			opt.PrefetchValues = false
+			opt.Prefix = []byte{p}
+			it := txn.NewIterator(opt)
+			for it.Rewind(); it.Valid(); it.Next() {
+				if _, ok := want[string(it.Item().Key())]; ok {
+					seen++
+				} else {
+					rep.Stray++
+				}
+			}
+			it.Close()
+		}
+		rep.Missing = rep.Keys - seen
+		return nil
+	})
+	return rep, err
+}

@@ -172,3 +172,30 @@ func cmdReindex(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fmt.Fprintf(stdout, "indexes up to date (%d entries indexed) in %s\n", done, time.Since(start).Round(time.Millisecond))
 	return nil
 }
+
+// cmdVerify recomputes every index key from the entries and compares them
+// with the store's, offline; it fails if they differ.
+func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	_, cfg, err := parseFlags("verify", "verify [flags]", args, stderr)
+	if err != nil {
+		return err
+	}
+	eng, err := openEngine(cfg, cfg.logger(), cfg.Data, true, false)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	if err := eng.WaitIndexes(ctx); err != nil {
+		return err
+	}
+	rep, err := eng.Verify(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "entries %d, index keys %d, missing %d, stray %d, orphaned DN keys %d\n",
+		rep.Entries, rep.Keys, rep.Missing, rep.Stray, rep.Orphans)
+	if rep.Missing != 0 || rep.Stray != 0 || rep.Orphans != 0 {
+		return errors.New("the indexes do not agree with the entries; run 'switchboard reindex' after moving the index definitions away, or restore from an export")
+	}
+	return nil
+}

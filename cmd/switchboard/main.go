@@ -33,6 +33,7 @@ Commands:
   import FILE    bulk-load an LDIF file into a new store (offline, all-or-nothing)
   export [FILE]  write every entry as LDIF (to stdout without FILE)
   reindex        build the configured indexes that the store lacks (offline)
+  verify         check that every index agrees with the entries (offline)
   hash-password  read a password from stdin and print its {SSHA512} hash
   version        print the version
 
@@ -76,6 +77,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdImport(ctx, rest, stdout, stderr)
 	case "export":
 		return cmdExport(ctx, rest, stdout, stderr)
+	case "verify":
+		return cmdVerify(ctx, rest, stdout, stderr)
 	case "reindex":
 		return cmdReindex(ctx, rest, stdout, stderr)
 	case "hash-password":
