@@ -20,6 +20,12 @@ type entryCache struct {
 	epoch    atomic.Uint64
 	inflight atomic.Int64
 	shards   [16]cacheShard
+
+	// dns maps normalised DNs to IDs for the bases searches start from.
+	// A DN's ID changes only when the entry is deleted or renamed; such
+	// writes clear the map (writeEnd with renamed set).
+	dnMu sync.RWMutex
+	dns  map[string]ID
 }
 
 type cacheShard struct {
@@ -35,7 +41,7 @@ type cacheItem struct {
 }
 
 func newEntryCache(maxBytes int64) *entryCache {
-	c := &entryCache{max: maxBytes}
+	c := &entryCache{max: maxBytes, dns: map[string]ID{}}
 	for i := range c.shards {
 		c.shards[i].items = map[ID]*list.Element{}
 	}
@@ -119,9 +125,14 @@ func (c *entryCache) writeBegin() {
 	}
 }
 
-func (c *entryCache) writeEnd(ids []ID) {
+func (c *entryCache) writeEnd(ids []ID, renamed bool) {
 	if c == nil {
 		return
+	}
+	if renamed {
+		c.dnMu.Lock()
+		clear(c.dns)
+		c.dnMu.Unlock()
 	}
 	for _, id := range ids {
 		s := c.shard(id)
@@ -135,6 +146,29 @@ func (c *entryCache) writeEnd(ids []ID) {
 	}
 	c.epoch.Add(1)
 	c.inflight.Add(-1)
+}
+
+// lookupDN returns the cached ID of a normalised DN, or 0.
+func (c *entryCache) lookupDN(ndn string) ID {
+	if c == nil {
+		return 0
+	}
+	c.dnMu.RLock()
+	id := c.dns[ndn]
+	c.dnMu.RUnlock()
+	return id
+}
+
+// putDN caches a DN's ID under the same rules as put.
+func (c *entryCache) putDN(tok readToken, ndn string, id ID) {
+	if c == nil || !tok.ok || c.epoch.Load() != tok.epoch {
+		return
+	}
+	c.dnMu.Lock()
+	if len(c.dns) < 4096 && c.epoch.Load() == tok.epoch {
+		c.dns[ndn] = id
+	}
+	c.dnMu.Unlock()
 }
 
 // entrySize estimates the memory an entry holds.

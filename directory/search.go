@@ -66,12 +66,15 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 		if !e.inSuffix(baseNDN) {
 			return noSuchObject("")
 		}
-		baseID, err := lookupDN(txn, baseNDN)
-		if err != nil {
-			return err
-		}
+		baseID := e.cache.lookupDN(baseNDN)
 		if baseID == 0 {
-			return noSuchObject(e.matchedDN(txn, parsed))
+			if baseID, err = lookupDN(txn, baseNDN); err != nil {
+				return err
+			}
+			if baseID == 0 {
+				return noSuchObject(e.matchedDN(txn, parsed))
+			}
+			e.cache.putDN(tok, baseNDN, baseID)
 		}
 		if req.Assertion != nil {
 			base, err := getEntry(txn, baseID)

@@ -316,7 +316,7 @@ func (e *Engine) update(ctx context.Context, fn func(tx *Tx) (*Change, error)) (
 		}
 		e.cache.writeBegin()
 		err = tx.txn.Commit()
-		e.cache.writeEnd(tx.touched)
+		e.cache.writeEnd(tx.touched, ch != nil && (ch.Kind == ChangeDelete || ch.Kind == ChangeModifyDN))
 		if errors.Is(err, badger.ErrConflict) && i < attempts {
 			continue
 		}

@@ -20,6 +20,12 @@ type Schema struct {
 	classes   map[string]*ObjectClass // by lower-case name and OID
 	classList []*ObjectClass
 
+	// exactAttrs and exactClasses hold the names as defined, so that the
+	// canonical spelling the engine stores ("givenName") is found without
+	// lower-casing, which would allocate on the hot path.
+	exactAttrs   map[string]*AttributeType
+	exactClasses map[string]*ObjectClass
+
 	atDefs []*AttributeTypeDescription // definitions, for Extend
 	ocDefs []*ObjectClassDescription
 
@@ -270,6 +276,18 @@ func build(atDefs []*AttributeTypeDescription, ocDefs []*ObjectClassDescription)
 		}
 	}
 	s.extensible = s.classes[OIDExtensibleObject]
+	s.exactAttrs = make(map[string]*AttributeType, len(s.attrList))
+	for _, a := range s.attrList {
+		for _, n := range a.Names {
+			s.exactAttrs[n] = a
+		}
+	}
+	s.exactClasses = make(map[string]*ObjectClass, len(s.classList))
+	for _, o := range s.classList {
+		for _, n := range o.Names {
+			s.exactClasses[n] = o
+		}
+	}
 	return s, nil
 }
 
@@ -348,12 +366,18 @@ func (s *Schema) Attribute(name string) (*AttributeType, bool) {
 	if i := strings.IndexByte(name, ';'); i >= 0 {
 		name = name[:i]
 	}
+	if a, ok := s.exactAttrs[name]; ok {
+		return a, true
+	}
 	return lookupFold(s.attrs, name)
 }
 
 // ObjectClass returns the object class named by any of its names or its
 // OID, case-insensitively.
 func (s *Schema) ObjectClass(name string) (*ObjectClass, bool) {
+	if o, ok := s.exactClasses[name]; ok {
+		return o, true
+	}
 	return lookupFold(s.classes, name)
 }
 
