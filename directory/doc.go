@@ -21,20 +21,16 @@
 //
 //	0x00 "format"                        -> uint32 format version (1)
 //	0x00 "suffix"                        -> normalised suffix the store holds
+//	0x00 "indexes"                       -> the complete indexes, "attr kinds" lines
 //	0x00 "seq/id"                        -> Badger sequence lease for IDs
 //	'e' | ID                             -> entry record (see below)
 //	'd' | NDN                            -> ID                 (DN index)
 //	'c' | parentID | childID             -> empty              (children)
-//	'i' | len(attr) (1B) | attr | len(v) (uvarint) | v | ID
-//	                                     -> empty              (equality)
+//	'p' 'i' 's' 'o' 'a' | ... | ID       -> empty              (attribute indexes)
 //
-// attr in an equality key is the lower-cased primary name of an indexed
-// attribute type; v is the value's equality normal form (longer than 256
-// bytes: its first 256 bytes and its SHA-256, since candidates are always
-// re-checked). All keys of one (attr, v) share a prefix, so an equality
-// lookup is one prefix scan that yields IDs in ascending order. Presence
-// and substring indexes, and the planner that uses them, belong to the
-// query-engine work; the Indexed option names the equality-indexed types.
+// The attribute index keys (presence, equality, substring grams, ordering,
+// approximate) are laid out in package index. Each ends with the entry ID,
+// so one (attribute, value) posting list is one prefix scan in ID order.
 //
 // Example: uid=jdoe with ID 7 under ou=people (ID 3) gives
 //
@@ -42,6 +38,7 @@
 //	64 "uid=jdoe,ou=people,dc=example,dc=com" -> 00..07
 //	63 00..03 00..07                        'c' 3 7
 //	69 03 "uid" 04 "jdoe" 00..07            'i' uid=jdoe 7
+//	73 03 "uid" 03 01 "jd" 00..07           's' uid gram "\x01jd" 7 (and more grams)
 //
 // The entry record is
 //
@@ -53,11 +50,9 @@
 //
 // # Reads
 //
-// Search resolves the base DN, asks the equality indexes for candidates
-// when the filter allows (an indexed equality, an AND with one, an OR of
-// such), otherwise walks the scope through the children keys, then loads
-// each candidate in ascending ID order, checks scope and the compiled
-// filter (three-valued, RFC 4511 4.5.1.7), and streams matches to the
-// caller. Ascending ID order is what makes the stateless paged-results
-// cookie of the frontend possible.
+// Search resolves the base DN, plans the compiled filter against the
+// indexes (plan.go) or walks the scope, then loads each candidate in
+// ascending ID order, checks scope and the filter (three-valued, RFC 4511
+// 4.5.1.7), and streams matches to the caller. Ascending ID order is what
+// makes the stateless paged-results cookie of the frontend possible.
 package directory
