@@ -147,13 +147,24 @@ func entryAttrSize(a *EntryAttribute, typesOnly bool) int {
 // AppendEntry appends a SearchResultEntry (RFC 4511 section 4.5.2). With
 // typesOnly every attribute is sent with an empty value set.
 func AppendEntry(b []byte, msgID int32, e *Entry, typesOnly bool, ctrls []ResponseControl) []byte {
+	attrs := entryAttrsSize(e, typesOnly)
+	b = envelopeHeader(b, msgID, tlvSize(tlvSize(len(e.DN))+tlvSize(attrs)), controlsSize(ctrls))
+	b = appendEntryOp(b, e, typesOnly, attrs)
+	return appendControls(b, ctrls)
+}
+
+func entryAttrsSize(e *Entry, typesOnly bool) int {
 	attrs := 0
 	for i := range e.Attributes {
 		attrs += tlvSize(entryAttrSize(&e.Attributes[i], typesOnly))
 	}
-	n := tlvSize(len(e.DN)) + tlvSize(attrs)
-	b = envelopeHeader(b, msgID, tlvSize(n), controlsSize(ctrls))
-	b = appendHeader(b, classApp|bitConstructed|byte(OpSearchResultEntry), n)
+	return attrs
+}
+
+// appendEntryOp appends the [APPLICATION 4] SearchResultEntry element;
+// attrs is entryAttrsSize(e, typesOnly).
+func appendEntryOp(b []byte, e *Entry, typesOnly bool, attrs int) []byte {
+	b = appendHeader(b, classApp|bitConstructed|byte(OpSearchResultEntry), tlvSize(len(e.DN))+tlvSize(attrs))
 	b = appendString(b, tagOctetString, e.DN)
 	b = appendHeader(b, tagSequence, attrs)
 	for i := range e.Attributes {
@@ -169,7 +180,7 @@ func AppendEntry(b []byte, msgID int32, e *Entry, typesOnly bool, ctrls []Respon
 			b = appendBytes(b, tagOctetString, v)
 		}
 	}
-	return appendControls(b, ctrls)
+	return b
 }
 
 // AppendReference appends a SearchResultReference (RFC 4511 section 4.5.3).
@@ -216,22 +227,5 @@ func AppendNoticeOfDisconnection(b []byte, code ResultCode, msg string) []byte {
 // objectName, attributes), without the LDAPMessage envelope: the value of
 // the pre-read and post-read response controls (RFC 4527 section 3.3).
 func AppendEntryValue(b []byte, e *Entry) []byte {
-	attrs := 0
-	for i := range e.Attributes {
-		attrs += tlvSize(entryAttrSize(&e.Attributes[i], false))
-	}
-	n := tlvSize(len(e.DN)) + tlvSize(attrs)
-	b = appendHeader(b, classApp|bitConstructed|byte(OpSearchResultEntry), n)
-	b = appendString(b, tagOctetString, e.DN)
-	b = appendHeader(b, tagSequence, attrs)
-	for i := range e.Attributes {
-		a := &e.Attributes[i]
-		b = appendHeader(b, tagSequence, entryAttrSize(a, false))
-		b = appendString(b, tagOctetString, a.Type)
-		b = appendHeader(b, tagSet, valuesSize(a.Values))
-		for _, v := range a.Values {
-			b = appendBytes(b, tagOctetString, v)
-		}
-	}
-	return b
+	return appendEntryOp(b, e, false, entryAttrsSize(e, false))
 }
