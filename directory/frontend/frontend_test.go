@@ -378,3 +378,50 @@ func TestBadOperationInputs(t *testing.T) {
 
 // errOf drops the Change a write returns.
 func errOf(_ *directory.Change, err error) error { return err }
+
+// TestUnindexedLimitOverLDAP: a search with no usable index over more
+// entries than the engine's limit gets adminLimitExceeded for ordinary
+// users, with the entries found before the limit was known withheld, and
+// runs for the root DN.
+func TestUnindexedLimitOverLDAP(t *testing.T) {
+	s, _ := schema.Default()
+	e, err := directory.Open(directory.Options{Dir: t.TempDir(), NoSync: true, Suffix: "dc=example,dc=com", Schema: s, UnindexedLimit: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	ctx := context.Background()
+	add := func(dn string, kv ...string) {
+		var attrs []directory.Attr
+		for i := 0; i < len(kv); i += 2 {
+			attrs = append(attrs, directory.Attr{Name: kv[i], Values: [][]byte{[]byte(kv[i+1])}})
+		}
+		if _, err := e.Add(ctx, dn, attrs, directory.WriteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add("dc=example,dc=com", "objectClass", "dcObject", "objectClass", "organization", "dc", "example", "o", "E")
+	for i := range 30 {
+		add(fmt.Sprintf("cn=p%d,dc=example,dc=com", i), "objectClass", "person", "cn", fmt.Sprintf("p%d", i), "sn", "x", "description", fmt.Sprint(i%3))
+	}
+	f, err := New(Config{Engine: e, RootDN: root, RootPassword: []byte("secret")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		bind, filter string
+		want         ldap.ResultCode
+		entries      int
+	}{
+		{"", "(description=1)", ldap.AdminLimitExceeded, 0},
+		{"", "(&(cn=p1)(description=1))", ldap.Success, 1},
+		{root, "(description=1)", ldap.Success, 10},
+	} {
+		sctx, _ := session(tc.bind)
+		rec := ldaptest.NewRecorder()
+		f.ServeLDAP(sctx, rec, searchReq("dc=example,dc=com", ldap.ScopeWholeSubtree, tc.filter))
+		if rec.Code() != tc.want || len(rec.Entries) != tc.entries {
+			t.Errorf("%q %s: code %d with %d entries, want %d with %d", tc.bind, tc.filter, rec.Code(), len(rec.Entries), tc.want, tc.entries)
+		}
+	}
+}
