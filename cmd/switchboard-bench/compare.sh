@@ -124,7 +124,7 @@ SB_DIR=$WORK/switchboard
 rm -rf "$SB_DIR" "$SB_DIR.importing"
 # The same indexes as slapd's (Switchboard's defaults add approx, presence,
 # ordering and givenName indexes); the group attributes keep their equality
-# indexes for the memberOf overlay.
+# indexes for the memberOf overlay, which computes memberOf from them.
 cat >"$WORK/switchboard.yaml" <<CONF
 indexes:
   objectClass: [eq]
@@ -134,7 +134,6 @@ indexes:
   mail: [eq, sub]
   member: [eq]
   uniqueMember: [eq]
-  memberOf: [eq]
   entryUUID: [eq]
 CONF
 log "switchboard import $ENTRIES entries"
