@@ -24,8 +24,12 @@ import (
 // Every candidate is checked against the whole filter afterwards, so a
 // plan may return a superset of the answer but never less.
 
-// estimateCap bounds the counting of a posting list for estimates.
-const estimateCap = 1 << 14
+// estimateCap bounds the counting of a posting list for estimates: a list
+// that reaches it is "large", and large lists are probed or streamed, never
+// counted further. Counting costs a key read per ID, so the cap stays
+// small: (objectClass=inetOrgPerson) must not cost 100,000 key reads
+// before the planner learns that uid=x has one.
+const estimateCap = 512
 
 // gatherCap bounds the posting lists and ranges read into bitmaps; larger
 // ones are probed or left to the filter.
@@ -248,7 +252,7 @@ func (e *Engine) intersect(r index.Reader, parts []*plan) *plan {
 			return &plan{bm: bm}
 		case p.bm != nil && bm != nil:
 			bm.And(p.bm)
-		case p.prefix != nil && (bm == nil || p.est > 8*int(bm.GetCardinality())):
+		case p.prefix != nil && (bm == nil || p.est >= estimateCap || p.est > 8*int(bm.GetCardinality())):
 			probes = append(probes, p.prefix)
 		case p.prefix != nil && bm != nil:
 			bm.And(p.gather(r))
