@@ -45,7 +45,8 @@ func (r Reader) Contains(prefix []byte, id uint64) bool {
 // Estimate counts the IDs under prefix, stopping at limit, in one pass
 // that also gathers them while there are at most keep: a short posting
 // list (the usual equality lookup) is read once, not counted then read.
-// The bitmap is nil when the list was longer than keep.
+// The bitmap is nil when the list was longer than keep or reached limit
+// (then n is only a lower bound).
 func (r Reader) Estimate(prefix []byte, keep, limit int) (int, *roaring.Bitmap) {
 	n := 0
 	var ids []uint32
@@ -56,8 +57,8 @@ func (r Reader) Estimate(prefix []byte, keep, limit int) (int, *roaring.Bitmap) 
 		n++
 		return n < limit
 	})
-	if n > keep || len(ids) != n {
-		return n, nil
+	if n >= limit || n > keep || len(ids) != n {
+		return n, nil // counting stopped early, or too many to keep
 	}
 	return n, roaring.BitmapOf(ids...)
 }
