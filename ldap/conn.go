@@ -6,6 +6,7 @@ package ldap
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log/slog"
@@ -74,7 +75,7 @@ func newBufWriter(w io.Writer) *bufio.Writer {
 // serverConn is the server side of one connection.
 type serverConn struct {
 	srv    *Server
-	rwc    net.Conn
+	rwc    net.Conn // the socket: deadlines, Close; reads and writes go through it until TLS starts
 	br     *bufio.Reader
 	sess   *Session
 	ctx    context.Context // carries sess; ends when the connection does
@@ -98,10 +99,22 @@ type serverConn struct {
 	wclosed  bool // nothing more may be written (notice sent, unbind)
 	halfShut bool // write side shut after a notice: drain, then close
 
+	// tlsConn is the TLS layer over rwc, nil in cleartext. Set before
+	// serve starts (LDAPS) or by the reader during StartTLS with wmu held;
+	// the writer side reads it under wmu.
+	tlsConn *tls.Conn
+
 	closeOnce sync.Once
 }
 
-func (s *Server) newConn(rwc net.Conn) *serverConn {
+func (s *Server) newConn(rwc net.Conn, tlsCfg *tls.Config) *serverConn {
+	var tc *tls.Conn
+	if t, ok := rwc.(*tls.Conn); ok {
+		// A listener from tls.NewListener: serve it as LDAPS.
+		tc, rwc = t, t.NetConn()
+	} else if tlsCfg != nil {
+		tc = tls.Server(rwc, tlsCfg)
+	}
 	c := &serverConn{
 		srv: s,
 		rwc: rwc,
@@ -114,6 +127,11 @@ func (s *Server) newConn(rwc net.Conn) *serverConn {
 		ops: make(map[int32]*operation),
 	}
 	c.cw.c = c
+	c.cw.conn = rwc
+	if tc != nil {
+		c.tlsConn = tc
+		c.cw.conn = tc
+	}
 	c.ctx, c.cancel = context.WithCancel(WithSession(context.Background(), c.sess))
 	c.log = s.logger().With("conn", c.sess.ID, "remote", addrString(c.sess.RemoteAddr))
 	return c
@@ -131,15 +149,16 @@ func addrString(a net.Addr) string {
 // operations and closes the socket so that the reader stops too. Guarded by
 // serverConn.wmu.
 type connErrWriter struct {
-	c   *serverConn
-	err error
+	c    *serverConn
+	conn io.Writer // the socket, or its TLS layer once TLS is up
+	err  error
 }
 
 func (w *connErrWriter) Write(p []byte) (int, error) {
 	if w.err != nil {
 		return 0, w.err
 	}
-	n, err := w.c.rwc.Write(p)
+	n, err := w.conn.Write(p)
 	if err != nil {
 		w.err = err
 		w.c.cancel()
@@ -165,6 +184,14 @@ func (c *serverConn) serve() {
 		}
 		c.teardown()
 	}()
+	if c.tlsConn != nil {
+		// LDAPS: the handshake runs here, not in the accept loop, so a
+		// slow client delays only itself.
+		c.br.Reset(c.tlsConn)
+		if !c.serveHandshake() {
+			return
+		}
+	}
 	for c.readRequest() {
 	}
 }
@@ -317,6 +344,9 @@ func (c *serverConn) dispatch(req *Request, bp *[]byte, start time.Time) bool {
 	if c.srv.inShutdown.Load() {
 		c.refuse(req, bp, Unavailable, "server is shutting down")
 		return true
+	}
+	if req.Op == OpExtendedRequest && string(req.Extended.Name) == OIDStartTLS {
+		return c.startTLS(req, bp, start)
 	}
 	o := &operation{c: c, req: req, pdu: bp, id: req.MessageID, op: req.Op, start: start}
 	if req.Op == OpBindRequest {
@@ -533,10 +563,8 @@ func (c *serverConn) disconnect(code ResultCode, msg string) {
 		sent = err == nil
 		c.wclosed = true
 	}
-	if sent {
-		if cw, ok := c.rwc.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
-			c.halfShut = true
-		}
+	if sent && c.closeWriteLocked() {
+		c.halfShut = true
 	}
 	c.wmu.Unlock()
 	// Let the reader drain for a moment, then close for good.

@@ -2,6 +2,7 @@ package ldap
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"sync"
 )
@@ -44,6 +45,25 @@ type Session struct {
 	mu     sync.Mutex
 	bindDN string
 	bound  bool
+	tls    *tls.ConnectionState
+}
+
+// TLS returns the state of the connection's TLS layer: set for an LDAPS
+// connection once its handshake completes and after a successful StartTLS
+// (RFC 4511 section 4.14), nil while the connection is in cleartext. The
+// state must not be changed.
+func (s *Session) TLS() *tls.ConnectionState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tls
+}
+
+// SetTLS records the TLS state of the connection. The server calls it;
+// handler tests use it to stand in for a TLS connection.
+func (s *Session) SetTLS(cs *tls.ConnectionState) {
+	s.mu.Lock()
+	s.tls = cs
+	s.mu.Unlock()
 }
 
 // BindDN returns the normalised identity the connection is bound as, "" for anonymous.

@@ -21,6 +21,11 @@
 //	      Abandon  → mark the named operation abandoned, cancel it (§4.11)
 //	      Bind     → wait until no operation is outstanding, then run it on
 //	                 the reader goroutine, so nothing new starts (§4.2.1)
+//	      StartTLS → answered on the reader goroutine (operationsError if
+//	                 anything is outstanding, §4.14.1); on success the
+//	                 response is flushed, the TLS handshake runs under the
+//	                 read timeout and the bufio.Reader and the writer chain
+//	                 are re-pointed at the tls.Conn (starttls.go)
 //	      others   → per-op goroutine (at most MaxInFlight at a time; the
 //	                 reader stops reading while the window is full)
 //
@@ -40,6 +45,8 @@
 //	                                 behind the mutex (group commit)
 //	  → connErrWriter                sets the write deadline, remembers the
 //	                                 first error, cancels the connection
+//	  → tls.Conn                     after StartTLS, or from the start on
+//	                                 an LDAPS listener (ServeTLS)
 //	  → socket
 //
 // The PDU buffer and the Request belong to the operation until its result is
@@ -63,6 +70,7 @@ package ldap
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
@@ -147,6 +155,16 @@ type Server struct {
 
 	// Observer, if set, receives connection and operation events.
 	Observer Observer
+
+	// TLSConfig, if set, enables StartTLS (RFC 4511 section 4.14, RFC
+	// 4513 section 3); without it StartTLS is refused with protocolError.
+	// It needs a certificate (Certificates, GetCertificate or
+	// GetConfigForClient). A zero MinVersion is raised to TLS 1.2. For
+	// LDAPS use ServeTLS.
+	TLSConfig *tls.Config
+
+	tlsOnce   sync.Once
+	startTLSc *tls.Config
 
 	mu         sync.Mutex
 	listeners  map[*onceCloseListener]struct{}
@@ -245,6 +263,10 @@ func (s *Server) ListenAndServe(addr string) error {
 // delay that starts at 5 ms and doubles up to 1 s. Serve always closes l and
 // returns a non-nil error: ErrServerClosed after Shutdown or Close.
 func (s *Server) Serve(l net.Listener) error {
+	return s.serve(l, nil)
+}
+
+func (s *Server) serve(l net.Listener, tlsCfg *tls.Config) error {
 	ol := &onceCloseListener{Listener: l}
 	defer ol.Close()
 	if !s.trackListener(ol, true) {
@@ -284,6 +306,12 @@ func (s *Server) Serve(l net.Listener) error {
 		tempDelay = 0
 		if max := s.MaxConnections; max > 0 && s.nconns.Load() >= int64(max) {
 			log.Warn("ldap: connection limit reached", "remote", rw.RemoteAddr().String(), "limit", max)
+			if tlsCfg != nil {
+				// A cleartext notice would be noise inside TLS, and a
+				// handshake is too dear for a connection turned away.
+				rw.Close()
+				continue
+			}
 			s.rejecting.Add(1)
 			go func() {
 				defer s.rejecting.Add(-1)
@@ -291,7 +319,7 @@ func (s *Server) Serve(l net.Listener) error {
 			}()
 			continue
 		}
-		c := s.newConn(rw)
+		c := s.newConn(rw, tlsCfg)
 		if !s.trackConn(c, true) {
 			c.rwc.Close()
 			return ErrServerClosed
