@@ -1,38 +1,62 @@
 // Package password hashes and verifies userPassword values in the
-// `{SCHEME}base64` form of RFC 2307 section 5.3 that OpenLDAP and 389-ds use.
+// `{SCHEME}value` form of RFC 2307 section 5.3 that OpenLDAP and 389-ds use.
 //
-// Supported for verification: {SSHA}, {SHA}, {SSHA256}, {SHA256}, {SSHA512},
-// {SHA512} and a cleartext value (no scheme, or {CLEARTEXT}). New passwords
-// are hashed with {SSHA512} and a 16-byte random salt.
+// New passwords are hashed by a Hasher, by default with Argon2id (RFC 9106)
+// in the form of OpenLDAP's pw-argon2 module (slappw-argon2(5)), which is
+// the PHC string format with unpadded standard base64:
 //
-// The security issue owns the stronger defaults (Argon2id, PBKDF2, crypt),
-// cost caps and the bounded hashing pool; this package is where they go.
+//	{ARGON2}$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>
+//
+// or, if configured, with PBKDF2-HMAC-SHA512 in the form of OpenLDAP's
+// pw-pbkdf2 module ("adapted base64": '.' for '+', no padding)
+//
+//	{PBKDF2-SHA512}<iterations>$<ab64 salt>$<ab64 hash>
+//
+// or with {SSHA512}. Supported for verification (imports):
+//
+//   - {SSHA}, {SHA}, {SSHA256}, {SHA256}, {SSHA512}, {SHA512}: base64 of
+//     the digest of password+salt, followed by the salt;
+//   - {PBKDF2} (= {PBKDF2-SHA1}), {PBKDF2-SHA256}, {PBKDF2-SHA512};
+//   - {ARGON2} with argon2id or argon2i, version 19;
+//   - {CRYPT} with bcrypt ($2a$, $2b$, $2y$) or SHA-crypt ($5$, $6$,
+//     with rounds=, after Drepper's specification; see shacrypt.go);
+//   - a cleartext value (no scheme, or {CLEARTEXT}).
+//
+// A stored hash whose cost exceeds the Hasher's Caps (PBKDF2 iterations,
+// Argon2 m/t/p, bcrypt cost, SHA-crypt rounds) is refused with
+// ErrCostTooHigh before any work is done; malformed values never match.
+// The expensive schemes (Argon2, PBKDF2, bcrypt, SHA-crypt) run in the
+// Hasher's bounded pool: at most Workers at once (default half the CPUs),
+// and a worker that verified rests in proportion to the CPU time it used
+// (Duty, default 30%), so that a bind storm gets a bounded share of the
+// CPU and searches keep the rest. {SSHA*} and {SHA*} run inline.
+//
+// The package-level Verify and Hash are for callers without a Hasher: Verify
+// uses DefaultCaps and runs in the caller; Hash writes {SSHA512}.
 package password
 
 import (
 	"crypto/rand"
-	"crypto/sha1"
-	"crypto/sha256"
 	"crypto/sha512"
-	"crypto/subtle"
 	"encoding/base64"
-	"errors"
 	"hash"
 	"strings"
 )
 
-// ErrUnknownScheme reports a stored value whose scheme this server cannot
-// verify. Such a value never matches.
-var ErrUnknownScheme = errors.New("password: unknown scheme")
-
-// IsHashed reports whether v already carries a {SCHEME} prefix.
+// IsHashed reports whether v starts with the {SCHEME} prefix of a scheme
+// this package knows, and so is stored as it is rather than hashed. A
+// cleartext password that merely starts with braces is not "hashed".
 func IsHashed(v []byte) bool {
 	s := string(v)
 	if !strings.HasPrefix(s, "{") {
 		return false
 	}
 	end := strings.IndexByte(s, '}')
-	return end > 1 && end < 32
+	if end <= 1 || end >= 32 {
+		return false
+	}
+	name := strings.ToUpper(s[1:end])
+	return name != "CLEARTEXT" && knownScheme(name)
 }
 
 // Hash returns the {SSHA512} hash of plain with a fresh random salt.
@@ -54,43 +78,14 @@ func saltedHash(scheme string, h hash.Hash, plain, salt []byte) []byte {
 	return out
 }
 
-// Verify reports whether plain matches the stored value. It runs in time
-// independent of where a mismatch occurs.
+// Verify reports whether plain matches the stored value, with DefaultCaps
+// and in the caller's goroutine (no pool). Servers use Hasher.Verify.
 func Verify(stored, plain []byte) (bool, error) {
-	s := string(stored)
-	if !strings.HasPrefix(s, "{") {
-		return subtle.ConstantTimeCompare(stored, plain) == 1, nil
-	}
-	end := strings.IndexByte(s, '}')
-	if end < 0 {
-		return false, ErrUnknownScheme
-	}
-	scheme, rest := strings.ToUpper(s[1:end]), s[end+1:]
-	var h hash.Hash
-	var size int
-	salted := false
-	switch scheme {
-	case "CLEARTEXT":
-		return subtle.ConstantTimeCompare([]byte(rest), plain) == 1, nil
-	case "SHA", "SSHA":
-		h, size, salted = sha1.New(), sha1.Size, scheme == "SSHA"
-	case "SHA256", "SSHA256":
-		h, size, salted = sha256.New(), sha256.Size, scheme == "SSHA256"
-	case "SHA512", "SSHA512":
-		h, size, salted = sha512.New(), sha512.Size, scheme == "SSHA512"
-	default:
-		return false, ErrUnknownScheme
-	}
-	raw, err := base64.StdEncoding.DecodeString(rest)
+	c, err := parse(stored, defaultCaps)
 	if err != nil {
-		return false, errors.New("password: stored hash is not valid base64")
+		return false, err
 	}
-	if len(raw) < size || (!salted && len(raw) != size) {
-		return false, errors.New("password: stored hash has the wrong length")
-	}
-	h.Write(plain)
-	h.Write(raw[size:])
-	return subtle.ConstantTimeCompare(h.Sum(nil), raw[:size]) == 1, nil
+	return c.check(plain), nil
 }
 
 // Generate returns a random password of n characters from an alphabet
