@@ -55,7 +55,7 @@ func (e *Engine) NewLoader(tmpDir string) (*Loader, error) {
 // Operational attributes in the input (entryUUID, timestamps) are kept.
 func (l *Loader) Add(ctx context.Context, dn string, attrs []Attr) error {
 	e := l.e
-	parsed, ndn, attrs, err := e.prepareAdd(dn, attrs, WriteOptions{KeepOperational: true})
+	parsed, ndn, attrs, err := e.prepareAdd(ctx, dn, attrs, WriteOptions{KeepOperational: true})
 	if err != nil {
 		return err
 	}

@@ -48,7 +48,7 @@ const SubschemaDN = "cn=Subschema"
 // Search calls fn for every entry within scope that matches the filter, in
 // ascending ID order. The entry passed to fn is the caller's to keep.
 func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry) error) error {
-	parsed, baseNDN, err := e.normalizeDN(req.BaseDN)
+	parsed, baseNDN, err := e.normalizeBase(req.BaseDN)
 	if err != nil {
 		return err
 	}
@@ -93,7 +93,7 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 		}
 		sent := 0
 		var stop error
-		src.each(r, func(id ID) bool {
+		visit := func(id ID, en *Entry) bool {
 			if id <= req.After {
 				return true
 			}
@@ -101,10 +101,12 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 				stop = searchCtxErr(err)
 				return false
 			}
-			en, err := e.cachedEntry(txn, tok, id)
-			if err != nil {
-				stop = err
-				return false
+			if en == nil {
+				var err error
+				if en, err = e.cachedEntry(txn, tok, id); err != nil {
+					stop = err
+					return false
+				}
 			}
 			if en == nil || !inScope(en, req.Scope, baseID, baseNDN) {
 				return true
@@ -133,7 +135,12 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 			}
 			sent++
 			return true
-		})
+		}
+		if es, ok := src.(entrySource); ok {
+			es.eachEntry(r, req.After, visit)
+		} else {
+			src.each(r, func(id ID) bool { return visit(id, nil) })
+		}
 		if stop != nil {
 			return stop
 		}
@@ -209,8 +216,40 @@ func (s listSource) each(_ index.Reader, fn func(ID) bool) {
 	}
 }
 
-// allSource yields every entry ID in ascending order.
+// entrySource is a source that reads the entries themselves as it goes,
+// sparing the lookup of each one by ID.
+type entrySource interface {
+	eachEntry(r index.Reader, after ID, fn func(ID, *Entry) bool)
+}
+
+// allSource yields every entry ID in ascending order. As an entrySource it
+// walks the entry records in key order with their values, which is what a
+// search that no index narrows costs: one sequential pass.
 type allSource struct{}
+
+func (allSource) eachEntry(r index.Reader, after ID, fn func(ID, *Entry) bool) {
+	opt := badger.DefaultIteratorOptions
+	opt.Prefix = []byte{prefixEntry}
+	opt.PrefetchSize = 64
+	it := r.Txn.NewIterator(opt)
+	defer it.Close()
+	for it.Seek(entryKey(after + 1)); it.Valid(); it.Next() {
+		item := it.Item()
+		id := readID(item.Key()[1:])
+		var en *Entry
+		err := item.Value(func(v []byte) error {
+			var err error
+			en, err = unmarshalEntry(id, v)
+			return err
+		})
+		if err != nil {
+			en = nil // fn loads it again and reports the error
+		}
+		if !fn(id, en) {
+			return
+		}
+	}
+}
 
 func (allSource) each(r index.Reader, fn func(ID) bool) {
 	opt := badger.DefaultIteratorOptions
@@ -339,7 +378,17 @@ func (e *Engine) Compare(ctx context.Context, req *CompareRequest) (bool, error)
 
 // Authenticate checks a simple bind's password against the entry's
 // userPassword values. Every failure is invalidCredentials (49), so a
-// client cannot tell a missing entry from a wrong password.
+// client cannot tell a missing entry from a wrong password; the
+// exceptions are busy (51) when the password hashing pool's queue is full
+// and the context's own error when it ends while waiting for the pool.
+//
+// Verification goes through the engine's password.Hasher: expensive
+// schemes wait for a slot of its bounded pool, and stored values whose
+// cost exceeds its caps are refused (logged at warn level, never matched).
+//
+// With Options.RehashOnBind, a successful bind that verified a value not
+// in the Hasher's current scheme and parameters replaces that value with
+// a new hash of the same password (see rehash).
 func (e *Engine) Authenticate(ctx context.Context, dn string, pw []byte) (*Entry, error) {
 	bad := &ldap.Error{Code: ldap.InvalidCredentials, Message: "invalid credentials"}
 	en, err := e.Get(ctx, dn)
@@ -347,11 +396,50 @@ func (e *Engine) Authenticate(ctx context.Context, dn string, pw []byte) (*Entry
 		return nil, bad
 	}
 	for _, stored := range en.Get("userPassword") {
-		if ok, _ := password.Verify(stored, pw); ok {
+		ok, err := e.passwords.Verify(ctx, stored, pw)
+		switch {
+		case errors.Is(err, password.ErrBusy):
+			return nil, &ldap.Error{Code: ldap.Busy, Message: "too many binds in progress; retry"}
+		case ctx.Err() != nil:
+			return nil, ctx.Err()
+		case errors.Is(err, password.ErrCostTooHigh), errors.Is(err, password.ErrMalformed):
+			e.log.Warn("userPassword value refused", "dn", en.DN, "err", err)
+		}
+		if ok {
+			if e.rehashOnBind && e.passwords.NeedsRehash(stored) {
+				e.rehash(ctx, en, stored, pw)
+			}
 			return en, nil
 		}
 	}
 	return nil, bad
+}
+
+// rehash replaces the userPassword value old of en, which pw has just
+// matched, by a hash in the current scheme. It is best effort: a failure
+// is logged and the bind still succeeds.
+//
+// The write is an ordinary Modify (delete old value, add new one) in the
+// entry's own name, so modifyTimestamp, modifiersName and the change log
+// move like for any other change: the stored value did change, and
+// replicas and backups must see it. Deleting the exact old value makes it
+// a compare-and-swap: if the password was changed meanwhile, the delete
+// fails (noSuchAttribute) and nothing is written.
+func (e *Engine) rehash(ctx context.Context, en *Entry, old, pw []byte) {
+	h, err := e.passwords.Hash(ctx, pw)
+	if err != nil {
+		e.log.Debug("rehash on bind: hashing failed", "dn", en.DN, "err", err)
+		return
+	}
+	mods := []Mod{
+		{Op: ldap.ModDelete, Attr: Attr{Name: "userPassword", Values: [][]byte{old}}},
+		{Op: ldap.ModAdd, Attr: Attr{Name: "userPassword", Values: [][]byte{h}}},
+	}
+	if _, err := e.Modify(WithIdentity(ctx, en.DN), en.DN, mods, WriteOptions{}); err != nil {
+		e.log.Warn("rehash on bind: write failed; the old hash stays", "dn", en.DN, "err", err)
+		return
+	}
+	e.log.Debug("rehash on bind: userPassword upgraded", "dn", en.DN, "scheme", e.passwords.Scheme())
 }
 
 // Walk calls fn for every entry, parents before children (depth first from

@@ -1,8 +1,6 @@
 package directory
 
 import (
-	"strings"
-
 	"github.com/RoaringBitmap/roaring/v2"
 
 	"github.com/switchboard-ldap/switchboard/directory/index"
@@ -29,7 +27,7 @@ func (e *Engine) virtual(at *schema.AttributeType) VirtualAttribute {
 	if at == nil {
 		return nil
 	}
-	return e.virtuals[strings.ToLower(at.Name())]
+	return e.virtuals[at]
 }
 
 // addVirtual appends the virtual attributes' values to en.

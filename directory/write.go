@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"math/big"
 	"strconv"
@@ -69,20 +70,29 @@ func validate(at *schema.AttributeType, v []byte) error {
 
 // hashPasswords hashes the cleartext values of userPassword, as OpenLDAP's
 // ppolicy_hash_cleartext does: a cleartext password never reaches the
-// disk. Values that already carry a {SCHEME} (imports) are kept.
-func hashPasswords(name string, vals [][]byte) [][]byte {
+// disk. Values that already carry a known {SCHEME} (imports) are kept.
+// Hashing uses the engine's password.Hasher (Options.Passwords), so it
+// waits for a slot of its bounded pool, and ends with ctx.
+func (e *Engine) hashPasswords(ctx context.Context, name string, vals [][]byte) ([][]byte, error) {
 	if !strings.EqualFold(baseName(name), "userPassword") {
-		return vals
+		return vals, nil
 	}
 	out := make([][]byte, len(vals))
 	for i, v := range vals {
 		if password.IsHashed(v) {
 			out[i] = v
-		} else {
-			out[i] = password.Hash(v)
+			continue
 		}
+		h, err := e.passwords.Hash(ctx, v)
+		if err != nil {
+			if errors.Is(err, password.ErrBusy) {
+				return nil, &ldap.Error{Code: ldap.Busy, Message: "userPassword: too many password hashes in progress"}
+			}
+			return nil, fmt.Errorf("userPassword: %w", err)
+		}
+		out[i] = h
 	}
-	return out
+	return out, nil
 }
 
 // resolveAttrs maps client attribute descriptions to their canonical form,
@@ -196,7 +206,7 @@ func (e *Engine) check(dn ldap.DN, attrs []Attr) error {
 // prepareAdd checks a new entry against the schema and brings its
 // attributes to canonical form: everything Add does before it needs the
 // store.
-func (e *Engine) prepareAdd(dn string, attrs []Attr, opt WriteOptions) (ldap.DN, string, []Attr, error) {
+func (e *Engine) prepareAdd(ctx context.Context, dn string, attrs []Attr, opt WriteOptions) (ldap.DN, string, []Attr, error) {
 	parsed, ndn, err := e.normalizeDN(dn)
 	if err != nil {
 		return nil, "", nil, err
@@ -206,7 +216,9 @@ func (e *Engine) prepareAdd(dn string, attrs []Attr, opt WriteOptions) (ldap.DN,
 		return nil, "", nil, err
 	}
 	for i := range attrs {
-		attrs[i].Values = hashPasswords(attrs[i].Name, attrs[i].Values)
+		if attrs[i].Values, err = e.hashPasswords(ctx, attrs[i].Name, attrs[i].Values); err != nil {
+			return nil, "", nil, err
+		}
 	}
 	if err := e.check(parsed, userAttrs(e.schema, attrs)); err != nil {
 		return nil, "", nil, err
@@ -216,7 +228,7 @@ func (e *Engine) prepareAdd(dn string, attrs []Attr, opt WriteOptions) (ldap.DN,
 
 // Add creates an entry (RFC 4511 4.7).
 func (e *Engine) Add(ctx context.Context, dn string, attrs []Attr, opt WriteOptions) (*Change, error) {
-	parsed, ndn, attrs, err := e.prepareAdd(dn, attrs, opt)
+	parsed, ndn, attrs, err := e.prepareAdd(ctx, dn, attrs, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -426,7 +438,9 @@ func (e *Engine) Modify(ctx context.Context, dn string, mods []Mod, opt WriteOpt
 		}
 		vals := m.Attr.Values
 		if m.Op == ldap.ModAdd || m.Op == ldap.ModReplace {
-			vals = hashPasswords(name, vals)
+			if vals, err = e.hashPasswords(ctx, name, vals); err != nil {
+				return nil, err
+			}
 		}
 		rs = append(rs, resolved{m.Op, at, name, vals})
 	}

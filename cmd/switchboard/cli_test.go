@@ -76,7 +76,7 @@ func TestCLIHashPassword(t *testing.T) {
 	}
 	for _, out := range []string{out1, out2} {
 		h := strings.TrimSuffix(out, "\n")
-		if strings.Count(out, "\n") != 1 || !strings.HasPrefix(h, "{SSHA512}") || strings.Contains(h, pw) {
+		if strings.Count(out, "\n") != 1 || !strings.HasPrefix(h, "{ARGON2}$argon2id$v=19$m=19456,t=2,p=1$") || strings.Contains(h, pw) {
 			t.Fatalf("hash-password printed %q", out)
 		}
 		if ok, err := password.Verify([]byte(h), []byte(pw)); !ok || err != nil {
@@ -90,6 +90,13 @@ func TestCLIHashPassword(t *testing.T) {
 	}
 	if out1 == out2 {
 		t.Error("two hashes of the same password are identical: no salt")
+	}
+	// passwords.scheme picks the scheme.
+	if out, _, code := runCLI(t, pw, "hash-password", "--passwords.scheme=pbkdf2-sha512"); code != 0 || !strings.HasPrefix(out, "{PBKDF2-SHA512}210000$") {
+		t.Errorf("hash-password --passwords.scheme=pbkdf2-sha512: exit %d, %q", code, out)
+	}
+	if _, errOut, code := runCLI(t, pw, "hash-password", "--passwords.scheme=md5"); code == 0 || !strings.Contains(errOut, "md5") {
+		t.Errorf("hash-password with scheme md5: exit %d, stderr %q", code, errOut)
 	}
 	if _, errOut, code := runCLI(t, "", "hash-password"); code == 0 || !strings.Contains(errOut, "empty password") {
 		t.Errorf("hash-password of nothing: exit %d, stderr %q", code, errOut)

@@ -52,12 +52,52 @@ type Config struct {
 		AllowURLs bool `mapstructure:"allow_urls"`
 	} `mapstructure:"ldif"`
 
+	ListenLDAPS string `mapstructure:"listen_ldaps"`
+	TLS         struct {
+		CertFile string `mapstructure:"cert_file"`
+		KeyFile  string `mapstructure:"key_file"`
+		CAFile   string `mapstructure:"ca_file"`
+		Require  string `mapstructure:"require"`
+	} `mapstructure:"tls"`
+
 	Overlays struct {
 		MemberOf struct {
 			Enabled     bool   `mapstructure:"enabled"`
 			Placeholder string `mapstructure:"placeholder"`
 		} `mapstructure:"memberof"`
 	} `mapstructure:"overlays"`
+
+	// Audit configures the audit log overlay (directory/overlay/audit).
+	Audit struct {
+		File       string `mapstructure:"file"`
+		Sync       bool   `mapstructure:"sync"`
+		MaxBytes   int    `mapstructure:"max_bytes"`
+		Keep       int    `mapstructure:"keep"`
+		FailClosed bool   `mapstructure:"fail_closed"`
+	} `mapstructure:"audit"`
+
+	// Passwords configures userPassword hashing (directory/password).
+	Passwords struct {
+		Scheme string `mapstructure:"scheme"`
+		Argon2 struct {
+			MemoryKiB int `mapstructure:"memory_kib"`
+			Time      int `mapstructure:"time"`
+			Threads   int `mapstructure:"threads"`
+		} `mapstructure:"argon2"`
+		PBKDF2 struct {
+			Iterations int `mapstructure:"iterations"`
+		} `mapstructure:"pbkdf2"`
+		Workers             int  `mapstructure:"workers"`
+		Queue               int  `mapstructure:"queue"`
+		Duty                int  `mapstructure:"duty"`
+		RehashOnBind        bool `mapstructure:"rehash_on_bind"`
+		MaxPBKDF2Iterations int  `mapstructure:"max_pbkdf2_iterations"`
+		MaxArgon2MemoryKiB  int  `mapstructure:"max_argon2_memory_kib"`
+		MaxArgon2Time       int  `mapstructure:"max_argon2_time"`
+		MaxArgon2Threads    int  `mapstructure:"max_argon2_threads"`
+		MaxBcryptCost       int  `mapstructure:"max_bcrypt_cost"`
+		MaxSHACryptRounds   int  `mapstructure:"max_sha_crypt_rounds"`
+	} `mapstructure:"passwords"`
 }
 
 // defaults lists every key with its default; it is also the list of keys
@@ -92,8 +132,33 @@ var defaults = []struct {
 	{"log.level", "info", "log level: debug, info, warn, error"},
 	{"log.format", "text", "log format: text or json"},
 	{"ldif.allow_urls", false, "allow file:// URL values (<) in imported LDIF"},
+	{"listen_ldaps", "", "LDAPS (LDAP over TLS) listen address (empty: off)"},
+	{"tls.cert_file", "", "PEM server certificate (chain) for StartTLS and LDAPS; reloaded when it changes"},
+	{"tls.key_file", "", "PEM private key of tls.cert_file"},
+	{"tls.ca_file", "", "PEM CAs whose client certificates are accepted (mTLS, SASL EXTERNAL)"},
+	{"tls.require", "none", "what needs TLS: none, bind (password binds) or all"},
 	{"overlays.memberof.enabled", true, "maintain memberOf and group referential integrity"},
 	{"overlays.memberof.placeholder", "", "DN left in a group whose last member was deleted"},
+	{"audit.file", "", "audit log of writes and binds (empty: off)"},
+	{"audit.sync", true, "fsync each audit record before answering (concurrent records share fsyncs)"},
+	{"audit.max_bytes", 100 << 20, "rotate the audit log before it grows past this size (-1: never)"},
+	{"audit.keep", 10, "rotated audit logs kept (audit.log.1 ... audit.log.N)"},
+	{"audit.fail_closed", false, "answer other (80) when a write or bind cannot be audited (the write has committed)"},
+	{"passwords.scheme", "argon2id", "scheme of new userPassword hashes: argon2id, pbkdf2-sha512 or ssha512"},
+	{"passwords.argon2.memory_kib", 19456, "Argon2id memory of new hashes, KiB (OWASP: 19 MiB)"},
+	{"passwords.argon2.time", 2, "Argon2id passes of new hashes"},
+	{"passwords.argon2.threads", 1, "Argon2id lanes of new hashes"},
+	{"passwords.pbkdf2.iterations", 210000, "PBKDF2-SHA512 iterations of new hashes (OWASP: 210000)"},
+	{"passwords.workers", 0, "concurrent expensive password hashes (0: half the CPUs, at least 1)"},
+	{"passwords.queue", 0, "binds waiting for a hashing worker before busy (51) is answered (0: no bound)"},
+	{"passwords.duty", 30, "percent of the time a hashing worker may compute; it rests the rest (bounds a bind storm's CPU; 100: no rest)"},
+	{"passwords.rehash_on_bind", false, "re-hash a userPassword in the current scheme after a successful bind"},
+	{"passwords.max_pbkdf2_iterations", 1000000, "refuse stored PBKDF2 hashes with more iterations"},
+	{"passwords.max_argon2_memory_kib", 262144, "refuse stored Argon2 hashes with more memory, KiB"},
+	{"passwords.max_argon2_time", 10, "refuse stored Argon2 hashes with more passes"},
+	{"passwords.max_argon2_threads", 8, "refuse stored Argon2 hashes with more lanes"},
+	{"passwords.max_bcrypt_cost", 14, "refuse stored bcrypt hashes with a higher cost"},
+	{"passwords.max_sha_crypt_rounds", 1000000, "refuse stored SHA-crypt ($5$, $6$) hashes with more rounds"},
 }
 
 // newFlags returns a flag set with every configuration key, plus --config
@@ -166,10 +231,15 @@ func (c *Config) validate() error {
 		return fmt.Errorf("config: PDU limits must not be negative")
 	case c.Log.Format != "text" && c.Log.Format != "json":
 		return fmt.Errorf("config: log.format %q is neither text nor json", c.Log.Format)
+	case c.TLS.Require != "none" && c.TLS.Require != "bind" && c.TLS.Require != "all":
+		return fmt.Errorf("config: tls.require %q is none of none, bind, all", c.TLS.Require)
 	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.Log.Level)); err != nil {
 		return fmt.Errorf("config: log.level %q: %w", c.Log.Level, err)
+	}
+	if err := c.validatePasswords(); err != nil {
+		return err
 	}
 	return nil
 }

@@ -128,9 +128,14 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return w.Flush()
 }
 
-// cmdHashPassword reads one line and prints its hash, for root_password_file
-// and for userPassword values in LDIF.
-func cmdHashPassword(stdin io.Reader, stdout io.Writer) error {
+// cmdHashPassword reads one line and prints its hash in the configured
+// scheme (passwords.scheme, default Argon2id), for root_password_file and
+// for userPassword values in LDIF.
+func cmdHashPassword(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	_, cfg, err := parseFlags("hash-password", "hash-password [flags] < password", args, stderr)
+	if err != nil {
+		return err
+	}
 	line, err := bufio.NewReader(stdin).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
 		return err
@@ -141,7 +146,11 @@ func cmdHashPassword(stdin io.Reader, stdout io.Writer) error {
 	if line == "" {
 		return errors.New("hash-password: empty password on stdin")
 	}
-	fmt.Fprintf(stdout, "%s\n", password.Hash([]byte(line)))
+	h, err := password.NewHasher(cfg.passwordConfig()).Hash(ctx, []byte(line))
+	if err != nil {
+		return fmt.Errorf("hash-password: %w", err)
+	}
+	fmt.Fprintf(stdout, "%s\n", h)
 	return nil
 }
 

@@ -3,7 +3,9 @@
 //	switchboard serve           run the server
 //	switchboard import FILE     load an LDIF file into a new store, offline
 //	switchboard export [FILE]   write the whole tree as LDIF
-//	switchboard hash-password   print a {SSHA512} hash of a password
+//	switchboard hash-password   print a hash of a password (passwords.scheme)
+//	switchboard cert --dir DIR  write a development CA and server certificate
+//	switchboard audit verify F  check the hash chain of audit log files
 //	switchboard version         print the version
 package main
 
@@ -34,7 +36,9 @@ Commands:
   export [FILE]  write every entry as LDIF (to stdout without FILE)
   reindex        build the configured indexes that the store lacks (offline)
   verify         check that every index agrees with the entries (offline)
-  hash-password  read a password from stdin and print its {SSHA512} hash
+  audit verify   check the hash chain of audit log files (FILE..., oldest first)
+  hash-password  read a password from stdin and print its hash (passwords.scheme)
+  cert           write a development CA and a server certificate (--dir DIR)
   version        print the version
 
 Run 'switchboard <command> --help' for the flags of a command. Every flag is
@@ -81,8 +85,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdVerify(ctx, rest, stdout, stderr)
 	case "reindex":
 		return cmdReindex(ctx, rest, stdout, stderr)
+	case "audit":
+		return cmdAudit(ctx, rest, stdout, stderr)
 	case "hash-password":
-		return cmdHashPassword(stdin, stdout)
+		return cmdHashPassword(ctx, rest, stdin, stdout, stderr)
+	case "cert":
+		return cmdCert(rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "switchboard", version)
 		return nil

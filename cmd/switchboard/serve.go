@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/directory/frontend"
 	"github.com/switchboard-ldap/switchboard/directory/ldif"
+	"github.com/switchboard-ldap/switchboard/directory/overlay/audit"
 	"github.com/switchboard-ldap/switchboard/directory/overlay/memberof"
 	"github.com/switchboard-ldap/switchboard/directory/password"
 	"github.com/switchboard-ldap/switchboard/ldap"
@@ -37,7 +38,9 @@ func openEngine(cfg *Config, log *slog.Logger, dir string, noSync, bulk bool) (*
 			return nil, fmt.Errorf("schema file %s: %w", f, err)
 		}
 	}
-	// The overlay chain, declared once, in the order it runs.
+	// The overlay chain, declared once, in the order it runs: the overlays
+	// that wrap the whole Backend (audit) are declared in cmdServe, in
+	// front of these, which run inside the engine's write transaction.
 	var hooks []directory.WriteHook
 	var virtual []directory.VirtualAttribute
 	if cfg.Overlays.MemberOf.Enabled {
@@ -61,6 +64,8 @@ func openEngine(cfg *Config, log *slog.Logger, dir string, noSync, bulk bool) (*
 		NoSync:         noSync,
 		BulkLoad:       bulk,
 		CacheBytes:     int64(cfg.CacheMB) << 20,
+		Passwords:      password.NewHasher(cfg.passwordConfig()),
+		RehashOnBind:   cfg.Passwords.RehashOnBind,
 	})
 }
 
@@ -120,9 +125,30 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		log.Info("loaded demo organisation", "entries", n)
 	}
 
+	// The overlays in front of the engine, outermost first (then the
+	// write hooks of openEngine): audit.
+	var backend directory.Backend = eng
+	if cfg.Audit.File != "" {
+		ao, err := audit.New(backend, audit.Config{File: cfg.Audit.File, Sync: cfg.Audit.Sync, MaxBytes: int64(cfg.Audit.MaxBytes),
+			Keep: cfg.Audit.Keep, FailClosed: cfg.Audit.FailClosed, Logger: log})
+		if err != nil {
+			return err
+		}
+		defer ao.Close()
+		backend = ao
+	}
+
 	metrics := admin.NewMetrics(eng)
+	tlsCfg, err := serverTLS(cfg, log)
+	if err != nil {
+		return err
+	}
 	fe, err := frontend.New(frontend.Config{
+		StartTLS:      tlsCfg != nil,
+		RequireTLS:    cfg.TLS.Require,
+		SASLExternal:  tlsCfg != nil && cfg.TLS.CAFile != "",
 		Engine:        eng,
+		Backend:       backend,
 		RootDN:        cfg.RootDN,
 		RootPassword:  rootPW,
 		SizeLimit:     cfg.Limits.Size,
@@ -144,13 +170,27 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		MaxConnections:   cfg.Limits.MaxConnections,
 		MaxInFlight:      cfg.Limits.MaxInFlight,
 		Observer:         metrics,
+		TLSConfig:        tlsCfg,
+	}
+	var lns net.Listener // LDAPS, opened first so it is up once the LDAP port is
+	if cfg.ListenLDAPS != "" {
+		if lns, err = net.Listen("tcp", cfg.ListenLDAPS); err != nil {
+			return err
+		}
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
+		if lns != nil {
+			lns.Close()
+		}
 		return err
 	}
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- srv.Serve(ln) }()
+	if lns != nil {
+		go func() { errc <- srv.ServeTLS(lns, tlsCfg) }()
+		log.Info("LDAPS listening", "addr", lns.Addr().String())
+	}
 
 	adm := &admin.Server{Metrics: metrics, Logger: log, Pprof: cfg.AdminPprof}
 	if cfg.AdminListen != "" {
@@ -165,6 +205,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	adm.SetReady(true)
 	log.Info("LDAP listening", "addr", ln.Addr().String(), "suffix", cfg.Suffix, "entries", eng.EntryCount(), "version", version)
 	fmt.Fprintf(stdout, "switchboard %s serving %s on ldap://%s\n", version, cfg.Suffix, ln.Addr())
+	if lns != nil {
+		fmt.Fprintf(stdout, "switchboard %s serving %s on ldaps://%s\n", version, cfg.Suffix, lns.Addr())
+	}
 
 	select {
 	case <-ctx.Done():

@@ -2,6 +2,7 @@ package frontend
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/switchboard-ldap/switchboard/directory"
@@ -14,39 +15,55 @@ import (
 func (f *Frontend) bind(ctx context.Context, w ldap.ResponseWriter, r *ldap.Request, s *ldap.Session) {
 	b := &r.Bind
 	s.SetBind("")
+	name := string(b.Name)
+	// settled ends a bind decided here, without Backend.Authenticate,
+	// telling the BindObserver if there is one: a success binds as bindAs.
+	settled := func(bindAs string, err error) {
+		if f.bindObserver != nil {
+			err = f.bindObserver.ObserveBind(ctx, name, err)
+		}
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		s.SetBind(bindAs)
+		success(w)
+	}
 	if b.Version != 3 {
-		writeErr(w, &ldap.Error{Code: ldap.ProtocolError, Message: "only LDAPv3 is supported"})
+		settled("", &ldap.Error{Code: ldap.ProtocolError, Message: "only LDAPv3 is supported"})
+		return
+	}
+	if !b.Simple && f.cfg.SASLExternal && string(b.Mechanism) == MechExternal {
+		settled(f.externalIdentity(ctx, r, s))
 		return
 	}
 	if !b.Simple {
-		writeErr(w, &ldap.Error{Code: ldap.AuthMethodNotSupported, Message: "SASL mechanism " + string(b.Mechanism) + " is not supported"})
+		settled("", &ldap.Error{Code: ldap.AuthMethodNotSupported, Message: "SASL mechanism " + string(b.Mechanism) + " is not supported"})
 		return
 	}
-	name := string(b.Name)
 	switch {
 	case name == "" && len(b.Password) == 0:
-		success(w) // anonymous
+		settled("", nil) // anonymous
 		return
 	case name == "":
-		writeErr(w, &ldap.Error{Code: ldap.UnwillingToPerform, Message: "password given without a name"})
+		settled("", &ldap.Error{Code: ldap.UnwillingToPerform, Message: "password given without a name"})
 		return
 	case len(b.Password) == 0:
 		// RFC 4513 5.1.2: an unauthenticated bind must not authenticate.
-		writeErr(w, &ldap.Error{Code: ldap.UnwillingToPerform, Message: "unauthenticated bind (DN with no password) disallowed"})
+		settled("", &ldap.Error{Code: ldap.UnwillingToPerform, Message: "unauthenticated bind (DN with no password) disallowed"})
 		return
 	}
 	ndn, err := f.schema.NormalizeDNString(name)
 	if err != nil {
-		writeErr(w, &ldap.Error{Code: ldap.InvalidDNSyntax, Message: "invalid DN"})
+		settled("", &ldap.Error{Code: ldap.InvalidDNSyntax, Message: "invalid DN"})
 		return
 	}
 	if f.rootNDN != "" && ndn == f.rootNDN {
-		if ok, _ := password.Verify(f.cfg.RootPassword, b.Password); ok {
-			s.SetBind(ndn)
-			success(w)
+		if ok, _ := f.engine.Passwords().Verify(ctx, f.cfg.RootPassword, b.Password); ok {
+			settled(ndn, nil)
 			return
 		}
-		writeErr(w, &ldap.Error{Code: ldap.InvalidCredentials, Message: "invalid credentials"})
+		settled("", &ldap.Error{Code: ldap.InvalidCredentials, Message: "invalid credentials"})
 		return
 	}
 	if _, err := f.backend.Authenticate(ctx, name, b.Password); err != nil {
@@ -122,7 +139,15 @@ func (f *Frontend) passwordModify(ctx context.Context, w ldap.ResponseWriter, r 
 		generated = password.Generate(12)
 		newPW = generated
 	}
-	mod := directory.Mod{Op: ldap.ModReplace, Attr: directory.Attr{Name: "userPassword", Values: [][]byte{password.Hash(newPW)}}}
+	hashed, err := f.engine.Passwords().Hash(ctx, newPW)
+	if errors.Is(err, password.ErrBusy) {
+		err = &ldap.Error{Code: ldap.Busy, Message: "too many password hashes in progress; retry"}
+	}
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	mod := directory.Mod{Op: ldap.ModReplace, Attr: directory.Attr{Name: "userPassword", Values: [][]byte{hashed}}}
 	if _, err := f.backend.Modify(ctx, target, []directory.Mod{mod}, directory.WriteOptions{}); err != nil {
 		writeErr(w, err)
 		return

@@ -15,6 +15,7 @@ package frontend
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sort"
 	"strings"
@@ -49,7 +50,36 @@ type Config struct {
 	// VendorVersion is published in the Root DSE.
 	VendorVersion string
 	Logger        *slog.Logger
+
+	// StartTLS tells the frontend that the server offers StartTLS (the
+	// ldap.Server handles the operation itself); the Root DSE then lists
+	// it in supportedExtension (RFC 4511 section 4.14, RFC 4512 5.1).
+	StartTLS bool
+	// RequireTLS is what a connection without TLS may not do: RequireNone
+	// (or ""), RequireTLSBind or RequireTLSAll. Refusals get
+	// confidentialityRequired (13, RFC 4511 appendix A.2).
+	RequireTLS string
+	// SASLExternal accepts SASL EXTERNAL binds as the subject of a
+	// verified TLS client certificate and publishes EXTERNAL in
+	// supportedSASLMechanisms (RFC 4513 section 5.2.3).
+	SASLExternal bool
 }
+
+// Values of Config.RequireTLS.
+const (
+	// RequireNone allows everything over cleartext.
+	RequireNone = "none"
+	// RequireTLSBind refuses simple binds that carry a password over
+	// cleartext (RFC 4513 sections 5.1.3 and 6.3.1: a password sent
+	// without confidentiality protection can be read on the wire). The
+	// client has already sent the password once; the refusal teaches it
+	// not to do so again, as slapd's "security simple_bind=" does.
+	RequireTLSBind = "bind"
+	// RequireTLSAll refuses every operation over cleartext except an
+	// anonymous bind and the Root DSE read, which a client needs to learn
+	// that StartTLS is offered (StartTLS itself never reaches the handler).
+	RequireTLSAll = "all"
+)
 
 // Frontend is an ldap.Handler serving one naming context.
 type Frontend struct {
@@ -63,6 +93,20 @@ type Frontend struct {
 
 	subschemaOnce  sync.Once
 	subschemaEntry *directory.Entry
+
+	bindObserver BindObserver // Config.Backend, if it is one
+}
+
+// BindObserver is implemented by a Backend (an audit overlay) that must
+// hear of the binds the frontend settles itself, without calling
+// Backend.Authenticate: the root DN's binds, anonymous binds, and binds
+// refused before authentication (not LDAPv3, SASL, an invalid DN, a name
+// without a password or a password without a name). The frontend finds it
+// by type assertion on Config.Backend, as net/http finds a Flusher.
+// ObserveBind gets the bind's name and outcome (nil for success) and
+// returns the error to answer with: usually err itself.
+type BindObserver interface {
+	ObserveBind(ctx context.Context, dn string, err error) error
 }
 
 // New returns a Frontend. The root DN must parse.
@@ -73,6 +117,12 @@ func New(cfg Config) (*Frontend, error) {
 	f := &Frontend{cfg: cfg, engine: cfg.Engine, backend: cfg.Backend, schema: cfg.Engine.Schema(), started: time.Now()}
 	if f.backend == nil {
 		f.backend = cfg.Engine
+	}
+	f.bindObserver, _ = f.backend.(BindObserver)
+	switch cfg.RequireTLS {
+	case "", RequireNone, RequireTLSBind, RequireTLSAll:
+	default:
+		return nil, fmt.Errorf("frontend: RequireTLS %q is none of none, bind, all", cfg.RequireTLS)
 	}
 	if cfg.RootDN != "" {
 		n, err := f.schema.NormalizeDNString(cfg.RootDN)
@@ -182,6 +232,10 @@ func (f *Frontend) ServeLDAP(ctx context.Context, w ldap.ResponseWriter, r *ldap
 	if sess == nil {
 		sess = &ldap.Session{}
 	}
+	if err := f.checkConfidentiality(r, sess); err != nil {
+		writeErr(w, err)
+		return
+	}
 	ctx = directory.WithIdentity(ctx, sess.BindDN())
 	switch r.Op {
 	case ldap.OpBindRequest:
@@ -203,6 +257,34 @@ func (f *Frontend) ServeLDAP(ctx context.Context, w ldap.ResponseWriter, r *ldap
 	default:
 		writeErr(w, &ldap.Error{Code: ldap.ProtocolError, Message: "unsupported operation"})
 	}
+}
+
+// checkConfidentiality applies Config.RequireTLS to a request arriving on
+// a connection without TLS.
+func (f *Frontend) checkConfidentiality(r *ldap.Request, s *ldap.Session) *ldap.Error {
+	mode := f.cfg.RequireTLS
+	if mode == "" || mode == RequireNone || s.TLS() != nil {
+		return nil
+	}
+	b := &r.Bind
+	passwordBind := r.Op == ldap.OpBindRequest && b.Simple && len(b.Password) > 0
+	switch mode {
+	case RequireTLSBind:
+		if !passwordBind {
+			return nil
+		}
+	case RequireTLSAll:
+		switch {
+		case r.Op == ldap.OpBindRequest && b.Simple && len(b.Name) == 0 && len(b.Password) == 0:
+			return nil // anonymous: nothing to protect, and tools bind first
+		case r.Op == ldap.OpSearchRequest && len(r.Search.BaseObject) == 0 && r.Search.Scope == ldap.ScopeBaseObject:
+			return nil // the Root DSE, where StartTLS is advertised
+		}
+	}
+	if passwordBind {
+		return &ldap.Error{Code: ldap.ConfidentialityRequired, Message: "confidentiality required: use StartTLS or LDAPS before a password bind"}
+	}
+	return &ldap.Error{Code: ldap.ConfidentialityRequired, Message: "confidentiality required: use StartTLS or LDAPS"}
 }
 
 // writeErr answers with the code of err: an *ldap.Error as it is, a

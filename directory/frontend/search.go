@@ -151,7 +151,7 @@ func (f *Frontend) search(ctx context.Context, w ldap.ResponseWriter, r *ldap.Re
 		return
 	}
 	base := string(req.BaseObject)
-	nbase, err := f.schema.NormalizeDNString(base)
+	nbase, err := f.engine.NormalizeDN(base)
 	if err != nil {
 		writeErr(w, &ldap.Error{Code: ldap.InvalidDNSyntax, Message: "invalid base DN"})
 		return
@@ -328,18 +328,25 @@ func (f *Frontend) rootDSE() *directory.Entry {
 		}
 		return out
 	}
+	exts := []string{ldap.OIDWhoAmI, ldap.OIDPasswordModify}
+	if f.cfg.StartTLS {
+		exts = append(exts, ldap.OIDStartTLS)
+	}
 	en := &directory.Entry{DN: "", Attrs: []directory.Attr{
 		{Name: "objectClass", Values: bs("top", "extensibleObject")},
 		{Name: "namingContexts", Values: bs(f.engine.Suffix())},
 		{Name: "subschemaSubentry", Values: bs(directory.SubschemaDN)},
 		{Name: "supportedLDAPVersion", Values: bs("3")},
 		{Name: "supportedControl", Values: bs(f.controls.OIDs()...)},
-		{Name: "supportedExtension", Values: bs(ldap.OIDWhoAmI, ldap.OIDPasswordModify)},
+		{Name: "supportedExtension", Values: bs(exts...)},
 		{Name: "supportedFeatures", Values: bs(features...)},
 		{Name: "vendorName", Values: bs("Switchboard")},
 		{Name: "vendorVersion", Values: bs("Switchboard " + f.cfg.VendorVersion)},
 		{Name: "entryDN", Values: bs("")},
 	}}
+	if f.cfg.SASLExternal {
+		en.Attrs = append(en.Attrs, directory.Attr{Name: "supportedSASLMechanisms", Values: bs(MechExternal)})
+	}
 	return en
 }
 
