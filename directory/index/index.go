@@ -113,7 +113,8 @@ type Attribute struct {
 
 // Config is the set of indexed attributes. It is immutable once built.
 type Config struct {
-	attrs map[string]*Attribute // by lower-cased primary name
+	attrs  map[string]*Attribute // by lower-cased primary name
+	byType map[*schema.AttributeType]*Attribute
 }
 
 // NewConfig resolves attribute names against the schema and checks that
@@ -148,6 +149,10 @@ func NewConfig(s *schema.Schema, spec map[string][]string) (*Config, error) {
 		}
 		c.attrs[a.name] = a
 	}
+	c.byType = make(map[*schema.AttributeType]*Attribute, len(c.attrs))
+	for _, a := range c.attrs {
+		c.byType[a.Type] = a
+	}
 	return c, nil
 }
 
@@ -156,7 +161,7 @@ func (c *Config) Lookup(at *schema.AttributeType) *Attribute {
 	if c == nil || at == nil {
 		return nil
 	}
-	return c.attrs[strings.ToLower(at.Name())]
+	return c.byType[at]
 }
 
 // Attributes returns every indexed attribute.
