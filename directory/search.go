@@ -355,8 +355,8 @@ func (e *Engine) Compare(ctx context.Context, req *CompareRequest) (bool, error)
 // a new hash of the same password (see rehash).
 func (e *Engine) Authenticate(ctx context.Context, dn string, pw []byte) (*Entry, error) {
 	bad := &ldap.Error{Code: ldap.InvalidCredentials, Message: "invalid credentials"}
-	en, err := e.Get(ctx, dn)
-	if err != nil {
+	en, err := e.entryByDN(dn)
+	if err != nil || en == nil {
 		return nil, bad
 	}
 	for _, stored := range en.Get("userPassword") {
@@ -377,6 +377,27 @@ func (e *Engine) Authenticate(ctx context.Context, dn string, pw []byte) (*Entry
 		}
 	}
 	return nil, bad
+}
+
+// entryByDN loads an entry by DN through the entry cache, without the
+// computed attributes of a search: the bind path. It returns nil, nil when
+// there is no such entry.
+func (e *Engine) entryByDN(dn string) (*Entry, error) {
+	_, ndn, err := e.normalizeDN(dn)
+	if err != nil {
+		return nil, err
+	}
+	tok := e.cache.begin()
+	var en *Entry
+	err = e.db.View(func(txn *badger.Txn) error {
+		id, err := lookupDN(txn, ndn)
+		if err != nil || id == 0 {
+			return err
+		}
+		en, err = e.cachedEntry(txn, tok, id)
+		return err
+	})
+	return en, err
 }
 
 // rehash replaces the userPassword value old of en, which pw has just
