@@ -15,6 +15,11 @@ import (
 	"github.com/switchboard-ldap/switchboard/directory/password"
 )
 
+// importMaxRecord bounds one LDIF record in an offline import: a group of a
+// million members is a 45 MB record, which an import must take although no
+// LDAP request could carry it.
+const importMaxRecord = 512 << 20
+
 // cmdImport bulk-loads LDIF offline. It is all-or-nothing: the entries go
 // into a fresh store beside the data directory, which replaces the data
 // directory only when every record loaded. The target must not hold a
@@ -64,7 +69,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		os.RemoveAll(tmp)
 		return err
 	}
-	n, err := loadLDIF(directory.WithIdentity(ctx, cfg.RootDN), loader.Add, bufio.NewReaderSize(in, 1<<20), ldif.ReaderOptions{AllowURLs: cfg.LDIF.AllowURLs}, progress)
+	n, err := loadLDIF(directory.WithIdentity(ctx, cfg.RootDN), loader.Add, bufio.NewReaderSize(in, 1<<20), ldif.ReaderOptions{AllowURLs: cfg.LDIF.AllowURLs, MaxRecordBytes: importMaxRecord}, progress)
 	if progress != nil {
 		fmt.Fprintln(stderr)
 	}
