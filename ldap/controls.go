@@ -108,7 +108,7 @@ func AppendPasswordModifyResponse(b []byte, genPasswd []byte) []byte {
 		return append(b, tagSequence, 0)
 	}
 	b = appendHeader(b, tagSequence, tlvSize(len(genPasswd)))
-	return appendBytes(b, classContext|0, genPasswd)
+	return appendBytes(b, classContext /* [0] */, genPasswd)
 }
 
 // SortKey is one key of a server-side sort request (RFC 2891 section 1.1).
@@ -147,7 +147,7 @@ func DecodeSortKeys(v []byte) ([]SortKey, error) {
 				return nil, controlError("malformed sort key")
 			}
 			switch {
-			case t == classContext|0 && next == 0:
+			case t == classContext /* [0] */ && next == 0:
 				if len(val) == 0 {
 					return nil, controlError("sort key: empty ordering rule")
 				}
@@ -181,7 +181,7 @@ func AppendSortResult(b []byte, code ResultCode, attr string) []byte {
 	b = appendHeader(b, tagSequence, n)
 	b = appendInt(b, tagEnumerated, int64(code))
 	if attr != "" {
-		b = appendString(b, classContext|0, attr)
+		b = appendString(b, classContext /* [0] */, attr)
 	}
 	return b
 }
@@ -224,7 +224,7 @@ func DecodeVLVRequest(v []byte) (VLVRequest, error) {
 		return r, controlError("VLV target: " + err.Error())
 	}
 	switch t {
-	case classContext | bitConstructed | 0:
+	case classContext | bitConstructed /* [0] */ :
 		r.ByOffset = true
 		if n, val, err = readInt(val, tagInteger, 0, maxInt); err != nil {
 			return r, controlError("VLV offset: " + err.Error())

@@ -232,7 +232,7 @@ func (req *Request) decodeBind(b []byte) error {
 		return err
 	}
 	switch tag {
-	case classContext | 0: // simple [0] OCTET STRING
+	case classContext /* [0] */ : // simple [0] OCTET STRING
 		r.Simple = true
 		r.Password = c
 	case classContext | bitConstructed | 3: // sasl [3] SaslCredentials
@@ -461,7 +461,7 @@ func (req *Request) decodeCompare(b []byte) error {
 func (req *Request) decodeExtended(b []byte) error {
 	e := &req.Extended
 	var err error
-	if e.Name, b, err = expect(b, classContext|0); err != nil {
+	if e.Name, b, err = expect(b, classContext /* [0] */); err != nil {
 		return err
 	}
 	if len(b) > 0 && b[0] == classContext|1 {

@@ -207,7 +207,7 @@ func AppendIntermediate(b []byte, msgID int32, name string, value []byte, ctrls 
 	b = envelopeHeader(b, msgID, tlvSize(n), controlsSize(ctrls))
 	b = appendHeader(b, classApp|bitConstructed|byte(OpIntermediateResponse), n)
 	if name != "" {
-		b = appendString(b, classContext|0, name)
+		b = appendString(b, classContext /* [0] */, name)
 	}
 	if value != nil {
 		b = appendBytes(b, classContext|1, value)

@@ -11,7 +11,7 @@ import (
 
 // Filter identifier octets.
 const (
-	tagFilterAnd        = classContext | bitConstructed | 0
+	tagFilterAnd        = classContext | bitConstructed /* [0] */
 	tagFilterOr         = classContext | bitConstructed | 1
 	tagFilterNot        = classContext | bitConstructed | 2
 	tagFilterEquality   = classContext | bitConstructed | 3
@@ -121,7 +121,7 @@ func countFilter(tag byte, c []byte, depth int, cnt *filterCount) error {
 			switch {
 			case final:
 				return errSubstrings // nothing may follow final
-			case t == classContext|0:
+			case t == classContext /* [0] */ :
 				if n != 0 {
 					return errSubstrings // initial must come first
 				}
@@ -209,7 +209,7 @@ func (req *Request) fillFilter(f *Filter, tag byte, c []byte) {
 		for len(subs) > 0 {
 			t, v, rest, _ := readTLV(subs)
 			switch t {
-			case classContext | 0:
+			case classContext /* [0] */ :
 				f.Initial = v
 			case classContext | 1:
 				req.anys = append(req.anys, v)
@@ -259,7 +259,7 @@ func AppendFilter(b []byte, f *Filter) []byte {
 		b = appendBytes(b, tagOctetString, f.Attr)
 		b = appendHeader(b, tagSequence, substringsSize(f))
 		if f.Initial != nil {
-			b = appendBytes(b, classContext|0, f.Initial)
+			b = appendBytes(b, classContext /* [0] */, f.Initial)
 		}
 		for _, a := range f.Any {
 			b = appendBytes(b, classContext|1, a)

@@ -151,7 +151,7 @@ func subCaseExactIA5(v []byte, p SubstringPart) ([]byte, error) {
 // removeBytes deletes every byte of set from b, aliasing b when there is
 // nothing to delete.
 func removeBytes(b []byte, set string) []byte {
-	if bytes.IndexAny(b, set) < 0 {
+	if !bytes.ContainsAny(b, set) {
 		return b
 	}
 	out := make([]byte, 0, len(b))

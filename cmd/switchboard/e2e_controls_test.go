@@ -57,7 +57,7 @@ func TestControlsGoLDAP(t *testing.T) {
 		// Critical sort on a type without an ordering rule: 12.
 		req := goldap.NewSearchRequest(peopleDN, goldap.ScopeSingleLevel, goldap.NeverDerefAliases, 0, 0, false,
 			"(objectClass=person)", []string{"sn"}, []goldap.Control{goldap.NewControlString(goldap.ControlTypeServerSideSorting, true,
-				string(goldap.NewControlServerSideSortingWithSortKeys([]*goldap.SortKey{{AttributeType: "sn"}}).Encode().Children[1].Data.Bytes()))})
+				goldap.NewControlServerSideSortingWithSortKeys([]*goldap.SortKey{{AttributeType: "sn"}}).Encode().Children[1].Data.String())})
 		_, err := anon.Search(req)
 		wantCode(t, "critical sort by sn", err, 12)
 	})

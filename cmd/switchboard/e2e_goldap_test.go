@@ -199,7 +199,7 @@ func TestGoLDAPRead(t *testing.T) {
 	t.Run("filters", func(t *testing.T) {
 		lowerEq := func(attr, v string) func(e2eEntry) bool {
 			return func(e e2eEntry) bool {
-				return anyValue(e.get(attr), func(x string) bool { return strings.ToLower(x) == strings.ToLower(v) })
+				return anyValue(e.get(attr), func(x string) bool { return strings.EqualFold(x, v) })
 			}
 		}
 		cases := []struct {

@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -331,5 +330,3 @@ func (f *Frontend) requireWrite(s *ldap.Session) *ldap.Error {
 	}
 	return &ldap.Error{Code: ldap.InsufficientAccessRights, Message: "no write access"}
 }
-
-func lower(b []byte) string { return strings.ToLower(string(b)) }

@@ -83,7 +83,6 @@ func resultOf(err error) (ldap.ResultCode, string) {
 type formatter struct {
 	buf bytes.Buffer
 	w   *ldif.Writer
-	out []byte
 }
 
 var formatters = sync.Pool{New: func() any {
