@@ -2,6 +2,7 @@ package directory
 
 import (
 	"context"
+	"math"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -304,14 +305,7 @@ func (e *Engine) checkFormat() error {
 func (e *Engine) countEntries() error {
 	var n int64
 	err := e.db.View(func(txn *badger.Txn) error {
-		opt := badger.DefaultIteratorOptions
-		opt.PrefetchValues = false
-		opt.Prefix = []byte{prefixEntry}
-		it := txn.NewIterator(opt)
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			n++
-		}
+		n = int64(index.Reader{Txn: txn}.Count([]byte{prefixEntry}, math.MaxInt))
 		return nil
 	})
 	e.entries.Store(n)

@@ -156,18 +156,10 @@ func lookupDN(txn *badger.Txn, ndn string) (ID, error) {
 // scanIDs appends the IDs of every key under prefix (which must be followed
 // by exactly an 8-byte ID) to dst, in ascending ID order.
 func scanIDs(txn *badger.Txn, prefix []byte, dst []ID) ([]ID, error) {
-	opt := badger.DefaultIteratorOptions
-	opt.PrefetchValues = false
-	opt.Prefix = prefix
-	it := txn.NewIterator(opt)
-	defer it.Close()
-	for it.Rewind(); it.Valid(); it.Next() {
-		k := it.Item().Key()
-		if len(k) != len(prefix)+8 {
-			continue
-		}
-		dst = append(dst, readID(k[len(prefix):]))
-	}
+	index.Reader{Txn: txn}.Scan(prefix, func(id uint64) bool {
+		dst = append(dst, ID(id))
+		return true
+	})
 	return dst, nil
 }
 
