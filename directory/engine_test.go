@@ -15,12 +15,20 @@ import (
 )
 
 func openTest(t testing.TB, hooks ...WriteHook) *Engine {
+	return openTestWith(t, Options{Hooks: hooks})
+}
+
+// openTestWith opens an in-memory engine for dc=example,dc=com with opt
+// (Suffix, Schema and InMemory are filled in) and adds the suffix and
+// ou=people.
+func openTestWith(t testing.TB, opt Options) *Engine {
 	t.Helper()
 	s, err := schema.Default()
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := Open(Options{InMemory: true, Suffix: "dc=example,dc=com", Schema: s, Hooks: hooks})
+	opt.InMemory, opt.Suffix, opt.Schema = true, "dc=example,dc=com", s
+	e, err := Open(opt)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,26 +8,12 @@ import (
 
 	"github.com/switchboard-ldap/switchboard/directory/password"
 	"github.com/switchboard-ldap/switchboard/ldap"
-	"github.com/switchboard-ldap/switchboard/schema"
 )
 
 // openWithPasswords opens an in-memory engine with a Hasher and
 // RehashOnBind, plus the suffix and ou=people.
 func openWithPasswords(t *testing.T, h *password.Hasher, rehash bool) *Engine {
-	t.Helper()
-	s, err := schema.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := Open(Options{InMemory: true, Suffix: "dc=example,dc=com", Schema: s, Passwords: h, RehashOnBind: rehash})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	ctx := context.Background()
-	must(t, errOf(e.Add(ctx, "dc=example,dc=com", attrs("objectClass", "top", "dcObject", "organization", "dc", "example", "o", "Example"), WriteOptions{})))
-	must(t, errOf(e.Add(ctx, "ou=people,dc=example,dc=com", attrs("objectClass", "organizationalUnit", "ou", "people"), WriteOptions{})))
-	return e
+	return openTestWith(t, Options{Passwords: h, RehashOnBind: rehash})
 }
 
 var cheapArgon = password.Config{Argon2: password.Argon2Params{MemoryKiB: 256, Time: 1, Threads: 1}, Workers: 2}
