@@ -1,0 +1,252 @@
+package replication
+
+import (
+	"bytes"
+	"errors"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestCSNTextRoundTrip(t *testing.T) {
+	// A value as slapd 2.5 writes it in entryCSN.
+	const s = "20261126223011.123456Z#00000a#001#000000"
+	c, err := ParseCSN(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := CSN{Time: time.Date(2026, 11, 26, 22, 30, 11, 123456000, time.UTC).UnixMicro(), Counter: 10, Replica: 1}
+	if c != want {
+		t.Fatalf("ParseCSN(%q) = %+v, want %+v", s, c, want)
+	}
+	if got := c.String(); got != s {
+		t.Fatalf("String() = %q, want %q", got, s)
+	}
+	upper, err := ParseCSN("20261126223011.123456Z#00000A#FFF#00000B")
+	if err != nil || upper.Counter != 10 || upper.Replica != 0xfff || upper.Sub != 11 {
+		t.Fatalf("upper-case hex: %+v, %v", upper, err)
+	}
+}
+
+func TestParseCSNRejects(t *testing.T) {
+	for _, s := range []string{
+		"",
+		"20261126223011Z#000000#001#000000",
+		"20261126223011.123456Z#00000g#001#000000",
+		"20261126223011.123456Z#+00001#001#000000",
+		"20261126223011.123456Z#000001#001#00000",
+		"20261326223011.123456Z#000001#001#000000",
+		"19691231235959.999999Z#000001#001#000000",
+		"20261126223011.123456Z-000001#001#000000",
+	} {
+		if _, err := ParseCSN(s); !errors.Is(err, ErrCSNSyntax) {
+			t.Errorf("ParseCSN(%q) err = %v, want ErrCSNSyntax", s, err)
+		}
+	}
+}
+
+func randomCSN(r *rand.Rand) CSN {
+	// Small ranges so that ties on the leading fields are common.
+	return CSN{
+		Time:    1_700_000_000_000_000 + r.Int64N(4),
+		Counter: uint32(r.IntN(3)) * 0x7fffff,
+		Replica: uint16(r.IntN(3)) * 0x7ff,
+		Sub:     uint32(r.IntN(3)) * 0x7fffff,
+	}
+}
+
+// The binary form sorts as CSNs compare, and both forms round-trip.
+func TestCSNOrderingForms(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 20000; i++ {
+		a, b := randomCSN(r), randomCSN(r)
+		ab, bb := a.AppendBinary(nil), b.AppendBinary(nil)
+		if got, want := bytes.Compare(ab, bb), a.Compare(b); got != want {
+			t.Fatalf("%v vs %v: bytes.Compare = %d, Compare = %d", a, b, got, want)
+		}
+		if got, want := compareText(a.String(), b.String()), a.Compare(b); got != want {
+			t.Fatalf("%v vs %v: text order %d, Compare %d", a, b, got, want)
+		}
+		if d, err := DecodeCSN(ab); err != nil || d != a {
+			t.Fatalf("DecodeCSN(%x) = %v, %v; want %v", ab, d, err, a)
+		}
+		if p, err := ParseCSN(a.String()); err != nil || p != a {
+			t.Fatalf("ParseCSN(%s) = %v, %v", a, p, err)
+		}
+	}
+}
+
+func compareText(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// A wall clock the test moves by hand.
+type manualClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (m *manualClock) Now() time.Time {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.now
+}
+
+func (m *manualClock) Set(t time.Time) {
+	m.mu.Lock()
+	m.now = t
+	m.mu.Unlock()
+}
+
+func TestClockNeverGoesBack(t *testing.T) {
+	wall := &manualClock{now: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
+	c, err := NewClock(ClockConfig{Replica: 7, Now: wall.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prev := c.Next()
+	for i, step := range []time.Duration{0, time.Microsecond, -time.Hour, 0, 2 * time.Hour, -10 * time.Minute} {
+		wall.Set(wall.Now().Add(step))
+		for j := 0; j < 3; j++ {
+			n := c.Next()
+			if !prev.Less(n) || n.Replica != 7 {
+				t.Fatalf("step %d: %v after %v", i, n, prev)
+			}
+			prev = n
+		}
+	}
+}
+
+func TestClockCounterOverflowBorrowsTime(t *testing.T) {
+	wall := &manualClock{now: time.Unix(1_800_000_000, 0)}
+	c, _ := NewClock(ClockConfig{Replica: 1, Now: wall.Now, Start: CSN{Time: wall.Now().UnixMicro(), Counter: MaxCounter - 1}})
+	a, b := c.Next(), c.Next()
+	if a.Counter != MaxCounter || b.Time != a.Time+1 || b.Counter != 0 {
+		t.Fatalf("overflow: %v then %v", a, b)
+	}
+}
+
+func TestClockObserve(t *testing.T) {
+	wall := &manualClock{now: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
+	c, _ := NewClock(ClockConfig{Replica: 1, MaxSkew: 15 * time.Minute, Now: wall.Now})
+	// A peer 10 minutes ahead: absorbed, and local CSNs follow it.
+	ahead := CSN{Time: wall.Now().Add(10 * time.Minute).UnixMicro(), Counter: 5, Replica: 2}
+	if err := c.Observe(ahead); err != nil {
+		t.Fatal(err)
+	}
+	if n := c.Next(); !ahead.Less(n) {
+		t.Fatalf("Next() = %v, not after observed %v", n, ahead)
+	}
+	// A peer 2 hours ahead is refused and does not move the clock.
+	far := CSN{Time: wall.Now().Add(2 * time.Hour).UnixMicro(), Replica: 3}
+	if err := c.Observe(far); !errors.Is(err, ErrSkew) {
+		t.Fatalf("Observe(+2h) = %v, want ErrSkew", err)
+	}
+	if n := c.Next(); !n.Less(far) {
+		t.Fatalf("clock absorbed a refused CSN: %v", n)
+	}
+	// A peer behind changes nothing.
+	before := c.Last()
+	if err := c.Observe(CSN{Time: wall.Now().Add(-time.Hour).UnixMicro(), Replica: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if c.Last() != before {
+		t.Fatalf("observing an old CSN moved the clock")
+	}
+}
+
+func TestClockConcurrentUnique(t *testing.T) {
+	c, _ := NewClock(ClockConfig{Replica: 9})
+	const workers, each = 8, 5000
+	out := make([][]CSN, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range each {
+				out[w] = append(out[w], c.Next())
+			}
+		}()
+	}
+	wg.Wait()
+	seen := map[CSN]bool{}
+	for _, csns := range out {
+		for i, n := range csns {
+			if seen[n] {
+				t.Fatalf("CSN %v issued twice", n)
+			}
+			seen[n] = true
+			if i > 0 && !csns[i-1].Less(n) {
+				t.Fatalf("one goroutine saw %v then %v", csns[i-1], n)
+			}
+		}
+	}
+}
+
+func TestNewClockRejectsReplicaIDs(t *testing.T) {
+	for _, id := range []uint16{0, MaxReplica + 1} {
+		if _, err := NewClock(ClockConfig{Replica: id}); err == nil {
+			t.Errorf("replica %d accepted", id)
+		}
+	}
+}
+
+func FuzzParseCSN(f *testing.F) {
+	f.Add("20261126223011.123456Z#00000a#001#000000")
+	f.Add("19700101000000.000000Z#000000#000#000000")
+	f.Add("99991231235959.999999Z#ffffff#fff#ffffff")
+	f.Add("20261126223011.123456Z#00000a#001#00000")
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := ParseCSN(s)
+		if err != nil {
+			return
+		}
+		again, err := ParseCSN(c.String())
+		if err != nil || again != c {
+			t.Fatalf("%q -> %v -> %q -> %v, %v", s, c, c.String(), again, err)
+		}
+		if d, err := DecodeCSN(c.AppendBinary(nil)); err != nil || d != c {
+			t.Fatalf("binary round trip of %v: %v, %v", c, d, err)
+		}
+	})
+}
+
+func FuzzDecodeCSN(f *testing.F) {
+	f.Add(CSN{Time: 1, Counter: 2, Replica: 3, Sub: 4}.AppendBinary(nil))
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0})
+	f.Add([]byte{1, 2, 3})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := DecodeCSN(b)
+		if err != nil {
+			return
+		}
+		if !bytes.Equal(c.AppendBinary(nil), b[:CSNSize]) {
+			t.Fatalf("%x decodes to %v, which encodes differently", b[:CSNSize], c)
+		}
+		if p, err := ParseCSN(c.String()); err != nil || p != c {
+			t.Fatalf("%v: text %q parses to %v, %v", c, c.String(), p, err)
+		}
+	})
+}
+
+func TestDecodeCSNBounds(t *testing.T) {
+	last := CSN{Time: maxTime, Counter: MaxCounter, Replica: MaxReplica, Sub: MaxSub}
+	d, err := DecodeCSN(last.AppendBinary(nil))
+	if err != nil || d != last {
+		t.Fatalf("DecodeCSN(last) = %v, %v", d, err)
+	}
+	if p, err := ParseCSN(last.String()); err != nil || p != last {
+		t.Fatalf("%s does not parse back: %v, %v", last, p, err)
+	}
+	if _, err := DecodeCSN(CSN{Time: maxTime + 1}.AppendBinary(nil)); err == nil {
+		t.Fatal("a time after year 9999 decoded")
+	}
+}
