@@ -150,10 +150,14 @@ func DecodeCSN(b []byte) (CSN, error) {
 	if t > maxTime {
 		return CSN{}, fmt.Errorf("%w: time out of range", ErrCSNSyntax)
 	}
+	rid := binary.BigEndian.Uint16(b[11:13])
+	if rid > MaxReplica {
+		return CSN{}, fmt.Errorf("%w: replica ID %d out of range", ErrCSNSyntax, rid)
+	}
 	return CSN{
 		Time:    int64(t),
 		Counter: uint32(b[8])<<16 | uint32(b[9])<<8 | uint32(b[10]),
-		Replica: binary.BigEndian.Uint16(b[11:13]),
+		Replica: rid,
 		Sub:     uint32(b[13])<<16 | uint32(b[14])<<8 | uint32(b[15]),
 	}, nil
 }
