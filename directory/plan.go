@@ -1,6 +1,8 @@
 package directory
 
 import (
+	"slices"
+
 	"github.com/RoaringBitmap/roaring/v2"
 
 	"github.com/switchboard-ldap/switchboard/directory/index"
@@ -80,20 +82,32 @@ func (s *bitmapSource) each(r index.Reader, fn func(ID) bool) {
 	}
 }
 
-// plan is a node's access path: either one posting list (prefix, which can
-// also serve as a probe) or a gathered bitmap; est estimates its size.
+// plan is a node's access path: one posting list (prefix, which can also
+// serve as a probe) or a gathered set (bm); either way filtered by probes,
+// other posting lists each ID must be in. est estimates its size: exact
+// for a set and for a list counted to its end, a lower bound for a list
+// whose counting stopped at estimateCap (large).
 type plan struct {
 	prefix []byte
-	probes [][]byte // with prefix: other posting lists each ID must be in
 	bm     *roaring.Bitmap
+	probes [][]byte
 	est    int
 }
 
+// large reports whether p is a posting list too long to have been counted.
+func (p *plan) large() bool { return p.bm == nil && p.est >= estimateCap }
+
+// gather reads p into a set, applying its probes.
 func (p *plan) gather(r index.Reader) *roaring.Bitmap {
 	if p.bm == nil {
 		p.bm = r.Bitmap(p.prefix)
-		p.est = int(p.bm.GetCardinality())
 	}
+	if len(p.probes) > 0 {
+		out := roaring.New()
+		(&bitmapSource{bm: p.bm, probes: p.probes}).each(r, func(id ID) bool { out.Add(uint32(id)); return true })
+		p.bm, p.probes = out, nil
+	}
+	p.est = int(p.bm.GetCardinality())
 	return p.bm
 }
 
@@ -225,59 +239,57 @@ func (e *Engine) planAnd(r index.Reader, m *matcher) *plan {
 	return e.intersect(r, parts)
 }
 
-// intersect combines access paths smallest first. Lists much larger than
-// the running result are not read: they become probes.
+// intersect combines access paths. The smallest path of known size drives:
+// it is gathered, and the other known ones are intersected with it in
+// memory. Large posting lists, whose size is unknown beyond estimateCap,
+// are never read whole: each becomes a probe, one key lookup per
+// candidate, unless counting it up to an eighth of the candidates shows it
+// is small after all. Only when every path is large does one of them
+// stream, probing the rest. (Gathering a large list because its capped
+// estimate looked small made (&(mail=*)(|(cn=ab*)...)), Outlook's filter,
+// read the whole presence index on every search.)
 func (e *Engine) intersect(r index.Reader, parts []*plan) *plan {
-	smallest := 0
-	for i, p := range parts {
-		if p.est < parts[smallest].est {
-			smallest = i
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	var drv *plan
+	for _, p := range parts {
+		if !p.large() && (drv == nil || p.est < drv.est) {
+			drv = p
 		}
 	}
-	drv := parts[smallest]
-	if len(parts) == 1 {
-		return drv
+	if drv == nil {
+		out := &plan{prefix: parts[0].prefix, est: parts[0].est, probes: slices.Clone(parts[0].probes)}
+		for _, p := range parts[1:] {
+			out.probes = append(append(out.probes, p.prefix), p.probes...)
+		}
+		return out
 	}
+	bm := drv.gather(r).Clone()
 	var probes [][]byte
-	var bm *roaring.Bitmap
-	if drv.bm != nil || drv.est <= 64 {
-		bm = drv.gather(r).Clone()
-	}
-	for i, p := range parts {
-		if i == smallest {
+	for _, p := range parts {
+		if p == drv {
 			continue
 		}
-		switch {
-		case bm != nil && bm.IsEmpty():
+		if bm.IsEmpty() {
 			return &plan{bm: bm}
-		case p.bm != nil && bm != nil:
-			bm.And(p.bm)
-		case p.prefix != nil && (bm == nil || p.est >= estimateCap || p.est > 8*int(bm.GetCardinality())):
-			probes = append(probes, p.prefix)
-		case p.prefix != nil && bm != nil:
-			bm.And(p.gather(r))
-		case p.bm != nil:
-			// The driver streams; a gathered child filters it after.
-			bm = p.bm.Clone()
-			bm.And(drv.gather(r))
 		}
-	}
-	if bm != nil {
-		if len(probes) == 0 {
-			return &plan{bm: bm, est: int(bm.GetCardinality())}
+		if p.large() {
+			limit := int(bm.GetCardinality()) / 8
+			if limit <= estimateCap || r.Count(p.prefix, limit) >= limit {
+				probes = append(append(probes, p.prefix), p.probes...)
+				continue
+			}
 		}
-		// Apply the probes now, so the plan is a plain set.
-		out := roaring.New()
-		(&bitmapSource{bm: bm, probes: probes}).each(r, func(id ID) bool { out.Add(uint32(id)); return true })
-		return &plan{bm: out, est: int(out.GetCardinality())}
+		bm.And(p.gather(r))
 	}
-	return &plan{prefix: drv.prefix, est: drv.est, probes: probes}
+	return &plan{bm: bm, probes: probes, est: int(bm.GetCardinality())}
 }
 
 // source turns a plan into a stream of IDs.
 func (p *plan) source() idSource {
 	if p.bm != nil {
-		return &bitmapSource{bm: p.bm}
+		return &bitmapSource{bm: p.bm, probes: p.probes}
 	}
 	return &prefixSource{prefix: p.prefix, probes: p.probes}
 }

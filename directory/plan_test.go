@@ -286,3 +286,42 @@ func badgerIterOpts() badger.IteratorOptions {
 	o.PrefetchValues = false
 	return o
 }
+
+// TestAndProbesLargeLists checks the shape of Outlook's filter's plan: the
+// presence list of mail, too long to count, must become a probe on the
+// small OR set rather than be read whole.
+func TestAndProbesLargeLists(t *testing.T) {
+	e := openTest(t)
+	fillRandom(t, e, rand.New(rand.NewPCG(5, 6)), 300)
+	f, _ := ldap.ParseFilter("(&(mail=*)(|(mail=zo*)(cn=Anna*)))")
+	m := e.compile(f, compileOptions{})
+	err := e.db.View(func(txn *badgerTxn) error {
+		r := indexReader(txn)
+		mail, _ := e.schema.Attribute("mail")
+		if n := r.Count(e.ready(mail).PresencePrefix(), 1000); n <= estimateCap {
+			t.Fatalf("only %d entries have mail: the test needs a large presence list", n)
+		}
+		p := e.planFilter(r, &m)
+		if p == nil || p.bm == nil {
+			t.Fatalf("plan %+v: want a gathered set", p)
+		}
+		if len(p.probes) != 1 {
+			t.Fatalf("plan has %d probes, want the presence list of mail as the only one", len(p.probes))
+		}
+		or := e.compile(ldapMust(t, "(|(mail=zo*)(cn=Anna*))"), compileOptions{})
+		if want := e.planFilter(r, &or).gather(r).GetCardinality(); p.bm.GetCardinality() > want {
+			t.Errorf("AND set has %d IDs, more than the OR's %d", p.bm.GetCardinality(), want)
+		}
+		return nil
+	})
+	must(t, err)
+}
+
+func ldapMust(t *testing.T, s string) *ldap.Filter {
+	t.Helper()
+	f, err := ldap.ParseFilter(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
