@@ -45,3 +45,15 @@ func BenchmarkDefault(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPrepareLatinName prepares an accented name for substring
+// matching, the per-value cost of an unindexed substring filter.
+func BenchmarkPrepareLatinName(b *testing.B) {
+	v := []byte("Zoë Müller-Łukasiewicz")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := prepareString(v, foldCase, spaceAny); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -42,10 +42,91 @@ const (
 func prepareString(v []byte, flags prepFlags, mode spaceMode) ([]byte, error) {
 	for _, c := range v {
 		if c >= utf8.RuneSelf {
+			if out, ok := prepareLatin(v, flags, mode); ok {
+				return out, nil
+			}
 			return prepareUnicode(v, flags, mode)
 		}
 	}
 	return prepareASCII(v, flags, mode), nil
+}
+
+// latinEnd bounds the code points of the Latin fast path: Latin-1
+// Supplement and Latin Extended-A and -B, which hold the letters of most
+// European names.
+const latinEnd = 0x250
+
+// latinFold and latinExact give, for each code point from U+0080 up to
+// latinEnd, the one code point that preparation (mapping, case folding for
+// latinFold, NFKC) turns it into, or 0 when it needs the general path: it
+// maps to nothing or to several code points. No code point below latinEnd
+// combines with its neighbours under NFKC (combining marks start at
+// U+0300), so preparing such a string rune by rune equals preparing it
+// whole.
+var latinFold, latinExact = latinTables()
+
+func latinTables() (fold, exact [latinEnd - utf8.RuneSelf]rune) {
+	for r := rune(utf8.RuneSelf); r < latinEnd; r++ {
+		fold[r-utf8.RuneSelf] = preparedRune(r, true)
+		exact[r-utf8.RuneSelf] = preparedRune(r, false)
+	}
+	return fold, exact
+}
+
+// preparedRune is the single code point r prepares to, or 0.
+func preparedRune(r rune, fold bool) rune {
+	if mapRune(r) != r || prohibited(r) {
+		return 0
+	}
+	prep := func(s string) string {
+		if fold {
+			s = caseFolder.String(s)
+		}
+		return norm.NFKC.String(s)
+	}
+	s := prep(string(r))
+	out, size := utf8.DecodeRuneInString(s)
+	if size != len(s) || out == utf8.RuneError || mapRune(out) != out || prep(s) != s {
+		return 0
+	}
+	return out
+}
+
+// prepareLatin prepares a value whose code points are all below latinEnd
+// with table look-ups, one allocation in all; ok is false for any other
+// value.
+func prepareLatin(v []byte, flags prepFlags, mode spaceMode) (out []byte, ok bool) {
+	table := &latinExact
+	if flags&foldCase != 0 {
+		table = &latinFold
+	}
+	out = make([]byte, 0, len(v)+4)
+	for i := 0; i < len(v); {
+		c := v[i]
+		if c < utf8.RuneSelf {
+			i++
+			m := asciiMap[c]
+			if m == 0 {
+				continue
+			}
+			if flags&foldCase != 0 && m >= 'A' && m <= 'Z' {
+				m += 'a' - 'A'
+			}
+			out = append(out, m)
+			continue
+		}
+		r, size := utf8.DecodeRune(v[i:])
+		if r >= latinEnd { // also utf8.RuneError: the general path reports it
+			return nil, false
+		}
+		p := table[r-utf8.RuneSelf]
+		if p == 0 {
+			return nil, false
+		}
+		out = utf8.AppendRune(out, p)
+		i += size
+	}
+	return squeezeSpaces(out, mode), true
 }
 
 // asciiMap gives the mapping of RFC 4518 section 2.2 for ASCII: 0 removes
