@@ -27,6 +27,7 @@ type matcher struct {
 	undefined bool // the item is Undefined whatever the entry
 	at        *schema.AttributeType
 	names     map[string]bool // canonical names of at and its subtypes
+	only      string          // the one name in names, when it has one
 	opts      []string        // lower-case options of the item's attribute description
 	rule      *schema.MatchingRule
 	value     []byte // normalised assertion value
@@ -92,7 +93,7 @@ func (e *Engine) compile(f *ldap.Filter, opt compileOptions) matcher {
 		return m
 	}
 	m.at = at
-	m.names = e.subtypes.names(e.schema, at)
+	m.setNames(e.subtypes.names(e.schema, at))
 	m.opts = lowerOptions(opts)
 	m.isOC = strings.EqualFold(at.Name(), "objectClass")
 	var err error
@@ -165,7 +166,8 @@ func (e *Engine) compileExtensible(f *ldap.Filter, opt compileOptions) matcher {
 			m.undefined = true
 			return m
 		}
-		m.at, m.names, m.rule = at, e.subtypes.names(e.schema, at), at.Equality
+		m.at, m.rule = at, at.Equality
+		m.setNames(e.subtypes.names(e.schema, at))
 		m.opts = lowerOptions(opts)
 	}
 	if string(f.MatchingRule) == OIDMatchingRuleInChain {
@@ -394,9 +396,19 @@ func ruleApplies(r *schema.MatchingRule, at *schema.AttributeType) bool {
 // description. An option makes a subtype (RFC 4512 2.5), so (cn;lang-en=x)
 // does not test plain cn values.
 func (m *matcher) holds(name string) bool {
-	base := baseName(name)
-	if !m.names[base] {
-		return false
+	var base string
+	if n := len(m.only); n > 0 {
+		// The common case, a type without subtypes: compare instead of
+		// hashing, and look for options only after a prefix match.
+		if len(name) < n || name[:n] != m.only || len(name) > n && name[n] != ';' {
+			return false
+		}
+		base = m.only
+	} else {
+		base = baseName(name)
+		if !m.names[base] {
+			return false
+		}
 	}
 	for _, want := range m.opts {
 		found := false
@@ -411,6 +423,16 @@ func (m *matcher) holds(name string) bool {
 		}
 	}
 	return true
+}
+
+// setNames sets the canonical names the item's type covers.
+func (m *matcher) setNames(names map[string]bool) {
+	m.names = names
+	if len(names) == 1 {
+		for n := range names {
+			m.only = n
+		}
+	}
 }
 
 func lowerOptions(opts []string) []string {
