@@ -50,25 +50,21 @@ func newEntryCache(maxBytes int64) *entryCache {
 
 func (c *entryCache) shard(id ID) *cacheShard { return &c.shards[uint64(id)%uint64(len(c.shards))] }
 
-// get returns a copy of the cached entry whose attribute list the caller
-// may change (values are shared and must not be modified), or nil.
-func (c *entryCache) get(id ID) *Entry {
+// peek returns the cached entry itself, shared with every other reader:
+// the caller must not change it (Entry.Clone gives a private copy).
+func (c *entryCache) peek(id ID) *Entry {
 	if c == nil {
 		return nil
 	}
 	s := c.shard(id)
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	el, ok := s.items[id]
-	if ok {
-		s.lru.MoveToFront(el)
-	}
-	s.mu.Unlock()
 	if !ok {
 		return nil
 	}
-	en := *el.Value.(*cacheItem).en
-	en.Attrs = append(make([]Attr, 0, len(en.Attrs)+4), en.Attrs...)
-	return &en
+	s.lru.MoveToFront(el)
+	return el.Value.(*cacheItem).en
 }
 
 // readToken is what a reader needs to fill the cache safely.

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"strings"
+	"unsafe"
 )
 
 // ID identifies an entry in the store. IDs are allocated from a Badger
@@ -116,29 +117,50 @@ var errCorrupt = errors.New("directory: corrupt entry record")
 
 // unmarshalEntry decodes a record written by marshal. Values are copied out
 // of b, which Badger owns only for the life of the transaction.
+//
+// Four allocations make an entry whatever its size: the copy of the record,
+// the Entry, its attribute list and one slice that every attribute's value
+// list is cut from. The DN, the normalised DN and the attribute names are
+// strings over the copy (unsafe.String): it is never written after
+// decoding, so they stay valid and immutable as strings must be.
 func unmarshalEntry(id ID, b []byte) (*Entry, error) {
 	if len(b) == 0 || b[0] != entryFormatV1 {
 		return nil, errCorrupt
 	}
-	// One allocation holds every value; strings are made separately.
 	buf := append([]byte(nil), b[1:]...)
 	r := reader{b: buf}
 	e := &Entry{ID: id}
 	e.ParentID = ID(r.uvarint())
-	e.DN = string(r.bytes())
-	e.NDN = string(r.bytes())
+	e.DN = r.str()
+	e.NDN = r.str()
 	n := r.uvarint()
-	if n > uint64(len(buf)) {
+	if n > uint64(len(r.b)) {
 		return nil, errCorrupt
 	}
-	e.Attrs = make([]Attr, n)
-	for i := range e.Attrs {
-		e.Attrs[i].Name = string(r.bytes())
-		nv := r.uvarint()
-		if nv > uint64(len(buf)) {
+	// Count the values first, so that one slice holds them all.
+	count := r
+	total := uint64(0)
+	for range n {
+		count.bytes()
+		nv := count.uvarint()
+		if nv > uint64(len(count.b)) {
 			return nil, errCorrupt
 		}
-		vals := make([][]byte, nv)
+		total += nv
+		for range nv {
+			count.bytes()
+		}
+	}
+	if count.err {
+		return nil, errCorrupt
+	}
+	all := make([][]byte, total)
+	e.Attrs = make([]Attr, n)
+	for i := range e.Attrs {
+		e.Attrs[i].Name = r.str()
+		nv := int(r.uvarint())
+		vals := all[:nv:nv]
+		all = all[nv:]
 		for j := range vals {
 			vals[j] = r.bytes()
 		}
@@ -164,6 +186,16 @@ func (r *reader) uvarint() uint64 {
 	}
 	r.b = r.b[n:]
 	return v
+}
+
+// str returns the next length-prefixed bytes as a string sharing the
+// reader's buffer, which must never be written afterwards.
+func (r *reader) str() string {
+	b := r.bytes()
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }
 
 func (r *reader) bytes() []byte {

@@ -101,7 +101,7 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 				stop = searchCtxErr(err)
 				return false
 			}
-			en, err := e.cachedEntry(txn, tok, id)
+			en, err := e.sharedEntry(txn, tok, id)
 			if err != nil {
 				stop = err
 				return false
@@ -109,8 +109,11 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 			if en == nil || !inScope(en, req.Scope, baseID, baseNDN) {
 				return true
 			}
+			// Most candidates of a scan fail the filter: test them on
+			// the shared entry and copy only what is sent.
 			stored := len(en.Attrs)
 			if withComputed {
+				en = shallowCopy(en)
 				e.addComputed(txn, en)
 			}
 			if e.eval(&m, en) != triTrue {
@@ -120,10 +123,14 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 				stop = &ldap.Error{Code: ldap.SizeLimitExceeded, Message: "size limit exceeded"}
 				return false
 			}
-			if !req.Operational {
+			switch {
+			case withComputed && !req.Operational:
 				en.Attrs = en.Attrs[:stored]
-			} else if !withComputed {
-				e.addComputed(txn, en)
+			case !withComputed:
+				en = shallowCopy(en)
+				if req.Operational {
+					e.addComputed(txn, en)
+				}
 			}
 			if err := fn(en); err != nil {
 				if !errors.Is(err, ErrStop) {
@@ -141,10 +148,11 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 	})
 }
 
-// cachedEntry loads an entry for a search through the entry cache. The
-// result's attribute list is the caller's; its values are shared.
-func (e *Engine) cachedEntry(txn *badger.Txn, tok readToken, id ID) (*Entry, error) {
-	if en := e.cache.get(id); en != nil {
+// sharedEntry loads an entry for a search through the entry cache. The
+// result may be the cached entry itself: read it, never change it; take a
+// shallowCopy to add to its attribute list.
+func (e *Engine) sharedEntry(txn *badger.Txn, tok readToken, id ID) (*Entry, error) {
+	if en := e.cache.peek(id); en != nil {
 		return en, nil
 	}
 	en, err := getEntry(txn, id)
@@ -152,9 +160,15 @@ func (e *Engine) cachedEntry(txn *badger.Txn, tok readToken, id ID) (*Entry, err
 		return en, err
 	}
 	e.cache.put(tok, en)
+	return en, nil
+}
+
+// shallowCopy returns a copy of en whose attribute list (with room for the
+// computed attributes) is the caller's; values stay shared.
+func shallowCopy(en *Entry) *Entry {
 	c := *en
 	c.Attrs = append(make([]Attr, 0, len(en.Attrs)+4), en.Attrs...)
-	return &c, nil
+	return &c
 }
 
 func searchCtxErr(err error) error {
@@ -394,7 +408,9 @@ func (e *Engine) entryByDN(dn string) (*Entry, error) {
 		if err != nil || id == 0 {
 			return err
 		}
-		en, err = e.cachedEntry(txn, tok, id)
+		if en, err = e.sharedEntry(txn, tok, id); en != nil {
+			en = shallowCopy(en)
+		}
 		return err
 	})
 	return en, err
