@@ -83,8 +83,10 @@ func (c *entryCache) begin() readToken {
 }
 
 // put caches en, which the caller must not change afterwards, if tok
-// still allows it.
-func (c *entryCache) put(tok readToken, en *Entry) {
+// still allows it. With evict false it caches en only into free room:
+// a full scan of a store larger than the cache must not push out the
+// entries that indexed look-ups keep hot (an LRU's scan problem).
+func (c *entryCache) put(tok readToken, en *Entry, evict bool) {
 	if c == nil || !tok.ok || c.epoch.Load() != tok.epoch {
 		return
 	}
@@ -97,6 +99,9 @@ func (c *entryCache) put(tok readToken, en *Entry) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if c.epoch.Load() != tok.epoch {
+		return
+	}
+	if !evict && s.bytes+size > limit {
 		return
 	}
 	if el, ok := s.items[en.ID]; ok {

@@ -93,6 +93,7 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 		}
 		sent := 0
 		var stop error
+		_, scan := src.(allSource)
 		src.each(r, func(id ID) bool {
 			if id <= req.After {
 				return true
@@ -101,7 +102,7 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 				stop = searchCtxErr(err)
 				return false
 			}
-			en, err := e.sharedEntry(txn, tok, id)
+			en, err := e.sharedEntry(txn, tok, id, !scan)
 			if err != nil {
 				stop = err
 				return false
@@ -151,7 +152,9 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 // sharedEntry loads an entry for a search through the entry cache. The
 // result may be the cached entry itself: read it, never change it; take a
 // shallowCopy to add to its attribute list.
-func (e *Engine) sharedEntry(txn *badger.Txn, tok readToken, id ID) (*Entry, error) {
+//
+// A scan (evict false) fills only free room in the cache.
+func (e *Engine) sharedEntry(txn *badger.Txn, tok readToken, id ID, evict bool) (*Entry, error) {
 	if en := e.cache.peek(id); en != nil {
 		return en, nil
 	}
@@ -159,7 +162,7 @@ func (e *Engine) sharedEntry(txn *badger.Txn, tok readToken, id ID) (*Entry, err
 	if err != nil || en == nil {
 		return en, err
 	}
-	e.cache.put(tok, en)
+	e.cache.put(tok, en, evict)
 	return en, nil
 }
 
@@ -408,7 +411,7 @@ func (e *Engine) entryByDN(dn string) (*Entry, error) {
 		if err != nil || id == 0 {
 			return err
 		}
-		if en, err = e.sharedEntry(txn, tok, id); en != nil {
+		if en, err = e.sharedEntry(txn, tok, id, true); en != nil {
 			en = shallowCopy(en)
 		}
 		return err
