@@ -90,6 +90,14 @@ type Options struct {
 	// scheme and parameters after a successful bind that verified an
 	// older one (see Engine.Authenticate).
 	RehashOnBind bool
+	// EncryptionKey, 16, 24 or 32 bytes, encrypts the store at rest with
+	// AES (Badger's encryption, see encryption.go); nil leaves it in
+	// clear. A store is opened with the key it was created with, or with
+	// the one RekeyStore last gave it.
+	EncryptionKey []byte
+	// DataKeyRotation is the age at which Badger starts a new data key
+	// (default 10 days).
+	DataKeyRotation time.Duration
 }
 
 // Engine is the Badger-backed directory. It implements Backend.
@@ -189,7 +197,7 @@ func Open(opt Options) (*Engine, error) {
 	bo.Logger = badgerLogger{log}
 	db, err := badger.Open(bo)
 	if err != nil {
-		return nil, fmt.Errorf("directory: open store: %w", err)
+		return nil, openError(opt, err)
 	}
 	e.db = db
 	if err := e.checkFormat(); err != nil {
@@ -258,7 +266,9 @@ func badgerOptions(opt Options) badger.Options {
 		WithIndexCacheSize(16 << 20).
 		WithNumCompactors(2).
 		WithNumGoroutines(2).
-		WithMetricsEnabled(false)
+		WithMetricsEnabled(false).
+		WithEncryptionKey(opt.EncryptionKey).
+		WithEncryptionKeyRotationDuration(dataKeyRotation(opt))
 }
 
 type badgerLogger struct{ l *slog.Logger }

@@ -36,6 +36,10 @@ type SearchRequest struct {
 	// Assertion (RFC 4528) must match the base entry, else the search
 	// fails with assertionFailed.
 	Assertion *ldap.Filter
+	// LookthroughLimit caps the candidate entries the search examines
+	// (0: no limit); beyond it the search ends with adminLimitExceeded,
+	// the entries already passed to the callback standing.
+	LookthroughLimit int
 }
 
 // ErrStop, returned by a Search callback, ends the search early without
@@ -91,12 +95,17 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 		if err != nil {
 			return err
 		}
-		sent := 0
+		sent, looked := 0, 0
 		var stop error
 		_, scan := src.(allSource)
 		src.each(r, func(id ID) bool {
 			if id <= req.After {
 				return true
+			}
+			if looked++; req.LookthroughLimit > 0 && looked > req.LookthroughLimit {
+				stop = &ldap.Error{Code: ldap.AdminLimitExceeded,
+					Message: fmt.Sprintf("lookthrough limit of %d entries exceeded", req.LookthroughLimit)}
+				return false
 			}
 			if err := ctx.Err(); err != nil {
 				stop = searchCtxErr(err)

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"runtime/debug"
 	"sync"
@@ -105,6 +106,9 @@ type serverConn struct {
 	tlsConn *tls.Conn
 
 	closeOnce sync.Once
+
+	ipKey     netip.Prefix // client address counted by MaxConnectionsPerIP
+	ipCounted bool
 }
 
 func (s *Server) newConn(rwc net.Conn, tlsCfg *tls.Config) *serverConn {

@@ -74,6 +74,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -144,6 +145,13 @@ type Server struct {
 	// Disconnection with busy (51) and closed.
 	MaxConnections int
 
+	// MaxConnectionsPerIP caps concurrent connections from one client
+	// address (IPv6: one /64); 0 means no limit. Addresses within
+	// ConnLimitExempt are not counted. A connection over the limit is
+	// turned away as over MaxConnections.
+	MaxConnectionsPerIP int
+	ConnLimitExempt     []netip.Prefix
+
 	// MaxInFlight caps the operations running at once on one connection.
 	// When that many are outstanding the server stops reading from the
 	// connection until one finishes.
@@ -169,6 +177,7 @@ type Server struct {
 	mu         sync.Mutex
 	listeners  map[*onceCloseListener]struct{}
 	conns      map[*serverConn]struct{}
+	perIP      map[netip.Prefix]int // open connections by client address (MaxConnectionsPerIP)
 	onShutdown []func()
 	doneCh     chan struct{} // closed by Shutdown and Close
 
@@ -319,8 +328,26 @@ func (s *Server) serve(l net.Listener, tlsCfg *tls.Config) error {
 			}()
 			continue
 		}
+		ipKey, counted := s.clientKey(rw.RemoteAddr())
+		if counted && !s.claimIP(ipKey) {
+			log.Warn("ldap: connection limit per address reached", "remote", rw.RemoteAddr().String(), "limit", s.MaxConnectionsPerIP)
+			if tlsCfg != nil {
+				rw.Close()
+				continue
+			}
+			s.rejecting.Add(1)
+			go func() {
+				defer s.rejecting.Add(-1)
+				rejectConn(rw, Busy, "too many connections from this address", s.writeTimeout())
+			}()
+			continue
+		}
 		c := s.newConn(rw, tlsCfg)
+		c.ipKey, c.ipCounted = ipKey, counted
 		if !s.trackConn(c, true) {
+			if counted {
+				s.releaseIP(ipKey)
+			}
 			c.rwc.Close()
 			return ErrServerClosed
 		}
@@ -380,12 +407,72 @@ func (s *Server) trackConn(c *serverConn, add bool) bool {
 	delete(s.conns, c)
 	if ok {
 		s.nconns.Add(-1)
+		if c.ipCounted {
+			s.releaseIPLocked(c.ipKey)
+		}
 	}
 	s.mu.Unlock()
 	if ok && s.Observer != nil {
 		s.Observer.ConnClosed()
 	}
 	return true
+}
+
+// clientKey returns the address a connection counts against for
+// MaxConnectionsPerIP (an IPv4 address, or the /64 of an IPv6 one) and
+// whether it is counted at all.
+func (s *Server) clientKey(a net.Addr) (netip.Prefix, bool) {
+	if s.MaxConnectionsPerIP <= 0 {
+		return netip.Prefix{}, false
+	}
+	ta, ok := a.(*net.TCPAddr)
+	if !ok {
+		return netip.Prefix{}, false
+	}
+	ip, ok := netip.AddrFromSlice(ta.IP)
+	if !ok {
+		return netip.Prefix{}, false
+	}
+	ip = ip.Unmap()
+	for _, p := range s.ConnLimitExempt {
+		if p.Contains(ip) {
+			return netip.Prefix{}, false
+		}
+	}
+	bits := 32
+	if ip.Is6() {
+		bits = 64
+	}
+	p, _ := ip.Prefix(bits)
+	return p, true
+}
+
+// claimIP counts a connection from k unless k is at MaxConnectionsPerIP.
+func (s *Server) claimIP(k netip.Prefix) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.perIP[k] >= s.MaxConnectionsPerIP {
+		return false
+	}
+	if s.perIP == nil {
+		s.perIP = make(map[netip.Prefix]int)
+	}
+	s.perIP[k]++
+	return true
+}
+
+func (s *Server) releaseIP(k netip.Prefix) {
+	s.mu.Lock()
+	s.releaseIPLocked(k)
+	s.mu.Unlock()
+}
+
+func (s *Server) releaseIPLocked(k netip.Prefix) {
+	if n := s.perIP[k]; n > 1 {
+		s.perIP[k] = n - 1
+	} else {
+		delete(s.perIP, k)
+	}
 }
 
 // ConnCount returns the number of connections being served.

@@ -1,10 +1,12 @@
 package ldap
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -615,4 +617,46 @@ func TestServerAllocsPerSearch(t *testing.T) {
 	if allocs > 12 {
 		t.Fatalf("%.1f allocations per search; the hot path regressed", allocs)
 	}
+}
+
+func svDialRawFrom(t testing.TB, addr, src string) *svRawClient {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 5 * time.Second}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &svRawClient{t: t, c: c, r: bufio.NewReader(c)}
+}
+
+// Connections beyond MaxConnectionsPerIP from one address get busy; other
+// addresses and exempt ones are served, and a closed connection frees its
+// slot.
+func TestServerMaxConnectionsPerIP(t *testing.T) {
+	ts := svStartServer(t, &Server{MaxConnectionsPerIP: 2, Handler: svEntryHandler(0),
+		ConnLimitExempt: []netip.Prefix{netip.MustParsePrefix("127.0.0.3/32")}})
+	served := func(src string) *svRawClient {
+		t.Helper()
+		rc := svDialRawFrom(t, ts.addr, src)
+		rc.send(svBindPDU(1, "", ""))
+		if r := rc.mustRecv(); r.op != OpBindResponse || r.code != Success {
+			t.Fatalf("from %s: got %+v", src, r)
+		}
+		return rc
+	}
+	first := served("127.0.0.1")
+	served("127.0.0.1")
+	over := svDialRawFrom(t, ts.addr, "127.0.0.1")
+	over.send(svBindPDU(1, "", ""))
+	over.expectNotice(Busy)
+	over.expectEOF(2 * time.Second)
+	served("127.0.0.2") // another address has its own count
+	for range 4 {
+		served("127.0.0.3") // exempt
+	}
+	first.send(svUnbindPDU(2))
+	first.expectEOF(2 * time.Second)
+	svWaitFor(t, "slot to free", func() bool { return ts.ConnCount() == 6 })
+	served("127.0.0.1")
 }

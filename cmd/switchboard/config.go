@@ -41,7 +41,15 @@ type Config struct {
 		MaxConnections   int           `mapstructure:"max_connections"`
 		MaxInFlight      int           `mapstructure:"max_in_flight"`
 		ShutdownTimeout  time.Duration `mapstructure:"shutdown_timeout"`
+		// Abuse limits (limitsconf.go).
+		MaxConnectionsPerIP   int             `mapstructure:"max_connections_per_ip"`
+		ConnectionLimitExempt []string        `mapstructure:"connection_limit_exempt"`
+		ByIdentity            []IdentityLimit `mapstructure:"by_identity"`
 	} `mapstructure:"limits"`
+
+	// BindThrottle and Encryption: limitsconf.go and encryption.go.
+	BindThrottle BindThrottleConfig `mapstructure:"bind_throttle"`
+	Encryption   EncryptionConfig   `mapstructure:"encryption"`
 
 	Log struct {
 		Level  string `mapstructure:"level"`
@@ -129,6 +137,16 @@ var defaults = []struct {
 	{"limits.max_connections", 4096, "maximum concurrent connections (0: unlimited)"},
 	{"limits.max_in_flight", 32, "maximum operations in flight per connection"},
 	{"limits.shutdown_timeout", 10 * time.Second, "time to finish in-flight work on shutdown"},
+	{"limits.max_connections_per_ip", 256, "maximum concurrent connections from one address (IPv6: one /64; 0: unlimited)"},
+	{"limits.connection_limit_exempt", []string{}, "CIDR prefixes not counted by limits.max_connections_per_ip"},
+	{"bind_throttle.enabled", true, "delay the answers to repeated failed binds by address and by DN"},
+	{"bind_throttle.after", 5, "failed binds (per address, per DN) answered without delay"},
+	{"bind_throttle.delay", 250 * time.Millisecond, "first delay; doubled by each further failure"},
+	{"bind_throttle.max_delay", 15 * time.Second, "largest delay"},
+	{"bind_throttle.forget", 10 * time.Minute, "forget a counter with no failure for this long"},
+	{"bind_throttle.max_tracked", 65536, "counters kept per table (addresses, DNs); the oldest are dropped"},
+	{"encryption.key_file", "", "AES key (16, 24 or 32 bytes; raw, hex or base64) encrypting the store; or SWITCHBOARD_ENCRYPTION_KEY"},
+	{"encryption.data_key_rotation", 240 * time.Hour, "age at which Badger starts a new data key"},
 	{"log.level", "info", "log level: debug, info, warn, error"},
 	{"log.format", "text", "log format: text or json"},
 	{"ldif.allow_urls", false, "allow file:// URL values (<) in imported LDIF"},
@@ -239,6 +257,9 @@ func (c *Config) validate() error {
 		return fmt.Errorf("config: log.level %q: %w", c.Log.Level, err)
 	}
 	if err := c.validatePasswords(); err != nil {
+		return err
+	}
+	if err := c.validateAbuseLimits(); err != nil {
 		return err
 	}
 	return nil

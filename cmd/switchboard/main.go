@@ -6,6 +6,7 @@
 //	switchboard hash-password   print a hash of a password (passwords.scheme)
 //	switchboard cert --dir DIR  write a development CA and server certificate
 //	switchboard audit verify F  check the hash chain of audit log files
+//	switchboard rekey           change the store's encryption key, offline
 //	switchboard version         print the version
 package main
 
@@ -36,6 +37,7 @@ Commands:
   export [FILE]  write every entry as LDIF (to stdout without FILE)
   reindex        build the configured indexes that the store lacks (offline)
   verify         check that every index agrees with the entries (offline)
+  rekey          change the encryption key of the store (offline; --old-key-file, --new-key-file)
   audit verify   check the hash chain of audit log files (FILE..., oldest first)
   hash-password  read a password from stdin and print its hash (passwords.scheme)
   cert           write a development CA and a server certificate (--dir DIR)
@@ -87,6 +89,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdReindex(ctx, rest, stdout, stderr)
 	case "audit":
 		return cmdAudit(ctx, rest, stdout, stderr)
+	case "rekey":
+		return cmdRekey(ctx, rest, stdout, stderr)
 	case "hash-password":
 		return cmdHashPassword(ctx, rest, stdin, stdout, stderr)
 	case "cert":

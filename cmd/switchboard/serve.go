@@ -48,6 +48,10 @@ func openEngine(cfg *Config, log *slog.Logger, dir string, noSync, bulk bool) (*
 		hooks = append(hooks, mo)
 		virtual = append(virtual, mo)
 	}
+	key, err := cfg.Encryption.key(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
 	var indexes map[string][]string
 	if len(cfg.Indexes) > 0 {
 		indexes = cfg.Indexes
@@ -66,6 +70,9 @@ func openEngine(cfg *Config, log *slog.Logger, dir string, noSync, bulk bool) (*
 		CacheBytes:     int64(cfg.CacheMB) << 20,
 		Passwords:      password.NewHasher(cfg.passwordConfig()),
 		RehashOnBind:   cfg.Passwords.RehashOnBind,
+
+		EncryptionKey:   key,
+		DataKeyRotation: cfg.Encryption.DataKeyRotation,
 	})
 }
 
@@ -143,6 +150,16 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	throttle := cfg.bindThrottle()
+	registerThrottleMetrics(metrics, throttle)
+	idLimits, err := cfg.identityLimits(eng.Schema())
+	if err != nil {
+		return err
+	}
+	exempt, err := cfg.connLimitExempt()
+	if err != nil {
+		return err
+	}
 	fe, err := frontend.New(frontend.Config{
 		StartTLS:      tlsCfg != nil,
 		RequireTLS:    cfg.TLS.Require,
@@ -155,6 +172,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		TimeLimit:     cfg.Limits.Time,
 		VendorVersion: version,
 		Logger:        log,
+		Throttle:      throttle,
+		Limits:        idLimits,
 	})
 	if err != nil {
 		return err
@@ -171,6 +190,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		MaxInFlight:      cfg.Limits.MaxInFlight,
 		Observer:         metrics,
 		TLSConfig:        tlsCfg,
+
+		MaxConnectionsPerIP: cfg.Limits.MaxConnectionsPerIP,
+		ConnLimitExempt:     exempt,
 	}
 	var lns net.Listener // LDAPS, opened first so it is up once the LDAP port is
 	if cfg.ListenLDAPS != "" {

@@ -16,6 +16,7 @@ func (f *Frontend) bind(ctx context.Context, w ldap.ResponseWriter, r *ldap.Requ
 	b := &r.Bind
 	s.SetBind("")
 	name := string(b.Name)
+	w = f.throttleBind(ctx, w, s, name)
 	// settled ends a bind decided here, without Backend.Authenticate,
 	// telling the BindObserver if there is one: a success binds as bindAs.
 	settled := func(bindAs string, err error) {

@@ -62,6 +62,13 @@ type Config struct {
 	// verified TLS client certificate and publishes EXTERNAL in
 	// supportedSASLMechanisms (RFC 4513 section 5.2.3).
 	SASLExternal bool
+
+	// Throttle, if set, delays the answers to repeated failed binds
+	// (throttle.go).
+	Throttle *Throttle
+	// Limits, if set, gives identities their own search limits
+	// (limits.go).
+	Limits *Limits
 }
 
 // Values of Config.RequireTLS.

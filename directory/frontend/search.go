@@ -183,16 +183,16 @@ func (f *Frontend) search(ctx context.Context, w ldap.ResponseWriter, r *ldap.Re
 		}
 	}
 
-	// Limits: the client's, capped by the server's unless root.
+	// Limits: the client's, capped by the server's for the identity
+	// (limits.go; none for the root DN unless a rule names it).
 	sizeLimit := req.SizeLimit
 	timeLimit := time.Duration(req.TimeLimit) * time.Second
-	if !f.isRoot(s) {
-		if f.cfg.SizeLimit > 0 && (sizeLimit == 0 || sizeLimit > f.cfg.SizeLimit) {
-			sizeLimit = f.cfg.SizeLimit
-		}
-		if f.cfg.TimeLimit > 0 && (timeLimit == 0 || timeLimit > f.cfg.TimeLimit) {
-			timeLimit = f.cfg.TimeLimit
-		}
+	lim := f.limitsFor(ctx, s)
+	if lim.size > 0 && (sizeLimit == 0 || sizeLimit > lim.size) {
+		sizeLimit = lim.size
+	}
+	if lim.time > 0 && (timeLimit == 0 || timeLimit > lim.time) {
+		timeLimit = lim.time
 	}
 	if timeLimit > 0 {
 		var cancel context.CancelFunc
@@ -218,8 +218,10 @@ func (f *Frontend) search(ctx context.Context, w ldap.ResponseWriter, r *ldap.Re
 			SizeLimit:   sizeLimit,
 			Operational: sel.computed,
 			Hidden:      hidden,
-			Unlimited:   f.isRoot(s),
+			Unlimited:   lim.unlimited,
 			Assertion:   assertion,
+
+			LookthroughLimit: lim.lookthrough,
 		},
 		sel:       sel,
 		hidden:    hidden,
