@@ -236,6 +236,16 @@ func (f *Frontend) ServeLDAP(ctx context.Context, w ldap.ResponseWriter, r *ldap
 		return
 	}
 	ctx = directory.WithIdentity(ctx, sess.BindDN())
+	if r.Op == ldap.OpBindRequest || len(r.Controls) > 0 {
+		ctx, w = withReply(ctx, w, r)
+	}
+	if sess.PasswordMustChange() {
+		var err error
+		if w, err = f.checkMustChange(ctx, w, r, sess); err != nil {
+			writeErr(w, err)
+			return
+		}
+	}
 	switch r.Op {
 	case ldap.OpBindRequest:
 		f.bind(ctx, w, r, sess)
