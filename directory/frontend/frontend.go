@@ -323,13 +323,14 @@ func (f *Frontend) isRoot(s *ldap.Session) bool {
 }
 
 // hidden returns the attributes the session may not read or test:
-// userPassword for everyone but the root DN. (Self access to one's own
-// password goes through the password modify operation.)
+// userPassword, and pwdHistory, which holds former password hashes, for
+// everyone but the root DN. (Self access to one's own password goes
+// through the password modify operation.)
 func (f *Frontend) hidden(s *ldap.Session) []string {
 	if f.isRoot(s) {
 		return nil
 	}
-	return []string{"userPassword"}
+	return []string{"userPassword", "pwdHistory"}
 }
 
 // requireWrite allows writes to the root DN only, until the access control
