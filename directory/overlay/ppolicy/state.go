@@ -41,10 +41,12 @@ func failureStamp(t time.Time) []byte {
 	return []byte(schema.FormatGeneralizedTime(t.Truncate(time.Microsecond)))
 }
 
-// parseTime parses a GeneralizedTime value; ok is false when it does not.
+// parseTime parses a GeneralizedTime value; ok is false when it does not,
+// or when it falls outside the years 1 to 9999, which cannot be written
+// back.
 func parseTime(v []byte) (time.Time, bool) {
 	t, err := schema.ParseGeneralizedTime(v)
-	return t, err == nil
+	return t, err == nil && t.Year() >= 1 && t.Year() <= 9999
 }
 
 // lockedAt reports whether en's account is locked at now: its
