@@ -46,6 +46,8 @@ type Session struct {
 	bindDN string
 	bound  bool
 	tls    *tls.ConnectionState
+	// mustChange limits the session to changing its own password.
+	mustChange bool
 }
 
 // TLS returns the state of the connection's TLS layer: set for an LDAPS
@@ -85,6 +87,25 @@ func (s *Session) SetBind(dn string) {
 	s.mu.Lock()
 	s.bindDN = dn
 	s.bound = dn != ""
+	s.mustChange = false
+	s.mu.Unlock()
+}
+
+// PasswordMustChange reports whether the session may do nothing but
+// change its own password: its bind used a password that an administrator
+// reset or that has expired (draft-behera-ldap-password-policy). A new
+// bind clears it.
+func (s *Session) PasswordMustChange() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.mustChange
+}
+
+// SetPasswordMustChange sets or clears the restriction reported by
+// PasswordMustChange.
+func (s *Session) SetPasswordMustChange(v bool) {
+	s.mu.Lock()
+	s.mustChange = v
 	s.mu.Unlock()
 }
 

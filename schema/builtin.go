@@ -16,6 +16,8 @@ objectidentifier COSINEoc 0.9.2342.19200300.100.4
 objectidentifier NISat 1.3.6.1.1.1.1
 objectidentifier NISoc 1.3.6.1.1.1.2
 objectidentifier MOZat 1.3.6.1.4.1.13769
+objectidentifier PPat 1.3.6.1.4.1.42.2.27.8.1
+objectidentifier PPoc 1.3.6.1.4.1.42.2.27.8.2
 
 # ---- RFC 4512: operational attributes and subschema -----------------------
 
@@ -462,6 +464,92 @@ objectclass ( NISoc:16 NAME 'automountMap' SUP top STRUCTURAL
 	MUST automountMapName MAY description )
 objectclass ( NISoc:17 NAME 'automount' SUP top STRUCTURAL
 	MUST ( automountKey $ automountInformation ) MAY description )
+
+# ---- draft-behera-ldap-password-policy-10: password policy ------------------
+# Policy attributes (held by pwdPolicy entries) and the state kept in user
+# entries as operational attributes. pwdChangedTime, pwdFailureTime,
+# pwdHistory and pwdGraceUseTime are the server's alone; the draft lets an
+# administrator set pwdAccountLockedTime (to lock), pwdReset and
+# pwdPolicySubentry, so those are user-modifiable here.
+
+attributetype ( PPat:1 NAME 'pwdAttribute'
+	DESC 'the attribute the policy applies to'
+	EQUALITY objectIdentifierMatch SYNTAX LDAPsyn:38 )
+attributetype ( PPat:2 NAME 'pwdMinAge'
+	DESC 'seconds that must pass between password changes'
+	EQUALITY integerMatch ORDERING integerOrderingMatch SYNTAX LDAPsyn:27 SINGLE-VALUE )
+attributetype ( PPat:3 NAME 'pwdMaxAge'
+	DESC 'seconds after which a password expires'
+	EQUALITY integerMatch ORDERING integerOrderingMatch SYNTAX LDAPsyn:27 SINGLE-VALUE )
+attributetype ( PPat:4 NAME 'pwdInHistory'
+	DESC 'number of former passwords that may not be reused'
+	EQUALITY integerMatch ORDERING integerOrderingMatch SYNTAX LDAPsyn:27 SINGLE-VALUE )
+attributetype ( PPat:5 NAME 'pwdCheckQuality'
+	DESC '0: no quality check, 1: check when possible, 2: always check'
+	EQUALITY integerMatch ORDERING integerOrderingMatch SYNTAX LDAPsyn:27 SINGLE-VALUE )
+attributetype ( PPat:6 NAME 'pwdMinLength'
+	DESC 'minimum number of characters of a new password'
+	EQUALITY integerMatch ORDERING integerOrderingMatch SYNTAX LDAPsyn:27 SINGLE-VALUE )
+attributetype ( PPat:7 NAME 'pwdExpireWarning'
+	DESC 'seconds before expiry from which binds are warned'
+	EQUALITY integerMatch ORDERING integerOrderingMatch SYNTAX LDAPsyn:27 SINGLE-VALUE )
+attributetype ( PPat:8 NAME 'pwdGraceAuthNLimit'
+	DESC 'binds allowed with an expired password'
+	EQUALITY integerMatch ORDERING integerOrderingMatch SYNTAX LDAPsyn:27 SINGLE-VALUE )
+attributetype ( PPat:9 NAME 'pwdLockout'
+	DESC 'whether too many failed binds lock the account'
+	EQUALITY booleanMatch SYNTAX LDAPsyn:7 SINGLE-VALUE )
+attributetype ( PPat:10 NAME 'pwdLockoutDuration'
+	DESC 'seconds an account stays locked; 0: until an administrator unlocks it'
+	EQUALITY integerMatch ORDERING integerOrderingMatch SYNTAX LDAPsyn:27 SINGLE-VALUE )
+attributetype ( PPat:11 NAME 'pwdMaxFailure'
+	DESC 'failed binds that lock the account'
+	EQUALITY integerMatch ORDERING integerOrderingMatch SYNTAX LDAPsyn:27 SINGLE-VALUE )
+attributetype ( PPat:12 NAME 'pwdFailureCountInterval'
+	DESC 'seconds after which a failed bind is forgotten; 0: at the next success'
+	EQUALITY integerMatch ORDERING integerOrderingMatch SYNTAX LDAPsyn:27 SINGLE-VALUE )
+attributetype ( PPat:13 NAME 'pwdMustChange'
+	DESC 'whether a password set by an administrator must be changed at the next bind'
+	EQUALITY booleanMatch SYNTAX LDAPsyn:7 SINGLE-VALUE )
+attributetype ( PPat:14 NAME 'pwdAllowUserChange'
+	DESC 'whether users may change their own password'
+	EQUALITY booleanMatch SYNTAX LDAPsyn:7 SINGLE-VALUE )
+attributetype ( PPat:15 NAME 'pwdSafeModify'
+	DESC 'whether a change must give the old password'
+	EQUALITY booleanMatch SYNTAX LDAPsyn:7 SINGLE-VALUE )
+attributetype ( PPat:16 NAME 'pwdChangedTime'
+	DESC 'time the password was last changed'
+	EQUALITY generalizedTimeMatch ORDERING generalizedTimeOrderingMatch
+	SYNTAX LDAPsyn:24 SINGLE-VALUE NO-USER-MODIFICATION USAGE directoryOperation )
+attributetype ( PPat:17 NAME 'pwdAccountLockedTime'
+	DESC 'time the account was locked'
+	EQUALITY generalizedTimeMatch ORDERING generalizedTimeOrderingMatch
+	SYNTAX LDAPsyn:24 SINGLE-VALUE USAGE directoryOperation )
+attributetype ( PPat:19 NAME 'pwdFailureTime'
+	DESC 'times of recent failed binds'
+	EQUALITY generalizedTimeMatch ORDERING generalizedTimeOrderingMatch
+	SYNTAX LDAPsyn:24 NO-USER-MODIFICATION USAGE directoryOperation )
+attributetype ( PPat:20 NAME 'pwdHistory'
+	DESC 'former passwords: time#syntax OID#length#stored value'
+	EQUALITY octetStringMatch SYNTAX LDAPsyn:40
+	NO-USER-MODIFICATION USAGE directoryOperation )
+attributetype ( PPat:21 NAME 'pwdGraceUseTime'
+	DESC 'times of binds with an expired password'
+	EQUALITY generalizedTimeMatch SYNTAX LDAPsyn:24
+	NO-USER-MODIFICATION USAGE directoryOperation )
+attributetype ( PPat:22 NAME 'pwdReset'
+	DESC 'the password was set by an administrator and must be changed'
+	EQUALITY booleanMatch SYNTAX LDAPsyn:7 SINGLE-VALUE USAGE directoryOperation )
+attributetype ( PPat:23 NAME 'pwdPolicySubentry'
+	DESC 'the policy that applies to this entry'
+	EQUALITY distinguishedNameMatch SYNTAX LDAPsyn:12 SINGLE-VALUE USAGE directoryOperation )
+
+objectclass ( PPoc:1 NAME 'pwdPolicy' SUP top AUXILIARY
+	MUST pwdAttribute
+	MAY ( pwdMinAge $ pwdMaxAge $ pwdInHistory $ pwdCheckQuality $ pwdMinLength $
+	pwdExpireWarning $ pwdGraceAuthNLimit $ pwdLockout $ pwdLockoutDuration $
+	pwdMaxFailure $ pwdFailureCountInterval $ pwdMustChange $ pwdAllowUserChange $
+	pwdSafeModify ) )
 
 # ---- Mozilla address book (mozillaAbPersonAlpha) ------------------------------
 

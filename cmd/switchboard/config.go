@@ -73,6 +73,10 @@ type Config struct {
 			Enabled     bool   `mapstructure:"enabled"`
 			Placeholder string `mapstructure:"placeholder"`
 		} `mapstructure:"memberof"`
+		PPolicy struct {
+			Enabled bool   `mapstructure:"enabled"`
+			Default string `mapstructure:"default"`
+		} `mapstructure:"ppolicy"`
 	} `mapstructure:"overlays"`
 
 	// Audit configures the audit log overlay (directory/overlay/audit).
@@ -157,6 +161,8 @@ var defaults = []struct {
 	{"tls.require", "none", "what needs TLS: none, bind (password binds) or all"},
 	{"overlays.memberof.enabled", true, "maintain memberOf and group referential integrity"},
 	{"overlays.memberof.placeholder", "", "DN left in a group whose last member was deleted"},
+	{"overlays.ppolicy.enabled", false, "enforce password policies (draft-behera ppolicy: lockout, expiry, history, quality)"},
+	{"overlays.ppolicy.default", "", "DN of the pwdPolicy entry for entries without pwdPolicySubentry (empty: none)"},
 	{"audit.file", "", "audit log of writes and binds (empty: off)"},
 	{"audit.sync", true, "fsync each audit record before answering (concurrent records share fsyncs)"},
 	{"audit.max_bytes", 100 << 20, "rotate the audit log before it grows past this size (-1: never)"},

@@ -18,6 +18,7 @@ import (
 	"github.com/switchboard-ldap/switchboard/directory/ldif"
 	"github.com/switchboard-ldap/switchboard/directory/overlay/audit"
 	"github.com/switchboard-ldap/switchboard/directory/overlay/memberof"
+	"github.com/switchboard-ldap/switchboard/directory/overlay/ppolicy"
 	"github.com/switchboard-ldap/switchboard/directory/password"
 	"github.com/switchboard-ldap/switchboard/ldap"
 	"github.com/switchboard-ldap/switchboard/schema"
@@ -43,6 +44,9 @@ func openEngine(cfg *Config, log *slog.Logger, dir string, noSync, bulk bool) (*
 	// front of these, which run inside the engine's write transaction.
 	var hooks []directory.WriteHook
 	var virtual []directory.VirtualAttribute
+	if cfg.Overlays.PPolicy.Enabled {
+		hooks = append(hooks, ppolicy.NewHook(cfg.ppolicyConfig(log)))
+	}
 	if cfg.Overlays.MemberOf.Enabled {
 		mo := memberof.New(memberof.Config{Placeholder: cfg.Overlays.MemberOf.Placeholder})
 		hooks = append(hooks, mo)
@@ -133,8 +137,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	// The overlays in front of the engine, outermost first (then the
-	// write hooks of openEngine): audit.
+	// write hooks of openEngine): audit, password policy. They are built
+	// innermost first.
 	var backend directory.Backend = eng
+	if cfg.Overlays.PPolicy.Enabled {
+		backend = ppolicy.New(backend, eng, cfg.ppolicyConfig(log))
+	}
 	if cfg.Audit.File != "" {
 		ao, err := audit.New(backend, audit.Config{File: cfg.Audit.File, Sync: cfg.Audit.Sync, MaxBytes: int64(cfg.Audit.MaxBytes),
 			Keep: cfg.Audit.Keep, FailClosed: cfg.Audit.FailClosed, Logger: log})
@@ -177,6 +185,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	})
 	if err != nil {
 		return err
+	}
+	if cfg.Overlays.PPolicy.Enabled {
+		// The policy control may answer any operation (changeAfterReset).
+		fe.Controls().Register(ldap.OIDPasswordPolicy, ldap.OpBindRequest, ldap.OpSearchRequest, ldap.OpAddRequest,
+			ldap.OpModifyRequest, ldap.OpDelRequest, ldap.OpModifyDNRequest, ldap.OpCompareRequest, ldap.OpExtendedRequest)
 	}
 	srv := &ldap.Server{
 		Handler:          fe,
@@ -301,4 +314,9 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// ppolicyConfig is the password policy overlay's configuration.
+func (cfg *Config) ppolicyConfig(log *slog.Logger) ppolicy.Config {
+	return ppolicy.Config{Default: cfg.Overlays.PPolicy.Default, Logger: log}
 }

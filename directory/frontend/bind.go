@@ -72,6 +72,9 @@ func (f *Frontend) bind(ctx context.Context, w ldap.ResponseWriter, r *ldap.Requ
 		return
 	}
 	s.SetBind(ndn)
+	if reply := directory.ReplyFrom(ctx); reply != nil && reply.MustChangePassword {
+		s.SetPasswordMustChange(true) // password policy: see reply.go
+	}
 	success(w)
 }
 
@@ -128,11 +131,15 @@ func (f *Frontend) passwordModify(ctx context.Context, w ldap.ResponseWriter, r 
 		writeErr(w, &ldap.Error{Code: ldap.UnwillingToPerform, Message: "the root DN's password is set in the configuration"})
 		return
 	}
+	// The overlays see the operation as a whole (directory.PasswordChange).
+	change := &directory.PasswordChange{}
+	ctx = directory.WithPasswordChange(ctx, change)
 	if pm.HasOld && self {
 		if _, err := f.backend.Authenticate(ctx, target, pm.OldPassword); err != nil {
 			writeErr(w, &ldap.Error{Code: ldap.InvalidCredentials, Message: "old password is wrong"})
 			return
 		}
+		change.OldVerified = true
 	}
 	newPW := pm.NewPassword
 	var generated []byte
@@ -140,6 +147,7 @@ func (f *Frontend) passwordModify(ctx context.Context, w ldap.ResponseWriter, r 
 		generated = password.Generate(12)
 		newPW = generated
 	}
+	change.New = newPW
 	hashed, err := f.engine.Passwords().Hash(ctx, newPW)
 	if errors.Is(err, password.ErrBusy) {
 		err = &ldap.Error{Code: ldap.Busy, Message: "too many password hashes in progress; retry"}

@@ -243,6 +243,16 @@ func (f *Frontend) ServeLDAP(ctx context.Context, w ldap.ResponseWriter, r *ldap
 		return
 	}
 	ctx = directory.WithIdentity(ctx, sess.BindDN())
+	if r.Op == ldap.OpBindRequest || len(r.Controls) > 0 {
+		ctx, w = withReply(ctx, w, r)
+	}
+	if sess.PasswordMustChange() {
+		var err error
+		if w, err = f.checkMustChange(ctx, w, r, sess); err != nil {
+			writeErr(w, err)
+			return
+		}
+	}
 	switch r.Op {
 	case ldap.OpBindRequest:
 		f.bind(ctx, w, r, sess)
@@ -320,13 +330,14 @@ func (f *Frontend) isRoot(s *ldap.Session) bool {
 }
 
 // hidden returns the attributes the session may not read or test:
-// userPassword for everyone but the root DN. (Self access to one's own
-// password goes through the password modify operation.)
+// userPassword, and pwdHistory, which holds former password hashes, for
+// everyone but the root DN. (Self access to one's own password goes
+// through the password modify operation.)
 func (f *Frontend) hidden(s *ldap.Session) []string {
 	if f.isRoot(s) {
 		return nil
 	}
-	return []string{"userPassword"}
+	return []string{"userPassword", "pwdHistory"}
 }
 
 // requireWrite allows writes to the root DN only, until the access control
