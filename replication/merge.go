@@ -557,6 +557,9 @@ func digest(entries []Entry) [32]byte {
 // placement, or in any placement from below onwards) of a kept entry,
 // so the DNs and the cycle checks of later moves come out the same.
 func (s *State) Purge(below CSN) {
+	if s.floor.Less(below) {
+		s.floor = below
+	}
 	// Placement history below the bound collapses to where each entry
 	// was at the bound.
 	recs := s.records()

@@ -154,6 +154,9 @@ func permutations(ops []*Op, f func([]*Op)) {
 // shuffled returns ops in a random order with some duplicated.
 func shuffled(r *rand.Rand, ops []*Op) []*Op {
 	out := slices.Clone(ops)
+	if len(ops) == 0 {
+		return out
+	}
 	for range r.IntN(len(ops)/4 + 2) {
 		out = append(out, ops[r.IntN(len(ops))])
 	}

@@ -218,6 +218,7 @@ func (e *entryState) live() bool { return !e.added.IsZero() && e.deleted.IsZero(
 type State struct {
 	schema  Schema
 	entries map[UUID]*entryState
+	floor   CSN // the largest Purge bound: older changes are ignored
 }
 
 // NewState returns an empty state. A nil schema treats every attribute
@@ -234,7 +235,7 @@ func (s *State) Len() int { return len(s.entries) }
 
 // Clone returns a deep copy of s.
 func (s *State) Clone() *State {
-	c := &State{schema: s.schema, entries: make(map[UUID]*entryState, len(s.entries))}
+	c := &State{schema: s.schema, floor: s.floor, entries: make(map[UUID]*entryState, len(s.entries))}
 	for u, e := range s.entries {
 		ne := &entryState{added: e.added, deleted: e.deleted, places: slices.Clone(e.places), attrs: make(map[string]*attrState, len(e.attrs))}
 		for k, a := range e.attrs {
@@ -257,9 +258,16 @@ func (s *State) Clone() *State {
 // data under one CSN are broken by comparing the data. A change never
 // fails because of a conflict; Apply returns an error wrapping ErrBadOp
 // only for a malformed change, and then leaves s as it was.
+//
+// A change older than the bound of an earlier Purge is ignored: it was
+// applied before the purge (that is Purge's precondition), and applying
+// it again could recreate what the purge forgot.
 func (s *State) Apply(o *Op) error {
 	if o.CSN.IsZero() {
 		return badOp(o, "zero CSN")
+	}
+	if o.CSN.Less(s.floor) {
+		return nil
 	}
 	if o.Entry.IsRoot() {
 		return badOp(o, "the root cannot be changed")
