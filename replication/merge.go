@@ -92,6 +92,11 @@ type view struct {
 	visible map[UUID]bool       // live and anchored, or glue
 	loser   map[UUID]bool       // renamed by a name conflict
 	dns     map[UUID]string     // shown DN
+
+	// scratch space for attrs
+	heads []attrHead
+	vals  []keyedValue
+	rank  []int
 }
 
 type placedRecord struct {
@@ -103,7 +108,7 @@ func compareRecords(a, b placedRecord) int {
 	if c := a.p.csn.Compare(b.p.csn); c != 0 {
 		return c
 	}
-	if c := strings.Compare(string(a.entry[:]), string(b.entry[:])); c != 0 {
+	if c := a.entry.Compare(b.entry); c != 0 {
 		return c
 	}
 	return comparePlacement(a.p, b.p)
@@ -188,7 +193,7 @@ func (s *State) resolve() *view {
 		claims = append(claims, claim{u, !s.entries[u].live(), v.at[u]})
 	}
 	slices.SortFunc(claims, func(a, b claim) int {
-		if c := strings.Compare(string(a.p.parent[:]), string(b.p.parent[:])); c != 0 {
+		if c := a.p.parent.Compare(b.p.parent); c != 0 {
 			return c
 		}
 		if c := strings.Compare(a.p.key, b.p.key); c != 0 {
@@ -203,7 +208,7 @@ func (s *State) resolve() *view {
 		if c := a.p.csn.Compare(b.p.csn); c != 0 {
 			return c
 		}
-		return strings.Compare(string(a.u[:]), string(b.u[:]))
+		return a.u.Compare(b.u)
 	})
 	for i := 1; i < len(claims); i++ {
 		if claims[i].p.parent == claims[i-1].p.parent && claims[i].p.key == claims[i-1].p.key {
@@ -307,7 +312,7 @@ func (v *view) entries() []Entry {
 		if c := strings.Compare(a.e.DN, b.e.DN); c != 0 {
 			return c
 		}
-		return strings.Compare(string(a.e.UUID[:]), string(b.e.UUID[:]))
+		return a.e.UUID.Compare(b.e.UUID)
 	})
 	out := make([]Entry, len(rows))
 	for i := range rows {
@@ -322,85 +327,123 @@ func (v *view) entries() []Entry {
 // conflict marker.
 func (v *view) attrs(e *entryState, p *placement, conflictDN string) []Attribute {
 	schema := v.s.schema
-	type keyed struct{ key, value string }
-	type attrOut struct {
-		lower, name string
-		single      bool
-		vals        []keyed
-	}
-	outs := make([]attrOut, 0, len(e.attrs)+1)
-	index := func(lower string) int {
-		for i := range outs {
-			if outs[i].lower == lower {
+	heads, vals := v.heads[:0], v.vals[:0]
+	head := func(lower, name string) int {
+		for i := range heads {
+			if heads[i].lower == lower {
 				return i
 			}
 		}
-		return -1
+		heads = append(heads, attrHead{lower: lower, name: name, single: schema.SingleValued(lower)})
+		return len(heads) - 1
 	}
 	for k, a := range e.attrs {
-		o := attrOut{lower: k, name: a.name, single: schema.SingleValued(k)}
+		h := -1
 		var best *valueState
 		var bestKey string
 		for vk, vs := range a.values {
 			if !a.present(vs) {
 				continue
 			}
-			if o.single {
+			if h < 0 {
+				h = head(k, a.name)
+			}
+			if heads[h].single {
 				if best == nil || best.added.Less(vs.added) || best.added == vs.added && vk > bestKey {
 					best, bestKey = vs, vk
 				}
 				continue
 			}
-			o.vals = append(o.vals, keyed{vk, vs.value})
+			vals = append(vals, keyedValue{h, vk, vs.value})
 		}
 		if best != nil {
-			o.vals = append(o.vals, keyed{bestKey, best.value})
-		}
-		if len(o.vals) > 0 {
-			outs = append(outs, o)
+			vals = append(vals, keyedValue{h, bestKey, best.value})
 		}
 	}
+	// The RDN's values are always there; on a single-valued attribute
+	// the RDN's value replaces any other.
 	for _, ava := range p.avas {
 		lower := strings.ToLower(ava.Type)
 		vk := schema.EqualityKey(lower, ava.Value)
-		i := index(lower)
-		if i < 0 {
-			outs = append(outs, attrOut{lower: lower, name: ava.Type, single: schema.SingleValued(lower)})
-			i = len(outs) - 1
+		h := head(lower, ava.Type)
+		found := false
+		for i := range vals {
+			if vals[i].head != h {
+				continue
+			}
+			if vals[i].key == vk {
+				found = true
+			} else if heads[h].single {
+				vals[i].head = -1
+			}
 		}
-		o := &outs[i]
-		if slices.ContainsFunc(o.vals, func(x keyed) bool { return x.key == vk }) {
-			continue
+		if !found {
+			vals = append(vals, keyedValue{h, vk, ava.Value})
 		}
-		if o.single {
-			o.vals = o.vals[:0]
-		}
-		o.vals = append(o.vals, keyed{vk, ava.Value})
 	}
 	if conflictDN != "" {
-		lower := strings.ToLower(ConflictAttr)
-		if i := index(lower); i >= 0 {
-			outs[i].vals = []keyed{{conflictDN, conflictDN}}
-		} else {
-			outs = append(outs, attrOut{lower: lower, name: ConflictAttr, vals: []keyed{{conflictDN, conflictDN}}})
-		}
-	}
-	slices.SortFunc(outs, func(a, b attrOut) int { return strings.Compare(a.lower, b.lower) })
-	attrs := make([]Attribute, len(outs))
-	for i, o := range outs {
-		slices.SortFunc(o.vals, func(a, b keyed) int {
-			if c := strings.Compare(a.key, b.key); c != 0 {
-				return c
+		h := head(strings.ToLower(ConflictAttr), ConflictAttr)
+		for i := range vals {
+			if vals[i].head == h {
+				vals[i].head = -1
 			}
-			return strings.Compare(a.value, b.value)
-		})
-		vals := make([]string, len(o.vals))
-		for j, x := range o.vals {
-			vals[j] = x.value
 		}
-		attrs[i] = Attribute{Name: o.name, Values: vals}
+		vals = append(vals, keyedValue{h, conflictDN, conflictDN})
 	}
+
+	// Order: attributes by lower-case name, values by key.
+	for i := range heads {
+		heads[i].id = i
+	}
+	slices.SortFunc(heads, func(a, b attrHead) int { return strings.Compare(a.lower, b.lower) })
+	rank := v.rank[:0]
+	rank = append(rank, make([]int, len(heads))...)
+	for r := range heads {
+		rank[heads[r].id] = r
+	}
+	vals = slices.DeleteFunc(vals, func(x keyedValue) bool { return x.head < 0 })
+	for i := range vals {
+		vals[i].head = rank[vals[i].head]
+	}
+	slices.SortFunc(vals, func(a, b keyedValue) int {
+		if a.head != b.head {
+			return a.head - b.head
+		}
+		if c := strings.Compare(a.key, b.key); c != 0 {
+			return c
+		}
+		return strings.Compare(a.value, b.value)
+	})
+	n := 0
+	for i := range vals {
+		if i == 0 || vals[i].head != vals[i-1].head {
+			n++
+		}
+	}
+	attrs := make([]Attribute, 0, n)
+	strs := make([]string, len(vals))
+	for i := range vals {
+		strs[i] = vals[i].value
+		if i == 0 || vals[i].head != vals[i-1].head {
+			attrs = append(attrs, Attribute{Name: heads[vals[i].head].name})
+		}
+		last := &attrs[len(attrs)-1]
+		last.Values = strs[i-len(last.Values) : i+1 : i+1]
+	}
+	v.heads, v.vals, v.rank = heads, vals, rank
 	return attrs
+}
+
+// attrHead and keyedValue are scratch space for attrs.
+type attrHead struct {
+	lower, name string
+	single      bool
+	id          int
+}
+
+type keyedValue struct {
+	head       int
+	key, value string
 }
 
 // glueAttrs are a glue entry's attributes: objectClass top and
@@ -465,7 +508,7 @@ func (s *State) Conflicts() []Conflict {
 		if a.Kind != b.Kind {
 			return int(a.Kind) - int(b.Kind)
 		}
-		if c := strings.Compare(string(a.Entry[:]), string(b.Entry[:])); c != 0 {
+		if c := a.Entry.Compare(b.Entry); c != 0 {
 			return c
 		}
 		return a.CSN.Compare(b.CSN)

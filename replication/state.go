@@ -1,6 +1,7 @@
 package replication
 
 import (
+	"bytes"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -174,7 +175,7 @@ func comparePlacement(a, b *placement) int {
 	if c := a.csn.Compare(b.csn); c != 0 {
 		return c
 	}
-	if c := strings.Compare(string(a.parent[:]), string(b.parent[:])); c != 0 {
+	if c := a.parent.Compare(b.parent); c != 0 {
 		return c
 	}
 	if c := strings.Compare(a.key, b.key); c != 0 {
@@ -471,3 +472,6 @@ func (s *State) removeValues(e *entryState, name string, values []string, c CSN)
 		}
 	}
 }
+
+// Compare orders UUIDs bytewise, returning -1, 0 or +1.
+func (u UUID) Compare(v UUID) int { return bytes.Compare(u[:], v[:]) }
