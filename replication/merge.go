@@ -45,7 +45,8 @@ const (
 	// were added or moved below it concurrently with its deletion.
 	ConflictGlue
 	// ConflictMove: a modrdn ignored because, with the earlier moves,
-	// it would have put the entry below itself.
+	// it would have put the entry below itself. Purge forgets those
+	// older than its bound.
 	ConflictMove
 	// ConflictOrphan: a live entry whose ancestors are not all known
 	// here yet; it is not shown until they are.
@@ -579,22 +580,33 @@ func digest(entries []Entry) [32]byte {
 // attributes older than below. It does not change what Materialize
 // returns.
 //
-// below must be causally stable: every change not yet applied to s must
-// come from a replica that had already applied every change with a
-// smaller CSN. In practice the replication layer takes the smallest
-// position that every replica has confirmed, minus the tombstone
-// lifetime (a week by default) to cover changes made before a replica
-// caught up; a replica cut off for longer than that must be reinitialised
-// rather than resume.
+// below must be causally stable for s, which takes two conditions:
+//
+//  1. every change with a CSN below below, made or still to be made
+//     anywhere, has been applied to s; and
+//  2. every change not yet applied to s comes from a replica that had
+//     already applied every change with a CSN below below when it made
+//     it.
+//
+// The first alone is not enough: a change made during a partition by a
+// replica that had not seen a delete can carry a CSN above the bound and
+// still name the deleted entry. In practice the replication layer takes
+// the smallest position that every replica has confirmed (which gives
+// 1, since hybrid logical clocks put every later change above what its
+// origin has seen) as it was one full exchange round earlier, or simply
+// minus the tombstone lifetime (a week by default), so that changes made
+// before the replicas caught up have arrived (which gives 2). A replica
+// cut off for longer must be reinitialised rather than resume.
 //
 // Why that bound prevents resurrection: a removal is remembered only so
-// that an older add arriving later stays removed. If every change below
-// below has arrived, no such add can still come; a change from a replica
-// that had seen the deletion cannot name the deleted entry or value
-// again, and any later re-add carries a larger CSN and is a new, intended
-// write. Purging a removal any earlier would let a late old add resurrect
-// the value; purging a tombstone earlier would let a late modify or
-// child add of the entry recreate a stub of it.
+// that an older add arriving later stays removed, and a tombstone only so
+// that a late change to the entry stays absorbed. By 1 no change older
+// than the bound can still arrive (and Purge makes Apply ignore any that
+// is replayed); by 2 a newer change that has not arrived was made by a
+// replica that had seen the deletion, so it cannot name the deleted
+// entry, and a re-added value carries a larger CSN and is a new,
+// intended write. Purging earlier would let a late old add resurrect a
+// value, or a late modify recreate a stub of a deleted entry.
 //
 // Purge keeps a tombstone that is still a parent (in its effective
 // placement, or in any placement from below onwards) of a kept entry,

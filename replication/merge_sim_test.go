@@ -21,6 +21,13 @@ type sim struct {
 	now  int64 // microseconds
 	reps []*simReplica
 	ops  []*Op // every change made, in the order made
+
+	// purge makes run purge replicas at causally stable bounds.
+	purge  bool
+	purged int
+	// gapAt is, for each change, the smallest CSN its origin had not
+	// applied when it made it.
+	gapAt map[*Op]CSN
 }
 
 type simReplica struct {
@@ -36,7 +43,7 @@ type simReplica struct {
 func newSim(t testing.TB, seed uint64, replicas int) *sim {
 	m := &sim{t: t, r: rand.New(rand.NewPCG(seed, 7)), now: epoch}
 	for i := range replicas {
-		rep := &simReplica{id: uint16(i + 1), skew: int64(m.r.IntN(5000)), state: NewState(testSchema{}), have: map[*Op]bool{}}
+		rep := &simReplica{id: uint16(i + 1), skew: int64(m.r.IntN(100_000)), state: NewState(testSchema{}), have: map[*Op]bool{}}
 		clock, err := NewClock(ClockConfig{Replica: rep.id, Now: func() time.Time { return time.UnixMicro(m.now + rep.skew) }})
 		if err != nil {
 			t.Fatal(err)
@@ -54,6 +61,10 @@ func newSim(t testing.TB, seed uint64, replicas int) *sim {
 
 func (m *sim) record(rep *simReplica, make func(CSN) *Op) {
 	o := make(rep.clock.Next())
+	if m.gapAt == nil {
+		m.gapAt = map[*Op]CSN{}
+	}
+	m.gapAt[o] = m.gap(rep)
 	if err := rep.state.Apply(o); err != nil {
 		m.t.Fatalf("replica %d: own change refused: %v", rep.id, err)
 	}
@@ -103,6 +114,16 @@ func (m *sim) run(steps int) {
 	for range steps {
 		m.now += int64(m.r.IntN(3)) // often the same microsecond
 		switch x := m.r.IntN(100); {
+		case x < 2 && m.purge:
+			rep := m.reps[m.r.IntN(len(m.reps))]
+			if bound := m.stableBound(rep); !bound.IsZero() {
+				d := rep.state.Digest()
+				rep.state.Purge(bound)
+				if rep.state.Digest() != d {
+					m.t.Fatalf("Purge(%s) changed replica %d's directory", bound, rep.id)
+				}
+				m.purged++
+			}
 		case x < 4:
 			for _, rep := range m.reps {
 				rep.group = m.r.IntN(len(m.reps))
@@ -116,6 +137,44 @@ func (m *sim) run(steps int) {
 			m.write(m.reps[m.r.IntN(len(m.reps))])
 		}
 	}
+}
+
+// infinity sorts after every CSN a sim makes.
+var infinity = CSN{Time: maxTime}
+
+// gap is the smallest CSN among the changes rep has not applied.
+func (m *sim) gap(rep *simReplica) CSN {
+	g := infinity
+	for _, o := range m.ops {
+		if !rep.have[o] && o.CSN.Less(g) {
+			g = o.CSN
+		}
+	}
+	return g
+}
+
+// stableBound is the largest bound at which rep may purge (Purge's two
+// conditions): below every replica's gap and every replica's clock (so
+// that changes made later, anywhere, are above it and come from replicas
+// that have everything below it), and below the gap its origin had when
+// it made each change rep has not applied.
+func (m *sim) stableBound(rep *simReplica) CSN {
+	b := infinity
+	lower := func(c CSN) {
+		if c.Less(b) {
+			b = c
+		}
+	}
+	for _, r := range m.reps {
+		lower(m.gap(r))
+		lower(r.clock.Last())
+	}
+	for _, o := range m.ops {
+		if !rep.have[o] {
+			lower(m.gapAt[o])
+		}
+	}
+	return b
 }
 
 var simNames = []string{"a", "b", "c", "D"}
@@ -232,11 +291,21 @@ func (m *sim) converged() *State {
 		if rep.state.Digest() != want {
 			m.t.Fatalf("replica %d diverged:\n%s\nreference:\n%s", rep.id, show(rep.state), show(ref))
 		}
-		if a, b := fmt.Sprint(rep.state.Conflicts()), fmt.Sprint(ref.Conflicts()); a != b {
+		if a, b := m.conflicts(rep.state), m.conflicts(ref); a != b {
 			m.t.Fatalf("replica %d conflicts %s, reference %s", rep.id, a, b)
 		}
 	}
 	return ref
+}
+
+// conflicts renders s.Conflicts(), without the ignored moves if the run
+// purged: Purge forgets those below its bound.
+func (m *sim) conflicts(s *State) string {
+	cs := s.Conflicts()
+	if m.purged > 0 {
+		cs = slices.DeleteFunc(cs, func(c Conflict) bool { return c.Kind == ConflictMove })
+	}
+	return fmt.Sprint(cs)
 }
 
 // TestOrderIndependence: the changes of a partitioned three-replica run,
@@ -299,15 +368,24 @@ func TestPurgeConvergence(t *testing.T) {
 		m.run(600)
 		m.heal()
 		m.converged()
-		// Everything has reached everyone: any CSN up to the largest
-		// one is causally stable. Each replica picks its own bound.
+		// Everything has reached everyone, and every clock has observed
+		// every CSN, so any CSN up to the largest one made is causally
+		// stable. (A replica's own clock.Next() would not be: a replica
+		// whose clock is behind can still make changes below it.) Each
+		// replica picks its own bound.
+		var newest CSN
+		for _, o := range m.ops {
+			if newest.Less(o.CSN) {
+				newest = o.CSN
+			}
+		}
 		before := 0
 		for _, rep := range m.reps {
 			before += rep.state.Len()
 			d := rep.state.Digest()
 			bound := m.ops[m.r.IntN(len(m.ops))].CSN
 			if rep.id == 1 {
-				bound = rep.clock.Next()
+				bound = newest
 			}
 			rep.state.Purge(bound)
 			if rep.state.Digest() != d {
@@ -336,6 +414,25 @@ func TestPurgeConvergence(t *testing.T) {
 		m.run(600)
 		m.heal()
 		m.converged()
+	}
+}
+
+// TestPurgeDuringPartitions: replicas purge at causally stable bounds
+// while changes are still in flight between partitions, and converge
+// with a state that never purged.
+func TestPurgeDuringPartitions(t *testing.T) {
+	purged := 0
+	for seed := range uint64(8) {
+		m := newSim(t, seed+700, 3)
+		m.purge = true
+		m.run(1500)
+		m.heal()
+		m.converged()
+		purged += m.purged
+	}
+	t.Logf("%d purges", purged)
+	if purged == 0 {
+		t.Fatal("no purge happened")
 	}
 }
 
