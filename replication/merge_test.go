@@ -330,3 +330,20 @@ func TestApplyRefusesMalformed(t *testing.T) {
 		}
 	}
 }
+
+func TestCloneIsIndependent(t *testing.T) {
+	s := apply(t, suffixAdd(), addX(), opMod(at(2, 1), x, modAdd("description", "a")))
+	d := s.Digest()
+	c := s.Clone()
+	if c.Digest() != d {
+		t.Fatal("clone differs")
+	}
+	for _, o := range []*Op{opMod(at(3, 2), x, modAdd("description", "b")), opMove(at(4, 2), x, suffix, "cn=z", "cn=x"), opDel(at(5, 2), x)} {
+		if err := c.Apply(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.Digest() != d || c.Digest() == d {
+		t.Fatal("changing the clone changed the original")
+	}
+}
