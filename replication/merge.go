@@ -1,0 +1,729 @@
+package replication
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"slices"
+	"strings"
+)
+
+// Attributes that mark the results of conflict resolution.
+const (
+	// ConflictAttr holds, on an entry renamed because another entry
+	// took its DN first, the DN it was meant to have.
+	ConflictAttr = "switchboardConflict"
+	// GlueAttr is TRUE on a glue entry: a deleted entry shown because
+	// live entries remain below it.
+	GlueAttr = "switchboardGlue"
+)
+
+// An Entry is one visible entry of a materialised state.
+type Entry struct {
+	UUID   UUID
+	Parent UUID
+	DN     string
+	// Attrs are sorted by lower-case name; each attribute's values by
+	// equality key.
+	Attrs []Attribute
+	// Glue marks a deleted entry kept as a placeholder for live entries
+	// below it. Its only attributes are objectClass, its RDN's values
+	// and GlueAttr.
+	Glue bool
+	// ConflictDN is the DN the entry lost to an earlier entry; empty
+	// when it has the DN it asked for.
+	ConflictDN string
+}
+
+// ConflictKind classifies a Conflict.
+type ConflictKind uint8
+
+const (
+	// ConflictName: another entry took the same DN first; this one is
+	// shown as entryUUID=<uuid>+<rdn> with ConflictAttr.
+	ConflictName ConflictKind = 1 + iota
+	// ConflictGlue: a deleted entry shown as glue because live entries
+	// were added or moved below it concurrently with its deletion.
+	ConflictGlue
+	// ConflictMove: a modrdn ignored because, with the earlier moves,
+	// it would have put the entry below itself. Purge forgets those
+	// older than its bound.
+	ConflictMove
+	// ConflictOrphan: a live entry whose ancestors are not all known
+	// here yet; it is not shown until they are.
+	ConflictOrphan
+)
+
+func (k ConflictKind) String() string {
+	switch k {
+	case ConflictName:
+		return "name"
+	case ConflictGlue:
+		return "glue"
+	case ConflictMove:
+		return "move"
+	case ConflictOrphan:
+		return "orphan"
+	}
+	return "unknown"
+}
+
+// A Conflict is one outcome of conflict resolution that an administrator
+// may want to settle by hand.
+type Conflict struct {
+	Kind  ConflictKind
+	Entry UUID
+	// DN is where the entry is shown now; empty for an orphan.
+	DN string
+	// WantedDN is the DN the entry asked for: for ConflictName the DN it
+	// lost, for ConflictMove the DN the ignored modrdn asked for (its
+	// RDN below the new parent's current DN, if that is known).
+	WantedDN string
+	// CSN is the change behind the conflict: the losing add or modrdn,
+	// the delete of the glue entry, the ignored modrdn.
+	CSN CSN
+}
+
+// view is a resolved state: where every entry is, which entries are
+// visible, and the DN each is shown at.
+type view struct {
+	s       *State
+	at      map[UUID]*placement // effective placement
+	ignored []placedRecord      // moves that would have made cycles
+	anchor  map[UUID]bool       // whether the ancestors chain reaches the root
+	visible map[UUID]bool       // live and anchored, or glue
+	loser   map[UUID]bool       // renamed by a name conflict
+	dns     map[UUID]string     // shown DN
+
+	// scratch space for attrs
+	heads []attrHead
+	vals  []keyedValue
+	rank  []int
+}
+
+type placedRecord struct {
+	entry UUID
+	p     *placement
+}
+
+func compareRecords(a, b placedRecord) int {
+	if c := a.p.csn.Compare(b.p.csn); c != 0 {
+		return c
+	}
+	if c := a.entry.Compare(b.entry); c != 0 {
+		return c
+	}
+	return comparePlacement(a.p, b.p)
+}
+
+// records returns every placement record of s in replay order.
+func (s *State) records() []placedRecord {
+	n := 0
+	for _, e := range s.entries {
+		n += len(e.places)
+	}
+	recs := make([]placedRecord, 0, n)
+	for u, e := range s.entries {
+		for i := range e.places {
+			recs = append(recs, placedRecord{u, &e.places[i]})
+		}
+	}
+	slices.SortFunc(recs, compareRecords)
+	return recs
+}
+
+// replay applies placement records in order into at, skipping (and
+// returning) those that would put an entry below itself.
+func replay(at map[UUID]*placement, recs []placedRecord) (ignored []placedRecord) {
+	for _, r := range recs {
+		if wouldCycle(at, r.entry, r.p.parent) {
+			ignored = append(ignored, r)
+			continue
+		}
+		at[r.entry] = r.p
+	}
+	return ignored
+}
+
+// wouldCycle reports whether placing u below parent makes u its own
+// ancestor. at has no cycles, so the walk ends.
+func wouldCycle(at map[UUID]*placement, u, parent UUID) bool {
+	for p := parent; !p.IsRoot(); {
+		if p == u {
+			return true
+		}
+		next, ok := at[p]
+		if !ok {
+			return false
+		}
+		p = next.parent
+	}
+	return false
+}
+
+func (s *State) resolve() *view {
+	v := &view{
+		s:       s,
+		at:      make(map[UUID]*placement, len(s.entries)),
+		anchor:  make(map[UUID]bool, len(s.entries)),
+		visible: make(map[UUID]bool, len(s.entries)),
+		loser:   make(map[UUID]bool),
+		dns:     make(map[UUID]string, len(s.entries)),
+	}
+	v.ignored = replay(v.at, s.records())
+
+	// Visible: live entries whose chain reaches the root, and every
+	// ancestor of one (deleted ancestors become glue).
+	for u, e := range s.entries {
+		if e.live() && v.anchored(u) {
+			for p := u; !p.IsRoot() && !v.visible[p]; p = v.at[p].parent {
+				v.visible[p] = true
+			}
+		}
+	}
+
+	// Names: among visible entries with the same parent and RDN, the
+	// one that took the name first keeps it: live before glue, then
+	// lowest CSN of the add or modrdn that gave the name, then UUID.
+	type claim struct {
+		u    UUID
+		glue bool
+		p    *placement
+	}
+	claims := make([]claim, 0, len(v.visible))
+	for u := range v.visible {
+		claims = append(claims, claim{u, !s.entries[u].live(), v.at[u]})
+	}
+	slices.SortFunc(claims, func(a, b claim) int {
+		if c := a.p.parent.Compare(b.p.parent); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.p.key, b.p.key); c != 0 {
+			return c
+		}
+		if a.glue != b.glue {
+			if a.glue {
+				return 1
+			}
+			return -1
+		}
+		if c := a.p.csn.Compare(b.p.csn); c != 0 {
+			return c
+		}
+		return a.u.Compare(b.u)
+	})
+	for i := 1; i < len(claims); i++ {
+		if claims[i].p.parent == claims[i-1].p.parent && claims[i].p.key == claims[i-1].p.key {
+			v.loser[claims[i].u] = true
+		}
+	}
+	return v
+}
+
+// anchored reports whether u's chain of effective parents reaches the
+// root.
+func (v *view) anchored(u UUID) bool {
+	if u.IsRoot() {
+		return true
+	}
+	if a, ok := v.anchor[u]; ok {
+		return a
+	}
+	p, ok := v.at[u]
+	a := ok && v.anchored(p.parent)
+	v.anchor[u] = a
+	return a
+}
+
+// depth is the number of ancestors of u below the root.
+func (v *view) depth(u UUID) int {
+	n := 0
+	for p := v.at[u].parent; !p.IsRoot(); p = v.at[p].parent {
+		n++
+	}
+	return n
+}
+
+// wantedDN is the DN u's placement asks for.
+func (v *view) wantedDN(u UUID) string {
+	p := v.at[u]
+	if p.parent.IsRoot() {
+		return p.rdn
+	}
+	return p.rdn + "," + v.dn(p.parent)
+}
+
+// dn is the DN u is shown at.
+func (v *view) dn(u UUID) string {
+	if d, ok := v.dns[u]; ok {
+		return d
+	}
+	p := v.at[u]
+	rdn := p.rdn
+	if v.loser[u] {
+		rdn = conflictRDN(u, p)
+	}
+	d := rdn
+	if !p.parent.IsRoot() {
+		d = rdn + "," + v.dn(p.parent)
+	}
+	v.dns[u] = d
+	return d
+}
+
+// conflictRDN is the RDN of an entry that lost its name:
+// entryUUID=<uuid>+<its RDN>. Below the root, where the "RDN" is a whole
+// DN, the prefix goes on its first RDN.
+func conflictRDN(u UUID, p *placement) string {
+	return "entryUUID=" + u.String() + "+" + p.rdn
+}
+
+// Materialize returns the visible entries of s: live entries whose
+// ancestors are known, and glue entries for deleted ancestors of live
+// ones, with every conflict resolved. Parents come before their
+// children: entries are sorted by depth, then DN, then UUID. The result
+// depends only on the set of changes applied to s.
+func (s *State) Materialize() []Entry {
+	return s.resolve().entries()
+}
+
+func (v *view) entries() []Entry {
+	type row struct {
+		depth int
+		e     Entry
+	}
+	rows := make([]row, 0, len(v.visible))
+	for u := range v.visible {
+		e := v.s.entries[u]
+		p := v.at[u]
+		out := Entry{UUID: u, Parent: p.parent, DN: v.dn(u), Glue: !e.live()}
+		if v.loser[u] {
+			out.ConflictDN = v.wantedDN(u)
+		}
+		if out.Glue {
+			out.Attrs = v.glueAttrs(p)
+		} else {
+			out.Attrs = v.attrs(e, p, out.ConflictDN)
+		}
+		rows = append(rows, row{v.depth(u), out})
+	}
+	slices.SortFunc(rows, func(a, b row) int {
+		if a.depth != b.depth {
+			return a.depth - b.depth
+		}
+		if c := strings.Compare(a.e.DN, b.e.DN); c != 0 {
+			return c
+		}
+		return a.e.UUID.Compare(b.e.UUID)
+	})
+	out := make([]Entry, len(rows))
+	for i := range rows {
+		out[i] = rows[i].e
+	}
+	return out
+}
+
+// attrs returns a live entry's visible attributes: present values; for
+// a single-valued attribute the one most recently added; the naming
+// values of the RDN even if a concurrent change removed them; and the
+// conflict marker.
+func (v *view) attrs(e *entryState, p *placement, conflictDN string) []Attribute {
+	schema := v.s.schema
+	heads, vals := v.heads[:0], v.vals[:0]
+	head := func(lower, name string) int {
+		for i := range heads {
+			if heads[i].lower == lower {
+				return i
+			}
+		}
+		heads = append(heads, attrHead{lower: lower, name: name, single: schema.SingleValued(lower)})
+		return len(heads) - 1
+	}
+	for k, a := range e.attrs {
+		h := -1
+		var best *valueState
+		var bestKey string
+		for vk, vs := range a.values {
+			if !a.present(vs) {
+				continue
+			}
+			if h < 0 {
+				h = head(k, a.name)
+			}
+			if heads[h].single {
+				if best == nil || best.added.Less(vs.added) || best.added == vs.added && vk > bestKey {
+					best, bestKey = vs, vk
+				}
+				continue
+			}
+			vals = append(vals, keyedValue{h, vk, vs.value})
+		}
+		if best != nil {
+			vals = append(vals, keyedValue{h, bestKey, best.value})
+		}
+	}
+	// The RDN's values are always there; on a single-valued attribute
+	// the RDN's value replaces any other.
+	for _, ava := range p.avas {
+		lower := strings.ToLower(ava.Type)
+		vk := schema.EqualityKey(lower, ava.Value)
+		h := head(lower, ava.Type)
+		found := false
+		for i := range vals {
+			if vals[i].head != h {
+				continue
+			}
+			if vals[i].key == vk {
+				found = true
+			} else if heads[h].single {
+				vals[i].head = -1
+			}
+		}
+		if !found {
+			vals = append(vals, keyedValue{h, vk, ava.Value})
+		}
+	}
+	if conflictDN != "" {
+		h := head(strings.ToLower(ConflictAttr), ConflictAttr)
+		for i := range vals {
+			if vals[i].head == h {
+				vals[i].head = -1
+			}
+		}
+		vals = append(vals, keyedValue{h, conflictDN, conflictDN})
+	}
+
+	// Order: attributes by lower-case name, values by key.
+	for i := range heads {
+		heads[i].id = i
+	}
+	slices.SortFunc(heads, func(a, b attrHead) int { return strings.Compare(a.lower, b.lower) })
+	rank := v.rank[:0]
+	rank = append(rank, make([]int, len(heads))...)
+	for r := range heads {
+		rank[heads[r].id] = r
+	}
+	vals = slices.DeleteFunc(vals, func(x keyedValue) bool { return x.head < 0 })
+	for i := range vals {
+		vals[i].head = rank[vals[i].head]
+	}
+	slices.SortFunc(vals, func(a, b keyedValue) int {
+		if a.head != b.head {
+			return a.head - b.head
+		}
+		if c := strings.Compare(a.key, b.key); c != 0 {
+			return c
+		}
+		return strings.Compare(a.value, b.value)
+	})
+	n := 0
+	for i := range vals {
+		if i == 0 || vals[i].head != vals[i-1].head {
+			n++
+		}
+	}
+	attrs := make([]Attribute, 0, n)
+	strs := make([]string, len(vals))
+	for i := range vals {
+		strs[i] = vals[i].value
+		if i == 0 || vals[i].head != vals[i-1].head {
+			attrs = append(attrs, Attribute{Name: heads[vals[i].head].name})
+		}
+		last := &attrs[len(attrs)-1]
+		last.Values = strs[i-len(last.Values) : i+1 : i+1]
+	}
+	v.heads, v.vals, v.rank = heads, vals, rank
+	return attrs
+}
+
+// attrHead and keyedValue are scratch space for attrs.
+type attrHead struct {
+	lower, name string
+	single      bool
+	id          int
+}
+
+type keyedValue struct {
+	head       int
+	key, value string
+}
+
+// glueAttrs are a glue entry's attributes: objectClass top and
+// extensibleObject (so any naming attribute is allowed), the RDN's
+// values and GlueAttr.
+func (v *view) glueAttrs(p *placement) []Attribute {
+	attrs := []Attribute{
+		{Name: "objectClass", Values: []string{"top", "extensibleObject"}},
+		{Name: GlueAttr, Values: []string{"TRUE"}},
+	}
+	for _, ava := range p.avas {
+		i := slices.IndexFunc(attrs, func(a Attribute) bool { return strings.EqualFold(a.Name, ava.Type) })
+		if i < 0 {
+			attrs = append(attrs, Attribute{Name: ava.Type, Values: []string{ava.Value}})
+		} else if !slices.Contains(attrs[i].Values, ava.Value) {
+			attrs[i].Values = append(attrs[i].Values, ava.Value)
+		}
+	}
+	schema := v.s.schema
+	for _, a := range attrs {
+		lower := strings.ToLower(a.Name)
+		slices.SortFunc(a.Values, func(x, y string) int {
+			return strings.Compare(schema.EqualityKey(lower, x), schema.EqualityKey(lower, y))
+		})
+	}
+	slices.SortFunc(attrs, func(a, b Attribute) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) })
+	return attrs
+}
+
+// Conflicts lists the outcomes of conflict resolution in s, sorted by
+// kind, then entry UUID, then CSN. Like Materialize, it depends only on
+// the set of changes applied.
+func (s *State) Conflicts() []Conflict {
+	v := s.resolve()
+	var out []Conflict
+	for u := range v.loser {
+		out = append(out, Conflict{Kind: ConflictName, Entry: u, DN: v.dn(u), WantedDN: v.wantedDN(u), CSN: v.at[u].csn})
+	}
+	for u := range v.visible {
+		if e := s.entries[u]; !e.live() {
+			out = append(out, Conflict{Kind: ConflictGlue, Entry: u, DN: v.dn(u), CSN: e.deleted})
+		}
+	}
+	for _, r := range v.ignored {
+		c := Conflict{Kind: ConflictMove, Entry: r.entry, CSN: r.p.csn}
+		if v.visible[r.entry] {
+			c.DN = v.dn(r.entry)
+		}
+		if r.p.parent.IsRoot() {
+			c.WantedDN = r.p.rdn
+		} else if v.visible[r.p.parent] {
+			c.WantedDN = r.p.rdn + "," + v.dn(r.p.parent)
+		}
+		out = append(out, c)
+	}
+	for u, e := range s.entries {
+		if e.live() && !v.anchored(u) {
+			out = append(out, Conflict{Kind: ConflictOrphan, Entry: u, CSN: e.added})
+		}
+	}
+	slices.SortFunc(out, func(a, b Conflict) int {
+		if a.Kind != b.Kind {
+			return int(a.Kind) - int(b.Kind)
+		}
+		if c := a.Entry.Compare(b.Entry); c != 0 {
+			return c
+		}
+		return a.CSN.Compare(b.CSN)
+	})
+	return out
+}
+
+// digestMagic starts the digested stream and names its version.
+const digestMagic = "switchboard-digest-v1\x00"
+
+// Digest returns the SHA-256 of the canonical form of Materialize(s).
+// Two replicas that applied the same changes have the same digest.
+//
+// The canonical form is digestMagic followed by, for each entry in
+// Materialize order (depth, DN, UUID):
+//
+//	uuid      16 bytes
+//	dn        str
+//	flags     1 byte: 1 = glue
+//	nattrs    uvarint
+//	per attribute, in Materialize order (lower-case name):
+//	  name    str, lower case
+//	  nvalues uvarint
+//	  values  str each, in Materialize order
+//
+// where str is a uvarint length followed by that many bytes. Only
+// visible state counts: stamps, tombstones and purge history do not.
+func (s *State) Digest() [32]byte {
+	return digest(s.Materialize())
+}
+
+func digest(entries []Entry) [32]byte {
+	h := sha256.New()
+	buf := []byte(digestMagic)
+	str := func(b []byte, s string) []byte {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		return append(b, s...)
+	}
+	for _, e := range entries {
+		buf = append(buf, e.UUID[:]...)
+		buf = str(buf, e.DN)
+		if e.Glue {
+			buf = append(buf, 1)
+		} else {
+			buf = append(buf, 0)
+		}
+		buf = binary.AppendUvarint(buf, uint64(len(e.Attrs)))
+		for _, a := range e.Attrs {
+			buf = str(buf, strings.ToLower(a.Name))
+			buf = binary.AppendUvarint(buf, uint64(len(a.Values)))
+			for _, v := range a.Values {
+				buf = str(buf, v)
+			}
+		}
+		if len(buf) > 1<<16 {
+			h.Write(buf)
+			buf = buf[:0]
+		}
+	}
+	h.Write(buf)
+	var out [32]byte
+	h.Sum(out[:0])
+	return out
+}
+
+// Purge forgets history that no future change can need: tombstones
+// deleted before below, and the stamps of removed values and deleted
+// attributes older than below. It does not change what Materialize
+// returns.
+//
+// below must be causally stable for s, which takes two conditions:
+//
+//  1. every change with a CSN below below, made or still to be made
+//     anywhere, has been applied to s; and
+//  2. every change not yet applied to s comes from a replica that had
+//     already applied every change with a CSN below below when it made
+//     it.
+//
+// The first alone is not enough: a change made during a partition by a
+// replica that had not seen a delete can carry a CSN above the bound and
+// still name the deleted entry. In practice the replication layer takes
+// the smallest position that every replica has confirmed (which gives
+// 1, since hybrid logical clocks put every later change above what its
+// origin has seen) as it was one full exchange round earlier, or simply
+// minus the tombstone lifetime (a week by default), so that changes made
+// before the replicas caught up have arrived (which gives 2). A replica
+// cut off for longer must be reinitialised rather than resume.
+//
+// Why that bound prevents resurrection: a removal is remembered only so
+// that an older add arriving later stays removed, and a tombstone only so
+// that a late change to the entry stays absorbed. By 1 no change older
+// than the bound can still arrive (and Purge makes Apply ignore any that
+// is replayed); by 2 a newer change that has not arrived was made by a
+// replica that had seen the deletion, so it cannot name the deleted
+// entry, and a re-added value carries a larger CSN and is a new,
+// intended write. Purging earlier would let a late old add resurrect a
+// value, or a late modify recreate a stub of a deleted entry.
+//
+// Purge keeps a tombstone that is still a parent (in its effective
+// placement, or in any placement from below onwards) of a kept entry,
+// so the DNs and the cycle checks of later moves come out the same.
+func (s *State) Purge(below CSN) {
+	if s.floor.Less(below) {
+		s.floor = below
+	}
+	// Placement history below the bound collapses to where each entry
+	// was at the bound.
+	recs := s.records()
+	cut, _ := slices.BinarySearchFunc(recs, below, func(r placedRecord, c CSN) int { return r.p.csn.Compare(c) })
+	atBound := make(map[UUID]*placement, len(s.entries))
+	replay(atBound, recs[:cut])
+	final := s.resolve()
+
+	// Candidates: tombstones below the bound, and stubs that never saw
+	// their add and have nothing newer than the bound.
+	candidate := func(e *entryState) bool {
+		if !e.deleted.IsZero() {
+			return e.deleted.Less(below)
+		}
+		return e.added.IsZero() && e.newest().Less(below)
+	}
+	keep := make(map[UUID]bool, len(s.entries))
+	var mark func(u UUID)
+	mark = func(u UUID) {
+		if u.IsRoot() || keep[u] {
+			return
+		}
+		e := s.entries[u]
+		if e == nil {
+			return
+		}
+		keep[u] = true
+		if p := atBound[u]; p != nil {
+			mark(p.parent)
+		}
+		if p := final.at[u]; p != nil {
+			mark(p.parent)
+		}
+		for i := range e.places {
+			if !e.places[i].csn.Less(below) {
+				mark(e.places[i].parent)
+			}
+		}
+	}
+	for u, e := range s.entries {
+		if !candidate(e) || final.visible[u] {
+			mark(u)
+		}
+	}
+
+	for u, e := range s.entries {
+		if !keep[u] {
+			delete(s.entries, u)
+			continue
+		}
+		var places []placement
+		if p := atBound[u]; p != nil {
+			places = append(places, *p)
+		}
+		for _, p := range e.places {
+			if !p.csn.Less(below) {
+				places = append(places, p)
+			}
+		}
+		e.places = places
+		for k, a := range e.attrs {
+			a.purge(below)
+			if len(a.values) == 0 && a.cleared.IsZero() {
+				delete(e.attrs, k)
+			}
+		}
+	}
+}
+
+func (a *attrState) purge(below CSN) {
+	for vk, v := range a.values {
+		if a.present(v) {
+			if v.removed.Less(below) {
+				v.removed = CSN{}
+			}
+			continue
+		}
+		killed := v.removed
+		if killed.Less(a.cleared) {
+			killed = a.cleared
+		}
+		if killed.Less(below) {
+			delete(a.values, vk)
+		}
+	}
+	if a.cleared.Less(below) {
+		a.cleared = CSN{}
+	}
+}
+
+// newest returns the largest CSN recorded on e.
+func (e *entryState) newest() CSN {
+	n := e.added
+	up := func(c CSN) {
+		if n.Less(c) {
+			n = c
+		}
+	}
+	up(e.deleted)
+	for _, p := range e.places {
+		up(p.csn)
+	}
+	for _, a := range e.attrs {
+		up(a.cleared)
+		up(a.nameCSN)
+		for _, v := range a.values {
+			up(v.added)
+			up(v.removed)
+		}
+	}
+	return n
+}

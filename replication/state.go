@@ -1,0 +1,477 @@
+package replication
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/switchboard-ldap/switchboard/ldap"
+)
+
+// A UUID is an entry's identity, its RFC 4530 entryUUID. Replication
+// names entries by UUID, never by DN: a DN is derived from the chain of
+// parents. The zero UUID stands for the root DSE, the parent of every
+// naming context's top entry.
+type UUID [16]byte
+
+// IsRoot reports whether u is the zero UUID, the root.
+func (u UUID) IsRoot() bool { return u == UUID{} }
+
+// String returns the RFC 4122 text form in lower case, as entryUUID is
+// written.
+func (u UUID) String() string {
+	var b [36]byte
+	hex.Encode(b[0:8], u[0:4])
+	b[8] = '-'
+	hex.Encode(b[9:13], u[4:6])
+	b[13] = '-'
+	hex.Encode(b[14:18], u[6:8])
+	b[18] = '-'
+	hex.Encode(b[19:23], u[8:10])
+	b[23] = '-'
+	hex.Encode(b[24:], u[10:])
+	return string(b[:])
+}
+
+// ParseUUID parses the RFC 4122 text form, in either case.
+func ParseUUID(s string) (UUID, error) {
+	var u UUID
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+		return u, fmt.Errorf("replication: %q is not a UUID", s)
+	}
+	h := s[0:8] + s[9:13] + s[14:18] + s[19:23] + s[24:]
+	if _, err := hex.Decode(u[:], []byte(h)); err != nil {
+		return UUID{}, fmt.Errorf("replication: %q is not a UUID", s)
+	}
+	return u, nil
+}
+
+// Schema is what the merge needs to know about attributes. Attribute
+// names are passed in lower case.
+type Schema interface {
+	// SingleValued reports whether the attribute holds one value at most.
+	SingleValued(attr string) bool
+	// EqualityKey returns the form of value that equality compares
+	// (case folded for caseIgnoreMatch, say). Two values with the same
+	// key are the same value.
+	EqualityKey(attr, value string) string
+}
+
+// exactSchema is the Schema used when none is given: every attribute
+// multi-valued, values compared octet by octet.
+type exactSchema struct{}
+
+func (exactSchema) SingleValued(string) bool           { return false }
+func (exactSchema) EqualityKey(_, value string) string { return value }
+
+// OpKind is the kind of a replicated change. The values are part of the
+// wire format and must not change.
+type OpKind uint8
+
+const (
+	OpAdd    OpKind = 1
+	OpModify OpKind = 2
+	OpDelete OpKind = 3
+	OpModRDN OpKind = 4
+)
+
+func (k OpKind) String() string {
+	switch k {
+	case OpAdd:
+		return "add"
+	case OpModify:
+		return "modify"
+	case OpDelete:
+		return "delete"
+	case OpModRDN:
+		return "modrdn"
+	}
+	return fmt.Sprintf("OpKind(%d)", uint8(k))
+}
+
+// ModKind is the kind of one modification. The values are part of the
+// wire format and must not change.
+type ModKind uint8
+
+const (
+	// ModAdd adds values.
+	ModAdd ModKind = 1
+	// ModDelete deletes the listed values, or the whole attribute when
+	// no value is listed.
+	ModDelete ModKind = 2
+	// ModReplace deletes the attribute and adds the listed values.
+	ModReplace ModKind = 3
+)
+
+// An Attribute is a name and its values.
+type Attribute struct {
+	Name   string
+	Values []string
+}
+
+// A Mod is one modification of a modify operation.
+type Mod struct {
+	Kind   ModKind
+	Attr   string
+	Values []string
+}
+
+// An Op is a replicated change as it travels between replicas: what the
+// originating replica did, in terms that need no other state to apply.
+type Op struct {
+	// CSN orders the change; CSN.Replica is the replica where it
+	// originated. Mods[i] is stamped CSN.WithSub(i).
+	CSN  CSN
+	Kind OpKind
+	// Entry is the changed entry's UUID.
+	Entry UUID
+
+	// Parent is the parent's UUID (add) or the new parent's (modrdn).
+	Parent UUID
+	// RDN is the entry's RDN (add) or its new RDN (modrdn), in RFC 4514
+	// form. Below the root, an entry's "RDN" is its whole naming
+	// context DN ("dc=example,dc=com").
+	RDN string
+	// Attrs are the added entry's attributes (add).
+	Attrs []Attribute
+	// Mods are the modifications (modify).
+	Mods []Mod
+	// DeleteOldRDN asks a modrdn to remove the values of OldRDN that the
+	// new RDN does not carry. OldRDN is the RDN the originating replica
+	// replaced.
+	DeleteOldRDN bool
+	OldRDN       string
+}
+
+// Origin returns the ID of the replica where the change originated.
+func (o *Op) Origin() uint16 { return o.CSN.Replica }
+
+// ModCSN returns the CSN of o.Mods[i].
+func (o *Op) ModCSN(i int) CSN { return o.CSN.WithSub(uint32(i)) }
+
+// ErrBadOp is returned (wrapped) by Apply for an operation that is
+// malformed, as opposed to one that conflicts: malformed operations are
+// refused without changing the state.
+var ErrBadOp = errors.New("replication: malformed operation")
+
+func badOp(o *Op, format string, args ...any) error {
+	return fmt.Errorf("%w: %s %s of %s: %s", ErrBadOp, o.Kind, o.CSN, o.Entry, fmt.Sprintf(format, args...))
+}
+
+// placement is one assignment of parent and RDN: by the add and by each
+// modrdn.
+type placement struct {
+	csn    CSN
+	parent UUID
+	rdn    string     // as written by the originating replica
+	key    string     // normalised, for comparing names
+	avas   []ldap.AVA // the naming attribute values: the first RDN's
+}
+
+func comparePlacement(a, b *placement) int {
+	if c := a.csn.Compare(b.csn); c != 0 {
+		return c
+	}
+	if c := a.parent.Compare(b.parent); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.key, b.key); c != 0 {
+		return c
+	}
+	return strings.Compare(a.rdn, b.rdn)
+}
+
+// valueState is one value's add and remove stamps. The value is present
+// when added > removed and added >= the attribute's cleared.
+type valueState struct {
+	value   string // the form written by the latest add
+	added   CSN
+	removed CSN
+}
+
+type attrState struct {
+	name    string // display form, from the latest change naming it
+	nameCSN CSN
+	cleared CSN // latest delete of the whole attribute
+	values  map[string]*valueState
+}
+
+func (a *attrState) present(v *valueState) bool {
+	return !v.added.IsZero() && v.removed.Less(v.added) && !v.added.Less(a.cleared)
+}
+
+type entryState struct {
+	added   CSN // lowest add CSN; zero until the add arrives
+	deleted CSN // highest delete CSN; zero while not deleted
+	places  []placement
+	attrs   map[string]*attrState
+}
+
+func (e *entryState) live() bool { return !e.added.IsZero() && e.deleted.IsZero() }
+
+// A State is the whole replicated directory as a value: every entry ever
+// added and not yet purged, with the stamps that let changes merge in any
+// order. The zero State is not usable; call NewState. A State is not safe
+// for concurrent use.
+type State struct {
+	schema  Schema
+	entries map[UUID]*entryState
+	floor   CSN // the largest Purge bound: older changes are ignored
+}
+
+// NewState returns an empty state. A nil schema treats every attribute
+// as multi-valued with values compared octet by octet.
+func NewState(schema Schema) *State {
+	if schema == nil {
+		schema = exactSchema{}
+	}
+	return &State{schema: schema, entries: make(map[UUID]*entryState)}
+}
+
+// Len returns the number of entries the state holds, tombstones included.
+func (s *State) Len() int { return len(s.entries) }
+
+// Clone returns a deep copy of s.
+func (s *State) Clone() *State {
+	c := &State{schema: s.schema, floor: s.floor, entries: make(map[UUID]*entryState, len(s.entries))}
+	for u, e := range s.entries {
+		ne := &entryState{added: e.added, deleted: e.deleted, places: slices.Clone(e.places), attrs: make(map[string]*attrState, len(e.attrs))}
+		for k, a := range e.attrs {
+			na := *a
+			na.values = make(map[string]*valueState, len(a.values))
+			for vk, v := range a.values {
+				nv := *v
+				na.values[vk] = &nv
+			}
+			ne.attrs[k] = &na
+		}
+		c.entries[u] = ne
+	}
+	return c
+}
+
+// Apply merges one change into s. Applying the same set of changes in any
+// order, each any number of times, gives the same state: every stamp is
+// merged by taking a maximum (or minimum), and ties between different
+// data under one CSN are broken by comparing the data. A change never
+// fails because of a conflict; Apply returns an error wrapping ErrBadOp
+// only for a malformed change, and then leaves s as it was.
+//
+// A change older than the bound of an earlier Purge is ignored: it was
+// applied before the purge (that is Purge's precondition), and applying
+// it again could recreate what the purge forgot.
+func (s *State) Apply(o *Op) error {
+	if o.CSN.IsZero() {
+		return badOp(o, "zero CSN")
+	}
+	if o.CSN.Less(s.floor) {
+		return nil
+	}
+	if o.Entry.IsRoot() {
+		return badOp(o, "the root cannot be changed")
+	}
+	switch o.Kind {
+	case OpAdd:
+		p, err := s.place(o, o.Parent, o.RDN)
+		if err != nil {
+			return err
+		}
+		for _, a := range o.Attrs {
+			if a.Name == "" {
+				return badOp(o, "attribute with no name")
+			}
+		}
+		e := s.entry(o.Entry)
+		if e.added.IsZero() || o.CSN.Less(e.added) {
+			e.added = o.CSN
+		}
+		e.addPlacement(p)
+		for _, a := range o.Attrs {
+			s.addValues(e, a.Name, a.Values, o.CSN)
+		}
+	case OpModify:
+		if len(o.Mods) > MaxSub+1 {
+			return badOp(o, "%d modifications, at most %d", len(o.Mods), MaxSub+1)
+		}
+		for _, m := range o.Mods {
+			if m.Attr == "" {
+				return badOp(o, "modification with no attribute")
+			}
+			if m.Kind < ModAdd || m.Kind > ModReplace {
+				return badOp(o, "modification kind %d", m.Kind)
+			}
+		}
+		e := s.entry(o.Entry)
+		for i, m := range o.Mods {
+			c := o.ModCSN(i)
+			switch m.Kind {
+			case ModAdd:
+				s.addValues(e, m.Attr, m.Values, c)
+			case ModDelete:
+				if len(m.Values) == 0 {
+					s.attr(e, m.Attr, c).clear(c)
+				} else {
+					s.removeValues(e, m.Attr, m.Values, c)
+				}
+			case ModReplace:
+				s.attr(e, m.Attr, c).clear(c)
+				s.addValues(e, m.Attr, m.Values, c)
+			}
+		}
+	case OpDelete:
+		e := s.entry(o.Entry)
+		if e.deleted.Less(o.CSN) {
+			e.deleted = o.CSN
+		}
+	case OpModRDN:
+		p, err := s.place(o, o.Parent, o.RDN)
+		if err != nil {
+			return err
+		}
+		var old []ldap.AVA
+		if o.DeleteOldRDN {
+			dn, err := ldap.ParseDN(o.OldRDN)
+			if err != nil || len(dn) == 0 {
+				return badOp(o, "old RDN %q: not an RDN", o.OldRDN)
+			}
+			old = dn[0]
+		}
+		e := s.entry(o.Entry)
+		e.addPlacement(p)
+		for _, a := range old {
+			if !s.hasAVA(p.avas, a) {
+				s.removeValues(e, a.Type, []string{a.Value}, o.CSN)
+			}
+		}
+		for _, a := range p.avas {
+			s.addValues(e, a.Type, []string{a.Value}, o.CSN)
+		}
+	default:
+		return badOp(o, "unknown kind")
+	}
+	return nil
+}
+
+// place parses a placement's RDN. Below the root it is a whole DN;
+// elsewhere exactly one RDN.
+func (s *State) place(o *Op, parent UUID, rdn string) (placement, error) {
+	dn, err := ldap.ParseDN(rdn)
+	if err != nil {
+		return placement{}, badOp(o, "RDN %q: %v", rdn, err)
+	}
+	if len(dn) == 0 || len(dn) > 1 && !parent.IsRoot() {
+		return placement{}, badOp(o, "RDN %q: want one RDN below a non-root parent", rdn)
+	}
+	p := placement{csn: o.CSN, parent: parent, rdn: rdn}
+	norm := make(ldap.DN, len(dn))
+	for i, r := range dn {
+		nr := make(ldap.RDN, len(r))
+		for j, a := range r {
+			t := strings.ToLower(a.Type)
+			nr[j] = ldap.AVA{Type: t, Value: s.schema.EqualityKey(t, a.Value)}
+		}
+		slices.SortFunc(nr, func(a, b ldap.AVA) int {
+			if c := strings.Compare(a.Type, b.Type); c != 0 {
+				return c
+			}
+			return strings.Compare(a.Value, b.Value)
+		})
+		norm[i] = nr
+	}
+	p.key = norm.String()
+	p.avas = dn[0]
+	return p, nil
+}
+
+func (s *State) hasAVA(avas []ldap.AVA, a ldap.AVA) bool {
+	t := strings.ToLower(a.Type)
+	k := s.schema.EqualityKey(t, a.Value)
+	for _, b := range avas {
+		if strings.EqualFold(b.Type, a.Type) && s.schema.EqualityKey(t, b.Value) == k {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *State) entry(u UUID) *entryState {
+	e := s.entries[u]
+	if e == nil {
+		e = &entryState{attrs: make(map[string]*attrState)}
+		s.entries[u] = e
+	}
+	return e
+}
+
+func (e *entryState) addPlacement(p placement) {
+	i, found := slices.BinarySearchFunc(e.places, &p, func(a placement, b *placement) int { return comparePlacement(&a, b) })
+	if !found {
+		e.places = slices.Insert(e.places, i, p)
+	}
+}
+
+// attr returns the entry's state for attribute name, creating it, and
+// lets the change stamped c propose its spelling of the name.
+func (s *State) attr(e *entryState, name string, c CSN) *attrState {
+	k := strings.ToLower(name)
+	a := e.attrs[k]
+	if a == nil {
+		a = &attrState{name: name, nameCSN: c, values: make(map[string]*valueState)}
+		e.attrs[k] = a
+		return a
+	}
+	if a.nameCSN.Less(c) || a.nameCSN == c && name < a.name {
+		a.name, a.nameCSN = name, c
+	}
+	return a
+}
+
+func (a *attrState) clear(c CSN) {
+	if a.cleared.Less(c) {
+		a.cleared = c
+	}
+}
+
+func (s *State) addValues(e *entryState, name string, values []string, c CSN) {
+	a := s.attr(e, name, c)
+	k := strings.ToLower(name)
+	if len(values) > 0 && s.schema.SingleValued(k) {
+		// A single-valued attribute is a register: writing it replaces
+		// whatever was written before, here or elsewhere.
+		a.clear(c)
+	}
+	for _, v := range values {
+		vk := s.schema.EqualityKey(k, v)
+		vs := a.values[vk]
+		switch {
+		case vs == nil:
+			a.values[vk] = &valueState{value: v, added: c}
+		case vs.added.Less(c):
+			vs.value, vs.added = v, c
+		case vs.added == c && v < vs.value:
+			vs.value = v
+		}
+	}
+}
+
+func (s *State) removeValues(e *entryState, name string, values []string, c CSN) {
+	a := s.attr(e, name, c)
+	k := strings.ToLower(name)
+	for _, v := range values {
+		vk := s.schema.EqualityKey(k, v)
+		vs := a.values[vk]
+		switch {
+		case vs == nil:
+			// Remember the removal: the add it removes may arrive later.
+			a.values[vk] = &valueState{value: v, removed: c}
+		case vs.removed.Less(c):
+			vs.removed = c
+		}
+	}
+}
+
+// Compare orders UUIDs bytewise, returning -1, 0 or +1.
+func (u UUID) Compare(v UUID) int { return bytes.Compare(u[:], v[:]) }
