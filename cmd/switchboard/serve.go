@@ -103,7 +103,7 @@ func rootPassword(cfg *Config, stdout io.Writer) ([]byte, error) {
 }
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	_, cfg, err := parseFlags("serve", "serve [flags]", args, stderr)
+	fs, cfg, err := parseFlags("serve", "serve [flags]", args, stderr)
 	if err != nil {
 		return err
 	}
@@ -138,6 +138,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		backend = ao
 	}
 
+	policy, err := accessPolicy(cfg, eng)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+
 	metrics := admin.NewMetrics(eng)
 	tlsCfg, err := serverTLS(cfg, log)
 	if err != nil {
@@ -155,10 +160,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		TimeLimit:     cfg.Limits.Time,
 		VendorVersion: version,
 		Logger:        log,
+		Access:        policy,
 	})
 	if err != nil {
 		return err
 	}
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go watchAccess(wctx, fs, eng, fe.SetAccess, log)
 	srv := &ldap.Server{
 		Handler:          fe,
 		Logger:           log,

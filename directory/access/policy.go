@@ -1,7 +1,7 @@
 package access
 
 import (
-		"fmt"
+	"fmt"
 	"math/bits"
 	"net/netip"
 	"strings"
@@ -13,7 +13,7 @@ import (
 
 // MaxRules bounds a policy's rules, so that the rules matching an entry fit
 // in a fixed bit set and evaluating an entry does not allocate.
-const MaxRules = 256
+const MaxRules = 1024
 
 // Pseudo-attribute names of rule targets (OpenLDAP's).
 const (
