@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -305,5 +306,124 @@ func TestE2EAccessMatrix(t *testing.T) {
 		if _, err := c.Compare(dn, "cn", tc.target); code(err) != goldap.LDAPResultNoSuchObject {
 			t.Errorf("%s rule, %s client: compare %v, want noSuchObject", tc.kind, tc.as, err)
 		}
+	}
+}
+
+// TestE2EAccessDefaults runs the built-in rules (no access section) and
+// then reloads the rules from the changed file and on SIGHUP.
+func TestE2EAccessDefaults(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(cfg, []byte("access:\n  admin_group: cn=acl-admins,ou=groups,dc=example,dc=com\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "", "--demo", "--config", cfg, "--passwords.scheme", "ssha512")
+	root := dialRoot(t, s)
+	jm := person("jmuller")
+	for _, dn := range []string{jm, person("rtaylor")} {
+		if err := root.Modify(func() *goldap.ModifyRequest {
+			m := goldap.NewModifyRequest(dn, nil)
+			m.Replace("userPassword", []string{"pw"})
+			return m
+		}()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The admin group holds rtaylor through a nested group.
+	for _, g := range [][2]string{{"acl-inner", person("rtaylor")}, {"acl-admins", "cn=acl-inner,ou=groups," + testSuffix}} {
+		add := goldap.NewAddRequest("cn="+g[0]+",ou=groups,"+testSuffix, nil)
+		add.Attribute("objectClass", []string{"groupOfNames"})
+		add.Attribute("cn", []string{g[0]})
+		add.Attribute("member", []string{g[1]})
+		if err := root.Add(add); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Anonymous: the Root DSE and the schema, nothing else, no existence.
+	anon := dialE2E(t, s, "", "")
+	if res, err := anon.Search(searchReq("", goldap.ScopeBaseObject, "(objectClass=*)", "namingContexts")); err != nil || len(res.Entries) != 1 {
+		t.Errorf("anonymous Root DSE: %v", err)
+	}
+	if res, err := anon.Search(searchReq("cn=Subschema", goldap.ScopeBaseObject, "(objectClass=*)", "objectClasses")); err != nil || len(res.Entries) != 1 {
+		t.Errorf("anonymous subschema: %v", err)
+	}
+	_, err := anon.Search(searchReq(testSuffix, goldap.ScopeWholeSubtree, "(uid=jmuller)"))
+	wantCode(t, "anonymous search of the suffix", err, goldap.LDAPResultNoSuchObject)
+	_, err = anon.Search(searchReq("uid=nobody,ou=people,"+testSuffix, goldap.ScopeBaseObject, "(objectClass=*)"))
+	if e, ok := err.(*goldap.Error); !ok || e.ResultCode != goldap.LDAPResultNoSuchObject || e.MatchedDN != "" {
+		t.Errorf("anonymous search of a missing entry: %v (matchedDN must stay empty)", err)
+	}
+
+	// A user reads the directory but not userPassword, changes their own
+	// phone and password, and nobody else's.
+	user := dialE2E(t, s, jm, "pw")
+	res, err := user.Search(searchReq(testSuffix, goldap.ScopeWholeSubtree, "(uid=rtaylor)", "*"))
+	if err != nil || len(res.Entries) != 1 || res.Entries[0].GetAttributeValue("cn") == "" || res.Entries[0].GetAttributeValue("userPassword") != "" {
+		t.Fatalf("user search: %v %v", err, res)
+	}
+	// A filter may test only the user's own password (self write).
+	if res, err := user.Search(searchReq(testSuffix, goldap.ScopeWholeSubtree, "(userPassword=*)", "1.1")); err != nil || len(res.Entries) != 1 || !strings.EqualFold(res.Entries[0].DN, jm) {
+		t.Errorf("(userPassword=*) for a user: %v %v; want their own entry only", err, res)
+	}
+	phone := func(c *goldap.Conn, dn string) error {
+		m := goldap.NewModifyRequest(dn, nil)
+		m.Replace("telephoneNumber", []string{"+1 555 0100"})
+		return c.Modify(m)
+	}
+	wantCode(t, "own phone", phone(user, jm), 0)
+	wantCode(t, "another's phone", phone(user, person("rtaylor")), goldap.LDAPResultInsufficientAccessRights)
+	m := goldap.NewModifyRequest(jm, nil)
+	m.Replace("title", []string{"x"})
+	wantCode(t, "own title", user.Modify(m), goldap.LDAPResultInsufficientAccessRights)
+	_, err = user.PasswordModify(goldap.NewPasswordModifyRequest("", "pw", "pw2"))
+	wantCode(t, "own password", err, 0)
+	_, err = user.PasswordModify(goldap.NewPasswordModifyRequest(person("rtaylor"), "", "x"))
+	wantCode(t, "another's password", err, goldap.LDAPResultInsufficientAccessRights)
+	if ok, err := user.Compare(person("rtaylor"), "userPassword", "pw"); ok || code(err) != goldap.LDAPResultInsufficientAccessRights {
+		t.Errorf("compare userPassword: %v %v", ok, err)
+	}
+
+	// The admin group writes everything.
+	admin := dialE2E(t, s, person("rtaylor"), "pw")
+	wantCode(t, "admin changes another's phone", phone(admin, jm), 0)
+	_, err = admin.PasswordModify(goldap.NewPasswordModifyRequest(jm, "", "pw3"))
+	wantCode(t, "admin sets a password", err, 0)
+
+	// Reload: the file changes to rules that let anonymous read people.
+	rules := "access:\n  rules:\n    - 'to dn.subtree=\"ou=people,dc=example,dc=com\" attrs=entry,objectClass,cn,uid by * read'\n    - 'to * by * none'\n"
+	if err := os.WriteFile(cfg, []byte(rules), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	anonCanRead := func() bool {
+		c := dialE2E(t, s, "", "")
+		res, err := c.Search(searchReq(jm, goldap.ScopeBaseObject, "(objectClass=*)", "cn", "mail"))
+		return err == nil && len(res.Entries) == 1 && res.Entries[0].GetAttributeValue("cn") != "" && res.Entries[0].GetAttributeValue("mail") == ""
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for !anonCanRead() {
+		if time.Now().After(deadline) {
+			t.Fatalf("rules not reloaded after the file changed; log:\n%s", s.Log())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// A broken file is refused and the running rules stay.
+	if err := os.WriteFile(cfg, []byte("access:\n  rules:\n    - 'to * by * reed'\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second)
+	if !anonCanRead() || !strings.Contains(s.Log(), "access rule 1: column 11") {
+		t.Errorf("broken rules: the old ones must stay and the error be logged; log:\n%s", s.Log())
+	}
+	// SIGHUP reloads too (same mtime trick avoided: the signal alone).
+	if err := os.WriteFile(cfg, []byte("access:\n  rules:\n    - 'to * by * none'\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.cmd.Process.Signal(syscall.SIGHUP)
+	deadline = time.Now().Add(15 * time.Second)
+	for anonCanRead() {
+		if time.Now().After(deadline) {
+			t.Fatal("rules not reloaded on SIGHUP")
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
