@@ -287,7 +287,8 @@ func (a *EntryAccess) Attr(name string) Privileges {
 	if i := strings.IndexByte(name, ';'); i >= 0 {
 		base = name[:i]
 	}
-	for w, word := range a.rules {
+	nw := (len(a.r.p.rules) + 63) / 64
+	for w, word := range a.rules[:nw] {
 		for word != 0 {
 			b := bits.TrailingZeros64(word)
 			word &^= 1 << b
