@@ -243,11 +243,10 @@ type ruleSet [MaxRules / 64]uint64
 // filter select the entry, found once. It is a value: evaluating an
 // entry's attributes does not allocate.
 type EntryAccess struct {
-	r        *Requester
-	rules    ruleSet
-	self     bool
-	unknown  bool // a rule's filter could not be tested: no entry given
-	disclose bool
+	r       *Requester
+	rules   ruleSet
+	self    bool
+	unknown bool // a rule's filter could not be tested: no entry given
 }
 
 // Entry evaluates the rules' targets for the entry with normalised DN ndn.
