@@ -118,6 +118,7 @@ type Engine struct {
 	rehashOnBind   bool
 	ids            *badger.Sequence
 	entries        atomic.Int64
+	writes         atomic.Uint64 // committed write transactions: Epoch
 
 	subtypes subtypeCache
 	dns      dnCache
@@ -448,3 +449,25 @@ func (e *Engine) Match(f *ldap.Filter, en *Entry) bool {
 	m := e.compile(f, compileOptions{})
 	return e.eval(&m, en) == triTrue
 }
+
+// Epoch counts the write transactions committed so far. Anything derived
+// from the directory's contents (an access policy's group memberships,
+// say) stays valid while Epoch does not move.
+func (e *Engine) Epoch() uint64 { return e.writes.Load() }
+
+// CompiledFilter is a filter compiled once against the schema, for
+// matching many entries the caller holds (access rules' filters). It is
+// safe for concurrent use. In-chain items are Undefined: they need a
+// search's transaction.
+type CompiledFilter struct {
+	e *Engine
+	m matcher
+}
+
+// CompileFilter compiles f for repeated Match calls.
+func (e *Engine) CompileFilter(f *ldap.Filter) *CompiledFilter {
+	return &CompiledFilter{e: e, m: e.compile(f, compileOptions{})}
+}
+
+// Match reports whether en matches the filter (True, not Undefined).
+func (c *CompiledFilter) Match(en *Entry) bool { return c.e.eval(&c.m, en) == triTrue }

@@ -39,6 +39,9 @@ type matcher struct {
 	class     *schema.ObjectClass // (objectClass=X): X, matched with its subclasses
 	children  []matcher
 	chain     *chainSet // LDAP_MATCHING_RULE_IN_CHAIN: resolved per search
+	// guard, when set, is asked per entry whether the item may test its
+	// attribute (or, for an extensible item without a type, each one).
+	guard SearchAccess
 }
 
 // subtypeCache maps an attribute type to the canonical names of itself and
@@ -72,6 +75,26 @@ type compileOptions struct {
 	// hidden names attributes the requester may not read; items on them
 	// evaluate to Undefined so a filter cannot probe their values.
 	hidden map[string]bool
+	// access, when set, classifies each item's attribute (SearchAccess).
+	access SearchAccess
+}
+
+// restrict applies opt's access to an item on at: it reports whether the
+// item is Undefined whatever the entry, and sets the per-entry guard.
+func (opt *compileOptions) restrict(m *matcher, at *schema.AttributeType) bool {
+	if opt.hidden[strings.ToLower(at.Name())] {
+		return true
+	}
+	if opt.access == nil {
+		return false
+	}
+	switch opt.access.FilterAttr(at) {
+	case AttrDenied:
+		return true
+	case AttrPerEntry:
+		m.guard = opt.access
+	}
+	return false
 }
 
 func (e *Engine) compile(f *ldap.Filter, opt compileOptions) matcher {
@@ -88,7 +111,7 @@ func (e *Engine) compile(f *ldap.Filter, opt compileOptions) matcher {
 	}
 	base, opts := schema.SplitOptions(string(f.Attr))
 	at, ok := e.schema.Attribute(base)
-	if !ok || opt.hidden[strings.ToLower(at.Name())] {
+	if !ok || opt.restrict(&m, at) {
 		m.undefined = true
 		return m
 	}
@@ -162,13 +185,16 @@ func (e *Engine) compileExtensible(f *ldap.Filter, opt compileOptions) matcher {
 	if len(f.Attr) > 0 {
 		base, opts := schema.SplitOptions(string(f.Attr))
 		at, ok := e.schema.Attribute(base)
-		if !ok || opt.hidden[strings.ToLower(at.Name())] {
+		if !ok || opt.restrict(&m, at) {
 			m.undefined = true
 			return m
 		}
 		m.at, m.rule = at, at.Equality
 		m.setNames(e.subtypes.names(e.schema, at))
 		m.opts = lowerOptions(opts)
+	}
+	if m.at == nil && opt.access != nil {
+		m.guard = opt.access // every attribute is tested: ask for each
 	}
 	if string(f.MatchingRule) == OIDMatchingRuleInChain {
 		return e.compileInChain(f, m)
@@ -229,6 +255,9 @@ func (e *Engine) eval(m *matcher, en *Entry) tri {
 		return triUndefined
 	}
 	if m.undefined {
+		return triUndefined
+	}
+	if m.guard != nil && m.at != nil && !m.guard.Searchable(en, m.at) {
 		return triUndefined
 	}
 	if m.kind == ldap.FilterPresent {
@@ -321,6 +350,9 @@ func (e *Engine) evalExtensible(m *matcher, en *Entry) tri {
 		}
 		at, ok := e.schema.Attribute(base)
 		if !ok {
+			continue
+		}
+		if m.at == nil && m.guard != nil && !m.guard.Searchable(en, at) {
 			continue
 		}
 		for _, v := range en.Attrs[i].Values {

@@ -40,7 +40,39 @@ type SearchRequest struct {
 	// (0: no limit); beyond it the search ends with adminLimitExceeded,
 	// the entries already passed to the callback standing.
 	LookthroughLimit int
+	// Access, when set, decides per entry what the requester may test and
+	// see (an access policy): see SearchAccess.
+	Access SearchAccess
 }
+
+// SearchAccess is a requester's access to the entries of one search, as
+// an access policy grants it (OpenLDAP's model: filter items need the
+// search right on their attribute, returned entries the read right on the
+// entry). The engine asks FilterAttr once per filter item when it
+// compiles the filter; only items answered AttrPerEntry cost a call per
+// entry, so a policy whose answer does not depend on the entry adds
+// nothing to the per-entry loop.
+type SearchAccess interface {
+	// FilterAttr classifies a filter item's attribute for this search.
+	FilterAttr(at *schema.AttributeType) AttrAccess
+	// Searchable reports whether a filter item may test attribute at of
+	// en (asked for AttrPerEntry attributes only); if not, the item is
+	// Undefined for en.
+	Searchable(en *Entry, at *schema.AttributeType) bool
+	// Visible reports whether en, which matched the filter, may be
+	// returned.
+	Visible(en *Entry) bool
+}
+
+// AttrAccess is SearchAccess's answer for a filter attribute.
+type AttrAccess uint8
+
+// Values of AttrAccess.
+const (
+	AttrAllowed  AttrAccess = iota // every entry of the search: test it
+	AttrDenied                     // no entry: the item is Undefined
+	AttrPerEntry                   // ask Searchable for each entry
+)
 
 // ErrStop, returned by a Search callback, ends the search early without
 // error (a full page, say).
@@ -56,7 +88,7 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 	if err != nil {
 		return err
 	}
-	opt := compileOptions{}
+	opt := compileOptions{access: req.Access}
 	if len(req.Hidden) > 0 {
 		opt.hidden = map[string]bool{}
 		for _, h := range req.Hidden {
@@ -127,6 +159,9 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 				e.addComputed(txn, en)
 			}
 			if e.eval(&m, en) != triTrue {
+				return true
+			}
+			if req.Access != nil && !req.Access.Visible(en) {
 				return true
 			}
 			if req.SizeLimit > 0 && sent >= req.SizeLimit {

@@ -316,6 +316,7 @@ func (e *Engine) update(ctx context.Context, fn func(tx *Tx) (*Change, error)) (
 			return nil, mapTxnError(err)
 		}
 		e.entries.Add(tx.added)
+		e.writes.Add(1)
 		return ch, nil
 	}
 }

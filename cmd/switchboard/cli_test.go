@@ -425,7 +425,7 @@ func TestCLIGeneratedRootPassword(t *testing.T) {
 
 func TestCLIConfigFileEnvFlagPrecedence(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
-	cfg := writeFile(t, "config.yaml", "limits:\n  size: 7\nlog:\n  level: warn\n")
+	cfg := writeFile(t, "config.yaml", "limits:\n  size: 7\nlog:\n  level: warn\n"+openReadAccess)
 	anonPeople := func(s *testServer, want int) {
 		t.Helper()
 		got := e2eSearchCode(t, s, 4, "-b", peopleDN, "(objectClass=inetOrgPerson)", "1.1")

@@ -88,6 +88,13 @@ type Config struct {
 		FailClosed bool   `mapstructure:"fail_closed"`
 	} `mapstructure:"audit"`
 
+	// Access is the access control policy (directory/access): rules in
+	// order, first match wins; without rules, the defaults.
+	Access struct {
+		Rules        []string `mapstructure:"rules"`
+		SelfWritable []string `mapstructure:"self_writable"`
+		AdminGroup   string   `mapstructure:"admin_group"`
+	} `mapstructure:"access"`
 	// Passwords configures userPassword hashing (directory/password).
 	Passwords struct {
 		Scheme string `mapstructure:"scheme"`
@@ -168,6 +175,8 @@ var defaults = []struct {
 	{"audit.max_bytes", 100 << 20, "rotate the audit log before it grows past this size (-1: never)"},
 	{"audit.keep", 10, "rotated audit logs kept (audit.log.1 ... audit.log.N)"},
 	{"audit.fail_closed", false, "answer other (80) when a write or bind cannot be audited (the write has committed)"},
+	{"access.self_writable", []string{"telephoneNumber", "mobile", "jpegPhoto"}, "attributes users may change on their own entry (default rules only)"},
+	{"access.admin_group", "", "DN of a group whose members (nested too) may read and write everything (default rules only)"},
 	{"passwords.scheme", "argon2id", "scheme of new userPassword hashes: argon2id, pbkdf2-sha512 or ssha512"},
 	{"passwords.argon2.memory_kib", 19456, "Argon2id memory of new hashes, KiB (OWASP: 19 MiB)"},
 	{"passwords.argon2.time", 2, "Argon2id passes of new hashes"},
@@ -233,8 +242,10 @@ func loadConfig(fs *pflag.FlagSet) (*Config, error) {
 			return nil, fmt.Errorf("config %s: %w", path, err)
 		}
 	}
-	// indexes is a map (attribute: [kinds]) and is set in the file only.
+	// indexes is a map (attribute: [kinds]) and is set in the file only;
+	// so are access.rules, whose text holds commas and spaces.
 	v.SetDefault("indexes", map[string][]string{})
+	v.SetDefault("access.rules", []string{})
 	var cfg Config
 	if err := v.Unmarshal(&cfg); err != nil {
 		return nil, fmt.Errorf("config: %w", err)

@@ -130,7 +130,7 @@ func TestEncryptionAtRestAndRekey(t *testing.T) {
 	kb, _ := os.ReadFile(keyB)
 	s.args = []string{"--encryption.key-file", keyB}
 	s.start()
-	if out := e2eMustTool(t, s, 0, "", "ldapsearch", "-LLL", "-b", testSuffix, "(uid=vault)", "description"); !strings.Contains(out, secret) {
+	if out := e2eMustTool(t, s, 0, "", "ldapsearch", asRoot("-LLL", "-b", testSuffix, "(uid=vault)", "description")...); !strings.Contains(out, secret) {
 		t.Errorf("after rekey, the server with key B returned %q", out)
 	}
 	s.Stop()

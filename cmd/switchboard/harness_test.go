@@ -74,13 +74,40 @@ type testServer struct {
 	t     testing.TB
 }
 
+// openReadAccess is the access section the end-to-end tests run under
+// unless they pass their own --config: anyone reads everything but
+// userPassword, which serves binds and its owner, and pwdHistory (former
+// password hashes, kept by the password policy), and only the root DN
+// writes. It is the access the slapd of the differential tests has, and
+// what the server allowed before access control was configurable; the
+// tests of access control itself (e2e_access_test.go) use their own rules
+// and the built-in defaults.
+const openReadAccess = `access:
+  rules:
+    - to attrs=userPassword by self write by anonymous auth by * none
+    - to attrs=pwdHistory by * none
+    - to * by * read
+`
+
 // startServer starts switchboard on a fresh data directory (or data, if
 // not empty) with the given extra flags, and waits until it accepts
-// connections. The server is stopped when the test ends.
+// connections. Without a --config flag it runs under openReadAccess. The
+// server is stopped when the test ends.
 func startServer(t testing.TB, data string, extra ...string) *testServer {
 	t.Helper()
 	if data == "" {
 		data = filepath.Join(t.TempDir(), "data")
+	}
+	hasConfig := false
+	for _, a := range extra {
+		hasConfig = hasConfig || a == "--config"
+	}
+	if !hasConfig {
+		cfg := filepath.Join(t.TempDir(), "access.yaml")
+		if err := os.WriteFile(cfg, []byte(openReadAccess), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		extra = append([]string{"--config", cfg}, extra...)
 	}
 	s := &testServer{Data: data, t: t}
 	s.args = extra

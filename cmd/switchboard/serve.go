@@ -114,7 +114,7 @@ func rootPassword(cfg *Config, stdout io.Writer) ([]byte, error) {
 }
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	_, cfg, err := parseFlags("serve", "serve [flags]", args, stderr)
+	fs, cfg, err := parseFlags("serve", "serve [flags]", args, stderr)
 	if err != nil {
 		return err
 	}
@@ -153,6 +153,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		backend = ao
 	}
 
+	policy, err := accessPolicy(cfg, eng)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+
 	metrics := admin.NewMetrics(eng)
 	tlsCfg, err := serverTLS(cfg, log)
 	if err != nil {
@@ -182,6 +187,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Logger:        log,
 		Throttle:      throttle,
 		Limits:        idLimits,
+		Access:        policy,
 	})
 	if err != nil {
 		return err
@@ -191,6 +197,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fe.Controls().Register(ldap.OIDPasswordPolicy, ldap.OpBindRequest, ldap.OpSearchRequest, ldap.OpAddRequest,
 			ldap.OpModifyRequest, ldap.OpDelRequest, ldap.OpModifyDNRequest, ldap.OpCompareRequest, ldap.OpExtendedRequest)
 	}
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go watchAccess(wctx, fs, eng, fe.SetAccess, log)
 	srv := &ldap.Server{
 		Handler:          fe,
 		Logger:           log,

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/directory/access"
 	"github.com/switchboard-ldap/switchboard/directory/password"
 	"github.com/switchboard-ldap/switchboard/ldap"
 )
@@ -67,6 +68,10 @@ func (f *Frontend) bind(ctx context.Context, w ldap.ResponseWriter, r *ldap.Requ
 		settled("", &ldap.Error{Code: ldap.InvalidCredentials, Message: "invalid credentials"})
 		return
 	}
+	if !f.mayAuthenticate(ctx, s, ndn) {
+		settled("", &ldap.Error{Code: ldap.InvalidCredentials, Message: "invalid credentials"})
+		return
+	}
 	if _, err := f.backend.Authenticate(ctx, name, b.Password); err != nil {
 		writeErr(w, err)
 		return
@@ -94,8 +99,9 @@ func (f *Frontend) extended(ctx context.Context, w ldap.ResponseWriter, r *ldap.
 	}
 }
 
-// passwordModify changes a password: one's own (checking the old password
-// when given) or, for the root DN, anyone's. With no new password the
+// passwordModify changes a password, given write access to the target's
+// userPassword (the default rules let users change their own); the old
+// password, when given for one's own, is checked. With no new password the
 // server generates one and returns it.
 func (f *Frontend) passwordModify(ctx context.Context, w ldap.ResponseWriter, r *ldap.Request, s *ldap.Session) {
 	pm, err := ldap.DecodePasswordModify(r.Extended.Value)
@@ -123,13 +129,20 @@ func (f *Frontend) passwordModify(ctx context.Context, w ldap.ResponseWriter, r 
 		target = n
 	}
 	self := target == s.BindDN()
-	if !self && !f.isRoot(s) {
-		writeErr(w, &ldap.Error{Code: ldap.InsufficientAccessRights, Message: "may not change another user's password"})
-		return
-	}
 	if target == f.rootNDN {
 		writeErr(w, &ldap.Error{Code: ldap.UnwillingToPerform, Message: "the root DN's password is set in the configuration"})
 		return
+	}
+	if rq := f.requester(ctx, s); rq != nil {
+		_, ea, err := f.target(ctx, rq, target)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		if !ea.Attr("userPassword").Has(access.Write) {
+			writeErr(w, denied(&ea, "no write access to userPassword"))
+			return
+		}
 	}
 	// The overlays see the operation as a whole (directory.PasswordChange).
 	change := &directory.PasswordChange{}
@@ -166,4 +179,24 @@ func (f *Frontend) passwordModify(ctx context.Context, w ldap.ResponseWriter, r 
 		res.ResponseValue = ldap.AppendPasswordModifyResponse(nil, generated)
 	}
 	w.WriteResult(res)
+}
+
+// mayAuthenticate reports whether a simple bind to the entry ndn may check
+// its password: the auth privilege on userPassword, for the anonymous
+// subject the session is during a bind. The entry is loaded only when a
+// rule's filter needs it.
+func (f *Frontend) mayAuthenticate(ctx context.Context, s *ldap.Session, ndn string) bool {
+	rq := f.requester(ctx, s)
+	if rq == nil {
+		return true
+	}
+	ea := rq.Entry(ndn, nil)
+	if !ea.Complete() {
+		en, err := f.engine.Get(ctx, ndn)
+		if err != nil {
+			return true // no such entry: Authenticate fails it the usual way
+		}
+		ea = rq.Entry(en.NDN, en)
+	}
+	return ea.Attr("userPassword").Has(access.Auth)
 }

@@ -36,7 +36,7 @@ func (o *observingBackend) ObserveBind(_ context.Context, _ string, err error) e
 func TestBindObserverSeesEveryBindOnce(t *testing.T) {
 	base := newFrontend(t)
 	ob := &observingBackend{Backend: base.engine}
-	f, err := New(Config{Engine: base.engine, Backend: ob, RootDN: root, RootPassword: []byte("secret")})
+	f, err := New(Config{Engine: base.engine, Backend: ob, RootDN: root, RootPassword: []byte("secret"), Access: base.Access()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ package frontend
 
 import (
 	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/directory/access"
 	"github.com/switchboard-ldap/switchboard/ldap"
 	"github.com/switchboard-ldap/switchboard/schema"
 )
@@ -44,7 +45,10 @@ func protocolError(msg string) *ldap.Error {
 
 // assertion decodes the assertion control (RFC 4528 section 3): its value
 // is a Filter, and a missing or malformed one is a protocolError.
-func (f *Frontend) assertion(r *ldap.Request, s *ldap.Session) (*ldap.Filter, *ldap.Error) {
+//
+// hidden, if not nil, names the attributes the requester may not search
+// in the entry the assertion applies to: items on them are Undefined.
+func (f *Frontend) assertion(r *ldap.Request, hidden func(*schema.AttributeType) bool) (*ldap.Filter, *ldap.Error) {
 	c := f.applies(r, ldap.OIDAssertion)
 	if c == nil {
 		return nil, nil
@@ -56,7 +60,7 @@ func (f *Frontend) assertion(r *ldap.Request, s *ldap.Session) (*ldap.Filter, *l
 	if err != nil {
 		return nil, protocolError("assertion control: " + err.Error())
 	}
-	if hidden := f.hidden(s); len(hidden) > 0 {
+	if hidden != nil {
 		f.hideItems(flt, hidden)
 	}
 	return flt, nil
@@ -70,7 +74,7 @@ var undefinedAttr = []byte("x-switchboard-hidden")
 // value the requester may not read (the engine's assertion check sees the
 // whole entry). Extensible items with a rule and no type, which would test
 // every attribute, are made Undefined too.
-func (f *Frontend) hideItems(flt *ldap.Filter, hidden []string) {
+func (f *Frontend) hideItems(flt *ldap.Filter, hidden func(*schema.AttributeType) bool) {
 	for i := range flt.Children {
 		f.hideItems(&flt.Children[i], hidden)
 	}
@@ -88,11 +92,8 @@ func (f *Frontend) hideItems(flt *ldap.Filter, hidden []string) {
 	if !ok {
 		return
 	}
-	for _, h := range hidden {
-		if ht, ok := f.schema.Attribute(h); ok && at.IsSubtypeOf(ht) {
-			flt.Attr = undefinedAttr
-			return
-		}
+	if hidden(at) {
+		flt.Attr = undefinedAttr
 	}
 }
 
@@ -120,10 +121,15 @@ func (f *Frontend) readControl(r *ldap.Request, oid string) (*readSel, *ldap.Err
 }
 
 // readResponse builds the pre-read or post-read response control: the
-// entry as a SearchResultEntry with the selected attributes, hidden
-// attributes left out as a search would (RFC 4527 section 3.2).
-func (f *Frontend) readResponse(oid string, rs *readSel, en *directory.Entry, hidden []string) ldap.ResponseControl {
-	out := f.toLDAP(en, &rs.sel, hidden)
+// entry as a SearchResultEntry with the selected attributes the requester
+// may read, as a search would return them (RFC 4527 section 3.2).
+func (f *Frontend) readResponse(oid string, rs *readSel, en *directory.Entry, rq *access.Requester) ldap.ResponseControl {
+	var ea *access.EntryAccess
+	if rq != nil {
+		a := rq.Entry(en.NDN, en)
+		ea = &a
+	}
+	out := f.toLDAP(en, &rs.sel, ea)
 	return ldap.ResponseControl{OID: oid, Value: ldap.AppendEntryValue(nil, out)}
 }
 
@@ -134,11 +140,11 @@ type writeControls struct {
 }
 
 // parseWriteControls decodes the assertion, read-entry and tree delete
-// controls of a write.
-func (f *Frontend) parseWriteControls(r *ldap.Request, s *ldap.Session) (*writeControls, *ldap.Error) {
+// controls of a write; hidden is as for assertion.
+func (f *Frontend) parseWriteControls(r *ldap.Request, hidden func(*schema.AttributeType) bool) (*writeControls, *ldap.Error) {
 	wc := &writeControls{}
 	var err *ldap.Error
-	if wc.opt.Assertion, err = f.assertion(r, s); err != nil {
+	if wc.opt.Assertion, err = f.assertion(r, hidden); err != nil {
 		return nil, err
 	}
 	if wc.pre, err = f.readControl(r, ldap.OIDPreRead); err != nil {
@@ -159,21 +165,21 @@ func (f *Frontend) parseWriteControls(r *ldap.Request, s *ldap.Session) (*writeC
 
 // result answers a successful write, with the read-entry response
 // controls that were asked for.
-func (f *Frontend) writeResult(w ldap.ResponseWriter, wc *writeControls, ch *directory.Change, s *ldap.Session) {
+func (f *Frontend) writeResult(w ldap.ResponseWriter, wc *writeControls, ch *directory.Change, rq *access.Requester) {
 	res := &ldap.Result{Code: ldap.Success}
-	hidden := f.hidden(s)
 	if wc.pre != nil && ch != nil && ch.Before != nil {
-		res.Controls = append(res.Controls, f.readResponse(ldap.OIDPreRead, wc.pre, ch.Before, hidden))
+		res.Controls = append(res.Controls, f.readResponse(ldap.OIDPreRead, wc.pre, ch.Before, rq))
 	}
 	if wc.post != nil && ch != nil && ch.After != nil {
-		res.Controls = append(res.Controls, f.readResponse(ldap.OIDPostRead, wc.post, ch.After, hidden))
+		res.Controls = append(res.Controls, f.readResponse(ldap.OIDPostRead, wc.post, ch.After, rq))
 	}
 	w.WriteResult(res)
 }
 
 // matchedValues decodes the matched values control (RFC 3876) into a
-// compiled value filter, nil when absent.
-func (f *Frontend) matchedValues(r *ldap.Request, hidden []string) (*directory.ValueFilter, *ldap.Error) {
+// compiled value filter, nil when absent. It filters only the values of
+// attributes already selected for return, which the requester may read.
+func (f *Frontend) matchedValues(r *ldap.Request) (*directory.ValueFilter, *ldap.Error) {
 	c := f.applies(r, ldap.OIDMatchedValues)
 	if c == nil {
 		return nil, nil
@@ -185,7 +191,7 @@ func (f *Frontend) matchedValues(r *ldap.Request, hidden []string) (*directory.V
 	if err != nil {
 		return nil, protocolError(err.Error())
 	}
-	return f.engine.CompileValueFilter(items, hidden), nil
+	return f.engine.CompileValueFilter(items, nil), nil
 }
 
 // filterValues keeps, of the selected attributes of out, only the values

@@ -19,9 +19,11 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/directory/access"
 	"github.com/switchboard-ldap/switchboard/ldap"
 	"github.com/switchboard-ldap/switchboard/schema"
 )
@@ -33,7 +35,7 @@ type Config struct {
 	Engine *directory.Engine
 	// Backend runs the operations; nil means Engine.
 	Backend directory.Backend
-	// RootDN is the administrator, who bypasses access checks, and
+	// RootDN is the administrator, who bypasses access control, and
 	// RootPassword its password: cleartext or a {SCHEME} hash.
 	RootDN       string
 	RootPassword []byte
@@ -62,6 +64,9 @@ type Config struct {
 	// verified TLS client certificate and publishes EXTERNAL in
 	// supportedSASLMechanisms (RFC 4513 section 5.2.3).
 	SASLExternal bool
+	// Access is the access policy (see the access package); nil means
+	// access.DefaultRules with default options. SetAccess replaces it.
+	Access *access.Policy
 
 	// Throttle, if set, delays the answers to repeated failed binds
 	// (throttle.go).
@@ -101,6 +106,9 @@ type Frontend struct {
 	subschemaEntry *directory.Entry
 
 	bindObserver BindObserver // Config.Backend, if it is one
+
+	policy atomic.Pointer[access.Policy]
+	groups groupCache
 }
 
 // BindObserver is implemented by a Backend (an audit overlay) that must
@@ -149,6 +157,14 @@ func New(cfg Config) (*Frontend, error) {
 	if f.cfg.SortLimit == 0 {
 		f.cfg.SortLimit = 100000
 	}
+	if cfg.Access == nil {
+		p, err := access.Compile(f.engine, access.DefaultRules(access.DefaultOptions{}))
+		if err != nil {
+			return nil, fmt.Errorf("frontend: default access rules: %w", err)
+		}
+		cfg.Access = p
+	}
+	f.policy.Store(cfg.Access)
 	f.controls = NewControls()
 	f.registerControls()
 	return f, nil
@@ -327,24 +343,4 @@ func success(w ldap.ResponseWriter) {
 // isRoot reports whether the session is bound as the root DN.
 func (f *Frontend) isRoot(s *ldap.Session) bool {
 	return f.rootNDN != "" && s.BindDN() == f.rootNDN
-}
-
-// hidden returns the attributes the session may not read or test:
-// userPassword, and pwdHistory, which holds former password hashes, for
-// everyone but the root DN. (Self access to one's own password goes
-// through the password modify operation.)
-func (f *Frontend) hidden(s *ldap.Session) []string {
-	if f.isRoot(s) {
-		return nil
-	}
-	return []string{"userPassword", "pwdHistory"}
-}
-
-// requireWrite allows writes to the root DN only, until the access control
-// of the security work lands.
-func (f *Frontend) requireWrite(s *ldap.Session) *ldap.Error {
-	if f.isRoot(s) {
-		return nil
-	}
-	return &ldap.Error{Code: ldap.InsufficientAccessRights, Message: "no write access"}
 }

@@ -25,7 +25,7 @@ func newFrontend(t *testing.T) *Frontend {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.Close() })
-	f, err := New(Config{Engine: e, RootDN: root, RootPassword: []byte("secret"), SizeLimit: 20})
+	f, err := New(Config{Engine: e, RootDN: root, RootPassword: []byte("secret"), SizeLimit: 20, Access: readablePolicy(t, e)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -404,7 +404,7 @@ func TestUnindexedLimitOverLDAP(t *testing.T) {
 	for i := range 30 {
 		add(fmt.Sprintf("cn=p%d,dc=example,dc=com", i), "objectClass", "person", "cn", fmt.Sprintf("p%d", i), "sn", "x", "description", fmt.Sprint(i%3))
 	}
-	f, err := New(Config{Engine: e, RootDN: root, RootPassword: []byte("secret")})
+	f, err := New(Config{Engine: e, RootDN: root, RootPassword: []byte("secret"), Access: readablePolicy(t, e)})
 	if err != nil {
 		t.Fatal(err)
 	}

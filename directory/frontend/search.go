@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/directory/access"
 	"github.com/switchboard-ldap/switchboard/ldap"
 	"github.com/switchboard-ldap/switchboard/schema"
 )
@@ -121,26 +122,20 @@ func hasOptions(have, want []string) bool {
 	return true
 }
 
-// toLDAP selects the requested attributes of en.
-func (f *Frontend) toLDAP(en *directory.Entry, sel *selection, hidden []string) *ldap.Entry {
+// toLDAP selects the requested attributes of en that ea (nil: all) allows
+// to read.
+func (f *Frontend) toLDAP(en *directory.Entry, sel *selection, ea *access.EntryAccess) *ldap.Entry {
 	out := &ldap.Entry{DN: en.DN, Attributes: make([]ldap.EntryAttribute, 0, len(en.Attrs))}
+	if ea != nil && !ea.Entry().Has(access.Read) {
+		return out
+	}
 	for _, a := range en.Attrs {
-		if !sel.wants(f, a.Name) || isHidden(a.Name, hidden) {
+		if !sel.wants(f, a.Name) || (ea != nil && !ea.Attr(a.Name).Has(access.Read)) {
 			continue
 		}
 		out.Attributes = append(out.Attributes, ldap.EntryAttribute{Type: a.Name, Values: a.Values})
 	}
 	return out
-}
-
-func isHidden(name string, hidden []string) bool {
-	base, _ := schema.SplitOptions(name)
-	for _, h := range hidden {
-		if strings.EqualFold(h, base) {
-			return true
-		}
-	}
-	return false
 }
 
 // search runs a search request.
@@ -157,16 +152,16 @@ func (f *Frontend) search(ctx context.Context, w ldap.ResponseWriter, r *ldap.Re
 		return
 	}
 	sel := f.parseSelection(req.Attributes)
-	hidden := f.hidden(s)
+	rq := f.requester(ctx, s)
 
 	// Special entries: the Root DSE and the subschema subentry.
 	if nbase == "" && req.Scope == ldap.ScopeBaseObject {
-		f.writeSpecial(w, r, s, f.rootDSE(), &sel, hidden)
+		f.writeSpecial(w, r, rq, f.rootDSE(), &sel)
 		return
 	}
 	if sub := f.subschema(); nbase == sub.NDN {
 		if req.Scope == ldap.ScopeBaseObject {
-			f.writeSpecial(w, r, s, sub, &sel, hidden)
+			f.writeSpecial(w, r, rq, sub, &sel)
 		} else {
 			success(w) // the subentry has no subordinates
 		}
@@ -200,12 +195,31 @@ func (f *Frontend) search(ctx context.Context, w ldap.ResponseWriter, r *ldap.Re
 		defer cancel()
 	}
 
-	assertion, lerr := f.assertion(r, s)
+	// Access: the base must be searchable (or the search fails as if it
+	// did not exist, unless it may be disclosed); the engine asks acc about
+	// filter attributes and returned entries.
+	var acc *searchAccess
+	var hidden func(*schema.AttributeType) bool
+	if rq != nil {
+		_, bea, err := f.target(ctx, rq, base)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		if !bea.Entry().Has(access.Search) {
+			writeErr(w, denied(&bea, "no search access to the base entry"))
+			return
+		}
+		hidden = unsearchable(rq, &bea)
+		nb, _ := f.engine.NormalizeDN(base)
+		acc = newSearchAccess(rq, nb, scope)
+	}
+	assertion, lerr := f.assertion(r, hidden)
 	if lerr != nil {
 		writeErr(w, lerr)
 		return
 	}
-	vf, lerr := f.matchedValues(r, hidden)
+	vf, lerr := f.matchedValues(r)
 	if lerr != nil {
 		writeErr(w, lerr)
 		return
@@ -217,16 +231,18 @@ func (f *Frontend) search(ctx context.Context, w ldap.ResponseWriter, r *ldap.Re
 			Filter:      req.Filter,
 			SizeLimit:   sizeLimit,
 			Operational: sel.computed,
-			Hidden:      hidden,
 			Unlimited:   lim.unlimited,
 			Assertion:   assertion,
 
 			LookthroughLimit: lim.lookthrough,
 		},
 		sel:       sel,
-		hidden:    hidden,
+		acc:       acc,
 		vf:        vf,
 		sizeLimit: sizeLimit,
+	}
+	if acc != nil {
+		p.req.Access = acc // not a typed nil in the interface
 	}
 	var extra []ldap.ResponseControl
 	if sc := f.applies(r, ldap.OIDSortRequest); sc != nil {
@@ -303,8 +319,21 @@ func (f *Frontend) plainSearch(ctx context.Context, w ldap.ResponseWriter, r *ld
 
 // writeSpecial answers a base search of an entry the frontend builds.
 // Of the controls, only the assertion applies (to the entry itself).
-func (f *Frontend) writeSpecial(w ldap.ResponseWriter, r *ldap.Request, s *ldap.Session, en *directory.Entry, sel *selection, hidden []string) {
-	assertion, lerr := f.assertion(r, s)
+// Access is checked as for a stored entry: search on the entry to look at
+// it, search on the filter's attributes, read on what is returned.
+func (f *Frontend) writeSpecial(w ldap.ResponseWriter, r *ldap.Request, rq *access.Requester, en *directory.Entry, sel *selection) {
+	var ea *access.EntryAccess
+	var hidden func(*schema.AttributeType) bool
+	if rq != nil {
+		a := rq.Entry(en.NDN, en)
+		if !a.Entry().Has(access.Search) {
+			writeErr(w, denied(&a, "no search access to "+en.DN))
+			return
+		}
+		ea, hidden = &a, unsearchable(rq, &a)
+		f.hideItems(r.Search.Filter, hidden)
+	}
+	assertion, lerr := f.assertion(r, hidden)
 	if lerr != nil {
 		writeErr(w, lerr)
 		return
@@ -313,8 +342,8 @@ func (f *Frontend) writeSpecial(w ldap.ResponseWriter, r *ldap.Request, s *ldap.
 		writeErr(w, &ldap.Error{Code: ldap.AssertionFailed, Message: "assertion control: the entry does not match"})
 		return
 	}
-	if f.engine.Match(r.Search.Filter, en) {
-		if err := w.WriteEntry(f.toLDAP(en, sel, hidden), r.Search.TypesOnly); err != nil {
+	if f.engine.Match(r.Search.Filter, en) && (ea == nil || ea.Entry().Has(access.Read)) {
+		if err := w.WriteEntry(f.toLDAP(en, sel, ea), r.Search.TypesOnly); err != nil {
 			return
 		}
 	}

@@ -41,6 +41,7 @@ import (
 	"strconv"
 
 	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/directory/access"
 	"github.com/switchboard-ldap/switchboard/ldap"
 	"github.com/switchboard-ldap/switchboard/schema"
 )
@@ -62,7 +63,10 @@ type sortKey struct {
 
 // resolveSortKeys checks the keys against the schema. On failure it
 // returns the sortResult code and the attribute description at fault.
-func (f *Frontend) resolveSortKeys(keys []ldap.SortKey, hidden []string) ([]sortKey, ldap.ResultCode, string) {
+// Keys the requester may read in no entry of the search are refused with
+// insufficientAccessRights; the values of keys readable in only some
+// entries are dropped from the others before sorting (see sortedSearch).
+func (f *Frontend) resolveSortKeys(keys []ldap.SortKey, acc *searchAccess) ([]sortKey, ldap.ResultCode, string) {
 	out := make([]sortKey, 0, len(keys))
 	seen := map[*schema.AttributeType]bool{}
 	for _, k := range keys {
@@ -77,8 +81,10 @@ func (f *Frontend) resolveSortKeys(keys []ldap.SortKey, hidden []string) ([]sort
 			return nil, ldap.UnwillingToPerform, desc
 		}
 		seen[at] = true
-		if isHidden(at.Name(), hidden) {
-			return nil, ldap.InsufficientAccessRights, desc
+		if acc != nil {
+			if p, ok := acc.rq.Static(acc.base, acc.scope, at.Name()); ok && !p.Has(access.Read) {
+				return nil, ldap.InsufficientAccessRights, desc
+			}
 		}
 		ord := at
 		if k.OrderingRule != nil {
@@ -178,14 +184,18 @@ func sortRows(keys []sortKey, ents []*directory.Entry) []sortRow {
 type searchPlan struct {
 	req       *directory.SearchRequest
 	sel       selection
-	hidden    []string
+	acc       *searchAccess // nil: no access control (the root DN)
 	vf        *directory.ValueFilter
 	sizeLimit int
 }
 
 // entryOut selects the attributes of en for the response.
 func (f *Frontend) entryOut(en *directory.Entry, p *searchPlan) *ldap.Entry {
-	out := f.toLDAP(en, &p.sel, p.hidden)
+	var ea *access.EntryAccess
+	if p.acc != nil {
+		ea = p.acc.entry(en)
+	}
+	out := f.toLDAP(en, &p.sel, ea)
 	if p.vf != nil {
 		f.filterValues(out, p.vf)
 	}
@@ -268,7 +278,7 @@ func (f *Frontend) sortedSearch(ctx context.Context, w ldap.ResponseWriter, r *l
 		pagedCookie = cookie
 	}
 
-	keys, code, attr := f.resolveSortKeys(rawKeys, p.hidden)
+	keys, code, attr := f.resolveSortKeys(rawKeys, p.acc)
 	var ents []*directory.Entry
 	if code == ldap.Success {
 		limit := f.cfg.SortLimit
@@ -282,6 +292,9 @@ func (f *Frontend) sortedSearch(ctx context.Context, w ldap.ResponseWriter, r *l
 			if limit > 0 && len(ents) >= limit {
 				over = true
 				return directory.ErrStop
+			}
+			if p.acc != nil {
+				p.acc.readable(en) // sort only on what the requester may read
 			}
 			ents = append(ents, en)
 			return nil

@@ -4,7 +4,9 @@ import (
 	"context"
 
 	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/directory/access"
 	"github.com/switchboard-ldap/switchboard/ldap"
+	"github.com/switchboard-ldap/switchboard/schema"
 )
 
 // copyValues copies request values out of the PDU buffer, which the
@@ -17,103 +19,234 @@ func copyValues(vals [][]byte) [][]byte {
 	return out
 }
 
-func (f *Frontend) add(ctx context.Context, w ldap.ResponseWriter, r *ldap.Request, s *ldap.Session) {
-	if err := f.requireWrite(s); err != nil {
-		writeErr(w, err)
-		return
+// attrName returns the canonical name of an attribute description, or
+// the description itself when the schema does not know it (the backend
+// then refuses the operation).
+func (f *Frontend) attrName(desc string) string {
+	base, _ := schema.SplitOptions(desc)
+	if at, ok := f.schema.Attribute(base); ok {
+		return at.Name()
 	}
+	return desc
+}
+
+func (f *Frontend) add(ctx context.Context, w ldap.ResponseWriter, r *ldap.Request, s *ldap.Session) {
 	attrs := make([]directory.Attr, len(r.Add.Attributes))
 	for i, a := range r.Add.Attributes {
 		attrs[i] = directory.Attr{Name: string(a.Type), Values: copyValues(a.Values)}
 	}
-	wc, lerr := f.parseWriteControls(r, s)
+	rq := f.requester(ctx, s)
+	if rq != nil {
+		if err := f.mayAdd(ctx, rq, string(r.Add.Entry), attrs); err != nil {
+			writeErr(w, err)
+			return
+		}
+	}
+	wc, lerr := f.parseWriteControls(r, nil) // the entry does not exist yet
 	if lerr != nil {
 		writeErr(w, lerr)
 		return
 	}
 	ch, err := f.backend.Add(ctx, string(r.Add.Entry), attrs, wc.opt)
 	if err != nil {
-		writeErr(w, err)
+		writeErr(w, f.hideMatched(ctx, rq, err))
 		return
 	}
-	f.writeResult(w, wc, ch, s)
+	f.writeResult(w, wc, ch, rq)
+}
+
+// mayAdd checks add on the parent's children and on the new entry and
+// each of its attributes.
+func (f *Frontend) mayAdd(ctx context.Context, rq *access.Requester, dn string, attrs []directory.Attr) error {
+	ndn, err := f.engine.NormalizeDN(dn)
+	if err != nil {
+		return &ldap.Error{Code: ldap.InvalidDNSyntax, Message: "invalid DN"}
+	}
+	_, pea, err := f.parent(ctx, rq, ndn)
+	if err != nil {
+		return err
+	}
+	if !pea.Children().Has(access.Add) {
+		return denied(&pea, "no add access to the parent's children")
+	}
+	canon := make([]directory.Attr, len(attrs))
+	for i, a := range attrs {
+		canon[i] = directory.Attr{Name: f.attrName(a.Name), Values: a.Values}
+	}
+	ea := rq.Entry(ndn, &directory.Entry{DN: dn, NDN: ndn, Attrs: canon})
+	if !ea.Entry().Has(access.Add) {
+		return &ldap.Error{Code: ldap.InsufficientAccessRights, Message: "no add access to the entry"}
+	}
+	for _, a := range canon {
+		if !ea.Attr(a.Name).Has(access.Add) {
+			return &ldap.Error{Code: ldap.InsufficientAccessRights, Message: "no add access to attribute " + a.Name}
+		}
+	}
+	return nil
 }
 
 func (f *Frontend) modify(ctx context.Context, w ldap.ResponseWriter, r *ldap.Request, s *ldap.Session) {
-	if err := f.requireWrite(s); err != nil {
-		writeErr(w, err)
-		return
-	}
 	mods := make([]directory.Mod, len(r.Modify.Changes))
 	for i, c := range r.Modify.Changes {
 		mods[i] = directory.Mod{Op: c.Operation, Attr: directory.Attr{Name: string(c.Attribute.Type), Values: copyValues(c.Attribute.Values)}}
 	}
-	wc, lerr := f.parseWriteControls(r, s)
+	rq := f.requester(ctx, s)
+	var hidden func(*schema.AttributeType) bool
+	if rq != nil {
+		_, ea, err := f.target(ctx, rq, string(r.Modify.Object))
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		for _, m := range mods {
+			need := access.Write // replace, increment
+			switch m.Op {
+			case ldap.ModAdd:
+				need = access.Add
+			case ldap.ModDelete:
+				need = access.Delete
+			}
+			name := f.attrName(m.Attr.Name)
+			if !ea.Attr(name).Has(need) {
+				writeErr(w, denied(&ea, "no write access to attribute "+name))
+				return
+			}
+		}
+		hidden = unsearchable(rq, &ea)
+	}
+	wc, lerr := f.parseWriteControls(r, hidden)
 	if lerr != nil {
 		writeErr(w, lerr)
 		return
 	}
 	ch, err := f.backend.Modify(ctx, string(r.Modify.Object), mods, wc.opt)
 	if err != nil {
-		writeErr(w, err)
+		writeErr(w, f.hideMatched(ctx, rq, err))
 		return
 	}
-	f.writeResult(w, wc, ch, s)
+	f.writeResult(w, wc, ch, rq)
 }
 
 func (f *Frontend) delete(ctx context.Context, w ldap.ResponseWriter, r *ldap.Request, s *ldap.Session) {
-	if err := f.requireWrite(s); err != nil {
-		writeErr(w, err)
-		return
+	rq := f.requester(ctx, s)
+	var hidden func(*schema.AttributeType) bool
+	if rq != nil {
+		en, ea, err := f.target(ctx, rq, string(r.Delete))
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		if !ea.Entry().Has(access.Delete) {
+			writeErr(w, denied(&ea, "no delete access to the entry"))
+			return
+		}
+		if c := f.applies(r, ldap.OIDTreeDelete); c != nil && !ea.Children().Has(access.Delete) {
+			writeErr(w, denied(&ea, "no delete access to the entry's children"))
+			return
+		}
+		_, pea, err := f.parent(ctx, rq, en.NDN)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		if !pea.Children().Has(access.Delete) {
+			writeErr(w, denied(&ea, "no delete access to the parent's children"))
+			return
+		}
+		hidden = unsearchable(rq, &ea)
 	}
-	wc, lerr := f.parseWriteControls(r, s)
+	wc, lerr := f.parseWriteControls(r, hidden)
 	if lerr != nil {
 		writeErr(w, lerr)
 		return
 	}
 	ch, err := f.backend.Delete(ctx, string(r.Delete), wc.opt)
 	if err != nil {
-		writeErr(w, err)
+		writeErr(w, f.hideMatched(ctx, rq, err))
 		return
 	}
-	f.writeResult(w, wc, ch, s)
+	f.writeResult(w, wc, ch, rq)
 }
 
 func (f *Frontend) modifyDN(ctx context.Context, w ldap.ResponseWriter, r *ldap.Request, s *ldap.Session) {
-	if err := f.requireWrite(s); err != nil {
-		writeErr(w, err)
-		return
-	}
 	m := &r.ModifyDN
 	var sup *string
 	if m.HasNewSuperior {
 		v := string(m.NewSuperior)
 		sup = &v
 	}
-	wc, lerr := f.parseWriteControls(r, s)
+	rq := f.requester(ctx, s)
+	var hidden func(*schema.AttributeType) bool
+	if rq != nil {
+		en, ea, err := f.target(ctx, rq, string(m.Entry))
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		if !ea.Entry().Has(access.Write) {
+			writeErr(w, denied(&ea, "no write access to the entry"))
+			return
+		}
+		_, pea, err := f.parent(ctx, rq, en.NDN)
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		if !pea.Children().Has(access.Delete) {
+			writeErr(w, denied(&ea, "no delete access to the old parent's children"))
+			return
+		}
+		nea := pea
+		if sup != nil {
+			if _, nea, err = f.target(ctx, rq, *sup); err != nil {
+				writeErr(w, err)
+				return
+			}
+		}
+		if !nea.Children().Has(access.Add) {
+			writeErr(w, denied(&nea, "no add access to the new parent's children"))
+			return
+		}
+		hidden = unsearchable(rq, &ea)
+	}
+	wc, lerr := f.parseWriteControls(r, hidden)
 	if lerr != nil {
 		writeErr(w, lerr)
 		return
 	}
 	ch, err := f.backend.ModifyDN(ctx, string(m.Entry), string(m.NewRDN), m.DeleteOldRDN, sup, wc.opt)
 	if err != nil {
-		writeErr(w, err)
+		writeErr(w, f.hideMatched(ctx, rq, err))
 		return
 	}
-	f.writeResult(w, wc, ch, s)
+	f.writeResult(w, wc, ch, rq)
 }
 
 func (f *Frontend) compare(ctx context.Context, w ldap.ResponseWriter, r *ldap.Request, s *ldap.Session) {
 	c := &r.Compare
-	assertion, lerr := f.assertion(r, s)
+	rq := f.requester(ctx, s)
+	var hidden func(*schema.AttributeType) bool
+	if rq != nil {
+		_, ea, err := f.target(ctx, rq, string(c.Entry))
+		if err != nil {
+			writeErr(w, err)
+			return
+		}
+		if name := f.attrName(string(c.Attr)); !ea.Attr(name).Has(access.Compare) {
+			writeErr(w, denied(&ea, "no compare access to "+name))
+			return
+		}
+		hidden = unsearchable(rq, &ea)
+	}
+	assertion, lerr := f.assertion(r, hidden)
 	if lerr != nil {
 		writeErr(w, lerr)
 		return
 	}
 	ok, err := f.backend.Compare(ctx, &directory.CompareRequest{DN: string(c.Entry), Attr: string(c.Attr),
-		Value: append([]byte(nil), c.Value...), Hidden: f.hidden(s), Assertion: assertion})
+		Value: append([]byte(nil), c.Value...), Assertion: assertion})
 	if err != nil {
-		writeErr(w, err)
+		writeErr(w, f.hideMatched(ctx, rq, err))
 		return
 	}
 	code := ldap.CompareFalse

@@ -1,0 +1,238 @@
+package frontend
+
+// Access control: the frontend asks the access policy (directory/access)
+// before each operation and for each entry and attribute it returns. The
+// root DN bypasses the policy (its requester is nil). See the access
+// package for the rules' semantics; this file maps LDAP operations onto
+// the privileges they need, as OpenLDAP does:
+//
+//	bind         auth on the entry's userPassword (checked as the anonymous subject)
+//	search       search on the base's entry; search on each filter attribute
+//	             (else the item is Undefined); read on each returned entry
+//	             and each returned attribute
+//	compare      compare on the attribute
+//	add          add on the parent's children, on the new entry's entry and
+//	             on each attribute given
+//	delete       delete on the entry's entry and on the parent's children
+//	             (tree delete: on the entry's children too)
+//	modify       add, delete or both (replace, increment) per attribute changed
+//	modify DN    write on the entry's entry, delete on the old parent's
+//	             children, add on the new parent's children
+//	passwd ext.  write on the target's userPassword
+//
+// A refusal on an entry the requester may not disclose is answered
+// noSuchObject, like a missing entry, and a noSuchObject result carries a
+// matchedDN only when that entry may be disclosed.
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"sync"
+
+	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/directory/access"
+	"github.com/switchboard-ldap/switchboard/ldap"
+	"github.com/switchboard-ldap/switchboard/schema"
+)
+
+// SetAccess replaces the access policy; requests already running keep
+// the policy they started with.
+func (f *Frontend) SetAccess(p *access.Policy) { f.policy.Store(p) }
+
+// Access returns the access policy in force.
+func (f *Frontend) Access() *access.Policy { return f.policy.Load() }
+
+// requester returns the session's access to the directory for one
+// request, nil for the root DN (no checks).
+func (f *Frontend) requester(ctx context.Context, s *ldap.Session) *access.Requester {
+	if f.isRoot(s) {
+		return nil
+	}
+	subj := access.Subject{DN: s.BindDN(), TLS: s.TLS() != nil}
+	if a, ok := s.RemoteAddr.(*net.TCPAddr); ok {
+		if ip, ok := netip.AddrFromSlice(a.IP); ok {
+			subj.Addr = ip.Unmap()
+		}
+	}
+	return f.policy.Load().For(subj, func(group string) bool { return f.groups.member(ctx, f.engine, subj.DN, group) })
+}
+
+// groupCache remembers group memberships until the directory changes
+// (the engine's write epoch moves).
+type groupCache struct {
+	mu    sync.Mutex
+	epoch uint64
+	m     map[[2]string]bool
+}
+
+const maxGroupCache = 1 << 14
+
+// member reports whether the entry dn is a member of group: listed in
+// its member or uniqueMember, or a member of a group listed in its member
+// (in-chain evaluation, when member has an equality index).
+func (c *groupCache) member(ctx context.Context, e *directory.Engine, dn, group string) bool {
+	key := [2]string{dn, group}
+	epoch := e.Epoch()
+	c.mu.Lock()
+	if c.epoch != epoch || len(c.m) >= maxGroupCache {
+		c.m, c.epoch = map[[2]string]bool{}, epoch
+	}
+	v, ok := c.m[key]
+	c.mu.Unlock()
+	if ok {
+		return v
+	}
+	d := []byte(dn)
+	flt := &ldap.Filter{Kind: ldap.FilterOr, Children: []ldap.Filter{
+		{Kind: ldap.FilterEqualityMatch, Attr: []byte("member"), Value: d},
+		{Kind: ldap.FilterEqualityMatch, Attr: []byte("uniqueMember"), Value: d},
+		{Kind: ldap.FilterExtensible, Attr: []byte("member"), MatchingRule: []byte(directory.OIDMatchingRuleInChain), Value: d},
+	}}
+	found := false
+	err := e.Search(ctx, &directory.SearchRequest{BaseDN: group, Scope: ldap.ScopeBaseObject, Filter: flt, Unlimited: true},
+		func(*directory.Entry) error { found = true; return directory.ErrStop })
+	if err != nil && ctx.Err() != nil {
+		return false // not cached: the request ended, not the answer
+	}
+	c.mu.Lock()
+	if c.epoch == epoch {
+		c.m[key] = found
+	}
+	c.mu.Unlock()
+	return found
+}
+
+// denied is the answer to an operation refused on an entry: noSuchObject
+// if the requester may not know it exists.
+func denied(ea *access.EntryAccess, msg string) *ldap.Error {
+	if !ea.Discloses() {
+		return &ldap.Error{Code: ldap.NoSuchObject, Message: "no such object"}
+	}
+	return &ldap.Error{Code: ldap.InsufficientAccessRights, Message: msg}
+}
+
+// target loads the entry an operation acts on and the requester's access
+// to it. A missing entry is noSuchObject, with a matchedDN only when the
+// requester may disclose the matched entry.
+func (f *Frontend) target(ctx context.Context, rq *access.Requester, dn string) (*directory.Entry, access.EntryAccess, error) {
+	ndn, err := f.engine.NormalizeDN(dn)
+	if err != nil {
+		return nil, access.EntryAccess{}, &ldap.Error{Code: ldap.InvalidDNSyntax, Message: "invalid DN"}
+	}
+	if ndn == "" {
+		en := f.rootDSE()
+		return en, rq.Entry("", en), nil
+	}
+	en, err := f.engine.Get(ctx, dn)
+	if err != nil {
+		return nil, access.EntryAccess{}, f.hideMatched(ctx, rq, err)
+	}
+	return en, rq.Entry(en.NDN, en), nil
+}
+
+// parent loads the parent of the entry named ndn: the Root DSE stands for
+// the parent of the naming context.
+func (f *Frontend) parent(ctx context.Context, rq *access.Requester, ndn string) (*directory.Entry, access.EntryAccess, error) {
+	p := access.ParentNDN(ndn)
+	if ndn == "" || ndn == f.suffixNDN() || p == "" {
+		en := f.rootDSE()
+		return en, rq.Entry("", en), nil
+	}
+	return f.target(ctx, rq, p)
+}
+
+func (f *Frontend) suffixNDN() string {
+	n, _ := f.engine.NormalizeDN(f.engine.Suffix())
+	return n
+}
+
+// hideMatched strips the matchedDN of a noSuchObject error unless rq may
+// disclose that entry.
+func (f *Frontend) hideMatched(ctx context.Context, rq *access.Requester, err error) error {
+	var le *ldap.Error
+	if rq == nil || !errors.As(err, &le) || le.Code != ldap.NoSuchObject || le.MatchedDN == "" {
+		return err
+	}
+	if en, gerr := f.engine.Get(ctx, le.MatchedDN); gerr == nil {
+		if ea := rq.Entry(en.NDN, en); ea.Discloses() {
+			return err
+		}
+	}
+	return &ldap.Error{Code: ldap.NoSuchObject, Message: le.Message}
+}
+
+// unsearchable returns the predicate "the requester may not search this
+// attribute of ea's entry", nil when nothing is hidden (root).
+func unsearchable(rq *access.Requester, ea *access.EntryAccess) func(*schema.AttributeType) bool {
+	if rq == nil {
+		return nil
+	}
+	return func(at *schema.AttributeType) bool { return !ea.Attr(at.Name()).Has(access.Search) }
+}
+
+// searchAccess is directory.SearchAccess for one search by a requester.
+// It remembers the last entry's evaluation, which the filter, the
+// visibility check and the attribute selection share.
+type searchAccess struct {
+	rq      *access.Requester
+	base    string
+	scope   ldap.Scope
+	visible int8 // 1: every entry readable, -1: none, 0: per entry
+	last    *directory.Entry
+	ea      access.EntryAccess
+}
+
+func newSearchAccess(rq *access.Requester, baseNDN string, scope ldap.Scope) *searchAccess {
+	a := &searchAccess{rq: rq, base: baseNDN, scope: scope}
+	if p, ok := rq.Static(baseNDN, scope, access.AttrEntry); ok {
+		a.visible = -1
+		if p.Has(access.Read) {
+			a.visible = 1
+		}
+	}
+	return a
+}
+
+func (a *searchAccess) entry(en *directory.Entry) *access.EntryAccess {
+	if a.last != en {
+		a.last, a.ea = en, a.rq.Entry(en.NDN, en)
+	}
+	return &a.ea
+}
+
+func (a *searchAccess) FilterAttr(at *schema.AttributeType) directory.AttrAccess {
+	p, ok := a.rq.Static(a.base, a.scope, at.Name())
+	switch {
+	case !ok:
+		return directory.AttrPerEntry
+	case p.Has(access.Search):
+		return directory.AttrAllowed
+	}
+	return directory.AttrDenied
+}
+
+func (a *searchAccess) Searchable(en *directory.Entry, at *schema.AttributeType) bool {
+	return a.entry(en).Attr(at.Name()).Has(access.Search)
+}
+
+func (a *searchAccess) Visible(en *directory.Entry) bool {
+	if a.visible != 0 {
+		return a.visible > 0
+	}
+	return a.entry(en).Entry().Has(access.Read)
+}
+
+// readable drops from en the attributes the requester may not read (the
+// entry is the caller's: the sorted search keys on what remains).
+func (a *searchAccess) readable(en *directory.Entry) {
+	ea := a.entry(en)
+	kept := en.Attrs[:0:0]
+	for _, at := range en.Attrs {
+		if ea.Attr(at.Name).Has(access.Read) {
+			kept = append(kept, at)
+		}
+	}
+	en.Attrs = kept
+}
