@@ -76,6 +76,16 @@ type Config struct {
 		FailClosed bool   `mapstructure:"fail_closed"`
 	} `mapstructure:"audit"`
 
+	// Replication configures the changelog and the RFC 4533 provider
+	// (package replication, directory/overlay/syncprov).
+	Replication struct {
+		ReplicaID int `mapstructure:"replica_id"`
+		Changelog struct {
+			MaxAge     time.Duration `mapstructure:"max_age"`
+			MaxEntries int           `mapstructure:"max_entries"`
+		} `mapstructure:"changelog"`
+	} `mapstructure:"replication"`
+
 	// Passwords configures userPassword hashing (directory/password).
 	Passwords struct {
 		Scheme string `mapstructure:"scheme"`
@@ -144,6 +154,9 @@ var defaults = []struct {
 	{"audit.max_bytes", 100 << 20, "rotate the audit log before it grows past this size (-1: never)"},
 	{"audit.keep", 10, "rotated audit logs kept (audit.log.1 ... audit.log.N)"},
 	{"audit.fail_closed", false, "answer other (80) when a write or bind cannot be audited (the write has committed)"},
+	{"replication.replica_id", 1, "this server's replica ID (1-4095), the server ID in its CSNs"},
+	{"replication.changelog.max_age", 7 * 24 * time.Hour, "changelog records older than this are trimmed (never above a known consumer's position)"},
+	{"replication.changelog.max_entries", 1000000, "changelog records beyond this many are trimmed, oldest first (same bound)"},
 	{"passwords.scheme", "argon2id", "scheme of new userPassword hashes: argon2id, pbkdf2-sha512 or ssha512"},
 	{"passwords.argon2.memory_kib", 19456, "Argon2id memory of new hashes, KiB (OWASP: 19 MiB)"},
 	{"passwords.argon2.time", 2, "Argon2id passes of new hashes"},

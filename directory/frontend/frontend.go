@@ -94,6 +94,9 @@ type Frontend struct {
 	subschemaEntry *directory.Entry
 
 	bindObserver BindObserver // Config.Backend, if it is one
+
+	extMu      sync.RWMutex
+	extensions map[string]SearchExtension // by control OID (extension.go)
 }
 
 // BindObserver is implemented by a Backend (an audit overlay) that must

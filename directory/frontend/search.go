@@ -194,6 +194,14 @@ func (f *Frontend) search(ctx context.Context, w ldap.ResponseWriter, r *ldap.Re
 			timeLimit = f.cfg.TimeLimit
 		}
 	}
+	if ext, c := f.searchExtension(r); ext != nil {
+		ext.ServeSearch(ctx, w, &SearchQuery{
+			Request: r, Control: c, Session: s, BaseDN: base, Scope: scope, Filter: req.Filter,
+			SizeLimit: sizeLimit, Root: f.isRoot(s), Hidden: hidden, Operational: sel.computed,
+			Entry: func(en *directory.Entry) *ldap.Entry { return f.toLDAP(en, &sel, hidden) },
+		})
+		return
+	}
 	if timeLimit > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeLimit)
