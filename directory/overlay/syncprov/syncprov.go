@@ -7,7 +7,9 @@
 // # Refresh
 //
 // A consumer without a cookie, or with a cookie the changelog no longer
-// covers (it was trimmed past the consumer's CSNs), gets every entry of
+// covers (it was trimmed past the consumer's CSNs) and reloadHint set
+// (slapd sets it; without it the search ends with e-syncRefreshRequired,
+// 4096), gets every entry of
 // its search with state add, then refreshPresent (refreshAndPersist) or
 // a Sync Done control with refreshDeletes FALSE (refreshOnly): the
 // consumer deletes whatever it holds that was not sent, which is the
@@ -36,6 +38,14 @@
 // whose cookie is not newer than its own, and commits can finish out of
 // CSN order. The subscription's queue is bounded: a consumer that cannot
 // keep up is ended with busy and resumes from its cookie.
+//
+// # Attributes
+//
+// Entries carry their stored attributes only, operational ones included
+// (entryUUID, entryCSN, timestamps): attributes computed when read
+// (entryDN, hasSubordinates, memberOf, contextCSN, ...) are the
+// consumer's to compute, and a slapd consumer refuses entries that carry
+// ones it does not store.
 //
 // # Cookies
 //
@@ -155,8 +165,14 @@ func (p *Provider) ServeSearch(ctx context.Context, w ldap.ResponseWriter, q *fr
 	}
 
 	deletes, err := false, error(nil)
-	if len(cookie.CSNs) > 0 && !req.ReloadHint {
+	if len(cookie.CSNs) > 0 {
 		deletes, err = s.refreshFromLog(ctx, cookie.CSNs)
+		if err == nil && !deletes && !req.ReloadHint {
+			// RFC 4533 section 3.4: without reloadHint the client asked
+			// not to be sent everything again.
+			w.WriteResult(&ldap.Result{Code: ldap.SyncRefreshRequired, Diagnostic: "the changelog no longer covers this cookie; refresh without it"})
+			return
+		}
 	}
 	if err == nil && !deletes {
 		err = s.refreshAll(ctx)
@@ -261,7 +277,7 @@ func (s *session) writeState(en *directory.Entry, state int, cookie []byte) erro
 func (s *session) refreshAll(ctx context.Context) error {
 	req := &directory.SearchRequest{
 		BaseDN: s.q.BaseDN, Scope: s.q.Scope, Filter: s.q.Filter, SizeLimit: s.q.SizeLimit,
-		Operational: s.q.Operational, Hidden: s.q.Hidden, Unlimited: s.q.Root,
+		Hidden: s.q.Hidden, Unlimited: s.q.Root,
 	}
 	waiting := map[directory.ID][]*directory.Entry{}
 	var send func(en *directory.Entry) error
@@ -402,7 +418,7 @@ func (s *session) byUUID(ctx context.Context, u string) (*directory.Entry, error
 	var out *directory.Entry
 	err := s.p.backend.Search(ctx, &directory.SearchRequest{
 		BaseDN: s.q.BaseDN, Scope: s.q.Scope, Filter: f,
-		Operational: s.q.Operational, Hidden: s.q.Hidden, Unlimited: true,
+		Hidden: s.q.Hidden, Unlimited: true,
 	}, func(en *directory.Entry) error {
 		out = en
 		return directory.ErrStop
