@@ -27,6 +27,7 @@
 //	'd' | NDN                            -> ID                 (DN index)
 //	'c' | parentID | childID             -> empty              (children)
 //	'p' 'i' 's' 'o' 'a' | ... | ID       -> empty              (attribute indexes)
+//	'r' | ...                            -> side records       (replication: changelog, coverage, consumers; see package replication)
 //
 // The attribute index keys (presence, equality, substring grams, ordering,
 // approximate) are laid out in package index. Each ends with the entry ID,

@@ -66,6 +66,9 @@ type Options struct {
 	UnindexedLimit int
 	// Hooks run inside every write transaction, in order (overlays).
 	Hooks []WriteHook
+	// Stamper gives every write its CSN (entryCSN); nil: writes carry
+	// none. Package replication provides it.
+	Stamper Stamper
 	// Virtual attributes are computed at read time (overlays).
 	Virtual []VirtualAttribute
 	// NoSync turns off fsync on commit. Only for tests and bulk import:
@@ -110,6 +113,7 @@ type Engine struct {
 	readyIdx       atomic.Pointer[index.Config] // fully built: what the planner uses
 	unindexedLimit int
 	hooks          []WriteHook
+	stamper        Stamper
 	virtuals       map[*schema.AttributeType]VirtualAttribute
 	virtualList    []VirtualAttribute
 	log            *slog.Logger
@@ -154,6 +158,7 @@ func Open(opt Options) (*Engine, error) {
 		nsuffix:        nsuffix,
 		unindexedLimit: opt.UnindexedLimit,
 		hooks:          opt.Hooks,
+		stamper:        opt.Stamper,
 		log:            log,
 		now:            opt.Now,
 		passwords:      opt.Passwords,

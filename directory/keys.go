@@ -10,6 +10,8 @@ const (
 	prefixDN    byte = 'd'  // d | NDN                       -> ID
 	prefixChild byte = 'c'  // c | parentID | childID        -> (empty)
 	// Index keys ('p', 'i', 's', 'o', 'a') are laid out by package index.
+	// Side records ('r', PrefixReplication in records.go) are laid out by
+	// package replication: its changelog, coverage and consumer table.
 )
 
 // formatVersion is the layout written by this code. Open refuses a store

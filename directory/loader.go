@@ -79,7 +79,7 @@ func (l *Loader) Add(ctx context.Context, dn string, attrs []Attr) error {
 	id := l.nextID
 	l.nextID++
 	en := &Entry{ID: id, ParentID: parentID, DN: parsed.String(), NDN: ndn, Attrs: attrs}
-	e.stampCreate(ctx, en, true)
+	e.stampCreate(ctx, en, true, "")
 	if err := l.runs.add(entryKey(id), en.marshal(nil)); err != nil {
 		return err
 	}

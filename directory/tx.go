@@ -42,6 +42,9 @@ type Change struct {
 	After   *Entry
 	Renamed []Rename // ModifyDN only
 	Removed []*Entry // a subtree Delete: the descendants removed with Before
+	// CSN is the change sequence number the write was stamped with, in
+	// OpenLDAP's text form; "" when the engine has no Stamper.
+	CSN string
 }
 
 // WriteHook is an overlay's view of the write path: it runs inside the
@@ -76,6 +79,8 @@ type Tx struct {
 	added int64
 	// touched lists the entries written, for the entry cache.
 	touched []ID
+	// csn is the write's change sequence number (Options.Stamper).
+	csn string
 }
 
 // Schema returns the engine's schema.
@@ -293,8 +298,12 @@ func (e *Engine) update(ctx context.Context, fn func(tx *Tx) (*Change, error)) (
 			return nil, err
 		}
 		tx := &Tx{View: View{e: e, txn: e.db.NewTransaction(true)}}
+		if e.stamper != nil {
+			tx.csn = e.stamper.Stamp()
+		}
 		ch, err := fn(tx)
 		if err == nil && ch != nil {
+			ch.CSN = tx.csn
 			for _, h := range e.hooks {
 				if err = h.OnChange(ctx, tx, ch); err != nil {
 					err = fmt.Errorf("overlay %s: %w", h.Name(), err)
@@ -304,11 +313,15 @@ func (e *Engine) update(ctx context.Context, fn func(tx *Tx) (*Change, error)) (
 		}
 		if err != nil {
 			tx.txn.Discard()
+			e.settle(tx, nil)
 			return nil, mapTxnError(err)
 		}
 		e.cache.writeBegin()
 		err = tx.txn.Commit()
 		e.cache.writeEnd(tx.touched, ch != nil && (ch.Kind == ChangeDelete || ch.Kind == ChangeModifyDN))
+		if err != nil {
+			e.settle(tx, nil)
+		}
 		if errors.Is(err, badger.ErrConflict) && i < attempts {
 			continue
 		}
@@ -317,7 +330,15 @@ func (e *Engine) update(ctx context.Context, fn func(tx *Tx) (*Change, error)) (
 		}
 		e.entries.Add(tx.added)
 		e.writes.Add(1)
+		e.settle(tx, ch)
 		return ch, nil
+	}
+}
+
+// settle tells the Stamper how the transaction that used tx.csn ended.
+func (e *Engine) settle(tx *Tx, ch *Change) {
+	if e.stamper != nil {
+		e.stamper.Settle(tx.csn, ch)
 	}
 }
 

@@ -259,7 +259,7 @@ func (e *Engine) Add(ctx context.Context, dn string, attrs []Attr, opt WriteOpti
 			return nil, err
 		}
 		en := &Entry{ID: id, ParentID: parentID, DN: parsed.String(), NDN: ndn, Attrs: attrs}
-		e.stampCreate(ctx, en, opt.KeepOperational)
+		e.stampCreate(ctx, en, opt.KeepOperational, tx.csn)
 		if err := e.checkAssertion(opt, en); err != nil {
 			return nil, err
 		}
@@ -296,7 +296,7 @@ func userAttrs(s *schema.Schema, attrs []Attr) []Attr {
 	return out
 }
 
-func (e *Engine) stampCreate(ctx context.Context, en *Entry, keep bool) {
+func (e *Engine) stampCreate(ctx context.Context, en *Entry, keep bool, csn string) {
 	now := generalizedTime(e.now())
 	who := []byte(IdentityFrom(ctx))
 	set := func(name string, v []byte) {
@@ -310,14 +310,20 @@ func (e *Engine) stampCreate(ctx context.Context, en *Entry, keep bool) {
 	set("modifyTimestamp", now)
 	set("creatorsName", who)
 	set("modifiersName", who)
+	if csn != "" {
+		set("entryCSN", []byte(csn))
+	}
 	if sc, err := e.schema.StructuralClass(en.Get("objectClass")); err == nil && sc != nil {
 		set("structuralObjectClass", []byte(sc.Name()))
 	}
 }
 
-func (e *Engine) stampModify(ctx context.Context, en *Entry) {
+func (e *Engine) stampModify(ctx context.Context, en *Entry, csn string) {
 	en.Set("modifyTimestamp", [][]byte{generalizedTime(e.now())})
 	en.Set("modifiersName", [][]byte{[]byte(IdentityFrom(ctx))})
+	if csn != "" {
+		en.Set("entryCSN", [][]byte{[]byte(csn)})
+	}
 }
 
 // loadByDN resolves dn inside txn, returning noSuchObject with matchedDN.
@@ -467,7 +473,7 @@ func (e *Engine) Modify(ctx context.Context, dn string, mods []Mod, opt WriteOpt
 		if err := e.check(parsed, userAttrs(e.schema, after.Attrs)); err != nil {
 			return nil, err
 		}
-		e.stampModify(ctx, after)
+		e.stampModify(ctx, after, tx.csn)
 		if err := e.putEntry(tx, before, after); err != nil {
 			return nil, err
 		}
@@ -691,7 +697,7 @@ func (e *Engine) ModifyDN(ctx context.Context, dn, newRDN string, deleteOldRDN b
 		if err := e.check(newDN, userAttrs(e.schema, after.Attrs)); err != nil {
 			return nil, err
 		}
-		e.stampModify(ctx, after)
+		e.stampModify(ctx, after, tx.csn)
 		if err := e.putEntry(tx, before, after); err != nil {
 			return nil, err
 		}

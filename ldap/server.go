@@ -121,6 +121,23 @@ type Flusher interface {
 	Flush() error
 }
 
+// Flush sends what w has buffered, if it can. Writers that wrap another
+// ResponseWriter expose it with an Unwrap() ResponseWriter method, through
+// which Flush finds the Flusher (net/http's ResponseController works the
+// same way), so a wrapper need not know which optional methods to pass on.
+func Flush(w ResponseWriter) error {
+	for {
+		switch t := w.(type) {
+		case Flusher:
+			return t.Flush()
+		case interface{ Unwrap() ResponseWriter }:
+			w = t.Unwrap()
+		default:
+			return nil
+		}
+	}
+}
+
 // Server is an LDAPv3 protocol front end. The zero value is usable once
 // Handler is set; zero numeric fields take the defaults above. A negative
 // timeout disables that timeout. Fields must not change once Serve runs.

@@ -660,3 +660,25 @@ func TestServerMaxConnectionsPerIP(t *testing.T) {
 	svWaitFor(t, "slot to free", func() bool { return ts.ConnCount() == 6 })
 	served("127.0.0.1")
 }
+
+// wrapped is a ResponseWriter wrapper that knows nothing of Flush.
+type wrapped struct{ ResponseWriter }
+
+func (w wrapped) Unwrap() ResponseWriter { return w.ResponseWriter }
+
+type countingFlusher struct {
+	ResponseWriter
+	n int
+}
+
+func (f *countingFlusher) Flush() error { f.n++; return nil }
+
+func TestFlushThroughWrappers(t *testing.T) {
+	f := &countingFlusher{}
+	if err := Flush(wrapped{wrapped{f}}); err != nil || f.n != 1 {
+		t.Fatalf("Flush through two wrappers: %v, %d flushes", err, f.n)
+	}
+	if err := Flush(wrapped{}); err != nil {
+		t.Fatalf("Flush of a writer that cannot: %v", err)
+	}
+}

@@ -110,6 +110,16 @@ attributetype ( 1.3.6.1.1.20 NAME 'entryDN'
 	DESC 'distinguished name of the entry'
 	EQUALITY distinguishedNameMatch SYNTAX LDAPsyn:12
 	SINGLE-VALUE NO-USER-MODIFICATION USAGE directoryOperation )
+# OpenLDAP's replication state (draft-chu-ldap-csn), so that entryCSN and
+# contextCSN interoperate with syncrepl consumers.
+attributetype ( 1.3.6.1.4.1.4203.666.1.7 NAME 'entryCSN'
+	DESC 'change sequence number of the entry content'
+	EQUALITY CSNMatch ORDERING CSNOrderingMatch SYNTAX 1.3.6.1.4.1.4203.666.11.2.1{64}
+	SINGLE-VALUE NO-USER-MODIFICATION USAGE directoryOperation )
+attributetype ( 1.3.6.1.4.1.4203.666.1.25 NAME 'contextCSN'
+	DESC 'the largest committed CSN of a context, one per replica'
+	EQUALITY CSNMatch ORDERING CSNOrderingMatch SYNTAX 1.3.6.1.4.1.4203.666.11.2.1{64}
+	NO-USER-MODIFICATION USAGE dSAOperation )
 # As maintained by a memberOf overlay.
 attributetype ( 1.2.840.113556.1.2.102 NAME 'memberOf'
 	DESC 'groups the entry is a member of'

@@ -97,6 +97,8 @@ func (s *Schema) builtinRules() []*MatchingRule {
 		sub("1.3.6.1.4.1.4203.1.2.1", "caseExactIA5SubstringsMatch", normCaseExactIA5, subCaseExactIA5),
 		eq("1.3.6.1.1.16.2", "UUIDMatch", SyntaxUUID, normUUID),
 		ord("1.3.6.1.1.16.3", "UUIDOrderingMatch", SyntaxUUID, byNorm(normUUID)),
+		eq("1.3.6.1.4.1.4203.666.11.2.2", "CSNMatch", SyntaxCSN, normCSN),
+		ord("1.3.6.1.4.1.4203.666.11.2.3", "CSNOrderingMatch", SyntaxCSN, byNorm(normCSN)),
 	}
 }
 
@@ -309,6 +311,16 @@ func compareGeneralizedTime(x, y []byte) (int, error) {
 
 func normUUID(v []byte) ([]byte, error) {
 	if err := validateUUID(v); err != nil {
+		return nil, err
+	}
+	return bytes.ToLower(v), nil
+}
+
+// normCSN lower-cases the hex fields of a CSN: the text form's fields are
+// fixed-width, so byte order of the normal form is CSN order (time,
+// counter, replica, sub-operation), as OpenLDAP's CSNOrderingMatch.
+func normCSN(v []byte) ([]byte, error) {
+	if err := validateCSN(v); err != nil {
 		return nil, err
 	}
 	return bytes.ToLower(v), nil

@@ -75,6 +75,9 @@ func TestEqualityMatching(t *testing.T) {
 		// UUIDMatch
 		{"entryUUID", "597AE2F6-16A6-1027-98F4-D28B5365DC14", "597ae2f6-16a6-1027-98f4-d28b5365dc14", true},
 		{"entryUUID", "597ae2f6-16a6-1027-98f4-d28b5365dc14", "597ae2f6-16a6-1027-98f4-d28b5365dc15", false},
+		// CSNMatch
+		{"entryCSN", "20250101120000.000001Z#00000A#001#000000", "20250101120000.000001Z#00000a#001#000000", true},
+		{"entryCSN", "20250101120000.000001Z#000000#001#000000", "20250101120000.000001Z#000000#002#000000", false},
 		// caseIgnoreListMatch
 		{"postalAddress", "1 Main  St$SPRINGFIELD", "1 main st$springfield", true},
 		{"postalAddress", "a$b", "a b", false},
@@ -188,6 +191,10 @@ func TestOrdering(t *testing.T) {
 		{"dnQualifier", "ABC", "abc", 0},
 		{"entryUUID", "00000000-0000-0000-0000-00000000000A", "00000000-0000-0000-0000-00000000000b", -1},
 		{"numSubordinates", "2", "10", -1},
+		// CSNOrderingMatch: time, then counter, then replica.
+		{"entryCSN", "20250101120000.000001Z#00000F#001#000000", "20250101120000.000002Z#000000#000#000000", -1},
+		{"entryCSN", "20250101120000.000001Z#00000B#001#000000", "20250101120000.000001Z#00000a#fff#000000", 1},
+		{"contextCSN", "20250101120000.000001Z#000000#002#000000", "20250101120000.000001Z#000000#001#000000", 1},
 	}
 	for _, tt := range tests {
 		got, err := mustAttr(t, s, tt.attr).Compare([]byte(tt.x), []byte(tt.y))

@@ -95,6 +95,16 @@ type Config struct {
 		SelfWritable []string `mapstructure:"self_writable"`
 		AdminGroup   string   `mapstructure:"admin_group"`
 	} `mapstructure:"access"`
+	// Replication configures the changelog and the RFC 4533 provider
+	// (package replication, directory/overlay/syncprov).
+	Replication struct {
+		ReplicaID int `mapstructure:"replica_id"`
+		Changelog struct {
+			MaxAge     time.Duration `mapstructure:"max_age"`
+			MaxEntries int           `mapstructure:"max_entries"`
+		} `mapstructure:"changelog"`
+	} `mapstructure:"replication"`
+
 	// Passwords configures userPassword hashing (directory/password).
 	Passwords struct {
 		Scheme string `mapstructure:"scheme"`
@@ -177,6 +187,9 @@ var defaults = []struct {
 	{"audit.fail_closed", false, "answer other (80) when a write or bind cannot be audited (the write has committed)"},
 	{"access.self_writable", []string{"telephoneNumber", "mobile", "jpegPhoto"}, "attributes users may change on their own entry (default rules only)"},
 	{"access.admin_group", "", "DN of a group whose members (nested too) may read and write everything (default rules only)"},
+	{"replication.replica_id", 1, "this server's replica ID (1-4095), the server ID in its CSNs"},
+	{"replication.changelog.max_age", 7 * 24 * time.Hour, "changelog records older than this are trimmed (never above a known consumer's position)"},
+	{"replication.changelog.max_entries", 1000000, "changelog records beyond this many are trimmed, oldest first (same bound)"},
 	{"passwords.scheme", "argon2id", "scheme of new userPassword hashes: argon2id, pbkdf2-sha512 or ssha512"},
 	{"passwords.argon2.memory_kib", 19456, "Argon2id memory of new hashes, KiB (OWASP: 19 MiB)"},
 	{"passwords.argon2.time", 2, "Argon2id passes of new hashes"},

@@ -19,8 +19,10 @@ import (
 	"github.com/switchboard-ldap/switchboard/directory/overlay/audit"
 	"github.com/switchboard-ldap/switchboard/directory/overlay/memberof"
 	"github.com/switchboard-ldap/switchboard/directory/overlay/ppolicy"
+	"github.com/switchboard-ldap/switchboard/directory/overlay/syncprov"
 	"github.com/switchboard-ldap/switchboard/directory/password"
 	"github.com/switchboard-ldap/switchboard/ldap"
+	"github.com/switchboard-ldap/switchboard/replication"
 	"github.com/switchboard-ldap/switchboard/schema"
 	"github.com/switchboard-ldap/switchboard/testdata"
 )
@@ -30,13 +32,21 @@ import (
 // openEngine opens the store in dir. noSync drops fsync on commit (offline
 // tools that sync once at the end); bulk prepares it for a Loader.
 func openEngine(cfg *Config, log *slog.Logger, dir string, noSync, bulk bool) (*directory.Engine, error) {
+	eng, _, err := openEngineLog(cfg, log, dir, noSync, bulk)
+	return eng, err
+}
+
+// openEngineLog is openEngine that also returns the changelog, which
+// stamps and records every write (nil for a bulk load, which writes
+// outside transactions: the log then covers only what follows it).
+func openEngineLog(cfg *Config, log *slog.Logger, dir string, noSync, bulk bool) (*directory.Engine, *replication.Changelog, error) {
 	s, err := schema.Default()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, f := range cfg.SchemaFiles {
 		if s, err = s.Extend(f); err != nil {
-			return nil, fmt.Errorf("schema file %s: %w", f, err)
+			return nil, nil, fmt.Errorf("schema file %s: %w", f, err)
 		}
 	}
 	// The overlay chain, declared once, in the order it runs: the overlays
@@ -54,13 +64,28 @@ func openEngine(cfg *Config, log *slog.Logger, dir string, noSync, bulk bool) (*
 	}
 	key, err := cfg.Encryption.key(os.Getenv)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	// The changelog runs last, so that it records what the other hooks
+	// left; contextCSN is computed from it.
+	var clog *replication.Changelog
+	var stamper directory.Stamper
+	if !bulk {
+		if clog, err = replication.New(replication.Config{
+			Replica: uint16(cfg.Replication.ReplicaID), MaxAge: cfg.Replication.Changelog.MaxAge,
+			MaxEntries: cfg.Replication.Changelog.MaxEntries, Logger: log,
+		}); err != nil {
+			return nil, nil, err
+		}
+		hooks = append(hooks, clog)
+		virtual = append(virtual, replication.ContextCSN{L: clog})
+		stamper = clog
 	}
 	var indexes map[string][]string
 	if len(cfg.Indexes) > 0 {
 		indexes = cfg.Indexes
 	}
-	return directory.Open(directory.Options{
+	eng, err := directory.Open(directory.Options{
 		Dir:            dir,
 		Suffix:         cfg.Suffix,
 		Schema:         s,
@@ -77,7 +102,18 @@ func openEngine(cfg *Config, log *slog.Logger, dir string, noSync, bulk bool) (*
 
 		EncryptionKey:   key,
 		DataKeyRotation: cfg.Encryption.DataKeyRotation,
+		Stamper:         stamper,
 	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if clog != nil {
+		if err := clog.Open(eng); err != nil {
+			eng.Close()
+			return nil, nil, err
+		}
+	}
+	return eng, clog, nil
 }
 
 // rootPassword returns the root DN's password: from the file, the config
@@ -123,11 +159,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	eng, err := openEngine(cfg, log, cfg.Data, false, false)
+	eng, clog, err := openEngineLog(cfg, log, cfg.Data, false, false)
 	if err != nil {
 		return err
 	}
 	defer eng.Close()
+	trimCtx, stopTrim := context.WithCancel(ctx)
+	defer stopTrim()
+	go clog.RunTrimmer(trimCtx, time.Minute)
 	if cfg.Demo && eng.EntryCount() == 0 {
 		n, err := loadLDIF(directory.WithIdentity(ctx, cfg.RootDN), backendAdd(eng), bytes.NewReader(testdata.DemoLDIF), ldif.ReaderOptions{}, nil)
 		if err != nil {
@@ -200,6 +239,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	wctx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	go watchAccess(wctx, fs, eng, fe.SetAccess, log)
+	// RFC 4533 provider: sync searches from the changelog.
+	prov, err := syncprov.New(syncprov.Config{Changelog: clog, Engine: eng, Backend: backend, Logger: log})
+	if err != nil {
+		return err
+	}
+	prov.Register(fe)
 	srv := &ldap.Server{
 		Handler:          fe,
 		Logger:           log,
@@ -230,6 +275,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	errc := make(chan error, 3)
+	srv.RegisterOnShutdown(prov.Close)
 	go func() { errc <- srv.Serve(ln) }()
 	if lns != nil {
 		go func() { errc <- srv.ServeTLS(lns, tlsCfg) }()

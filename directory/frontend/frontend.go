@@ -107,8 +107,10 @@ type Frontend struct {
 
 	bindObserver BindObserver // Config.Backend, if it is one
 
-	policy atomic.Pointer[access.Policy]
-	groups groupCache
+	policy     atomic.Pointer[access.Policy]
+	groups     groupCache
+	extMu      sync.RWMutex
+	extensions map[string]SearchExtension // by control OID (extension.go)
 }
 
 // BindObserver is implemented by a Backend (an audit overlay) that must

@@ -25,6 +25,9 @@ type replyWriter struct {
 	reply *directory.Reply
 }
 
+// Unwrap gives ldap.Flush the writer underneath.
+func (w *replyWriter) Unwrap() ldap.ResponseWriter { return w.ResponseWriter }
+
 func (w *replyWriter) WriteResult(res *ldap.Result) error {
 	if len(w.reply.Controls) > 0 {
 		res.Controls = append(res.Controls, w.reply.Controls...)
@@ -83,6 +86,9 @@ type passwordChangedWriter struct {
 	ldap.ResponseWriter
 	s *ldap.Session
 }
+
+// Unwrap gives ldap.Flush the writer underneath.
+func (w *passwordChangedWriter) Unwrap() ldap.ResponseWriter { return w.ResponseWriter }
 
 func (w *passwordChangedWriter) WriteResult(res *ldap.Result) error {
 	if res.Code == ldap.Success {

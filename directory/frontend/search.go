@@ -189,11 +189,6 @@ func (f *Frontend) search(ctx context.Context, w ldap.ResponseWriter, r *ldap.Re
 	if lim.time > 0 && (timeLimit == 0 || timeLimit > lim.time) {
 		timeLimit = lim.time
 	}
-	if timeLimit > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeLimit)
-		defer cancel()
-	}
 
 	// Access: the base must be searchable (or the search fails as if it
 	// did not exist, unless it may be disclosed); the engine asks acc about
@@ -213,6 +208,25 @@ func (f *Frontend) search(ctx context.Context, w ldap.ResponseWriter, r *ldap.Re
 		hidden = unsearchable(rq, &bea)
 		nb, _ := f.engine.NormalizeDN(base)
 		acc = newSearchAccess(rq, nb, scope)
+	}
+	if ext, c := f.searchExtension(r); ext != nil {
+		q := &SearchQuery{
+			Request: r, Control: c, Session: s, BaseDN: base, Scope: scope, Filter: req.Filter,
+			SizeLimit: sizeLimit, Root: lim.unlimited, Operational: sel.computed,
+			Entry: func(en *directory.Entry) *ldap.Entry {
+				return f.entryOut(en, &searchPlan{sel: sel, acc: acc})
+			},
+		}
+		if acc != nil {
+			q.Access = acc // not a typed nil in the interface
+		}
+		ext.ServeSearch(ctx, w, q)
+		return
+	}
+	if timeLimit > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeLimit)
+		defer cancel()
 	}
 	assertion, lerr := f.assertion(r, hidden)
 	if lerr != nil {

@@ -164,6 +164,9 @@ type throttledBind struct {
 	name string
 }
 
+// Unwrap gives ldap.Flush the writer underneath.
+func (b *throttledBind) Unwrap() ldap.ResponseWriter { return b.ResponseWriter }
+
 func (b *throttledBind) WriteResult(res *ldap.Result) error {
 	switch res.Code {
 	case ldap.InvalidCredentials:

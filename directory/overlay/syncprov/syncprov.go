@@ -1,0 +1,547 @@
+// Package syncprov is the provider side of LDAP Content Synchronization
+// (RFC 4533), what OpenLDAP's slapo-syncprov does: it serves searches
+// carrying the Sync Request control to consumers such as slapd's syncrepl
+// or go-ldap's Syncrepl client, from the engine and the changelog of
+// package replication.
+//
+// # Refresh
+//
+// A consumer without a cookie, or with a cookie the changelog no longer
+// covers (it was trimmed past the consumer's CSNs) and reloadHint set
+// (slapd sets it; without it the search ends with e-syncRefreshRequired,
+// 4096), gets every entry of
+// its search with state add, then refreshPresent (refreshAndPersist) or
+// a Sync Done control with refreshDeletes FALSE (refreshOnly): the
+// consumer deletes whatever it holds that was not sent, which is the
+// present phase of RFC 4533 section 3.4 with every entry sent in full.
+// Entries are sent parents first, so that a consumer can add them in
+// order.
+//
+// A consumer whose cookie the log covers gets the delete phase: the
+// entryUUIDs of entries deleted since its cookie (or changed so that they
+// left the search's scope or filter) in syncIdSet messages with
+// refreshDeletes TRUE, then every entry changed since, with state add, in
+// order of depth, then refreshDelete (or Sync Done with refreshDeletes
+// TRUE). A consumer that comes back after a restart therefore gets only
+// what changed while it was away.
+//
+// # Persist
+//
+// For refreshAndPersist the provider subscribes to the changelog's commit
+// stream before it reads anything, so no commit falls between the refresh
+// and the persist phase; a commit the refresh already reflected (its CSN
+// at or below the refresh cookie) is skipped. Each later commit is sent
+// as it happens: the entry's current state as add or modify, or delete
+// when it was removed or left the search's content. The cookie on an
+// entry is the changelog's safe CSN (every local write at or below it has
+// committed), and only when it advanced: a consumer may ignore an entry
+// whose cookie is not newer than its own, and commits can finish out of
+// CSN order. The subscription's queue is bounded: a consumer that cannot
+// keep up is ended with busy and resumes from its cookie.
+//
+// # Attributes
+//
+// Entries carry their stored attributes only, operational ones included
+// (entryUUID, entryCSN, timestamps): attributes computed when read
+// (entryDN, hasSubordinates, memberOf, contextCSN, ...) are the
+// consumer's to compute, and a slapd consumer refuses entries that carry
+// ones it does not store.
+//
+// # Cookies
+//
+// Cookies are OpenLDAP's, "rid=NNN,csn=CSN[;CSN...]" with one CSN per
+// server ID (see replication.Cookie); the consumer's rid is echoed. A
+// cookie that does not parse is refused with protocolError. The position
+// of each consumer (its bind DN and rid) is recorded when it presents a
+// cookie and when a refresh ends, so that the changelog is not trimmed
+// under it.
+package syncprov
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/directory/frontend"
+	"github.com/switchboard-ldap/switchboard/ldap"
+	"github.com/switchboard-ldap/switchboard/replication"
+)
+
+// Provider serves sync searches. It implements frontend.SearchExtension.
+type Provider struct {
+	log     *replication.Changelog
+	eng     *directory.Engine
+	backend directory.Backend
+	logger  *slog.Logger
+
+	stopOnce sync.Once
+	stop     chan struct{}
+}
+
+// Config configures a Provider.
+type Config struct {
+	Changelog *replication.Changelog
+	Engine    *directory.Engine
+	// Backend runs the searches; nil means Engine.
+	Backend directory.Backend
+	Logger  *slog.Logger
+}
+
+// New returns a Provider.
+func New(cfg Config) (*Provider, error) {
+	if cfg.Changelog == nil || cfg.Engine == nil {
+		return nil, errors.New("syncprov: Changelog and Engine are required")
+	}
+	p := &Provider{log: cfg.Changelog, eng: cfg.Engine, backend: cfg.Backend, logger: cfg.Logger, stop: make(chan struct{})}
+	if p.backend == nil {
+		p.backend = cfg.Engine
+	}
+	if p.logger == nil {
+		p.logger = slog.New(slog.DiscardHandler)
+	}
+	return p, nil
+}
+
+// Register routes the Sync Request control of f's searches to p.
+func (p *Provider) Register(f *frontend.Frontend) {
+	f.HandleSearchControl(ldap.OIDSyncRequest, p)
+}
+
+// Close ends every persist phase with unavailable (server shutdown).
+func (p *Provider) Close() { p.stopOnce.Do(func() { close(p.stop) }) }
+
+// session is one sync search.
+type session struct {
+	p      *Provider
+	w      ldap.ResponseWriter
+	q      *frontend.SearchQuery
+	rid    int
+	baseND string
+	// sent and deleted count what the refresh sent (entries with a sync
+	// state, deleted entryUUIDs).
+	sent, deleted int
+}
+
+// ServeSearch implements frontend.SearchExtension.
+func (p *Provider) ServeSearch(ctx context.Context, w ldap.ResponseWriter, q *frontend.SearchQuery) {
+	if !q.Control.HasValue {
+		writeErr(w, &ldap.Error{Code: ldap.ProtocolError, Message: "sync request control has no value"})
+		return
+	}
+	req, err := ldap.DecodeSyncRequest(q.Control.Value)
+	if err != nil {
+		writeErr(w, &ldap.Error{Code: ldap.ProtocolError, Message: err.Error()})
+		return
+	}
+	cookie, err := replication.ParseCookie(string(req.Cookie))
+	if err != nil {
+		writeErr(w, &ldap.Error{Code: ldap.ProtocolError, Message: err.Error()})
+		return
+	}
+	baseND, err := p.eng.NormalizeDN(q.BaseDN)
+	if err != nil {
+		writeErr(w, &ldap.Error{Code: ldap.InvalidDNSyntax, Message: "invalid base DN"})
+		return
+	}
+	s := &session{p: p, w: w, q: q, rid: cookie.RID, baseND: baseND}
+	persist := req.Mode == ldap.SyncRefreshAndPersist
+	var sub *replication.Subscription
+	if persist {
+		sub = p.log.Subscribe()
+		defer sub.Close()
+	}
+	// What the refresh reaches: taken before any snapshot is read.
+	state := p.log.State()
+	id := s.consumerID()
+	if len(cookie.CSNs) > 0 {
+		if err := p.log.Acknowledge(ctx, id, cookie.CSNs); err != nil {
+			p.logger.Warn("syncprov: recording a consumer's position", "consumer", id, "err", err)
+		}
+	}
+
+	deletes, err := false, error(nil)
+	if len(cookie.CSNs) > 0 {
+		deletes, err = s.refreshFromLog(ctx, cookie.CSNs)
+		if err == nil && !deletes && !req.ReloadHint {
+			// RFC 4533 section 3.4: without reloadHint the client asked
+			// not to be sent everything again.
+			w.WriteResult(&ldap.Result{Code: ldap.SyncRefreshRequired, Diagnostic: "the changelog no longer covers this cookie; refresh without it"})
+			return
+		}
+	}
+	if err == nil && !deletes {
+		err = s.refreshAll(ctx)
+	}
+	phase := "present"
+	if deletes {
+		phase = "delete"
+	}
+	p.logger.Info("syncprov: refresh", "consumer", id, "cookie", string(req.Cookie), "phase", phase,
+		"entries", s.sent, "deleted", s.deleted, "persist", persist, "err", err)
+	if err != nil {
+		if !errors.Is(err, ldap.ErrAbandoned) && ctx.Err() == nil {
+			writeErr(w, err)
+		}
+		return
+	}
+	out := replication.Cookie{RID: s.rid, SID: -1, CSNs: state}
+	if err := p.log.Acknowledge(ctx, id, state); err != nil {
+		p.logger.Warn("syncprov: recording a consumer's position", "consumer", id, "err", err)
+	}
+	if !persist {
+		w.WriteResult(&ldap.Result{Code: ldap.Success, Controls: []ldap.ResponseControl{{
+			OID: ldap.OIDSyncDone, Value: ldap.AppendSyncDone(nil, ldap.SyncDone{Cookie: []byte(out.String()), RefreshDeletes: deletes})}}})
+		return
+	}
+	kind := ldap.SyncInfoRefreshPresent
+	if deletes {
+		kind = ldap.SyncInfoRefreshDelete
+	}
+	if err := w.WriteIntermediate(ldap.OIDSyncInfo, ldap.AppendSyncInfo(nil, ldap.SyncInfo{Kind: kind, Cookie: []byte(out.String()), Done: true})); err != nil {
+		return
+	}
+	if err := flush(w); err != nil {
+		return
+	}
+	s.persist(ctx, sub, state)
+}
+
+func (s *session) consumerID() string {
+	who := s.q.Session.BindDN()
+	if who == "" {
+		who = "anonymous"
+	}
+	return who + "#rid=" + itoa(s.rid)
+}
+
+func itoa(n int) string {
+	if n < 0 {
+		return "none"
+	}
+	b := []byte{byte('0' + n/100%10), byte('0' + n/10%10), byte('0' + n%10)}
+	return string(b)
+}
+
+func flush(w ldap.ResponseWriter) error { return ldap.Flush(w) }
+
+func writeErr(w ldap.ResponseWriter, err error) {
+	var le *ldap.Error
+	if errors.As(err, &le) {
+		w.WriteResult(&ldap.Result{Code: le.Code, MatchedDN: le.MatchedDN, Diagnostic: le.Message})
+		return
+	}
+	w.WriteResult(&ldap.Result{Code: ldap.Other, Diagnostic: "sync search failed"})
+}
+
+// uuidBytes converts an entryUUID's text form to the 16 octets of a
+// syncUUID.
+func uuidBytes(s string) ([16]byte, bool) {
+	var u [16]byte
+	h := strings.ReplaceAll(s, "-", "")
+	if len(h) != 32 {
+		return u, false
+	}
+	if _, err := hex.Decode(u[:], []byte(h)); err != nil {
+		return u, false
+	}
+	return u, true
+}
+
+// writeState sends en with a Sync State control.
+func (s *session) writeState(en *directory.Entry, state int, cookie []byte) error {
+	u, ok := uuidBytes(en.First("entryUUID"))
+	if !ok {
+		return nil // an entry without entryUUID cannot be synchronised
+	}
+	s.sent++
+	ctl := ldap.ResponseControl{OID: ldap.OIDSyncState, Value: ldap.AppendSyncState(nil, ldap.SyncState{State: state, UUID: u, Cookie: cookie})}
+	if state == ldap.SyncDelete {
+		return s.w.WriteEntry(&ldap.Entry{DN: en.DN}, false, ctl)
+	}
+	return s.w.WriteEntry(s.q.Entry(en), s.q.Request.Search.TypesOnly, ctl)
+}
+
+// refreshAll sends every entry of the search with state add, parents
+// before children: in ID order, except that an entry whose parent has a
+// larger ID (it was moved under a newer entry) waits for its parent.
+func (s *session) refreshAll(ctx context.Context) error {
+	req := &directory.SearchRequest{
+		BaseDN: s.q.BaseDN, Scope: s.q.Scope, Filter: s.q.Filter, SizeLimit: s.q.SizeLimit,
+		Access: s.q.Access, Unlimited: s.q.Root,
+	}
+	waiting := map[directory.ID][]*directory.Entry{}
+	var send func(en *directory.Entry) error
+	send = func(en *directory.Entry) error {
+		if err := s.writeState(en, ldap.SyncAdd, nil); err != nil {
+			return err
+		}
+		kids := waiting[en.ID]
+		delete(waiting, en.ID)
+		for _, k := range kids {
+			if err := send(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	err := s.p.backend.Search(ctx, req, func(en *directory.Entry) error {
+		if en.ParentID > en.ID {
+			waiting[en.ParentID] = append(waiting[en.ParentID], en)
+			return nil
+		}
+		return send(en)
+	})
+	if err != nil {
+		return err
+	}
+	// Entries whose parent is not part of the content.
+	rest := make([]directory.ID, 0, len(waiting))
+	for id := range waiting {
+		rest = append(rest, id)
+	}
+	slices.Sort(rest)
+	for _, id := range rest {
+		for _, en := range waiting[id] {
+			if err := send(en); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// refreshFromLog runs the delete phase if the log covers the cookie; it
+// reports false (and sends nothing) if it does not.
+func (s *session) refreshFromLog(ctx context.Context, from map[uint16]replication.CSN) (bool, error) {
+	var order []string
+	gone := map[string]bool{}
+	seen := map[string]bool{}
+	covered := false
+	err := s.p.eng.View(func(v *directory.View) error {
+		cov, err := s.p.log.Coverage(v)
+		if err != nil {
+			return err
+		}
+		if !cov.Covers(from) {
+			return nil
+		}
+		covered = true
+		touch := func(u string, deleted bool) {
+			if u == "" {
+				return
+			}
+			gone[u] = deleted
+			if !seen[u] {
+				seen[u] = true
+				order = append(order, u)
+			}
+		}
+		return s.p.log.Since(v, from, func(r *replication.Record) error {
+			switch r.Kind {
+			case replication.RecordDelete:
+				for _, u := range r.Also {
+					touch(u, true)
+				}
+				touch(r.UUID, true)
+			case replication.RecordModDN:
+				touch(r.UUID, false)
+				for _, u := range r.Also {
+					touch(u, false)
+				}
+			default:
+				touch(r.UUID, false)
+			}
+			return nil
+		})
+	})
+	if err != nil || !covered {
+		return false, err
+	}
+	// Current state of the changed entries; those gone or out of the
+	// content are deleted on the consumer.
+	type found struct {
+		en    *directory.Entry
+		depth int
+	}
+	var present []found
+	var deleted [][16]byte
+	for _, u := range order {
+		var en *directory.Entry
+		if !gone[u] {
+			if en, err = s.byUUID(ctx, u); err != nil {
+				return false, err
+			}
+		}
+		if en == nil {
+			if b, ok := uuidBytes(u); ok {
+				deleted = append(deleted, b)
+			}
+			continue
+		}
+		dn, _ := ldap.ParseDN(en.DN)
+		present = append(present, found{en, len(dn)})
+	}
+	for len(deleted) > 0 {
+		n := min(len(deleted), 1000)
+		s.deleted += n
+		if err := s.w.WriteIntermediate(ldap.OIDSyncInfo, ldap.AppendSyncInfo(nil, ldap.SyncInfo{Kind: ldap.SyncInfoIDSet, Done: true, UUIDs: deleted[:n]})); err != nil {
+			return false, err
+		}
+		deleted = deleted[n:]
+	}
+	slices.SortStableFunc(present, func(a, b found) int { return a.depth - b.depth })
+	for _, f := range present {
+		if err := s.writeState(f.en, ldap.SyncAdd, nil); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// byUUID returns the entry with entryUUID u if it is in the search's
+// content (base, scope, filter), else nil.
+func (s *session) byUUID(ctx context.Context, u string) (*directory.Entry, error) {
+	f := &ldap.Filter{Kind: ldap.FilterAnd, Children: []ldap.Filter{
+		{Kind: ldap.FilterEqualityMatch, Attr: []byte("entryUUID"), Value: []byte(u)},
+		*s.q.Filter,
+	}}
+	var out *directory.Entry
+	err := s.p.backend.Search(ctx, &directory.SearchRequest{
+		BaseDN: s.q.BaseDN, Scope: s.q.Scope, Filter: f,
+		Access: s.q.Access, Unlimited: true,
+	}, func(en *directory.Entry) error {
+		out = en
+		return directory.ErrStop
+	})
+	var le *ldap.Error
+	if errors.As(err, &le) && le.Code == ldap.NoSuchObject {
+		return nil, nil // the base itself is gone
+	}
+	return out, err
+}
+
+// inContent reports whether a stored entry (as a write hook saw it) was
+// in the search's content.
+func (s *session) inContent(en *directory.Entry) bool {
+	if en == nil {
+		return false
+	}
+	switch s.q.Scope {
+	case ldap.ScopeBaseObject:
+		if en.NDN != s.baseND {
+			return false
+		}
+	case ldap.ScopeSingleLevel:
+		if !isChild(en.NDN, s.baseND) {
+			return false
+		}
+	default:
+		if en.NDN != s.baseND && !isBelow(en.NDN, s.baseND) {
+			return false
+		}
+	}
+	return s.p.eng.Match(s.q.Filter, en)
+}
+
+func isBelow(ndn, base string) bool {
+	if base == "" {
+		return ndn != ""
+	}
+	return strings.HasSuffix(ndn, ","+base)
+}
+
+func isChild(ndn, base string) bool {
+	if !isBelow(ndn, base) {
+		return false
+	}
+	rdn := ndn[:len(ndn)-len(base)-1]
+	dn, err := ldap.ParseDN(rdn)
+	return err == nil && len(dn) == 1
+}
+
+// persist streams commits until the operation ends.
+func (s *session) persist(ctx context.Context, sub *replication.Subscription, sent map[uint16]replication.CSN) {
+	local := s.p.log.Replica()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.p.stop:
+			s.w.WriteResult(&ldap.Result{Code: ldap.Unavailable, Diagnostic: "server is shutting down"})
+			return
+		case ev, ok := <-sub.C():
+			if !ok {
+				if sub.Overflowed() {
+					s.w.WriteResult(&ldap.Result{Code: ldap.Busy, Diagnostic: "the consumer fell behind the change stream; resume with the last cookie"})
+				}
+				return
+			}
+			if !sent[ev.CSN.Replica].Less(ev.CSN) {
+				continue // the refresh already reflected it
+			}
+			var cookie []byte
+			if sent[local].Less(ev.Safe) {
+				sent[local] = ev.Safe
+				cookie = []byte(replication.Cookie{RID: s.rid, SID: -1, CSNs: sent}.String())
+			}
+			if err := s.send(ctx, ev.Change, cookie); err != nil {
+				if !errors.Is(err, ldap.ErrAbandoned) && ctx.Err() == nil {
+					writeErr(s.w, err)
+				}
+				return
+			}
+			if err := flush(s.w); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// send writes the sync states one committed change causes.
+func (s *session) send(ctx context.Context, ch *directory.Change, cookie []byte) error {
+	if ch.Kind == directory.ChangeDelete {
+		var last *directory.Entry
+		for i := len(ch.Removed) - 1; i >= 0; i-- {
+			if s.inContent(ch.Removed[i]) {
+				if err := s.writeState(ch.Removed[i], ldap.SyncDelete, nil); err != nil {
+					return err
+				}
+			}
+		}
+		if s.inContent(ch.Before) {
+			last = ch.Before
+		}
+		if last != nil {
+			return s.writeState(last, ldap.SyncDelete, cookie)
+		}
+		return s.newCookie(cookie)
+	}
+	en, err := s.byUUID(ctx, ch.After.First("entryUUID"))
+	if err != nil {
+		return err
+	}
+	if en == nil {
+		if s.inContent(ch.Before) {
+			return s.writeState(ch.Before, ldap.SyncDelete, cookie)
+		}
+		return s.newCookie(cookie)
+	}
+	state := ldap.SyncModify
+	if ch.Kind == directory.ChangeAdd || !s.inContent(ch.Before) {
+		state = ldap.SyncAdd
+	}
+	return s.writeState(en, state, cookie)
+}
+
+// newCookie tells the consumer of a cookie that came with no entry.
+func (s *session) newCookie(cookie []byte) error {
+	if cookie == nil {
+		return nil
+	}
+	return s.w.WriteIntermediate(ldap.OIDSyncInfo, ldap.AppendSyncInfo(nil, ldap.SyncInfo{Kind: ldap.SyncInfoNewCookie, Cookie: cookie}))
+}

@@ -1,0 +1,156 @@
+package directory
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// A Stamper gives every write a change sequence number (CSN), which the
+// engine stores as the entry's entryCSN and hands to write hooks in
+// Change.CSN. Package replication implements it with its hybrid logical
+// clock; the engine knows CSNs only as OpenLDAP's text form, which sorts
+// as the CSNs do.
+//
+// Every Stamp is matched by exactly one Settle once the transaction that
+// used the CSN committed or was given up (a failed write, or an attempt
+// retried after a conflict, which stamps again): the stamper can tell
+// which CSNs are still in flight and so which CSN everything before has
+// committed up to.
+type Stamper interface {
+	// Stamp returns a new CSN for a write transaction about to run.
+	Stamp() string
+	// Settle reports the end of the transaction that got csn: ch is the
+	// committed change, nil when nothing was committed.
+	Settle(csn string, ch *Change)
+}
+
+// Side records: keys under PrefixReplication hold state that package
+// replication keeps in the same store as the entries (its changelog, the
+// coverage of the log, the consumers' positions), so that it commits in
+// the same transactions as the changes. The engine never interprets them;
+// the layout after the prefix byte is package replication's (see its
+// package documentation).
+const PrefixReplication byte = 'r'
+
+var errNotSide = errors.New("directory: side records must start with PrefixReplication")
+
+func checkSide(key []byte) error {
+	if len(key) == 0 || key[0] != PrefixReplication {
+		return errNotSide
+	}
+	return nil
+}
+
+// CSN returns the CSN the transaction's write was stamped with ("" when
+// the engine has no Stamper).
+func (tx *Tx) CSN() string { return tx.csn }
+
+// PutRecord writes a side record in the transaction.
+func (tx *Tx) PutRecord(key, value []byte) error {
+	if err := checkSide(key); err != nil {
+		return err
+	}
+	return tx.txn.Set(key, value)
+}
+
+// DeleteRecord removes a side record in the transaction.
+func (tx *Tx) DeleteRecord(key []byte) error {
+	if err := checkSide(key); err != nil {
+		return err
+	}
+	return tx.txn.Delete(key)
+}
+
+// Record returns a copy of the value of a side record, or nil, nil if
+// there is none.
+func (v *View) Record(key []byte) ([]byte, error) {
+	if err := checkSide(key); err != nil {
+		return nil, err
+	}
+	item, err := v.txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return item.ValueCopy(nil)
+}
+
+// Records calls fn for the side records under prefix, in key order from
+// start (inclusive; nil means the first), or in reverse key order from
+// the last key under prefix when reverse is set (start is then ignored).
+// The slices are valid only during the call. fn returns false to stop.
+func (v *View) Records(prefix, start []byte, reverse bool, fn func(key, value []byte) (bool, error)) error {
+	if err := checkSide(prefix); err != nil {
+		return err
+	}
+	opt := badger.DefaultIteratorOptions
+	opt.Prefix = prefix
+	opt.Reverse = reverse
+	opt.PrefetchValues = false
+	it := v.txn.NewIterator(opt)
+	defer it.Close()
+	switch {
+	case reverse:
+		// Seek to just past the prefix: the largest key under it.
+		end := append(bytes.Clone(prefix), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
+		it.Seek(end)
+	case start != nil:
+		it.Seek(start)
+	default:
+		it.Seek(prefix)
+	}
+	for ; it.ValidForPrefix(prefix); it.Next() {
+		item := it.Item()
+		var more bool
+		err := item.Value(func(val []byte) error {
+			var err error
+			more, err = fn(item.Key(), val)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if !more {
+			return nil
+		}
+	}
+	return nil
+}
+
+// View runs fn in a read transaction: one consistent snapshot of the
+// entries and the side records.
+func (e *Engine) View(fn func(v *View) error) error {
+	return e.db.View(func(txn *badger.Txn) error {
+		return fn(&View{e: e, txn: txn})
+	})
+}
+
+// UpdateRecords runs fn in a write transaction that changes side records
+// only: no hook runs and nothing is stamped. It retries on conflict.
+func (e *Engine) UpdateRecords(ctx context.Context, fn func(tx *Tx) error) error {
+	for i := 0; ; i++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		tx := &Tx{View: View{e: e, txn: e.db.NewTransaction(true)}}
+		err := fn(tx)
+		if err == nil {
+			err = tx.txn.Commit()
+		} else {
+			tx.txn.Discard()
+		}
+		if errors.Is(err, badger.ErrConflict) && i < 16 {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("directory: side records: %w", err)
+		}
+		return nil
+	}
+}

@@ -1,0 +1,450 @@
+package replication
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/switchboard-ldap/switchboard/directory"
+)
+
+// Side-record keys (see the package documentation).
+var (
+	keyLog      = []byte{directory.PrefixReplication, 'l'} // l | origin | CSN -> record
+	keyFloor    = []byte{directory.PrefixReplication, 'f'} // f | origin       -> CSN
+	keyBase     = []byte{directory.PrefixReplication, 'b'} // b                -> CSN
+	keyConsumer = []byte{directory.PrefixReplication, 'c'} // c | consumer ID  -> position
+)
+
+func logPrefix(origin uint16) []byte {
+	return binary.BigEndian.AppendUint16(bytes.Clone(keyLog), origin)
+}
+
+func logKey(c CSN) []byte { return c.AppendBinary(logPrefix(c.Replica)) }
+
+func floorKey(origin uint16) []byte {
+	return binary.BigEndian.AppendUint16(bytes.Clone(keyFloor), origin)
+}
+
+// Config configures a Changelog.
+type Config struct {
+	// Replica is this server's replica ID (1-4095): the server ID of its
+	// CSNs.
+	Replica uint16
+	// MaxAge and MaxEntries bound the log (defaults 7 days and 1,000,000
+	// records); records are trimmed beyond them, but never above the
+	// position of a known consumer.
+	MaxAge     time.Duration
+	MaxEntries int
+	// ConsumerExpiry forgets a consumer not seen for this long (default
+	// 30 days), so that a consumer gone for good stops holding the log.
+	ConsumerExpiry time.Duration
+	// QueueLength bounds each subscriber's queue of commits (default 4096).
+	QueueLength int
+	Logger      *slog.Logger
+	// Now is the wall clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// A Changelog records every write of an engine, in the write's own
+// transaction, keyed by origin replica and CSN; it is also the engine's
+// Stamper (it issues the CSNs from its Clock) and tells subscribers of
+// every commit, in order. Create it with New, pass it to directory.Open
+// as a hook and as the Stamper, then call Open with the engine.
+type Changelog struct {
+	cfg   Config
+	log   *slog.Logger
+	eng   *directory.Engine
+	clock *Clock
+
+	mu       sync.Mutex
+	inflight map[CSN]struct{} // stamped, not settled
+	done     []CSN            // committed, above an in-flight CSN
+	safe     CSN              // every local CSN <= safe has settled
+	maxSeen  map[uint16]CSN   // the largest CSN in the log per origin
+	subs     map[*Subscription]struct{}
+}
+
+// New returns a Changelog for cfg; it stamps nothing until Open.
+func New(cfg Config) (*Changelog, error) {
+	if cfg.Replica == 0 || cfg.Replica > MaxReplica {
+		return nil, fmt.Errorf("replication: replica ID %d is not in 1..%d", cfg.Replica, MaxReplica)
+	}
+	if cfg.MaxAge <= 0 {
+		cfg.MaxAge = 7 * 24 * time.Hour
+	}
+	if cfg.MaxEntries <= 0 {
+		cfg.MaxEntries = 1_000_000
+	}
+	if cfg.ConsumerExpiry <= 0 {
+		cfg.ConsumerExpiry = 30 * 24 * time.Hour
+	}
+	if cfg.QueueLength <= 0 {
+		cfg.QueueLength = 4096
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	l := &Changelog{cfg: cfg, log: cfg.Logger, inflight: map[CSN]struct{}{}, maxSeen: map[uint16]CSN{}, subs: map[*Subscription]struct{}{}}
+	if l.log == nil {
+		l.log = slog.New(slog.DiscardHandler)
+	}
+	return l, nil
+}
+
+// Open attaches the log to its engine: it finds the largest CSN of every
+// origin, starts the clock above them, and, the first time the log is
+// used on a store that already holds entries, records that the log covers
+// only what comes after now.
+func (l *Changelog) Open(eng *directory.Engine) error {
+	var start CSN
+	var base []byte
+	err := eng.View(func(v *directory.View) error {
+		var err error
+		if base, err = v.Record(keyBase); err != nil {
+			return err
+		}
+		for _, o := range origins(v) {
+			m, err := lastCSN(v, o)
+			if err != nil {
+				return err
+			}
+			l.maxSeen[o] = m
+			if start.Less(m) {
+				start = m
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("replication: open changelog: %w", err)
+	}
+	clock, err := NewClock(ClockConfig{Replica: l.cfg.Replica, Now: l.cfg.Now, Start: start})
+	if err != nil {
+		return err
+	}
+	l.eng, l.clock = eng, clock
+	l.safe = start
+	if base == nil {
+		// A store that had entries before its log: nothing before now is
+		// covered. An empty store: everything is.
+		var floor CSN
+		if eng.EntryCount() > 0 {
+			floor = clock.Next()
+		}
+		err := eng.UpdateRecords(context.Background(), func(tx *directory.Tx) error {
+			return tx.PutRecord(keyBase, floor.AppendBinary(nil))
+		})
+		if err != nil {
+			return fmt.Errorf("replication: open changelog: %w", err)
+		}
+	}
+	return nil
+}
+
+// Replica returns the local replica ID.
+func (l *Changelog) Replica() uint16 { return l.cfg.Replica }
+
+// Clock returns the replica's clock (nil before Open).
+func (l *Changelog) Clock() *Clock { return l.clock }
+
+// origins lists the origins that have records or a floor, ascending.
+func origins(v *directory.View) []uint16 {
+	seen := map[uint16]bool{}
+	for _, p := range [][]byte{keyLog, keyFloor} {
+		next := []byte(nil)
+		for {
+			var o uint16
+			found := false
+			v.Records(p, next, false, func(k, _ []byte) (bool, error) {
+				if len(k) >= len(p)+2 {
+					o, found = binary.BigEndian.Uint16(k[len(p):]), true
+				}
+				return false, nil
+			})
+			if !found {
+				break
+			}
+			seen[o] = true
+			if o == 0xffff {
+				break
+			}
+			next = binary.BigEndian.AppendUint16(bytes.Clone(p), o+1)
+		}
+	}
+	out := make([]uint16, 0, len(seen))
+	for o := range seen {
+		out = append(out, o)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// lastCSN returns the largest CSN of origin in the log or its floor.
+func lastCSN(v *directory.View, origin uint16) (CSN, error) {
+	var last CSN
+	err := v.Records(logPrefix(origin), nil, true, func(k, _ []byte) (bool, error) {
+		c, err := DecodeCSN(k[len(keyLog)+2:])
+		last = c
+		return false, err
+	})
+	if err != nil {
+		return CSN{}, err
+	}
+	f, err := floorOf(v, origin)
+	if err != nil {
+		return CSN{}, err
+	}
+	if last.Less(f) {
+		last = f
+	}
+	return last, nil
+}
+
+// floorOf returns the CSN at and below which origin's log holds nothing:
+// its trim point, or the store's base floor if the log was never trimmed.
+func floorOf(v *directory.View, origin uint16) (CSN, error) {
+	b, err := v.Record(floorKey(origin))
+	if err != nil {
+		return CSN{}, err
+	}
+	if b == nil {
+		if b, err = v.Record(keyBase); err != nil || b == nil {
+			return CSN{}, err
+		}
+	}
+	return DecodeCSN(b)
+}
+
+// Stamp implements directory.Stamper.
+func (l *Changelog) Stamp() string {
+	if l.clock == nil {
+		return ""
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	// Issue under the lock so that the in-flight set never misses a CSN
+	// smaller than one already settled.
+	c := l.clock.Next()
+	l.inflight[c] = struct{}{}
+	return c.String()
+}
+
+// Settle implements directory.Stamper: it retires csn and, for a commit,
+// advances the safe CSN and queues the change to every subscriber.
+func (l *Changelog) Settle(text string, ch *directory.Change) {
+	if text == "" {
+		return
+	}
+	c, err := ParseCSN(text)
+	if err != nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.inflight, c)
+	if ch != nil {
+		l.done = append(l.done, c)
+		if m := l.maxSeen[c.Replica]; m.Less(c) {
+			l.maxSeen[c.Replica] = c
+		}
+	}
+	// Everything committed below the smallest in-flight CSN is safe.
+	var low CSN
+	haveLow := false
+	for f := range l.inflight {
+		if !haveLow || f.Less(low) {
+			low, haveLow = f, true
+		}
+	}
+	keep := l.done[:0]
+	for _, d := range l.done {
+		if !haveLow || d.Less(low) {
+			if l.safe.Less(d) {
+				l.safe = d
+			}
+		} else {
+			keep = append(keep, d)
+		}
+	}
+	l.done = keep
+	if ch == nil {
+		return
+	}
+	ev := Event{Change: ch, CSN: c, Safe: l.safe}
+	for s := range l.subs {
+		select {
+		case s.ch <- ev:
+		default:
+			// A slow subscriber must not hold up writers: it is cut off
+			// and must catch up from the log.
+			delete(l.subs, s)
+			s.overflow = true
+			close(s.ch)
+		}
+	}
+}
+
+// Safe returns the CSN up to which every local write has committed: a
+// reader whose snapshot starts after this call sees every change at or
+// below it. It is the local value of contextCSN.
+func (l *Changelog) Safe() CSN {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.safe
+}
+
+// State returns the cookie state a consumer reaches with a snapshot
+// taken after this call: per origin, the safe CSN for the local replica
+// and the largest logged CSN for the others.
+func (l *Changelog) State() map[uint16]CSN {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make(map[uint16]CSN, len(l.maxSeen)+1)
+	for o, c := range l.maxSeen {
+		out[o] = c
+	}
+	if !l.safe.IsZero() {
+		out[l.cfg.Replica] = l.safe
+	} else {
+		delete(out, l.cfg.Replica)
+	}
+	return out
+}
+
+// An Event is one committed change, in commit order, with the safe CSN
+// after it.
+type Event struct {
+	Change *directory.Change
+	CSN    CSN
+	Safe   CSN
+}
+
+// A Subscription receives the commits that follow Subscribe.
+type Subscription struct {
+	l        *Changelog
+	ch       chan Event
+	overflow bool // set before ch is closed by the log
+}
+
+// Subscribe starts queueing commits for the caller, who must read C and
+// call Close. When the queue overflows, C is closed and Overflowed
+// reports true.
+func (l *Changelog) Subscribe() *Subscription {
+	s := &Subscription{l: l, ch: make(chan Event, l.cfg.QueueLength)}
+	l.mu.Lock()
+	l.subs[s] = struct{}{}
+	l.mu.Unlock()
+	return s
+}
+
+// C delivers the events.
+func (s *Subscription) C() <-chan Event { return s.ch }
+
+// Overflowed reports whether the log cut the subscription off (once C
+// is closed).
+func (s *Subscription) Overflowed() bool {
+	s.l.mu.Lock()
+	defer s.l.mu.Unlock()
+	return s.overflow
+}
+
+// Close ends the subscription.
+func (s *Subscription) Close() {
+	s.l.mu.Lock()
+	defer s.l.mu.Unlock()
+	if _, ok := s.l.subs[s]; ok {
+		delete(s.l.subs, s)
+		close(s.ch)
+	}
+}
+
+// Name implements directory.WriteHook.
+func (l *Changelog) Name() string { return "changelog" }
+
+// OnChange implements directory.WriteHook: it writes the change's record
+// in the change's transaction.
+func (l *Changelog) OnChange(_ context.Context, tx *directory.Tx, ch *directory.Change) error {
+	if ch.CSN == "" {
+		return nil // no stamper: nothing to key the record by
+	}
+	c, err := ParseCSN(ch.CSN)
+	if err != nil {
+		return fmt.Errorf("changelog: %w", err)
+	}
+	rec, err := recordOf(c, ch, tx)
+	if err != nil {
+		return fmt.Errorf("changelog: %w", err)
+	}
+	return tx.PutRecord(logKey(c), rec.appendBinary(nil))
+}
+
+// Coverage is what the log can replay: for every origin it has seen, the
+// CSN after which it holds every change of that origin. A zero CSN means
+// the whole history.
+type Coverage map[uint16]CSN
+
+// Coverage reads the coverage in v's snapshot.
+func (l *Changelog) Coverage(v *directory.View) (Coverage, error) {
+	cov := Coverage{}
+	for _, o := range origins(v) {
+		f, err := floorOf(v, o)
+		if err != nil {
+			return nil, err
+		}
+		cov[o] = f
+	}
+	if _, ok := cov[l.cfg.Replica]; !ok {
+		f, err := floorOf(v, l.cfg.Replica)
+		if err != nil {
+			return nil, err
+		}
+		cov[l.cfg.Replica] = f
+	}
+	return cov, nil
+}
+
+// Covers reports whether the log can bring a consumer at state (its
+// cookie's CSNs per origin) up to date: for every origin, the consumer
+// has seen at least up to the floor. An origin missing from state counts
+// as "seen nothing", covered only if the log holds its whole history.
+func (c Coverage) Covers(state map[uint16]CSN) bool {
+	for o, floor := range c {
+		if s := state[o]; s.Less(floor) {
+			return false
+		}
+	}
+	return true
+}
+
+// Since calls fn for every record of the log after state (per origin, the
+// CSNs above state[o]), origin by origin in CSN order, from v's snapshot.
+func (l *Changelog) Since(v *directory.View, state map[uint16]CSN, fn func(*Record) error) error {
+	for _, o := range origins(v) {
+		p := logPrefix(o)
+		start := state[o].AppendBinary(bytes.Clone(p))
+		err := v.Records(p, start, false, func(k, val []byte) (bool, error) {
+			c, err := DecodeCSN(k[len(p):])
+			if err != nil {
+				return false, err
+			}
+			if !state[o].Less(c) {
+				return true, nil // the cookie's own CSN
+			}
+			rec, err := decodeRecord(c, val)
+			if err != nil {
+				return false, err
+			}
+			return true, fn(rec)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,329 @@
+package replication
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/ldap"
+	"github.com/switchboard-ldap/switchboard/schema"
+)
+
+// failHook refuses writes to DNs starting with "cn=fail".
+type failHook struct{}
+
+func (failHook) Name() string { return "fail" }
+func (failHook) OnChange(_ context.Context, _ *directory.Tx, ch *directory.Change) error {
+	en := ch.After
+	if en == nil {
+		en = ch.Before
+	}
+	if strings.HasPrefix(en.DN, "cn=fail") {
+		return errors.New("refused")
+	}
+	return nil
+}
+
+func openLog(t *testing.T, cfg Config) (*directory.Engine, *Changelog) {
+	t.Helper()
+	s, err := schema.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Replica == 0 {
+		cfg.Replica = 1
+	}
+	l, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := directory.Open(directory.Options{InMemory: true, Suffix: "dc=example,dc=com", Schema: s,
+		Hooks: []directory.WriteHook{l, failHook{}}, Stamper: l, Virtual: []directory.VirtualAttribute{ContextCSN{L: l}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { eng.Close() })
+	if err := l.Open(eng); err != nil {
+		t.Fatal(err)
+	}
+	return eng, l
+}
+
+func add(t *testing.T, eng *directory.Engine, dn string, attrs ...string) *directory.Change {
+	t.Helper()
+	var as []directory.Attr
+	for i := 0; i+1 < len(attrs); i += 2 {
+		as = append(as, directory.Attr{Name: attrs[i], Values: [][]byte{[]byte(attrs[i+1])}})
+	}
+	ch, err := eng.Add(context.Background(), dn, as, directory.WriteOptions{})
+	if err != nil {
+		t.Fatalf("add %s: %v", dn, err)
+	}
+	return ch
+}
+
+func records(t *testing.T, eng *directory.Engine, l *Changelog, from map[uint16]CSN) []*Record {
+	t.Helper()
+	var out []*Record
+	err := eng.View(func(v *directory.View) error {
+		return l.Since(v, from, func(r *Record) error { out = append(out, r); return nil })
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestChangelogRecordsEveryWriteAtomically(t *testing.T) {
+	eng, l := openLog(t, Config{Replica: 7})
+	ctx := context.Background()
+	add(t, eng, "dc=example,dc=com", "objectClass", "domain", "dc", "example")
+	ch := add(t, eng, "cn=a,dc=example,dc=com", "objectClass", "person", "cn", "a", "sn", "x")
+	if ch.CSN == "" || ch.After.First("entryCSN") != ch.CSN || !strings.Contains(ch.CSN, "#007#") {
+		t.Fatalf("add stamped %q, entryCSN %q", ch.CSN, ch.After.First("entryCSN"))
+	}
+	mods := []directory.Mod{{Op: ldap.ModReplace, Attr: directory.Attr{Name: "sn", Values: [][]byte{[]byte("y"), []byte("z")}}}}
+	if _, err := eng.Modify(ctx, "cn=a,dc=example,dc=com", mods, directory.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.ModifyDN(ctx, "cn=a,dc=example,dc=com", "cn=b", false, nil, directory.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.Delete(ctx, "cn=b,dc=example,dc=com", directory.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	safe := l.Safe()
+	// A write a later hook refuses leaves no record and no CSN in flight.
+	if _, err := eng.Add(ctx, "cn=fail,dc=example,dc=com", []directory.Attr{{Name: "objectClass", Values: [][]byte{[]byte("person")}},
+		{Name: "cn", Values: [][]byte{[]byte("fail")}}, {Name: "sn", Values: [][]byte{[]byte("x")}}}, directory.WriteOptions{}); err == nil {
+		t.Fatal("the failing hook did not fail the add")
+	}
+	recs := records(t, eng, l, nil)
+	var ops []string
+	for _, r := range recs {
+		ops = append(ops, r.Kind.String())
+		if r.CSN.Replica != 7 {
+			t.Errorf("record %s has replica %d", r.CSN, r.CSN.Replica)
+		}
+	}
+	if got := strings.Join(ops, ","); got != "add,add,modify,modrdn,delete" {
+		t.Fatalf("records %s", got)
+	}
+	if m := recs[2].Mods; len(m) == 0 || recs[3].NewDN != "cn=b,dc=example,dc=com" || recs[4].UUID != recs[1].UUID {
+		t.Errorf("records: mods %+v newDN %q delete UUID %q add UUID %q", m, recs[3].NewDN, recs[4].UUID, recs[1].UUID)
+	}
+	if l.Safe() != safe || safe != recs[4].CSN || len(l.inflight) != 0 {
+		t.Errorf("safe %s after the failed write (was %s, last record %s), %d in flight", l.Safe(), safe, recs[4].CSN, len(l.inflight))
+	}
+	// Since skips what the cookie already has.
+	if got := records(t, eng, l, map[uint16]CSN{7: recs[2].CSN}); len(got) != 2 {
+		t.Errorf("since the modify: %d records, want 2", len(got))
+	}
+	// contextCSN on the suffix entry is the safe CSN.
+	err := eng.Search(ctx, &directory.SearchRequest{BaseDN: "dc=example,dc=com", Scope: ldap.ScopeBaseObject, Filter: &ldap.Filter{Kind: ldap.FilterAnd}, Operational: true}, func(en *directory.Entry) error {
+		if got := en.First("contextCSN"); got != safe.String() {
+			t.Errorf("contextCSN %q, want %q", got, safe)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestChangelogReplayRecords(t *testing.T) {
+	eng, l := openLog(t, Config{})
+	ctx := context.Background()
+	add(t, eng, "dc=example,dc=com", "objectClass", "domain", "dc", "example")
+	add(t, eng, "cn=g,dc=example,dc=com", "objectClass", "groupOfNames", "cn", "g", "member", "cn=m1")
+	mods := []directory.Mod{
+		{Op: ldap.ModAdd, Attr: directory.Attr{Name: "member", Values: [][]byte{[]byte("cn=m2"), []byte("cn=m3")}}},
+		{Op: ldap.ModDelete, Attr: directory.Attr{Name: "member", Values: [][]byte{[]byte("cn=m1")}}},
+		{Op: ldap.ModAdd, Attr: directory.Attr{Name: "description", Values: [][]byte{[]byte("d")}}},
+	}
+	ch, err := eng.Modify(ctx, "cn=g,dc=example,dc=com", mods, directory.WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := records(t, eng, l, nil)
+	// Replaying the modify record on the entry before gives the entry after.
+	replay := ch.Before.Clone()
+	for _, m := range recs[2].Mods {
+		cur := replay.Get(m.Attr.Name)
+		switch {
+		case m.Op == ldap.ModReplace:
+			replay.Set(m.Attr.Name, m.Attr.Values)
+		case m.Op == ldap.ModAdd:
+			replay.Set(m.Attr.Name, append(append([][]byte(nil), cur...), m.Attr.Values...))
+		case len(m.Attr.Values) == 0:
+			replay.Set(m.Attr.Name, nil)
+		default:
+			replay.Set(m.Attr.Name, minus(cur, m.Attr.Values))
+		}
+	}
+	for _, a := range ch.After.Attrs {
+		if fmt.Sprint(sortedVals(replay.Get(a.Name))) != fmt.Sprint(sortedVals(a.Values)) {
+			t.Errorf("%s: replay gives %q, want %q", a.Name, replay.Get(a.Name), a.Values)
+		}
+	}
+}
+
+func sortedVals(v [][]byte) []string {
+	out := make([]string, len(v))
+	for i := range v {
+		out[i] = string(v[i])
+	}
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j] < out[j-1]; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+func TestChangelogTrimAndCoverage(t *testing.T) {
+	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	eng, l := openLog(t, Config{MaxAge: time.Hour, MaxEntries: 1000, Now: clock})
+	ctx := context.Background()
+	add(t, eng, "dc=example,dc=com", "objectClass", "domain", "dc", "example")
+	for i := range 5 {
+		now = now.Add(time.Minute)
+		add(t, eng, fmt.Sprintf("cn=p%d,dc=example,dc=com", i), "objectClass", "person", "cn", fmt.Sprint("p", i), "sn", "x")
+	}
+	recs := records(t, eng, l, nil)
+	cov := func() Coverage {
+		var c Coverage
+		eng.View(func(v *directory.View) error { var err error; c, err = l.Coverage(v); return err })
+		return c
+	}
+	if !cov().Covers(nil) {
+		t.Fatal("an empty store's log should cover a consumer that has seen nothing")
+	}
+	// A consumer at the third record holds the log above it.
+	if err := l.Acknowledge(ctx, "c1", map[uint16]CSN{1: recs[2].CSN}); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(2 * time.Hour) // everything is older than MaxAge
+	n, err := l.Trim(ctx)
+	if err != nil || n != 3 {
+		t.Fatalf("trim removed %d (%v), want 3 (up to the consumer's position)", n, err)
+	}
+	c := cov()
+	if c.Covers(nil) || !c.Covers(map[uint16]CSN{1: recs[2].CSN}) || c.Covers(map[uint16]CSN{1: recs[1].CSN}) {
+		t.Errorf("coverage after trimming to %s: %v", recs[2].CSN, c)
+	}
+	if got := records(t, eng, l, nil); len(got) != 3 || got[0].CSN != recs[3].CSN {
+		t.Errorf("%d records left", len(got))
+	}
+	// The consumer moves on; then it expires and no longer holds anything.
+	if err := l.Acknowledge(ctx, "c1", map[uint16]CSN{1: recs[4].CSN}); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := l.Trim(ctx); n != 2 {
+		t.Errorf("second trim removed %d, want 2", n)
+	}
+	now = now.Add(31 * 24 * time.Hour)
+	if n, _ := l.Trim(ctx); n != 1 {
+		t.Errorf("trim after the consumer expired removed %d, want 1", n)
+	}
+	if cs, _ := l.Consumers(); len(cs) != 0 {
+		t.Errorf("consumers %v after expiry", cs)
+	}
+	// The clock resumes above the log after a restart (here: a new log
+	// on the same engine's records).
+	l2, _ := New(Config{Replica: 1, Now: clock})
+	if err := l2.Open(eng); err != nil {
+		t.Fatal(err)
+	}
+	if next := l2.clock.Next(); !recs[5].CSN.Less(next) {
+		t.Errorf("clock after reopen issued %s, not above %s", next, recs[5].CSN)
+	}
+}
+
+func TestChangelogSizeBound(t *testing.T) {
+	eng, l := openLog(t, Config{MaxEntries: 4})
+	add(t, eng, "dc=example,dc=com", "objectClass", "domain", "dc", "example")
+	for i := range 9 {
+		add(t, eng, fmt.Sprintf("cn=p%d,dc=example,dc=com", i), "objectClass", "person", "cn", fmt.Sprint("p", i), "sn", "x")
+	}
+	if n, err := l.Trim(context.Background()); err != nil || n != 6 {
+		t.Errorf("size trim removed %d (%v), want 6", n, err)
+	}
+}
+
+func TestSubscriptionOverflow(t *testing.T) {
+	eng, l := openLog(t, Config{QueueLength: 2})
+	sub := l.Subscribe()
+	add(t, eng, "dc=example,dc=com", "objectClass", "domain", "dc", "example")
+	for i := range 3 {
+		add(t, eng, fmt.Sprintf("cn=p%d,dc=example,dc=com", i), "objectClass", "person", "cn", fmt.Sprint("p", i), "sn", "x")
+	}
+	n := 0
+	for range sub.C() {
+		n++
+	}
+	if n != 2 || !sub.Overflowed() {
+		t.Errorf("got %d events, overflowed %v; want 2, true", n, sub.Overflowed())
+	}
+	sub.Close() // after the log closed it: no panic
+}
+
+func TestCookie(t *testing.T) {
+	c, err := ParseCookie("rid=001,sid=002,csn=20250101120000.000001Z#000000#001#000000;20250101120000.000002Z#000000#002#000000")
+	if err != nil || c.RID != 1 || c.SID != 2 || len(c.CSNs) != 2 {
+		t.Fatalf("%+v %v", c, err)
+	}
+	if got := c.String(); got != "rid=001,sid=002,csn=20250101120000.000001Z#000000#001#000000;20250101120000.000002Z#000000#002#000000" {
+		t.Errorf("String %q", got)
+	}
+	if c, err := ParseCookie(""); err != nil || c.RID != -1 || len(c.CSNs) != 0 {
+		t.Errorf("empty cookie: %+v %v", c, err)
+	}
+	for _, bad := range []string{"rid=1000", "rid", "csn=x", "sid=1000", "rid=001,csn=20250101120000.000001Z#000000#001"} {
+		if _, err := ParseCookie(bad); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+}
+
+func FuzzParseCookie(f *testing.F) {
+	f.Add("rid=001,sid=002,csn=20250101120000.000001Z#000000#001#000000")
+	f.Add("rid=123,csn=20250101120000.000001Z#000000#001#000000;20250101120000.000002Z#000000#002#000000,delcsn=x")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := ParseCookie(s)
+		if err != nil {
+			return
+		}
+		c2, err := ParseCookie(c.String())
+		if err != nil || c2.String() != c.String() {
+			t.Fatalf("%q -> %q does not round-trip: %v", s, c.String(), err)
+		}
+	})
+}
+
+func FuzzDecodeRecord(f *testing.F) {
+	for _, r := range []*Record{
+		{Kind: RecordAdd, UUID: "u", DN: "cn=a", Attrs: []directory.Attr{{Name: "cn", Values: [][]byte{[]byte("a")}}}},
+		{Kind: RecordModify, UUID: "u", DN: "cn=a", Mods: []directory.Mod{{Op: ldap.ModDelete, Attr: directory.Attr{Name: "sn"}}}},
+		{Kind: RecordDelete, UUID: "u", DN: "cn=a", Also: []string{"v"}},
+		{Kind: RecordModDN, UUID: "u", DN: "cn=a", NewDN: "cn=b"},
+	} {
+		f.Add(r.appendBinary(nil))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := decodeRecord(CSN{}, b)
+		if err != nil {
+			return
+		}
+		r2, err := decodeRecord(CSN{}, r.appendBinary(nil))
+		if err != nil || fmt.Sprint(r2) != fmt.Sprint(r) {
+			t.Fatalf("record does not round-trip: %v\n%+v\n%+v", err, r, r2)
+		}
+	})
+}
