@@ -57,3 +57,15 @@ func BenchmarkPrepareLatinName(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPrepareCyrillicName is BenchmarkPrepareLatinName for another
+// script of the tables.
+func BenchmarkPrepareCyrillicName(b *testing.B) {
+	v := []byte("Дмитрий Иванович Соколов")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := prepareString(v, foldCase, spaceAny); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package schema
 
 import (
 	"errors"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -42,7 +43,7 @@ const (
 func prepareString(v []byte, flags prepFlags, mode spaceMode) ([]byte, error) {
 	for _, c := range v {
 		if c >= utf8.RuneSelf {
-			if out, ok := prepareLatin(v, flags, mode); ok {
+			if out, ok := prepareFast(v, flags, mode); ok {
 				return out, nil
 			}
 			return prepareUnicode(v, flags, mode)
@@ -51,26 +52,41 @@ func prepareString(v []byte, flags prepFlags, mode spaceMode) ([]byte, error) {
 	return prepareASCII(v, flags, mode), nil
 }
 
-// latinEnd bounds the code points of the Latin fast path: Latin-1
-// Supplement and Latin Extended-A and -B, which hold the letters of most
-// European names.
-const latinEnd = 0x250
+// The fast path prepares a value rune by rune from tables, when every rune
+// of it has an entry: the one code point that preparation (mapping, case
+// folding for the fold table, NFKC) turns it into, which nothing before it
+// can combine with under NFKC (norm.Properties.BoundaryBefore). Then no
+// two runes interact, and preparing rune by rune equals preparing the
+// whole value. The tables cover U+0080 to tableEnd (Latin, Greek,
+// Cyrillic, Armenian, Hebrew, Arabic, the Indic scripts...); CJK unified
+// ideographs and Hangul syllables, which preparation leaves as they are,
+// are ranges (TestFastPathRanges checks every code point of them). Other
+// code points, and runes that map to nothing or to several code points
+// (U+00DF folds to "ss"), take the general path.
+const tableEnd = 0x2000
 
-// latinFold and latinExact give, for each code point from U+0080 up to
-// latinEnd, the one code point that preparation (mapping, case folding for
-// latinFold, NFKC) turns it into, or 0 when it needs the general path: it
-// maps to nothing or to several code points. No code point below latinEnd
-// combines with its neighbours under NFKC (combining marks start at
-// U+0300), so preparing such a string rune by rune equals preparing it
-// whole.
-var latinFold, latinExact = latinTables()
+var (
+	tableOnce             sync.Once
+	foldTable, exactTable *[tableEnd - utf8.RuneSelf]rune
+)
 
-func latinTables() (fold, exact [latinEnd - utf8.RuneSelf]rune) {
-	for r := rune(utf8.RuneSelf); r < latinEnd; r++ {
-		fold[r-utf8.RuneSelf] = preparedRune(r, true)
-		exact[r-utf8.RuneSelf] = preparedRune(r, false)
-	}
-	return fold, exact
+// fastTables returns the tables, computing them once (a few milliseconds)
+// on the first non-ASCII value, not when the program starts.
+func fastTables() (fold, exact *[tableEnd - utf8.RuneSelf]rune) {
+	tableOnce.Do(func() {
+		foldTable, exactTable = new([tableEnd - utf8.RuneSelf]rune), new([tableEnd - utf8.RuneSelf]rune)
+		for r := rune(utf8.RuneSelf); r < tableEnd; r++ {
+			foldTable[r-utf8.RuneSelf] = preparedRune(r, true)
+			exactTable[r-utf8.RuneSelf] = preparedRune(r, false)
+		}
+	})
+	return foldTable, exactTable
+}
+
+// identityRange reports whether r is in a range that preparation leaves
+// unchanged rune by rune: CJK unified ideographs, Hangul syllables.
+func identityRange(r rune) bool {
+	return 0x4e00 <= r && r <= 0x9fff || 0xac00 <= r && r <= 0xd7a3
 }
 
 // preparedRune is the single code point r prepares to, or 0.
@@ -86,19 +102,20 @@ func preparedRune(r rune, fold bool) rune {
 	}
 	s := prep(string(r))
 	out, size := utf8.DecodeRuneInString(s)
-	if size != len(s) || out == utf8.RuneError || mapRune(out) != out || prep(s) != s {
+	if size != len(s) || out == utf8.RuneError || mapRune(out) != out || prep(s) != s ||
+		!norm.NFKC.PropertiesString(s).BoundaryBefore() {
 		return 0
 	}
 	return out
 }
 
-// prepareLatin prepares a value whose code points are all below latinEnd
-// with table look-ups, one allocation in all; ok is false for any other
-// value.
-func prepareLatin(v []byte, flags prepFlags, mode spaceMode) (out []byte, ok bool) {
-	table := &latinExact
+// prepareFast prepares a value through the tables, one allocation in
+// all; ok is false for a value they do not cover.
+func prepareFast(v []byte, flags prepFlags, mode spaceMode) (out []byte, ok bool) {
+	fold, exact := fastTables()
+	table := exact
 	if flags&foldCase != 0 {
-		table = &latinFold
+		table = fold
 	}
 	out = make([]byte, 0, len(v)+4)
 	for i := 0; i < len(v); {
@@ -116,11 +133,14 @@ func prepareLatin(v []byte, flags prepFlags, mode spaceMode) (out []byte, ok boo
 			continue
 		}
 		r, size := utf8.DecodeRune(v[i:])
-		if r >= latinEnd { // also utf8.RuneError: the general path reports it
-			return nil, false
+		var p rune
+		switch {
+		case r < tableEnd:
+			p = table[r-utf8.RuneSelf]
+		case identityRange(r):
+			p = r
 		}
-		p := table[r-utf8.RuneSelf]
-		if p == 0 {
+		if p == 0 { // utf8.RuneError too: the general path reports it
 			return nil, false
 		}
 		out = utf8.AppendRune(out, p)
