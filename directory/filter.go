@@ -432,7 +432,7 @@ func (m *matcher) holds(name string) bool {
 	if n := len(m.only); n > 0 {
 		// The common case, a type without subtypes: compare instead of
 		// hashing, and look for options only after a prefix match.
-		if len(name) < n || name[:n] != m.only || len(name) > n && name[n] != ';' {
+		if len(name) < n || name[0] != m.only[0] || name[:n] != m.only || len(name) > n && name[n] != ';' {
 			return false
 		}
 		base = m.only

@@ -2,7 +2,14 @@
 # Compare Switchboard with OpenLDAP slapd (back-mdb) on the same data, the
 # same machine and the same load, alternating servers per case.
 #
-#   cmd/switchboard-bench/compare.sh [-quick] [-n N] [-duration D] [-warmup D] [-cases "eq:1 eq:8 ..."] [-workdir DIR]
+#   cmd/switchboard-bench/compare.sh [-quick] [-n N] [-duration D] [-warmup D] [-cases "eq:1 eq:8 ..."] [-workdir DIR] [-as-user]
+#
+# The load client binds as the root DN, whom neither server's access
+# control restricts; -as-user binds as the first person of the data
+# instead, so that both servers evaluate their access rules (the same
+# two, "userPassword: self write, anonymous auth; everything: read") on
+# every entry and attribute: the cost of access control. Writes are then
+# refused by both, so give -as-user read cases only.
 #
 # -quick is a smoke run: N=2000, 2 s per case, 0.5 s warm-up.
 # SWITCHBOARD_BIN=path (and BENCH_BIN=path) use prebuilt binaries.
@@ -27,6 +34,7 @@ DURATION=10s
 WARMUP=2s
 CASES="eq:1 eq:8 sub:8 presence:8 and:8 or:8 thunderbird:8 outlook:8 base:8 bind:8 modify:8 adddel:8 mix:8"
 WORK=${WORKDIR:-/tmp/switchboard-compare}
+AS_USER=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-quick) N=2000 DURATION=2s WARMUP=500ms ;;
@@ -35,7 +43,8 @@ while [ $# -gt 0 ]; do
 	-warmup) WARMUP=$2; shift ;;
 	-cases) CASES=$2; shift ;;
 	-workdir) WORK=$2; shift ;;
-	*) echo "usage: $0 [-quick] [-n N] [-duration D] [-warmup D] [-cases 'op:conns ...'] [-workdir DIR]" >&2; exit 2 ;;
+	-as-user) AS_USER=1 ;;
+	*) echo "usage: $0 [-quick] [-n N] [-duration D] [-warmup D] [-cases 'op:conns ...'] [-workdir DIR] [-as-user]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -135,6 +144,10 @@ indexes:
   member: [eq]
   uniqueMember: [eq]
   entryUUID: [eq]
+access:
+  rules:
+    - to attrs=userPassword by self write by anonymous auth by * none
+    - to * by * read
 CONF
 log "switchboard import $ENTRIES entries"
 t0=$(now)
@@ -175,6 +188,13 @@ waitport() {
 waitport "$SLAPD_PORT" || { cat "$WORK/slapd.log"; exit 1; }
 waitport "$SB_PORT" || { cat "$WORK/switchboard.log"; exit 1; }
 
+BIND_DN=$ROOTDN BIND_PW=$ROOTPW
+if [ "$AS_USER" = 1 ]; then
+	# The generator gives every person the password "password".
+	BIND_DN=$(grep -m1 '^dn: uid=' "$DATA" | cut -c5-) BIND_PW=password
+	log "load client binds as $BIND_DN"
+fi
+
 alive() { kill -0 "$1" 2>/dev/null; }
 runcase() { # server port pid op conns
 	local out=$WORK/results/$4-c$5-$1.tsv
@@ -182,7 +202,7 @@ runcase() { # server port pid op conns
 		echo "$4	$5	0	0	0	0	0	0	server-dead	0	0	0	0" >"$out"
 	else
 		taskset -c $CLI_CPU "$BENCH" -addr "127.0.0.1:$2" -op "$4" -conns "$5" -duration "$DURATION" -warmup "$WARMUP" \
-			-data "$DATA" -base "$SUFFIX" -bind-dn "$ROOTDN" -bind-pw "$ROOTPW" -server-pid "$3" -tsv >"$out" 2>"$out.err" ||
+			-data "$DATA" -base "$SUFFIX" -bind-dn "$BIND_DN" -bind-pw "$BIND_PW" -server-pid "$3" -tsv >"$out" 2>"$out.err" ||
 			echo "$4	$5	0	0	0	0	0	0	bench-failed:$(head -c 200 "$out.err" | tr '\t\n' '  ')	0	0	0	0" >"$out"
 	fi
 	cat "$out" >&2
