@@ -139,6 +139,14 @@ func TestE2ETenThousandIdleConnections(t *testing.T) {
 func TestE2EAbuseLimits(t *testing.T) {
 	s := startServer(t, "", "--demo", "--limits.max-connections-per-ip", "3",
 		"--bind-throttle.after", "2", "--bind-throttle.delay", "300ms", "--bind-throttle.max-delay", "300ms")
+	// The harness's readiness probe counts against the limit until the
+	// server has seen it close.
+	for deadline := time.Now().Add(5 * time.Second); metric(t, s, "switchboard_ldap_open_connections") != 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the readiness probe's connection stays open")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	var held []*goldap.Conn
 	for range 3 {
 		c, err := goldap.DialURL(s.URL)
