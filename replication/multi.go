@@ -759,6 +759,11 @@ func (r *Replicator) resolve(ctx context.Context) error {
 		delete(r.ids, u)
 		delete(r.shown, u)
 	}
+	for u, s := range r.touchedSeq {
+		if s <= seq {
+			delete(r.touchedSeq, u) // this resolution saw the local write
+		}
+	}
 	r.smu.RLock()
 	settled := !skipped && r.seq == seq
 	r.smu.RUnlock()

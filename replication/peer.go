@@ -247,6 +247,9 @@ func (p *Peer) pullOnce(ctx context.Context, conn *goldap.Conn) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	if resp.Supplier == p.r.Replica() {
+		return false, fmt.Errorf("the peer has this replica's ID %d: replica IDs must be unique", resp.Supplier)
+	}
 	if resp.Status == PullReinit {
 		return false, fmt.Errorf("%w: %s", ErrReinit, resp.Reason)
 	}
@@ -280,6 +283,31 @@ func (p *Peer) record(resp *PullResponse, n int, mine Vector) {
 	p.supplier = resp.Vector
 	p.supplierGen = resp.Generation
 	p.supplierID = resp.Supplier
+}
+
+// CatchUp pulls everything a supplier has that this replica lacks, then
+// writes the resolved entries: replica init seeds a new replica with it.
+// It returns the number of changes applied.
+func (r *Replicator) CatchUp(ctx context.Context, cfg PeerConfig) (int64, error) {
+	if cfg.Batch <= 0 {
+		cfg.Batch = 1000
+	}
+	p := &Peer{cfg: cfg, r: r}
+	conn, err := p.dial()
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	for {
+		more, err := p.pullOnce(ctx, conn)
+		if err != nil {
+			return p.applied, err
+		}
+		if !more {
+			break
+		}
+	}
+	return p.applied, r.resolve(ctx)
 }
 
 // RunPeers pulls from every peer until ctx ends.

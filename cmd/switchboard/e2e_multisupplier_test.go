@@ -13,6 +13,7 @@ import (
 	"math/rand"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -659,4 +660,74 @@ func TestMultiSupplierKill(t *testing.T) {
 		}
 	}
 	t.Logf("%d kills, %d acknowledged adds, %d lost; converged %s after the last restart", kills, len(ackedDNs), lost, took.Round(time.Millisecond))
+}
+
+// TestMultiSupplierReplicaInit seeds a new replica with "replica init"
+// from a running one, then serves it: it holds the same data and keeps
+// up. A replica of another generation (its own data) is refused and told
+// to reinitialise, and its data is left alone.
+func TestMultiSupplierReplicaInit(t *testing.T) {
+	c := startCluster(t, 2, nil)
+	c.seed()
+	conn := dialRoot(t, c.servers[0])
+	defer conn.Close()
+	for k := range 50 {
+		mustAdd(t, conn, fmt.Sprintf("cn=init%d,ou=people,%s", k, testSuffix), map[string][]string{"objectClass": {"person"}, "sn": {"x"}})
+	}
+	c.converge(30 * time.Second)
+
+	replicaConfig := func(id int, peer string) string {
+		cfg := filepath.Join(t.TempDir(), "config.yaml")
+		yaml := openReadAccess + fmt.Sprintf("replication:\n  replica_id: %d\n  multi_supplier: true\n  interval: 100ms\n  peers:\n    - name: r1\n      url: %s\n      bind_dn: %s\n      password: %s\n",
+			id, peer, testRootDN, testRootPass)
+		if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	data := filepath.Join(t.TempDir(), "data")
+	cfg := replicaConfig(3, c.servers[0].URL)
+	cmd := exec.Command(binary(t), "replica", "init", "--from", c.servers[0].URL, "--config", cfg, "--data", data,
+		"--suffix", testSuffix, "--root-dn", testRootDN)
+	cmd.Env = append(os.Environ(), "SWITCHBOARD_ROOT_PASSWORD="+testRootPass)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("replica init: %v\n%s", err, out)
+	}
+	t.Logf("%s", out)
+	r3 := startServer(t, data, "--config", cfg)
+	c.servers = append(c.servers, r3)
+	mustAdd(t, conn, "cn=after-init,ou=people,"+testSuffix, map[string][]string{"objectClass": {"person"}, "sn": {"x"}})
+	c.converge(30*time.Second, 0, 2)
+
+	// A replica that wrote its own data before it reached the others is
+	// of another generation.
+	link, err := replicatest.NewProxy(c.servers[0].Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer link.Close()
+	link.Cut()
+	other := startServer(t, "", "--config", replicaConfig(4, "ldap://"+link.Addr()))
+	oconn := dialRoot(t, other)
+	defer oconn.Close()
+	mustAdd(t, oconn, testSuffix, map[string][]string{"objectClass": {"dcObject", "organization"}, "dc": {"example"}, "o": {"Other"}})
+	link.Heal()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var st replication.Status
+		if err := getJSON(t, "http://"+other.Admin+"/replication", &st); err != nil {
+			t.Fatal(err)
+		}
+		if len(st.Peers) == 1 && st.Peers[0].Reinit && st.Refusals > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the foreign replica was not told to reinitialise: %+v", st)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if all := searchAll(t, oconn, "o"); len(all) != 1 || all[strings.ToLower(testSuffix)].GetAttributeValue("o") != "Other" {
+		t.Errorf("the foreign replica's data changed: %v", keys(all))
+	}
 }
