@@ -143,10 +143,11 @@
 // the Ops above the consumer's vector in CSN order, at most MaxOps and
 // about 4 MB at once, with More set when it holds more (the consumer asks
 // again at once), how many changes it still holds for the consumer (up to
-// 100,000), its vector and clock. Every replica's log of an origin is a
+// 10,000), its vector and clock. Every replica's log of an origin is a
 // prefix of that origin's history (local writes commit in CSN order, and
 // a consumer only ever extends its prefix with the supplier's), so the
 // consumer's vector is exact and a batch cut anywhere resumes cleanly.
-// Plain TCP and ldaps:// (PeerConfig.TLS) are supported; certificate
-// pinning is left to the caller's tls.Config.
+// Peers talk plain TCP or TLS (ldaps://, or StartTLS on ldap://):
+// PinnedTLS trusts a peer by the SHA-256 of its public key and presents
+// this replica's certificate, with which it binds by SASL EXTERNAL.
 package replication

@@ -740,7 +740,7 @@ func (r *Replicator) resolve(ctx context.Context) error {
 		remove = append(remove, id)
 		removeU = append(removeU, u)
 	}
-	const chunk = 2000
+	const chunk = 500 // entries per transaction
 	for i := 0; i < len(put) || i == 0 && len(remove) > 0; i += chunk {
 		p := put[min(i, len(put)):min(i+chunk, len(put))]
 		var rm []directory.ID

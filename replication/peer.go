@@ -2,10 +2,14 @@ package replication
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,8 +23,9 @@ type PeerConfig struct {
 	URL      string // ldap://host:port or ldaps://host:port
 	BindDN   string
 	Password string
-	// TLS configures ldaps:// and StartTLS (with the peer's certificate
-	// pinned by the caller through VerifyPeerCertificate); nil: plain TCP.
+	// TLS is used for ldaps:// URLs, and for ldap:// ones through
+	// StartTLS (PinnedTLS makes one); nil: plain TCP. With a client
+	// certificate and no BindDN the peer binds with SASL EXTERNAL.
 	TLS *tls.Config
 	// Interval between pulls once caught up (default 200ms).
 	Interval time.Duration
@@ -221,13 +226,72 @@ func (p *Peer) dial() (*goldap.Conn, error) {
 		return nil, err
 	}
 	conn.SetTimeout(30 * time.Second)
-	if p.cfg.BindDN != "" {
+	if p.cfg.TLS != nil && strings.HasPrefix(strings.ToLower(p.cfg.URL), "ldap://") {
+		if err := conn.StartTLS(p.cfg.TLS); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("StartTLS: %w", err)
+		}
+	}
+	switch {
+	case p.cfg.BindDN != "":
 		if err := conn.Bind(p.cfg.BindDN, p.cfg.Password); err != nil {
 			conn.Close()
 			return nil, fmt.Errorf("bind as %s: %w", p.cfg.BindDN, err)
 		}
+	case p.cfg.TLS != nil && len(p.cfg.TLS.Certificates) > 0:
+		// Mutual TLS: the supplier maps the certificate to a DN.
+		if err := conn.ExternalBind(); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("SASL EXTERNAL bind: %w", err)
+		}
 	}
 	return conn, nil
+}
+
+// PinnedTLS returns a client TLS configuration that presents the key
+// pair (certFile, keyFile; none if empty) and accepts the peer only if
+// the SHA-256 of its certificate's public key (SubjectPublicKeyInfo, hex)
+// is one of pins: the peer is trusted by its key, not by a CA, and a
+// renewed certificate with the same key still matches.
+func PinnedTLS(certFile, keyFile string, pins []string) (*tls.Config, error) {
+	if len(pins) == 0 {
+		return nil, errors.New("replication: TLS pinning needs at least one pinned_sha256")
+	}
+	want := map[string]bool{}
+	for _, p := range pins {
+		b, err := hex.DecodeString(strings.ReplaceAll(p, ":", ""))
+		if err != nil || len(b) != sha256.Size {
+			return nil, fmt.Errorf("replication: pinned_sha256 %q is not 64 hex digits", p)
+		}
+		want[string(b)] = true
+	}
+	cfg := &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		// The chain is not checked against CAs: the pin is the trust.
+		InsecureSkipVerify: true,
+		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
+			if len(raw) == 0 {
+				return errors.New("replication: the peer sent no certificate")
+			}
+			cert, err := x509.ParseCertificate(raw[0])
+			if err != nil {
+				return err
+			}
+			sum := sha256.Sum256(cert.RawSubjectPublicKeyInfo)
+			if !want[string(sum[:])] {
+				return fmt.Errorf("replication: the peer's key %x is not pinned", sum)
+			}
+			return nil
+		},
+	}
+	if certFile != "" {
+		pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("replication: client certificate: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	}
+	return cfg, nil
 }
 
 // pullOnce asks for one batch and applies it; it reports whether the

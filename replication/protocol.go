@@ -267,7 +267,7 @@ func (r *Replicator) Pull(q *PullRequest) (*PullResponse, error) {
 	if maxOps <= 0 || maxOps > 10000 {
 		maxOps = 1000
 	}
-	const remainingCap = 100000
+	const remainingCap = 10000
 	err := r.eng.View(func(v *directory.View) error {
 		resp.Vector = Vector{}
 		size := 0

@@ -329,4 +329,11 @@ type peerConf struct {
 	PasswordFile string `mapstructure:"password_file"`
 	// Password is for tests; prefer password_file.
 	Password string `mapstructure:"password"`
+	// TLS pins the peer's key and presents this replica's certificate
+	// (then, without bind_dn, it binds with SASL EXTERNAL).
+	TLS struct {
+		CertFile     string   `mapstructure:"cert_file"`
+		KeyFile      string   `mapstructure:"key_file"`
+		PinnedSHA256 []string `mapstructure:"pinned_sha256"`
+	} `mapstructure:"tls"`
 }

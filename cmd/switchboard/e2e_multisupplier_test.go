@@ -8,6 +8,8 @@ package main
 // vectors equal.
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math/rand"
@@ -729,5 +731,53 @@ func TestMultiSupplierReplicaInit(t *testing.T) {
 	}
 	if all := searchAll(t, oconn, "o"); len(all) != 1 || all[strings.ToLower(testSuffix)].GetAttributeValue("o") != "Other" {
 		t.Errorf("the foreign replica's data changed: %v", keys(all))
+	}
+}
+
+// TestMultiSupplierPinnedTLS replicates over ldaps with mutual TLS: each
+// replica presents a client certificate (mapped to the root DN, bound
+// with SASL EXTERNAL) and accepts its peer only by the pinned key. A
+// replica pinning the wrong key gets nothing.
+func TestMultiSupplierPinnedTLS(t *testing.T) {
+	dir := makeCerts(t, "")
+	cert, key := clientCert(t, dir)
+	server := readCert(t, filepath.Join(dir, "server.pem"))
+	sum := sha256.Sum256(server.RawSubjectPublicKeyInfo)
+	pin := hex.EncodeToString(sum[:])
+	ports := []string{freePort(t), freePort(t), freePort(t)}
+	config := func(id int, peer string, pin string) string {
+		yaml := openReadAccess + fmt.Sprintf(`replication:
+  replica_id: %d
+  multi_supplier: true
+  interval: 100ms
+  peers:
+    - name: peer
+      url: ldaps://%s
+      tls: {cert_file: %q, key_file: %q, pinned_sha256: [%q]}
+`, id, peer, cert, key, pin)
+		path := filepath.Join(t.TempDir(), "config.yaml")
+		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	start := func(id int, ldaps, peer, pin string) *testServer {
+		return startServer(t, "", "--config", config(id, peer, pin), "--listen-ldaps", ldaps,
+			"--tls.cert-file", filepath.Join(dir, "server.pem"), "--tls.key-file", filepath.Join(dir, "server-key.pem"),
+			"--tls.ca-file", filepath.Join(dir, "ca.pem"))
+	}
+	c := &cluster{t: t, servers: []*testServer{start(1, ports[0], ports[1], pin), start(2, ports[1], ports[0], pin)}}
+	wrong := start(3, ports[2], ports[0], strings.Repeat("ab", 32))
+	c.seed()
+	conn := dialRoot(t, c.servers[1])
+	mustAdd(t, conn, "cn=over-tls,ou=people,"+testSuffix, map[string][]string{"objectClass": {"person"}, "sn": {"x"}})
+	conn.Close()
+	c.converge(30 * time.Second)
+	var st replication.Status
+	if err := getJSON(t, "http://"+wrong.Admin+"/replication", &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Generation != "" || len(st.Peers) != 1 || st.Peers[0].State != replication.PeerError || !strings.Contains(st.Peers[0].Error, "not pinned") {
+		t.Fatalf("a replica pinning another key: %+v", st)
 	}
 }

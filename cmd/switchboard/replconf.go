@@ -51,8 +51,14 @@ func startReplication(ctx context.Context, cfg *Config, log *slog.Logger, eng *d
 			}
 			pw = string(bytes.TrimRight(b, "\r\n"))
 		}
-		if _, err := rep.AddPeer(replication.PeerConfig{Name: p.Name, URL: p.URL, BindDN: p.BindDN, Password: pw,
-			Interval: cfg.Replication.Interval}); err != nil {
+		pc := replication.PeerConfig{Name: p.Name, URL: p.URL, BindDN: p.BindDN, Password: pw, Interval: cfg.Replication.Interval}
+		if len(p.TLS.PinnedSHA256) > 0 || p.TLS.CertFile != "" {
+			var err error
+			if pc.TLS, err = replication.PinnedTLS(p.TLS.CertFile, p.TLS.KeyFile, p.TLS.PinnedSHA256); err != nil {
+				return nil, fmt.Errorf("config: replication peer %s: %w", p.Name, err)
+			}
+		}
+		if _, err := rep.AddPeer(pc); err != nil {
 			return nil, fmt.Errorf("config: %w", err)
 		}
 	}
