@@ -500,6 +500,27 @@ func TestMultiSupplierDeleteRaces(t *testing.T) {
 			}
 		}
 	}
+	// Pausing a peer through the admin API stops its changes; resuming
+	// brings them.
+	post := func(url string) {
+		resp, err := http.Post(url, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("POST %s: %s", url, resp.Status)
+		}
+	}
+	post("http://" + c.servers[1].Admin + "/replication/peers/r1/pause")
+	mustAdd(t, conn1, "cn=while-paused,"+p, map[string][]string{"objectClass": {"person"}, "sn": {"x"}})
+	time.Sleep(time.Second)
+	if st := c.status(1); st.Peers[0].State != replication.PeerPaused || searchAll(t, conn2)["cn=while-paused,"+p] != nil {
+		t.Fatalf("a paused peer's change arrived: %+v", st.Peers)
+	}
+	post("http://" + c.servers[1].Admin + "/replication/peers/r1/resume")
+	c.converge(30 * time.Second)
+
 	// Replication goes on: a later write arrives everywhere, and settling
 	// the glue by hand (deleting the child) removes it.
 	if err := conn2.Del(goldap.NewDelRequest("cn=child,ou=parent,"+p, nil)); err != nil {
