@@ -138,6 +138,9 @@ type Server struct {
 	// Pprof serves net/http/pprof under /debug/pprof/ (off by default: it
 	// exposes internals and costs CPU while profiling).
 	Pprof bool
+	// Mount adds routes: each pattern (as http.ServeMux takes them) is
+	// served by its handler (replication's API under /replication).
+	Mount map[string]http.Handler
 	ready atomic.Bool
 	srv   *http.Server
 }
@@ -164,6 +167,9 @@ func (s *Server) Handler() http.Handler {
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	}
+	for pattern, h := range s.Mount {
+		mux.Handle(pattern, h)
 	}
 	if s.Metrics != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))

@@ -81,6 +81,8 @@ type Tx struct {
 	touched []ID
 	// csn is the write's change sequence number (Options.Stamper).
 	csn string
+	// updates are the writes hooks made with Update.
+	updates []Update
 }
 
 // Schema returns the engine's schema.
@@ -119,7 +121,11 @@ func (tx *Tx) Update(before, after *Entry) error {
 	if before.ID != after.ID {
 		return errors.New("directory: Update with different IDs")
 	}
-	return tx.e.putEntry(tx, before, after)
+	if err := tx.e.putEntry(tx, before, after); err != nil {
+		return err
+	}
+	tx.updates = append(tx.updates, Update{Before: before, After: after})
+	return nil
 }
 
 func getEntry(txn *badger.Txn, id ID) (*Entry, error) {

@@ -46,7 +46,10 @@ type Config struct {
 	ConsumerExpiry time.Duration
 	// QueueLength bounds each subscriber's queue of commits (default 4096).
 	QueueLength int
-	Logger      *slog.Logger
+	// MaxSkew bounds how far ahead of this replica's clock a peer's CSN
+	// may be (see ClockConfig.MaxSkew); zero means 5 minutes.
+	MaxSkew time.Duration
+	Logger  *slog.Logger
 	// Now is the wall clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -124,7 +127,7 @@ func (l *Changelog) Open(eng *directory.Engine) error {
 	if err != nil {
 		return fmt.Errorf("replication: open changelog: %w", err)
 	}
-	clock, err := NewClock(ClockConfig{Replica: l.cfg.Replica, Now: l.cfg.Now, Start: start})
+	clock, err := NewClock(ClockConfig{Replica: l.cfg.Replica, MaxSkew: l.cfg.MaxSkew, Now: l.cfg.Now, Start: start})
 	if err != nil {
 		return err
 	}

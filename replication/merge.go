@@ -26,7 +26,7 @@ type Entry struct {
 	// equality key.
 	Attrs []Attribute
 	// Glue marks a deleted entry kept as a placeholder for live entries
-	// below it. Its only attributes are objectClass, its RDN's values
+	// below it. Its only attributes are objectClass, entryUUID, its RDN's values
 	// and GlueAttr.
 	Glue bool
 	// ConflictDN is the DN the entry lost to an earlier entry; empty
@@ -300,7 +300,7 @@ func (v *view) entries() []Entry {
 			out.ConflictDN = v.wantedDN(u)
 		}
 		if out.Glue {
-			out.Attrs = v.glueAttrs(p)
+			out.Attrs = v.glueAttrs(u, p)
 		} else {
 			out.Attrs = v.attrs(e, p, out.ConflictDN)
 		}
@@ -449,11 +449,12 @@ type keyedValue struct {
 
 // glueAttrs are a glue entry's attributes: objectClass top and
 // extensibleObject (so any naming attribute is allowed), the RDN's
-// values and GlueAttr.
-func (v *view) glueAttrs(p *placement) []Attribute {
+// values, GlueAttr and its entryUUID (a stored entry has one).
+func (v *view) glueAttrs(u UUID, p *placement) []Attribute {
 	attrs := []Attribute{
 		{Name: "objectClass", Values: []string{"top", "extensibleObject"}},
 		{Name: GlueAttr, Values: []string{"TRUE"}},
+		{Name: "entryUUID", Values: []string{u.String()}},
 	}
 	for _, ava := range p.avas {
 		i := slices.IndexFunc(attrs, func(a Attribute) bool { return strings.EqualFold(a.Name, ava.Type) })

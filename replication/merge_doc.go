@@ -76,7 +76,7 @@
 //
 // Delete versus add-child or move-below: the child stays. Its deleted
 // parent is shown at its DN as a glue entry (objectClass top and
-// extensibleObject, its RDN's values, switchboardGlue: TRUE; none of its
+// extensibleObject, its RDN's values, its entryUUID, switchboardGlue: TRUE; none of its
 // old attributes), listed as ConflictGlue. ou=p deleted at t2 on replica 1
 // while replica 2 adds cn=c under it at t1 or t3: everywhere, ou=p is
 // glue and cn=c,ou=p lives. An administrator settles it by moving the

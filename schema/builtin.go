@@ -120,6 +120,15 @@ attributetype ( 1.3.6.1.4.1.4203.666.1.25 NAME 'contextCSN'
 	DESC 'the largest committed CSN of a context, one per replica'
 	EQUALITY CSNMatch ORDERING CSNOrderingMatch SYNTAX 1.3.6.1.4.1.4203.666.11.2.1{64}
 	NO-USER-MODIFICATION USAGE dSAOperation )
+# Multi-supplier replication's conflict markers (package replication).
+attributetype ( 2.25.167031871370493812436425452219513702722.2.1 NAME 'switchboardConflict'
+	DESC 'the DN this entry lost to an entry that took it first'
+	EQUALITY distinguishedNameMatch SYNTAX LDAPsyn:12
+	SINGLE-VALUE NO-USER-MODIFICATION USAGE directoryOperation )
+attributetype ( 2.25.167031871370493812436425452219513702722.2.2 NAME 'switchboardGlue'
+	DESC 'TRUE on a deleted entry kept as a placeholder for entries below it'
+	EQUALITY booleanMatch SYNTAX LDAPsyn:7
+	SINGLE-VALUE NO-USER-MODIFICATION USAGE directoryOperation )
 # As maintained by a memberOf overlay.
 attributetype ( 1.2.840.113556.1.2.102 NAME 'memberOf'
 	DESC 'groups the entry is a member of'

@@ -103,6 +103,16 @@ type Config struct {
 			MaxAge     time.Duration `mapstructure:"max_age"`
 			MaxEntries int           `mapstructure:"max_entries"`
 		} `mapstructure:"changelog"`
+		// Multi-supplier replication (replication.Replicator): every
+		// replica accepts writes and pulls the others' from Peers.
+		MultiSupplier bool          `mapstructure:"multi_supplier"`
+		MaxSkew       time.Duration `mapstructure:"max_skew"`
+		Interval      time.Duration `mapstructure:"interval"`
+		// ClockOffset shifts this replica's clock (for skew tests).
+		ClockOffset time.Duration `mapstructure:"clock_offset"`
+		// Consumers are the DNs, besides the root DN, allowed to pull.
+		Consumers []string   `mapstructure:"consumers"`
+		Peers     []peerConf `mapstructure:"peers"`
 	} `mapstructure:"replication"`
 
 	// Passwords configures userPassword hashing (directory/password).
@@ -190,6 +200,10 @@ var defaults = []struct {
 	{"replication.replica_id", 1, "this server's replica ID (1-4095), the server ID in its CSNs"},
 	{"replication.changelog.max_age", 7 * 24 * time.Hour, "changelog records older than this are trimmed (never above a known consumer's position)"},
 	{"replication.changelog.max_entries", 1000000, "changelog records beyond this many are trimmed, oldest first (same bound)"},
+	{"replication.multi_supplier", false, "multi-supplier replication: accept writes here and pull every peer's (replication.peers, in the config file)"},
+	{"replication.max_skew", time.Hour, "a peer whose changes are further ahead of this replica's clock is quarantined"},
+	{"replication.interval", 200 * time.Millisecond, "pause between pulls from a peer once caught up"},
+	{"replication.clock_offset", time.Duration(0), "shift this replica's clock by this much (testing clock skew only)"},
 	{"passwords.scheme", "argon2id", "scheme of new userPassword hashes: argon2id, pbkdf2-sha512 or ssha512"},
 	{"passwords.argon2.memory_kib", 19456, "Argon2id memory of new hashes, KiB (OWASP: 19 MiB)"},
 	{"passwords.argon2.time", 2, "Argon2id passes of new hashes"},
@@ -259,6 +273,8 @@ func loadConfig(fs *pflag.FlagSet) (*Config, error) {
 	// so are access.rules, whose text holds commas and spaces.
 	v.SetDefault("indexes", map[string][]string{})
 	v.SetDefault("access.rules", []string{})
+	v.SetDefault("replication.consumers", []string{})
+	v.SetDefault("replication.peers", []map[string]any{})
 	var cfg Config
 	if err := v.Unmarshal(&cfg); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -303,4 +319,21 @@ func (c *Config) logger() *slog.Logger {
 		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+// peerConf is one entry of replication.peers: a replica to pull from.
+type peerConf struct {
+	Name         string `mapstructure:"name"`
+	URL          string `mapstructure:"url"`
+	BindDN       string `mapstructure:"bind_dn"`
+	PasswordFile string `mapstructure:"password_file"`
+	// Password is for tests; prefer password_file.
+	Password string `mapstructure:"password"`
+	// TLS pins the peer's key and presents this replica's certificate
+	// (then, without bind_dn, it binds with SASL EXTERNAL).
+	TLS struct {
+		CertFile     string   `mapstructure:"cert_file"`
+		KeyFile      string   `mapstructure:"key_file"`
+		PinnedSHA256 []string `mapstructure:"pinned_sha256"`
+	} `mapstructure:"tls"`
 }

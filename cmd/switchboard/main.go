@@ -41,6 +41,7 @@ Commands:
   audit verify   check the hash chain of audit log files (FILE..., oldest first)
   hash-password  read a password from stdin and print its hash (passwords.scheme)
   cert           write a development CA and a server certificate (--dir DIR)
+  replica init   seed a new multi-supplier replica from a running one (--from URL)
   version        print the version
 
 Run 'switchboard <command> --help' for the flags of a command. Every flag is
@@ -95,6 +96,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdHashPassword(ctx, rest, stdin, stdout, stderr)
 	case "cert":
 		return cmdCert(rest, stdout, stderr)
+	case "replica":
+		return cmdReplica(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "switchboard", version)
 		return nil

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -40,13 +41,25 @@ func openEngine(cfg *Config, log *slog.Logger, dir string, noSync, bulk bool) (*
 // stamps and records every write (nil for a bulk load, which writes
 // outside transactions: the log then covers only what follows it).
 func openEngineLog(cfg *Config, log *slog.Logger, dir string, noSync, bulk bool) (*directory.Engine, *replication.Changelog, error) {
+	eng, clog, _, err := openEngineRepl(cfg, log, dir, noSync, bulk)
+	return eng, clog, err
+}
+
+// openEngineRepl is openEngineLog that also returns the multi-supplier
+// Replicator (nil unless replication.multi_supplier is set).
+func openEngineRepl(cfg *Config, log *slog.Logger, dir string, noSync, bulk bool) (*directory.Engine, *replication.Changelog, *replication.Replicator, error) {
+	eng, clog, rep, err := openEngineReplImpl(cfg, log, dir, noSync, bulk)
+	return eng, clog, rep, err
+}
+
+func openEngineReplImpl(cfg *Config, log *slog.Logger, dir string, noSync, bulk bool) (*directory.Engine, *replication.Changelog, *replication.Replicator, error) {
 	s, err := schema.Default()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	for _, f := range cfg.SchemaFiles {
 		if s, err = s.Extend(f); err != nil {
-			return nil, nil, fmt.Errorf("schema file %s: %w", f, err)
+			return nil, nil, nil, fmt.Errorf("schema file %s: %w", f, err)
 		}
 	}
 	// The overlay chain, declared once, in the order it runs: the overlays
@@ -64,22 +77,38 @@ func openEngineLog(cfg *Config, log *slog.Logger, dir string, noSync, bulk bool)
 	}
 	key, err := cfg.Encryption.key(os.Getenv)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	// The changelog runs last, so that it records what the other hooks
 	// left; contextCSN is computed from it.
 	var clog *replication.Changelog
+	var rep *replication.Replicator
 	var stamper directory.Stamper
 	if !bulk {
+		var now func() time.Time
+		if off := cfg.Replication.ClockOffset; off != 0 {
+			now = func() time.Time { return time.Now().Add(off) }
+		}
 		if clog, err = replication.New(replication.Config{
 			Replica: uint16(cfg.Replication.ReplicaID), MaxAge: cfg.Replication.Changelog.MaxAge,
 			MaxEntries: cfg.Replication.Changelog.MaxEntries, Logger: log,
+			MaxSkew: cfg.Replication.MaxSkew, Now: now,
 		}); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
+		}
+		stamper = clog
+		if cfg.Replication.MultiSupplier {
+			// The Replicator turns each write into replicated changes: it
+			// runs after the overlays that derive writes (memberOf's
+			// referential integrity) and stamps through the changelog.
+			if rep, err = replication.NewReplicator(replication.MultiConfig{Changelog: clog, Logger: log}); err != nil {
+				return nil, nil, nil, err
+			}
+			hooks = append(hooks, rep)
+			stamper = rep
 		}
 		hooks = append(hooks, clog)
 		virtual = append(virtual, replication.ContextCSN{L: clog})
-		stamper = clog
 	}
 	var indexes map[string][]string
 	if len(cfg.Indexes) > 0 {
@@ -105,15 +134,21 @@ func openEngineLog(cfg *Config, log *slog.Logger, dir string, noSync, bulk bool)
 		Stamper:         stamper,
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if clog != nil {
 		if err := clog.Open(eng); err != nil {
 			eng.Close()
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
-	return eng, clog, nil
+	if rep != nil {
+		if err := rep.Open(eng); err != nil {
+			eng.Close()
+			return nil, nil, nil, err
+		}
+	}
+	return eng, clog, rep, nil
 }
 
 // rootPassword returns the root DN's password: from the file, the config
@@ -159,7 +194,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	eng, clog, err := openEngineLog(cfg, log, cfg.Data, false, false)
+	eng, clog, rep, err := openEngineRepl(cfg, log, cfg.Data, false, false)
 	if err != nil {
 		return err
 	}
@@ -245,6 +280,16 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	prov.Register(fe)
+	var mounts map[string]http.Handler
+	if rep != nil {
+		stopRepl, err := startReplication(ctx, cfg, log, eng, rep, fe, metrics)
+		if err != nil {
+			return err
+		}
+		defer stopRepl()
+		h := rep.Handler()
+		mounts = map[string]http.Handler{"/replication": h, "/replication/": h}
+	}
 	srv := &ldap.Server{
 		Handler:          fe,
 		Logger:           log,
@@ -282,7 +327,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		log.Info("LDAPS listening", "addr", lns.Addr().String())
 	}
 
-	adm := &admin.Server{Metrics: metrics, Logger: log, Pprof: cfg.AdminPprof}
+	adm := &admin.Server{Metrics: metrics, Logger: log, Pprof: cfg.AdminPprof, Mount: mounts}
 	if cfg.AdminListen != "" {
 		aln, err := net.Listen("tcp", cfg.AdminListen)
 		if err != nil {

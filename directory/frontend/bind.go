@@ -95,6 +95,13 @@ func (f *Frontend) extended(ctx context.Context, w ldap.ResponseWriter, r *ldap.
 	case ldap.OIDPasswordModify:
 		f.passwordModify(ctx, w, r, s)
 	default:
+		f.extMu.RLock()
+		h := f.extHandlers[string(r.Extended.Name)]
+		f.extMu.RUnlock()
+		if h != nil {
+			h(ctx, w, r, s)
+			return
+		}
 		writeErr(w, &ldap.Error{Code: ldap.ProtocolError, Message: "unsupported extended operation " + string(r.Extended.Name)})
 	}
 }

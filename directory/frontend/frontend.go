@@ -107,10 +107,25 @@ type Frontend struct {
 
 	bindObserver BindObserver // Config.Backend, if it is one
 
-	policy     atomic.Pointer[access.Policy]
-	groups     groupCache
-	extMu      sync.RWMutex
-	extensions map[string]SearchExtension // by control OID (extension.go)
+	policy      atomic.Pointer[access.Policy]
+	groups      groupCache
+	extMu       sync.RWMutex
+	extensions  map[string]SearchExtension // by control OID (extension.go)
+	extHandlers map[string]ExtendedHandler // by request OID, under extMu
+}
+
+// An ExtendedHandler answers an extended operation that an overlay or
+// subsystem registered with RegisterExtended (replication's pull).
+type ExtendedHandler func(ctx context.Context, w ldap.ResponseWriter, r *ldap.Request, s *ldap.Session)
+
+// RegisterExtended makes h answer extended requests named oid.
+func (f *Frontend) RegisterExtended(oid string, h ExtendedHandler) {
+	f.extMu.Lock()
+	defer f.extMu.Unlock()
+	if f.extHandlers == nil {
+		f.extHandlers = map[string]ExtendedHandler{}
+	}
+	f.extHandlers[oid] = h
 }
 
 // BindObserver is implemented by a Backend (an audit overlay) that must

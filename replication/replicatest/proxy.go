@@ -39,6 +39,14 @@ func NewProxy(target string) (*Proxy, error) {
 	return p, nil
 }
 
+// SetTarget forwards new connections to target (a replica restarted on
+// another port); open ones stay as they are.
+func (p *Proxy) SetTarget(target string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.target = target
+}
+
 // Addr is the address clients dial instead of the target.
 func (p *Proxy) Addr() string { return p.ln.Addr().String() }
 
@@ -112,7 +120,10 @@ func (p *Proxy) untrack(c net.Conn) {
 func (p *Proxy) serve(client net.Conn) {
 	defer p.wg.Done()
 	defer p.untrack(client)
-	server, err := net.DialTimeout("tcp", p.target, 5*time.Second)
+	p.mu.Lock()
+	target := p.target
+	p.mu.Unlock()
+	server, err := net.DialTimeout("tcp", target, 5*time.Second)
 	if err != nil {
 		return
 	}

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/switchboard-ldap/switchboard/admin"
+	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/directory/frontend"
+	"github.com/switchboard-ldap/switchboard/ldap"
+	"github.com/switchboard-ldap/switchboard/replication"
+)
+
+// startReplication serves pulls to the peers allowed (the root DN and
+// replication.consumers), pulls from replication.peers and writes the
+// resolved entries; the returned function stops it all.
+func startReplication(ctx context.Context, cfg *Config, log *slog.Logger, eng *directory.Engine, rep *replication.Replicator,
+	fe *frontend.Frontend, metrics *admin.Metrics) (func(), error) {
+	allowed := map[string]bool{}
+	for _, dn := range append([]string{cfg.RootDN}, cfg.Replication.Consumers...) {
+		if dn == "" {
+			continue
+		}
+		n, err := eng.NormalizeDN(dn)
+		if err != nil {
+			return nil, fmt.Errorf("config: replication.consumers: %q: %w", dn, err)
+		}
+		allowed[n] = true
+	}
+	sup := &replication.Supplier{R: rep, Authorize: func(s *ldap.Session) bool {
+		if !s.Authenticated() {
+			return false
+		}
+		n, err := eng.NormalizeDN(s.BindDN())
+		return err == nil && allowed[n]
+	}}
+	fe.RegisterExtended(replication.OIDPull, sup.ServeExtended)
+	for _, p := range cfg.Replication.Peers {
+		pw := p.Password
+		if p.PasswordFile != "" {
+			b, err := os.ReadFile(p.PasswordFile)
+			if err != nil {
+				return nil, fmt.Errorf("config: replication peer %s: %w", p.Name, err)
+			}
+			pw = string(bytes.TrimRight(b, "\r\n"))
+		}
+		pc := replication.PeerConfig{Name: p.Name, URL: p.URL, BindDN: p.BindDN, Password: pw, Interval: cfg.Replication.Interval}
+		if len(p.TLS.PinnedSHA256) > 0 || p.TLS.CertFile != "" {
+			var err error
+			if pc.TLS, err = replication.PinnedTLS(p.TLS.CertFile, p.TLS.KeyFile, p.TLS.PinnedSHA256); err != nil {
+				return nil, fmt.Errorf("config: replication peer %s: %w", p.Name, err)
+			}
+		}
+		if _, err := rep.AddPeer(pc); err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+	}
+	if err := rep.Register(metrics.Registry); err != nil {
+		return nil, err
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); rep.Run(rctx) }()
+	go func() { defer wg.Done(); rep.RunPeers(rctx) }()
+	log.Info("multi-supplier replication", "replica_id", cfg.Replication.ReplicaID, "peers", len(cfg.Replication.Peers))
+	return func() { cancel(); wg.Wait() }, nil
+}
+
+// cmdReplica runs "replica init": it seeds a new, empty replica (--data)
+// from a running one, pulling its whole op log and writing the resolved
+// entries, so that serve starts it caught up and in the same generation.
+func cmdReplica(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "init" {
+		return errors.New("replica: the only subcommand is init")
+	}
+	fs := newFlags("replica init")
+	from := fs.String("from", "", "URL of the running replica to copy (ldap://host:port)")
+	bindDN := fs.String("bind-dn", "", "DN to bind to it as (default: root-dn)")
+	pwFile := fs.String("password-file", "", "file holding that DN's password (default: the root password settings)")
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: switchboard replica init --from URL [flags]\n\n"+
+			"Seeds the empty store of a new replica (--data, replication.replica_id) from a running one.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(fs)
+	if err != nil {
+		return err
+	}
+	if *from == "" {
+		return errors.New("replica init: --from is required")
+	}
+	dn := *bindDN
+	if dn == "" {
+		dn = cfg.RootDN
+	}
+	var pw []byte
+	if *pwFile != "" {
+		b, err := os.ReadFile(*pwFile)
+		if err != nil {
+			return err
+		}
+		pw = bytes.TrimRight(b, "\r\n")
+	} else if pw, err = rootPassword(cfg, stdout); err != nil {
+		return err
+	}
+	cfg.Replication.MultiSupplier = true
+	log := cfg.logger()
+	eng, _, rep, err := openEngineRepl(cfg, log, cfg.Data, false, false)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	if gen, _ := rep.Position(); eng.EntryCount() > 0 || !gen.IsZero() {
+		return fmt.Errorf("replica init: the store in %s already holds data; give an empty --data", cfg.Data)
+	}
+	start := time.Now()
+	n, err := rep.CatchUp(ctx, replication.PeerConfig{Name: "init", URL: *from, BindDN: dn, Password: string(pw)})
+	if err != nil {
+		return fmt.Errorf("replica init: %w", err)
+	}
+	gen, _ := rep.Position()
+	fmt.Fprintf(stdout, "replica %d initialised from %s: %d changes, %d entries, generation %s, in %s\n",
+		cfg.Replication.ReplicaID, *from, n, eng.EntryCount(), gen, time.Since(start).Round(time.Millisecond))
+	return nil
+}

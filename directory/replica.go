@@ -1,0 +1,161 @@
+package directory
+
+import (
+	"context"
+	"errors"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Multi-supplier replication (package replication) keeps a replicated
+// state of the directory and writes the entries it resolves into the
+// store. These are its entry points: they bypass the frontend, access
+// control, the schema check, the Stamper and the write hooks, since the
+// entries they write were checked (or resolved from checked changes) on
+// the replica where each change was made, and they keep every attribute
+// they are given, operational ones included.
+
+// An Update is a write that a hook made inside another write's
+// transaction (Tx.Update): a derived change, such as referential
+// integrity removing a deleted member from its groups.
+type Update struct {
+	Before, After *Entry
+}
+
+// Updates returns the writes hooks made so far in the transaction with
+// Tx.Update, in order.
+func (tx *Tx) Updates() []Update { return tx.updates }
+
+// NewID allocates an entry ID for ReplaceEntries.
+func (e *Engine) NewID() (ID, error) { return e.nextID() }
+
+// ForEachEntry calls fn for every stored entry, in ID order, from one
+// snapshot. fn must not keep the entry past the call's return if it
+// changes it.
+func (e *Engine) ForEachEntry(fn func(*Entry) error) error {
+	return e.db.View(func(txn *badger.Txn) error {
+		opt := badger.DefaultIteratorOptions
+		opt.Prefix = []byte{prefixEntry}
+		it := txn.NewIterator(opt)
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			item := it.Item()
+			id := readID(item.Key()[1:])
+			var en *Entry
+			if err := item.Value(func(v []byte) error {
+				var err error
+				en, err = unmarshalEntry(id, v)
+				return err
+			}); err != nil {
+				return err
+			}
+			if err := fn(en); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// ReplaceEntries writes, in one transaction, every entry of put in full
+// (its ID, ParentID, DN and attributes as given; NDN is computed; an ID
+// not stored yet creates the entry) and removes the entries of remove,
+// maintaining the DN, child and equality indexes and the entry cache.
+// Entries may swap DNs within one call. Nothing is stamped and no hook
+// runs: this is how a replica stores what replication resolved.
+func (e *Engine) ReplaceEntries(ctx context.Context, put []*Entry, remove []ID) error {
+	for _, en := range put {
+		ndn, err := e.NormalizeDN(en.DN)
+		if err != nil {
+			return err
+		}
+		en.NDN = ndn
+	}
+	for i := 0; ; i++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		tx := &Tx{View: View{e: e, txn: e.db.NewTransaction(true)}}
+		err := e.replace(tx, put, remove)
+		if err != nil {
+			tx.txn.Discard()
+			return mapTxnError(err)
+		}
+		e.cache.writeBegin()
+		err = tx.txn.Commit()
+		e.cache.writeEnd(tx.touched, true)
+		if errors.Is(err, badger.ErrConflict) && i < 16 {
+			continue
+		}
+		if err != nil {
+			return mapTxnError(err)
+		}
+		e.entries.Add(tx.added)
+		e.writes.Add(1)
+		return nil
+	}
+}
+
+func (e *Engine) replace(tx *Tx, put []*Entry, remove []ID) error {
+	// First take every changing entry out of the indexes, so that an
+	// entry may take a DN another one leaves in the same call.
+	for _, id := range remove {
+		old, err := getEntry(tx.txn, id)
+		if err != nil {
+			return err
+		}
+		if old == nil {
+			continue
+		}
+		if err := e.unindex(tx, old); err != nil {
+			return err
+		}
+		if err := tx.txn.Delete(entryKey(id)); err != nil {
+			return err
+		}
+		tx.added--
+	}
+	existed := make([]bool, len(put))
+	for i, en := range put {
+		old, err := getEntry(tx.txn, en.ID)
+		if err != nil {
+			return err
+		}
+		if old == nil {
+			continue
+		}
+		existed[i] = true
+		if err := e.unindex(tx, old); err != nil {
+			return err
+		}
+	}
+	for i, en := range put {
+		if err := e.putEntry(tx, nil, en); err != nil {
+			return err
+		}
+		if !existed[i] {
+			tx.added++
+		}
+	}
+	return nil
+}
+
+// unindex removes en's index, child and DN keys (the DN key only while it
+// still names en).
+func (e *Engine) unindex(tx *Tx, en *Entry) error {
+	tx.touched = append(tx.touched, en.ID)
+	for k := range e.indexKeys(e.indexes, en) {
+		if err := tx.txn.Delete([]byte(k)); err != nil {
+			return err
+		}
+	}
+	if err := tx.txn.Delete(childKey(en.ParentID, en.ID)); err != nil {
+		return err
+	}
+	if id, err := lookupDN(tx.txn, en.NDN); err != nil {
+		return err
+	} else if id == en.ID {
+		return tx.txn.Delete(dnKey(en.NDN))
+	}
+	return nil
+}

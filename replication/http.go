@@ -1,0 +1,154 @@
+package replication
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Status is the replica's replication state, as GET /replication shows it.
+type Status struct {
+	ReplicaID  uint16            `json:"replica_id"`
+	Generation string            `json:"generation"`
+	Vector     map[string]string `json:"vector"`
+	// Settled: the store holds what the replicated state resolves to;
+	// Digest is that data's canonical digest (State.Digest).
+	Settled     bool         `json:"settled"`
+	Digest      string       `json:"digest"`
+	Entries     int          `json:"entries"`
+	Conflicts   int          `json:"conflicts"`
+	Applied     int64        `json:"applied_remote_changes"`
+	LocalOps    int64        `json:"local_changes"`
+	Refusals    int64        `json:"refusals"`
+	ResolvedAt  time.Time    `json:"resolved_at"`
+	ResolveTook string       `json:"resolve_took"`
+	Peers       []PeerStatus `json:"peers"`
+}
+
+// Status returns the replica's state.
+func (r *Replicator) Status() Status {
+	gen, vec := r.Position()
+	st := r.storeStatus()
+	r.smu.RLock()
+	settled := st.Settled && st.Seq == r.seq
+	r.smu.RUnlock()
+	out := Status{ReplicaID: r.Replica(), Vector: vectorText(vec), Settled: settled, Digest: hex.EncodeToString(st.Digest[:]),
+		Entries: st.Entries, Conflicts: st.Conflicts, Applied: r.applied.Load(), LocalOps: r.localOps.Load(),
+		Refusals: r.refusals.Load(), ResolvedAt: st.At, ResolveTook: st.Duration.String(), Peers: []PeerStatus{}}
+	if !gen.IsZero() {
+		out.Generation = gen.String()
+	}
+	for _, p := range r.Peers() {
+		out.Peers = append(out.Peers, p.Status())
+	}
+	return out
+}
+
+// Handler serves the replication admin API:
+//
+//	GET  /replication                     Status (JSON)
+//	GET  /replication/digest              the state's digest, and with
+//	                                      ?store=1 the digest of the stored
+//	                                      entries, read in full
+//	GET  /replication/conflicts           State.Conflicts
+//	POST /replication/peers/{name}/pause  stop pulling from a peer
+//	POST /replication/peers/{name}/resume pull again (lifts a quarantine)
+func (r *Replicator) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /replication", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, r.Status())
+	})
+	mux.HandleFunc("GET /replication/digest", func(w http.ResponseWriter, req *http.Request) {
+		st := r.Status()
+		out := map[string]any{"digest": st.Digest, "settled": st.Settled, "vector": st.Vector, "entries": st.Entries}
+		if req.URL.Query().Get("store") != "" {
+			d, err := r.StoreDigest()
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			out["store_digest"] = hex.EncodeToString(d[:])
+		}
+		writeJSON(w, out)
+	})
+	mux.HandleFunc("GET /replication/conflicts", func(w http.ResponseWriter, _ *http.Request) {
+		type row struct {
+			Kind     string `json:"kind"`
+			Entry    string `json:"entry_uuid"`
+			DN       string `json:"dn,omitempty"`
+			WantedDN string `json:"wanted_dn,omitempty"`
+			CSN      string `json:"csn"`
+		}
+		out := []row{}
+		for _, c := range r.Conflicts() {
+			out = append(out, row{c.Kind.String(), c.Entry.String(), c.DN, c.WantedDN, c.CSN.String()})
+		}
+		writeJSON(w, out)
+	})
+	peerAction := func(act func(*Peer)) http.HandlerFunc {
+		return func(w http.ResponseWriter, req *http.Request) {
+			p := r.Peer(req.PathValue("name"))
+			if p == nil {
+				http.Error(w, "no such peer", http.StatusNotFound)
+				return
+			}
+			act(p)
+			writeJSON(w, p.Status())
+		}
+	}
+	mux.HandleFunc("POST /replication/peers/{name}/pause", peerAction((*Peer).Pause))
+	mux.HandleFunc("POST /replication/peers/{name}/resume", peerAction((*Peer).Resume))
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+// Register adds the replication metrics to reg.
+func (r *Replicator) Register(reg prometheus.Registerer) error {
+	lag := func(f func(PeerStatus) float64) func() float64 {
+		return func() float64 {
+			m := 0.0
+			for _, p := range r.Peers() {
+				m = max(m, f(p.Status()))
+			}
+			return m
+		}
+	}
+	for _, c := range []prometheus.Collector{
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_replication_applied_changes_total", Help: "Changes pulled from peers and applied here."},
+			func() float64 { return float64(r.applied.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_replication_local_changes_total", Help: "Changes made on this replica."},
+			func() float64 { return float64(r.localOps.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_replication_refusals_total", Help: "Pulls refused: peers quarantined for clock skew, replicas told to reinitialise."},
+			func() float64 { return float64(r.refusals.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_replication_conflicts", Help: "Entries renamed or shown as glue by conflict resolution."},
+			func() float64 { return float64(r.storeStatus().Conflicts) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_replication_lag_changes", Help: "Changes a peer holds that this replica has not applied yet (largest over peers)."},
+			lag(func(s PeerStatus) float64 { return float64(s.LagChanges) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_replication_lag_seconds", Help: "How far this replica's vector trails a peer's, in CSN time (largest over peers)."},
+			lag(func(s PeerStatus) float64 { return s.LagSeconds })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_replication_quarantined_peers", Help: "Peers not pulled from because of clock skew."},
+			func() float64 {
+				n := 0
+				for _, p := range r.Peers() {
+					if p.Status().Quarantined {
+						n++
+					}
+				}
+				return float64(n)
+			}),
+	} {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
