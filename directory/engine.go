@@ -474,5 +474,12 @@ func (e *Engine) CompileFilter(f *ldap.Filter) *CompiledFilter {
 	return &CompiledFilter{e: e, m: e.compile(f, compileOptions{})}
 }
 
+// CompileSearchFilter compiles f as a search with access acc evaluates
+// it: items on attributes acc does not let the requester search are
+// Undefined. A nil acc is unrestricted (CompileFilter).
+func (e *Engine) CompileSearchFilter(f *ldap.Filter, acc SearchAccess) *CompiledFilter {
+	return &CompiledFilter{e: e, m: e.compile(f, compileOptions{access: acc})}
+}
+
 // Match reports whether en matches the filter (True, not Undefined).
 func (c *CompiledFilter) Match(en *Entry) bool { return c.e.eval(&c.m, en) == triTrue }

@@ -99,6 +99,9 @@ type Config struct {
 	// (package replication, directory/overlay/syncprov).
 	Replication struct {
 		ReplicaID int `mapstructure:"replica_id"`
+		// QueueLength bounds the commits queued for each sync or
+		// persistent search; one that falls further behind is cut off.
+		QueueLength int `mapstructure:"queue_length"`
 		Changelog struct {
 			MaxAge     time.Duration `mapstructure:"max_age"`
 			MaxEntries int           `mapstructure:"max_entries"`
@@ -188,6 +191,7 @@ var defaults = []struct {
 	{"access.self_writable", []string{"telephoneNumber", "mobile", "jpegPhoto"}, "attributes users may change on their own entry (default rules only)"},
 	{"access.admin_group", "", "DN of a group whose members (nested too) may read and write everything (default rules only)"},
 	{"replication.replica_id", 1, "this server's replica ID (1-4095), the server ID in its CSNs"},
+	{"replication.queue_length", 4096, "commits queued for each sync or persistent search; a search further behind is ended (busy, adminLimitExceeded)"},
 	{"replication.changelog.max_age", 7 * 24 * time.Hour, "changelog records older than this are trimmed (never above a known consumer's position)"},
 	{"replication.changelog.max_entries", 1000000, "changelog records beyond this many are trimmed, oldest first (same bound)"},
 	{"passwords.scheme", "argon2id", "scheme of new userPassword hashes: argon2id, pbkdf2-sha512 or ssha512"},

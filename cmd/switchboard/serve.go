@@ -19,6 +19,7 @@ import (
 	"github.com/switchboard-ldap/switchboard/directory/overlay/audit"
 	"github.com/switchboard-ldap/switchboard/directory/overlay/memberof"
 	"github.com/switchboard-ldap/switchboard/directory/overlay/ppolicy"
+	"github.com/switchboard-ldap/switchboard/directory/overlay/psearch"
 	"github.com/switchboard-ldap/switchboard/directory/overlay/syncprov"
 	"github.com/switchboard-ldap/switchboard/directory/password"
 	"github.com/switchboard-ldap/switchboard/ldap"
@@ -73,7 +74,7 @@ func openEngineLog(cfg *Config, log *slog.Logger, dir string, noSync, bulk bool)
 	if !bulk {
 		if clog, err = replication.New(replication.Config{
 			Replica: uint16(cfg.Replication.ReplicaID), MaxAge: cfg.Replication.Changelog.MaxAge,
-			MaxEntries: cfg.Replication.Changelog.MaxEntries, Logger: log,
+			MaxEntries: cfg.Replication.Changelog.MaxEntries, QueueLength: cfg.Replication.QueueLength, Logger: log,
 		}); err != nil {
 			return nil, nil, err
 		}
@@ -245,6 +246,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	prov.Register(fe)
+	// Persistent search (draft-ietf-ldapext-psearch-03) on the same stream.
+	ps, err := psearch.New(psearch.Config{Changelog: clog, Engine: eng, Backend: backend, Logger: log})
+	if err != nil {
+		return err
+	}
+	ps.Register(fe)
 	srv := &ldap.Server{
 		Handler:          fe,
 		Logger:           log,
@@ -276,6 +283,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	errc := make(chan error, 3)
 	srv.RegisterOnShutdown(prov.Close)
+	srv.RegisterOnShutdown(ps.Close)
 	go func() { errc <- srv.Serve(ln) }()
 	if lns != nil {
 		go func() { errc <- srv.ServeTLS(lns, tlsCfg) }()
