@@ -102,7 +102,7 @@ type Config struct {
 		// QueueLength bounds the commits queued for each sync or
 		// persistent search; one that falls further behind is cut off.
 		QueueLength int `mapstructure:"queue_length"`
-		Changelog struct {
+		Changelog   struct {
 			MaxAge     time.Duration `mapstructure:"max_age"`
 			MaxEntries int           `mapstructure:"max_entries"`
 		} `mapstructure:"changelog"`
