@@ -263,6 +263,7 @@ func loadConfig(fs *pflag.FlagSet) (*Config, error) {
 	// so are access.rules, whose text holds commas and spaces.
 	v.SetDefault("indexes", map[string][]string{})
 	v.SetDefault("access.rules", []string{})
+	v.SetDefault("encryption.attributes", []string{})
 	var cfg Config
 	if err := v.Unmarshal(&cfg); err != nil {
 		return nil, fmt.Errorf("config: %w", err)

@@ -101,9 +101,10 @@ func openEngineLog(cfg *Config, log *slog.Logger, dir string, noSync, bulk bool)
 		Passwords:      password.NewHasher(cfg.passwordConfig()),
 		RehashOnBind:   cfg.Passwords.RehashOnBind,
 
-		EncryptionKey:   key,
-		DataKeyRotation: cfg.Encryption.DataKeyRotation,
-		Stamper:         stamper,
+		EncryptionKey:    key,
+		SealedAttributes: cfg.Encryption.Attributes,
+		DataKeyRotation:  cfg.Encryption.DataKeyRotation,
+		Stamper:          stamper,
 	})
 	if err != nil {
 		return nil, nil, err
