@@ -25,7 +25,8 @@ package directory
 // sealed. A record without sealed values is written in format 1, and
 // read exactly as before: a store without sealed attributes pays nothing.
 // Reading format 2 opens the values in place in the record's copy, so it
-// adds no allocation, only the AES-GCM work (about 1 µs a value).
+// adds no allocation, only the AES-GCM work (a few hundred ns for
+// a short value; BenchmarkDecodeEntry).
 //
 // A sealed attribute cannot be indexed (Open refuses an index on it: an
 // index key holds the value), so a filter on it is evaluated by reading,
@@ -206,10 +207,10 @@ func (e *Engine) encodeEntry(en *Entry) ([]byte, error) {
 	if s == nil || len(s.names) == 0 {
 		return en.marshal(nil), nil
 	}
-	any := false
+	has := false
 	for i := range en.Attrs {
 		if s.Sealed(en.Attrs[i].Name) {
-			any = true
+			has = true
 			break
 		}
 	}
@@ -221,7 +222,7 @@ func (e *Engine) encodeEntry(en *Entry) ([]byte, error) {
 			}
 		}
 	}
-	if !any {
+	if !has {
 		return en.marshal(nil), nil
 	}
 	b := make([]byte, 0, 64+len(en.DN)+len(en.NDN)+16*len(en.Attrs))
