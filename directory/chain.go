@@ -77,7 +77,7 @@ func (e *Engine) resolveChains(r index.Reader, m *matcher) {
 					return true
 				}
 				ids.Add(uint32(id))
-				if en, err := getEntry(r.Txn, ID(id)); err == nil && en != nil {
+				if en, err := e.getEntry(r.Txn, ID(id)); err == nil && en != nil {
 					if n, err := m.at.Normalize([]byte(en.DN)); err == nil {
 						next = append(next, n)
 					}

@@ -77,6 +77,9 @@ func RekeyStore(dir string, oldKey, newKey []byte) error {
 	if _, err := os.Stat(filepath.Join(dir, badger.KeyRegistryFileName)); err != nil {
 		return fmt.Errorf("directory: rekey: no store in %s: %w", dir, err)
 	}
+	if storeHasSealed(dir) {
+		return fmt.Errorf("directory: rekey refused: the store in %s holds sealed attributes (encryption.attributes), whose key derives from the master key; change the key by export with the old key and import with the new one", dir)
+	}
 	// Badger's directory lock keeps a running server and a rekey apart.
 	lock, err := lockDir(dir)
 	if err != nil {

@@ -98,6 +98,9 @@ type Options struct {
 	// clear. A store is opened with the key it was created with, or with
 	// the one RekeyStore last gave it.
 	EncryptionKey []byte
+	// SealedAttributes are sealed value by value under a key derived from
+	// EncryptionKey, which they need (seal.go).
+	SealedAttributes []string
 	// DataKeyRotation is the age at which Badger starts a new data key
 	// (default 10 days).
 	DataKeyRotation time.Duration
@@ -127,6 +130,7 @@ type Engine struct {
 	subtypes subtypeCache
 	dns      dnCache
 	cache    *entryCache
+	sealer   *Sealer // nil without an encryption key (seal.go)
 
 	// Background index build (reindex.go).
 	stopBuild  context.CancelFunc
@@ -198,6 +202,9 @@ func Open(opt Options) (*Engine, error) {
 		e.virtuals[at] = va
 		e.virtualList = append(e.virtualList, va)
 	}
+	if err := e.openSealer(opt); err != nil {
+		return nil, err
+	}
 
 	bo := badgerOptions(opt)
 	bo.Logger = badgerLogger{log}
@@ -207,6 +214,10 @@ func Open(opt Options) (*Engine, error) {
 	}
 	e.db = db
 	if err := e.checkFormat(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := e.markSealed(opt); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -472,6 +483,13 @@ type CompiledFilter struct {
 // CompileFilter compiles f for repeated Match calls.
 func (e *Engine) CompileFilter(f *ldap.Filter) *CompiledFilter {
 	return &CompiledFilter{e: e, m: e.compile(f, compileOptions{})}
+}
+
+// CompileSearchFilter compiles f as a search with access acc evaluates
+// it: items on attributes acc does not let the requester search are
+// Undefined. A nil acc is unrestricted (CompileFilter).
+func (e *Engine) CompileSearchFilter(f *ldap.Filter, acc SearchAccess) *CompiledFilter {
+	return &CompiledFilter{e: e, m: e.compile(f, compileOptions{access: acc})}
 }
 
 // Match reports whether en matches the filter (True, not Undefined).

@@ -127,7 +127,13 @@ func unmarshalEntry(id ID, b []byte) (*Entry, error) {
 	if len(b) == 0 || b[0] != entryFormatV1 {
 		return nil, errCorrupt
 	}
-	buf := append([]byte(nil), b[1:]...)
+	return unmarshalBody(id, b[1:])
+}
+
+// unmarshalBody decodes a record after its format byte (see
+// unmarshalEntry).
+func unmarshalBody(id ID, b []byte) (*Entry, error) {
+	buf := append([]byte(nil), b...)
 	r := reader{b: buf}
 	e := &Entry{ID: id}
 	e.ParentID = ID(r.uvarint())

@@ -80,7 +80,11 @@ func (l *Loader) Add(ctx context.Context, dn string, attrs []Attr) error {
 	l.nextID++
 	en := &Entry{ID: id, ParentID: parentID, DN: parsed.String(), NDN: ndn, Attrs: attrs}
 	e.stampCreate(ctx, en, true, "")
-	if err := l.runs.add(entryKey(id), en.marshal(nil)); err != nil {
+	rec, err := e.encodeEntry(en)
+	if err != nil {
+		return err
+	}
+	if err := l.runs.add(entryKey(id), rec); err != nil {
 		return err
 	}
 	if err := l.runs.add(dnKey(ndn), appendID(nil, id)); err != nil {

@@ -229,7 +229,7 @@ func (e *Engine) buildIndexes(ctx context.Context, cfg *index.Config) error {
 			txn := e.db.NewTransaction(true)
 			err = func() error {
 				for _, id := range ids {
-					en, err := getEntry(txn, id)
+					en, err := e.getEntry(txn, id)
 					if err != nil || en == nil {
 						continue
 					}
@@ -291,7 +291,7 @@ func (e *Engine) Verify(ctx context.Context) (IndexReport, error) {
 			var en *Entry
 			if err := it.Item().Value(func(v []byte) error {
 				var err error
-				en, err = unmarshalEntry(id, v)
+				en, err = e.decodeEntry(id, v)
 				return err
 			}); err != nil {
 				it.Close()

@@ -44,7 +44,7 @@ func (e *Engine) ForEachEntry(fn func(*Entry) error) error {
 			var en *Entry
 			if err := item.Value(func(v []byte) error {
 				var err error
-				en, err = unmarshalEntry(id, v)
+				en, err = e.decodeEntry(id, v)
 				return err
 			}); err != nil {
 				return err
@@ -100,7 +100,7 @@ func (e *Engine) replace(tx *Tx, put []*Entry, remove []ID) error {
 	// First take every changing entry out of the indexes, so that an
 	// entry may take a DN another one leaves in the same call.
 	for _, id := range remove {
-		old, err := getEntry(tx.txn, id)
+		old, err := e.getEntry(tx.txn, id)
 		if err != nil {
 			return err
 		}
@@ -117,7 +117,7 @@ func (e *Engine) replace(tx *Tx, put []*Entry, remove []ID) error {
 	}
 	existed := make([]bool, len(put))
 	for i, en := range put {
-		old, err := getEntry(tx.txn, en.ID)
+		old, err := e.getEntry(tx.txn, en.ID)
 		if err != nil {
 			return err
 		}

@@ -113,7 +113,7 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 			e.cache.putDN(tok, baseNDN, baseID)
 		}
 		if req.Assertion != nil {
-			base, err := getEntry(txn, baseID)
+			base, err := e.getEntry(txn, baseID)
 			if err != nil {
 				return err
 			}
@@ -202,7 +202,7 @@ func (e *Engine) sharedEntry(txn *badger.Txn, tok readToken, id ID, evict bool) 
 	if en := e.cache.peek(id); en != nil {
 		return en, nil
 	}
-	en, err := getEntry(txn, id)
+	en, err := e.getEntry(txn, id)
 	if err != nil || en == nil {
 		return en, err
 	}
@@ -506,7 +506,7 @@ func (e *Engine) Walk(ctx context.Context, fn func(*Entry) error) error {
 			}
 			top := stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
-			en, err := getEntry(txn, top)
+			en, err := e.getEntry(txn, top)
 			if err != nil {
 				return err
 			}

@@ -89,7 +89,11 @@ type Tx struct {
 func (v *View) Schema() *schema.Schema { return v.e.schema }
 
 // Get loads an entry by ID; it returns nil, nil if there is none.
-func (v *View) Get(id ID) (*Entry, error) { return getEntry(v.txn, id) }
+func (v *View) Get(id ID) (*Entry, error) { return v.e.getEntry(v.txn, id) }
+
+// Sealer returns the engine's sealer (seal.go), for overlays that store
+// attribute values themselves: nil without an encryption key.
+func (v *View) Sealer() *Sealer { return v.e.sealer }
 
 // GetByNDN loads an entry by normalised DN; nil, nil if there is none.
 func (v *View) GetByNDN(ndn string) (*Entry, error) {
@@ -97,7 +101,7 @@ func (v *View) GetByNDN(ndn string) (*Entry, error) {
 	if err != nil || id == 0 {
 		return nil, err
 	}
-	return getEntry(v.txn, id)
+	return v.e.getEntry(v.txn, id)
 }
 
 // Lookup returns the IDs whose attr holds value (not yet normalised), in
@@ -128,7 +132,7 @@ func (tx *Tx) Update(before, after *Entry) error {
 	return nil
 }
 
-func getEntry(txn *badger.Txn, id ID) (*Entry, error) {
+func (e *Engine) getEntry(txn *badger.Txn, id ID) (*Entry, error) {
 	item, err := txn.Get(entryKey(id))
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return nil, nil
@@ -136,13 +140,13 @@ func getEntry(txn *badger.Txn, id ID) (*Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	var e *Entry
+	var en *Entry
 	err = item.Value(func(v []byte) error {
 		var err error
-		e, err = unmarshalEntry(id, v)
+		en, err = e.decodeEntry(id, v)
 		return err
 	})
-	return e, err
+	return en, err
 }
 
 func lookupDN(txn *badger.Txn, ndn string) (ID, error) {
@@ -235,7 +239,11 @@ func (e *Engine) withSuperclasses(values [][]byte) [][]byte {
 func (e *Engine) putEntry(tx *Tx, before, after *Entry) error {
 	txn := tx.txn
 	tx.touched = append(tx.touched, after.ID)
-	if err := txn.Set(entryKey(after.ID), after.marshal(nil)); err != nil {
+	rec, err := e.encodeEntry(after)
+	if err != nil {
+		return err
+	}
+	if err := txn.Set(entryKey(after.ID), rec); err != nil {
 		return err
 	}
 	if before == nil || before.NDN != after.NDN {
@@ -372,7 +380,7 @@ func (e *Engine) matchedDN(txn *badger.Txn, dn ldap.DN) string {
 			return ""
 		}
 		if id, _ := lookupDN(txn, n); id != 0 {
-			if en, _ := getEntry(txn, id); en != nil {
+			if en, _ := e.getEntry(txn, id); en != nil {
 				return en.DN
 			}
 			return p.String()

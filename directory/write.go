@@ -335,7 +335,7 @@ func (e *Engine) loadByDN(tx *Tx, parsed ldap.DN, ndn string) (*Entry, error) {
 	if id == 0 {
 		return nil, noSuchObject(e.matchedDN(tx.txn, parsed))
 	}
-	en, err := getEntry(tx.txn, id)
+	en, err := e.getEntry(tx.txn, id)
 	if err != nil {
 		return nil, err
 	}
@@ -371,7 +371,7 @@ func (e *Engine) Delete(ctx context.Context, dn string, opt WriteOptions) (*Chan
 				return nil, err
 			}
 			for _, id := range subs {
-				d, err := getEntry(tx.txn, id)
+				d, err := e.getEntry(tx.txn, id)
 				if err != nil {
 					return nil, err
 				}
@@ -709,7 +709,7 @@ func (e *Engine) ModifyDN(ctx context.Context, dn, newRDN string, deleteOldRDN b
 			return nil, err
 		}
 		for _, id := range subs {
-			d, err := getEntry(tx.txn, id)
+			d, err := e.getEntry(tx.txn, id)
 			if err != nil || d == nil {
 				return nil, fmt.Errorf("directory: descendant %d of %q: %v", id, before.DN, err)
 			}

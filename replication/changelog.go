@@ -384,7 +384,7 @@ func (l *Changelog) OnChange(_ context.Context, tx *directory.Tx, ch *directory.
 	if err != nil {
 		return fmt.Errorf("changelog: %w", err)
 	}
-	return tx.PutRecord(logKey(c), rec.appendBinary(nil))
+	return tx.PutRecord(logKey(c), rec.appendBinary(nil, tx.Sealer()))
 }
 
 // Coverage is what the log can replay: for every origin it has seen, the
@@ -439,7 +439,7 @@ func (l *Changelog) Since(v *directory.View, state map[uint16]CSN, fn func(*Reco
 			if !state[o].Less(c) {
 				return true, nil // the cookie's own CSN
 			}
-			rec, err := decodeRecord(c, val)
+			rec, err := decodeRecord(c, val, l.eng.Sealer())
 			if err != nil {
 				return false, err
 			}

@@ -314,14 +314,14 @@ func FuzzDecodeRecord(f *testing.F) {
 		{Kind: RecordDelete, UUID: "u", DN: "cn=a", Also: []string{"v"}},
 		{Kind: RecordModDN, UUID: "u", DN: "cn=a", NewDN: "cn=b"},
 	} {
-		f.Add(r.appendBinary(nil))
+		f.Add(r.appendBinary(nil, nil))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		r, err := decodeRecord(CSN{}, b)
+		r, err := decodeRecord(CSN{}, b, nil)
 		if err != nil {
 			return
 		}
-		r2, err := decodeRecord(CSN{}, r.appendBinary(nil))
+		r2, err := decodeRecord(CSN{}, r.appendBinary(nil, nil), nil)
 		if err != nil || fmt.Sprint(r2) != fmt.Sprint(r) {
 			t.Fatalf("record does not round-trip: %v\n%+v\n%+v", err, r, r2)
 		}

@@ -66,8 +66,11 @@ const recordVersion = 1
 //	delete: nalso { uuid }
 //	modrdn: newdn, nalso { uuid }
 //
-// The CSN is not in the value: it is the key.
-func (r *Record) appendBinary(b []byte) []byte {
+// The CSN is not in the value: it is the key. The values of sealed
+// attributes (directory.Sealer) are sealed, and their names preceded by a
+// 0x00 byte, as in the engine's entry records: the log holds them no more
+// in clear than the entries do.
+func (r *Record) appendBinary(b []byte, s *directory.Sealer) []byte {
 	b = append(b, recordVersion, byte(r.Kind))
 	b = appendStr(b, r.UUID)
 	b = appendStr(b, r.DN)
@@ -75,13 +78,13 @@ func (r *Record) appendBinary(b []byte) []byte {
 	case RecordAdd:
 		b = binary.AppendUvarint(b, uint64(len(r.Attrs)))
 		for _, a := range r.Attrs {
-			b = appendAttr(b, a)
+			b = appendAttr(b, a, s)
 		}
 	case RecordModify:
 		b = binary.AppendUvarint(b, uint64(len(r.Mods)))
 		for _, m := range r.Mods {
 			b = append(b, byte(m.Op))
-			b = appendAttr(b, m.Attr)
+			b = appendAttr(b, m.Attr, s)
 		}
 	case RecordDelete:
 		b = appendList(b, r.Also)
@@ -97,7 +100,20 @@ func appendStr(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-func appendAttr(b []byte, a directory.Attr) []byte {
+func appendAttr(b []byte, a directory.Attr, s *directory.Sealer) []byte {
+	if s.Sealed(a.Name) {
+		b = binary.AppendUvarint(b, uint64(len(a.Name)+1))
+		b = append(b, sealedMark)
+		b = append(b, a.Name...)
+		b = binary.AppendUvarint(b, uint64(len(a.Values)))
+		var sealed []byte
+		for _, v := range a.Values {
+			sealed = s.Seal(sealed[:0], a.Name, v)
+			b = binary.AppendUvarint(b, uint64(len(sealed)))
+			b = append(b, sealed...)
+		}
+		return b
+	}
 	b = appendStr(b, a.Name)
 	b = binary.AppendUvarint(b, uint64(len(a.Values)))
 	for _, v := range a.Values {
@@ -106,6 +122,9 @@ func appendAttr(b []byte, a directory.Attr) []byte {
 	}
 	return b
 }
+
+// sealedMark precedes the name of a sealed attribute.
+const sealedMark = 0x00
 
 func appendList(b []byte, ss []string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(ss)))
@@ -122,8 +141,9 @@ var ErrRecord = errors.New("replication: malformed changelog record")
 // recordReader decodes with bounds checks: a corrupt record is an error,
 // never a panic or a huge allocation.
 type recordReader struct {
-	b   []byte
-	err error
+	b      []byte
+	err    error
+	sealer *directory.Sealer
 }
 
 func (r *recordReader) uvarint() uint64 {
@@ -167,9 +187,19 @@ func (r *recordReader) str() string { return string(r.bytes()) }
 
 func (r *recordReader) attr() directory.Attr {
 	a := directory.Attr{Name: r.str()}
+	sealed := len(a.Name) > 0 && a.Name[0] == sealedMark
+	if sealed {
+		a.Name = a.Name[1:]
+	}
 	n := r.count(1)
 	for i := 0; i < n && r.err == nil; i++ {
-		a.Values = append(a.Values, append([]byte(nil), r.bytes()...))
+		v := append([]byte(nil), r.bytes()...)
+		if sealed && r.err == nil {
+			if v, r.err = r.sealer.Open(a.Name, v); r.err != nil {
+				break
+			}
+		}
+		a.Values = append(a.Values, v)
 	}
 	return a
 }
@@ -183,13 +213,14 @@ func (r *recordReader) list() []string {
 	return out
 }
 
-// decodeRecord decodes a record value; csn comes from its key.
-func decodeRecord(csn CSN, v []byte) (*Record, error) {
+// decodeRecord decodes a record value; csn comes from its key, s opens
+// sealed values.
+func decodeRecord(csn CSN, v []byte, s *directory.Sealer) (*Record, error) {
 	if len(v) < 2 || v[0] != recordVersion {
 		return nil, fmt.Errorf("%w: unknown version", ErrRecord)
 	}
 	rec := &Record{CSN: csn, Kind: RecordKind(v[1])}
-	r := &recordReader{b: v[2:]}
+	r := &recordReader{b: v[2:], sealer: s}
 	rec.UUID = r.str()
 	rec.DN = r.str()
 	switch rec.Kind {

@@ -99,7 +99,10 @@ type Config struct {
 	// (package replication, directory/overlay/syncprov).
 	Replication struct {
 		ReplicaID int `mapstructure:"replica_id"`
-		Changelog struct {
+		// QueueLength bounds the commits queued for each sync or
+		// persistent search; one that falls further behind is cut off.
+		QueueLength int `mapstructure:"queue_length"`
+		Changelog   struct {
 			MaxAge     time.Duration `mapstructure:"max_age"`
 			MaxEntries int           `mapstructure:"max_entries"`
 		} `mapstructure:"changelog"`
@@ -198,6 +201,7 @@ var defaults = []struct {
 	{"access.self_writable", []string{"telephoneNumber", "mobile", "jpegPhoto"}, "attributes users may change on their own entry (default rules only)"},
 	{"access.admin_group", "", "DN of a group whose members (nested too) may read and write everything (default rules only)"},
 	{"replication.replica_id", 1, "this server's replica ID (1-4095), the server ID in its CSNs"},
+	{"replication.queue_length", 4096, "commits queued for each sync or persistent search; a search further behind is ended (busy, adminLimitExceeded)"},
 	{"replication.changelog.max_age", 7 * 24 * time.Hour, "changelog records older than this are trimmed (never above a known consumer's position)"},
 	{"replication.changelog.max_entries", 1000000, "changelog records beyond this many are trimmed, oldest first (same bound)"},
 	{"replication.multi_supplier", false, "multi-supplier replication: accept writes here and pull every peer's (replication.peers, in the config file)"},
@@ -275,6 +279,7 @@ func loadConfig(fs *pflag.FlagSet) (*Config, error) {
 	v.SetDefault("access.rules", []string{})
 	v.SetDefault("replication.consumers", []string{})
 	v.SetDefault("replication.peers", []map[string]any{})
+	v.SetDefault("encryption.attributes", []string{})
 	var cfg Config
 	if err := v.Unmarshal(&cfg); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -297,6 +302,10 @@ func (c *Config) validate() error {
 		return fmt.Errorf("config: log.format %q is neither text nor json", c.Log.Format)
 	case c.TLS.Require != "none" && c.TLS.Require != "bind" && c.TLS.Require != "all":
 		return fmt.Errorf("config: tls.require %q is none of none, bind, all", c.TLS.Require)
+	case c.Replication.MultiSupplier && len(c.Encryption.Attributes) > 0:
+		// The replication op log and the pull protocol carry values in
+		// clear; sealing them there is not done yet.
+		return fmt.Errorf("config: encryption.attributes and replication.multi_supplier cannot be used together yet")
 	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.Log.Level)); err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -76,4 +77,16 @@ func FuzzConfig(f *testing.F) {
 			t.Fatal("accepted a config with an empty suffix")
 		}
 	})
+}
+
+func TestConfigRefusesSealedAttributesWithMultiSupplier(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(path, []byte("encryption:\n  attributes: [homePhone]\nreplication:\n  multi_supplier: true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code := runCLI(t, "", "serve", "--config", path, "--data", filepath.Join(dir, "data"))
+	if code == 0 || !strings.Contains(errOut, "cannot be used together") {
+		t.Fatalf("serve with sealed attributes and multi-supplier: exit %d, stderr %q", code, errOut)
+	}
 }

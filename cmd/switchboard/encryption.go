@@ -21,6 +21,10 @@ import (
 type EncryptionConfig struct {
 	KeyFile         string        `mapstructure:"key_file"`
 	DataKeyRotation time.Duration `mapstructure:"data_key_rotation"`
+	// Attributes are sealed value by value under a key derived from the
+	// master key (directory/seal.go): not indexable, not in clear in the
+	// changelog; set in the file only.
+	Attributes []string `mapstructure:"attributes"`
 }
 
 // envEncryptionKey names the environment variable holding the key.

@@ -20,6 +20,7 @@ import (
 	"github.com/switchboard-ldap/switchboard/directory/overlay/audit"
 	"github.com/switchboard-ldap/switchboard/directory/overlay/memberof"
 	"github.com/switchboard-ldap/switchboard/directory/overlay/ppolicy"
+	"github.com/switchboard-ldap/switchboard/directory/overlay/psearch"
 	"github.com/switchboard-ldap/switchboard/directory/overlay/syncprov"
 	"github.com/switchboard-ldap/switchboard/directory/password"
 	"github.com/switchboard-ldap/switchboard/ldap"
@@ -91,7 +92,7 @@ func openEngineReplImpl(cfg *Config, log *slog.Logger, dir string, noSync, bulk 
 		}
 		if clog, err = replication.New(replication.Config{
 			Replica: uint16(cfg.Replication.ReplicaID), MaxAge: cfg.Replication.Changelog.MaxAge,
-			MaxEntries: cfg.Replication.Changelog.MaxEntries, Logger: log,
+			MaxEntries: cfg.Replication.Changelog.MaxEntries, QueueLength: cfg.Replication.QueueLength, Logger: log,
 			MaxSkew: cfg.Replication.MaxSkew, Now: now,
 		}); err != nil {
 			return nil, nil, nil, err
@@ -129,9 +130,10 @@ func openEngineReplImpl(cfg *Config, log *slog.Logger, dir string, noSync, bulk 
 		Passwords:      password.NewHasher(cfg.passwordConfig()),
 		RehashOnBind:   cfg.Passwords.RehashOnBind,
 
-		EncryptionKey:   key,
-		DataKeyRotation: cfg.Encryption.DataKeyRotation,
-		Stamper:         stamper,
+		EncryptionKey:    key,
+		SealedAttributes: cfg.Encryption.Attributes,
+		DataKeyRotation:  cfg.Encryption.DataKeyRotation,
+		Stamper:          stamper,
 	})
 	if err != nil {
 		return nil, nil, nil, err
@@ -280,6 +282,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	prov.Register(fe)
+	// Persistent search (draft-ietf-ldapext-psearch-03) on the same stream.
+	ps, err := psearch.New(psearch.Config{Changelog: clog, Engine: eng, Backend: backend, Logger: log})
+	if err != nil {
+		return err
+	}
+	ps.Register(fe)
 	var mounts map[string]http.Handler
 	if rep != nil {
 		stopRepl, err := startReplication(ctx, cfg, log, eng, rep, fe, metrics)
@@ -321,6 +329,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	errc := make(chan error, 3)
 	srv.RegisterOnShutdown(prov.Close)
+	srv.RegisterOnShutdown(ps.Close)
 	go func() { errc <- srv.Serve(ln) }()
 	if lns != nil {
 		go func() { errc <- srv.ServeTLS(lns, tlsCfg) }()

@@ -64,10 +64,10 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/directory/frontend"
+	"github.com/switchboard-ldap/switchboard/directory/overlay/internal/changefeed"
 	"github.com/switchboard-ldap/switchboard/ldap"
 	"github.com/switchboard-ldap/switchboard/replication"
 )
@@ -78,9 +78,7 @@ type Provider struct {
 	eng     *directory.Engine
 	backend directory.Backend
 	logger  *slog.Logger
-
-	stopOnce sync.Once
-	stop     chan struct{}
+	stop    changefeed.Shutdown
 }
 
 // Config configures a Provider.
@@ -97,7 +95,7 @@ func New(cfg Config) (*Provider, error) {
 	if cfg.Changelog == nil || cfg.Engine == nil {
 		return nil, errors.New("syncprov: Changelog and Engine are required")
 	}
-	p := &Provider{log: cfg.Changelog, eng: cfg.Engine, backend: cfg.Backend, logger: cfg.Logger, stop: make(chan struct{})}
+	p := &Provider{log: cfg.Changelog, eng: cfg.Engine, backend: cfg.Backend, logger: cfg.Logger}
 	if p.backend == nil {
 		p.backend = cfg.Engine
 	}
@@ -113,15 +111,17 @@ func (p *Provider) Register(f *frontend.Frontend) {
 }
 
 // Close ends every persist phase with unavailable (server shutdown).
-func (p *Provider) Close() { p.stopOnce.Do(func() { close(p.stop) }) }
+func (p *Provider) Close() { p.stop.Close() }
 
 // session is one sync search.
 type session struct {
-	p      *Provider
-	w      ldap.ResponseWriter
-	q      *frontend.SearchQuery
-	rid    int
-	baseND string
+	p   *Provider
+	w   ldap.ResponseWriter
+	q   *frontend.SearchQuery
+	rid int
+	// content is the search's content, for the changes of the persist
+	// phase.
+	content *changefeed.Content
 	// sent and deleted count what the refresh sent (entries with a sync
 	// state, deleted entryUUIDs).
 	sent, deleted int
@@ -143,12 +143,12 @@ func (p *Provider) ServeSearch(ctx context.Context, w ldap.ResponseWriter, q *fr
 		writeErr(w, &ldap.Error{Code: ldap.ProtocolError, Message: err.Error()})
 		return
 	}
-	baseND, err := p.eng.NormalizeDN(q.BaseDN)
+	content, err := changefeed.NewContent(p.eng, p.backend, q, false)
 	if err != nil {
-		writeErr(w, &ldap.Error{Code: ldap.InvalidDNSyntax, Message: "invalid base DN"})
+		writeErr(w, err)
 		return
 	}
-	s := &session{p: p, w: w, q: q, rid: cookie.RID, baseND: baseND}
+	s := &session{p: p, w: w, q: q, rid: cookie.RID, content: content}
 	persist := req.Mode == ldap.SyncRefreshAndPersist
 	var sub *replication.Subscription
 	if persist {
@@ -229,14 +229,7 @@ func itoa(n int) string {
 
 func flush(w ldap.ResponseWriter) error { return ldap.Flush(w) }
 
-func writeErr(w ldap.ResponseWriter, err error) {
-	var le *ldap.Error
-	if errors.As(err, &le) {
-		w.WriteResult(&ldap.Result{Code: le.Code, MatchedDN: le.MatchedDN, Diagnostic: le.Message})
-		return
-	}
-	w.WriteResult(&ldap.Result{Code: ldap.Other, Diagnostic: "sync search failed"})
-}
+func writeErr(w ldap.ResponseWriter, err error) { changefeed.WriteError(w, err) }
 
 // uuidBytes converts an entryUUID's text form to the 16 octets of a
 // syncUUID.
@@ -373,7 +366,7 @@ func (s *session) refreshFromLog(ctx context.Context, from map[uint16]replicatio
 	for _, u := range order {
 		var en *directory.Entry
 		if !gone[u] {
-			if en, err = s.byUUID(ctx, u); err != nil {
+			if en, err = s.content.Current(ctx, u); err != nil {
 				return false, err
 			}
 		}
@@ -403,103 +396,21 @@ func (s *session) refreshFromLog(ctx context.Context, from map[uint16]replicatio
 	return true, nil
 }
 
-// byUUID returns the entry with entryUUID u if it is in the search's
-// content (base, scope, filter), else nil.
-func (s *session) byUUID(ctx context.Context, u string) (*directory.Entry, error) {
-	f := &ldap.Filter{Kind: ldap.FilterAnd, Children: []ldap.Filter{
-		{Kind: ldap.FilterEqualityMatch, Attr: []byte("entryUUID"), Value: []byte(u)},
-		*s.q.Filter,
-	}}
-	var out *directory.Entry
-	err := s.p.backend.Search(ctx, &directory.SearchRequest{
-		BaseDN: s.q.BaseDN, Scope: s.q.Scope, Filter: f,
-		Access: s.q.Access, Unlimited: true,
-	}, func(en *directory.Entry) error {
-		out = en
-		return directory.ErrStop
-	})
-	var le *ldap.Error
-	if errors.As(err, &le) && le.Code == ldap.NoSuchObject {
-		return nil, nil // the base itself is gone
-	}
-	return out, err
-}
-
-// inContent reports whether a stored entry (as a write hook saw it) was
-// in the search's content.
-func (s *session) inContent(en *directory.Entry) bool {
-	if en == nil {
-		return false
-	}
-	switch s.q.Scope {
-	case ldap.ScopeBaseObject:
-		if en.NDN != s.baseND {
-			return false
-		}
-	case ldap.ScopeSingleLevel:
-		if !isChild(en.NDN, s.baseND) {
-			return false
-		}
-	default:
-		if en.NDN != s.baseND && !isBelow(en.NDN, s.baseND) {
-			return false
-		}
-	}
-	return s.p.eng.Match(s.q.Filter, en)
-}
-
-func isBelow(ndn, base string) bool {
-	if base == "" {
-		return ndn != ""
-	}
-	return strings.HasSuffix(ndn, ","+base)
-}
-
-func isChild(ndn, base string) bool {
-	if !isBelow(ndn, base) {
-		return false
-	}
-	rdn := ndn[:len(ndn)-len(base)-1]
-	dn, err := ldap.ParseDN(rdn)
-	return err == nil && len(dn) == 1
-}
-
 // persist streams commits until the operation ends.
 func (s *session) persist(ctx context.Context, sub *replication.Subscription, sent map[uint16]replication.CSN) {
 	local := s.p.log.Replica()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-s.p.stop:
-			s.w.WriteResult(&ldap.Result{Code: ldap.Unavailable, Diagnostic: "server is shutting down"})
-			return
-		case ev, ok := <-sub.C():
-			if !ok {
-				if sub.Overflowed() {
-					s.w.WriteResult(&ldap.Result{Code: ldap.Busy, Diagnostic: "the consumer fell behind the change stream; resume with the last cookie"})
-				}
-				return
-			}
-			if !sent[ev.CSN.Replica].Less(ev.CSN) {
-				continue // the refresh already reflected it
-			}
-			var cookie []byte
-			if sent[local].Less(ev.Safe) {
-				sent[local] = ev.Safe
-				cookie = []byte(replication.Cookie{RID: s.rid, SID: -1, CSNs: sent}.String())
-			}
-			if err := s.send(ctx, ev.Change, cookie); err != nil {
-				if !errors.Is(err, ldap.ErrAbandoned) && ctx.Err() == nil {
-					writeErr(s.w, err)
-				}
-				return
-			}
-			if err := flush(s.w); err != nil {
-				return
-			}
+	behind := &ldap.Result{Code: ldap.Busy, Diagnostic: "the consumer fell behind the change stream; resume with the last cookie"}
+	changefeed.Follow(ctx, s.w, sub, &s.p.stop, behind, func(ev replication.Event) error {
+		if !sent[ev.CSN.Replica].Less(ev.CSN) {
+			return nil // the refresh already reflected it
 		}
-	}
+		var cookie []byte
+		if sent[local].Less(ev.Safe) {
+			sent[local] = ev.Safe
+			cookie = []byte(replication.Cookie{RID: s.rid, SID: -1, CSNs: sent}.String())
+		}
+		return s.send(ctx, ev.Change, cookie)
+	})
 }
 
 // send writes the sync states one committed change causes.
@@ -507,13 +418,13 @@ func (s *session) send(ctx context.Context, ch *directory.Change, cookie []byte)
 	if ch.Kind == directory.ChangeDelete {
 		var last *directory.Entry
 		for i := len(ch.Removed) - 1; i >= 0; i-- {
-			if s.inContent(ch.Removed[i]) {
+			if s.content.Holds(ch.Removed[i]) {
 				if err := s.writeState(ch.Removed[i], ldap.SyncDelete, nil); err != nil {
 					return err
 				}
 			}
 		}
-		if s.inContent(ch.Before) {
+		if s.content.Holds(ch.Before) {
 			last = ch.Before
 		}
 		if last != nil {
@@ -521,18 +432,18 @@ func (s *session) send(ctx context.Context, ch *directory.Change, cookie []byte)
 		}
 		return s.newCookie(cookie)
 	}
-	en, err := s.byUUID(ctx, ch.After.First("entryUUID"))
+	en, err := s.content.Current(ctx, ch.After.First("entryUUID"))
 	if err != nil {
 		return err
 	}
 	if en == nil {
-		if s.inContent(ch.Before) {
+		if s.content.Holds(ch.Before) {
 			return s.writeState(ch.Before, ldap.SyncDelete, cookie)
 		}
 		return s.newCookie(cookie)
 	}
 	state := ldap.SyncModify
-	if ch.Kind == directory.ChangeAdd || !s.inContent(ch.Before) {
+	if ch.Kind == directory.ChangeAdd || !s.content.Holds(ch.Before) {
 		state = ldap.SyncAdd
 	}
 	return s.writeState(en, state, cookie)

@@ -1,0 +1,188 @@
+// Package changefeed holds what the search extensions that stream changes
+// share: content synchronization (RFC 4533, package syncprov) and
+// persistent search (draft-ietf-ldapext-psearch-03, package psearch).
+//
+// Both follow the changelog's commit stream (replication.Subscription)
+// for one search: Content decides whether an entry as a write saw it was
+// in the search's content (base, scope, filter, the requester's access)
+// and reads an entry's current state as the requester may see it; Follow
+// runs the stream until the operation ends, and ends it with a result for
+// the two ways the server ends it (shutdown, a consumer that fell behind).
+package changefeed
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+
+	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/directory/frontend"
+	"github.com/switchboard-ldap/switchboard/ldap"
+	"github.com/switchboard-ldap/switchboard/replication"
+)
+
+// Content is the content of one search: its base, scope and filter, as
+// the requester's access lets them see it.
+type Content struct {
+	eng     *directory.Engine
+	backend directory.Backend
+	q       *frontend.SearchQuery
+	baseND  string
+	filter  *directory.CompiledFilter
+	// computed asks Current for computed operational attributes.
+	computed bool
+}
+
+// NewContent returns the content of q, searched through backend; computed
+// asks Current for the computed operational attributes q requested (a
+// replica computes its own, so content synchronization does not). A base
+// DN that does not parse is invalidDNSyntax.
+func NewContent(eng *directory.Engine, backend directory.Backend, q *frontend.SearchQuery, computed bool) (*Content, error) {
+	baseND, err := eng.NormalizeDN(q.BaseDN)
+	if err != nil {
+		return nil, &ldap.Error{Code: ldap.InvalidDNSyntax, Message: "invalid base DN"}
+	}
+	return &Content{eng: eng, backend: backend, q: q, baseND: baseND, filter: eng.CompileSearchFilter(q.Filter, q.Access),
+		computed: computed && q.Operational}, nil
+}
+
+// Holds reports whether a stored entry (as a write hook saw it, before or
+// after the write) was in the content: within the scope, matching the
+// filter with the requester's access to its attributes, and visible to
+// the requester.
+func (c *Content) Holds(en *directory.Entry) bool {
+	if en == nil {
+		return false
+	}
+	switch c.q.Scope {
+	case ldap.ScopeBaseObject:
+		if en.NDN != c.baseND {
+			return false
+		}
+	case ldap.ScopeSingleLevel:
+		if !isChild(en.NDN, c.baseND) {
+			return false
+		}
+	default:
+		if en.NDN != c.baseND && !isBelow(en.NDN, c.baseND) {
+			return false
+		}
+	}
+	if !c.filter.Match(en) {
+		return false
+	}
+	return c.q.Access == nil || c.q.Access.Visible(en)
+}
+
+// Current returns the entry whose entryUUID is uuid, as the search would
+// return it now (computed attributes included, access applied), or nil if
+// it is not in the content.
+func (c *Content) Current(ctx context.Context, uuid string) (*directory.Entry, error) {
+	if uuid == "" {
+		return nil, nil
+	}
+	f := &ldap.Filter{Kind: ldap.FilterAnd, Children: []ldap.Filter{
+		{Kind: ldap.FilterEqualityMatch, Attr: []byte("entryUUID"), Value: []byte(uuid)},
+		*c.q.Filter,
+	}}
+	var out *directory.Entry
+	err := c.backend.Search(ctx, &directory.SearchRequest{
+		BaseDN: c.q.BaseDN, Scope: c.q.Scope, Filter: f, Operational: c.computed,
+		Access: c.q.Access, Unlimited: true,
+	}, func(en *directory.Entry) error {
+		out = en
+		return directory.ErrStop
+	})
+	var le *ldap.Error
+	if errors.As(err, &le) && le.Code == ldap.NoSuchObject {
+		return nil, nil // the base itself is gone
+	}
+	return out, err
+}
+
+func isBelow(ndn, base string) bool {
+	if base == "" {
+		return ndn != ""
+	}
+	return strings.HasSuffix(ndn, ","+base)
+}
+
+func isChild(ndn, base string) bool {
+	if !isBelow(ndn, base) {
+		return false
+	}
+	rdn := ndn[:len(ndn)-len(base)-1]
+	dn, err := ldap.ParseDN(rdn)
+	return err == nil && len(dn) == 1
+}
+
+// Shutdown tells every stream of a server that the server is stopping.
+// The zero value is ready; Close may be called more than once.
+type Shutdown struct {
+	once sync.Once
+	mu   sync.Mutex
+	c    chan struct{}
+}
+
+func (s *Shutdown) done() chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.c == nil {
+		s.c = make(chan struct{})
+	}
+	return s.c
+}
+
+// Close ends every Follow on s with unavailable.
+func (s *Shutdown) Close() {
+	c := s.done()
+	s.once.Do(func() { close(c) })
+}
+
+// Follow calls fn for every event of sub, flushing w after each, until
+// the operation ends: ctx is done (abandon, unbind, a closed connection),
+// fn fails (the error is written as the result, unless the operation was
+// abandoned), stop closes (unavailable), or the changelog cut sub off
+// because the consumer fell behind (overflow is written as the result).
+// It never returns while the operation goes on.
+func Follow(ctx context.Context, w ldap.ResponseWriter, sub *replication.Subscription, stop *Shutdown,
+	overflow *ldap.Result, fn func(replication.Event) error) {
+	halt := stop.done()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-halt:
+			w.WriteResult(&ldap.Result{Code: ldap.Unavailable, Diagnostic: "server is shutting down"})
+			return
+		case ev, ok := <-sub.C():
+			if !ok {
+				if sub.Overflowed() {
+					w.WriteResult(overflow)
+				}
+				return
+			}
+			if err := fn(ev); err != nil {
+				if !errors.Is(err, ldap.ErrAbandoned) && ctx.Err() == nil {
+					WriteError(w, err)
+				}
+				return
+			}
+			if err := ldap.Flush(w); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// WriteError ends the operation with err's result: its code if it is an
+// *ldap.Error, else other.
+func WriteError(w ldap.ResponseWriter, err error) {
+	var le *ldap.Error
+	if errors.As(err, &le) {
+		w.WriteResult(&ldap.Result{Code: le.Code, MatchedDN: le.MatchedDN, Diagnostic: le.Message})
+		return
+	}
+	w.WriteResult(&ldap.Result{Code: ldap.Other, Diagnostic: "search failed"})
+}

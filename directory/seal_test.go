@@ -1,0 +1,130 @@
+package directory
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+func sealedEngine(t testing.TB) *Engine {
+	t.Helper()
+	return openTestWith(t, Options{EncryptionKey: bytes.Repeat([]byte{7}, 32), SealedAttributes: []string{"employeeNumber"}})
+}
+
+// rawRecord returns the stored record of the entry dn.
+func rawRecord(t testing.TB, e *Engine, dn string) []byte {
+	t.Helper()
+	var out []byte
+	err := e.db.View(func(txn *badger.Txn) error {
+		nd, err := e.NormalizeDN(dn)
+		if err != nil {
+			return err
+		}
+		id, err := lookupDN(txn, nd)
+		if err != nil {
+			return err
+		}
+		item, err := txn.Get(entryKey(id))
+		if err != nil {
+			return err
+		}
+		out, err = item.ValueCopy(nil)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestSealedRecords(t *testing.T) {
+	e := sealedEngine(t)
+	ctx := context.Background()
+	dn := "uid=a,ou=people,dc=example,dc=com"
+	must(t, errOf(e.Add(ctx, dn, person("a", "A", "A", "employeeNumber", "secret-1234", "description", "open"), WriteOptions{})))
+	rec := rawRecord(t, e, dn)
+	if rec[0] != entryFormatSealed || bytes.Contains(rec, []byte("secret-1234")) || !bytes.Contains(rec, []byte("open")) {
+		t.Fatalf("record format %d, holds the sealed value: %v", rec[0], bytes.Contains(rec, []byte("secret-1234")))
+	}
+	// An entry without sealed values keeps format 1.
+	if rec := rawRecord(t, e, "ou=people,dc=example,dc=com"); rec[0] != entryFormatV1 {
+		t.Errorf("an entry without sealed values has format %d", rec[0])
+	}
+	en, err := e.decodeEntry(1, rec)
+	if err != nil || en.First("employeeNumber") != "secret-1234" || en.First("description") != "open" {
+		t.Fatalf("decode: %v %v", en, err)
+	}
+	// Another master key does not open it.
+	other, err := newSealer(bytes.Repeat([]byte{8}, 32), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e2 := &Engine{sealer: other}
+	if _, err := e2.decodeEntry(1, rec); !errors.Is(err, ErrSealed) {
+		t.Errorf("decode with another key: %v, want ErrSealed", err)
+	}
+	if _, err := (&Engine{}).decodeEntry(1, rec); !errors.Is(err, ErrSealed) {
+		t.Errorf("decode without a key: %v, want ErrSealed", err)
+	}
+	// A sealed value moved to another attribute does not open.
+	moved := bytes.Replace(rec, []byte("\x00employeeNumber"), []byte("\x00employeeNumbeR"), 1)
+	if _, err := e.decodeEntry(1, moved); !errors.Is(err, ErrSealed) {
+		t.Errorf("decode of a value moved to another name: %v", err)
+	}
+}
+
+// BenchmarkDecodeEntry compares the read path of a record without sealed
+// values (format 1, what every store without the option holds) through
+// decodeEntry with unmarshalEntry itself, and a record with one sealed
+// value.
+func BenchmarkDecodeEntry(b *testing.B) {
+	e := sealedEngine(b)
+	ctx := context.Background()
+	must(b, errOf(e.Add(ctx, "uid=a,ou=people,dc=example,dc=com", person("a", "A", "A", "description", "open", "mail", "a@example.com"), WriteOptions{})))
+	must(b, errOf(e.Add(ctx, "uid=b,ou=people,dc=example,dc=com", person("b", "B", "B", "description", "open", "mail", "b@example.com", "employeeNumber", "1234"), WriteOptions{})))
+	plain := rawRecord(b, e, "uid=a,ou=people,dc=example,dc=com")
+	sealed := rawRecord(b, e, "uid=b,ou=people,dc=example,dc=com")
+	b.Run("unmarshalEntry", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := unmarshalEntry(1, plain); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("decodeEntry/format1", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := e.decodeEntry(1, plain); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("decodeEntry/sealed", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := e.decodeEntry(1, sealed); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// FuzzDecodeSealed: any record of format 2 decodes or fails, never panics.
+func FuzzDecodeSealed(f *testing.F) {
+	e := sealedEngine(f)
+	must(f, errOf(e.Add(context.Background(), "uid=b,ou=people,dc=example,dc=com", person("b", "B", "B", "employeeNumber", "1234", "description", "x"), WriteOptions{})))
+	f.Add(rawRecord(f, e, "uid=b,ou=people,dc=example,dc=com"))
+	f.Add([]byte{entryFormatSealed, 0, 0, 0, 1, 1, 0, 1, 0})
+	f.Add([]byte{entryFormatSealed})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) == 0 {
+			return
+		}
+		b[0] = entryFormatSealed
+		e.decodeEntry(1, b)
+	})
+}
