@@ -143,7 +143,10 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 				stop = searchCtxErr(err)
 				return false
 			}
-			en, err := e.sharedEntry(txn, tok, id, !scan)
+			// A full scan caches like a look-up for its first
+			// scanEvictLimit entries (size-limited scans that read the same
+			// few entries again and again), then only into free room.
+			en, err := e.sharedEntry(txn, tok, id, !scan || looked <= scanEvictLimit)
 			if err != nil {
 				stop = err
 				return false
@@ -192,6 +195,10 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 		return nil
 	})
 }
+
+// scanEvictLimit is how many entries a full scan caches as look-ups do
+// before it caches only into free room.
+const scanEvictLimit = 1024
 
 // sharedEntry loads an entry for a search through the entry cache. The
 // result may be the cached entry itself: read it, never change it; take a
