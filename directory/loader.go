@@ -333,7 +333,7 @@ func (l *Loader) Finish() error {
 	const nbuf = 2
 	free := make(chan *z.Buffer, nbuf)
 	for range nbuf {
-		b := z.NewBuffer(32<<20, "switchboard.import")
+		b := z.NewBuffer(8<<20, "switchboard.import")
 		defer b.Release()
 		free <- b
 	}
@@ -358,7 +358,7 @@ func (l *Loader) Finish() error {
 		}
 		prev = append(prev[:0], k...)
 		appendKV(buf.SliceAllocate(kvSize(k, v))[:0], k, v)
-		if buf.LenNoPadding() > 16<<20 {
+		if buf.LenNoPadding() > 4<<20 {
 			full <- buf
 			buf = <-free
 		}
