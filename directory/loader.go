@@ -290,6 +290,7 @@ func (l *Loader) Load(ctx context.Context, records iter.Seq2[LoadRecord, error],
 func (l *Loader) Finish() error {
 	defer l.runs.close()
 	e := l.e
+	l.ids = nil // not needed any more, and large
 	// Carry over the metadata the store was opened with (format, suffix,
 	// indexes); StreamWriter starts from an empty tree. The ID sequence
 	// restarts after the last loaded ID.

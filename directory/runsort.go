@@ -293,13 +293,20 @@ func (s *runSorter) merge(fn func(k, v []byte) error) error {
 			}
 		}
 	}()
+	// The read buffers share 64 MiB, within 64 KiB to 1 MiB each.
+	rbuf := min(max(64<<20/(len(s.files)+1), 64<<10), 1<<20)
 	cursors := []*runCursor{{mem: s.cur}}
 	for _, name := range s.files {
 		f, err := os.Open(name)
 		if err != nil {
+			for _, c := range cursors {
+				if c.f != nil {
+					c.f.Close()
+				}
+			}
 			return err
 		}
-		cursors = append(cursors, &runCursor{f: f, r: bufio.NewReaderSize(f, 1<<20)})
+		cursors = append(cursors, &runCursor{f: f, r: bufio.NewReaderSize(f, rbuf)})
 	}
 	for _, c := range cursors {
 		ok, err := c.next()
