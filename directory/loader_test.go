@@ -242,3 +242,40 @@ func TestAppendKV(t *testing.T) {
 		}
 	}
 }
+
+// TestRunSorterMerge spills many runs, plus a presorted one, and checks
+// that the merge yields every pair once, in order, twice over.
+func TestRunSorterMerge(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	s, err := newRunSorter(t.TempDir(), 256<<10)
+	must(t, err)
+	defer s.close()
+	var want []string
+	for i := range 60000 {
+		k := fmt.Appendf(nil, "i%c%06d", 'a'+r.IntN(3), r.IntN(20000))
+		if r.IntN(10) == 0 {
+			k = append(k, 0) // a key that extends another
+		}
+		must(t, s.add(k, []byte("v")))
+		want = append(want, string(k))
+		if i%4 == 0 {
+			k := fmt.Appendf(nil, "e%08d", i)
+			must(t, s.addSorted(k, nil))
+			want = append(want, string(k))
+		}
+	}
+	slices.Sort(want)
+	if len(s.files) < 10 {
+		t.Fatalf("only %d runs", len(s.files))
+	}
+	for range 2 {
+		var got []string
+		must(t, s.merge(func(k, v []byte) error {
+			got = append(got, string(k))
+			return nil
+		}))
+		if !slices.Equal(got, want) {
+			t.Fatalf("merged %d keys, want %d, or out of order", len(got), len(want))
+		}
+	}
+}

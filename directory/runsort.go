@@ -43,8 +43,9 @@ type runSorter struct {
 // runBuffer holds one run while it fills and while it is sorted and
 // written.
 type runBuffer struct {
-	buf  []byte // keys and values, back to back
-	recs []rec
+	buf    []byte // keys and values, back to back
+	recs   []rec
+	sorted bool // recs are sorted (and their pfx no longer the key's first word)
 }
 
 // rec locates one pair in the buffer; pfx holds the key's first 8 bytes
@@ -86,6 +87,7 @@ func (s *runSorter) add(k, v []byte) error {
 		}
 		b = s.cur
 	}
+	b.sorted = false
 	b.recs = append(b.recs, rec{pfx: keyPrefix(k), off: uint32(len(b.buf)), klen: uint32(len(k)), vlen: uint32(len(v))})
 	b.buf = append(append(b.buf, k...), v...)
 	return nil
@@ -124,7 +126,12 @@ func writeRecord(w *bufio.Writer, k, v []byte) error {
 // start with the attribute's name), and comparing integers in a slice of
 // records spares the cache misses of reaching into the buffer at every
 // comparison.
-func (b *runBuffer) sort() { b.sortFrom(b.recs, 0) }
+func (b *runBuffer) sort() {
+	if !b.sorted {
+		b.sortFrom(b.recs, 0)
+		b.sorted = true
+	}
+}
 
 // sortFrom sorts recs, whose keys agree on their first depth bytes and
 // whose pfx holds bytes depth to depth+8 of the key.

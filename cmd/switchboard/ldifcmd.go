@@ -82,6 +82,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintln(stderr)
 	}
 	if err == nil {
+		log.Info("import: entries checked and indexed, writing the store", "entries", n, "elapsed", time.Since(start).Round(time.Millisecond))
 		err = loader.Finish()
 	} else {
 		loader.Cancel()
