@@ -23,6 +23,14 @@ import (
 // with no memtable inserts and no compaction. Nothing is visible until
 // Finish; a load that fails leaves the store empty.
 //
+// Load spreads the work over the CPUs: workers parse, normalise and check
+// entries and compute their index keys, in batches; one goroutine commits
+// them in input order (duplicate and parent checks, keys into the runs),
+// while full runs are sorted and written in the background. IDs follow
+// the input order, so the entry records arrive in key order and bypass
+// the sort. In Finish, the merge and the StreamWriter's decoding run on
+// separate goroutines, and Badger compresses tables on its own.
+//
 // Write hooks do not run: the overlays act on deletes and renames, never on
 // adds.
 type Loader struct {
@@ -390,17 +398,18 @@ func (l *Loader) Finish() error {
 // length-delimited bytes, omitted when empty as proto3 does, and field 4
 // version as a varint.
 func appendKV(b, k, v []byte) []byte {
+	const bytesType, varintType = 2, 0 // protobuf wire types
 	if len(k) > 0 {
-		b = append(b, 1<<3|2)
+		b = append(b, 1<<3|bytesType)
 		b = binary.AppendUvarint(b, uint64(len(k)))
 		b = append(b, k...)
 	}
 	if len(v) > 0 {
-		b = append(b, 2<<3|2)
+		b = append(b, 2<<3|bytesType)
 		b = binary.AppendUvarint(b, uint64(len(v)))
 		b = append(b, v...)
 	}
-	return append(b, 4<<3|0, 1)
+	return append(b, 4<<3+varintType, 1)
 }
 
 // kvSize is the length of appendKV's encoding.
