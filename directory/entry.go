@@ -94,6 +94,11 @@ const entryFormatV1 = 1
 func (e *Entry) marshal(b []byte) []byte {
 	b = append(b, entryFormatV1)
 	b = binary.AppendUvarint(b, uint64(e.ParentID))
+	return e.marshalTail(b)
+}
+
+// marshalTail appends the part of the record that follows the parent ID.
+func (e *Entry) marshalTail(b []byte) []byte {
 	b = appendString(b, e.DN)
 	b = appendString(b, e.NDN)
 	b = binary.AppendUvarint(b, uint64(len(e.Attrs)))

@@ -2,11 +2,13 @@ package directory
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"iter"
+	"sync"
 
 	"github.com/dgraph-io/badger/v4"
-	"github.com/dgraph-io/badger/v4/pb"
 	"github.com/dgraph-io/ristretto/v2/z"
 
 	"github.com/switchboard-ldap/switchboard/ldap"
@@ -21,14 +23,23 @@ import (
 // with no memtable inserts and no compaction. Nothing is visible until
 // Finish; a load that fails leaves the store empty.
 //
+// Load spreads the work over the CPUs: workers parse, normalise and check
+// entries and compute their index keys, in batches; one goroutine commits
+// them in input order (duplicate and parent checks, keys into the runs),
+// while full runs are sorted and written in the background. IDs follow
+// the input order, so the entry records arrive in key order and bypass
+// the sort. In Finish, the merge and the StreamWriter's decoding run on
+// separate goroutines, and Badger compresses tables on its own.
+//
 // Write hooks do not run: the overlays act on deletes and renames, never on
 // adds.
 type Loader struct {
-	e      *Engine
-	ids    map[string]ID // normalised DN -> ID of the entries loaded so far
-	nextID ID
-	added  int64
-	runs   *runSorter
+	e       *Engine
+	ids     map[string]ID // normalised DN -> ID of the entries loaded so far
+	nextID  ID
+	added   int64
+	runs    *runSorter
+	scratch []byte // the entry record being committed
 }
 
 // ErrNotEmpty is returned by NewLoader for a store that holds entries.
@@ -53,60 +64,245 @@ func (e *Engine) NewLoader(tmpDir string) (*Loader, error) {
 
 // Add loads one entry. Its parent must have been loaded before it.
 // Operational attributes in the input (entryUUID, timestamps) are kept.
+// An entry that fails leaves the load as it was.
 func (l *Loader) Add(ctx context.Context, dn string, attrs []Attr) error {
+	it := loadItem{dn: dn, attrs: attrs, id: l.nextID}
+	l.nextID++
+	l.prepare(ctx, &it)
+	return l.commit(&it)
+}
+
+// loadItem is one entry on its way through the loader: prepare, which
+// any goroutine may run, parses, normalises and checks it and computes its
+// index keys; commit, which runs in input order, resolves its parent and
+// adds its keys to the runs.
+type loadItem struct {
+	dn    string
+	attrs []Attr
+	line  int
+	id    ID
+
+	ndn    string
+	parent string // the parent's normalised DN; "" for the suffix entry
+	format byte   // the entry record's format byte (encodeEntryTail)
+	tail   []byte // the entry record after the parent ID
+	keys   [][]byte
+	err    error
+}
+
+func (l *Loader) prepare(ctx context.Context, it *loadItem) {
 	e := l.e
-	parsed, ndn, attrs, err := e.prepareAdd(ctx, dn, attrs, WriteOptions{KeepOperational: true})
+	parsed, ndn, attrs, err := e.prepareAdd(ctx, it.dn, it.attrs, WriteOptions{KeepOperational: true})
 	if err != nil {
-		return err
+		it.err = err
+		return
 	}
 	if !e.inSuffix(ndn) {
-		return noSuchObject("")
+		it.err = noSuchObject("")
+		return
 	}
-	if _, dup := l.ids[ndn]; dup {
+	if ndn != e.nsuffix {
+		if it.parent, err = e.schema.NormalizeDN(parsed.Parent()); err != nil {
+			it.err = err
+			return
+		}
+	}
+	en := &Entry{ID: it.id, DN: parsed.String(), NDN: ndn, Attrs: attrs}
+	e.stampCreate(ctx, en, true, "")
+	it.ndn = ndn
+	if it.format, it.tail, err = e.encodeEntryTail(it.tail[:0], en); err != nil {
+		it.err = err
+		return
+	}
+	it.keys = e.appendIndexKeys(it.keys[:0], e.indexes, en)
+}
+
+func (l *Loader) commit(it *loadItem) error {
+	if it.err != nil {
+		return it.err
+	}
+	if _, dup := l.ids[it.ndn]; dup {
 		return &ldap.Error{Code: ldap.EntryAlreadyExists, Message: "entry already exists"}
 	}
 	var parentID ID
-	if ndn != e.nsuffix {
-		pn, err := e.schema.NormalizeDN(parsed.Parent())
-		if err != nil {
-			return err
-		}
+	if it.parent != "" {
 		var ok bool
-		if parentID, ok = l.ids[pn]; !ok {
+		if parentID, ok = l.ids[it.parent]; !ok {
 			return &ldap.Error{Code: ldap.NoSuchObject, Message: "parent entry not loaded before it"}
 		}
 	}
-	id := l.nextID
-	l.nextID++
-	en := &Entry{ID: id, ParentID: parentID, DN: parsed.String(), NDN: ndn, Attrs: attrs}
-	e.stampCreate(ctx, en, true, "")
-	rec, err := e.encodeEntry(en)
-	if err != nil {
+	id := it.id
+	rec := append(l.scratch[:0], it.format)
+	rec = binary.AppendUvarint(rec, uint64(parentID))
+	rec = append(rec, it.tail...)
+	l.scratch = rec
+	if err := l.runs.addSorted(entryKey(id), rec); err != nil {
 		return err
 	}
-	if err := l.runs.add(entryKey(id), rec); err != nil {
-		return err
-	}
-	if err := l.runs.add(dnKey(ndn), appendID(nil, id)); err != nil {
+	if err := l.runs.add(dnKey(it.ndn), appendID(nil, id)); err != nil {
 		return err
 	}
 	if err := l.runs.add(childKey(parentID, id), nil); err != nil {
 		return err
 	}
-	for k := range e.indexKeys(e.indexes, en) {
-		if err := l.runs.add([]byte(k), nil); err != nil {
+	for _, k := range it.keys {
+		if err := l.runs.add(k, nil); err != nil {
 			return err
 		}
 	}
-	l.ids[ndn] = id
+	l.ids[it.ndn] = id
 	l.added++
 	return nil
+}
+
+// LoadRecord is one entry of Load's input.
+type LoadRecord struct {
+	DN    string
+	Attrs []Attr
+	Line  int // where the record starts in the input, for errors
+}
+
+// LoadError is the error of the entry that stopped a Load.
+type LoadError struct {
+	Line int
+	DN   string
+	Err  error
+}
+
+func (e *LoadError) Error() string {
+	return fmt.Sprintf("line %d: dn %q: %v", e.Line, e.DN, e.Err)
+}
+
+func (e *LoadError) Unwrap() error { return e.Err }
+
+// loadBatch is the unit of work of Load: a few hundred entries, so that
+// the hand-offs between goroutines cost little per entry.
+type loadBatch struct {
+	items []loadItem
+	done  chan struct{} // closed when every item is prepared
+}
+
+const loadBatchSize = 256
+
+// Load adds the entries that records yields, in order, as Add would, and
+// returns how many it added. Up to workers goroutines prepare entries
+// (parse, normalise, check, compute index keys) while one commits them in
+// input order; the calling goroutine runs records. The first entry that
+// fails, in input order, stops the load with a *LoadError; records' own
+// error stops it as is. progress, if not nil, is called from time to time
+// with the number of entries added so far.
+func (l *Loader) Load(ctx context.Context, records iter.Seq2[LoadRecord, error], workers int, progress func(int)) (int, error) {
+	if workers < 1 {
+		workers = 1
+	}
+	work := make(chan *loadBatch, workers)
+	order := make(chan *loadBatch, 2*workers)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for b := range work {
+				for i := range b.items {
+					l.prepare(ctx, &b.items[i])
+				}
+				close(b.done)
+			}
+		})
+	}
+	var (
+		n         int
+		commitErr error
+		committed = make(chan struct{})
+		free      = make(chan *loadBatch, 3*workers+2) // batches to reuse
+	)
+	go func() {
+		defer close(committed)
+		for b := range order {
+			<-b.done
+			if commitErr == nil {
+				for i := range b.items {
+					it := &b.items[i]
+					if err := l.commit(it); err != nil {
+						commitErr = &LoadError{Line: it.line, DN: it.dn, Err: err}
+						close(stop)
+						break
+					}
+					n++
+				}
+				if progress != nil && commitErr == nil {
+					progress(n)
+				}
+			}
+			select {
+			case free <- b:
+			default:
+			}
+		}
+	}()
+
+	var readErr error
+	var b *loadBatch
+	send := func() bool {
+		select {
+		case order <- b:
+		case <-stop:
+			return false
+		}
+		work <- b
+		b = nil
+		return true
+	}
+	stopped := false
+	for rec, err := range records {
+		if err != nil {
+			readErr = err
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			readErr = err
+			break
+		}
+		if b == nil {
+			select {
+			case b = <-free:
+				b.items = b.items[:0]
+			default:
+				b = &loadBatch{items: make([]loadItem, 0, loadBatchSize)}
+			}
+			b.done = make(chan struct{})
+		}
+		// Reuse the buffers of the item's earlier life, if any.
+		if len(b.items) < cap(b.items) {
+			b.items = b.items[:len(b.items)+1]
+		} else {
+			b.items = append(b.items, loadItem{})
+		}
+		it := &b.items[len(b.items)-1]
+		*it = loadItem{dn: rec.DN, attrs: rec.Attrs, line: rec.Line, id: l.nextID, tail: it.tail[:0], keys: it.keys[:0]}
+		l.nextID++
+		if len(b.items) == loadBatchSize && !send() {
+			stopped = true
+			break
+		}
+	}
+	if b != nil && len(b.items) > 0 && !stopped {
+		send()
+	}
+	close(work)
+	close(order)
+	wg.Wait()
+	<-committed
+	if commitErr != nil {
+		return n, commitErr
+	}
+	return n, readErr
 }
 
 // Finish merges the runs into the store and makes the entries visible.
 func (l *Loader) Finish() error {
 	defer l.runs.close()
 	e := l.e
+	l.ids = nil // not needed any more, and large
 	// Carry over the metadata the store was opened with (format, suffix,
 	// indexes); StreamWriter starts from an empty tree. The ID sequence
 	// restarts after the last loaded ID.
@@ -145,25 +341,46 @@ func (l *Loader) Finish() error {
 	if err := sw.Prepare(); err != nil {
 		return fmt.Errorf("directory: bulk load: %w", err)
 	}
-	buf := z.NewBuffer(32<<20, "switchboard.import")
-	defer buf.Release()
+	// The merge fills one buffer while StreamWriter.Write, on another
+	// goroutine, takes the previous one.
+	const nbuf = 2
+	free := make(chan *z.Buffer, nbuf)
+	for range nbuf {
+		b := z.NewBuffer(8<<20, "switchboard.import")
+		defer b.Release()
+		free <- b
+	}
+	full := make(chan *z.Buffer)
+	written := make(chan error, 1)
+	go func() {
+		var err error
+		for b := range full {
+			if err == nil {
+				err = sw.Write(b)
+			}
+			b.Reset()
+			free <- b
+		}
+		written <- err
+	}()
+	buf := <-free
 	var prev []byte
 	err = l.runs.merge(func(k, v []byte) error {
 		if prev != nil && string(prev) == string(k) {
 			return nil // the same index key from two values of one entry
 		}
 		prev = append(prev[:0], k...)
-		badger.KVToBuffer(&pb.KV{Key: k, Value: v, Version: 1}, buf)
-		if buf.LenNoPadding() > 16<<20 {
-			if err := sw.Write(buf); err != nil {
-				return err
-			}
-			buf.Reset()
+		appendKV(buf.SliceAllocate(kvSize(k, v))[:0], k, v)
+		if buf.LenNoPadding() > 4<<20 {
+			full <- buf
+			buf = <-free
 		}
 		return nil
 	})
-	if err == nil {
-		err = sw.Write(buf)
+	full <- buf
+	close(full)
+	if werr := <-written; err == nil {
+		err = werr
 	}
 	if err == nil {
 		err = sw.Flush()
@@ -176,6 +393,48 @@ func (l *Loader) Finish() error {
 	}
 	e.entries.Add(l.added)
 	return e.db.Sync()
+}
+
+// appendKV appends the protocol buffers encoding of Badger's pb.KV message
+// with key k, value v and version 1, which is what StreamWriter.Write
+// reads (badger.KVToBuffer writes the same bytes, through reflection and
+// an allocation per pair): field 1 key and field 2 value as
+// length-delimited bytes, omitted when empty as proto3 does, and field 4
+// version as a varint.
+func appendKV(b, k, v []byte) []byte {
+	const bytesType, varintType = 2, 0 // protobuf wire types
+	if len(k) > 0 {
+		b = append(b, 1<<3|bytesType)
+		b = binary.AppendUvarint(b, uint64(len(k)))
+		b = append(b, k...)
+	}
+	if len(v) > 0 {
+		b = append(b, 2<<3|bytesType)
+		b = binary.AppendUvarint(b, uint64(len(v)))
+		b = append(b, v...)
+	}
+	return append(b, 4<<3+varintType, 1)
+}
+
+// kvSize is the length of appendKV's encoding.
+func kvSize(k, v []byte) int {
+	n := 2
+	if len(k) > 0 {
+		n += 1 + uvarintLen(uint64(len(k))) + len(k)
+	}
+	if len(v) > 0 {
+		n += 1 + uvarintLen(uint64(len(v))) + len(v)
+	}
+	return n
+}
+
+func uvarintLen(x uint64) int {
+	n := 1
+	for x >= 0x80 {
+		x >>= 7
+		n++
+	}
+	return n
 }
 
 // Cancel discards the load.

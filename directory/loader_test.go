@@ -1,12 +1,18 @@
 package directory
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"iter"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/dgraph-io/badger/v4/pb"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/switchboard-ldap/switchboard/ldap"
 	"github.com/switchboard-ldap/switchboard/schema"
@@ -94,5 +100,182 @@ func TestVerifyFindsDamage(t *testing.T) {
 	must(t, err)
 	if rep.Missing != 1 || rep.Stray != 1 {
 		t.Fatalf("damaged store: %+v, want 1 missing and 1 stray", rep)
+	}
+}
+
+// TestRunSortOrder checks the word-at-a-time sort against bytes.Compare on
+// keys built to be hard for it: long shared prefixes, keys that are
+// prefixes of others, zero bytes where the padding goes, empty keys.
+func TestRunSortOrder(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 4))
+	stems := [][]byte{nil, []byte("i\x03uid\x01"), []byte("i\x02cn\x03abcdefghijklmnop"), {0, 0, 0, 0, 0, 0, 0, 0}, []byte("e")}
+	var b runBuffer
+	var want [][]byte
+	for range 20000 {
+		k := append([]byte(nil), stems[r.IntN(len(stems))]...)
+		for range r.IntN(20) {
+			k = append(k, "\x00\x01ab\xff"[r.IntN(5)])
+		}
+		b.recs = append(b.recs, rec{pfx: keyPrefix(k), off: uint32(len(b.buf)), klen: uint32(len(k))})
+		b.buf = append(b.buf, k...)
+		want = append(want, k)
+	}
+	b.sort()
+	slices.SortFunc(want, bytes.Compare)
+	for i := range b.recs {
+		if got := b.key(&b.recs[i]); !bytes.Equal(got, want[i]) {
+			t.Fatalf("key %d = %q, want %q", i, got, want[i])
+		}
+	}
+}
+
+// TestLoaderLoad runs the concurrent Load path on the same kind of data as
+// TestLoaderMatchesAdd and checks the store against searches by scan, and
+// that a failing entry stops the load at that entry, named by its line,
+// even when later entries are prepared before it is committed.
+func TestLoaderLoad(t *testing.T) {
+	s, err := schema.Default()
+	must(t, err)
+	recs := func(n int, bad int) iter.Seq2[LoadRecord, error] {
+		return func(yield func(LoadRecord, error) bool) {
+			r := rand.New(rand.NewPCG(9, 9))
+			if !yield(LoadRecord{DN: "dc=example,dc=com", Attrs: attrs("objectClass", "dcObject", "organization", "dc", "example", "o", "E"), Line: 1}, nil) ||
+				!yield(LoadRecord{DN: "ou=people,dc=example,dc=com", Attrs: attrs("objectClass", "organizationalUnit", "ou", "people"), Line: 2}, nil) {
+				return
+			}
+			for i := range n {
+				uid := fmt.Sprintf("u%d", i)
+				dn := "uid=" + uid + ",ou=people,dc=example,dc=com"
+				if i == bad {
+					dn = "uid=" + uid + ",ou=nowhere,dc=example,dc=com"
+				}
+				a := person(uid, propGiven[r.IntN(len(propGiven))]+" "+propSurname[r.IntN(len(propSurname))], propSurname[r.IntN(len(propSurname))], "mail", uid+"@example.com")
+				if !yield(LoadRecord{DN: dn, Attrs: a, Line: 3 + i}, nil) {
+					return
+				}
+			}
+		}
+	}
+	open := func(t *testing.T) (*Engine, *Loader) {
+		dir := t.TempDir()
+		e, err := Open(Options{Dir: filepath.Join(dir, "db"), NoSync: true, BulkLoad: true, Suffix: "dc=example,dc=com", Schema: s})
+		must(t, err)
+		l, err := e.NewLoader(filepath.Join(dir, "runs"))
+		must(t, err)
+		l.runs.limit = 64 << 10
+		return e, l
+	}
+	t.Run("ok", func(t *testing.T) {
+		e, l := open(t)
+		defer e.Close()
+		n, err := l.Load(context.Background(), recs(3000, -1), 3, nil)
+		must(t, err)
+		if n != 3002 {
+			t.Fatalf("Load added %d, want 3002", n)
+		}
+		must(t, l.Finish())
+		if e.EntryCount() != 3002 {
+			t.Fatalf("EntryCount = %d", e.EntryCount())
+		}
+		rep, err := e.Verify(context.Background())
+		must(t, err)
+		if rep.Missing != 0 || rep.Stray != 0 || rep.Orphans != 0 || rep.Entries != 3002 {
+			t.Fatalf("after Load: %+v", rep)
+		}
+		r := rand.New(rand.NewPCG(5, 5))
+		for range 100 {
+			f := randomFilter(r, 2)
+			if got, want := search(t, e, "dc=example,dc=com", ldap.ScopeWholeSubtree, f), scanSearch(t, e, "dc=example,dc=com", ldap.ScopeWholeSubtree, f); !slices.Equal(got, want) {
+				t.Fatalf("after Load, %s: planned %v, scan %v", f, got, want)
+			}
+		}
+	})
+	t.Run("orphan", func(t *testing.T) {
+		e, l := open(t)
+		defer e.Close()
+		n, err := l.Load(context.Background(), recs(3000, 1700), 3, nil)
+		var le *LoadError
+		if !errors.As(err, &le) || le.Line != 3+1700 || code(err) != ldap.NoSuchObject {
+			t.Fatalf("Load with an orphan: %v", err)
+		}
+		if n != 2+1700 {
+			t.Errorf("Load added %d before the orphan, want %d", n, 2+1700)
+		}
+		l.Cancel()
+	})
+	t.Run("read error", func(t *testing.T) {
+		e, l := open(t)
+		defer e.Close()
+		boom := errors.New("boom")
+		src := func(yield func(LoadRecord, error) bool) {
+			for rec, err := range recs(1000, -1) {
+				if rec.Line == 600 {
+					yield(LoadRecord{}, boom)
+					return
+				}
+				if !yield(rec, err) {
+					return
+				}
+			}
+		}
+		if _, err := l.Load(context.Background(), src, 2, nil); err != boom {
+			t.Fatalf("Load with a failing input: %v", err)
+		}
+		l.Cancel()
+	})
+}
+
+// TestAppendKV checks the hand-written pb.KV encoding against the
+// generated code's.
+func TestAppendKV(t *testing.T) {
+	for _, c := range []struct{ k, v []byte }{
+		{[]byte("e\x00\x00\x00\x00\x00\x00\x00\x01"), bytes.Repeat([]byte("x"), 300)},
+		{[]byte("i\x03uid"), nil},
+		{bytes.Repeat([]byte("k"), 200), []byte{0}},
+		{nil, nil},
+	} {
+		want, err := proto.Marshal(&pb.KV{Key: c.k, Value: c.v, Version: 1})
+		must(t, err)
+		got := appendKV(nil, c.k, c.v)
+		if !bytes.Equal(got, want) || len(got) != kvSize(c.k, c.v) {
+			t.Errorf("appendKV(%q, %q) = %x (size %d), want %x", c.k, c.v, got, kvSize(c.k, c.v), want)
+		}
+	}
+}
+
+// TestRunSorterMerge spills many runs, plus a presorted one, and checks
+// that the merge yields every pair once, in order, twice over.
+func TestRunSorterMerge(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	s, err := newRunSorter(t.TempDir(), 256<<10)
+	must(t, err)
+	defer s.close()
+	var want []string
+	for i := range 60000 {
+		k := fmt.Appendf(nil, "i%c%06d", 'a'+r.IntN(3), r.IntN(20000))
+		if r.IntN(10) == 0 {
+			k = append(k, 0) // a key that extends another
+		}
+		must(t, s.add(k, []byte("v")))
+		want = append(want, string(k))
+		if i%4 == 0 {
+			k := fmt.Appendf(nil, "e%08d", i)
+			must(t, s.addSorted(k, nil))
+			want = append(want, string(k))
+		}
+	}
+	slices.Sort(want)
+	if len(s.files) < 10 {
+		t.Fatalf("only %d runs", len(s.files))
+	}
+	for range 2 {
+		var got []string
+		must(t, s.merge(func(k, v []byte) error {
+			got = append(got, string(k))
+			return nil
+		}))
+		if !slices.Equal(got, want) {
+			t.Fatalf("merged %d keys, want %d, or out of order", len(got), len(want))
+		}
 	}
 }

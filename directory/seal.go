@@ -203,9 +203,23 @@ func (e *Engine) markSealed(opt Options) error {
 // encodeEntry returns the record of en: format 1, or format 2 when it
 // holds values of sealed attributes.
 func (e *Engine) encodeEntry(en *Entry) ([]byte, error) {
+	format, tail, err := e.encodeEntryTail(nil, en)
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, 0, 1+binary.MaxVarintLen64+len(tail))
+	b = append(b, format)
+	b = binary.AppendUvarint(b, uint64(en.ParentID))
+	return append(b, tail...), nil
+}
+
+// encodeEntryTail appends to dst the part of en's record after the format
+// byte and the parent ID, and returns the format: the bulk loader prepares
+// it before it knows the parent's ID.
+func (e *Engine) encodeEntryTail(dst []byte, en *Entry) (format byte, tail []byte, err error) {
 	s := e.sealer
 	if s == nil || len(s.names) == 0 {
-		return en.marshal(nil), nil
+		return entryFormatV1, en.marshalTail(dst), nil
 	}
 	has := false
 	for i := range en.Attrs {
@@ -217,17 +231,15 @@ func (e *Engine) encodeEntry(en *Entry) ([]byte, error) {
 	if dn, err := ldap.ParseDN(en.DN); err == nil && len(dn) > 0 {
 		for _, ava := range dn[0] {
 			if s.Sealed(e.canonicalName(ava.Type)) {
-				return nil, &ldap.Error{Code: ldap.UnwillingToPerform,
+				return 0, nil, &ldap.Error{Code: ldap.UnwillingToPerform,
 					Message: ava.Type + " is sealed (encryption.attributes) and cannot name an entry: the DN is stored in clear"}
 			}
 		}
 	}
 	if !has {
-		return en.marshal(nil), nil
+		return entryFormatV1, en.marshalTail(dst), nil
 	}
-	b := make([]byte, 0, 64+len(en.DN)+len(en.NDN)+16*len(en.Attrs))
-	b = append(b, entryFormatSealed)
-	b = binary.AppendUvarint(b, uint64(en.ParentID))
+	b := dst
 	b = appendString(b, en.DN)
 	b = appendString(b, en.NDN)
 	b = binary.AppendUvarint(b, uint64(len(en.Attrs)))
@@ -252,7 +264,7 @@ func (e *Engine) encodeEntry(en *Entry) ([]byte, error) {
 			b = append(b, sealed...)
 		}
 	}
-	return b, nil
+	return entryFormatSealed, b, nil
 }
 
 func (e *Engine) canonicalName(typ string) string {

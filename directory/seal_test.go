@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"path/filepath"
 	"testing"
 
 	"github.com/dgraph-io/badger/v4"
+
+	"github.com/switchboard-ldap/switchboard/schema"
 )
 
 func sealedEngine(t testing.TB) *Engine {
@@ -127,4 +130,35 @@ func FuzzDecodeSealed(f *testing.F) {
 		b[0] = entryFormatSealed
 		e.decodeEntry(1, b)
 	})
+}
+
+// The bulk loader seals as Add does: it prepares records on its workers,
+// before the parent's ID is known.
+func TestLoaderSeals(t *testing.T) {
+	s, err := schema.Default()
+	must(t, err)
+	dir := t.TempDir()
+	e, err := Open(Options{Dir: filepath.Join(dir, "db"), NoSync: true, BulkLoad: true, Suffix: "dc=example,dc=com", Schema: s,
+		EncryptionKey: bytes.Repeat([]byte{7}, 32), SealedAttributes: []string{"employeeNumber"}})
+	must(t, err)
+	defer e.Close()
+	l, err := e.NewLoader(filepath.Join(dir, "runs"))
+	must(t, err)
+	recs := func(yield func(LoadRecord, error) bool) {
+		_ = yield(LoadRecord{DN: "dc=example,dc=com", Attrs: attrs("objectClass", "dcObject", "organization", "dc", "example", "o", "E"), Line: 1}, nil) &&
+			yield(LoadRecord{DN: "ou=people,dc=example,dc=com", Attrs: attrs("objectClass", "organizationalUnit", "ou", "people"), Line: 2}, nil) &&
+			yield(LoadRecord{DN: "uid=a,ou=people,dc=example,dc=com", Attrs: person("a", "A", "A", "employeeNumber", "secret-1234"), Line: 3}, nil)
+	}
+	if _, err := l.Load(context.Background(), recs, 2, nil); err != nil {
+		t.Fatal(err)
+	}
+	must(t, l.Finish())
+	rec := rawRecord(t, e, "uid=a,ou=people,dc=example,dc=com")
+	if rec[0] != entryFormatSealed || bytes.Contains(rec, []byte("secret-1234")) {
+		t.Fatalf("loaded record: format %d, holds the sealed value in clear: %v", rec[0], bytes.Contains(rec, []byte("secret-1234")))
+	}
+	en, err := e.Get(context.Background(), "uid=a,ou=people,dc=example,dc=com")
+	if err != nil || en.First("employeeNumber") != "secret-1234" {
+		t.Fatalf("loaded entry reads back as %v, %v", en, err)
+	}
 }

@@ -195,7 +195,15 @@ func (e *Engine) indexKeys(cfg *index.Config, en *Entry) map[string]struct{} {
 		return nil
 	}
 	keys := map[string]struct{}{}
-	var buf [][]byte
+	for _, k := range e.appendIndexKeys(nil, cfg, en) {
+		keys[string(k)] = struct{}{}
+	}
+	return keys
+}
+
+// appendIndexKeys appends to dst the index keys of an entry under cfg; a
+// key may appear more than once (two values with a common gram).
+func (e *Engine) appendIndexKeys(dst [][]byte, cfg *index.Config, en *Entry) [][]byte {
 	for _, a := range en.Attrs {
 		at, ok := e.schema.Attribute(baseName(a.Name))
 		if !ok {
@@ -209,12 +217,9 @@ func (e *Engine) indexKeys(cfg *index.Config, en *Entry) map[string]struct{} {
 		if ia.Name() == "objectclass" {
 			values = e.withSuperclasses(values)
 		}
-		buf = ia.Keys(buf[:0], values, uint64(en.ID))
-		for _, k := range buf {
-			keys[string(k)] = struct{}{}
-		}
+		dst = ia.Keys(dst, values, uint64(en.ID))
 	}
-	return keys
+	return dst
 }
 
 // withSuperclasses adds to objectClass values the names of all their

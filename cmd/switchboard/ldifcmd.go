@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/switchboard-ldap/switchboard/directory"
@@ -59,7 +61,12 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	start := time.Now()
 	var progress func(int)
 	if isTerminal(stderr) {
+		last := start
 		progress = func(n int) {
+			if time.Since(last) < 500*time.Millisecond {
+				return
+			}
+			last = time.Now()
 			fmt.Fprintf(stderr, "\rimported %d entries (%.0f/s)", n, float64(n)/time.Since(start).Seconds())
 		}
 	}
@@ -69,11 +76,13 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		os.RemoveAll(tmp)
 		return err
 	}
-	n, err := loadLDIF(directory.WithIdentity(ctx, cfg.RootDN), loader.Add, bufio.NewReaderSize(in, 1<<20), ldif.ReaderOptions{AllowURLs: cfg.LDIF.AllowURLs, MaxRecordBytes: importMaxRecord}, progress)
+	rd := ldif.NewReader(bufio.NewReaderSize(in, 1<<20), ldif.ReaderOptions{AllowURLs: cfg.LDIF.AllowURLs, MaxRecordBytes: importMaxRecord})
+	n, err := loader.Load(directory.WithIdentity(ctx, cfg.RootDN), importRecords(rd), runtime.GOMAXPROCS(0), progress)
 	if progress != nil {
 		fmt.Fprintln(stderr)
 	}
 	if err == nil {
+		log.Info("import: entries checked and indexed, writing the store", "entries", n, "elapsed", time.Since(start).Round(time.Millisecond))
 		err = loader.Finish()
 	} else {
 		loader.Cancel()
@@ -97,6 +106,33 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	fmt.Fprintf(stdout, "imported %d entries into %s in %s\n", n, cfg.Data, time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// importRecords yields the entry records of an LDIF input for
+// Loader.Load; a change record other than an add stops it.
+func importRecords(rd *ldif.Reader) iter.Seq2[directory.LoadRecord, error] {
+	return func(yield func(directory.LoadRecord, error) bool) {
+		for {
+			rec, err := rd.Next()
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			if err == nil && rec.ChangeType != "" && rec.ChangeType != ldif.ChangeAdd {
+				err = fmt.Errorf("line %d: import takes entries, not %q change records (use ldapmodify)", rec.Line, rec.ChangeType)
+			}
+			if err != nil {
+				yield(directory.LoadRecord{}, err)
+				return
+			}
+			attrs := make([]directory.Attr, len(rec.Attrs))
+			for i, a := range rec.Attrs {
+				attrs[i] = directory.Attr{Name: a.Type, Values: a.Values}
+			}
+			if !yield(directory.LoadRecord{DN: rec.DN, Attrs: attrs, Line: rec.Line}, nil) {
+				return
+			}
+		}
+	}
 }
 
 // cmdExport writes the whole tree as LDIF, parents first.
