@@ -59,7 +59,6 @@ package psearch
 import (
 	"context"
 	"errors"
-	"log/slog"
 
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/directory/frontend"
@@ -71,35 +70,19 @@ import (
 // Server serves persistent searches. It implements
 // frontend.SearchExtension.
 type Server struct {
-	log     *replication.Changelog
-	eng     *directory.Engine
-	backend directory.Backend
-	logger  *slog.Logger
-	stop    changefeed.Shutdown
+	*changefeed.Feed
 }
 
 // Config configures a Server.
-type Config struct {
-	Changelog *replication.Changelog
-	Engine    *directory.Engine
-	// Backend runs the searches; nil means Engine.
-	Backend directory.Backend
-	Logger  *slog.Logger
-}
+type Config = changefeed.Config
 
 // New returns a Server.
 func New(cfg Config) (*Server, error) {
-	if cfg.Changelog == nil || cfg.Engine == nil {
-		return nil, errors.New("psearch: Changelog and Engine are required")
+	f, err := changefeed.NewFeed("psearch", cfg)
+	if err != nil {
+		return nil, err
 	}
-	s := &Server{log: cfg.Changelog, eng: cfg.Engine, backend: cfg.Backend, logger: cfg.Logger}
-	if s.backend == nil {
-		s.backend = cfg.Engine
-	}
-	if s.logger == nil {
-		s.logger = slog.New(slog.DiscardHandler)
-	}
-	return s, nil
+	return &Server{Feed: f}, nil
 }
 
 // Register routes the persistent search control of f's searches to s; the
@@ -107,9 +90,6 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) Register(f *frontend.Frontend) {
 	f.HandleSearchControl(ldap.OIDPersistentSearch, s)
 }
-
-// Close ends every persistent search with unavailable (server shutdown).
-func (s *Server) Close() { s.stop.Close() }
 
 // behind ends a search whose client fell behind.
 var behind = ldap.Result{Code: ldap.AdminLimitExceeded,
@@ -126,18 +106,18 @@ func (s *Server) ServeSearch(ctx context.Context, w ldap.ResponseWriter, q *fron
 		changefeed.WriteError(w, &ldap.Error{Code: ldap.ProtocolError, Message: err.Error()})
 		return
 	}
-	content, err := changefeed.NewContent(s.eng, s.backend, q, true)
+	content, err := changefeed.NewContent(s.Engine, s.Backend, q, true)
 	if err != nil {
 		changefeed.WriteError(w, err)
 		return
 	}
 	// Subscribe before reading anything; state is what the initial set's
 	// snapshot, taken after it, reflects.
-	sub := s.log.Subscribe()
+	sub := s.Log.Subscribe()
 	defer sub.Close()
-	state := s.log.State()
+	state := s.Log.State()
 	if !ps.ChangesOnly {
-		err := s.backend.Search(ctx, &directory.SearchRequest{
+		err := s.Backend.Search(ctx, &directory.SearchRequest{
 			BaseDN: q.BaseDN, Scope: q.Scope, Filter: q.Filter, SizeLimit: q.SizeLimit,
 			Operational: q.Operational, Access: q.Access, Unlimited: q.Root,
 		}, func(en *directory.Entry) error {
@@ -156,10 +136,10 @@ func (s *Server) ServeSearch(ctx context.Context, w ldap.ResponseWriter, q *fron
 		state = nil
 	}
 	n := &notifier{w: w, q: q, content: content, ps: ps}
-	s.logger.Debug("psearch: started", "base", q.BaseDN, "who", q.Session.BindDN(),
+	s.Logger.Debug("psearch: started", "base", q.BaseDN, "who", q.Session.BindDN(),
 		"changeTypes", ps.ChangeTypes, "changesOnly", ps.ChangesOnly, "returnECs", ps.ReturnECs)
 	cut := behind
-	changefeed.Follow(ctx, w, sub, &s.stop, &cut, func(ev replication.Event) error {
+	changefeed.Follow(ctx, w, sub, &s.Stop, &cut, func(ev replication.Event) error {
 		if !state[ev.CSN.Replica].Less(ev.CSN) {
 			return nil // the initial set reflected it
 		}

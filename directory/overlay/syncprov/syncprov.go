@@ -61,7 +61,6 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
-	"log/slog"
 	"slices"
 	"strings"
 
@@ -74,44 +73,25 @@ import (
 
 // Provider serves sync searches. It implements frontend.SearchExtension.
 type Provider struct {
-	log     *replication.Changelog
-	eng     *directory.Engine
-	backend directory.Backend
-	logger  *slog.Logger
-	stop    changefeed.Shutdown
+	*changefeed.Feed
 }
 
 // Config configures a Provider.
-type Config struct {
-	Changelog *replication.Changelog
-	Engine    *directory.Engine
-	// Backend runs the searches; nil means Engine.
-	Backend directory.Backend
-	Logger  *slog.Logger
-}
+type Config = changefeed.Config
 
 // New returns a Provider.
 func New(cfg Config) (*Provider, error) {
-	if cfg.Changelog == nil || cfg.Engine == nil {
-		return nil, errors.New("syncprov: Changelog and Engine are required")
+	f, err := changefeed.NewFeed("syncprov", cfg)
+	if err != nil {
+		return nil, err
 	}
-	p := &Provider{log: cfg.Changelog, eng: cfg.Engine, backend: cfg.Backend, logger: cfg.Logger}
-	if p.backend == nil {
-		p.backend = cfg.Engine
-	}
-	if p.logger == nil {
-		p.logger = slog.New(slog.DiscardHandler)
-	}
-	return p, nil
+	return &Provider{Feed: f}, nil
 }
 
 // Register routes the Sync Request control of f's searches to p.
 func (p *Provider) Register(f *frontend.Frontend) {
 	f.HandleSearchControl(ldap.OIDSyncRequest, p)
 }
-
-// Close ends every persist phase with unavailable (server shutdown).
-func (p *Provider) Close() { p.stop.Close() }
 
 // session is one sync search.
 type session struct {
@@ -143,7 +123,7 @@ func (p *Provider) ServeSearch(ctx context.Context, w ldap.ResponseWriter, q *fr
 		writeErr(w, &ldap.Error{Code: ldap.ProtocolError, Message: err.Error()})
 		return
 	}
-	content, err := changefeed.NewContent(p.eng, p.backend, q, false)
+	content, err := changefeed.NewContent(p.Engine, p.Backend, q, false)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -152,15 +132,15 @@ func (p *Provider) ServeSearch(ctx context.Context, w ldap.ResponseWriter, q *fr
 	persist := req.Mode == ldap.SyncRefreshAndPersist
 	var sub *replication.Subscription
 	if persist {
-		sub = p.log.Subscribe()
+		sub = p.Log.Subscribe()
 		defer sub.Close()
 	}
 	// What the refresh reaches: taken before any snapshot is read.
-	state := p.log.State()
+	state := p.Log.State()
 	id := s.consumerID()
 	if len(cookie.CSNs) > 0 {
-		if err := p.log.Acknowledge(ctx, id, cookie.CSNs); err != nil {
-			p.logger.Warn("syncprov: recording a consumer's position", "consumer", id, "err", err)
+		if err := p.Log.Acknowledge(ctx, id, cookie.CSNs); err != nil {
+			p.Logger.Warn("syncprov: recording a consumer's position", "consumer", id, "err", err)
 		}
 	}
 
@@ -181,7 +161,7 @@ func (p *Provider) ServeSearch(ctx context.Context, w ldap.ResponseWriter, q *fr
 	if deletes {
 		phase = "delete"
 	}
-	p.logger.Info("syncprov: refresh", "consumer", id, "cookie", string(req.Cookie), "phase", phase,
+	p.Logger.Info("syncprov: refresh", "consumer", id, "cookie", string(req.Cookie), "phase", phase,
 		"entries", s.sent, "deleted", s.deleted, "persist", persist, "err", err)
 	if err != nil {
 		if !errors.Is(err, ldap.ErrAbandoned) && ctx.Err() == nil {
@@ -190,8 +170,8 @@ func (p *Provider) ServeSearch(ctx context.Context, w ldap.ResponseWriter, q *fr
 		return
 	}
 	out := replication.Cookie{RID: s.rid, SID: -1, CSNs: state}
-	if err := p.log.Acknowledge(ctx, id, state); err != nil {
-		p.logger.Warn("syncprov: recording a consumer's position", "consumer", id, "err", err)
+	if err := p.Log.Acknowledge(ctx, id, state); err != nil {
+		p.Logger.Warn("syncprov: recording a consumer's position", "consumer", id, "err", err)
 	}
 	if !persist {
 		w.WriteResult(&ldap.Result{Code: ldap.Success, Controls: []ldap.ResponseControl{{
@@ -282,7 +262,7 @@ func (s *session) refreshAll(ctx context.Context) error {
 		}
 		return nil
 	}
-	err := s.p.backend.Search(ctx, req, func(en *directory.Entry) error {
+	err := s.p.Backend.Search(ctx, req, func(en *directory.Entry) error {
 		if en.ParentID > en.ID {
 			waiting[en.ParentID] = append(waiting[en.ParentID], en)
 			return nil
@@ -315,8 +295,8 @@ func (s *session) refreshFromLog(ctx context.Context, from map[uint16]replicatio
 	gone := map[string]bool{}
 	seen := map[string]bool{}
 	covered := false
-	err := s.p.eng.View(func(v *directory.View) error {
-		cov, err := s.p.log.Coverage(v)
+	err := s.p.Engine.View(func(v *directory.View) error {
+		cov, err := s.p.Log.Coverage(v)
 		if err != nil {
 			return err
 		}
@@ -334,7 +314,7 @@ func (s *session) refreshFromLog(ctx context.Context, from map[uint16]replicatio
 				order = append(order, u)
 			}
 		}
-		return s.p.log.Since(v, from, func(r *replication.Record) error {
+		return s.p.Log.Since(v, from, func(r *replication.Record) error {
 			switch r.Kind {
 			case replication.RecordDelete:
 				for _, u := range r.Also {
@@ -398,9 +378,9 @@ func (s *session) refreshFromLog(ctx context.Context, from map[uint16]replicatio
 
 // persist streams commits until the operation ends.
 func (s *session) persist(ctx context.Context, sub *replication.Subscription, sent map[uint16]replication.CSN) {
-	local := s.p.log.Replica()
+	local := s.p.Log.Replica()
 	behind := &ldap.Result{Code: ldap.Busy, Diagnostic: "the consumer fell behind the change stream; resume with the last cookie"}
-	changefeed.Follow(ctx, s.w, sub, &s.p.stop, behind, func(ev replication.Event) error {
+	changefeed.Follow(ctx, s.w, sub, &s.p.Stop, behind, func(ev replication.Event) error {
 		if !sent[ev.CSN.Replica].Less(ev.CSN) {
 			return nil // the refresh already reflected it
 		}

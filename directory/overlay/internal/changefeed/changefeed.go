@@ -13,6 +13,7 @@ package changefeed
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 
@@ -21,6 +22,45 @@ import (
 	"github.com/switchboard-ldap/switchboard/ldap"
 	"github.com/switchboard-ldap/switchboard/replication"
 )
+
+// Config configures an overlay that serves searches from the changelog's
+// commit stream (syncprov, psearch).
+type Config struct {
+	Changelog *replication.Changelog
+	Engine    *directory.Engine
+	// Backend runs the searches; nil means Engine.
+	Backend directory.Backend
+	Logger  *slog.Logger
+}
+
+// Feed is what such an overlay holds: its configuration with the defaults
+// filled in, and the broadcaster that ends its searches at shutdown.
+type Feed struct {
+	Log     *replication.Changelog
+	Engine  *directory.Engine
+	Backend directory.Backend
+	Logger  *slog.Logger
+	Stop    Shutdown
+}
+
+// NewFeed checks cfg and fills in its defaults; name (the overlay's)
+// begins the error.
+func NewFeed(name string, cfg Config) (*Feed, error) {
+	if cfg.Changelog == nil || cfg.Engine == nil {
+		return nil, errors.New(name + ": Changelog and Engine are required")
+	}
+	f := &Feed{Log: cfg.Changelog, Engine: cfg.Engine, Backend: cfg.Backend, Logger: cfg.Logger}
+	if f.Backend == nil {
+		f.Backend = cfg.Engine
+	}
+	if f.Logger == nil {
+		f.Logger = slog.New(slog.DiscardHandler)
+	}
+	return f, nil
+}
+
+// Close ends every search of the feed with unavailable (server shutdown).
+func (f *Feed) Close() { f.Stop.Close() }
 
 // Content is the content of one search: its base, scope and filter, as
 // the requester's access lets them see it.
