@@ -542,29 +542,35 @@ func (s *State) Digest() [32]byte {
 	return digest(s.Materialize())
 }
 
-func digest(entries []Entry) [32]byte {
-	h := sha256.New()
-	buf := []byte(digestMagic)
+// appendCanonical appends e in the digest's canonical form.
+func appendCanonical(buf []byte, e *Entry) []byte {
 	str := func(b []byte, s string) []byte {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		return append(b, s...)
 	}
-	for _, e := range entries {
-		buf = append(buf, e.UUID[:]...)
-		buf = str(buf, e.DN)
-		if e.Glue {
-			buf = append(buf, 1)
-		} else {
-			buf = append(buf, 0)
+	buf = append(buf, e.UUID[:]...)
+	buf = str(buf, e.DN)
+	if e.Glue {
+		buf = append(buf, 1)
+	} else {
+		buf = append(buf, 0)
+	}
+	buf = binary.AppendUvarint(buf, uint64(len(e.Attrs)))
+	for _, a := range e.Attrs {
+		buf = str(buf, strings.ToLower(a.Name))
+		buf = binary.AppendUvarint(buf, uint64(len(a.Values)))
+		for _, v := range a.Values {
+			buf = str(buf, v)
 		}
-		buf = binary.AppendUvarint(buf, uint64(len(e.Attrs)))
-		for _, a := range e.Attrs {
-			buf = str(buf, strings.ToLower(a.Name))
-			buf = binary.AppendUvarint(buf, uint64(len(a.Values)))
-			for _, v := range a.Values {
-				buf = str(buf, v)
-			}
-		}
+	}
+	return buf
+}
+
+func digest(entries []Entry) [32]byte {
+	h := sha256.New()
+	buf := []byte(digestMagic)
+	for i := range entries {
+		buf = appendCanonical(buf, &entries[i])
 		if len(buf) > 1<<16 {
 			h.Write(buf)
 			buf = buf[:0]

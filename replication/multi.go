@@ -602,29 +602,6 @@ func fingerprint(e Entry) [32]byte {
 	return sha256.Sum256(appendCanonical(nil, &e))
 }
 
-func appendCanonical(buf []byte, e *Entry) []byte {
-	str := func(b []byte, s string) []byte {
-		b = binary.AppendUvarint(b, uint64(len(s)))
-		return append(b, s...)
-	}
-	buf = append(buf, e.UUID[:]...)
-	buf = str(buf, e.DN)
-	if e.Glue {
-		buf = append(buf, 1)
-	} else {
-		buf = append(buf, 0)
-	}
-	buf = binary.AppendUvarint(buf, uint64(len(e.Attrs)))
-	for _, a := range e.Attrs {
-		buf = str(buf, strings.ToLower(a.Name))
-		buf = binary.AppendUvarint(buf, uint64(len(a.Values)))
-		for _, v := range a.Values {
-			buf = str(buf, v)
-		}
-	}
-	return buf
-}
-
 func (r *Replicator) markDirty() {
 	select {
 	case r.dirty <- struct{}{}:
