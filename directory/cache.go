@@ -160,13 +160,17 @@ func (c *entryCache) lookupDN(ndn string) ID {
 	return id
 }
 
+// maxCachedDNs bounds the DN cache: search bases and bind DNs, about
+// 100 bytes each (6.5 MiB at most).
+const maxCachedDNs = 1 << 16
+
 // putDN caches a DN's ID under the same rules as put.
 func (c *entryCache) putDN(tok readToken, ndn string, id ID) {
 	if c == nil || !tok.ok || c.epoch.Load() != tok.epoch {
 		return
 	}
 	c.dnMu.Lock()
-	if len(c.dns) < 4096 && c.epoch.Load() == tok.epoch {
+	if len(c.dns) < maxCachedDNs && c.epoch.Load() == tok.epoch {
 		c.dns[ndn] = id
 	}
 	c.dnMu.Unlock()

@@ -458,9 +458,13 @@ func (e *Engine) entryByDN(dn string) (*Entry, error) {
 	tok := e.cache.begin()
 	var en *Entry
 	err = e.db.View(func(txn *badger.Txn) error {
-		id, err := lookupDN(txn, ndn)
-		if err != nil || id == 0 {
-			return err
+		var err error
+		id := e.cache.lookupDN(ndn)
+		if id == 0 {
+			if id, err = lookupDN(txn, ndn); err != nil || id == 0 {
+				return err
+			}
+			e.cache.putDN(tok, ndn, id)
 		}
 		if en, err = e.sharedEntry(txn, tok, id, true); en != nil {
 			en = shallowCopy(en)
