@@ -286,27 +286,17 @@ func (s *State) Materialize() []Entry {
 	return s.resolve().entries()
 }
 
-func (v *view) entries() []Entry {
-	type row struct {
-		depth int
-		e     Entry
-	}
-	rows := make([]row, 0, len(v.visible))
-	for u := range v.visible {
-		e := v.s.entries[u]
-		p := v.at[u]
-		out := Entry{UUID: u, Parent: p.parent, DN: v.dn(u), Glue: !e.live()}
-		if v.loser[u] {
-			out.ConflictDN = v.wantedDN(u)
-		}
-		if out.Glue {
-			out.Attrs = v.glueAttrs(u, p)
-		} else {
-			out.Attrs = v.attrs(e, p, out.ConflictDN)
-		}
-		rows = append(rows, row{v.depth(u), out})
-	}
-	slices.SortFunc(rows, func(a, b row) int {
+// depthEntry is an entry with its depth below the root.
+type depthEntry struct {
+	depth int
+	e     Entry
+}
+
+// canonicalOrder returns the entries of rows in the order Materialize and
+// the digest list them: parents before children (by depth), then by DN,
+// then by UUID.
+func canonicalOrder(rows []depthEntry) []Entry {
+	slices.SortFunc(rows, func(a, b depthEntry) int {
 		if a.depth != b.depth {
 			return a.depth - b.depth
 		}
@@ -320,6 +310,25 @@ func (v *view) entries() []Entry {
 		out[i] = rows[i].e
 	}
 	return out
+}
+
+func (v *view) entries() []Entry {
+	rows := make([]depthEntry, 0, len(v.visible))
+	for u := range v.visible {
+		e := v.s.entries[u]
+		p := v.at[u]
+		out := Entry{UUID: u, Parent: p.parent, DN: v.dn(u), Glue: !e.live()}
+		if v.loser[u] {
+			out.ConflictDN = v.wantedDN(u)
+		}
+		if out.Glue {
+			out.Attrs = v.glueAttrs(u, p)
+		} else {
+			out.Attrs = v.attrs(e, p, out.ConflictDN)
+		}
+		rows = append(rows, depthEntry{v.depth(u), out})
+	}
+	return canonicalOrder(rows)
 }
 
 // attrs returns a live entry's visible attributes: present values; for

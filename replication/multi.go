@@ -482,6 +482,19 @@ func modsOf(before, after *directory.Entry) []Mod {
 	return out
 }
 
+// placementOf returns what places en in the tree: its UUID, its parent's
+// and its RDN.
+func (r *Replicator) placementOf(tx *directory.Tx, en *directory.Entry) (u, parent UUID, rdn string, err error) {
+	if u, err = r.uuidOf(en); err != nil {
+		return
+	}
+	if parent, err = r.parentUUID(tx, en.ParentID); err != nil {
+		return
+	}
+	rdn, err = r.rdnOf(en)
+	return
+}
+
 // opsOf converts a committed-to-be local change into Ops: the change
 // itself at c, and every derived write (Tx.Updates) as a modify with a
 // CSN of its own.
@@ -491,15 +504,7 @@ func (r *Replicator) opsOf(tx *directory.Tx, ch *directory.Change, c CSN) ([]Op,
 	clock := r.clog.Clock()
 	switch ch.Kind {
 	case directory.ChangeAdd:
-		u, err := r.uuidOf(ch.After)
-		if err != nil {
-			return nil, nil, err
-		}
-		p, err := r.parentUUID(tx, ch.After.ParentID)
-		if err != nil {
-			return nil, nil, err
-		}
-		rdn, err := r.rdnOf(ch.After)
+		u, p, rdn, err := r.placementOf(tx, ch.After)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -530,15 +535,7 @@ func (r *Replicator) opsOf(tx *directory.Tx, ch *directory.Change, c CSN) ([]Op,
 			touch = append(touch, touched{du, nil})
 		}
 	case directory.ChangeModifyDN:
-		u, err := r.uuidOf(ch.After)
-		if err != nil {
-			return nil, nil, err
-		}
-		p, err := r.parentUUID(tx, ch.After.ParentID)
-		if err != nil {
-			return nil, nil, err
-		}
-		rdn, err := r.rdnOf(ch.After)
+		u, p, rdn, err := r.placementOf(tx, ch.After)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -848,42 +845,26 @@ func (r *Replicator) Conflicts() []Conflict {
 // StoreDigest computes the digest of what the store holds, by reading
 // every entry: it equals the state's digest once the store is settled.
 func (r *Replicator) StoreDigest() ([32]byte, error) {
-	type row struct {
-		depth int
-		e     Entry
-		id    directory.ID
-	}
 	parent := map[directory.ID]directory.ID{}
-	var rows []row
+	var rows []depthEntry
+	var ids []directory.ID
 	err := r.eng.ForEachEntry(func(en *directory.Entry) error {
 		u, err := ParseUUID(en.First("entryUUID"))
 		if err != nil {
 			return err
 		}
 		parent[en.ID] = en.ParentID
-		rows = append(rows, row{e: r.storedEntry(u, en), id: en.ID})
+		rows = append(rows, depthEntry{e: r.storedEntry(u, en)})
+		ids = append(ids, en.ID)
 		return nil
 	})
 	if err != nil {
 		return [32]byte{}, err
 	}
 	for i := range rows {
-		for p := parent[rows[i].id]; p != 0; p = parent[p] {
+		for p := parent[ids[i]]; p != 0; p = parent[p] {
 			rows[i].depth++
 		}
 	}
-	slices.SortFunc(rows, func(a, b row) int {
-		if a.depth != b.depth {
-			return a.depth - b.depth
-		}
-		if c := strings.Compare(a.e.DN, b.e.DN); c != 0 {
-			return c
-		}
-		return a.e.UUID.Compare(b.e.UUID)
-	})
-	ents := make([]Entry, len(rows))
-	for i := range rows {
-		ents[i] = rows[i].e
-	}
-	return digest(ents), nil
+	return digest(canonicalOrder(rows)), nil
 }
