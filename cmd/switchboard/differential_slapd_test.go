@@ -80,6 +80,31 @@ func (s *slapdServer) output() string {
 	return string(b)
 }
 
+// slapdConfig makes a directory for a slapd and its mdb database (db), and
+// begins its slapd.conf: the stock core, cosine and inetorgperson schemas,
+// extraSchema, and back_mdb plus the given modules when slapd loads
+// modules.
+func slapdConfig(t *testing.T, tools slapdTools, extraSchema string, modules ...string) (dir, db string, conf *strings.Builder) {
+	t.Helper()
+	dir = t.TempDir()
+	db = filepath.Join(dir, "db")
+	if err := os.Mkdir(db, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	conf = &strings.Builder{}
+	for _, s := range []string{"core", "cosine", "inetorgperson"} {
+		fmt.Fprintf(conf, "include %s\n", filepath.Join(tools.schemaDir, s+".schema"))
+	}
+	fmt.Fprintf(conf, "include %s\n", extraSchema)
+	if tools.moduleDir != "" {
+		fmt.Fprintf(conf, "modulepath %s\nmoduleload back_mdb\n", tools.moduleDir)
+		for _, m := range modules {
+			fmt.Fprintf(conf, "moduleload %s\n", m)
+		}
+	}
+	return dir, db, conf
+}
+
 // startSlapd configures slapd in t.TempDir() with the stock core, cosine
 // and inetorgperson schemas plus extraSchema, loads ldifPath with slapadd
 // and starts slapd. overlays (e.g. "sssvlv") are loaded as modules when
@@ -87,23 +112,8 @@ func (s *slapdServer) output() string {
 // stopped when the test ends.
 func startSlapd(t *testing.T, tools slapdTools, extraSchema, ldifPath string, overlays ...string) *slapdServer {
 	t.Helper()
-	dir := t.TempDir()
-	db := filepath.Join(dir, "db")
-	if err := os.Mkdir(db, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	var conf strings.Builder
-	for _, s := range []string{"core", "cosine", "inetorgperson"} {
-		fmt.Fprintf(&conf, "include %s\n", filepath.Join(tools.schemaDir, s+".schema"))
-	}
-	fmt.Fprintf(&conf, "include %s\n", extraSchema)
-	if tools.moduleDir != "" {
-		fmt.Fprintf(&conf, "modulepath %s\nmoduleload back_mdb\n", tools.moduleDir)
-		for _, o := range overlays {
-			fmt.Fprintf(&conf, "moduleload %s\n", o)
-		}
-	}
-	fmt.Fprintf(&conf, `pidfile %[1]s/slapd.pid
+	dir, db, conf := slapdConfig(t, tools, extraSchema, overlays...)
+	fmt.Fprintf(conf, `pidfile %[1]s/slapd.pid
 argsfile %[1]s/slapd.args
 loglevel 0
 sizelimit unlimited
@@ -121,7 +131,7 @@ access to attrs=userPassword by self write by anonymous auth by * none
 access to * by * read
 `, dir, db)
 	for _, o := range overlays {
-		fmt.Fprintf(&conf, "overlay %s\n", o)
+		fmt.Fprintf(conf, "overlay %s\n", o)
 	}
 	confPath := filepath.Join(dir, "slapd.conf")
 	if err := os.WriteFile(confPath, []byte(conf.String()), 0o600); err != nil {

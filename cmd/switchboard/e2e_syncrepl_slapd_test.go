@@ -42,20 +42,8 @@ type slapdConsumer struct {
 }
 
 func newSlapdConsumer(t *testing.T, tools slapdTools, extraSchema, provider string) *slapdConsumer {
-	dir := t.TempDir()
-	db := filepath.Join(dir, "db")
-	if err := os.Mkdir(db, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	var conf strings.Builder
-	for _, s := range []string{"core", "cosine", "inetorgperson"} {
-		fmt.Fprintf(&conf, "include %s\n", filepath.Join(tools.schemaDir, s+".schema"))
-	}
-	fmt.Fprintf(&conf, "include %s\n", extraSchema)
-	if tools.moduleDir != "" {
-		fmt.Fprintf(&conf, "modulepath %s\nmoduleload back_mdb\n", tools.moduleDir)
-	}
-	fmt.Fprintf(&conf, `pidfile %[1]s/slapd.pid
+	dir, db, conf := slapdConfig(t, tools, extraSchema)
+	fmt.Fprintf(conf, `pidfile %[1]s/slapd.pid
 argsfile %[1]s/slapd.args
 loglevel sync
 sizelimit unlimited
