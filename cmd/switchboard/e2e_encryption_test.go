@@ -24,6 +24,13 @@ func addSecretEntry(t *testing.T, s *testServer, secret string) {
 	if err := c.Bind(testRootDN, testRootPass); err != nil {
 		t.Fatal(err)
 	}
+	addVault(t, c, map[string][]string{"description": {secret}})
+}
+
+// addVault adds the suffix and uid=vault under it, a person with the
+// attributes extra besides its names, through c.
+func addVault(t *testing.T, c *goldap.Conn, extra map[string][]string) {
+	t.Helper()
 	for _, dn := range []string{testSuffix, "uid=vault," + testSuffix} {
 		a := goldap.NewAddRequest(dn, nil)
 		if dn == testSuffix {
@@ -35,7 +42,9 @@ func addSecretEntry(t *testing.T, s *testServer, secret string) {
 			a.Attribute("uid", []string{"vault"})
 			a.Attribute("cn", []string{"Vault"})
 			a.Attribute("sn", []string{"Vault"})
-			a.Attribute("description", []string{secret})
+			for name, values := range extra {
+				a.Attribute(name, values)
+			}
 		}
 		if err := c.Add(a); err != nil {
 			t.Fatalf("add %s: %v", dn, err)

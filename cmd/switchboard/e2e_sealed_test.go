@@ -61,25 +61,11 @@ func TestSealedAttributes(t *testing.T) {
 
 	s := startServer(t, "", "--config", cfg, "--encryption.key-file", keyA)
 	c := dialRoot(t, s)
-	for _, dn := range []string{testSuffix, "uid=vault," + testSuffix} {
-		a := goldap.NewAddRequest(dn, nil)
-		if dn == testSuffix {
-			a.Attribute("objectClass", []string{"dcObject", "organization"})
-			a.Attribute("dc", []string{"example"})
-			a.Attribute("o", []string{"Example"})
-		} else {
-			a.Attribute("objectClass", []string{"inetOrgPerson"})
-			a.Attribute("uid", []string{"vault"})
-			a.Attribute("cn", []string{"Vault"})
-			a.Attribute("sn", []string{"Vault"})
-			a.Attribute("description", []string{clear})
-			a.Attribute("employeeNumber", []string{sealedNum})
-			a.Attribute("homePhone", []string{sealedPhone, "+1 555 0100"})
-		}
-		if err := c.Add(a); err != nil {
-			t.Fatalf("add %s: %v", dn, err)
-		}
-	}
+	addVault(t, c, map[string][]string{
+		"description":    {clear},
+		"employeeNumber": {sealedNum},
+		"homePhone":      {sealedPhone, "+1 555 0100"},
+	})
 	vault := "uid=vault," + testSuffix
 
 	// Reads, filters and compares see clear values.
