@@ -679,6 +679,7 @@ func (s *State) Purge(below CSN) {
 	for u, e := range s.entries {
 		if !keep[u] {
 			delete(s.entries, u)
+			s.touch(u)
 			continue
 		}
 		var places []placement
@@ -690,21 +691,31 @@ func (s *State) Purge(below CSN) {
 				places = append(places, p)
 			}
 		}
+		changed := !slices.EqualFunc(places, e.places, func(a, b placement) bool { return comparePlacement(&a, &b) == 0 })
 		e.places = places
 		for k, a := range e.attrs {
-			a.purge(below)
+			if a.purge(below) {
+				changed = true
+			}
 			if len(a.values) == 0 && a.cleared.IsZero() {
 				delete(e.attrs, k)
 			}
 		}
+		if changed {
+			s.touch(u)
+		}
 	}
 }
 
-func (a *attrState) purge(below CSN) {
+// purge forgets the stamps of a below the bound and reports whether it
+// changed anything.
+func (a *attrState) purge(below CSN) bool {
+	changed := false
 	for vk, v := range a.values {
 		if a.present(v) {
-			if v.removed.Less(below) {
+			if !v.removed.IsZero() && v.removed.Less(below) {
 				v.removed = CSN{}
+				changed = true
 			}
 			continue
 		}
@@ -714,11 +725,14 @@ func (a *attrState) purge(below CSN) {
 		}
 		if killed.Less(below) {
 			delete(a.values, vk)
+			changed = true
 		}
 	}
-	if a.cleared.Less(below) {
+	if !a.cleared.IsZero() && a.cleared.Less(below) {
 		a.cleared = CSN{}
+		changed = true
 	}
+	return changed
 }
 
 // newest returns the largest CSN recorded on e.

@@ -219,7 +219,8 @@ func (e *entryState) live() bool { return !e.added.IsZero() && e.deleted.IsZero(
 type State struct {
 	schema  Schema
 	entries map[UUID]*entryState
-	floor   CSN // the largest Purge bound: older changes are ignored
+	floor   CSN               // the largest Purge bound: older changes are ignored
+	changed map[UUID]struct{} // since the last TakeChanged
 }
 
 // NewState returns an empty state. A nil schema treats every attribute
@@ -285,6 +286,7 @@ func (s *State) Apply(o *Op) error {
 			}
 		}
 		e := s.entry(o.Entry)
+		s.touch(o.Entry)
 		if e.added.IsZero() || o.CSN.Less(e.added) {
 			e.added = o.CSN
 		}
@@ -305,6 +307,7 @@ func (s *State) Apply(o *Op) error {
 			}
 		}
 		e := s.entry(o.Entry)
+		s.touch(o.Entry)
 		for i, m := range o.Mods {
 			c := o.ModCSN(i)
 			switch m.Kind {
@@ -323,6 +326,7 @@ func (s *State) Apply(o *Op) error {
 		}
 	case OpDelete:
 		e := s.entry(o.Entry)
+		s.touch(o.Entry)
 		if e.deleted.Less(o.CSN) {
 			e.deleted = o.CSN
 		}
@@ -340,6 +344,7 @@ func (s *State) Apply(o *Op) error {
 			old = dn[0]
 		}
 		e := s.entry(o.Entry)
+		s.touch(o.Entry)
 		e.addPlacement(p)
 		for _, a := range old {
 			if !s.hasAVA(p.avas, a) {

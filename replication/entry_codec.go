@@ -1,0 +1,205 @@
+package replication
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// EntryStateFormat is the version of the binary form of one entry's
+// replicated state (State.AppendEntryState). It is the first byte of
+// every encoded entry state, stored in the store and sent in snapshots,
+// and only ever grows.
+const EntryStateFormat = 1
+
+// ErrEntryStateSyntax is returned (wrapped) by State.LoadEntryState.
+var ErrEntryStateSyntax = errors.New("replication: invalid encoded entry state")
+
+// AppendEntryState appends the binary form of entry u's state (every
+// stamp the merge keeps for it) to b and reports whether s holds u.
+//
+// The form, after the format byte, is canonical (placements in their
+// order, attributes by lower-case name, values by equality key), so
+// equal states encode equally:
+//
+//	added CSN (16) | deleted CSN (16)
+//	uvarint n, then n placements: CSN (16) | parent UUID (16) | RDN
+//	uvarint n, then n attributes: name | name CSN (16) | cleared CSN (16) |
+//	    uvarint m, then m values: value | added CSN (16) | removed CSN (16)
+//
+// where a string is a uvarint length and its bytes. What the merge
+// derives from these (normalised RDNs, value keys) is recomputed by
+// LoadEntryState with the State's schema.
+func (s *State) AppendEntryState(b []byte, u UUID) ([]byte, bool) {
+	e := s.entries[u]
+	if e == nil {
+		return b, false
+	}
+	b = append(b, EntryStateFormat)
+	b = e.added.AppendBinary(b)
+	b = e.deleted.AppendBinary(b)
+	b = binary.AppendUvarint(b, uint64(len(e.places)))
+	for i := range e.places {
+		p := &e.places[i]
+		b = p.csn.AppendBinary(b)
+		b = append(b, p.parent[:]...)
+		b = appendString(b, p.rdn)
+	}
+	keys := make([]string, 0, len(e.attrs))
+	for k := range e.attrs {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = binary.AppendUvarint(b, uint64(len(keys)))
+	var vkeys []string
+	for _, k := range keys {
+		a := e.attrs[k]
+		b = appendString(b, a.name)
+		b = a.nameCSN.AppendBinary(b)
+		b = a.cleared.AppendBinary(b)
+		vkeys = vkeys[:0]
+		for vk := range a.values {
+			vkeys = append(vkeys, vk)
+		}
+		slices.Sort(vkeys)
+		b = binary.AppendUvarint(b, uint64(len(vkeys)))
+		for _, vk := range vkeys {
+			v := a.values[vk]
+			b = appendString(b, v.value)
+			b = v.added.AppendBinary(b)
+			b = v.removed.AppendBinary(b)
+		}
+	}
+	return b, true
+}
+
+// LoadEntryState sets entry u's state to the one encoded in b (by
+// AppendEntryState), replacing what s held for u. It refuses, leaving s
+// as it was, an encoding that is malformed or that names an attribute
+// or a value twice.
+func (s *State) LoadEntryState(u UUID, b []byte) error {
+	if u.IsRoot() {
+		return fmt.Errorf("%w: the root has no state", ErrEntryStateSyntax)
+	}
+	d := opDecoder{b: b}
+	e, err := s.decodeEntryState(&d)
+	if err == nil && len(d.b) > 0 {
+		err = fmt.Errorf("%w: %d bytes after the entry state", ErrEntryStateSyntax, len(d.b))
+	}
+	if err != nil {
+		return err
+	}
+	s.entries[u] = e
+	s.touch(u)
+	return nil
+}
+
+func (s *State) decodeEntryState(d *opDecoder) (*entryState, error) {
+	csn := func() CSN {
+		p := d.take(CSNSize)
+		if p == nil {
+			return CSN{}
+		}
+		c, err := DecodeCSN(p)
+		if err != nil {
+			d.fail("%v", err)
+		}
+		return c
+	}
+	if v := d.byte(); d.err == nil && v != EntryStateFormat {
+		d.fail("format %d, want %d", v, EntryStateFormat)
+	}
+	e := &entryState{attrs: map[string]*attrState{}}
+	e.added, e.deleted = csn(), csn()
+	const minPlacement = CSNSize + 16 + 1
+	if n := d.count(minPlacement); n > 0 {
+		e.places = make([]placement, 0, n)
+		for range n {
+			c := csn()
+			parent := d.uuid()
+			rdn := d.string()
+			if d.err != nil {
+				break
+			}
+			o := Op{CSN: c, Kind: OpModRDN}
+			p, err := s.place(&o, parent, rdn)
+			if err != nil {
+				d.fail("placement: %v", err)
+				break
+			}
+			if len(e.places) > 0 && comparePlacement(&e.places[len(e.places)-1], &p) >= 0 {
+				d.fail("placements out of order")
+				break
+			}
+			e.places = append(e.places, p)
+		}
+	}
+	const minAttr = 1 + 2*CSNSize + 1
+	for range d.count(minAttr) {
+		a := &attrState{name: d.string(), nameCSN: csn(), cleared: csn(), values: map[string]*valueState{}}
+		k := strings.ToLower(a.name)
+		if d.err == nil && (a.name == "" || e.attrs[k] != nil) {
+			d.fail("attribute %q empty or repeated", a.name)
+		}
+		const minValue = 1 + 2*CSNSize
+		for range d.count(minValue) {
+			v := &valueState{value: d.string(), added: csn(), removed: csn()}
+			vk := s.schema.EqualityKey(k, v.value)
+			if d.err == nil && a.values[vk] != nil {
+				d.fail("attribute %q: value %q repeated", a.name, v.value)
+			}
+			if d.err != nil {
+				break
+			}
+			a.values[vk] = v
+		}
+		if d.err != nil {
+			break
+		}
+		e.attrs[k] = a
+	}
+	if d.err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrEntryStateSyntax, d.err)
+	}
+	return e, nil
+}
+
+// Floor returns the bound of the latest Purge: changes below it are
+// ignored. It is part of a snapshot of the state.
+func (s *State) Floor() CSN { return s.floor }
+
+// SetFloor raises the purge bound to c (when restoring a snapshot).
+func (s *State) SetFloor(c CSN) {
+	if s.floor.Less(c) {
+		s.floor = c
+	}
+}
+
+// Entries returns the UUIDs of every entry s holds, tombstones included,
+// in UUID order.
+func (s *State) Entries() []UUID {
+	out := make([]UUID, 0, len(s.entries))
+	for u := range s.entries {
+		out = append(out, u)
+	}
+	slices.SortFunc(out, UUID.Compare)
+	return out
+}
+
+// touch records that entry u changed since the last TakeChanged.
+func (s *State) touch(u UUID) {
+	if s.changed == nil {
+		s.changed = map[UUID]struct{}{}
+	}
+	s.changed[u] = struct{}{}
+}
+
+// TakeChanged returns the entries whose state changed (or that a Purge
+// removed) since the previous call, and forgets them.
+func (s *State) TakeChanged() map[UUID]struct{} {
+	c := s.changed
+	s.changed = nil
+	return c
+}
