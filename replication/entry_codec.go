@@ -93,6 +93,7 @@ func (s *State) LoadEntryState(u UUID, b []byte) error {
 	}
 	s.entries[u] = e
 	s.touch(u)
+	s.placeGen++
 	return nil
 }
 

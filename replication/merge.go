@@ -3,6 +3,7 @@ package replication
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"math/bits"
 	"slices"
 	"strings"
 )
@@ -528,13 +529,14 @@ func (s *State) Conflicts() []Conflict {
 }
 
 // digestMagic starts the digested stream and names its version.
-const digestMagic = "switchboard-digest-v1\x00"
+const digestMagic = "switchboard-digest-v2\x00"
 
-// Digest returns the SHA-256 of the canonical form of Materialize(s).
-// Two replicas that applied the same changes have the same digest.
+// Digest returns a digest of Materialize(s): two replicas that applied
+// the same changes have the same digest, and any replica's can be
+// recomputed from its entries alone.
 //
-// The canonical form is digestMagic followed by, for each entry in
-// Materialize order (depth, DN, UUID):
+// Each visible entry has a fingerprint, the SHA-256 of its canonical
+// form:
 //
 //	uuid      16 bytes
 //	dn        str
@@ -545,8 +547,14 @@ const digestMagic = "switchboard-digest-v1\x00"
 //	  nvalues uvarint
 //	  values  str each, in Materialize order
 //
-// where str is a uvarint length followed by that many bytes. Only
-// visible state counts: stamps, tombstones and purge history do not.
+// where str is a uvarint length followed by that many bytes. The digest
+// is the SHA-256 of digestMagic, the number of entries (8 bytes,
+// big-endian) and the sum of the fingerprints read as 256-bit big-endian
+// numbers, modulo 2^256. A sum does not depend on the order of the
+// entries, so a replica keeps its digest up to date entry by entry
+// (Shown.Digest) instead of rereading the directory; it is a check that
+// replicas agree, not a defence against someone crafting collisions.
+// Only visible state counts: stamps, tombstones and purge history do not.
 func (s *State) Digest() [32]byte {
 	return digest(s.Materialize())
 }
@@ -575,20 +583,205 @@ func appendCanonical(buf []byte, e *Entry) []byte {
 	return buf
 }
 
+// fingerprint is the SHA-256 of one entry's canonical form.
+func fingerprint(e *Entry) [32]byte {
+	var buf [512]byte
+	return sha256.Sum256(appendCanonical(buf[:0], e))
+}
+
+// A digestSum is the running sum of a set of fingerprints and its size.
+type digestSum struct {
+	limbs [4]uint64 // little-endian limbs of the 256-bit sum
+	n     int64
+}
+
+func (d *digestSum) add(fp *[32]byte, sign int64) {
+	var carry uint64
+	for i := range 4 {
+		x := binary.BigEndian.Uint64(fp[24-8*i:])
+		if sign < 0 {
+			x, carry = bits.Sub64(d.limbs[i], x, carry)
+		} else {
+			x, carry = bits.Add64(d.limbs[i], x, carry)
+		}
+		d.limbs[i] = x
+	}
+	d.n += sign
+}
+
+func (d *digestSum) sum() [32]byte {
+	buf := append([]byte(digestMagic), make([]byte, 8+32)...)
+	tail := buf[len(digestMagic):]
+	binary.BigEndian.PutUint64(tail, uint64(d.n))
+	for i := range 4 {
+		binary.BigEndian.PutUint64(tail[8+24-8*i:], d.limbs[i])
+	}
+	return sha256.Sum256(buf)
+}
+
 func digest(entries []Entry) [32]byte {
-	h := sha256.New()
-	buf := []byte(digestMagic)
+	var d digestSum
 	for i := range entries {
-		buf = appendCanonical(buf, &entries[i])
-		if len(buf) > 1<<16 {
-			h.Write(buf)
-			buf = buf[:0]
+		fp := fingerprint(&entries[i])
+		d.add(&fp, 1)
+	}
+	return d.sum()
+}
+
+// Shown is what the last MaterializeChanged of a State showed, so that
+// the next one builds only the entries that may differ. A Shown belongs
+// to one State and is not safe for concurrent use.
+type Shown struct {
+	entries   map[UUID]*shownEntry
+	sum       digestSum
+	conflicts int
+
+	// The last resolved placement, reused while the state's placements
+	// are unchanged.
+	view    *view
+	viewOf  *State
+	viewGen uint64
+}
+
+type shownEntry struct {
+	place      placement // effective placement
+	loser      bool
+	glue       bool
+	dn         string
+	conflictDN string
+	fp         [32]byte
+}
+
+// NewShown returns an empty Shown: the first MaterializeChanged with it
+// returns every visible entry.
+func NewShown() *Shown { return &Shown{entries: map[UUID]*shownEntry{}} }
+
+// Len returns the number of visible entries.
+func (sh *Shown) Len() int { return len(sh.entries) }
+
+// Conflicts returns how many visible entries are glue or renamed.
+func (sh *Shown) Conflicts() int { return sh.conflicts }
+
+// Digest returns State.Digest of the state as last materialised.
+func (sh *Shown) Digest() [32]byte { return sh.sum.sum() }
+
+func (sh *Shown) set(u UUID, e *shownEntry) {
+	if old := sh.entries[u]; old != nil {
+		sh.forget(u, old)
+	}
+	sh.entries[u] = e
+	sh.sum.add(&e.fp, 1)
+	if e.glue || e.conflictDN != "" {
+		sh.conflicts++
+	}
+}
+
+func (sh *Shown) forget(u UUID, old *shownEntry) {
+	delete(sh.entries, u)
+	sh.sum.add(&old.fp, -1)
+	if old.glue || old.conflictDN != "" {
+		sh.conflicts--
+	}
+}
+
+// build materialises visible entry u and records it in sh.
+func (sh *Shown) build(v *view, u UUID) depthEntry {
+	e := v.s.entries[u]
+	p := v.at[u]
+	out := Entry{UUID: u, Parent: p.parent, DN: v.dn(u), Glue: !e.live()}
+	if v.loser[u] {
+		out.ConflictDN = v.wantedDN(u)
+	}
+	if out.Glue {
+		out.Attrs = v.glueAttrs(u, p)
+	} else {
+		out.Attrs = v.attrs(e, p, out.ConflictDN)
+	}
+	sh.set(u, &shownEntry{place: *p, loser: v.loser[u], glue: out.Glue, dn: out.DN, conflictDN: out.ConflictDN, fp: fingerprint(&out)})
+	return depthEntry{v.depth(u), out}
+}
+
+// materializeModified is MaterializeChanged when no placement changed
+// since sh.view was resolved: only attributes did, so exactly the
+// changed entries that are visible are rebuilt, and none is gone except
+// changed stubs that were never shown.
+func (s *State) materializeModified(sh *Shown, changed map[UUID]struct{}) (upd []Entry, gone []UUID) {
+	v := sh.view
+	rows := make([]depthEntry, 0, len(changed))
+	for u := range changed {
+		if v.visible[u] {
+			rows = append(rows, sh.build(v, u))
+		} else {
+			gone = append(gone, u)
 		}
 	}
-	h.Write(buf)
-	var out [32]byte
-	h.Sum(out[:0])
-	return out
+	slices.SortFunc(gone, UUID.Compare)
+	return canonicalOrder(rows), gone
+}
+
+// MaterializeChanged is Materialize for a caller that keeps the previous
+// result: given what sh says was shown and the entries whose state
+// changed since (State.TakeChanged, plus any the caller wants rebuilt),
+// it returns the visible entries that may differ from what sh showed
+// (new ones, changed ones, and those whose DN, parent, glue or conflict
+// status changed because of a change elsewhere), in Materialize order,
+// and the entries that are no longer visible, or that are listed in
+// changed and not visible. It updates sh to the new result.
+//
+// Placement and naming are still resolved for the whole state, which is
+// cheap next to building entries; attributes are built only for the
+// entries returned.
+func (s *State) MaterializeChanged(sh *Shown, changed map[UUID]struct{}) (upd []Entry, gone []UUID) {
+	// The resolved placement of every entry changes only with adds,
+	// deletes, moves and purges; a round of modifies reuses it.
+	v := sh.view
+	if v != nil && sh.viewOf == s && sh.viewGen == s.placeGen {
+		return s.materializeModified(sh, changed)
+	}
+	v = s.resolve()
+	sh.view, sh.viewOf, sh.viewGen = v, s, s.placeGen
+	moved := make(map[UUID]bool) // memo: whether u's DN may have changed
+	var dnMoved func(u UUID) bool
+	dnMoved = func(u UUID) bool {
+		if u.IsRoot() {
+			return false
+		}
+		if m, ok := moved[u]; ok {
+			return m
+		}
+		prev := sh.entries[u]
+		p := v.at[u]
+		m := prev == nil || prev.loser != v.loser[u] || comparePlacement(&prev.place, p) != 0 || dnMoved(p.parent)
+		moved[u] = m
+		return m
+	}
+	// First decide what to rebuild, comparing with sh as it was; then
+	// build, updating sh.
+	var rebuild []UUID
+	for u := range v.visible {
+		_, touched := changed[u]
+		if touched || dnMoved(u) || sh.entries[u].glue != !s.entries[u].live() {
+			rebuild = append(rebuild, u)
+		}
+	}
+	rows := make([]depthEntry, 0, len(rebuild))
+	for _, u := range rebuild {
+		rows = append(rows, sh.build(v, u))
+	}
+	for u, old := range sh.entries {
+		if !v.visible[u] {
+			sh.forget(u, old)
+			gone = append(gone, u)
+		}
+	}
+	for u := range changed {
+		if _, shown := sh.entries[u]; !shown && !v.visible[u] {
+			gone = append(gone, u) // listed twice if also forgotten above
+		}
+	}
+	slices.SortFunc(gone, UUID.Compare)
+	gone = slices.Compact(gone)
+	return canonicalOrder(rows), gone
 }
 
 // Purge forgets history that no future change can need: tombstones
@@ -628,6 +821,7 @@ func digest(entries []Entry) [32]byte {
 // placement, or in any placement from below onwards) of a kept entry,
 // so the DNs and the cycle checks of later moves come out the same.
 func (s *State) Purge(below CSN) {
+	s.placeGen++
 	if s.floor.Less(below) {
 		s.floor = below
 	}

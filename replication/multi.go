@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -103,6 +102,13 @@ type Replicator struct {
 	shown      map[UUID][32]byte
 	touchedSeq map[UUID]uint64
 
+	// Resolution, under rmu: what the state showed at the last
+	// resolution, and the entries to rebuild at the next one whatever
+	// changed (their write was skipped or failed).
+	rmu   sync.Mutex
+	mat   *Shown
+	retry map[UUID]struct{}
+
 	dirty chan struct{}
 
 	statusMu sync.Mutex
@@ -142,6 +148,7 @@ func NewReplicator(cfg MultiConfig) (*Replicator, error) {
 	}
 	r := &Replicator{cfg: cfg, log: cfg.Logger, clog: cfg.Changelog, vector: Vector{}, floor: Vector{},
 		ids: map[UUID]directory.ID{}, shown: map[UUID][32]byte{}, touchedSeq: map[UUID]uint64{},
+		mat: NewShown(), retry: map[UUID]struct{}{},
 		dirty: make(chan struct{}, 1), peers: map[string]*Peer{}}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
@@ -236,7 +243,7 @@ func (r *Replicator) Open(eng *directory.Engine) error {
 		}
 		r.ids[u] = en.ID
 		idUUID[en.ID] = u
-		r.shown[u] = fingerprint(r.storedEntry(u, en))
+		r.shown[u] = r.storedFingerprint(u, en)
 		if _, known := r.state.entries[u]; !known {
 			all = append(all, en)
 		}
@@ -343,7 +350,7 @@ func (r *Replicator) Settle(text string, ch *directory.Change) {
 			continue
 		}
 		r.ids[t.u] = t.en.ID
-		r.shown[t.u] = fingerprint(r.storedEntry(t.u, t.en))
+		r.shown[t.u] = r.storedFingerprint(t.u, t.en)
 	}
 	r.markDirty()
 }
@@ -569,6 +576,13 @@ func (r *Replicator) opsOf(tx *directory.Tx, ch *directory.Change, c CSN) ([]Op,
 	return ops, touch, nil
 }
 
+// storedFingerprint is the fingerprint of a stored entry, comparable
+// with that of the materialised entry it should be.
+func (r *Replicator) storedFingerprint(u UUID, en *directory.Entry) [32]byte {
+	e := r.storedEntry(u, en)
+	return fingerprint(&e)
+}
+
 // storedEntry is a stored entry in Materialize's form, for comparing.
 func (r *Replicator) storedEntry(u UUID, en *directory.Entry) Entry {
 	out := Entry{UUID: u, DN: en.DN, Glue: en.Get(GlueAttr) != nil}
@@ -592,11 +606,6 @@ func canonicalize(s Schema, attrs []Attribute) {
 			return strings.Compare(x, y)
 		})
 	}
-}
-
-// fingerprint is the SHA-256 of one entry in the digest's canonical form.
-func fingerprint(e Entry) [32]byte {
-	return sha256.Sum256(appendCanonical(nil, &e))
 }
 
 func (r *Replicator) markDirty() {
@@ -632,25 +641,60 @@ func (r *Replicator) Run(ctx context.Context) {
 	}
 }
 
-// resolve materialises the state and writes what differs into the store.
+// resolve materialises what changed in the state since the last
+// resolution and writes what differs into the store.
 func (r *Replicator) resolve(ctx context.Context) error {
 	start := time.Now()
-	r.smu.RLock()
+	r.rmu.Lock()
+	defer r.rmu.Unlock()
+	r.smu.Lock()
 	seq := r.seq
-	ents := r.state.Materialize()
-	r.smu.RUnlock()
-	dig := digest(ents)
-	conflicts := 0
-	for i := range ents {
-		if ents[i].Glue || ents[i].ConflictDN != "" {
-			conflicts++
-		}
+	changed := r.state.TakeChanged()
+	r.smu.Unlock()
+	if changed == nil {
+		changed = map[UUID]struct{}{}
 	}
+	for u := range r.retry {
+		changed[u] = struct{}{}
+	}
+	clear(r.retry)
+	r.smu.RLock()
+	upd, gone := r.state.MaterializeChanged(r.mat, changed)
+	r.smu.RUnlock()
 
+	written, removed, err := r.store(ctx, seq, upd, gone)
+	if err != nil {
+		// Rebuild everything of this round next time.
+		for i := range upd {
+			r.retry[upd[i].UUID] = struct{}{}
+		}
+		for _, u := range gone {
+			r.retry[u] = struct{}{}
+		}
+		return err
+	}
+	r.smu.RLock()
+	settled := len(r.retry) == 0 && r.seq == seq
+	r.smu.RUnlock()
+	if len(r.retry) > 0 {
+		r.markDirty()
+	}
+	r.statusMu.Lock()
+	r.status = storeStatus{Digest: r.mat.Digest(), Seq: seq, Settled: settled, Entries: r.mat.Len(), Conflicts: r.mat.Conflicts(), At: time.Now(), Duration: time.Since(start)}
+	r.statusMu.Unlock()
+	if written+removed > 0 {
+		r.log.Debug("replication: resolved", "rebuilt", len(upd), "written", written, "removed", removed, "took", time.Since(start))
+	}
+	return nil
+}
+
+// store writes the rebuilt entries that differ from the store's, and
+// removes the entries no longer visible, as of state version seq. An
+// entry a local write touched after seq, or whose parent is not stored
+// yet, is left for the next resolution (r.retry).
+func (r *Replicator) store(ctx context.Context, seq uint64, upd []Entry, gone []UUID) (written, removed int, err error) {
 	r.wmu.Lock()
 	defer r.wmu.Unlock()
-	skipped := false
-	want := make(map[UUID]bool, len(ents))
 	var put []*directory.Entry
 	var putFP [][32]byte
 	var putU []UUID
@@ -662,14 +706,14 @@ func (r *Replicator) resolve(ctx context.Context) error {
 		id, ok := newIDs[u]
 		return id, ok
 	}
-	for i := range ents {
-		m := &ents[i]
-		want[m.UUID] = true
+	later := func(u UUID) { r.retry[u] = struct{}{} }
+	for i := range upd {
+		m := &upd[i]
 		if r.touchedSeq[m.UUID] > seq {
-			skipped = true // a local write changed it after this resolution
+			later(m.UUID) // a local write changed it after this resolution
 			continue
 		}
-		fp := fingerprint(*m)
+		fp := fingerprint(m)
 		if old, ok := r.shown[m.UUID]; ok && old == fp {
 			continue
 		}
@@ -677,15 +721,14 @@ func (r *Replicator) resolve(ctx context.Context) error {
 		if !m.Parent.IsRoot() {
 			var ok bool
 			if parent, ok = idOf(m.Parent); !ok {
-				skipped = true
+				later(m.UUID)
 				continue
 			}
 		}
 		id, ok := idOf(m.UUID)
 		if !ok {
-			var err error
 			if id, err = r.eng.NewID(); err != nil {
-				return err
+				return 0, 0, err
 			}
 			newIDs[m.UUID] = id
 		}
@@ -703,12 +746,13 @@ func (r *Replicator) resolve(ctx context.Context) error {
 	}
 	var remove []directory.ID
 	var removeU []UUID
-	for u, id := range r.ids {
-		if want[u] {
+	for _, u := range gone {
+		id, ok := r.ids[u]
+		if !ok {
 			continue
 		}
 		if r.touchedSeq[u] > seq {
-			skipped = true
+			later(u)
 			continue
 		}
 		remove = append(remove, id)
@@ -722,7 +766,7 @@ func (r *Replicator) resolve(ctx context.Context) error {
 			rm = remove
 		}
 		if err := r.eng.ReplaceEntries(ctx, p, rm); err != nil {
-			return err
+			return 0, 0, err
 		}
 	}
 	for i, u := range putU {
@@ -738,19 +782,7 @@ func (r *Replicator) resolve(ctx context.Context) error {
 			delete(r.touchedSeq, u) // this resolution saw the local write
 		}
 	}
-	r.smu.RLock()
-	settled := !skipped && r.seq == seq
-	r.smu.RUnlock()
-	if skipped {
-		r.markDirty()
-	}
-	r.statusMu.Lock()
-	r.status = storeStatus{Digest: dig, Seq: seq, Settled: settled, Entries: len(ents), Conflicts: conflicts, At: time.Now(), Duration: time.Since(start)}
-	r.statusMu.Unlock()
-	if len(put)+len(remove) > 0 {
-		r.log.Debug("replication: resolved", "written", len(put), "removed", len(remove), "took", time.Since(start))
-	}
-	return nil
+	return len(put), len(remove), nil
 }
 
 // ErrQuarantined is returned (wrapped) by ApplyRemote when a change's CSN
@@ -845,26 +877,18 @@ func (r *Replicator) Conflicts() []Conflict {
 // StoreDigest computes the digest of what the store holds, by reading
 // every entry: it equals the state's digest once the store is settled.
 func (r *Replicator) StoreDigest() ([32]byte, error) {
-	parent := map[directory.ID]directory.ID{}
-	var rows []depthEntry
-	var ids []directory.ID
+	var d digestSum
 	err := r.eng.ForEachEntry(func(en *directory.Entry) error {
 		u, err := ParseUUID(en.First("entryUUID"))
 		if err != nil {
 			return err
 		}
-		parent[en.ID] = en.ParentID
-		rows = append(rows, depthEntry{e: r.storedEntry(u, en)})
-		ids = append(ids, en.ID)
+		fp := r.storedFingerprint(u, en)
+		d.add(&fp, 1)
 		return nil
 	})
 	if err != nil {
 		return [32]byte{}, err
 	}
-	for i := range rows {
-		for p := parent[ids[i]]; p != 0; p = parent[p] {
-			rows[i].depth++
-		}
-	}
-	return digest(canonicalOrder(rows)), nil
+	return d.sum(), nil
 }

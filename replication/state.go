@@ -221,6 +221,9 @@ type State struct {
 	entries map[UUID]*entryState
 	floor   CSN               // the largest Purge bound: older changes are ignored
 	changed map[UUID]struct{} // since the last TakeChanged
+	// placeGen counts the changes that may move, name, hide or show an
+	// entry (adds, deletes, modrdns, loads, purges); modifies do not.
+	placeGen uint64
 }
 
 // NewState returns an empty state. A nil schema treats every attribute
@@ -287,6 +290,7 @@ func (s *State) Apply(o *Op) error {
 		}
 		e := s.entry(o.Entry)
 		s.touch(o.Entry)
+		s.placeGen++
 		if e.added.IsZero() || o.CSN.Less(e.added) {
 			e.added = o.CSN
 		}
@@ -327,6 +331,7 @@ func (s *State) Apply(o *Op) error {
 	case OpDelete:
 		e := s.entry(o.Entry)
 		s.touch(o.Entry)
+		s.placeGen++
 		if e.deleted.Less(o.CSN) {
 			e.deleted = o.CSN
 		}
@@ -345,6 +350,7 @@ func (s *State) Apply(o *Op) error {
 		}
 		e := s.entry(o.Entry)
 		s.touch(o.Entry)
+		s.placeGen++
 		e.addPlacement(p)
 		for _, a := range old {
 			if !s.hasAVA(p.avas, a) {
