@@ -93,7 +93,7 @@ func (s *State) LoadEntryState(u UUID, b []byte) error {
 	}
 	s.entries[u] = e
 	s.touch(u)
-	s.placeGen++
+	s.layoutGen++
 	return nil
 }
 

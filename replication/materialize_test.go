@@ -74,3 +74,76 @@ func BenchmarkMaterializeChangedOneModify(b *testing.B) {
 		}
 	}
 }
+
+// TestMaterializeChangedTreeChurn: rounds of adds under random entries
+// (with colliding names), deletes, moves and modifies over a growing
+// tree, the kind of traffic a directory sees: the incrementally kept
+// mirror always equals the full Materialize.
+func TestMaterializeChangedTreeChurn(t *testing.T) {
+	for seed := range 20 {
+		r := rand.New(rand.NewPCG(uint64(seed), 42))
+		s := apply(t, suffixAdd())
+		sh := NewShown()
+		mirror := map[UUID]Entry{}
+		known := []UUID{suffix}
+		tick := 0
+		next := func() CSN { tick++; return CSN{Time: epoch + int64(tick), Replica: uint16(1 + r.IntN(3))} }
+		for round := range 60 {
+			for range 1 + r.IntN(6) {
+				pick := known[r.IntN(len(known))]
+				switch k := r.IntN(10); {
+				case k < 5:
+					u := UUID{9, byte(seed), byte(len(known) >> 8), byte(len(known))}
+					known = append(known, u)
+					_ = s.Apply(opAdd(next(), u, pick, fmt.Sprintf("cn=n%d", r.IntN(12)), "objectClass: person", "cn: x"))
+				case k < 7:
+					_ = s.Apply(opDel(next(), pick))
+				case k < 8:
+					_ = s.Apply(opMove(next(), pick, known[r.IntN(len(known))], fmt.Sprintf("cn=m%d", r.IntN(4)), ""))
+				default:
+					_ = s.Apply(opMod(next(), pick, modAdd("description", fmt.Sprint(round))))
+				}
+			}
+			upd, gone := s.MaterializeChanged(sh, s.TakeChanged())
+			for _, u := range gone {
+				delete(mirror, u)
+			}
+			for _, e := range upd {
+				mirror[e.UUID] = e
+			}
+			want := map[UUID]Entry{}
+			for _, e := range s.Materialize() {
+				want[e.UUID] = e
+			}
+			if !reflect.DeepEqual(mirror, want) {
+				t.Fatalf("seed %d round %d: incremental mirror differs from Materialize", seed, round)
+			}
+			if sh.Digest() != s.Digest() {
+				t.Fatalf("seed %d round %d: digest differs", seed, round)
+			}
+		}
+	}
+}
+
+func BenchmarkMaterializeChangedAddDelete(b *testing.B) {
+	s, _ := benchState(b)
+	sh := NewShown()
+	s.MaterializeChanged(sh, s.TakeChanged())
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		u := UUID{7, byte(i >> 16), byte(i >> 8), byte(i)}
+		if err := s.Apply(opAdd(CSN{Time: epoch + 1e9 + int64(2*i), Replica: 2}, u, suffix, fmt.Sprintf("cn=new%d", i), "objectClass: person", "cn: new")); err != nil {
+			b.Fatal(err)
+		}
+		if upd, _ := s.MaterializeChanged(sh, s.TakeChanged()); len(upd) != 1 {
+			b.Fatalf("%d entries rebuilt for one add", len(upd))
+		}
+		if err := s.Apply(opDel(CSN{Time: epoch + 1e9 + int64(2*i+1), Replica: 2}, u)); err != nil {
+			b.Fatal(err)
+		}
+		if _, gone := s.MaterializeChanged(sh, s.TakeChanged()); len(gone) != 1 {
+			b.Fatalf("%d entries gone for one delete", len(gone))
+		}
+	}
+}

@@ -95,10 +95,30 @@ type view struct {
 	loser   map[UUID]bool       // renamed by a name conflict
 	dns     map[UUID]string     // shown DN
 
+	// What patch needs to follow adds and deletes of leaves.
+	marks     map[UUID]viewMark // per placed entry, as resolved
+	names     map[nameKey]UUID  // the visible entry holding each name
+	contested map[nameKey]bool  // names claimed by more than one
+	children  map[UUID]int      // visible children per entry
+	waiting   map[UUID]bool     // unknown parents of placed entries
+
 	// scratch space for attrs
 	heads []attrHead
 	vals  []keyedValue
 	rank  []int
+}
+
+// A viewMark is what the view saw of one entry: how many placements it
+// had and whether it was live.
+type viewMark struct {
+	places int
+	live   bool
+}
+
+// A nameKey is a name among siblings: the parent and the normalised RDN.
+type nameKey struct {
+	parent UUID
+	key    string
 }
 
 type placedRecord struct {
@@ -217,7 +237,94 @@ func (s *State) resolve() *view {
 			v.loser[claims[i].u] = true
 		}
 	}
+
+	v.marks = make(map[UUID]viewMark, len(v.at))
+	v.names = make(map[nameKey]UUID, len(claims))
+	v.contested = make(map[nameKey]bool)
+	v.children = make(map[UUID]int)
+	v.waiting = make(map[UUID]bool)
+	for u, p := range v.at {
+		e := s.entries[u]
+		v.marks[u] = viewMark{places: len(e.places), live: e.live()}
+		if _, placed := v.at[p.parent]; !placed && !p.parent.IsRoot() {
+			v.waiting[p.parent] = true
+		}
+	}
+	for _, c := range claims {
+		k := nameKey{c.p.parent, c.p.key}
+		if _, taken := v.names[k]; taken {
+			v.contested[k] = true
+		} else {
+			v.names[k] = c.u
+		}
+		v.children[c.p.parent]++
+	}
 	return v
+}
+
+// patch brings v up to date with the changes of the listed entries, if
+// they are only adds of new leaves under live entries, deletes of live
+// leaves and changes that do not place (modifies): none names a
+// contested name, revives an entry, moves one or completes a waiting
+// one. It reports whether it could; when it could not, v is left half
+// patched and must be resolved again.
+func (v *view) patch(changed map[UUID]struct{}) bool {
+	var adds, dels []UUID
+	for u := range changed {
+		e := v.s.entries[u]
+		m, placed := v.marks[u]
+		switch {
+		case e == nil:
+			if placed {
+				return false
+			}
+		case !placed:
+			if len(e.places) > 0 {
+				adds = append(adds, u)
+			}
+		case len(e.places) != m.places:
+			return false // moved
+		case e.live() && !m.live:
+			return false // an add of a deleted entry arrived
+		case !e.live() && m.live:
+			dels = append(dels, u)
+		}
+	}
+	liveParent := func(p UUID) bool {
+		return p.IsRoot() || v.visible[p] && v.marks[p].live
+	}
+	// Parents before children; children before parents.
+	slices.SortFunc(adds, func(a, b UUID) int { return v.s.entries[a].added.Compare(v.s.entries[b].added) })
+	slices.SortFunc(dels, func(a, b UUID) int { return v.s.entries[b].deleted.Compare(v.s.entries[a].deleted) })
+	for _, u := range adds {
+		e := v.s.entries[u]
+		if len(e.places) != 1 || !e.live() || v.waiting[u] {
+			return false
+		}
+		p := &e.places[0]
+		k := nameKey{p.parent, p.key}
+		if _, taken := v.names[k]; taken || !liveParent(p.parent) {
+			return false
+		}
+		v.at[u] = p
+		v.anchor[u] = true
+		v.visible[u] = true
+		v.names[k] = u
+		v.children[p.parent]++
+		v.marks[u] = viewMark{places: 1, live: true}
+	}
+	for _, u := range dels {
+		p := v.at[u]
+		k := nameKey{p.parent, p.key}
+		if !v.visible[u] || v.children[u] > 0 || v.contested[k] || v.names[k] != u || !liveParent(p.parent) {
+			return false
+		}
+		v.visible[u] = false
+		delete(v.names, k)
+		v.children[p.parent]--
+		v.marks[u] = viewMark{places: len(v.s.entries[u].places), live: false}
+	}
+	return true
 }
 
 // anchored reports whether u's chain of effective parents reaches the
@@ -701,19 +808,22 @@ func (sh *Shown) build(v *view, u UUID) depthEntry {
 	return depthEntry{v.depth(u), out}
 }
 
-// materializeModified is MaterializeChanged when no placement changed
-// since sh.view was resolved: only attributes did, so exactly the
-// changed entries that are visible are rebuilt, and none is gone except
-// changed stubs that were never shown.
+// materializeModified is MaterializeChanged when sh.view is up to date
+// and no entry outside changed moved, was renamed, hidden or shown:
+// exactly the changed entries that are visible are rebuilt, and the
+// changed ones that are not are gone.
 func (s *State) materializeModified(sh *Shown, changed map[UUID]struct{}) (upd []Entry, gone []UUID) {
 	v := sh.view
 	rows := make([]depthEntry, 0, len(changed))
 	for u := range changed {
 		if v.visible[u] {
 			rows = append(rows, sh.build(v, u))
-		} else {
-			gone = append(gone, u)
+			continue
 		}
+		if old := sh.entries[u]; old != nil {
+			sh.forget(u, old)
+		}
+		gone = append(gone, u)
 	}
 	slices.SortFunc(gone, UUID.Compare)
 	return canonicalOrder(rows), gone
@@ -732,14 +842,16 @@ func (s *State) materializeModified(sh *Shown, changed map[UUID]struct{}) (upd [
 // cheap next to building entries; attributes are built only for the
 // entries returned.
 func (s *State) MaterializeChanged(sh *Shown, changed map[UUID]struct{}) (upd []Entry, gone []UUID) {
-	// The resolved placement of every entry changes only with adds,
-	// deletes, moves and purges; a round of modifies reuses it.
+	// The resolved placement of the entries changes only with adds,
+	// deletes and moves. A round of modifies reuses the cached view, and
+	// so does a round of adds of leaves and deletes of leaves, patched
+	// in; anything else resolves the whole state again.
 	v := sh.view
-	if v != nil && sh.viewOf == s && sh.viewGen == s.placeGen {
+	if v != nil && sh.viewOf == s && sh.viewGen == s.layoutGen && v.patch(changed) {
 		return s.materializeModified(sh, changed)
 	}
 	v = s.resolve()
-	sh.view, sh.viewOf, sh.viewGen = v, s, s.placeGen
+	sh.view, sh.viewOf, sh.viewGen = v, s, s.layoutGen
 	moved := make(map[UUID]bool) // memo: whether u's DN may have changed
 	var dnMoved func(u UUID) bool
 	dnMoved = func(u UUID) bool {
@@ -821,7 +933,7 @@ func (s *State) MaterializeChanged(sh *Shown, changed map[UUID]struct{}) (upd []
 // placement, or in any placement from below onwards) of a kept entry,
 // so the DNs and the cycle checks of later moves come out the same.
 func (s *State) Purge(below CSN) {
-	s.placeGen++
+	s.layoutGen++
 	if s.floor.Less(below) {
 		s.floor = below
 	}

@@ -221,9 +221,9 @@ type State struct {
 	entries map[UUID]*entryState
 	floor   CSN               // the largest Purge bound: older changes are ignored
 	changed map[UUID]struct{} // since the last TakeChanged
-	// placeGen counts the changes that may move, name, hide or show an
-	// entry (adds, deletes, modrdns, loads, purges); modifies do not.
-	placeGen uint64
+	// layoutGen counts the changes a Shown's cached view cannot follow
+	// entry by entry (purges and loaded entry states).
+	layoutGen uint64
 }
 
 // NewState returns an empty state. A nil schema treats every attribute
@@ -290,7 +290,6 @@ func (s *State) Apply(o *Op) error {
 		}
 		e := s.entry(o.Entry)
 		s.touch(o.Entry)
-		s.placeGen++
 		if e.added.IsZero() || o.CSN.Less(e.added) {
 			e.added = o.CSN
 		}
@@ -331,7 +330,6 @@ func (s *State) Apply(o *Op) error {
 	case OpDelete:
 		e := s.entry(o.Entry)
 		s.touch(o.Entry)
-		s.placeGen++
 		if e.deleted.Less(o.CSN) {
 			e.deleted = o.CSN
 		}
@@ -350,7 +348,6 @@ func (s *State) Apply(o *Op) error {
 		}
 		e := s.entry(o.Entry)
 		s.touch(o.Entry)
-		s.placeGen++
 		e.addPlacement(p)
 		for _, a := range old {
 			if !s.hasAVA(p.avas, a) {
