@@ -293,6 +293,35 @@ func (l *Changelog) Settle(text string, ch *directory.Change) {
 	}
 }
 
+// Committed returns a bound on the local CSNs whose writes have all
+// ended: every local change with a CSN below it (sub-operations and the
+// CSNs a write's hooks drew from the clock included) was committed or
+// abandoned, so a reader whose snapshot starts after this call sees all
+// of them. It is the smallest CSN still in flight, or, when none is, one
+// above every CSN issued so far.
+func (l *Changelog) Committed() CSN {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var low CSN
+	haveLow := false
+	for f := range l.inflight {
+		if !haveLow || f.Less(low) {
+			low, haveLow = f, true
+		}
+	}
+	if haveLow {
+		return low
+	}
+	// Above every sub-operation of the last CSN.
+	last := l.clock.Last()
+	if last.Counter < MaxCounter {
+		last.Counter++
+	} else {
+		last = CSN{Time: last.Time + 1, Replica: last.Replica}
+	}
+	return last
+}
+
 // Safe returns the CSN up to which every local write has committed: a
 // reader whose snapshot starts after this call sees every change at or
 // below it. It is the local value of contextCSN.

@@ -79,9 +79,10 @@
 // store holds what State.Materialize resolves it to.
 //
 // Local writes: the Replicator is the engine's Stamper (wrapping the
-// Changelog) and a write hook. Stamp takes the replica's write lock and
-// Settle releases it, so local writes commit one at a time in CSN order;
-// the hook turns the committed-to-be change into Ops (an add with every
+// Changelog) and a write hook. Local writes commit concurrently (their
+// fsyncs are shared), though never while resolved entries or a remote
+// batch are being written (Stamp takes the write lock shared, Settle
+// releases it); the hook turns the committed-to-be change into Ops (an add with every
 // attribute, operational ones included; a modify as the difference
 // before -> after; a delete per removed entry; a modrdn plus a modify for
 // the attributes it changed; every write a hook derived, such as
@@ -103,10 +104,11 @@
 // directory.Engine.ReplaceEntries, which keeps the indexes and the entry
 // cache right but runs no hook and stamps nothing. Only the entries whose
 // state changed are rebuilt, plus those a change elsewhere renamed, moved,
-// hid or turned into glue; placement and naming are resolved again for
-// the whole State only after adds, deletes, moves and purges (about 20 ms
-// per 10,000 entries), and a round of modifies costs microseconds per
-// entry. An entry a local write touched after the materialisation
+// hid or turned into glue. The resolved placement of every entry is
+// kept between rounds and patched for modifies, adds of leaves and
+// deletes of leaves (microseconds per change); a move, a name conflict,
+// an orphan's parent arriving or a purge resolves the whole State again
+// (about 20 ms per 10,000 entries). An entry a local write touched after the materialisation
 // started is left for the next round, so a client never sees its write
 // undone by a stale resolution. The replica's digest is kept up to date
 // entry by entry (see State.Digest).
@@ -148,8 +150,9 @@
 // the Ops above the consumer's vector in CSN order, at most MaxOps and
 // about 4 MB at once, with More set when it holds more (the consumer asks
 // again at once), how many changes it still holds for the consumer (up to
-// 10,000), its vector and clock. Every replica's log of an origin is a
-// prefix of that origin's history (local writes commit in CSN order, and
+// 10,000), its vector and clock. What a replica serves of an origin's log is a
+// prefix of that origin's history (a supplier serves its own changes only
+// below Changelog.Committed, under which every local write has ended, and
 // a consumer only ever extends its prefix with the supplier's), so the
 // consumer's vector is exact and a batch cut anywhere resumes cleanly.
 // Peers talk plain TCP or TLS (ldaps://, or StartTLS on ldap://):

@@ -81,14 +81,20 @@ type Replicator struct {
 	eng    *directory.Engine
 	schema Schema
 
-	// wmu serialises every write to the store: local writes (held from
-	// Stamp to Settle), remote batches and the writes of resolved
-	// entries. Local writes therefore commit in CSN order, which keeps
-	// every replica's log of an origin a prefix of that origin's history.
-	wmu     sync.Mutex
-	pending []Op
-	touch   []touched
-	newGen  Generation // made by the write in progress
+	// wmu orders writes to the store: local writes hold it shared from
+	// Stamp to Settle, so they commit concurrently (and share fsyncs);
+	// remote batches and the writes of resolved entries hold it alone,
+	// so a resolution never overwrites a local write it did not see.
+	// Local writes may commit out of CSN order: Pull serves the local
+	// origin's changes only up to Changelog.Settled, below which every
+	// stamped write has committed, so every replica's log of an origin
+	// is still a prefix of that origin's history.
+	wmu sync.RWMutex
+
+	// Local writes between OnChange and Settle, by CSN, under pmu.
+	pmu    sync.Mutex
+	writes map[string]*localWrite
+	newGen Generation // made by the first write of the store
 
 	smu        sync.RWMutex
 	state      *State
@@ -97,7 +103,9 @@ type Replicator struct {
 	generation Generation
 	seq        uint64 // state version, under smu
 
-	// The store's mirror of the state, under wmu.
+	// The store's mirror of the state: changed by Settle under mmu
+	// (with wmu shared), read and changed by store with wmu held alone.
+	mmu        sync.Mutex
 	ids        map[UUID]directory.ID
 	shown      map[UUID][32]byte
 	touchedSeq map[UUID]uint64
@@ -120,6 +128,12 @@ type Replicator struct {
 	peersMu   sync.Mutex
 	peers     map[string]*Peer
 	peerOrder []string
+}
+
+// A localWrite is what a local write's OnChange derived, for its Settle.
+type localWrite struct {
+	ops   []Op
+	touch []touched
 }
 
 type touched struct {
@@ -148,7 +162,7 @@ func NewReplicator(cfg MultiConfig) (*Replicator, error) {
 	}
 	r := &Replicator{cfg: cfg, log: cfg.Logger, clog: cfg.Changelog, vector: Vector{}, floor: Vector{},
 		ids: map[UUID]directory.ID{}, shown: map[UUID][32]byte{}, touchedSeq: map[UUID]uint64{},
-		mat: NewShown(), retry: map[UUID]struct{}{},
+		mat: NewShown(), retry: map[UUID]struct{}{}, writes: map[string]*localWrite{},
 		dirty: make(chan struct{}, 1), peers: map[string]*Peer{}}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
@@ -311,28 +325,32 @@ func newGeneration() Generation {
 	return g
 }
 
-// Stamp implements directory.Stamper: it takes the write lock, released
-// by the matching Settle.
+// Stamp implements directory.Stamper: it takes the write lock shared,
+// released by the matching Settle.
 func (r *Replicator) Stamp() string {
-	r.wmu.Lock()
-	r.pending, r.touch, r.newGen = r.pending[:0], r.touch[:0], Generation{}
+	r.wmu.RLock()
 	return r.clog.Stamp()
 }
 
 // Settle implements directory.Stamper: a committed write's changes join
 // the replicated state.
 func (r *Replicator) Settle(text string, ch *directory.Change) {
-	defer r.wmu.Unlock()
+	defer r.wmu.RUnlock()
 	r.clog.Settle(text, ch)
-	if ch == nil || r.state == nil {
+	r.pmu.Lock()
+	w := r.writes[text]
+	delete(r.writes, text)
+	gen := r.newGen
+	r.pmu.Unlock()
+	if ch == nil || w == nil || r.state == nil {
 		return
 	}
 	r.smu.Lock()
-	if !r.newGen.IsZero() {
-		r.generation = r.newGen
+	if r.generation.IsZero() {
+		r.generation = gen
 	}
-	for i := range r.pending {
-		op := &r.pending[i]
+	for i := range w.ops {
+		op := &w.ops[i]
 		r.state.Apply(op)
 		if r.vector[op.Origin()].Less(op.CSN) {
 			r.vector[op.Origin()] = op.CSN
@@ -341,8 +359,9 @@ func (r *Replicator) Settle(text string, ch *directory.Change) {
 	r.seq++
 	seq := r.seq
 	r.smu.Unlock()
-	r.localOps.Add(int64(len(r.pending)))
-	for _, t := range r.touch {
+	r.localOps.Add(int64(len(w.ops)))
+	r.mmu.Lock()
+	for _, t := range w.touch {
 		r.touchedSeq[t.u] = seq
 		if t.en == nil {
 			delete(r.ids, t.u)
@@ -352,6 +371,7 @@ func (r *Replicator) Settle(text string, ch *directory.Change) {
 		r.ids[t.u] = t.en.ID
 		r.shown[t.u] = r.storedFingerprint(t.u, t.en)
 	}
+	r.mmu.Unlock()
 	r.markDirty()
 }
 
@@ -387,13 +407,18 @@ func (r *Replicator) OnChange(_ context.Context, tx *directory.Tx, ch *directory
 	r.smu.RLock()
 	noGen := r.generation.IsZero()
 	r.smu.RUnlock()
-	if noGen && len(ops) > 0 {
+	r.pmu.Lock()
+	if noGen && len(ops) > 0 && r.newGen.IsZero() {
 		r.newGen = newGeneration()
-		if err := tx.PutRecord(keyGeneration, r.newGen[:]); err != nil {
+	}
+	gen := r.newGen
+	r.writes[ch.CSN] = &localWrite{ops: ops, touch: touch}
+	r.pmu.Unlock()
+	if noGen && len(ops) > 0 {
+		if err := tx.PutRecord(keyGeneration, gen[:]); err != nil {
 			return err
 		}
 	}
-	r.pending, r.touch = ops, touch
 	return nil
 }
 
@@ -695,6 +720,8 @@ func (r *Replicator) resolve(ctx context.Context) error {
 func (r *Replicator) store(ctx context.Context, seq uint64, upd []Entry, gone []UUID) (written, removed int, err error) {
 	r.wmu.Lock()
 	defer r.wmu.Unlock()
+	r.mmu.Lock()
+	defer r.mmu.Unlock()
 	var put []*directory.Entry
 	var putFP [][32]byte
 	var putU []UUID

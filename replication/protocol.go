@@ -263,6 +263,10 @@ func (r *Replicator) Pull(q *PullRequest) (*PullResponse, error) {
 			return resp, nil
 		}
 	}
+	// Local writes commit concurrently: serve this replica's own changes
+	// only below the bound under which all have committed, so that a
+	// consumer never passes one still in flight.
+	self, committed := r.Replica(), r.clog.Committed()
 	maxOps := q.MaxOps
 	if maxOps <= 0 || maxOps > 10000 {
 		maxOps = 1000
@@ -275,6 +279,9 @@ func (r *Replicator) Pull(q *PullRequest) (*PullResponse, error) {
 			p := binary.BigEndian.AppendUint16(bytes.Clone(keyOps), o)
 			if err := v.Records(p, nil, true, func(k, _ []byte) (bool, error) {
 				c, err := DecodeCSN(k[len(p):])
+				if o == self && !c.Less(committed) {
+					return true, err // newer than what may be served yet
+				}
 				resp.Vector[o] = c
 				return false, err
 			}); err != nil {
@@ -289,6 +296,9 @@ func (r *Replicator) Pull(q *PullRequest) (*PullResponse, error) {
 				}
 				if !after.Less(c) {
 					return true, nil
+				}
+				if o == self && !c.Less(committed) {
+					return false, nil
 				}
 				if len(resp.Ops) >= maxOps || size >= maxPullBytes {
 					resp.More = true
