@@ -64,6 +64,23 @@ func (e *Engine) ForEachEntry(fn func(*Entry) error) error {
 // Entries may swap DNs within one call. Nothing is stamped and no hook
 // runs: this is how a replica stores what replication resolved.
 func (e *Engine) ReplaceEntries(ctx context.Context, put []*Entry, remove []ID) error {
+	return e.ReplaceEntriesLogged(ctx, put, remove, nil)
+}
+
+// A ChangeLog records changes made outside the write path, as it does
+// through its Stamper and WriteHook for the changes that take it.
+type ChangeLog interface {
+	Stamper
+	WriteHook
+}
+
+// ReplaceEntriesLogged is ReplaceEntries that tells log about every
+// change it makes, so that change feeds (a sync provider, a persistent
+// search) see them: each added, changed, renamed or removed entry is a
+// Change stamped by log.Stamp and passed to log.OnChange in the
+// transaction, and settled with log.Settle after it ended. A nil log
+// records nothing.
+func (e *Engine) ReplaceEntriesLogged(ctx context.Context, put []*Entry, remove []ID, log ChangeLog) error {
 	for _, en := range put {
 		ndn, err := e.NormalizeDN(en.DN)
 		if err != nil {
@@ -76,14 +93,39 @@ func (e *Engine) ReplaceEntries(ctx context.Context, put []*Entry, remove []ID) 
 			return err
 		}
 		tx := &Tx{View: View{e: e, txn: e.db.NewTransaction(true)}}
-		err := e.replace(tx, put, remove)
+		var changes []*Change
+		if log != nil {
+			changes = []*Change{}
+		}
+		err := e.replace(tx, put, remove, &changes)
+		for _, ch := range changes {
+			if err != nil {
+				break
+			}
+			ch.CSN = log.Stamp()
+			err = log.OnChange(ctx, tx, ch)
+		}
+		settle := func(committed bool) {
+			for _, ch := range changes {
+				if ch.CSN == "" {
+					continue
+				}
+				if committed {
+					log.Settle(ch.CSN, ch)
+				} else {
+					log.Settle(ch.CSN, nil)
+				}
+			}
+		}
 		if err != nil {
 			tx.txn.Discard()
+			settle(false)
 			return mapTxnError(err)
 		}
 		e.cache.writeBegin()
 		err = tx.txn.Commit()
 		e.cache.writeEnd(tx.touched, true)
+		settle(err == nil)
 		if errors.Is(err, badger.ErrConflict) && i < 16 {
 			continue
 		}
@@ -96,7 +138,14 @@ func (e *Engine) ReplaceEntries(ctx context.Context, put []*Entry, remove []ID) 
 	}
 }
 
-func (e *Engine) replace(tx *Tx, put []*Entry, remove []ID) error {
+// replace makes the changes of ReplaceEntries in tx and, when *changes
+// is not nil, lists them there.
+func (e *Engine) replace(tx *Tx, put []*Entry, remove []ID, changes *[]*Change) error {
+	note := func(ch *Change) {
+		if *changes != nil {
+			*changes = append(*changes, ch)
+		}
+	}
 	// First take every changing entry out of the indexes, so that an
 	// entry may take a DN another one leaves in the same call.
 	for _, id := range remove {
@@ -114,6 +163,7 @@ func (e *Engine) replace(tx *Tx, put []*Entry, remove []ID) error {
 			return err
 		}
 		tx.added--
+		note(&Change{Kind: ChangeDelete, Before: old})
 	}
 	existed := make([]bool, len(put))
 	for i, en := range put {
@@ -121,8 +171,15 @@ func (e *Engine) replace(tx *Tx, put []*Entry, remove []ID) error {
 		if err != nil {
 			return err
 		}
-		if old == nil {
+		switch {
+		case old == nil:
+			note(&Change{Kind: ChangeAdd, After: en})
 			continue
+		case old.NDN != en.NDN:
+			note(&Change{Kind: ChangeModifyDN, Before: old, After: en,
+				Renamed: []Rename{{ID: en.ID, OldDN: old.DN, OldNDN: old.NDN, NewDN: en.DN, NewNDN: en.NDN}}})
+		default:
+			note(&Change{Kind: ChangeModify, Before: old, After: en})
 		}
 		existed[i] = true
 		if err := e.unindex(tx, old); err != nil {

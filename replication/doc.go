@@ -101,8 +101,11 @@
 // (at most every MultiConfig.Settle) with State.MaterializeChanged, and
 // writes every rebuilt entry whose canonical form differs from what the
 // store holds (a fingerprint per entry is kept in memory) through
-// directory.Engine.ReplaceEntries, which keeps the indexes and the entry
-// cache right but runs no hook and stamps nothing. Only the entries whose
+// directory.Engine.ReplaceEntriesLogged, which keeps the indexes and the
+// entry cache right and runs no hook (the overlays ran where the change
+// was made), and records each written entry in the RFC 4533 changelog
+// under a local CSN, so that sync consumers and persistent searches of
+// any replica see the changes of every replica. Only the entries whose
 // state changed are rebuilt, plus those a change elsewhere renamed, moved,
 // hid or turned into glue. The resolved placement of every entry is
 // kept between rounds and patched for modifies, adds of leaves and
@@ -126,9 +129,6 @@
 // stable bound it needs is not computed yet), so a replica's memory and
 // disk grow with its history; the log therefore always covers a
 // consumer, and the only refusal in practice is a generation mismatch.
-// Remote changes are not written to the RFC 4533 changelog, so a syncrepl
-// consumer of one supplier sees only that supplier's local writes.
-//
 // Side records, under directory.PrefixReplication ('r'):
 //
 //	r o | origin (2) | CSN (16) -> Op (Op.AppendBinary)

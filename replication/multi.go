@@ -792,7 +792,7 @@ func (r *Replicator) store(ctx context.Context, seq uint64, upd []Entry, gone []
 		if i == 0 {
 			rm = remove
 		}
-		if err := r.eng.ReplaceEntries(ctx, p, rm); err != nil {
+		if err := r.eng.ReplaceEntriesLogged(ctx, p, rm, r.clog); err != nil {
 			return 0, 0, err
 		}
 	}

@@ -1,0 +1,83 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+)
+
+// recordingLog is a ChangeLog that remembers what it was told.
+type recordingLog struct {
+	n        int
+	logged   []*Change
+	settled  map[string]bool // CSN -> committed
+	failHook bool
+}
+
+func (l *recordingLog) Stamp() string { l.n++; return fmt.Sprintf("csn%d", l.n) }
+func (l *recordingLog) Settle(csn string, ch *Change) {
+	l.settled[csn] = ch != nil
+}
+func (l *recordingLog) Name() string { return "recording" }
+func (l *recordingLog) OnChange(_ context.Context, _ *Tx, ch *Change) error {
+	if l.failHook {
+		return errors.New("refused")
+	}
+	l.logged = append(l.logged, ch)
+	return nil
+}
+
+func TestReplaceEntriesLogged(t *testing.T) {
+	e := openTest(t)
+	ctx := context.Background()
+	a, err := e.Add(ctx, "uid=a,ou=people,dc=example,dc=com", person("a", "A", "A"), WriteOptions{})
+	must(t, err)
+	b, err := e.Add(ctx, "uid=b,ou=people,dc=example,dc=com", person("b", "B", "B"), WriteOptions{})
+	must(t, err)
+	c, err := e.Add(ctx, "uid=c,ou=people,dc=example,dc=com", person("c", "C", "C"), WriteOptions{})
+	must(t, err)
+	newID, err := e.NewID()
+	must(t, err)
+
+	changedA := a.After.Clone()
+	changedA.Attrs = append(changedA.Attrs, Attr{Name: "description", Values: [][]byte{[]byte("x")}})
+	movedB := b.After.Clone()
+	movedB.DN = "uid=b2,ou=people,dc=example,dc=com"
+	fresh := &Entry{ID: newID, ParentID: a.After.ParentID, DN: "uid=d,ou=people,dc=example,dc=com", Attrs: person("d", "D", "D")}
+
+	log := &recordingLog{settled: map[string]bool{}}
+	must(t, e.ReplaceEntriesLogged(ctx, []*Entry{changedA, movedB, fresh}, []ID{c.After.ID}, log))
+	kinds := map[string]ChangeKind{}
+	for _, ch := range log.logged {
+		en := ch.After
+		if en == nil {
+			en = ch.Before
+		}
+		kinds[en.First("uid")] = ch.Kind
+		if ch.CSN == "" || !log.settled[ch.CSN] {
+			t.Errorf("change of %s: CSN %q not settled as committed", en.DN, ch.CSN)
+		}
+	}
+	want := map[string]ChangeKind{"a": ChangeModify, "b": ChangeModifyDN, "c": ChangeDelete, "d": ChangeAdd}
+	if fmt.Sprint(kinds) != fmt.Sprint(want) {
+		t.Fatalf("logged %v, want %v", kinds, want)
+	}
+
+	// A log that refuses aborts the whole transaction and settles its
+	// stamps as not committed.
+	refusing := &recordingLog{settled: map[string]bool{}, failHook: true}
+	again := changedA.Clone()
+	again.Attrs = append(again.Attrs, Attr{Name: "title", Values: [][]byte{[]byte("t")}})
+	if err := e.ReplaceEntriesLogged(ctx, []*Entry{again}, nil, refusing); err == nil {
+		t.Fatal("a refusing log did not fail the replacement")
+	}
+	if len(refusing.settled) != 1 || refusing.settled["csn1"] {
+		t.Fatalf("refused replacement settled %v, want csn1 not committed", refusing.settled)
+	}
+	got, err := e.Get(ctx, "uid=a,ou=people,dc=example,dc=com")
+	must(t, err)
+	if got.Get("title") != nil {
+		t.Fatal("the refused replacement was written")
+	}
+}
