@@ -39,6 +39,13 @@ type cluster struct {
 // (nil: none), each pulling from every other through a proxy.
 func startCluster(t *testing.T, n int, offsets []time.Duration) *cluster {
 	t.Helper()
+	return startClusterData(t, n, offsets, nil)
+}
+
+// startClusterData is startCluster with replica i's store in data[i]
+// (an empty string or a missing entry: a fresh one).
+func startClusterData(t *testing.T, n int, offsets []time.Duration, data []string) *cluster {
+	t.Helper()
 	c := &cluster{t: t, proxies: make([][]*replicatest.Proxy, n)}
 	for i := range n {
 		c.proxies[i] = make([]*replicatest.Proxy, n)
@@ -71,7 +78,11 @@ func startCluster(t *testing.T, n int, offsets []time.Duration) *cluster {
 		if err := os.WriteFile(cfg, []byte(b.String()), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		c.servers = append(c.servers, startServer(t, "", "--config", cfg))
+		dir := ""
+		if i < len(data) {
+			dir = data[i]
+		}
+		c.servers = append(c.servers, startServer(t, dir, "--config", cfg))
 	}
 	c.retarget()
 	return c
