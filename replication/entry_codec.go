@@ -189,18 +189,31 @@ func (s *State) Entries() []UUID {
 	return out
 }
 
-// touch records that entry u changed since the last TakeChanged.
+// touch records that entry u changed, for TakeChanged and TakeUnsaved.
 func (s *State) touch(u UUID) {
 	if s.changed == nil {
 		s.changed = map[UUID]struct{}{}
 	}
+	if s.unsaved == nil {
+		s.unsaved = map[UUID]struct{}{}
+	}
 	s.changed[u] = struct{}{}
+	s.unsaved[u] = struct{}{}
 }
 
 // TakeChanged returns the entries whose state changed (or that a Purge
-// removed) since the previous call, and forgets them.
+// removed) since the previous call, and forgets them: what to
+// materialise again.
 func (s *State) TakeChanged() map[UUID]struct{} {
 	c := s.changed
 	s.changed = nil
+	return c
+}
+
+// TakeUnsaved is TakeChanged for a second reader, independent of the
+// first: what to store again.
+func (s *State) TakeUnsaved() map[UUID]struct{} {
+	c := s.unsaved
+	s.unsaved = nil
 	return c
 }

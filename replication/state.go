@@ -221,6 +221,7 @@ type State struct {
 	entries map[UUID]*entryState
 	floor   CSN               // the largest Purge bound: older changes are ignored
 	changed map[UUID]struct{} // since the last TakeChanged
+	unsaved map[UUID]struct{} // since the last TakeUnsaved
 	// layoutGen counts the changes a Shown's cached view cannot follow
 	// entry by entry (purges and loaded entry states).
 	layoutGen uint64
