@@ -274,7 +274,10 @@ func TestDurableCrashBeforeCheckpoint(t *testing.T) {
 	}
 }
 
-func stripFloor(s string) string { _, rest, _ := bytes.Cut([]byte(s), []byte("\n")); return string(rest) }
+func stripFloor(s string) string {
+	_, rest, _ := bytes.Cut([]byte(s), []byte("\n"))
+	return string(rest)
+}
 
 func writeRecordsOnly(t *testing.T, x *replica, b stateBatch) {
 	t.Helper()

@@ -319,13 +319,9 @@ func (p *Peer) pullOnce(ctx context.Context, conn *goldap.Conn) (bool, error) {
 	if resp.Supplier == p.r.Replica() {
 		return false, fmt.Errorf("the peer has this replica's ID %d: replica IDs must be unique", resp.Supplier)
 	}
-	if resp.Status == PullReinit {
-		return false, fmt.Errorf("%w: %s", ErrReinit, resp.Reason)
-	}
-	if resp.Generation.IsZero() {
-		p.record(resp, 0, vec)
-		return false, nil // the supplier has no data yet
-	}
+	// A supplier cut off for longer than the tombstone window is
+	// refused, whatever it answers (it may refuse this replica only
+	// because it forgot it while it was away).
 	if !gen.IsZero() && gen == resp.Generation {
 		why, err := p.r.stale(resp.Vector)
 		if err != nil {
@@ -335,6 +331,13 @@ func (p *Peer) pullOnce(ctx context.Context, conn *goldap.Conn) (bool, error) {
 			p.r.observe(resp.Supplier, resp.Vector, false, why)
 			return false, fmt.Errorf("%w: %s", ErrStalePeer, why)
 		}
+	}
+	if resp.Status == PullReinit {
+		return false, fmt.Errorf("%w: %s", ErrReinit, resp.Reason)
+	}
+	if resp.Generation.IsZero() {
+		p.record(resp, 0, vec)
+		return false, nil // the supplier has no data yet
 	}
 	p.r.observe(resp.Supplier, resp.Vector, false, "")
 	n, err := p.r.ApplyRemote(ctx, resp.Generation, resp.Ops)

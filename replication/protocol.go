@@ -250,7 +250,7 @@ func (r *Replicator) Pull(q *PullRequest) (*PullResponse, error) {
 	r.smu.RLock()
 	gen, floor, vec := r.generation, r.floor.Clone(), r.vector.Clone()
 	r.smu.RUnlock()
-	resp := &PullResponse{Generation: gen, Supplier: r.Replica(), Now: r.clog.Clock().now()}
+	resp := &PullResponse{Generation: gen, Supplier: r.Replica(), Now: r.clog.Clock().now(), Vector: vec}
 	refuse := func(reason string) (*PullResponse, error) {
 		r.refusals.Add(1)
 		r.observe(q.Consumer, q.Vector, true, reason)
@@ -286,8 +286,7 @@ func (r *Replicator) Pull(q *PullRequest) (*PullResponse, error) {
 	}
 	const remainingCap = 10000
 	err := r.eng.View(func(v *directory.View) error {
-		resp.Vector = vec // raised below to the last op of each origin
-		size := 0
+		size := 0 // resp.Vector is raised below to the last op of each origin
 		for _, o := range opOrigins(v) {
 			p := binary.BigEndian.AppendUint16(bytes.Clone(keyOps), o)
 			if err := v.Records(p, nil, true, func(k, _ []byte) (bool, error) {
