@@ -81,7 +81,7 @@ func decodeReplicaPos(b []byte) (*replicaPos, error) {
 	seen := int64(binary.BigEndian.Uint64(r.take(8)))
 	v := r.vector()
 	refused := string(r.take(int(min(r.uvarint(), uint64(len(r.b)+1)))))
-	if r.err == nil && len(r.b) > 0 {
+	if r.err == nil && (len(r.b) > 0 || flags&^1 != 0) {
 		r.err = ErrWire
 	}
 	if r.err != nil {

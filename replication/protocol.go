@@ -136,8 +136,13 @@ func (r *wireReader) count(min int) int {
 func (r *wireReader) vector() Vector {
 	n := r.count(18)
 	v := make(Vector, n)
+	prev := -1
 	for i := 0; i < n && r.err == nil; i++ {
 		o := binary.BigEndian.Uint16(r.take(2))
+		if int(o) <= prev && r.err == nil {
+			r.err = ErrWire // origins are written once each, in increasing order
+		}
+		prev = int(o)
 		c, err := DecodeCSN(r.take(CSNSize))
 		if err != nil && r.err == nil {
 			r.err = err
