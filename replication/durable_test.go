@@ -167,7 +167,7 @@ func TestDurableStateRoundTrip(t *testing.T) {
 	if got := stateOf(x.r); got != before {
 		t.Fatalf("state after reopen differs:\n%s\nwant\n%s", got, before)
 	}
-	if x.r.ckpt == nil || len(x.r.ckpt) == 0 {
+	if len(x.r.ckpt) == 0 {
 		t.Fatal("no checkpoint loaded")
 	}
 

@@ -266,7 +266,15 @@ func TestMultiSupplierStaleReplicaRefused(t *testing.T) {
 			if i == 2 {
 				want = 2
 			}
-			return n == want && st.Refusals > 0, fmt.Sprintf("%+v refusals %d", st.Peers, st.Refusals)
+			// Replicas 1 and 2 also list replica 3 as refused (until
+			// they forget it, a window after it stopped trying).
+			refused := i == 2
+			for _, r := range st.Replicas {
+				if r.ID == 3 && r.State == string(replication.PeerReinit) && r.Reason != "" {
+					refused = true
+				}
+			}
+			return n == want && refused && st.Refusals > 0, fmt.Sprintf("%+v %+v refusals %d", st.Peers, st.Replicas, st.Refusals)
 		})
 	}
 	// Refused, the pulls stop; give stray ones time anyway.
@@ -291,16 +299,6 @@ func TestMultiSupplierStaleReplicaRefused(t *testing.T) {
 		}
 		if e := all[strings.ToLower("cn=m0,"+p)]; e == nil || e.GetAttributeValue("sn") != "changed" {
 			t.Errorf("replica %d: the modification of cn=m0 is lost", i+1)
-		}
-		st := c.status(i)
-		refused := false
-		for _, r := range st.Replicas {
-			if r.ID == 3 && r.State == string(replication.PeerReinit) && r.Reason != "" {
-				refused = true
-			}
-		}
-		if !refused {
-			t.Errorf("replica %d does not report replica 3 refused: %+v", i+1, st.Replicas)
 		}
 		if m := metrics(t, c.servers[i]); !strings.Contains(m, "switchboard_replication_reinit_replicas 1") {
 			t.Errorf("replica %d: metrics do not count the stale replica", i+1)
