@@ -111,33 +111,85 @@
 // kept between rounds and patched for modifies, adds of leaves and
 // deletes of leaves (microseconds per change); a move, a name conflict,
 // an orphan's parent arriving or a purge resolves the whole State again
-// (about 20 ms per 10,000 entries). An entry a local write touched after the materialisation
-// started is left for the next round, so a client never sees its write
-// undone by a stale resolution. The replica's digest is kept up to date
+// (about 20 ms per 10,000 entries). An entry a local write touched
+// after the materialisation started is left for the next round, so a
+// client never sees its write undone by a stale resolution. The replica's digest is kept up to date
 // entry by entry (see State.Digest).
 //
 // Crash safety: a change is in the op log, atomically with the local
-// write or the vector, before it is acknowledged or applied; the State is
-// rebuilt from the op log at start, and the first resolution repairs any
-// entry a crash left behind. Stored entries the op log does not know (an
-// offline load, or replication switched on for an existing directory)
-// are recorded as local adds at start.
+// write or the vector, before it is acknowledged or applied. After each
+// resolution the Replicator stores the state of every entry the State
+// changed since the last one (State.TakeUnsaved, State.AppendEntryState;
+// an entry gone from the State loses its record), in any number of
+// transactions, and then the checkpoint, with the write lock held alone
+// (so that no local write is in flight below the vector): the State's purge floor and the
+// vector those records stand at. Open loads the records and the
+// checkpoint, then applies every op above the checkpoint vector (Apply
+// is idempotent and commutative, so records newer than the checkpoint,
+// left by a crash before it, are harmless); a store without a checkpoint
+// (written by an earlier version) replays its whole op log and is
+// migrated by its first resolution. The first resolution also repairs
+// any entry a crash left behind. Stored entries the State does not know
+// (an offline load, or replication switched on for an existing
+// directory) are recorded as local adds at start. Open takes about
+// 0.3 s for 10,000 entries and 4 s for 100,000 (half decoding the
+// stored states, half fingerprinting the stored entries).
+//
+// Known replicas: a consumer's pull request carries its replica ID and
+// vector, and a supplier's response its vector; the Replicator keeps,
+// per replica, the vector last reported, when, whether it consumes this
+// replica's op log, and whether it was refused (saved at each
+// maintenance round). A replica not seen for TombstoneWindow is
+// forgotten; a refused one bounds nothing.
+//
+// Maintenance (every MaintenanceInterval) saves the State and purges it
+// below the bound min(now - TombstoneWindow, for each known replica and
+// each origin it lags on here, its position there): by then every change
+// below the bound has arrived (a replica cut off for longer is refused,
+// below), and no replica still lacks a deletion being forgotten, which is
+// Purge's precondition. The State is saved once before purging, so a
+// crash between the purged records and the next checkpoint replays only
+// changes at or above the bound. It then trims the op log: per origin,
+// the oldest ops older than OpLogMaxAge or beyond OpLogMaxOps, but only
+// those at or below the saved checkpoint (the stored State holds them)
+// and at or below every known consumer's position (a consumer that has
+// seen nothing of an origin holds all of it); the origin's floor rises
+// to the last op removed.
+//
+// Refusals: a consumer whose vector is below a floor of this op log is
+// refused (PullReinit): the changes it lacks are gone. A replica that
+// lacks a change below this replica's purge floor (it was cut off for
+// longer than the tombstone window) is refused both ways: its pulls are
+// answered PullReinit (unless it has no data at all: a new replica
+// catches up from the log while the log covers it), and its changes are
+// not taken when this replica pulls from it (ErrStalePeer), since they
+// may name entries whose tombstones are gone. Either side reports the
+// other in state "reinitialise" in the admin API (peers, replicas), the
+// refusal is counted in the metrics and logged with its reason, and
+// nothing is applied on either side. Which side must be reinitialised is
+// the one that was away; the reasons say what lacks what.
 //
 // Limits of this version: the whole State lives in memory (every entry
-// ever added, tombstones included: a few KB per entry), and the op log is
-// never trimmed nor the State purged (Purge exists, but the topology-wide
-// stable bound it needs is not computed yet), so a replica's memory and
-// disk grow with its history; the log therefore always covers a
-// consumer, and the only refusal in practice is a generation mismatch.
+// added and not purged, tombstones for a tombstone window: a few KB per
+// entry). A replica first heard of is only known once it has exchanged
+// with this one: a configured peer that never pulled holds no log here.
+//
 // Side records, under directory.PrefixReplication ('r'):
 //
 //	r o | origin (2) | CSN (16) -> Op (Op.AppendBinary)
-//	r O | origin (2)            -> CSN: the op log of origin starts after it (unused yet)
+//	r O | origin (2)            -> CSN: the op log of origin starts after it
 //	r g                         -> generation (16 random bytes)
+//	r s | UUID (16)             -> the entry's state (State.AppendEntryState)
+//	r k                         -> checkpoint: purge floor CSN (16) | vector
+//	r a | replica (2)           -> known replica: flags (1, bit 0 consumer) |
+//	                               last seen (8, Unix µs) | vector | refusal reason
 //
-// The vector (per origin, the largest CSN applied) is the last op log key
-// of each origin. The generation is made by the first write of a store
-// and adopted by a replica that has none at its first pull; a replica of
+// A vector is a uvarint count, then per origin in increasing order the
+// origin (2 bytes) and its CSN (16); a reason a uvarint length and text.
+// The vector (per origin, the largest CSN applied) is the checkpoint's,
+// raised by the ops replayed above it (and by the op log floors). The
+// generation is made by the first write of a store and adopted by a
+// replica that has none at its first pull; a replica of
 // another generation is refused (PullReinit) and must be reinitialised
 // (switchboard replica init on an empty store).
 //
@@ -150,11 +202,14 @@
 // the Ops above the consumer's vector in CSN order, at most MaxOps and
 // about 4 MB at once, with More set when it holds more (the consumer asks
 // again at once), how many changes it still holds for the consumer (up to
-// 10,000), its vector and clock. What a replica serves of an origin's log is a
-// prefix of that origin's history (a supplier serves its own changes only
-// below Changelog.Committed, under which every local write has ended, and
-// a consumer only ever extends its prefix with the supplier's), so the
-// consumer's vector is exact and a batch cut anywhere resumes cleanly.
+// 10,000), its vector and clock; the request's Consumer (the consumer's
+// replica ID) and vector are recorded as that replica's position. What a
+// replica serves of an origin is a prefix of that origin's history (a
+// supplier serves its own changes only below Changelog.Committed, under
+// which every local write has ended, and a consumer only ever extends its
+// prefix with the supplier's), of which its op log holds the part above
+// the origin's floor, so the consumer's vector is exact and a batch cut
+// anywhere resumes cleanly.
 // Peers talk plain TCP or TLS (ldaps://, or StartTLS on ldap://):
 // PinnedTLS trusts a peer by the SHA-256 of its public key and presents
 // this replica's certificate, with which it binds by SASL EXTERNAL.

@@ -3,10 +3,14 @@ package replication
 import (
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/switchboard-ldap/switchboard/directory"
 )
 
 // Status is the replica's replication state, as GET /replication shows it.
@@ -26,6 +30,45 @@ type Status struct {
 	ResolvedAt  time.Time    `json:"resolved_at"`
 	ResolveTook string       `json:"resolve_took"`
 	Peers       []PeerStatus `json:"peers"`
+	// PurgeFloor is the State's purge bound: deletions older than it are
+	// forgotten, and a replica lacking a change below it is refused.
+	PurgeFloor string `json:"purge_floor,omitempty"`
+	// Checkpoint is the vector the stored State stands at.
+	Checkpoint map[string]string `json:"checkpoint"`
+	// OpLogFloors: per origin, the op log starts after this CSN.
+	OpLogFloors map[string]string `json:"op_log_floors"`
+	Trimmed     int64             `json:"op_log_trimmed"`
+	Purged      int64             `json:"purged_entries"`
+	LoadTook    string            `json:"load_took"`
+	// Replicas are the other replicas this one exchanged with.
+	Replicas []ReplicaStatus `json:"replicas"`
+}
+
+// ReplicaStatus is what a replica knows of another: its vector when last
+// seen, whether it pulls from here, and whether it was refused.
+type ReplicaStatus struct {
+	ID       uint16            `json:"replica_id"`
+	LastSeen time.Time         `json:"last_seen"`
+	Consumer bool              `json:"consumer"`
+	State    string            `json:"state"` // ok, or reinitialise
+	Reason   string            `json:"reason,omitempty"`
+	Vector   map[string]string `json:"vector"`
+}
+
+// Replicas returns the known replicas by ID.
+func (r *Replicator) Replicas() []ReplicaStatus {
+	r.posMu.Lock()
+	defer r.posMu.Unlock()
+	out := []ReplicaStatus{}
+	for id, p := range r.known {
+		st := ReplicaStatus{ID: id, LastSeen: p.seen, Consumer: p.consumer, State: "ok", Reason: p.refused, Vector: vectorText(p.vector)}
+		if p.refused != "" {
+			st.State = string(PeerReinit)
+		}
+		out = append(out, st)
+	}
+	slices.SortFunc(out, func(a, b ReplicaStatus) int { return int(a.ID) - int(b.ID) })
+	return out
 }
 
 // Status returns the replica's state.
@@ -37,7 +80,17 @@ func (r *Replicator) Status() Status {
 	r.smu.RUnlock()
 	out := Status{ReplicaID: r.Replica(), Vector: vectorText(vec), Settled: settled, Digest: hex.EncodeToString(st.Digest[:]),
 		Entries: st.Entries, Conflicts: st.Conflicts, Applied: r.applied.Load(), LocalOps: r.localOps.Load(),
-		Refusals: r.refusals.Load(), ResolvedAt: st.At, ResolveTook: st.Duration.String(), Peers: []PeerStatus{}}
+		Refusals: r.refusals.Load(), ResolvedAt: st.At, ResolveTook: st.Duration.String(), Peers: []PeerStatus{},
+		Trimmed: r.trimmed.Load(), Purged: r.purged.Load(), LoadTook: r.loadTook.String(), Replicas: r.Replicas()}
+	r.smu.RLock()
+	if f := r.state.Floor(); !f.IsZero() {
+		out.PurgeFloor = f.String()
+	}
+	out.OpLogFloors = vectorText(r.floor)
+	r.smu.RUnlock()
+	r.ckptMu.Lock()
+	out.Checkpoint = vectorText(r.ckpt)
+	r.ckptMu.Unlock()
 	if !gen.IsZero() {
 		out.Generation = gen.String()
 	}
@@ -54,6 +107,8 @@ func (r *Replicator) Status() Status {
 //	                                      ?store=1 the digest of the stored
 //	                                      entries, read in full
 //	GET  /replication/conflicts           State.Conflicts
+//	GET  /replication/oplog               per origin: the op log's floor,
+//	                                      how many ops it holds, the last
 //	POST /replication/peers/{name}/pause  stop pulling from a peer
 //	POST /replication/peers/{name}/resume pull again (lifts a quarantine)
 func (r *Replicator) Handler() http.Handler {
@@ -71,6 +126,14 @@ func (r *Replicator) Handler() http.Handler {
 				return
 			}
 			out["store_digest"] = hex.EncodeToString(d[:])
+		}
+		writeJSON(w, out)
+	})
+	mux.HandleFunc("GET /replication/oplog", func(w http.ResponseWriter, _ *http.Request) {
+		out, err := r.OpLog()
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
 		}
 		writeJSON(w, out)
 	})
@@ -129,6 +192,12 @@ func (r *Replicator) Register(reg prometheus.Registerer) error {
 			func() float64 { return float64(r.localOps.Load()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_replication_refusals_total", Help: "Pulls refused: peers quarantined for clock skew, replicas told to reinitialise."},
 			func() float64 { return float64(r.refusals.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_replication_op_log_trimmed_total", Help: "Ops removed from the op log by trimming."},
+			func() float64 { return float64(r.trimmed.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_replication_purged_entries_total", Help: "Tombstones purged from the replicated state after the tombstone window."},
+			func() float64 { return float64(r.purged.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_replication_reinit_replicas", Help: "Replicas refused because they must be reinitialised (peers and consumers)."},
+			func() float64 { return float64(r.reinitCount()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_replication_conflicts", Help: "Entries renamed or shown as glue by conflict resolution."},
 			func() float64 { return float64(r.storeStatus().Conflicts) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_replication_lag_changes", Help: "Changes a peer holds that this replica has not applied yet (largest over peers)."},
@@ -151,4 +220,61 @@ func (r *Replicator) Register(reg prometheus.Registerer) error {
 		}
 	}
 	return nil
+}
+
+// reinitCount counts the replicas refused because one side must be
+// reinitialised: known replicas refused, and peers in that state not
+// already counted by ID.
+func (r *Replicator) reinitCount() int {
+	ids := map[uint16]bool{}
+	for _, k := range r.Replicas() {
+		if k.Reason != "" {
+			ids[k.ID] = true
+		}
+	}
+	n := len(ids)
+	for _, p := range r.Peers() {
+		if st := p.Status(); st.Reinit && (st.ReplicaID == 0 || !ids[st.ReplicaID]) {
+			n++
+		}
+	}
+	return n
+}
+
+// OpLogOrigin describes the op log of one origin.
+type OpLogOrigin struct {
+	Floor string `json:"floor,omitempty"` // the log starts after it
+	Ops   int    `json:"ops"`
+	Last  string `json:"last,omitempty"`
+}
+
+// OpLog describes the op log, per origin (by reading every key).
+func (r *Replicator) OpLog() (map[string]OpLogOrigin, error) {
+	r.smu.RLock()
+	floor := r.floor.Clone()
+	r.smu.RUnlock()
+	out := map[string]OpLogOrigin{}
+	for o, f := range floor {
+		out[fmt.Sprint(o)] = OpLogOrigin{Floor: f.String()}
+	}
+	err := r.eng.View(func(v *directory.View) error {
+		for _, o := range opOrigins(v) {
+			p := opPrefix(o)
+			st := out[fmt.Sprint(o)]
+			var last []byte
+			if err := v.Records(p, nil, false, func(k, _ []byte) (bool, error) {
+				st.Ops++
+				last = append(last[:0], k[len(p):]...)
+				return true, nil
+			}); err != nil {
+				return err
+			}
+			if c, err := DecodeCSN(last); err == nil {
+				st.Last = c.String()
+			}
+			out[fmt.Sprint(o)] = st
+		}
+		return nil
+	})
+	return out, err
 }

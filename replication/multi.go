@@ -64,6 +64,20 @@ type MultiConfig struct {
 	// writes the resolved entries to the store (default 50ms): changes
 	// arriving together are resolved together.
 	Settle time.Duration
+	// OpLogMaxAge and OpLogMaxOps (per origin) bound the op log: older
+	// or excess ops are trimmed, but only those the stored State holds
+	// and every known consumer has acknowledged (defaults 7 days and
+	// 1,000,000; zero MaxOps: no size bound).
+	OpLogMaxAge time.Duration
+	OpLogMaxOps int
+	// TombstoneWindow is how long deletions are remembered: the State is
+	// purged below that far back (and below what every known replica
+	// has confirmed); a replica not seen for longer is forgotten and
+	// must be reinitialised (default 7 days).
+	TombstoneWindow time.Duration
+	// MaintenanceInterval is how often the op log is trimmed and the
+	// State purged (default 1 minute).
+	MaintenanceInterval time.Duration
 }
 
 // A Replicator makes a replica a supplier among suppliers: it keeps the
@@ -122,9 +136,22 @@ type Replicator struct {
 	statusMu sync.Mutex
 	status   storeStatus
 
-	applied   atomic.Int64
-	localOps  atomic.Int64
-	refusals  atomic.Int64
+	applied  atomic.Int64
+	localOps atomic.Int64
+	refusals atomic.Int64
+	trimmed  atomic.Int64
+	purged   atomic.Int64
+	loadTook time.Duration
+
+	// The last checkpoint written (the stored State stands at it).
+	ckptMu    sync.Mutex
+	ckpt      Vector
+	ckptFloor CSN
+
+	// What this replica knows of the others' positions.
+	posMu sync.Mutex
+	known map[uint16]*replicaPos
+
 	peersMu   sync.Mutex
 	peers     map[string]*Peer
 	peerOrder []string
@@ -160,10 +187,22 @@ func NewReplicator(cfg MultiConfig) (*Replicator, error) {
 	if cfg.Settle <= 0 {
 		cfg.Settle = 50 * time.Millisecond
 	}
+	if cfg.OpLogMaxAge <= 0 {
+		cfg.OpLogMaxAge = 7 * 24 * time.Hour
+	}
+	if cfg.OpLogMaxOps < 0 {
+		cfg.OpLogMaxOps = 0
+	}
+	if cfg.TombstoneWindow <= 0 {
+		cfg.TombstoneWindow = 7 * 24 * time.Hour
+	}
+	if cfg.MaintenanceInterval <= 0 {
+		cfg.MaintenanceInterval = time.Minute
+	}
 	r := &Replicator{cfg: cfg, log: cfg.Logger, clog: cfg.Changelog, vector: Vector{}, floor: Vector{},
 		ids: map[UUID]directory.ID{}, shown: map[UUID][32]byte{}, touchedSeq: map[UUID]uint64{},
 		mat: NewShown(), retry: map[UUID]struct{}{}, writes: map[string]*localWrite{},
-		dirty: make(chan struct{}, 1), peers: map[string]*Peer{}}
+		dirty: make(chan struct{}, 1), peers: map[string]*Peer{}, ckpt: Vector{}, known: map[uint16]*replicaPos{}}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
@@ -199,15 +238,20 @@ func (d dirSchema) EqualityKey(name, value string) string {
 	return string(n)
 }
 
-// Open loads the op log into the replicated state and the store's
-// entries into the mirror, after the Changelog's Open. Stored entries the
-// op log does not know (replication switched on for an existing
-// directory, an offline load) are recorded as local adds first.
+// Open loads the replicated state and the store's entries into the
+// mirror, after the Changelog's Open: the stored entry states, then the
+// op log above the checkpoint (the whole op log if there is none, as in
+// a store written before states were stored). Stored entries the State
+// does not know (replication switched on for an existing directory, an
+// offline load) are recorded as local adds first.
 func (r *Replicator) Open(eng *directory.Engine) error {
+	start := time.Now()
 	r.eng = eng
 	r.schema = dirSchema{eng.Schema()}
 	r.state = NewState(r.schema)
 	var maxSeen CSN
+	var ckpt Vector
+	replayed := 0
 	err := eng.View(func(v *directory.View) error {
 		g, err := v.Record(keyGeneration)
 		if err != nil {
@@ -223,23 +267,62 @@ func (r *Replicator) Open(eng *directory.Engine) error {
 		}); err != nil {
 			return err
 		}
-		return v.Records(keyOps, nil, false, func(k, val []byte) (bool, error) {
-			op, err := DecodeOp(val)
+		if err := r.loadReplicas(v); err != nil {
+			return err
+		}
+		if ckpt, err = r.loadState(v); err != nil {
+			return err
+		}
+		for o, c := range ckpt {
+			r.vector[o] = c
+		}
+		for o, c := range r.floor {
+			if r.vector[o].Less(c) {
+				r.vector[o] = c
+			}
+		}
+		for _, c := range r.vector {
+			if maxSeen.Less(c) {
+				maxSeen = c
+			}
+		}
+		for _, o := range opOrigins(v) {
+			p := opPrefix(o)
+			after := ckpt[o]
+			var start []byte
+			if !after.IsZero() {
+				start = after.AppendBinary(bytes.Clone(p))
+			}
+			err := v.Records(p, start, false, func(k, val []byte) (bool, error) {
+				c, err := DecodeCSN(k[len(p):])
+				if err != nil {
+					return false, fmt.Errorf("op log key %x: %w", k, err)
+				}
+				if !after.Less(c) {
+					return true, nil
+				}
+				op, err := DecodeOp(val)
+				if err != nil {
+					return false, fmt.Errorf("op log record %x: %w", k, err)
+				}
+				r.state.Apply(&op) // a malformed op was refused everywhere; it stays refused
+				replayed++
+				if r.vector[op.Origin()].Less(op.CSN) {
+					r.vector[op.Origin()] = op.CSN
+				}
+				if maxSeen.Less(op.CSN) {
+					maxSeen = op.CSN
+				}
+				return true, nil
+			})
 			if err != nil {
-				return false, fmt.Errorf("op log record %x: %w", k, err)
+				return err
 			}
-			r.state.Apply(&op) // a malformed op was refused everywhere; it stays refused
-			if r.vector[op.Origin()].Less(op.CSN) {
-				r.vector[op.Origin()] = op.CSN
-			}
-			if maxSeen.Less(op.CSN) {
-				maxSeen = op.CSN
-			}
-			return true, nil
-		})
+		}
+		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("replication: load op log: %w", err)
+		return fmt.Errorf("replication: load state: %w", err)
 	}
 	clock := r.clog.Clock()
 	if clock == nil {
@@ -271,6 +354,9 @@ func (r *Replicator) Open(eng *directory.Engine) error {
 			return err
 		}
 	}
+	r.loadTook = time.Since(start)
+	r.log.Info("replication: state loaded", "entries", r.state.Len(), "from_checkpoint", ckpt != nil,
+		"ops_replayed", replayed, "took", r.loadTook.Round(time.Millisecond))
 	r.markDirty()
 	return nil
 }
@@ -696,6 +782,15 @@ func (r *Replicator) resolve(ctx context.Context) error {
 		for _, u := range gone {
 			r.retry[u] = struct{}{}
 		}
+		return err
+	}
+	// The State's changed entries and the checkpoint. With the write
+	// lock held alone no local write is between its Stamp and Settle, so
+	// the checkpoint's vector has no hole below it.
+	r.wmu.Lock()
+	_, err = r.saveState(ctx, CSN{})
+	r.wmu.Unlock()
+	if err != nil {
 		return err
 	}
 	r.smu.RLock()

@@ -183,6 +183,11 @@ func (p *Peer) run(ctx context.Context) {
 			p.r.log.Error("replication: peer quarantined: its changes are too far ahead of this replica's clock", "peer", p.cfg.Name, "err", err)
 			p.fail(PeerQuarantined, err)
 			continue
+		case errors.Is(err, ErrStalePeer):
+			p.r.refusals.Add(1)
+			p.r.log.Error("replication: refusing the changes of a peer cut off for longer than the tombstone window; reinitialise it", "peer", p.cfg.Name, "err", err)
+			p.fail(PeerReinit, err)
+			continue
 		case errors.Is(err, ErrReinit):
 			p.r.refusals.Add(1)
 			p.r.log.Error("replication: this replica must be reinitialised to replicate with the peer", "peer", p.cfg.Name, "err", err)
@@ -314,6 +319,19 @@ func (p *Peer) pullOnce(ctx context.Context, conn *goldap.Conn) (bool, error) {
 	if resp.Supplier == p.r.Replica() {
 		return false, fmt.Errorf("the peer has this replica's ID %d: replica IDs must be unique", resp.Supplier)
 	}
+	// A supplier cut off for longer than the tombstone window is
+	// refused, whatever it answers (it may refuse this replica only
+	// because it forgot it while it was away).
+	if !gen.IsZero() && gen == resp.Generation {
+		why, err := p.r.stale(resp.Vector)
+		if err != nil {
+			return false, err
+		}
+		if why != "" {
+			p.r.observe(resp.Supplier, resp.Vector, false, why)
+			return false, fmt.Errorf("%w: %s", ErrStalePeer, why)
+		}
+	}
 	if resp.Status == PullReinit {
 		return false, fmt.Errorf("%w: %s", ErrReinit, resp.Reason)
 	}
@@ -321,6 +339,7 @@ func (p *Peer) pullOnce(ctx context.Context, conn *goldap.Conn) (bool, error) {
 		p.record(resp, 0, vec)
 		return false, nil // the supplier has no data yet
 	}
+	p.r.observe(resp.Supplier, resp.Vector, false, "")
 	n, err := p.r.ApplyRemote(ctx, resp.Generation, resp.Ops)
 	if err != nil {
 		return false, err

@@ -136,8 +136,13 @@ func (r *wireReader) count(min int) int {
 func (r *wireReader) vector() Vector {
 	n := r.count(18)
 	v := make(Vector, n)
+	prev := -1
 	for i := 0; i < n && r.err == nil; i++ {
 		o := binary.BigEndian.Uint16(r.take(2))
+		if int(o) <= prev && r.err == nil {
+			r.err = ErrWire // origins are written once each, in increasing order
+		}
+		prev = int(o)
 		c, err := DecodeCSN(r.take(CSNSize))
 		if err != nil && r.err == nil {
 			r.err = err
@@ -248,33 +253,57 @@ const maxPullBytes = 4 << 20
 // q.MaxOps (and maxPullBytes).
 func (r *Replicator) Pull(q *PullRequest) (*PullResponse, error) {
 	r.smu.RLock()
-	gen, floor := r.generation, r.floor.Clone()
+	gen, floor, vec := r.generation, r.floor.Clone(), r.vector.Clone()
 	r.smu.RUnlock()
-	resp := &PullResponse{Generation: gen, Supplier: r.Replica(), Now: r.clog.Clock().now()}
-	if !q.Generation.IsZero() && !gen.IsZero() && q.Generation != gen {
+	resp := &PullResponse{Generation: gen, Supplier: r.Replica(), Now: r.clog.Clock().now(), Vector: vec}
+	refuse := func(reason string) (*PullResponse, error) {
 		r.refusals.Add(1)
-		resp.Status, resp.Reason = PullReinit, fmt.Sprintf("generation %s differs from the supplier's %s", q.Generation, gen)
+		r.observe(q.Consumer, q.Vector, true, reason)
+		r.log.Warn("replication: refused a pull: the consumer must be reinitialised", "consumer", q.Consumer, "reason", reason)
+		resp.Status, resp.Reason = PullReinit, reason
 		return resp, nil
 	}
-	for o, f := range floor {
-		if q.Vector[o].Less(f) {
-			r.refusals.Add(1)
-			resp.Status, resp.Reason = PullReinit, fmt.Sprintf("the supplier's log of replica %d starts after %s; the consumer stands at %s", o, f, q.Vector[o])
-			return resp, nil
+	if !q.Generation.IsZero() && !gen.IsZero() && q.Generation != gen {
+		return refuse(fmt.Sprintf("generation %s differs from the supplier's %s", q.Generation, gen))
+	}
+	for _, o := range sortedOrigins(floor) {
+		if f := floor[o]; q.Vector[o].Less(f) {
+			return refuse(fmt.Sprintf("the supplier's log of replica %d starts after %s; the consumer stands at %s", o, f, q.Vector[o]))
 		}
 	}
+	// A consumer with data of its own that was cut off for longer than
+	// the tombstone window is refused even where the log covers it: its
+	// own changes may name entries purged here. A new consumer (no
+	// generation) has none and may catch up from the log.
+	if !q.Generation.IsZero() {
+		why, err := r.stale(q.Vector)
+		if err != nil {
+			return nil, err
+		}
+		if why != "" {
+			return refuse("the consumer is stale: " + why)
+		}
+	}
+	r.observe(q.Consumer, q.Vector, true, "")
 	// Local writes commit concurrently: serve this replica's own changes
 	// only below the bound under which all have committed, so that a
 	// consumer never passes one still in flight.
 	self, committed := r.Replica(), r.clog.Committed()
+	if !resp.Vector[self].Less(committed) {
+		// Raised below to the last committed change in the log.
+		if f, ok := floor[self]; ok {
+			resp.Vector[self] = f
+		} else {
+			delete(resp.Vector, self)
+		}
+	}
 	maxOps := q.MaxOps
 	if maxOps <= 0 || maxOps > 10000 {
 		maxOps = 1000
 	}
 	const remainingCap = 10000
 	err := r.eng.View(func(v *directory.View) error {
-		resp.Vector = Vector{}
-		size := 0
+		size := 0 // resp.Vector is raised below to the last op of each origin
 		for _, o := range opOrigins(v) {
 			p := binary.BigEndian.AppendUint16(bytes.Clone(keyOps), o)
 			if err := v.Records(p, nil, true, func(k, _ []byte) (bool, error) {
@@ -282,7 +311,9 @@ func (r *Replicator) Pull(q *PullRequest) (*PullResponse, error) {
 				if o == self && !c.Less(committed) {
 					return true, err // newer than what may be served yet
 				}
-				resp.Vector[o] = c
+				if resp.Vector[o].Less(c) {
+					resp.Vector[o] = c
+				}
 				return false, err
 			}); err != nil {
 				return err

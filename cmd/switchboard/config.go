@@ -113,6 +113,14 @@ type Config struct {
 		Interval      time.Duration `mapstructure:"interval"`
 		// ClockOffset shifts this replica's clock (for skew tests).
 		ClockOffset time.Duration `mapstructure:"clock_offset"`
+		// OpLog bounds the multi-supplier op log; TombstoneWindow is how
+		// long deletions are remembered (replication.MultiConfig).
+		OpLog struct {
+			MaxAge time.Duration `mapstructure:"max_age"`
+			MaxOps int           `mapstructure:"max_ops"`
+		} `mapstructure:"op_log"`
+		TombstoneWindow     time.Duration `mapstructure:"tombstone_window"`
+		MaintenanceInterval time.Duration `mapstructure:"maintenance_interval"`
 		// Consumers are the DNs, besides the root DN, allowed to pull.
 		Consumers []string   `mapstructure:"consumers"`
 		Peers     []peerConf `mapstructure:"peers"`
@@ -208,6 +216,10 @@ var defaults = []struct {
 	{"replication.max_skew", time.Hour, "a peer whose changes are further ahead of this replica's clock is quarantined"},
 	{"replication.interval", 200 * time.Millisecond, "pause between pulls from a peer once caught up"},
 	{"replication.clock_offset", time.Duration(0), "shift this replica's clock by this much (testing clock skew only)"},
+	{"replication.op_log.max_age", 7 * 24 * time.Hour, "multi-supplier op log: ops older than this are trimmed, once the stored state holds them and every known consumer has them"},
+	{"replication.op_log.max_ops", 1000000, "multi-supplier op log: per origin, the oldest ops beyond this many are trimmed (same bound; 0: no size bound)"},
+	{"replication.tombstone_window", 7 * 24 * time.Hour, "deletions are remembered this long; a replica cut off for longer is forgotten, refused both ways and must be reinitialised"},
+	{"replication.maintenance_interval", time.Minute, "how often the op log is trimmed, the replicated state purged and replica positions saved"},
 	{"passwords.scheme", "argon2id", "scheme of new userPassword hashes: argon2id, pbkdf2-sha512 or ssha512"},
 	{"passwords.argon2.memory_kib", 19456, "Argon2id memory of new hashes, KiB (OWASP: 19 MiB)"},
 	{"passwords.argon2.time", 2, "Argon2id passes of new hashes"},

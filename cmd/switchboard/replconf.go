@@ -67,8 +67,9 @@ func startReplication(ctx context.Context, cfg *Config, log *slog.Logger, eng *d
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); rep.Run(rctx) }()
+	go func() { defer wg.Done(); rep.RunMaintenance(rctx) }()
 	go func() { defer wg.Done(); rep.RunPeers(rctx) }()
 	log.Info("multi-supplier replication", "replica_id", cfg.Replication.ReplicaID, "peers", len(cfg.Replication.Peers))
 	return func() { cancel(); wg.Wait() }, nil

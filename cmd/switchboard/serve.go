@@ -102,7 +102,9 @@ func openEngineReplImpl(cfg *Config, log *slog.Logger, dir string, noSync, bulk 
 			// The Replicator turns each write into replicated changes: it
 			// runs after the overlays that derive writes (memberOf's
 			// referential integrity) and stamps through the changelog.
-			if rep, err = replication.NewReplicator(replication.MultiConfig{Changelog: clog, Logger: log}); err != nil {
+			if rep, err = replication.NewReplicator(replication.MultiConfig{Changelog: clog, Logger: log,
+				OpLogMaxAge: cfg.Replication.OpLog.MaxAge, OpLogMaxOps: cfg.Replication.OpLog.MaxOps,
+				TombstoneWindow: cfg.Replication.TombstoneWindow, MaintenanceInterval: cfg.Replication.MaintenanceInterval}); err != nil {
 				return nil, nil, nil, err
 			}
 			hooks = append(hooks, rep)

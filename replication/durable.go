@@ -1,0 +1,531 @@
+package replication
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/switchboard-ldap/switchboard/directory"
+)
+
+// Durable state side records (see the package documentation).
+var (
+	keyEntryState = []byte{directory.PrefixReplication, 's'} // s | UUID -> State.AppendEntryState
+	keyCheckpoint = []byte{directory.PrefixReplication, 'k'} // k -> floor CSN | vector
+	keyReplica    = []byte{directory.PrefixReplication, 'a'} // a | replica -> position
+)
+
+func entryStateKey(u UUID) []byte { return append(bytes.Clone(keyEntryState), u[:]...) }
+
+func replicaKey(id uint16) []byte { return binary.BigEndian.AppendUint16(bytes.Clone(keyReplica), id) }
+
+func opPrefix(o uint16) []byte { return binary.BigEndian.AppendUint16(bytes.Clone(keyOps), o) }
+
+// appendCheckpoint encodes the checkpoint: the State's purge floor, then
+// the vector the stored entry states stand at (appendVector's form).
+func appendCheckpoint(b []byte, floor CSN, v Vector) []byte {
+	b = floor.AppendBinary(b)
+	return appendVector(b, v)
+}
+
+func decodeCheckpoint(b []byte) (CSN, Vector, error) {
+	r := &wireReader{b: b}
+	raw := r.take(CSNSize)
+	v := r.vector()
+	if r.err == nil && len(r.b) > 0 {
+		r.err = ErrWire
+	}
+	if r.err != nil {
+		return CSN{}, nil, fmt.Errorf("replication: checkpoint: %w", r.err)
+	}
+	floor, err := DecodeCSN(raw)
+	if err != nil {
+		return CSN{}, nil, fmt.Errorf("replication: checkpoint floor: %w", err)
+	}
+	return floor, v, nil
+}
+
+// A replicaPos is what this replica knows of another one's position:
+// the vector it last reported (pulling from here, or answering a pull),
+// when, whether it consumes this replica's op log, and why its last
+// exchange was refused ("" if it was not).
+type replicaPos struct {
+	vector   Vector
+	seen     time.Time
+	consumer bool
+	refused  string
+}
+
+// The value of a replica's position record:
+//
+//	flags (1: bit 0 consumer) | last seen (8, Unix microseconds) |
+//	vector (appendVector) | why it was refused (uvarint length, bytes)
+func (p *replicaPos) appendBinary(b []byte) []byte {
+	var flags byte
+	if p.consumer {
+		flags |= 1
+	}
+	b = append(b, flags)
+	b = binary.BigEndian.AppendUint64(b, uint64(p.seen.UnixMicro()))
+	b = appendVector(b, p.vector)
+	return appendString(b, p.refused)
+}
+
+func decodeReplicaPos(b []byte) (*replicaPos, error) {
+	r := &wireReader{b: b}
+	flags := r.take(1)[0]
+	seen := int64(binary.BigEndian.Uint64(r.take(8)))
+	v := r.vector()
+	refused := string(r.take(int(min(r.uvarint(), uint64(len(r.b)+1)))))
+	if r.err == nil && (len(r.b) > 0 || flags&^1 != 0) {
+		r.err = ErrWire
+	}
+	if r.err != nil {
+		return nil, fmt.Errorf("replication: replica position: %w", r.err)
+	}
+	return &replicaPos{vector: v, seen: time.UnixMicro(seen), consumer: flags&1 != 0, refused: refused}, nil
+}
+
+// observe records replica id's vector: consumer when it pulled from this
+// replica, refused with the reason when the exchange was refused (its
+// position then holds neither the op log nor the purge back, since it
+// must be reinitialised anyway).
+func (r *Replicator) observe(id uint16, v Vector, consumer bool, refused string) {
+	if id == 0 || id == r.Replica() {
+		return
+	}
+	r.posMu.Lock()
+	defer r.posMu.Unlock()
+	p := r.known[id]
+	if p == nil {
+		p = &replicaPos{vector: Vector{}}
+		r.known[id] = p
+	}
+	p.seen = time.Now()
+	p.consumer = p.consumer || consumer
+	p.refused = refused
+	if refused != "" {
+		return
+	}
+	for o, c := range v {
+		if p.vector[o].Less(c) {
+			p.vector[o] = c
+		}
+	}
+}
+
+// bounding returns the positions of the replicas that bound trimming and
+// purging: seen within the tombstone window and not refused.
+func (r *Replicator) bounding(now time.Time) map[uint16]replicaPos {
+	r.posMu.Lock()
+	defer r.posMu.Unlock()
+	out := map[uint16]replicaPos{}
+	for id, p := range r.known {
+		if p.refused == "" && now.Sub(p.seen) <= r.cfg.TombstoneWindow {
+			out[id] = replicaPos{vector: p.vector.Clone(), seen: p.seen, consumer: p.consumer}
+		}
+	}
+	return out
+}
+
+// stateBatch is the encoded state of the entries that changed, and the
+// checkpoint they stand at.
+type stateBatch struct {
+	keys   [][]byte
+	vals   [][]byte // nil: the entry left the State
+	us     []UUID
+	floor  CSN
+	vector Vector
+}
+
+// takeBatch takes the entries changed since the last call, under smu.
+func (r *Replicator) takeBatch() stateBatch {
+	ch := r.state.TakeUnsaved()
+	b := stateBatch{floor: r.state.Floor(), vector: r.vector.Clone()}
+	for u := range ch {
+		b.us = append(b.us, u)
+	}
+	slices.SortFunc(b.us, UUID.Compare)
+	for _, u := range b.us {
+		val, ok := r.state.AppendEntryState(nil, u)
+		if !ok {
+			val = nil
+		}
+		b.keys = append(b.keys, entryStateKey(u))
+		b.vals = append(b.vals, val)
+	}
+	return b
+}
+
+// saveState writes the entry states that changed since the last save,
+// then the checkpoint. With a purge bound above the State's floor it
+// first saves, then purges below bound and saves again: the checkpoint
+// before the purge holds every change below the bound (Purge's
+// precondition), so a crash between the purged records and the second
+// checkpoint replays only changes at or above the bound. It returns how
+// many entries the purge removed. The caller holds wmu.
+func (r *Replicator) saveState(ctx context.Context, purge CSN) (int, error) {
+	r.smu.Lock()
+	batches := []stateBatch{r.takeBatch()}
+	purged := 0
+	if r.state.Floor().Less(purge) {
+		before := r.state.Len()
+		r.state.Purge(purge)
+		purged = before - r.state.Len()
+		batches = append(batches, r.takeBatch())
+	}
+	r.smu.Unlock()
+	for i, b := range batches {
+		if err := r.writeBatch(ctx, b); err != nil {
+			// Whatever was not written must be in the next save.
+			r.smu.Lock()
+			for _, later := range batches[i:] {
+				for _, u := range later.us {
+					r.state.touch(u)
+				}
+			}
+			r.smu.Unlock()
+			return 0, fmt.Errorf("replication: save state: %w", err)
+		}
+	}
+	return purged, nil
+}
+
+// saveChunk bounds the records of one transaction.
+const saveChunk = 1000
+
+func (r *Replicator) writeBatch(ctx context.Context, b stateBatch) error {
+	r.ckptMu.Lock()
+	same := len(b.keys) == 0 && b.floor == r.ckptFloor && vectorEqual(b.vector, r.ckpt)
+	r.ckptMu.Unlock()
+	if same {
+		return nil
+	}
+	for i := 0; i == 0 || i < len(b.keys); i += saveChunk {
+		end := min(i+saveChunk, len(b.keys))
+		last := end == len(b.keys)
+		err := r.eng.UpdateRecords(ctx, func(tx *directory.Tx) error {
+			for j := i; j < end; j++ {
+				var err error
+				if b.vals[j] == nil {
+					err = tx.DeleteRecord(b.keys[j])
+				} else {
+					err = tx.PutRecord(b.keys[j], b.vals[j])
+				}
+				if err != nil {
+					return err
+				}
+			}
+			if last {
+				return tx.PutRecord(keyCheckpoint, appendCheckpoint(nil, b.floor, b.vector))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	r.ckptMu.Lock()
+	r.ckpt, r.ckptFloor = b.vector, b.floor
+	r.ckptMu.Unlock()
+	return nil
+}
+
+func vectorEqual(a, b Vector) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for o, c := range a {
+		if d, ok := b[o]; !ok || d != c {
+			return false
+		}
+	}
+	return true
+}
+
+// loadState loads the stored entry states and the checkpoint into the
+// State, if there is a checkpoint, and returns the checkpoint's vector
+// (nil: none, the whole op log must be replayed).
+func (r *Replicator) loadState(v *directory.View) (Vector, error) {
+	raw, err := v.Record(keyCheckpoint)
+	if err != nil || raw == nil {
+		return nil, err
+	}
+	floor, vec, err := decodeCheckpoint(raw)
+	if err != nil {
+		return nil, err
+	}
+	err = v.Records(keyEntryState, nil, false, func(k, val []byte) (bool, error) {
+		if len(k) != len(keyEntryState)+16 {
+			return false, fmt.Errorf("entry state record %x: bad key", k)
+		}
+		var u UUID
+		copy(u[:], k[len(keyEntryState):])
+		if err := r.state.LoadEntryState(u, val); err != nil {
+			return false, fmt.Errorf("entry state of %s: %w", u, err)
+		}
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	r.state.SetFloor(floor)
+	r.state.TakeUnsaved() // what is stored needs no saving
+	r.ckpt, r.ckptFloor = vec.Clone(), floor
+	return vec, nil
+}
+
+// loadReplicas loads the known replicas' positions.
+func (r *Replicator) loadReplicas(v *directory.View) error {
+	return v.Records(keyReplica, nil, false, func(k, val []byte) (bool, error) {
+		if len(k) != len(keyReplica)+2 {
+			return true, nil
+		}
+		p, err := decodeReplicaPos(val)
+		if err != nil {
+			return false, err
+		}
+		r.known[binary.BigEndian.Uint16(k[len(keyReplica):])] = p
+		return true, nil
+	})
+}
+
+// stale reports why a replica with vector v cannot exchange changes
+// with this one ("" if it can): for some origin it lacks a change of
+// this replica's that is below the State's purge floor. Such a replica
+// was cut off for longer than the tombstone window: what it holds may
+// name entries purged here (taking its changes could bring them back),
+// and what it lacks includes deletions whose tombstones are gone.
+func (r *Replicator) stale(v Vector) (string, error) {
+	r.smu.RLock()
+	floor, mine, opFloor := r.state.Floor(), r.vector.Clone(), r.floor.Clone()
+	r.smu.RUnlock()
+	if floor.IsZero() {
+		return "", nil
+	}
+	for _, o := range sortedOrigins(mine) {
+		theirs := v[o]
+		if !theirs.Less(mine[o]) || !theirs.Less(floor) {
+			continue
+		}
+		if theirs.Less(opFloor[o]) {
+			return fmt.Sprintf("it stands at %s for replica %d, below this replica's purge floor %s, and the changes it lacks were trimmed", theirs, o, floor), nil
+		}
+		// The first change it lacks, from the op log.
+		var next CSN
+		p := opPrefix(o)
+		err := r.eng.View(func(view *directory.View) error {
+			return view.Records(p, theirs.AppendBinary(bytes.Clone(p)), false, func(k, _ []byte) (bool, error) {
+				c, err := DecodeCSN(k[len(p):])
+				if err != nil {
+					return false, err
+				}
+				if !theirs.Less(c) {
+					return true, nil
+				}
+				next = c
+				return false, nil
+			})
+		})
+		if err != nil {
+			return "", err
+		}
+		if next.IsZero() || next.Less(floor) {
+			return fmt.Sprintf("it lacks changes of replica %d from %s, below this replica's purge floor %s (it was cut off for longer than the tombstone window)", o, theirs, floor), nil
+		}
+	}
+	return "", nil
+}
+
+// purgeBound is the bound below which the State may be purged: the
+// tombstone window back from now (on this replica's clock), and no further than what every known
+// replica has confirmed (for each origin that replica lags on here, its
+// position: what it lacks stays above the bound).
+func (r *Replicator) purgeBound(now time.Time) CSN {
+	bound := CSN{Time: now.Add(-r.cfg.TombstoneWindow).UnixMicro()}
+	r.smu.RLock()
+	mine := r.vector.Clone()
+	r.smu.RUnlock()
+	for _, p := range r.bounding(time.Now()) {
+		for o, c := range mine {
+			if theirs := p.vector[o]; theirs.Less(c) && theirs.Less(bound) {
+				bound = theirs
+			}
+		}
+	}
+	return bound
+}
+
+// Maintain runs one round of maintenance: it forgets the replicas not
+// seen for the tombstone window, saves the others' positions, saves the
+// State (purging it below purgeBound), then trims the op log.
+func (r *Replicator) Maintain(ctx context.Context) error {
+	now := time.Now()
+	r.posMu.Lock()
+	var forget []uint16
+	var save [][2][]byte
+	for id, p := range r.known {
+		if now.Sub(p.seen) > r.cfg.TombstoneWindow {
+			forget = append(forget, id)
+			r.log.Warn("replication: forgetting a replica not seen for longer than the tombstone window; it must be reinitialised to replicate again",
+				"replica", id, "last_seen", p.seen)
+			delete(r.known, id)
+			continue
+		}
+		save = append(save, [2][]byte{replicaKey(id), p.appendBinary(nil)})
+	}
+	r.posMu.Unlock()
+	err := r.eng.UpdateRecords(ctx, func(tx *directory.Tx) error {
+		for _, id := range forget {
+			if err := tx.DeleteRecord(replicaKey(id)); err != nil {
+				return err
+			}
+		}
+		for _, kv := range save {
+			if err := tx.PutRecord(kv[0], kv[1]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("replication: save replica positions: %w", err)
+	}
+
+	r.wmu.Lock()
+	bound := r.purgeBound(r.clog.Clock().now())
+	purged, err := r.saveState(ctx, bound)
+	r.wmu.Unlock()
+	if err != nil {
+		return err
+	}
+	if purged > 0 {
+		r.purged.Add(int64(purged))
+		r.log.Info("replication: purged tombstones", "entries", purged, "below", bound)
+	}
+	n, err := r.trimOpLog(ctx, now)
+	if n > 0 {
+		r.trimmed.Add(int64(n))
+		r.log.Debug("replication: op log trimmed", "ops", n)
+	}
+	return err
+}
+
+// trimOpLog removes, per origin, the oldest ops that are older than
+// OpLogMaxAge or beyond OpLogMaxOps, but only those at or below the
+// saved checkpoint (the stored State holds them) and acknowledged by
+// every known consumer (one that has seen nothing of an origin holds
+// all of it). The origin's floor rises to the last op removed.
+func (r *Replicator) trimOpLog(ctx context.Context, now time.Time) (int, error) {
+	r.ckptMu.Lock()
+	ckpt := r.ckpt.Clone()
+	r.ckptMu.Unlock()
+	var consumers []Vector
+	for _, p := range r.bounding(now) {
+		if p.consumer {
+			consumers = append(consumers, p.vector)
+		}
+	}
+	ageCut := CSN{Time: r.clog.Clock().now().Add(-r.cfg.OpLogMaxAge).UnixMicro()}
+	var origins []uint16
+	if err := r.eng.View(func(v *directory.View) error { origins = opOrigins(v); return nil }); err != nil {
+		return 0, err
+	}
+	removed := 0
+	for _, o := range origins {
+		limit := ckpt[o]
+		for _, c := range consumers {
+			if c[o].Less(limit) {
+				limit = c[o]
+			}
+		}
+		if limit.IsZero() {
+			continue
+		}
+		n, err := r.trimOrigin(ctx, o, limit, ageCut)
+		removed += n
+		if err != nil {
+			return removed, fmt.Errorf("replication: trim op log of replica %d: %w", o, err)
+		}
+	}
+	return removed, nil
+}
+
+func (r *Replicator) trimOrigin(ctx context.Context, o uint16, limit, ageCut CSN) (int, error) {
+	p := opPrefix(o)
+	excess := 0
+	if r.cfg.OpLogMaxOps > 0 {
+		total := 0
+		if err := r.eng.View(func(v *directory.View) error {
+			return v.Records(p, nil, false, func(_, _ []byte) (bool, error) { total++; return true, nil })
+		}); err != nil {
+			return 0, err
+		}
+		excess = total - r.cfg.OpLogMaxOps
+	}
+	removed := 0
+	for {
+		var keys [][]byte
+		var last CSN
+		err := r.eng.View(func(v *directory.View) error {
+			return v.Records(p, nil, false, func(k, _ []byte) (bool, error) {
+				c, err := DecodeCSN(k[len(p):])
+				if err != nil {
+					return false, err
+				}
+				if limit.Less(c) || !(c.Less(ageCut) || removed+len(keys) < excess) || len(keys) == trimBatch {
+					return false, nil
+				}
+				keys = append(keys, bytes.Clone(k))
+				last = c
+				return true, nil
+			})
+		})
+		if err != nil || len(keys) == 0 {
+			return removed, err
+		}
+		err = r.eng.UpdateRecords(ctx, func(tx *directory.Tx) error {
+			for _, k := range keys {
+				if err := tx.DeleteRecord(k); err != nil {
+					return err
+				}
+			}
+			return tx.PutRecord(binary.BigEndian.AppendUint16(bytes.Clone(keyOpFloor), o), last.AppendBinary(nil))
+		})
+		if err != nil {
+			return removed, err
+		}
+		removed += len(keys)
+		r.smu.Lock()
+		if r.floor[o].Less(last) {
+			r.floor[o] = last
+		}
+		r.smu.Unlock()
+	}
+}
+
+// RunMaintenance runs Maintain every MultiConfig.MaintenanceInterval
+// until ctx ends.
+func (r *Replicator) RunMaintenance(ctx context.Context) {
+	t := time.NewTicker(r.cfg.MaintenanceInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := r.Maintain(ctx); err != nil && ctx.Err() == nil {
+			r.log.Error("replication: maintenance", "err", err)
+		}
+	}
+}
+
+// ErrStalePeer is returned (wrapped) when a peer was cut off for longer
+// than the tombstone window: its changes are refused, and it must be
+// reinitialised.
+var ErrStalePeer = errors.New("replication: the peer must be reinitialised")
