@@ -26,6 +26,10 @@ type Status struct {
 	ResolvedAt  time.Time    `json:"resolved_at"`
 	ResolveTook string       `json:"resolve_took"`
 	Peers       []PeerStatus `json:"peers"`
+	// Reinit is this replica's reinitialisation, if any: Phase
+	// "reinitialise" says its data is incomplete and it must be
+	// reinitialised (POST /replication/peers/{name}/reinit).
+	Reinit ReinitStatus `json:"reinit"`
 }
 
 // Status returns the replica's state.
@@ -44,6 +48,7 @@ func (r *Replicator) Status() Status {
 	for _, p := range r.Peers() {
 		out.Peers = append(out.Peers, p.Status())
 	}
+	out.Reinit = r.ReinitStatus()
 	return out
 }
 
@@ -56,6 +61,11 @@ func (r *Replicator) Status() Status {
 //	GET  /replication/conflicts           State.Conflicts
 //	POST /replication/peers/{name}/pause  stop pulling from a peer
 //	POST /replication/peers/{name}/resume pull again (lifts a quarantine)
+//	POST /replication/peers/{name}/reinit  reinitialise this replica from
+//	                                      the peer's snapshot, online, then
+//	                                      go on replicating (202; progress
+//	                                      in GET /replication's "reinit";
+//	                                      ?chunk_bytes=N sizes the chunks)
 func (r *Replicator) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /replication", func(w http.ResponseWriter, _ *http.Request) {
@@ -101,6 +111,7 @@ func (r *Replicator) Handler() http.Handler {
 	}
 	mux.HandleFunc("POST /replication/peers/{name}/pause", peerAction((*Peer).Pause))
 	mux.HandleFunc("POST /replication/peers/{name}/resume", peerAction((*Peer).Resume))
+	mux.HandleFunc("POST /replication/peers/{name}/reinit", r.serveReinit)
 	return mux
 }
 
@@ -150,5 +161,5 @@ func (r *Replicator) Register(reg prometheus.Registerer) error {
 			return err
 		}
 	}
-	return nil
+	return r.registerReinitMetrics(reg)
 }

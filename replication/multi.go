@@ -114,6 +114,9 @@ type Replicator struct {
 	peersMu   sync.Mutex
 	peers     map[string]*Peer
 	peerOrder []string
+
+	reinit reinitTracker // this replica's reinitialisation (reinit.go)
+	snaps  snapshotStore // snapshots served to consumers (snapshot.go)
 }
 
 type touched struct {
@@ -187,7 +190,12 @@ func (r *Replicator) Open(eng *directory.Engine) error {
 	r.schema = dirSchema{eng.Schema()}
 	r.state = NewState(r.schema)
 	var maxSeen CSN
+	incomplete := false
 	err := eng.View(func(v *directory.View) error {
+		var err error
+		if incomplete, err = r.openReinit(v); err != nil {
+			return err
+		}
 		g, err := v.Record(keyGeneration)
 		if err != nil {
 			return err
@@ -245,7 +253,7 @@ func (r *Replicator) Open(eng *directory.Engine) error {
 	if err != nil {
 		return fmt.Errorf("replication: load entries: %w", err)
 	}
-	if len(all) > 0 {
+	if len(all) > 0 && !incomplete {
 		if err := r.seed(all, idUUID); err != nil {
 			return err
 		}
@@ -357,6 +365,9 @@ func (r *Replicator) Name() string { return "replication" }
 func (r *Replicator) OnChange(_ context.Context, tx *directory.Tx, ch *directory.Change) error {
 	if r.state == nil || ch.CSN == "" {
 		return nil
+	}
+	if err := r.reinit.writable(); err != nil {
+		return err
 	}
 	c, err := ParseCSN(ch.CSN)
 	if err != nil {
@@ -609,6 +620,7 @@ func (r *Replicator) markDirty() {
 // Run writes resolved entries to the store whenever the state changed,
 // until ctx ends.
 func (r *Replicator) Run(ctx context.Context) {
+	r.reinit.setContext(ctx)
 	for {
 		select {
 		case <-ctx.Done():
@@ -634,6 +646,9 @@ func (r *Replicator) Run(ctx context.Context) {
 
 // resolve materialises the state and writes what differs into the store.
 func (r *Replicator) resolve(ctx context.Context) error {
+	if r.reinit.isIncomplete() {
+		return nil // the state is not the replica's until a reinitialisation completes
+	}
 	start := time.Now()
 	r.smu.RLock()
 	seq := r.seq
@@ -771,6 +786,9 @@ func (r *Replicator) ApplyRemote(ctx context.Context, gen Generation, ops []Op) 
 	r.smu.RUnlock()
 	if !mine.IsZero() && mine != gen {
 		return 0, fmt.Errorf("%w: generation %s, this replica's is %s", ErrReinit, gen, mine)
+	}
+	if r.reinit.isIncomplete() {
+		return 0, fmt.Errorf("%w: this replica's data is incomplete (an interrupted reinitialisation)", ErrReinit)
 	}
 	self := r.Replica()
 	fresh := ops[:0:0]
