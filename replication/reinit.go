@@ -397,7 +397,9 @@ func (r *Replicator) fetchSnapshot(ctx context.Context, cfg PeerConfig) (*fetche
 			}
 			snap = &fetchedSnapshot{id: resp.ID, gen: resp.Generation, supplier: resp.Supplier, vector: resp.Vector, state: NewState(r.schema)}
 			snap.state.SetFloor(resp.Floor)
-			r.reinit.update(func(s *ReinitStatus) { s.Snapshot, s.Total, s.Vector = resp.ID.String(), resp.Total, vectorText(resp.Vector) })
+			r.reinit.update(func(s *ReinitStatus) {
+				s.Snapshot, s.Total, s.Vector = resp.ID.String(), resp.Total, vectorText(resp.Vector)
+			})
 		} else if resp.ID != snap.id || resp.Generation != snap.gen {
 			return nil, fmt.Errorf("%w: a chunk of snapshot %s answered for snapshot %s", ErrWire, resp.ID, snap.id)
 		}
