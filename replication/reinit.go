@@ -46,9 +46,10 @@ type ReinitStatus struct {
 	Snapshot string    `json:"snapshot,omitempty"`
 	Started  time.Time `json:"started,omitzero"`
 	Finished time.Time `json:"finished,omitzero"`
-	// The transfer: chunks and entries received, bytes of entry state,
-	// the snapshot's size in entries, reconnections that went on from the
-	// cursor, and snapshots lost and started again.
+	// The transfer: chunks and entries received (in all: a snapshot
+	// started again counts twice), bytes of entry state, the snapshot's
+	// size in entries, reconnections that went on from the cursor, and
+	// snapshots lost and started again.
 	Chunks   int64             `json:"chunks"`
 	Entries  int64             `json:"entries"`
 	Bytes    int64             `json:"bytes"`
@@ -385,7 +386,7 @@ func (r *Replicator) fetchSnapshot(ctx context.Context, cfg PeerConfig) (*fetche
 			}
 			r.log.Warn("replication: the supplier no longer holds the snapshot; starting again", "peer", cfg.Name, "reason", resp.Reason)
 			snap, cursor = nil, UUID{}
-			r.reinit.update(func(s *ReinitStatus) { s.Restarts++; s.Entries, s.Bytes, s.Chunks = 0, 0, 0 })
+			r.reinit.update(func(s *ReinitStatus) { s.Restarts++ })
 			continue
 		}
 		if resp.Supplier == r.Replica() {
