@@ -50,13 +50,18 @@ type ReinitStatus struct {
 	// started again counts twice), bytes of entry state, the snapshot's
 	// size in entries, reconnections that went on from the cursor, and
 	// snapshots lost and started again.
-	Chunks   int64             `json:"chunks"`
-	Entries  int64             `json:"entries"`
-	Bytes    int64             `json:"bytes"`
-	Total    int               `json:"total"`
-	Resumes  int64             `json:"resumes"`
-	Restarts int64             `json:"restarts"`
-	Carried  int               `json:"carried_changes"` // changes of this replica's op log kept above the snapshot
+	Chunks   int64 `json:"chunks"`
+	Entries  int64 `json:"entries"`
+	Bytes    int64 `json:"bytes"`
+	Total    int   `json:"total"`
+	Resumes  int64 `json:"resumes"`
+	Restarts int64 `json:"restarts"`
+	Carried  int   `json:"carried_changes"` // changes of this replica's op log kept above the snapshot
+	// How long the transfer, the replacement of the replicated data
+	// (local writes wait, then are refused) and the store's resolution took.
+	Transfer string            `json:"transfer_took,omitempty"`
+	Install  string            `json:"install_took,omitempty"`
+	Resolve  string            `json:"resolve_took,omitempty"`
 	Vector   map[string]string `json:"vector,omitempty"`
 	Error    string            `json:"error,omitempty"`
 	// Completed counts the reinitialisations completed since start.
@@ -283,6 +288,8 @@ func (r *Replicator) reinitialise(ctx context.Context, cfg PeerConfig) error {
 	start := time.Now()
 	r.log.Info("replication: reinitialising this replica from a peer's snapshot", "peer", cfg.Name, "url", cfg.URL)
 	snap, err := r.fetchSnapshot(ctx, cfg)
+	took := time.Since(start)
+	r.reinit.update(func(s *ReinitStatus) { s.Transfer = took.String() })
 	if err == nil {
 		err = r.install(ctx, snap)
 	}
@@ -464,6 +471,7 @@ func (r *Replicator) install(ctx context.Context, snap *fetchedSnapshot) error {
 	if err := clock.Observe(top); err != nil {
 		return fmt.Errorf("%w: %w", ErrQuarantined, err)
 	}
+	start := time.Now()
 	r.reinit.update(func(s *ReinitStatus) { s.Phase = ReinitInstalling })
 
 	// Wait for the write in progress; the ones after it are refused
@@ -569,7 +577,10 @@ func (r *Replicator) install(ctx context.Context, snap *fetchedSnapshot) error {
 	r.state, r.vector, r.floor, r.generation = state, vec, snap.vector.Clone(), snap.gen
 	r.seq++
 	r.smu.Unlock()
-	r.reinit.update(func(s *ReinitStatus) { s.Phase, s.Carried, s.Vector = ReinitResolving, len(carried), vectorText(vec) })
+	installed := time.Now()
+	r.reinit.update(func(s *ReinitStatus) {
+		s.Phase, s.Carried, s.Vector, s.Install = ReinitResolving, len(carried), vectorText(vec), installed.Sub(start).String()
+	})
 	r.wmu.Unlock()
 	locked = false
 
@@ -578,6 +589,7 @@ func (r *Replicator) install(ctx context.Context, snap *fetchedSnapshot) error {
 	if err := r.resolve(ctx); err != nil {
 		return fmt.Errorf("write the snapshot's entries: %w", err)
 	}
+	r.reinit.update(func(s *ReinitStatus) { s.Resolve = time.Since(installed).String() })
 	if err := r.eng.UpdateRecords(ctx, func(tx *directory.Tx) error { return tx.DeleteRecord(keyReinit) }); err != nil {
 		return err
 	}
