@@ -67,6 +67,22 @@ func (c CSN) WithSub(n uint32) CSN {
 	return c
 }
 
+// Prev returns the largest CSN of c's replica below c (the zero CSN for
+// the smallest).
+func (c CSN) Prev() CSN {
+	switch {
+	case c.Sub > 0:
+		c.Sub--
+	case c.Counter > 0:
+		c.Counter, c.Sub = c.Counter-1, MaxSub
+	case c.Time > 0:
+		c.Time, c.Counter, c.Sub = c.Time-1, MaxCounter, MaxSub
+	default:
+		return CSN{}
+	}
+	return c
+}
+
 // Wall returns the CSN's time.
 func (c CSN) Wall() time.Time { return time.UnixMicro(c.Time).UTC() }
 

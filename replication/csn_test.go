@@ -250,3 +250,16 @@ func TestDecodeCSNBounds(t *testing.T) {
 		t.Fatal("a time after year 9999 decoded")
 	}
 }
+
+func TestCSNPrev(t *testing.T) {
+	for _, tc := range []struct{ c, want CSN }{
+		{CSN{Time: 5, Counter: 3, Replica: 2, Sub: 4}, CSN{Time: 5, Counter: 3, Replica: 2, Sub: 3}},
+		{CSN{Time: 5, Counter: 3, Replica: 2}, CSN{Time: 5, Counter: 2, Replica: 2, Sub: MaxSub}},
+		{CSN{Time: 5, Replica: 2}, CSN{Time: 4, Counter: MaxCounter, Replica: 2, Sub: MaxSub}},
+		{CSN{}, CSN{}},
+	} {
+		if got := tc.c.Prev(); got != tc.want {
+			t.Errorf("%v.Prev() = %v, want %v", tc.c, got, tc.want)
+		}
+	}
+}

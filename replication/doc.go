@@ -177,7 +177,8 @@
 // Side records, under directory.PrefixReplication ('r'):
 //
 //	r o | origin (2) | CSN (16) -> Op (Op.AppendBinary)
-//	r O | origin (2)            -> CSN: the op log of origin starts after it
+//	r O | origin (2)            -> CSN: the op log of origin starts after it (trimming and
+//	                               reinitialisation raise it)
 //	r g                         -> generation (16 random bytes)
 //	r s | UUID (16)             -> the entry's state (State.AppendEntryState)
 //	r k                         -> checkpoint: purge floor CSN (16) | vector
@@ -191,7 +192,8 @@
 // generation is made by the first write of a store and adopted by a
 // replica that has none at its first pull; a replica of
 // another generation is refused (PullReinit) and must be reinitialised
-// (switchboard replica init on an empty store).
+// (online: POST /replication/peers/{name}/reinit; a new replica:
+// switchboard replica init), see "Snapshots and reinitialisation".
 //
 // # Pull protocol
 //
@@ -210,6 +212,59 @@
 // prefix with the supplier's), of which its op log holds the part above
 // the origin's floor, so the consumer's vector is exact and a batch cut
 // anywhere resumes cleanly.
+//
+// # Snapshots and reinitialisation
+//
+// A replica the op logs no longer cover (refused with PullReinit: another
+// generation, or a log trimmed past its vector) is reinitialised from a
+// snapshot of a supplier: Replicator.Reinitialise, the admin API's
+// POST /replication/peers/{name}/reinit, and switchboard replica init.
+//
+// The consumer sends the extended request OIDSnapshot (same binding and
+// authorisation as a pull); the value is SnapshotRequest's binary form,
+// the response's SnapshotResponse's (see their AppendBinary):
+//
+//	request:  version (1) | consumer (2) | snapshot ID (16, zero: take one)
+//	          | cursor UUID (16, zero: from the start) | max bytes (uvarint)
+//	response: version (1) | status (1: 0 ok, 1 gone) | snapshot ID (16)
+//	          | generation (16) | supplier (2) | flags (1: 1 done)
+//	          | State floor CSN (16) | vector | total entries (uvarint)
+//	          | reason | n (uvarint) × (UUID (16) | entry state (uvarint
+//	          length, State.AppendEntryState))
+//
+// A request without an ID makes the supplier encode its whole State,
+// under the state's read lock, at the vector it stands at (with the
+// generation and State floor): every entry's AppendEntryState back to
+// back in UUID order, one buffer plus an index, about the size of the
+// entries' data with a 16-byte CSN per value (a State.Clone would take
+// several times that). The supplier holds at most two snapshots (a
+// consumer asking for a new one gives up its own; a third is refused with
+// busy) and drops one idle for three minutes. Each response carries the
+// entries after the cursor, about 4 MB (or the consumer's max bytes), and
+// the consumer asks for the next only once it has loaded them (flow
+// control); after a dropped connection it asks again from its cursor, and
+// if the supplier answers "gone" (expired, restarted) it starts again.
+//
+// Installation, once the whole snapshot is loaded into a new State
+// (LoadEntryState per entry, SetFloor): under the write lock (local
+// writes wait), the marker r i is written; from then until it is removed
+// local writes are refused (unavailable), pulls and snapshots from this
+// replica are refused (unavailable), and a replica restarted with the
+// marker present reports "reinitialise" (GET /replication), refuses
+// writes, pulls nothing and resolves nothing until a reinitialisation
+// completes. Every op log record is deleted except, in the same
+// generation, those above the snapshot's vector that continue it (this
+// replica's changes its supplier had not pulled yet are kept and applied
+// on top); the state records r s, the checkpoint r k and the op log floors
+// r O are replaced by the snapshot's (r O = its vector: the op log starts
+// there); the RFC 4533 changelog's floors are raised above every cookie
+// given so far and its records dropped (every syncrepl consumer gets a
+// full refresh, persistent ones are cut off); the new State, vector and
+// generation replace the old; then the store is resolved (ReplaceEntries)
+// and the marker removed. Pulls then go on from the snapshot's vector.
+//
+//	r i -> reinitialisation in progress (the snapshot ID)
+//
 // Peers talk plain TCP or TLS (ldaps://, or StartTLS on ldap://):
 // PinnedTLS trusts a peer by the SHA-256 of its public key and presents
 // this replica's certificate, with which it binds by SASL EXTERNAL.

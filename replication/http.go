@@ -42,6 +42,10 @@ type Status struct {
 	LoadTook    string            `json:"load_took"`
 	// Replicas are the other replicas this one exchanged with.
 	Replicas []ReplicaStatus `json:"replicas"`
+	// Reinit is this replica's reinitialisation, if any: Phase
+	// "reinitialise" says its data is incomplete and it must be
+	// reinitialised (POST /replication/peers/{name}/reinit).
+	Reinit ReinitStatus `json:"reinit"`
 }
 
 // ReplicaStatus is what a replica knows of another: its vector when last
@@ -97,6 +101,7 @@ func (r *Replicator) Status() Status {
 	for _, p := range r.Peers() {
 		out.Peers = append(out.Peers, p.Status())
 	}
+	out.Reinit = r.ReinitStatus()
 	return out
 }
 
@@ -111,6 +116,11 @@ func (r *Replicator) Status() Status {
 //	                                      how many ops it holds, the last
 //	POST /replication/peers/{name}/pause  stop pulling from a peer
 //	POST /replication/peers/{name}/resume pull again (lifts a quarantine)
+//	POST /replication/peers/{name}/reinit  reinitialise this replica from
+//	                                      the peer's snapshot, online, then
+//	                                      go on replicating (202; progress
+//	                                      in GET /replication's "reinit";
+//	                                      ?chunk_bytes=N sizes the chunks)
 func (r *Replicator) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /replication", func(w http.ResponseWriter, _ *http.Request) {
@@ -164,6 +174,7 @@ func (r *Replicator) Handler() http.Handler {
 	}
 	mux.HandleFunc("POST /replication/peers/{name}/pause", peerAction((*Peer).Pause))
 	mux.HandleFunc("POST /replication/peers/{name}/resume", peerAction((*Peer).Resume))
+	mux.HandleFunc("POST /replication/peers/{name}/reinit", r.serveReinit)
 	return mux
 }
 
@@ -219,7 +230,7 @@ func (r *Replicator) Register(reg prometheus.Registerer) error {
 			return err
 		}
 	}
-	return nil
+	return r.registerReinitMetrics(reg)
 }
 
 // reinitCount counts the replicas refused because one side must be

@@ -129,6 +129,7 @@ type Replicator struct {
 	// changed (their write was skipped or failed).
 	rmu   sync.Mutex
 	mat   *Shown
+	matOf *State // the State mat follows
 	retry map[UUID]struct{}
 
 	dirty chan struct{}
@@ -155,6 +156,9 @@ type Replicator struct {
 	peersMu   sync.Mutex
 	peers     map[string]*Peer
 	peerOrder []string
+
+	reinit reinitTracker // this replica's reinitialisation (reinit.go)
+	snaps  snapshotStore // snapshots served to consumers (snapshot.go)
 }
 
 // A localWrite is what a local write's OnChange derived, for its Settle.
@@ -252,7 +256,12 @@ func (r *Replicator) Open(eng *directory.Engine) error {
 	var maxSeen CSN
 	var ckpt Vector
 	replayed := 0
+	incomplete := false
 	err := eng.View(func(v *directory.View) error {
+		var err error
+		if incomplete, err = r.openReinit(v); err != nil {
+			return err
+		}
 		g, err := v.Record(keyGeneration)
 		if err != nil {
 			return err
@@ -349,7 +358,7 @@ func (r *Replicator) Open(eng *directory.Engine) error {
 	if err != nil {
 		return fmt.Errorf("replication: load entries: %w", err)
 	}
-	if len(all) > 0 {
+	if len(all) > 0 && !incomplete {
 		if err := r.seed(all, idUUID); err != nil {
 			return err
 		}
@@ -470,6 +479,9 @@ func (r *Replicator) Name() string { return "replication" }
 func (r *Replicator) OnChange(_ context.Context, tx *directory.Tx, ch *directory.Change) error {
 	if r.state == nil || ch.CSN == "" {
 		return nil
+	}
+	if err := r.reinit.writable(); err != nil {
+		return err
 	}
 	c, err := ParseCSN(ch.CSN)
 	if err != nil {
@@ -729,6 +741,7 @@ func (r *Replicator) markDirty() {
 // Run writes resolved entries to the store whenever the state changed,
 // until ctx ends.
 func (r *Replicator) Run(ctx context.Context) {
+	r.reinit.setContext(ctx)
 	for {
 		select {
 		case <-ctx.Done():
@@ -755,15 +768,30 @@ func (r *Replicator) Run(ctx context.Context) {
 // resolve materialises what changed in the state since the last
 // resolution and writes what differs into the store.
 func (r *Replicator) resolve(ctx context.Context) error {
+	if r.reinit.isIncomplete() {
+		return nil // the state is not the replica's until a reinitialisation completes
+	}
 	start := time.Now()
 	r.rmu.Lock()
 	defer r.rmu.Unlock()
 	r.smu.Lock()
 	seq := r.seq
 	changed := r.state.TakeChanged()
+	swapped := r.matOf != r.state
+	r.matOf = r.state
 	r.smu.Unlock()
 	if changed == nil {
 		changed = map[UUID]struct{}{}
+	}
+	if swapped {
+		// A new State (at start, or installed by a reinitialisation):
+		// every stored entry is looked at, so that those it does not
+		// hold are removed.
+		r.mmu.Lock()
+		for u := range r.ids {
+			changed[u] = struct{}{}
+		}
+		r.mmu.Unlock()
 	}
 	for u := range r.retry {
 		changed[u] = struct{}{}
@@ -925,6 +953,9 @@ func (r *Replicator) ApplyRemote(ctx context.Context, gen Generation, ops []Op) 
 	r.smu.RUnlock()
 	if !mine.IsZero() && mine != gen {
 		return 0, fmt.Errorf("%w: generation %s, this replica's is %s", ErrReinit, gen, mine)
+	}
+	if r.reinit.isIncomplete() {
+		return 0, fmt.Errorf("%w: this replica's data is incomplete (an interrupted reinitialisation)", ErrReinit)
 	}
 	self := r.Replica()
 	fresh := ops[:0:0]

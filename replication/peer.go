@@ -31,6 +31,10 @@ type PeerConfig struct {
 	Interval time.Duration
 	// Batch is the most changes asked for at once (default 500).
 	Batch int
+	// SnapshotChunk is about how many bytes of entries one snapshot
+	// response carries when reinitialising from the peer (0: the
+	// supplier's default, 4 MB).
+	SnapshotChunk int
 }
 
 // PeerState is where a peer stands, for the admin API.

@@ -252,6 +252,9 @@ const maxPullBytes = 4 << 20
 // origin above the consumer's vector, in CSN order per origin, up to
 // q.MaxOps (and maxPullBytes).
 func (r *Replicator) Pull(q *PullRequest) (*PullResponse, error) {
+	if err := r.reinit.servable(); err != nil {
+		return nil, err
+	}
 	r.smu.RLock()
 	gen, floor, vec := r.generation, r.floor.Clone(), r.vector.Clone()
 	r.smu.RUnlock()
@@ -399,6 +402,11 @@ func (s *Supplier) ServeExtended(_ context.Context, w ldap.ResponseWriter, r *ld
 		return
 	}
 	resp, err := s.R.Pull(q)
+	var le *ldap.Error
+	if errors.As(err, &le) {
+		w.WriteResult(&ldap.Result{Code: le.Code, Diagnostic: "replication pull: " + le.Message})
+		return
+	}
 	if err != nil {
 		w.WriteResult(&ldap.Result{Code: ldap.Other, Diagnostic: "replication pull: " + err.Error()})
 		return

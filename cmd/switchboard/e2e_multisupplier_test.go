@@ -729,6 +729,9 @@ func TestMultiSupplierReplicaInit(t *testing.T) {
 		t.Fatalf("replica init: %v\n%s", err, out)
 	}
 	t.Logf("%s", out)
+	if !strings.Contains(string(out), "snapshot of 52 entries") {
+		t.Errorf("replica init did not copy the 52 entries' snapshot: %s", out)
+	}
 	r3 := startServer(t, data, "--config", cfg)
 	c.servers = append(c.servers, r3)
 	mustAdd(t, conn, "cn=after-init,ou=people,"+testSuffix, map[string][]string{"objectClass": {"person"}, "sn": {"x"}})

@@ -42,6 +42,7 @@ func startReplication(ctx context.Context, cfg *Config, log *slog.Logger, eng *d
 		return err == nil && allowed[n]
 	}}
 	fe.RegisterExtended(replication.OIDPull, sup.ServeExtended)
+	fe.RegisterExtended(replication.OIDSnapshot, sup.ServeSnapshot)
 	for _, p := range cfg.Replication.Peers {
 		pw := p.Password
 		if p.PasswordFile != "" {
@@ -76,8 +77,10 @@ func startReplication(ctx context.Context, cfg *Config, log *slog.Logger, eng *d
 }
 
 // cmdReplica runs "replica init": it seeds a new, empty replica (--data)
-// from a running one, pulling its whole op log and writing the resolved
-// entries, so that serve starts it caught up and in the same generation.
+// from a snapshot of a running one (which works however far that one's
+// op log was trimmed) and writes the resolved entries, so that serve
+// starts it caught up and in the same generation. A store whose earlier
+// init was interrupted may be initialised again.
 func cmdReplica(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "init" {
 		return errors.New("replica: the only subcommand is init")
@@ -86,6 +89,7 @@ func cmdReplica(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	from := fs.String("from", "", "URL of the running replica to copy (ldap://host:port)")
 	bindDN := fs.String("bind-dn", "", "DN to bind to it as (default: root-dn)")
 	pwFile := fs.String("password-file", "", "file holding that DN's password (default: the root password settings)")
+	chunk := fs.Int("chunk-bytes", 0, "bytes of entries per snapshot response (default: the supplier's, 4 MB)")
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: switchboard replica init --from URL [flags]\n\n"+
@@ -123,16 +127,18 @@ func cmdReplica(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer eng.Close()
-	if gen, _ := rep.Position(); eng.EntryCount() > 0 || !gen.IsZero() {
+	interrupted := rep.ReinitStatus().Phase == replication.ReinitNeeded
+	if gen, _ := rep.Position(); !interrupted && (eng.EntryCount() > 0 || !gen.IsZero()) {
 		return fmt.Errorf("replica init: the store in %s already holds data; give an empty --data", cfg.Data)
 	}
 	start := time.Now()
-	n, err := rep.CatchUp(ctx, replication.PeerConfig{Name: "init", URL: *from, BindDN: dn, Password: string(pw)})
+	err = rep.Reinitialise(ctx, replication.PeerConfig{Name: "init", URL: *from, BindDN: dn, Password: string(pw), SnapshotChunk: *chunk})
 	if err != nil {
 		return fmt.Errorf("replica init: %w", err)
 	}
 	gen, _ := rep.Position()
-	fmt.Fprintf(stdout, "replica %d initialised from %s: %d changes, %d entries, generation %s, in %s\n",
-		cfg.Replication.ReplicaID, *from, n, eng.EntryCount(), gen, time.Since(start).Round(time.Millisecond))
+	st := rep.ReinitStatus()
+	fmt.Fprintf(stdout, "replica %d initialised from %s: snapshot of %d entries (%d bytes in %d chunks, %d resumed), %d stored entries, generation %s, in %s\n",
+		cfg.Replication.ReplicaID, *from, st.Entries, st.Bytes, st.Chunks, st.Resumes, eng.EntryCount(), gen, time.Since(start).Round(time.Millisecond))
 	return nil
 }

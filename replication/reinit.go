@@ -1,0 +1,739 @@
+package replication
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	ber "github.com/go-asn1-ber/asn1-ber"
+	goldap "github.com/go-ldap/ldap/v3"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/ldap"
+)
+
+// Side records of the persistent State (see the package documentation).
+var (
+	keyReinit = []byte{directory.PrefixReplication, 'i'} // i -> reinitialisation in progress
+)
+
+// Reinitialisation phases, as ReinitStatus.Phase reports them.
+const (
+	ReinitFetching   = "fetching"     // receiving the snapshot; the replica serves its old data
+	ReinitInstalling = "installing"   // replacing the replicated data; local writes refused
+	ReinitResolving  = "resolving"    // writing the snapshot's entries to the store
+	ReinitDone       = "done"         // the last reinitialisation completed
+	ReinitFailed     = "failed"       // the last one failed before it changed anything
+	ReinitNeeded     = "reinitialise" // the store's data is incomplete: reinitialise this replica
+)
+
+// ReinitStatus is where this replica's reinitialisation stands, for the
+// admin API.
+type ReinitStatus struct {
+	Phase    string    `json:"phase,omitempty"`
+	Peer     string    `json:"peer,omitempty"`
+	Snapshot string    `json:"snapshot,omitempty"`
+	Started  time.Time `json:"started,omitzero"`
+	Finished time.Time `json:"finished,omitzero"`
+	// The transfer: chunks and entries received (in all: a snapshot
+	// started again counts twice), bytes of entry state, the snapshot's
+	// size in entries, reconnections that went on from the cursor, and
+	// snapshots lost and started again.
+	Chunks   int64 `json:"chunks"`
+	Entries  int64 `json:"entries"`
+	Bytes    int64 `json:"bytes"`
+	Total    int   `json:"total"`
+	Resumes  int64 `json:"resumes"`
+	Restarts int64 `json:"restarts"`
+	Carried  int   `json:"carried_changes"` // changes of this replica's op log kept above the snapshot
+	// How long the transfer, the replacement of the replicated data
+	// (local writes wait, then are refused) and the store's resolution took.
+	Transfer string            `json:"transfer_took,omitempty"`
+	Install  string            `json:"install_took,omitempty"`
+	Resolve  string            `json:"resolve_took,omitempty"`
+	Vector   map[string]string `json:"vector,omitempty"`
+	Error    string            `json:"error,omitempty"`
+	// Completed counts the reinitialisations completed since start.
+	Completed int64 `json:"completed"`
+}
+
+// reinitTracker is the reinitialisation state of a Replicator.
+type reinitTracker struct {
+	mu      sync.Mutex
+	running bool
+	// marker: the `r i` record is written; the replicated data is being
+	// replaced, and neither served nor written to.
+	marker bool
+	// incomplete: the marker was found at Open, or an installation failed
+	// after writing it: the data is incomplete until a reinitialisation
+	// completes.
+	incomplete bool
+	status     ReinitStatus
+	baseCtx    context.Context
+
+	completed atomic.Int64
+	failed    atomic.Int64
+}
+
+// ErrReinitRunning is returned by Reinitialise while another runs.
+var ErrReinitRunning = errors.New("replication: a reinitialisation is already running")
+
+func (t *reinitTracker) start(peer string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.running {
+		return false
+	}
+	t.running = true
+	t.status = ReinitStatus{Phase: ReinitFetching, Peer: peer, Started: time.Now(), Completed: t.completed.Load()}
+	return true
+}
+
+func (t *reinitTracker) update(fn func(s *ReinitStatus)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	fn(&t.status)
+}
+
+func (t *reinitTracker) setMarker(on bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.marker = on
+	if on {
+		t.incomplete = true // until the installation completes
+	}
+}
+
+func (t *reinitTracker) finish(err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.running = false
+	t.status.Finished = time.Now()
+	if err == nil {
+		t.incomplete, t.marker = false, false
+		t.completed.Add(1)
+		t.status.Phase, t.status.Error = ReinitDone, ""
+	} else {
+		t.failed.Add(1)
+		t.status.Error = err.Error()
+		t.marker = false
+		t.status.Phase = ReinitFailed
+		if t.incomplete {
+			t.status.Phase = ReinitNeeded
+		}
+	}
+	t.status.Completed = t.completed.Load()
+}
+
+// isIncomplete reports whether the data must not be used as a replica's
+// (a reinitialisation was interrupted and none completed since).
+func (t *reinitTracker) isIncomplete() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.incomplete && !t.running
+}
+
+// servable refuses to serve pulls and snapshots from incomplete data.
+func (t *reinitTracker) servable() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch {
+	case t.marker:
+		return &ldap.Error{Code: ldap.Unavailable, Message: "replication: this replica is being reinitialised; its data is incomplete until that completes"}
+	case t.incomplete:
+		return &ldap.Error{Code: ldap.Unavailable, Message: "replication: this replica's reinitialisation did not complete; its data is incomplete until it is reinitialised"}
+	}
+	return nil
+}
+
+// writable refuses local writes while the data is replaced or incomplete.
+func (t *reinitTracker) writable() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch {
+	case t.marker:
+		return &ldap.Error{Code: ldap.Unavailable, Message: "this replica is being reinitialised; retry shortly or write to another replica"}
+	case t.incomplete:
+		return &ldap.Error{Code: ldap.Unavailable, Message: "this replica's data is incomplete (an interrupted reinitialisation); reinitialise it first"}
+	}
+	return nil
+}
+
+func (t *reinitTracker) snapshot() ReinitStatus {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := t.status
+	if t.incomplete && !t.running {
+		s.Phase = ReinitNeeded
+	}
+	s.Completed = t.completed.Load()
+	return s
+}
+
+// ReinitStatus returns where this replica's reinitialisation stands.
+func (r *Replicator) ReinitStatus() ReinitStatus { return r.reinit.snapshot() }
+
+// openReinit is called by Open in its view: it notes an interrupted
+// reinitialisation and returns whether the data is incomplete.
+func (r *Replicator) openReinit(v *directory.View) (bool, error) {
+	m, err := v.Record(keyReinit)
+	if err != nil {
+		return false, err
+	}
+	if m != nil {
+		r.reinit.mu.Lock()
+		r.reinit.incomplete = true
+		r.reinit.status = ReinitStatus{Phase: ReinitNeeded, Error: "a reinitialisation was interrupted: this replica's data is incomplete"}
+		r.reinit.mu.Unlock()
+		r.log.Error("replication: a reinitialisation of this replica was interrupted; it neither serves nor pulls changes until it is reinitialised again")
+	}
+	return m != nil, nil
+}
+
+// A fetchedSnapshot is a supplier's snapshot, received whole.
+type fetchedSnapshot struct {
+	id       SnapshotID
+	gen      Generation
+	supplier uint16
+	vector   Vector
+	state    *State
+}
+
+// snapshotRetries bounds the consecutive failed requests of a transfer.
+const snapshotRetries = 10
+
+// Reinitialise replaces this replica's replicated data with a snapshot
+// of the peer cfg names, online: the snapshot is fetched in chunks
+// (resuming from the cursor after a dropped connection, starting again
+// if the supplier lost it) while the replica keeps serving its old data;
+// then, local writes refused, every op log record, state record and
+// floor is replaced, the store is resolved to the snapshot, and pulls go
+// on incrementally from the snapshot's vector. Changes of this replica's
+// op log above the snapshot's vector, in the same generation, are kept.
+func (r *Replicator) Reinitialise(ctx context.Context, cfg PeerConfig) error {
+	if !r.reinit.start(cfg.Name) {
+		return ErrReinitRunning
+	}
+	return r.reinitialise(ctx, cfg)
+}
+
+// reinitialise is Reinitialise once marked running.
+func (r *Replicator) reinitialise(ctx context.Context, cfg PeerConfig) error {
+	start := time.Now()
+	r.log.Info("replication: reinitialising this replica from a peer's snapshot", "peer", cfg.Name, "url", cfg.URL)
+	snap, err := r.fetchSnapshot(ctx, cfg)
+	took := time.Since(start)
+	r.reinit.update(func(s *ReinitStatus) { s.Transfer = took.String() })
+	if err == nil {
+		err = r.install(ctx, snap)
+	}
+	r.reinit.finish(err)
+	if err != nil {
+		r.log.Error("replication: reinitialisation failed", "peer", cfg.Name, "err", err)
+		return fmt.Errorf("replication: reinitialise from %s: %w", cfg.Name, err)
+	}
+	st := r.reinit.snapshot()
+	r.log.Info("replication: reinitialised", "peer", cfg.Name, "entries", st.Entries, "bytes", st.Bytes, "chunks", st.Chunks,
+		"resumes", st.Resumes, "restarts", st.Restarts, "took", time.Since(start))
+	for _, p := range r.Peers() {
+		p.clearReinit()
+	}
+	return nil
+}
+
+// clearReinit lets a peer refused for want of a reinitialisation be
+// pulled from again.
+func (p *Peer) clearReinit() {
+	p.mu.Lock()
+	if p.reinit {
+		p.reinit, p.lastErr = false, ""
+		if !p.paused && !p.quarantined {
+			p.state = PeerConnecting
+		}
+	}
+	p.mu.Unlock()
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// fetchSnapshot receives a whole snapshot from the peer into a new State.
+func (r *Replicator) fetchSnapshot(ctx context.Context, cfg PeerConfig) (*fetchedSnapshot, error) {
+	p := &Peer{cfg: cfg, r: r}
+	var conn *goldap.Conn
+	defer func() {
+		if conn != nil {
+			conn.Close()
+		}
+	}()
+	var snap *fetchedSnapshot
+	var cursor UUID
+	failures := 0
+	backoff := 100 * time.Millisecond
+	retry := func(err error) error {
+		if conn != nil {
+			conn.Close()
+			conn = nil
+		}
+		failures++
+		if failures > snapshotRetries || !retryable(err) {
+			return err
+		}
+		r.log.Warn("replication: snapshot transfer interrupted; resuming", "peer", cfg.Name, "err", err, "attempt", failures)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 2*time.Second)
+		return nil
+	}
+	dropped := false
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if conn == nil {
+			var err error
+			if conn, err = p.dial(); err != nil {
+				if err := retry(err); err != nil {
+					return nil, err
+				}
+				dropped = true
+				continue
+			}
+		}
+		q := &SnapshotRequest{Consumer: r.Replica(), After: cursor, MaxBytes: cfg.SnapshotChunk}
+		if snap != nil {
+			q.ID = snap.id
+		}
+		resp, err := requestSnapshot(conn, q)
+		if err != nil {
+			if err := retry(err); err != nil {
+				return nil, err
+			}
+			dropped = true
+			continue
+		}
+		failures, backoff = 0, 100*time.Millisecond
+		if dropped && snap != nil && resp.Status == SnapshotOK {
+			r.reinit.update(func(s *ReinitStatus) { s.Resumes++ })
+		}
+		dropped = false
+		if resp.Status == SnapshotGone {
+			if snap == nil {
+				return nil, fmt.Errorf("%w: the supplier lost a snapshot it had not given", ErrWire)
+			}
+			r.log.Warn("replication: the supplier no longer holds the snapshot; starting again", "peer", cfg.Name, "reason", resp.Reason)
+			snap, cursor = nil, UUID{}
+			r.reinit.update(func(s *ReinitStatus) { s.Restarts++ })
+			continue
+		}
+		if resp.Supplier == r.Replica() {
+			return nil, fmt.Errorf("the peer has this replica's ID %d: replica IDs must be unique", resp.Supplier)
+		}
+		if snap == nil {
+			if resp.Generation.IsZero() {
+				return nil, errors.New("the supplier holds no data")
+			}
+			snap = &fetchedSnapshot{id: resp.ID, gen: resp.Generation, supplier: resp.Supplier, vector: resp.Vector, state: NewState(r.schema)}
+			snap.state.SetFloor(resp.Floor)
+			r.reinit.update(func(s *ReinitStatus) {
+				s.Snapshot, s.Total, s.Vector = resp.ID.String(), resp.Total, vectorText(resp.Vector)
+			})
+		} else if resp.ID != snap.id || resp.Generation != snap.gen {
+			return nil, fmt.Errorf("%w: a chunk of snapshot %s answered for snapshot %s", ErrWire, resp.ID, snap.id)
+		}
+		n := 0
+		for _, e := range resp.Entries {
+			if e.UUID.Compare(cursor) <= 0 {
+				return nil, fmt.Errorf("%w: snapshot entry %s is not after the cursor %s", ErrWire, e.UUID, cursor)
+			}
+			if err := snap.state.LoadEntryState(e.UUID, e.State); err != nil {
+				return nil, fmt.Errorf("snapshot entry %s: %w", e.UUID, err)
+			}
+			cursor = e.UUID
+			n += len(e.State)
+		}
+		r.reinit.update(func(s *ReinitStatus) { s.Chunks++; s.Entries += int64(len(resp.Entries)); s.Bytes += int64(n) })
+		if resp.Done {
+			return snap, nil
+		}
+	}
+}
+
+// retryable reports whether a snapshot request may be tried again: a
+// network failure or a busy supplier, not a refusal.
+func retryable(err error) bool {
+	var le *goldap.Error
+	if errors.As(err, &le) {
+		switch le.ResultCode {
+		case goldap.LDAPResultInsufficientAccessRights, goldap.LDAPResultInvalidCredentials, goldap.LDAPResultProtocolError,
+			goldap.LDAPResultUnwillingToPerform, goldap.LDAPResultConfidentialityRequired:
+			return false
+		}
+	}
+	return !errors.Is(err, ErrWire) && !errors.Is(err, ErrEntryStateSyntax)
+}
+
+func requestSnapshot(conn *goldap.Conn, q *SnapshotRequest) (*SnapshotResponse, error) {
+	req := goldap.NewExtendedRequest(OIDSnapshot, ber.NewString(ber.ClassContext, ber.TypePrimitive, 1, string(q.AppendBinary(nil)), ""))
+	res, err := conn.Extended(req)
+	if err != nil {
+		return nil, err
+	}
+	if res.Value == nil {
+		return nil, fmt.Errorf("%w: snapshot response without a value", ErrWire)
+	}
+	return DecodeSnapshotResponse(res.Value.Data.Bytes())
+}
+
+// recordBatch bounds the records of one install transaction.
+const recordBatch = 5000
+
+// install replaces the replica's replicated data with snap. See
+// Reinitialise.
+func (r *Replicator) install(ctx context.Context, snap *fetchedSnapshot) error {
+	clock := r.clog.Clock()
+	var top CSN
+	for _, c := range snap.vector {
+		if top.Less(c) {
+			top = c
+		}
+	}
+	if err := clock.Observe(top); err != nil {
+		return fmt.Errorf("%w: %w", ErrQuarantined, err)
+	}
+	start := time.Now()
+	r.reinit.update(func(s *ReinitStatus) { s.Phase = ReinitInstalling })
+
+	// Wait for the write in progress; the ones after it are refused
+	// until the installation completes.
+	r.wmu.Lock()
+	locked := true
+	defer func() {
+		if locked {
+			r.wmu.Unlock()
+		}
+	}()
+	r.reinit.mu.Lock()
+	wasIncomplete := r.reinit.incomplete
+	r.reinit.mu.Unlock()
+	if err := r.eng.UpdateRecords(ctx, func(tx *directory.Tx) error {
+		return tx.PutRecord(keyReinit, snap.id[:])
+	}); err != nil {
+		return err
+	}
+	r.reinit.setMarker(true)
+
+	// Changes of this replica's op log above the snapshot's vector are
+	// kept when they continue it: same generation, and the log of their
+	// origin starts at or below the snapshot's vector.
+	r.smu.RLock()
+	sameGen := r.generation == snap.gen && !wasIncomplete
+	myFloor := r.floor.Clone()
+	r.smu.RUnlock()
+	keep := func(c CSN) bool {
+		f := myFloor[c.Replica]
+		return sameGen && snap.vector[c.Replica].Less(c) && !snap.vector[c.Replica].Less(f)
+	}
+	var carried []Op
+	err := r.deleteRecords(ctx, keyOps, func(k, val []byte) (bool, error) {
+		c, err := DecodeCSN(k[len(keyOps)+2:])
+		if err != nil || !keep(c) {
+			return false, nil
+		}
+		op, err := DecodeOp(val)
+		if err != nil {
+			return false, nil
+		}
+		carried = append(carried, op)
+		return true, nil
+	})
+	for _, p := range [][]byte{keyEntryState, keyCheckpoint, keyOpFloor} {
+		if err != nil {
+			break
+		}
+		err = r.deleteRecords(ctx, p, nil)
+	}
+	if err != nil {
+		return fmt.Errorf("clear the replicated data: %w", err)
+	}
+
+	// The snapshot's State, then its floors and checkpoint.
+	uuids := snap.state.Entries()
+	var buf []byte
+	for start := 0; start < len(uuids); start += recordBatch {
+		batch := uuids[start:min(start+recordBatch, len(uuids))]
+		err := r.eng.UpdateRecords(ctx, func(tx *directory.Tx) error {
+			for _, u := range batch {
+				buf, _ = snap.state.AppendEntryState(buf[:0], u)
+				if err := tx.PutRecord(append(bytes.Clone(keyEntryState), u[:]...), bytes.Clone(buf)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("write the snapshot's state: %w", err)
+		}
+	}
+	err = r.eng.UpdateRecords(ctx, func(tx *directory.Tx) error {
+		for o, c := range snap.vector {
+			if err := tx.PutRecord(binary.BigEndian.AppendUint16(bytes.Clone(keyOpFloor), o), c.AppendBinary(nil)); err != nil {
+				return err
+			}
+		}
+		if err := tx.PutRecord(keyGeneration, snap.gen[:]); err != nil {
+			return err
+		}
+		return tx.PutRecord(keyCheckpoint, appendCheckpoint(nil, snap.state.Floor(), snap.vector))
+	})
+	if err != nil {
+		return fmt.Errorf("write the snapshot's checkpoint: %w", err)
+	}
+	// The RFC 4533 changelog describes the data being replaced: no
+	// consumer's cookie may be brought forward from it.
+	if err := r.clog.restartCoverage(ctx); err != nil {
+		return fmt.Errorf("reset the changelog: %w", err)
+	}
+
+	state := snap.state
+	state.TakeUnsaved() // stored above already
+	vec := snap.vector.Clone()
+	for i := range carried {
+		state.Apply(&carried[i])
+		if vec[carried[i].Origin()].Less(carried[i].CSN) {
+			vec[carried[i].Origin()] = carried[i].CSN
+		}
+	}
+	r.smu.Lock()
+	r.state, r.vector, r.floor, r.generation = state, vec, snap.vector.Clone(), snap.gen
+	r.seq++
+	r.smu.Unlock()
+	r.ckptMu.Lock()
+	r.ckpt, r.ckptFloor = snap.vector.Clone(), snap.state.Floor()
+	r.ckptMu.Unlock()
+	installed := time.Now()
+	r.reinit.update(func(s *ReinitStatus) {
+		s.Phase, s.Carried, s.Vector, s.Install = ReinitResolving, len(carried), vectorText(vec), installed.Sub(start).String()
+	})
+	r.wmu.Unlock()
+	locked = false
+
+	// The store: every entry rewritten or removed as the new State
+	// resolves. Local writes are still refused, so nothing is skipped.
+	if err := r.resolve(ctx); err != nil {
+		return fmt.Errorf("write the snapshot's entries: %w", err)
+	}
+	r.reinit.update(func(s *ReinitStatus) { s.Resolve = time.Since(installed).String() })
+	if err := r.eng.UpdateRecords(ctx, func(tx *directory.Tx) error { return tx.DeleteRecord(keyReinit) }); err != nil {
+		return err
+	}
+	r.reinit.setMarker(false)
+	r.markDirty()
+	return nil
+}
+
+// deleteRecords deletes every record under prefix, in batches, except
+// those keep (nil: none) says to keep.
+func (r *Replicator) deleteRecords(ctx context.Context, prefix []byte, keep func(k, v []byte) (bool, error)) error {
+	var next []byte
+	for {
+		var del [][]byte
+		var last []byte
+		err := r.eng.View(func(v *directory.View) error {
+			return v.Records(prefix, next, false, func(k, val []byte) (bool, error) {
+				if next != nil && bytes.Equal(k, next) {
+					return true, nil
+				}
+				last = bytes.Clone(k)
+				if keep != nil {
+					if ok, err := keep(k, val); err != nil || ok {
+						return err == nil && len(del) < recordBatch, err
+					}
+				}
+				del = append(del, last)
+				return len(del) < recordBatch, nil
+			})
+		})
+		if err != nil {
+			return err
+		}
+		if len(del) > 0 {
+			if err := r.eng.UpdateRecords(ctx, func(tx *directory.Tx) error {
+				for _, k := range del {
+					if err := tx.DeleteRecord(k); err != nil {
+						return err
+					}
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		if last == nil || bytes.Equal(last, next) {
+			return nil
+		}
+		next = last
+	}
+}
+
+// restartCoverage makes the RFC 4533 changelog cover nothing before now:
+// after a reinitialisation every consumer's cookie predates the data,
+// so every consumer gets a full refresh. It raises every floor (and the
+// base floor) to a new CSN above every cookie given so far, removes the
+// records below it, makes that CSN the safe CSN (so that the cookies of
+// the refreshes that follow are covered), and cuts off the persistent
+// consumers, who must search again. Called with no local write in
+// flight.
+func (l *Changelog) restartCoverage(ctx context.Context) error {
+	at := l.clock.Next()
+	setFloors := func() error {
+		return l.eng.UpdateRecords(ctx, func(tx *directory.Tx) error {
+			os := append(origins(&tx.View), l.cfg.Replica)
+			for _, o := range os {
+				if err := tx.PutRecord(floorKey(o), at.AppendBinary(nil)); err != nil {
+					return err
+				}
+			}
+			return tx.PutRecord(keyBase, at.AppendBinary(nil))
+		})
+	}
+	if err := setFloors(); err != nil {
+		return err
+	}
+	// The records, origin by origin (the floors stay: they are under the
+	// same prefix letter 'f', not 'l').
+	for {
+		var keys [][]byte
+		err := l.eng.View(func(v *directory.View) error {
+			return v.Records(keyLog, nil, false, func(k, _ []byte) (bool, error) {
+				keys = append(keys, bytes.Clone(k))
+				return len(keys) < recordBatch, nil
+			})
+		})
+		if err != nil {
+			return err
+		}
+		if len(keys) == 0 {
+			break
+		}
+		if err := l.eng.UpdateRecords(ctx, func(tx *directory.Tx) error {
+			for _, k := range keys {
+				if err := tx.DeleteRecord(k); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	// A trim running meanwhile may have lowered a floor: raise it again.
+	if err := setFloors(); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.safe.Less(at) {
+		l.safe = at
+	}
+	for o := range l.maxSeen {
+		if l.maxSeen[o].Less(at) {
+			l.maxSeen[o] = at
+		}
+	}
+	for s := range l.subs {
+		delete(l.subs, s)
+		s.overflow = true
+		close(s.ch)
+	}
+	return nil
+}
+
+// registerReinitMetrics adds the snapshot and reinitialisation metrics.
+func (r *Replicator) registerReinitMetrics(reg prometheus.Registerer) error {
+	for _, c := range []prometheus.Collector{
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_replication_reinitialisations_total", Help: "Reinitialisations of this replica from a peer's snapshot that completed."},
+			func() float64 { return float64(r.reinit.completed.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_replication_reinitialisation_failures_total", Help: "Reinitialisations of this replica that failed."},
+			func() float64 { return float64(r.reinit.failed.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_replication_reinitialising", Help: "1 while this replica is being reinitialised or must be (its data is incomplete)."},
+			func() float64 {
+				if r.ReinitStatus().Phase == ReinitNeeded || r.reinit.runningNow() {
+					return 1
+				}
+				return 0
+			}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_replication_snapshots_taken_total", Help: "Snapshots taken for consumers to reinitialise from."},
+			func() float64 { _, _, n := r.snaps.heldSnapshots(); return float64(n) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_replication_snapshot_bytes", Help: "Memory held by the snapshots being served."},
+			func() float64 { _, b, _ := r.snaps.heldSnapshots(); return float64(b) }),
+	} {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *reinitTracker) runningNow() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.running
+}
+
+func (t *reinitTracker) setContext(ctx context.Context) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.baseCtx = ctx
+}
+
+func (t *reinitTracker) context() context.Context {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.baseCtx == nil {
+		return context.Background()
+	}
+	return t.baseCtx
+}
+
+// serveReinit starts reinitialising this replica from the peer named in
+// the path, in the background, and answers 202 with the status.
+func (r *Replicator) serveReinit(w http.ResponseWriter, req *http.Request) {
+	p := r.Peer(req.PathValue("name"))
+	if p == nil {
+		http.Error(w, "no such peer", http.StatusNotFound)
+		return
+	}
+	cfg := p.cfg
+	if v := req.URL.Query().Get("chunk_bytes"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			http.Error(w, "chunk_bytes: want a positive number", http.StatusBadRequest)
+			return
+		}
+		cfg.SnapshotChunk = n
+	}
+	if !r.reinit.start(cfg.Name) {
+		http.Error(w, ErrReinitRunning.Error(), http.StatusConflict)
+		return
+	}
+	go r.reinitialise(r.reinit.context(), cfg)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusAccepted)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(r.ReinitStatus())
+}
