@@ -60,6 +60,7 @@ type Peer struct {
 	paused      bool
 	quarantined bool
 	reinit      bool
+	retryAt     time.Time // when a peer that refused this replica is asked again
 	lastErr     string
 	lastPull    time.Time
 	applied     int64
@@ -131,10 +132,17 @@ func (p *Peer) Resume() {
 	}
 }
 
+// reinitRetry is how long a peer that refused this replica (PullReinit)
+// is left alone before it is asked again: a refusal because its log no
+// longer covers this replica lifts once this replica has caught up
+// through another peer; the others (another generation, this replica
+// stale) stand until it is reinitialised, and asking costs one request.
+const reinitRetry = 30 * time.Second
+
 func (p *Peer) blocked() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.paused || p.quarantined || p.reinit
+	return p.paused || p.quarantined || p.reinit && time.Now().Before(p.retryAt)
 }
 
 func (p *Peer) fail(state PeerState, err error) {
@@ -146,6 +154,7 @@ func (p *Peer) fail(state PeerState, err error) {
 		p.quarantined = true
 	case PeerReinit:
 		p.reinit = true
+		p.retryAt = time.Now().Add(reinitRetry)
 	}
 }
 
@@ -362,7 +371,7 @@ func (p *Peer) record(resp *PullResponse, n int, mine Vector) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.state, p.lastErr = PeerOK, ""
+	p.state, p.lastErr, p.reinit = PeerOK, "", false
 	p.lastPull = time.Now()
 	p.applied += int64(n)
 	p.remaining = resp.Remaining

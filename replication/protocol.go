@@ -288,6 +288,7 @@ func (r *Replicator) Pull(q *PullRequest) (*PullResponse, error) {
 		}
 	}
 	r.observe(q.Consumer, q.Vector, true, "")
+	r.retryPeersOf(q.Consumer)
 	// Local writes commit concurrently: serve this replica's own changes
 	// only below the bound under which all have committed, so that a
 	// consumer never passes one still in flight.

@@ -267,6 +267,20 @@ func (p *Peer) clearReinit() {
 	}
 }
 
+// retryPeersOf lets the peers this replica pulls from replica id try
+// again at once if they were refused: id just pulled with a vector this
+// replica serves, so it may have been reinitialised since.
+func (r *Replicator) retryPeersOf(id uint16) {
+	for _, p := range r.Peers() {
+		p.mu.Lock()
+		refused := p.reinit && p.supplierID == id
+		p.mu.Unlock()
+		if refused {
+			p.clearReinit()
+		}
+	}
+}
+
 // fetchSnapshot receives a whole snapshot from the peer into a new State.
 func (r *Replicator) fetchSnapshot(ctx context.Context, cfg PeerConfig) (*fetchedSnapshot, error) {
 	p := &Peer{cfg: cfg, r: r}

@@ -312,6 +312,30 @@ func TestMultiSupplierStaleReplicaRefused(t *testing.T) {
 	if log := c.servers[2].Log(); !strings.Contains(log, "must be reinitialised") {
 		t.Errorf("the stale replica does not log why it is refused:\n%s", log)
 	}
+
+	// Reinitialised online from replica 1, replica 3 holds what the
+	// others hold, and brings back nothing deleted: its own changes from
+	// before the window are below every purge floor and change nothing.
+	c.startReinit(2, "r1", 1<<20)
+	c.awaitReinit(2, 30*time.Second, nil)
+	if got, _ := c.converge(30 * time.Second); got != digest {
+		t.Errorf("after the reinitialisation the replicas agree on another digest than before it")
+	}
+	for i := range 3 {
+		conn := dialRoot(t, c.servers[i])
+		all := searchAll(t, conn, "sn")
+		conn.Close()
+		for _, dn := range append(deleted, "cn=child,ou=x,"+p) {
+			if all[strings.ToLower(dn)] != nil {
+				t.Errorf("replica %d, after the reinitialisation: %s is back", i+1, dn)
+			}
+		}
+		for _, pe := range c.status(i).Peers {
+			if pe.State == replication.PeerReinit {
+				t.Errorf("replica %d still refuses peer %s after the reinitialisation: %s", i+1, pe.Name, pe.Error)
+			}
+		}
+	}
 }
 
 func entryDump(all map[string]*goldap.Entry) string {
