@@ -467,45 +467,18 @@ func (r *Replicator) trimOrigin(ctx context.Context, o uint16, limit, ageCut CSN
 		}
 		excess = total - r.cfg.OpLogMaxOps
 	}
-	removed := 0
-	for {
-		var keys [][]byte
-		var last CSN
-		err := r.eng.View(func(v *directory.View) error {
-			return v.Records(p, nil, false, func(k, _ []byte) (bool, error) {
-				c, err := DecodeCSN(k[len(p):])
-				if err != nil {
-					return false, err
-				}
-				if limit.Less(c) || !(c.Less(ageCut) || removed+len(keys) < excess) || len(keys) == trimBatch {
-					return false, nil
-				}
-				keys = append(keys, bytes.Clone(k))
-				last = c
-				return true, nil
-			})
-		})
-		if err != nil || len(keys) == 0 {
-			return removed, err
-		}
-		err = r.eng.UpdateRecords(ctx, func(tx *directory.Tx) error {
-			for _, k := range keys {
-				if err := tx.DeleteRecord(k); err != nil {
-					return err
-				}
-			}
-			return tx.PutRecord(binary.BigEndian.AppendUint16(bytes.Clone(keyOpFloor), o), last.AppendBinary(nil))
-		})
-		if err != nil {
-			return removed, err
-		}
-		removed += len(keys)
+	drop := func(c CSN, before int) bool {
+		return !limit.Less(c) && (c.Less(ageCut) || before < excess)
+	}
+	removed, last, err := trimLog(ctx, r.eng, p, binary.BigEndian.AppendUint16(bytes.Clone(keyOpFloor), o), drop)
+	if removed > 0 {
 		r.smu.Lock()
 		if r.floor[o].Less(last) {
 			r.floor[o] = last
 		}
 		r.smu.Unlock()
 	}
+	return removed, err
 }
 
 // RunMaintenance runs Maintain every MultiConfig.MaintenanceInterval

@@ -423,20 +423,25 @@ func canonicalOrder(rows []depthEntry) []Entry {
 func (v *view) entries() []Entry {
 	rows := make([]depthEntry, 0, len(v.visible))
 	for u := range v.visible {
-		e := v.s.entries[u]
-		p := v.at[u]
-		out := Entry{UUID: u, Parent: p.parent, DN: v.dn(u), Glue: !e.live()}
-		if v.loser[u] {
-			out.ConflictDN = v.wantedDN(u)
-		}
-		if out.Glue {
-			out.Attrs = v.glueAttrs(u, p)
-		} else {
-			out.Attrs = v.attrs(e, p, out.ConflictDN)
-		}
-		rows = append(rows, depthEntry{v.depth(u), out})
+		rows = append(rows, depthEntry{v.depth(u), v.entry(u)})
 	}
 	return canonicalOrder(rows)
+}
+
+// entry materialises visible entry u.
+func (v *view) entry(u UUID) Entry {
+	e := v.s.entries[u]
+	p := v.at[u]
+	out := Entry{UUID: u, Parent: p.parent, DN: v.dn(u), Glue: !e.live()}
+	if v.loser[u] {
+		out.ConflictDN = v.wantedDN(u)
+	}
+	if out.Glue {
+		out.Attrs = v.glueAttrs(u, p)
+	} else {
+		out.Attrs = v.attrs(e, p, out.ConflictDN)
+	}
+	return out
 }
 
 // attrs returns a live entry's visible attributes: present values; for
@@ -793,18 +798,8 @@ func (sh *Shown) forget(u UUID, old *shownEntry) {
 
 // build materialises visible entry u and records it in sh.
 func (sh *Shown) build(v *view, u UUID) depthEntry {
-	e := v.s.entries[u]
-	p := v.at[u]
-	out := Entry{UUID: u, Parent: p.parent, DN: v.dn(u), Glue: !e.live()}
-	if v.loser[u] {
-		out.ConflictDN = v.wantedDN(u)
-	}
-	if out.Glue {
-		out.Attrs = v.glueAttrs(u, p)
-	} else {
-		out.Attrs = v.attrs(e, p, out.ConflictDN)
-	}
-	sh.set(u, &shownEntry{place: *p, loser: v.loser[u], glue: out.Glue, dn: out.DN, conflictDN: out.ConflictDN, fp: fingerprint(&out)})
+	out := v.entry(u)
+	sh.set(u, &shownEntry{place: *v.at[u], loser: v.loser[u], glue: out.Glue, dn: out.DN, conflictDN: out.ConflictDN, fp: fingerprint(&out)})
 	return depthEntry{v.depth(u), out}
 }
 

@@ -178,18 +178,31 @@ func (l *Changelog) Trim(ctx context.Context) (int, error) {
 // trimOrigin removes origin's records at or below cut and raises its
 // floor to the last one removed.
 func (l *Changelog) trimOrigin(ctx context.Context, origin uint16, cut CSN) (int, error) {
+	n, _, err := trimLog(ctx, l.eng, logPrefix(origin), floorKey(origin), func(c CSN, _ int) bool { return !cut.Less(c) })
+	if err != nil {
+		return n, fmt.Errorf("replication: trim: %w", err)
+	}
+	return n, nil
+}
+
+// trimLog deletes the records of a log keyed p | CSN from the oldest on,
+// in transactions of at most trimBatch, while drop(csn, records deleted
+// before it) holds, and writes the CSN of the last one deleted under
+// floor in each transaction. It returns how many it deleted and that
+// last CSN.
+func trimLog(ctx context.Context, eng *directory.Engine, p, floor []byte, drop func(c CSN, before int) bool) (int, CSN, error) {
 	removed := 0
-	p := logPrefix(origin)
+	var top CSN
 	for {
 		var keys [][]byte
 		var last CSN
-		err := l.eng.View(func(v *directory.View) error {
+		err := eng.View(func(v *directory.View) error {
 			return v.Records(p, nil, false, func(k, _ []byte) (bool, error) {
 				c, err := DecodeCSN(k[len(p):])
 				if err != nil {
 					return false, err
 				}
-				if cut.Less(c) || len(keys) == trimBatch {
+				if len(keys) == trimBatch || !drop(c, removed+len(keys)) {
 					return false, nil
 				}
 				keys = append(keys, bytes.Clone(k))
@@ -198,20 +211,21 @@ func (l *Changelog) trimOrigin(ctx context.Context, origin uint16, cut CSN) (int
 			})
 		})
 		if err != nil || len(keys) == 0 {
-			return removed, err
+			return removed, top, err
 		}
-		err = l.eng.UpdateRecords(ctx, func(tx *directory.Tx) error {
+		err = eng.UpdateRecords(ctx, func(tx *directory.Tx) error {
 			for _, k := range keys {
 				if err := tx.DeleteRecord(k); err != nil {
 					return err
 				}
 			}
-			return tx.PutRecord(floorKey(origin), last.AppendBinary(nil))
+			return tx.PutRecord(floor, last.AppendBinary(nil))
 		})
 		if err != nil {
-			return removed, fmt.Errorf("replication: trim: %w", err)
+			return removed, top, err
 		}
 		removed += len(keys)
+		top = last
 	}
 }
 

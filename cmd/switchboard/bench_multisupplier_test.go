@@ -101,13 +101,13 @@ func TestMultiSupplierBenchmark(t *testing.T) {
 
 	// One replica on its own, multi-supplier on (its op log and state).
 	{
-		c := startClusterData(t, 1, nil, []string{load()})
+		c := startClusterData(t, 1, nil, []string{load()}, "")
 		c.converge(10 * time.Minute)
 		note("write throughput, one replica alone: %.0f modifies/s", modify(c.servers, 10*time.Second, 0))
 		c.servers[0].Stop()
 	}
 
-	c := startClusterData(t, 3, nil, []string{load()})
+	c := startClusterData(t, 3, nil, []string{load()}, "")
 	start := time.Now()
 	_, _ = c.converge(30 * time.Minute)
 	note("catch-up of %d adds by two empty replicas (pulled from the op log, stored, resolved): %s",

@@ -11,8 +11,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -22,45 +20,12 @@ import (
 	goldap "github.com/go-ldap/ldap/v3"
 
 	"github.com/switchboard-ldap/switchboard/replication"
-	"github.com/switchboard-ldap/switchboard/replication/replicatest"
 )
 
 // startClusterWith is startCluster with extra YAML under replication:.
 func startClusterWith(t *testing.T, n int, extra string) *cluster {
 	t.Helper()
-	c := &cluster{t: t, proxies: make([][]*replicatest.Proxy, n)}
-	for i := range n {
-		c.proxies[i] = make([]*replicatest.Proxy, n)
-		for j := range n {
-			if i == j {
-				continue
-			}
-			p, err := replicatest.NewProxy("127.0.0.1:1")
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { p.Close() })
-			c.proxies[i][j] = p
-		}
-	}
-	for i := range n {
-		var b strings.Builder
-		b.WriteString(openReadAccess)
-		fmt.Fprintf(&b, "replication:\n  replica_id: %d\n  multi_supplier: true\n  max_skew: 1h\n  interval: 100ms\n%s", i+1, extra)
-		b.WriteString("  peers:\n")
-		for j := range n {
-			if j != i {
-				fmt.Fprintf(&b, "    - name: r%d\n      url: ldap://%s\n      bind_dn: %s\n      password: %s\n", j+1, c.proxies[i][j].Addr(), testRootDN, testRootPass)
-			}
-		}
-		cfg := filepath.Join(t.TempDir(), "config.yaml")
-		if err := os.WriteFile(cfg, []byte(b.String()), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		c.servers = append(c.servers, startServer(t, "", "--config", cfg))
-	}
-	c.retarget()
-	return c
+	return startClusterData(t, n, nil, nil, extra)
 }
 
 func (c *cluster) opLog(i int) map[string]replication.OpLogOrigin {

@@ -39,12 +39,13 @@ type cluster struct {
 // (nil: none), each pulling from every other through a proxy.
 func startCluster(t *testing.T, n int, offsets []time.Duration) *cluster {
 	t.Helper()
-	return startClusterData(t, n, offsets, nil)
+	return startClusterData(t, n, offsets, nil, "")
 }
 
 // startClusterData is startCluster with replica i's store in data[i]
-// (an empty string or a missing entry: a fresh one).
-func startClusterData(t *testing.T, n int, offsets []time.Duration, data []string) *cluster {
+// (an empty string or a missing entry: a fresh one) and extra YAML
+// under replication:.
+func startClusterData(t *testing.T, n int, offsets []time.Duration, data []string, extra string) *cluster {
 	t.Helper()
 	c := &cluster{t: t, proxies: make([][]*replicatest.Proxy, n)}
 	for i := range n {
@@ -64,7 +65,7 @@ func startClusterData(t *testing.T, n int, offsets []time.Duration, data []strin
 	for i := range n {
 		var b strings.Builder
 		b.WriteString(openReadAccess)
-		fmt.Fprintf(&b, "replication:\n  replica_id: %d\n  multi_supplier: true\n  max_skew: 1h\n  interval: 100ms\n", i+1)
+		fmt.Fprintf(&b, "replication:\n  replica_id: %d\n  multi_supplier: true\n  max_skew: 1h\n  interval: 100ms\n%s", i+1, extra)
 		if offsets != nil && offsets[i] != 0 {
 			fmt.Fprintf(&b, "  clock_offset: %s\n", offsets[i])
 		}
