@@ -120,7 +120,7 @@ func (e *Engine) ReplaceEntriesLogged(ctx context.Context, put []*Entry, remove 
 		if err != nil {
 			tx.txn.Discard()
 			settle(false)
-			return mapTxnError(err)
+			return replaceError(err)
 		}
 		e.cache.writeBegin()
 		err = tx.txn.Commit()
@@ -130,12 +130,23 @@ func (e *Engine) ReplaceEntriesLogged(ctx context.Context, put []*Entry, remove 
 			continue
 		}
 		if err != nil {
-			return mapTxnError(err)
+			return replaceError(err)
 		}
 		e.entries.Add(tx.added)
 		e.writes.Add(1)
 		return nil
 	}
+}
+
+// ErrTxnTooBig is returned by ReplaceEntries when the changes do not fit
+// in one transaction: the caller splits them.
+var ErrTxnTooBig = errors.New("directory: too many changes for one transaction")
+
+func replaceError(err error) error {
+	if errors.Is(err, badger.ErrTxnTooBig) {
+		return ErrTxnTooBig
+	}
+	return mapTxnError(err)
 }
 
 // replace makes the changes of ReplaceEntries in tx and, when *changes

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -79,5 +80,34 @@ func TestReplaceEntriesLogged(t *testing.T) {
 	must(t, err)
 	if got.Get("title") != nil {
 		t.Fatal("the refused replacement was written")
+	}
+}
+
+// TestReplaceEntriesTooBig: a replacement larger than one transaction
+// is refused whole with ErrTxnTooBig (callers split it), and writes
+// nothing.
+func TestReplaceEntriesTooBig(t *testing.T) {
+	e := openTest(t)
+	ctx := context.Background()
+	people, err := e.Get(ctx, "ou=people,dc=example,dc=com")
+	must(t, err)
+	filler := strings.Repeat("x", 600)
+	var put []*Entry
+	for i := range 20000 {
+		id, err := e.NewID()
+		must(t, err)
+		uid := fmt.Sprintf("bulk%d", i)
+		put = append(put, &Entry{ID: id, ParentID: people.ID, DN: "uid=" + uid + ",ou=people,dc=example,dc=com",
+			Attrs: person(uid, "Bulk "+uid, uid, "description", filler+uid)})
+	}
+	before := e.EntryCount()
+	if err := e.ReplaceEntries(ctx, put, nil); !errors.Is(err, ErrTxnTooBig) {
+		t.Fatalf("ReplaceEntries of %d large entries: %v, want ErrTxnTooBig", len(put), err)
+	}
+	if e.EntryCount() != before {
+		t.Fatalf("%d entries after a refused replacement, %d before", e.EntryCount(), before)
+	}
+	if err := e.ReplaceEntries(ctx, put[:100], nil); err != nil {
+		t.Fatalf("a smaller part: %v", err)
 	}
 }

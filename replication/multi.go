@@ -908,14 +908,17 @@ func (r *Replicator) store(ctx context.Context, seq uint64, upd []Entry, gone []
 		remove = append(remove, id)
 		removeU = append(removeU, u)
 	}
-	const chunk = 500 // entries per transaction
-	for i := 0; i < len(put) || i == 0 && len(remove) > 0; i += chunk {
-		p := put[min(i, len(put)):min(i+chunk, len(put))]
-		var rm []directory.ID
-		if i == 0 {
-			rm = remove
+	// Removals first (they only free DNs), then the entries to write,
+	// parents before children, in transactions of at most chunk entries,
+	// halved while a transaction is too big for the store.
+	const chunk = 500
+	for i := 0; i < len(remove); i += chunk {
+		if err := r.replace(ctx, nil, remove[i:min(i+chunk, len(remove))]); err != nil {
+			return 0, 0, err
 		}
-		if err := r.eng.ReplaceEntriesLogged(ctx, p, rm, r.clog); err != nil {
+	}
+	for i := 0; i < len(put); i += chunk {
+		if err := r.replace(ctx, put[i:min(i+chunk, len(put))], nil); err != nil {
 			return 0, 0, err
 		}
 	}
@@ -933,6 +936,27 @@ func (r *Replicator) store(ctx context.Context, seq uint64, upd []Entry, gone []
 		}
 	}
 	return len(put), len(remove), nil
+}
+
+// replace writes put and removes remove through the engine, in halves
+// (recursively) when they do not fit in one transaction.
+func (r *Replicator) replace(ctx context.Context, put []*directory.Entry, remove []directory.ID) error {
+	err := r.eng.ReplaceEntriesLogged(ctx, put, remove, r.clog)
+	if !errors.Is(err, directory.ErrTxnTooBig) || len(put)+len(remove) < 2 {
+		return err
+	}
+	if len(remove) > 1 {
+		h := len(remove) / 2
+		if err := r.replace(ctx, nil, remove[:h]); err != nil {
+			return err
+		}
+		return r.replace(ctx, nil, remove[h:])
+	}
+	h := len(put) / 2
+	if err := r.replace(ctx, put[:h], remove); err != nil {
+		return err
+	}
+	return r.replace(ctx, put[h:], nil)
 }
 
 // ErrQuarantined is returned (wrapped) by ApplyRemote when a change's CSN
