@@ -155,6 +155,8 @@ func (s *testServer) start() {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	s.cmd.Process.Kill() // not left running when the test gives up on it
+	s.cmd.Wait()
 	t.Fatalf("switchboard did not start listening on %s; log:\n%s", s.Addr, s.Log())
 }
 
