@@ -47,26 +47,15 @@ func (s *State) AppendEntryState(b []byte, u UUID) ([]byte, bool) {
 		b = append(b, p.parent[:]...)
 		b = appendString(b, p.rdn)
 	}
-	keys := make([]string, 0, len(e.attrs))
-	for k := range e.attrs {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	b = binary.AppendUvarint(b, uint64(len(keys)))
-	var vkeys []string
-	for _, k := range keys {
-		a := e.attrs[k]
+	b = binary.AppendUvarint(b, uint64(len(e.attrs)))
+	for i := range e.attrs {
+		a := &e.attrs[i]
 		b = appendString(b, a.name)
 		b = a.nameCSN.AppendBinary(b)
 		b = a.cleared.AppendBinary(b)
-		vkeys = vkeys[:0]
-		for vk := range a.values {
-			vkeys = append(vkeys, vk)
-		}
-		slices.Sort(vkeys)
-		b = binary.AppendUvarint(b, uint64(len(vkeys)))
-		for _, vk := range vkeys {
-			v := a.values[vk]
+		b = binary.AppendUvarint(b, uint64(len(a.values)))
+		for j := range a.values {
+			v := &a.values[j]
 			b = appendString(b, v.value)
 			b = v.added.AppendBinary(b)
 			b = v.removed.AppendBinary(b)
@@ -112,7 +101,7 @@ func (s *State) decodeEntryState(d *opDecoder) (*entryState, error) {
 	if v := d.byte(); d.err == nil && v != EntryStateFormat {
 		d.fail("format %d, want %d", v, EntryStateFormat)
 	}
-	e := &entryState{attrs: map[string]*attrState{}}
+	e := &entryState{}
 	e.added, e.deleted = csn(), csn()
 	const minPlacement = CSNSize + 16 + 1
 	if n := d.count(minPlacement); n > 0 {
@@ -139,27 +128,38 @@ func (s *State) decodeEntryState(d *opDecoder) (*entryState, error) {
 	}
 	const minAttr = 1 + 2*CSNSize + 1
 	for range d.count(minAttr) {
-		a := &attrState{name: d.string(), nameCSN: csn(), cleared: csn(), values: map[string]*valueState{}}
-		k := strings.ToLower(a.name)
-		if d.err == nil && (a.name == "" || e.attrs[k] != nil) {
-			d.fail("attribute %q empty or repeated", a.name)
+		a := attrState{name: d.string(), nameCSN: csn(), cleared: csn()}
+		a.key = strings.ToLower(a.name)
+		if d.err == nil && a.name == "" {
+			d.fail("attribute with no name")
 		}
 		const minValue = 1 + 2*CSNSize
 		for range d.count(minValue) {
-			v := &valueState{value: d.string(), added: csn(), removed: csn()}
-			vk := s.schema.EqualityKey(k, v.value)
-			if d.err == nil && a.values[vk] != nil {
-				d.fail("attribute %q: value %q repeated", a.name, v.value)
-			}
+			v := valueState{value: d.string(), added: csn(), removed: csn()}
 			if d.err != nil {
 				break
 			}
-			a.values[vk] = v
+			v.key = s.valueKey(a.key, v.value)
+			a.values = append(a.values, v)
 		}
 		if d.err != nil {
 			break
 		}
-		e.attrs[k] = a
+		// Stored in key order; the keys are recomputed, so sort again
+		// in case the schema's matching rules changed since.
+		slices.SortFunc(a.values, func(x, y valueState) int { return strings.Compare(x.key, y.key) })
+		for j := 1; j < len(a.values); j++ {
+			if a.values[j].key == a.values[j-1].key {
+				d.fail("attribute %q: value %q repeated", a.name, a.values[j].value)
+			}
+		}
+		e.attrs = append(e.attrs, a)
+	}
+	slices.SortFunc(e.attrs, func(x, y attrState) int { return strings.Compare(x.key, y.key) })
+	for j := 1; j < len(e.attrs) && d.err == nil; j++ {
+		if e.attrs[j].key == e.attrs[j-1].key {
+			d.fail("attribute %q repeated", e.attrs[j].name)
+		}
 	}
 	if d.err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrEntryStateSyntax, d.err)

@@ -460,27 +460,28 @@ func (v *view) attrs(e *entryState, p *placement, conflictDN string) []Attribute
 		heads = append(heads, attrHead{lower: lower, name: name, single: schema.SingleValued(lower)})
 		return len(heads) - 1
 	}
-	for k, a := range e.attrs {
+	for i := range e.attrs {
+		a := &e.attrs[i]
 		h := -1
 		var best *valueState
-		var bestKey string
-		for vk, vs := range a.values {
+		for j := range a.values {
+			vs := &a.values[j]
 			if !a.present(vs) {
 				continue
 			}
 			if h < 0 {
-				h = head(k, a.name)
+				h = head(a.key, a.name)
 			}
 			if heads[h].single {
-				if best == nil || best.added.Less(vs.added) || best.added == vs.added && vk > bestKey {
-					best, bestKey = vs, vk
+				if best == nil || best.added.Less(vs.added) || best.added == vs.added && vs.key > best.key {
+					best = vs
 				}
 				continue
 			}
-			vals = append(vals, keyedValue{h, vk, vs.value})
+			vals = append(vals, keyedValue{h, vs.key, vs.value})
 		}
 		if best != nil {
-			vals = append(vals, keyedValue{h, bestKey, best.value})
+			vals = append(vals, keyedValue{h, best.key, best.value})
 		}
 	}
 	// The RDN's values are always there; on a single-valued attribute
@@ -994,14 +995,18 @@ func (s *State) Purge(below CSN) {
 		}
 		changed := !slices.EqualFunc(places, e.places, func(a, b placement) bool { return comparePlacement(&a, &b) == 0 })
 		e.places = places
-		for k, a := range e.attrs {
+		attrs := e.attrs[:0]
+		for i := range e.attrs {
+			a := &e.attrs[i]
 			if a.purge(below) {
 				changed = true
 			}
-			if len(a.values) == 0 && a.cleared.IsZero() {
-				delete(e.attrs, k)
+			if len(a.values) > 0 || !a.cleared.IsZero() {
+				attrs = append(attrs, *a)
 			}
 		}
+		clear(e.attrs[len(attrs):])
+		e.attrs = attrs
 		if changed {
 			s.touch(u)
 		}
@@ -1012,12 +1017,15 @@ func (s *State) Purge(below CSN) {
 // changed anything.
 func (a *attrState) purge(below CSN) bool {
 	changed := false
-	for vk, v := range a.values {
+	kept := a.values[:0]
+	for i := range a.values {
+		v := &a.values[i]
 		if a.present(v) {
 			if !v.removed.IsZero() && v.removed.Less(below) {
 				v.removed = CSN{}
 				changed = true
 			}
+			kept = append(kept, *v)
 			continue
 		}
 		killed := v.removed
@@ -1025,10 +1033,13 @@ func (a *attrState) purge(below CSN) bool {
 			killed = a.cleared
 		}
 		if killed.Less(below) {
-			delete(a.values, vk)
 			changed = true
+			continue
 		}
+		kept = append(kept, *v)
 	}
+	clear(a.values[len(kept):])
+	a.values = kept
 	if !a.cleared.IsZero() && a.cleared.Less(below) {
 		a.cleared = CSN{}
 		changed = true

@@ -457,7 +457,7 @@ func TestPurgeKeepsGlue(t *testing.T) {
 	if e := find(s.Materialize(), c); e == nil || e.DN != "cn=c,ou=p,"+suffixDN {
 		t.Fatalf("child lost its glue parent:\n%s", show(s))
 	}
-	if a := s.entries[c].attrs["description"]; a != nil {
+	if a := s.entries[c].attr("description"); a != nil {
 		t.Fatalf("removed value kept after purge: %+v", a)
 	}
 }

@@ -187,16 +187,36 @@ func comparePlacement(a, b *placement) int {
 // valueState is one value's add and remove stamps. The value is present
 // when added > removed and added >= the attribute's cleared.
 type valueState struct {
+	key     string // the equality key, Schema.EqualityKey of the value
 	value   string // the form written by the latest add
 	added   CSN
 	removed CSN
 }
 
+// attrState is one attribute's stamps. Entries hold attributes, and
+// attributes values, in sorted slices rather than maps: most have one
+// or two, and a map costs hundreds of bytes even when small.
 type attrState struct {
+	key     string // the lower-case name
 	name    string // display form, from the latest change naming it
 	nameCSN CSN
-	cleared CSN // latest delete of the whole attribute
-	values  map[string]*valueState
+	cleared CSN          // latest delete of the whole attribute
+	values  []valueState // by key
+}
+
+// value returns the state of the value with equality key k, if any.
+func (a *attrState) value(k string) *valueState {
+	i, ok := slices.BinarySearchFunc(a.values, k, func(v valueState, k string) int { return strings.Compare(v.key, k) })
+	if !ok {
+		return nil
+	}
+	return &a.values[i]
+}
+
+// insertValue adds v (whose key a does not hold) in key order.
+func (a *attrState) insertValue(v valueState) {
+	i, _ := slices.BinarySearchFunc(a.values, v.key, func(v valueState, k string) int { return strings.Compare(v.key, k) })
+	a.values = slices.Insert(a.values, i, v)
 }
 
 func (a *attrState) present(v *valueState) bool {
@@ -207,7 +227,17 @@ type entryState struct {
 	added   CSN // lowest add CSN; zero until the add arrives
 	deleted CSN // highest delete CSN; zero while not deleted
 	places  []placement
-	attrs   map[string]*attrState
+	attrs   []attrState // by key
+}
+
+// attr returns the state of the attribute with lower-case name k, if any.
+// The pointer is valid until the next attribute is added to e.
+func (e *entryState) attr(k string) *attrState {
+	i, ok := slices.BinarySearchFunc(e.attrs, k, func(a attrState, k string) int { return strings.Compare(a.key, k) })
+	if !ok {
+		return nil
+	}
+	return &e.attrs[i]
 }
 
 func (e *entryState) live() bool { return !e.added.IsZero() && e.deleted.IsZero() }
@@ -243,15 +273,9 @@ func (s *State) Len() int { return len(s.entries) }
 func (s *State) Clone() *State {
 	c := &State{schema: s.schema, floor: s.floor, entries: make(map[UUID]*entryState, len(s.entries))}
 	for u, e := range s.entries {
-		ne := &entryState{added: e.added, deleted: e.deleted, places: slices.Clone(e.places), attrs: make(map[string]*attrState, len(e.attrs))}
-		for k, a := range e.attrs {
-			na := *a
-			na.values = make(map[string]*valueState, len(a.values))
-			for vk, v := range a.values {
-				nv := *v
-				na.values[vk] = &nv
-			}
-			ne.attrs[k] = &na
+		ne := &entryState{added: e.added, deleted: e.deleted, places: slices.Clone(e.places), attrs: slices.Clone(e.attrs)}
+		for i := range ne.attrs {
+			ne.attrs[i].values = slices.Clone(ne.attrs[i].values)
 		}
 		c.entries[u] = ne
 	}
@@ -409,7 +433,7 @@ func (s *State) hasAVA(avas []ldap.AVA, a ldap.AVA) bool {
 func (s *State) entry(u UUID) *entryState {
 	e := s.entries[u]
 	if e == nil {
-		e = &entryState{attrs: make(map[string]*attrState)}
+		e = &entryState{}
 		s.entries[u] = e
 	}
 	return e
@@ -426,12 +450,12 @@ func (e *entryState) addPlacement(p placement) {
 // lets the change stamped c propose its spelling of the name.
 func (s *State) attr(e *entryState, name string, c CSN) *attrState {
 	k := strings.ToLower(name)
-	a := e.attrs[k]
-	if a == nil {
-		a = &attrState{name: name, nameCSN: c, values: make(map[string]*valueState)}
-		e.attrs[k] = a
-		return a
+	i, ok := slices.BinarySearchFunc(e.attrs, k, func(a attrState, k string) int { return strings.Compare(a.key, k) })
+	if !ok {
+		e.attrs = slices.Insert(e.attrs, i, attrState{key: k, name: name, nameCSN: c})
+		return &e.attrs[i]
 	}
+	a := &e.attrs[i]
 	if a.nameCSN.Less(c) || a.nameCSN == c && name < a.name {
 		a.name, a.nameCSN = name, c
 	}
@@ -453,11 +477,11 @@ func (s *State) addValues(e *entryState, name string, values []string, c CSN) {
 		a.clear(c)
 	}
 	for _, v := range values {
-		vk := s.schema.EqualityKey(k, v)
-		vs := a.values[vk]
+		vk := s.valueKey(k, v)
+		vs := a.value(vk)
 		switch {
 		case vs == nil:
-			a.values[vk] = &valueState{value: v, added: c}
+			a.insertValue(valueState{key: vk, value: v, added: c})
 		case vs.added.Less(c):
 			vs.value, vs.added = v, c
 		case vs.added == c && v < vs.value:
@@ -466,16 +490,25 @@ func (s *State) addValues(e *entryState, name string, values []string, c CSN) {
 	}
 }
 
+// valueKey is Schema.EqualityKey(attr, v), sharing v's bytes when the
+// two are equal (values already in normal form are the common case).
+func (s *State) valueKey(attr, v string) string {
+	if k := s.schema.EqualityKey(attr, v); k != v {
+		return k
+	}
+	return v
+}
+
 func (s *State) removeValues(e *entryState, name string, values []string, c CSN) {
 	a := s.attr(e, name, c)
 	k := strings.ToLower(name)
 	for _, v := range values {
-		vk := s.schema.EqualityKey(k, v)
-		vs := a.values[vk]
+		vk := s.valueKey(k, v)
+		vs := a.value(vk)
 		switch {
 		case vs == nil:
 			// Remember the removal: the add it removes may arrive later.
-			a.values[vk] = &valueState{value: v, removed: c}
+			a.insertValue(valueState{key: vk, value: v, removed: c})
 		case vs.removed.Less(c):
 			vs.removed = c
 		}
