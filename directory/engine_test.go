@@ -519,18 +519,19 @@ func TestEntryCacheNeverServesStale(t *testing.T) {
 // loaded by a full scan fill only free room and never push out entries
 // that look-ups cached.
 func TestScanDoesNotEvict(t *testing.T) {
-	entry := func(id ID) *Entry {
-		return &Entry{ID: id, DN: fmt.Sprintf("uid=u%06d,dc=example,dc=com", id), Attrs: []Attr{{Name: "cn", Values: [][]byte{make([]byte, 200)}}}}
+	record := func(id ID) []byte {
+		en := &Entry{ID: id, DN: fmt.Sprintf("uid=u%06d,dc=example,dc=com", id), Attrs: []Attr{{Name: "cn", Values: [][]byte{make([]byte, 200)}}}}
+		return en.marshal(nil)
 	}
-	one := entrySize(entry(1))
+	one := recordSize(record(1))
 	c := newEntryCache(16 * one * 8) // eight entries per shard
 	tok := c.begin()
 	hot := []ID{16, 32, 48} // all in shard 0
 	for _, id := range hot {
-		c.put(tok, entry(id), true)
+		c.put(tok, id, record(id), true)
 	}
 	for id := ID(64); id < 64+16*100; id += 16 { // a scan through shard 0
-		c.put(tok, entry(id), false)
+		c.put(tok, id, record(id), false)
 	}
 	for _, id := range hot {
 		if c.peek(id) == nil {
@@ -541,7 +542,7 @@ func TestScanDoesNotEvict(t *testing.T) {
 		t.Errorf("shard holds %d entries, want its room of 8", n)
 	}
 	// A look-up still evicts the least recently used entry.
-	c.put(tok, entry(5008), true)
+	c.put(tok, 5008, record(5008), true)
 	if c.peek(5008) == nil || len(c.shards[0].items) != 8 {
 		t.Errorf("look-up did not replace an entry: %d entries", len(c.shards[0].items))
 	}

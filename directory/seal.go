@@ -274,28 +274,44 @@ func (e *Engine) canonicalName(typ string) string {
 	return typ
 }
 
-// decodeEntry decodes an entry record of either format.
+// decodeEntry decodes an entry record of either format into a new Entry
+// over a copy of v.
 func (e *Engine) decodeEntry(id ID, v []byte) (*Entry, error) {
-	if len(v) == 0 || v[0] != entryFormatSealed {
-		return unmarshalEntry(id, v)
-	}
-	en, err := unmarshalBody(id, v[1:])
-	if err != nil {
+	en := &Entry{}
+	var vals [][]byte
+	if err := e.decodeRecord(en, &vals, id, append([]byte(nil), v...)); err != nil {
 		return nil, err
 	}
-	for i := range en.Attrs {
-		a := &en.Attrs[i]
+	return en, nil
+}
+
+// decodeRecord decodes an entry record of either format into dst as
+// decodeInto does: rec must never be written afterwards. Sealed values
+// are opened into new slices.
+func (e *Engine) decodeRecord(dst *Entry, vals *[][]byte, id ID, rec []byte) error {
+	if len(rec) == 0 || (rec[0] != entryFormatV1 && rec[0] != entryFormatSealed) {
+		return errCorrupt
+	}
+	if err := decodeInto(dst, vals, id, rec[1:]); err != nil {
+		return err
+	}
+	if rec[0] != entryFormatSealed {
+		return nil
+	}
+	for i := range dst.Attrs {
+		a := &dst.Attrs[i]
 		if a.Name == "" || a.Name[0] != sealedMark {
 			continue
 		}
 		a.Name = a.Name[1:]
 		for j, sv := range a.Values {
+			var err error
 			if a.Values[j], err = e.sealer.Open(a.Name, sv); err != nil {
-				return nil, fmt.Errorf("entry %d: %w", id, err)
+				return fmt.Errorf("entry %d: %w", id, err)
 			}
 		}
 	}
-	return en, nil
+	return nil
 }
 
 // storeHasSealed reports whether dir is marked as holding sealed values.

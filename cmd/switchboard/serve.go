@@ -127,8 +127,10 @@ func openEngineReplImpl(cfg *Config, log *slog.Logger, dir string, noSync, bulk 
 		NoSync:         noSync,
 		BulkLoad:       bulk,
 		CacheBytes:     int64(cfg.CacheMB) << 20,
-		Passwords:      password.NewHasher(cfg.passwordConfig()),
-		RehashOnBind:   cfg.Passwords.RehashOnBind,
+		// 0 in the config turns the cache off; Options takes a negative.
+		EntryCacheBytes: max(int64(cfg.EntryCacheMB)<<20, -1),
+		Passwords:       password.NewHasher(cfg.passwordConfig()),
+		RehashOnBind:    cfg.Passwords.RehashOnBind,
 
 		EncryptionKey:    key,
 		SealedAttributes: cfg.Encryption.Attributes,
@@ -211,6 +213,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		log.Info("loaded demo organisation", "entries", n)
 	}
+
+	setMemoryLimit(cfg, eng, log)
 
 	// The overlays in front of the engine, outermost first (then the
 	// write hooks of openEngine): audit, password policy. They are built

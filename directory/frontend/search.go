@@ -125,7 +125,13 @@ func hasOptions(have, want []string) bool {
 // toLDAP selects the requested attributes of en that ea (nil: all) allows
 // to read.
 func (f *Frontend) toLDAP(en *directory.Entry, sel *selection, ea *access.EntryAccess) *ldap.Entry {
-	out := &ldap.Entry{DN: en.DN, Attributes: make([]ldap.EntryAttribute, 0, len(en.Attrs))}
+	return f.toLDAPInto(&ldap.Entry{Attributes: make([]ldap.EntryAttribute, 0, len(en.Attrs))}, en, sel, ea)
+}
+
+// toLDAPInto is toLDAP building the entry in out, whose attribute list it
+// reuses.
+func (f *Frontend) toLDAPInto(out *ldap.Entry, en *directory.Entry, sel *selection, ea *access.EntryAccess) *ldap.Entry {
+	out.DN, out.Attributes = en.DN, out.Attributes[:0]
 	if ea != nil && !ea.Entry().Has(access.Read) {
 		return out
 	}
@@ -304,12 +310,16 @@ func (f *Frontend) plainSearch(ctx context.Context, w ldap.ResponseWriter, r *ld
 	}
 	var last directory.ID
 	sent, more := 0, false
+	// The entry is encoded before the callback returns: borrow it, and
+	// build every response in the same ldap.Entry.
+	sreq.Borrow = true
+	var out ldap.Entry
 	err := f.backend.Search(ctx, sreq, func(en *directory.Entry) error {
 		if paging != nil && sent == paging.size {
 			more = true
 			return directory.ErrStop
 		}
-		if err := w.WriteEntry(f.entryOut(en, p), req.TypesOnly); err != nil {
+		if err := w.WriteEntry(f.entryOutInto(&out, en, p), req.TypesOnly); err != nil {
 			return err
 		}
 		sent++

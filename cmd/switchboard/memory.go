@@ -1,0 +1,51 @@
+package main
+
+import (
+	"log/slog"
+	"os"
+	"runtime/debug"
+
+	"github.com/switchboard-ldap/switchboard/directory"
+)
+
+// memoryHeadroom is what the derived soft memory limit leaves above the
+// store's heap budget for everything else: connections, operations in
+// flight, the garbage between two collections.
+const memoryHeadroom = 48 << 20
+
+// setMemoryLimit sets the Go runtime's soft memory limit
+// (debug.SetMemoryLimit) from memory_limit_mb, unless the GOMEMLIMIT
+// environment variable set one already, and then returns to the operating
+// system what opening the store left behind.
+//
+// Without a limit the collector lets the heap grow to twice what is live,
+// and what is live here is mostly the caches and the memtable: a server
+// with 300 MiB of caches would settle near 600 MiB. The derived limit is
+// the store's heap budget (Engine.HeapBudget: memtable arenas, block,
+// index and entry caches, all at their maximum) plus memoryHeadroom. The
+// budget counts the memtable arenas whole, though a read-mostly server
+// touches little of them; so the limit mostly bites after write bursts,
+// when the arenas and the garbage are both large. It is soft: when the
+// live heap needs more, the heap grows past it rather than the collector
+// running without pause.
+func setMemoryLimit(cfg *Config, eng *directory.Engine, log *slog.Logger) {
+	if _, ok := os.LookupEnv("GOMEMLIMIT"); ok {
+		log.Info("memory limit from GOMEMLIMIT", "limit_mib", debug.SetMemoryLimit(-1)>>20)
+	} else if limit := memoryLimit(cfg.MemoryLimitMB, eng.HeapBudget()); limit > 0 {
+		debug.SetMemoryLimit(limit)
+		log.Info("soft memory limit", "limit_mib", limit>>20, "store_budget_mib", eng.HeapBudget()>>20)
+	}
+	debug.FreeOSMemory()
+}
+
+// memoryLimit returns the limit memory_limit_mb asks for, in bytes, or 0
+// for none.
+func memoryLimit(mb int, budget int64) int64 {
+	switch {
+	case mb < 0:
+		return 0
+	case mb > 0:
+		return int64(mb) << 20
+	}
+	return budget + memoryHeadroom
+}
