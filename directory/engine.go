@@ -450,7 +450,9 @@ func (e *Engine) normalizeDN(dn string) (ldap.DN, string, error) {
 // dnCache remembers the normal form of the DNs searches start from: the
 // same few bases (the suffix, ou=people) come with nearly every search,
 // and parsing and normalising one costs more than the rest of a lookup.
-// Cached DNs are shared: callers must not modify them.
+// A bind's DN passes through it too: the frontend normalises it, then
+// Authenticate finds it here. When full, it starts over. Cached DNs are
+// shared: callers must not modify them.
 type dnCache struct {
 	mu sync.RWMutex
 	m  map[string]normalizedDN

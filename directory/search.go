@@ -90,8 +90,9 @@ var ErrStop = errors.New("directory: stop search")
 const SubschemaDN = "cn=Subschema"
 
 // Search calls fn for every entry within scope that matches the filter, in
-// ascending ID order. The entry passed to fn is the caller's to keep,
-// unless req.Borrow lends it.
+// ascending ID order. The entry passed to fn is the caller's to keep and
+// change, unless req.Borrow lends it; either way its values are shared
+// with the entry cache: replace a value, never write into one.
 func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry) error) error {
 	parsed, baseNDN, err := e.normalizeBase(req.BaseDN)
 	if err != nil {
@@ -507,7 +508,7 @@ func (e *Engine) Authenticate(ctx context.Context, dn string, pw []byte) (*Entry
 // computed attributes of a search: the bind path. It returns nil, nil when
 // there is no such entry.
 func (e *Engine) entryByDN(dn string) (*Entry, error) {
-	_, ndn, err := e.normalizeDN(dn)
+	_, ndn, err := e.normalizeBase(dn) // the frontend has just normalised dn the same way
 	if err != nil {
 		return nil, err
 	}

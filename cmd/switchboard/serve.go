@@ -116,19 +116,18 @@ func openEngineReplImpl(cfg *Config, log *slog.Logger, dir string, noSync, bulk 
 		indexes = cfg.Indexes
 	}
 	eng, err := directory.Open(directory.Options{
-		Dir:            dir,
-		Suffix:         cfg.Suffix,
-		Schema:         s,
-		Logger:         log,
-		Indexes:        indexes,
-		UnindexedLimit: cfg.Limits.Unindexed,
-		Hooks:          hooks,
-		Virtual:        virtual,
-		NoSync:         noSync,
-		BulkLoad:       bulk,
-		CacheBytes:     int64(cfg.CacheMB) << 20,
-		// 0 in the config turns the cache off; Options takes a negative.
-		EntryCacheBytes: max(int64(cfg.EntryCacheMB)<<20, -1),
+		Dir:             dir,
+		Suffix:          cfg.Suffix,
+		Schema:          s,
+		Logger:          log,
+		Indexes:         indexes,
+		UnindexedLimit:  cfg.Limits.Unindexed,
+		Hooks:           hooks,
+		Virtual:         virtual,
+		NoSync:          noSync,
+		BulkLoad:        bulk,
+		CacheBytes:      int64(cfg.CacheMB) << 20,
+		EntryCacheBytes: entryCacheBytes(cfg.EntryCacheMB),
 		Passwords:       password.NewHasher(cfg.passwordConfig()),
 		RehashOnBind:    cfg.Passwords.RehashOnBind,
 
@@ -153,6 +152,15 @@ func openEngineReplImpl(cfg *Config, log *slog.Logger, dir string, noSync, bulk 
 		}
 	}
 	return eng, clog, rep, nil
+}
+
+// entryCacheBytes turns entry_cache_mb into Options.EntryCacheBytes, for
+// which 0 means the default and a negative value off.
+func entryCacheBytes(mb int) int64 {
+	if mb <= 0 {
+		return -1
+	}
+	return int64(mb) << 20
 }
 
 // rootPassword returns the root DN's password: from the file, the config
