@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"hash/fnv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/switchboard-ldap/switchboard/directory"
@@ -132,6 +133,9 @@ func (f *Frontend) toLDAP(en *directory.Entry, sel *selection, ea *access.EntryA
 // reuses.
 func (f *Frontend) toLDAPInto(out *ldap.Entry, en *directory.Entry, sel *selection, ea *access.EntryAccess) *ldap.Entry {
 	out.DN, out.Attributes = en.DN, out.Attributes[:0]
+	if cap(out.Attributes) < len(en.Attrs) {
+		out.Attributes = make([]ldap.EntryAttribute, 0, len(en.Attrs))
+	}
 	if ea != nil && !ea.Entry().Has(access.Read) {
 		return out
 	}
@@ -313,13 +317,14 @@ func (f *Frontend) plainSearch(ctx context.Context, w ldap.ResponseWriter, r *ld
 	// The entry is encoded before the callback returns: borrow it, and
 	// build every response in the same ldap.Entry.
 	sreq.Borrow = true
-	var out ldap.Entry
+	out := outEntryPool.Get().(*ldap.Entry)
+	defer putOutEntry(out)
 	err := f.backend.Search(ctx, sreq, func(en *directory.Entry) error {
 		if paging != nil && sent == paging.size {
 			more = true
 			return directory.ErrStop
 		}
-		if err := w.WriteEntry(f.entryOutInto(&out, en, p), req.TypesOnly); err != nil {
+		if err := w.WriteEntry(f.entryOutInto(out, en, p), req.TypesOnly); err != nil {
 			return err
 		}
 		sent++
@@ -339,6 +344,19 @@ func (f *Frontend) plainSearch(ctx context.Context, w ldap.ResponseWriter, r *ld
 		res.Controls = append(res.Controls, paging.control(cookie))
 	}
 	w.WriteResult(res)
+}
+
+// outEntryPool holds the ldap.Entry a plain search builds its responses
+// in, so that its attribute list is not allocated per search.
+var outEntryPool = sync.Pool{New: func() any { return new(ldap.Entry) }}
+
+func putOutEntry(out *ldap.Entry) {
+	if cap(out.Attributes) > 256 {
+		return
+	}
+	clear(out.Attributes[:cap(out.Attributes)])
+	*out = ldap.Entry{Attributes: out.Attributes[:0]}
+	outEntryPool.Put(out)
 }
 
 // writeSpecial answers a base search of an entry the frontend builds.
