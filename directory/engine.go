@@ -259,10 +259,10 @@ func Open(opt Options) (*Engine, error) {
 //     NumMemtables counts the full ones waiting to be flushed besides the
 //     one filling. With five, a write burst kept up to 500 MiB resident;
 //     with two, the 100k benchmark still ended at 746 MiB RSS against
-//     slapd's 485. One filling and one flushing is enough for a
-//     directory: at a thousand modifies a second a memtable fills in
-//     about ten seconds and flushes in well under one; only a longer
-//     flush would make writers wait.
+//     slapd's 485. One filling and one being flushed is enough for a
+//     directory: a writer waits only when 64 MiB of writes arrive while
+//     the previous memtable is still being written out, a fraction of a
+//     second (the adddel and modify benchmarks ran no slower with one).
 //   - MemTableSize 64 MiB: Badger caps one transaction at 15% of it, and
 //     a group entry with 90,000 members (the most a 4 MiB request can
 //     carry) needs ~9 MB of index keys in one transaction; with 32 MiB such
@@ -273,10 +273,10 @@ func Open(opt Options) (*Engine, error) {
 //     100k-entry working set; larger sites raise CacheBytes in the config.
 //   - NumCompactors 2 and NumGoroutines 2: this runs on small machines, and
 //     compaction must not steal both cores from searches.
+//   - Badger's own INFO logging is routed to slog at debug level.
 //
 // Engine.HeapBudget adds up what these options (and the entry cache) let
 // the store hold on the Go heap, for the server's soft memory limit.
-//   - Badger's own INFO logging is routed to slog at debug level.
 func badgerOptions(opt Options) badger.Options {
 	bo := badger.DefaultOptions(opt.Dir)
 	if opt.InMemory {
@@ -311,14 +311,15 @@ func badgerOptions(opt Options) badger.Options {
 		WithEncryptionKeyRotationDuration(dataKeyRotation(opt))
 }
 
-// heapBudget is the Go heap that the store's buffers and caches may hold
-// at most: the memtable arenas (the one filling and NumMemtables full
-// ones; each is MemTableSize plus Badger's largest batch and its skiplist
-// nodes, 15% of MemTableSize each), the block and index caches and the
-// entry cache.
+// heapBudget is the Go heap that the store's buffers and caches hold when
+// full, in steady state: the memtable arena being filled (MemTableSize
+// plus Badger's largest batch and its skiplist nodes, 15% of MemTableSize
+// each), the block and index caches and the entry cache. While a full
+// memtable is flushed (NumMemtables allows one), its arena is held too,
+// for the second or so that takes.
 func heapBudget(bo badger.Options, c *entryCache) int64 {
 	arena := bo.MemTableSize + 2*(bo.MemTableSize*15/100)
-	n := int64(bo.NumMemtables+1)*arena + bo.BlockCacheSize + bo.IndexCacheSize
+	n := arena + bo.BlockCacheSize + bo.IndexCacheSize
 	if c != nil {
 		n += c.max
 	}
@@ -326,9 +327,9 @@ func heapBudget(bo badger.Options, c *entryCache) int64 {
 }
 
 // HeapBudget returns the Go heap, in bytes, that the store's buffers and
-// caches may hold at most (see badgerOptions): the part of the server's
-// memory that its configuration fixes. A soft memory limit must leave
-// room above it.
+// caches hold at most in steady state (see heapBudget): the part of the
+// server's memory that its configuration fixes. A soft memory limit must
+// leave room above it.
 func (e *Engine) HeapBudget() int64 { return e.heapBudget }
 
 type badgerLogger struct{ l *slog.Logger }

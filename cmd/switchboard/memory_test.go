@@ -29,10 +29,10 @@ func TestMemoryLimit(t *testing.T) {
 		return v
 	}
 	const mib = 1 << 20
-	// Derived: two memtable arenas of 64 MiB plus 2 x 15%, the 64 MiB
+	// Derived: the memtable arena of 64 MiB plus 2 x 15%, the 64 MiB
 	// block cache, the 16 MiB index cache, the 32 MiB entry cache, and
-	// 48 MiB of headroom.
-	want := float64(2*(64*mib+2*(64*mib*15/100)) + 64*mib + 16*mib + 32*mib + 48*mib)
+	// 64 MiB of headroom.
+	want := float64(64*mib + 2*(64*mib*15/100) + 64*mib + 16*mib + 32*mib + 64*mib)
 	if got := limit(startServer(t, "")); got != want {
 		t.Errorf("derived limit %.0f MiB, want %.0f MiB", got/mib, want/mib)
 	}
