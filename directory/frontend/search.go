@@ -88,7 +88,7 @@ func lowerAll(ss []string) []string {
 // selected.
 func (sel *selection) wants(f *Frontend, name string) bool {
 	base, opts := schema.SplitOptions(name)
-	if sel.names[base] {
+	if len(sel.names) > 0 && sel.names[base] {
 		return true
 	}
 	if want, ok := sel.withOptions[base]; ok && hasOptions(opts, want) {
