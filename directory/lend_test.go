@@ -74,3 +74,30 @@ func TestLentAndPrivateEntries(t *testing.T) {
 		})
 	}
 }
+
+// TestSealedEntriesThroughCache reads an entry with a sealed value again
+// and again through the entry cache, lent and private: opening the value
+// must leave the cached record sealed (the AEAD once decrypted in place,
+// over the record, which the cache now keeps).
+func TestSealedEntriesThroughCache(t *testing.T) {
+	e := sealedEngine(t)
+	ctx := context.Background()
+	dn := "uid=s1,ou=people,dc=example,dc=com"
+	must(t, errOf(e.Add(ctx, dn, person("s1", "S", "S", "employeeNumber", "secret-1234"), WriteOptions{})))
+	f, err := ldap.ParseFilter("(employeeNumber=secret-1234)")
+	must(t, err)
+	for i := range 4 {
+		n := 0
+		req := &SearchRequest{BaseDN: dn, Scope: ldap.ScopeBaseObject, Filter: f, Borrow: i%2 == 0}
+		must(t, e.Search(ctx, req, func(en *Entry) error {
+			n++
+			if got := en.First("employeeNumber"); got != "secret-1234" {
+				t.Errorf("read %d: employeeNumber %q", i, got)
+			}
+			return nil
+		}))
+		if n != 1 {
+			t.Fatalf("read %d: %d entries", i, n)
+		}
+	}
+}

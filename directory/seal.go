@@ -137,6 +137,17 @@ func aad(name string) []byte { return unsafe.Slice(unsafe.StringData(name), len(
 // Open opens a value sealed by Seal for attribute name. The clear value
 // is written over sealed, which must not be used afterwards.
 func (s *Sealer) Open(name string, sealed []byte) ([]byte, error) {
+	return s.open(name, sealed, true)
+}
+
+// openCopy is Open leaving sealed as it is (a cached record): the clear
+// value is a new slice.
+func (s *Sealer) openCopy(name string, sealed []byte) ([]byte, error) {
+	return s.open(name, sealed, false)
+}
+
+// open opens sealed, writing the clear value over it if inPlace.
+func (s *Sealer) open(name string, sealed []byte, inPlace bool) ([]byte, error) {
 	if s == nil {
 		return nil, fmt.Errorf("%w: %s is sealed and the store was opened without its master key", ErrSealed, name)
 	}
@@ -144,7 +155,11 @@ func (s *Sealer) Open(name string, sealed []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %s: too short", ErrSealed, name)
 	}
 	ct := sealed[sealNonce:]
-	out, err := s.aead.Open(ct[:0], sealed[:sealNonce], ct, aad(name))
+	var dst []byte
+	if inPlace {
+		dst = ct[:0]
+	}
+	out, err := s.aead.Open(dst, sealed[:sealNonce], ct, aad(name))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s was sealed under another key (another master key?)", ErrSealed, name)
 	}
@@ -306,7 +321,8 @@ func (e *Engine) decodeRecord(dst *Entry, vals *[][]byte, id ID, rec []byte) err
 		a.Name = a.Name[1:]
 		for j, sv := range a.Values {
 			var err error
-			if a.Values[j], err = e.sealer.Open(a.Name, sv); err != nil {
+			// Not in place: rec is cached, and decoded again.
+			if a.Values[j], err = e.sealer.openCopy(a.Name, sv); err != nil {
 				return fmt.Errorf("entry %d: %w", id, err)
 			}
 		}
