@@ -422,14 +422,30 @@ func TestEntryRecordRoundTrip(t *testing.T) {
 
 // FuzzEntryRecord feeds arbitrary bytes to the record decoder: it must
 // reject or decode them, never panic, and what it decodes re-encodes to a
-// record that decodes to the same entry.
+// record that decodes to the same entry. Decoded into a scratch entry that
+// a larger record used before (a search's reuse), it decodes the same.
 func FuzzEntryRecord(f *testing.F) {
 	en := &Entry{ParentID: 1, DN: "cn=a", NDN: "cn=a", Attrs: []Attr{{Name: "cn", Values: [][]byte{[]byte("a")}}}}
 	f.Add(en.marshal(nil))
 	f.Add([]byte{1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Add([]byte{})
+	big := &Entry{DN: "cn=big", NDN: "cn=big"}
+	for i := range 8 {
+		big.Attrs = append(big.Attrs, Attr{Name: fmt.Sprint("a", i), Values: [][]byte{[]byte("x"), []byte("y"), []byte("z")}})
+	}
+	bigRec := big.marshal(nil)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		e1, err := unmarshalEntry(1, b)
+		var sc entryScratch
+		if err := decodeInto(&sc.en, &sc.vals, 2, bigRec[1:]); err != nil {
+			t.Fatal(err)
+		}
+		if len(b) > 0 {
+			err2 := decodeInto(&sc.en, &sc.vals, 1, b[1:])
+			if err == nil && (err2 != nil || snapshot(&sc.en) != snapshot(e1)) {
+				t.Fatalf("decoded into a used scratch: %v\n%s\nwant\n%s", err2, snapshot(&sc.en), snapshot(e1))
+			}
+		}
 		if err != nil {
 			return
 		}

@@ -146,11 +146,11 @@ func unmarshalBody(id ID, b []byte) (*Entry, error) {
 	return e, nil
 }
 
-// decodeInto decodes a record body (after its format byte) into dst,
-// reusing dst.Attrs and *vals, the slice every attribute's value list is
-// cut from, when they are large enough: decoding into the same dst again
-// allocates nothing. The DN, names and values alias b, which must never
-// be written afterwards (a cached or freshly copied record).
+// decodeInto decodes a record body (after its format byte) into dst in one
+// pass, reusing dst.Attrs and *vals, the slice every attribute's value
+// list is cut from, when they are large enough: decoding into the same dst
+// again allocates nothing. The DN, names and values alias b, which must
+// never be written afterwards (a cached or freshly copied record).
 func decodeInto(dst *Entry, vals *[][]byte, id ID, b []byte) error {
 	r := reader{b: b}
 	dst.ID = id
@@ -161,46 +161,32 @@ func decodeInto(dst *Entry, vals *[][]byte, id ID, b []byte) error {
 	if n > uint64(len(r.b)) {
 		return errCorrupt
 	}
-	// Count the values first, so that one slice holds them all.
-	count := r
-	total := uint64(0)
-	for range n {
-		count.bytes()
-		nv := count.uvarint()
-		if nv > uint64(len(count.b)) {
-			return errCorrupt
-		}
-		total += nv
-		for range nv {
-			count.bytes()
-		}
-	}
-	if count.err {
-		return errCorrupt
-	}
-	all := *vals
-	if uint64(cap(all)) < total {
-		all = make([][]byte, total)
-		*vals = all
-	}
-	all = all[:total]
 	attrs := dst.Attrs[:0]
 	if uint64(cap(attrs)) < n {
 		// Room for the computed attributes a search may add.
 		attrs = make([]Attr, 0, n+computedAttrs)
 	}
 	attrs = attrs[:n]
+	all := (*vals)[:0]
+	if cap(all) == 0 {
+		all = make([][]byte, 0, n+n/2) // most attributes have one value
+	}
 	for i := range attrs {
 		attrs[i].Name = r.str()
-		nv := int(r.uvarint())
-		vs := all[:nv:nv]
-		all = all[nv:]
-		for j := range vs {
-			vs[j] = r.bytes()
+		nv := r.uvarint()
+		if nv > uint64(len(r.b)) { // every value takes a byte at least
+			return errCorrupt
 		}
-		attrs[i].Values = vs
+		// Should all grow, the lists cut so far keep the old array,
+		// which nothing writes any more.
+		start := len(all)
+		for range nv {
+			all = append(all, r.bytes())
+		}
+		attrs[i].Values = all[start:len(all):len(all)]
 	}
 	dst.Attrs = attrs
+	*vals = all
 	if r.err {
 		return errCorrupt
 	}
