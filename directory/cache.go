@@ -6,8 +6,20 @@ import (
 	"sync/atomic"
 )
 
-// entryCache keeps decoded entries by ID, bounded in bytes, so that a hot
-// entry is read without a Badger lookup, block decompression and decoding.
+// entryCache keeps entry records by ID, bounded in bytes, so that a hot
+// entry is read without a Badger lookup and block decompression.
+//
+// It holds the stored record (format byte and all, see Entry.marshal), not
+// the decoded Entry: a record is one pointer-free slice of about 1.2 KiB
+// for a typical person, where the decoded form is five objects and about
+// 3.5 KiB (its attribute list and value slice headers outweigh the
+// values). So the same memory holds about three times the entries, and
+// the garbage collector has nothing to scan in it. Decoding a record is a
+// pass over varints into a reusable Entry (decodeInto): cheaper than the
+// Badger look-up it saves, and a search needs its own copy of the
+// attribute list anyway. A record is never written after it is cached:
+// the entries decoded from it alias it (unsafe.String names, value
+// slices).
 //
 // Consistency with writes: a writer registers itself (inflight) before it
 // commits and, after commit, drops the entries it wrote and bumps epoch. A
@@ -36,9 +48,14 @@ type cacheShard struct {
 }
 
 type cacheItem struct {
-	en   *Entry
+	id   ID
+	rec  []byte
 	size int64
 }
+
+// cacheItemOverhead is what a cached record costs besides its bytes: the
+// list element, the item and its slot in the shard's map.
+const cacheItemOverhead = 160
 
 func newEntryCache(maxBytes int64) *entryCache {
 	c := &entryCache{max: maxBytes, dns: map[string]ID{}}
@@ -50,9 +67,9 @@ func newEntryCache(maxBytes int64) *entryCache {
 
 func (c *entryCache) shard(id ID) *cacheShard { return &c.shards[uint64(id)%uint64(len(c.shards))] }
 
-// peek returns the cached entry itself, shared with every other reader:
-// the caller must not change it (Entry.Clone gives a private copy).
-func (c *entryCache) peek(id ID) *Entry {
+// peek returns the cached record of id, shared with every other reader:
+// the caller must not change it.
+func (c *entryCache) peek(id ID) []byte {
 	if c == nil {
 		return nil
 	}
@@ -64,7 +81,7 @@ func (c *entryCache) peek(id ID) *Entry {
 		return nil
 	}
 	s.lru.MoveToFront(el)
-	return el.Value.(*cacheItem).en
+	return el.Value.(*cacheItem).rec
 }
 
 // readToken is what a reader needs to fill the cache safely.
@@ -82,16 +99,17 @@ func (c *entryCache) begin() readToken {
 	return readToken{epoch: e, ok: c.inflight.Load() == 0}
 }
 
-// put caches en, which the caller must not change afterwards, if tok
-// still allows it. With evict false it caches en only into free room:
-// a full scan of a store larger than the cache must not push out the
-// entries that indexed look-ups keep hot (an LRU's scan problem).
-func (c *entryCache) put(tok readToken, en *Entry, evict bool) {
+// put caches rec, the record of entry id, which nobody may change
+// afterwards, if tok still allows it. With evict false it caches rec only
+// into free room: a full scan of a store larger than the cache must not
+// push out the entries that indexed look-ups keep hot (an LRU's scan
+// problem).
+func (c *entryCache) put(tok readToken, id ID, rec []byte, evict bool) {
 	if c == nil || !tok.ok || c.epoch.Load() != tok.epoch {
 		return
 	}
-	size := entrySize(en)
-	s := c.shard(en.ID)
+	size := recordSize(rec)
+	s := c.shard(id)
 	limit := c.max / int64(len(c.shards))
 	if size > limit/4 {
 		return
@@ -104,17 +122,17 @@ func (c *entryCache) put(tok readToken, en *Entry, evict bool) {
 	if !evict && s.bytes+size > limit {
 		return
 	}
-	if el, ok := s.items[en.ID]; ok {
+	if el, ok := s.items[id]; ok {
 		s.bytes -= el.Value.(*cacheItem).size
 		s.lru.Remove(el)
 	}
-	s.items[en.ID] = s.lru.PushFront(&cacheItem{en: en, size: size})
+	s.items[id] = s.lru.PushFront(&cacheItem{id: id, rec: rec, size: size})
 	s.bytes += size
 	for s.bytes > limit {
 		last := s.lru.Back()
 		it := last.Value.(*cacheItem)
 		s.lru.Remove(last)
-		delete(s.items, it.en.ID)
+		delete(s.items, it.id)
 		s.bytes -= it.size
 	}
 }
@@ -176,14 +194,5 @@ func (c *entryCache) putDN(tok readToken, ndn string, id ID) {
 	c.dnMu.Unlock()
 }
 
-// entrySize estimates the memory an entry holds.
-func entrySize(en *Entry) int64 {
-	n := int64(96 + len(en.DN) + len(en.NDN))
-	for _, a := range en.Attrs {
-		n += int64(40 + len(a.Name))
-		for _, v := range a.Values {
-			n += int64(24 + len(v))
-		}
-	}
-	return n
-}
+// recordSize is the memory a cached record holds.
+func recordSize(rec []byte) int64 { return int64(cap(rec)) + cacheItemOverhead }

@@ -78,8 +78,9 @@ type Options struct {
 	Now func() time.Time
 	// CacheBytes sizes Badger's block cache (default 64 MiB).
 	CacheBytes int64
-	// EntryCacheBytes bounds the cache of decoded entries (default 64 MiB;
-	// negative turns it off).
+	// EntryCacheBytes bounds the cache of entry records (default 64 MiB,
+	// about 45,000 typical person entries; negative turns it off). The
+	// server's default is 32 MiB (entry_cache_mb).
 	EntryCacheBytes int64
 	// BulkLoad opens the store for a Loader: smaller tables, so that the
 	// tables the bulk load writes to the bottom level are 4 MiB, not 64
@@ -130,6 +131,7 @@ type Engine struct {
 	passwords      *password.Hasher
 	rehashOnBind   bool
 	ids            *badger.Sequence
+	heapBudget     int64
 	entries        atomic.Int64
 	writes         atomic.Uint64 // committed write transactions: Epoch
 
@@ -214,6 +216,7 @@ func Open(opt Options) (*Engine, error) {
 
 	bo := badgerOptions(opt)
 	bo.Logger = badgerLogger{log}
+	e.heapBudget = heapBudget(bo, e.cache)
 	db, err := badger.Open(bo)
 	if err != nil {
 		return nil, openError(opt, err)
@@ -251,10 +254,15 @@ func Open(opt Options) (*Engine, error) {
 //   - ValueThreshold 1 KiB: entries up to 1 KiB live in the LSM tree with
 //     their keys, so a read is one block lookup instead of a value-log seek;
 //     large entries (photos) go to the value log and keep the tree small.
-//   - NumMemtables 2 (default 5): each memtable is a 64 MiB arena; with
-//     five, a write burst kept up to 320 MiB resident (the 100k benchmark
-//     ended at 745 MiB RSS against slapd's 485). Two is one filling and one
-//     flushing, enough for a directory's write rate.
+//   - NumMemtables 1 (default 5): each memtable is an arena of 83 MiB (64
+//     MiB plus room for the largest batch), allocated on the Go heap, and
+//     NumMemtables counts the full ones waiting to be flushed besides the
+//     one filling. With five, a write burst kept up to 500 MiB resident;
+//     with two, the 100k benchmark still ended at 746 MiB RSS against
+//     slapd's 485. One filling and one being flushed is enough for a
+//     directory: a writer waits only when 64 MiB of writes arrive while
+//     the previous memtable is still being written out, a fraction of a
+//     second (the adddel and modify benchmarks ran no slower with one).
 //   - MemTableSize 64 MiB: Badger caps one transaction at 15% of it, and
 //     a group entry with 90,000 members (the most a 4 MiB request can
 //     carry) needs ~9 MB of index keys in one transaction; with 32 MiB such
@@ -266,6 +274,9 @@ func Open(opt Options) (*Engine, error) {
 //   - NumCompactors 2 and NumGoroutines 2: this runs on small machines, and
 //     compaction must not steal both cores from searches.
 //   - Badger's own INFO logging is routed to slog at debug level.
+//
+// Engine.HeapBudget adds up what these options (and the entry cache) let
+// the store hold on the Go heap, for the server's soft memory limit.
 func badgerOptions(opt Options) badger.Options {
 	bo := badger.DefaultOptions(opt.Dir)
 	if opt.InMemory {
@@ -288,7 +299,7 @@ func badgerOptions(opt Options) badger.Options {
 		WithSyncWrites(!opt.NoSync && !opt.InMemory).
 		WithValueThreshold(1 << 10).
 		WithMemTableSize(memtable).
-		WithNumMemtables(2).
+		WithNumMemtables(1).
 		WithCompression(compression).
 		WithZSTDCompressionLevel(1).
 		WithBlockCacheSize(cache).
@@ -299,6 +310,27 @@ func badgerOptions(opt Options) badger.Options {
 		WithEncryptionKey(opt.EncryptionKey).
 		WithEncryptionKeyRotationDuration(dataKeyRotation(opt))
 }
+
+// heapBudget is the Go heap that the store's buffers and caches hold when
+// full, in steady state: the memtable arena being filled (MemTableSize
+// plus Badger's largest batch and its skiplist nodes, 15% of MemTableSize
+// each), the block and index caches and the entry cache. While a full
+// memtable is flushed (NumMemtables allows one), its arena is held too,
+// for the second or so that takes.
+func heapBudget(bo badger.Options, c *entryCache) int64 {
+	arena := bo.MemTableSize + 2*(bo.MemTableSize*15/100)
+	n := arena + bo.BlockCacheSize + bo.IndexCacheSize
+	if c != nil {
+		n += c.max
+	}
+	return n
+}
+
+// HeapBudget returns the Go heap, in bytes, that the store's buffers and
+// caches hold at most in steady state (see heapBudget): the part of the
+// server's memory that its configuration fixes. A soft memory limit must
+// leave room above it.
+func (e *Engine) HeapBudget() int64 { return e.heapBudget }
 
 type badgerLogger struct{ l *slog.Logger }
 
@@ -419,7 +451,9 @@ func (e *Engine) normalizeDN(dn string) (ldap.DN, string, error) {
 // dnCache remembers the normal form of the DNs searches start from: the
 // same few bases (the suffix, ou=people) come with nearly every search,
 // and parsing and normalising one costs more than the rest of a lookup.
-// Cached DNs are shared: callers must not modify them.
+// A bind's DN passes through it too: the frontend normalises it, then
+// Authenticate finds it here. When full, it starts over. Cached DNs are
+// shared: callers must not modify them.
 type dnCache struct {
 	mu sync.RWMutex
 	m  map[string]normalizedDN

@@ -422,14 +422,30 @@ func TestEntryRecordRoundTrip(t *testing.T) {
 
 // FuzzEntryRecord feeds arbitrary bytes to the record decoder: it must
 // reject or decode them, never panic, and what it decodes re-encodes to a
-// record that decodes to the same entry.
+// record that decodes to the same entry. Decoded into a scratch entry that
+// a larger record used before (a search's reuse), it decodes the same.
 func FuzzEntryRecord(f *testing.F) {
 	en := &Entry{ParentID: 1, DN: "cn=a", NDN: "cn=a", Attrs: []Attr{{Name: "cn", Values: [][]byte{[]byte("a")}}}}
 	f.Add(en.marshal(nil))
 	f.Add([]byte{1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Add([]byte{})
+	big := &Entry{DN: "cn=big", NDN: "cn=big"}
+	for i := range 8 {
+		big.Attrs = append(big.Attrs, Attr{Name: fmt.Sprint("a", i), Values: [][]byte{[]byte("x"), []byte("y"), []byte("z")}})
+	}
+	bigRec := big.marshal(nil)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		e1, err := unmarshalEntry(1, b)
+		var sc entryScratch
+		if err := decodeInto(&sc.en, &sc.vals, 2, bigRec[1:]); err != nil {
+			t.Fatal(err)
+		}
+		if len(b) > 0 {
+			err2 := decodeInto(&sc.en, &sc.vals, 1, b[1:])
+			if err == nil && (err2 != nil || snapshot(&sc.en) != snapshot(e1)) {
+				t.Fatalf("decoded into a used scratch: %v\n%s\nwant\n%s", err2, snapshot(&sc.en), snapshot(e1))
+			}
+		}
 		if err != nil {
 			return
 		}
@@ -519,18 +535,19 @@ func TestEntryCacheNeverServesStale(t *testing.T) {
 // loaded by a full scan fill only free room and never push out entries
 // that look-ups cached.
 func TestScanDoesNotEvict(t *testing.T) {
-	entry := func(id ID) *Entry {
-		return &Entry{ID: id, DN: fmt.Sprintf("uid=u%06d,dc=example,dc=com", id), Attrs: []Attr{{Name: "cn", Values: [][]byte{make([]byte, 200)}}}}
+	record := func(id ID) []byte {
+		en := &Entry{ID: id, DN: fmt.Sprintf("uid=u%06d,dc=example,dc=com", id), Attrs: []Attr{{Name: "cn", Values: [][]byte{make([]byte, 200)}}}}
+		return en.marshal(nil)
 	}
-	one := entrySize(entry(1))
+	one := recordSize(record(1))
 	c := newEntryCache(16 * one * 8) // eight entries per shard
 	tok := c.begin()
 	hot := []ID{16, 32, 48} // all in shard 0
 	for _, id := range hot {
-		c.put(tok, entry(id), true)
+		c.put(tok, id, record(id), true)
 	}
 	for id := ID(64); id < 64+16*100; id += 16 { // a scan through shard 0
-		c.put(tok, entry(id), false)
+		c.put(tok, id, record(id), false)
 	}
 	for _, id := range hot {
 		if c.peek(id) == nil {
@@ -541,7 +558,7 @@ func TestScanDoesNotEvict(t *testing.T) {
 		t.Errorf("shard holds %d entries, want its room of 8", n)
 	}
 	// A look-up still evicts the least recently used entry.
-	c.put(tok, entry(5008), true)
+	c.put(tok, 5008, record(5008), true)
 	if c.peek(5008) == nil || len(c.shards[0].items) != 8 {
 		t.Errorf("look-up did not replace an entry: %d entries", len(c.shards[0].items))
 	}

@@ -136,52 +136,65 @@ func unmarshalEntry(id ID, b []byte) (*Entry, error) {
 }
 
 // unmarshalBody decodes a record after its format byte (see
-// unmarshalEntry).
+// unmarshalEntry) into a new Entry over a copy of b.
 func unmarshalBody(id ID, b []byte) (*Entry, error) {
-	buf := append([]byte(nil), b...)
-	r := reader{b: buf}
-	e := &Entry{ID: id}
-	e.ParentID = ID(r.uvarint())
-	e.DN = r.str()
-	e.NDN = r.str()
-	n := r.uvarint()
-	if n > uint64(len(r.b)) {
-		return nil, errCorrupt
-	}
-	// Count the values first, so that one slice holds them all.
-	count := r
-	total := uint64(0)
-	for range n {
-		count.bytes()
-		nv := count.uvarint()
-		if nv > uint64(len(count.b)) {
-			return nil, errCorrupt
-		}
-		total += nv
-		for range nv {
-			count.bytes()
-		}
-	}
-	if count.err {
-		return nil, errCorrupt
-	}
-	all := make([][]byte, total)
-	e.Attrs = make([]Attr, n)
-	for i := range e.Attrs {
-		e.Attrs[i].Name = r.str()
-		nv := int(r.uvarint())
-		vals := all[:nv:nv]
-		all = all[nv:]
-		for j := range vals {
-			vals[j] = r.bytes()
-		}
-		e.Attrs[i].Values = vals
-	}
-	if r.err {
-		return nil, errCorrupt
+	e := &Entry{}
+	var vals [][]byte
+	if err := decodeInto(e, &vals, id, append([]byte(nil), b...)); err != nil {
+		return nil, err
 	}
 	return e, nil
 }
+
+// decodeInto decodes a record body (after its format byte) into dst in one
+// pass, reusing dst.Attrs and *vals, the slice every attribute's value
+// list is cut from, when they are large enough: decoding into the same dst
+// again allocates nothing. The DN, names and values alias b, which must
+// never be written afterwards (a cached or freshly copied record).
+func decodeInto(dst *Entry, vals *[][]byte, id ID, b []byte) error {
+	r := reader{b: b}
+	dst.ID = id
+	dst.ParentID = ID(r.uvarint())
+	dst.DN = r.str()
+	dst.NDN = r.str()
+	n := r.uvarint()
+	if n > uint64(len(r.b)) {
+		return errCorrupt
+	}
+	attrs := dst.Attrs[:0]
+	if uint64(cap(attrs)) < n {
+		// Room for the computed attributes a search may add.
+		attrs = make([]Attr, 0, n+computedAttrs)
+	}
+	attrs = attrs[:n]
+	all := (*vals)[:0]
+	if cap(all) == 0 {
+		all = make([][]byte, 0, n+n/2) // most attributes have one value
+	}
+	for i := range attrs {
+		attrs[i].Name = r.str()
+		nv := r.uvarint()
+		if nv > uint64(len(r.b)) { // every value takes a byte at least
+			return errCorrupt
+		}
+		// Should all grow, the lists cut so far keep the old array,
+		// which nothing writes any more.
+		start := len(all)
+		for range nv {
+			all = append(all, r.bytes())
+		}
+		attrs[i].Values = all[start:len(all):len(all)]
+	}
+	dst.Attrs = attrs
+	*vals = all
+	if r.err {
+		return errCorrupt
+	}
+	return nil
+}
+
+// computedAttrs is the number of attributes addComputed appends.
+const computedAttrs = 4
 
 type reader struct {
 	b   []byte

@@ -137,6 +137,17 @@ func aad(name string) []byte { return unsafe.Slice(unsafe.StringData(name), len(
 // Open opens a value sealed by Seal for attribute name. The clear value
 // is written over sealed, which must not be used afterwards.
 func (s *Sealer) Open(name string, sealed []byte) ([]byte, error) {
+	return s.open(name, sealed, true)
+}
+
+// openCopy is Open leaving sealed as it is (a cached record): the clear
+// value is a new slice.
+func (s *Sealer) openCopy(name string, sealed []byte) ([]byte, error) {
+	return s.open(name, sealed, false)
+}
+
+// open opens sealed, writing the clear value over it if inPlace.
+func (s *Sealer) open(name string, sealed []byte, inPlace bool) ([]byte, error) {
 	if s == nil {
 		return nil, fmt.Errorf("%w: %s is sealed and the store was opened without its master key", ErrSealed, name)
 	}
@@ -144,7 +155,11 @@ func (s *Sealer) Open(name string, sealed []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %s: too short", ErrSealed, name)
 	}
 	ct := sealed[sealNonce:]
-	out, err := s.aead.Open(ct[:0], sealed[:sealNonce], ct, aad(name))
+	var dst []byte
+	if inPlace {
+		dst = ct[:0]
+	}
+	out, err := s.aead.Open(dst, sealed[:sealNonce], ct, aad(name))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s was sealed under another key (another master key?)", ErrSealed, name)
 	}
@@ -274,28 +289,45 @@ func (e *Engine) canonicalName(typ string) string {
 	return typ
 }
 
-// decodeEntry decodes an entry record of either format.
+// decodeEntry decodes an entry record of either format into a new Entry
+// over a copy of v.
 func (e *Engine) decodeEntry(id ID, v []byte) (*Entry, error) {
-	if len(v) == 0 || v[0] != entryFormatSealed {
-		return unmarshalEntry(id, v)
-	}
-	en, err := unmarshalBody(id, v[1:])
-	if err != nil {
+	en := &Entry{}
+	var vals [][]byte
+	if err := e.decodeRecord(en, &vals, id, append([]byte(nil), v...)); err != nil {
 		return nil, err
 	}
-	for i := range en.Attrs {
-		a := &en.Attrs[i]
+	return en, nil
+}
+
+// decodeRecord decodes an entry record of either format into dst as
+// decodeInto does: rec must never be written afterwards. Sealed values
+// are opened into new slices.
+func (e *Engine) decodeRecord(dst *Entry, vals *[][]byte, id ID, rec []byte) error {
+	if len(rec) == 0 || (rec[0] != entryFormatV1 && rec[0] != entryFormatSealed) {
+		return errCorrupt
+	}
+	if err := decodeInto(dst, vals, id, rec[1:]); err != nil {
+		return err
+	}
+	if rec[0] != entryFormatSealed {
+		return nil
+	}
+	for i := range dst.Attrs {
+		a := &dst.Attrs[i]
 		if a.Name == "" || a.Name[0] != sealedMark {
 			continue
 		}
 		a.Name = a.Name[1:]
 		for j, sv := range a.Values {
-			if a.Values[j], err = e.sealer.Open(a.Name, sv); err != nil {
-				return nil, fmt.Errorf("entry %d: %w", id, err)
+			var err error
+			// Not in place: rec is cached, and decoded again.
+			if a.Values[j], err = e.sealer.openCopy(a.Name, sv); err != nil {
+				return fmt.Errorf("entry %d: %w", id, err)
 			}
 		}
 	}
-	return en, nil
+	return nil
 }
 
 // storeHasSealed reports whether dir is marked as holding sealed values.

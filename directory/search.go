@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -43,6 +44,13 @@ type SearchRequest struct {
 	// Access, when set, decides per entry what the requester may test and
 	// see (an access policy): see SearchAccess.
 	Access SearchAccess
+	// Borrow lends the callback an entry that is valid only until it
+	// returns: the engine decodes every entry into the same Entry, which
+	// saves a copy of its attribute list per entry. The callback must
+	// neither keep nor change it (values and names stay valid: they
+	// alias immutable records). Without Borrow the entry is the
+	// callback's to keep and change.
+	Borrow bool
 }
 
 // SearchAccess is a requester's access to the entries of one search, as
@@ -82,7 +90,9 @@ var ErrStop = errors.New("directory: stop search")
 const SubschemaDN = "cn=Subschema"
 
 // Search calls fn for every entry within scope that matches the filter, in
-// ascending ID order. The entry passed to fn is the caller's to keep.
+// ascending ID order. The entry passed to fn is the caller's to keep and
+// change, unless req.Borrow lends it; either way its values are shared
+// with the entry cache: replace a value, never write into one.
 func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry) error) error {
 	parsed, baseNDN, err := e.normalizeBase(req.BaseDN)
 	if err != nil {
@@ -130,6 +140,10 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 		sent, looked := 0, 0
 		var stop error
 		_, scan := src.(allSource)
+		// Every candidate is decoded into sc; only what is sent is
+		// copied out (unless lent).
+		sc := getScratch()
+		defer putScratch(sc)
 		src.each(r, func(id ID) bool {
 			if id <= req.After {
 				return true
@@ -146,7 +160,7 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 			// A full scan caches like a look-up for its first
 			// scanEvictLimit entries (size-limited scans that read the same
 			// few entries again and again), then only into free room.
-			en, err := e.sharedEntry(txn, tok, id, !scan || looked <= scanEvictLimit)
+			en, err := e.readEntry(txn, tok, id, !scan || looked <= scanEvictLimit, sc)
 			if err != nil {
 				stop = err
 				return false
@@ -154,11 +168,8 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 			if en == nil || !inScope(en, req.Scope, baseID, baseNDN) {
 				return true
 			}
-			// Most candidates of a scan fail the filter: test them on
-			// the shared entry and copy only what is sent.
 			stored := len(en.Attrs)
 			if withComputed {
-				en = shallowCopy(en)
 				e.addComputed(txn, en)
 			}
 			if e.eval(&m, en) != triTrue {
@@ -174,11 +185,11 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 			switch {
 			case withComputed && !req.Operational:
 				en.Attrs = en.Attrs[:stored]
-			case !withComputed:
-				en = shallowCopy(en)
-				if req.Operational {
-					e.addComputed(txn, en)
-				}
+			case !withComputed && req.Operational:
+				e.addComputed(txn, en)
+			}
+			if !req.Borrow {
+				en = en.private()
 			}
 			if err := fn(en); err != nil {
 				if !errors.Is(err, ErrStop) {
@@ -200,29 +211,75 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 // before it caches only into free room.
 const scanEvictLimit = 1024
 
-// sharedEntry loads an entry for a search through the entry cache. The
-// result may be the cached entry itself: read it, never change it; take a
-// shallowCopy to add to its attribute list.
-//
-// A scan (evict false) fills only free room in the cache.
-func (e *Engine) sharedEntry(txn *badger.Txn, tok readToken, id ID, evict bool) (*Entry, error) {
-	if en := e.cache.peek(id); en != nil {
-		return en, nil
-	}
-	en, err := e.getEntry(txn, id)
-	if err != nil || en == nil {
-		return en, err
-	}
-	e.cache.put(tok, en, evict)
-	return en, nil
+// entryScratch is the Entry a search decodes its candidates into, with
+// the slice their value lists are cut from: after the first few
+// candidates, reading one allocates nothing but, on a cache miss, its
+// record.
+type entryScratch struct {
+	en   Entry
+	vals [][]byte
 }
 
-// shallowCopy returns a copy of en whose attribute list (with room for the
-// computed attributes) is the caller's; values stay shared.
-func shallowCopy(en *Entry) *Entry {
-	c := *en
-	c.Attrs = append(make([]Attr, 0, len(en.Attrs)+4), en.Attrs...)
-	return &c
+var scratchPool = sync.Pool{New: func() any { return new(entryScratch) }}
+
+func getScratch() *entryScratch { return scratchPool.Get().(*entryScratch) }
+
+// putScratch returns sc to the pool, unless an unusually large entry grew
+// it; it keeps no record alive.
+func putScratch(sc *entryScratch) {
+	if cap(sc.en.Attrs) > 256 || cap(sc.vals) > 1024 {
+		return
+	}
+	clear(sc.en.Attrs[:cap(sc.en.Attrs)])
+	clear(sc.vals[:cap(sc.vals)])
+	sc.en = Entry{Attrs: sc.en.Attrs[:0]}
+	scratchPool.Put(sc)
+}
+
+// readEntry loads entry id through the entry cache and decodes it into
+// sc, returning &sc.en, or nil if there is no such entry. The result is
+// valid until the next readEntry into sc; private copies it out.
+//
+// A scan (evict false) fills only free room in the cache.
+func (e *Engine) readEntry(txn *badger.Txn, tok readToken, id ID, evict bool, sc *entryScratch) (*Entry, error) {
+	rec := e.cache.peek(id)
+	if rec == nil {
+		item, err := txn.Get(entryKey(id))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if rec, err = item.ValueCopy(nil); err != nil {
+			return nil, err
+		}
+		e.cache.put(tok, id, rec, evict)
+	}
+	if err := e.decodeRecord(&sc.en, &sc.vals, id, rec); err != nil {
+		return nil, err
+	}
+	return &sc.en, nil
+}
+
+// private returns a copy of en whose attribute list and value lists (with
+// room for the computed attributes) are new; names and values are shared,
+// as they are immutable.
+func (en *Entry) private() *Entry {
+	c := &Entry{ID: en.ID, ParentID: en.ParentID, DN: en.DN, NDN: en.NDN}
+	total := 0
+	for _, a := range en.Attrs {
+		total += len(a.Values)
+	}
+	all := make([][]byte, total)
+	c.Attrs = make([]Attr, len(en.Attrs), len(en.Attrs)+computedAttrs)
+	for i, a := range en.Attrs {
+		vs := all[:len(a.Values):len(a.Values)]
+		all = all[len(a.Values):]
+		copy(vs, a.Values)
+		c.Attrs[i] = Attr{Name: a.Name, Values: vs}
+	}
+	return c
 }
 
 func searchCtxErr(err error) error {
@@ -451,7 +508,7 @@ func (e *Engine) Authenticate(ctx context.Context, dn string, pw []byte) (*Entry
 // computed attributes of a search: the bind path. It returns nil, nil when
 // there is no such entry.
 func (e *Engine) entryByDN(dn string) (*Entry, error) {
-	_, ndn, err := e.normalizeDN(dn)
+	_, ndn, err := e.normalizeBase(dn) // the frontend has just normalised dn the same way
 	if err != nil {
 		return nil, err
 	}
@@ -466,9 +523,8 @@ func (e *Engine) entryByDN(dn string) (*Entry, error) {
 			}
 			e.cache.putDN(tok, ndn, id)
 		}
-		if en, err = e.sharedEntry(txn, tok, id, true); en != nil {
-			en = shallowCopy(en)
-		}
+		// A scratch of its own: the entry is the caller's.
+		en, err = e.readEntry(txn, tok, id, true, new(entryScratch))
 		return err
 	})
 	return en, err

@@ -2,6 +2,7 @@ package directory
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -26,5 +27,45 @@ func BenchmarkUnindexedScan(b *testing.B) {
 		if err := e.Search(ctx, req, func(*Entry) error { return nil }); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkEqualitySearch measures an indexed point look-up, (uid=x) over
+// 2,000 people, as the LDAP frontend runs it (the entry lent to the
+// callback): with the entry in the entry cache, and with the cache off
+// (a Badger read per search).
+func BenchmarkEqualitySearch(b *testing.B) {
+	for _, bc := range []struct {
+		name  string
+		cache int64
+	}{{"cached", 0}, {"uncached", -1}} {
+		b.Run(bc.name, func(b *testing.B) {
+			e := openTestWith(b, Options{EntryCacheBytes: bc.cache})
+			fillRandom(b, e, rand.New(rand.NewPCG(1, 2)), 2000)
+			filters := make([]*ldap.Filter, 64)
+			for i := range filters {
+				uid := i*31 + 1
+				if uid%11 == 3 { // deleted by fillRandom
+					uid++
+				}
+				f, err := ldap.ParseFilter(fmt.Sprintf("(uid=u%d)", uid))
+				if err != nil {
+					b.Fatal(err)
+				}
+				filters[i] = f
+			}
+			ctx := context.Background()
+			req := &SearchRequest{BaseDN: "dc=example,dc=com", Scope: ldap.ScopeWholeSubtree, Borrow: true}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				req.Filter = filters[i%len(filters)]
+				i++
+				n := 0
+				if err := e.Search(ctx, req, func(*Entry) error { n++; return nil }); err != nil || n != 1 {
+					b.Fatalf("%d entries, %v", n, err)
+				}
+			}
+		})
 	}
 }

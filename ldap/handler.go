@@ -28,6 +28,8 @@ func (f HandlerFunc) ServeLDAP(ctx context.Context, w ResponseWriter, r *Request
 // ResponseWriter sends the responses of one operation. Entries, references
 // and intermediate responses are buffered and flushed in batches; WriteResult
 // ends the operation and flushes.
+// WriteEntry encodes e before it returns and keeps no reference to it, so
+// a handler may build every entry of a search in the same Entry.
 type ResponseWriter interface {
 	WriteEntry(e *Entry, typesOnly bool, controls ...ResponseControl) error
 	WriteReference(urls []string, controls ...ResponseControl) error

@@ -118,19 +118,20 @@ func openEngineReplImpl(cfg *Config, log *slog.Logger, dir string, noSync, bulk 
 		indexes = cfg.Indexes
 	}
 	eng, err := directory.Open(directory.Options{
-		Dir:            dir,
-		Suffix:         cfg.Suffix,
-		Schema:         s,
-		Logger:         log,
-		Indexes:        indexes,
-		UnindexedLimit: cfg.Limits.Unindexed,
-		Hooks:          hooks,
-		Virtual:        virtual,
-		NoSync:         noSync,
-		BulkLoad:       bulk,
-		CacheBytes:     int64(cfg.CacheMB) << 20,
-		Passwords:      password.NewHasher(cfg.passwordConfig()),
-		RehashOnBind:   cfg.Passwords.RehashOnBind,
+		Dir:             dir,
+		Suffix:          cfg.Suffix,
+		Schema:          s,
+		Logger:          log,
+		Indexes:         indexes,
+		UnindexedLimit:  cfg.Limits.Unindexed,
+		Hooks:           hooks,
+		Virtual:         virtual,
+		NoSync:          noSync,
+		BulkLoad:        bulk,
+		CacheBytes:      int64(cfg.CacheMB) << 20,
+		EntryCacheBytes: entryCacheBytes(cfg.EntryCacheMB),
+		Passwords:       password.NewHasher(cfg.passwordConfig()),
+		RehashOnBind:    cfg.Passwords.RehashOnBind,
 
 		EncryptionKey:    key,
 		SealedAttributes: cfg.Encryption.Attributes,
@@ -153,6 +154,15 @@ func openEngineReplImpl(cfg *Config, log *slog.Logger, dir string, noSync, bulk 
 		}
 	}
 	return eng, clog, rep, nil
+}
+
+// entryCacheBytes turns entry_cache_mb into Options.EntryCacheBytes, for
+// which 0 means the default and a negative value off.
+func entryCacheBytes(mb int) int64 {
+	if mb <= 0 {
+		return -1
+	}
+	return int64(mb) << 20
 }
 
 // rootPassword returns the root DN's password: from the file, the config
@@ -213,6 +223,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		log.Info("loaded demo organisation", "entries", n)
 	}
+
+	setMemoryLimit(cfg, eng, log)
 
 	// The overlays in front of the engine, outermost first (then the
 	// write hooks of openEngine): audit, password policy. They are built

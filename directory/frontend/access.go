@@ -179,8 +179,9 @@ type searchAccess struct {
 	rq      *access.Requester
 	base    string
 	scope   ldap.Scope
-	visible int8 // 1: every entry readable, -1: none, 0: per entry
-	last    *directory.Entry
+	visible int8             // 1: every entry readable, -1: none, 0: per entry
+	last    *directory.Entry // with lastID: a lent entry is decoded into the same Entry each time
+	lastID  directory.ID
 	ea      access.EntryAccess
 }
 
@@ -196,8 +197,8 @@ func newSearchAccess(rq *access.Requester, baseNDN string, scope ldap.Scope) *se
 }
 
 func (a *searchAccess) entry(en *directory.Entry) *access.EntryAccess {
-	if a.last != en {
-		a.last, a.ea = en, a.rq.Entry(en.NDN, en)
+	if a.last != en || a.lastID != en.ID {
+		a.last, a.lastID, a.ea = en, en.ID, a.rq.Entry(en.NDN, en)
 	}
 	return &a.ea
 }

@@ -55,7 +55,9 @@ func (f *Frontend) bind(ctx context.Context, w ldap.ResponseWriter, r *ldap.Requ
 		settled("", &ldap.Error{Code: ldap.UnwillingToPerform, Message: "unauthenticated bind (DN with no password) disallowed"})
 		return
 	}
-	ndn, err := f.schema.NormalizeDNString(name)
+	// Through the engine's DN cache: Authenticate normalises name again
+	// and finds it there.
+	ndn, err := f.engine.NormalizeDN(name)
 	if err != nil {
 		settled("", &ldap.Error{Code: ldap.InvalidDNSyntax, Message: "invalid DN"})
 		return

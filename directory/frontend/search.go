@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"hash/fnv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/switchboard-ldap/switchboard/directory"
@@ -87,7 +88,7 @@ func lowerAll(ss []string) []string {
 // selected.
 func (sel *selection) wants(f *Frontend, name string) bool {
 	base, opts := schema.SplitOptions(name)
-	if sel.names[base] {
+	if len(sel.names) > 0 && sel.names[base] {
 		return true
 	}
 	if want, ok := sel.withOptions[base]; ok && hasOptions(opts, want) {
@@ -125,7 +126,16 @@ func hasOptions(have, want []string) bool {
 // toLDAP selects the requested attributes of en that ea (nil: all) allows
 // to read.
 func (f *Frontend) toLDAP(en *directory.Entry, sel *selection, ea *access.EntryAccess) *ldap.Entry {
-	out := &ldap.Entry{DN: en.DN, Attributes: make([]ldap.EntryAttribute, 0, len(en.Attrs))}
+	return f.toLDAPInto(&ldap.Entry{Attributes: make([]ldap.EntryAttribute, 0, len(en.Attrs))}, en, sel, ea)
+}
+
+// toLDAPInto is toLDAP building the entry in out, whose attribute list it
+// reuses.
+func (f *Frontend) toLDAPInto(out *ldap.Entry, en *directory.Entry, sel *selection, ea *access.EntryAccess) *ldap.Entry {
+	out.DN, out.Attributes = en.DN, out.Attributes[:0]
+	if cap(out.Attributes) < len(en.Attrs) {
+		out.Attributes = make([]ldap.EntryAttribute, 0, len(en.Attrs))
+	}
 	if ea != nil && !ea.Entry().Has(access.Read) {
 		return out
 	}
@@ -304,12 +314,17 @@ func (f *Frontend) plainSearch(ctx context.Context, w ldap.ResponseWriter, r *ld
 	}
 	var last directory.ID
 	sent, more := 0, false
+	// The entry is encoded before the callback returns: borrow it, and
+	// build every response in the same ldap.Entry.
+	sreq.Borrow = true
+	out := outEntryPool.Get().(*ldap.Entry)
+	defer putOutEntry(out)
 	err := f.backend.Search(ctx, sreq, func(en *directory.Entry) error {
 		if paging != nil && sent == paging.size {
 			more = true
 			return directory.ErrStop
 		}
-		if err := w.WriteEntry(f.entryOut(en, p), req.TypesOnly); err != nil {
+		if err := w.WriteEntry(f.entryOutInto(out, en, p), req.TypesOnly); err != nil {
 			return err
 		}
 		sent++
@@ -329,6 +344,19 @@ func (f *Frontend) plainSearch(ctx context.Context, w ldap.ResponseWriter, r *ld
 		res.Controls = append(res.Controls, paging.control(cookie))
 	}
 	w.WriteResult(res)
+}
+
+// outEntryPool holds the ldap.Entry a plain search builds its responses
+// in, so that its attribute list is not allocated per search.
+var outEntryPool = sync.Pool{New: func() any { return new(ldap.Entry) }}
+
+func putOutEntry(out *ldap.Entry) {
+	if cap(out.Attributes) > 256 {
+		return
+	}
+	clear(out.Attributes[:cap(out.Attributes)])
+	*out = ldap.Entry{Attributes: out.Attributes[:0]}
+	outEntryPool.Put(out)
 }
 
 // writeSpecial answers a base search of an entry the frontend builds.

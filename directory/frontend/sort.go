@@ -191,11 +191,16 @@ type searchPlan struct {
 
 // entryOut selects the attributes of en for the response.
 func (f *Frontend) entryOut(en *directory.Entry, p *searchPlan) *ldap.Entry {
+	return f.entryOutInto(&ldap.Entry{Attributes: make([]ldap.EntryAttribute, 0, len(en.Attrs))}, en, p)
+}
+
+// entryOutInto is entryOut building the entry in out (see toLDAPInto).
+func (f *Frontend) entryOutInto(out *ldap.Entry, en *directory.Entry, p *searchPlan) *ldap.Entry {
 	var ea *access.EntryAccess
 	if p.acc != nil {
 		ea = p.acc.entry(en)
 	}
-	out := f.toLDAP(en, &p.sel, ea)
+	out = f.toLDAPInto(out, en, &p.sel, ea)
 	if p.vf != nil {
 		f.filterValues(out, p.vf)
 	}

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"log/slog"
+	"os"
+	"runtime/debug"
+
+	"github.com/switchboard-ldap/switchboard/directory"
+)
+
+// memoryHeadroom is what the derived soft memory limit leaves above the
+// store's heap budget for everything else: connections, operations in
+// flight, the garbage between two collections.
+const memoryHeadroom = 64 << 20
+
+// setMemoryLimit sets the Go runtime's soft memory limit
+// (debug.SetMemoryLimit) from memory_limit_mb, unless the GOMEMLIMIT
+// environment variable set one already, and then returns to the operating
+// system what opening the store left behind.
+//
+// Without a limit the collector lets the heap grow to twice what is live,
+// and what is live here is mostly the caches and the memtable: a server
+// with 200 MiB of them would settle near 400 MiB, most of it garbage. The
+// derived limit is the store's heap budget (Engine.HeapBudget: the
+// memtable arena, the block, index and entry caches, all full) plus
+// memoryHeadroom: 259 MiB with the default sizes. The caches are
+// pointer-free byte slices (Badger's blocks, the entry cache's records),
+// so a collection costs little more than the live request state, and
+// collecting more often costs little CPU: at 243 MiB the 100k benchmark
+// ran 80 collections instead of 44 with the same CPU per operation, and
+// ended at 373 MiB RSS instead of 452. The limit is soft: when more is
+// live (a memtable being flushed while the next one fills), the heap
+// grows past it rather than the collector running without pause.
+func setMemoryLimit(cfg *Config, eng *directory.Engine, log *slog.Logger) {
+	if _, ok := os.LookupEnv("GOMEMLIMIT"); ok {
+		log.Info("memory limit from GOMEMLIMIT", "limit_mib", debug.SetMemoryLimit(-1)>>20)
+	} else if cfg.MemoryLimitMB == 0 && cfg.Replication.MultiSupplier {
+		// The replicated state is live heap the store's budget does not
+		// count (a few KB per entry): a limit derived without it would
+		// keep the collector running. Set memory_limit_mb to have one.
+		log.Info("no soft memory limit: multi-supplier replication holds its state in memory")
+	} else if limit := memoryLimit(cfg.MemoryLimitMB, eng.HeapBudget()); limit > 0 {
+		debug.SetMemoryLimit(limit)
+		log.Info("soft memory limit", "limit_mib", limit>>20, "store_budget_mib", eng.HeapBudget()>>20)
+	}
+	debug.FreeOSMemory()
+}
+
+// memoryLimit returns the limit memory_limit_mb asks for, in bytes, or 0
+// for none.
+func memoryLimit(mb int, budget int64) int64 {
+	switch {
+	case mb < 0:
+		return 0
+	case mb > 0:
+		return int64(mb) << 20
+	}
+	return budget + memoryHeadroom
+}

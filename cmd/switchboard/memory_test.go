@@ -1,0 +1,53 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// TestMemoryLimit starts the server with memory_limit_mb unset, set, and
+// -1, and reads the runtime's soft memory limit back from /metrics
+// (go_gc_gomemlimit_bytes).
+func TestMemoryLimit(t *testing.T) {
+	limit := func(s *testServer) float64 {
+		t.Helper()
+		resp, err := (&http.Client{Timeout: 10 * time.Second}).Get("http://" + s.Admin + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		m := regexp.MustCompile(`(?m)^go_gc_gomemlimit_bytes ([0-9.e+]+)$`).FindSubmatch(b)
+		if m == nil {
+			t.Fatal("/metrics has no go_gc_gomemlimit_bytes")
+		}
+		v, _ := strconv.ParseFloat(string(m[1]), 64)
+		return v
+	}
+	const mib = 1 << 20
+	// Derived: the memtable arena of 64 MiB plus 2 x 15%, the 64 MiB
+	// block cache, the 16 MiB index cache, the 32 MiB entry cache, and
+	// 64 MiB of headroom.
+	want := float64(64*mib + 2*(64*mib*15/100) + 64*mib + 16*mib + 32*mib + 64*mib)
+	if got := limit(startServer(t, "")); got != want {
+		t.Errorf("derived limit %.0f MiB, want %.0f MiB", got/mib, want/mib)
+	}
+	// Raising the caches raises it.
+	if got := limit(startServer(t, "", "--cache-mb", "128", "--entry-cache-mb", "64")); got != want+96*mib {
+		t.Errorf("derived limit with larger caches %.0f MiB, want %.0f MiB", got/mib, want/mib+96)
+	}
+	// entry_cache_mb 0 turns the cache off (not back to a default).
+	if got := limit(startServer(t, "", "--entry-cache-mb", "0")); got != want-32*mib {
+		t.Errorf("derived limit without the entry cache %.0f MiB, want %.0f MiB", got/mib, want/mib-32)
+	}
+	if got := limit(startServer(t, "", "--memory-limit-mb", "200")); got != 200*mib {
+		t.Errorf("memory_limit_mb 200: limit %.0f MiB", got/mib)
+	}
+	if got := limit(startServer(t, "", "--memory-limit-mb", "-1")); got < 1<<62 {
+		t.Errorf("memory_limit_mb -1: limit %.0f MiB, want none", got/mib)
+	}
+}
