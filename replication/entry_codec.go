@@ -153,8 +153,10 @@ func (s *State) decodeEntryState(d *opDecoder) (*entryState, error) {
 				d.fail("attribute %q: value %q repeated", a.name, a.values[j].value)
 			}
 		}
+		a.values = slices.Clip(a.values)
 		e.attrs = append(e.attrs, a)
 	}
+	e.attrs = slices.Clip(e.attrs)
 	slices.SortFunc(e.attrs, func(x, y attrState) int { return strings.Compare(x.key, y.key) })
 	for j := 1; j < len(e.attrs) && d.err == nil; j++ {
 		if e.attrs[j].key == e.attrs[j-1].key {

@@ -214,7 +214,10 @@ func (a *attrState) value(k string) *valueState {
 }
 
 // insertValue adds v (whose key a does not hold) in key order.
-func (a *attrState) insertValue(v valueState) {
+func (a *attrState) insertValue(v valueState, room int) {
+	if a.values == nil {
+		a.values = make([]valueState, 0, room)
+	}
 	i, _ := slices.BinarySearchFunc(a.values, v.key, func(v valueState, k string) int { return strings.Compare(v.key, k) })
 	a.values = slices.Insert(a.values, i, v)
 }
@@ -315,6 +318,9 @@ func (s *State) Apply(o *Op) error {
 		}
 		e := s.entry(o.Entry)
 		s.touch(o.Entry)
+		if e.attrs == nil {
+			e.attrs = make([]attrState, 0, len(o.Attrs)) // no room wasted by growing
+		}
 		if e.added.IsZero() || o.CSN.Less(e.added) {
 			e.added = o.CSN
 		}
@@ -481,7 +487,7 @@ func (s *State) addValues(e *entryState, name string, values []string, c CSN) {
 		vs := a.value(vk)
 		switch {
 		case vs == nil:
-			a.insertValue(valueState{key: vk, value: v, added: c})
+			a.insertValue(valueState{key: vk, value: v, added: c}, len(values))
 		case vs.added.Less(c):
 			vs.value, vs.added = v, c
 		case vs.added == c && v < vs.value:
@@ -508,7 +514,7 @@ func (s *State) removeValues(e *entryState, name string, values []string, c CSN)
 		switch {
 		case vs == nil:
 			// Remember the removal: the add it removes may arrive later.
-			a.insertValue(valueState{key: vk, value: v, removed: c})
+			a.insertValue(valueState{key: vk, value: v, removed: c}, len(values))
 		case vs.removed.Less(c):
 			vs.removed = c
 		}
