@@ -29,32 +29,38 @@ func TestMaterializeChangedMatchesFull(t *testing.T) {
 			if round%5 == 4 {
 				s.Purge(CSN{Time: epoch + int64(r.IntN(8)), Replica: 1})
 			}
-			upd, gone := s.MaterializeChanged(sh, s.TakeChanged())
-			for _, u := range gone {
-				delete(mirror, u)
-			}
-			seen := map[UUID]bool{}
-			for _, e := range upd {
-				if !e.Parent.IsRoot() && !seen[e.Parent] {
-					if _, ok := mirror[e.Parent]; !ok {
-						t.Fatalf("seed %d round %d: %s returned before its parent", seed, round, e.DN)
-					}
-				}
-				seen[e.UUID] = true
-				mirror[e.UUID] = e
-			}
-			full := s.Materialize()
-			want := map[UUID]Entry{}
-			for _, e := range full {
-				want[e.UUID] = e
-			}
-			if !reflect.DeepEqual(mirror, want) {
-				t.Fatalf("seed %d round %d: incremental mirror differs\n got %v\nwant %v", seed, round, fmt.Sprint(mirror), fmt.Sprint(want))
-			}
-			if sh.Digest() != s.Digest() || sh.Len() != len(full) {
-				t.Fatalf("seed %d round %d: Shown digest or size differs from the state's", seed, round)
-			}
+			checkRound(t, s, sh, mirror, fmt.Sprintf("seed %d round %d", seed, round))
 		}
+	}
+}
+
+// checkRound brings mirror up to date with one MaterializeChanged of s
+// and checks it then equals the full Materialize, parents listed before
+// children, with the Shown digest and size equal to the state's.
+func checkRound(t *testing.T, s *State, sh *Shown, mirror map[UUID]Entry, round string) {
+	t.Helper()
+	upd, gone := s.MaterializeChanged(sh, s.TakeChanged())
+	for _, u := range gone {
+		delete(mirror, u)
+	}
+	seen := map[UUID]bool{}
+	for _, e := range upd {
+		if _, ok := mirror[e.Parent]; !e.Parent.IsRoot() && !seen[e.Parent] && !ok {
+			t.Fatalf("%s: %s returned before its parent", round, e.DN)
+		}
+		seen[e.UUID] = true
+		mirror[e.UUID] = e
+	}
+	full := s.Materialize()
+	want := map[UUID]Entry{}
+	for _, e := range full {
+		want[e.UUID] = e
+	}
+	if !reflect.DeepEqual(mirror, want) {
+		t.Fatalf("%s: incremental mirror differs\n got %v\nwant %v", round, fmt.Sprint(mirror), fmt.Sprint(want))
+	}
+	if sh.Digest() != s.Digest() || sh.Len() != len(full) {
+		t.Fatalf("%s: Shown digest or size differs from the state's", round)
 	}
 }
 
@@ -104,23 +110,7 @@ func TestMaterializeChangedTreeChurn(t *testing.T) {
 					_ = s.Apply(opMod(next(), pick, modAdd("description", fmt.Sprint(round))))
 				}
 			}
-			upd, gone := s.MaterializeChanged(sh, s.TakeChanged())
-			for _, u := range gone {
-				delete(mirror, u)
-			}
-			for _, e := range upd {
-				mirror[e.UUID] = e
-			}
-			want := map[UUID]Entry{}
-			for _, e := range s.Materialize() {
-				want[e.UUID] = e
-			}
-			if !reflect.DeepEqual(mirror, want) {
-				t.Fatalf("seed %d round %d: incremental mirror differs from Materialize", seed, round)
-			}
-			if sh.Digest() != s.Digest() {
-				t.Fatalf("seed %d round %d: digest differs", seed, round)
-			}
+			checkRound(t, s, sh, mirror, fmt.Sprintf("seed %d round %d", seed, round))
 		}
 	}
 }
