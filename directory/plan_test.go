@@ -287,34 +287,49 @@ func badgerIterOpts() badger.IteratorOptions {
 	return o
 }
 
-// TestAndProbesLargeLists checks the shape of Outlook's filter's plan: the
-// presence list of mail, too long to count, must become a probe on the
-// small OR set rather than be read whole.
+// TestAndProbesLargeLists checks the shape of Outlook's filter's plan:
+// the presence list of mail, too long to count at estimateCap, becomes a
+// probe on the small set when it holds at least gatherPerProbe IDs per
+// candidate (at 100,000 people it always does), and is read and
+// intersected otherwise.
 func TestAndProbesLargeLists(t *testing.T) {
 	e := openTest(t)
 	fillRandom(t, e, rand.New(rand.NewPCG(5, 6)), 300)
-	f, _ := ldap.ParseFilter("(&(mail=*)(|(mail=zo*)(cn=Anna*)))")
-	m := e.compile(f, compileOptions{})
-	err := e.db.View(func(txn *badgerTxn) error {
-		r := indexReader(txn)
-		mail, _ := e.schema.Attribute("mail")
-		if n := r.Count(e.ready(mail).PresencePrefix(), 1000); n <= estimateCap {
-			t.Fatalf("only %d entries have mail: the test needs a large presence list", n)
-		}
-		p := e.planFilter(r, &m)
-		if p == nil || p.bm == nil {
-			t.Fatalf("plan %+v: want a gathered set", p)
-		}
-		if len(p.probes) != 1 {
-			t.Fatalf("plan has %d probes, want the presence list of mail as the only one", len(p.probes))
-		}
-		or := e.compile(ldapMust(t, "(|(mail=zo*)(cn=Anna*))"), compileOptions{})
-		if want := e.planFilter(r, &or).gather(r).GetCardinality(); p.bm.GetCardinality() > want {
-			t.Errorf("AND set has %d IDs, more than the OR's %d", p.bm.GetCardinality(), want)
-		}
-		return nil
-	})
-	must(t, err)
+	probed := 0
+	for _, small := range []string{"(|(mail=zo*)(cn=Anna*))", "(|(uid=u1)(uid=u2)(uid=u3))"} {
+		f := ldapMust(t, "(&(mail=*)"+small+")")
+		m := e.compile(f, compileOptions{})
+		err := e.db.View(func(txn *badgerTxn) error {
+			r := indexReader(txn)
+			mail, _ := e.schema.Attribute("mail")
+			present := r.Count(e.ready(mail).PresencePrefix(), 1000)
+			if present <= estimateCap {
+				t.Fatalf("only %d entries have mail: the test needs a large presence list", present)
+			}
+			sm := e.compile(ldapMust(t, small), compileOptions{})
+			want := e.planFilter(r, &sm).gather(r).GetCardinality()
+			p := e.planFilter(r, &m)
+			if p == nil || p.bm == nil {
+				t.Fatalf("%s: plan %+v: want a gathered set", f, p)
+			}
+			wantProbes := 0
+			if present >= int(want)*gatherPerProbe {
+				wantProbes = 1
+				probed++
+			}
+			if len(p.probes) != wantProbes {
+				t.Fatalf("%s: %d probes, want %d (%d with mail, %d candidates)", f, len(p.probes), wantProbes, present, want)
+			}
+			if p.bm.GetCardinality() > want {
+				t.Errorf("%s: AND set has %d IDs, more than the small side's %d", f, p.bm.GetCardinality(), want)
+			}
+			return nil
+		})
+		must(t, err)
+	}
+	if probed == 0 {
+		t.Fatal("no case probed the presence list: the test data does not exercise probes")
+	}
 }
 
 func ldapMust(t *testing.T, s string) *ldap.Filter {
