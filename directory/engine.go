@@ -80,7 +80,7 @@ type Options struct {
 	CacheBytes int64
 	// EntryCacheBytes bounds the cache of entry records (default 64 MiB,
 	// about 45,000 typical person entries; negative turns it off). The
-	// server's default is 128 MiB (entry_cache_mb).
+	// server's default is 32 MiB (entry_cache_mb).
 	EntryCacheBytes int64
 	// BulkLoad opens the store for a Loader: smaller tables, so that the
 	// tables the bulk load writes to the bottom level are 4 MiB, not 64

@@ -23,7 +23,7 @@ const memoryHeadroom = 64 << 20
 // with 200 MiB of them would settle near 400 MiB, most of it garbage. The
 // derived limit is the store's heap budget (Engine.HeapBudget: the
 // memtable arena, the block, index and entry caches, all full) plus
-// memoryHeadroom: 355 MiB with the default sizes. The caches are
+// memoryHeadroom: 259 MiB with the default sizes. The caches are
 // pointer-free byte slices (Badger's blocks, the entry cache's records),
 // so a collection costs little more than the live request state, and
 // collecting more often costs little CPU: at 243 MiB the 100k benchmark

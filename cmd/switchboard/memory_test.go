@@ -30,19 +30,19 @@ func TestMemoryLimit(t *testing.T) {
 	}
 	const mib = 1 << 20
 	// Derived: the memtable arena of 64 MiB plus 2 x 15%, the 64 MiB
-	// block cache, the 16 MiB index cache, the 128 MiB entry cache, and
+	// block cache, the 16 MiB index cache, the 32 MiB entry cache, and
 	// 64 MiB of headroom.
-	want := float64(64*mib + 2*(64*mib*15/100) + 64*mib + 16*mib + 128*mib + 64*mib)
+	want := float64(64*mib + 2*(64*mib*15/100) + 64*mib + 16*mib + 32*mib + 64*mib)
 	if got := limit(startServer(t, "")); got != want {
 		t.Errorf("derived limit %.0f MiB, want %.0f MiB", got/mib, want/mib)
 	}
 	// Raising the caches raises it.
-	if got := limit(startServer(t, "", "--cache-mb", "128", "--entry-cache-mb", "160")); got != want+96*mib {
+	if got := limit(startServer(t, "", "--cache-mb", "128", "--entry-cache-mb", "64")); got != want+96*mib {
 		t.Errorf("derived limit with larger caches %.0f MiB, want %.0f MiB", got/mib, want/mib+96)
 	}
 	// entry_cache_mb 0 turns the cache off (not back to a default).
-	if got := limit(startServer(t, "", "--entry-cache-mb", "0")); got != want-128*mib {
-		t.Errorf("derived limit without the entry cache %.0f MiB, want %.0f MiB", got/mib, want/mib-128)
+	if got := limit(startServer(t, "", "--entry-cache-mb", "0")); got != want-32*mib {
+		t.Errorf("derived limit without the entry cache %.0f MiB, want %.0f MiB", got/mib, want/mib-32)
 	}
 	if got := limit(startServer(t, "", "--memory-limit-mb", "200")); got != 200*mib {
 		t.Errorf("memory_limit_mb 200: limit %.0f MiB", got/mib)
