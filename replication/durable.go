@@ -25,6 +25,9 @@ func replicaKey(id uint16) []byte { return binary.BigEndian.AppendUint16(bytes.C
 
 func opPrefix(o uint16) []byte { return binary.BigEndian.AppendUint16(bytes.Clone(keyOps), o) }
 
+// opFloorKey is the key of origin o's op-log floor.
+func opFloorKey(o uint16) []byte { return binary.BigEndian.AppendUint16(bytes.Clone(keyOpFloor), o) }
+
 // appendCheckpoint encodes the checkpoint: the State's purge floor, then
 // the vector the stored entry states stand at (appendVector's form).
 func appendCheckpoint(b []byte, floor CSN, v Vector) []byte {
@@ -470,7 +473,7 @@ func (r *Replicator) trimOrigin(ctx context.Context, o uint16, limit, ageCut CSN
 	drop := func(c CSN, before int) bool {
 		return !limit.Less(c) && (c.Less(ageCut) || before < excess)
 	}
-	removed, last, err := trimLog(ctx, r.eng, p, binary.BigEndian.AppendUint16(bytes.Clone(keyOpFloor), o), drop)
+	removed, last, err := trimLog(ctx, r.eng, p, opFloorKey(o), drop)
 	if removed > 0 {
 		r.smu.Lock()
 		if r.floor[o].Less(last) {

@@ -27,7 +27,7 @@ var (
 )
 
 func opKey(c CSN) []byte {
-	b := binary.BigEndian.AppendUint16(bytes.Clone(keyOps), c.Replica)
+	b := opPrefix(c.Replica)
 	return c.AppendBinary(b)
 }
 

@@ -309,7 +309,7 @@ func (r *Replicator) Pull(q *PullRequest) (*PullResponse, error) {
 	err := r.eng.View(func(v *directory.View) error {
 		size := 0 // resp.Vector is raised below to the last op of each origin
 		for _, o := range opOrigins(v) {
-			p := binary.BigEndian.AppendUint16(bytes.Clone(keyOps), o)
+			p := opPrefix(o)
 			if err := v.Records(p, nil, true, func(k, _ []byte) (bool, error) {
 				c, err := DecodeCSN(k[len(p):])
 				if o == self && !c.Less(committed) {
@@ -380,7 +380,7 @@ func opOrigins(v *directory.View) []uint16 {
 		if o == 0xffff {
 			return out
 		}
-		next = binary.BigEndian.AppendUint16(bytes.Clone(keyOps), o+1)
+		next = opPrefix(o + 1)
 	}
 }
 

@@ -3,7 +3,6 @@ package replication
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -504,7 +503,7 @@ func (r *Replicator) install(ctx context.Context, snap *fetchedSnapshot) error {
 	}
 	err = r.eng.UpdateRecords(ctx, func(tx *directory.Tx) error {
 		for o, c := range snap.vector {
-			if err := tx.PutRecord(binary.BigEndian.AppendUint16(bytes.Clone(keyOpFloor), o), c.AppendBinary(nil)); err != nil {
+			if err := tx.PutRecord(opFloorKey(o), c.AppendBinary(nil)); err != nil {
 				return err
 			}
 		}

@@ -204,9 +204,14 @@ type attrState struct {
 	values  []valueState // by key
 }
 
+// find returns where the value with equality key k is, or would go.
+func (a *attrState) find(k string) (int, bool) {
+	return slices.BinarySearchFunc(a.values, k, func(v valueState, k string) int { return strings.Compare(v.key, k) })
+}
+
 // value returns the state of the value with equality key k, if any.
 func (a *attrState) value(k string) *valueState {
-	i, ok := slices.BinarySearchFunc(a.values, k, func(v valueState, k string) int { return strings.Compare(v.key, k) })
+	i, ok := a.find(k)
 	if !ok {
 		return nil
 	}
@@ -218,7 +223,7 @@ func (a *attrState) insertValue(v valueState, room int) {
 	if a.values == nil {
 		a.values = make([]valueState, 0, room)
 	}
-	i, _ := slices.BinarySearchFunc(a.values, v.key, func(v valueState, k string) int { return strings.Compare(v.key, k) })
+	i, _ := a.find(v.key)
 	a.values = slices.Insert(a.values, i, v)
 }
 
@@ -233,10 +238,15 @@ type entryState struct {
 	attrs   []attrState // by key
 }
 
+// find returns where the attribute with lower-case name k is, or would go.
+func (e *entryState) find(k string) (int, bool) {
+	return slices.BinarySearchFunc(e.attrs, k, func(a attrState, k string) int { return strings.Compare(a.key, k) })
+}
+
 // attr returns the state of the attribute with lower-case name k, if any.
 // The pointer is valid until the next attribute is added to e.
 func (e *entryState) attr(k string) *attrState {
-	i, ok := slices.BinarySearchFunc(e.attrs, k, func(a attrState, k string) int { return strings.Compare(a.key, k) })
+	i, ok := e.find(k)
 	if !ok {
 		return nil
 	}
@@ -456,7 +466,7 @@ func (e *entryState) addPlacement(p placement) {
 // lets the change stamped c propose its spelling of the name.
 func (s *State) attr(e *entryState, name string, c CSN) *attrState {
 	k := strings.ToLower(name)
-	i, ok := slices.BinarySearchFunc(e.attrs, k, func(a attrState, k string) int { return strings.Compare(a.key, k) })
+	i, ok := e.find(k)
 	if !ok {
 		e.attrs = slices.Insert(e.attrs, i, attrState{key: k, name: name, nameCSN: c})
 		return &e.attrs[i]
