@@ -45,24 +45,33 @@ func (e *dnSyntaxError) Unwrap() error { return ErrDNSyntax }
 // '\' escapes or the '#' hex form. Values must be valid UTF-8 (hex form
 // excepted), and the characters '"', '+', ',', ';', '<', '>', '\' and NUL
 // must be escaped.
-func ParseDN(s string) (DN, error) {
+func ParseDN(s string) (DN, error) { return parseDN(s, true) }
+
+// parseDN is ParseDN; with plain false every value takes the general
+// unescaping path (the fuzz target checks both paths agree).
+func parseDN(s string, plain bool) (DN, error) {
 	if s == "" {
 		return DN{}, nil
 	}
 	if !utf8.ValidString(s) {
 		return nil, &dnSyntaxError{0, "invalid UTF-8"}
 	}
-	p := dnParser{s: s}
-	var dn DN
-	var rdn RDN
+	p := dnParser{s: s, noPlain: !plain}
+	// Two allocations for the usual DN: the RDN list and one array that
+	// every RDN's AVAs are cut from, sized by the separators (escaped
+	// ones only make it larger than needed).
+	seps := strings.Count(s, ",") + strings.Count(s, ";") + 1
+	dn := make(DN, 0, min(seps, MaxDNRDNs))
+	avas := make([]AVA, 0, min(seps+strings.Count(s, "+"), 4*MaxDNRDNs))
+	start := 0 // the current RDN's first AVA in avas
 	for {
 		ava, err := p.ava()
 		if err != nil {
 			return nil, err
 		}
-		rdn = append(rdn, ava)
+		avas = append(avas, ava) // should it grow, the RDNs cut so far keep the old array
 		if p.pos == len(s) {
-			dn = append(dn, rdn)
+			dn = append(dn, RDN(avas[start:len(avas):len(avas)]))
 			break
 		}
 		switch s[p.pos] {
@@ -71,8 +80,8 @@ func ParseDN(s string) (DN, error) {
 			continue
 		case ',', ';':
 			p.pos++
-			dn = append(dn, rdn)
-			rdn = nil
+			dn = append(dn, RDN(avas[start:len(avas):len(avas)]))
+			start = len(avas)
 			if len(dn) >= MaxDNRDNs {
 				return nil, p.errf("too many RDNs")
 			}
@@ -84,8 +93,9 @@ func ParseDN(s string) (DN, error) {
 }
 
 type dnParser struct {
-	s   string
-	pos int
+	s       string
+	pos     int
+	noPlain bool // tests: no plainValue fast path
 }
 
 func (p *dnParser) errf(msg string) error { return &dnSyntaxError{p.pos, msg} }
@@ -178,6 +188,13 @@ func (p *dnParser) value() (string, error) {
 		p.skipSpaces()
 		return string(out), nil
 	}
+	// Most values need no unescaping: return them as a substring of the
+	// DN, with no copy.
+	if !p.noPlain {
+		if v, ok := p.plainValue(); ok {
+			return v, nil
+		}
+	}
 	var out []byte
 	keep := 0 // length of out without trailing unescaped spaces
 	for p.pos < len(s) {
@@ -223,6 +240,30 @@ done:
 		return "", p.errf("value is not valid UTF-8")
 	}
 	return string(out), nil
+}
+
+// plainValue reads a value made only of printable ASCII that needs no
+// unescaping, up to the next separator, dropping the spaces after it; it
+// reports false, reading nothing, for any other value (escapes, quotes,
+// control or non-ASCII bytes), which value then reads the long way.
+func (p *dnParser) plainValue() (string, bool) {
+	s := p.s
+	end, keep := p.pos, p.pos
+	for ; end < len(s); end++ {
+		c := s[end]
+		if c == ',' || c == '+' || c == ';' {
+			break
+		}
+		if c < 0x20 || c >= 0x7f || c == '\\' || c == '"' || c == '<' || c == '>' {
+			return "", false
+		}
+		if c != ' ' {
+			keep = end + 1
+		}
+	}
+	v := s[p.pos:keep]
+	p.pos = end
+	return v, true
 }
 
 // IsRoot reports whether d is the root DN (no RDNs).

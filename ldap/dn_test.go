@@ -133,6 +133,10 @@ func FuzzParseDN(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		dn, err := ParseDN(s)
+		slow, slowErr := parseDN(s, false)
+		if (err == nil) != (slowErr == nil) || !reflect.DeepEqual(dn, slow) {
+			t.Fatalf("%q: fast path %#v, %v; general path %#v, %v", s, dn, err, slow, slowErr)
+		}
 		if err != nil {
 			if !errors.Is(err, ErrDNSyntax) {
 				t.Fatalf("error %v does not wrap ErrDNSyntax", err)

@@ -22,13 +22,21 @@ import (
 // *ldap.Error.
 func (s *Schema) NormalizeDN(dn ldap.DN) (string, error) {
 	var b strings.Builder
+	size := 0
+	for _, rdn := range dn {
+		for _, ava := range rdn {
+			size += len(ava.Type) + len(ava.Value) + 2
+		}
+	}
+	b.Grow(size + size/8) // room for a few escapes
 	var avas []string
+	var scratch []byte // every value's bytes in turn, for the matching rule
 	for i, rdn := range dn {
 		if i > 0 {
 			b.WriteByte(',')
 		}
 		if len(rdn) == 1 {
-			if err := s.writeAVA(&b, rdn[0]); err != nil {
+			if err := s.writeAVA(&b, rdn[0], &scratch); err != nil {
 				return "", err
 			}
 			continue
@@ -36,7 +44,7 @@ func (s *Schema) NormalizeDN(dn ldap.DN) (string, error) {
 		avas = avas[:0]
 		for _, ava := range rdn {
 			var ab strings.Builder
-			if err := s.writeAVA(&ab, ava); err != nil {
+			if err := s.writeAVA(&ab, ava, &scratch); err != nil {
 				return "", err
 			}
 			avas = append(avas, ab.String())
@@ -67,25 +75,29 @@ func (s *Schema) NormalizeRDN(rdn ldap.RDN) (string, error) {
 	return s.NormalizeDN(ldap.DN{rdn})
 }
 
-func (s *Schema) writeAVA(b *strings.Builder, ava ldap.AVA) error {
+// writeAVA writes the normal form of ava to b. *scratch is a buffer the
+// value's bytes are copied into, reused from one AVA to the next.
+func (s *Schema) writeAVA(b *strings.Builder, ava ldap.AVA, scratch *[]byte) error {
 	a, ok := s.Attribute(ava.Type)
+	v := append((*scratch)[:0], ava.Value...)
+	*scratch = v
 	var norm []byte
 	var err error
 	switch {
 	case !ok:
-		b.WriteString(strings.ToLower(ava.Type))
-		norm, err = normCaseIgnore([]byte(ava.Value))
+		writeLower(b, ava.Type)
+		norm, err = normCaseIgnore(v)
 	case a.Equality == nil:
-		b.WriteString(strings.ToLower(a.Name()))
-		norm = []byte(ava.Value)
+		writeLower(b, a.Name())
+		norm = v
 	default:
-		b.WriteString(strings.ToLower(a.Name()))
+		writeLower(b, a.Name())
 		if a.Syntax != nil {
-			if err = a.Syntax.Validate([]byte(ava.Value)); err != nil {
+			if err = a.Syntax.Validate(v); err != nil {
 				break
 			}
 		}
-		norm, err = a.Equality.norm([]byte(ava.Value))
+		norm, err = a.Equality.norm(v)
 	}
 	if err != nil {
 		return &ldap.Error{Code: ldap.InvalidDNSyntax, Message: "invalid DN: " + ava.Type + ": " + err.Error()}
@@ -93,6 +105,18 @@ func (s *Schema) writeAVA(b *strings.Builder, ava ldap.AVA) error {
 	b.WriteByte('=')
 	escapeDNValue(b, norm)
 	return nil
+}
+
+// writeLower writes s to b with ASCII letters lower-cased (attribute
+// type names and OIDs are ASCII).
+func writeLower(b *strings.Builder, s string) {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b.WriteByte(c)
+	}
 }
 
 const hexDigits = "0123456789abcdef"

@@ -355,8 +355,34 @@ func lookupFold[T any](m map[string]T, name string) (T, bool) {
 	if v, ok := m[name]; ok {
 		return v, true
 	}
+	// Names are ASCII and short: fold them on the stack (the map look-up
+	// of string(bytes) does not allocate).
+	var buf [64]byte
+	if len(name) <= len(buf) {
+		b := buf[:len(name)]
+		for i := 0; i < len(name); i++ {
+			c := name[i]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			b[i] = c
+		}
+		v, ok := m[string(b)]
+		if ok || isASCII(name) {
+			return v, ok
+		}
+	}
 	v, ok := m[strings.ToLower(name)]
 	return v, ok
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // Attribute returns the attribute type named by any of its names or its
