@@ -7,7 +7,7 @@ import "context"
 // read of the bind path, for overlays that decide about a bind. It returns
 // nil, nil when there is no such entry. The entry may be shared with the
 // cache and must not be changed; Clone it first.
-func (e *Engine) Entry(dn string) (*Entry, error) { return e.entryByDN(dn) }
+func (e *Engine) Entry(dn string) (*Entry, error) { return e.entryByDN(dn, "") }
 
 // Amend changes the stored entry named dn in one write transaction: fn
 // gets a copy of the entry as the transaction reads it and reports whether

@@ -33,9 +33,9 @@ type entryCache struct {
 	inflight atomic.Int64
 	shards   [16]cacheShard
 
-	// dns maps normalised DNs to IDs for the bases searches start from.
-	// A DN's ID changes only when the entry is deleted or renamed; such
-	// writes clear the map (writeEnd with renamed set).
+	// dns maps normalised DNs to IDs for the bases searches start from
+	// and the DNs binds name. A DN's ID changes only when the entry is
+	// deleted or renamed; such writes drop the DNs they retire (writeEnd).
 	dnMu sync.RWMutex
 	dns  map[string]ID
 }
@@ -137,20 +137,28 @@ func (c *entryCache) put(tok readToken, id ID, rec []byte, evict bool) {
 	}
 }
 
-// writeBegin and writeEnd bracket a commit; writeEnd drops the written IDs.
+// writeBegin and writeEnd bracket a commit; writeEnd drops the written IDs
+// and the DNs that no longer name their entry (goneDNs).
 func (c *entryCache) writeBegin() {
 	if c != nil {
 		c.inflight.Add(1)
 	}
 }
 
-func (c *entryCache) writeEnd(ids []ID, renamed bool) {
+func (c *entryCache) writeEnd(ids []ID, goneDNs []string) {
 	if c == nil {
 		return
 	}
-	if renamed {
+	// The epoch moves first: a reader that read the old state before the
+	// commit either put it back before the drops below (which remove it)
+	// or finds the epoch moved and puts nothing (put and putDN check it
+	// under the lock the drops take).
+	c.epoch.Add(1)
+	if len(goneDNs) > 0 {
 		c.dnMu.Lock()
-		clear(c.dns)
+		for _, ndn := range goneDNs {
+			delete(c.dns, ndn)
+		}
 		c.dnMu.Unlock()
 	}
 	for _, id := range ids {
@@ -163,7 +171,6 @@ func (c *entryCache) writeEnd(ids []ID, renamed bool) {
 		}
 		s.mu.Unlock()
 	}
-	c.epoch.Add(1)
 	c.inflight.Add(-1)
 }
 
@@ -179,16 +186,25 @@ func (c *entryCache) lookupDN(ndn string) ID {
 }
 
 // maxCachedDNs bounds the DN cache: search bases and bind DNs, about
-// 100 bytes each (6.5 MiB at most).
-const maxCachedDNs = 1 << 16
+// 100 bytes each (dnCacheBytes at most). It holds every DN of a directory
+// of 100,000 people, whose binds would otherwise read the DN index for
+// most of them.
+const (
+	maxCachedDNs = 1 << 17
+	dnCacheBytes = maxCachedDNs * 100
+)
 
-// putDN caches a DN's ID under the same rules as put.
+// putDN caches a DN's ID under the same rules as put. When the cache is
+// full, a random DN makes room.
 func (c *entryCache) putDN(tok readToken, ndn string, id ID) {
 	if c == nil || !tok.ok || c.epoch.Load() != tok.epoch {
 		return
 	}
 	c.dnMu.Lock()
-	if len(c.dns) < maxCachedDNs && c.epoch.Load() == tok.epoch {
+	if c.epoch.Load() == tok.epoch {
+		if len(c.dns) >= maxCachedDNs {
+			evictOne(c.dns)
+		}
 		c.dns[ndn] = id
 	}
 	c.dnMu.Unlock()

@@ -314,14 +314,14 @@ func badgerOptions(opt Options) badger.Options {
 // heapBudget is the Go heap that the store's buffers and caches hold when
 // full, in steady state: the memtable arena being filled (MemTableSize
 // plus Badger's largest batch and its skiplist nodes, 15% of MemTableSize
-// each), the block and index caches and the entry cache. While a full
+// each), the block and index caches and the entry cache with its DN map. While a full
 // memtable is flushed (NumMemtables allows one), its arena is held too,
 // for the second or so that takes.
 func heapBudget(bo badger.Options, c *entryCache) int64 {
 	arena := bo.MemTableSize + 2*(bo.MemTableSize*15/100)
 	n := arena + bo.BlockCacheSize + bo.IndexCacheSize
 	if c != nil {
-		n += c.max
+		n += c.max + dnCacheBytes
 	}
 	return n
 }
@@ -452,8 +452,10 @@ func (e *Engine) normalizeDN(dn string) (ldap.DN, string, error) {
 // same few bases (the suffix, ou=people) come with nearly every search,
 // and parsing and normalising one costs more than the rest of a lookup.
 // A bind's DN passes through it too: the frontend normalises it, then
-// Authenticate finds it here. When full, it starts over. Cached DNs are
-// shared: callers must not modify them.
+// Authenticate finds it here. When full, a random DN makes room for the
+// new one, so the hot bases stay with high probability while thousands of
+// distinct bind DNs pass through (starting over would drop them all every
+// few thousand binds). Cached DNs are shared: callers must not modify them.
 type dnCache struct {
 	mu sync.RWMutex
 	m  map[string]normalizedDN
@@ -479,12 +481,24 @@ func (e *Engine) normalizeBase(dn string) (ldap.DN, string, error) {
 		return nil, "", err
 	}
 	e.dns.mu.Lock()
-	if e.dns.m == nil || len(e.dns.m) >= dnCacheMax {
-		e.dns.m = map[string]normalizedDN{}
+	if e.dns.m == nil {
+		e.dns.m = make(map[string]normalizedDN, dnCacheMax)
+	}
+	if len(e.dns.m) >= dnCacheMax {
+		evictOne(e.dns.m)
 	}
 	e.dns.m[dn] = normalizedDN{parsed, ndn}
 	e.dns.mu.Unlock()
 	return parsed, ndn, nil
+}
+
+// evictOne deletes one key of m, chosen at random: Go starts every
+// iteration over a map at a random position.
+func evictOne[V any](m map[string]V) {
+	for k := range m {
+		delete(m, k)
+		return
+	}
 }
 
 // NormalizeDN returns the normal form of a DN (schema.NormalizeDN),

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 
@@ -434,6 +436,13 @@ func FuzzEntryRecord(f *testing.F) {
 		big.Attrs = append(big.Attrs, Attr{Name: fmt.Sprint("a", i), Values: [][]byte{[]byte("x"), []byte("y"), []byte("z")}})
 	}
 	bigRec := big.marshal(nil)
+	f.Add(bigRec)
+	bind := &Entry{ParentID: 3, DN: "uid=u,dc=x", NDN: "uid=u,dc=x", Attrs: []Attr{
+		{Name: "cn", Values: [][]byte{[]byte("U")}},
+		{Name: "userPassword", Values: [][]byte{[]byte("{SSHA}x"), []byte("{SSHA}y")}},
+		{Name: "mail", Values: [][]byte{[]byte("u@x")}},
+	}}
+	f.Add(bind.marshal(nil))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		e1, err := unmarshalEntry(1, b)
 		var sc entryScratch
@@ -444,6 +453,37 @@ func FuzzEntryRecord(f *testing.F) {
 			err2 := decodeInto(&sc.en, &sc.vals, 1, b[1:])
 			if err == nil && (err2 != nil || snapshot(&sc.en) != snapshot(e1)) {
 				t.Fatalf("decoded into a used scratch: %v\n%s\nwant\n%s", err2, snapshot(&sc.en), snapshot(e1))
+			}
+		}
+		// The bind's partial decode agrees with the whole one: same
+		// names, and each attribute alone has the values it has in full.
+		if len(b) > 0 {
+			for _, name := range []string{"cn", "userPassword", "a3"} {
+				var one Entry
+				err3 := decodeOneAttr(&one, 1, b[1:], name)
+				if err == nil && err3 != nil {
+					t.Fatalf("decodeOneAttr(%s) fails on a record that decodes: %v", name, err3)
+				}
+				if err != nil || err3 != nil {
+					continue
+				}
+				if one.DN != e1.DN || one.NDN != e1.NDN || one.ParentID != e1.ParentID {
+					t.Fatalf("decodeOneAttr names %q %q, want %q %q", one.DN, one.NDN, e1.DN, e1.NDN)
+				}
+				var want []Attr
+				for _, a := range e1.Attrs {
+					if strings.EqualFold(a.Name, name) {
+						want = append(want, a)
+					}
+				}
+				if len(one.Attrs) != len(want) {
+					t.Fatalf("decodeOneAttr(%s): %d attributes, want %d", name, len(one.Attrs), len(want))
+				}
+				for i := range want {
+					if !reflect.DeepEqual(one.Attrs[i].Values, want[i].Values) {
+						t.Fatalf("decodeOneAttr(%s): values %q, want %q", name, one.Attrs[i].Values, want[i].Values)
+					}
+				}
 			}
 		}
 		if err != nil {
@@ -561,5 +601,80 @@ func TestScanDoesNotEvict(t *testing.T) {
 	c.put(tok, 5008, record(5008), true)
 	if c.peek(5008) == nil || len(c.shards[0].items) != 8 {
 		t.Errorf("look-up did not replace an entry: %d entries", len(c.shards[0].items))
+	}
+}
+
+// TestDNCacheFollowsDeletesAndRenames checks that the DN cache drops the
+// DNs a delete or a rename retires, and only those: a DN deleted and added
+// again, or renamed away and reused, must name the new entry, while
+// readers race the writers.
+func TestDNCacheFollowsDeletesAndRenames(t *testing.T) {
+	e := openTest(t)
+	ctx := context.Background()
+	dn := func(s string) string { return "uid=" + s + ",ou=people,dc=example,dc=com" }
+	must(t, errOf(e.Add(ctx, dn("keep"), person("keep", "K", "K", "description", "kept"), WriteOptions{})))
+	done := make(chan struct{})
+	var readers sync.WaitGroup
+	for range 3 {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				e.Get(ctx, dn("d"))
+				e.Get(ctx, dn("r"))
+				e.Get(ctx, dn("keep"))
+			}
+		}()
+	}
+	for round := 1; round <= 40; round++ {
+		v := fmt.Sprint(round)
+		must(t, errOf(e.Add(ctx, dn("d"), person("d", "D", "D", "description", v), WriteOptions{})))
+		if en, err := e.Get(ctx, dn("d")); err != nil || en.First("description") != v {
+			t.Fatalf("round %d: uid=d read %v, %v after its add", round, en, err)
+		}
+		// Rename it away, then reuse the old DN for another entry.
+		must(t, errOf(e.ModifyDN(ctx, dn("d"), "uid=r", true, nil, WriteOptions{})))
+		if _, err := e.Get(ctx, dn("d")); err == nil {
+			t.Fatalf("round %d: uid=d still found after its rename", round)
+		}
+		must(t, errOf(e.Add(ctx, dn("d"), person("d", "D", "D", "description", "again "+v), WriteOptions{})))
+		if en, err := e.Get(ctx, dn("d")); err != nil || en.First("description") != "again "+v {
+			t.Fatalf("round %d: reused uid=d read %v, %v", round, en, err)
+		}
+		must(t, errOf(e.Delete(ctx, dn("d"), WriteOptions{})))
+		must(t, errOf(e.Delete(ctx, dn("r"), WriteOptions{})))
+		if _, err := e.Get(ctx, dn("r")); err == nil {
+			t.Fatalf("round %d: uid=r still found after its delete", round)
+		}
+	}
+	close(done)
+	readers.Wait()
+	if en, err := e.Get(ctx, dn("keep")); err != nil || en.First("description") != "kept" {
+		t.Errorf("uid=keep read %v, %v", en, err)
+	}
+	if _, err := e.Get(ctx, dn("d")); err == nil {
+		t.Error("uid=d found after its last delete")
+	}
+}
+
+// TestDNCacheEvictsWhenFull checks that a full DN cache makes room for new
+// DNs (a random one leaves) instead of refusing them.
+func TestDNCacheEvictsWhenFull(t *testing.T) {
+	c := newEntryCache(1 << 20)
+	tok := c.begin()
+	for i := range maxCachedDNs + 100 {
+		c.putDN(tok, fmt.Sprintf("uid=u%d", i), ID(i+1))
+	}
+	if n := len(c.dns); n != maxCachedDNs {
+		t.Errorf("%d DNs cached, want %d", n, maxCachedDNs)
+	}
+	last := maxCachedDNs + 99
+	if id := c.lookupDN(fmt.Sprintf("uid=u%d", last)); id != ID(last+1) {
+		t.Errorf("newest DN not cached: %d", id)
 	}
 }

@@ -193,6 +193,45 @@ func decodeInto(dst *Entry, vals *[][]byte, id ID, b []byte) error {
 	return nil
 }
 
+// decodeOneAttr decodes a record body as decodeInto does, but keeps only
+// the attribute named attr (compared without case, a sealed attribute's
+// mark aside), stepping over the values of the others without slicing
+// them. dst gets a new attribute list; values alias b.
+func decodeOneAttr(dst *Entry, id ID, b []byte, attr string) error {
+	r := reader{b: b}
+	dst.ID = id
+	dst.ParentID = ID(r.uvarint())
+	dst.DN = r.str()
+	dst.NDN = r.str()
+	dst.Attrs = nil
+	n := r.uvarint()
+	if n > uint64(len(r.b)) {
+		return errCorrupt
+	}
+	for range n {
+		name := r.str()
+		nv := r.uvarint()
+		if nv > uint64(len(r.b)) {
+			return errCorrupt
+		}
+		if !strings.EqualFold(strings.TrimPrefix(name, string(rune(sealedMark))), attr) {
+			for range nv {
+				r.skip()
+			}
+			continue
+		}
+		vals := make([][]byte, nv)
+		for i := range vals {
+			vals[i] = r.bytes()
+		}
+		dst.Attrs = append(dst.Attrs, Attr{Name: name, Values: vals})
+	}
+	if r.err {
+		return errCorrupt
+	}
+	return nil
+}
+
 // computedAttrs is the number of attributes addComputed appends.
 const computedAttrs = 4
 
@@ -220,6 +259,17 @@ func (r *reader) str() string {
 		return ""
 	}
 	return unsafe.String(&b[0], len(b))
+}
+
+// skip steps over the next length-prefixed bytes.
+func (r *reader) skip() {
+	n := r.uvarint()
+	if n > uint64(len(r.b)) {
+		r.err = true
+		r.b = nil
+		return
+	}
+	r.b = r.b[n:]
 }
 
 func (r *reader) bytes() []byte {

@@ -124,7 +124,7 @@ func (e *Engine) ReplaceEntriesLogged(ctx context.Context, put []*Entry, remove 
 		}
 		e.cache.writeBegin()
 		err = tx.txn.Commit()
-		e.cache.writeEnd(tx.touched, true)
+		e.cache.writeEnd(tx.touched, tx.goneDNs)
 		settle(err == nil)
 		if errors.Is(err, badger.ErrConflict) && i < 16 {
 			continue
@@ -223,6 +223,7 @@ func (e *Engine) unindex(tx *Tx, en *Entry) error {
 	if id, err := lookupDN(tx.txn, en.NDN); err != nil {
 		return err
 	} else if id == en.ID {
+		tx.goneDNs = append(tx.goneDNs, en.NDN)
 		return tx.txn.Delete(dnKey(en.NDN))
 	}
 	return nil

@@ -300,6 +300,33 @@ func (e *Engine) decodeEntry(id ID, v []byte) (*Entry, error) {
 	return en, nil
 }
 
+// decodeRecordAttr decodes from an entry record of either format the
+// names of the entry and the values of the one attribute attr (matched
+// without regard to case), skipping the others: what a bind needs. Values
+// alias rec (sealed ones are opened into new slices).
+func (e *Engine) decodeRecordAttr(dst *Entry, id ID, rec []byte, attr string) error {
+	if len(rec) == 0 || (rec[0] != entryFormatV1 && rec[0] != entryFormatSealed) {
+		return errCorrupt
+	}
+	if err := decodeOneAttr(dst, id, rec[1:], attr); err != nil {
+		return err
+	}
+	for i := range dst.Attrs {
+		a := &dst.Attrs[i]
+		if a.Name == "" || a.Name[0] != sealedMark {
+			continue
+		}
+		a.Name = a.Name[1:]
+		for j, sv := range a.Values {
+			var err error
+			if a.Values[j], err = e.sealer.openCopy(a.Name, sv); err != nil {
+				return fmt.Errorf("entry %d: %w", id, err)
+			}
+		}
+	}
+	return nil
+}
+
 // decodeRecord decodes an entry record of either format into dst as
 // decodeInto does: rec must never be written afterwards. Sealed values
 // are opened into new slices.

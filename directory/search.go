@@ -242,24 +242,36 @@ func putScratch(sc *entryScratch) {
 //
 // A scan (evict false) fills only free room in the cache.
 func (e *Engine) readEntry(txn *badger.Txn, tok readToken, id ID, evict bool, sc *entryScratch) (*Entry, error) {
-	rec := e.cache.peek(id)
-	if rec == nil {
-		item, err := txn.Get(entryKey(id))
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		if rec, err = item.ValueCopy(nil); err != nil {
-			return nil, err
-		}
-		e.cache.put(tok, id, rec, evict)
+	rec, err := e.readRecord(txn, tok, id, evict)
+	if err != nil || rec == nil {
+		return nil, err
 	}
 	if err := e.decodeRecord(&sc.en, &sc.vals, id, rec); err != nil {
 		return nil, err
 	}
 	return &sc.en, nil
+}
+
+// readRecord returns the record of entry id, from the entry cache or the
+// store (then caching it as put allows), or nil if there is no such
+// entry. The record is shared: it must never be written.
+func (e *Engine) readRecord(txn *badger.Txn, tok readToken, id ID, evict bool) ([]byte, error) {
+	if rec := e.cache.peek(id); rec != nil {
+		return rec, nil
+	}
+	item, err := txn.Get(entryKey(id))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	rec, err := item.ValueCopy(nil)
+	if err != nil {
+		return nil, err
+	}
+	e.cache.put(tok, id, rec, evict)
+	return rec, nil
 }
 
 // private returns a copy of en whose attribute list and value lists (with
@@ -478,9 +490,12 @@ func (e *Engine) Compare(ctx context.Context, req *CompareRequest) (bool, error)
 // With Options.RehashOnBind, a successful bind that verified a value not
 // in the Hasher's current scheme and parameters replaces that value with
 // a new hash of the same password (see rehash).
+//
+// The entry returned holds the entry's names and its userPassword only:
+// a bind decodes nothing else of the record.
 func (e *Engine) Authenticate(ctx context.Context, dn string, pw []byte) (*Entry, error) {
 	bad := &ldap.Error{Code: ldap.InvalidCredentials, Message: "invalid credentials"}
-	en, err := e.entryByDN(dn)
+	en, err := e.entryByDN(dn, "userPassword")
 	if err != nil || en == nil {
 		return nil, bad
 	}
@@ -505,9 +520,11 @@ func (e *Engine) Authenticate(ctx context.Context, dn string, pw []byte) (*Entry
 }
 
 // entryByDN loads an entry by DN through the entry cache, without the
-// computed attributes of a search: the bind path. It returns nil, nil when
-// there is no such entry.
-func (e *Engine) entryByDN(dn string) (*Entry, error) {
+// computed attributes of a search, with its DN, normalised DN and the one
+// attribute named attr, or every attribute when attr is "" (values shared
+// with the cached record, so never to be written): the bind path. It
+// returns nil, nil when there is no such entry.
+func (e *Engine) entryByDN(dn, attr string) (*Entry, error) {
 	_, ndn, err := e.normalizeBase(dn) // the frontend has just normalised dn the same way
 	if err != nil {
 		return nil, err
@@ -523,9 +540,16 @@ func (e *Engine) entryByDN(dn string) (*Entry, error) {
 			}
 			e.cache.putDN(tok, ndn, id)
 		}
-		// A scratch of its own: the entry is the caller's.
-		en, err = e.readEntry(txn, tok, id, true, new(entryScratch))
-		return err
+		rec, err := e.readRecord(txn, tok, id, true)
+		if err != nil || rec == nil {
+			return err
+		}
+		en = new(Entry)
+		if attr == "" {
+			var vals [][]byte
+			return e.decodeRecord(en, &vals, id, rec)
+		}
+		return e.decodeRecordAttr(en, id, rec, attr)
 	})
 	return en, err
 }

@@ -77,8 +77,11 @@ type Tx struct {
 	// added counts entries created (+) and removed (-) by the transaction,
 	// applied to the engine's counter after commit.
 	added int64
-	// touched lists the entries written, for the entry cache.
+	// touched lists the entries written, and goneDNs the normalised DNs
+	// that no longer name the entry they named (deleted or renamed), for
+	// the entry cache.
 	touched []ID
+	goneDNs []string
 	// csn is the write's change sequence number (Options.Stamper).
 	csn string
 	// updates are the writes hooks made with Update.
@@ -256,6 +259,7 @@ func (e *Engine) putEntry(tx *Tx, before, after *Entry) error {
 			if err := txn.Delete(dnKey(before.NDN)); err != nil {
 				return err
 			}
+			tx.goneDNs = append(tx.goneDNs, before.NDN)
 		}
 		if err := txn.Set(dnKey(after.NDN), appendID(nil, after.ID)); err != nil {
 			return err
@@ -304,6 +308,7 @@ func (e *Engine) removeEntry(tx *Tx, en *Entry) error {
 	if err := txn.Delete(dnKey(en.NDN)); err != nil {
 		return err
 	}
+	tx.goneDNs = append(tx.goneDNs, en.NDN)
 	return txn.Delete(entryKey(en.ID))
 }
 
@@ -337,7 +342,7 @@ func (e *Engine) update(ctx context.Context, fn func(tx *Tx) (*Change, error)) (
 		}
 		e.cache.writeBegin()
 		err = tx.txn.Commit()
-		e.cache.writeEnd(tx.touched, ch != nil && (ch.Kind == ChangeDelete || ch.Kind == ChangeModifyDN))
+		e.cache.writeEnd(tx.touched, tx.goneDNs)
 		if err != nil {
 			e.settle(tx, nil)
 		}
