@@ -2,6 +2,7 @@ package directory
 
 import (
 	"container/list"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -38,6 +39,13 @@ type entryCache struct {
 	// deleted or renamed; such writes drop the DNs they retire (writeEnd).
 	dnMu sync.RWMutex
 	dns  map[string]ID
+
+	// lists maps posting-list prefixes (index keys without the ID) to
+	// the IDs under them, for lists of at most maxListIDs: what an
+	// equality look-up reads, without opening a store iterator. Writes
+	// drop the lists whose keys they add or delete (writeEnd).
+	listMu sync.RWMutex
+	lists  map[string][]uint32
 }
 
 type cacheShard struct {
@@ -58,7 +66,7 @@ type cacheItem struct {
 const cacheItemOverhead = 160
 
 func newEntryCache(maxBytes int64) *entryCache {
-	c := &entryCache{max: maxBytes, dns: map[string]ID{}}
+	c := &entryCache{max: maxBytes, dns: map[string]ID{}, lists: map[string][]uint32{}}
 	for i := range c.shards {
 		c.shards[i].items = map[ID]*list.Element{}
 	}
@@ -137,15 +145,16 @@ func (c *entryCache) put(tok readToken, id ID, rec []byte, evict bool) {
 	}
 }
 
-// writeBegin and writeEnd bracket a commit; writeEnd drops the written IDs
-// and the DNs that no longer name their entry (goneDNs).
+// writeBegin and writeEnd bracket a commit; writeEnd drops the written IDs,
+// the DNs that no longer name their entry (goneDNs) and the posting lists
+// whose keys changed (goneLists).
 func (c *entryCache) writeBegin() {
 	if c != nil {
 		c.inflight.Add(1)
 	}
 }
 
-func (c *entryCache) writeEnd(ids []ID, goneDNs []string) {
+func (c *entryCache) writeEnd(ids []ID, goneDNs, goneLists []string) {
 	if c == nil {
 		return
 	}
@@ -160,6 +169,15 @@ func (c *entryCache) writeEnd(ids []ID, goneDNs []string) {
 			delete(c.dns, ndn)
 		}
 		c.dnMu.Unlock()
+	}
+	if len(goneLists) > 0 {
+		c.listMu.Lock()
+		if len(c.lists) > 0 {
+			for _, p := range goneLists {
+				delete(c.lists, p)
+			}
+		}
+		c.listMu.Unlock()
 	}
 	for _, id := range ids {
 		s := c.shard(id)
@@ -183,6 +201,61 @@ func (c *entryCache) lookupDN(ndn string) ID {
 	id := c.dns[ndn]
 	c.dnMu.RUnlock()
 	return id
+}
+
+// maxCachedLists bounds the posting-list cache, and maxListIDs the lists
+// it keeps: an equality look-up's (usually one ID), about 100 bytes each
+// with the key (listCacheBytes at most).
+const (
+	maxCachedLists = 1 << 17
+	maxListIDs     = 16
+	listCacheBytes = maxCachedLists * 100
+)
+
+// listView lends the posting-list cache to one read transaction that
+// began with tok: it implements index.ListCache.
+type listView struct {
+	c   *entryCache
+	tok readToken
+}
+
+// List returns the cached IDs under prefix, shared: never to be written.
+func (v *listView) List(prefix []byte) ([]uint32, bool) {
+	v.c.listMu.RLock()
+	ids, ok := v.c.lists[string(prefix)]
+	v.c.listMu.RUnlock()
+	return ids, ok
+}
+
+// PutList caches the IDs under prefix, read in the view's transaction,
+// under the rules of put; when the cache is full, a random list makes
+// room.
+func (v *listView) PutList(prefix []byte, ids []uint32) {
+	c := v.c
+	if len(ids) > maxListIDs || !v.tok.ok || c.epoch.Load() != v.tok.epoch {
+		return
+	}
+	ids = slices.Clip(slices.Clone(ids))
+	c.listMu.Lock()
+	if c.epoch.Load() == v.tok.epoch {
+		if len(c.lists) >= maxCachedLists {
+			evictOne(c.lists)
+		}
+		c.lists[string(prefix)] = ids
+	}
+	c.listMu.Unlock()
+}
+
+// dropLists forgets every cached posting list: an index was built or
+// dropped without the writes that keep the cache right.
+func (c *entryCache) dropLists() {
+	if c == nil {
+		return
+	}
+	c.epoch.Add(1)
+	c.listMu.Lock()
+	clear(c.lists)
+	c.listMu.Unlock()
 }
 
 // maxCachedDNs bounds the DN cache: search bases and bind DNs, about

@@ -678,3 +678,66 @@ func TestDNCacheEvictsWhenFull(t *testing.T) {
 		t.Errorf("newest DN not cached: %d", id)
 	}
 }
+
+// TestListCacheFollowsWrites checks that the posting-list cache never
+// answers an equality look-up with a list a write has changed: values
+// move between entries, entries come and go, while readers race the
+// writers filling the cache; after each write the look-ups must see it.
+func TestListCacheFollowsWrites(t *testing.T) {
+	e := openTest(t)
+	ctx := context.Background()
+	dn := func(s string) string { return "uid=" + s + ",ou=people,dc=example,dc=com" }
+	for _, u := range []string{"a", "b"} {
+		must(t, errOf(e.Add(ctx, dn(u), person(u, u, u, "mail", u+"@x"), WriteOptions{})))
+	}
+	done := make(chan struct{})
+	var readers sync.WaitGroup
+	for range 3 {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				for _, f := range []string{"(mail=a@x)", "(mail=b@x)", "(mail=shared@x)", "(uid=c)", "(&(uid=a)(mail=shared@x))"} {
+					search(t, e, "dc=example,dc=com", ldap.ScopeWholeSubtree, f)
+				}
+			}
+		}()
+	}
+	want := func(round int, filter string, dns ...string) {
+		t.Helper()
+		got := search(t, e, "dc=example,dc=com", ldap.ScopeWholeSubtree, filter)
+		sort.Strings(dns)
+		if !slices.Equal(got, dns) {
+			t.Fatalf("round %d: %s found %v, want %v", round, filter, got, dns)
+		}
+	}
+	setMail := func(u, mail string) {
+		must(t, errOf(e.Modify(ctx, dn(u), []Mod{{Op: ldap.ModReplace, Attr: Attr{Name: "mail", Values: [][]byte{[]byte(mail)}}}}, WriteOptions{})))
+	}
+	for round := 1; round <= 30; round++ {
+		setMail("a", "shared@x")
+		want(round, "(mail=a@x)")
+		want(round, "(mail=shared@x)", dn("a"))
+		want(round, "(&(uid=a)(mail=shared@x))", dn("a"))
+		setMail("b", "shared@x")
+		want(round, "(mail=shared@x)", dn("a"), dn("b"))
+		must(t, errOf(e.Add(ctx, dn("c"), person("c", "c", "c", "mail", "shared@x"), WriteOptions{})))
+		want(round, "(uid=c)", dn("c"))
+		want(round, "(mail=shared@x)", dn("a"), dn("b"), dn("c"))
+		must(t, errOf(e.Delete(ctx, dn("c"), WriteOptions{})))
+		want(round, "(uid=c)")
+		want(round, "(mail=shared@x)", dn("a"), dn("b"))
+		setMail("a", "a@x")
+		setMail("b", "b@x")
+		want(round, "(mail=a@x)", dn("a"))
+		want(round, "(mail=shared@x)")
+		want(round, "(&(uid=a)(mail=shared@x))")
+	}
+	close(done)
+	readers.Wait()
+}

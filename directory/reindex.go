@@ -121,6 +121,7 @@ func (e *Engine) openIndexes(spec map[string][]string) error {
 		return err
 	}
 	e.readyIdx.Store(rc)
+	e.cache.dropLists()
 	if err := e.saveSpec(ready); err != nil {
 		return err
 	}
@@ -148,6 +149,7 @@ func (e *Engine) openIndexes(spec map[string][]string) error {
 			return
 		}
 		e.readyIdx.Store(e.indexes)
+		e.cache.dropLists()
 	}()
 	return nil
 }

@@ -124,7 +124,7 @@ func (e *Engine) ReplaceEntriesLogged(ctx context.Context, put []*Entry, remove 
 		}
 		e.cache.writeBegin()
 		err = tx.txn.Commit()
-		e.cache.writeEnd(tx.touched, tx.goneDNs)
+		e.cache.writeEnd(tx.touched, tx.goneDNs, tx.goneLists)
 		settle(err == nil)
 		if errors.Is(err, badger.ErrConflict) && i < 16 {
 			continue
@@ -216,6 +216,7 @@ func (e *Engine) unindex(tx *Tx, en *Entry) error {
 		if err := tx.txn.Delete([]byte(k)); err != nil {
 			return err
 		}
+		tx.listChanged(k)
 	}
 	if err := tx.txn.Delete(childKey(en.ParentID, en.ID)); err != nil {
 		return err

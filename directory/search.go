@@ -132,6 +132,9 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 			}
 		}
 		r := index.Reader{Txn: txn}
+		if e.cache != nil {
+			r.Lists = &listView{e.cache, tok}
+		}
 		e.resolveChains(r, &m)
 		src, err := e.candidates(r, &m, req, baseID, baseNDN)
 		if err != nil {

@@ -80,8 +80,9 @@ type Tx struct {
 	// touched lists the entries written, and goneDNs the normalised DNs
 	// that no longer name the entry they named (deleted or renamed), for
 	// the entry cache.
-	touched []ID
-	goneDNs []string
+	touched   []ID
+	goneDNs   []string
+	goneLists []string // prefixes of the posting lists written
 	// csn is the write's change sequence number (Options.Stamper).
 	csn string
 	// updates are the writes hooks made with Update.
@@ -281,6 +282,7 @@ func (e *Engine) putEntry(tx *Tx, before, after *Entry) error {
 			if err := txn.Delete([]byte(k)); err != nil {
 				return err
 			}
+			tx.listChanged(k)
 		}
 	}
 	for k := range newKeys {
@@ -288,9 +290,16 @@ func (e *Engine) putEntry(tx *Tx, before, after *Entry) error {
 			if err := txn.Set([]byte(k), nil); err != nil {
 				return err
 			}
+			tx.listChanged(k)
 		}
 	}
 	return nil
+}
+
+// listChanged notes that index key k was added or deleted: the posting
+// list it belongs to (k without its ID) must leave the cache.
+func (tx *Tx) listChanged(k string) {
+	tx.goneLists = append(tx.goneLists, k[:len(k)-8])
 }
 
 // removeEntry deletes en and all its index keys.
@@ -301,6 +310,7 @@ func (e *Engine) removeEntry(tx *Tx, en *Entry) error {
 		if err := txn.Delete([]byte(k)); err != nil {
 			return err
 		}
+		tx.listChanged(k)
 	}
 	if err := txn.Delete(childKey(en.ParentID, en.ID)); err != nil {
 		return err
@@ -342,7 +352,7 @@ func (e *Engine) update(ctx context.Context, fn func(tx *Tx) (*Change, error)) (
 		}
 		e.cache.writeBegin()
 		err = tx.txn.Commit()
-		e.cache.writeEnd(tx.touched, tx.goneDNs)
+		e.cache.writeEnd(tx.touched, tx.goneDNs, tx.goneLists)
 		if err != nil {
 			e.settle(tx, nil)
 		}

@@ -9,8 +9,21 @@ import (
 	"github.com/dgraph-io/badger/v4"
 )
 
-// Reader reads posting lists inside one Badger transaction.
-type Reader struct{ Txn *badger.Txn }
+// Reader reads posting lists inside one Badger transaction. With Lists
+// set, Estimate answers short lists from that cache and fills it.
+type Reader struct {
+	Txn   *badger.Txn
+	Lists ListCache
+}
+
+// ListCache keeps short posting lists between transactions: the IDs under
+// a prefix, in ascending order. The cache decides which lists it keeps and
+// must drop a list whenever a write changes it. Lists it returns are
+// shared and never written.
+type ListCache interface {
+	List(prefix []byte) ([]uint32, bool)
+	PutList(prefix []byte, ids []uint32)
+}
 
 func (r Reader) iterator(prefix []byte) *badger.Iterator {
 	opt := badger.DefaultIteratorOptions
@@ -47,16 +60,38 @@ func (r Reader) Contains(prefix []byte, id uint64) bool {
 // list (the usual equality lookup) is read once, not counted then read.
 // The bitmap is nil when the list was longer than keep or reached limit
 // (then n is only a lower bound).
+//
+// With r.Lists, a list the cache holds is not read from the store, and a
+// list read whole (shorter than limit, every ID within 32 bits) is offered
+// to the cache.
 func (r Reader) Estimate(prefix []byte, keep, limit int) (int, *roaring.Bitmap) {
+	if r.Lists != nil {
+		if ids, ok := r.Lists.List(prefix); ok {
+			switch n := len(ids); {
+			case n >= limit:
+				return limit, nil
+			case n > keep:
+				return n, nil
+			default:
+				return n, roaring.BitmapOf(ids...)
+			}
+		}
+	}
 	n := 0
 	var ids []uint32
+	whole := true
 	r.Scan(prefix, func(id uint64) bool {
-		if n < keep && id <= 0xFFFFFFFF {
+		if id > 0xFFFFFFFF {
+			whole = false
+		} else if n < keep {
 			ids = append(ids, uint32(id))
 		}
 		n++
 		return n < limit
 	})
+	if r.Lists != nil && whole && n < limit && len(ids) == n {
+		r.Lists.PutList(prefix, ids)
+	}
 	if n >= limit || n > keep || len(ids) != n {
 		return n, nil // counting stopped early, or too many to keep
 	}
