@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"errors"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -98,6 +99,12 @@ func (s *Schema) writeAVA(b *strings.Builder, ava ldap.AVA, scratch *[]byte) err
 			}
 		}
 		norm, err = a.Equality.norm(v)
+	}
+	if err == nil && len(norm) == 0 && len(v) > 0 {
+		// Only characters preparation removes (controls, say): two such
+		// values would name the same entry, and the normal form would
+		// not be a DN.
+		err = errors.New("value has no significant characters")
 	}
 	if err != nil {
 		return &ldap.Error{Code: ldap.InvalidDNSyntax, Message: "invalid DN: " + ava.Type + ": " + err.Error()}

@@ -93,3 +93,27 @@ func FuzzNormalize(f *testing.F) {
 		}
 	})
 }
+
+// FuzzNormalizeDN checks that a normalised DN is its own normal form: the
+// directory takes a DN that equals a stored entry's normalised DN byte for
+// byte as already normal, without parsing it.
+func FuzzNormalizeDN(f *testing.F) {
+	for _, v := range []string{"uid=jdoe,ou=People,dc=Example,dc=com", "CN=John  Smith+sn=X,O=a\\,b", "cn=#04024869",
+		"cn=\\ x\\ ,dc=y", "2.5.4.3=Ångström", "mail=A@B.example", "cn=a\\2cb", "member=uid=x\\,dc=y", "cn=\\23x"} {
+		f.Add(v)
+	}
+	s := mustDefault(f)
+	f.Fuzz(func(t *testing.T, dn string) {
+		n, err := s.NormalizeDNString(dn)
+		if err != nil {
+			return
+		}
+		n2, err := s.NormalizeDNString(n)
+		if err != nil {
+			t.Fatalf("normal form %q of %q does not normalise: %v", n, dn, err)
+		}
+		if n2 != n {
+			t.Fatalf("not idempotent: %q -> %q -> %q", dn, n, n2)
+		}
+	})
+}
