@@ -504,8 +504,19 @@ func evictOne[V any](m map[string]V) {
 // NormalizeDN returns the normal form of a DN (schema.NormalizeDN),
 // remembering the answer for the DNs searches use again and again.
 func (e *Engine) NormalizeDN(dn string) (string, error) {
+	if e.knownNDN(dn) {
+		return dn, nil
+	}
 	_, ndn, err := e.normalizeBase(dn)
 	return ndn, err
+}
+
+// knownNDN reports whether dn is, byte for byte, the normalised DN of an
+// entry in the DN cache. Then it is its own normal form (a normal form
+// normalises to itself: schema's FuzzNormalizeDN), and a bind or search
+// naming it, as clients that copy DNs from results do, skips parsing.
+func (e *Engine) knownNDN(dn string) bool {
+	return dn != "" && e.cache.lookupDN(dn) != 0
 }
 
 // inSuffix reports whether ndn is the suffix or below it.

@@ -214,7 +214,11 @@ func decodeOneAttr(dst *Entry, id ID, b []byte, attr string) error {
 		if nv > uint64(len(r.b)) {
 			return errCorrupt
 		}
-		if !strings.EqualFold(strings.TrimPrefix(name, string(rune(sealedMark))), attr) {
+		bare := name // a sealed attribute's name keeps its mark for decodeRecordAttr
+		if len(bare) > 0 && bare[0] == sealedMark {
+			bare = bare[1:]
+		}
+		if len(bare) != len(attr) || !strings.EqualFold(bare, attr) {
 			for range nv {
 				r.skip()
 			}

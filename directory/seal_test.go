@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/dgraph-io/badger/v4"
@@ -160,5 +161,29 @@ func TestLoaderSeals(t *testing.T) {
 	en, err := e.Get(context.Background(), "uid=a,ou=people,dc=example,dc=com")
 	if err != nil || en.First("employeeNumber") != "secret-1234" {
 		t.Fatalf("loaded entry reads back as %v, %v", en, err)
+	}
+}
+
+// TestSealedPasswordBinds checks that a bind opens a sealed userPassword:
+// the bind decodes that one attribute of the record, mark and all.
+func TestSealedPasswordBinds(t *testing.T) {
+	e := openTestWith(t, Options{EncryptionKey: bytes.Repeat([]byte{7}, 32), SealedAttributes: []string{"userPassword"}})
+	ctx := context.Background()
+	dn := "uid=p,ou=people,dc=example,dc=com"
+	must(t, errOf(e.Add(ctx, dn, person("p", "P", "P", "userPassword", "right one", "description", "open"), WriteOptions{})))
+	if rec := rawRecord(t, e, dn); rec[0] != entryFormatSealed || bytes.Contains(rec, []byte("right one")) {
+		t.Fatalf("userPassword not sealed in the record (format %d)", rec[0])
+	}
+	for range 2 { // the second bind reads the record from the entry cache
+		en, err := e.Authenticate(ctx, dn, []byte("right one"))
+		if err != nil {
+			t.Fatalf("bind with the right password: %v", err)
+		}
+		if got := en.First("userPassword"); !strings.HasPrefix(got, "{ARGON2}") || len(en.Attrs) != 1 || en.NDN != dn {
+			t.Fatalf("bind returned %q with %d attributes, NDN %q", got, len(en.Attrs), en.NDN)
+		}
+		if _, err := e.Authenticate(ctx, dn, []byte("wrong")); code(err) != 49 {
+			t.Fatalf("bind with a wrong password: %v", err)
+		}
 	}
 }

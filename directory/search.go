@@ -94,9 +94,13 @@ const SubschemaDN = "cn=Subschema"
 // change, unless req.Borrow lends it; either way its values are shared
 // with the entry cache: replace a value, never write into one.
 func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry) error) error {
-	parsed, baseNDN, err := e.normalizeBase(req.BaseDN)
-	if err != nil {
-		return err
+	var parsed ldap.DN // only to name the matched DN of a missing base
+	baseNDN := req.BaseDN
+	if !e.knownNDN(baseNDN) {
+		var err error
+		if parsed, baseNDN, err = e.normalizeBase(req.BaseDN); err != nil {
+			return err
+		}
 	}
 	opt := compileOptions{access: req.Access}
 	if len(req.Hidden) > 0 {
@@ -114,10 +118,14 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 		}
 		baseID := e.cache.lookupDN(baseNDN)
 		if baseID == 0 {
+			var err error
 			if baseID, err = lookupDN(txn, baseNDN); err != nil {
 				return err
 			}
 			if baseID == 0 {
+				if parsed == nil { // deleted since knownNDN saw it
+					parsed, _, _ = e.normalizeBase(req.BaseDN)
+				}
 				return noSuchObject(e.matchedDN(txn, parsed))
 			}
 			e.cache.putDN(tok, baseNDN, baseID)
@@ -528,7 +536,7 @@ func (e *Engine) Authenticate(ctx context.Context, dn string, pw []byte) (*Entry
 // with the cached record, so never to be written): the bind path. It
 // returns nil, nil when there is no such entry.
 func (e *Engine) entryByDN(dn, attr string) (*Entry, error) {
-	_, ndn, err := e.normalizeBase(dn) // the frontend has just normalised dn the same way
+	ndn, err := e.NormalizeDN(dn) // the frontend has just normalised dn the same way
 	if err != nil {
 		return nil, err
 	}
