@@ -79,8 +79,9 @@ type Options struct {
 	// CacheBytes sizes Badger's block cache (default 64 MiB).
 	CacheBytes int64
 	// EntryCacheBytes bounds the cache of entry records (default 64 MiB,
-	// about 45,000 typical person entries; negative turns it off). The
-	// server's default is 32 MiB (entry_cache_mb).
+	// about 46,000 typical person entries, the server's default too:
+	// entry_cache_mb; negative turns it off, and with it the DN and
+	// posting-list caches).
 	EntryCacheBytes int64
 	// BulkLoad opens the store for a Loader: smaller tables, so that the
 	// tables the bulk load writes to the bottom level are 4 MiB, not 64

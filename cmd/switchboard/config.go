@@ -170,7 +170,7 @@ var defaults = []struct {
 	{"demo", false, "load the demo organisation into an empty store"},
 	{"schema_files", []string{}, "extra OpenLDAP .schema or LDIF schema files"},
 	{"cache_mb", 64, "Badger block cache size in MiB"},
-	{"entry_cache_mb", 32, "cache of entry records in MiB, about 23,000 person entries (0: off)"},
+	{"entry_cache_mb", 64, "cache of entry records in MiB, about 46,000 person entries (0: off)"},
 	{"memory_limit_mb", 0, "soft limit of the Go heap in MiB (0: derived from the caches and memtables, none with multi-supplier replication; -1: none; GOMEMLIMIT wins)"},
 	{"limits.size", 500, "search size limit for non-admins (-1: none)"},
 	{"limits.time", time.Hour, "search time limit for non-admins"},

@@ -22,10 +22,11 @@ const memoryHeadroom = 64 << 20
 // and what is live here is mostly the caches and the memtable: a server
 // with 200 MiB of them would settle near 400 MiB, most of it garbage. The
 // derived limit is the store's heap budget (Engine.HeapBudget: the
-// memtable arena, the block, index and entry caches, all full) plus
-// memoryHeadroom: 259 MiB with the default sizes. The caches are
-// pointer-free byte slices (Badger's blocks, the entry cache's records),
-// so a collection costs little more than the live request state, and
+// memtable arena, the block, index and entry caches, the DN and
+// posting-list maps, all full) plus memoryHeadroom: 316 MiB with the
+// default sizes. The caches are mostly pointer-free byte slices (Badger's
+// blocks, the entry cache's records), so a collection costs little more
+// than the live request state and the two maps' keys, and
 // collecting more often costs little CPU: at 243 MiB the 100k benchmark
 // ran 80 collections instead of 44 with the same CPU per operation, and
 // ended at 373 MiB RSS instead of 452. The limit is soft: when more is
