@@ -30,19 +30,22 @@ func TestMemoryLimit(t *testing.T) {
 	}
 	const mib = 1 << 20
 	// Derived: the memtable arena of 64 MiB plus 2 x 15%, the 64 MiB
-	// block cache, the 16 MiB index cache, the 32 MiB entry cache, and
-	// 64 MiB of headroom.
-	want := float64(64*mib + 2*(64*mib*15/100) + 64*mib + 16*mib + 32*mib + 64*mib)
+	// block cache, the 16 MiB index cache, the 64 MiB entry cache with its
+	// DN and posting-list maps (131,072 x 100 bytes each), and 64 MiB of
+	// headroom.
+	const maps = 2 * 131072 * 100
+	want := float64(64*mib + 2*(64*mib*15/100) + 64*mib + 16*mib + 64*mib + maps + 64*mib)
 	if got := limit(startServer(t, "")); got != want {
 		t.Errorf("derived limit %.0f MiB, want %.0f MiB", got/mib, want/mib)
 	}
 	// Raising the caches raises it.
-	if got := limit(startServer(t, "", "--cache-mb", "128", "--entry-cache-mb", "64")); got != want+96*mib {
-		t.Errorf("derived limit with larger caches %.0f MiB, want %.0f MiB", got/mib, want/mib+96)
+	if got := limit(startServer(t, "", "--cache-mb", "128", "--entry-cache-mb", "128")); got != want+128*mib {
+		t.Errorf("derived limit with larger caches %.0f MiB, want %.0f MiB", got/mib, want/mib+128)
 	}
-	// entry_cache_mb 0 turns the cache off (not back to a default).
-	if got := limit(startServer(t, "", "--entry-cache-mb", "0")); got != want-32*mib {
-		t.Errorf("derived limit without the entry cache %.0f MiB, want %.0f MiB", got/mib, want/mib-32)
+	// entry_cache_mb 0 turns the cache off (not back to a default), and
+	// the maps with it.
+	if got := limit(startServer(t, "", "--entry-cache-mb", "0")); got != want-64*mib-maps {
+		t.Errorf("derived limit without the entry cache %.0f MiB, want %.0f MiB", got/mib, (want-64*mib-maps)/mib)
 	}
 	if got := limit(startServer(t, "", "--memory-limit-mb", "200")); got != 200*mib {
 		t.Errorf("memory_limit_mb 200: limit %.0f MiB", got/mib)
