@@ -45,7 +45,14 @@ type entryCache struct {
 	// equality look-up reads, without opening a store iterator. Writes
 	// drop the lists whose keys they add or delete (writeEnd).
 	listMu sync.RWMutex
-	lists  map[string][]uint32
+	lists  map[string]cachedList
+}
+
+// cachedList is a posting list's IDs (len(ids) == n), or for a long list
+// only a lower bound n of its length (ids nil).
+type cachedList struct {
+	ids []uint32
+	n   int
 }
 
 type cacheShard struct {
@@ -66,7 +73,7 @@ type cacheItem struct {
 const cacheItemOverhead = 160
 
 func newEntryCache(maxBytes int64) *entryCache {
-	c := &entryCache{max: maxBytes, dns: map[string]ID{}, lists: map[string][]uint32{}}
+	c := &entryCache{max: maxBytes, dns: map[string]ID{}, lists: map[string]cachedList{}}
 	for i := range c.shards {
 		c.shards[i].items = map[ID]*list.Element{}
 	}
@@ -219,29 +226,35 @@ type listView struct {
 	tok readToken
 }
 
-// List returns the cached IDs under prefix, shared: never to be written.
-func (v *listView) List(prefix []byte) ([]uint32, bool) {
+// List returns the cached IDs under prefix, shared: never to be written,
+// or for a long list its known lower bound.
+func (v *listView) List(prefix []byte) ([]uint32, int, bool) {
 	v.c.listMu.RLock()
-	ids, ok := v.c.lists[string(prefix)]
+	l, ok := v.c.lists[string(prefix)]
 	v.c.listMu.RUnlock()
-	return ids, ok
+	return l.ids, l.n, ok
 }
 
-// PutList caches the IDs under prefix, read in the view's transaction,
-// under the rules of put; when the cache is full, a random list makes
-// room.
-func (v *listView) PutList(prefix []byte, ids []uint32) {
+// PutList caches the IDs under prefix (or, ids nil, a lower bound n of
+// their number), read in the view's transaction, under the rules of put;
+// when the cache is full, a random list makes room.
+func (v *listView) PutList(prefix []byte, ids []uint32, n int) {
 	c := v.c
 	if len(ids) > maxListIDs || !v.tok.ok || c.epoch.Load() != v.tok.epoch {
 		return
 	}
-	ids = slices.Clip(slices.Clone(ids))
+	l := cachedList{n: n}
+	if len(ids) == n {
+		l.ids = slices.Clip(slices.Clone(ids))
+	}
 	c.listMu.Lock()
 	if c.epoch.Load() == v.tok.epoch {
 		if len(c.lists) >= maxCachedLists {
 			evictOne(c.lists)
 		}
-		c.lists[string(prefix)] = ids
+		if old, ok := c.lists[string(prefix)]; !ok || len(l.ids) == l.n || l.n > old.n {
+			c.lists[string(prefix)] = l // a bound never replaces a list, nor a larger bound
+		}
 	}
 	c.listMu.Unlock()
 }

@@ -52,6 +52,13 @@ const recountCap = 8192
 // when it holds fewer than gatherPerProbe IDs per candidate.
 const gatherPerProbe = 8
 
+// fewCandidates is the size of a candidate set at which an intersection
+// stops probing large posting lists: a probe costs about what reading a
+// candidate's entry does, and the entries of candidates that match are
+// read anyway ((&(objectClass=inetOrgPerson)(uid=x)) probed the
+// objectClass index for the one uid=x).
+const fewCandidates = 2
+
 // idSource yields candidate IDs in ascending order.
 type idSource interface {
 	each(r index.Reader, fn func(ID) bool)
@@ -305,6 +312,12 @@ func (e *Engine) intersect(r index.Reader, parts []*plan) *plan {
 		}
 		if bm.IsEmpty() {
 			return &plan{bm: bm}
+		}
+		if p.large() && bm.GetCardinality() <= fewCandidates {
+			// The filter checks each candidate on its entry anyway,
+			// which is read for the answer: a probe would cost a key
+			// lookup per candidate for nothing when they match.
+			continue
 		}
 		if p.large() {
 			limit := min(gatherCap, int(bm.GetCardinality())*gatherPerProbe)

@@ -16,13 +16,15 @@ type Reader struct {
 	Lists ListCache
 }
 
-// ListCache keeps short posting lists between transactions: the IDs under
-// a prefix, in ascending order. The cache decides which lists it keeps and
-// must drop a list whenever a write changes it. Lists it returns are
-// shared and never written.
+// ListCache keeps what Estimate learnt of posting lists between
+// transactions: for a short list the IDs under its prefix, in ascending
+// order, and n = len(ids); for a long one only that it holds at least n
+// IDs (ids nil). The cache decides what it keeps and must drop a prefix
+// whenever a write changes its list. Lists it returns are shared and never
+// written.
 type ListCache interface {
-	List(prefix []byte) ([]uint32, bool)
-	PutList(prefix []byte, ids []uint32)
+	List(prefix []byte) (ids []uint32, n int, ok bool)
+	PutList(prefix []byte, ids []uint32, n int)
 }
 
 func (r Reader) iterator(prefix []byte) *badger.Iterator {
@@ -61,15 +63,18 @@ func (r Reader) Contains(prefix []byte, id uint64) bool {
 // The bitmap is nil when the list was longer than keep or reached limit
 // (then n is only a lower bound).
 //
-// With r.Lists, a list the cache holds is not read from the store, and a
-// list read whole (shorter than limit, every ID within 32 bits) is offered
-// to the cache.
+// With r.Lists, a list the cache holds, or knows to reach limit, is not
+// read from the store; a list read whole (shorter than limit, every ID
+// within 32 bits) is offered to the cache, and so is the count of one that
+// reached limit, as a lower bound.
 func (r Reader) Estimate(prefix []byte, keep, limit int) (int, *roaring.Bitmap) {
 	if r.Lists != nil {
-		if ids, ok := r.Lists.List(prefix); ok {
-			switch n := len(ids); {
+		if ids, n, ok := r.Lists.List(prefix); ok {
+			switch {
 			case n >= limit:
 				return limit, nil
+			case len(ids) != n:
+				// Only a lower bound below limit: count it.
 			case n > keep:
 				return n, nil
 			default:
@@ -89,8 +94,12 @@ func (r Reader) Estimate(prefix []byte, keep, limit int) (int, *roaring.Bitmap) 
 		n++
 		return n < limit
 	})
-	if r.Lists != nil && whole && n < limit && len(ids) == n {
-		r.Lists.PutList(prefix, ids)
+	switch {
+	case r.Lists == nil || !whole:
+	case n < limit && len(ids) == n:
+		r.Lists.PutList(prefix, ids, n)
+	case n >= limit:
+		r.Lists.PutList(prefix, nil, n)
 	}
 	if n >= limit || n > keep || len(ids) != n {
 		return n, nil // counting stopped early, or too many to keep
