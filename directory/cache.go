@@ -296,5 +296,24 @@ func (c *entryCache) putDN(tok readToken, ndn string, id ID) {
 	c.dnMu.Unlock()
 }
 
+// putDNs caches many DNs' IDs at once, under the rules of put, into the
+// room the DN cache has left.
+func (c *entryCache) putDNs(tok readToken, ids map[string]ID) {
+	if c == nil || !tok.ok {
+		return
+	}
+	c.dnMu.Lock()
+	defer c.dnMu.Unlock()
+	if c.epoch.Load() != tok.epoch {
+		return
+	}
+	for ndn, id := range ids {
+		if len(c.dns) >= maxCachedDNs {
+			return
+		}
+		c.dns[ndn] = id
+	}
+}
+
 // recordSize is the memory a cached record holds.
 func recordSize(rec []byte) int64 { return int64(cap(rec)) + cacheItemOverhead }

@@ -243,7 +243,50 @@ func Open(opt Options) (*Engine, error) {
 		e.Close()
 		return nil, err
 	}
+	if err := e.warmDNs(); err != nil {
+		e.Close()
+		return nil, err
+	}
 	return e, nil
+}
+
+// warmDNs fills the DN cache from the DN index, up to its bound, so that
+// the first bind or base search naming each DN after a start does not
+// read the index (a sequential scan: about 50 ms for 100,000 DNs).
+func (e *Engine) warmDNs() error {
+	if e.cache == nil {
+		return nil
+	}
+	tok := e.cache.begin()
+	return e.db.View(func(txn *badger.Txn) error {
+		opt := badger.DefaultIteratorOptions
+		opt.Prefix = []byte{prefixDN}
+		it := txn.NewIterator(opt)
+		defer it.Close()
+		const batchSize = 1024
+		batch := make(map[string]ID, batchSize)
+		seen := 0
+		for it.Rewind(); it.Valid() && seen < maxCachedDNs; it.Next() {
+			seen++
+			item := it.Item()
+			err := item.Value(func(v []byte) error {
+				if len(v) != 8 {
+					return errCorrupt
+				}
+				batch[string(item.Key()[1:])] = readID(v)
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			if len(batch) == batchSize {
+				e.cache.putDNs(tok, batch)
+				clear(batch)
+			}
+		}
+		e.cache.putDNs(tok, batch)
+		return nil
+	})
 }
 
 // badgerOptions tunes Badger for a directory: small records (0.5-2 KiB per

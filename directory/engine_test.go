@@ -741,3 +741,33 @@ func TestListCacheFollowsWrites(t *testing.T) {
 	close(done)
 	readers.Wait()
 }
+
+// TestOpenWarmsDNCache checks that reopening a store fills the DN cache
+// from the DN index, and that the warmed DNs name the right entries.
+func TestOpenWarmsDNCache(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := schema.Default()
+	opt := Options{Dir: dir, Suffix: "dc=example,dc=com", Schema: s, NoSync: true}
+	e, err := Open(opt)
+	must(t, err)
+	ctx := context.Background()
+	must(t, errOf(e.Add(ctx, "dc=example,dc=com", attrs("objectClass", "top", "dcObject", "organization", "dc", "example", "o", "Example"), WriteOptions{})))
+	must(t, errOf(e.Add(ctx, "ou=people,dc=example,dc=com", attrs("objectClass", "organizationalUnit", "ou", "people"), WriteOptions{})))
+	for i := range 50 {
+		must(t, errOf(e.Add(ctx, fmt.Sprintf("uid=w%d,ou=people,dc=example,dc=com", i), person(fmt.Sprintf("w%d", i), "W", "W"), WriteOptions{})))
+	}
+	must(t, e.Close())
+	e, err = Open(opt)
+	must(t, err)
+	defer e.Close()
+	if n := len(e.cache.dns); n != 52 {
+		t.Fatalf("%d DNs cached after opening, want 52", n)
+	}
+	for i := range 50 {
+		dn := fmt.Sprintf("uid=w%d,ou=people,dc=example,dc=com", i)
+		en, err := e.Get(ctx, dn)
+		if err != nil || en.First("uid") != fmt.Sprintf("w%d", i) || en.ID != e.cache.lookupDN(dn) {
+			t.Fatalf("%s: %v, %v", dn, en, err)
+		}
+	}
+}
