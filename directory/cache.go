@@ -22,12 +22,17 @@ import (
 // the entries decoded from it alias it (unsafe.String names, value
 // slices).
 //
+// Beside the records it keeps two maps under the same rules: normalised
+// DNs to IDs (dns) and short posting lists by index prefix (lists).
+//
 // Consistency with writes: a writer registers itself (inflight) before it
-// commits and, after commit, drops the entries it wrote and bumps epoch. A
-// reader notes epoch when its read transaction starts and fills the cache
-// only if no writer was in flight then and epoch has not moved since, so
-// an entry read from an older snapshot is never cached over a newer one.
-// Under a steady write load the cache simply fills less.
+// commits and, after commit, bumps epoch and then drops the entries it
+// wrote, the DNs it retired and the posting lists it changed. A reader
+// notes epoch when its read transaction starts and fills the cache only if
+// no writer was in flight then and epoch has not moved since (checked
+// under the lock the drops take), so nothing read from an older snapshot
+// is cached over a newer one. Under a steady write load the cache simply
+// fills less.
 type entryCache struct {
 	max      int64
 	epoch    atomic.Uint64
