@@ -536,32 +536,18 @@ func TestEntryCacheNeverServesStale(t *testing.T) {
 	for i := range n {
 		must(t, errOf(e.Add(ctx, fmt.Sprintf("uid=c%d,ou=people,dc=example,dc=com", i), person(fmt.Sprintf("c%d", i), "C", "C", "description", "0"), WriteOptions{})))
 	}
-	done := make(chan struct{})
-	var readers sync.WaitGroup
-	for range 4 {
-		readers.Add(1)
-		go func() {
-			defer readers.Done()
-			for {
-				select {
-				case <-done:
-					return
-				default:
-				}
-				for i := range n {
-					e.Get(ctx, fmt.Sprintf("uid=c%d,ou=people,dc=example,dc=com", i))
-				}
-			}
-		}()
-	}
+	stop := raceReaders(4, func() {
+		for i := range n {
+			e.Get(ctx, fmt.Sprintf("uid=c%d,ou=people,dc=example,dc=com", i))
+		}
+	})
 	last := make([]int, n)
 	for round := 1; round <= 60; round++ {
 		i := round % n
 		must(t, errOf(e.Modify(ctx, fmt.Sprintf("uid=c%d,ou=people,dc=example,dc=com", i), []Mod{{Op: ldap.ModReplace, Attr: Attr{Name: "description", Values: [][]byte{[]byte(fmt.Sprint(round))}}}}, WriteOptions{})))
 		last[i] = round
 	}
-	close(done)
-	readers.Wait()
+	stop()
 	for i := range n {
 		en, err := e.Get(ctx, fmt.Sprintf("uid=c%d,ou=people,dc=example,dc=com", i))
 		must(t, err)
@@ -613,24 +599,11 @@ func TestDNCacheFollowsDeletesAndRenames(t *testing.T) {
 	ctx := context.Background()
 	dn := func(s string) string { return "uid=" + s + ",ou=people,dc=example,dc=com" }
 	must(t, errOf(e.Add(ctx, dn("keep"), person("keep", "K", "K", "description", "kept"), WriteOptions{})))
-	done := make(chan struct{})
-	var readers sync.WaitGroup
-	for range 3 {
-		readers.Add(1)
-		go func() {
-			defer readers.Done()
-			for {
-				select {
-				case <-done:
-					return
-				default:
-				}
-				e.Get(ctx, dn("d"))
-				e.Get(ctx, dn("r"))
-				e.Get(ctx, dn("keep"))
-			}
-		}()
-	}
+	stop := raceReaders(3, func() {
+		e.Get(ctx, dn("d"))
+		e.Get(ctx, dn("r"))
+		e.Get(ctx, dn("keep"))
+	})
 	for round := 1; round <= 40; round++ {
 		v := fmt.Sprint(round)
 		must(t, errOf(e.Add(ctx, dn("d"), person("d", "D", "D", "description", v), WriteOptions{})))
@@ -652,8 +625,7 @@ func TestDNCacheFollowsDeletesAndRenames(t *testing.T) {
 			t.Fatalf("round %d: uid=r still found after its delete", round)
 		}
 	}
-	close(done)
-	readers.Wait()
+	stop()
 	if en, err := e.Get(ctx, dn("keep")); err != nil || en.First("description") != "kept" {
 		t.Errorf("uid=keep read %v, %v", en, err)
 	}
@@ -690,24 +662,12 @@ func TestListCacheFollowsWrites(t *testing.T) {
 	for _, u := range []string{"a", "b"} {
 		must(t, errOf(e.Add(ctx, dn(u), person(u, u, u, "mail", u+"@x"), WriteOptions{})))
 	}
-	done := make(chan struct{})
-	var readers sync.WaitGroup
-	for range 3 {
-		readers.Add(1)
-		go func() {
-			defer readers.Done()
-			for {
-				select {
-				case <-done:
-					return
-				default:
-				}
-				for _, f := range []string{"(mail=a@x)", "(mail=b@x)", "(mail=shared@x)", "(uid=c)", "(&(uid=a)(mail=shared@x))"} {
-					search(t, e, "dc=example,dc=com", ldap.ScopeWholeSubtree, f)
-				}
-			}
-		}()
-	}
+	stop := raceReaders(3, func() {
+		for _, f := range []string{"(mail=a@x)", "(mail=b@x)", "(mail=shared@x)", "(uid=c)", "(&(uid=a)(mail=shared@x))"} {
+			fl, _ := ldap.ParseFilter(f)
+			e.Search(ctx, &SearchRequest{BaseDN: "dc=example,dc=com", Scope: ldap.ScopeWholeSubtree, Filter: fl}, func(*Entry) error { return nil })
+		}
+	})
 	want := func(round int, filter string, dns ...string) {
 		t.Helper()
 		got := search(t, e, "dc=example,dc=com", ldap.ScopeWholeSubtree, filter)
@@ -738,8 +698,33 @@ func TestListCacheFollowsWrites(t *testing.T) {
 		want(round, "(mail=shared@x)")
 		want(round, "(&(uid=a)(mail=shared@x))")
 	}
-	close(done)
-	readers.Wait()
+	stop()
+}
+
+// raceReaders runs read in a loop on n goroutines until the returned stop
+// is called, which waits for them: readers filling the caches while a test
+// writes.
+func raceReaders(n int, read func()) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				read()
+			}
+		}()
+	}
+	return func() {
+		close(done)
+		wg.Wait()
+	}
 }
 
 // TestOpenWarmsDNCache checks that reopening a store fills the DN cache

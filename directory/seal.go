@@ -311,20 +311,10 @@ func (e *Engine) decodeRecordAttr(dst *Entry, id ID, rec []byte, attr string) er
 	if err := decodeOneAttr(dst, id, rec[1:], attr); err != nil {
 		return err
 	}
-	for i := range dst.Attrs {
-		a := &dst.Attrs[i]
-		if a.Name == "" || a.Name[0] != sealedMark {
-			continue
-		}
-		a.Name = a.Name[1:]
-		for j, sv := range a.Values {
-			var err error
-			if a.Values[j], err = e.sealer.openCopy(a.Name, sv); err != nil {
-				return fmt.Errorf("entry %d: %w", id, err)
-			}
-		}
+	if rec[0] != entryFormatSealed {
+		return nil
 	}
-	return nil
+	return e.openSealed(dst)
 }
 
 // decodeRecord decodes an entry record of either format into dst as
@@ -340,6 +330,13 @@ func (e *Engine) decodeRecord(dst *Entry, vals *[][]byte, id ID, rec []byte) err
 	if rec[0] != entryFormatSealed {
 		return nil
 	}
+	return e.openSealed(dst)
+}
+
+// openSealed opens the values of dst's sealed attributes (their names
+// carry sealedMark, which it removes) into new slices: not in place, as
+// the record they alias is cached and decoded again.
+func (e *Engine) openSealed(dst *Entry) error {
 	for i := range dst.Attrs {
 		a := &dst.Attrs[i]
 		if a.Name == "" || a.Name[0] != sealedMark {
@@ -348,9 +345,8 @@ func (e *Engine) decodeRecord(dst *Entry, vals *[][]byte, id ID, rec []byte) err
 		a.Name = a.Name[1:]
 		for j, sv := range a.Values {
 			var err error
-			// Not in place: rec is cached, and decoded again.
 			if a.Values[j], err = e.sealer.openCopy(a.Name, sv); err != nil {
-				return fmt.Errorf("entry %d: %w", id, err)
+				return fmt.Errorf("entry %d: %w", dst.ID, err)
 			}
 		}
 	}
