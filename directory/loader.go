@@ -114,7 +114,7 @@ func (l *Loader) prepare(ctx context.Context, it *loadItem) {
 		it.err = err
 		return
 	}
-	it.keys = e.appendIndexKeys(it.keys[:0], e.indexes, en)
+	it.keys = e.appendIndexKeys(it.keys[:0], e.indexes, en, nil)
 }
 
 func (l *Loader) commit(it *loadItem) error {

@@ -1,10 +1,13 @@
 package directory
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/dgraph-io/badger/v4"
 
@@ -195,26 +198,70 @@ func hasChildren(txn *badger.Txn, id ID) bool {
 
 // indexKeys returns the index keys of an entry under cfg.
 func (e *Engine) indexKeys(cfg *index.Config, en *Entry) map[string]struct{} {
+	return e.indexKeysOf(cfg, en, nil)
+}
+
+// indexKeysOf returns the index keys of an entry under cfg, only those of
+// the indexes in only when only is not nil.
+func (e *Engine) indexKeysOf(cfg *index.Config, en *Entry, only map[*index.Attribute]bool) map[string]struct{} {
 	if en == nil {
 		return nil
 	}
 	keys := map[string]struct{}{}
-	for _, k := range e.appendIndexKeys(nil, cfg, en) {
+	for _, k := range e.appendIndexKeys(nil, cfg, en, only) {
 		keys[string(k)] = struct{}{}
 	}
 	return keys
 }
 
-// appendIndexKeys appends to dst the index keys of an entry under cfg; a
-// key may appear more than once (two values with a common gram).
-func (e *Engine) appendIndexKeys(dst [][]byte, cfg *index.Config, en *Entry) [][]byte {
+// changedIndexes returns the indexes of cfg fed by an attribute whose
+// values differ between before and after, two states of one entry: only
+// their keys can differ. It returns an empty set when no indexed
+// attribute changed (a modify of description, say).
+func (e *Engine) changedIndexes(cfg *index.Config, before, after *Entry) map[*index.Attribute]bool {
+	out := map[*index.Attribute]bool{}
+	note := func(name string) {
+		if at, ok := e.schema.Attribute(baseName(name)); ok {
+			if ia := cfg.Lookup(at); ia != nil {
+				out[ia] = true
+			}
+		}
+	}
+	for _, a := range after.Attrs {
+		if b := findAttr(before, a.Name); b == nil || !slices.EqualFunc(b.Values, a.Values, bytes.Equal) {
+			note(a.Name)
+		}
+	}
+	for _, b := range before.Attrs {
+		if findAttr(after, b.Name) == nil {
+			note(b.Name)
+		}
+	}
+	return out
+}
+
+// findAttr returns en's attribute named name (with its options, without
+// regard to case), or nil.
+func findAttr(en *Entry, name string) *Attr {
+	for i := range en.Attrs {
+		if strings.EqualFold(en.Attrs[i].Name, name) {
+			return &en.Attrs[i]
+		}
+	}
+	return nil
+}
+
+// appendIndexKeys appends to dst the index keys of an entry under cfg
+// (only those of the indexes in only, when only is not nil); a key may
+// appear more than once (two values with a common gram).
+func (e *Engine) appendIndexKeys(dst [][]byte, cfg *index.Config, en *Entry, only map[*index.Attribute]bool) [][]byte {
 	for _, a := range en.Attrs {
 		at, ok := e.schema.Attribute(baseName(a.Name))
 		if !ok {
 			continue
 		}
 		ia := cfg.Lookup(at)
-		if ia == nil {
+		if ia == nil || (only != nil && !only[ia]) {
 			continue
 		}
 		values := a.Values
@@ -276,7 +323,16 @@ func (e *Engine) putEntry(tx *Tx, before, after *Entry) error {
 			return err
 		}
 	}
-	oldKeys, newKeys := e.indexKeys(e.indexes, before), e.indexKeys(e.indexes, after)
+	// A change to an entry rewrites only the indexes its changed
+	// attributes feed (every attribute that feeds one, since two
+	// attributes, cn and cn;lang-en, can give the same key).
+	var only map[*index.Attribute]bool
+	if before != nil && before.ID == after.ID {
+		if only = e.changedIndexes(e.indexes, before, after); len(only) == 0 {
+			return nil
+		}
+	}
+	oldKeys, newKeys := e.indexKeysOf(e.indexes, before, only), e.indexKeysOf(e.indexes, after, only)
 	for k := range oldKeys {
 		if _, keep := newKeys[k]; !keep {
 			if err := txn.Delete([]byte(k)); err != nil {
