@@ -820,3 +820,30 @@ func TestModifyKeepsIndexesExact(t *testing.T) {
 		t.Errorf("(cn=Ann Lee) found %d entries, %d hold the value", len(got), want)
 	}
 }
+
+// TestHeapBudgetCountsTables checks that the heap budget counts what
+// Badger's tables keep on the heap (bloom filters, block indexes), which
+// grows with the store, on top of the configured caches.
+func TestHeapBudgetCountsTables(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := schema.Default()
+	opt := Options{Dir: dir, Suffix: "dc=example,dc=com", Schema: s, NoSync: true}
+	e, err := Open(opt)
+	must(t, err)
+	fixed := heapBudget(badgerOptions(opt), e.cache)
+	if got := e.HeapBudget(); got != fixed {
+		t.Fatalf("empty store: budget %d, want the caches' %d", got, fixed)
+	}
+	ctx := context.Background()
+	must(t, errOf(e.Add(ctx, "dc=example,dc=com", attrs("objectClass", "top", "dcObject", "organization", "dc", "example", "o", "Example"), WriteOptions{})))
+	for i := range 200 {
+		must(t, errOf(e.Add(ctx, fmt.Sprintf("cn=t%d,dc=example,dc=com", i), attrs("objectClass", "organizationalRole", "cn", fmt.Sprintf("t%d", i)), WriteOptions{})))
+	}
+	must(t, e.Close()) // flushes the memtable into a table
+	e, err = Open(opt)
+	must(t, err)
+	defer e.Close()
+	if tables := tableHeap(e.db, false); tables <= 0 || e.HeapBudget() != fixed+tables {
+		t.Fatalf("budget %d with %d bytes of tables, want %d + the tables", e.HeapBudget(), tables, fixed)
+	}
+}
