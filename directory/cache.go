@@ -3,6 +3,7 @@ package directory
 import (
 	"container/list"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -51,6 +52,19 @@ type entryCache struct {
 	// drop the lists whose keys they add or delete (writeEnd).
 	listMu sync.RWMutex
 	lists  map[string]cachedList
+
+	// binds maps entry IDs to what a simple bind reads of them (the DN
+	// and the userPassword values, copied out of the record): a bind of
+	// a DN the DN cache knows then reads no record at all. Writes drop
+	// the entries they touch, as for records.
+	bindMu sync.RWMutex
+	binds  map[ID]bindEntry
+}
+
+// bindEntry is what a bind needs of an entry.
+type bindEntry struct {
+	dn string
+	pw [][]byte
 }
 
 // cachedList is a posting list's IDs (len(ids) == n), or for a long list
@@ -78,7 +92,7 @@ type cacheItem struct {
 const cacheItemOverhead = 160
 
 func newEntryCache(maxBytes int64) *entryCache {
-	c := &entryCache{max: maxBytes, dns: map[string]ID{}, lists: map[string]cachedList{}}
+	c := &entryCache{max: maxBytes, dns: map[string]ID{}, lists: map[string]cachedList{}, binds: map[ID]bindEntry{}}
 	for i := range c.shards {
 		c.shards[i].items = map[ID]*list.Element{}
 	}
@@ -191,6 +205,15 @@ func (c *entryCache) writeEnd(ids []ID, goneDNs, goneLists []string) {
 		}
 		c.listMu.Unlock()
 	}
+	if len(ids) > 0 {
+		c.bindMu.Lock()
+		if len(c.binds) > 0 {
+			for _, id := range ids {
+				delete(c.binds, id)
+			}
+		}
+		c.bindMu.Unlock()
+	}
 	for _, id := range ids {
 		s := c.shard(id)
 		s.mu.Lock()
@@ -274,6 +297,50 @@ func (c *entryCache) dropLists() {
 	c.listMu.Lock()
 	clear(c.lists)
 	c.listMu.Unlock()
+}
+
+// maxCachedBinds bounds the bind cache: a DN and a password hash or two,
+// about 160 bytes each with the map's share (bindCacheBytes at most).
+const (
+	maxCachedBinds = 1 << 17
+	bindCacheBytes = maxCachedBinds * 160
+)
+
+// lookupBind returns what a bind needs of entry id, if cached; the values
+// are shared and never written.
+func (c *entryCache) lookupBind(id ID) (bindEntry, bool) {
+	if c == nil {
+		return bindEntry{}, false
+	}
+	c.bindMu.RLock()
+	b, ok := c.binds[id]
+	c.bindMu.RUnlock()
+	return b, ok
+}
+
+// putBind caches what a bind needs of entry id under the rules of put,
+// copying it (the record it came from may leave the cache); when the
+// cache is full, a random entry makes room.
+func (c *entryCache) putBind(tok readToken, id ID, dn string, pw [][]byte) {
+	if c == nil || !tok.ok || c.epoch.Load() != tok.epoch {
+		return
+	}
+	b := bindEntry{dn: strings.Clone(dn), pw: make([][]byte, len(pw))}
+	for i, v := range pw {
+		b.pw[i] = slices.Clone(v)
+	}
+	c.bindMu.Lock()
+	defer c.bindMu.Unlock()
+	if c.epoch.Load() != tok.epoch {
+		return
+	}
+	if len(c.binds) >= maxCachedBinds {
+		for k := range c.binds {
+			delete(c.binds, k)
+			break
+		}
+	}
+	c.binds[id] = b
 }
 
 // maxCachedDNs bounds the DN cache: search bases and bind DNs, about

@@ -359,14 +359,14 @@ func badgerOptions(opt Options) badger.Options {
 // heapBudget is the Go heap that the store's buffers and caches hold when
 // full, in steady state: the memtable arena being filled (MemTableSize
 // plus Badger's largest batch and its skiplist nodes, 15% of MemTableSize
-// each), the block and index caches and the entry cache with its DN and
-// posting-list maps. While a full memtable is flushed (NumMemtables allows
+// each), the block and index caches and the entry cache with its DN,
+// posting-list and bind maps. While a full memtable is flushed (NumMemtables allows
 // one), its arena is held too, for the second or so that takes.
 func heapBudget(bo badger.Options, c *entryCache) int64 {
 	arena := bo.MemTableSize + 2*(bo.MemTableSize*15/100)
 	n := arena + bo.BlockCacheSize + bo.IndexCacheSize
 	if c != nil {
-		n += c.max + dnCacheBytes + listCacheBytes
+		n += c.max + dnCacheBytes + listCacheBytes + bindCacheBytes
 	}
 	return n
 }

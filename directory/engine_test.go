@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/switchboard-ldap/switchboard/directory/password"
 	"github.com/switchboard-ldap/switchboard/ldap"
 	"github.com/switchboard-ldap/switchboard/schema"
 )
@@ -845,5 +846,44 @@ func TestHeapBudgetCountsTables(t *testing.T) {
 	defer e.Close()
 	if tables := tableHeap(e.db, false); tables <= 0 || e.HeapBudget() != fixed+tables {
 		t.Fatalf("budget %d with %d bytes of tables, want %d + the tables", e.HeapBudget(), tables, fixed)
+	}
+}
+
+// TestBindCacheFollowsPasswordChanges checks that the bind cache never
+// lets an old password in: binds race password changes, and after each
+// change the old password fails and the new one works; a deleted entry
+// binds no more, and one added again under its DN binds with its own.
+func TestBindCacheFollowsPasswordChanges(t *testing.T) {
+	e := openTestWith(t, Options{Passwords: password.NewHasher(password.Config{Scheme: "ssha512"})})
+	ctx := context.Background()
+	dn := "uid=pw,ou=people,dc=example,dc=com"
+	must(t, errOf(e.Add(ctx, dn, person("pw", "P", "P", "userPassword", "p0"), WriteOptions{})))
+	stop := raceReaders(3, func() {
+		e.Authenticate(ctx, dn, []byte("p0"))
+		e.Authenticate(ctx, dn, []byte("p1"))
+	})
+	bind := func(pw string) error { _, err := e.Authenticate(ctx, dn, []byte(pw)); return err }
+	for round := 1; round <= 40; round++ {
+		old, now := fmt.Sprintf("p%d", round-1), fmt.Sprintf("p%d", round)
+		if err := bind(old); err != nil {
+			t.Fatalf("round %d: bind with the current password %s: %v", round, old, err)
+		}
+		must(t, errOf(e.Modify(ctx, dn, []Mod{{Op: ldap.ModReplace, Attr: Attr{Name: "userPassword", Values: [][]byte{[]byte(now)}}}}, WriteOptions{})))
+		if err := bind(old); code(err) != ldap.InvalidCredentials {
+			t.Fatalf("round %d: the old password %s still binds: %v", round, old, err)
+		}
+		if err := bind(now); err != nil {
+			t.Fatalf("round %d: the new password %s fails: %v", round, now, err)
+		}
+	}
+	stop()
+	last := "p40"
+	must(t, errOf(e.Delete(ctx, dn, WriteOptions{})))
+	if err := bind(last); code(err) != ldap.InvalidCredentials {
+		t.Fatalf("a deleted entry binds: %v", err)
+	}
+	must(t, errOf(e.Add(ctx, dn, person("pw", "P", "P", "userPassword", "again"), WriteOptions{})))
+	if bind(last) == nil || bind("again") != nil {
+		t.Fatal("the entry added again under the DN binds with the old entry's password, or not with its own")
 	}
 }

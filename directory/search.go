@@ -506,7 +506,7 @@ func (e *Engine) Compare(ctx context.Context, req *CompareRequest) (bool, error)
 // a bind decodes nothing else of the record.
 func (e *Engine) Authenticate(ctx context.Context, dn string, pw []byte) (*Entry, error) {
 	bad := &ldap.Error{Code: ldap.InvalidCredentials, Message: "invalid credentials"}
-	en, err := e.entryByDN(dn, "userPassword")
+	en, err := e.bindEntry(dn)
 	if err != nil || en == nil {
 		return nil, bad
 	}
@@ -528,6 +528,30 @@ func (e *Engine) Authenticate(ctx context.Context, dn string, pw []byte) (*Entry
 		}
 	}
 	return nil, bad
+}
+
+// bindEntry returns the entry dn with its DN, normalised DN and
+// userPassword only, from the bind cache when it holds the entry the DN
+// cache names (no read transaction then), otherwise through entryByDN,
+// caching the answer. It returns nil, nil when there is no such entry.
+func (e *Engine) bindEntry(dn string) (*Entry, error) {
+	ndn, err := e.NormalizeDN(dn)
+	if err != nil {
+		return nil, err
+	}
+	if id := e.cache.lookupDN(ndn); id != 0 {
+		if b, ok := e.cache.lookupBind(id); ok {
+			return &Entry{ID: id, DN: b.dn, NDN: ndn, Attrs: []Attr{{Name: "userPassword", Values: b.pw}}}, nil
+		}
+	}
+	tok := e.cache.begin()
+	en, err := e.entryByDN(ndn, "userPassword")
+	if err == nil && en != nil && !e.sealer.Sealed("userPassword") {
+		// (Sealed values stay sealed in the caches: they are opened
+		// for each read.)
+		e.cache.putBind(tok, en.ID, en.DN, en.Get("userPassword"))
+	}
+	return en, err
 }
 
 // entryByDN loads an entry by DN through the entry cache, without the

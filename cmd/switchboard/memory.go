@@ -22,9 +22,10 @@ const memoryHeadroom = 64 << 20
 // and what is live here is mostly the caches and the memtable: a server
 // with 200 MiB of them would settle near 400 MiB, most of it garbage. The
 // derived limit is the store's heap budget (Engine.HeapBudget: the
-// memtable arena, the block, index and entry caches, the DN and
-// posting-list maps, all full) plus memoryHeadroom: 316 MiB with the
-// default sizes. The caches are mostly pointer-free byte slices (Badger's
+// memtable arena, the block, index and entry caches, the DN, posting-list
+// and bind maps, all full, and the tables' bloom filters and block
+// indexes) plus memoryHeadroom: 336 MiB with the default sizes and an
+// empty store. The caches are mostly pointer-free byte slices (Badger's
 // blocks, the entry cache's records), so a collection costs little more
 // than the live request state and the two maps' keys, and
 // collecting more often costs little CPU: at 243 MiB the 100k benchmark
