@@ -314,8 +314,11 @@ func (e *Engine) warmDNs() error {
 //     a write failed with adminLimitExceeded.
 //   - Compression ZSTD level 1: entry records are text-heavy and compress
 //     about 2.5x, which buys block-cache hit rate for a little CPU.
-//   - BlockCacheSize 64 MiB default, IndexCacheSize 16 MiB: enough for the
-//     100k-entry working set; larger sites raise CacheBytes in the config.
+//   - BlockCacheSize 64 MiB default: enough for the 100k-entry working set;
+//     larger sites raise CacheBytes in the config. IndexCacheSize 16 MiB
+//     with encryption only: Badger keeps the block indexes of unencrypted
+//     tables on the heap whatever the cache (tableHeap counts them), and
+//     routes them through the index cache only to decrypt them once.
 //   - NumCompactors 2 and NumGoroutines 2: this runs on small machines, and
 //     compaction must not steal both cores from searches.
 //   - Badger's own INFO logging is routed to slog at debug level.
@@ -333,6 +336,10 @@ func badgerOptions(opt Options) badger.Options {
 	}
 	memtable := int64(64 << 20)
 	compression := options.ZSTD
+	var indexCache int64
+	if opt.EncryptionKey != nil {
+		indexCache = 16 << 20
+	}
 	if opt.BulkLoad {
 		// StreamWriter's tables are BaseTableSize times
 		// TableSizeMultiplier (2) to the power MaxLevels-2 (5).
@@ -348,7 +355,7 @@ func badgerOptions(opt Options) badger.Options {
 		WithCompression(compression).
 		WithZSTDCompressionLevel(1).
 		WithBlockCacheSize(cache).
-		WithIndexCacheSize(16 << 20).
+		WithIndexCacheSize(indexCache).
 		WithNumCompactors(2).
 		WithNumGoroutines(2).
 		WithMetricsEnabled(false).

@@ -11,7 +11,7 @@ import (
 // memoryHeadroom is what the derived soft memory limit leaves above the
 // store's heap budget for everything else: connections, operations in
 // flight, the garbage between two collections.
-const memoryHeadroom = 64 << 20
+const memoryHeadroom = 32 << 20
 
 // setMemoryLimit sets the Go runtime's soft memory limit
 // (debug.SetMemoryLimit) from memory_limit_mb, unless the GOMEMLIMIT
@@ -24,10 +24,10 @@ const memoryHeadroom = 64 << 20
 // derived limit is the store's heap budget (Engine.HeapBudget: the
 // memtable arena, the block, index and entry caches, the DN, posting-list
 // and bind maps, all full, and the tables' bloom filters and block
-// indexes) plus memoryHeadroom: 336 MiB with the default sizes and an
+// indexes) plus memoryHeadroom: 288 MiB with the default sizes and an
 // empty store. The caches are mostly pointer-free byte slices (Badger's
 // blocks, the entry cache's records), so a collection costs little more
-// than the live request state and the two maps' keys, and
+// than the live request state and the maps' keys, and
 // collecting more often costs little CPU: at 243 MiB the 100k benchmark
 // ran 80 collections instead of 44 with the same CPU per operation, and
 // ended at 373 MiB RSS instead of 452. The limit is soft: when more is

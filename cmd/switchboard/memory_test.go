@@ -30,11 +30,11 @@ func TestMemoryLimit(t *testing.T) {
 	}
 	const mib = 1 << 20
 	// Derived: the memtable arena of 64 MiB plus 2 x 15%, the 64 MiB
-	// block cache, the 16 MiB index cache, the 64 MiB entry cache with its
-	// DN and posting-list maps (131,072 x 100 bytes each) and bind map
-	// (131,072 x 160 bytes), and 64 MiB of headroom.
+	// block cache (no index cache without encryption), the 64 MiB entry
+	// cache with its DN and posting-list maps (131,072 x 100 bytes each)
+	// and bind map (131,072 x 160 bytes), and 32 MiB of headroom.
 	const maps = 2*131072*100 + 131072*160
-	want := float64(64*mib + 2*(64*mib*15/100) + 64*mib + 16*mib + 64*mib + maps + 64*mib)
+	want := float64(64*mib + 2*(64*mib*15/100) + 64*mib + 64*mib + maps + 32*mib)
 	if got := limit(startServer(t, "")); got != want {
 		t.Errorf("derived limit %.0f MiB, want %.0f MiB", got/mib, want/mib)
 	}
