@@ -189,31 +189,9 @@ func (c *entryCache) writeEnd(ids []ID, goneDNs, goneLists []string) {
 	// or finds the epoch moved and puts nothing (put and putDN check it
 	// under the lock the drops take).
 	c.epoch.Add(1)
-	if len(goneDNs) > 0 {
-		c.dnMu.Lock()
-		for _, ndn := range goneDNs {
-			delete(c.dns, ndn)
-		}
-		c.dnMu.Unlock()
-	}
-	if len(goneLists) > 0 {
-		c.listMu.Lock()
-		if len(c.lists) > 0 {
-			for _, p := range goneLists {
-				delete(c.lists, p)
-			}
-		}
-		c.listMu.Unlock()
-	}
-	if len(ids) > 0 {
-		c.bindMu.Lock()
-		if len(c.binds) > 0 {
-			for _, id := range ids {
-				delete(c.binds, id)
-			}
-		}
-		c.bindMu.Unlock()
-	}
+	dropKeys(&c.dnMu, c.dns, goneDNs)
+	dropKeys(&c.listMu, c.lists, goneLists)
+	dropKeys(&c.bindMu, c.binds, ids)
 	for _, id := range ids {
 		s := c.shard(id)
 		s.mu.Lock()
@@ -335,10 +313,7 @@ func (c *entryCache) putBind(tok readToken, id ID, dn string, pw [][]byte) {
 		return
 	}
 	if len(c.binds) >= maxCachedBinds {
-		for k := range c.binds {
-			delete(c.binds, k)
-			break
-		}
+		evictOne(c.binds)
 	}
 	c.binds[id] = b
 }
@@ -384,6 +359,21 @@ func (c *entryCache) putDNs(tok readToken, ids map[string]ID) {
 			return
 		}
 		c.dns[ndn] = id
+	}
+}
+
+// dropKeys deletes keys from m under mu.
+func dropKeys[K comparable, V any](mu *sync.RWMutex, m map[K]V, keys []K) {
+	if len(keys) == 0 {
+		return
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(m) == 0 {
+		return
+	}
+	for _, k := range keys {
+		delete(m, k)
 	}
 }
 

@@ -564,7 +564,7 @@ func (e *Engine) normalizeBase(dn string) (ldap.DN, string, error) {
 
 // evictOne deletes one key of m, chosen at random: Go starts every
 // iteration over a map at a random position.
-func evictOne[V any](m map[string]V) {
+func evictOne[K comparable, V any](m map[K]V) {
 	for k := range m {
 		delete(m, k)
 		return
