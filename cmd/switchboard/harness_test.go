@@ -123,7 +123,14 @@ func startServer(t testing.TB, data string, extra ...string) *testServer {
 	return s
 }
 
-func (s *testServer) start() {
+func (s *testServer) start() { s.startAttempt(1) }
+
+// startAttempt is start's attempt n: freePort's ports are free when it
+// returns, not when the server binds them, and a test process with many
+// connections (or another package's tests) can take one in between; the
+// server then exits with "address already in use", and start tries new
+// ports, three times at most.
+func (s *testServer) startAttempt(n int) {
 	t := s.t
 	t.Helper()
 	s.Addr, s.Admin = freePort(t), freePort(t)
@@ -152,6 +159,13 @@ func (s *testServer) start() {
 		}
 		if s.cmd.ProcessState != nil {
 			break
+		}
+		if n < 3 && strings.Contains(s.Log(), "address already in use") {
+			s.cmd.Process.Kill()
+			s.cmd.Wait()
+			t.Logf("a port was taken before switchboard bound it; trying new ports: %s", strings.TrimSpace(s.Log()))
+			s.startAttempt(n + 1)
+			return
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
