@@ -242,6 +242,20 @@ func TestMultiSupplierStaleReplicaRefused(t *testing.T) {
 			return n == want && refused && st.Refusals > 0, fmt.Sprintf("%+v %+v refusals %d", st.Peers, st.Replicas, st.Refusals)
 		})
 	}
+	// nothingBack checks that none of the deleted entries (nor replica 3's
+	// child under the deleted OU) is on replica i, and returns what is.
+	nothingBack := func(i int, when string) map[string]*goldap.Entry {
+		t.Helper()
+		conn := dialRoot(t, c.servers[i])
+		all := searchAll(t, conn, "sn")
+		conn.Close()
+		for _, dn := range append(deleted, "cn=child,ou=x,"+p) {
+			if all[strings.ToLower(dn)] != nil {
+				t.Errorf("replica %d%s: %s is back", i+1, when, dn)
+			}
+		}
+		return all
+	}
 	// Refused, the pulls stop; give stray ones time anyway.
 	time.Sleep(time.Second)
 	for _, i := range []int{0, 1} {
@@ -254,14 +268,7 @@ func TestMultiSupplierStaleReplicaRefused(t *testing.T) {
 		if dg.Digest != digest {
 			t.Errorf("replica %d's data changed after the stale replica came back", i+1)
 		}
-		conn := dialRoot(t, c.servers[i])
-		all := searchAll(t, conn, "sn")
-		conn.Close()
-		for _, dn := range append(deleted, "cn=child,ou=x,"+p) {
-			if all[strings.ToLower(dn)] != nil {
-				t.Errorf("replica %d: %s is back", i+1, dn)
-			}
-		}
+		all := nothingBack(i, "")
 		if e := all[strings.ToLower("cn=m0,"+p)]; e == nil || e.GetAttributeValue("sn") != "changed" {
 			t.Errorf("replica %d: the modification of cn=m0 is lost", i+1)
 		}
@@ -287,14 +294,7 @@ func TestMultiSupplierStaleReplicaRefused(t *testing.T) {
 		t.Errorf("after the reinitialisation the replicas agree on another digest than before it")
 	}
 	for i := range 3 {
-		conn := dialRoot(t, c.servers[i])
-		all := searchAll(t, conn, "sn")
-		conn.Close()
-		for _, dn := range append(deleted, "cn=child,ou=x,"+p) {
-			if all[strings.ToLower(dn)] != nil {
-				t.Errorf("replica %d, after the reinitialisation: %s is back", i+1, dn)
-			}
-		}
+		nothingBack(i, ", after the reinitialisation")
 		for _, pe := range c.status(i).Peers {
 			if pe.State == replication.PeerReinit {
 				t.Errorf("replica %d still refuses peer %s after the reinitialisation: %s", i+1, pe.Name, pe.Error)
