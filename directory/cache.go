@@ -23,8 +23,9 @@ import (
 // the entries decoded from it alias it (unsafe.String names, value
 // slices).
 //
-// Beside the records it keeps two maps under the same rules: normalised
-// DNs to IDs (dns) and short posting lists by index prefix (lists).
+// Beside the records it keeps, under the same rules, normalised DNs to IDs
+// (dns), short posting lists by index prefix (lists, and singles for lists
+// of one ID) and what binds read (binds).
 //
 // Consistency with writes: a writer registers itself (inflight) before it
 // commits and, after commit, bumps epoch and then drops the entries it
@@ -52,6 +53,9 @@ type entryCache struct {
 	// drop the lists whose keys they add or delete (writeEnd).
 	listMu sync.RWMutex
 	lists  map[string]cachedList
+	// singles holds the lists of exactly one ID apart, compactly and
+	// for the whole store if it fits (singles.go).
+	singles *singleLists
 
 	// binds maps entry IDs to what a simple bind reads of them (the DN
 	// and the userPassword values, copied out of the record): a bind of
@@ -92,7 +96,7 @@ type cacheItem struct {
 const cacheItemOverhead = 160
 
 func newEntryCache(maxBytes int64) *entryCache {
-	c := &entryCache{max: maxBytes, dns: map[string]ID{}, lists: map[string]cachedList{}, binds: map[ID]bindEntry{}}
+	c := &entryCache{max: maxBytes, dns: map[string]ID{}, lists: map[string]cachedList{}, singles: newSingleLists(), binds: map[ID]bindEntry{}}
 	for i := range c.shards {
 		c.shards[i].items = map[ID]*list.Element{}
 	}
@@ -191,6 +195,11 @@ func (c *entryCache) writeEnd(ids []ID, goneDNs, goneLists []string) {
 	c.epoch.Add(1)
 	dropKeys(&c.dnMu, c.dns, goneDNs)
 	dropKeys(&c.listMu, c.lists, goneLists)
+	if len(goneLists) > 0 {
+		c.singles.mu.Lock()
+		c.singles.drop(goneLists)
+		c.singles.mu.Unlock()
+	}
 	dropKeys(&c.bindMu, c.binds, ids)
 	for _, id := range ids {
 		s := c.shard(id)
@@ -216,11 +225,13 @@ func (c *entryCache) lookupDN(ndn string) ID {
 	return id
 }
 
-// maxCachedLists bounds the posting-list cache, and maxListIDs the lists
-// it keeps: an equality look-up's (usually one ID), about 100 bytes each
-// with the key (listCacheBytes at most).
+// maxCachedLists bounds the posting-list map, and maxListIDs the lists it
+// keeps, about 100 bytes each with the key (listCacheBytes at most). Lists
+// of one ID, most of what equality look-ups read, go to the table of
+// singles.go instead; this map keeps the names two to sixteen people
+// share and the lower bounds of long lists that plans compare.
 const (
-	maxCachedLists = 1 << 17
+	maxCachedLists = 1 << 15
 	maxListIDs     = 16
 	listCacheBytes = maxCachedLists * 100
 )
@@ -235,6 +246,9 @@ type listView struct {
 // List returns the cached IDs under prefix, shared: never to be written,
 // or for a long list its known lower bound.
 func (v *listView) List(prefix []byte) ([]uint32, int, bool) {
+	if id, ok := v.c.singles.lookup(prefix); ok {
+		return []uint32{id}, 1, true
+	}
 	v.c.listMu.RLock()
 	l, ok := v.c.lists[string(prefix)]
 	v.c.listMu.RUnlock()
@@ -248,6 +262,15 @@ func (v *listView) PutList(prefix []byte, ids []uint32, n int) {
 	c := v.c
 	if len(ids) > maxListIDs || !v.tok.ok || c.epoch.Load() != v.tok.epoch {
 		return
+	}
+	if n == 1 && len(ids) == 1 {
+		tag, check := c.singles.fingerprint(prefix)
+		c.singles.mu.Lock()
+		took := c.epoch.Load() != v.tok.epoch || c.singles.insert(tag, check, ids[0])
+		c.singles.mu.Unlock()
+		if took {
+			return
+		}
 	}
 	l := cachedList{n: n}
 	if len(ids) == n {
@@ -275,6 +298,9 @@ func (c *entryCache) dropLists() {
 	c.listMu.Lock()
 	clear(c.lists)
 	c.listMu.Unlock()
+	c.singles.mu.Lock()
+	c.singles.reset()
+	c.singles.mu.Unlock()
 }
 
 // maxCachedBinds bounds the bind cache: a DN and a password hash or two,

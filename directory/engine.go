@@ -132,7 +132,8 @@ type Engine struct {
 	passwords      *password.Hasher
 	rehashOnBind   bool
 	ids            *badger.Sequence
-	heapBudget     int64
+	heapBudget     int64 // fixed by the options; HeapBudget adds what grows
+	encrypted      bool
 	entries        atomic.Int64
 	writes         atomic.Uint64 // committed write transactions: Epoch
 
@@ -140,6 +141,10 @@ type Engine struct {
 	dns      dnCache
 	cache    *entryCache
 	sealer   *Sealer // nil without an encryption key (seal.go)
+
+	// Background fill of the one-ID posting lists (singles.go).
+	stopWarm context.CancelFunc
+	warmDone chan struct{}
 
 	// Background index build (reindex.go).
 	stopBuild  context.CancelFunc
@@ -223,7 +228,7 @@ func Open(opt Options) (*Engine, error) {
 		return nil, openError(opt, err)
 	}
 	e.db = db
-	e.heapBudget += tableHeap(db, opt.EncryptionKey != nil)
+	e.encrypted = opt.EncryptionKey != nil
 	if err := e.checkFormat(); err != nil {
 		db.Close()
 		return nil, err
@@ -248,6 +253,12 @@ func Open(opt Options) (*Engine, error) {
 		e.Close()
 		return nil, err
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e.stopWarm, e.warmDone = cancel, make(chan struct{})
+	go func() {
+		defer close(e.warmDone)
+		e.warmSingles(ctx)
+	}()
 	return e, nil
 }
 
@@ -383,8 +394,7 @@ func heapBudget(bo badger.Options, c *entryCache) int64 {
 // through the index cache), its block index. It grows with the store: at
 // 1,000,000 people about 100 MB, which a soft memory limit derived without
 // it left no room for (the collector ran every 0.35 s, 13% of the CPU).
-// Measured when the store opens; a store that grows much after a start
-// keeps the lower figure until the next.
+// HeapBudget measures it each time it is asked.
 func tableHeap(db *badger.DB, encrypted bool) int64 {
 	var n int64
 	for _, t := range db.Tables() {
@@ -397,10 +407,17 @@ func tableHeap(db *badger.DB, encrypted bool) int64 {
 }
 
 // HeapBudget returns the Go heap, in bytes, that the store's buffers and
-// caches hold at most in steady state (see heapBudget): the part of the
-// server's memory that its configuration fixes. A soft memory limit must
-// leave room above it.
-func (e *Engine) HeapBudget() int64 { return e.heapBudget }
+// caches hold at most in steady state (see heapBudget), with what grows
+// with the store as it is now: the tables' bloom filters and block indexes
+// (tableHeap) and the table of one-ID posting lists (singles.go). A soft
+// memory limit must leave room above it, and follow it as it grows.
+func (e *Engine) HeapBudget() int64 {
+	n := e.heapBudget + tableHeap(e.db, e.encrypted)
+	if e.cache != nil {
+		n += e.cache.singles.bytes()
+	}
+	return n
+}
 
 type badgerLogger struct{ l *slog.Logger }
 
@@ -455,6 +472,10 @@ func (e *Engine) countEntries() error {
 
 // Close stops a running index build, then flushes and closes the store.
 func (e *Engine) Close() error {
+	if e.stopWarm != nil {
+		e.stopWarm()
+		<-e.warmDone
+	}
 	if e.stopBuild != nil {
 		e.stopBuild()
 		<-e.indexBuilt

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"time"
 
 	"github.com/switchboard-ldap/switchboard/directory"
 )
@@ -16,24 +18,26 @@ const memoryHeadroom = 32 << 20
 // setMemoryLimit sets the Go runtime's soft memory limit
 // (debug.SetMemoryLimit) from memory_limit_mb, unless the GOMEMLIMIT
 // environment variable set one already, and then returns to the operating
-// system what opening the store left behind.
+// system what opening the store left behind. A limit derived from the
+// store's budget follows the budget as the store and its caches grow
+// (followMemoryLimit) until ctx ends.
 //
 // Without a limit the collector lets the heap grow to twice what is live,
 // and what is live here is mostly the caches and the memtable: a server
 // with 200 MiB of them would settle near 400 MiB, most of it garbage. The
 // derived limit is the store's heap budget (Engine.HeapBudget: the
 // memtable arena, the block, index and entry caches, the DN, posting-list
-// and bind maps, all full, and the tables' bloom filters and block
-// indexes) plus memoryHeadroom: 288 MiB with the default sizes and an
-// empty store. The caches are mostly pointer-free byte slices (Badger's
-// blocks, the entry cache's records), so a collection costs little more
-// than the live request state and the maps' keys, and
-// collecting more often costs little CPU: at 243 MiB the 100k benchmark
-// ran 80 collections instead of 44 with the same CPU per operation, and
-// ended at 373 MiB RSS instead of 452. The limit is soft: when more is
-// live (a memtable being flushed while the next one fills), the heap
-// grows past it rather than the collector running without pause.
-func setMemoryLimit(cfg *Config, eng *directory.Engine, log *slog.Logger) {
+// and bind maps, all full, the tables' bloom filters and block indexes and
+// the table of one-ID posting lists as they are now) plus memoryHeadroom:
+// 280 MiB with the default sizes and an empty store. The caches are mostly
+// pointer-free byte slices (Badger's blocks, the entry cache's records),
+// so a collection costs little more than the live request state and the
+// maps' keys, and collecting more often costs little CPU: at 243 MiB the
+// 100k benchmark ran 80 collections instead of 44 with the same CPU per
+// operation, and ended at 373 MiB RSS instead of 452. The limit is soft:
+// when more is live (a memtable being flushed while the next one fills),
+// the heap grows past it rather than the collector running without pause.
+func setMemoryLimit(ctx context.Context, cfg *Config, eng *directory.Engine, log *slog.Logger) {
 	if _, ok := os.LookupEnv("GOMEMLIMIT"); ok {
 		log.Info("memory limit from GOMEMLIMIT", "limit_mib", debug.SetMemoryLimit(-1)>>20)
 	} else if cfg.MemoryLimitMB == 0 && cfg.Replication.MultiSupplier {
@@ -44,8 +48,37 @@ func setMemoryLimit(cfg *Config, eng *directory.Engine, log *slog.Logger) {
 	} else if limit := memoryLimit(cfg.MemoryLimitMB, eng.HeapBudget()); limit > 0 {
 		debug.SetMemoryLimit(limit)
 		log.Info("soft memory limit", "limit_mib", limit>>20, "store_budget_mib", eng.HeapBudget()>>20)
+		if cfg.MemoryLimitMB == 0 {
+			go followMemoryLimit(ctx, eng, limit, log)
+		}
 	}
 	debug.FreeOSMemory()
+}
+
+// memoryLimitPeriod is how often a derived memory limit is measured again.
+const memoryLimitPeriod = 10 * time.Second
+
+// followMemoryLimit derives the soft memory limit again every
+// memoryLimitPeriod: the tables' heap grows with the store, and the table
+// of one-ID posting lists fills in the background after a start (from 1 to
+// 64 MiB at a million people).
+func followMemoryLimit(ctx context.Context, eng *directory.Engine, limit int64, log *slog.Logger) {
+	t := time.NewTicker(memoryLimitPeriod)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if next := memoryLimit(0, eng.HeapBudget()); next != limit {
+			debug.SetMemoryLimit(next)
+			if next>>20 != limit>>20 {
+				log.Debug("soft memory limit", "limit_mib", next>>20)
+			}
+			limit = next
+		}
+	}
 }
 
 // memoryLimit returns the limit memory_limit_mb asks for, in bytes, or 0

@@ -224,7 +224,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		log.Info("loaded demo organisation", "entries", n)
 	}
 
-	setMemoryLimit(cfg, eng, log)
+	setMemoryLimit(trimCtx, cfg, eng, log)
 
 	// The overlays in front of the engine, outermost first (then the
 	// write hooks of openEngine): audit, password policy. They are built
