@@ -12,6 +12,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
+
 	"github.com/switchboard-ldap/switchboard/directory/password"
 	"github.com/switchboard-ldap/switchboard/ldap"
 	"github.com/switchboard-ldap/switchboard/schema"
@@ -831,7 +834,7 @@ func TestHeapBudgetCountsTables(t *testing.T) {
 	opt := Options{Dir: dir, Suffix: "dc=example,dc=com", Schema: s, NoSync: true}
 	e, err := Open(opt)
 	must(t, err)
-	fixed := heapBudget(badgerOptions(opt), e.cache) + minSingles*singleSlotSize
+	fixed := heapBudget(badgerOptions(opt, false), e.cache) + minSingles*singleSlotSize
 	if got := e.HeapBudget(); got != fixed {
 		t.Fatalf("empty store: budget %d, want the caches' %d", got, fixed)
 	}
@@ -886,4 +889,39 @@ func TestBindCacheFollowsPasswordChanges(t *testing.T) {
 	if bind(last) == nil || bind("again") != nil {
 		t.Fatal("the entry added again under the DN binds with the old entry's password, or not with its own")
 	}
+}
+
+// TestCompressedStoreKeepsBlockCache checks how Open reads the tables: a
+// new store's plain, without a block cache; a store whose tables an
+// earlier version compressed, through the cache, and still readable.
+func TestCompressedStoreKeepsBlockCache(t *testing.T) {
+	s, _ := schema.Default()
+	plain := Options{Dir: t.TempDir(), Suffix: "dc=example,dc=com", Schema: s, NoSync: true}
+	e, err := Open(plain)
+	must(t, err)
+	must(t, errOf(e.Add(context.Background(), "dc=example,dc=com", attrs("objectClass", "top", "dcObject", "organization", "dc", "example", "o", "Example"), WriteOptions{})))
+	if o := e.db.Opts(); o.Compression != options.None || o.BlockCacheSize != 0 {
+		t.Errorf("new store: compression %v, block cache %d", o.Compression, o.BlockCacheSize)
+	}
+	must(t, e.Close())
+	if compressedTables(plain.Dir) {
+		t.Error("a store written plain reads as compressed")
+	}
+
+	old := plain
+	old.Dir = t.TempDir()
+	db, err := badger.Open(badgerOptions(old, true).WithLogger(nil))
+	must(t, err)
+	must(t, db.Update(func(txn *badger.Txn) error { return txn.Set([]byte("\x00legacy"), []byte("x")) }))
+	must(t, db.Close()) // flushes the memtable into a ZSTD table
+	if !compressedTables(old.Dir) {
+		t.Fatal("a ZSTD store reads as plain")
+	}
+	e, err = Open(old)
+	must(t, err)
+	defer e.Close()
+	if o := e.db.Opts(); o.Compression != options.ZSTD || o.BlockCacheSize == 0 {
+		t.Errorf("compressed store: compression %v, block cache %d", o.Compression, o.BlockCacheSize)
+	}
+	must(t, e.db.View(func(txn *badger.Txn) error { _, err := txn.Get([]byte("\x00legacy")); return err }))
 }

@@ -29,7 +29,8 @@ const memoryHeadroom = 32 << 20
 // memtable arena, the block, index and entry caches, the DN, posting-list
 // and bind maps, all full, the tables' bloom filters and block indexes and
 // the table of one-ID posting lists as they are now) plus memoryHeadroom:
-// 280 MiB with the default sizes and an empty store. The caches are mostly
+// 216 MiB with the default sizes and an empty store (no block cache: a new
+// store's tables are plain). The caches are mostly
 // pointer-free byte slices (Badger's blocks, the entry cache's records),
 // so a collection costs little more than the live request state and the
 // maps' keys, and collecting more often costs little CPU: at 243 MiB the
