@@ -705,6 +705,21 @@ func TestListCacheFollowsWrites(t *testing.T) {
 	stop()
 }
 
+// openOnDisk opens a new store in a temporary directory, without fsync,
+// and adds dc=example,dc=com and ou=people under it: for tests that close
+// and reopen it with the returned options.
+func openOnDisk(t *testing.T) (Options, *Engine) {
+	t.Helper()
+	s, _ := schema.Default()
+	opt := Options{Dir: t.TempDir(), Suffix: "dc=example,dc=com", Schema: s, NoSync: true}
+	e, err := Open(opt)
+	must(t, err)
+	ctx := context.Background()
+	must(t, errOf(e.Add(ctx, "dc=example,dc=com", attrs("objectClass", "top", "dcObject", "organization", "dc", "example", "o", "Example"), WriteOptions{})))
+	must(t, errOf(e.Add(ctx, "ou=people,dc=example,dc=com", attrs("objectClass", "organizationalUnit", "ou", "people"), WriteOptions{})))
+	return opt, e
+}
+
 // raceReaders runs read in a loop on n goroutines until the returned stop
 // is called, which waits for them: readers filling the caches while a test
 // writes.
@@ -734,19 +749,13 @@ func raceReaders(n int, read func()) (stop func()) {
 // TestOpenWarmsDNCache checks that reopening a store fills the DN cache
 // from the DN index, and that the warmed DNs name the right entries.
 func TestOpenWarmsDNCache(t *testing.T) {
-	dir := t.TempDir()
-	s, _ := schema.Default()
-	opt := Options{Dir: dir, Suffix: "dc=example,dc=com", Schema: s, NoSync: true}
-	e, err := Open(opt)
-	must(t, err)
+	opt, e := openOnDisk(t)
 	ctx := context.Background()
-	must(t, errOf(e.Add(ctx, "dc=example,dc=com", attrs("objectClass", "top", "dcObject", "organization", "dc", "example", "o", "Example"), WriteOptions{})))
-	must(t, errOf(e.Add(ctx, "ou=people,dc=example,dc=com", attrs("objectClass", "organizationalUnit", "ou", "people"), WriteOptions{})))
 	for i := range 50 {
 		must(t, errOf(e.Add(ctx, fmt.Sprintf("uid=w%d,ou=people,dc=example,dc=com", i), person(fmt.Sprintf("w%d", i), "W", "W"), WriteOptions{})))
 	}
 	must(t, e.Close())
-	e, err = Open(opt)
+	e, err := Open(opt)
 	must(t, err)
 	defer e.Close()
 	if n := len(e.cache.dns); n != 52 {

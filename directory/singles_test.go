@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/switchboard-ldap/switchboard/ldap"
-	"github.com/switchboard-ldap/switchboard/schema"
 )
 
 // TestSingleListsTable checks the table of one-ID lists on its own: it
@@ -99,14 +98,8 @@ func TestSingleListsDropKeepsProbes(t *testing.T) {
 // ones, and writes that race the fill never leave a stale list behind:
 // afterwards every look-up finds exactly the entries that hold the value.
 func TestWarmSinglesFollowsWrites(t *testing.T) {
-	dir := t.TempDir()
-	s, _ := schema.Default()
-	opt := Options{Dir: dir, Suffix: "dc=example,dc=com", Schema: s, NoSync: true}
-	e, err := Open(opt)
-	must(t, err)
+	opt, e := openOnDisk(t)
 	ctx := context.Background()
-	must(t, errOf(e.Add(ctx, "dc=example,dc=com", attrs("objectClass", "top", "dcObject", "organization", "dc", "example", "o", "Example"), WriteOptions{})))
-	must(t, errOf(e.Add(ctx, "ou=people,dc=example,dc=com", attrs("objectClass", "organizationalUnit", "ou", "people"), WriteOptions{})))
 	const n = 3000 // more than one batch of the fill
 	dn := func(i int) string { return fmt.Sprintf("uid=u%d,ou=people,dc=example,dc=com", i) }
 	mail := make([]string, n) // the model: entry i's mail
@@ -120,7 +113,7 @@ func TestWarmSinglesFollowsWrites(t *testing.T) {
 	// Reopen and write while the table fills: entries swap mail values
 	// and take shared ones, which turns lists of one ID into lists of two
 	// and back.
-	e, err = Open(opt)
+	e, err := Open(opt)
 	must(t, err)
 	defer func() { e.Close() }()
 	r := rand.New(rand.NewPCG(5, 6))
