@@ -378,8 +378,8 @@ func (s allSource) each(r index.Reader, fn func(ID) bool) {
 
 // eachRecord walks the entry records in ID order and hands each with its
 // store item: a scan reads the record from the item (its value in the
-// table or the value log) rather than looking the key up again, which at
-// 100,000 people cost a second LSM search per entry.
+// table or the value log) rather than looking the key up again, a second
+// LSM search per entry.
 func (allSource) eachRecord(r index.Reader, fn func(ID, *badger.Item) bool) {
 	opt := badger.DefaultIteratorOptions
 	opt.PrefetchValues = false
