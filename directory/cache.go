@@ -44,7 +44,7 @@ type entryCache struct {
 	// and the DNs binds name. A DN's ID changes only when the entry is
 	// deleted or renamed; such writes drop the DNs they retire (writeEnd).
 	dnMu sync.RWMutex
-	dns  map[string]ID
+	dns  *dnTable
 
 	// lists maps posting-list prefixes (index keys without the ID) to
 	// the IDs under them, for lists of at most maxListIDs: what an
@@ -143,7 +143,7 @@ func (s *cacheShard) remove(i int32) {
 }
 
 func newEntryCache(maxBytes int64) *entryCache {
-	c := &entryCache{max: maxBytes, dns: map[string]ID{}, lists: map[string]cachedList{}, singles: newSingleLists(), binds: map[ID]bindEntry{}}
+	c := &entryCache{max: maxBytes, dns: newDNTable(), lists: map[string]cachedList{}, singles: newSingleLists(), binds: map[ID]bindEntry{}}
 	for i := range c.shards {
 		c.shards[i] = cacheShard{items: map[ID]int32{}, head: -1, tail: -1}
 	}
@@ -247,7 +247,13 @@ func (c *entryCache) writeEnd(ids []ID, goneDNs, goneLists []string) {
 	// or finds the epoch moved and puts nothing (put and putDN check it
 	// under the lock the drops take).
 	c.epoch.Add(1)
-	dropKeys(&c.dnMu, c.dns, goneDNs)
+	if len(goneDNs) > 0 {
+		c.dnMu.Lock()
+		for _, ndn := range goneDNs {
+			c.dns.drop(ndn)
+		}
+		c.dnMu.Unlock()
+	}
 	dropKeys(&c.listMu, c.lists, goneLists)
 	if len(goneLists) > 0 {
 		c.singles.mu.Lock()
@@ -272,7 +278,7 @@ func (c *entryCache) lookupDN(ndn string) ID {
 		return 0
 	}
 	c.dnMu.RLock()
-	id := c.dns[ndn]
+	id := c.dns.get(ndn)
 	c.dnMu.RUnlock()
 	return id
 }
@@ -413,10 +419,10 @@ func (c *entryCache) putDN(tok readToken, ndn string, id ID) {
 	}
 	c.dnMu.Lock()
 	if c.epoch.Load() == tok.epoch {
-		if len(c.dns) >= maxCachedDNs {
-			evictOne(c.dns)
+		if c.dns.len() >= maxCachedDNs {
+			c.dns.evictOne()
 		}
-		c.dns[ndn] = id
+		c.dns.put(ndn, id)
 	}
 	c.dnMu.Unlock()
 }
@@ -433,10 +439,10 @@ func (c *entryCache) putDNs(tok readToken, ids map[string]ID) {
 		return
 	}
 	for ndn, id := range ids {
-		if len(c.dns) >= maxCachedDNs {
+		if c.dns.len() >= maxCachedDNs {
 			return
 		}
-		c.dns[ndn] = id
+		c.dns.put(ndn, id)
 	}
 }
 

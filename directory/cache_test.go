@@ -1,6 +1,8 @@
 package directory
 
 import (
+	"fmt"
+	"hash/maphash"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -61,5 +63,64 @@ func TestCacheShardMatchesModel(t *testing.T) {
 		if !slices.Equal(back, model) {
 			t.Fatalf("step %d: backward links give %v, want %v", step, back, model)
 		}
+	}
+}
+
+// TestDNTableMatchesModel checks the DN table against a map through
+// random puts, drops and evictions, with enough churn to compact its
+// arena many times, and with a hash that sends every DN to one of a few
+// slots, so that DNs keep displacing each other.
+func TestDNTableMatchesModel(t *testing.T) {
+	for _, collide := range []bool{false, true} {
+		tb := newDNTable()
+		model := map[string]ID{}
+		r := rand.New(rand.NewPCG(9, 10))
+		dn := func() string { return fmt.Sprintf("uid=user%d,ou=people,dc=example,dc=com", r.IntN(5000)) }
+		compactions, arenaLen := 0, 0
+		for step := range 200000 {
+			if len(tb.arena) < arenaLen {
+				compactions++
+			}
+			arenaLen = len(tb.arena)
+			ndn := dn()
+			if collide {
+				// Keep only DNs whose hash falls in a few slots.
+				if maphash.String(tb.seed, ndn)%8 != 0 {
+					continue
+				}
+			}
+			switch r.IntN(4) {
+			case 0, 1:
+				id := ID(step + 1)
+				tb.put(ndn, id)
+				model[ndn] = id
+			case 2:
+				tb.drop(ndn)
+				delete(model, ndn)
+			default:
+				if got, want := tb.get(ndn), model[ndn]; got != want && !(got == 0 && collide) {
+					t.Fatalf("step %d: get(%q) = %d, want %d", step, ndn, got, want)
+				}
+			}
+		}
+		// Without collisions the table holds exactly the model; with
+		// them it holds a subset and never a wrong ID.
+		for ndn, id := range model {
+			if got := tb.get(ndn); got != id && !(collide && got == 0) {
+				t.Fatalf("collide=%v: %q -> %d, want %d", collide, ndn, got, id)
+			}
+		}
+		if !collide && tb.len() != len(model) {
+			t.Errorf("%d DNs in the table, %d in the model", tb.len(), len(model))
+		}
+		if compactions == 0 {
+			t.Errorf("collide=%v: the arena was never compacted", collide)
+		}
+	}
+	tb := newDNTable()
+	tb.put("cn=a", 1)
+	tb.evictOne()
+	if tb.len() != 0 || tb.get("cn=a") != 0 {
+		t.Error("evictOne left the only DN")
 	}
 }

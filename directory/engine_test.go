@@ -646,7 +646,7 @@ func TestDNCacheEvictsWhenFull(t *testing.T) {
 	for i := range maxCachedDNs + 100 {
 		c.putDN(tok, fmt.Sprintf("uid=u%d", i), ID(i+1))
 	}
-	if n := len(c.dns); n != maxCachedDNs {
+	if n := c.dns.len(); n != maxCachedDNs {
 		t.Errorf("%d DNs cached, want %d", n, maxCachedDNs)
 	}
 	last := maxCachedDNs + 99
@@ -758,7 +758,7 @@ func TestOpenWarmsDNCache(t *testing.T) {
 	e, err := Open(opt)
 	must(t, err)
 	defer e.Close()
-	if n := len(e.cache.dns); n != 52 {
+	if n := e.cache.dns.len(); n != 52 {
 		t.Fatalf("%d DNs cached after opening, want 52", n)
 	}
 	for i := range 50 {
