@@ -150,6 +150,9 @@ func (e *Engine) openIndexes(spec map[string][]string) error {
 		}
 		e.readyIdx.Store(e.indexes)
 		e.cache.dropLists()
+		// The one-ID table was emptied with the rest; fill it again,
+		// new equality indexes included.
+		e.warmSingles(ctx)
 	}()
 	return nil
 }
