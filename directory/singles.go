@@ -216,7 +216,8 @@ func (c *entryCache) putSingles(tok readToken, batch []single) bool {
 const warmBatch = 4096
 
 // warmSingles fills the table of one-ID posting lists from the equality
-// indexes, in the background after Open, until ctx ends, the indexes are
+// indexes, in the background after Open and after a background index
+// build, until ctx ends, the indexes are
 // read or the table is full: a scan of the equality keys in key order
 // (attributes with shorter names first) that passes over a longer list
 // with one seek. A million people (uid, mail, cn, sn, entryUUID indexed)
