@@ -136,7 +136,6 @@ type Engine struct {
 	rehashOnBind   bool
 	ids            *badger.Sequence
 	heapBudget     int64 // fixed by the options; HeapBudget adds what grows
-	encrypted      bool
 	entries        atomic.Int64
 	writes         atomic.Uint64 // committed write transactions: Epoch
 
@@ -239,7 +238,6 @@ func Open(opt Options) (*Engine, error) {
 		return nil, openError(opt, err)
 	}
 	e.db = db
-	e.encrypted = opt.EncryptionKey != nil
 	if err := e.checkFormat(); err != nil {
 		db.Close()
 		return nil, err
@@ -460,7 +458,7 @@ func tableHeap(db *badger.DB, encrypted bool) int64 {
 // (tableHeap) and the table of one-ID posting lists (singles.go). A soft
 // memory limit must leave room above it, and follow it as it grows.
 func (e *Engine) HeapBudget() int64 {
-	n := e.heapBudget + tableHeap(e.db, e.encrypted)
+	n := e.heapBudget + tableHeap(e.db, len(e.db.Opts().EncryptionKey) > 0)
 	if e.cache != nil {
 		n += e.cache.singles.bytes()
 	}

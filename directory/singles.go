@@ -64,6 +64,12 @@ func (s *singleLists) fingerprint(prefix []byte) (tag uint64, check uint32) {
 	return maphash.Bytes(s.seeds[0], prefix), uint32(maphash.Bytes(s.seeds[1], prefix) >> 32)
 }
 
+// fingerprintString is fingerprint of a prefix held as a string (the
+// prefixes writes report); maphash gives the same hash for both forms.
+func (s *singleLists) fingerprintString(prefix string) (tag uint64, check uint32) {
+	return maphash.String(s.seeds[0], prefix), uint32(maphash.String(s.seeds[1], prefix) >> 32)
+}
+
 // find returns the slot holding (tag, check), or the free slot where it
 // would go; the caller holds mu.
 func (s *singleLists) find(tag uint64, check uint32) (int, bool) {
@@ -131,8 +137,7 @@ func (s *singleLists) grow() {
 // drop forgets the lists under prefixes; the caller holds mu.
 func (s *singleLists) drop(prefixes []string) {
 	for _, p := range prefixes {
-		tag, check := maphash.String(s.seeds[0], p), uint32(maphash.String(s.seeds[1], p)>>32)
-		if i, ok := s.find(tag, check); ok {
+		if i, ok := s.find(s.fingerprintString(p)); ok {
 			s.deleteAt(i)
 		}
 	}
