@@ -658,7 +658,7 @@ func (e *Engine) knownNDN(dn string) bool {
 
 // inSuffix reports whether ndn is the suffix or below it.
 func (e *Engine) inSuffix(ndn string) bool {
-	return ndn == e.nsuffix || isDescendantNDN(ndn, e.nsuffix)
+	return ndn == e.nsuffix || ldap.IsBelowNDN(ndn, e.nsuffix)
 }
 
 // Subtypes returns the canonical names of at and every attribute type

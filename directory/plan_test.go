@@ -121,7 +121,7 @@ func scanSearch(t testing.TB, e *Engine, base string, scope ldap.Scope, filter s
 	bn, _ := e.schema.NormalizeDNString(base)
 	var out []string
 	must(t, e.Walk(context.Background(), func(en *Entry) error {
-		in := en.NDN == bn || (scope == ldap.ScopeWholeSubtree && isDescendantNDN(en.NDN, bn))
+		in := en.NDN == bn || (scope == ldap.ScopeWholeSubtree && ldap.IsBelowNDN(en.NDN, bn))
 		if scope == ldap.ScopeSingleLevel {
 			p, _ := ldap.ParseDN(en.DN)
 			pn, _ := e.schema.NormalizeDN(p.Parent())

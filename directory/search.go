@@ -407,7 +407,7 @@ func inScope(en *Entry, scope ldap.Scope, baseID ID, baseNDN string) bool {
 	case ldap.ScopeSingleLevel:
 		return en.ParentID == baseID
 	default:
-		return en.ID == baseID || isDescendantNDN(en.NDN, baseNDN)
+		return en.ID == baseID || ldap.IsBelowNDN(en.NDN, baseNDN)
 	}
 }
 

@@ -643,7 +643,7 @@ func (e *Engine) ModifyDN(ctx context.Context, dn, newRDN string, deleteOldRDN b
 		}
 		parentID := before.ParentID
 		if newSuperior != nil {
-			if parentNDN == ndn || isDescendantNDN(parentNDN, ndn) {
+			if parentNDN == ndn || ldap.IsBelowNDN(parentNDN, ndn) {
 				return nil, &ldap.Error{Code: ldap.UnwillingToPerform, Message: "new superior is the entry or below it"}
 			}
 			if parentNDN == "" || !e.inSuffix(parentNDN) {
@@ -741,21 +741,4 @@ func rdnValues(s *schema.Schema, rdn ldap.RDN, at *schema.AttributeType) [][]byt
 		}
 	}
 	return out
-}
-
-// isDescendantNDN reports whether ndn lies strictly below base. Both are
-// normalised DNs; the comma before base must not be escaped.
-func isDescendantNDN(ndn, base string) bool {
-	if base == "" {
-		return ndn != ""
-	}
-	if len(ndn) <= len(base)+1 || !strings.HasSuffix(ndn, base) || ndn[len(ndn)-len(base)-1] != ',' {
-		return false
-	}
-	// Count the backslashes before the comma: an odd number escapes it.
-	n := 0
-	for i := len(ndn) - len(base) - 2; i >= 0 && ndn[i] == '\\'; i-- {
-		n++
-	}
-	return n%2 == 0
 }

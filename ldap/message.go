@@ -166,7 +166,14 @@ const (
 	ScopeBaseObject   Scope = 0
 	ScopeSingleLevel  Scope = 1
 	ScopeWholeSubtree Scope = 2
+	// ScopeChildren is subordinateSubtree (draft-sermersheim-ldap-
+	// subordinate-scope, OID 1.3.6.1.4.1.4203.1.9.1): every entry below
+	// the base, not the base itself.
+	ScopeChildren Scope = 3
 )
+
+// Valid reports whether s is a scope this server serves.
+func (s Scope) Valid() bool { return s <= ScopeChildren }
 
 // FilterKind is the CHOICE tag of a Filter (RFC 4511 section 4.5.1.7).
 type FilterKind uint8

@@ -228,13 +228,3 @@ func TestStatic(t *testing.T) {
 		}
 	}
 }
-
-func TestParentNDN(t *testing.T) {
-	for in, want := range map[string]string{
-		"dc=com": "", "ou=a,dc=com": "dc=com", `cn=a\,b,dc=com`: "dc=com", `cn=a\\,dc=com`: "dc=com",
-	} {
-		if got := access.ParentNDN(in); got != want {
-			t.Errorf("ParentNDN(%q) = %q; want %q", in, got, want)
-		}
-	}
-}

@@ -399,21 +399,19 @@ func relate(base string, scope ldap.Scope, rs Scope, rdn string) relation {
 			if base == rdn {
 				return covers
 			}
-		case ldap.ScopeSingleLevel:
-			in = rdn != "" && isBelow(rdn, base) && parentNDN(rdn) == base
 		default:
-			in = rdn == base || isBelow(rdn, base)
+			in = ldap.InScopeNDN(rdn, base, scope)
 		}
 		if in {
 			return overlaps
 		}
 		return disjoint
 	case ScopeSubtree:
-		if base == rdn || isBelow(base, rdn) {
+		if base == rdn || ldap.IsBelowNDN(base, rdn) {
 			return covers
 		}
 	case ScopeChildren:
-		if isBelow(base, rdn) || (base == rdn && scope == ldap.ScopeSingleLevel) {
+		if ldap.IsBelowNDN(base, rdn) || (base == rdn && (scope == ldap.ScopeSingleLevel || scope == ldap.ScopeChildren)) {
 			return covers
 		}
 		if base == rdn && scope == ldap.ScopeBaseObject {
@@ -421,7 +419,7 @@ func relate(base string, scope ldap.Scope, rs Scope, rdn string) relation {
 		}
 	case ScopeOne:
 		if scope == ldap.ScopeBaseObject {
-			if parentNDN(base) == rdn && base != "" {
+			if ldap.ParentNDN(base) == rdn && base != "" {
 				return covers
 			}
 			return disjoint
@@ -430,7 +428,7 @@ func relate(base string, scope ldap.Scope, rs Scope, rdn string) relation {
 			return covers
 		}
 	}
-	if base == rdn || isBelow(base, rdn) || isBelow(rdn, base) {
+	if base == rdn || ldap.IsBelowNDN(base, rdn) || ldap.IsBelowNDN(rdn, base) {
 		return overlaps
 	}
 	return disjoint
@@ -445,46 +443,11 @@ func inScope(ndn string, scope Scope, of string) bool {
 	case ScopeBase:
 		return ndn == of
 	case ScopeSubtree:
-		return ndn == of || isBelow(ndn, of)
+		return ndn == of || ldap.IsBelowNDN(ndn, of)
 	case ScopeChildren:
-		return isBelow(ndn, of)
+		return ldap.IsBelowNDN(ndn, of)
 	case ScopeOne:
-		return ndn != "" && isBelow(ndn, of) && parentNDN(ndn) == of
+		return ndn != "" && ldap.IsBelowNDN(ndn, of) && ldap.ParentNDN(ndn) == of
 	}
 	return false
 }
-
-// isBelow reports whether ndn lies strictly below the normalised DN of
-// (everything but "" lies below "").
-func isBelow(ndn, of string) bool {
-	if of == "" {
-		return ndn != ""
-	}
-	if len(ndn) <= len(of)+1 || !strings.HasSuffix(ndn, of) || ndn[len(ndn)-len(of)-1] != ',' {
-		return false
-	}
-	return !escaped(ndn, len(ndn)-len(of)-1)
-}
-
-// escaped reports whether the byte at i is preceded by an odd number of
-// backslashes.
-func escaped(s string, i int) bool {
-	n := 0
-	for j := i - 1; j >= 0 && s[j] == '\\'; j-- {
-		n++
-	}
-	return n%2 == 1
-}
-
-// parentNDN returns the normalised DN above ndn ("" for a single RDN).
-func parentNDN(ndn string) string {
-	for i := 0; i < len(ndn); i++ {
-		if ndn[i] == ',' && !escaped(ndn, i) {
-			return ndn[i+1:]
-		}
-	}
-	return ""
-}
-
-// ParentNDN returns the normalised DN above ndn, "" for a single RDN.
-func ParentNDN(ndn string) string { return parentNDN(ndn) }

@@ -135,7 +135,7 @@ func (f *Frontend) target(ctx context.Context, rq *access.Requester, dn string) 
 // parent loads the parent of the entry named ndn: the Root DSE stands for
 // the parent of the naming context.
 func (f *Frontend) parent(ctx context.Context, rq *access.Requester, ndn string) (*directory.Entry, access.EntryAccess, error) {
-	p := access.ParentNDN(ndn)
+	p := ldap.ParentNDN(ndn)
 	if ndn == "" || ndn == f.suffixNDN() || p == "" {
 		en := f.rootDSE()
 		return en, rq.Entry("", en), nil

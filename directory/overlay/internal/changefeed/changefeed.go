@@ -14,7 +14,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"strings"
 	"sync"
 
 	"github.com/switchboard-ldap/switchboard/directory"
@@ -95,19 +94,8 @@ func (c *Content) Holds(en *directory.Entry) bool {
 	if en == nil {
 		return false
 	}
-	switch c.q.Scope {
-	case ldap.ScopeBaseObject:
-		if en.NDN != c.baseND {
-			return false
-		}
-	case ldap.ScopeSingleLevel:
-		if !isChild(en.NDN, c.baseND) {
-			return false
-		}
-	default:
-		if en.NDN != c.baseND && !isBelow(en.NDN, c.baseND) {
-			return false
-		}
+	if !ldap.InScopeNDN(en.NDN, c.baseND, c.q.Scope) {
+		return false
 	}
 	if !c.filter.Match(en) {
 		return false
@@ -139,22 +127,6 @@ func (c *Content) Current(ctx context.Context, uuid string) (*directory.Entry, e
 		return nil, nil // the base itself is gone
 	}
 	return out, err
-}
-
-func isBelow(ndn, base string) bool {
-	if base == "" {
-		return ndn != ""
-	}
-	return strings.HasSuffix(ndn, ","+base)
-}
-
-func isChild(ndn, base string) bool {
-	if !isBelow(ndn, base) {
-		return false
-	}
-	rdn := ndn[:len(ndn)-len(base)-1]
-	dn, err := ldap.ParseDN(rdn)
-	return err == nil && len(dn) == 1
 }
 
 // Shutdown tells every stream of a server that the server is stopping.
