@@ -142,7 +142,8 @@ type Engine struct {
 	subtypes subtypeCache
 	dns      dnCache
 	cache    *entryCache
-	sealer   *Sealer // nil without an encryption key (seal.go)
+	trees    subtrees // scopes of subtree searches below the suffix (subtree.go)
+	sealer   *Sealer  // nil without an encryption key (seal.go)
 
 	// Background fill of the one-ID posting lists (singles.go).
 	stopWarm context.CancelFunc

@@ -123,8 +123,10 @@ func (e *Engine) ReplaceEntriesLogged(ctx context.Context, put []*Entry, remove 
 			return replaceError(err)
 		}
 		e.cache.writeBegin()
+		e.trees.writeBegin(&tx.tree)
 		err = tx.txn.Commit()
 		e.cache.writeEnd(tx.touched, tx.goneDNs, tx.goneLists)
+		e.trees.writeEnd(&tx.tree, err == nil)
 		settle(err == nil)
 		if errors.Is(err, badger.ErrConflict) && i < 16 {
 			continue

@@ -111,7 +111,7 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 	}
 	m := e.compile(req.Filter, opt)
 	withComputed := e.usesComputed(req.Filter)
-	tok := e.cache.begin()
+	tok, ttok := e.cache.begin(), e.trees.begin()
 	return e.db.View(func(txn *badger.Txn) error {
 		if !e.inSuffix(baseNDN) {
 			return noSuchObject("")
@@ -144,7 +144,7 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 			r.Lists = &listView{e.cache, tok}
 		}
 		e.resolveChains(r, &m)
-		src, err := e.candidates(r, &m, req, baseID, baseNDN)
+		src, err := e.candidates(r, ttok, &m, req, baseID, baseNDN)
 		if err != nil {
 			return err
 		}
@@ -176,7 +176,7 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 				stop = err
 				return false
 			}
-			if en == nil || !inScope(en, req.Scope, baseID, baseNDN) {
+			if en == nil || !e.inScope(en, req.Scope, baseID, baseNDN) {
 				return true
 			}
 			stored := len(en.Attrs)
@@ -323,8 +323,11 @@ func searchCtxErr(err error) error {
 
 // candidates picks the cheaper of the filter's index plan and the scope
 // itself, and refuses an unindexed search over a large scope unless
-// req.Unlimited.
-func (e *Engine) candidates(r index.Reader, m *matcher, req *SearchRequest, baseID ID, baseNDN string) (idSource, error) {
+// req.Unlimited. Whatever the base, an indexed search costs its plan and
+// a scope test per candidate (inScope), never a walk of the subtree: the
+// scope of a subtree below the suffix comes from the cache of subtree.go,
+// a set the plan is narrowed by when the subtree is small.
+func (e *Engine) candidates(r index.Reader, tok treeToken, m *matcher, req *SearchRequest, baseID ID, baseNDN string) (idSource, error) {
 	if req.Scope == ldap.ScopeBaseObject {
 		return listSource{baseID}, nil
 	}
@@ -339,11 +342,21 @@ func (e *Engine) candidates(r index.Reader, m *matcher, req *SearchRequest, base
 		scope = allSource{}
 		scopeSize = int(e.entries.Load())
 	default:
-		ids, err := descendants(r.Txn, baseID)
-		if err != nil {
-			return nil, err
+		st := e.subtree(r.Txn, tok, baseID, baseNDN)
+		scopeSize = st.n
+		if st.large() {
+			scope = allSource{}
+			break
 		}
-		scope, scopeSize = listSource(insertSorted(ids, baseID)), len(ids)+1
+		scope = &bitmapSource{bm: st.ids}
+		if p != nil {
+			// The set is shared: intersect only reads it (or clones it
+			// when it drives).
+			p = e.intersect(r, []*plan{p, {bm: st.ids, est: st.n}})
+		}
+	}
+	if req.Scope == ldap.ScopeChildren {
+		scopeSize-- // not the base itself
 	}
 	if p != nil && p.est <= scopeSize {
 		return p.source(), nil
@@ -400,26 +413,20 @@ type recordSource interface {
 	eachRecord(r index.Reader, fn func(ID, *badger.Item) bool)
 }
 
-func inScope(en *Entry, scope ldap.Scope, baseID ID, baseNDN string) bool {
-	switch scope {
-	case ldap.ScopeBaseObject:
+// inScope reports whether en is within the search's scope: by ID where
+// the base or the parent decides, by DN otherwise.
+func (e *Engine) inScope(en *Entry, scope ldap.Scope, baseID ID, baseNDN string) bool {
+	switch {
+	case scope == ldap.ScopeBaseObject:
 		return en.ID == baseID
-	case ldap.ScopeSingleLevel:
+	case scope == ldap.ScopeSingleLevel:
 		return en.ParentID == baseID
-	default:
-		return en.ID == baseID || ldap.IsBelowNDN(en.NDN, baseNDN)
+	case en.ID == baseID:
+		return scope == ldap.ScopeWholeSubtree
+	case baseNDN == e.nsuffix:
+		return true // every other entry of the store is below the suffix
 	}
-}
-
-func insertSorted(ids []ID, id ID) []ID {
-	i := 0
-	for i < len(ids) && ids[i] < id {
-		i++
-	}
-	ids = append(ids, 0)
-	copy(ids[i+1:], ids[i:])
-	ids[i] = id
-	return ids
+	return ldap.IsBelowNDN(en.NDN, baseNDN)
 }
 
 // addComputed appends the operational attributes derived at read time.

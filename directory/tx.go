@@ -90,6 +90,9 @@ type Tx struct {
 	csn string
 	// updates are the writes hooks made with Update.
 	updates []Update
+	// tree is what the transaction changed of the tree, for the cached
+	// subtree scopes (subtree.go).
+	tree treeDelta
 }
 
 // Schema returns the engine's schema.
@@ -302,6 +305,12 @@ func (e *Engine) putEntry(tx *Tx, before, after *Entry) error {
 	if err := txn.Set(entryKey(after.ID), rec); err != nil {
 		return err
 	}
+	switch {
+	case before == nil:
+		tx.tree.added = append(tx.tree.added, treeAdd{id: after.ID, ndn: after.NDN})
+	case before.NDN != after.NDN || before.ParentID != after.ParentID:
+		tx.tree.reset = true
+	}
 	if before == nil || before.NDN != after.NDN {
 		if before != nil {
 			if err := txn.Delete(dnKey(before.NDN)); err != nil {
@@ -362,6 +371,7 @@ func (tx *Tx) listChanged(k string) {
 func (e *Engine) removeEntry(tx *Tx, en *Entry) error {
 	txn := tx.txn
 	tx.touched = append(tx.touched, en.ID)
+	tx.tree.removed = append(tx.tree.removed, en.ID)
 	for k := range e.indexKeys(e.indexes, en) {
 		if err := txn.Delete([]byte(k)); err != nil {
 			return err
@@ -407,8 +417,10 @@ func (e *Engine) update(ctx context.Context, fn func(tx *Tx) (*Change, error)) (
 			return nil, mapTxnError(err)
 		}
 		e.cache.writeBegin()
+		e.trees.writeBegin(&tx.tree)
 		err = tx.txn.Commit()
 		e.cache.writeEnd(tx.touched, tx.goneDNs, tx.goneLists)
+		e.trees.writeEnd(&tx.tree, err == nil)
 		if err != nil {
 			e.settle(tx, nil)
 		}
