@@ -122,15 +122,19 @@ func (e *Engine) compile(f *ldap.Filter, opt compileOptions) matcher {
 	var err error
 	switch f.Kind {
 	case ldap.FilterEqualityMatch:
-		if at.Equality == nil {
+		if at.Equality == nil || e.schema.UnknownDescriptor(at, f.Value) {
 			m.undefined = true
 		} else if m.value, err = at.Normalize(f.Value); err != nil {
 			m.undefined = true
 		}
 		if m.isOC {
 			// An entry belongs to the superclasses of its classes too
-			// (RFC 4512 2.4.1), whether or not it lists them.
-			m.class, _ = e.schema.ObjectClass(string(f.Value))
+			// (RFC 4512 2.4.1), whether or not it lists them. A class
+			// the schema does not know, by name or OID, no entry can
+			// hold: the assertion is Undefined, as slapd has it.
+			if m.class, _ = e.schema.ObjectClass(string(f.Value)); m.class == nil {
+				m.undefined = true
+			}
 		}
 	case ldap.FilterApproxMatch:
 		if at.Equality == nil {
@@ -201,13 +205,24 @@ func (e *Engine) compileExtensible(f *ldap.Filter, opt compileOptions) matcher {
 	}
 	if len(f.MatchingRule) > 0 {
 		r, ok := e.schema.MatchingRule(string(f.MatchingRule))
-		if !ok || r.Kind != schema.EqualityRule {
+		if !ok || r.Kind == schema.SubstringRule {
 			m.undefined = true
 			return m
 		}
 		m.rule = r
+		if r.Kind == schema.OrderingRule {
+			// X.501: an ordering rule in an extensible match holds
+			// when the value orders before the assertion (as slapd
+			// evaluates it).
+			if _, err := r.Compare(f.Value, f.Value); err != nil || (m.at != nil && !ruleApplies(r, m.at)) {
+				m.undefined = true
+				return m
+			}
+			m.value = f.Value
+			return m
+		}
 	}
-	if m.rule == nil {
+	if m.rule == nil || (m.at != nil && m.rule == m.at.Equality && e.schema.UnknownDescriptor(m.at, f.Value)) {
 		m.undefined = true
 		return m
 	}
@@ -340,6 +355,10 @@ func (e *Engine) evalExtensible(m *matcher, en *Entry) tri {
 		if m.at == nil && !ruleApplies(m.rule, at) {
 			return false
 		}
+		if m.rule.Kind == schema.OrderingRule {
+			c, err := m.rule.Compare(v, m.value)
+			return err == nil && c < 0
+		}
 		n, err := m.rule.Normalize(v)
 		return err == nil && bytes.Equal(n, m.value)
 	}
@@ -419,7 +438,7 @@ func (e *Engine) IsComputed(at *schema.AttributeType) bool {
 // matchingRuleUse would list (RFC 4512 4.1.4): those whose syntax is the
 // rule's assertion syntax, and those whose equality rule it is.
 func ruleApplies(r *schema.MatchingRule, at *schema.AttributeType) bool {
-	return at.Equality == r || (at.Syntax != nil && at.Syntax.OID == r.SyntaxOID)
+	return at.Equality == r || at.Ordering == r || (at.Syntax != nil && at.Syntax.OID == r.SyntaxOID)
 }
 
 // holds reports whether an entry attribute with the canonical name (type

@@ -261,22 +261,37 @@ func (req *Request) decodeSearch(b []byte) error {
 	if s.BaseObject, b, err = expect(b, tagOctetString); err != nil {
 		return err
 	}
-	if v, b, err = readInt(b, tagEnumerated, 0, 2); err != nil {
+	// Out-of-range values of well-formed fields are kept for the
+	// operation to answer (Invalid); only undecodable ones disconnect.
+	s.Invalid = ""
+	if v, b, err = readInt(b, tagEnumerated, -maxInt-1, maxInt); err != nil {
 		return err
 	}
 	s.Scope = Scope(v)
-	if v, b, err = readInt(b, tagEnumerated, 0, 3); err != nil {
+	if v < 0 || !s.Scope.Valid() {
+		s.Scope, s.Invalid = 0xff, "invalid scope"
+	}
+	if v, b, err = readInt(b, tagEnumerated, -maxInt-1, maxInt); err != nil {
 		return err
 	}
 	s.DerefAliases = uint8(v)
-	if v, b, err = readInt(b, tagInteger, 0, maxInt); err != nil {
+	if (v < 0 || v > 3) && s.Invalid == "" {
+		s.DerefAliases, s.Invalid = 0, "invalid derefAliases"
+	}
+	if v, b, err = readInt(b, tagInteger, -maxInt-1, maxInt); err != nil {
 		return err
 	}
 	s.SizeLimit = int(v)
-	if v, b, err = readInt(b, tagInteger, 0, maxInt); err != nil {
+	if v < 0 && s.Invalid == "" {
+		s.SizeLimit, s.Invalid = 0, "invalid size limit"
+	}
+	if v, b, err = readInt(b, tagInteger, -maxInt-1, maxInt); err != nil {
 		return err
 	}
 	s.TimeLimit = int(v)
+	if v < 0 && s.Invalid == "" {
+		s.TimeLimit, s.Invalid = 0, "invalid time limit"
+	}
 	c, b, err := expect(b, tagBoolean)
 	if err != nil {
 		return err

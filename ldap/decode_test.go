@@ -540,14 +540,28 @@ func TestDecodeSearchRanges(t *testing.T) {
 	if err := DecodeRequest(mk(2, 3, []byte{0x7f, 0xff, 0xff, 0xff}), &req); err != nil || req.Search.SizeLimit != maxInt || req.Search.DerefAliases != 3 {
 		t.Errorf("valid extremes: %v %+v", err, req.Search)
 	}
+	// Out-of-range values of well-formed fields decode, marked Invalid,
+	// for the operation to answer with protocolError (as slapd does).
+	for name, tc := range map[string]struct {
+		pdu     []byte
+		invalid string
+	}{
+		"scope 3 (children)": {mk(3, 0, []byte{0}), ""},
+		"scope 7":            {mk(7, 0, []byte{0}), "invalid scope"},
+		"scope negative":     {mk(0xff, 0, []byte{0}), "invalid scope"},
+		"deref 4":            {mk(0, 4, []byte{0}), "invalid derefAliases"},
+		"deref negative":     {mk(0, 0x80, []byte{0}), "invalid derefAliases"},
+		"negative size":      {mk(0, 0, []byte{0xff}), "invalid size limit"},
+	} {
+		req.Search.Invalid = "stale"
+		if err := DecodeRequest(tc.pdu, &req); err != nil || req.Search.Invalid != tc.invalid {
+			t.Errorf("%s: err %v, Invalid %q; want %q", name, err, req.Search.Invalid, tc.invalid)
+		}
+	}
+	// Undecodable integers still fail the PDU.
 	for name, pdu := range map[string][]byte{
-		"scope 3":         mk(3, 0, []byte{0}),
-		"deref 4":         mk(0, 4, []byte{0}),
-		"negative size":   mk(0, 0, []byte{0xff}),
 		"5-byte size":     mk(0, 0, []byte{0, 0, 0, 0, 1}),
 		"empty size":      mk(0, 0, nil),
-		"scope negative":  mk(0xff, 0, []byte{0}),
-		"deref negative":  mk(0, 0x80, []byte{0}),
 		"size max+1 (5B)": mk(0, 0, []byte{0x00, 0x80, 0, 0, 0}),
 	} {
 		if err := DecodeRequest(pdu, &req); err == nil {

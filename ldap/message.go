@@ -237,6 +237,12 @@ type SearchRequest struct {
 	TypesOnly    bool
 	Filter       *Filter
 	Attributes   [][]byte
+	// Invalid, when not empty, says which field holds a value outside
+	// its range: a scope or derefAliases value this server does not
+	// know, or a negative size or time limit. The PDU itself is well
+	// formed, so the operation is answered with protocolError and the
+	// connection stays up (as slapd does).
+	Invalid string
 }
 
 // Modification operation codes (RFC 4511 section 4.6; increment is RFC 4525).

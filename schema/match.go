@@ -343,6 +343,23 @@ func firstComponent(f func([]byte) ([]byte, error)) func([]byte) ([]byte, error)
 	}
 }
 
+// UnknownDescriptor reports whether v, an assertion value of at's
+// equality rule, is a descriptor the schema does not know where the rule
+// is objectIdentifierMatch: RFC 4517 4.2.26 makes such an assertion
+// Undefined (so (!(objectClass=bogusClass)) matches nothing), where a
+// stored value of that kind is only compared by name.
+func (s *Schema) UnknownDescriptor(at *AttributeType, v []byte) bool {
+	if at.Equality == nil || at.Equality.OID != oidObjectIdentifierMatch {
+		return false
+	}
+	str := string(v)
+	if isNumericOID(str) || !isDescr(str) {
+		return false
+	}
+	_, ok := s.oidOf(str)
+	return !ok
+}
+
 // normOID: objectIdentifierMatch. Names of attribute types, object
 // classes, syntaxes and matching rules resolve to their OIDs; an unknown
 // descriptor is compared case-insensitively.

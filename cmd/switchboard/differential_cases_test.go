@@ -294,6 +294,32 @@ func handCases(people []demoPerson) []diffCase {
 	s("oc organizationalUnit upper type", "(OBJECTCLASS=organizationalUnit)", "ou", "description")
 	s("oc top", "(objectClass=top)")
 	s("oc unknown class", "(objectClass=noSuchClass)")
+	s("not oc unknown class", "(!(objectClass=bogusClass))")
+	s("not oc unknown class in and", "(&(uid=j*)(!(objectClass=bogusClass)))", "uid")
+	s("not oc unknown numeric OID", "(!(objectClass=1.2.3.4.5.6.7))")
+	s("not unknown extensible rule", "(!(cn:9.9.9.9:=x))")
+	s("not extensible unknown type", "(!(bogusAttr:caseIgnoreMatch:=x))")
+	s("not extensible ordering rule as equality", "(!(cn:caseIgnoreOrderingMatch:=x))")
+	s("not bogusAttr", "(!(bogusAttr=x))")
+
+	// Scopes: subordinateSubtree (children, 3) as OpenLDAP serves it,
+	// and values out of range, which get protocolError on a connection
+	// that stays up for the next search.
+	const children = 3
+	c(diffCase{name: "children of suffix", scope: children, filter: "(objectClass=*)", attrs: []string{"1.1"}})
+	c(diffCase{name: "children of people", base: peopleBase, scope: children, filter: "(objectClass=*)", attrs: []string{"1.1"}})
+	c(diffCase{name: "children of people uid", base: peopleBase, scope: children, filter: "(uid=jmuller)", attrs: []string{"uid"}})
+	c(diffCase{name: "children of a person", base: people[0].dn, scope: children, filter: "(objectClass=*)", attrs: []string{"1.1"}})
+	c(diffCase{name: "children of groups", base: groupsBase, scope: children, filter: "(cn=*)", attrs: []string{"cn"}})
+	c(diffCase{name: "children of missing", base: "ou=nowhere," + testSuffix, scope: children, filter: "(objectClass=*)", attrs: []string{"1.1"}})
+	c(diffCase{name: "subtree of people", base: peopleBase, scope: sub, filter: "(|(cn=jo*)(mail=jo*)(sn=jo*))", attrs: []string{"cn"}})
+	c(diffCase{name: "subtree of a person", base: people[0].dn, scope: sub, filter: "(objectClass=*)", attrs: []string{"1.1"}})
+	c(diffCase{name: "scope 7", scope: 7, filter: "(objectClass=*)", attrs: []string{"1.1"}})
+	c(diffCase{name: "scope 7 people", base: peopleBase, scope: 7, filter: "(uid=jmuller)", attrs: []string{"1.1"}})
+	c(diffCase{name: "deref 9", scope: sub, deref: 9, filter: "(uid=jmuller)", attrs: []string{"1.1"}})
+	c(diffCase{name: "negative size limit", scope: sub, sizeLimit: -1, filter: "(uid=jmuller)", attrs: []string{"1.1"}})
+	c(diffCase{name: "negative time limit", scope: sub, timeLimit: -5, filter: "(uid=jmuller)", attrs: []string{"1.1"}})
+	c(diffCase{name: "after the bad scopes", base: peopleBase, scope: sub, filter: "(uid=jmuller)", attrs: []string{"uid"}})
 	s("oc substr", "(objectClass=inet*)")
 	s("structuralObjectClass", "(structuralObjectClass=groupOfUniqueNames)", "cn")
 

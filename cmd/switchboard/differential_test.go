@@ -93,6 +93,8 @@ type diffCase struct {
 	attrs     []string
 	typesOnly bool
 	sizeLimit int
+	timeLimit int
+	deref     int
 	root      bool // bind as the root DN
 	mode      compareMode
 	// divergent, if set, explains why slapd's answer is not the reference
@@ -108,8 +110,14 @@ func (c *diffCase) String() string {
 	if c.typesOnly {
 		b.WriteString(" typesOnly")
 	}
-	if c.sizeLimit > 0 {
+	if c.sizeLimit != 0 {
 		fmt.Fprintf(&b, " sizeLimit=%d", c.sizeLimit)
+	}
+	if c.timeLimit != 0 {
+		fmt.Fprintf(&b, " timeLimit=%d", c.timeLimit)
+	}
+	if c.deref != 0 {
+		fmt.Fprintf(&b, " deref=%d", c.deref)
 	}
 	if c.root {
 		b.WriteString(" bound-as-root")
@@ -123,8 +131,12 @@ func scopeName(s int) string {
 		return "base"
 	case goldap.ScopeSingleLevel:
 		return "one"
+	case goldap.ScopeWholeSubtree:
+		return "sub"
+	case 3:
+		return "children"
 	}
-	return "sub"
+	return fmt.Sprint(s)
 }
 
 // outcome is one server's answer, normalised for comparison.
@@ -247,7 +259,7 @@ func dialDiff(t *testing.T, url string, root bool) *goldap.Conn {
 }
 
 func runDiffSearch(c *goldap.Conn, dc *diffCase) (*outcome, error) {
-	req := goldap.NewSearchRequest(dc.base, dc.scope, goldap.NeverDerefAliases, dc.sizeLimit, 0,
+	req := goldap.NewSearchRequest(dc.base, dc.scope, dc.deref, dc.sizeLimit, dc.timeLimit,
 		dc.typesOnly, dc.filter, dc.attrs, nil)
 	return normalise(c.Search(req))
 }

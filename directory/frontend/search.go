@@ -151,6 +151,10 @@ func (f *Frontend) toLDAPInto(out *ldap.Entry, en *directory.Entry, sel *selecti
 // search runs a search request.
 func (f *Frontend) search(ctx context.Context, w ldap.ResponseWriter, r *ldap.Request, s *ldap.Session) {
 	req := &r.Search
+	if req.Invalid != "" {
+		writeErr(w, &ldap.Error{Code: ldap.ProtocolError, Message: req.Invalid})
+		return
+	}
 	if req.Filter == nil {
 		writeErr(w, &ldap.Error{Code: ldap.ProtocolError, Message: "missing filter"})
 		return
@@ -183,8 +187,11 @@ func (f *Frontend) search(ctx context.Context, w ldap.ResponseWriter, r *ldap.Re
 		// Thunderbird without a base) searches the naming context, as
 		// slapd does with defaultsearchbase set.
 		base = f.engine.Suffix()
-		if scope == ldap.ScopeSingleLevel {
+		switch scope {
+		case ldap.ScopeSingleLevel:
 			scope = ldap.ScopeBaseObject
+		case ldap.ScopeChildren: // the suffix is below the root DSE
+			scope = ldap.ScopeWholeSubtree
 		}
 	}
 
