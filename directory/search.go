@@ -181,7 +181,7 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 			}
 			stored := len(en.Attrs)
 			if withComputed {
-				e.addComputed(txn, en)
+				e.addComputed(txn, ttok, en)
 			}
 			if e.eval(&m, en) != triTrue {
 				return true
@@ -197,7 +197,7 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 			case withComputed && !req.Operational:
 				en.Attrs = en.Attrs[:stored]
 			case !withComputed && req.Operational:
-				e.addComputed(txn, en)
+				e.addComputed(txn, ttok, en)
 			}
 			if !req.Borrow {
 				en = en.private()
@@ -430,26 +430,39 @@ func (e *Engine) inScope(en *Entry, scope ldap.Scope, baseID ID, baseNDN string)
 }
 
 // addComputed appends the operational attributes derived at read time.
-func (e *Engine) addComputed(txn *badger.Txn, en *Entry) {
+// txn must have begun after tok was taken (see childCount).
+func (e *Engine) addComputed(txn *badger.Txn, tok treeToken, en *Entry) {
 	e.addVirtual(&View{e: e, txn: txn}, en)
-	kids, _ := scanIDs(txn, childPrefix(en.ID), nil)
+	kids := e.childCount(txn, tok, en.ID)
 	has := "FALSE"
-	if len(kids) > 0 {
+	if kids > 0 {
 		has = "TRUE"
 	}
 	en.Attrs = append(en.Attrs,
 		Attr{Name: "entryDN", Values: [][]byte{[]byte(en.DN)}},
 		Attr{Name: "subschemaSubentry", Values: [][]byte{[]byte(SubschemaDN)}},
 		Attr{Name: "hasSubordinates", Values: [][]byte{[]byte(has)}},
-		Attr{Name: "numSubordinates", Values: [][]byte{[]byte(strconv.Itoa(len(kids)))}},
+		Attr{Name: "numSubordinates", Values: [][]byte{[]byte(strconv.Itoa(kids))}},
 	)
 }
 
 // Get returns the entry named dn with computed operational attributes, or
 // a noSuchObject error.
 func (e *Engine) Get(ctx context.Context, dn string) (*Entry, error) {
+	return e.get(ctx, dn, true)
+}
+
+// Stored returns the entry named dn as stored, without the attributes the
+// engine computes or the overlays derive (memberOf), or a noSuchObject
+// error: what an access check needs when no rule tests the entry's
+// attributes.
+func (e *Engine) Stored(ctx context.Context, dn string) (*Entry, error) {
+	return e.get(ctx, dn, false)
+}
+
+func (e *Engine) get(ctx context.Context, dn string, computed bool) (*Entry, error) {
 	var out *Entry
-	err := e.Search(ctx, &SearchRequest{BaseDN: dn, Scope: ldap.ScopeBaseObject, Filter: &ldap.Filter{Kind: ldap.FilterAnd}, Operational: true},
+	err := e.Search(ctx, &SearchRequest{BaseDN: dn, Scope: ldap.ScopeBaseObject, Filter: &ldap.Filter{Kind: ldap.FilterAnd}, Operational: computed},
 		func(en *Entry) error { out = en; return ErrStop })
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package directory
 
 import (
+	"math"
 	"sync"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -53,14 +54,16 @@ func (s *subtree) large() bool { return s.ids == nil }
 // renamed or moved.
 type treeDelta struct {
 	added   []treeAdd
-	removed []ID
+	removed []treeRemove
 	reset   bool
 }
 
 type treeAdd struct {
-	id  ID
-	ndn string
+	id, parent ID
+	ndn        string
 }
+
+type treeRemove struct{ id, parent ID }
 
 func (d *treeDelta) structural() bool {
 	return d != nil && (d.reset || len(d.added) > 0 || len(d.removed) > 0)
@@ -75,6 +78,9 @@ type subtrees struct {
 	epoch    uint64 // moved by every structural commit, under mu
 	inflight int    // structural commits in progress, under mu
 	sets     map[ID]*subtree
+	// kids counts the children of entries with many (numSubordinates
+	// of ou=people must not count 100,000 keys on every read).
+	kids map[ID]int
 }
 
 // maxSubtrees bounds the bases kept: clients use a handful.
@@ -139,8 +145,18 @@ func (t *subtrees) writeEnd(d *treeDelta, committed bool) {
 		return
 	}
 	if d.reset {
-		t.sets = nil
+		t.sets, t.kids = nil, nil
 		return
+	}
+	for _, a := range d.added {
+		if n, ok := t.kids[a.parent]; ok {
+			t.kids[a.parent] = n + 1
+		}
+	}
+	for _, r := range d.removed {
+		if n, ok := t.kids[r.parent]; ok {
+			t.kids[r.parent] = n - 1
+		}
 	}
 	for base, s := range t.sets {
 		changed := false
@@ -158,15 +174,15 @@ func (t *subtrees) writeEnd(d *treeDelta, committed bool) {
 				ids.Add(uint32(a.id))
 			}
 		}
-		for _, id := range d.removed {
-			if ids == nil || !ids.Contains(uint32(id)) {
+		for _, r := range d.removed {
+			if ids == nil || !ids.Contains(uint32(r.id)) {
 				continue // a large set's bound stays a bound
 			}
 			if !changed {
 				ids = ids.Clone()
 			}
 			changed = true
-			ids.Remove(uint32(id))
+			ids.Remove(uint32(r.id))
 			n--
 		}
 		if changed {
@@ -218,4 +234,35 @@ func walkSubtree(txn *badger.Txn, base ID, ndn string, limit int) *subtree {
 	}
 	bm.RunOptimize()
 	return &subtree{ndn: ndn, ids: bm, n: len(ids)}
+}
+
+// manyKids is the number of children from which a count is kept.
+const manyKids = 64
+
+// childCount returns how many children entry id has, counting the child
+// index in txn (begun after tok was taken) unless the count is kept.
+func (e *Engine) childCount(txn *badger.Txn, tok treeToken, id ID) int {
+	t := &e.trees
+	t.mu.Lock()
+	n, ok := t.kids[id]
+	t.mu.Unlock()
+	if ok {
+		return n
+	}
+	n = index.Reader{Txn: txn}.Count(childPrefix(id), math.MaxInt)
+	if n < manyKids {
+		return n
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if tok.ok && t.epoch == tok.epoch {
+		if t.kids == nil {
+			t.kids = map[ID]int{}
+		}
+		if len(t.kids) >= maxSubtrees {
+			clear(t.kids)
+		}
+		t.kids[id] = n
+	}
+	return n
 }

@@ -169,3 +169,43 @@ func TestSubtreeFromOldSnapshotNotKept(t *testing.T) {
 		t.Fatalf("cached subtree holds %d entries, want %d", s.n, old.n+1)
 	}
 }
+
+// TestNumSubordinatesFollowsWrites: the kept child counts of entries with
+// many children follow adds, deletes and moves.
+func TestNumSubordinatesFollowsWrites(t *testing.T) {
+	e := openTest(t)
+	ctx := context.Background()
+	const people = "ou=people,dc=example,dc=com"
+	must(t, errOf(e.Add(ctx, "ou=other,dc=example,dc=com", attrs("objectClass", "organizationalUnit", "ou", "other"), WriteOptions{})))
+	num := func(dn string) string {
+		t.Helper()
+		en, err := e.Get(ctx, dn)
+		must(t, err)
+		return string(en.Get("numSubordinates")[0])
+	}
+	want := 0
+	for i := range manyKids + 10 {
+		must(t, errOf(e.Add(ctx, fmt.Sprintf("uid=k%d,%s", i, people), person(fmt.Sprintf("k%d", i), "K", "K"), WriteOptions{})))
+		want++
+	}
+	for step := range 30 {
+		if got := num(people); got != fmt.Sprint(want) {
+			t.Fatalf("step %d: numSubordinates of %s = %s, want %d", step, people, got, want)
+		}
+		switch step % 3 {
+		case 0:
+			must(t, errOf(e.Add(ctx, fmt.Sprintf("uid=n%d,%s", step, people), person(fmt.Sprintf("n%d", step), "N", "N"), WriteOptions{})))
+			want++
+		case 1:
+			must(t, errOf(e.Delete(ctx, fmt.Sprintf("uid=k%d,%s", step, people), WriteOptions{})))
+			want--
+		case 2:
+			to := "ou=other,dc=example,dc=com"
+			must(t, errOf(e.ModifyDN(ctx, fmt.Sprintf("uid=k%d,%s", step, people), fmt.Sprintf("uid=k%d", step), true, &to, WriteOptions{})))
+			want--
+		}
+	}
+	if got := num("ou=other,dc=example,dc=com"); got != "10" {
+		t.Errorf("numSubordinates of ou=other = %s, want 10", got)
+	}
+}

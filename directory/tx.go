@@ -307,7 +307,7 @@ func (e *Engine) putEntry(tx *Tx, before, after *Entry) error {
 	}
 	switch {
 	case before == nil:
-		tx.tree.added = append(tx.tree.added, treeAdd{id: after.ID, ndn: after.NDN})
+		tx.tree.added = append(tx.tree.added, treeAdd{id: after.ID, parent: after.ParentID, ndn: after.NDN})
 	case before.NDN != after.NDN || before.ParentID != after.ParentID:
 		tx.tree.reset = true
 	}
@@ -371,7 +371,7 @@ func (tx *Tx) listChanged(k string) {
 func (e *Engine) removeEntry(tx *Tx, en *Entry) error {
 	txn := tx.txn
 	tx.touched = append(tx.touched, en.ID)
-	tx.tree.removed = append(tx.tree.removed, en.ID)
+	tx.tree.removed = append(tx.tree.removed, treeRemove{id: en.ID, parent: en.ParentID})
 	for k := range e.indexKeys(e.indexes, en) {
 		if err := txn.Delete([]byte(k)); err != nil {
 			return err

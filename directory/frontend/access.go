@@ -125,7 +125,14 @@ func (f *Frontend) target(ctx context.Context, rq *access.Requester, dn string) 
 		en := f.rootDSE()
 		return en, rq.Entry("", en), nil
 	}
-	en, err := f.engine.Get(ctx, dn)
+	get := f.engine.Get
+	if ea := rq.Entry(ndn, nil); ea.Complete() {
+		// No rule that selects the entry tests its attributes: the
+		// computed ones (memberOf, numSubordinates) would be read for
+		// nothing, on every search of a base and every write.
+		get = f.engine.Stored
+	}
+	en, err := get(ctx, dn)
 	if err != nil {
 		return nil, access.EntryAccess{}, f.hideMatched(ctx, rq, err)
 	}
