@@ -278,3 +278,56 @@ func parseResponse(pdu []byte) (msgID int32, op byte, code int, err error) {
 	}
 	return msgID, op, int(parseInt(c)), nil
 }
+
+// Controls of the listing workloads (RFC 2696, RFC 2891,
+// draft-ietf-ldapext-ldapv3-vlv-09).
+const (
+	oidPagedResults = "1.2.840.113556.1.4.319"
+	oidSortRequest  = "1.2.840.113556.1.4.473"
+	oidVLVRequest   = "2.16.840.1.113730.3.4.9"
+	tagControls     = 0xa0 // [0] constructed, after the protocolOp
+)
+
+// control appends one Control whose value is the BER that value builds.
+func (w *builder) control(oid string, critical bool, value func(*builder)) {
+	w.open(tagSequence)
+	w.str(tagOctetString, oid)
+	if critical {
+		w.b = append(w.b, tagBoolean, 1, 0xff)
+	}
+	var v builder
+	value(&v)
+	w.bytes(tagOctetString, v.b)
+	w.close()
+}
+
+// pagedControl asks for a page of size entries from the start.
+func pagedControl(w *builder, size int) {
+	w.control(oidPagedResults, false, func(v *builder) {
+		v.open(tagSequence)
+		v.int(tagInteger, int64(size))
+		v.str(tagOctetString, "")
+		v.close()
+	})
+}
+
+// sortVLVControls sorts by attr under orderingRule and asks for the
+// entries around the first whose value is at least target, as an address
+// book that jumps to what the user typed.
+func sortVLVControls(w *builder, attr, orderingRule, target string, before, after int) {
+	w.control(oidSortRequest, true, func(v *builder) {
+		v.open(tagSequence)
+		v.open(tagSequence)
+		v.str(tagOctetString, attr)
+		v.str(0x80, orderingRule) // orderingRule [0]
+		v.close()
+		v.close()
+	})
+	w.control(oidVLVRequest, true, func(v *builder) {
+		v.open(tagSequence)
+		v.int(tagInteger, int64(before))
+		v.int(tagInteger, int64(after))
+		v.str(0x81, target) // greaterThanOrEqual [1]
+		v.close()
+	})
+}

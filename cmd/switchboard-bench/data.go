@@ -124,3 +124,24 @@ func escapeFilterValue(v string) string {
 	}
 	return b.String()
 }
+
+// within returns the people whose DN lies at or below base (compared
+// case-insensitively, as the generated data spells DNs one way).
+func (ds *dataset) within(base string) *dataset {
+	b := strings.ToLower(base)
+	out := &dataset{Parent: ds.Parent}
+	for _, p := range ds.People {
+		dn := strings.ToLower(p.DN)
+		if dn == b || strings.HasSuffix(dn, ","+b) {
+			out.People = append(out.People, p)
+		}
+	}
+	return out
+}
+
+// snPrefix is the first two letters of the surname, lower-cased: what a
+// user types to jump in a sorted address book.
+func (p *person) snPrefix() string {
+	r := []rune(strings.ToLower(p.SN))
+	return string(r[:min(2, len(r))])
+}

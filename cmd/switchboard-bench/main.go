@@ -16,6 +16,10 @@
 //	or           (|(uid=<uid>)(mail=<another person's mail>))
 //	thunderbird  (|(cn=ab*)(mail=ab*)(sn=ab*)), size limit 100
 //	outlook      (&(mail=*)(|(mail=ab*)(|(cn=ab*)(|(sn=ab*)(givenName=ab*))))), size limit 100
+//	onelevel     (objectClass=*), one level below -base, size limit 100
+//	paged        (objectClass=inetOrgPerson) from -base, the first page of 100 (RFC 2696)
+//	sortvlv      (objectClass=inetOrgPerson) from -base sorted by sn (caseIgnoreOrderingMatch),
+//	             a VLV window of 20 from the first sn >= a person's first two letters
 //	base         base-scope read of a random person's DN
 //	bind         simple bind of a random person with password "password",
 //	             on the same connection (rebind)
@@ -26,7 +30,8 @@
 //
 // The uids, mails, DNs and two-letter prefixes (first two letters of the
 // mail address) come from the people (inetOrgPerson entries) of -data,
-// shuffled with -seed, so a run is reproducible.
+// shuffled with -seed, so a run is reproducible. Searches pick only people
+// who lie within -base.
 //
 // Example:
 //

@@ -78,14 +78,14 @@ type workload struct {
 	okSizeLim bool     // sizeLimitExceeded (4) counts as success
 }
 
-var opNames = []string{"eq", "sub", "presence", "and", "or", "thunderbird", "outlook", "base", "bind", "modify", "adddel", "mix"}
+var opNames = []string{"eq", "sub", "presence", "and", "or", "thunderbird", "outlook", "onelevel", "paged", "sortvlv", "base", "bind", "modify", "adddel", "mix"}
 
 // defaultSizeLimit is the size limit a request carries unless -sizelimit
 // says otherwise: 100 for the address-book style and presence searches (as
 // Thunderbird's and Outlook's default of 100 results), none otherwise.
 func defaultSizeLimit(op string) int {
 	switch op {
-	case "presence", "thunderbird", "outlook":
+	case "presence", "thunderbird", "outlook", "onelevel":
 		return 100
 	}
 	return 0
@@ -100,12 +100,26 @@ func buildWorkload(cfg *config) (*workload, error) {
 		sl = defaultSizeLimit(cfg.Op)
 	}
 	w.okSizeLim = sl > 0
-	needData := cfg.Op != "sub" && cfg.Op != "presence"
+	needData := cfg.Op != "sub" && cfg.Op != "presence" && cfg.Op != "onelevel" && cfg.Op != "paged"
 	if needData && (cfg.Data == nil || len(cfg.Data.People) == 0) {
 		return nil, fmt.Errorf("-op %s needs -data FILE.ldif", cfg.Op)
 	}
+	if needData && cfg.Op != "bind" && cfg.Op != "modify" && cfg.Op != "adddel" && cfg.Op != "mix" {
+		// Searches pick people within their base, so that a search of
+		// a deep OU looks for someone who is there.
+		in := cfg.Data.within(cfg.Base)
+		if len(in.People) == 0 {
+			return nil, fmt.Errorf("no person of -data lies within -base %s", cfg.Base)
+		}
+		cfg2 := *cfg
+		cfg2.Data = in
+		cfg = &cfg2
+	}
 	var b builder
 	var fbuf []byte
+	// controls, when set, appends the request's controls after it.
+	var controls func(*builder, *person)
+	var cur *person
 	search := func(base string, scope int, filter string) ([]byte, error) {
 		f, err := ldap.ParseFilter(filter)
 		if err != nil {
@@ -114,11 +128,17 @@ func buildWorkload(cfg *config) (*workload, error) {
 		fbuf = ldap.AppendFilter(fbuf[:0], f)
 		b.reset()
 		searchOp(&b, base, scope, sl, fbuf, cfg.Attrs)
+		if controls != nil {
+			b.open(tagControls)
+			controls(&b, cur)
+			b.close()
+		}
 		return append([]byte(nil), b.b...), nil
 	}
 	perPerson := func(mk func(p *person) ([]byte, error)) error {
 		for i := range cfg.Data.People {
-			op, err := mk(&cfg.Data.People[i])
+			cur = &cfg.Data.People[i]
+			op, err := mk(cur)
 			if err != nil {
 				return err
 			}
@@ -167,6 +187,22 @@ func buildWorkload(cfg *config) (*workload, error) {
 			x := e(p.prefix2())
 			return search(cfg.Base, 2, "(&(mail=*)(|(mail="+x+"*)(|(cn="+x+"*)(|(sn="+x+"*)(givenName="+x+"*)))))")
 		})
+	case "onelevel":
+		var op []byte
+		op, err = search(cfg.Base, 1, "(objectClass=*)")
+		w.pool = [][]byte{op}
+	case "paged":
+		controls = func(b *builder, _ *person) { pagedControl(b, 100) }
+		var op []byte
+		op, err = search(cfg.Base, 2, "(objectClass=inetOrgPerson)")
+		w.pool = [][]byte{op}
+	case "sortvlv":
+		// Outlook's browse: sorted by surname, 20 entries from the
+		// first at or after what the user typed.
+		controls = func(b *builder, p *person) {
+			sortVLVControls(b, "sn", "caseIgnoreOrderingMatch", p.snPrefix(), 0, 19)
+		}
+		err = perPerson(func(p *person) ([]byte, error) { return search(cfg.Base, 2, "(objectClass=inetOrgPerson)") })
 	case "base":
 		err = perPerson(func(p *person) ([]byte, error) { return search(p.DN, 0, "(objectClass=*)") })
 	case "bind":

@@ -29,9 +29,14 @@ func main() {
 	n := flag.Int("n", 300, "number of people")
 	suffix := flag.String("suffix", "dc=example,dc=com", "directory suffix (first RDN must be dc=...)")
 	seed := flag.Uint64("seed", 1, "random seed")
+	deep := flag.Int("deep", 0, "percent of the people to put in a deep OU, ou=berlin,ou=engineering,ou=people (0-100)")
 	flag.Parse()
+	if *deep < 0 || *deep > 100 {
+		fmt.Fprintln(os.Stderr, "gen: -deep takes a percentage from 0 to 100")
+		os.Exit(2)
+	}
 	out := bufio.NewWriterSize(os.Stdout, 1<<20)
-	if err := generate(out, *n, *suffix, *seed); err != nil {
+	if err := generate(out, *n, *suffix, *seed, *deep); err != nil {
 		fmt.Fprintln(os.Stderr, "gen:", err)
 		os.Exit(1)
 	}
@@ -233,7 +238,7 @@ func (p *person) asciiName() string {
 	return p.given.ascii + " " + p.sn.ascii
 }
 
-func generate(w *bufio.Writer, n int, suffix string, seed uint64) error {
+func generate(w *bufio.Writer, n int, suffix string, seed uint64, deep int) error {
 	if n < 1 {
 		return errors.New("-n must be at least 1")
 	}
@@ -260,6 +265,17 @@ func generate(w *bufio.Writer, n int, suffix string, seed uint64) error {
 	if err := entry(groupsDN, a("objectClass", "top", "organizationalUnit"), a("ou", "groups"),
 		a("description", "Department, role and POSIX groups")); err != nil {
 		return err
+	}
+	// With deep > 0, that percent of the people live two levels further
+	// down, as a benchmark's "deep OU holding a small share".
+	deepDN := "ou=berlin,ou=engineering," + peopleDN
+	if deep > 0 {
+		if err := entry("ou=engineering,"+peopleDN, a("objectClass", "top", "organizationalUnit"), a("ou", "engineering")); err != nil {
+			return err
+		}
+		if err := entry(deepDN, a("objectClass", "top", "organizationalUnit"), a("ou", "berlin")); err != nil {
+			return err
+		}
 	}
 
 	// Build people: CEO, department heads, featured names, then the rest.
@@ -315,6 +331,9 @@ func generate(w *bufio.Writer, n int, suffix string, seed uint64) error {
 			logins[p.uid]++
 		}
 		p.dn = "uid=" + p.uid + "," + peopleDN
+		if p.idx%100 < deep {
+			p.dn = "uid=" + p.uid + "," + deepDN
+		}
 		people = append(people, p)
 		return p
 	}
