@@ -143,13 +143,13 @@ func (f *Frontend) passwordModify(ctx context.Context, w ldap.ResponseWriter, r 
 		return
 	}
 	if rq := f.requester(ctx, s); rq != nil {
-		_, ea, err := f.target(ctx, rq, target)
+		en, ea, err := f.target(ctx, rq, target)
 		if err != nil {
 			writeErr(w, err)
 			return
 		}
 		if !ea.Attr("userPassword").Has(access.Write) {
-			writeErr(w, denied(&ea, "no write access to userPassword"))
+			writeErr(w, f.denied(ctx, rq, en, &ea, "no write access to userPassword"))
 			return
 		}
 	}
