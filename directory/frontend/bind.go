@@ -71,7 +71,9 @@ func (f *Frontend) bind(ctx context.Context, w ldap.ResponseWriter, r *ldap.Requ
 		return
 	}
 	if !f.mayAuthenticate(ctx, s, ndn) {
-		settled("", &ldap.Error{Code: ldap.InvalidCredentials, Message: "invalid credentials"})
+		// As slow as a wrong password: the time must not tell that the
+		// entry exists (the engine does the same for a missing one).
+		settled("", f.engine.FailBind(ctx, b.Password))
 		return
 	}
 	if _, err := f.backend.Authenticate(ctx, name, b.Password); err != nil {
