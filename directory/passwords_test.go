@@ -2,6 +2,7 @@ package directory
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -113,5 +114,44 @@ func TestAuthenticateRefusesOverCap(t *testing.T) {
 	en, _ := e.Get(ctx, dn)
 	if en.First("userPassword") != huge {
 		t.Error("the refused value was rewritten")
+	}
+}
+
+// TestAuthenticateDummyVerification: a failed bind that had no value of an
+// expensive scheme to check (no such entry, no userPassword, only a cheap
+// legacy hash) runs the Hasher's dummy verification, so that it costs
+// what a wrong password costs; a bind that checked an Argon2 value, or
+// succeeded, does not.
+func TestAuthenticateDummyVerification(t *testing.T) {
+	ctx := context.Background()
+	h := password.NewHasher(cheapArgon)
+	e := openWithPasswords(t, h, false)
+	people := ",ou=people,dc=example,dc=com"
+	must(t, errOf(e.Add(ctx, "uid=argon"+people, person("argon", "A", "R", "userPassword", "hunter2"), WriteOptions{})))
+	must(t, errOf(e.Add(ctx, "uid=nopw"+people, person("nopw", "N", "P"), WriteOptions{})))
+	must(t, errOf(e.Add(ctx, "uid=legacy"+people, person("legacy", "L", "G", "userPassword", "{SSHA}astCL3mzWJpuSvo+NNG4JIFAscbBb52Q"), WriteOptions{})))
+	for _, tc := range []struct {
+		dn, pw string
+		ok     bool
+		dummy  bool
+	}{
+		{"uid=missing" + people, "x", false, true},
+		{"cn=elsewhere,dc=example,dc=org", "x", false, true},
+		{"uid=nopw" + people, "x", false, true},
+		{"uid=legacy" + people, "wrong", false, true},
+		{"uid=legacy" + people, "secret", true, false},
+		{"uid=argon" + people, "wrong", false, false},
+		{"uid=argon" + people, "hunter2", true, false},
+	} {
+		before := h.DummyVerifications()
+		_, err := e.Authenticate(ctx, tc.dn, []byte(tc.pw))
+		if ok := err == nil; ok != tc.ok {
+			t.Errorf("%s/%s: %v; want success %v", tc.dn, tc.pw, err, tc.ok)
+		} else if le := (*ldap.Error)(nil); err != nil && (!errors.As(err, &le) || le.Code != ldap.InvalidCredentials || le.Message != "invalid credentials") {
+			t.Errorf("%s/%s: %v; want invalidCredentials", tc.dn, tc.pw, err)
+		}
+		if dummy := h.DummyVerifications() > before; dummy != tc.dummy {
+			t.Errorf("%s/%s: dummy verification %v; want %v", tc.dn, tc.pw, dummy, tc.dummy)
+		}
 	}
 }

@@ -541,6 +541,10 @@ func (e *Engine) Compare(ctx context.Context, req *CompareRequest) (bool, error)
 // Verification goes through the engine's password.Hasher: expensive
 // schemes wait for a slot of its bounded pool, and stored values whose
 // cost exceeds its caps are refused (logged at warn level, never matched).
+// A failure that checked no value of an expensive scheme (no such entry,
+// no userPassword, only cheap or refused values) also runs the Hasher's
+// dummy verification, which costs what a value of the configured scheme
+// costs: the time of the answer does not tell which entries exist.
 //
 // With Options.RehashOnBind, a successful bind that verified a value not
 // in the Hasher's current scheme and parameters replaces that value with
@@ -549,19 +553,18 @@ func (e *Engine) Compare(ctx context.Context, req *CompareRequest) (bool, error)
 // The entry returned holds the entry's names and its userPassword only:
 // a bind decodes nothing else of the record.
 func (e *Engine) Authenticate(ctx context.Context, dn string, pw []byte) (*Entry, error) {
-	bad := &ldap.Error{Code: ldap.InvalidCredentials, Message: "invalid credentials"}
 	en, err := e.bindEntry(dn)
 	if err != nil || en == nil {
-		return nil, bad
+		return nil, e.FailBind(ctx, pw)
 	}
+	costly := false
 	for _, stored := range en.Get("userPassword") {
+		costly = costly || e.passwords.Costly(stored)
 		ok, err := e.passwords.Verify(ctx, stored, pw)
-		switch {
-		case errors.Is(err, password.ErrBusy):
-			return nil, &ldap.Error{Code: ldap.Busy, Message: "too many binds in progress; retry"}
-		case ctx.Err() != nil:
-			return nil, ctx.Err()
-		case errors.Is(err, password.ErrCostTooHigh), errors.Is(err, password.ErrMalformed):
+		if err := bindError(ctx, err); err != nil {
+			return nil, err
+		}
+		if errors.Is(err, password.ErrCostTooHigh) || errors.Is(err, password.ErrMalformed) {
 			e.log.Warn("userPassword value refused", "dn", en.DN, "err", err)
 		}
 		if ok {
@@ -571,7 +574,39 @@ func (e *Engine) Authenticate(ctx context.Context, dn string, pw []byte) (*Entry
 			return en, nil
 		}
 	}
-	return nil, bad
+	if !costly {
+		return nil, e.FailBind(ctx, pw)
+	}
+	return nil, errInvalidCredentials()
+}
+
+// FailBind answers a simple bind that has no password to check (no such
+// entry, no userPassword, or no right to use it) after the Hasher's dummy
+// verification of pw, so that it takes as long as a wrong password would:
+// invalidCredentials, or busy or the context's error as a real
+// verification would have answered.
+func (e *Engine) FailBind(ctx context.Context, pw []byte) error {
+	if err := bindError(ctx, e.passwords.VerifyDummy(ctx, pw)); err != nil {
+		return err
+	}
+	return errInvalidCredentials()
+}
+
+// bindError maps the error of a password verification to the bind's
+// answer: busy for a full pool, the context's error when it ended, nil
+// for the rest (a value that cannot match just does not).
+func bindError(ctx context.Context, err error) error {
+	switch {
+	case errors.Is(err, password.ErrBusy):
+		return &ldap.Error{Code: ldap.Busy, Message: "too many binds in progress; retry"}
+	case ctx.Err() != nil:
+		return ctx.Err()
+	}
+	return nil
+}
+
+func errInvalidCredentials() error {
+	return &ldap.Error{Code: ldap.InvalidCredentials, Message: "invalid credentials"}
 }
 
 // bindEntry returns the entry dn with its DN, normalised DN and

@@ -478,7 +478,7 @@ func (e *Engine) matchedDN(txn *badger.Txn, dn ldap.DN) string {
 }
 
 func noSuchObject(matched string) error {
-	return &ldap.Error{Code: ldap.NoSuchObject, MatchedDN: matched, Message: "no such entry"}
+	return &ldap.Error{Code: ldap.NoSuchObject, MatchedDN: matched, Message: "no such object"}
 }
 
 // descendants returns the IDs of every entry below id, in ascending order.

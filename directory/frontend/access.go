@@ -21,8 +21,8 @@ package frontend
 //	passwd ext.  write on the target's userPassword
 //
 // A refusal on an entry the requester may not disclose is answered
-// noSuchObject, like a missing entry, and a noSuchObject result carries a
-// matchedDN only when that entry may be disclosed.
+// exactly as a missing entry is: noSuchObject, with the same matchedDN
+// (the deepest ancestor the requester may disclose) and the same text.
 
 import (
 	"context"
@@ -104,18 +104,63 @@ func (c *groupCache) member(ctx context.Context, e *directory.Engine, dn, group 
 	return found
 }
 
-// denied is the answer to an operation refused on an entry: noSuchObject
-// if the requester may not know it exists.
-func denied(ea *access.EntryAccess, msg string) *ldap.Error {
+// noSuchObjectText is the diagnostic of every noSuchObject the frontend
+// sends, whether the entry is missing or hidden.
+const noSuchObjectText = "no such object"
+
+// noSuchObject is the answer about an entry that does not exist or that
+// rq may not know of (no disclose privilege on it). The two answers are
+// the same, code, matchedDN and text, so that a client learns nothing of
+// what it may not see. The matchedDN names the deepest entry at or above
+// the existing entry from ("" for none) that rq may disclose: from is the
+// engine's matched DN (the deepest existing ancestor) for a missing
+// entry, the parent for a hidden one, so that both walk up the same
+// ancestors. slapd names the deepest existing ancestor only if it may be
+// disclosed, and nothing otherwise; that tells the child of a hidden
+// entry (nothing) from the child of a missing one (the visible entry
+// above it), which naming the first disclosed ancestor does not.
+func (f *Frontend) noSuchObject(ctx context.Context, rq *access.Requester, from string) *ldap.Error {
+	return &ldap.Error{Code: ldap.NoSuchObject, MatchedDN: f.disclosedAncestor(ctx, rq, from), Message: noSuchObjectText}
+}
+
+// disclosedAncestor returns the DN of the first entry, from dn upwards
+// within the naming context, that rq may disclose: dn itself for the root
+// DN (nil rq), "" when there is none.
+func (f *Frontend) disclosedAncestor(ctx context.Context, rq *access.Requester, dn string) string {
+	if rq == nil || dn == "" {
+		return dn
+	}
+	ndn, err := f.engine.NormalizeDN(dn)
+	if err != nil {
+		return ""
+	}
+	suffix := f.suffixNDN()
+	for ; ndn == suffix || ldap.IsBelowNDN(ndn, suffix); ndn = ldap.ParentNDN(ndn) {
+		en, err := f.engine.Get(ctx, ndn)
+		if err != nil {
+			continue // deleted meanwhile: its parent is the next candidate
+		}
+		if ea := rq.Entry(en.NDN, en); ea.Discloses() {
+			return en.DN
+		}
+	}
+	return ""
+}
+
+// denied is the answer to an operation refused on the entry en (a stored
+// entry, the Root DSE or the subschema subentry): insufficientAccessRights
+// if rq may know the entry exists, else the noSuchObject of a missing
+// entry at its place.
+func (f *Frontend) denied(ctx context.Context, rq *access.Requester, en *directory.Entry, ea *access.EntryAccess, msg string) *ldap.Error {
 	if !ea.Discloses() {
-		return &ldap.Error{Code: ldap.NoSuchObject, Message: "no such object"}
+		return f.noSuchObject(ctx, rq, ldap.ParentNDN(en.NDN))
 	}
 	return &ldap.Error{Code: ldap.InsufficientAccessRights, Message: msg}
 }
 
 // target loads the entry an operation acts on and the requester's access
-// to it. A missing entry is noSuchObject, with a matchedDN only when the
-// requester may disclose the matched entry.
+// to it. A missing entry is noSuchObject (see noSuchObject for its
+// matchedDN).
 func (f *Frontend) target(ctx context.Context, rq *access.Requester, dn string) (*directory.Entry, access.EntryAccess, error) {
 	ndn, err := f.engine.NormalizeDN(dn)
 	if err != nil {
@@ -155,19 +200,15 @@ func (f *Frontend) suffixNDN() string {
 	return n
 }
 
-// hideMatched strips the matchedDN of a noSuchObject error unless rq may
-// disclose that entry.
+// hideMatched turns a noSuchObject error from the engine or an overlay
+// into the frontend's (see noSuchObject): its matchedDN becomes the first
+// ancestor rq may disclose, its text the common one.
 func (f *Frontend) hideMatched(ctx context.Context, rq *access.Requester, err error) error {
 	var le *ldap.Error
-	if rq == nil || !errors.As(err, &le) || le.Code != ldap.NoSuchObject || le.MatchedDN == "" {
+	if !errors.As(err, &le) || le.Code != ldap.NoSuchObject {
 		return err
 	}
-	if en, gerr := f.engine.Get(ctx, le.MatchedDN); gerr == nil {
-		if ea := rq.Entry(en.NDN, en); ea.Discloses() {
-			return err
-		}
-	}
-	return &ldap.Error{Code: ldap.NoSuchObject, Message: le.Message}
+	return f.noSuchObject(ctx, rq, le.MatchedDN)
 }
 
 // unsearchable returns the predicate "the requester may not search this

@@ -1,11 +1,15 @@
 package frontend
 
 import (
+	"context"
 	"slices"
 	"testing"
 
+	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/directory/access"
+	"github.com/switchboard-ldap/switchboard/directory/password"
 	"github.com/switchboard-ldap/switchboard/ldap"
+	"github.com/switchboard-ldap/switchboard/schema"
 )
 
 // TestControlsSeeOnlyReadable: with givenName readable by its owner only
@@ -78,5 +82,66 @@ func TestControlsSeeOnlyReadable(t *testing.T) {
 	m.Controls = nil
 	if rec := runAs(f, s3, m); rec.Code() != ldap.InsufficientAccessRights {
 		t.Errorf("modify cn as s3: code %d, want 50", rec.Code())
+	}
+}
+
+// TestBindRefusedByAccessRunsDummy: a bind refused because the rules give
+// no auth right on the entry's userPassword runs the dummy verification,
+// as a bind to a missing entry does, so that its time does not tell that
+// the entry exists; a wrong password checked for real does not add one.
+func TestBindRefusedByAccessRunsDummy(t *testing.T) {
+	s, err := schema.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := password.NewHasher(password.Config{Argon2: password.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}})
+	e, err := directory.Open(directory.Options{Dir: t.TempDir(), NoSync: true, Suffix: "dc=example,dc=com", Schema: s, Passwords: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	p, err := access.Compile(e, []string{
+		`to dn.base="uid=hidden,dc=example,dc=com" by * none`,
+		"to attrs=userPassword by anonymous auth by * none",
+		"to * by * read",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := New(Config{Engine: e, RootDN: root, RootPassword: []byte("secret"), Access: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	add := func(dn string, kv ...string) {
+		var attrs []directory.Attr
+		for i := 0; i < len(kv); i += 2 {
+			attrs = append(attrs, directory.Attr{Name: kv[i], Values: [][]byte{[]byte(kv[i+1])}})
+		}
+		if err := errOf(e.Add(ctx, dn, attrs, directory.WriteOptions{})); err != nil {
+			t.Fatalf("add %s: %v", dn, err)
+		}
+	}
+	add("dc=example,dc=com", "objectClass", "dcObject", "objectClass", "organization", "dc", "example", "o", "E")
+	for _, uid := range []string{"hidden", "visible"} {
+		add("uid="+uid+",dc=example,dc=com", "objectClass", "inetOrgPerson", "uid", uid, "cn", uid, "sn", "S", "userPassword", "pw")
+	}
+	for _, tc := range []struct {
+		dn    string
+		dummy bool
+	}{
+		{"uid=hidden,dc=example,dc=com", true},
+		{"uid=missing,dc=example,dc=com", true},
+		{"uid=visible,dc=example,dc=com", false},
+	} {
+		before := h.DummyVerifications()
+		r := &ldap.Request{MessageID: 1, Op: ldap.OpBindRequest, Bind: ldap.BindRequest{Version: 3, Name: []byte(tc.dn), Simple: true, Password: []byte("wrong")}}
+		rec := runAs(f, "", r)
+		if rec.Code() != ldap.InvalidCredentials || rec.Result.Diagnostic != "invalid credentials" {
+			t.Errorf("bind %s: %v; want invalidCredentials", tc.dn, rec.Result)
+		}
+		if dummy := h.DummyVerifications() > before; dummy != tc.dummy {
+			t.Errorf("bind %s: dummy verification %v; want %v", tc.dn, dummy, tc.dummy)
+		}
 	}
 }

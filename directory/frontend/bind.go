@@ -71,7 +71,9 @@ func (f *Frontend) bind(ctx context.Context, w ldap.ResponseWriter, r *ldap.Requ
 		return
 	}
 	if !f.mayAuthenticate(ctx, s, ndn) {
-		settled("", &ldap.Error{Code: ldap.InvalidCredentials, Message: "invalid credentials"})
+		// As slow as a wrong password: the time must not tell that the
+		// entry exists (the engine does the same for a missing one).
+		settled("", f.engine.FailBind(ctx, b.Password))
 		return
 	}
 	if _, err := f.backend.Authenticate(ctx, name, b.Password); err != nil {
@@ -143,13 +145,13 @@ func (f *Frontend) passwordModify(ctx context.Context, w ldap.ResponseWriter, r 
 		return
 	}
 	if rq := f.requester(ctx, s); rq != nil {
-		_, ea, err := f.target(ctx, rq, target)
+		en, ea, err := f.target(ctx, rq, target)
 		if err != nil {
 			writeErr(w, err)
 			return
 		}
 		if !ea.Attr("userPassword").Has(access.Write) {
-			writeErr(w, denied(&ea, "no write access to userPassword"))
+			writeErr(w, f.denied(ctx, rq, en, &ea, "no write access to userPassword"))
 			return
 		}
 	}

@@ -170,12 +170,12 @@ func (f *Frontend) search(ctx context.Context, w ldap.ResponseWriter, r *ldap.Re
 
 	// Special entries: the Root DSE and the subschema subentry.
 	if nbase == "" && req.Scope == ldap.ScopeBaseObject {
-		f.writeSpecial(w, r, rq, f.rootDSE(), &sel)
+		f.writeSpecial(ctx, w, r, rq, f.rootDSE(), &sel)
 		return
 	}
 	if sub := f.subschema(); nbase == sub.NDN {
 		if req.Scope == ldap.ScopeBaseObject {
-			f.writeSpecial(w, r, rq, sub, &sel)
+			f.writeSpecial(ctx, w, r, rq, sub, &sel)
 		} else {
 			success(w) // the subentry has no subordinates
 		}
@@ -213,13 +213,13 @@ func (f *Frontend) search(ctx context.Context, w ldap.ResponseWriter, r *ldap.Re
 	var acc *searchAccess
 	var hidden func(*schema.AttributeType) bool
 	if rq != nil {
-		_, bea, err := f.target(ctx, rq, base)
+		ben, bea, err := f.target(ctx, rq, base)
 		if err != nil {
 			writeErr(w, err)
 			return
 		}
 		if !bea.Entry().Has(access.Search) {
-			writeErr(w, denied(&bea, "no search access to the base entry"))
+			writeErr(w, f.denied(ctx, rq, ben, &bea, "no search access to the base entry"))
 			return
 		}
 		hidden = unsearchable(rq, &bea)
@@ -370,13 +370,13 @@ func putOutEntry(out *ldap.Entry) {
 // Of the controls, only the assertion applies (to the entry itself).
 // Access is checked as for a stored entry: search on the entry to look at
 // it, search on the filter's attributes, read on what is returned.
-func (f *Frontend) writeSpecial(w ldap.ResponseWriter, r *ldap.Request, rq *access.Requester, en *directory.Entry, sel *selection) {
+func (f *Frontend) writeSpecial(ctx context.Context, w ldap.ResponseWriter, r *ldap.Request, rq *access.Requester, en *directory.Entry, sel *selection) {
 	var ea *access.EntryAccess
 	var hidden func(*schema.AttributeType) bool
 	if rq != nil {
 		a := rq.Entry(en.NDN, en)
 		if !a.Entry().Has(access.Search) {
-			writeErr(w, denied(&a, "no search access to "+en.DN))
+			writeErr(w, f.denied(ctx, rq, en, &a, "no search access to "+en.DN))
 			return
 		}
 		ea, hidden = &a, unsearchable(rq, &a)

@@ -62,12 +62,12 @@ func (f *Frontend) mayAdd(ctx context.Context, rq *access.Requester, dn string, 
 	if err != nil {
 		return &ldap.Error{Code: ldap.InvalidDNSyntax, Message: "invalid DN"}
 	}
-	_, pea, err := f.parent(ctx, rq, ndn)
+	pen, pea, err := f.parent(ctx, rq, ndn)
 	if err != nil {
 		return err
 	}
 	if !pea.Children().Has(access.Add) {
-		return denied(&pea, "no add access to the parent's children")
+		return f.denied(ctx, rq, pen, &pea, "no add access to the parent's children")
 	}
 	canon := make([]directory.Attr, len(attrs))
 	for i, a := range attrs {
@@ -93,7 +93,7 @@ func (f *Frontend) modify(ctx context.Context, w ldap.ResponseWriter, r *ldap.Re
 	rq := f.requester(ctx, s)
 	var hidden func(*schema.AttributeType) bool
 	if rq != nil {
-		_, ea, err := f.target(ctx, rq, string(r.Modify.Object))
+		en, ea, err := f.target(ctx, rq, string(r.Modify.Object))
 		if err != nil {
 			writeErr(w, err)
 			return
@@ -108,7 +108,7 @@ func (f *Frontend) modify(ctx context.Context, w ldap.ResponseWriter, r *ldap.Re
 			}
 			name := f.attrName(m.Attr.Name)
 			if !ea.Attr(name).Has(need) {
-				writeErr(w, denied(&ea, "no write access to attribute "+name))
+				writeErr(w, f.denied(ctx, rq, en, &ea, "no write access to attribute "+name))
 				return
 			}
 		}
@@ -137,11 +137,11 @@ func (f *Frontend) delete(ctx context.Context, w ldap.ResponseWriter, r *ldap.Re
 			return
 		}
 		if !ea.Entry().Has(access.Delete) {
-			writeErr(w, denied(&ea, "no delete access to the entry"))
+			writeErr(w, f.denied(ctx, rq, en, &ea, "no delete access to the entry"))
 			return
 		}
 		if c := f.applies(r, ldap.OIDTreeDelete); c != nil && !ea.Children().Has(access.Delete) {
-			writeErr(w, denied(&ea, "no delete access to the entry's children"))
+			writeErr(w, f.denied(ctx, rq, en, &ea, "no delete access to the entry's children"))
 			return
 		}
 		_, pea, err := f.parent(ctx, rq, en.NDN)
@@ -150,7 +150,7 @@ func (f *Frontend) delete(ctx context.Context, w ldap.ResponseWriter, r *ldap.Re
 			return
 		}
 		if !pea.Children().Has(access.Delete) {
-			writeErr(w, denied(&ea, "no delete access to the parent's children"))
+			writeErr(w, f.denied(ctx, rq, en, &ea, "no delete access to the parent's children"))
 			return
 		}
 		hidden = unsearchable(rq, &ea)
@@ -184,27 +184,27 @@ func (f *Frontend) modifyDN(ctx context.Context, w ldap.ResponseWriter, r *ldap.
 			return
 		}
 		if !ea.Entry().Has(access.Write) {
-			writeErr(w, denied(&ea, "no write access to the entry"))
+			writeErr(w, f.denied(ctx, rq, en, &ea, "no write access to the entry"))
 			return
 		}
-		_, pea, err := f.parent(ctx, rq, en.NDN)
+		pen, pea, err := f.parent(ctx, rq, en.NDN)
 		if err != nil {
 			writeErr(w, err)
 			return
 		}
 		if !pea.Children().Has(access.Delete) {
-			writeErr(w, denied(&ea, "no delete access to the old parent's children"))
+			writeErr(w, f.denied(ctx, rq, en, &ea, "no delete access to the old parent's children"))
 			return
 		}
-		nea := pea
+		nen, nea := pen, pea
 		if sup != nil {
-			if _, nea, err = f.target(ctx, rq, *sup); err != nil {
+			if nen, nea, err = f.target(ctx, rq, *sup); err != nil {
 				writeErr(w, err)
 				return
 			}
 		}
 		if !nea.Children().Has(access.Add) {
-			writeErr(w, denied(&nea, "no add access to the new parent's children"))
+			writeErr(w, f.denied(ctx, rq, nen, &nea, "no add access to the new parent's children"))
 			return
 		}
 		hidden = unsearchable(rq, &ea)
@@ -227,13 +227,13 @@ func (f *Frontend) compare(ctx context.Context, w ldap.ResponseWriter, r *ldap.R
 	rq := f.requester(ctx, s)
 	var hidden func(*schema.AttributeType) bool
 	if rq != nil {
-		_, ea, err := f.target(ctx, rq, string(c.Entry))
+		en, ea, err := f.target(ctx, rq, string(c.Entry))
 		if err != nil {
 			writeErr(w, err)
 			return
 		}
 		if name := f.attrName(string(c.Attr)); !ea.Attr(name).Has(access.Compare) {
-			writeErr(w, denied(&ea, "no compare access to "+name))
+			writeErr(w, f.denied(ctx, rq, en, &ea, "no compare access to "+name))
 			return
 		}
 		hidden = unsearchable(rq, &ea)

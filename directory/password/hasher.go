@@ -122,6 +122,11 @@ type Hasher struct {
 	// argonNsPerUnit is the fastest Argon2 run seen, in ns per KiB-pass.
 	argonNsPerUnit atomic.Uint64
 
+	// dummy is a value of the configured scheme and parameters with a
+	// random key, which VerifyDummy checks against; dummies counts them.
+	dummy   checker
+	dummies atomic.Uint64
+
 	// testHook, when set, runs while a computation holds its slots.
 	testHook func()
 }
@@ -169,7 +174,28 @@ func NewHasher(cfg Config) *Hasher {
 		h.duty = DefaultDuty
 	}
 	h.duty = min(h.duty, 100)
+	// The caps were raised to the configured parameters above, so the
+	// dummy parses; were it ever refused, VerifyDummy would still answer.
+	h.dummy, _ = parse(h.dummyValue(), h.caps)
 	return h
+}
+
+// dummyValue returns a stored value of the configured scheme and
+// parameters whose salt and key are random bytes: checking a password
+// against it costs what checking a real value of the scheme costs, and
+// matches nothing.
+func (h *Hasher) dummyValue() []byte {
+	salt, key := make([]byte, saltLen), make([]byte, 64)
+	rand.Read(salt) // crypto/rand.Read never fails (it aborts the process instead)
+	rand.Read(key)
+	switch h.scheme {
+	case SchemeSSHA512:
+		return append([]byte("{SSHA512}"), base64.StdEncoding.AppendEncode(nil, append(key[:sha512.Size], salt...))...)
+	case SchemePBKDF2SHA512:
+		return appendPBKDF2(nil, h.iter, salt, key[:pbkdf2Size])
+	default:
+		return appendArgon2(nil, h.argon, salt, key[:argon2Len])
+	}
 }
 
 // DefaultDuty is the default Config.Duty, in percent.
@@ -311,24 +337,34 @@ func (h *Hasher) Hash(ctx context.Context, plain []byte) ([]byte, error) {
 		if kerr != nil {
 			return nil, fmt.Errorf("password: pbkdf2: %w", kerr)
 		}
-		out := make([]byte, 0, 16+10+1+22+1+86)
-		out = append(out, "{PBKDF2-SHA512}"...)
-		out = strconv.AppendInt(out, int64(h.iter), 10)
-		out = append(out, '$')
-		out = ab64.AppendEncode(out, salt)
-		out = append(out, '$')
-		return ab64.AppendEncode(out, dk), nil
+		return appendPBKDF2(make([]byte, 0, 16+10+1+22+1+86), h.iter, salt, dk), nil
 	default:
 		var dk []byte
 		a := h.argon
 		if err := h.run(ctx, int(a.Threads), uint64(a.MemoryKiB)*uint64(a.Time), false, func() { dk = argon2.IDKey(plain, salt, a.Time, a.MemoryKiB, a.Threads, argon2Len) }); err != nil {
 			return nil, err
 		}
-		out := fmt.Appendf(nil, "{ARGON2}$argon2id$v=19$m=%d,t=%d,p=%d$", a.MemoryKiB, a.Time, a.Threads)
-		out = base64.RawStdEncoding.AppendEncode(out, salt)
-		out = append(out, '$')
-		return base64.RawStdEncoding.AppendEncode(out, dk), nil
+		return appendArgon2(nil, a, salt, dk), nil
 	}
+}
+
+// appendPBKDF2 appends the stored form {PBKDF2-SHA512}iter$salt$key.
+func appendPBKDF2(out []byte, iter int, salt, dk []byte) []byte {
+	out = append(out, "{PBKDF2-SHA512}"...)
+	out = strconv.AppendInt(out, int64(iter), 10)
+	out = append(out, '$')
+	out = ab64.AppendEncode(out, salt)
+	out = append(out, '$')
+	return ab64.AppendEncode(out, dk)
+}
+
+// appendArgon2 appends the stored form
+// {ARGON2}$argon2id$v=19$m=..,t=..,p=..$salt$key.
+func appendArgon2(out []byte, a Argon2Params, salt, dk []byte) []byte {
+	out = fmt.Appendf(out, "{ARGON2}$argon2id$v=19$m=%d,t=%d,p=%d$", a.MemoryKiB, a.Time, a.Threads)
+	out = base64.RawStdEncoding.AppendEncode(out, salt)
+	out = append(out, '$')
+	return base64.RawStdEncoding.AppendEncode(out, dk)
 }
 
 // Verify reports whether plain matches the stored userPassword value. A
@@ -342,6 +378,10 @@ func (h *Hasher) Verify(ctx context.Context, stored, plain []byte) (bool, error)
 	if err != nil {
 		return false, err
 	}
+	return h.verify(ctx, &c, plain)
+}
+
+func (h *Hasher) verify(ctx context.Context, c *checker, plain []byte) (bool, error) {
 	if c.weight == 0 {
 		return c.check(plain), nil
 	}
@@ -350,6 +390,30 @@ func (h *Hasher) Verify(ctx context.Context, stored, plain []byte) (bool, error)
 		return false, err
 	}
 	return ok, nil
+}
+
+// VerifyDummy spends on plain what Verify spends on a value of the
+// configured scheme and parameters, in the same pool and with the same
+// errors (ErrBusy, the context's), and matches nothing. A bind to a name
+// that has no password to check (no such entry, no userPassword, no right
+// to use it) calls it, so that its failure takes as long as a wrong
+// password's: otherwise the time of the answer tells which names exist.
+func (h *Hasher) VerifyDummy(ctx context.Context, plain []byte) error {
+	h.dummies.Add(1)
+	_, err := h.verify(ctx, &h.dummy, plain)
+	return err
+}
+
+// DummyVerifications returns how many times VerifyDummy was called.
+func (h *Hasher) DummyVerifications() uint64 { return h.dummies.Load() }
+
+// Costly reports whether verifying stored runs in the pool: a value of an
+// expensive scheme within the caps. A failed bind that checked no costly
+// value adds a VerifyDummy, so that a cheap legacy hash ({SSHA}) does not
+// answer faster than a missing entry.
+func (h *Hasher) Costly(stored []byte) bool {
+	c, err := parse(stored, h.caps)
+	return err == nil && c.weight > 0
 }
 
 // NeedsRehash reports whether stored is not in the current scheme with

@@ -188,3 +188,48 @@ func FuzzVerify(f *testing.F) {
 		IsHashed([]byte(stored))
 	})
 }
+
+// TestVerifyDummy: the dummy verification is a value of the configured
+// scheme and parameters (NeedsRehash has nothing to upgrade), runs in the
+// pool exactly when a real value of the scheme does, is counted, and
+// fails like Verify when the pool is busy.
+func TestVerifyDummy(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		cfg    Config
+		pooled bool
+	}{
+		{Config{Argon2: Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}}, true},
+		{Config{Scheme: SchemePBKDF2SHA512, PBKDF2Iterations: 1000}, true},
+		{Config{Scheme: SchemeSSHA512}, false},
+	} {
+		tc.cfg.Duty = 100
+		h := NewHasher(tc.cfg)
+		if v := h.dummyValue(); h.NeedsRehash(v) || h.Costly(v) != tc.pooled {
+			t.Errorf("%s: dummy %s: NeedsRehash %v, Costly %v; want false, %v", h.Scheme(), v, h.NeedsRehash(v), h.Costly(v), tc.pooled)
+		}
+		var entered atomic.Int32
+		h.testHook = func() { entered.Add(1) }
+		for i := range 2 {
+			if err := h.VerifyDummy(ctx, []byte("pw")); err != nil {
+				t.Errorf("%s: VerifyDummy: %v", h.Scheme(), err)
+			}
+			if got := h.DummyVerifications(); got != uint64(i+1) {
+				t.Errorf("%s: DummyVerifications %d after %d calls", h.Scheme(), got, i+1)
+			}
+		}
+		if pooled := entered.Load() == 2; pooled != tc.pooled {
+			t.Errorf("%s: %d of 2 dummy verifications entered the pool; want pooled=%v", h.Scheme(), entered.Load(), tc.pooled)
+		}
+	}
+
+	// A busy pool answers the dummy as it answers a real verification.
+	h := NewHasher(Config{Workers: 1, Queue: 1, Duty: 100, Argon2: Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}})
+	h.waiting.Store(1) // the queue is full
+	if err := h.VerifyDummy(ctx, []byte("pw")); !errors.Is(err, ErrBusy) {
+		t.Errorf("VerifyDummy with a full queue: %v; want ErrBusy", err)
+	}
+	if h.Costly([]byte("{SSHA}astCL3mzWJpuSvo+NNG4JIFAscbBb52Q")) || h.Costly([]byte("cleartext")) || !h.Costly([]byte(cheapArgon)) {
+		t.Error("Costly: want false for {SSHA} and cleartext, true for Argon2")
+	}
+}
