@@ -169,9 +169,27 @@ type Server struct {
 	// a verified client certificate authenticates (Directory.CertIdentity).
 	TLS *tls.Config
 
+	// Limits of the HTTP server; zero values take the defaults
+	// (DefaultMaxConns and the Default* timeouts).
+	MaxConns          int
+	MaxHeaderBytes    int
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	IdleTimeout       time.Duration
+
 	ready atomic.Bool
 	srv   *http.Server
 }
+
+// Defaults of the server's limits. There is no write timeout: a CPU
+// profile or a full-store digest may take minutes to answer.
+const (
+	DefaultMaxConns          = 64
+	DefaultMaxHeaderBytes    = 16 << 10
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout       = 30 * time.Second
+	DefaultIdleTimeout       = 2 * time.Minute
+)
 
 // SetReady marks the directory ready (or not) for /readyz.
 func (s *Server) SetReady(ok bool) { s.ready.Store(ok) }
@@ -221,15 +239,22 @@ func (s *Server) Handler() http.Handler {
 	return problems(mux)
 }
 
-// Serve serves the admin API on l until Shutdown. It warns when l
-// listens beyond loopback.
+// Serve serves the admin API on l until Shutdown, at most MaxConns
+// connections at once. It warns when l listens beyond loopback.
 func (s *Server) Serve(l net.Listener) error {
 	if a, ok := l.Addr().(*net.TCPAddr); ok && !a.IP.IsLoopback() {
 		s.logger().Warn("the admin HTTP API listens beyond loopback: anyone who can reach it may try credentials; restrict it with a firewall or admin_listen",
 			"addr", a.String(), "tls", s.TLS != nil)
 	}
-	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(s.logger().Handler(), slog.LevelDebug)}
+	s.srv = &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: or(s.ReadHeaderTimeout, DefaultReadHeaderTimeout),
+		ReadTimeout:       or(s.ReadTimeout, DefaultReadTimeout),
+		IdleTimeout:       or(s.IdleTimeout, DefaultIdleTimeout),
+		MaxHeaderBytes:    or(s.MaxHeaderBytes, DefaultMaxHeaderBytes),
+		ErrorLog:          slog.NewLogLogger(s.logger().Handler(), slog.LevelDebug),
+	}
+	l = newLimitListener(l, or(s.MaxConns, DefaultMaxConns))
 	if s.TLS != nil {
 		l = tls.NewListener(l, s.TLS)
 	}
@@ -238,6 +263,15 @@ func (s *Server) Serve(l net.Listener) error {
 		return nil
 	}
 	return err
+}
+
+// or is v, or def if v is zero.
+func or[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
 }
 
 // Shutdown stops the admin server.

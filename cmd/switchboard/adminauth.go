@@ -46,6 +46,9 @@ func newAdminServer(cfg *Config, log *slog.Logger, eng *directory.Engine, backen
 			return nil, fmt.Errorf("config: admin.group %q is not a DN", cfg.Admin.Group)
 		}
 	}
+	if cfg.Admin.MaxConnections < 1 {
+		return nil, fmt.Errorf("config: admin.max_connections %d: want at least 1", cfg.Admin.MaxConnections)
+	}
 	ma, err := admin.ParseMetricsAccess(cfg.Admin.MetricsAccess)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -55,7 +58,7 @@ func newAdminServer(cfg *Config, log *slog.Logger, eng *directory.Engine, backen
 		return nil, err
 	}
 	s := &admin.Server{Metrics: metrics, Logger: log, Pprof: cfg.AdminPprof, Directory: d, Tokens: toks,
-		MetricsAccess: ma}
+		MetricsAccess: ma, MaxConns: cfg.Admin.MaxConnections}
 	if cfg.Admin.TLS {
 		if tlsCfg == nil {
 			return nil, errors.New("config: admin.tls needs tls.cert_file and tls.key_file")

@@ -237,3 +237,18 @@ func TestE2EAdminClientCertificate(t *testing.T) {
 		}
 	}
 }
+
+func TestAdminConfigRefused(t *testing.T) {
+	for _, c := range []struct{ flag, want string }{
+		{"--admin.max-connections=0", "admin.max_connections"},
+		{"--admin.metrics-access=everyone", "metrics access"},
+		{"--admin.group=not a dn", "admin.group"},
+		{"--admin.tls", "admin.tls needs tls.cert_file"},
+	} {
+		_, stderr, code := runCLI(t, "", "serve", "--data", filepath.Join(t.TempDir(), "data"), "--listen", freePort(t),
+			"--admin-listen", freePort(t), "--root-password", "x", c.flag)
+		if code == 0 || !strings.Contains(stderr, c.want) {
+			t.Errorf("serve %s: exit %d, %q", c.flag, code, stderr)
+		}
+	}
+}
