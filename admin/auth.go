@@ -41,9 +41,9 @@ const (
 
 // Identity is who makes an authenticated admin request.
 type Identity struct {
-	DN      string // normalised DN of the directory identity
-	Method  Method
-	TokenID string // the token's ID, for MethodToken
+	DN      string `json:"dn"` // normalised DN of the directory identity
+	Method  Method `json:"method"`
+	TokenID string `json:"token_id,omitempty"` // the token's ID, for MethodToken
 }
 
 type identityKey struct{}
