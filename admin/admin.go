@@ -1,5 +1,14 @@
 // Package admin serves Switchboard's operational HTTP endpoints: liveness
-// (/healthz), readiness (/readyz) and Prometheus metrics (/metrics).
+// (/healthz), readiness (/readyz), Prometheus metrics (/metrics), bearer
+// tokens (/api/v1/tokens), Go profiles (/debug/pprof/, when enabled) and
+// the routes mounted by others (replication's).
+//
+// Everything but /healthz and /readyz needs authentication (/metrics only
+// from beyond loopback, by default): HTTP Basic with a directory DN and
+// its password, a bearer token made through the API, or a verified TLS
+// client certificate. The identity must be the root DN or a member of
+// the configured admin group (Directory.Allowed); others get 403. Errors
+// are RFC 9457 problem details.
 //
 // Metrics come from a Metrics value that the LDAP server reports into (it
 // implements ldap.Observer) and from gauges read at scrape time (entries,
@@ -8,11 +17,13 @@ package admin
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -131,22 +142,64 @@ func itoa(n int) string {
 	return string(b[i:])
 }
 
-// Server is the admin HTTP server.
+// Server is the admin HTTP server. Every route but /healthz, /readyz
+// and (per MetricsAccess) /metrics needs an identity allowed by Directory
+// (see authenticate); with Directory nil they all answer 401.
 type Server struct {
 	Metrics *Metrics
 	Logger  *slog.Logger
 	// Pprof serves net/http/pprof under /debug/pprof/ (off by default: it
-	// exposes internals and costs CPU while profiling).
+	// exposes internals and costs CPU while profiling), behind
+	// authentication, with secrets redacted from its cmdline.
 	Pprof bool
+	// Args is the command line /debug/pprof/cmdline shows, redacted
+	// (default os.Args).
+	Args []string
 	// Mount adds routes: each pattern (as http.ServeMux takes them) is
-	// served by its handler (replication's API under /replication).
+	// served by its handler (replication's API under /replication),
+	// behind authentication.
 	Mount map[string]http.Handler
+	// Directory checks credentials and who may use the API.
+	Directory Directory
+	// Tokens keeps the bearer tokens (nil: none can be made).
+	Tokens *Tokens
+	// MetricsAccess says who reads /metrics ("": MetricsLoopback).
+	MetricsAccess MetricsAccess
+	// TLS, if set, serves HTTPS; with ClientAuth asking for certificates,
+	// a verified client certificate authenticates (Directory.CertIdentity).
+	TLS *tls.Config
+
+	// Limits of the HTTP server; zero values take the defaults
+	// (DefaultMaxConns and the Default* timeouts).
+	MaxConns          int
+	MaxHeaderBytes    int
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	IdleTimeout       time.Duration
+
 	ready atomic.Bool
 	srv   *http.Server
 }
 
+// Defaults of the server's limits. There is no write timeout: a CPU
+// profile or a full-store digest may take minutes to answer.
+const (
+	DefaultMaxConns          = 64
+	DefaultMaxHeaderBytes    = 16 << 10
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout       = 30 * time.Second
+	DefaultIdleTimeout       = 2 * time.Minute
+)
+
 // SetReady marks the directory ready (or not) for /readyz.
 func (s *Server) SetReady(ok bool) { s.ready.Store(ok) }
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Logger
+}
 
 // Handler returns the HTTP routes.
 func (s *Server) Handler() http.Handler {
@@ -156,35 +209,69 @@ func (s *Server) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if !s.ready.Load() {
-			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			WriteProblem(w, http.StatusServiceUnavailable, "not ready")
 			return
 		}
 		w.Write([]byte("ready\n"))
 	})
 	if s.Pprof {
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		args := s.Args
+		if args == nil {
+			args = os.Args
+		}
+		mux.Handle("/debug/pprof/", s.protect(http.HandlerFunc(pprof.Index)))
+		mux.Handle("/debug/pprof/profile", s.protect(http.HandlerFunc(pprof.Profile)))
+		mux.Handle("/debug/pprof/trace", s.protect(http.HandlerFunc(pprof.Trace)))
+		mux.Handle("/debug/pprof/symbol", s.protect(http.HandlerFunc(pprof.Symbol)))
+		mux.Handle("/debug/pprof/cmdline", s.protect(cmdline(args)))
 	}
 	for pattern, h := range s.Mount {
-		mux.Handle(pattern, h)
+		mux.Handle(pattern, s.protect(h))
 	}
+	mux.Handle("GET /api/v1/whoami", s.protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, _ := IdentityFrom(r.Context())
+		writeJSON(w, http.StatusOK, id)
+	})))
+	s.tokenRoutes(mux)
 	if s.Metrics != nil {
-		mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))
+		mux.Handle("GET /metrics", s.metricsGuard(promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{})))
 	}
-	return mux
+	return problems(mux)
 }
 
-// Serve serves the admin API on l until Shutdown.
+// Serve serves the admin API on l until Shutdown, at most MaxConns
+// connections at once. It warns when l listens beyond loopback.
 func (s *Server) Serve(l net.Listener) error {
-	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	if a, ok := l.Addr().(*net.TCPAddr); ok && !a.IP.IsLoopback() {
+		s.logger().Warn("the admin HTTP API listens beyond loopback: anyone who can reach it may try credentials; restrict it with a firewall or admin_listen",
+			"addr", a.String(), "tls", s.TLS != nil)
+	}
+	s.srv = &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: or(s.ReadHeaderTimeout, DefaultReadHeaderTimeout),
+		ReadTimeout:       or(s.ReadTimeout, DefaultReadTimeout),
+		IdleTimeout:       or(s.IdleTimeout, DefaultIdleTimeout),
+		MaxHeaderBytes:    or(s.MaxHeaderBytes, DefaultMaxHeaderBytes),
+		ErrorLog:          slog.NewLogLogger(s.logger().Handler(), slog.LevelDebug),
+	}
+	l = newLimitListener(l, or(s.MaxConns, DefaultMaxConns))
+	if s.TLS != nil {
+		l = tls.NewListener(l, s.TLS)
+	}
 	err := s.srv.Serve(l)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
 	return err
+}
+
+// or is v, or def if v is zero.
+func or[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
 }
 
 // Shutdown stops the admin server.

@@ -105,7 +105,10 @@ func (r *Replicator) Status() Status {
 	return out
 }
 
-// Handler serves the replication admin API:
+// Handler serves the replication admin API. It does no authentication
+// of its own: the admin server mounts it behind its own (package admin:
+// the root DN or an admin group member), and turns its plain-text
+// errors into problem details.
 //
 //	GET  /replication                     Status (JSON)
 //	GET  /replication/digest              the state's digest, and with

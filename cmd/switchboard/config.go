@@ -53,6 +53,14 @@ type Config struct {
 	BindThrottle BindThrottleConfig `mapstructure:"bind_throttle"`
 	Encryption   EncryptionConfig   `mapstructure:"encryption"`
 
+	// Admin configures the admin HTTP API's access (adminauth.go).
+	Admin struct {
+		Group          string `mapstructure:"group"`
+		MetricsAccess  string `mapstructure:"metrics_access"`
+		MaxConnections int    `mapstructure:"max_connections"`
+		TLS            bool   `mapstructure:"tls"`
+	} `mapstructure:"admin"`
+
 	Log struct {
 		Level  string `mapstructure:"level"`
 		Format string `mapstructure:"format"`
@@ -161,7 +169,11 @@ var defaults = []struct {
 }{
 	{"listen", "127.0.0.1:3389", "LDAP listen address"},
 	{"admin_listen", "127.0.0.1:8389", "admin HTTP listen address (empty: off)"},
-	{"admin_pprof", false, "serve Go profiles at /debug/pprof/ on the admin address"},
+	{"admin_pprof", false, "serve Go profiles at /debug/pprof/ on the admin address (behind authentication)"},
+	{"admin.group", "", "DN of a group whose members (nested too) may use the admin HTTP API besides the root DN"},
+	{"admin.metrics_access", "loopback", "who reads /metrics without credentials: loopback (clients on a loopback address), open (anyone) or authenticated (no one)"},
+	{"admin.max_connections", 64, "maximum concurrent admin HTTP connections"},
+	{"admin.tls", false, "serve the admin API over HTTPS with tls.cert_file; with tls.ca_file, client certificates authenticate"},
 	{"data", "./switchboard-data", "data directory (Badger store)"},
 	{"suffix", "dc=example,dc=com", "naming context served"},
 	{"root_dn", "cn=admin,dc=example,dc=com", "administrator DN"},

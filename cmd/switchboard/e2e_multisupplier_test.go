@@ -121,7 +121,7 @@ func (c *cluster) rejoin(k int) {
 
 func getJSON(t testing.TB, url string, v any) error {
 	t.Helper()
-	resp, err := http.Get(url)
+	resp, err := adminDo("GET", url)
 	if err != nil {
 		return err
 	}
@@ -515,7 +515,7 @@ func TestMultiSupplierDeleteRaces(t *testing.T) {
 	// Pausing a peer through the admin API stops its changes; resuming
 	// brings them.
 	post := func(url string) {
-		resp, err := http.Post(url, "", nil)
+		resp, err := adminDo("POST", url)
 		if err != nil {
 			t.Fatal(err)
 		}

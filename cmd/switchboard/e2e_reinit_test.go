@@ -23,7 +23,7 @@ import (
 func (c *cluster) startReinit(i int, peer string, chunkBytes int) {
 	c.t.Helper()
 	url := fmt.Sprintf("http://%s/replication/peers/%s/reinit?chunk_bytes=%d", c.servers[i].Admin, peer, chunkBytes)
-	resp, err := http.Post(url, "", nil)
+	resp, err := adminDo("POST", url)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func (c *cluster) startReinit(i int, peer string, chunkBytes int) {
 		c.t.Fatalf("POST %s: %s %+v", url, resp.Status, st)
 	}
 	// A second one while it runs is refused.
-	again, err := http.Post(url, "", nil)
+	again, err := adminDo("POST", url)
 	if err != nil {
 		c.t.Fatal(err)
 	}

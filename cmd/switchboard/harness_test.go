@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -245,6 +246,18 @@ func (s *testServer) ldapTool(t testing.TB, stdin string, tool string, args ...s
 		code = cmd.ProcessState.ExitCode()
 	}
 	return string(out), code
+}
+
+// adminDo sends a bodiless admin API request authenticated as the root
+// DN (HTTP Basic): every admin route but /healthz, /readyz and loopback
+// /metrics needs credentials.
+func adminDo(method, url string) (*http.Response, error) {
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.SetBasicAuth(testRootDN, testRootPass)
+	return http.DefaultClient.Do(req)
 }
 
 // lines returns the non-empty lines of s.

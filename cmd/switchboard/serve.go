@@ -312,6 +312,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		h := rep.Handler()
 		mounts = map[string]http.Handler{"/replication": h, "/replication/": h}
 	}
+	adm, err := newAdminServer(cfg, log, eng, backend, rootPW, throttle, tlsCfg, metrics)
+	if err != nil {
+		return err
+	}
+	adm.Mount = mounts
 	srv := &ldap.Server{
 		Handler:          fe,
 		Logger:           log,
@@ -350,7 +355,6 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		log.Info("LDAPS listening", "addr", lns.Addr().String())
 	}
 
-	adm := &admin.Server{Metrics: metrics, Logger: log, Pprof: cfg.AdminPprof, Mount: mounts}
 	if cfg.AdminListen != "" {
 		aln, err := net.Listen("tcp", cfg.AdminListen)
 		if err != nil {
@@ -358,7 +362,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		go func() { errc <- adm.Serve(aln) }()
-		log.Info("admin HTTP listening", "addr", aln.Addr().String())
+		log.Info("admin HTTP listening", "addr", aln.Addr().String(), "tls", adm.TLS != nil)
 	}
 	adm.SetReady(true)
 	log.Info("LDAP listening", "addr", ln.Addr().String(), "suffix", cfg.Suffix, "entries", eng.EntryCount(), "version", version)

@@ -109,3 +109,8 @@ func (f *Frontend) externalIdentity(ctx context.Context, r *ldap.Request, s *lda
 	}
 	return ndn, nil
 }
+
+// CertSubjectDN returns the subject of cert as an LDAP DN string, as SASL
+// EXTERNAL reads it: for other listeners that map client certificates to
+// directory identities (the admin API).
+func CertSubjectDN(cert *x509.Certificate) (string, error) { return certSubjectDN(cert) }
