@@ -1,6 +1,7 @@
 package directory
 
 import (
+	"iter"
 	"slices"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -114,6 +115,9 @@ type plan struct {
 	bm     *roaring.Bitmap
 	probes [][]byte
 	est    int
+	// union, when set, is a streaming OR of these plans (planUnion); it
+	// is only ever a whole plan, never a part of an intersection.
+	union []*plan
 }
 
 // large reports whether p is a posting list too long to have been counted.
@@ -331,8 +335,91 @@ func (e *Engine) intersect(r index.Reader, parts []*plan) *plan {
 	return &plan{bm: bm, probes: probes, est: int(bm.GetCardinality())}
 }
 
+// streamUnion is the size from which an OR at the top of a filter streams
+// its children's lists instead of gathering them: Thunderbird's
+// (|(cn=ab*)(mail=ab*)(sn=ab*)) with a size limit of 100 then reads about
+// a hundred IDs of each list, not every match (tens of thousands at
+// 1,000,000 people).
+const streamUnion = 1024
+
+// planUnion returns a streaming union for a filter that is an OR of
+// indexed items some of which are large, or nil: the ordinary plan then
+// applies. Only the top of a filter streams: an intersection needs its
+// parts as sets or as lists it can probe.
+func (e *Engine) planUnion(r index.Reader, m *matcher) *plan {
+	if m.kind != ldap.FilterOr || m.undefined || len(m.children) < 2 {
+		return nil
+	}
+	parts := make([]*plan, 0, len(m.children))
+	total, large := 0, false
+	for i := range m.children {
+		p := e.planFilter(r, &m.children[i])
+		if p == nil {
+			return nil
+		}
+		parts = append(parts, p)
+		total += p.est
+		large = large || p.large()
+	}
+	if !large && total <= streamUnion {
+		bm := roaring.New()
+		for _, p := range parts {
+			bm.Or(p.gather(r))
+		}
+		return &plan{bm: bm, est: int(bm.GetCardinality())}
+	}
+	return &plan{union: parts, est: total}
+}
+
+// unionSource merges its parts' ascending streams into one, without
+// repeats.
+type unionSource []idSource
+
+func (s unionSource) each(r index.Reader, fn func(ID) bool) {
+	type head struct {
+		next func() (ID, bool)
+		id   ID
+	}
+	heads := make([]head, 0, len(s))
+	for _, src := range s {
+		next, stop := iter.Pull(func(yield func(ID) bool) { src.each(r, yield) })
+		defer stop()
+		if id, ok := next(); ok {
+			heads = append(heads, head{next, id})
+		}
+	}
+	for len(heads) > 0 {
+		low := heads[0].id
+		for _, h := range heads[1:] {
+			low = min(low, h.id)
+		}
+		if !fn(low) {
+			return
+		}
+		for i := 0; i < len(heads); {
+			if heads[i].id != low {
+				i++
+				continue
+			}
+			if id, ok := heads[i].next(); ok {
+				heads[i].id = id
+				i++
+			} else {
+				heads = slices.Delete(heads, i, i+1)
+			}
+		}
+	}
+}
+
 // source turns a plan into a stream of IDs.
 func (p *plan) source() idSource {
+	if p.union != nil {
+		srcs := make(unionSource, len(p.union))
+		for i, u := range p.union {
+			srcs[i] = u.source()
+		}
+		return srcs
+	}
 	if p.bm != nil {
 		return &bitmapSource{bm: p.bm, probes: p.probes}
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/switchboard-ldap/switchboard/directory/index"
@@ -331,8 +332,8 @@ func (e *Engine) candidates(r index.Reader, tok treeToken, m *matcher, req *Sear
 	if req.Scope == ldap.ScopeBaseObject {
 		return listSource{baseID}, nil
 	}
-	p := e.planFilter(r, m)
 	var scope idSource
+	var set *roaring.Bitmap // the scope as a set, when a small subtree
 	scopeSize := 0
 	switch {
 	case req.Scope == ldap.ScopeSingleLevel:
@@ -348,12 +349,19 @@ func (e *Engine) candidates(r index.Reader, tok treeToken, m *matcher, req *Sear
 			scope = allSource{}
 			break
 		}
-		scope = &bitmapSource{bm: st.ids}
-		if p != nil {
-			// The set is shared: intersect only reads it (or clones it
-			// when it drives).
-			p = e.intersect(r, []*plan{p, {bm: st.ids, est: st.n}})
-		}
+		scope, set = &bitmapSource{bm: st.ids}, st.ids
+	}
+	var p *plan
+	if set == nil {
+		p = e.planUnion(r, m)
+	}
+	if p == nil {
+		p = e.planFilter(r, m)
+	}
+	if p != nil && set != nil {
+		// The set is shared: intersect only reads it (or clones it when
+		// it drives).
+		p = e.intersect(r, []*plan{p, {bm: set, est: scopeSize}})
 	}
 	if req.Scope == ldap.ScopeChildren {
 		scopeSize-- // not the base itself
