@@ -87,6 +87,7 @@ func (e *Engine) startMaintenance(opt Options) {
 	e.stopMaint, e.maintDone = cancel, make(chan struct{})
 	go func() {
 		defer close(e.maintDone)
+		e.measureValueLog() // the metrics start from the store as found
 		var probe, gc <-chan time.Time
 		if e.space != nil {
 			t := time.NewTicker(diskProbeEvery)
