@@ -83,11 +83,14 @@ func (e *Engine) startMaintenance(opt Options) {
 	if every == 0 {
 		every = DefaultValueLogGCInterval
 	}
+	if opt.BulkLoad {
+		every = -1 // a Loader's StreamWriter owns the store
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	e.stopMaint, e.maintDone = cancel, make(chan struct{})
 	go func() {
 		defer close(e.maintDone)
-		e.measureValueLog() // the metrics start from the store as found
+		e.measureValueLog(ctx) // the metrics start from the store as found
 		var probe, gc <-chan time.Time
 		if e.space != nil {
 			t := time.NewTicker(diskProbeEvery)
@@ -150,14 +153,15 @@ func (e *Engine) RunValueLogGC(ctx context.Context) int {
 	if n > 0 {
 		e.log.Info("value log GC rewrote files", "files", n)
 	}
-	e.measureValueLog()
+	e.measureValueLog(ctx)
 	return n
 }
 
 // measureValueLog records the value log's size on disk and an estimate of
 // its dead bytes: the size less the values the store still points to
 // (those over the value threshold, found by a key-only scan).
-func (e *Engine) measureValueLog() {
+// It gives up, recording nothing, when ctx ends.
+func (e *Engine) measureValueLog(ctx context.Context) {
 	var vlog int64
 	if err := eachLogFile(e.db.Opts().Dir, func(_, allocated int64, ext string) {
 		if ext == ".vlog" {
@@ -173,7 +177,11 @@ func (e *Engine) measureValueLog() {
 		opt.PrefetchValues = false
 		it := txn.NewIterator(opt)
 		defer it.Close()
+		seen := 0
 		for it.Rewind(); it.Valid(); it.Next() {
+			if seen++; seen%4096 == 0 && ctx.Err() != nil {
+				return ctx.Err()
+			}
 			if n := it.Item().ValueSize(); n > threshold {
 				live += n
 			}

@@ -52,7 +52,7 @@ func TestValueLogGCShrinksTheLog(t *testing.T) {
 	defer e.Close()
 	must(t, e.db.Flatten(1))
 
-	e.measureValueLog()
+	e.measureValueLog(ctx)
 	before := e.ValueLogStats()
 	if before.Bytes < 8<<20 || before.Reclaimable < before.Bytes/2 {
 		t.Fatalf("before GC: %+v", before)
