@@ -186,3 +186,42 @@ func TestDiskFullOnTmpfs(t *testing.T) {
 		t.Fatalf("restart on the full disk: DiskSpace = %+v", e.DiskSpace())
 	}
 }
+
+// TestCloseOnAFullDisk: closing flushes the memtable to a new table, a
+// write through a memory map that faults on a disk filled (by someone
+// else) to the last byte. Close must leave the write-ahead log for the
+// next start instead, and say so.
+func TestCloseOnAFullDisk(t *testing.T) {
+	mnt := t.TempDir()
+	if err := unix.Mount("tmpfs", mnt, "tmpfs", 0, "size=300m"); err != nil {
+		t.Skipf("cannot mount a size-limited tmpfs (needs root or CAP_SYS_ADMIN): %v", err)
+	}
+	// The store stays open (that is the point): detach the mount.
+	t.Cleanup(func() { unix.Unmount(mnt, unix.MNT_DETACH) })
+	e, err := openDiskTest(t, filepath.Join(mnt, "store"), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	must(t, errOf(e.Add(ctx, "dc=example,dc=com", attrs("objectClass", "top", "dcObject", "organization", "dc", "example", "o", "Example"), WriteOptions{})))
+	f, err := os.Create(filepath.Join(mnt, "filler"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := make([]byte, 1<<20)
+	for {
+		if _, err := f.Write(chunk); err != nil {
+			break
+		}
+	}
+	for {
+		if _, err := f.Write(chunk[:512]); err != nil {
+			break
+		}
+	}
+	f.Close()
+	err = e.Close()
+	if err == nil || !strings.Contains(err.Error(), "disk is full") {
+		t.Fatalf("Close on a full disk: %v", err)
+	}
+}
