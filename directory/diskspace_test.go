@@ -190,7 +190,8 @@ func TestDiskFullOnTmpfs(t *testing.T) {
 // TestCloseOnAFullDisk: closing flushes the memtable to a new table, a
 // write through a memory map that faults on a disk filled (by someone
 // else) to the last byte. Close must leave the write-ahead log for the
-// next start instead, and say so.
+// next start instead, and say so; and a start on that disk is refused
+// with a message.
 func TestCloseOnAFullDisk(t *testing.T) {
 	mnt := t.TempDir()
 	if err := unix.Mount("tmpfs", mnt, "tmpfs", 0, "size=300m"); err != nil {
@@ -224,4 +225,11 @@ func TestCloseOnAFullDisk(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "disk is full") {
 		t.Fatalf("Close on a full disk: %v", err)
 	}
+	// A start on this disk would fault flushing the log it replays: it
+	// is refused with a message instead.
+	err = checkStartSpace(filepath.Join(mnt, "store"))
+	if err == nil || !strings.Contains(err.Error(), "disk is full") || !strings.Contains(err.Error(), "free space") {
+		t.Fatalf("start on a full disk: %v", err)
+	}
+	t.Log(err)
 }
