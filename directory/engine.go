@@ -115,6 +115,17 @@ type Options struct {
 	// DataKeyRotation is the age at which Badger starts a new data key
 	// (default 10 days).
 	DataKeyRotation time.Duration
+	// DiskReserve is the free space, in bytes, below which writes are
+	// refused with unwillingToPerform (diskspace.go); 0 means
+	// DefaultDiskReserve, a negative value turns the guard off.
+	DiskReserve int64
+	// ValueLogGCInterval is how often the value log is garbage-collected
+	// (maintenance.go); 0 means DefaultValueLogGCInterval, a negative
+	// value never.
+	ValueLogGCInterval time.Duration
+
+	// tune adjusts Badger's options last (tests).
+	tune func(badger.Options) badger.Options
 }
 
 // Engine is the Badger-backed directory. It implements Backend.
@@ -154,6 +165,12 @@ type Engine struct {
 	indexBuilt chan struct{}
 	buildDone  atomic.Int64
 	buildTotal atomic.Int64
+
+	// Free-space guard and value log GC (diskspace.go, maintenance.go).
+	space     *spaceGuard // nil: in memory, or turned off
+	gc        gcStats
+	stopMaint context.CancelFunc
+	maintDone chan struct{}
 }
 
 // Open opens (creating if needed) the store in opt.Dir.
@@ -231,7 +248,15 @@ func Open(opt Options) (*Engine, error) {
 		// import make the store plain.
 		log.Info("the store's tables are compressed: reading them through the block cache")
 	}
+	if !opt.InMemory && opt.DiskReserve >= 0 {
+		if err := checkStartSpace(opt.Dir); err != nil {
+			return nil, err
+		}
+	}
 	bo := badgerOptions(opt, compressed)
+	if opt.tune != nil {
+		bo = opt.tune(bo)
+	}
 	bo.Logger = badgerLogger{log}
 	e.heapBudget = heapBudget(bo, e.cache)
 	db, err := badger.Open(bo)
@@ -269,6 +294,7 @@ func Open(opt Options) (*Engine, error) {
 		defer close(e.warmDone)
 		e.warmSingles(ctx)
 	}()
+	e.startMaintenance(opt)
 	return e, nil
 }
 
@@ -320,6 +346,11 @@ func (e *Engine) warmDNs() error {
 //   - ValueThreshold 1 KiB: entries up to 1 KiB live in the LSM tree with
 //     their keys, so a read is one block lookup instead of a value-log seek;
 //     large entries (photos) go to the value log and keep the tree small.
+//   - ValueLogFileSize 64 MiB (default 1 GiB): Badger creates each value
+//     log file sparse at twice this size and writes it through a memory
+//     map, so the free-space guard (diskspace.go) must keep that much in
+//     hand; and value log GC (maintenance.go) rewrites whole files, never
+//     the one being written.
 //   - NumMemtables 1 (default 5): each memtable is an arena of 83 MiB (64
 //     MiB plus room for the largest batch), allocated on the Go heap, and
 //     NumMemtables counts the full ones waiting to be flushed besides the
@@ -387,6 +418,7 @@ func badgerOptions(opt Options, compressed bool) badger.Options {
 	return bo.
 		WithSyncWrites(!opt.NoSync && !opt.InMemory).
 		WithValueThreshold(1 << 10).
+		WithValueLogFileSize(valueLogFileSize).
 		WithMemTableSize(memtable).
 		WithNumMemtables(1).
 		WithCompression(compression).
@@ -518,7 +550,11 @@ func (e *Engine) countEntries() error {
 }
 
 // Close stops a running index build, then flushes and closes the store.
+// On a disk too full for the flush it leaves the store as a crash would
+// (every acknowledged write is in the write-ahead log, replayed at the
+// next start) rather than fault while writing the table.
 func (e *Engine) Close() error {
+	e.stopMaintenance()
 	if e.stopWarm != nil {
 		e.stopWarm()
 		<-e.warmDone
@@ -526,6 +562,11 @@ func (e *Engine) Close() error {
 	if e.stopBuild != nil {
 		e.stopBuild()
 		<-e.indexBuilt
+	}
+	if !e.closeRoom() {
+		e.log.Error("the store's disk is full: not flushing the write-ahead log at close; it is replayed at the next start",
+			"dir", e.db.Opts().Dir)
+		return errors.New("directory: the store's disk is full: closed without flushing the write-ahead log")
 	}
 	if e.ids != nil {
 		e.ids.Release()

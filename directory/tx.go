@@ -93,6 +93,9 @@ type Tx struct {
 	// tree is what the transaction changed of the tree, for the cached
 	// subtree scopes (subtree.go).
 	tree treeDelta
+	// bytes estimates what the transaction writes: its entry records and
+	// index keys, for the free-space guard.
+	bytes int64
 }
 
 // Schema returns the engine's schema.
@@ -305,6 +308,7 @@ func (e *Engine) putEntry(tx *Tx, before, after *Entry) error {
 	if err := txn.Set(entryKey(after.ID), rec); err != nil {
 		return err
 	}
+	tx.bytes += int64(len(rec))
 	switch {
 	case before == nil:
 		tx.tree.added = append(tx.tree.added, treeAdd{id: after.ID, parent: after.ParentID, ndn: after.NDN})
@@ -352,6 +356,7 @@ func (e *Engine) putEntry(tx *Tx, before, after *Entry) error {
 	}
 	for k := range newKeys {
 		if _, had := oldKeys[k]; !had {
+			tx.bytes += int64(len(k))
 			if err := txn.Set([]byte(k), nil); err != nil {
 				return err
 			}
@@ -411,6 +416,11 @@ func (e *Engine) update(ctx context.Context, fn func(tx *Tx) (*Change, error)) (
 				}
 			}
 		}
+		if err == nil {
+			// Refused here, before Badger writes a byte: on a full disk
+			// its memory-mapped files fault instead of failing.
+			err = e.space.admit(tx.bytes)
+		}
 		if err != nil {
 			tx.txn.Discard()
 			e.settle(tx, nil)
@@ -455,6 +465,8 @@ func mapTxnError(err error) error {
 		return &ldap.Error{Code: ldap.Busy, Message: "too many concurrent changes to the same entries; retry"}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
+	case isDiskFull(err):
+		return &ldap.Error{Code: ldap.UnwillingToPerform, Message: "the store's disk is full: the write was not made"}
 	}
 	return &ldap.Error{Code: ldap.Other, Message: err.Error()}
 }

@@ -2,7 +2,14 @@
 # Compare Switchboard with OpenLDAP slapd (back-mdb) on the same data, the
 # same machine and the same load, alternating servers per case.
 #
-#   cmd/switchboard-bench/compare.sh [-quick] [-n N] [-duration D] [-warmup D] [-cases "eq:1 eq:8 ..."] [-workdir DIR] [-as-user]
+#   cmd/switchboard-bench/compare.sh [-quick] [-n N] [-duration D] [-warmup D] [-cases "eq:1 eq:8@people ..."]
+#                                    [-matrix] [-workdir DIR] [-as-user]
+#
+# A case is op:conns, optionally @base: suffix (the default), people
+# (ou=people, the base mail clients and SSO servers are configured with)
+# or deep (ou=berlin,ou=engineering,ou=people, holding 2% of the people).
+# -matrix runs every search kind at the three bases, as an ordinary user
+# (implies -as-user): the matrix of docs/benchmarks.
 #
 # The load client binds as the root DN, whom neither server's access
 # control restricts; -as-user binds as the first person of the data
@@ -35,6 +42,12 @@ WARMUP=2s
 CASES="eq:1 eq:8 sub:8 presence:8 and:8 or:8 thunderbird:8 outlook:8 base:8 bind:8 modify:8 adddel:8 mix:8"
 WORK=${WORKDIR:-/tmp/switchboard-compare}
 AS_USER=0
+MATRIX_CASES=""
+for b in suffix people deep; do
+	for op in eq sub thunderbird outlook presence onelevel paged sortvlv base; do
+		MATRIX_CASES="$MATRIX_CASES $op:8@$b"
+	done
+done
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-quick) N=2000 DURATION=2s WARMUP=500ms ;;
@@ -44,7 +57,8 @@ while [ $# -gt 0 ]; do
 	-cases) CASES=$2; shift ;;
 	-workdir) WORK=$2; shift ;;
 	-as-user) AS_USER=1 ;;
-	*) echo "usage: $0 [-quick] [-n N] [-duration D] [-warmup D] [-cases 'op:conns ...'] [-workdir DIR] [-as-user]" >&2; exit 2 ;;
+	-matrix) CASES=$MATRIX_CASES AS_USER=1 ;;
+	*) echo "usage: $0 [-quick] [-n N] [-duration D] [-warmup D] [-cases 'op:conns[@base] ...'] [-matrix] [-workdir DIR] [-as-user]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -82,10 +96,10 @@ if [ -z "${BENCH_BIN:-}" ]; then
 fi
 
 FULL=$WORK/gen-$N.ldif
-DATA=$WORK/people-$N.ldif
+DATA=$WORK/people-$N-deep2.ldif
 if [ ! -s "$DATA" ]; then
 	log "generating $N people"
-	(cd "$REPO" && go run ./testdata/gen -n "$N" -suffix "$SUFFIX" >"$FULL")
+	(cd "$REPO" && go run ./testdata/gen -n "$N" -deep 2 -suffix "$SUFFIX" >"$FULL")
 	awk 'BEGIN { RS = ""; ORS = "\n\n" } /^dn: / && !/^dn: cn=[^\n]*,ou=groups,/' "$FULL" >"$DATA"
 	rm -f "$FULL"
 fi
@@ -102,6 +116,7 @@ include         $SCHEMA_DIR/inetorgperson.schema
 include         $REPO/testdata/differential/rfc2307bis-mozilla.schema
 modulepath      $MODULE_DIR
 moduleload      back_mdb
+moduleload      sssvlv
 pidfile         $SLAPD_DIR/slapd.pid
 argsfile        $SLAPD_DIR/slapd.args
 loglevel        0
@@ -118,6 +133,7 @@ index           objectClass eq
 index           cn,sn,mail,uid eq,sub
 access to attrs=userPassword by self write by anonymous auth by * none
 access to * by * read
+overlay         sssvlv
 CONF
 slaptest -f "$SLAPD_DIR/slapd.conf" -u >/dev/null 2>&1 || { slaptest -f "$SLAPD_DIR/slapd.conf" -u; exit 1; }
 
@@ -196,24 +212,38 @@ if [ "$AS_USER" = 1 ]; then
 fi
 
 alive() { kill -0 "$1" 2>/dev/null; }
-runcase() { # server port pid op conns
-	local out=$WORK/results/$4-c$5-$1.tsv
+basedn() {
+	case "$1" in
+	suffix) echo "$SUFFIX" ;;
+	people) echo "ou=people,$SUFFIX" ;;
+	deep) echo "ou=berlin,ou=engineering,ou=people,$SUFFIX" ;;
+	*) echo "compare.sh: unknown base $1 (suffix, people, deep)" >&2; exit 2 ;;
+	esac
+}
+runcase() { # server port pid op conns base
+	local out=$WORK/results/$4-c$5-$6-$1.tsv
 	if ! alive "$3"; then
 		echo "$4	$5	0	0	0	0	0	0	server-dead	0	0	0	0" >"$out"
 	else
 		taskset -c $CLI_CPU "$BENCH" -addr "127.0.0.1:$2" -op "$4" -conns "$5" -duration "$DURATION" -warmup "$WARMUP" \
-			-data "$DATA" -base "$SUFFIX" -bind-dn "$BIND_DN" -bind-pw "$BIND_PW" -server-pid "$3" -tsv >"$out" 2>"$out.err" ||
+			-data "$DATA" -base "$(basedn "$6")" -bind-dn "$BIND_DN" -bind-pw "$BIND_PW" -server-pid "$3" -tsv >"$out" 2>"$out.err" ||
 			echo "$4	$5	0	0	0	0	0	0	bench-failed:$(head -c 200 "$out.err" | tr '\t\n' '  ')	0	0	0	0" >"$out"
 	fi
 	cat "$out" >&2
 }
 
+# splitcase sets op, conns and base from op:conns[@base].
+splitcase() {
+	local c=$1 b=suffix
+	case "$c" in *@*) b=${c##*@} c=${c%@*} ;; esac
+	op=${c%%:*} conns=${c##*:} base=$b
+}
 for c in $CASES; do
-	op=${c%%:*} conns=${c##*:}
-	log "case $op c$conns: slapd"
-	runcase slapd "$SLAPD_PORT" "$SLAPD_PID" "$op" "$conns"
-	log "case $op c$conns: switchboard"
-	runcase switchboard "$SB_PORT" "$SB_PID" "$op" "$conns"
+	splitcase "$c"
+	log "case $op c$conns @$base: slapd"
+	runcase slapd "$SLAPD_PORT" "$SLAPD_PID" "$op" "$conns" "$base"
+	log "case $op c$conns @$base: switchboard"
+	runcase switchboard "$SB_PORT" "$SB_PID" "$op" "$conns" "$base"
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -232,12 +262,12 @@ echo
 echo "| case | slapd ops/s | slapd p50 / p99 ms | switchboard ops/s | switchboard p50 / p99 ms | ratio ops/s (sb/slapd) | ratio p99 (sb/slapd) | entries/op slapd / sb | server CPU µs/op slapd / sb | errors slapd / sb |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
 for c in $CASES; do
-	op=${c%%:*} conns=${c##*:}
-	paste "$WORK/results/$op-c$conns-slapd.tsv" "$WORK/results/$op-c$conns-switchboard.tsv" | awk -F'\t' '
+	splitcase "$c"
+	paste "$WORK/results/$op-c$conns-$base-slapd.tsv" "$WORK/results/$op-c$conns-$base-switchboard.tsv" | awk -F'\t' -v base="$base" '
 	function r(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "n/a" }
 	function e(x, io) { s = x; if (io > 0) s = s " io:" io; return s }
-	{ printf "| %s c%s | %.0f | %.2f / %.2f | %.0f | %.2f / %.2f | %s | %s | %.2f / %.2f | %.0f / %.0f | %s / %s |\n",
-		$1, $2, $4, $5/1000, $6/1000, $17, $18/1000, $19/1000, r($17, $4), r($19, $6), $8, $21, $11, $24, e($9, $10), e($22, $23) }'
+	{ printf "| %s c%s @%s | %.0f | %.2f / %.2f | %.0f | %.2f / %.2f | %s | %s | %.2f / %.2f | %.0f / %.0f | %s / %s |\n",
+		$1, $2, base, $4, $5/1000, $6/1000, $17, $18/1000, $19/1000, r($17, $4), r($19, $6), $8, $21, $11, $24, e($9, $10), e($22, $23) }'
 done
 echo
 echo "| | slapd | switchboard | ratio |"
@@ -250,6 +280,6 @@ printf "| on disk after the run, allocated | %d MB | %d MB | |\n" $(($(du_alloc 
 echo "| server RSS after the run | $RSS_SLAPD | $RSS_SB | |"
 echo
 echo "Errors are non-success result codes as code:count (sizeLimitExceeded is success for the size-limited"
-echo "presence, thunderbird and outlook cases); io:N counts broken connections. Raw results: $WORK/results."
+echo "presence, thunderbird, outlook and onelevel cases); io:N counts broken connections. Raw results: $WORK/results."
 [ -z "${SB_STATUS:-}" ] || echo "**$SB_STATUS**"
 [ -z "${SLAPD_STATUS:-}" ] || echo "**$SLAPD_STATUS**"

@@ -47,7 +47,14 @@ type Config struct {
 		MaxConnectionsPerIP   int             `mapstructure:"max_connections_per_ip"`
 		ConnectionLimitExempt []string        `mapstructure:"connection_limit_exempt"`
 		ByIdentity            []IdentityLimit `mapstructure:"by_identity"`
+		// Disk and write limits (limitsconf.go).
+		DiskReserveMB            int            `mapstructure:"disk_reserve_mb"`
+		MaxValueBytes            int            `mapstructure:"max_value_bytes"`
+		MaxValueBytesByAttribute map[string]int `mapstructure:"max_value_bytes_by_attribute"`
+		MaxEntryBytes            int            `mapstructure:"max_entry_bytes"`
+		WriteBytesPerMinute      int            `mapstructure:"write_bytes_per_minute"`
 	} `mapstructure:"limits"`
+	ValueLogGCInterval time.Duration `mapstructure:"value_log_gc_interval"`
 
 	// BindThrottle and Encryption: limitsconf.go and encryption.go.
 	BindThrottle BindThrottleConfig `mapstructure:"bind_throttle"`
@@ -197,6 +204,11 @@ var defaults = []struct {
 	{"limits.shutdown_timeout", 10 * time.Second, "time to finish in-flight work on shutdown"},
 	{"limits.max_connections_per_ip", 256, "maximum concurrent connections from one address (IPv6: one /64; 0: unlimited)"},
 	{"limits.connection_limit_exempt", []string{}, "CIDR prefixes not counted by limits.max_connections_per_ip"},
+	{"limits.disk_reserve_mb", 256, "refuse writes (unwillingToPerform) when the store's disk has less free space than this, MiB (-1: never)"},
+	{"limits.max_value_bytes", 512 << 10, "largest attribute value anyone but the root DN may write, bytes (0: no limit; per attribute: limits.max_value_bytes_by_attribute, in the config file)"},
+	{"limits.max_entry_bytes", 8 << 20, "largest entry (bytes of values) a write by anyone but the root DN may leave (0: no limit)"},
+	{"limits.write_bytes_per_minute", 256 << 20, "bytes of values each identity but the root DN may write per minute (0: no limit)"},
+	{"value_log_gc_interval", 10 * time.Minute, "how often the value log is garbage-collected (0: never)"},
 	{"bind_throttle.enabled", true, "delay the answers to repeated failed binds by address and by DN"},
 	{"bind_throttle.after", 5, "failed binds (per address, per DN) answered without delay"},
 	{"bind_throttle.delay", 250 * time.Millisecond, "first delay; doubled by each further failure"},
@@ -308,6 +320,7 @@ func loadConfig(fs *pflag.FlagSet) (*Config, error) {
 	v.SetDefault("replication.consumers", []string{})
 	v.SetDefault("replication.peers", []map[string]any{})
 	v.SetDefault("encryption.attributes", []string{})
+	v.SetDefault("limits.max_value_bytes_by_attribute", map[string]int{})
 	var cfg Config
 	if err := v.Unmarshal(&cfg); err != nil {
 		return nil, fmt.Errorf("config: %w", err)

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/switchboard-ldap/switchboard/admin"
+	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/directory/frontend"
 	"github.com/switchboard-ldap/switchboard/schema"
 )
@@ -61,7 +62,119 @@ func (c *Config) validateAbuseLimits() error {
 			return fmt.Errorf("config: limits.by_identity[%d]: give exactly one of dn, group and who", i)
 		}
 	}
+	if err := c.validateWriteLimits(); err != nil {
+		return err
+	}
 	return c.Encryption.validate()
+}
+
+// validateWriteLimits checks the disk and write limits; the attribute
+// names of limits.max_value_bytes_by_attribute are checked against the
+// schema when the server starts (writeLimits).
+func (c *Config) validateWriteLimits() error {
+	l := &c.Limits
+	switch {
+	case l.DiskReserveMB < -1:
+		return fmt.Errorf("config: limits.disk_reserve_mb must be -1 (never refuse) or more")
+	case l.MaxValueBytes < 0, l.MaxEntryBytes < 0, l.WriteBytesPerMinute < 0:
+		return fmt.Errorf("config: limits.max_value_bytes, limits.max_entry_bytes and limits.write_bytes_per_minute must not be negative")
+	case c.ValueLogGCInterval < 0:
+		return fmt.Errorf("config: value_log_gc_interval must not be negative")
+	}
+	for name, n := range l.MaxValueBytesByAttribute {
+		if n < 0 {
+			return fmt.Errorf("config: limits.max_value_bytes_by_attribute: %s: must not be negative (0: no limit)", name)
+		}
+	}
+	return nil
+}
+
+// diskReserve turns limits.disk_reserve_mb into Options.DiskReserve
+// (negative: off).
+func (c *Config) diskReserve() int64 {
+	if c.Limits.DiskReserveMB < 0 {
+		return -1
+	}
+	if c.Limits.DiskReserveMB == 0 {
+		return 1 // refuse only when nothing is left beyond the log files' holes
+	}
+	return int64(c.Limits.DiskReserveMB) << 20
+}
+
+// valueLogGCInterval turns value_log_gc_interval into
+// Options.ValueLogGCInterval (negative: never).
+func (c *Config) valueLogGCInterval() time.Duration {
+	if c.ValueLogGCInterval <= 0 {
+		return -1
+	}
+	return c.ValueLogGCInterval
+}
+
+// writeLimits builds the write limits; nil when every one is off.
+func (c *Config) writeLimits(s *schema.Schema) (*frontend.WriteLimits, error) {
+	l := &c.Limits
+	if l.MaxValueBytes == 0 && l.MaxEntryBytes == 0 && l.WriteBytesPerMinute == 0 && len(l.MaxValueBytesByAttribute) == 0 {
+		return nil, nil
+	}
+	by := make(map[string]int, len(l.MaxValueBytesByAttribute))
+	for name, n := range l.MaxValueBytesByAttribute {
+		if n == 0 {
+			n = -1 // 0 in the config: no limit for this attribute
+		}
+		by[name] = n
+	}
+	wl, err := frontend.NewWriteLimits(frontend.WriteLimitsConfig{MaxValueBytes: l.MaxValueBytes, ValueBytesByAttr: by,
+		MaxEntryBytes: l.MaxEntryBytes, BytesPerMinute: int64(l.WriteBytesPerMinute)},
+		func(name string) (string, bool) {
+			at, ok := s.Attribute(name)
+			if !ok {
+				return "", false
+			}
+			return at.Name(), true
+		})
+	if err != nil {
+		return nil, fmt.Errorf("config: limits.max_value_bytes_by_attribute: %w", err)
+	}
+	return wl, nil
+}
+
+// registerStoreMetrics exports the free-space guard and the value log GC.
+func registerStoreMetrics(m *admin.Metrics, eng *directory.Engine) {
+	b2f := func(b bool) float64 {
+		if b {
+			return 1
+		}
+		return 0
+	}
+	m.Registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_disk_full",
+			Help: "1 while writes are refused because the store's disk has less free space than limits.disk_reserve_mb."},
+			func() float64 { return b2f(eng.DiskSpace().Full) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_disk_headroom_bytes",
+			Help: "Free space on the store's disk less the unwritten parts of its log files, as last measured."},
+			func() float64 { return float64(eng.DiskSpace().Headroom) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_disk_reserve_bytes",
+			Help: "Headroom below which writes are refused (limits.disk_reserve_mb)."},
+			func() float64 { return float64(eng.DiskSpace().Reserve) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_disk_full_refused_writes_total",
+			Help: "Writes refused because the store's disk was full."},
+			func() float64 { return float64(eng.DiskSpace().Refused) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_value_log_gc_runs_total",
+			Help: "Value log garbage collection rounds."},
+			func() float64 { return float64(eng.ValueLogStats().Runs) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_value_log_gc_rewrites_total",
+			Help: "Value log files rewritten and removed by garbage collection."},
+			func() float64 { return float64(eng.ValueLogStats().Rewrites) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_value_log_gc_skipped_total",
+			Help: "Value log garbage collection rounds skipped because the disk was nearly full."},
+			func() float64 { return float64(eng.ValueLogStats().Skipped) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_value_log_bytes",
+			Help: "Bytes of the value log on disk, as of the last garbage collection round."},
+			func() float64 { return float64(eng.ValueLogStats().Bytes) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_value_log_reclaimable_bytes",
+			Help: "Estimated bytes of dead values in the value log, as of the last garbage collection round."},
+			func() float64 { return float64(eng.ValueLogStats().Reclaimable) }),
+	)
 }
 
 // connLimitExempt parses limits.connection_limit_exempt: prefixes, or

@@ -104,3 +104,62 @@ func FuzzIdentityLimits(f *testing.F) {
 		cfg.bindThrottle()
 	})
 }
+
+func TestConfigWriteLimits(t *testing.T) {
+	cfg, err := loadFrom(t, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := cfg.Limits
+	if l.DiskReserveMB != 256 || l.MaxValueBytes != 512<<10 || l.MaxEntryBytes != 8<<20 || l.WriteBytesPerMinute != 256<<20 ||
+		cfg.ValueLogGCInterval != 10*time.Minute || cfg.diskReserve() != 256<<20 || cfg.valueLogGCInterval() != 10*time.Minute {
+		t.Errorf("defaults: %+v, gc %v", l, cfg.ValueLogGCInterval)
+	}
+	s, err := schema.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wl, err := cfg.writeLimits(s); err != nil || wl == nil {
+		t.Errorf("writeLimits: %v %v", wl, err)
+	}
+
+	cfg, err = loadFrom(t, `
+limits:
+  disk_reserve_mb: -1
+  max_value_bytes: 0
+  max_entry_bytes: 0
+  write_bytes_per_minute: 0
+  max_value_bytes_by_attribute:
+    jpegPhoto: 1048576
+value_log_gc_interval: 0s
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.diskReserve() != -1 || cfg.valueLogGCInterval() >= 0 || cfg.Limits.MaxValueBytesByAttribute["jpegphoto"] != 1<<20 {
+		t.Errorf("off: reserve %d, gc %v, by attribute %v", cfg.diskReserve(), cfg.valueLogGCInterval(), cfg.Limits.MaxValueBytesByAttribute)
+	}
+	if wl, err := cfg.writeLimits(s); err != nil || wl == nil {
+		t.Errorf("writeLimits with one attribute limit: %v %v", wl, err)
+	}
+
+	cfg, err = loadFrom(t, "limits:\n  max_value_bytes_by_attribute:\n    noSuchAttribute: 10\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cfg.writeLimits(s); err == nil {
+		t.Error("an unknown attribute in max_value_bytes_by_attribute was accepted")
+	}
+	for _, yaml := range []string{
+		"limits:\n  disk_reserve_mb: -2\n",
+		"limits:\n  max_value_bytes: -1\n",
+		"limits:\n  max_entry_bytes: -1\n",
+		"limits:\n  write_bytes_per_minute: -5\n",
+		"limits:\n  max_value_bytes_by_attribute:\n    jpegPhoto: -1\n",
+		"value_log_gc_interval: -1m\n",
+	} {
+		if _, err := loadFrom(t, yaml); err == nil {
+			t.Errorf("accepted %q", yaml)
+		}
+	}
+}

@@ -137,6 +137,9 @@ func openEngineReplImpl(cfg *Config, log *slog.Logger, dir string, noSync, bulk 
 		SealedAttributes: cfg.Encryption.Attributes,
 		DataKeyRotation:  cfg.Encryption.DataKeyRotation,
 		Stamper:          stamper,
+
+		DiskReserve:        cfg.diskReserve(),
+		ValueLogGCInterval: cfg.valueLogGCInterval(),
 	})
 	if err != nil {
 		return nil, nil, nil, err
@@ -259,6 +262,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	writeLimits, err := cfg.writeLimits(eng.Schema())
+	if err != nil {
+		return err
+	}
+	registerStoreMetrics(metrics, eng)
 	exempt, err := cfg.connLimitExempt()
 	if err != nil {
 		return err
@@ -277,6 +285,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Logger:        log,
 		Throttle:      throttle,
 		Limits:        idLimits,
+		WriteLimits:   writeLimits,
 		Access:        policy,
 	})
 	if err != nil {

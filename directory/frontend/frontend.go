@@ -74,6 +74,9 @@ type Config struct {
 	// Limits, if set, gives identities their own search limits
 	// (limits.go).
 	Limits *Limits
+	// WriteLimits, if set, bounds value and entry sizes and the bytes
+	// each identity writes per minute, for all but the root DN (limits.go).
+	WriteLimits *WriteLimits
 }
 
 // Values of Config.RequireTLS.

@@ -42,6 +42,12 @@ func (f *Frontend) add(ctx context.Context, w ldap.ResponseWriter, r *ldap.Reque
 			return
 		}
 	}
+	if !f.isRoot(s) {
+		if err := f.cfg.WriteLimits.checkAdd(s.BindDN(), attrs, f.attrName); err != nil {
+			writeErr(w, err)
+			return
+		}
+	}
 	wc, lerr := f.parseWriteControls(r, nil) // the entry does not exist yet
 	if lerr != nil {
 		writeErr(w, lerr)
@@ -92,8 +98,11 @@ func (f *Frontend) modify(ctx context.Context, w ldap.ResponseWriter, r *ldap.Re
 	}
 	rq := f.requester(ctx, s)
 	var hidden func(*schema.AttributeType) bool
+	var en *directory.Entry
 	if rq != nil {
-		en, ea, err := f.target(ctx, rq, string(r.Modify.Object))
+		var ea access.EntryAccess
+		var err error
+		en, ea, err = f.target(ctx, rq, string(r.Modify.Object))
 		if err != nil {
 			writeErr(w, err)
 			return
@@ -113,6 +122,12 @@ func (f *Frontend) modify(ctx context.Context, w ldap.ResponseWriter, r *ldap.Re
 			}
 		}
 		hidden = unsearchable(rq, &ea)
+	}
+	if !f.isRoot(s) {
+		if err := f.cfg.WriteLimits.checkModify(s.BindDN(), en, mods, f.attrName); err != nil {
+			writeErr(w, err)
+			return
+		}
 	}
 	wc, lerr := f.parseWriteControls(r, hidden)
 	if lerr != nil {
