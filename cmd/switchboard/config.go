@@ -47,7 +47,13 @@ type Config struct {
 		MaxConnectionsPerIP   int             `mapstructure:"max_connections_per_ip"`
 		ConnectionLimitExempt []string        `mapstructure:"connection_limit_exempt"`
 		ByIdentity            []IdentityLimit `mapstructure:"by_identity"`
+
+		// Sort and VLV limits (sortconf.go).
+		SortLimits `mapstructure:",squash"`
 	} `mapstructure:"limits"`
+	Sort struct {
+		Strict bool `mapstructure:"strict"`
+	} `mapstructure:"sort"`
 
 	// BindThrottle and Encryption: limitsconf.go and encryption.go.
 	BindThrottle BindThrottleConfig `mapstructure:"bind_throttle"`
@@ -185,6 +191,11 @@ var defaults = []struct {
 	{"limits.shutdown_timeout", 10 * time.Second, "time to finish in-flight work on shutdown"},
 	{"limits.max_connections_per_ip", 256, "maximum concurrent connections from one address (IPv6: one /64; 0: unlimited)"},
 	{"limits.connection_limit_exempt", []string{}, "CIDR prefixes not counted by limits.max_connections_per_ip"},
+	{"limits.sort_candidates", 100000, "entries a sorted or VLV search may gather, for non-admins (-1 or 0: none)"},
+	{"limits.sort_candidates_root", 0, "entries a sorted or VLV search may gather, for the root DN (0: none)"},
+	{"limits.sort_memory_mb", 128, "memory all concurrent sorted and VLV searches share for their rows, MiB (0: no bound)"},
+	{"limits.sort_wait", 5 * time.Second, "how long a sort waits for memory held by other sorts before busy (51)"},
+	{"sort.strict", false, "refuse sort keys without an ORDERING rule (cn, sn, displayName) as slapd does, instead of ordering by the EQUALITY rule"},
 	{"bind_throttle.enabled", true, "delay the answers to repeated failed binds by address and by DN"},
 	{"bind_throttle.after", 5, "failed binds (per address, per DN) answered without delay"},
 	{"bind_throttle.delay", 250 * time.Millisecond, "first delay; doubled by each further failure"},
@@ -331,6 +342,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.validateAbuseLimits(); err != nil {
+		return err
+	}
+	if err := c.validateSortLimits(); err != nil {
 		return err
 	}
 	return nil

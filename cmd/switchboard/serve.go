@@ -255,6 +255,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	throttle := cfg.bindThrottle()
 	registerThrottleMetrics(metrics, throttle)
+	sortBudget := cfg.sortBudget()
+	registerSortMetrics(metrics, sortBudget)
 	idLimits, err := cfg.identityLimits(eng.Schema())
 	if err != nil {
 		return err
@@ -278,6 +280,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Throttle:      throttle,
 		Limits:        idLimits,
 		Access:        policy,
+		SortLimit:     cfg.sortLimit(),
+		SortRootLimit: cfg.Limits.SortCandidatesRoot,
+		SortBudget:    sortBudget,
+		StrictSort:    cfg.Sort.Strict,
 	})
 	if err != nil {
 		return err
