@@ -44,6 +44,8 @@ type SearchRequest struct {
 	// Access, when set, decides per entry what the requester may test and
 	// see (an access policy): see SearchAccess.
 	Access SearchAccess
+	// Cost, when set, is the search's work budget and counter (filter.go).
+	Cost *SearchCost
 	// Borrow lends the callback an entry that is valid only until it
 	// returns: the engine decodes every entry into the same Entry, which
 	// saves a copy of its attribute list per entry. The callback must
@@ -102,7 +104,7 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 			return err
 		}
 	}
-	opt := compileOptions{access: req.Access}
+	opt := compileOptions{access: req.Access, cost: req.Cost}
 	if len(req.Hidden) > 0 {
 		opt.hidden = map[string]bool{}
 		for _, h := range req.Hidden {
@@ -143,7 +145,9 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 		if e.cache != nil {
 			r.Lists = &listView{e.cache, tok}
 		}
-		e.resolveChains(r, &m)
+		if err := e.resolveChains(r, &m); err != nil {
+			return err
+		}
 		src, err := e.candidates(r, &m, req, baseID, baseNDN)
 		if err != nil {
 			return err
@@ -168,6 +172,10 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 				stop = searchCtxErr(err)
 				return false
 			}
+			if !req.Cost.charge(1) {
+				stop = req.Cost.Err()
+				return false
+			}
 			// A full scan caches like a look-up for its first
 			// scanEvictLimit entries (size-limited scans that read the same
 			// few entries again and again), then only into free room.
@@ -181,9 +189,14 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 			}
 			stored := len(en.Attrs)
 			if withComputed {
-				e.addComputed(txn, en)
+				e.addComputed(txn, en, req.Cost)
 			}
-			if e.eval(&m, en) != triTrue {
+			match := e.eval(&m, en)
+			if err := req.Cost.Err(); err != nil {
+				stop = err
+				return false
+			}
+			if match != triTrue {
 				return true
 			}
 			if req.Access != nil && !req.Access.Visible(en) {
@@ -197,7 +210,7 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 			case withComputed && !req.Operational:
 				en.Attrs = en.Attrs[:stored]
 			case !withComputed && req.Operational:
-				e.addComputed(txn, en)
+				e.addComputed(txn, en, nil)
 			}
 			if !req.Borrow {
 				en = en.private()
@@ -422,10 +435,12 @@ func insertSorted(ids []ID, id ID) []ID {
 	return ids
 }
 
-// addComputed appends the operational attributes derived at read time.
-func (e *Engine) addComputed(txn *badger.Txn, en *Entry) {
-	e.addVirtual(&View{e: e, txn: txn}, en)
+// addComputed appends the operational attributes derived at read time,
+// charging cost (if set) for what it reads.
+func (e *Engine) addComputed(txn *badger.Txn, en *Entry, cost *SearchCost) {
+	e.addVirtual(&View{e: e, txn: txn, cost: cost}, en)
 	kids, _ := scanIDs(txn, childPrefix(en.ID), nil)
+	cost.charge(len(kids))
 	has := "FALSE"
 	if len(kids) > 0 {
 		has = "TRUE"

@@ -48,8 +48,8 @@ type Config struct {
 		ConnectionLimitExempt []string        `mapstructure:"connection_limit_exempt"`
 		ByIdentity            []IdentityLimit `mapstructure:"by_identity"`
 
-		// Sort and VLV limits (sortconf.go).
-		SortLimits `mapstructure:",squash"`
+		// Sort, VLV and filter cost limits (sortconf.go).
+		WorkLimits `mapstructure:",squash"`
 	} `mapstructure:"limits"`
 	Sort struct {
 		Strict bool `mapstructure:"strict"`
@@ -195,6 +195,9 @@ var defaults = []struct {
 	{"limits.sort_candidates_root", 0, "entries a sorted or VLV search may gather, for the root DN (0: none)"},
 	{"limits.sort_memory_mb", 128, "memory all concurrent sorted and VLV searches share for their rows, MiB (0: no bound)"},
 	{"limits.sort_wait", 5 * time.Second, "how long a sort waits for memory held by other sorts before busy (51)"},
+	{"limits.filter_work", 5000000, "work units one search's filter may spend, for non-admins: one per candidate, per value tested, per value read for memberOf and the like, per entry an in-chain match reaches (0: no limit)"},
+	{"limits.chain_depth", 32, "levels of nesting an in-chain match (1.2.840.113556.1.4.1941) follows, for non-admins (0: no limit)"},
+	{"limits.chain_entries", 0, "entries one in-chain match may reach, for non-admins (0: 1048576, the bound for everyone)"},
 	{"sort.strict", false, "refuse sort keys without an ORDERING rule (cn, sn, displayName) as slapd does, instead of ordering by the EQUALITY rule"},
 	{"bind_throttle.enabled", true, "delay the answers to repeated failed binds by address and by DN"},
 	{"bind_throttle.after", 5, "failed binds (per address, per DN) answered without delay"},
@@ -344,7 +347,7 @@ func (c *Config) validate() error {
 	if err := c.validateAbuseLimits(); err != nil {
 		return err
 	}
-	if err := c.validateSortLimits(); err != nil {
+	if err := c.validateWorkLimits(); err != nil {
 		return err
 	}
 	return nil

@@ -284,6 +284,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		SortRootLimit: cfg.Limits.SortCandidatesRoot,
 		SortBudget:    sortBudget,
 		StrictSort:    cfg.Sort.Strict,
+		Cost:          cfg.searchCost(),
 	})
 	if err != nil {
 		return err

@@ -7,21 +7,29 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/switchboard-ldap/switchboard/admin"
+	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/directory/frontend"
 )
 
-// SortLimits are the limits.sort_* keys (in Config.Limits): server-side
-// sort and virtual list view (frontend/sort.go).
-type SortLimits struct {
+// WorkLimits are the keys of Config.Limits that bound the work of one
+// search by anyone but the root DN: server-side sort and virtual list
+// view (limits.sort_*, frontend/sort.go) and the cost of evaluating its
+// filter (limits.filter_work, limits.chain_*, directory.CostLimits).
+type WorkLimits struct {
 	SortCandidates     int           `mapstructure:"sort_candidates"`
 	SortCandidatesRoot int           `mapstructure:"sort_candidates_root"`
 	SortMemoryMB       int           `mapstructure:"sort_memory_mb"`
 	SortWait           time.Duration `mapstructure:"sort_wait"`
+	FilterWork         int           `mapstructure:"filter_work"`
+	ChainDepth         int           `mapstructure:"chain_depth"`
+	ChainEntries       int           `mapstructure:"chain_entries"`
 }
 
-func (c *Config) validateSortLimits() error {
-	l := &c.Limits.SortLimits
+func (c *Config) validateWorkLimits() error {
+	l := &c.Limits.WorkLimits
 	switch {
+	case l.FilterWork < 0 || l.ChainDepth < 0 || l.ChainEntries < 0:
+		return fmt.Errorf("config: limits.filter_work, limits.chain_depth and limits.chain_entries must not be negative")
 	case l.SortCandidates < -1 || l.SortCandidatesRoot < 0:
 		return fmt.Errorf("config: limits.sort_candidates must be -1 or more, limits.sort_candidates_root 0 or more")
 	case l.SortMemoryMB < 0:
@@ -30,6 +38,12 @@ func (c *Config) validateSortLimits() error {
 		return fmt.Errorf("config: limits.sort_wait must not be negative")
 	}
 	return nil
+}
+
+// searchCost returns the filter cost limits of non-admin searches.
+func (c *Config) searchCost() directory.CostLimits {
+	l := &c.Limits.WorkLimits
+	return directory.CostLimits{Work: int64(l.FilterWork), ChainDepth: l.ChainDepth, ChainEntries: l.ChainEntries}
 }
 
 // sortBudget returns the server-wide sort memory budget, nil when off.

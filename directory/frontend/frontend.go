@@ -53,6 +53,10 @@ type Config struct {
 	// SortBudget, if set, bounds the memory of all concurrent sorts
 	// (sortbudget.go).
 	SortBudget *SortBudget
+	// Cost bounds the work of each search by anyone but the root DN
+	// (directory.CostLimits; the zero value: none). Beyond it the search
+	// ends with adminLimitExceeded.
+	Cost directory.CostLimits
 	// StrictSort refuses sort keys on types without an ORDERING rule
 	// (inappropriateMatching) as slapd does, instead of ordering them by
 	// their EQUALITY rule's normal form.

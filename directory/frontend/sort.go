@@ -557,6 +557,15 @@ func (f *Frontend) sortedSearch(ctx context.Context, w ldap.ResponseWriter, r *l
 	return true, nil
 }
 
+// searchCost returns the work budget of a search under lim, nil when
+// unlimited (the root DN, or no CostLimits configured).
+func (f *Frontend) searchCost(lim searchLimits) *directory.SearchCost {
+	if lim.unlimited || f.cfg.Cost == (directory.CostLimits{}) {
+		return nil
+	}
+	return &directory.SearchCost{Limits: f.cfg.Cost}
+}
+
 // sortLimit is the most entries the session may sort (0: no limit).
 func (f *Frontend) sortLimit(s *ldap.Session) int {
 	limit := f.cfg.SortLimit
@@ -574,6 +583,7 @@ func (f *Frontend) writeRow(ctx context.Context, w ldap.ResponseWriter, r *ldap.
 	req := *p.req
 	req.BaseDN, req.Scope, req.SizeLimit, req.After = string(row.ndn), ldap.ScopeBaseObject, 0, 0
 	req.Assertion = nil // checked against the search's base already
+	req.Cost = nil      // the search paid for finding the entry
 	req.Borrow = true
 	sent := false
 	err := f.backend.Search(ctx, &req, func(en *directory.Entry) error {
