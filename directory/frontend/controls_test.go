@@ -293,15 +293,7 @@ func TestSortMemoryBudget(t *testing.T) {
 	r.Controls = []ldap.Control{sortControl(true, key{"uid", "", true})}
 	done := make(chan *ldaptest.Recorder)
 	go func() { done <- runAs(f, "", r) }()
-	for {
-		b.mu.Lock()
-		n := len(b.waiters)
-		b.mu.Unlock()
-		if n > 0 {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitFor(t, b, 1)
 	b.release(b.Size())
 	if rec := <-done; rec.Code() != ldap.SizeLimitExceeded || len(rec.Entries) != 20 {
 		t.Errorf("after waiting: code %d, %d entries", rec.Code(), len(rec.Entries))
