@@ -1,6 +1,8 @@
 package directory
 
 import (
+	"fmt"
+
 	"github.com/RoaringBitmap/roaring/v2"
 
 	"github.com/switchboard-ldap/switchboard/directory/index"
@@ -16,7 +18,9 @@ import (
 // to V.
 const OIDMatchingRuleInChain = "1.2.840.113556.1.4.1941"
 
-// maxChain bounds the entries one in-chain item may collect.
+// maxChain bounds the entries one in-chain item may collect when the
+// search has no CostLimits.ChainEntries (the root DN's searches): beyond
+// it the search fails rather than answer from part of the chain.
 const maxChain = 1 << 20
 
 // chainSet is the resolved answer of one in-chain item: the IDs of the
@@ -57,24 +61,52 @@ func (e *Engine) compileInChain(f *ldap.Filter, m matcher) matcher {
 
 // resolveChains resolves the in-chain items of m with the equality index
 // of their attribute, walking breadth first from the target value:
-// entries whose attribute holds the value, then entries whose attribute
-// holds one of those entries' DNs, and so on.
-func (e *Engine) resolveChains(r index.Reader, m *matcher) {
+// entries whose attribute holds the value (level 1), then entries whose
+// attribute holds one of those entries' DNs (level 2), and so on. Each
+// entry is visited once, so a cycle of groups (A member of B member of A)
+// ends the walk instead of repeating it. The walk is charged to m's
+// SearchCost, one unit per entry reached, and bounded by its
+// ChainDepth and ChainEntries: beyond either the search fails with
+// adminLimitExceeded rather than answer from part of the chain.
+func (e *Engine) resolveChains(r index.Reader, m *matcher) error {
 	for i := range m.children {
-		e.resolveChains(r, &m.children[i])
+		if err := e.resolveChains(r, &m.children[i]); err != nil {
+			return err
+		}
 	}
 	if m.chain == nil || m.undefined {
-		return
+		return nil
+	}
+	var lim CostLimits
+	if m.cost != nil {
+		lim = m.cost.Limits
+	}
+	maxEntries := maxChain
+	if lim.ChainEntries > 0 {
+		maxEntries = min(lim.ChainEntries, maxChain)
 	}
 	ids := roaring.New()
 	frontier := [][]byte{m.value}
-	view := &View{e: e, txn: r.Txn}
-	for len(frontier) > 0 && ids.GetCardinality() < maxChain {
+	view := &View{e: e, txn: r.Txn, cost: m.cost}
+	for depth := 1; len(frontier) > 0; depth++ {
 		var next [][]byte
+		var over error
 		for _, v := range frontier {
 			ok := e.holders(view, r, m.at, v, func(id uint64) bool {
 				if id > 0xFFFFFFFF || ids.Contains(uint32(id)) {
-					return true
+					return true // reached already: a cycle or a diamond
+				}
+				if lim.ChainDepth > 0 && depth > lim.ChainDepth {
+					over = chainLimit(fmt.Sprintf("in-chain match on %s nests deeper than %d levels (limits.chain_depth)", m.at.Name(), lim.ChainDepth))
+					return false
+				}
+				if ids.GetCardinality() >= uint64(maxEntries) {
+					over = chainLimit(fmt.Sprintf("in-chain match on %s reaches more than %d entries (limits.chain_entries)", m.at.Name(), maxEntries))
+					return false
+				}
+				if !m.cost.charge(1) {
+					over = m.cost.Err()
+					return false
 				}
 				ids.Add(uint32(id))
 				if en, err := e.getEntry(r.Txn, ID(id)); err == nil && en != nil {
@@ -84,11 +116,22 @@ func (e *Engine) resolveChains(r index.Reader, m *matcher) {
 				}
 				return true
 			})
+			if over == nil {
+				over = m.cost.Err() // spent in holders itself (memberOf)
+			}
+			if over != nil {
+				return over
+			}
 			if !ok {
-				return // no way to find holders: the item stays Undefined
+				return nil // no way to find holders: the item stays Undefined
 			}
 		}
 		frontier = next
 	}
 	m.chain.ids, m.chain.resolved = ids, true
+	return nil
+}
+
+func chainLimit(msg string) error {
+	return &ldap.Error{Code: ldap.AdminLimitExceeded, Message: msg}
 }

@@ -2,6 +2,7 @@ package directory
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"sync"
 
@@ -42,6 +43,63 @@ type matcher struct {
 	// guard, when set, is asked per entry whether the item may test its
 	// attribute (or, for an extensible item without a type, each one).
 	guard SearchAccess
+	cost  *SearchCost // nil: unlimited
+}
+
+// CostLimits bound the work of one search. Zero fields are unlimited.
+type CostLimits struct {
+	// Work is the work units the search may spend: one per candidate
+	// entry examined, per attribute value a filter item tests, per DN
+	// component an extensible :dn: item tests, per value or ID read to
+	// compute operational attributes of a candidate (memberOf,
+	// hasSubordinates), and per entry an in-chain item reaches.
+	Work int64
+	// ChainDepth is the levels of nesting an in-chain item
+	// (LDAP_MATCHING_RULE_IN_CHAIN) may follow, ChainEntries the entries
+	// it may collect.
+	ChainDepth   int
+	ChainEntries int
+}
+
+// SearchCost is a search's budget (SearchRequest.Cost) and what it has
+// spent. A search that goes over ends with adminLimitExceeded (11), the
+// entries already returned standing, and Work stops just past
+// Limits.Work: by at most what one value, entry or group read costs.
+type SearchCost struct {
+	Limits CostLimits
+	Work   int64 // units spent, set by the search
+	err    error
+}
+
+// charge spends n units; it reports false once the budget is exceeded.
+func (c *SearchCost) charge(n int) bool {
+	if c == nil {
+		return true
+	}
+	if c.err != nil {
+		return false
+	}
+	c.Work += int64(n)
+	if c.Limits.Work > 0 && c.Work > c.Limits.Work {
+		c.fail(fmt.Sprintf("search cost limit exceeded: %d work units spent, limit %d (limits.filter_work)", c.Work, c.Limits.Work))
+		return false
+	}
+	return true
+}
+
+// fail ends the search with adminLimitExceeded and the diagnostic msg.
+func (c *SearchCost) fail(msg string) {
+	if c != nil && c.err == nil {
+		c.err = &ldap.Error{Code: ldap.AdminLimitExceeded, Message: msg}
+	}
+}
+
+// Err returns the adminLimitExceeded error of an exceeded budget, or nil.
+func (c *SearchCost) Err() error {
+	if c == nil || c.err == nil {
+		return nil
+	}
+	return c.err
 }
 
 // subtypeCache maps an attribute type to the canonical names of itself and
@@ -77,6 +135,8 @@ type compileOptions struct {
 	hidden map[string]bool
 	// access, when set, classifies each item's attribute (SearchAccess).
 	access SearchAccess
+	// cost, when set, is charged for the filter's work.
+	cost *SearchCost
 }
 
 // restrict applies opt's access to an item on at: it reports whether the
@@ -98,7 +158,7 @@ func (opt *compileOptions) restrict(m *matcher, at *schema.AttributeType) bool {
 }
 
 func (e *Engine) compile(f *ldap.Filter, opt compileOptions) matcher {
-	m := matcher{kind: f.Kind, schema: e.schema}
+	m := matcher{kind: f.Kind, schema: e.schema, cost: opt.cost}
 	switch f.Kind {
 	case ldap.FilterAnd, ldap.FilterOr, ldap.FilterNot:
 		m.children = make([]matcher, len(f.Children))
@@ -181,7 +241,7 @@ func (e *Engine) compile(f *ldap.Filter, opt compileOptions) matcher {
 // to the named type or, with no type, to every attribute of the entry whose
 // equality rule it is; dnAttributes also tests the DN's AVAs.
 func (e *Engine) compileExtensible(f *ldap.Filter, opt compileOptions) matcher {
-	m := matcher{kind: ldap.FilterExtensible, dnAttrs: f.DNAttributes}
+	m := matcher{kind: ldap.FilterExtensible, dnAttrs: f.DNAttributes, cost: opt.cost}
 	if len(f.MatchingRule) == 0 && len(f.Attr) == 0 {
 		m.undefined = true
 		return m
@@ -275,6 +335,9 @@ func (e *Engine) eval(m *matcher, en *Entry) tri {
 	if m.guard != nil && m.at != nil && !m.guard.Searchable(en, m.at) {
 		return triUndefined
 	}
+	if !m.cost.charge(1) {
+		return triUndefined
+	}
 	if m.kind == ldap.FilterPresent {
 		if m.isOC {
 			return triTrue
@@ -296,7 +359,10 @@ func (e *Engine) eval(m *matcher, en *Entry) tri {
 		if !m.holds(en.Attrs[i].Name) {
 			continue
 		}
-		for _, v := range en.Attrs[i].Values {
+		for j, v := range en.Attrs[i].Values {
+			if j&63 == 0 && !m.cost.charge(min(64, len(en.Attrs[i].Values)-j)) {
+				return triUndefined
+			}
 			if m.matchValue(v) {
 				return triTrue
 			}
@@ -355,11 +421,14 @@ func (e *Engine) evalExtensible(m *matcher, en *Entry) tri {
 		if m.at == nil && !ruleApplies(m.rule, at) {
 			return false
 		}
+		if !m.cost.charge(1) {
+			return false
+		}
 		if m.rule.Kind == schema.OrderingRule {
 			c, err := m.rule.Compare(v, m.value)
 			return err == nil && c < 0
 		}
-		n, err := m.rule.Normalize(v)
+		n, err := e.normalizeRule(m.rule, v)
 		return err == nil && bytes.Equal(n, m.value)
 	}
 	for i := range en.Attrs {
@@ -380,6 +449,9 @@ func (e *Engine) evalExtensible(m *matcher, en *Entry) tri {
 			}
 		}
 	}
+	if m.cost.Err() != nil {
+		return triUndefined
+	}
 	if m.dnAttrs {
 		dn, err := ldap.ParseDN(en.DN)
 		if err == nil {
@@ -396,7 +468,23 @@ func (e *Engine) evalExtensible(m *matcher, en *Entry) tri {
 			}
 		}
 	}
+	if m.cost.Err() != nil {
+		return triUndefined
+	}
 	return triFalse
+}
+
+// normalizeRule is r.Normalize(v), without parsing v when r is
+// distinguishedNameMatch and v is already the normalised DN of an entry
+// in the DN cache (as the member values of groups usually are): an
+// extensible item such as (:dn:2.5.13.1:=...) or (member:dn:=...) tests
+// every value of every DN-valued attribute of a candidate, tens of
+// thousands in a large group.
+func (e *Engine) normalizeRule(r *schema.MatchingRule, v []byte) ([]byte, error) {
+	if r.OID == "2.5.13.1" && e.cache.lookupDN(string(v)) != 0 {
+		return v, nil
+	}
+	return r.Normalize(v)
 }
 
 // usesComputed reports whether a filter item names an operational

@@ -45,6 +45,8 @@ type SearchRequest struct {
 	// Access, when set, decides per entry what the requester may test and
 	// see (an access policy): see SearchAccess.
 	Access SearchAccess
+	// Cost, when set, is the search's work budget and counter (filter.go).
+	Cost *SearchCost
 	// Borrow lends the callback an entry that is valid only until it
 	// returns: the engine decodes every entry into the same Entry, which
 	// saves a copy of its attribute list per entry. The callback must
@@ -103,7 +105,7 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 			return err
 		}
 	}
-	opt := compileOptions{access: req.Access}
+	opt := compileOptions{access: req.Access, cost: req.Cost}
 	if len(req.Hidden) > 0 {
 		opt.hidden = map[string]bool{}
 		for _, h := range req.Hidden {
@@ -144,7 +146,9 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 		if e.cache != nil {
 			r.Lists = &listView{e.cache, tok}
 		}
-		e.resolveChains(r, &m)
+		if err := e.resolveChains(r, &m); err != nil {
+			return err
+		}
 		src, err := e.candidates(r, ttok, &m, req, baseID, baseNDN)
 		if err != nil {
 			return err
@@ -169,6 +173,10 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 				stop = searchCtxErr(err)
 				return false
 			}
+			if !req.Cost.charge(1) {
+				stop = req.Cost.Err()
+				return false
+			}
 			// A full scan caches like a look-up for its first
 			// scanEvictLimit entries (size-limited scans that read the same
 			// few entries again and again), then only into free room.
@@ -182,9 +190,14 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 			}
 			stored := len(en.Attrs)
 			if withComputed {
-				e.addComputed(txn, ttok, en)
+				e.addComputed(txn, ttok, en, req.Cost)
 			}
-			if e.eval(&m, en) != triTrue {
+			match := e.eval(&m, en)
+			if err := req.Cost.Err(); err != nil {
+				stop = err
+				return false
+			}
+			if match != triTrue {
 				return true
 			}
 			if req.Access != nil && !req.Access.Visible(en) {
@@ -198,7 +211,7 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 			case withComputed && !req.Operational:
 				en.Attrs = en.Attrs[:stored]
 			case !withComputed && req.Operational:
-				e.addComputed(txn, ttok, en)
+				e.addComputed(txn, ttok, en, nil)
 			}
 			if !req.Borrow {
 				en = en.private()
@@ -437,11 +450,13 @@ func (e *Engine) inScope(en *Entry, scope ldap.Scope, baseID ID, baseNDN string)
 	return ldap.IsBelowNDN(en.NDN, baseNDN)
 }
 
-// addComputed appends the operational attributes derived at read time.
-// txn must have begun after tok was taken (see childCount).
-func (e *Engine) addComputed(txn *badger.Txn, tok treeToken, en *Entry) {
-	e.addVirtual(&View{e: e, txn: txn}, en)
+// addComputed appends the operational attributes derived at read time,
+// charging cost (if set) for what it reads. txn must have begun after tok
+// was taken (see childCount).
+func (e *Engine) addComputed(txn *badger.Txn, tok treeToken, en *Entry, cost *SearchCost) {
+	e.addVirtual(&View{e: e, txn: txn, cost: cost}, en)
 	kids := e.childCount(txn, tok, en.ID)
+	cost.charge(1)
 	has := "FALSE"
 	if kids > 0 {
 		has = "TRUE"

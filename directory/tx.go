@@ -61,8 +61,9 @@ type WriteHook interface {
 // View is a read transaction as overlays see it: the entries and the
 // equality indexes of one consistent snapshot.
 type View struct {
-	e   *Engine
-	txn *badger.Txn
+	e    *Engine
+	txn  *badger.Txn
+	cost *SearchCost // charged one unit per value and ID read (nil: none)
 }
 
 // Reader is what overlays read through: a View, or a Tx (which reads its
@@ -102,7 +103,19 @@ type Tx struct {
 func (v *View) Schema() *schema.Schema { return v.e.schema }
 
 // Get loads an entry by ID; it returns nil, nil if there is none.
-func (v *View) Get(id ID) (*Entry, error) { return v.e.getEntry(v.txn, id) }
+func (v *View) Get(id ID) (*Entry, error) { return v.charged(v.e.getEntry(v.txn, id)) }
+
+// charged charges v's cost for en's values.
+func (v *View) charged(en *Entry, err error) (*Entry, error) {
+	if en != nil && v.cost != nil {
+		n := 1
+		for _, a := range en.Attrs {
+			n += len(a.Values)
+		}
+		v.cost.charge(n)
+	}
+	return en, err
+}
 
 // Sealer returns the engine's sealer (seal.go), for overlays that store
 // attribute values themselves: nil without an encryption key.
@@ -114,7 +127,7 @@ func (v *View) GetByNDN(ndn string) (*Entry, error) {
 	if err != nil || id == 0 {
 		return nil, err
 	}
-	return v.e.getEntry(v.txn, id)
+	return v.charged(v.e.getEntry(v.txn, id))
 }
 
 // Lookup returns the IDs whose attr holds value (not yet normalised), in
@@ -129,7 +142,9 @@ func (v *View) Lookup(attr string, value []byte) ([]ID, error) {
 	if err != nil {
 		return nil, nil // a value that cannot be normalised matches nothing
 	}
-	return scanIDs(v.txn, a.EqualityPrefix(norm), nil)
+	ids, err := scanIDs(v.txn, a.EqualityPrefix(norm), nil)
+	v.cost.charge(len(ids) + 1)
+	return ids, err
 }
 
 // Update writes after over before (same ID), maintaining the indexes. It

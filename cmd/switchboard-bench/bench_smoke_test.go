@@ -87,7 +87,7 @@ func TestSmokeAgainstSwitchboard(t *testing.T) {
 	if len(ds.People) != 500 {
 		t.Fatalf("loaded %d people, want 500", len(ds.People))
 	}
-	for _, op := range []string{"eq", "sub", "bind", "modify"} {
+	for _, op := range []string{"eq", "sub", "bind", "modify", "sort", "vlv"} {
 		cfg := &config{Addr: addr, Conns: 4, Duration: time.Second, Warmup: 100 * time.Millisecond, Op: op,
 			BindDN: "cn=admin,dc=example,dc=com", BindPW: "secret", Base: "dc=example,dc=com",
 			Data: ds, Seed: 1, SizeLimit: -1, ServerPID: srv.Process.Pid}
@@ -103,6 +103,15 @@ func TestSmokeAgainstSwitchboard(t *testing.T) {
 		case "eq":
 			if res.EntriesPerOp != 1 {
 				t.Errorf("eq: %.3f entries per search, want exactly 1", res.EntriesPerOp)
+			}
+		case "sort", "vlv":
+			// sort: the size limit of 100; vlv: a window of 20, fewer
+			// at the end of the list.
+			if want := map[string]float64{"sort": 100, "vlv": 20}[op]; res.EntriesPerOp > want || res.EntriesPerOp < want/2 {
+				t.Errorf("%s: %.3f entries per search, want about %v", op, res.EntriesPerOp, want)
+			}
+			if res.ServerRSSMaxKB < res.ServerRSSKB {
+				t.Errorf("%s: highest RSS %d KiB below the last %d KiB", op, res.ServerRSSMaxKB, res.ServerRSSKB)
 			}
 		case "sub":
 			// Every 100th person has sn Smith, and cn holds the full name.

@@ -281,10 +281,9 @@ func parseResponse(pdu []byte) (msgID int32, op byte, code int, err error) {
 
 // Controls of the listing workloads (RFC 2696, RFC 2891,
 // draft-ietf-ldapext-ldapv3-vlv-09).
+// (The sort and VLV OIDs are in sortop.go.)
 const (
 	oidPagedResults = "1.2.840.113556.1.4.319"
-	oidSortRequest  = "1.2.840.113556.1.4.473"
-	oidVLVRequest   = "2.16.840.1.113730.3.4.9"
 	tagControls     = 0xa0 // [0] constructed, after the protocolOp
 )
 

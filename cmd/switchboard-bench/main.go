@@ -27,6 +27,21 @@
 //	             only persons j with j mod conns == i
 //	adddel       add a new inetOrgPerson, then delete it (one op = both)
 //	mix          90 % eq, 10 % modify
+//	sort         -filter (default (objectClass=inetOrgPerson)) sorted by
+//	             -sort-key (default displayName; "-attr" reverses), critical
+//	             control, size limit 100: every request gathers and sorts
+//	             the whole result
+//	vlv          the same search as an address book's browse: a window of 20
+//	             entries (VLV, byOffset) at a random offset
+//
+// The server's RSS is sampled every 100 ms during the run and the highest
+// value reported (rss max), which is what the sort and vlv operations
+// stress: 32 concurrent ordinary-user sorts over 100,000 people are
+//
+//	switchboard-bench -op vlv -conns 32 -data people.ldif -bind-dn <user> -bind-pw <pw> \
+//	    -server-pid $(pgrep -n switchboard)
+//
+// with the server's limits.sort_candidates at or above the people count.
 //
 // The uids, mails, DNs and two-letter prefixes (first two letters of the
 // mail address) come from the people (inetOrgPerson entries) of -data,
@@ -84,6 +99,8 @@ func mainErr(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.SizeLimit, "sizelimit", -1, "search size limit (-1: 100 for presence, thunderbird, outlook; 0 otherwise)")
 	fs.StringVar(&attrs, "attrs", "", "comma-separated attributes to request (empty: all user attributes)")
 	fs.IntVar(&serverPID, "server-pid", 0, "server process to report CPU per operation and RSS for")
+	fs.StringVar(&cfg.SortKey, "sort-key", "displayName", "sort and vlv: sort key (\"-attr\" for reverse order)")
+	fs.StringVar(&cfg.Filter, "filter", "", "sort and vlv: search filter (default (objectClass=inetOrgPerson))")
 	fs.BoolVar(&jsonOut, "json", false, "print the result as JSON")
 	fs.BoolVar(&tsvOut, "tsv", false, "print one tab-separated line: "+strings.Join(tsvFields, " "))
 	if err := fs.Parse(args); err != nil {

@@ -36,6 +36,8 @@ type config struct {
 	SizeLimit int      // -1: the operation's default
 	Attrs     []string // requested attributes; nil: all user attributes
 	ServerPID int      // 0: no server statistics
+	SortKey   string   // sort and vlv: the sort key ("-attr": reverse)
+	Filter    string   // sort and vlv: the filter (empty: objectClass=inetOrgPerson)
 }
 
 // result is what one run measured. Latencies are in microseconds.
@@ -60,6 +62,7 @@ type result struct {
 	ServerCPUPerOpUS float64          `json:"server_cpu_us_per_op,omitempty"`
 	ServerRSSKB      int64            `json:"server_rss_kb,omitempty"`
 	ServerRSSAnonKB  int64            `json:"server_rss_anon_kb,omitempty"`
+	ServerRSSMaxKB   int64            `json:"server_rss_max_kb,omitempty"` // highest RSS sampled during the run
 }
 
 // Operation kinds.
@@ -78,14 +81,14 @@ type workload struct {
 	okSizeLim bool     // sizeLimitExceeded (4) counts as success
 }
 
-var opNames = []string{"eq", "sub", "presence", "and", "or", "thunderbird", "outlook", "onelevel", "paged", "sortvlv", "base", "bind", "modify", "adddel", "mix"}
+var opNames = []string{"eq", "sub", "presence", "and", "or", "thunderbird", "outlook", "onelevel", "paged", "sortvlv", "base", "bind", "modify", "adddel", "mix", "sort", "vlv"}
 
 // defaultSizeLimit is the size limit a request carries unless -sizelimit
 // says otherwise: 100 for the address-book style and presence searches (as
 // Thunderbird's and Outlook's default of 100 results), none otherwise.
 func defaultSizeLimit(op string) int {
 	switch op {
-	case "presence", "thunderbird", "outlook", "onelevel":
+	case "presence", "thunderbird", "outlook", "onelevel", "sort":
 		return 100
 	}
 	return 0
@@ -100,7 +103,7 @@ func buildWorkload(cfg *config) (*workload, error) {
 		sl = defaultSizeLimit(cfg.Op)
 	}
 	w.okSizeLim = sl > 0
-	needData := cfg.Op != "sub" && cfg.Op != "presence" && cfg.Op != "onelevel" && cfg.Op != "paged"
+	needData := cfg.Op != "sub" && cfg.Op != "presence" && cfg.Op != "onelevel" && cfg.Op != "paged" && cfg.Op != "sort"
 	if needData && (cfg.Data == nil || len(cfg.Data.People) == 0) {
 		return nil, fmt.Errorf("-op %s needs -data FILE.ldif", cfg.Op)
 	}
@@ -203,6 +206,27 @@ func buildWorkload(cfg *config) (*workload, error) {
 			sortVLVControls(b, "sn", "caseIgnoreOrderingMatch", p.snPrefix(), 0, 19)
 		}
 		err = perPerson(func(p *person) ([]byte, error) { return search(cfg.Base, 2, "(objectClass=inetOrgPerson)") })
+	case "sort", "vlv":
+		// The whole filter's result is gathered and sorted for every
+		// request; vlv then returns a window of 20 at a random offset.
+		filter, key := cfg.Filter, cfg.SortKey
+		if filter == "" {
+			filter = "(objectClass=inetOrgPerson)"
+		}
+		if key == "" {
+			key = "displayName"
+		}
+		var op []byte
+		if op, err = search(cfg.Base, 2, filter); err != nil {
+			break
+		}
+		if cfg.Op == "sort" {
+			w.pool = [][]byte{append(op, sortControls(key, 0, 0)...)}
+			break
+		}
+		for i := range cfg.Data.People {
+			w.pool = append(w.pool, append(op[:len(op):len(op)], sortControls(key, i+1, 20)...))
+		}
 	case "base":
 		err = perPerson(func(p *person) ([]byte, error) { return search(p.DN, 0, "(objectClass=*)") })
 	case "bind":
@@ -496,6 +520,10 @@ func run(ctx context.Context, cfg *config) (*result, error) {
 	}
 	cpu0, _ := procCPU(cfg.ServerPID)
 	self0 := selfCPU()
+	var rss *rssSampler
+	if cfg.ServerPID > 0 {
+		rss = sampleRSS(cfg.ServerPID, 100*time.Millisecond)
+	}
 	start := time.Now()
 	phase.Store(phaseMeasure)
 	if cfg.Ops > 0 {
@@ -510,6 +538,10 @@ func run(ctx context.Context, cfg *config) (*result, error) {
 	elapsed := time.Since(start)
 	cpu1, cpuErr := procCPU(cfg.ServerPID)
 	self1 := selfCPU()
+	var rssMax int64
+	if rss != nil {
+		rssMax = rss.finish()
+	}
 	hung := false
 	select {
 	case <-done:
@@ -557,6 +589,7 @@ func run(ctx context.Context, cfg *config) (*result, error) {
 			res.ServerCPUPerOpUS = float64(cpu1-cpu0) / 1e3 / float64(res.Ops)
 		}
 		res.ServerRSSKB, res.ServerRSSAnonKB = procRSS(cfg.ServerPID)
+		res.ServerRSSMaxKB = max(rssMax, res.ServerRSSKB)
 	}
 	return res, nil
 }
@@ -682,8 +715,8 @@ func (r *result) format() string {
 	b.WriteByte('\n')
 	fmt.Fprintf(&b, "  client cpu/op=%.1fµs", r.ClientCPUPerOpUS)
 	if r.ServerPID > 0 {
-		fmt.Fprintf(&b, " server(pid %d) cpu/op=%.1fµs rss=%.1f MiB (anon %.1f MiB)",
-			r.ServerPID, r.ServerCPUPerOpUS, float64(r.ServerRSSKB)/1024, float64(r.ServerRSSAnonKB)/1024)
+		fmt.Fprintf(&b, " server(pid %d) cpu/op=%.1fµs rss=%.1f MiB (anon %.1f MiB, max %.1f MiB)",
+			r.ServerPID, r.ServerCPUPerOpUS, float64(r.ServerRSSKB)/1024, float64(r.ServerRSSAnonKB)/1024, float64(r.ServerRSSMaxKB)/1024)
 	}
 	b.WriteByte('\n')
 	return b.String()

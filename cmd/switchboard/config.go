@@ -53,7 +53,13 @@ type Config struct {
 		MaxValueBytesByAttribute map[string]int `mapstructure:"max_value_bytes_by_attribute"`
 		MaxEntryBytes            int            `mapstructure:"max_entry_bytes"`
 		WriteBytesPerMinute      int            `mapstructure:"write_bytes_per_minute"`
+
+		// Sort, VLV and filter cost limits (sortconf.go).
+		WorkLimits `mapstructure:",squash"`
 	} `mapstructure:"limits"`
+	Sort struct {
+		Strict bool `mapstructure:"strict"`
+	} `mapstructure:"sort"`
 	ValueLogGCInterval time.Duration `mapstructure:"value_log_gc_interval"`
 
 	// BindThrottle and Encryption: limitsconf.go and encryption.go.
@@ -209,6 +215,14 @@ var defaults = []struct {
 	{"limits.max_entry_bytes", 8 << 20, "largest entry (bytes of values) a write by anyone but the root DN may leave (0: no limit)"},
 	{"limits.write_bytes_per_minute", 256 << 20, "bytes of values each identity but the root DN may write per minute (0: no limit)"},
 	{"value_log_gc_interval", 10 * time.Minute, "how often the value log is garbage-collected (0: never)"},
+	{"limits.sort_candidates", 100000, "entries a sorted or VLV search may gather, for non-admins (-1 or 0: none)"},
+	{"limits.sort_candidates_root", 0, "entries a sorted or VLV search may gather, for the root DN (0: none)"},
+	{"limits.sort_memory_mb", 128, "memory all concurrent sorted and VLV searches share for their rows, MiB (0: no bound)"},
+	{"limits.sort_wait", 5 * time.Second, "how long a sort waits for memory held by other sorts before busy (51)"},
+	{"limits.filter_work", 5000000, "work units one search's filter may spend, for non-admins: one per candidate, per value tested, per value read for memberOf and the like, per entry an in-chain match reaches (0: no limit)"},
+	{"limits.chain_depth", 32, "levels of nesting an in-chain match (1.2.840.113556.1.4.1941) follows, for non-admins (0: no limit)"},
+	{"limits.chain_entries", 0, "entries one in-chain match may reach, for non-admins (0: 1048576, the bound for everyone)"},
+	{"sort.strict", false, "refuse sort keys without an ORDERING rule (cn, sn, displayName) as slapd does, instead of ordering by the EQUALITY rule"},
 	{"bind_throttle.enabled", true, "delay the answers to repeated failed binds by address and by DN"},
 	{"bind_throttle.after", 5, "failed binds (per address, per DN) answered without delay"},
 	{"bind_throttle.delay", 250 * time.Millisecond, "first delay; doubled by each further failure"},
@@ -356,6 +370,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.validateAbuseLimits(); err != nil {
+		return err
+	}
+	if err := c.validateWorkLimits(); err != nil {
 		return err
 	}
 	return nil

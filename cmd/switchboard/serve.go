@@ -258,6 +258,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	throttle := cfg.bindThrottle()
 	registerThrottleMetrics(metrics, throttle)
+	sortBudget := cfg.sortBudget()
+	registerSortMetrics(metrics, sortBudget)
 	idLimits, err := cfg.identityLimits(eng.Schema())
 	if err != nil {
 		return err
@@ -287,6 +289,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Limits:        idLimits,
 		WriteLimits:   writeLimits,
 		Access:        policy,
+		SortLimit:     cfg.sortLimit(),
+		SortRootLimit: cfg.Limits.SortCandidatesRoot,
+		SortBudget:    sortBudget,
+		StrictSort:    cfg.Sort.Strict,
+		Cost:          cfg.searchCost(),
 	})
 	if err != nil {
 		return err

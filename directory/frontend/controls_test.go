@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"time"
 
 	ber "github.com/go-asn1-ber/asn1-ber"
 
@@ -163,6 +164,11 @@ func TestServerSideSort(t *testing.T) {
 		{"missing first in reverse", []key{{"givenName", "caseIgnoreOrderingMatch", true}}, []string{"s2", "s1", "s4", "s3"}},
 		{"multi-key", []key{{"sn", "caseIgnoreOrderingMatch", false}, {"uidNumber", "", false}}, []string{"s3", "s2", "s4", "s1"}},
 		{"multi-key reverse second", []key{{"sn", "caseIgnoreOrderingMatch", false}, {"uidNumber", "", true}}, []string{"s3", "s2", "s1", "s4"}},
+		// No ordering rule: the equality rule's normal form, bytewise
+		// (caseIgnoreMatch gives caseIgnoreOrderingMatch's order).
+		{"sn by equality", []key{{"sn", "", false}}, []string{"s3", "s2", "s1", "s4"}},
+		{"sn by equality reverse", []key{{"sn", "", true}}, []string{"s1", "s4", "s2", "s3"}},
+		{"cn by equality", []key{{"cn", "", true}}, []string{"s4", "s3", "s2", "s1"}},
 	} {
 		r := searchReq(staff, ldap.ScopeSingleLevel, "(objectClass=person)", "sn")
 		r.Controls = []ldap.Control{sortControl(true, tc.keys...)}
@@ -184,7 +190,6 @@ func TestServerSideSort(t *testing.T) {
 		keys []key
 		code int64
 	}{
-		{[]key{{"sn", "", false}}, 18},
 		{[]key{{"sn", "caseExactMatch", false}}, 18},
 		{[]key{{"uidNumber", "caseIgnoreOrderingMatch", false}}, 18},
 		{[]key{{"noSuchType", "", false}}, 16},
@@ -215,16 +220,90 @@ func TestServerSideSort(t *testing.T) {
 		}
 	}
 
-	// The sort limit: beyond it adminLimitExceeded (critical: 12).
-	f.cfg.SortLimit = 3
-	r := searchReq(staff, ldap.ScopeSingleLevel, "(objectClass=person)")
-	r.Controls = []ldap.Control{sortControl(true, key{"uidNumber", "", false})}
+	// Strict mode refuses a type without an ordering rule, as slapd does.
+	f.cfg.StrictSort = true
+	r := searchReq(staff, ldap.ScopeSingleLevel, "(objectClass=person)", "1.1")
+	r.Controls = []ldap.Control{sortControl(true, key{"sn", "", false})}
 	rec := runAs(f, "", r)
-	if p := respControl(t, rec.Result, ldap.OIDSortResponse); rec.Code() != ldap.UnavailableCriticalExtension || p == nil || intAt(p, 0) != 11 {
+	if p := respControl(t, rec.Result, ldap.OIDSortResponse); rec.Code() != ldap.UnavailableCriticalExtension || p == nil || intAt(p, 0) != 18 {
+		t.Errorf("strict, sn without a rule: code %d, %v", rec.Code(), p)
+	}
+	f.cfg.StrictSort = false
+
+	// The sort limit: beyond it adminLimitExceeded, the result itself
+	// when critical; the root DN has its own limit (none by default).
+	f.cfg.SortLimit = 3
+	r = searchReq(staff, ldap.ScopeSingleLevel, "(objectClass=person)")
+	r.Controls = []ldap.Control{sortControl(true, key{"uidNumber", "", false})}
+	rec = runAs(f, "", r)
+	if p := respControl(t, rec.Result, ldap.OIDSortResponse); rec.Code() != ldap.AdminLimitExceeded || len(rec.Entries) != 0 || p == nil || intAt(p, 0) != 11 {
 		t.Errorf("over the sort limit: code %d, %v", rec.Code(), p)
 	}
 	if rec := runAs(f, root, r); rec.Code() != ldap.Success || len(rec.Entries) != 4 {
 		t.Errorf("root over the sort limit: code %d, %d entries", rec.Code(), len(rec.Entries))
+	}
+	f.cfg.SortRootLimit = 2
+	if rec := runAs(f, root, r); rec.Code() != ldap.AdminLimitExceeded {
+		t.Errorf("root over its own sort limit: code %d, %d entries", rec.Code(), len(rec.Entries))
+	}
+	f.cfg.SortLimit, f.cfg.SortRootLimit = 0, 0
+}
+
+// TestSortMemoryBudget: a sorted search takes its rows' memory from the
+// server-wide budget and gives it back; with the budget spent by others
+// it is refused with busy, and one that alone needs more than the budget
+// with adminLimitExceeded. Non-critical, both return the entries unsorted.
+func TestSortMemoryBudget(t *testing.T) {
+	f := newFrontend(t)
+	b := NewSortBudget(1<<20, 0)
+	f.cfg.SortBudget = b
+	r := searchReq("ou=people,dc=example,dc=com", ldap.ScopeSingleLevel, "(objectClass=person)", "uid")
+	r.Controls = []ldap.Control{sortControl(true, key{"uid", "", true})}
+	if rec := runAs(f, "", r); rec.Code() != ldap.SizeLimitExceeded || len(rec.Entries) != 20 || uids(rec)[0] != "p44" {
+		t.Fatalf("within the budget: code %d, %v", rec.Code(), uids(rec))
+	}
+	if b.InUse() != 0 {
+		t.Fatalf("%d bytes still held after the search", b.InUse())
+	}
+
+	// Another search holds all but a few bytes.
+	ctx := context.Background()
+	if err := b.acquire(ctx, b.Size()-100, 0); err != nil {
+		t.Fatal(err)
+	}
+	rec := runAs(f, "", r)
+	if p := respControl(t, rec.Result, ldap.OIDSortResponse); rec.Code() != ldap.Busy || len(rec.Entries) != 0 || p == nil || intAt(p, 0) != 51 {
+		t.Errorf("budget spent: code %d, %d entries, %v", rec.Code(), len(rec.Entries), p)
+	}
+	r.Controls = []ldap.Control{sortControl(false, key{"uid", "", true})}
+	rec = runAs(f, "", r)
+	if p := respControl(t, rec.Result, ldap.OIDSortResponse); rec.Code() != ldap.SizeLimitExceeded || len(rec.Entries) != 20 || uids(rec)[0] != "p00" || p == nil || intAt(p, 0) != 51 {
+		t.Errorf("budget spent, non-critical: code %d, %v, %v", rec.Code(), uids(rec), p)
+	}
+	b.release(b.Size() - 100)
+	if b.InUse() != 0 || b.Refused() != 2 {
+		t.Fatalf("in use %d, refused %d", b.InUse(), b.Refused())
+	}
+
+	// Waiting: the search gets the bytes once they are given back.
+	b.wait = time.Minute
+	if err := b.acquire(ctx, b.Size(), 0); err != nil {
+		t.Fatal(err)
+	}
+	r.Controls = []ldap.Control{sortControl(true, key{"uid", "", true})}
+	done := make(chan *ldaptest.Recorder)
+	go func() { done <- runAs(f, "", r) }()
+	waitFor(t, b, 1)
+	b.release(b.Size())
+	if rec := <-done; rec.Code() != ldap.SizeLimitExceeded || len(rec.Entries) != 20 {
+		t.Errorf("after waiting: code %d, %d entries", rec.Code(), len(rec.Entries))
+	}
+
+	// More than the whole budget.
+	f.cfg.SortBudget = NewSortBudget(1000, time.Minute)
+	rec = runAs(f, "", r)
+	if p := respControl(t, rec.Result, ldap.OIDSortResponse); rec.Code() != ldap.AdminLimitExceeded || p == nil || intAt(p, 0) != 11 {
+		t.Errorf("over the whole budget: code %d, %v", rec.Code(), p)
 	}
 }
 

@@ -45,9 +45,22 @@ type Config struct {
 	TimeLimit time.Duration
 	// SortLimit caps how many entries a sorted or virtual list view
 	// search (RFC 2891, VLV) gathers for anyone but the root DN (default
-	// 100000; negative means none). Beyond it the sort fails with
-	// sortResult adminLimitExceeded.
-	SortLimit int
+	// 100000; negative means none), SortRootLimit for the root DN (0 or
+	// negative: none). Beyond it the sort fails with sortResult
+	// adminLimitExceeded (sort.go).
+	SortLimit     int
+	SortRootLimit int
+	// SortBudget, if set, bounds the memory of all concurrent sorts
+	// (sortbudget.go).
+	SortBudget *SortBudget
+	// Cost bounds the work of each search by anyone but the root DN
+	// (directory.CostLimits; the zero value: none). Beyond it the search
+	// ends with adminLimitExceeded.
+	Cost directory.CostLimits
+	// StrictSort refuses sort keys on types without an ORDERING rule
+	// (inappropriateMatching) as slapd does, instead of ordering them by
+	// their EQUALITY rule's normal form.
+	StrictSort bool
 	// VendorVersion is published in the Root DSE.
 	VendorVersion string
 	Logger        *slog.Logger

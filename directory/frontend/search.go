@@ -266,6 +266,7 @@ func (f *Frontend) search(ctx context.Context, w ldap.ResponseWriter, r *ldap.Re
 			Assertion:   assertion,
 
 			LookthroughLimit: lim.lookthrough,
+			Cost:             f.searchCost(lim),
 		},
 		sel:       sel,
 		acc:       acc,

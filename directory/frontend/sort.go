@@ -3,22 +3,38 @@ package frontend
 // Server-side sorting (RFC 2891) and the virtual list view
 // (draft-ietf-ldapext-ldapv3-vlv-09).
 //
-// A sorted search gathers every matching entry (at most Config.SortLimit
-// for anyone but the root DN), sorts them and then writes all of them, one
-// page of them (RFC 2696) or one VLV window. Nothing is kept between
-// requests: a sorted paged search or a VLV browse runs the search and the
-// sort again for each page or window. The paged-results cookie of a sorted
-// search carries the offset of the next entry in the sorted list plus the
-// request fingerprint (which covers the sort keys), so it stays stateless
-// and a cookie replayed with another search or other keys is refused. The
-// VLV contextID is not used (the draft allows a server to ignore it); none
-// is returned.
+// A sorted search gathers, for every matching entry, its normalised DN and
+// its sort key values (sortGather; never the entry itself), sorts these
+// rows, and then reads again and writes the entries of all of them, of
+// one page (RFC 2696) or of one VLV window, as slapd's sssvlv does.
+// Nothing is kept between requests: a sorted paged search or a VLV browse
+// runs the search and the sort again for each page or window. The
+// paged-results cookie of a sorted search carries the offset of the next
+// entry in the sorted list plus the request fingerprint (which covers the
+// sort keys), so it stays stateless and a cookie replayed with another
+// search or other keys is refused. The VLV contextID is not used (the
+// draft allows a server to ignore it); none is returned. An entry deleted
+// or changed so that it no longer matches between gathering and writing
+// is left out.
+//
+// Limits: a search gathers at most Config.SortLimit entries
+// (Config.SortRootLimit for the root DN), and the rows of all concurrent
+// sorts share Config.SortBudget (sortbudget.go). Beyond the first, or
+// when the rows alone would exceed the whole budget, the sort fails with
+// adminLimitExceeded (11); when other sorts hold the budget past its
+// wait, with busy (51).
 //
 // Ordering, per key:
 //   - the attribute's ORDERING rule, or the orderingRule the key names,
-//     which must be an ordering rule for the attribute's syntax; otherwise
-//     the sort fails with sortResult inappropriateMatching (18), and an
-//     unknown attribute with noSuchAttribute (16);
+//     which must be an ordering rule for the attribute's syntax (otherwise
+//     inappropriateMatching, 18); an unknown attribute is noSuchAttribute
+//     (16);
+//   - a type without an ORDERING rule (cn, sn, displayName, mail) and no
+//     rule named is ordered by its EQUALITY rule: values normalised by it
+//     and compared bytewise, as 389-ds and Active Directory do (for
+//     caseIgnoreMatch this is caseIgnoreOrderingMatch's order). With
+//     Config.StrictSort such keys fail with inappropriateMatching, as in
+//     slapd;
 //   - an entry without the attribute sorts after every entry that has it
 //     ("larger than any value", RFC 2891 section 2.2), so first in reverse
 //     order;
@@ -29,16 +45,20 @@ package frontend
 //     directions: the sort is stable.
 //
 // When a sort cannot be done, RFC 2891 section 2.2 applies: with a
-// critical control the search fails with unavailableCriticalExtension (12)
-// and no entries, with the reason in the sortResult of the response
-// control; with a non-critical one the entries are returned unsorted, with
-// the response control saying why.
+// critical control the search fails with no entries and the reason in the
+// sortResult of the response control: the result is
+// unavailableCriticalExtension (12), or the limit's own code
+// (adminLimitExceeded, busy) when a limit stopped it, as for an unsorted
+// search over a limit. With a non-critical control the entries are
+// returned unsorted, with the response control saying why.
 
 import (
+	"bytes"
 	"context"
 	"errors"
-	"sort"
+	"slices"
 	"strconv"
+	"unsafe"
 
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/directory/access"
@@ -55,7 +75,8 @@ const (
 
 // sortKey is a resolved sort key.
 type sortKey struct {
-	ord     *schema.AttributeType // the key's type, with the ordering rule to use
+	at      *schema.AttributeType // the key's type; with the ordering rule to use unless eq
+	eq      bool                  // no ordering rule: order by the EQUALITY normal form, bytewise
 	names   map[string]bool       // canonical names of the type and its subtypes
 	opts    []string              // options the attribute must carry
 	reverse bool
@@ -65,7 +86,7 @@ type sortKey struct {
 // returns the sortResult code and the attribute description at fault.
 // Keys the requester may read in no entry of the search are refused with
 // insufficientAccessRights; the values of keys readable in only some
-// entries are dropped from the others before sorting (see sortedSearch).
+// entries are left out in the others (see sortGather.add).
 func (f *Frontend) resolveSortKeys(keys []ldap.SortKey, acc *searchAccess) ([]sortKey, ldap.ResultCode, string) {
 	out := make([]sortKey, 0, len(keys))
 	seen := map[*schema.AttributeType]bool{}
@@ -101,31 +122,50 @@ func (f *Frontend) resolveSortKeys(keys []ldap.SortKey, acc *searchAccess) ([]so
 				ord = &c
 			}
 		}
+		sk := sortKey{at: ord, names: f.engine.Subtypes(at), opts: lowerAll(opts), reverse: k.Reverse}
 		if ord.Ordering == nil {
-			return nil, ldap.InappropriateMatching, desc
+			// No ORDERING rule: 389-ds and Active Directory order such
+			// types (cn, sn, displayName) by their equality normal form;
+			// slapd refuses them (StrictSort).
+			if f.cfg.StrictSort || at.Equality == nil {
+				return nil, ldap.InappropriateMatching, desc
+			}
+			sk.eq = true
 		}
-		out = append(out, sortKey{ord: ord, names: f.engine.Subtypes(at), opts: lowerAll(opts), reverse: k.Reverse})
+		out = append(out, sk)
 	}
 	return out, ldap.Success, ""
 }
 
-// least returns the least value of the key's attribute in en under the
-// ordering rule, nil when en has none (or none the rule can order).
-func (k *sortKey) least(en *directory.Entry) []byte {
+// value returns the key's value for en: its least value under the
+// ordering rule (by equality: the least normal form), nil when en has
+// none the rule can order. ea, when set, leaves out the attributes the
+// requester may not read. The result aliases en's values or is new.
+func (k *sortKey) value(en *directory.Entry, ea *access.EntryAccess) []byte {
 	var min []byte
 	for _, a := range en.Attrs {
 		base, opts := schema.SplitOptions(a.Name)
 		if !k.names[base] || !hasOptions(opts, k.opts) {
 			continue
 		}
+		if ea != nil && !ea.Attr(a.Name).Has(access.Read) {
+			continue
+		}
 		for _, v := range a.Values {
+			if k.eq {
+				n, err := k.at.Normalize(v)
+				if err == nil && (min == nil || bytes.Compare(n, min) < 0) {
+					min = n
+				}
+				continue
+			}
 			if min == nil {
-				if _, err := k.ord.Compare(v, v); err == nil {
+				if _, err := k.at.Compare(v, v); err == nil {
 					min = v
 				}
 				continue
 			}
-			if c, err := k.ord.Compare(v, min); err == nil && c < 0 {
+			if c, err := k.at.Compare(v, min); err == nil && c < 0 {
 				min = v
 			}
 		}
@@ -133,13 +173,23 @@ func (k *sortKey) least(en *directory.Entry) []byte {
 	return min
 }
 
-// sortRow is an entry with its sort key values.
-type sortRow struct {
-	en   *directory.Entry
-	vals [][]byte
+// order compares two key values (both present) under the key's rule.
+func (k *sortKey) order(x, y []byte) (int, error) {
+	if k.eq {
+		return bytes.Compare(x, y), nil
+	}
+	return k.at.Compare(x, y)
 }
 
-// compareKey orders two key values: absent is larger than any value, and
+// assertion prepares a VLV greaterThanOrEqual value for order.
+func (k *sortKey) assertion(v []byte) ([]byte, error) {
+	if k.eq {
+		return k.at.Normalize(v)
+	}
+	return v, nil
+}
+
+// compare orders two key values: absent is larger than any value, and
 // reverse flips the result.
 func (k *sortKey) compare(x, y []byte) int {
 	var c int
@@ -151,7 +201,7 @@ func (k *sortKey) compare(x, y []byte) int {
 	case y == nil:
 		c = -1
 	default:
-		c, _ = k.ord.Compare(x, y)
+		c, _ = k.order(x, y)
 	}
 	if k.reverse {
 		c = -c
@@ -159,24 +209,158 @@ func (k *sortKey) compare(x, y []byte) int {
 	return c
 }
 
-func sortRows(keys []sortKey, ents []*directory.Entry) []sortRow {
-	rows := make([]sortRow, len(ents))
-	for i, en := range ents {
-		rows[i].en = en
-		rows[i].vals = make([][]byte, len(keys))
-		for j := range keys {
-			rows[i].vals[j] = keys[j].least(en)
+// sortRow is one entry of a sorted search: its normalised DN, by which
+// it is read again when written, and its key values. Both live in the
+// gather's arena.
+type sortRow struct {
+	ndn  []byte
+	vals [][]byte
+}
+
+// Sizes charged to the SortBudget: the arena's blocks and the row slice.
+const (
+	sortRowBytes    = int64(unsafe.Sizeof(sortRow{}))
+	sortHeaderBytes = int64(unsafe.Sizeof([]byte(nil)))
+	sortArenaBlock  = 64 << 10  // bytes of one arena block
+	sortHeaderBlock = 2048      // value headers of one block
+	sortBudgetStep  = 256 << 10 // bytes taken from the budget at a time
+)
+
+// sortGather collects the rows of a sorted search: per entry its DN and
+// key values, copied into an arena of blocks, never the entry itself
+// (the entries to send are read again afterwards, one at a time). Every
+// block is charged to the budget before it is allocated.
+type sortGather struct {
+	ctx    context.Context
+	keys   []sortKey
+	budget *SortBudget // nil: none
+	limit  int         // rows at most (0: none)
+
+	rows       []sortRow
+	buf        []byte
+	hdrs       [][]byte
+	held, used int64
+}
+
+// charge accounts for n more bytes, taking them from the budget.
+func (g *sortGather) charge(n int64) error {
+	g.used += n
+	if g.budget == nil || g.used <= g.held {
+		return nil
+	}
+	step := max(g.used-g.held, sortBudgetStep)
+	if g.held+step > g.budget.size {
+		step = max(g.budget.size-g.held, g.used-g.held)
+	}
+	if err := g.budget.acquire(g.ctx, step, g.held); err != nil {
+		return err
+	}
+	g.held += step
+	return nil
+}
+
+// close gives the gather's bytes back to the budget.
+func (g *sortGather) close() {
+	if g.budget != nil {
+		g.budget.release(g.held)
+	}
+	g.held = 0
+	g.rows, g.buf, g.hdrs = nil, nil, nil
+}
+
+// reserve makes room for n more bytes in the arena's current block.
+func (g *sortGather) reserve(n int) error {
+	if cap(g.buf)-len(g.buf) >= n {
+		return nil
+	}
+	size := max(n, sortArenaBlock)
+	if err := g.charge(int64(size)); err != nil {
+		return err
+	}
+	g.buf = make([]byte, 0, size)
+	return nil
+}
+
+// bytes returns a copy of b in the arena (nil for nil).
+func (g *sortGather) bytes(b []byte) ([]byte, error) {
+	if b == nil {
+		return nil, nil
+	}
+	if err := g.reserve(len(b)); err != nil {
+		return nil, err
+	}
+	n := len(g.buf)
+	g.buf = append(g.buf, b...)
+	return g.buf[n:len(g.buf):len(g.buf)], nil
+}
+
+// str returns a copy of s in the arena.
+func (g *sortGather) str(s string) ([]byte, error) {
+	if err := g.reserve(len(s)); err != nil {
+		return nil, err
+	}
+	n := len(g.buf)
+	g.buf = append(g.buf, s...)
+	return g.buf[n:len(g.buf):len(g.buf)], nil
+}
+
+// headers returns n value headers from the arena.
+func (g *sortGather) headers(n int) ([][]byte, error) {
+	if cap(g.hdrs)-len(g.hdrs) < n {
+		size := max(n, sortHeaderBlock)
+		if err := g.charge(int64(size) * sortHeaderBytes); err != nil {
+			return nil, err
+		}
+		g.hdrs = make([][]byte, 0, size)
+	}
+	m := len(g.hdrs)
+	g.hdrs = g.hdrs[:m+n]
+	return g.hdrs[m : m+n : m+n], nil
+}
+
+// errSortLimit is add's answer beyond the gather's row limit.
+var errSortLimit = errors.New("sort candidate limit exceeded")
+
+// add gathers en, which the search lends (it is copied from).
+func (g *sortGather) add(en *directory.Entry, ea *access.EntryAccess) error {
+	if g.limit > 0 && len(g.rows) >= g.limit {
+		return errSortLimit
+	}
+	if len(g.rows) == cap(g.rows) {
+		grow := max(1024, cap(g.rows))
+		if err := g.charge(int64(grow) * sortRowBytes); err != nil {
+			return err
+		}
+		g.rows = slices.Grow(g.rows, grow)
+	}
+	var row sortRow
+	var err error
+	if row.ndn, err = g.str(en.NDN); err != nil {
+		return err
+	}
+	if row.vals, err = g.headers(len(g.keys)); err != nil {
+		return err
+	}
+	for j := range g.keys {
+		if row.vals[j], err = g.bytes(g.keys[j].value(en, ea)); err != nil {
+			return err
 		}
 	}
-	sort.SliceStable(rows, func(i, j int) bool {
+	g.rows = append(g.rows, row)
+	return nil
+}
+
+// sort orders the rows; ties keep the engine's (ascending ID) order.
+func (g *sortGather) sort() {
+	keys := g.keys
+	slices.SortStableFunc(g.rows, func(x, y sortRow) int {
 		for k := range keys {
-			if c := keys[k].compare(rows[i].vals[k], rows[j].vals[k]); c != 0 {
-				return c < 0
+			if c := keys[k].compare(x.vals[k], y.vals[k]); c != 0 {
+				return c
 			}
 		}
-		return false
+		return 0
 	})
-	return rows
 }
 
 // searchPlan is a search request prepared by search(): what the sorted
@@ -284,35 +468,43 @@ func (f *Frontend) sortedSearch(ctx context.Context, w ldap.ResponseWriter, r *l
 	}
 
 	keys, code, attr := f.resolveSortKeys(rawKeys, p.acc)
-	var ents []*directory.Entry
+	var diag string
+	g := &sortGather{ctx: ctx, keys: keys, budget: f.cfg.SortBudget, limit: f.sortLimit(s)}
+	defer g.close()
 	if code == ldap.Success {
-		limit := f.cfg.SortLimit
-		if f.isRoot(s) {
-			limit = 0
-		}
 		req := *p.req
 		req.SizeLimit = 0 // the limit applies to what is returned, after sorting
-		over := false
+		req.Borrow = true // add copies what it keeps
+		var gerr error
 		err := f.backend.Search(ctx, &req, func(en *directory.Entry) error {
-			if limit > 0 && len(ents) >= limit {
-				over = true
+			var ea *access.EntryAccess
+			if p.acc != nil {
+				ea = p.acc.entry(en) // sort only on what the requester may read
+			}
+			if gerr = g.add(en, ea); gerr != nil {
 				return directory.ErrStop
 			}
-			if p.acc != nil {
-				p.acc.readable(en) // sort only on what the requester may read
-			}
-			ents = append(ents, en)
 			return nil
 		})
-		if err != nil {
+		switch {
+		case err != nil:
 			res, ok := f.searchError(err, string(p.req.BaseDN))
 			if ok {
 				w.WriteResult(res)
 			}
 			return true, nil
-		}
-		if over {
-			code, attr = ldap.AdminLimitExceeded, ""
+		case errors.Is(gerr, errSortLimit):
+			code, diag = ldap.AdminLimitExceeded, "more than "+strconv.Itoa(g.limit)+" entries to sort (limits.sort_candidates)"
+		case errors.Is(gerr, errBudgetOver):
+			code, diag = ldap.AdminLimitExceeded, "the sort needs more than the server's whole sort memory budget (limits.sort_memory_mb)"
+		case errors.Is(gerr, errBudgetBusy):
+			code, diag = ldap.Busy, "the sort memory budget is in use by other searches; retry later"
+		case gerr != nil:
+			res, ok := f.searchError(gerr, string(p.req.BaseDN))
+			if ok {
+				w.WriteResult(res)
+			}
+			return true, nil
 		}
 	}
 	if code != ldap.Success {
@@ -321,28 +513,43 @@ func (f *Frontend) sortedSearch(ctx context.Context, w ldap.ResponseWriter, r *l
 			ctrls = append(ctrls, vlvResponse(0, 0, ldap.UnwillingToPerform))
 		}
 		if sc.Critical || (vlv != nil && vc.Critical) {
-			w.WriteResult(&ldap.Result{Code: ldap.UnavailableCriticalExtension, Diagnostic: "cannot sort: sortResult " + strconv.Itoa(int(code)), Controls: ctrls})
+			// A limit (adminLimitExceeded, busy) is the result itself, as
+			// for an unsorted search over a limit; a sort the request
+			// makes impossible is unavailableCriticalExtension (RFC 2891
+			// section 2.2).
+			res := &ldap.Result{Code: ldap.UnavailableCriticalExtension, Diagnostic: "cannot sort: sortResult " + strconv.Itoa(int(code)), Controls: ctrls}
+			if diag != "" {
+				res.Code, res.Diagnostic = code, diag
+			}
+			w.WriteResult(res)
 			return true, nil
 		}
 		return false, ctrls
 	}
 
-	rows := sortRows(keys, ents)
+	g.sort()
+	rows := g.rows
 	ctrls := []ldap.ResponseControl{sortResponse(ldap.Success, "")}
 	switch {
 	case vlv != nil:
-		f.writeVLV(w, r, p, keys, rows, vlv, ctrls)
+		f.writeVLV(ctx, w, r, p, keys, rows, vlv, ctrls)
 	case paging != nil:
-		f.writeSortedPage(w, r, p, rows, paging, pagedCookie, ctrls)
+		f.writeSortedPage(ctx, w, r, p, rows, paging, pagedCookie, ctrls)
 	default:
 		res := &ldap.Result{Code: ldap.Success, Controls: ctrls}
+		sent := 0
 		for i := range rows {
-			if p.sizeLimit > 0 && i >= p.sizeLimit {
+			if p.sizeLimit > 0 && sent >= p.sizeLimit {
 				res.Code, res.Diagnostic = ldap.SizeLimitExceeded, "size limit exceeded"
 				break
 			}
-			if err := w.WriteEntry(f.entryOut(rows[i].en, p), r.Search.TypesOnly); err != nil {
+			ok, err := f.writeRow(ctx, w, r, p, &rows[i])
+			if err != nil {
+				f.rowError(w, p, err)
 				return true, nil
+			}
+			if ok {
+				sent++
 			}
 		}
 		w.WriteResult(res)
@@ -350,9 +557,61 @@ func (f *Frontend) sortedSearch(ctx context.Context, w ldap.ResponseWriter, r *l
 	return true, nil
 }
 
+// searchCost returns the work budget of a search under lim, nil when
+// unlimited (the root DN, or no CostLimits configured).
+func (f *Frontend) searchCost(lim searchLimits) *directory.SearchCost {
+	if lim.unlimited || f.cfg.Cost == (directory.CostLimits{}) {
+		return nil
+	}
+	return &directory.SearchCost{Limits: f.cfg.Cost}
+}
+
+// sortLimit is the most entries the session may sort (0: no limit).
+func (f *Frontend) sortLimit(s *ldap.Session) int {
+	limit := f.cfg.SortLimit
+	if f.isRoot(s) {
+		limit = f.cfg.SortRootLimit
+	}
+	return max(limit, 0)
+}
+
+// writeRow reads the entry of row again, through the backend with the
+// search's filter and access, and writes it. It reports false, without
+// error, when the entry no longer exists or matches (changed since it was
+// gathered).
+func (f *Frontend) writeRow(ctx context.Context, w ldap.ResponseWriter, r *ldap.Request, p *searchPlan, row *sortRow) (bool, error) {
+	req := *p.req
+	req.BaseDN, req.Scope, req.SizeLimit, req.After = string(row.ndn), ldap.ScopeBaseObject, 0, 0
+	req.Assertion = nil // checked against the search's base already
+	req.Cost = nil      // the search paid for finding the entry
+	req.Borrow = true
+	sent := false
+	err := f.backend.Search(ctx, &req, func(en *directory.Entry) error {
+		out := outEntryPool.Get().(*ldap.Entry)
+		defer putOutEntry(out)
+		if err := w.WriteEntry(f.entryOutInto(out, en, p), r.Search.TypesOnly); err != nil {
+			return err
+		}
+		sent = true
+		return nil
+	})
+	var le *ldap.Error
+	if errors.As(err, &le) && le.Code == ldap.NoSuchObject {
+		return false, nil
+	}
+	return sent, err
+}
+
+// rowError ends a sorted search whose writeRow failed.
+func (f *Frontend) rowError(w ldap.ResponseWriter, p *searchPlan, err error) {
+	if res, ok := f.searchError(err, string(p.req.BaseDN)); ok {
+		w.WriteResult(res)
+	}
+}
+
 // writeSortedPage writes one page of a sorted paged search. The cookie's
 // ID field holds the offset of the page in the sorted result.
-func (f *Frontend) writeSortedPage(w ldap.ResponseWriter, r *ldap.Request, p *searchPlan, rows []sortRow, paging *pageState, cookie []byte, ctrls []ldap.ResponseControl) {
+func (f *Frontend) writeSortedPage(ctx context.Context, w ldap.ResponseWriter, r *ldap.Request, p *searchPlan, rows []sortRow, paging *pageState, cookie []byte, ctrls []ldap.ResponseControl) {
 	offset := 0
 	if len(cookie) > 0 {
 		after, ok := paging.parseCookie(cookie)
@@ -368,7 +627,8 @@ func (f *Frontend) writeSortedPage(w ldap.ResponseWriter, r *ldap.Request, p *se
 	}
 	end := min(offset+paging.size, len(rows))
 	for i := offset; i < end; i++ {
-		if err := w.WriteEntry(f.entryOut(rows[i].en, p), r.Search.TypesOnly); err != nil {
+		if _, err := f.writeRow(ctx, w, r, p, &rows[i]); err != nil {
+			f.rowError(w, p, err)
 			return
 		}
 	}
@@ -390,7 +650,7 @@ func (f *Frontend) writeSortedPage(w ldap.ResponseWriter, r *ldap.Request, p *se
 // value is at or after the assertion value in the sort order (so at most
 // it in reverse order); if there is none the target is one past the end,
 // and only the entries before it are returned.
-func (f *Frontend) writeVLV(w ldap.ResponseWriter, r *ldap.Request, p *searchPlan, keys []sortKey, rows []sortRow, v *ldap.VLVRequest, ctrls []ldap.ResponseControl) {
+func (f *Frontend) writeVLV(ctx context.Context, w ldap.ResponseWriter, r *ldap.Request, p *searchPlan, keys []sortKey, rows []sortRow, v *ldap.VLVRequest, ctrls []ldap.ResponseControl) {
 	n := len(rows)
 	var pos int
 	if v.ByOffset {
@@ -416,12 +676,13 @@ func (f *Frontend) writeVLV(w ldap.ResponseWriter, r *ldap.Request, p *searchPla
 	} else {
 		k := &keys[0]
 		pos = n + 1
+		ge, gerr := k.assertion(v.GreaterOrEqual)
 		for i := range rows {
 			x := rows[i].vals[0]
 			var ok bool
 			if x == nil {
 				ok = !k.reverse // absent is larger than any value
-			} else if c, err := k.ord.Compare(x, v.GreaterOrEqual); err == nil {
+			} else if c, err := k.order(x, ge); err == nil && gerr == nil {
 				if k.reverse {
 					ok = c <= 0
 				} else {
@@ -443,10 +704,14 @@ func (f *Frontend) writeVLV(w ldap.ResponseWriter, r *ldap.Request, p *searchPla
 			res.Code, res.Diagnostic = ldap.SizeLimitExceeded, "size limit exceeded"
 			break
 		}
-		if err := w.WriteEntry(f.entryOut(rows[i-1].en, p), r.Search.TypesOnly); err != nil {
+		ok, err := f.writeRow(ctx, w, r, p, &rows[i-1])
+		if err != nil {
+			f.rowError(w, p, err)
 			return
 		}
-		sent++
+		if ok {
+			sent++
+		}
 	}
 	res.Controls = append(ctrls, vlvResponse(pos, n, ldap.Success))
 	w.WriteResult(res)
