@@ -411,6 +411,20 @@ func (s unionSource) each(r index.Reader, fn func(ID) bool) {
 	}
 }
 
+// broad reports whether p is one posting list of at least n IDs. The
+// count goes through the list cache, which keeps such a lower bound, so
+// it is read once, not on every search.
+func (p *plan) broad(r index.Reader, n int) bool {
+	if p.prefix == nil || len(p.probes) > 0 || !p.large() {
+		return false
+	}
+	if p.est >= n {
+		return true
+	}
+	m, _ := r.Estimate(p.prefix, 0, n)
+	return m >= n
+}
+
 // source turns a plan into a stream of IDs.
 func (p *plan) source() idSource {
 	if p.union != nil {

@@ -372,9 +372,16 @@ func (e *Engine) candidates(r index.Reader, tok treeToken, m *matcher, req *Sear
 		p = e.planFilter(r, m)
 	}
 	if p != nil && set != nil {
-		// The set is shared: intersect only reads it (or clones it when
-		// it drives).
-		p = e.intersect(r, []*plan{p, {bm: set, est: scopeSize}})
+		if (e.unindexedLimit == 0 || scopeSize <= e.unindexedLimit) && p.broad(r, 2*scopeSize) {
+			// A list at least twice the subtree ((objectClass=person)
+			// in a deep OU): reading or probing it costs more than
+			// checking the subtree's entries, which are read anyway.
+			p = nil
+		} else {
+			// The set is shared: intersect only reads it (or clones
+			// it when it drives).
+			p = e.intersect(r, []*plan{p, {bm: set, est: scopeSize}})
+		}
 	}
 	if req.Scope == ldap.ScopeChildren {
 		scopeSize-- // not the base itself
