@@ -310,23 +310,18 @@ func pagedControl(w *builder, size int) {
 	})
 }
 
-// sortVLVControls sorts by attr under orderingRule and asks for the
-// entries around the first whose value is at least target, as an address
-// book that jumps to what the user typed.
-func sortVLVControls(w *builder, attr, orderingRule, target string, before, after int) {
+// sortRuleControl sorts by attr under orderingRule (RFC 2891), critical.
+// (A VLV window is not used against slapd: its sssvlv overlay keeps a
+// context per VLV request until the client names it again, and answers
+// busy once a connection holds sssvlv-maxperconn of them; this client
+// does not echo context IDs.)
+func sortRuleControl(w *builder, attr, orderingRule string) {
 	w.control(oidSortRequest, true, func(v *builder) {
 		v.open(tagSequence)
 		v.open(tagSequence)
 		v.str(tagOctetString, attr)
 		v.str(0x80, orderingRule) // orderingRule [0]
 		v.close()
-		v.close()
-	})
-	w.control(oidVLVRequest, true, func(v *builder) {
-		v.open(tagSequence)
-		v.int(tagInteger, int64(before))
-		v.int(tagInteger, int64(after))
-		v.str(0x81, target) // greaterThanOrEqual [1]
 		v.close()
 	})
 }

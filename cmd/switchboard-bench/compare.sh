@@ -44,7 +44,7 @@ WORK=${WORKDIR:-/tmp/switchboard-compare}
 AS_USER=0
 MATRIX_CASES=""
 for b in suffix people deep; do
-	for op in eq sub thunderbird outlook presence onelevel paged sortvlv base; do
+	for op in eq sub thunderbird outlook presence onelevel paged sortpage base; do
 		MATRIX_CASES="$MATRIX_CASES $op:8@$b"
 	done
 done
@@ -280,6 +280,6 @@ printf "| on disk after the run, allocated | %d MB | %d MB | |\n" $(($(du_alloc 
 echo "| server RSS after the run | $RSS_SLAPD | $RSS_SB | |"
 echo
 echo "Errors are non-success result codes as code:count (sizeLimitExceeded is success for the size-limited"
-echo "presence, thunderbird, outlook and onelevel cases); io:N counts broken connections. Raw results: $WORK/results."
+echo "presence, thunderbird, outlook, onelevel and sortpage cases); io:N counts broken connections. Raw results: $WORK/results."
 [ -z "${SB_STATUS:-}" ] || echo "**$SB_STATUS**"
 [ -z "${SLAPD_STATUS:-}" ] || echo "**$SLAPD_STATUS**"

@@ -138,10 +138,3 @@ func (ds *dataset) within(base string) *dataset {
 	}
 	return out
 }
-
-// snPrefix is the first two letters of the surname, lower-cased: what a
-// user types to jump in a sorted address book.
-func (p *person) snPrefix() string {
-	r := []rune(strings.ToLower(p.SN))
-	return string(r[:min(2, len(r))])
-}

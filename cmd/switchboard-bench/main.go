@@ -18,8 +18,8 @@
 //	outlook      (&(mail=*)(|(mail=ab*)(|(cn=ab*)(|(sn=ab*)(givenName=ab*))))), size limit 100
 //	onelevel     (objectClass=*), one level below -base, size limit 100
 //	paged        (objectClass=inetOrgPerson) from -base, the first page of 100 (RFC 2696)
-//	sortvlv      (objectClass=inetOrgPerson) from -base sorted by sn (caseIgnoreOrderingMatch),
-//	             a VLV window of 20 from the first sn >= a person's first two letters
+//	sortpage     (objectClass=inetOrgPerson) from -base sorted by sn (caseIgnoreOrderingMatch,
+//	             critical), size limit 20: the first screen of a sorted address book
 //	base         base-scope read of a random person's DN
 //	bind         simple bind of a random person with password "password",
 //	             on the same connection (rebind)

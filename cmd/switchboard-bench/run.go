@@ -81,7 +81,7 @@ type workload struct {
 	okSizeLim bool     // sizeLimitExceeded (4) counts as success
 }
 
-var opNames = []string{"eq", "sub", "presence", "and", "or", "thunderbird", "outlook", "onelevel", "paged", "sortvlv", "base", "bind", "modify", "adddel", "mix", "sort", "vlv"}
+var opNames = []string{"eq", "sub", "presence", "and", "or", "thunderbird", "outlook", "onelevel", "paged", "sortpage", "base", "bind", "modify", "adddel", "mix", "sort", "vlv"}
 
 // defaultSizeLimit is the size limit a request carries unless -sizelimit
 // says otherwise: 100 for the address-book style and presence searches (as
@@ -90,6 +90,8 @@ func defaultSizeLimit(op string) int {
 	switch op {
 	case "presence", "thunderbird", "outlook", "onelevel", "sort":
 		return 100
+	case "sortpage":
+		return 20
 	}
 	return 0
 }
@@ -199,13 +201,13 @@ func buildWorkload(cfg *config) (*workload, error) {
 		var op []byte
 		op, err = search(cfg.Base, 2, "(objectClass=inetOrgPerson)")
 		w.pool = [][]byte{op}
-	case "sortvlv":
-		// Outlook's browse: sorted by surname, 20 entries from the
-		// first at or after what the user typed.
-		controls = func(b *builder, p *person) {
-			sortVLVControls(b, "sn", "caseIgnoreOrderingMatch", p.snPrefix(), 0, 19)
-		}
-		err = perPerson(func(p *person) ([]byte, error) { return search(cfg.Base, 2, "(objectClass=inetOrgPerson)") })
+	case "sortpage":
+		// An address book's first screen, sorted by surname: the sort
+		// control and a size limit of 20.
+		controls = func(b *builder, _ *person) { sortRuleControl(b, "sn", "caseIgnoreOrderingMatch") }
+		var op []byte
+		op, err = search(cfg.Base, 2, "(objectClass=inetOrgPerson)")
+		w.pool = [][]byte{op}
 	case "sort", "vlv":
 		// The whole filter's result is gathered and sorted for every
 		// request; vlv then returns a window of 20 at a random offset.

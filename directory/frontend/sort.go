@@ -62,6 +62,7 @@ import (
 
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/directory/access"
+	"github.com/switchboard-ldap/switchboard/directory/index"
 	"github.com/switchboard-ldap/switchboard/ldap"
 	"github.com/switchboard-ldap/switchboard/schema"
 )
@@ -123,6 +124,9 @@ func (f *Frontend) resolveSortKeys(keys []ldap.SortKey, acc *searchAccess) ([]so
 			}
 		}
 		sk := sortKey{at: ord, names: f.engine.Subtypes(at), opts: lowerAll(opts), reverse: k.Reverse}
+		if index.ByNormalForm(ord) {
+			sk.eq = true // the same order, each value normalised once
+		}
 		if ord.Ordering == nil {
 			// No ORDERING rule: 389-ds and Active Directory order such
 			// types (cn, sn, displayName) by their equality normal form;

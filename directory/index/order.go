@@ -18,6 +18,18 @@ var byNormalForm = map[string]string{
 	"1.3.6.1.1.16.3": "1.3.6.1.1.16.2", // UUIDOrderingMatch
 }
 
+// ByNormalForm reports whether at's ORDERING rule orders values as their
+// EQUALITY normal forms compare bytewise (caseIgnoreOrderingMatch for a
+// caseIgnoreMatch type): a sort can then normalise each value once
+// instead of at every comparison.
+func ByNormalForm(at *schema.AttributeType) bool {
+	if at.Ordering == nil || at.Equality == nil {
+		return false
+	}
+	eq, ok := byNormalForm[at.Ordering.OID]
+	return ok && at.Equality.OID == eq
+}
+
 // orderFor returns the key function of an attribute's ORDERING rule, or nil
 // when no order-preserving key is known for it.
 func orderFor(at *schema.AttributeType) orderFunc {
@@ -30,7 +42,7 @@ func orderFor(at *schema.AttributeType) orderFunc {
 	case "2.5.13.28": // generalizedTimeOrderingMatch
 		return timeKey
 	}
-	if eq, ok := byNormalForm[at.Ordering.OID]; ok && at.Equality != nil && at.Equality.OID == eq {
+	if ByNormalForm(at) {
 		return func(v []byte) ([]byte, bool) {
 			n, err := at.Normalize(v)
 			return n, err == nil
