@@ -18,13 +18,17 @@
 // limit applies to it and ends the operation with sizeLimitExceeded when
 // reached); a commit that set already reflected is not notified again.
 // Then every committed change whose type is in changeTypes and whose
-// entry is in the search's content is returned as that entry:
+// entry is in the search's content is returned as that entry, in commit
+// order, each change once, built from the change itself (not from the
+// entry's state when the notification is sent, which a later change may
+// have altered, renamed or deleted):
 //
-//   - add, modify, modDN: the entry as it is now (the attributes the
-//     search requested, computed ones included), if it is in the content
-//     after the change. An entry a modify takes out of the content is not
-//     notified (the draft has no such notion); an entry a modify or a
-//     modDN brings in is notified as modify or modDN.
+//   - add, modify, modDN: the entry as the change left it, under its DN
+//     of that moment (the attributes the search requested; computed ones
+//     other than entryDN are read when it is sent), if it is in the
+//     content after the change. An entry a modify takes out of the
+//     content is not notified (the draft has no such notion); an entry a
+//     modify or a modDN brings in is notified as modify or modDN.
 //   - delete: the entry as it was before, if it was in the content; a
 //     subtree delete notifies every removed entry in the content, the
 //     descendants before the entry deleted.
@@ -143,7 +147,7 @@ func (s *Server) ServeSearch(ctx context.Context, w ldap.ResponseWriter, q *fron
 		if !state[ev.CSN.Replica].Less(ev.CSN) {
 			return nil // the initial set reflected it
 		}
-		return n.notify(ctx, ev.Change)
+		return n.notify(ev.Change)
 	})
 }
 
@@ -156,7 +160,7 @@ type notifier struct {
 }
 
 // notify sends the entries one committed change notifies.
-func (n *notifier) notify(ctx context.Context, ch *directory.Change) error {
+func (n *notifier) notify(ch *directory.Change) error {
 	var typ int
 	switch ch.Kind {
 	case directory.ChangeAdd:
@@ -175,32 +179,33 @@ func (n *notifier) notify(ctx context.Context, ch *directory.Change) error {
 	}
 	if typ == ldap.PSearchDelete {
 		for i := len(ch.Removed) - 1; i >= 0; i-- {
-			if n.content.Holds(ch.Removed[i]) {
-				if err := n.send(ch.Removed[i], typ, ""); err != nil {
-					return err
-				}
+			if err := n.sendIf(ch.Removed[i], typ, ""); err != nil {
+				return err
 			}
 		}
-		if n.content.Holds(ch.Before) {
-			return n.send(ch.Before, typ, "")
-		}
-		return nil
-	}
-	en, err := n.content.Current(ctx, ch.After.First("entryUUID"))
-	if err != nil || en == nil {
-		return err
+		return n.sendIf(ch.Before, typ, "")
 	}
 	prev := ""
 	if typ == ldap.PSearchModDN {
 		prev = ch.Before.DN
 	}
-	return n.send(en, typ, prev)
+	return n.sendIf(ch.After, typ, prev)
+}
+
+// sendIf sends en, an entry as the change left it, if it is in the
+// content.
+func (n *notifier) sendIf(en *directory.Entry, typ int, previousDN string) error {
+	out, err := n.content.Entry(en)
+	if err != nil || out == nil {
+		return err
+	}
+	return n.send(out, typ, previousDN)
 }
 
 func (n *notifier) send(en *directory.Entry, typ int, previousDN string) error {
 	if !n.ps.ReturnECs {
-		return n.w.WriteEntry(n.q.Entry(en), n.q.Request.Search.TypesOnly)
+		return n.w.WriteEntry(n.content.Out(en), n.q.Request.Search.TypesOnly)
 	}
 	ecn := ldap.ResponseControl{OID: ldap.OIDEntryChangeNotifying, Value: ldap.AppendEntryChangeNotification(nil, typ, previousDN)}
-	return n.w.WriteEntry(n.q.Entry(en), n.q.Request.Search.TypesOnly, ecn)
+	return n.w.WriteEntry(n.content.Out(en), n.q.Request.Search.TypesOnly, ecn)
 }

@@ -31,8 +31,9 @@
 // stream before it reads anything, so no commit falls between the refresh
 // and the persist phase; a commit the refresh already reflected (its CSN
 // at or below the refresh cookie) is skipped. Each later commit is sent
-// as it happens: the entry's current state as add or modify, or delete
-// when it was removed or left the search's content. The cookie on an
+// as it happens, in commit order, from the change itself: the entry as
+// the change left it (under its DN of that moment) as add or modify, or
+// delete when it was removed or left the search's content. The cookie on an
 // entry is the changelog's safe CSN (every local write at or below it has
 // committed), and only when it advanced: a consumer may ignore an entry
 // whose cookie is not newer than its own, and commits can finish out of
@@ -236,7 +237,7 @@ func (s *session) writeState(en *directory.Entry, state int, cookie []byte) erro
 	if state == ldap.SyncDelete {
 		return s.w.WriteEntry(&ldap.Entry{DN: en.DN}, false, ctl)
 	}
-	return s.w.WriteEntry(s.q.Entry(en), s.q.Request.Search.TypesOnly, ctl)
+	return s.w.WriteEntry(s.content.Out(en), s.q.Request.Search.TypesOnly, ctl)
 }
 
 // refreshAll sends every entry of the search with state add, parents
@@ -412,7 +413,7 @@ func (s *session) send(ctx context.Context, ch *directory.Change, cookie []byte)
 		}
 		return s.newCookie(cookie)
 	}
-	en, err := s.content.Current(ctx, ch.After.First("entryUUID"))
+	en, err := s.content.Entry(ch.After)
 	if err != nil {
 		return err
 	}

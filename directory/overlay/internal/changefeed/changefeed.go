@@ -3,9 +3,10 @@
 // persistent search (draft-ietf-ldapext-psearch-03, package psearch).
 //
 // Both follow the changelog's commit stream (replication.Subscription)
-// for one search: Content decides whether an entry as a write saw it was
-// in the search's content (base, scope, filter, the requester's access)
-// and reads an entry's current state as the requester may see it; Follow
+// for one search: Content decides whether an entry as a committed change
+// left it was in the search's content (base, scope, filter, the
+// requester's access) and gives that entry as the search returns it, or
+// reads an entry's current state (for a refresh); Follow
 // runs the stream until the operation ends, and ends it with a result for
 // the two ways the server ends it (shutdown, a consumer that fell behind).
 package changefeed
@@ -68,40 +69,60 @@ type Content struct {
 	backend directory.Backend
 	q       *frontend.SearchQuery
 	baseND  string
+	acc     directory.SearchAccess
 	filter  *directory.CompiledFilter
-	// computed asks Current for computed operational attributes.
+	out     func(*directory.Entry) *ldap.Entry
+	// computed asks Current and Entry for computed operational attributes.
 	computed bool
 }
 
 // NewContent returns the content of q, searched through backend; computed
-// asks Current for the computed operational attributes q requested (a
-// replica computes its own, so content synchronization does not). A base
-// DN that does not parse is invalidDNSyntax.
+// asks Current and Entry for the computed operational attributes q
+// requested (a replica computes its own, so content synchronization does
+// not). A base DN that does not parse is invalidDNSyntax.
 func NewContent(eng *directory.Engine, backend directory.Backend, q *frontend.SearchQuery, computed bool) (*Content, error) {
 	baseND, err := eng.NormalizeDN(q.BaseDN)
 	if err != nil {
 		return nil, &ldap.Error{Code: ldap.InvalidDNSyntax, Message: "invalid base DN"}
 	}
-	return &Content{eng: eng, backend: backend, q: q, baseND: baseND, filter: eng.CompileSearchFilter(q.Filter, q.Access),
-		computed: computed && q.Operational}, nil
+	return &Content{eng: eng, backend: backend, q: q, baseND: baseND, acc: q.Access, out: q.Entry,
+		filter: eng.CompileSearchFilter(q.Filter, q.Access), computed: computed && q.Operational}, nil
 }
 
-// Holds reports whether a stored entry (as a write hook saw it, before or
-// after the write) was in the content: within the scope, matching the
-// filter with the requester's access to its attributes, and visible to
-// the requester.
-func (c *Content) Holds(en *directory.Entry) bool {
-	if en == nil {
-		return false
+// Entry returns en, an entry as a committed change left it (after the
+// change, or before a delete), as the search returns it: with the
+// computed operational attributes if asked (entryDN is en's DN as of the
+// change; the others are read now), or nil if it was not in the content:
+// outside the scope, not matching the filter with the requester's access
+// to its attributes (computed ones included), or not visible to the
+// requester. en is shared with other feeds and is not changed.
+func (c *Content) Entry(en *directory.Entry) (*directory.Entry, error) {
+	if en == nil || !ldap.InScopeNDN(en.NDN, c.baseND, c.q.Scope) {
+		return nil, nil
 	}
-	if !ldap.InScopeNDN(en.NDN, c.baseND, c.q.Scope) {
-		return false
+	full, err := c.eng.WithComputed(en)
+	if err != nil {
+		return nil, err
 	}
-	if !c.filter.Match(en) {
-		return false
+	if !c.filter.Match(full) || (c.acc != nil && !c.acc.Visible(full)) {
+		return nil, nil
 	}
-	return c.q.Access == nil || c.q.Access.Visible(en)
+	if c.computed {
+		return full, nil
+	}
+	return en, nil
 }
+
+// Holds reports whether en, an entry as a committed change saw it
+// (before or after it), was in the content (see Entry).
+func (c *Content) Holds(en *directory.Entry) bool {
+	got, err := c.Entry(en)
+	return err == nil && got != nil
+}
+
+// Out selects the requested attributes of en, as the requester may read
+// them, for the wire.
+func (c *Content) Out(en *directory.Entry) *ldap.Entry { return c.out(en) }
 
 // Current returns the entry whose entryUUID is uuid, as the search would
 // return it now (computed attributes included, access applied), or nil if
@@ -117,7 +138,7 @@ func (c *Content) Current(ctx context.Context, uuid string) (*directory.Entry, e
 	var out *directory.Entry
 	err := c.backend.Search(ctx, &directory.SearchRequest{
 		BaseDN: c.q.BaseDN, Scope: c.q.Scope, Filter: f, Operational: c.computed,
-		Access: c.q.Access, Unlimited: true,
+		Access: c.acc, Unlimited: true,
 	}, func(en *directory.Entry) error {
 		out = en
 		return directory.ErrStop
