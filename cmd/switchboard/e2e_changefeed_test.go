@@ -8,12 +8,15 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	ber "github.com/go-asn1-ber/asn1-ber"
 	goldap "github.com/go-ldap/ldap/v3"
 )
 
@@ -353,4 +356,140 @@ func (sp *syncPersist) quiet(t *testing.T, d time.Duration) {
 	if len(sp.got) != n {
 		t.Fatalf("unexpected states: %v", sp.got[n:])
 	}
+}
+
+// bind binds p as dn with a simple bind and requires success.
+func (p *psClient) bind(dn, pw string) {
+	p.t.Helper()
+	op := ber.Encode(ber.ClassApplication, ber.TypeConstructed, goldap.ApplicationBindRequest, nil, "")
+	op.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, 3, ""))
+	op.AppendChild(ber.NewString(ber.ClassUniversal, ber.TypePrimitive, ber.TagOctetString, dn, ""))
+	op.AppendChild(ber.NewString(ber.ClassContext, ber.TypePrimitive, 0, pw, ""))
+	id := p.send(op)
+	if m := p.next(10 * time.Second); m.id != id || m.code != 0 {
+		p.t.Fatalf("bind as %s: %v", dn, m)
+	}
+}
+
+// TestE2EChangeFeedRevoked: a persistent search and a refreshAndPersist
+// sync search stop sending what their requester may no longer read, as
+// the rules and group memberships in force decide at each notification,
+// and end with insufficientAccessRights when the requester's own entry
+// is locked, deleted or renamed.
+func TestE2EChangeFeedRevoked(t *testing.T) {
+	const watched = "ou=watched," + testSuffix
+	const group = "cn=watchers,ou=groups," + testSuffix
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	rules := `access:
+  rules:
+    - to attrs=userPassword by self write by anonymous auth by * none
+    - to dn.subtree="` + watched + `" by group="` + group + `" read by * none
+    - to * by * read
+`
+	if err := os.WriteFile(cfg, []byte(rules), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "", "--demo", "--config", cfg)
+	root := dialRoot(t, s)
+	a := goldap.NewAddRequest(watched, nil)
+	a.Attribute("objectClass", []string{"organizationalUnit"})
+	a.Attribute("ou", []string{"watched"})
+	if err := root.Add(a); err != nil {
+		t.Fatal(err)
+	}
+	users := []string{"wrevoked", "wlocked", "wdeleted", "wrenamed", "wsync", "wkept"}
+	var members []string
+	for _, u := range users {
+		members = append(members, psAdd(t, root, u, "userPassword", "pw"))
+	}
+	g := goldap.NewAddRequest(group, nil)
+	g.Attribute("objectClass", []string{"groupOfNames"})
+	g.Attribute("cn", []string{"watchers"})
+	g.Attribute("member", members)
+	if err := root.Add(g); err != nil {
+		t.Fatal(err)
+	}
+	ps := map[string]*psClient{}
+	ids := map[string]int64{}
+	for _, u := range users {
+		if u == "wsync" {
+			continue
+		}
+		p := dialPS(t, s)
+		p.bind(person(u), "pw")
+		ids[u] = p.search(watched, "(objectClass=*)", []string{"cn", "description"}, psControl(15, true, true))
+		ps[u] = p
+	}
+	sc, err := goldap.DialURL(s.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sc.Close() })
+	if err := sc.Bind(person("wsync"), "pw"); err != nil {
+		t.Fatal(err)
+	}
+	sp := runSyncPersist(t, sc, watched, "(objectClass=person)")
+	ps["wkept"].quiet(300 * time.Millisecond)
+
+	target := "cn=t1," + watched
+	add := goldap.NewAddRequest(target, nil)
+	add.Attribute("objectClass", []string{"person"})
+	add.Attribute("cn", []string{"t1"})
+	add.Attribute("sn", []string{"t1"})
+	if err := root.Add(add); err != nil {
+		t.Fatal(err)
+	}
+	for u, p := range ps {
+		if m := p.next(10 * time.Second); m.id != ids[u] || m.ecn == nil || m.ecn.changeType != 1 {
+			t.Fatalf("%s: got %v, want the add of %s", u, m, target)
+		}
+	}
+	if got := sp.states(t, 1); got[0] != "add t1" {
+		t.Fatalf("sync: got %v, want [add t1]", got)
+	}
+
+	// Out of the group: the next change is not sent to wrevoked nor to
+	// the sync consumer; the others still get it.
+	m := goldap.NewModifyRequest(group, nil)
+	m.Delete("member", []string{person("wrevoked"), person("wsync")})
+	if err := root.Modify(m); err != nil {
+		t.Fatal(err)
+	}
+	psModify(t, root, target, "description", "after revocation")
+	for u, p := range ps {
+		if u == "wrevoked" {
+			continue
+		}
+		if m := p.next(10 * time.Second); m.id != ids[u] || m.ecn == nil || m.ecn.changeType != 4 ||
+			!slices.Equal(m.attrs["description"], []string{"after revocation"}) {
+			t.Fatalf("%s: got %v, want the modify of %s", u, m, target)
+		}
+	}
+	ps["wrevoked"].quiet(300 * time.Millisecond)
+	sp.quiet(t, 10*time.Millisecond)
+
+	// Locked, deleted, renamed: those searches end; wkept's goes on.
+	lock := goldap.NewModifyRequest(person("wlocked"), nil)
+	lock.Replace("pwdAccountLockedTime", []string{"000001010000Z"})
+	if err := root.Modify(lock); err != nil {
+		t.Fatal(err)
+	}
+	if err := root.Del(goldap.NewDelRequest(person("wdeleted"), nil)); err != nil {
+		t.Fatal(err)
+	}
+	if err := root.ModifyDN(goldap.NewModifyDNRequest(person("wrenamed"), "uid=wrenamed2", true, "")); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{"wlocked", "wdeleted", "wrenamed"} {
+		m := ps[u].next(10 * time.Second)
+		if m.id != ids[u] || m.tag != goldap.ApplicationSearchResultDone || m.code != goldap.LDAPResultInsufficientAccessRights {
+			t.Fatalf("%s: got %v, want the search ended with insufficientAccessRights", u, m)
+		}
+		t.Logf("%s: %v", u, m)
+	}
+	psModify(t, root, target, "description", "last")
+	if m := ps["wkept"].next(10 * time.Second); m.id != ids["wkept"] || !slices.Equal(m.attrs["description"], []string{"last"}) {
+		t.Fatalf("wkept: got %v, want the last modify", m)
+	}
+	sp.quiet(t, 300*time.Millisecond)
 }

@@ -47,8 +47,12 @@
 // The requester sees what a search would show it: the entries its access
 // lets it read, with the attributes it may read, and a filter item on an
 // attribute it may not search is Undefined, for the initial set and the
-// notifications alike (a deleted entry is checked as it was before). The
-// access is the one in force when the search started.
+// notifications alike (a deleted entry is checked as it was before).
+// Each notification is checked against the access policy and group
+// memberships in force when it is sent, not those of the search's start:
+// rights taken away stop the notifications they allowed. The search ends
+// with insufficientAccessRights when the requester's own entry is
+// deleted, renamed or moved, or locked (pwdAccountLockedTime set).
 //
 // # End
 //
@@ -144,8 +148,14 @@ func (s *Server) ServeSearch(ctx context.Context, w ldap.ResponseWriter, q *fron
 		"changeTypes", ps.ChangeTypes, "changesOnly", ps.ChangesOnly, "returnECs", ps.ReturnECs)
 	cut := behind
 	changefeed.Follow(ctx, w, sub, &s.Stop, &cut, func(ev replication.Event) error {
-		if !state[ev.CSN.Replica].Less(ev.CSN) {
-			return nil // the initial set reflected it
+		if err := content.Ends(ev.Change); err != nil {
+			return err
+		}
+		if !state[ev.CSN.Replica].Less(ev.CSN) || !content.Touches(ev.Change) {
+			return nil // the initial set reflected it, or out of scope
+		}
+		if err := content.Recheck(ctx); err != nil {
+			return err
 		}
 		return n.notify(ev.Change)
 	})

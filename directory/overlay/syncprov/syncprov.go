@@ -38,7 +38,10 @@
 // committed), and only when it advanced: a consumer may ignore an entry
 // whose cookie is not newer than its own, and commits can finish out of
 // CSN order. The subscription's queue is bounded: a consumer that cannot
-// keep up is ended with busy and resumes from its cookie.
+// keep up is ended with busy and resumes from its cookie. Each commit is
+// checked against the access policy and group memberships in force when
+// it is sent, and the search ends with insufficientAccessRights when the
+// consumer's own entry is deleted, renamed or moved, or locked.
 //
 // # Attributes
 //
@@ -382,6 +385,9 @@ func (s *session) persist(ctx context.Context, sub *replication.Subscription, se
 	local := s.p.Log.Replica()
 	behind := &ldap.Result{Code: ldap.Busy, Diagnostic: "the consumer fell behind the change stream; resume with the last cookie"}
 	changefeed.Follow(ctx, s.w, sub, &s.p.Stop, behind, func(ev replication.Event) error {
+		if err := s.content.Ends(ev.Change); err != nil {
+			return err
+		}
 		if !sent[ev.CSN.Replica].Less(ev.CSN) {
 			return nil // the refresh already reflected it
 		}
@@ -394,8 +400,15 @@ func (s *session) persist(ctx context.Context, sub *replication.Subscription, se
 	})
 }
 
-// send writes the sync states one committed change causes.
+// send writes the sync states one committed change causes, with the
+// requester's access as it is now.
 func (s *session) send(ctx context.Context, ch *directory.Change, cookie []byte) error {
+	if !s.content.Touches(ch) {
+		return s.newCookie(cookie)
+	}
+	if err := s.content.Recheck(ctx); err != nil {
+		return err
+	}
 	if ch.Kind == directory.ChangeDelete {
 		var last *directory.Entry
 		for i := len(ch.Removed) - 1; i >= 0; i-- {

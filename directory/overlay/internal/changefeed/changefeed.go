@@ -12,9 +12,11 @@
 package changefeed
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 
 	"github.com/switchboard-ldap/switchboard/directory"
@@ -74,6 +76,9 @@ type Content struct {
 	out     func(*directory.Entry) *ldap.Entry
 	// computed asks Current and Entry for computed operational attributes.
 	computed bool
+	// who is the normalised DN of the requester's identity ("" for the
+	// root DN and anonymous): the search ends when it goes away.
+	who string
 }
 
 // NewContent returns the content of q, searched through backend; computed
@@ -85,9 +90,76 @@ func NewContent(eng *directory.Engine, backend directory.Backend, q *frontend.Se
 	if err != nil {
 		return nil, &ldap.Error{Code: ldap.InvalidDNSyntax, Message: "invalid base DN"}
 	}
-	return &Content{eng: eng, backend: backend, q: q, baseND: baseND, acc: q.Access, out: q.Entry,
-		filter: eng.CompileSearchFilter(q.Filter, q.Access), computed: computed && q.Operational}, nil
+	c := &Content{eng: eng, backend: backend, q: q, baseND: baseND, acc: q.Access, out: q.Entry,
+		filter: eng.CompileSearchFilter(q.Filter, q.Access), computed: computed && q.Operational}
+	if q.Access != nil && q.Session != nil && q.Session.BindDN() != "" {
+		if c.who, err = eng.NormalizeDN(q.Session.BindDN()); err != nil {
+			return nil, &ldap.Error{Code: ldap.InvalidDNSyntax, Message: "the bound identity's DN does not parse"}
+		}
+	}
+	return c, nil
 }
+
+// Recheck takes the requester's access anew from the access policy and
+// group memberships in force now (SearchQuery.Recheck), so that a search
+// that lasts stops returning what the requester may no longer read. An
+// error ends the search.
+func (c *Content) Recheck(ctx context.Context) error {
+	if c.q.Recheck == nil {
+		return nil
+	}
+	acc, out, err := c.q.Recheck(ctx)
+	if err != nil {
+		return err
+	}
+	c.acc, c.out = acc, out
+	c.filter = c.eng.CompileSearchFilter(c.q.Filter, acc)
+	return nil
+}
+
+// Ends reports, for a committed change, why the search must end because
+// of it: the requester's own entry was deleted, renamed (or moved with
+// an ancestor), or locked (pwdAccountLockedTime set, as the password
+// policy does after too many failures or an administrator does by hand).
+// The session's identity no longer stands for an entry that may read.
+func (c *Content) Ends(ch *directory.Change) error {
+	if c.who == "" || ch == nil {
+		return nil
+	}
+	gone := func(why string) error {
+		return &ldap.Error{Code: ldap.InsufficientAccessRights,
+			Message: "the bound identity was " + why + "; bind again and search again"}
+	}
+	switch ch.Kind {
+	case directory.ChangeDelete:
+		if ch.Before != nil && ch.Before.NDN == c.who {
+			return gone("deleted")
+		}
+		for _, en := range ch.Removed {
+			if en.NDN == c.who {
+				return gone("deleted")
+			}
+		}
+	case directory.ChangeModifyDN:
+		for _, r := range ch.Renamed {
+			if r.OldNDN == c.who {
+				return gone("renamed")
+			}
+		}
+	case directory.ChangeModify:
+		if ch.After != nil && ch.After.NDN == c.who {
+			now := ch.After.Get(lockedTime)
+			if len(now) > 0 && (ch.Before == nil || !slices.EqualFunc(ch.Before.Get(lockedTime), now, bytes.Equal)) {
+				return gone("locked")
+			}
+		}
+	}
+	return nil
+}
+
+// lockedTime is the password policy's lock (draft-behera-ldap-password-
+// policy): an account is locked from the time it holds.
+const lockedTime = "pwdAccountLockedTime"
 
 // Entry returns en, an entry as a committed change left it (after the
 // change, or before a delete), as the search returns it: with the
@@ -111,6 +183,22 @@ func (c *Content) Entry(en *directory.Entry) (*directory.Entry, error) {
 		return full, nil
 	}
 	return en, nil
+}
+
+// Touches reports whether a committed change involves an entry within
+// the search's base and scope, before or after it: only such a change
+// can be notified.
+func (c *Content) Touches(ch *directory.Change) bool {
+	in := func(en *directory.Entry) bool { return en != nil && ldap.InScopeNDN(en.NDN, c.baseND, c.q.Scope) }
+	if in(ch.Before) || in(ch.After) {
+		return true
+	}
+	for _, en := range ch.Removed {
+		if in(en) {
+			return true
+		}
+	}
+	return false
 }
 
 // Holds reports whether en, an entry as a committed change saw it
