@@ -493,3 +493,83 @@ func TestE2EChangeFeedRevoked(t *testing.T) {
 	}
 	sp.quiet(t, 300*time.Millisecond)
 }
+
+// TestE2ESyncConsumersHoldLog: only the consumers configured in
+// replication.consumers (and the root DN) keep the changelog from being
+// trimmed under their cookie; an ordinary user's sync search holds
+// nothing back, and once its cookie is older than the log it gets
+// e-syncRefreshRequired (4096).
+func TestE2ESyncConsumersHoldLog(t *testing.T) {
+	consumer := person("repl")
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	conf := openReadAccess + `replication:
+  consumers: ["` + consumer + `"]
+  changelog:
+    max_entries: 3
+    trim_interval: 200ms
+`
+	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "", "--demo", "--config", cfg, "--log.level", "info") // to see the trims
+	root := dialRoot(t, s)
+	psAdd(t, root, "repl", "userPassword", "pw")
+	psAdd(t, root, "ordinary", "userPassword", "pw")
+	dial := func(uid string) *goldap.Conn {
+		c := dialE2E(t, s, person(uid), "pw")
+		return c
+	}
+	churn := func(tag string) {
+		t.Helper()
+		for i := range 10 {
+			psModify(t, root, person("ordinary"), "description", fmt.Sprint(tag, i))
+		}
+	}
+	syncFrom := func(c *goldap.Conn, cookie []byte) (*syncResult, error) {
+		req := goldap.NewSearchRequest(peopleDN, goldap.ScopeWholeSubtree, goldap.NeverDerefAliases, 0, 0, false,
+			"(objectClass=*)", []string{"1.1"}, nil)
+		res := c.Syncrepl(context.Background(), req, 64, goldap.SyncRequestModeRefreshOnly, cookie, false)
+		out := newSyncResult()
+		for res.Next() {
+			out.take(t, res)
+		}
+		return out, res.Err()
+	}
+
+	// An ordinary user: its cookie does not hold the log.
+	oc := dial("ordinary")
+	first, err := syncFrom(oc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The trimmer (every 200ms) keeps the 3 newest records. Wait for a
+	// trim that began after the first ten writes (it follows later ones):
+	// it left nothing from before them.
+	churn("a")
+	n := strings.Count(s.Log(), "changelog trimmed")
+	churn("a+")
+	for deadline := time.Now().Add(20 * time.Second); strings.Count(s.Log(), "changelog trimmed") <= n; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the changelog was not trimmed; log:\n%s", s.Log())
+		}
+	}
+	if _, err := syncFrom(oc, first.cookie); !goldap.IsErrorWithCode(err, ldapSyncRefreshRequired) {
+		t.Fatalf("ordinary user's old cookie: %v, want e-syncRefreshRequired (4096)", err)
+	}
+
+	// A configured consumer: the log keeps what it has not read.
+	rc := dial("repl")
+	first, err = syncFrom(rc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	churn("b")
+	time.Sleep(time.Second) // five trims, had they anything to take
+	got, err := syncFrom(rc, first.cookie)
+	if err != nil || !got.refreshDeletes || got.entries != 1 {
+		t.Fatalf("consumer's cookie: %v, %d entries, refreshDeletes %v; want the delete phase with the one changed entry",
+			err, got.entries, got.refreshDeletes)
+	}
+}
+
+const ldapSyncRefreshRequired = 4096

@@ -6,10 +6,11 @@
 //
 // # Refresh
 //
-// A consumer without a cookie, or with a cookie the changelog no longer
-// covers (it was trimmed past the consumer's CSNs) and reloadHint set
-// (slapd sets it; without it the search ends with e-syncRefreshRequired,
-// 4096), gets every entry of
+// A consumer without a cookie, or a configured consumer (below) with a
+// cookie the changelog no longer covers (it was trimmed past the
+// consumer's CSNs) and reloadHint set (slapd sets it; without it, and for
+// any other requester, the search ends with e-syncRefreshRequired, 4096),
+// gets every entry of
 // its search with state add, then refreshPresent (refreshAndPersist) or
 // a Sync Done control with refreshDeletes FALSE (refreshOnly): the
 // consumer deletes whatever it holds that was not sent, which is the
@@ -56,9 +57,13 @@
 // Cookies are OpenLDAP's, "rid=NNN,csn=CSN[;CSN...]" with one CSN per
 // server ID (see replication.Cookie); the consumer's rid is echoed. A
 // cookie that does not parse is refused with protocolError. The position
-// of each consumer (its bind DN and rid) is recorded when it presents a
-// cookie and when a refresh ends, so that the changelog is not trimmed
-// under it.
+// of each configured consumer (the root DN and Config.Consumers, the
+// config's replication.consumers; by its bind DN and rid) is recorded
+// when it presents a cookie and when a refresh ends, so that the
+// changelog is not trimmed under it (for up to
+// replication.Config.ConsumerExpiry after it was last seen). Any other
+// requester holds nothing back: its cookie is good for as long as the log
+// keeps its changes anyway (replication.Config MaxAge, MaxEntries).
 package syncprov
 
 import (
@@ -142,7 +147,10 @@ func (p *Provider) ServeSearch(ctx context.Context, w ldap.ResponseWriter, q *fr
 	// What the refresh reaches: taken before any snapshot is read.
 	state := p.Log.State()
 	id := s.consumerID()
-	if len(cookie.CSNs) > 0 {
+	// Only configured consumers hold the log back; anyone else has the
+	// window the log keeps anyway (its age and size bounds).
+	holds := p.Consumer(q)
+	if len(cookie.CSNs) > 0 && holds {
 		if err := p.Log.Acknowledge(ctx, id, cookie.CSNs); err != nil {
 			p.Logger.Warn("syncprov: recording a consumer's position", "consumer", id, "err", err)
 		}
@@ -151,9 +159,10 @@ func (p *Provider) ServeSearch(ctx context.Context, w ldap.ResponseWriter, q *fr
 	deletes, err := false, error(nil)
 	if len(cookie.CSNs) > 0 {
 		deletes, err = s.refreshFromLog(ctx, cookie.CSNs)
-		if err == nil && !deletes && !req.ReloadHint {
+		if err == nil && !deletes && (!req.ReloadHint || !holds) {
 			// RFC 4533 section 3.4: without reloadHint the client asked
-			// not to be sent everything again.
+			// not to be sent everything again; a requester that is not a
+			// configured consumer starts again without its cookie.
 			w.WriteResult(&ldap.Result{Code: ldap.SyncRefreshRequired, Diagnostic: "the changelog no longer covers this cookie; refresh without it"})
 			return
 		}
@@ -174,8 +183,10 @@ func (p *Provider) ServeSearch(ctx context.Context, w ldap.ResponseWriter, q *fr
 		return
 	}
 	out := replication.Cookie{RID: s.rid, SID: -1, CSNs: state}
-	if err := p.Log.Acknowledge(ctx, id, state); err != nil {
-		p.Logger.Warn("syncprov: recording a consumer's position", "consumer", id, "err", err)
+	if holds {
+		if err := p.Log.Acknowledge(ctx, id, state); err != nil {
+			p.Logger.Warn("syncprov: recording a consumer's position", "consumer", id, "err", err)
+		}
 	}
 	if !persist {
 		w.WriteResult(&ldap.Result{Code: ldap.Success, Controls: []ldap.ResponseControl{{

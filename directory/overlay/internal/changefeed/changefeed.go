@@ -15,6 +15,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
@@ -33,6 +34,10 @@ type Config struct {
 	// Backend runs the searches; nil means Engine.
 	Backend directory.Backend
 	Logger  *slog.Logger
+	// Consumers are the DNs, besides the root DN, whose sync searches
+	// may hold the changelog back (syncprov): their positions are
+	// recorded, and the log is not trimmed above them.
+	Consumers []string
 }
 
 // Feed is what such an overlay holds: its configuration with the defaults
@@ -43,6 +48,8 @@ type Feed struct {
 	Backend directory.Backend
 	Logger  *slog.Logger
 	Stop    Shutdown
+	// consumers holds the normalised DNs of Config.Consumers.
+	consumers map[string]bool
 }
 
 // NewFeed checks cfg and fills in its defaults; name (the overlay's)
@@ -51,7 +58,14 @@ func NewFeed(name string, cfg Config) (*Feed, error) {
 	if cfg.Changelog == nil || cfg.Engine == nil {
 		return nil, errors.New(name + ": Changelog and Engine are required")
 	}
-	f := &Feed{Log: cfg.Changelog, Engine: cfg.Engine, Backend: cfg.Backend, Logger: cfg.Logger}
+	f := &Feed{Log: cfg.Changelog, Engine: cfg.Engine, Backend: cfg.Backend, Logger: cfg.Logger, consumers: map[string]bool{}}
+	for _, dn := range cfg.Consumers {
+		n, err := cfg.Engine.NormalizeDN(dn)
+		if err != nil || n == "" {
+			return nil, fmt.Errorf("%s: consumer %q is not a DN", name, dn)
+		}
+		f.consumers[n] = true
+	}
 	if f.Backend == nil {
 		f.Backend = cfg.Engine
 	}
@@ -59,6 +73,19 @@ func NewFeed(name string, cfg Config) (*Feed, error) {
 		f.Logger = slog.New(slog.DiscardHandler)
 	}
 	return f, nil
+}
+
+// Consumer reports whether q's requester is a configured consumer: the
+// root DN, or one of Config.Consumers.
+func (f *Feed) Consumer(q *frontend.SearchQuery) bool {
+	if q.Access == nil {
+		return true // the root DN
+	}
+	if q.Session == nil || q.Session.BindDN() == "" {
+		return false
+	}
+	n, err := f.Engine.NormalizeDN(q.Session.BindDN())
+	return err == nil && f.consumers[n]
 }
 
 // Close ends every search of the feed with unavailable (server shutdown).
