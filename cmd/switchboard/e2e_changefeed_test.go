@@ -573,3 +573,108 @@ func TestE2ESyncConsumersHoldLog(t *testing.T) {
 }
 
 const ldapSyncRefreshRequired = 4096
+
+// TestE2ESyncDeletePhaseHidesUnreadable: the delete phase of a sync
+// search names the entryUUIDs of entries the consumer may have held and
+// may read, and no others: not those of hidden entries that changed or
+// went, nor of entries outside its base, nor of entries added since its
+// cookie.
+func TestE2ESyncDeletePhaseHidesUnreadable(t *testing.T) {
+	const secret = "ou=secret," + peopleDN
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	rules := `access:
+  rules:
+    - to attrs=userPassword by self write by anonymous auth by * none
+    - to dn.subtree="` + secret + `" by users none by * none
+    - to * by * read
+`
+	if err := os.WriteFile(cfg, []byte(rules), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "", "--demo", "--config", cfg)
+	root := dialRoot(t, s)
+	a := goldap.NewAddRequest(secret, nil)
+	a.Attribute("objectClass", []string{"organizationalUnit"})
+	a.Attribute("ou", []string{"secret"})
+	if err := root.Add(a); err != nil {
+		t.Fatal(err)
+	}
+	addAt := func(dn, cn string) string {
+		t.Helper()
+		a := goldap.NewAddRequest(dn, nil)
+		a.Attribute("objectClass", []string{"person"})
+		a.Attribute("cn", []string{cn})
+		a.Attribute("sn", []string{cn})
+		if err := root.Add(a); err != nil {
+			t.Fatalf("add %s: %v", dn, err)
+		}
+		return entryUUID(t, root, dn)
+	}
+	hiddenMod := addAt("cn=h1,"+secret, "h1")
+	hiddenDel := addAt("cn=h2,"+secret, "h2")
+	visibleDel := addAt("cn=v1,"+peopleDN, "v1")
+	outside := addAt("cn=o1,ou=groups,"+testSuffix, "o1")
+	psAdd(t, root, "reader", "userPassword", "pw")
+	c := dialE2E(t, s, person("reader"), "pw")
+	sync := func(cookie []byte) *syncResult {
+		t.Helper()
+		req := goldap.NewSearchRequest(peopleDN, goldap.ScopeWholeSubtree, goldap.NeverDerefAliases, 0, 0, false,
+			"(objectClass=*)", []string{"cn"}, nil)
+		res := c.Syncrepl(context.Background(), req, 64, goldap.SyncRequestModeRefreshOnly, cookie, false)
+		out := newSyncResult()
+		for res.Next() {
+			out.take(t, res)
+		}
+		if err := res.Err(); err != nil {
+			t.Fatalf("sync search: %v", err)
+		}
+		return out
+	}
+	first := sync(nil)
+	for _, u := range []string{hiddenMod, hiddenDel, outside} {
+		if _, ok := first.states[u]; ok {
+			t.Fatalf("the refresh sent %s, which the reader may not read or is outside the base", u)
+		}
+	}
+
+	psModify(t, root, "cn=h1,"+secret, "description", "changed")
+	for _, dn := range []string{"cn=h2," + secret, "cn=v1," + peopleDN, "cn=o1,ou=groups," + testSuffix} {
+		if err := root.Del(goldap.NewDelRequest(dn, nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	brief := addAt("cn=v2,"+peopleDN, "v2")
+	if err := root.Del(goldap.NewDelRequest("cn=v2,"+peopleDN, nil)); err != nil {
+		t.Fatal(err)
+	}
+	got := sync(first.cookie)
+	if !got.refreshDeletes {
+		t.Fatalf("no delete phase")
+	}
+	if !slices.Equal(got.deleted, []string{visibleDel}) {
+		t.Errorf("deleted %v, want only %s (v1); hidden h1 %s, hidden h2 %s, outside o1 %s, added since v2 %s",
+			got.deleted, visibleDel, hiddenMod, hiddenDel, outside, brief)
+	}
+	if got.entries != 0 {
+		t.Errorf("the delete phase sent %d entries: %v", got.entries, got.dns)
+	}
+
+	// A subtree delete names its descendants by entryUUID alone: the
+	// reader cannot be told which it may know of, and refreshes again.
+	addAt("cn=h3,"+secret, "h3")
+	if err := root.Del(goldap.NewDelRequest(secret, []goldap.Control{goldap.NewControlString("1.2.840.113556.1.4.805", true, "")})); err != nil {
+		t.Fatalf("tree delete: %v", err)
+	}
+	req := goldap.NewSearchRequest(peopleDN, goldap.ScopeWholeSubtree, goldap.NeverDerefAliases, 0, 0, false,
+		"(objectClass=*)", []string{"cn"}, nil)
+	res := c.Syncrepl(context.Background(), req, 64, goldap.SyncRequestModeRefreshOnly, got.cookie, true)
+	var leaked []string
+	for res.Next() {
+		out := newSyncResult()
+		out.take(t, res)
+		leaked = append(leaked, out.deleted...)
+	}
+	if err := res.Err(); !goldap.IsErrorWithCode(err, ldapSyncRefreshRequired) || len(leaked) > 0 {
+		t.Errorf("after a hidden subtree delete: %v, deleted %v; want e-syncRefreshRequired and nothing named", err, leaked)
+	}
+}

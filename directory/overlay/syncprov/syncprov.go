@@ -20,7 +20,9 @@
 //
 // A consumer whose cookie the log covers gets the delete phase: the
 // entryUUIDs of entries deleted since its cookie (or changed so that they
-// left the search's scope or filter) in syncIdSet messages with
+// left the search's scope or filter), of those only the ones it may have
+// held and may read (never one added since its cookie, nor one hidden
+// from it by access rules), in syncIdSet messages with
 // refreshDeletes TRUE, then every entry changed since, with state add, in
 // order of depth, then refreshDelete (or Sync Done with refreshDeletes
 // TRUE). A consumer that comes back after a restart therefore gets only
@@ -304,11 +306,30 @@ func (s *session) refreshAll(ctx context.Context) error {
 }
 
 // refreshFromLog runs the delete phase if the log covers the cookie; it
-// reports false (and sends nothing) if it does not.
+// reports false (and sends nothing) if it does not, or if it cannot tell
+// a restricted requester which entries to delete without naming some it
+// may not read (below).
+//
+// The entryUUIDs it sends as deleted are those of entries the consumer
+// may hold and may read: an entry added since the cookie was never sent
+// to it; a deleted entry is named only if one of its DNs in the log was
+// within the search's scope and readable by the requester as far as the
+// DN tells (its attributes are gone); an entry that still exists but
+// left the content only if the requester may read it where it is now.
+// The descendants a subtree delete removed or a modDN moved are known by
+// entryUUID alone: when one of them is gone, a restricted requester's
+// refresh falls back to the present phase.
 func (s *session) refreshFromLog(ctx context.Context, from map[uint16]replication.CSN) (bool, error) {
+	type history struct {
+		gone, added bool
+		// dns are the DNs the log names it by; partial is set when it
+		// also moved or went with an ancestor, under DNs the log does
+		// not name.
+		dns     []string
+		partial bool
+	}
 	var order []string
-	gone := map[string]bool{}
-	seen := map[string]bool{}
+	seen := map[string]*history{}
 	covered := false
 	err := s.p.Engine.View(func(v *directory.View) error {
 		cov, err := s.p.Log.Coverage(v)
@@ -319,30 +340,43 @@ func (s *session) refreshFromLog(ctx context.Context, from map[uint16]replicatio
 			return nil
 		}
 		covered = true
-		touch := func(u string, deleted bool) {
-			if u == "" {
-				return
-			}
-			gone[u] = deleted
-			if !seen[u] {
-				seen[u] = true
+		touch := func(u string, deleted bool, dns ...string) *history {
+			h := seen[u]
+			if h == nil {
+				h = &history{}
+				seen[u] = h
 				order = append(order, u)
 			}
+			h.gone = deleted
+			if len(dns) == 0 {
+				h.partial = true
+			}
+			for _, dn := range dns {
+				if dn != "" {
+					h.dns = append(h.dns, dn)
+				}
+			}
+			return h
 		}
 		return s.p.Log.Since(v, from, func(r *replication.Record) error {
+			if r.UUID == "" {
+				return nil
+			}
 			switch r.Kind {
 			case replication.RecordDelete:
 				for _, u := range r.Also {
 					touch(u, true)
 				}
-				touch(r.UUID, true)
+				touch(r.UUID, true, r.DN)
 			case replication.RecordModDN:
-				touch(r.UUID, false)
+				touch(r.UUID, false, r.DN, r.NewDN)
 				for _, u := range r.Also {
 					touch(u, false)
 				}
+			case replication.RecordAdd:
+				touch(r.UUID, false, r.DN).added = true
 			default:
-				touch(r.UUID, false)
+				touch(r.UUID, false, r.DN)
 			}
 			return nil
 		})
@@ -351,7 +385,7 @@ func (s *session) refreshFromLog(ctx context.Context, from map[uint16]replicatio
 		return false, err
 	}
 	// Current state of the changed entries; those gone or out of the
-	// content are deleted on the consumer.
+	// content are deleted on the consumer, if it may know of them.
 	type found struct {
 		en    *directory.Entry
 		depth int
@@ -359,20 +393,43 @@ func (s *session) refreshFromLog(ctx context.Context, from map[uint16]replicatio
 	var present []found
 	var deleted [][16]byte
 	for _, u := range order {
+		h := seen[u]
 		var en *directory.Entry
-		if !gone[u] {
+		if !h.gone {
 			if en, err = s.content.Current(ctx, u); err != nil {
 				return false, err
 			}
 		}
-		if en == nil {
-			if b, ok := uuidBytes(u); ok {
-				deleted = append(deleted, b)
-			}
+		if en != nil {
+			dn, _ := ldap.ParseDN(en.DN)
+			present = append(present, found{en, len(dn)})
 			continue
 		}
-		dn, _ := ldap.ParseDN(en.DN)
-		present = append(present, found{en, len(dn)})
+		if h.added {
+			continue // created since the cookie: the consumer never had it
+		}
+		tell := true
+		restricted := s.content.Restricted()
+		switch {
+		case h.gone && h.partial && restricted:
+			s.p.Logger.Debug("syncprov: an entry went with its ancestor since the cookie; present phase", "consumer", s.consumerID())
+			return false, nil
+		case h.gone && !h.partial:
+			tell = slices.ContainsFunc(h.dns, func(dn string) bool {
+				ndn, err := s.p.Engine.NormalizeDN(dn)
+				return err == nil && s.content.InScope(ndn) && s.content.MayReadAt(dn)
+			})
+		case !h.gone && restricted:
+			if tell, err = s.content.MayRead(ctx, u); err != nil {
+				return false, err
+			}
+		}
+		if !tell {
+			continue
+		}
+		if b, ok := uuidBytes(u); ok {
+			deleted = append(deleted, b)
+		}
 	}
 	for len(deleted) > 0 {
 		n := min(len(deleted), 1000)

@@ -265,6 +265,46 @@ func (c *Content) Current(ctx context.Context, uuid string) (*directory.Entry, e
 	return out, err
 }
 
+// Restricted reports whether the requester's access is limited (anyone
+// but the root DN).
+func (c *Content) Restricted() bool { return c.acc != nil }
+
+// InScope reports whether the normalised DN ndn is within the search's
+// base and scope.
+func (c *Content) InScope(ndn string) bool { return ldap.InScopeNDN(ndn, c.baseND, c.q.Scope) }
+
+// MayRead reports whether the requester may read the entry whose
+// entryUUID is uuid, wherever it is now (in the content or not); false
+// if there is no such entry.
+func (c *Content) MayRead(ctx context.Context, uuid string) (bool, error) {
+	var en *directory.Entry
+	err := c.eng.Search(ctx, &directory.SearchRequest{
+		BaseDN: c.eng.Suffix(), Scope: ldap.ScopeWholeSubtree, Unlimited: true,
+		Filter: &ldap.Filter{Kind: ldap.FilterEqualityMatch, Attr: []byte("entryUUID"), Value: []byte(uuid)},
+	}, func(e *directory.Entry) error {
+		en = e
+		return directory.ErrStop
+	})
+	if err != nil || en == nil {
+		return false, err
+	}
+	return c.acc == nil || c.acc.Visible(en), nil
+}
+
+// MayReadAt reports whether the requester may read an entry named dn, as
+// far as its name tells: for an entry that is gone, whose attributes are
+// no longer known (access rules that test them do not match).
+func (c *Content) MayReadAt(dn string) bool {
+	if c.acc == nil {
+		return true
+	}
+	ndn, err := c.eng.NormalizeDN(dn)
+	if err != nil {
+		return false
+	}
+	return c.acc.Visible(&directory.Entry{DN: dn, NDN: ndn})
+}
+
 // Shutdown tells every stream of a server that the server is stopping.
 // The zero value is ready; Close may be called more than once.
 type Shutdown struct {
