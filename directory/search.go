@@ -476,6 +476,23 @@ func (e *Engine) addComputed(txn *badger.Txn, tok treeToken, en *Entry, cost *Se
 	)
 }
 
+// WithComputed returns a copy of en, an entry as a committed change left
+// it (it may since have changed, moved or gone), with the computed
+// operational attributes a search adds: entryDN from en's own DN, the
+// subordinates and virtual attributes as the store holds them now. It is
+// how a change feed sends an entry as of its change.
+func (e *Engine) WithComputed(en *Entry) (*Entry, error) {
+	c := en.private()
+	err := e.db.View(func(txn *badger.Txn) error {
+		e.addComputed(txn, c)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
 // Get returns the entry named dn with computed operational attributes, or
 // a noSuchObject error.
 func (e *Engine) Get(ctx context.Context, dn string) (*Entry, error) {

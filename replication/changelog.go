@@ -67,10 +67,12 @@ type Changelog struct {
 
 	mu       sync.Mutex
 	inflight map[CSN]struct{} // stamped, not settled
-	done     []CSN            // committed, above an in-flight CSN
-	safe     CSN              // every local CSN <= safe has settled
-	maxSeen  map[uint16]CSN   // the largest CSN in the log per origin
-	subs     map[*Subscription]struct{}
+	// done holds the commits above an in-flight CSN, in CSN order: they
+	// reach the subscribers once every smaller CSN has settled.
+	done    []Event
+	safe    CSN            // every local CSN <= safe has settled
+	maxSeen map[uint16]CSN // the largest CSN in the log per origin
+	subs    map[*Subscription]struct{}
 }
 
 // New returns a Changelog for cfg; it stamps nothing until Open.
@@ -240,6 +242,14 @@ func (l *Changelog) Stamp() string {
 
 // Settle implements directory.Stamper: it retires csn and, for a commit,
 // advances the safe CSN and queues the change to every subscriber.
+//
+// Subscribers get the commits in CSN order, each once every smaller CSN
+// has settled: a commit waits for the writes stamped before it. Two
+// writes that touch the same entry commit in CSN order (the later one
+// read what the earlier one wrote, so its transaction, and its stamp,
+// began after that commit: Badger refuses it otherwise), so CSN order is
+// commit order wherever order matters, while the order in which writers
+// return from their commits (which is what Settle is called in) is not.
 func (l *Changelog) Settle(text string, ch *directory.Change) {
 	if text == "" {
 		return
@@ -252,12 +262,14 @@ func (l *Changelog) Settle(text string, ch *directory.Change) {
 	defer l.mu.Unlock()
 	delete(l.inflight, c)
 	if ch != nil {
-		l.done = append(l.done, c)
+		i, _ := slices.BinarySearchFunc(l.done, c, func(e Event, c CSN) int { return e.CSN.Compare(c) })
+		l.done = slices.Insert(l.done, i, Event{Change: ch, CSN: c})
 		if m := l.maxSeen[c.Replica]; m.Less(c) {
 			l.maxSeen[c.Replica] = c
 		}
 	}
-	// Everything committed below the smallest in-flight CSN is safe.
+	// Everything committed below the smallest in-flight CSN is safe, and
+	// goes out in order.
 	var low CSN
 	haveLow := false
 	for f := range l.inflight {
@@ -265,21 +277,26 @@ func (l *Changelog) Settle(text string, ch *directory.Change) {
 			low, haveLow = f, true
 		}
 	}
-	keep := l.done[:0]
-	for _, d := range l.done {
-		if !haveLow || d.Less(low) {
-			if l.safe.Less(d) {
-				l.safe = d
-			}
-		} else {
-			keep = append(keep, d)
-		}
+	n := 0
+	for n < len(l.done) && (!haveLow || l.done[n].CSN.Less(low)) {
+		n++
 	}
-	l.done = keep
-	if ch == nil {
+	if n == 0 {
 		return
 	}
-	ev := Event{Change: ch, CSN: c, Safe: l.safe}
+	ready := l.done[:n]
+	if s := ready[n-1].CSN; l.safe.Less(s) {
+		l.safe = s
+	}
+	for _, ev := range ready {
+		ev.Safe = l.safe
+		l.publish(ev)
+	}
+	l.done = slices.Delete(l.done, 0, n)
+}
+
+// publish queues ev to every subscriber; l.mu is held.
+func (l *Changelog) publish(ev Event) {
 	for s := range l.subs {
 		select {
 		case s.ch <- ev:
@@ -349,8 +366,8 @@ func (l *Changelog) State() map[uint16]CSN {
 	return out
 }
 
-// An Event is one committed change, in commit order, with the safe CSN
-// after it.
+// An Event is one committed change, in commit (CSN) order, with the
+// safe CSN once it went out (at or above its own CSN).
 type Event struct {
 	Change *directory.Change
 	CSN    CSN

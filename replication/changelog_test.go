@@ -354,3 +354,39 @@ func TestCommittedBound(t *testing.T) {
 		t.Fatalf("a later stamp %s sorts below the earlier bound %s", third, got)
 	}
 }
+
+// TestSubscriptionCSNOrder: a commit that settles before a write stamped
+// earlier waits for it, so subscribers see the commits in CSN order, and
+// none is lost when the earlier write is given up.
+func TestSubscriptionCSNOrder(t *testing.T) {
+	_, l := openLog(t, Config{})
+	sub := l.Subscribe()
+	defer sub.Close()
+	first, second, third := l.Stamp(), l.Stamp(), l.Stamp()
+	l.Settle(third, &directory.Change{Kind: directory.ChangeModify})
+	l.Settle(second, &directory.Change{Kind: directory.ChangeDelete})
+	select {
+	case ev := <-sub.C():
+		t.Fatalf("%s went out while %s was in flight", ev.CSN, first)
+	default:
+	}
+	l.Settle(first, &directory.Change{Kind: directory.ChangeAdd})
+	var got []string
+	for range 3 {
+		ev := <-sub.C()
+		if ev.Safe.Less(ev.CSN) {
+			t.Errorf("event %s with safe CSN %s below it", ev.CSN, ev.Safe)
+		}
+		got = append(got, ev.CSN.String())
+	}
+	if want := []string{first, second, third}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("events in order %v, want %v", got, want)
+	}
+	// A write given up releases what waited behind it.
+	a, b := l.Stamp(), l.Stamp()
+	l.Settle(b, &directory.Change{Kind: directory.ChangeModify})
+	l.Settle(a, nil)
+	if ev := <-sub.C(); ev.CSN.String() != b {
+		t.Fatalf("got %s, want %s", ev.CSN, b)
+	}
+}

@@ -126,8 +126,9 @@ type Config struct {
 		// persistent search; one that falls further behind is cut off.
 		QueueLength int `mapstructure:"queue_length"`
 		Changelog   struct {
-			MaxAge     time.Duration `mapstructure:"max_age"`
-			MaxEntries int           `mapstructure:"max_entries"`
+			MaxAge       time.Duration `mapstructure:"max_age"`
+			MaxEntries   int           `mapstructure:"max_entries"`
+			TrimInterval time.Duration `mapstructure:"trim_interval"`
 		} `mapstructure:"changelog"`
 		// Multi-supplier replication (replication.Replicator): every
 		// replica accepts writes and pulls the others' from Peers.
@@ -144,7 +145,9 @@ type Config struct {
 		} `mapstructure:"op_log"`
 		TombstoneWindow     time.Duration `mapstructure:"tombstone_window"`
 		MaintenanceInterval time.Duration `mapstructure:"maintenance_interval"`
-		// Consumers are the DNs, besides the root DN, allowed to pull.
+		// Consumers are the DNs, besides the root DN, allowed to pull
+		// (multi-supplier) and whose RFC 4533 sync searches hold the
+		// changelog back until they have read it.
 		Consumers []string   `mapstructure:"consumers"`
 		Peers     []peerConf `mapstructure:"peers"`
 	} `mapstructure:"replication"`
@@ -252,8 +255,9 @@ var defaults = []struct {
 	{"access.admin_group", "", "DN of a group whose members (nested too) may read and write everything (default rules only)"},
 	{"replication.replica_id", 1, "this server's replica ID (1-4095), the server ID in its CSNs"},
 	{"replication.queue_length", 4096, "commits queued for each sync or persistent search; a search further behind is ended (busy, adminLimitExceeded)"},
-	{"replication.changelog.max_age", 7 * 24 * time.Hour, "changelog records older than this are trimmed (never above a known consumer's position)"},
+	{"replication.changelog.max_age", 7 * 24 * time.Hour, "changelog records older than this are trimmed (never above the position of a consumer in replication.consumers)"},
 	{"replication.changelog.max_entries", 1000000, "changelog records beyond this many are trimmed, oldest first (same bound)"},
+	{"replication.changelog.trim_interval", time.Minute, "how often the changelog is trimmed"},
 	{"replication.multi_supplier", false, "multi-supplier replication: accept writes here and pull every peer's (replication.peers, in the config file)"},
 	{"replication.max_skew", time.Hour, "a peer whose changes are further ahead of this replica's clock is quarantined"},
 	{"replication.interval", 200 * time.Millisecond, "pause between pulls from a peer once caught up"},

@@ -131,10 +131,20 @@ func (m psMsg) String() string {
 // next reads one response, failing the test after wait.
 func (p *psClient) next(wait time.Duration) psMsg {
 	p.t.Helper()
+	m, err := p.tryNext(wait)
+	if err != nil {
+		p.t.Fatalf("reading a response: %v", err)
+	}
+	return m
+}
+
+// tryNext reads one response, or fails after wait.
+func (p *psClient) tryNext(wait time.Duration) (psMsg, error) {
+	p.t.Helper()
 	p.conn.SetReadDeadline(time.Now().Add(wait))
 	pk, err := ber.ReadPacket(p.conn)
 	if err != nil {
-		p.t.Fatalf("reading a response: %v", err)
+		return psMsg{}, err
 	}
 	m := psMsg{id: pk.Children[0].Value.(int64), tag: pk.Children[1].Tag}
 	op := pk.Children[1]
@@ -173,7 +183,7 @@ func (p *psClient) next(wait time.Duration) psMsg {
 			m.ecn = e
 		}
 	}
-	return m
+	return m, nil
 }
 
 // quiet checks that nothing arrives for a while.

@@ -218,7 +218,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer eng.Close()
 	trimCtx, stopTrim := context.WithCancel(ctx)
 	defer stopTrim()
-	go clog.RunTrimmer(trimCtx, time.Minute)
+	trimEvery := cfg.Replication.Changelog.TrimInterval
+	if trimEvery <= 0 {
+		trimEvery = time.Minute
+	}
+	go clog.RunTrimmer(trimCtx, trimEvery)
 	if cfg.Demo && eng.EntryCount() == 0 {
 		n, err := loadLDIF(directory.WithIdentity(ctx, cfg.RootDN), backendAdd(eng), bytes.NewReader(testdata.DemoLDIF), ldif.ReaderOptions{}, nil)
 		if err != nil {
@@ -307,7 +311,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer stopWatch()
 	go watchAccess(wctx, fs, eng, fe.SetAccess, log)
 	// RFC 4533 provider: sync searches from the changelog.
-	prov, err := syncprov.New(syncprov.Config{Changelog: clog, Engine: eng, Backend: backend, Logger: log})
+	prov, err := syncprov.New(syncprov.Config{Changelog: clog, Engine: eng, Backend: backend, Logger: log,
+		Consumers: cfg.Replication.Consumers})
 	if err != nil {
 		return err
 	}

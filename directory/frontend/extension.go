@@ -38,6 +38,12 @@ type SearchQuery struct {
 	Operational bool
 	// Entry selects the requested attributes of en for the wire.
 	Entry func(en *directory.Entry) *ldap.Entry
+	// Recheck returns Access and Entry anew, as the access policy and
+	// group memberships in force now decide them, for an extension whose
+	// search lasts (persistent search, content synchronization) and so
+	// must not go on with the rights it had when it began. nil when
+	// they cannot change (the root DN). An error ends the search.
+	Recheck func(ctx context.Context) (directory.SearchAccess, func(en *directory.Entry) *ldap.Entry, error)
 }
 
 // HandleSearchControl routes searches carrying oid to h, and registers

@@ -236,6 +236,7 @@ func (f *Frontend) search(ctx context.Context, w ldap.ResponseWriter, r *ldap.Re
 		}
 		if acc != nil {
 			q.Access = acc // not a typed nil in the interface
+			q.Recheck = f.recheck(s, s.BindDN(), base, scope, sel)
 		}
 		ext.ServeSearch(ctx, w, q)
 		return
@@ -287,6 +288,23 @@ func (f *Frontend) search(ctx context.Context, w ldap.ResponseWriter, r *ldap.Re
 		return
 	}
 	f.plainSearch(ctx, w, r, p, extra)
+}
+
+// recheck returns SearchQuery.Recheck for a search of base by the
+// identity who bound s (not the root DN).
+func (f *Frontend) recheck(s *ldap.Session, who, base string, scope ldap.Scope, sel selection) func(context.Context) (directory.SearchAccess, func(*directory.Entry) *ldap.Entry, error) {
+	nb, _ := f.engine.NormalizeDN(base)
+	return func(ctx context.Context) (directory.SearchAccess, func(*directory.Entry) *ldap.Entry, error) {
+		if s.BindDN() != who {
+			return nil, nil, &ldap.Error{Code: ldap.InsufficientAccessRights, Message: "the session's identity changed"}
+		}
+		rq := f.requester(ctx, s)
+		if rq == nil {
+			return nil, func(en *directory.Entry) *ldap.Entry { return f.entryOut(en, &searchPlan{sel: sel}) }, nil
+		}
+		acc := newSearchAccess(rq, nb, scope)
+		return acc, func(en *directory.Entry) *ldap.Entry { return f.entryOut(en, &searchPlan{sel: sel, acc: acc}) }, nil
+	}
 }
 
 // plainSearch streams the entries of a search in the engine's order,

@@ -18,13 +18,17 @@
 // limit applies to it and ends the operation with sizeLimitExceeded when
 // reached); a commit that set already reflected is not notified again.
 // Then every committed change whose type is in changeTypes and whose
-// entry is in the search's content is returned as that entry:
+// entry is in the search's content is returned as that entry, in commit
+// order, each change once, built from the change itself (not from the
+// entry's state when the notification is sent, which a later change may
+// have altered, renamed or deleted):
 //
-//   - add, modify, modDN: the entry as it is now (the attributes the
-//     search requested, computed ones included), if it is in the content
-//     after the change. An entry a modify takes out of the content is not
-//     notified (the draft has no such notion); an entry a modify or a
-//     modDN brings in is notified as modify or modDN.
+//   - add, modify, modDN: the entry as the change left it, under its DN
+//     of that moment (the attributes the search requested; computed ones
+//     other than entryDN are read when it is sent), if it is in the
+//     content after the change. An entry a modify takes out of the
+//     content is not notified (the draft has no such notion); an entry a
+//     modify or a modDN brings in is notified as modify or modDN.
 //   - delete: the entry as it was before, if it was in the content; a
 //     subtree delete notifies every removed entry in the content, the
 //     descendants before the entry deleted.
@@ -43,8 +47,12 @@
 // The requester sees what a search would show it: the entries its access
 // lets it read, with the attributes it may read, and a filter item on an
 // attribute it may not search is Undefined, for the initial set and the
-// notifications alike (a deleted entry is checked as it was before). The
-// access is the one in force when the search started.
+// notifications alike (a deleted entry is checked as it was before).
+// Each notification is checked against the access policy and group
+// memberships in force when it is sent, not those of the search's start:
+// rights taken away stop the notifications they allowed. The search ends
+// with insufficientAccessRights when the requester's own entry is
+// deleted, renamed or moved, or locked (pwdAccountLockedTime set).
 //
 // # End
 //
@@ -140,10 +148,16 @@ func (s *Server) ServeSearch(ctx context.Context, w ldap.ResponseWriter, q *fron
 		"changeTypes", ps.ChangeTypes, "changesOnly", ps.ChangesOnly, "returnECs", ps.ReturnECs)
 	cut := behind
 	changefeed.Follow(ctx, w, sub, &s.Stop, &cut, func(ev replication.Event) error {
-		if !state[ev.CSN.Replica].Less(ev.CSN) {
-			return nil // the initial set reflected it
+		if err := content.Ends(ev.Change); err != nil {
+			return err
 		}
-		return n.notify(ctx, ev.Change)
+		if !state[ev.CSN.Replica].Less(ev.CSN) || !content.Touches(ev.Change) {
+			return nil // the initial set reflected it, or out of scope
+		}
+		if err := content.Recheck(ctx); err != nil {
+			return err
+		}
+		return n.notify(ev.Change)
 	})
 }
 
@@ -156,7 +170,7 @@ type notifier struct {
 }
 
 // notify sends the entries one committed change notifies.
-func (n *notifier) notify(ctx context.Context, ch *directory.Change) error {
+func (n *notifier) notify(ch *directory.Change) error {
 	var typ int
 	switch ch.Kind {
 	case directory.ChangeAdd:
@@ -175,32 +189,33 @@ func (n *notifier) notify(ctx context.Context, ch *directory.Change) error {
 	}
 	if typ == ldap.PSearchDelete {
 		for i := len(ch.Removed) - 1; i >= 0; i-- {
-			if n.content.Holds(ch.Removed[i]) {
-				if err := n.send(ch.Removed[i], typ, ""); err != nil {
-					return err
-				}
+			if err := n.sendIf(ch.Removed[i], typ, ""); err != nil {
+				return err
 			}
 		}
-		if n.content.Holds(ch.Before) {
-			return n.send(ch.Before, typ, "")
-		}
-		return nil
-	}
-	en, err := n.content.Current(ctx, ch.After.First("entryUUID"))
-	if err != nil || en == nil {
-		return err
+		return n.sendIf(ch.Before, typ, "")
 	}
 	prev := ""
 	if typ == ldap.PSearchModDN {
 		prev = ch.Before.DN
 	}
-	return n.send(en, typ, prev)
+	return n.sendIf(ch.After, typ, prev)
+}
+
+// sendIf sends en, an entry as the change left it, if it is in the
+// content.
+func (n *notifier) sendIf(en *directory.Entry, typ int, previousDN string) error {
+	out, err := n.content.Entry(en)
+	if err != nil || out == nil {
+		return err
+	}
+	return n.send(out, typ, previousDN)
 }
 
 func (n *notifier) send(en *directory.Entry, typ int, previousDN string) error {
 	if !n.ps.ReturnECs {
-		return n.w.WriteEntry(n.q.Entry(en), n.q.Request.Search.TypesOnly)
+		return n.w.WriteEntry(n.content.Out(en), n.q.Request.Search.TypesOnly)
 	}
 	ecn := ldap.ResponseControl{OID: ldap.OIDEntryChangeNotifying, Value: ldap.AppendEntryChangeNotification(nil, typ, previousDN)}
-	return n.w.WriteEntry(n.q.Entry(en), n.q.Request.Search.TypesOnly, ecn)
+	return n.w.WriteEntry(n.content.Out(en), n.q.Request.Search.TypesOnly, ecn)
 }

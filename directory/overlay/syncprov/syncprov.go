@@ -6,10 +6,11 @@
 //
 // # Refresh
 //
-// A consumer without a cookie, or with a cookie the changelog no longer
-// covers (it was trimmed past the consumer's CSNs) and reloadHint set
-// (slapd sets it; without it the search ends with e-syncRefreshRequired,
-// 4096), gets every entry of
+// A consumer without a cookie, or a configured consumer (below) with a
+// cookie the changelog no longer covers (it was trimmed past the
+// consumer's CSNs) and reloadHint set (slapd sets it; without it, and for
+// any other requester, the search ends with e-syncRefreshRequired, 4096),
+// gets every entry of
 // its search with state add, then refreshPresent (refreshAndPersist) or
 // a Sync Done control with refreshDeletes FALSE (refreshOnly): the
 // consumer deletes whatever it holds that was not sent, which is the
@@ -19,7 +20,9 @@
 //
 // A consumer whose cookie the log covers gets the delete phase: the
 // entryUUIDs of entries deleted since its cookie (or changed so that they
-// left the search's scope or filter) in syncIdSet messages with
+// left the search's scope or filter), of those only the ones it may have
+// held and may read (never one added since its cookie, nor one hidden
+// from it by access rules), in syncIdSet messages with
 // refreshDeletes TRUE, then every entry changed since, with state add, in
 // order of depth, then refreshDelete (or Sync Done with refreshDeletes
 // TRUE). A consumer that comes back after a restart therefore gets only
@@ -31,13 +34,17 @@
 // stream before it reads anything, so no commit falls between the refresh
 // and the persist phase; a commit the refresh already reflected (its CSN
 // at or below the refresh cookie) is skipped. Each later commit is sent
-// as it happens: the entry's current state as add or modify, or delete
-// when it was removed or left the search's content. The cookie on an
+// as it happens, in commit order, from the change itself: the entry as
+// the change left it (under its DN of that moment) as add or modify, or
+// delete when it was removed or left the search's content. The cookie on an
 // entry is the changelog's safe CSN (every local write at or below it has
 // committed), and only when it advanced: a consumer may ignore an entry
 // whose cookie is not newer than its own, and commits can finish out of
 // CSN order. The subscription's queue is bounded: a consumer that cannot
-// keep up is ended with busy and resumes from its cookie.
+// keep up is ended with busy and resumes from its cookie. Each commit is
+// checked against the access policy and group memberships in force when
+// it is sent, and the search ends with insufficientAccessRights when the
+// consumer's own entry is deleted, renamed or moved, or locked.
 //
 // # Attributes
 //
@@ -52,9 +59,13 @@
 // Cookies are OpenLDAP's, "rid=NNN,csn=CSN[;CSN...]" with one CSN per
 // server ID (see replication.Cookie); the consumer's rid is echoed. A
 // cookie that does not parse is refused with protocolError. The position
-// of each consumer (its bind DN and rid) is recorded when it presents a
-// cookie and when a refresh ends, so that the changelog is not trimmed
-// under it.
+// of each configured consumer (the root DN and Config.Consumers, the
+// config's replication.consumers; by its bind DN and rid) is recorded
+// when it presents a cookie and when a refresh ends, so that the
+// changelog is not trimmed under it (for up to
+// replication.Config.ConsumerExpiry after it was last seen). Any other
+// requester holds nothing back: its cookie is good for as long as the log
+// keeps its changes anyway (replication.Config MaxAge, MaxEntries).
 package syncprov
 
 import (
@@ -138,7 +149,10 @@ func (p *Provider) ServeSearch(ctx context.Context, w ldap.ResponseWriter, q *fr
 	// What the refresh reaches: taken before any snapshot is read.
 	state := p.Log.State()
 	id := s.consumerID()
-	if len(cookie.CSNs) > 0 {
+	// Only configured consumers hold the log back; anyone else has the
+	// window the log keeps anyway (its age and size bounds).
+	holds := p.Consumer(q)
+	if len(cookie.CSNs) > 0 && holds {
 		if err := p.Log.Acknowledge(ctx, id, cookie.CSNs); err != nil {
 			p.Logger.Warn("syncprov: recording a consumer's position", "consumer", id, "err", err)
 		}
@@ -147,9 +161,10 @@ func (p *Provider) ServeSearch(ctx context.Context, w ldap.ResponseWriter, q *fr
 	deletes, err := false, error(nil)
 	if len(cookie.CSNs) > 0 {
 		deletes, err = s.refreshFromLog(ctx, cookie.CSNs)
-		if err == nil && !deletes && !req.ReloadHint {
+		if err == nil && !deletes && (!req.ReloadHint || !holds) {
 			// RFC 4533 section 3.4: without reloadHint the client asked
-			// not to be sent everything again.
+			// not to be sent everything again; a requester that is not a
+			// configured consumer starts again without its cookie.
 			w.WriteResult(&ldap.Result{Code: ldap.SyncRefreshRequired, Diagnostic: "the changelog no longer covers this cookie; refresh without it"})
 			return
 		}
@@ -170,8 +185,10 @@ func (p *Provider) ServeSearch(ctx context.Context, w ldap.ResponseWriter, q *fr
 		return
 	}
 	out := replication.Cookie{RID: s.rid, SID: -1, CSNs: state}
-	if err := p.Log.Acknowledge(ctx, id, state); err != nil {
-		p.Logger.Warn("syncprov: recording a consumer's position", "consumer", id, "err", err)
+	if holds {
+		if err := p.Log.Acknowledge(ctx, id, state); err != nil {
+			p.Logger.Warn("syncprov: recording a consumer's position", "consumer", id, "err", err)
+		}
 	}
 	if !persist {
 		w.WriteResult(&ldap.Result{Code: ldap.Success, Controls: []ldap.ResponseControl{{
@@ -236,7 +253,7 @@ func (s *session) writeState(en *directory.Entry, state int, cookie []byte) erro
 	if state == ldap.SyncDelete {
 		return s.w.WriteEntry(&ldap.Entry{DN: en.DN}, false, ctl)
 	}
-	return s.w.WriteEntry(s.q.Entry(en), s.q.Request.Search.TypesOnly, ctl)
+	return s.w.WriteEntry(s.content.Out(en), s.q.Request.Search.TypesOnly, ctl)
 }
 
 // refreshAll sends every entry of the search with state add, parents
@@ -289,11 +306,30 @@ func (s *session) refreshAll(ctx context.Context) error {
 }
 
 // refreshFromLog runs the delete phase if the log covers the cookie; it
-// reports false (and sends nothing) if it does not.
+// reports false (and sends nothing) if it does not, or if it cannot tell
+// a restricted requester which entries to delete without naming some it
+// may not read (below).
+//
+// The entryUUIDs it sends as deleted are those of entries the consumer
+// may hold and may read: an entry added since the cookie was never sent
+// to it; a deleted entry is named only if one of its DNs in the log was
+// within the search's scope and readable by the requester as far as the
+// DN tells (its attributes are gone); an entry that still exists but
+// left the content only if the requester may read it where it is now.
+// The descendants a subtree delete removed or a modDN moved are known by
+// entryUUID alone: when one of them is gone, a restricted requester's
+// refresh falls back to the present phase.
 func (s *session) refreshFromLog(ctx context.Context, from map[uint16]replication.CSN) (bool, error) {
+	type history struct {
+		gone, added bool
+		// dns are the DNs the log names it by; partial is set when it
+		// also moved or went with an ancestor, under DNs the log does
+		// not name.
+		dns     []string
+		partial bool
+	}
 	var order []string
-	gone := map[string]bool{}
-	seen := map[string]bool{}
+	seen := map[string]*history{}
 	covered := false
 	err := s.p.Engine.View(func(v *directory.View) error {
 		cov, err := s.p.Log.Coverage(v)
@@ -304,30 +340,43 @@ func (s *session) refreshFromLog(ctx context.Context, from map[uint16]replicatio
 			return nil
 		}
 		covered = true
-		touch := func(u string, deleted bool) {
-			if u == "" {
-				return
-			}
-			gone[u] = deleted
-			if !seen[u] {
-				seen[u] = true
+		touch := func(u string, deleted bool, dns ...string) *history {
+			h := seen[u]
+			if h == nil {
+				h = &history{}
+				seen[u] = h
 				order = append(order, u)
 			}
+			h.gone = deleted
+			if len(dns) == 0 {
+				h.partial = true
+			}
+			for _, dn := range dns {
+				if dn != "" {
+					h.dns = append(h.dns, dn)
+				}
+			}
+			return h
 		}
 		return s.p.Log.Since(v, from, func(r *replication.Record) error {
+			if r.UUID == "" {
+				return nil
+			}
 			switch r.Kind {
 			case replication.RecordDelete:
 				for _, u := range r.Also {
 					touch(u, true)
 				}
-				touch(r.UUID, true)
+				touch(r.UUID, true, r.DN)
 			case replication.RecordModDN:
-				touch(r.UUID, false)
+				touch(r.UUID, false, r.DN, r.NewDN)
 				for _, u := range r.Also {
 					touch(u, false)
 				}
+			case replication.RecordAdd:
+				touch(r.UUID, false, r.DN).added = true
 			default:
-				touch(r.UUID, false)
+				touch(r.UUID, false, r.DN)
 			}
 			return nil
 		})
@@ -336,7 +385,7 @@ func (s *session) refreshFromLog(ctx context.Context, from map[uint16]replicatio
 		return false, err
 	}
 	// Current state of the changed entries; those gone or out of the
-	// content are deleted on the consumer.
+	// content are deleted on the consumer, if it may know of them.
 	type found struct {
 		en    *directory.Entry
 		depth int
@@ -344,20 +393,43 @@ func (s *session) refreshFromLog(ctx context.Context, from map[uint16]replicatio
 	var present []found
 	var deleted [][16]byte
 	for _, u := range order {
+		h := seen[u]
 		var en *directory.Entry
-		if !gone[u] {
+		if !h.gone {
 			if en, err = s.content.Current(ctx, u); err != nil {
 				return false, err
 			}
 		}
-		if en == nil {
-			if b, ok := uuidBytes(u); ok {
-				deleted = append(deleted, b)
-			}
+		if en != nil {
+			dn, _ := ldap.ParseDN(en.DN)
+			present = append(present, found{en, len(dn)})
 			continue
 		}
-		dn, _ := ldap.ParseDN(en.DN)
-		present = append(present, found{en, len(dn)})
+		if h.added {
+			continue // created since the cookie: the consumer never had it
+		}
+		tell := true
+		restricted := s.content.Restricted()
+		switch {
+		case h.gone && h.partial && restricted:
+			s.p.Logger.Debug("syncprov: an entry went with its ancestor since the cookie; present phase", "consumer", s.consumerID())
+			return false, nil
+		case h.gone && !h.partial:
+			tell = slices.ContainsFunc(h.dns, func(dn string) bool {
+				ndn, err := s.p.Engine.NormalizeDN(dn)
+				return err == nil && s.content.InScope(ndn) && s.content.MayReadAt(dn)
+			})
+		case !h.gone && restricted:
+			if tell, err = s.content.MayRead(ctx, u); err != nil {
+				return false, err
+			}
+		}
+		if !tell {
+			continue
+		}
+		if b, ok := uuidBytes(u); ok {
+			deleted = append(deleted, b)
+		}
 	}
 	for len(deleted) > 0 {
 		n := min(len(deleted), 1000)
@@ -381,6 +453,9 @@ func (s *session) persist(ctx context.Context, sub *replication.Subscription, se
 	local := s.p.Log.Replica()
 	behind := &ldap.Result{Code: ldap.Busy, Diagnostic: "the consumer fell behind the change stream; resume with the last cookie"}
 	changefeed.Follow(ctx, s.w, sub, &s.p.Stop, behind, func(ev replication.Event) error {
+		if err := s.content.Ends(ev.Change); err != nil {
+			return err
+		}
 		if !sent[ev.CSN.Replica].Less(ev.CSN) {
 			return nil // the refresh already reflected it
 		}
@@ -393,8 +468,15 @@ func (s *session) persist(ctx context.Context, sub *replication.Subscription, se
 	})
 }
 
-// send writes the sync states one committed change causes.
+// send writes the sync states one committed change causes, with the
+// requester's access as it is now.
 func (s *session) send(ctx context.Context, ch *directory.Change, cookie []byte) error {
+	if !s.content.Touches(ch) {
+		return s.newCookie(cookie)
+	}
+	if err := s.content.Recheck(ctx); err != nil {
+		return err
+	}
 	if ch.Kind == directory.ChangeDelete {
 		var last *directory.Entry
 		for i := len(ch.Removed) - 1; i >= 0; i-- {
@@ -412,7 +494,7 @@ func (s *session) send(ctx context.Context, ch *directory.Change, cookie []byte)
 		}
 		return s.newCookie(cookie)
 	}
-	en, err := s.content.Current(ctx, ch.After.First("entryUUID"))
+	en, err := s.content.Entry(ch.After)
 	if err != nil {
 		return err
 	}

@@ -3,17 +3,21 @@
 // persistent search (draft-ietf-ldapext-psearch-03, package psearch).
 //
 // Both follow the changelog's commit stream (replication.Subscription)
-// for one search: Content decides whether an entry as a write saw it was
-// in the search's content (base, scope, filter, the requester's access)
-// and reads an entry's current state as the requester may see it; Follow
+// for one search: Content decides whether an entry as a committed change
+// left it was in the search's content (base, scope, filter, the
+// requester's access) and gives that entry as the search returns it, or
+// reads an entry's current state (for a refresh); Follow
 // runs the stream until the operation ends, and ends it with a result for
 // the two ways the server ends it (shutdown, a consumer that fell behind).
 package changefeed
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 
 	"github.com/switchboard-ldap/switchboard/directory"
@@ -30,6 +34,10 @@ type Config struct {
 	// Backend runs the searches; nil means Engine.
 	Backend directory.Backend
 	Logger  *slog.Logger
+	// Consumers are the DNs, besides the root DN, whose sync searches
+	// may hold the changelog back (syncprov): their positions are
+	// recorded, and the log is not trimmed above them.
+	Consumers []string
 }
 
 // Feed is what such an overlay holds: its configuration with the defaults
@@ -40,6 +48,8 @@ type Feed struct {
 	Backend directory.Backend
 	Logger  *slog.Logger
 	Stop    Shutdown
+	// consumers holds the normalised DNs of Config.Consumers.
+	consumers map[string]bool
 }
 
 // NewFeed checks cfg and fills in its defaults; name (the overlay's)
@@ -48,7 +58,14 @@ func NewFeed(name string, cfg Config) (*Feed, error) {
 	if cfg.Changelog == nil || cfg.Engine == nil {
 		return nil, errors.New(name + ": Changelog and Engine are required")
 	}
-	f := &Feed{Log: cfg.Changelog, Engine: cfg.Engine, Backend: cfg.Backend, Logger: cfg.Logger}
+	f := &Feed{Log: cfg.Changelog, Engine: cfg.Engine, Backend: cfg.Backend, Logger: cfg.Logger, consumers: map[string]bool{}}
+	for _, dn := range cfg.Consumers {
+		n, err := cfg.Engine.NormalizeDN(dn)
+		if err != nil || n == "" {
+			return nil, fmt.Errorf("%s: consumer %q is not a DN", name, dn)
+		}
+		f.consumers[n] = true
+	}
 	if f.Backend == nil {
 		f.Backend = cfg.Engine
 	}
@@ -56,6 +73,19 @@ func NewFeed(name string, cfg Config) (*Feed, error) {
 		f.Logger = slog.New(slog.DiscardHandler)
 	}
 	return f, nil
+}
+
+// Consumer reports whether q's requester is a configured consumer: the
+// root DN, or one of Config.Consumers.
+func (f *Feed) Consumer(q *frontend.SearchQuery) bool {
+	if q.Access == nil {
+		return true // the root DN
+	}
+	if q.Session == nil || q.Session.BindDN() == "" {
+		return false
+	}
+	n, err := f.Engine.NormalizeDN(q.Session.BindDN())
+	return err == nil && f.consumers[n]
 }
 
 // Close ends every search of the feed with unavailable (server shutdown).
@@ -68,40 +98,146 @@ type Content struct {
 	backend directory.Backend
 	q       *frontend.SearchQuery
 	baseND  string
+	acc     directory.SearchAccess
 	filter  *directory.CompiledFilter
-	// computed asks Current for computed operational attributes.
+	out     func(*directory.Entry) *ldap.Entry
+	// computed asks Current and Entry for computed operational attributes.
 	computed bool
+	// who is the normalised DN of the requester's identity ("" for the
+	// root DN and anonymous): the search ends when it goes away.
+	who string
 }
 
 // NewContent returns the content of q, searched through backend; computed
-// asks Current for the computed operational attributes q requested (a
-// replica computes its own, so content synchronization does not). A base
-// DN that does not parse is invalidDNSyntax.
+// asks Current and Entry for the computed operational attributes q
+// requested (a replica computes its own, so content synchronization does
+// not). A base DN that does not parse is invalidDNSyntax.
 func NewContent(eng *directory.Engine, backend directory.Backend, q *frontend.SearchQuery, computed bool) (*Content, error) {
 	baseND, err := eng.NormalizeDN(q.BaseDN)
 	if err != nil {
 		return nil, &ldap.Error{Code: ldap.InvalidDNSyntax, Message: "invalid base DN"}
 	}
-	return &Content{eng: eng, backend: backend, q: q, baseND: baseND, filter: eng.CompileSearchFilter(q.Filter, q.Access),
-		computed: computed && q.Operational}, nil
+	c := &Content{eng: eng, backend: backend, q: q, baseND: baseND, acc: q.Access, out: q.Entry,
+		filter: eng.CompileSearchFilter(q.Filter, q.Access), computed: computed && q.Operational}
+	if q.Access != nil && q.Session != nil && q.Session.BindDN() != "" {
+		if c.who, err = eng.NormalizeDN(q.Session.BindDN()); err != nil {
+			return nil, &ldap.Error{Code: ldap.InvalidDNSyntax, Message: "the bound identity's DN does not parse"}
+		}
+	}
+	return c, nil
 }
 
-// Holds reports whether a stored entry (as a write hook saw it, before or
-// after the write) was in the content: within the scope, matching the
-// filter with the requester's access to its attributes, and visible to
-// the requester.
-func (c *Content) Holds(en *directory.Entry) bool {
-	if en == nil {
-		return false
+// Recheck takes the requester's access anew from the access policy and
+// group memberships in force now (SearchQuery.Recheck), so that a search
+// that lasts stops returning what the requester may no longer read. An
+// error ends the search.
+func (c *Content) Recheck(ctx context.Context) error {
+	if c.q.Recheck == nil {
+		return nil
 	}
-	if !ldap.InScopeNDN(en.NDN, c.baseND, c.q.Scope) {
-		return false
+	acc, out, err := c.q.Recheck(ctx)
+	if err != nil {
+		return err
 	}
-	if !c.filter.Match(en) {
-		return false
-	}
-	return c.q.Access == nil || c.q.Access.Visible(en)
+	c.acc, c.out = acc, out
+	c.filter = c.eng.CompileSearchFilter(c.q.Filter, acc)
+	return nil
 }
+
+// Ends reports, for a committed change, why the search must end because
+// of it: the requester's own entry was deleted, renamed (or moved with
+// an ancestor), or locked (pwdAccountLockedTime set, as the password
+// policy does after too many failures or an administrator does by hand).
+// The session's identity no longer stands for an entry that may read.
+func (c *Content) Ends(ch *directory.Change) error {
+	if c.who == "" || ch == nil {
+		return nil
+	}
+	gone := func(why string) error {
+		return &ldap.Error{Code: ldap.InsufficientAccessRights,
+			Message: "the bound identity was " + why + "; bind again and search again"}
+	}
+	switch ch.Kind {
+	case directory.ChangeDelete:
+		if ch.Before != nil && ch.Before.NDN == c.who {
+			return gone("deleted")
+		}
+		for _, en := range ch.Removed {
+			if en.NDN == c.who {
+				return gone("deleted")
+			}
+		}
+	case directory.ChangeModifyDN:
+		for _, r := range ch.Renamed {
+			if r.OldNDN == c.who {
+				return gone("renamed")
+			}
+		}
+	case directory.ChangeModify:
+		if ch.After != nil && ch.After.NDN == c.who {
+			now := ch.After.Get(lockedTime)
+			if len(now) > 0 && (ch.Before == nil || !slices.EqualFunc(ch.Before.Get(lockedTime), now, bytes.Equal)) {
+				return gone("locked")
+			}
+		}
+	}
+	return nil
+}
+
+// lockedTime is the password policy's lock (draft-behera-ldap-password-
+// policy): an account is locked from the time it holds.
+const lockedTime = "pwdAccountLockedTime"
+
+// Entry returns en, an entry as a committed change left it (after the
+// change, or before a delete), as the search returns it: with the
+// computed operational attributes if asked (entryDN is en's DN as of the
+// change; the others are read now), or nil if it was not in the content:
+// outside the scope, not matching the filter with the requester's access
+// to its attributes (computed ones included), or not visible to the
+// requester. en is shared with other feeds and is not changed.
+func (c *Content) Entry(en *directory.Entry) (*directory.Entry, error) {
+	if en == nil || !ldap.InScopeNDN(en.NDN, c.baseND, c.q.Scope) {
+		return nil, nil
+	}
+	full, err := c.eng.WithComputed(en)
+	if err != nil {
+		return nil, err
+	}
+	if !c.filter.Match(full) || (c.acc != nil && !c.acc.Visible(full)) {
+		return nil, nil
+	}
+	if c.computed {
+		return full, nil
+	}
+	return en, nil
+}
+
+// Touches reports whether a committed change involves an entry within
+// the search's base and scope, before or after it: only such a change
+// can be notified.
+func (c *Content) Touches(ch *directory.Change) bool {
+	in := func(en *directory.Entry) bool { return en != nil && ldap.InScopeNDN(en.NDN, c.baseND, c.q.Scope) }
+	if in(ch.Before) || in(ch.After) {
+		return true
+	}
+	for _, en := range ch.Removed {
+		if in(en) {
+			return true
+		}
+	}
+	return false
+}
+
+// Holds reports whether en, an entry as a committed change saw it
+// (before or after it), was in the content (see Entry).
+func (c *Content) Holds(en *directory.Entry) bool {
+	got, err := c.Entry(en)
+	return err == nil && got != nil
+}
+
+// Out selects the requested attributes of en, as the requester may read
+// them, for the wire.
+func (c *Content) Out(en *directory.Entry) *ldap.Entry { return c.out(en) }
 
 // Current returns the entry whose entryUUID is uuid, as the search would
 // return it now (computed attributes included, access applied), or nil if
@@ -117,7 +253,7 @@ func (c *Content) Current(ctx context.Context, uuid string) (*directory.Entry, e
 	var out *directory.Entry
 	err := c.backend.Search(ctx, &directory.SearchRequest{
 		BaseDN: c.q.BaseDN, Scope: c.q.Scope, Filter: f, Operational: c.computed,
-		Access: c.q.Access, Unlimited: true,
+		Access: c.acc, Unlimited: true,
 	}, func(en *directory.Entry) error {
 		out = en
 		return directory.ErrStop
@@ -127,6 +263,46 @@ func (c *Content) Current(ctx context.Context, uuid string) (*directory.Entry, e
 		return nil, nil // the base itself is gone
 	}
 	return out, err
+}
+
+// Restricted reports whether the requester's access is limited (anyone
+// but the root DN).
+func (c *Content) Restricted() bool { return c.acc != nil }
+
+// InScope reports whether the normalised DN ndn is within the search's
+// base and scope.
+func (c *Content) InScope(ndn string) bool { return ldap.InScopeNDN(ndn, c.baseND, c.q.Scope) }
+
+// MayRead reports whether the requester may read the entry whose
+// entryUUID is uuid, wherever it is now (in the content or not); false
+// if there is no such entry.
+func (c *Content) MayRead(ctx context.Context, uuid string) (bool, error) {
+	var en *directory.Entry
+	err := c.eng.Search(ctx, &directory.SearchRequest{
+		BaseDN: c.eng.Suffix(), Scope: ldap.ScopeWholeSubtree, Unlimited: true,
+		Filter: &ldap.Filter{Kind: ldap.FilterEqualityMatch, Attr: []byte("entryUUID"), Value: []byte(uuid)},
+	}, func(e *directory.Entry) error {
+		en = e
+		return directory.ErrStop
+	})
+	if err != nil || en == nil {
+		return false, err
+	}
+	return c.acc == nil || c.acc.Visible(en), nil
+}
+
+// MayReadAt reports whether the requester may read an entry named dn, as
+// far as its name tells: for an entry that is gone, whose attributes are
+// no longer known (access rules that test them do not match).
+func (c *Content) MayReadAt(dn string) bool {
+	if c.acc == nil {
+		return true
+	}
+	ndn, err := c.eng.NormalizeDN(dn)
+	if err != nil {
+		return false
+	}
+	return c.acc.Visible(&directory.Entry{DN: dn, NDN: ndn})
 }
 
 // Shutdown tells every stream of a server that the server is stopping.
