@@ -483,8 +483,9 @@ func (e *Engine) addComputed(txn *badger.Txn, tok treeToken, en *Entry, cost *Se
 // how a change feed sends an entry as of its change.
 func (e *Engine) WithComputed(en *Entry) (*Entry, error) {
 	c := en.private()
+	tok := e.trees.begin()
 	err := e.db.View(func(txn *badger.Txn) error {
-		e.addComputed(txn, c)
+		e.addComputed(txn, tok, c, nil)
 		return nil
 	})
 	if err != nil {
