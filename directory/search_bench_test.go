@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/switchboard-ldap/switchboard/ldap"
@@ -63,6 +64,35 @@ func BenchmarkEqualitySearch(b *testing.B) {
 				i++
 				n := 0
 				if err := e.Search(ctx, req, func(*Entry) error { n++; return nil }); err != nil || n != 1 {
+					b.Fatalf("%d entries, %v", n, err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkSizeLimitedOr measures Thunderbird's autocomplete, an OR of
+// three prefix substrings with a size limit of 10, over 20,000 people of
+// whom about a third match: a size-limited search must cost about what
+// it returns (the union streams), not every match. Also at ou=people and
+// as a subtree search of a base holding every person, which must cost
+// about the same.
+func BenchmarkSizeLimitedOr(b *testing.B) {
+	e := openTest(b)
+	fillRandom(b, e, rand.New(rand.NewPCG(3, 4)), 20000)
+	f, err := ldap.ParseFilter("(|(cn=an*)(mail=an*)(sn=an*))")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, base := range []string{"dc=example,dc=com", "ou=people,dc=example,dc=com"} {
+		b.Run(base[:strings.IndexByte(base, ',')], func(b *testing.B) {
+			req := &SearchRequest{BaseDN: base, Scope: ldap.ScopeWholeSubtree, Filter: f, SizeLimit: 10, Borrow: true}
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				n := 0
+				err := e.Search(ctx, req, func(*Entry) error { n++; return nil })
+				if code(err) != ldap.SizeLimitExceeded || n != 10 {
 					b.Fatalf("%d entries, %v", n, err)
 				}
 			}
