@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -287,6 +288,16 @@ func loadConfig(fs *pflag.FlagSet) (*Config, error) {
 		v.SetConfigFile(path)
 		if err := v.ReadInConfig(); err != nil {
 			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+		switch strings.ToLower(filepath.Ext(path)) {
+		case ".yaml", ".yml", ".json":
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return nil, fmt.Errorf("config %s: %w", path, err)
+			}
+			if err := checkKeys(path, data); err != nil {
+				return nil, err
+			}
 		}
 	}
 	// indexes is a map (attribute: [kinds]) and is set in the file only;
