@@ -220,3 +220,13 @@ func (e *Engine) storeSizes() (lsm, vlog int64) {
 	}
 	return lsm, vlog
 }
+
+// CheckNotInUse returns an error (wrapping ErrInUse) naming the process
+// that holds the store in dir, if one does; nil when none does or dir is
+// missing.
+func CheckNotInUse(dir string) error {
+	if _, err := os.Stat(dir); err != nil {
+		return nil
+	}
+	return lockHolder(dir)
+}
