@@ -5,11 +5,13 @@ package main
 // permissions, damaged stores, interrupted imports, TLS suites.
 
 import (
+	"bytes"
 	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -79,7 +81,23 @@ func TestCLIOfflineCommandsNeedAStore(t *testing.T) {
 
 func TestCLIServeRejectsArguments(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
-	_, errOut, code := runCLI(t, "", "serve", "demo", "--data", data, "--listen", freePort(t), "--admin-listen", "")
+	cmd := exec.Command(binary(t), "serve", "demo", "--data", data, "--listen", freePort(t), "--admin-listen", "")
+	cmd.Dir, cmd.Env = t.TempDir(), cliEnv("SWITCHBOARD_ROOT_PASSWORD=secret")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(time.Minute): // a server that ignored the argument is serving
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("serve demo ran as a server: %s", stderr.String())
+	}
+	errOut, code := stderr.String(), cmd.ProcessState.ExitCode()
 	if code == 0 || !strings.Contains(errOut, `serve takes no arguments, got ["demo"]`) || !strings.Contains(errOut, "Usage: switchboard serve") {
 		t.Fatalf("serve demo: exit %d, stderr %q", code, errOut)
 	}
