@@ -79,10 +79,13 @@ func TestCLIOfflineCommandsNeedAStore(t *testing.T) {
 	}
 }
 
-func TestCLIServeRejectsArguments(t *testing.T) {
-	data := filepath.Join(t.TempDir(), "data")
-	cmd := exec.Command(binary(t), "serve", "demo", "--data", data, "--listen", freePort(t), "--admin-listen", "")
-	cmd.Dir, cmd.Env = t.TempDir(), cliEnv("SWITCHBOARD_ROOT_PASSWORD=secret")
+// runServeFail runs "switchboard serve args..." expecting it to exit on
+// its own; one that serves instead (as before the fixes these tests
+// check) is killed after a minute and fails the test.
+func runServeFail(t *testing.T, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(binary(t), append([]string{"serve"}, args...)...)
+	cmd.Dir, cmd.Env = t.TempDir(), cliEnv()
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -92,12 +95,17 @@ func TestCLIServeRejectsArguments(t *testing.T) {
 	go func() { cmd.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(time.Minute): // a server that ignored the argument is serving
+	case <-time.After(time.Minute):
 		cmd.Process.Kill()
 		<-done
-		t.Fatalf("serve demo ran as a server: %s", stderr.String())
+		t.Fatalf("serve %v is serving instead of exiting: %s", args, stderr.String())
 	}
-	errOut, code := stderr.String(), cmd.ProcessState.ExitCode()
+	return stderr.String(), cmd.ProcessState.ExitCode()
+}
+
+func TestCLIServeRejectsArguments(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	errOut, code := runServeFail(t, "demo", "--data", data, "--listen", freePort(t), "--admin-listen", "")
 	if code == 0 || !strings.Contains(errOut, `serve takes no arguments, got ["demo"]`) || !strings.Contains(errOut, "Usage: switchboard serve") {
 		t.Fatalf("serve demo: exit %d, stderr %q", code, errOut)
 	}
@@ -116,7 +124,7 @@ func TestCLIDemoOnNonEmptyStoreIsLogged(t *testing.T) {
 
 func TestCLISecondServerNamesTheHolder(t *testing.T) {
 	s := startServer(t, "")
-	_, errOut, code := runCLI(t, "", "serve", "--data", s.Data, "--listen", freePort(t), "--admin-listen", "")
+	errOut, code := runServeFail(t, "--data", s.Data, "--listen", freePort(t), "--admin-listen", "")
 	pid := strconv.Itoa(s.cmd.Process.Pid)
 	if code == 0 || !strings.Contains(errOut, "held by process "+pid) || !strings.Contains(errOut, "kill "+pid) || strings.Contains(errOut, "Badger") {
 		t.Fatalf("second server on %s: exit %d, stderr %q", s.Data, code, errOut)
@@ -141,7 +149,7 @@ func TestCLIPortInUseBeforeStore(t *testing.T) {
 		{"--listen", freePort(t), "--admin-listen", busy.Addr().String()},
 	} {
 		data := filepath.Join(t.TempDir(), "data")
-		_, errOut, code := runCLI(t, "", append([]string{"serve", "--data", data}, args...)...)
+		errOut, code := runServeFail(t, append([]string{"--data", data}, args...)...)
 		if code == 0 || !strings.Contains(errOut, busy.Addr().String()) || !strings.Contains(errOut, "address already in use") {
 			t.Errorf("%v: exit %d, stderr %q", args, code, errOut)
 		}
@@ -251,7 +259,7 @@ func TestCLIStorePermissions(t *testing.T) {
 	})
 	for _, mode := range []os.FileMode{0o775, 0o757} {
 		os.Chmod(data, mode)
-		_, errOut, code := runCLI(t, "", "serve", "--data", data, "--listen", freePort(t), "--admin-listen", "")
+		errOut, code := runServeFail(t, "--data", data, "--listen", freePort(t), "--admin-listen", "")
 		if code == 0 || !strings.Contains(errOut, "may be written by group or others") || !strings.Contains(errOut, "chmod 700 "+data) {
 			t.Errorf("serve on a %04o data directory: exit %d, stderr %q", mode, code, errOut)
 		}
@@ -274,16 +282,17 @@ func TestCLIDamagedStoreRefused(t *testing.T) {
 	if err := os.WriteFile(ssts[0], b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for _, args := range [][]string{
-		{"serve", "--data", data, "--listen", freePort(t), "--admin-listen", ""},
-		{"verify", "--data", data},
-	} {
-		_, errOut, code := runCLI(t, "", args...)
+	check := func(cmd, errOut string, code int) {
+		t.Helper()
 		if code != 1 || strings.Contains(errOut, "panic") || !strings.Contains(errOut, "damaged: "+ssts[0]) ||
 			!strings.Contains(errOut, "switchboard import --data NEWDIR") {
-			t.Errorf("%s on a damaged store: exit %d, stderr %q", args[0], code, errOut)
+			t.Errorf("%s on a damaged store: exit %d, stderr %q", cmd, code, errOut)
 		}
 	}
+	errOut, code := runServeFail(t, "--data", data, "--listen", freePort(t), "--admin-listen", "")
+	check("serve", errOut, code)
+	_, errOut, code = runCLI(t, "", "verify", "--data", data)
+	check("verify", errOut, code)
 }
 
 func TestCLIInterruptedImportCleanedUp(t *testing.T) {
