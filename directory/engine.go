@@ -56,6 +56,10 @@ type Options struct {
 	// Dir holds the Badger files. Ignored when InMemory is set.
 	Dir      string
 	InMemory bool
+	// MustExist refuses a Dir that holds no store (ErrNoStore) instead of
+	// creating one: for offline tools, where a mistyped directory must
+	// not read as an empty directory.
+	MustExist bool
 	// Suffix is the naming context this engine holds, e.g. dc=example,dc=com.
 	Suffix string
 	Schema *schema.Schema
@@ -173,7 +177,10 @@ type Engine struct {
 	maintDone chan struct{}
 }
 
-// Open opens (creating if needed) the store in opt.Dir.
+// Open opens (creating if needed, unless opt.MustExist) the store in
+// opt.Dir. It refuses a directory others may write, a store another
+// process holds, and a damaged store (ErrDamaged), and makes the
+// directory and its files private (0700, 0600).
 func Open(opt Options) (*Engine, error) {
 	if opt.Schema == nil {
 		return nil, errors.New("directory: Options.Schema is nil")
@@ -240,6 +247,11 @@ func Open(opt Options) (*Engine, error) {
 		return nil, err
 	}
 
+	if !opt.InMemory {
+		if err := prepareDir(opt); err != nil {
+			return nil, err
+		}
+	}
 	compressed := !opt.InMemory && compressedTables(opt.Dir)
 	if compressed {
 		// Written by an earlier version: reading its blocks without a
@@ -259,11 +271,26 @@ func Open(opt Options) (*Engine, error) {
 	}
 	bo.Logger = badgerLogger{log}
 	e.heapBudget = heapBudget(bo, e.cache)
-	db, err := badger.Open(bo)
-	if err != nil {
+	db, err := openBadger(opt.Dir, bo)
+	switch {
+	case errors.Is(err, ErrDamaged) || errors.Is(err, ErrInUse):
+		return nil, err
+	case err != nil:
 		return nil, openError(opt, err)
 	}
 	e.db = db
+	if !opt.InMemory {
+		// The files Badger created as it opened (LOCK, a new value log
+		// and memtable) go private too.
+		if err := privateFiles(opt.Dir); err != nil {
+			db.Close()
+			return nil, err
+		}
+		if err := e.checkValueLog(opt.Dir); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	if err := e.checkFormat(); err != nil {
 		db.Close()
 		return nil, err
@@ -386,6 +413,13 @@ func (e *Engine) warmDNs() error {
 //   - NumCompactors 2 and NumGoroutines 2: this runs on small machines, and
 //     compaction must not steal both cores from searches.
 //   - Badger's own INFO logging is routed to slog at debug level.
+//   - ChecksumVerificationMode OnTableRead: every table's blocks are
+//     checked when it is opened (at start, and the new tables of a
+//     compaction), so that a damaged table stops the start with its name
+//     instead of serving wrong data or panicking when a block is parsed.
+//     It reads each table once per start. VerifyValueChecksum likewise
+//     checks each value read from the value log (values of 1 KiB and
+//     more, a CRC32C each), which Open reads once (checkValueLog).
 //
 // Engine.HeapBudget adds up what these options (and the entry cache) let
 // the store hold on the Go heap, for the server's soft memory limit.
@@ -428,6 +462,8 @@ func badgerOptions(opt Options, compressed bool) badger.Options {
 		WithNumCompactors(2).
 		WithNumGoroutines(2).
 		WithMetricsEnabled(false).
+		WithChecksumVerificationMode(options.OnTableRead).
+		WithVerifyValueChecksum(true).
 		WithEncryptionKey(opt.EncryptionKey).
 		WithEncryptionKeyRotationDuration(dataKeyRotation(opt))
 }
@@ -585,9 +621,13 @@ func (e *Engine) EntryCount() int64 { return e.entries.Load() }
 
 // Size returns the bytes Badger keeps on disk (LSM tree and value log).
 func (e *Engine) Size() int64 {
-	lsm, vlog := e.db.Size()
+	lsm, vlog := e.storeSizes()
 	return lsm + vlog
 }
+
+// Sizes returns the bytes on disk of the store's tables (the LSM tree)
+// and of its value log.
+func (e *Engine) Sizes() (lsm, vlog int64) { return e.storeSizes() }
 
 // Passwords returns the Hasher that hashes and verifies userPassword
 // values (Options.Passwords), for the frontend's Password Modify and root

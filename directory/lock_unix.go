@@ -22,3 +22,11 @@ func lockDir(dir string) (io.Closer, error) {
 	}
 	return f, nil
 }
+
+// diskUsage returns the bytes a file takes on disk (its blocks).
+func diskUsage(info os.FileInfo) int64 {
+	if st, ok := info.Sys().(*syscall.Stat_t); ok {
+		return st.Blocks * 512
+	}
+	return info.Size()
+}

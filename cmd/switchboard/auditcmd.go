@@ -24,6 +24,10 @@ Flags:
 
 // cmdAudit runs the audit subcommands: verify.
 func cmdAudit(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && isHelp(args[0]) {
+		fmt.Fprint(stdout, auditUsage)
+		return pflag.ErrHelp
+	}
 	if len(args) == 0 || args[0] != "verify" {
 		fmt.Fprint(stderr, auditUsage)
 		if len(args) == 0 {

@@ -348,7 +348,9 @@ func startRaw(t *testing.T, data string, extra ...string) *rawServer {
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
 			c.Close()
-			return r
+			if strings.Contains(r.output(), "serving ") { // bound before the store loads
+				return r
+			}
 		}
 	}
 	t.Fatalf("switchboard did not start:\n%s", r.output())

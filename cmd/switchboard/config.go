@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -283,11 +284,27 @@ var defaults = []struct {
 	{"passwords.max_sha_crypt_rounds", 1000000, "refuse stored SHA-crypt ($5$, $6$) hashes with more rounds"},
 }
 
+// commandKeys lists, for the commands other than serve, the keys (or
+// key prefixes ending in ".") their --help shows: the ones that change
+// what the command does. Every key is still accepted, as the config file
+// and the environment hold them all.
+var commandKeys = map[string][]string{
+	"import":        {"data", "suffix", "root_dn", "schema_files", "cache_mb", "encryption.", "ldif.", "log.", "passwords.scheme", "passwords.argon2.", "passwords.pbkdf2.", "overlays."},
+	"export":        {"data", "suffix", "schema_files", "cache_mb", "encryption.", "log."},
+	"verify":        {"data", "suffix", "schema_files", "cache_mb", "encryption.", "log."},
+	"reindex":       {"data", "suffix", "schema_files", "cache_mb", "encryption.", "log."},
+	"rekey":         {"data", "encryption.", "log."},
+	"hash-password": {"passwords."},
+	"replica init":  {"data", "suffix", "root_dn", "root_password", "root_password_file", "schema_files", "encryption.", "log.", "replication.replica_id", "replication.op_log.", "replication.tombstone_window"},
+}
+
 // newFlags returns a flag set with every configuration key, plus --config
-// and the short aliases the README uses (--data, --listen, ...).
+// and the short aliases the README uses (--data, --listen, ...). Its help
+// shows the keys of commandKeys[name] (all of them for serve).
 func newFlags(name string) *pflag.FlagSet {
 	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
 	fs.String("config", "", "configuration file (default: ./config.yaml if present)")
+	shown, only := commandKeys[name]
 	for _, d := range defaults {
 		flagName := strings.ReplaceAll(d.key, "_", "-")
 		switch v := d.value.(type) {
@@ -302,8 +319,21 @@ func newFlags(name string) *pflag.FlagSet {
 		case []string:
 			fs.StringSlice(flagName, v, d.usage)
 		}
+		if only && !keyShown(d.key, shown) {
+			fs.Lookup(flagName).Hidden = true
+		}
 	}
 	return fs
+}
+
+// keyShown reports whether key is one of shown or below a prefix in it.
+func keyShown(key string, shown []string) bool {
+	for _, s := range shown {
+		if key == s || strings.HasSuffix(s, ".") && strings.HasPrefix(key, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // loadConfig merges defaults, the config file, the environment and the
@@ -329,6 +359,16 @@ func loadConfig(fs *pflag.FlagSet) (*Config, error) {
 		v.SetConfigFile(path)
 		if err := v.ReadInConfig(); err != nil {
 			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+		switch strings.ToLower(filepath.Ext(path)) {
+		case ".yaml", ".yml", ".json":
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return nil, fmt.Errorf("config %s: %w", path, err)
+			}
+			if err := checkKeys(path, data); err != nil {
+				return nil, err
+			}
 		}
 	}
 	// indexes is a map (attribute: [kinds]) and is set in the file only;

@@ -71,6 +71,9 @@ func FuzzConfig(f *testing.F) {
 	f.Add("schema_files: [a, b]\nindexes: x\n")
 	f.Add("limits:\n  time: 5s\n  max_connections: -3\n")
 	f.Add("\xff\xfe: [\n")
+	f.Add("replication:\n  multi_suplier: true\n")
+	f.Add("a: &x {size: 1}\nlimits:\n  <<: *x\n")
+	f.Add("replication:\n  peers:\n    - {name: a, ulr: x}\n")
 	f.Fuzz(func(t *testing.T, yaml string) {
 		cfg, err := loadFrom(t, yaml)
 		if err == nil && cfg.Suffix == "" {
@@ -88,5 +91,31 @@ func TestConfigRefusesSealedAttributesWithMultiSupplier(t *testing.T) {
 	_, errOut, code := runCLI(t, "", "serve", "--config", path, "--data", filepath.Join(dir, "data"))
 	if code == 0 || !strings.Contains(errOut, "cannot be used together") {
 		t.Fatalf("serve with sealed attributes and multi-supplier: exit %d, stderr %q", code, errOut)
+	}
+}
+
+func TestConfigRejectsUnknownKeys(t *testing.T) {
+	for _, tc := range []struct{ yaml, want string }{
+		{"listen: 127.0.0.1:1\nreplication:\n  multi_suplier: true\n", ":3: unknown key replication.multi_suplier (did you mean replication.multi_supplier?)"},
+		{"limit:\n  size: 3\n", ":1: unknown key limit (did you mean limits?)"},
+		{"limits:\n  size: 3\n  sise: 4\n", ":3: unknown key limits.sise (did you mean limits.size?)"},
+		{"replication:\n  peers:\n    - name: a\n      ulr: ldap://x\n", ":4: unknown key replication.peers[].ulr (did you mean replication.peers[].url?)"},
+		{"frobnicate: 1\n", ":1: unknown key frobnicate"},
+	} {
+		_, err := loadFrom(t, tc.yaml)
+		if err == nil || !strings.Contains(err.Error(), "config.yaml"+tc.want) {
+			t.Errorf("config %q: error %v, want it to end %q", tc.yaml, err, tc.want)
+		}
+	}
+	// Known keys at every level pass, including maps and lists of structs.
+	ok := "Listen: 127.0.0.1:1\nindexes:\n  anyAttribute: [eq]\nlimits:\n  by_identity:\n    - dn: cn=x\n      size: 3\n" +
+		"replication:\n  peers:\n    - name: a\n      url: ldap://x\n      tls:\n        pinned_sha256: [ab]\nbase: &b\n" +
+		"  level: warn\n"
+	if _, err := loadFrom(t, ok); err == nil || !strings.Contains(err.Error(), "unknown key base") {
+		t.Errorf("anchor on an unknown key: %v", err)
+	}
+	ok = strings.TrimSuffix(ok, "base: &b\n  level: warn\n")
+	if _, err := loadFrom(t, ok); err != nil {
+		t.Errorf("valid config refused: %v", err)
 	}
 }

@@ -154,9 +154,13 @@ func (s *testServer) startAttempt(n int) {
 	// large directory records every entry before it listens.
 	deadline := time.Now().Add(3 * time.Minute)
 	for time.Now().Before(deadline) {
+		// The server binds its ports before it loads the store, and
+		// prints its banner once it serves.
 		if c, err := net.DialTimeout("tcp", s.Addr, 200*time.Millisecond); err == nil {
 			c.Close()
-			return
+			if strings.Contains(s.Log(), "serving ") {
+				return
+			}
 		}
 		if s.cmd.ProcessState != nil {
 			break

@@ -48,7 +48,7 @@ func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("%s already holds a store; import loads a new one (move it away, or use ldapadd against the server)", cfg.Data)
 	}
 	tmp := filepath.Clean(cfg.Data) + ".importing"
-	if err := os.RemoveAll(tmp); err != nil {
+	if err := removeStaleImport(tmp, stderr); err != nil {
 		return err
 	}
 	log := cfg.logger()
@@ -141,6 +141,16 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	if fs.NArg() > 1 {
+		fs.Usage()
+		return errors.New("export takes at most one file")
+	}
+	// The store first: a missing one must not leave an empty export.
+	eng, err := openExisting(cfg, cfg.logger())
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
 	out := stdout
 	if fs.NArg() == 1 && fs.Arg(0) != "-" {
 		f, err := os.Create(fs.Arg(0))
@@ -150,11 +160,6 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		defer f.Close()
 		out = f
 	}
-	eng, err := openEngine(cfg, cfg.logger(), cfg.Data, true, false)
-	if err != nil {
-		return err
-	}
-	defer eng.Close()
 	w := ldif.NewWriter(out)
 	err = eng.Walk(ctx, func(en *directory.Entry) error {
 		attrs := make([]ldif.Attr, len(en.Attrs))
@@ -204,7 +209,7 @@ func cmdReindex(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	start := time.Now()
-	eng, err := openEngine(cfg, cfg.logger(), cfg.Data, true, false)
+	eng, err := openExisting(cfg, cfg.logger())
 	if err != nil {
 		return err
 	}
@@ -230,7 +235,7 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	eng, err := openEngine(cfg, cfg.logger(), cfg.Data, true, false)
+	eng, err := openExisting(cfg, cfg.logger())
 	if err != nil {
 		return err
 	}

@@ -77,6 +77,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return errors.New("no command given")
 	}
 	cmd, rest := args[0], args[1:]
+	if cmd != "cert" {
+		// cert writes certificates for others to read; everything else
+		// writes the store, exports of it and logs.
+		privateUmask()
+	}
 	switch cmd {
 	case "serve":
 		return cmdServe(ctx, rest, stdout, stderr)
@@ -109,6 +114,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return fmt.Errorf("unknown command %q", cmd)
 }
 
+// isHelp reports whether arg asks for help.
+func isHelp(arg string) bool { return arg == "-h" || arg == "--help" || arg == "help" }
+
 // parseFlags parses a command's flags, printing its help on --help.
 func parseFlags(name, synopsis string, args []string, stderr io.Writer) (*pflag.FlagSet, *Config, error) {
 	fs := newFlags(name)
@@ -116,6 +124,9 @@ func parseFlags(name, synopsis string, args []string, stderr io.Writer) (*pflag.
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: switchboard %s\n\nFlags:\n", synopsis)
 		fs.PrintDefaults()
+		if _, ok := commandKeys[name]; ok {
+			fmt.Fprintf(stderr, "\nThe other configuration keys (switchboard serve --help) are accepted too.\n")
+		}
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, err

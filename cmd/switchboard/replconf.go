@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/spf13/pflag"
+
 	"github.com/switchboard-ldap/switchboard/admin"
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/directory/frontend"
@@ -76,13 +78,24 @@ func startReplication(ctx context.Context, cfg *Config, log *slog.Logger, eng *d
 	return func() { cancel(); wg.Wait() }, nil
 }
 
+const replicaUsage = `Usage: switchboard replica init --from URL [flags]
+
+Seeds the empty store of a new replica (--data, replication.replica_id) from a running one.
+Run 'switchboard replica init --help' for its flags.
+`
+
 // cmdReplica runs "replica init": it seeds a new, empty replica (--data)
 // from a snapshot of a running one (which works however far that one's
 // op log was trimmed) and writes the resolved entries, so that serve
 // starts it caught up and in the same generation. A store whose earlier
 // init was interrupted may be initialised again.
 func cmdReplica(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && isHelp(args[0]) {
+		fmt.Fprint(stdout, replicaUsage)
+		return pflag.ErrHelp
+	}
 	if len(args) == 0 || args[0] != "init" {
+		fmt.Fprint(stderr, replicaUsage)
 		return errors.New("replica: the only subcommand is init")
 	}
 	fs := newFlags("replica init")
@@ -92,8 +105,7 @@ func cmdReplica(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	chunk := fs.Int("chunk-bytes", 0, "bytes of entries per snapshot response (default: the supplier's, 4 MB)")
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: switchboard replica init --from URL [flags]\n\n"+
-			"Seeds the empty store of a new replica (--data, replication.replica_id) from a running one.\n\nFlags:\n")
+		fmt.Fprint(stderr, replicaUsage+"\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args[1:]); err != nil {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -49,11 +48,18 @@ func openEngineLog(cfg *Config, log *slog.Logger, dir string, noSync, bulk bool)
 // openEngineRepl is openEngineLog that also returns the multi-supplier
 // Replicator (nil unless replication.multi_supplier is set).
 func openEngineRepl(cfg *Config, log *slog.Logger, dir string, noSync, bulk bool) (*directory.Engine, *replication.Changelog, *replication.Replicator, error) {
-	eng, clog, rep, err := openEngineReplImpl(cfg, log, dir, noSync, bulk)
+	eng, clog, rep, err := openEngineReplImpl(cfg, log, dir, noSync, bulk, false)
 	return eng, clog, rep, err
 }
 
-func openEngineReplImpl(cfg *Config, log *slog.Logger, dir string, noSync, bulk bool) (*directory.Engine, *replication.Changelog, *replication.Replicator, error) {
+// openExisting opens the store of cfg.Data for an offline tool (export,
+// verify, reindex): one that is not there is an error, not a new store.
+func openExisting(cfg *Config, log *slog.Logger) (*directory.Engine, error) {
+	eng, _, _, err := openEngineReplImpl(cfg, log, cfg.Data, true, false, true)
+	return eng, err
+}
+
+func openEngineReplImpl(cfg *Config, log *slog.Logger, dir string, noSync, bulk, mustExist bool) (*directory.Engine, *replication.Changelog, *replication.Replicator, error) {
 	s, err := schema.Default()
 	if err != nil {
 		return nil, nil, nil, err
@@ -119,6 +125,7 @@ func openEngineReplImpl(cfg *Config, log *slog.Logger, dir string, noSync, bulk 
 	}
 	eng, err := directory.Open(directory.Options{
 		Dir:             dir,
+		MustExist:       mustExist,
 		Suffix:          cfg.Suffix,
 		Schema:          s,
 		Logger:          log,
@@ -206,16 +213,28 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return fmt.Errorf("serve takes no arguments, got %q (flags start with --, e.g. --demo)", fs.Args())
+	}
 	log := cfg.logger()
-	rootPW, err := rootPassword(cfg, stdout)
+	// The ports first: one in use fails now, not after the store loads.
+	lns, err := listen(cfg)
 	if err != nil {
 		return err
 	}
+	defer lns.close()
+	cleanStaleImport(cfg.Data, log)
 	eng, clog, rep, err := openEngineRepl(cfg, log, cfg.Data, false, false)
 	if err != nil {
 		return err
 	}
 	defer eng.Close()
+	// After the store: a server refused for a store in use writes nothing.
+	rootPW, err := rootPassword(cfg, stdout)
+	if err != nil {
+		return err
+	}
 	trimCtx, stopTrim := context.WithCancel(ctx)
 	defer stopTrim()
 	trimEvery := cfg.Replication.Changelog.TrimInterval
@@ -223,12 +242,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		trimEvery = time.Minute
 	}
 	go clog.RunTrimmer(trimCtx, trimEvery)
-	if cfg.Demo && eng.EntryCount() == 0 {
+	if n := eng.EntryCount(); cfg.Demo && n == 0 {
 		n, err := loadLDIF(directory.WithIdentity(ctx, cfg.RootDN), backendAdd(eng), bytes.NewReader(testdata.DemoLDIF), ldif.ReaderOptions{}, nil)
 		if err != nil {
 			return fmt.Errorf("demo data: %w", err)
 		}
 		log.Info("loaded demo organisation", "entries", n)
+	} else if cfg.Demo {
+		log.Warn("demo data not loaded: the store is not empty (--demo fills only an empty store)", "data", cfg.Data, "entries", n)
 	}
 
 	setMemoryLimit(trimCtx, cfg, eng, log)
@@ -354,43 +375,21 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		MaxConnectionsPerIP: cfg.Limits.MaxConnectionsPerIP,
 		ConnLimitExempt:     exempt,
 	}
-	var lns net.Listener // LDAPS, opened first so it is up once the LDAP port is
-	if cfg.ListenLDAPS != "" {
-		if lns, err = net.Listen("tcp", cfg.ListenLDAPS); err != nil {
-			return err
-		}
-	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		if lns != nil {
-			lns.Close()
-		}
-		return err
-	}
 	errc := make(chan error, 3)
 	srv.RegisterOnShutdown(prov.Close)
 	srv.RegisterOnShutdown(ps.Close)
+	ln, ldapsLn, aln := lns.take()
 	go func() { errc <- srv.Serve(ln) }()
-	if lns != nil {
-		go func() { errc <- srv.ServeTLS(lns, tlsCfg) }()
-		log.Info("LDAPS listening", "addr", lns.Addr().String())
+	if ldapsLn != nil {
+		go func() { errc <- srv.ServeTLS(ldapsLn, tlsCfg) }()
 	}
-
-	if cfg.AdminListen != "" {
-		aln, err := net.Listen("tcp", cfg.AdminListen)
-		if err != nil {
-			srv.Close()
-			return err
-		}
+	if aln != nil {
 		go func() { errc <- adm.Serve(aln) }()
 		log.Info("admin HTTP listening", "addr", aln.Addr().String(), "tls", adm.TLS != nil)
 	}
 	adm.SetReady(true)
 	log.Info("LDAP listening", "addr", ln.Addr().String(), "suffix", cfg.Suffix, "entries", eng.EntryCount(), "version", version)
-	fmt.Fprintf(stdout, "switchboard %s serving %s on ldap://%s\n", version, cfg.Suffix, ln.Addr())
-	if lns != nil {
-		fmt.Fprintf(stdout, "switchboard %s serving %s on ldaps://%s\n", version, cfg.Suffix, lns.Addr())
-	}
+	printStart(stdout, cfg, tlsCfg != nil, ln, ldapsLn, aln)
 
 	select {
 	case <-ctx.Done():
