@@ -230,3 +230,53 @@ func CheckNotInUse(dir string) error {
 	}
 	return lockHolder(dir)
 }
+
+// cleanMark names the file Close leaves in the store directory: the
+// value log files' names and sizes as the close left them. Open takes it
+// away (so a crash leaves none) and skips checkValueLog when it is there
+// and the files match it.
+const cleanMark = "CLEAN-CLOSE"
+
+// vlogSizes lists the value log files of dir as "name size" lines.
+func vlogSizes(dir string) (string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for _, en := range ents {
+		if !strings.HasSuffix(en.Name(), ".vlog") {
+			continue
+		}
+		info, err := en.Info()
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "%s %d\n", en.Name(), info.Size())
+	}
+	return b.String(), nil
+}
+
+// putCleanMark records, after a clean close, the value log as it is.
+func putCleanMark(dir string) error {
+	sizes, err := vlogSizes(dir)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, cleanMark), []byte(sizes), 0o600)
+}
+
+// takeCleanMark removes the mark and reports whether it was there and
+// the value log files are as it recorded them.
+func takeCleanMark(dir string) bool {
+	p := filepath.Join(dir, cleanMark)
+	mark, err := os.ReadFile(p)
+	if err != nil {
+		return false
+	}
+	if err := os.Remove(p); err != nil {
+		return false
+	}
+	sizes, err := vlogSizes(dir)
+	return err == nil && sizes == string(mark)
+}

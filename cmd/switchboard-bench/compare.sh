@@ -164,6 +164,14 @@ access:
   rules:
     - to attrs=userPassword by self write by anonymous auth by * none
     - to * by * read
+# slapd runs with "sizelimit unlimited" and no unchecked limit: the same
+# for ordinary users here (Switchboard's defaults cap them at 500 entries,
+# 25,000 unindexed candidates and a filter work budget).
+limits:
+  size: 0
+  unindexed: 0
+  filter_work: 0
+  sort_candidates: 0
 CONF
 log "switchboard import $ENTRIES entries"
 t0=$(now)
