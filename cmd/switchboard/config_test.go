@@ -99,6 +99,7 @@ func TestConfigRejectsUnknownKeys(t *testing.T) {
 		{"listen: 127.0.0.1:1\nreplication:\n  multi_suplier: true\n", ":3: unknown key replication.multi_suplier (did you mean replication.multi_supplier?)"},
 		{"limit:\n  size: 3\n", ":1: unknown key limit (did you mean limits?)"},
 		{"limits:\n  size: 3\n  sise: 4\n", ":3: unknown key limits.sise (did you mean limits.size?)"},
+		{"limits:\n  sort_candidats: 4\n", ":2: unknown key limits.sort_candidats (did you mean limits.sort_candidates?)"},
 		{"replication:\n  peers:\n    - name: a\n      ulr: ldap://x\n", ":4: unknown key replication.peers[].ulr (did you mean replication.peers[].url?)"},
 		{"frobnicate: 1\n", ":1: unknown key frobnicate"},
 	} {

@@ -99,15 +99,29 @@ func walkKeys(file string, n *yaml.Node, t reflect.Type, path string, depth int)
 	return nil
 }
 
-// fieldByTag finds the field of struct t whose mapstructure name is name.
+// fieldByTag finds the field of struct t whose mapstructure name is name,
+// looking into embedded structs tagged ",squash" as mapstructure does.
 func fieldByTag(t reflect.Type, name string) (reflect.StructField, bool) {
 	for i := range t.NumField() {
 		f := t.Field(i)
+		if squashed(f) {
+			if g, ok := fieldByTag(f.Type, name); ok {
+				return g, true
+			}
+			continue
+		}
 		if tagName(f) == name {
 			return f, true
 		}
 	}
 	return reflect.StructField{}, false
+}
+
+// squashed reports whether f is an embedded struct whose fields
+// mapstructure reads as the outer struct's own.
+func squashed(f reflect.StructField) bool {
+	_, opts, _ := strings.Cut(f.Tag.Get("mapstructure"), ",")
+	return f.Anonymous && f.Type.Kind() == reflect.Struct && strings.Contains(opts, "squash")
 }
 
 func tagName(f reflect.StructField) string {
@@ -141,6 +155,13 @@ func configKeys() []string {
 			}
 			for i := range t.NumField() {
 				f := t.Field(i)
+				if squashed(f) {
+					for j := range f.Type.NumField() {
+						g := f.Type.Field(j)
+						walk(g.Type, joinKey(path, tagName(g)))
+					}
+					continue
+				}
 				walk(f.Type, joinKey(path, tagName(f)))
 			}
 			return
