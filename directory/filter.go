@@ -3,6 +3,7 @@ package directory
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 
@@ -43,7 +44,10 @@ type matcher struct {
 	// guard, when set, is asked per entry whether the item may test its
 	// attribute (or, for an extensible item without a type, each one).
 	guard SearchAccess
-	cost  *SearchCost // nil: unlimited
+	// subGuard names the subtypes of at (by canonical name) whose
+	// values the item may test only where guard allows it per entry.
+	subGuard map[string]*schema.AttributeType
+	cost     *SearchCost // nil: unlimited
 }
 
 // CostLimits bound the work of one search. Zero fields are unlimited.
@@ -157,6 +161,47 @@ func (opt *compileOptions) restrict(m *matcher, at *schema.AttributeType) bool {
 	return false
 }
 
+// searchable narrows names, the canonical names of at and its subtypes,
+// to those an item on at may test: an item on a supertype ((name=x))
+// must not test the values of a subtype the requester may not search
+// (title), which would probe them. A subtype decided per entry goes to
+// m.subGuard. names is shared and never changed: a narrowed set is new.
+func (opt *compileOptions) searchable(e *Engine, m *matcher, at *schema.AttributeType, names map[string]bool) map[string]bool {
+	if len(names) < 2 || (opt.hidden == nil && opt.access == nil) {
+		return names
+	}
+	var out map[string]bool
+	for n := range names {
+		sub, ok := e.schema.Attribute(n)
+		if !ok || sub == at {
+			continue
+		}
+		denied := opt.hidden[strings.ToLower(sub.Name())]
+		if !denied && opt.access != nil {
+			switch opt.access.FilterAttr(sub) {
+			case AttrDenied:
+				denied = true
+			case AttrPerEntry:
+				if m.subGuard == nil {
+					m.subGuard = map[string]*schema.AttributeType{}
+				}
+				m.subGuard[n] = sub
+				m.guard = opt.access
+			}
+		}
+		if denied {
+			if out == nil {
+				out = maps.Clone(names)
+			}
+			delete(out, n)
+		}
+	}
+	if out == nil {
+		return names
+	}
+	return out
+}
+
 func (e *Engine) compile(f *ldap.Filter, opt compileOptions) matcher {
 	m := matcher{kind: f.Kind, schema: e.schema, cost: opt.cost}
 	switch f.Kind {
@@ -176,7 +221,7 @@ func (e *Engine) compile(f *ldap.Filter, opt compileOptions) matcher {
 		return m
 	}
 	m.at = at
-	m.setNames(e.subtypes.names(e.schema, at))
+	m.setNames(opt.searchable(e, &m, at, e.subtypes.names(e.schema, at)))
 	m.opts = lowerOptions(opts)
 	m.isOC = strings.EqualFold(at.Name(), "objectClass")
 	var err error
@@ -254,7 +299,7 @@ func (e *Engine) compileExtensible(f *ldap.Filter, opt compileOptions) matcher {
 			return m
 		}
 		m.at, m.rule = at, at.Equality
-		m.setNames(e.subtypes.names(e.schema, at))
+		m.setNames(opt.searchable(e, &m, at, e.subtypes.names(e.schema, at)))
 		m.opts = lowerOptions(opts)
 	}
 	if m.at == nil && opt.access != nil {
@@ -343,7 +388,7 @@ func (e *Engine) eval(m *matcher, en *Entry) tri {
 			return triTrue
 		}
 		for i := range en.Attrs {
-			if m.holds(en.Attrs[i].Name) {
+			if m.holds(en.Attrs[i].Name) && m.subAllowed(en, en.Attrs[i].Name) {
 				return triTrue
 			}
 		}
@@ -356,7 +401,7 @@ func (e *Engine) eval(m *matcher, en *Entry) tri {
 		return e.evalExtensible(m, en)
 	}
 	for i := range en.Attrs {
-		if !m.holds(en.Attrs[i].Name) {
+		if !m.holds(en.Attrs[i].Name) || !m.subAllowed(en, en.Attrs[i].Name) {
 			continue
 		}
 		for j, v := range en.Attrs[i].Values {
@@ -433,7 +478,7 @@ func (e *Engine) evalExtensible(m *matcher, en *Entry) tri {
 	}
 	for i := range en.Attrs {
 		base := baseName(en.Attrs[i].Name)
-		if m.names != nil && !m.holds(en.Attrs[i].Name) {
+		if m.names != nil && (!m.holds(en.Attrs[i].Name) || !m.subAllowed(en, en.Attrs[i].Name)) {
 			continue
 		}
 		at, ok := e.schema.Attribute(base)
@@ -565,6 +610,17 @@ func (m *matcher) holds(name string) bool {
 }
 
 // setNames sets the canonical names the item's type covers.
+// subAllowed reports whether the item may test the entry attribute with
+// the canonical name (options allowed) on en: false for a subtype the
+// requester may not search in this entry (see searchable).
+func (m *matcher) subAllowed(en *Entry, name string) bool {
+	if m.subGuard == nil {
+		return true
+	}
+	sub, ok := m.subGuard[baseName(name)]
+	return !ok || m.guard.Searchable(en, sub)
+}
+
 func (m *matcher) setNames(names map[string]bool) {
 	m.names = names
 	if len(names) == 1 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"sync"
@@ -558,6 +559,16 @@ func (e *Engine) Compare(ctx context.Context, req *CompareRequest) (bool, error)
 		return false, &ldap.Error{Code: ldap.AssertionFailed, Message: "assertion control: the entry does not match"}
 	}
 	names := e.subtypes.names(e.schema, at)
+	if len(hidden) > 0 && len(names) > 1 {
+		// The values of a subtype the requester may not compare
+		// (title below name) are not compared either.
+		names = maps.Clone(names)
+		for _, h := range hidden {
+			if sub, ok := e.schema.Attribute(h); ok && sub != at {
+				delete(names, sub.Name())
+			}
+		}
+	}
 	nv, err := at.Normalize(value)
 	if err != nil {
 		return false, &ldap.Error{Code: ldap.InvalidAttributeSyntax, Message: at.Name() + ": " + err.Error()}

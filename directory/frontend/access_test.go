@@ -145,3 +145,48 @@ func TestBindRefusedByAccessRunsDummy(t *testing.T) {
 		}
 	}
 }
+
+// TestSupertypeItemsHonourSubtypeAccess: an item on a supertype, (name=x),
+// must not test the values of a subtype the requester may not search
+// (givenName of others here), in a filter, the assertion control or a
+// compare; the requester's own givenName it may.
+func TestSupertypeItemsHonourSubtypeAccess(t *testing.T) {
+	f := staffFrontend(t)
+	p, err := access.Compile(f.engine, []string{
+		"to attrs=givenName by self read by * none",
+		"to attrs=userPassword by anonymous auth by * none",
+		"to * by users read by * none",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.SetAccess(p)
+	s1, s3 := "uid=s1,"+staff, "uid=s3,"+staff // givenName Zed and Amy
+	for _, tc := range []struct {
+		filter string
+		want   []string
+	}{
+		{"(name=Zed)", nil},
+		{"(name=Amy)", []string{"s3"}},
+		{"(name=Z*)", nil},
+		{"(name:caseIgnoreMatch:=Zed)", nil},
+	} {
+		rec := runAs(f, s3, searchReq(staff, ldap.ScopeSingleLevel, tc.filter, "1.1"))
+		if got := uids(rec); rec.Code() != ldap.Success || !slices.Equal(got, tc.want) {
+			t.Errorf("%s as s3: %v %v; want %v", tc.filter, rec.Result, got, tc.want)
+		}
+	}
+	r := searchReq(s1, ldap.ScopeBaseObject, "(objectClass=*)", "1.1")
+	r.Controls = []ldap.Control{filterControl(ldap.OIDAssertion, "(name=Zed)", true)}
+	if rec := runAs(f, s3, r); rec.Code() != ldap.AssertionFailed {
+		t.Errorf("assertion (name=Zed) on s1 as s3: code %d, want 122", rec.Code())
+	}
+	cmp := &ldap.Request{MessageID: 7, Op: ldap.OpCompareRequest, Compare: ldap.CompareRequest{Entry: []byte(s1), Attr: []byte("name"), Value: []byte("Zed")}}
+	if rec := runAs(f, s3, cmp); rec.Code() == ldap.CompareTrue {
+		t.Errorf("compare name:Zed on s1 as s3 is compareTrue: it reads s1's givenName")
+	}
+	cmp = &ldap.Request{MessageID: 8, Op: ldap.OpCompareRequest, Compare: ldap.CompareRequest{Entry: []byte(s3), Attr: []byte("name"), Value: []byte("Amy")}}
+	if rec := runAs(f, s3, cmp); rec.Code() != ldap.CompareTrue {
+		t.Errorf("compare name:Amy on s3 as s3: code %d, want compareTrue", rec.Code())
+	}
+}

@@ -92,9 +92,22 @@ func (f *Frontend) hideItems(flt *ldap.Filter, hidden func(*schema.AttributeType
 	if !ok {
 		return
 	}
-	if hidden(at) {
+	if hidden(at) || f.hidesSubtype(at, hidden) {
 		flt.Attr = undefinedAttr
 	}
+}
+
+// hidesSubtype reports whether hidden hides a subtype of at: an item on
+// at would test its values too ((name=x) and a hidden givenName), so the
+// whole item is Undefined (more than a search filter hides, which skips
+// only the hidden subtype's values: the assertion has no per-value hook).
+func (f *Frontend) hidesSubtype(at *schema.AttributeType, hidden func(*schema.AttributeType) bool) bool {
+	for n := range f.engine.Subtypes(at) {
+		if sub, ok := f.schema.Attribute(n); ok && sub != at && hidden(sub) {
+			return true
+		}
+	}
+	return false
 }
 
 // readSel is a parsed pre-read or post-read request.

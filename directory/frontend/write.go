@@ -241,6 +241,7 @@ func (f *Frontend) compare(ctx context.Context, w ldap.ResponseWriter, r *ldap.R
 	c := &r.Compare
 	rq := f.requester(ctx, s)
 	var hidden func(*schema.AttributeType) bool
+	var subHidden []string
 	if rq != nil {
 		en, ea, err := f.target(ctx, rq, string(c.Entry))
 		if err != nil {
@@ -252,6 +253,16 @@ func (f *Frontend) compare(ctx context.Context, w ldap.ResponseWriter, r *ldap.R
 			return
 		}
 		hidden = unsearchable(rq, &ea)
+		// Subtypes of the compared type whose values the requester may
+		// not compare ((name) over title) stay out of the comparison.
+		base, _ := schema.SplitOptions(string(c.Attr))
+		if at, ok := f.schema.Attribute(base); ok {
+			for n := range f.engine.Subtypes(at) {
+				if sub, ok := f.schema.Attribute(n); ok && sub != at && !ea.Attr(n).Has(access.Compare) {
+					subHidden = append(subHidden, n)
+				}
+			}
+		}
 	}
 	assertion, lerr := f.assertion(r, hidden)
 	if lerr != nil {
@@ -259,7 +270,7 @@ func (f *Frontend) compare(ctx context.Context, w ldap.ResponseWriter, r *ldap.R
 		return
 	}
 	ok, err := f.backend.Compare(ctx, &directory.CompareRequest{DN: string(c.Entry), Attr: string(c.Attr),
-		Value: append([]byte(nil), c.Value...), Assertion: assertion})
+		Value: append([]byte(nil), c.Value...), Assertion: assertion, Hidden: subHidden})
 	if err != nil {
 		writeErr(w, f.hideMatched(ctx, rq, err))
 		return
