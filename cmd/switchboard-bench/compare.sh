@@ -168,7 +168,7 @@ access:
 # for ordinary users here (Switchboard's defaults cap them at 500 entries,
 # 25,000 unindexed candidates and a filter work budget).
 limits:
-  size: 0
+  size: -1
   unindexed: 0
   filter_work: 0
   sort_candidates: 0
