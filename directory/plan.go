@@ -152,24 +152,11 @@ func (e *Engine) planFilter(r index.Reader, m *matcher) *plan {
 		if len(m.children) == 0 {
 			return &plan{bm: roaring.New()} // absolute false
 		}
-		var parts []*plan
-		total := 0
-		for i := range m.children {
-			p := e.planFilter(r, &m.children[i])
-			if p == nil {
-				return nil
-			}
-			parts = append(parts, p)
-			total += p.est
-		}
-		if total > gatherCap {
+		parts, total, _ := e.planParts(r, m)
+		if parts == nil || total > gatherCap {
 			return nil
 		}
-		bm := roaring.New()
-		for _, p := range parts {
-			bm.Or(p.gather(r))
-		}
-		return &plan{bm: bm, est: int(bm.GetCardinality())}
+		return gatherUnion(r, parts)
 	case ldap.FilterNot:
 		return nil
 	}
@@ -350,25 +337,39 @@ func (e *Engine) planUnion(r index.Reader, m *matcher) *plan {
 	if m.kind != ldap.FilterOr || m.undefined || len(m.children) < 2 {
 		return nil
 	}
-	parts := make([]*plan, 0, len(m.children))
-	total, large := 0, false
+	parts, total, large := e.planParts(r, m)
+	switch {
+	case parts == nil:
+		return nil
+	case !large && total <= streamUnion:
+		return gatherUnion(r, parts)
+	}
+	return &plan{union: parts, est: total}
+}
+
+// planParts plans each child of an OR: nil if one is unindexed, else the
+// plans, the sum of their estimates and whether one is large.
+func (e *Engine) planParts(r index.Reader, m *matcher) (parts []*plan, total int, large bool) {
+	parts = make([]*plan, 0, len(m.children))
 	for i := range m.children {
 		p := e.planFilter(r, &m.children[i])
 		if p == nil {
-			return nil
+			return nil, 0, false
 		}
 		parts = append(parts, p)
 		total += p.est
 		large = large || p.large()
 	}
-	if !large && total <= streamUnion {
-		bm := roaring.New()
-		for _, p := range parts {
-			bm.Or(p.gather(r))
-		}
-		return &plan{bm: bm, est: int(bm.GetCardinality())}
+	return parts, total, large
+}
+
+// gatherUnion reads the parts of an OR into one set.
+func gatherUnion(r index.Reader, parts []*plan) *plan {
+	bm := roaring.New()
+	for _, p := range parts {
+		bm.Or(p.gather(r))
 	}
-	return &plan{union: parts, est: total}
+	return &plan{bm: bm, est: int(bm.GetCardinality())}
 }
 
 // unionSource merges its parts' ascending streams into one, without
