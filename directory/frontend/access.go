@@ -272,16 +272,3 @@ func (a *searchAccess) Visible(en *directory.Entry) bool {
 	}
 	return a.entry(en).Entry().Has(access.Read)
 }
-
-// readable drops from en the attributes the requester may not read (the
-// entry is the caller's: the sorted search keys on what remains).
-func (a *searchAccess) readable(en *directory.Entry) {
-	ea := a.entry(en)
-	kept := en.Attrs[:0:0]
-	for _, at := range en.Attrs {
-		if ea.Attr(at.Name).Has(access.Read) {
-			kept = append(kept, at)
-		}
-	}
-	en.Attrs = kept
-}
