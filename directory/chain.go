@@ -1,6 +1,8 @@
 package directory
 
 import (
+	"context"
+
 	"fmt"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -134,4 +136,21 @@ func (e *Engine) resolveChains(r index.Reader, m *matcher) error {
 
 func chainLimit(msg string) error {
 	return &ldap.Error{Code: ldap.AdminLimitExceeded, Message: msg}
+}
+
+// IsMember reports whether the entry dn is a member of group: listed in
+// its member or uniqueMember, or a member of a group listed in its member
+// (in-chain). The access rules' group subjects, the per-identity limits
+// and the admin API's admin group all ask it. Searches run unlimited.
+func (e *Engine) IsMember(ctx context.Context, dn, group string) (bool, error) {
+	v := []byte(dn)
+	flt := &ldap.Filter{Kind: ldap.FilterOr, Children: []ldap.Filter{
+		{Kind: ldap.FilterEqualityMatch, Attr: []byte("member"), Value: v},
+		{Kind: ldap.FilterEqualityMatch, Attr: []byte("uniqueMember"), Value: v},
+		{Kind: ldap.FilterExtensible, Attr: []byte("member"), MatchingRule: []byte(OIDMatchingRuleInChain), Value: v},
+	}}
+	found := false
+	err := e.Search(ctx, &SearchRequest{BaseDN: group, Scope: ldap.ScopeBaseObject, Filter: flt, Unlimited: true},
+		func(*Entry) error { found = true; return ErrStop })
+	return found, err
 }

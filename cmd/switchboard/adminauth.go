@@ -129,16 +129,8 @@ func (d *adminDirectory) Allowed(ctx context.Context, ndn string) bool {
 	if d.groupNDN == "" {
 		return false
 	}
-	v := []byte(ndn)
-	flt := &ldap.Filter{Kind: ldap.FilterOr, Children: []ldap.Filter{
-		{Kind: ldap.FilterEqualityMatch, Attr: []byte("member"), Value: v},
-		{Kind: ldap.FilterEqualityMatch, Attr: []byte("uniqueMember"), Value: v},
-		{Kind: ldap.FilterExtensible, Attr: []byte("member"), MatchingRule: []byte(directory.OIDMatchingRuleInChain), Value: v},
-	}}
-	found := false
-	err := d.eng.Search(ctx, &directory.SearchRequest{BaseDN: d.groupNDN, Scope: ldap.ScopeBaseObject, Filter: flt, Unlimited: true},
-		func(*directory.Entry) error { found = true; return directory.ErrStop })
-	if err != nil && !errors.Is(err, directory.ErrStop) && !found {
+	found, err := d.eng.IsMember(ctx, ndn, d.groupNDN)
+	if err != nil && !found {
 		d.log.Debug("admin API: admin group membership not decided", "group", d.groupNDN, "dn", ndn, "err", err)
 	}
 	return found

@@ -84,15 +84,7 @@ func (c *groupCache) member(ctx context.Context, e *directory.Engine, dn, group 
 	if ok {
 		return v
 	}
-	d := []byte(dn)
-	flt := &ldap.Filter{Kind: ldap.FilterOr, Children: []ldap.Filter{
-		{Kind: ldap.FilterEqualityMatch, Attr: []byte("member"), Value: d},
-		{Kind: ldap.FilterEqualityMatch, Attr: []byte("uniqueMember"), Value: d},
-		{Kind: ldap.FilterExtensible, Attr: []byte("member"), MatchingRule: []byte(directory.OIDMatchingRuleInChain), Value: d},
-	}}
-	found := false
-	err := e.Search(ctx, &directory.SearchRequest{BaseDN: group, Scope: ldap.ScopeBaseObject, Filter: flt, Unlimited: true},
-		func(*directory.Entry) error { found = true; return directory.ErrStop })
+	found, err := e.IsMember(ctx, dn, group)
 	if err != nil && ctx.Err() != nil {
 		return false // not cached: the request ended, not the answer
 	}

@@ -213,13 +213,7 @@ func (l *Limits) match(ctx context.Context, f *Frontend, ndn string, root bool) 
 // or through nested groups (member, by LDAP_MATCHING_RULE_IN_CHAIN) or
 // directly by uniqueMember.
 func (f *Frontend) isMemberOf(ctx context.Context, ndn, ngroup string) bool {
-	filter := &ldap.Filter{Kind: ldap.FilterOr, Children: []ldap.Filter{
-		{Kind: ldap.FilterExtensible, Attr: []byte("member"), MatchingRule: []byte(directory.OIDMatchingRuleInChain), Value: []byte(ndn)},
-		{Kind: ldap.FilterEqualityMatch, Attr: []byte("uniqueMember"), Value: []byte(ndn)},
-	}}
-	found := false
-	err := f.engine.Search(ctx, &directory.SearchRequest{BaseDN: ngroup, Scope: ldap.ScopeBaseObject, Filter: filter, Unlimited: true},
-		func(*directory.Entry) error { found = true; return directory.ErrStop })
+	found, err := f.engine.IsMember(ctx, ndn, ngroup)
 	if err != nil {
 		f.cfg.Logger.Debug("limits: group membership lookup failed", "group", ngroup, "err", err)
 	}
