@@ -87,7 +87,7 @@ func TestSmokeAgainstSwitchboard(t *testing.T) {
 	if len(ds.People) != 500 {
 		t.Fatalf("loaded %d people, want 500", len(ds.People))
 	}
-	for _, op := range []string{"eq", "sub", "bind", "modify", "sort", "vlv"} {
+	for _, op := range []string{"eq", "sub", "bind", "modify", "sort", "vlv", "onelevel", "paged", "sortpage"} {
 		cfg := &config{Addr: addr, Conns: 4, Duration: time.Second, Warmup: 100 * time.Millisecond, Op: op,
 			BindDN: "cn=admin,dc=example,dc=com", BindPW: "secret", Base: "dc=example,dc=com",
 			Data: ds, Seed: 1, SizeLimit: -1, ServerPID: srv.Process.Pid}
@@ -112,6 +112,15 @@ func TestSmokeAgainstSwitchboard(t *testing.T) {
 			}
 			if res.ServerRSSMaxKB < res.ServerRSSKB {
 				t.Errorf("%s: highest RSS %d KiB below the last %d KiB", op, res.ServerRSSMaxKB, res.ServerRSSKB)
+			}
+		case "paged", "sortpage":
+			// A page of 100; the first 20 sorted (size limit).
+			if want := map[string]float64{"paged": 100, "sortpage": 20}[op]; res.EntriesPerOp != want {
+				t.Errorf("%s: %.3f entries per search, want %v", op, res.EntriesPerOp, want)
+			}
+		case "onelevel":
+			if res.EntriesPerOp != 2 { // ou=people and ou=groups
+				t.Errorf("onelevel: %.3f entries per search, want 2", res.EntriesPerOp)
 			}
 		case "sub":
 			// Every 100th person has sn Smith, and cn holds the full name.

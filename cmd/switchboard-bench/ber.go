@@ -316,11 +316,22 @@ func pagedControl(w *builder, size int) {
 // busy once a connection holds sssvlv-maxperconn of them; this client
 // does not echo context IDs.)
 func sortRuleControl(w *builder, attr, orderingRule string) {
+	sortControl(w, attr, orderingRule, false)
+}
+
+// sortControl appends a critical sort control on one key: attr, ordered
+// by orderingRule when not empty, reversed when reverse.
+func sortControl(w *builder, attr, orderingRule string, reverse bool) {
 	w.control(oidSortRequest, true, func(v *builder) {
 		v.open(tagSequence)
 		v.open(tagSequence)
 		v.str(tagOctetString, attr)
-		v.str(0x80, orderingRule) // orderingRule [0]
+		if orderingRule != "" {
+			v.str(0x80, orderingRule) // orderingRule [0]
+		}
+		if reverse {
+			v.b = append(v.b, 0x81, 1, 0xff) // reverseOrder [1] TRUE
+		}
 		v.close()
 		v.close()
 	})

@@ -17,39 +17,20 @@ const (
 // window > 0, a critical VLV control asking for window entries from
 // offset (byOffset, contentCount 0): an address book's browse.
 func sortControls(key string, offset, window int) []byte {
-	var v builder
-	v.open(tagSequence) // SortKeyList
-	v.open(tagSequence)
-	reverse := strings.HasPrefix(key, "-")
-	v.str(tagOctetString, strings.TrimPrefix(key, "-"))
-	if reverse {
-		v.b = append(v.b, 0x81, 1, 0xff) // reverseOrder [1] TRUE
-	}
-	v.close()
-	v.close()
-	sortValue := append([]byte(nil), v.b...)
-
 	var w builder
-	w.open(0xa0) // controls [0]
-	control := func(oid string, value []byte) {
-		w.open(tagSequence)
-		w.str(tagOctetString, oid)
-		w.b = append(w.b, tagBoolean, 1, 0xff)
-		w.bytes(tagOctetString, value)
-		w.close()
-	}
-	control(oidSortRequest, sortValue)
+	w.open(tagControls)
+	sortControl(&w, strings.TrimPrefix(key, "-"), "", strings.HasPrefix(key, "-"))
 	if window > 0 {
-		v.reset()
-		v.open(tagSequence)
-		v.int(tagInteger, 0)               // beforeCount
-		v.int(tagInteger, int64(window-1)) // afterCount
-		v.open(0xa0)                       // byOffset [0]
-		v.int(tagInteger, int64(max(offset, 1)))
-		v.int(tagInteger, 0) // contentCount: unknown
-		v.close()
-		v.close()
-		control(oidVLVRequest, v.b)
+		w.control(oidVLVRequest, true, func(v *builder) {
+			v.open(tagSequence)
+			v.int(tagInteger, 0)               // beforeCount
+			v.int(tagInteger, int64(window-1)) // afterCount
+			v.open(0xa0)                       // byOffset [0]
+			v.int(tagInteger, int64(max(offset, 1)))
+			v.int(tagInteger, 0) // contentCount: unknown
+			v.close()
+			v.close()
+		})
 	}
 	w.close()
 	return w.b
