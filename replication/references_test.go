@@ -110,6 +110,14 @@ func TestReferenceRule(t *testing.T) {
 		attr: "uniqueMember",
 		want: []string{aliceDN + "#'0101'B"},
 	}, {
+		name: "escaped commas and multi-valued RDNs are compared RDN by RDN",
+		ops: []*Op{
+			opAdd(at(3, 1), id(6), people, `cn=Smith\, John`, "objectClass: person", "cn: Smith, John"),
+			opAdd(at(3, 2), id(7), people, "cn=x+uid=y", "objectClass: person", "cn: x", "uid: y"),
+			group(at(4, 1), `CN=smith\, john,ou=people,`+suffixDN, "UID=Y+CN=X,ou=people,"+suffixDN, `cn=smith\,ou=people,`+suffixDN),
+		},
+		want: []string{`CN=smith\, john,ou=people,` + suffixDN, "UID=Y+CN=X,ou=people," + suffixDN},
+	}, {
 		name:   "without the rule (memberof disabled) every value is shown",
 		noRule: true,
 		ops:    []*Op{group(at(3, 1), bobDN), opDel(at(4, 1), alice), opMod(at(5, 2), g, modAdd("member", aliceDN))},
