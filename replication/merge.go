@@ -767,7 +767,7 @@ type Shown struct {
 	// DN, the visible entries whose reference values name it, and the
 	// hashes each entry's values name.
 	refs      map[uint64][]UUID
-	refKeys   map[UUID][]uint64
+	refHashes map[UUID][]uint64
 	refSeed   maphash.Seed
 	refSeeded bool
 }

@@ -229,6 +229,14 @@ type dirSchema struct {
 // References implements ReferenceSchema.
 func (d dirSchema) References() *References { return d.refs }
 
+// TypeName implements typeNamer.
+func (d dirSchema) TypeName(t string) string {
+	if at := d.attr(t); at != nil {
+		return at.Name()
+	}
+	return t
+}
+
 func (d dirSchema) attr(name string) *schema.AttributeType {
 	base, _ := schema.SplitOptions(name)
 	at, _ := d.s.Attribute(base)

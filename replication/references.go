@@ -39,6 +39,13 @@ func (s *State) references() *References {
 	return nil
 }
 
+// A typeNamer is a Schema that knows attribute types' primary names.
+type typeNamer interface {
+	// TypeName returns the primary name of the attribute type t (a name
+	// or OID), or t if it is unknown.
+	TypeName(t string) string
+}
+
 func (r *References) applies(lower string) bool { return slices.Contains(r.Attrs, lower) }
 
 // normalDN normalises dn as placements compare names: attribute types in
@@ -73,6 +80,15 @@ func (s *State) referenceDN(value string, offs []int) (string, []int, bool) {
 	dn, err := ldap.ParseDN(value)
 	if err != nil {
 		return "", offs, false
+	}
+	if tn, ok := s.schema.(typeNamer); ok {
+		// Placements name types by their primary names; a value may use
+		// another name or the OID.
+		for _, rdn := range dn {
+			for i := range rdn {
+				rdn[i].Type = tn.TypeName(rdn[i].Type)
+			}
+		}
 	}
 	key := s.normalDN(dn).String()
 	if len(dn) > 0 {
@@ -167,7 +183,7 @@ func (v *view) filterReferences(r *References, heads []attrHead, vals []keyedVal
 // sorts keys. The index holds a hash of each DN: a collision only
 // rebuilds a group for nothing.
 func (sh *Shown) setRefs(u UUID, keys []string) {
-	if len(keys) == 0 && len(sh.refKeys[u]) == 0 {
+	if len(keys) == 0 && len(sh.refHashes[u]) == 0 {
 		return
 	}
 	hashes := make([]uint64, 0, len(keys))
@@ -176,10 +192,10 @@ func (sh *Shown) setRefs(u UUID, keys []string) {
 	}
 	slices.Sort(hashes)
 	hashes = slices.Compact(hashes)
-	if slices.Equal(hashes, sh.refKeys[u]) {
+	if slices.Equal(hashes, sh.refHashes[u]) {
 		return
 	}
-	for _, h := range sh.refKeys[u] {
+	for _, h := range sh.refHashes[u] {
 		gs := slices.DeleteFunc(sh.refs[h], func(g UUID) bool { return g == u })
 		if len(gs) == 0 {
 			delete(sh.refs, h)
@@ -188,13 +204,13 @@ func (sh *Shown) setRefs(u UUID, keys []string) {
 		}
 	}
 	if len(hashes) == 0 {
-		delete(sh.refKeys, u)
+		delete(sh.refHashes, u)
 		return
 	}
 	if sh.refs == nil {
-		sh.refs, sh.refKeys = map[uint64][]UUID{}, map[UUID][]uint64{}
+		sh.refs, sh.refHashes = map[uint64][]UUID{}, map[UUID][]uint64{}
 	}
-	sh.refKeys[u] = slices.Clip(hashes)
+	sh.refHashes[u] = slices.Clip(hashes)
 	for _, h := range hashes {
 		sh.refs[h] = append(sh.refs[h], u)
 	}

@@ -15,6 +15,14 @@ type refSchema struct {
 	placeholder string
 }
 
+// TypeName knows one alias, as the directory schema knows them all.
+func (refSchema) TypeName(t string) string {
+	if strings.EqualFold(t, "userid") || t == "0.9.2342.19200300.100.1.1" {
+		return "uid"
+	}
+	return t
+}
+
 func (s refSchema) References() *References {
 	return &References{Attrs: []string{"member", "uniquemember", "description"}, Placeholder: s.placeholder}
 }
@@ -117,6 +125,10 @@ func TestReferenceRule(t *testing.T) {
 			group(at(4, 1), `CN=smith\, john,ou=people,`+suffixDN, "UID=Y+CN=X,ou=people,"+suffixDN, `cn=smith\,ou=people,`+suffixDN),
 		},
 		want: []string{`CN=smith\, john,ou=people,` + suffixDN, "UID=Y+CN=X,ou=people," + suffixDN},
+	}, {
+		name: "attribute types are compared by their primary names",
+		ops:  []*Op{group(at(3, 1), "userid=alice,ou=people,"+suffixDN, "0.9.2342.19200300.100.1.1=bob,ou=people,"+suffixDN)},
+		want: []string{"0.9.2342.19200300.100.1.1=bob,ou=people," + suffixDN, "userid=alice,ou=people," + suffixDN},
 	}, {
 		name:   "without the rule (memberof disabled) every value is shown",
 		noRule: true,
