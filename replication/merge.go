@@ -3,6 +3,7 @@ package replication
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"hash/maphash"
 	"math/bits"
 	"slices"
 	"strings"
@@ -106,6 +107,9 @@ type view struct {
 	heads []attrHead
 	vals  []keyedValue
 	rank  []int
+	// the DNs the reference values of the entry last built name
+	refKeys []string
+	refOffs []int
 }
 
 // A viewMark is what the view saw of one entry: how many placements it
@@ -432,6 +436,7 @@ func (v *view) entries() []Entry {
 func (v *view) entry(u UUID) Entry {
 	e := v.s.entries[u]
 	p := v.at[u]
+	v.refKeys = v.refKeys[:0]
 	out := Entry{UUID: u, Parent: p.parent, DN: v.dn(u), Glue: !e.live()}
 	if v.loser[u] {
 		out.ConflictDN = v.wantedDN(u)
@@ -513,6 +518,9 @@ func (v *view) attrs(e *entryState, p *placement, conflictDN string) []Attribute
 			}
 		}
 		vals = append(vals, keyedValue{h, conflictDN, conflictDN})
+	}
+	if r := v.s.references(); r != nil {
+		vals = v.filterReferences(r, heads, vals)
 	}
 
 	// Order: attributes by lower-case name, values by key.
@@ -754,6 +762,14 @@ type Shown struct {
 	view    *view
 	viewOf  *State
 	viewGen uint64
+
+	// The reference index (see References): by the hash of a normalised
+	// DN, the visible entries whose reference values name it, and the
+	// hashes each entry's values name.
+	refs      map[uint64][]UUID
+	refHashes map[UUID][]uint64
+	refSeed   maphash.Seed
+	refSeeded bool
 }
 
 type shownEntry struct {
@@ -791,6 +807,7 @@ func (sh *Shown) set(u UUID, e *shownEntry) {
 
 func (sh *Shown) forget(u UUID, old *shownEntry) {
 	delete(sh.entries, u)
+	sh.setRefs(u, nil)
 	sh.sum.add(&old.fp, -1)
 	if old.glue || old.conflictDN != "" {
 		sh.conflicts--
@@ -801,6 +818,7 @@ func (sh *Shown) forget(u UUID, old *shownEntry) {
 func (sh *Shown) build(v *view, u UUID) depthEntry {
 	out := v.entry(u)
 	sh.set(u, &shownEntry{place: *v.at[u], loser: v.loser[u], glue: out.Glue, dn: out.DN, conflictDN: out.ConflictDN, fp: fingerprint(&out)})
+	sh.setRefs(u, v.refKeys)
 	return depthEntry{v.depth(u), out}
 }
 
@@ -811,7 +829,9 @@ func (sh *Shown) build(v *view, u UUID) depthEntry {
 func (s *State) materializeModified(sh *Shown, changed map[UUID]struct{}) (upd []Entry, gone []UUID) {
 	v := sh.view
 	rows := make([]depthEntry, 0, len(changed))
+	prev := make(map[UUID]*shownEntry, len(changed))
 	for u := range changed {
+		prev[u] = sh.entries[u]
 		if v.visible[u] {
 			rows = append(rows, sh.build(v, u))
 			continue
@@ -822,6 +842,7 @@ func (s *State) materializeModified(sh *Shown, changed map[UUID]struct{}) (upd [
 		gone = append(gone, u)
 	}
 	slices.SortFunc(gone, UUID.Compare)
+	rows = s.followReferences(sh, v, prev, rows, gone)
 	return canonicalOrder(rows), gone
 }
 
@@ -873,11 +894,14 @@ func (s *State) MaterializeChanged(sh *Shown, changed map[UUID]struct{}) (upd []
 		}
 	}
 	rows := make([]depthEntry, 0, len(rebuild))
+	prev := make(map[UUID]*shownEntry, len(rebuild))
 	for _, u := range rebuild {
+		prev[u] = sh.entries[u]
 		rows = append(rows, sh.build(v, u))
 	}
 	for u, old := range sh.entries {
 		if !v.visible[u] {
+			prev[u] = old
 			sh.forget(u, old)
 			gone = append(gone, u)
 		}
@@ -889,6 +913,7 @@ func (s *State) MaterializeChanged(sh *Shown, changed map[UUID]struct{}) (upd []
 	}
 	slices.SortFunc(gone, UUID.Compare)
 	gone = slices.Compact(gone)
+	rows = s.followReferences(sh, v, prev, rows, gone)
 	return canonicalOrder(rows), gone
 }
 

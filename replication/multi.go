@@ -78,6 +78,10 @@ type MultiConfig struct {
 	// MaintenanceInterval is how often the op log is trimmed and the
 	// State purged (default 1 minute).
 	MaintenanceInterval time.Duration
+	// References, if set, is the referential integrity rule every
+	// resolution applies (the memberof overlay's, when it is enabled):
+	// reference values naming no live entry are not shown.
+	References *References
 }
 
 // A Replicator makes a replica a supplier among suppliers: it keeps the
@@ -217,7 +221,21 @@ func NewReplicator(cfg MultiConfig) (*Replicator, error) {
 func (r *Replicator) Replica() uint16 { return r.clog.Replica() }
 
 // dirSchema is the directory schema as the merge needs it.
-type dirSchema struct{ s *schema.Schema }
+type dirSchema struct {
+	s    *schema.Schema
+	refs *References
+}
+
+// References implements ReferenceSchema.
+func (d dirSchema) References() *References { return d.refs }
+
+// TypeName implements typeNamer.
+func (d dirSchema) TypeName(t string) string {
+	if at := d.attr(t); at != nil {
+		return at.Name()
+	}
+	return t
+}
 
 func (d dirSchema) attr(name string) *schema.AttributeType {
 	base, _ := schema.SplitOptions(name)
@@ -251,7 +269,7 @@ func (d dirSchema) EqualityKey(name, value string) string {
 func (r *Replicator) Open(eng *directory.Engine) error {
 	start := time.Now()
 	r.eng = eng
-	r.schema = dirSchema{eng.Schema()}
+	r.schema = dirSchema{eng.Schema(), r.cfg.References}
 	r.state = NewState(r.schema)
 	var maxSeen CSN
 	var ckpt Vector

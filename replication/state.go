@@ -415,22 +415,7 @@ func (s *State) place(o *Op, parent UUID, rdn string) (placement, error) {
 		return placement{}, badOp(o, "RDN %q: want one RDN below a non-root parent", rdn)
 	}
 	p := placement{csn: o.CSN, parent: parent, rdn: rdn}
-	norm := make(ldap.DN, len(dn))
-	for i, r := range dn {
-		nr := make(ldap.RDN, len(r))
-		for j, a := range r {
-			t := strings.ToLower(a.Type)
-			nr[j] = ldap.AVA{Type: t, Value: s.schema.EqualityKey(t, a.Value)}
-		}
-		slices.SortFunc(nr, func(a, b ldap.AVA) int {
-			if c := strings.Compare(a.Type, b.Type); c != 0 {
-				return c
-			}
-			return strings.Compare(a.Value, b.Value)
-		})
-		norm[i] = nr
-	}
-	p.key = norm.String()
+	p.key = s.normalDN(dn).String()
 	p.avas = dn[0]
 	return p, nil
 }

@@ -77,10 +77,12 @@ func openEngineReplImpl(cfg *Config, log *slog.Logger, dir string, noSync, bulk,
 	if cfg.Overlays.PPolicy.Enabled {
 		hooks = append(hooks, ppolicy.NewHook(cfg.ppolicyConfig(log)))
 	}
+	var refs *replication.References
 	if cfg.Overlays.MemberOf.Enabled {
 		mo := memberof.New(memberof.Config{Placeholder: cfg.Overlays.MemberOf.Placeholder})
 		hooks = append(hooks, mo)
 		virtual = append(virtual, mo)
+		refs = &replication.References{Attrs: memberof.ReferenceAttrs(), Placeholder: cfg.Overlays.MemberOf.Placeholder}
 	}
 	key, err := cfg.Encryption.key(os.Getenv)
 	if err != nil {
@@ -110,7 +112,8 @@ func openEngineReplImpl(cfg *Config, log *slog.Logger, dir string, noSync, bulk,
 			// referential integrity) and stamps through the changelog.
 			if rep, err = replication.NewReplicator(replication.MultiConfig{Changelog: clog, Logger: log,
 				OpLogMaxAge: cfg.Replication.OpLog.MaxAge, OpLogMaxOps: cfg.Replication.OpLog.MaxOps,
-				TombstoneWindow: cfg.Replication.TombstoneWindow, MaintenanceInterval: cfg.Replication.MaintenanceInterval}); err != nil {
+				TombstoneWindow: cfg.Replication.TombstoneWindow, MaintenanceInterval: cfg.Replication.MaintenanceInterval,
+				References: refs}); err != nil {
 				return nil, nil, nil, err
 			}
 			hooks = append(hooks, rep)

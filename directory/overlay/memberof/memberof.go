@@ -12,7 +12,10 @@
 // Referential integrity runs inside the write transaction of the delete or
 // rename (a directory.WriteHook): the groups that list a deleted entry lose
 // it, and those that list a renamed or moved entry (or any entry of a moved
-// subtree) follow it, committing together with the change.
+// subtree) follow it, committing together with the change. Under
+// multi-supplier replication, what concurrent changes on other replicas
+// leave behind is settled by a rule of materialisation (ReferenceAttrs,
+// replication.References).
 package memberof
 
 import (
@@ -46,6 +49,11 @@ func New(cfg Config) *Overlay { return &Overlay{cfg: cfg} }
 func (*Overlay) Name() string { return "memberOf" }
 
 var groupAttrs = []string{"member", "uniqueMember"}
+
+// ReferenceAttrs returns, in lower case, the attributes whose values name
+// group members: what multi-supplier replication keeps referentially
+// intact when it merges (replication.References).
+func ReferenceAttrs() []string { return []string{"member", "uniquemember"} }
 
 // OnChange implements directory.WriteHook.
 func (o *Overlay) OnChange(ctx context.Context, tx *directory.Tx, ch *directory.Change) error {
