@@ -198,8 +198,11 @@ func (e *Engine) upgrade(version, target uint32, migs []Migration) (uint32, erro
 		if err != nil {
 			return version, err
 		}
+		if idx >= len(group) {
+			return version, fmt.Errorf("directory: the upgrade record names migration %d from format %d, which has %d: damaged", idx, version, len(group))
+		}
 		if idx > 0 || cursor != nil {
-			e.log.Info("resuming an interrupted upgrade", "from", version, "migration", group[min(idx, len(group)-1)].What)
+			e.log.Info("resuming an interrupted upgrade", "from", version, "migration", group[idx].What)
 		}
 		for idx < len(group) {
 			m := group[idx]
@@ -221,9 +224,7 @@ func (e *Engine) upgrade(version, target uint32, migs []Migration) (uint32, erro
 					}
 					return txn.Delete(keyUpgrade)
 				}
-				rec := binary.BigEndian.AppendUint32(nil, version)
-				rec = binary.BigEndian.AppendUint16(rec, uint16(i))
-				return txn.Set(keyUpgrade, append(rec, next...))
+				return txn.Set(keyUpgrade, encodeUpgrade(version, i, next))
 			})
 			if err != nil {
 				return version, fmt.Errorf("directory: upgrading the store from format %d (%s): %w; opening it again resumes", version, m.What, err)
@@ -273,6 +274,19 @@ func (e *Engine) upgradeProgress(version uint32) (int, []byte, error) {
 	if err != nil || rec == nil {
 		return 0, nil, err
 	}
+	return decodeUpgrade(rec, version)
+}
+
+// encodeUpgrade returns the upgrade record: from version, migration
+// index, cursor.
+func encodeUpgrade(version uint32, idx int, cursor []byte) []byte {
+	rec := binary.BigEndian.AppendUint32(nil, version)
+	rec = binary.BigEndian.AppendUint16(rec, uint16(idx))
+	return append(rec, cursor...)
+}
+
+// decodeUpgrade decodes an upgrade record of a store of format version.
+func decodeUpgrade(rec []byte, version uint32) (int, []byte, error) {
 	if len(rec) < 6 {
 		return 0, nil, fmt.Errorf("directory: upgrade record %x is damaged", rec)
 	}

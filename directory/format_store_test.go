@@ -40,6 +40,45 @@ func TestFormat1StoreOpens(t *testing.T) {
 		t.Errorf("indexes disagree with the entries: %+v", rep)
 	}
 
+	want := checkExport(t, e)
+
+	search := func(filter string) []string {
+		t.Helper()
+		fl, err := ldap.ParseFilter(filter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var dns []string
+		err = e.Search(ctx, &directory.SearchRequest{BaseDN: directorytest.Suffix, Scope: ldap.ScopeWholeSubtree, Filter: fl},
+			func(en *directory.Entry) error { dns = append(dns, en.DN); return nil })
+		if err != nil {
+			t.Fatalf("%s: %v", filter, err)
+		}
+		slices.Sort(dns)
+		return dns
+	}
+	if got := search("(cn=format kept)"); !slices.Equal(got, []string{"cn=Format Kept,ou=People,dc=example,dc=com"}) {
+		t.Errorf("(cn=format kept): %q", got)
+	}
+	if got := search("(|(uid=fprobe)(cn=Format Probe*))"); len(got) != 0 {
+		t.Errorf("the deleted entry is found: %q", got)
+	}
+	var people int
+	for _, w := range want {
+		if strings.Contains(strings.ToLower(w), `objectclass: ["inetorgperson"`) || strings.Contains(w, `"inetOrgPerson"`) {
+			people++
+		}
+	}
+	if got := search("(objectClass=inetOrgPerson)"); len(got) != people || people == 0 {
+		t.Errorf("(objectClass=inetOrgPerson): %d entries, the export has %d", len(got), people)
+	}
+}
+
+// checkExport compares every entry of e with the export of the format 1
+// binary, and returns the export's entries by DN.
+func checkExport(t *testing.T, e *directory.Engine) map[string]string {
+	t.Helper()
+	ctx := context.Background()
 	f, err := os.Open(filepath.Join(storesDir, "single.export.ldif.gz"))
 	if err != nil {
 		t.Fatal(err)
@@ -77,35 +116,56 @@ func TestFormat1StoreOpens(t *testing.T) {
 			t.Errorf("%s:\n%s\nwant (as exported by the format 1 binary)\n%s", dn, got[dn], w)
 		}
 	}
+	return want
+}
 
-	search := func(filter string) []string {
-		t.Helper()
-		fl, err := ldap.ParseFilter(filter)
-		if err != nil {
-			t.Fatal(err)
+// TestFormat1StoreUpgrades upgrades the format 1 store in place to a
+// format 2 of a test migration: each step commits, the entries read as
+// before, and a format 1 binary then refuses the store.
+func TestFormat1StoreUpgrades(t *testing.T) {
+	dir := directorytest.UnpackStore(t, filepath.Join(storesDir, "single.tar.gz"))
+	opt := directory.Options{Dir: filepath.Join(dir, "data"), Schema: directorytest.Schema(t), Suffix: directorytest.Suffix, NoSync: true}
+	v2 := opt
+	directory.SetFormatForTest(&v2, 2)
+	steps := 0
+	v2.Migrations = []directory.Migration{{From: 1, What: "mark every entry", Step: func(_ context.Context, tx *directory.UpgradeTx, cursor []byte) ([]byte, error) {
+		steps++
+		var last []byte
+		n := 0
+		err := tx.Scan([]byte{'e'}, cursor, func(key, _ []byte) (bool, error) {
+			last, n = key, n+1
+			return n < 100, tx.Set(append([]byte{directory.PrefixReplication, 'T'}, key[1:]...), nil)
+		})
+		if n < 100 {
+			return nil, err
 		}
-		var dns []string
-		err = e.Search(ctx, &directory.SearchRequest{BaseDN: directorytest.Suffix, Scope: ldap.ScopeWholeSubtree, Filter: fl},
-			func(en *directory.Entry) error { dns = append(dns, en.DN); return nil })
-		if err != nil {
-			t.Fatalf("%s: %v", filter, err)
+		return last, err
+	}}}
+	e, err := directory.Open(v2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.FormatVersion() != 2 || steps != 4 {
+		t.Errorf("format %d after %d steps, want 2 after 4 (320 entries, 100 a step)", e.FormatVersion(), steps)
+	}
+	marked := 0
+	err = e.View(func(v *directory.View) error {
+		return v.Records([]byte{directory.PrefixReplication, 'T'}, nil, false, func(_, _ []byte) (bool, error) {
+			marked++
+			return true, nil
+		})
+	})
+	if err != nil || marked != 320 {
+		t.Errorf("%d entries marked (%v), want 320", marked, err)
+	}
+	checkExport(t, e)
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if e, err := directory.Open(opt); err == nil || !strings.Contains(err.Error(), "the store is in format 2, newer than this binary's (1)") {
+		if e != nil {
+			e.Close()
 		}
-		slices.Sort(dns)
-		return dns
-	}
-	if got := search("(cn=format kept)"); !slices.Equal(got, []string{"cn=Format Kept,ou=People,dc=example,dc=com"}) {
-		t.Errorf("(cn=format kept): %q", got)
-	}
-	if got := search("(|(uid=fprobe)(cn=Format Probe*))"); len(got) != 0 {
-		t.Errorf("the deleted entry is found: %q", got)
-	}
-	var people int
-	for _, w := range want {
-		if strings.Contains(strings.ToLower(w), `objectclass: ["inetorgperson"`) || strings.Contains(w, `"inetOrgPerson"`) {
-			people++
-		}
-	}
-	if got := search("(objectClass=inetOrgPerson)"); len(got) != people || people == 0 {
-		t.Errorf("(objectClass=inetOrgPerson): %d entries, the export has %d", len(got), people)
+		t.Fatalf("a format 1 binary opened the upgraded store: %v", err)
 	}
 }
