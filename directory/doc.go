@@ -19,7 +19,8 @@
 //
 // All integers are big-endian; IDs are 8 bytes so that keys sort by ID.
 //
-//	0x00 "format"                        -> uint32 format version (1)
+//	0x00 "format"                        -> uint32 format version (1), of the whole store
+//	0x00 "upgrade"                       -> an upgrade under way: from version (4) | migration (2) | cursor
 //	0x00 "suffix"                        -> normalised suffix the store holds
 //	0x00 "indexes"                       -> the complete indexes, "attr kinds" lines
 //	0x00 "seq/id"                        -> Badger sequence lease for IDs
@@ -46,8 +47,22 @@
 //	version (1B = 1) | parentID (uvarint) | len DN | DN | len NDN | NDN |
 //	nattrs (uvarint) | { len name | name | nvalues | { len v | v }... }...
 //
-// with every length a uvarint. Open refuses a store whose format version
-// or suffix differ from what it expects, rather than misread it.
+// with every length a uvarint. Open refuses a store for another suffix.
+//
+// # Format versions
+//
+// The format version covers the whole store, the side records included
+// (their layout is package replication's, but not their version: a change
+// to them is a new store format too). Open upgrades a store of an earlier
+// version in place, version by version, through the ordered registry of
+// Migrations (Options.Migrations, Migrations() by default; a package
+// with side records adds its own); each step commits in its own
+// transaction with the 0x00 "upgrade" record, so an upgrade cut off
+// resumes where it stopped, and the version is raised with the last step.
+// Open refuses a store of a later version, and one whose upgrade to a
+// later version was cut off. Format 1 is the first versioned format;
+// testdata/stores holds stores written by its binary, which the tests
+// open.
 //
 // # Reads
 //

@@ -127,14 +127,20 @@ type Options struct {
 	// (maintenance.go); 0 means DefaultValueLogGCInterval, a negative
 	// value never.
 	ValueLogGCInterval time.Duration
+	// Migrations upgrade a store of an earlier format (format.go); nil
+	// means Migrations(). A package with side records appends its own.
+	Migrations []Migration
 
 	// tune adjusts Badger's options last (tests).
 	tune func(badger.Options) badger.Options
+	// format replaces formatVersion as the version to write (tests).
+	format uint32
 }
 
 // Engine is the Badger-backed directory. It implements Backend.
 type Engine struct {
 	db             *badger.DB
+	format         uint32 // the store's format version (format.go)
 	schema         *schema.Schema
 	suffix         ldap.DN
 	nsuffix        string
@@ -300,7 +306,7 @@ func Open(opt Options) (*Engine, error) {
 			}
 		}
 	}
-	if err := e.checkFormat(); err != nil {
+	if err := e.checkFormat(opt); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -549,40 +555,6 @@ func (b badgerLogger) Errorf(f string, a ...any)   { b.l.Error("badger: " + fmt.
 func (b badgerLogger) Warningf(f string, a ...any) { b.l.Warn("badger: " + fmt.Sprintf(f, a...)) }
 func (b badgerLogger) Infof(f string, a ...any)    { b.l.Debug("badger: " + fmt.Sprintf(f, a...)) }
 func (b badgerLogger) Debugf(f string, a ...any)   {}
-
-// checkFormat writes the format version into a new store and refuses one
-// written by an incompatible version, or for another suffix.
-func (e *Engine) checkFormat() error {
-	return e.db.Update(func(txn *badger.Txn) error {
-		item, err := txn.Get(keyFormat)
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			v := []byte{byte(formatVersion >> 24), byte(formatVersion >> 16), byte(formatVersion >> 8), byte(formatVersion)}
-			if err := txn.Set(keyFormat, v); err != nil {
-				return err
-			}
-			return txn.Set(keySuffix, []byte(e.nsuffix))
-		}
-		if err != nil {
-			return err
-		}
-		v, err := item.ValueCopy(nil)
-		if err != nil {
-			return err
-		}
-		if len(v) != 4 || uint32(v[0])<<24|uint32(v[1])<<16|uint32(v[2])<<8|uint32(v[3]) != formatVersion {
-			return fmt.Errorf("directory: store format %x is not %d; export with the version that wrote it", v, formatVersion)
-		}
-		item, err = txn.Get(keySuffix)
-		if err != nil {
-			return fmt.Errorf("directory: store has no suffix record: %w", err)
-		}
-		s, _ := item.ValueCopy(nil)
-		if string(s) != e.nsuffix {
-			return fmt.Errorf("directory: store holds suffix %q, configured suffix is %q", s, e.nsuffix)
-		}
-		return nil
-	})
-}
 
 func (e *Engine) countEntries() error {
 	var n int64

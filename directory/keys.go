@@ -14,8 +14,9 @@ const (
 	// package replication: its changelog, coverage and consumer table.
 )
 
-// formatVersion is the layout written by this code. Open refuses a store
-// with another version rather than misread it.
+// formatVersion is the layout written by this code. Open upgrades a store
+// of an earlier version (format.go) and refuses one of a later version
+// rather than misread it.
 const formatVersion uint32 = 1
 
 var (

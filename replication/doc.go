@@ -222,6 +222,13 @@
 //	r a | replica (2)           -> known replica: flags (1, bit 0 consumer) |
 //	                               last seen (8, Unix µs) | vector | refusal reason
 //
+// These records carry no store version of their own: the store's format
+// version (package directory, 0x00 "format") covers them, and a change to
+// their layout is a new store format with a directory.Migration that
+// rewrites them (passed in directory.Options.Migrations). The version byte
+// inside some values (records, ops, entry states) tells encodings within
+// one format apart.
+//
 // A vector is a uvarint count, then per origin in increasing order the
 // origin (2 bytes) and its CSN (16); a reason a uvarint length and text.
 // The vector (per origin, the largest CSN applied) is the checkpoint's,

@@ -8,22 +8,13 @@ import (
 
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/directory/access"
+	"github.com/switchboard-ldap/switchboard/directory/directorytest"
 	"github.com/switchboard-ldap/switchboard/ldap"
-	"github.com/switchboard-ldap/switchboard/schema"
 )
 
 func openEngine(t testing.TB) *directory.Engine {
 	t.Helper()
-	s, err := schema.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := directory.Open(directory.Options{Dir: t.TempDir(), NoSync: true, Suffix: "dc=example,dc=com", Schema: s})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	return e
+	return directorytest.Open(t, directory.Options{})
 }
 
 func entry(dn string, kv ...string) *directory.Entry {

@@ -7,9 +7,9 @@ import (
 
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/directory/access"
+	"github.com/switchboard-ldap/switchboard/directory/directorytest"
 	"github.com/switchboard-ldap/switchboard/directory/password"
 	"github.com/switchboard-ldap/switchboard/ldap"
-	"github.com/switchboard-ldap/switchboard/schema"
 )
 
 // TestControlsSeeOnlyReadable: with givenName readable by its owner only
@@ -90,16 +90,8 @@ func TestControlsSeeOnlyReadable(t *testing.T) {
 // as a bind to a missing entry does, so that its time does not tell that
 // the entry exists; a wrong password checked for real does not add one.
 func TestBindRefusedByAccessRunsDummy(t *testing.T) {
-	s, err := schema.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
 	h := password.NewHasher(password.Config{Argon2: password.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}})
-	e, err := directory.Open(directory.Options{Dir: t.TempDir(), NoSync: true, Suffix: "dc=example,dc=com", Schema: s, Passwords: h})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
+	e := directorytest.Open(t, directory.Options{Passwords: h})
 	p, err := access.Compile(e, []string{
 		`to dn.base="uid=hidden,dc=example,dc=com" by * none`,
 		"to attrs=userPassword by anonymous auth by * none",

@@ -7,38 +7,21 @@ import (
 	"testing"
 
 	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/directory/directorytest"
 	"github.com/switchboard-ldap/switchboard/ldap"
 	"github.com/switchboard-ldap/switchboard/ldap/ldaptest"
-	"github.com/switchboard-ldap/switchboard/schema"
 )
 
 const root = "cn=admin,dc=example,dc=com"
 
 func newFrontend(t *testing.T) *Frontend {
 	t.Helper()
-	s, err := schema.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := directory.Open(directory.Options{Dir: t.TempDir(), NoSync: true, Suffix: "dc=example,dc=com", Schema: s})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
+	e := directorytest.Open(t, directory.Options{})
 	f, err := New(Config{Engine: e, RootDN: root, RootPassword: []byte("secret"), SizeLimit: 20, Access: readablePolicy(t, e)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	add := func(dn string, kv ...string) {
-		var attrs []directory.Attr
-		for i := 0; i < len(kv); i += 2 {
-			attrs = append(attrs, directory.Attr{Name: kv[i], Values: [][]byte{[]byte(kv[i+1])}})
-		}
-		if err := errOf(e.Add(ctx, dn, attrs, directory.WriteOptions{})); err != nil {
-			t.Fatalf("add %s: %v", dn, err)
-		}
-	}
+	add := func(dn string, kv ...string) { directorytest.Add(t, e, dn, kv...) }
 	add("dc=example,dc=com", "objectClass", "dcObject", "objectClass", "organization", "dc", "example", "o", "E")
 	add("ou=people,dc=example,dc=com", "objectClass", "organizationalUnit", "ou", "people")
 	for i := range 45 {
@@ -384,22 +367,8 @@ func errOf(_ *directory.Change, err error) error { return err }
 // users, with the entries found before the limit was known withheld, and
 // runs for the root DN.
 func TestUnindexedLimitOverLDAP(t *testing.T) {
-	s, _ := schema.Default()
-	e, err := directory.Open(directory.Options{Dir: t.TempDir(), NoSync: true, Suffix: "dc=example,dc=com", Schema: s, UnindexedLimit: 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	ctx := context.Background()
-	add := func(dn string, kv ...string) {
-		var attrs []directory.Attr
-		for i := 0; i < len(kv); i += 2 {
-			attrs = append(attrs, directory.Attr{Name: kv[i], Values: [][]byte{[]byte(kv[i+1])}})
-		}
-		if _, err := e.Add(ctx, dn, attrs, directory.WriteOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	e := directorytest.Open(t, directory.Options{UnindexedLimit: 20})
+	add := func(dn string, kv ...string) { directorytest.Add(t, e, dn, kv...) }
 	add("dc=example,dc=com", "objectClass", "dcObject", "objectClass", "organization", "dc", "example", "o", "E")
 	for i := range 30 {
 		add(fmt.Sprintf("cn=p%d,dc=example,dc=com", i), "objectClass", "person", "cn", fmt.Sprintf("p%d", i), "sn", "x", "description", fmt.Sprint(i%3))

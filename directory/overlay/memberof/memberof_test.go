@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/directory/directorytest"
 	"github.com/switchboard-ldap/switchboard/ldap"
-	"github.com/switchboard-ldap/switchboard/schema"
 )
 
 type fixture struct {
@@ -18,19 +18,10 @@ type fixture struct {
 }
 
 func setup(t *testing.T) *fixture {
-	s, err := schema.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
 	ov := New(Config{})
-	e, err := directory.Open(directory.Options{InMemory: true, Suffix: "dc=example,dc=com", Schema: s, Hooks: []directory.WriteHook{ov}, Virtual: []directory.VirtualAttribute{ov}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
+	e := directorytest.Open(t, directory.Options{InMemory: true, Hooks: []directory.WriteHook{ov}, Virtual: []directory.VirtualAttribute{ov}})
 	f := &fixture{t, e}
-	f.add("dc=example,dc=com", "objectClass", "dcObject", "objectClass", "organization", "dc", "example", "o", "Example")
-	f.add("ou=people,dc=example,dc=com", "objectClass", "organizationalUnit", "ou", "people")
+	directorytest.AddBase(t, e)
 	f.add("ou=groups,dc=example,dc=com", "objectClass", "organizationalUnit", "ou", "groups")
 	for _, u := range []string{"ann", "bob", "cat"} {
 		f.add("uid="+u+",ou=people,dc=example,dc=com", "objectClass", "inetOrgPerson", "uid", u, "cn", u, "sn", u)
@@ -41,13 +32,7 @@ func setup(t *testing.T) *fixture {
 // add takes name, value pairs.
 func (f *fixture) add(dn string, kv ...string) {
 	f.t.Helper()
-	var attrs []directory.Attr
-	for i := 0; i < len(kv); i += 2 {
-		attrs = append(attrs, directory.Attr{Name: kv[i], Values: [][]byte{[]byte(kv[i+1])}})
-	}
-	if err := errOf(f.e.Add(context.Background(), dn, attrs, directory.WriteOptions{})); err != nil {
-		f.t.Fatalf("add %s: %v", dn, err)
-	}
+	directorytest.Add(f.t, f.e, dn, kv...)
 }
 
 func (f *fixture) values(dn, attr string) []string {

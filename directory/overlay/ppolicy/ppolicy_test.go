@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/directory/directorytest"
 	"github.com/switchboard-ldap/switchboard/directory/password"
 	"github.com/switchboard-ldap/switchboard/ldap"
-	"github.com/switchboard-ldap/switchboard/schema"
 )
 
 const (
@@ -45,19 +45,11 @@ type fixture struct {
 // attributes (name, value pairs) and the user ann with password "Initial-1".
 func setup(t *testing.T, pol ...string) *fixture {
 	t.Helper()
-	s, err := schema.Default()
-	if err != nil {
-		t.Fatal(err)
-	}
 	c := &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
 	cfg := Config{Default: policy, Now: c.now}
-	e, err := directory.Open(directory.Options{InMemory: true, Suffix: suffix, Schema: s, Now: c.now,
+	e := directorytest.Open(t, directory.Options{InMemory: true, Suffix: suffix, Now: c.now,
 		Hooks:     []directory.WriteHook{NewHook(cfg)},
 		Passwords: password.NewHasher(password.Config{Scheme: password.SchemeSSHA512})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
 	f := &fixture{t: t, e: e, o: New(e, e, cfg), clock: c}
 	f.add(suffix, "objectClass", "dcObject", "objectClass", "organization", "dc", "example", "o", "Example")
 	f.add("ou=policies,"+suffix, "objectClass", "organizationalUnit", "ou", "policies")
@@ -70,10 +62,7 @@ func setup(t *testing.T, pol ...string) *fixture {
 
 func (f *fixture) add(dn string, kv ...string) {
 	f.t.Helper()
-	var attrs []directory.Attr
-	for i := 0; i < len(kv); i += 2 {
-		attrs = append(attrs, directory.Attr{Name: kv[i], Values: [][]byte{[]byte(kv[i+1])}})
-	}
+	attrs := directorytest.Attrs(f.t, kv...)
 	if _, err := f.o.Add(directory.WithIdentity(context.Background(), admin), dn, attrs, directory.WriteOptions{}); err != nil {
 		f.t.Fatalf("add %s: %v", dn, err)
 	}
