@@ -48,6 +48,11 @@ type matcher struct {
 	// values the item may test only where guard allows it per entry.
 	subGuard map[string]*schema.AttributeType
 	cost     *SearchCost // nil: unlimited
+	// norm, when set, is the buffer values are normalised into for
+	// comparison (a search's, used by one goroutine); without it each
+	// tested value that is not in normal form already costs an
+	// allocation.
+	norm *[]byte
 }
 
 // CostLimits bound the work of one search. Zero fields are unlimited.
@@ -141,6 +146,9 @@ type compileOptions struct {
 	access SearchAccess
 	// cost, when set, is charged for the filter's work.
 	cost *SearchCost
+	// norm, when set, is the matchers' normalisation buffer: only for a
+	// filter evaluated by one goroutine (matcher.norm).
+	norm *[]byte
 }
 
 // restrict applies opt's access to an item on at: it reports whether the
@@ -203,7 +211,7 @@ func (opt *compileOptions) searchable(e *Engine, m *matcher, at *schema.Attribut
 }
 
 func (e *Engine) compile(f *ldap.Filter, opt compileOptions) matcher {
-	m := matcher{kind: f.Kind, schema: e.schema, cost: opt.cost}
+	m := matcher{kind: f.Kind, schema: e.schema, cost: opt.cost, norm: opt.norm}
 	switch f.Kind {
 	case ldap.FilterAnd, ldap.FilterOr, ldap.FilterNot:
 		m.children = make([]matcher, len(f.Children))
@@ -424,7 +432,12 @@ func (m *matcher) matchValue(v []byte) bool {
 				return true
 			}
 		}
-		n, err := m.at.Normalize(v)
+		if m.norm == nil {
+			n, err := m.at.Normalize(v)
+			return err == nil && bytes.Equal(n, m.value)
+		}
+		n, err := m.at.AppendNormalize((*m.norm)[:0], v)
+		m.keepNorm(n, v)
 		return err == nil && bytes.Equal(n, m.value)
 	case ldap.FilterApproxMatch:
 		return bytes.Equal(m.at.ApproxKey(v), m.value)
@@ -435,13 +448,30 @@ func (m *matcher) matchValue(v []byte) bool {
 		c, err := m.at.Compare(v, m.value)
 		return err == nil && c <= 0
 	case ldap.FilterSubstrings:
-		n, err := m.at.SubstringValue(v)
+		var n []byte
+		var err error
+		if m.norm == nil {
+			n, err = m.at.SubstringValue(v)
+		} else {
+			n, err = m.at.AppendSubstringValue((*m.norm)[:0], v)
+			m.keepNorm(n, v)
+		}
 		if err != nil {
 			return false
 		}
 		return matchSubstrings(n, m.initial, m.any, m.final)
 	}
 	return false
+}
+
+// keepNorm keeps n, the normal form of v just built in *m.norm's room, as
+// the buffer when it outgrew it (a long value), so that the next value as
+// long does not allocate again. The caller is done with n when it next
+// normalises.
+func (m *matcher) keepNorm(n, v []byte) {
+	if cap(n) > cap(*m.norm) && cap(n) <= 4096 && len(n) > 0 && len(v) > 0 && &n[0] != &v[0] {
+		*m.norm = n[:0]
+	}
 }
 
 // matchSubstrings checks initial, any and final pieces in order, without

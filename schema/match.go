@@ -60,7 +60,7 @@ func (s *Schema) builtinRules() []*MatchingRule {
 		}
 	}
 	ia5 := "1.3.6.1.4.1.1466.109.114."
-	return []*MatchingRule{
+	rules := []*MatchingRule{
 		eq(oidObjectIdentifierMatch, "objectIdentifierMatch", SyntaxOID, s.normOID),
 		eq(oidDistinguishedNameMatch, "distinguishedNameMatch", SyntaxDN, s.normDNValue),
 		eq(oidCaseIgnoreMatch, "caseIgnoreMatch", SyntaxDirectory, normCaseIgnore),
@@ -100,10 +100,42 @@ func (s *Schema) builtinRules() []*MatchingRule {
 		eq("1.3.6.1.4.1.4203.666.11.2.2", "CSNMatch", SyntaxCSN, normCSN),
 		ord("1.3.6.1.4.1.4203.666.11.2.3", "CSNOrderingMatch", SyntaxCSN, byNorm(normCSN)),
 	}
+	// The string rules whose normal form can be built in a caller's
+	// buffer (AppendNormalize, AppendSubstringValue).
+	appendNorm := map[string]func(dst, v []byte) ([]byte, error){
+		oidCaseIgnoreMatch: appendCaseIgnore, "2.5.13.4": appendCaseIgnore,
+		"2.5.13.5": appendCaseExact, "2.5.13.7": appendCaseExact,
+		ia5 + "2": appendCaseIgnoreIA5, ia5 + "3": appendCaseIgnoreIA5,
+		ia5 + "1": appendCaseExactIA5, "1.3.6.1.4.1.4203.1.2.1": appendCaseExactIA5,
+	}
+	for _, r := range rules {
+		r.appendNorm = appendNorm[r.OID]
+	}
+	return rules
 }
 
 func normCaseIgnore(v []byte) ([]byte, error) { return prepareString(v, foldCase, spaceEquality) }
-func normCaseExact(v []byte) ([]byte, error)  { return prepareString(v, 0, spaceEquality) }
+
+func appendCaseIgnore(dst, v []byte) ([]byte, error) {
+	return appendPrepared(dst, v, foldCase, spaceEquality)
+}
+
+func appendCaseExact(dst, v []byte) ([]byte, error) { return appendPrepared(dst, v, 0, spaceEquality) }
+
+func appendCaseIgnoreIA5(dst, v []byte) ([]byte, error) {
+	if err := checkIA5(v); err != nil {
+		return nil, err
+	}
+	return appendASCII(dst, v, foldCase, spaceEquality), nil
+}
+
+func appendCaseExactIA5(dst, v []byte) ([]byte, error) {
+	if err := checkIA5(v); err != nil {
+		return nil, err
+	}
+	return appendASCII(dst, v, 0, spaceEquality), nil
+}
+func normCaseExact(v []byte) ([]byte, error) { return prepareString(v, 0, spaceEquality) }
 
 func subCaseIgnore(v []byte, p SubstringPart) ([]byte, error) {
 	return prepareString(v, foldCase, p.spaceMode())
@@ -423,6 +455,22 @@ func (a *AttributeType) Normalize(v []byte) ([]byte, error) {
 	return n, nil
 }
 
+// AppendNormalize is Normalize, but a new normal form is appended to dst,
+// where the equality rule allows it (the string rules), rather than made
+// anew: filter evaluation, which compares every value it tests and drops
+// it, reuses one buffer. The result may alias v or dst's array; it must
+// not be written.
+func (a *AttributeType) AppendNormalize(dst, v []byte) ([]byte, error) {
+	if a.Equality == nil || a.Equality.appendNorm == nil {
+		return a.Normalize(v)
+	}
+	n, err := a.Equality.appendNorm(dst, v)
+	if err != nil {
+		return nil, invalidValue(a, err)
+	}
+	return n, nil
+}
+
 // Equal reports whether x and y match under the attribute's equality rule.
 func (a *AttributeType) Equal(x, y []byte) (bool, error) {
 	nx, err := a.Normalize(x)
@@ -445,6 +493,19 @@ func (a *AttributeType) SubstringValue(v []byte) ([]byte, error) {
 		return nil, inappropriate(a, "substrings")
 	}
 	n, err := a.Substr.norm(v)
+	if err != nil {
+		return nil, invalidValue(a, err)
+	}
+	return n, nil
+}
+
+// AppendSubstringValue is SubstringValue appending a new form to dst, as
+// AppendNormalize does.
+func (a *AttributeType) AppendSubstringValue(dst, v []byte) ([]byte, error) {
+	if a.Substr == nil || a.Substr.appendNorm == nil {
+		return a.SubstringValue(v)
+	}
+	n, err := a.Substr.appendNorm(dst, v)
 	if err != nil {
 		return nil, invalidValue(a, err)
 	}

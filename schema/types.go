@@ -93,6 +93,9 @@ type MatchingRule struct {
 	norm    func([]byte) ([]byte, error)                // equality and substring: value normal form
 	sub     func([]byte, SubstringPart) ([]byte, error) // substring rules only
 	compare func(x, y []byte) (int, error)              // ordering rules only
+	// appendNorm, when set, is norm appending a new normal form to dst
+	// (the result may alias the value): see AttributeType.AppendNormalize.
+	appendNorm func(dst, v []byte) ([]byte, error)
 }
 
 // Name returns the first name of the rule, or its OID.
