@@ -448,6 +448,13 @@ func (m *matcher) matchValue(v []byte) bool {
 		c, err := m.at.Compare(v, m.value)
 		return err == nil && c <= 0
 	case ldap.FilterSubstrings:
+		if m.any == nil && m.final == nil {
+			// A prefix (autocomplete): compared as the value is
+			// prepared, mostly without preparing it whole.
+			if match, ok := m.at.HasSubstringPrefix(v, m.initial); ok {
+				return match
+			}
+		}
 		var n []byte
 		var err error
 		if m.norm == nil {

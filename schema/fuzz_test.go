@@ -85,6 +85,7 @@ func FuzzNormalize(f *testing.F) {
 				t.Fatalf("%s: AppendNormalize(%q) = %q, %v; Normalize gives %q", a.Name(), v, an, err, n)
 			}
 			if a.Substr != nil {
+				checkPrefix(t, a, v)
 				sv, serr := a.SubstringValue(v)
 				asv, aerr := a.AppendSubstringValue(buf[:0], v)
 				if (serr == nil) != (aerr == nil) || !bytes.Equal(sv, asv) {
@@ -129,4 +130,31 @@ func FuzzNormalizeDN(f *testing.F) {
 			t.Fatalf("not idempotent: %q -> %q -> %q", dn, n, n2)
 		}
 	})
+}
+
+// checkPrefix checks HasSubstringPrefix against SubstringValue for initial
+// pieces made from v itself: its first half, and a few bytes of its
+// normal form (which must match).
+func checkPrefix(t *testing.T, a *AttributeType, v []byte) {
+	sv, err := a.SubstringValue(v)
+	var pieces [][]byte
+	if p, err := a.NormalizeSubstring(v[:len(v)/2], SubInitial); err == nil {
+		pieces = append(pieces, p)
+	}
+	if err == nil {
+		for _, n := range []int{1, 2, len(sv) / 2, len(sv)} {
+			if n <= len(sv) {
+				pieces = append(pieces, sv[:n])
+			}
+		}
+	}
+	for _, p := range pieces {
+		match, ok := a.HasSubstringPrefix(v, p)
+		if !ok {
+			continue
+		}
+		if want := err == nil && bytes.HasPrefix(sv, p); match != want {
+			t.Fatalf("%s: HasSubstringPrefix(%q, %q) = %v; SubstringValue gives %q, %v", a.Name(), v, p, match, sv, err)
+		}
+	}
 }

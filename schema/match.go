@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/switchboard-ldap/switchboard/ldap"
 )
@@ -110,6 +111,12 @@ func (s *Schema) builtinRules() []*MatchingRule {
 	}
 	for _, r := range rules {
 		r.appendNorm = appendNorm[r.OID]
+		switch r.OID {
+		case "2.5.13.4", ia5 + "3":
+			r.asciiPrep, r.asciiPrefix = foldCase, true
+		case "2.5.13.7", "1.3.6.1.4.1.4203.1.2.1":
+			r.asciiPrefix = true
+		}
 	}
 	return rules
 }
@@ -510,6 +517,70 @@ func (a *AttributeType) AppendSubstringValue(dst, v []byte) ([]byte, error) {
 		return nil, invalidValue(a, err)
 	}
 	return n, nil
+}
+
+// HasSubstringPrefix reports whether SubstringValue(v) begins with
+// initial, a non-empty initial piece from NormalizeSubstring, for the
+// commonest substrings assertion, a prefix (autocomplete): for an ASCII
+// value under a string rule it prepares v only as far as the comparison
+// needs, without building its normal form. ok is false when it cannot
+// tell (another rule, a value with other characters): the caller then
+// compares SubstringValue(v).
+func (a *AttributeType) HasSubstringPrefix(v, initial []byte) (match, ok bool) {
+	if a.Substr == nil || !a.Substr.asciiPrefix || len(initial) == 0 {
+		return false, false
+	}
+	for _, c := range v {
+		if c >= utf8.RuneSelf {
+			return false, false // NFKC may compose it with what precedes
+		}
+	}
+	flags := a.Substr.asciiPrep
+	if asciiNormal(v, flags, spaceEquality) {
+		return bytes.HasPrefix(v, initial), true // prepareASCII keeps v
+	}
+	k := 0           // bytes of initial matched
+	space := false   // a space is due before the next character
+	started := false // a character has been produced (leading spaces go)
+	for _, c := range v {
+		m := asciiMap[c]
+		switch {
+		case m == 0:
+			continue
+		case m == ' ':
+			space = started
+			continue
+		case flags&foldCase != 0 && m >= 'A' && m <= 'Z':
+			m += 'a' - 'A'
+		}
+		if space {
+			if initial[k] != ' ' {
+				return false, true
+			}
+			if k++; k == len(initial) {
+				return true, true
+			}
+			space = false
+		}
+		if initial[k] != m {
+			return false, true
+		}
+		if k++; k == len(initial) {
+			return true, true
+		}
+		started = true
+	}
+	// The value ended first (a trailing space is not part of its normal
+	// form). A value of spaces only has the normal form " ", which a
+	// trimmed initial piece never begins with but " " itself.
+	if !started && len(initial) == 1 && initial[0] == ' ' {
+		for _, c := range v {
+			if asciiMap[c] == ' ' {
+				return true, true
+			}
+		}
+	}
+	return false, true
 }
 
 // NormalizeSubstring prepares one piece of a substrings assertion under
