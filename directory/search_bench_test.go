@@ -24,11 +24,14 @@ func BenchmarkUnindexedScan(b *testing.B) {
 	req := &SearchRequest{BaseDN: "dc=example,dc=com", Scope: ldap.ScopeWholeSubtree, Filter: f, Unlimited: true}
 	ctx := context.Background()
 	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := processCPU()
 	for b.Loop() {
 		if err := e.Search(ctx, req, func(*Entry) error { return nil }); err != nil {
 			b.Fatal(err)
 		}
 	}
+	reportCPU(b, cpu)
 }
 
 // BenchmarkOutlookScan measures the per-entry cost of Outlook's
@@ -46,11 +49,14 @@ func BenchmarkOutlookScan(b *testing.B) {
 	req := &SearchRequest{BaseDN: "dc=example,dc=com", Scope: ldap.ScopeWholeSubtree, Filter: f, SizeLimit: 100, Unlimited: true, Borrow: true}
 	ctx := context.Background()
 	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := processCPU()
 	for b.Loop() {
 		if err := e.Search(ctx, req, func(*Entry) error { return nil }); err != nil {
 			b.Fatal(err)
 		}
 	}
+	reportCPU(b, cpu)
 }
 
 // BenchmarkEqualitySearch measures an indexed point look-up, (uid=x) over

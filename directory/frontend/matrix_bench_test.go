@@ -238,6 +238,7 @@ func BenchmarkMatrix(b *testing.B) {
 			w.entries = 0
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu := processCPU()
 			i := 0
 			for b.Loop() {
 				w.res = nil
@@ -247,6 +248,7 @@ func BenchmarkMatrix(b *testing.B) {
 					b.Fatalf("result %+v", w.res)
 				}
 			}
+			reportCPU(b, cpu)
 			b.ReportMetric(float64(w.entries)/float64(i), "entries/op")
 		})
 	}
