@@ -51,7 +51,9 @@ type matcher struct {
 	// norm, when set, is the buffer values are normalised into for
 	// comparison (a search's, used by one goroutine); without it each
 	// tested value that is not in normal form already costs an
-	// allocation.
+	// allocation. The buffer is never replaced: a value whose normal
+	// form outgrows it allocates (a normal form from another rule may
+	// be shared, so none is adopted).
 	norm *[]byte
 }
 
@@ -437,7 +439,6 @@ func (m *matcher) matchValue(v []byte) bool {
 			return err == nil && bytes.Equal(n, m.value)
 		}
 		n, err := m.at.AppendNormalize((*m.norm)[:0], v)
-		m.keepNorm(n, v)
 		return err == nil && bytes.Equal(n, m.value)
 	case ldap.FilterApproxMatch:
 		return bytes.Equal(m.at.ApproxKey(v), m.value)
@@ -461,7 +462,6 @@ func (m *matcher) matchValue(v []byte) bool {
 			n, err = m.at.SubstringValue(v)
 		} else {
 			n, err = m.at.AppendSubstringValue((*m.norm)[:0], v)
-			m.keepNorm(n, v)
 		}
 		if err != nil {
 			return false
@@ -469,16 +469,6 @@ func (m *matcher) matchValue(v []byte) bool {
 		return matchSubstrings(n, m.initial, m.any, m.final)
 	}
 	return false
-}
-
-// keepNorm keeps n, the normal form of v just built in *m.norm's room, as
-// the buffer when it outgrew it (a long value), so that the next value as
-// long does not allocate again. The caller is done with n when it next
-// normalises.
-func (m *matcher) keepNorm(n, v []byte) {
-	if cap(n) > cap(*m.norm) && cap(n) <= 4096 && len(n) > 0 && len(v) > 0 && &n[0] != &v[0] {
-		*m.norm = n[:0]
-	}
 }
 
 // matchSubstrings checks initial, any and final pieces in order, without

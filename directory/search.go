@@ -111,6 +111,9 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 	// (unless lent).
 	sc := getScratch()
 	defer putScratch(sc)
+	if sc.norm == nil {
+		sc.norm = make([]byte, 0, 256)
+	}
 	opt := compileOptions{access: req.Access, cost: req.Cost, norm: &sc.norm}
 	if len(req.Hidden) > 0 {
 		opt.hidden = map[string]bool{}
@@ -266,10 +269,6 @@ func putScratch(sc *entryScratch) {
 	clear(sc.en.Attrs[:cap(sc.en.Attrs)])
 	clear(sc.vals[:cap(sc.vals)])
 	sc.en = Entry{Attrs: sc.en.Attrs[:0]}
-	if sc.norm == nil {
-		sc.norm = make([]byte, 0, 256)
-	}
-	sc.norm = sc.norm[:0]
 	scratchPool.Put(sc)
 }
 
