@@ -47,11 +47,16 @@ type entryCache struct {
 	dns  *dnTable
 
 	// lists maps posting-list prefixes (index keys without the ID) to
-	// the IDs under them, for lists of at most maxListIDs: what an
-	// equality look-up reads, without opening a store iterator. Writes
+	// the IDs under them, for lists of at most maxListIDs (and some
+	// longer ones, see maxLongListIDs): what an equality look-up reads,
+	// without opening a store iterator. Writes
 	// drop the lists whose keys they add or delete (writeEnd).
 	listMu sync.RWMutex
 	lists  map[string]cachedList
+	// longIDs counts the IDs put in lists longer than maxListIDs since
+	// they were last cleared: an upper bound of what they hold, as
+	// drops and evictions only lower it (see PutList).
+	longIDs int
 	// singles holds the lists of exactly one ID apart, compactly and
 	// for the whole store if it fits (singles.go).
 	singles *singleLists
@@ -288,10 +293,18 @@ func (c *entryCache) lookupDN(ndn string) ID {
 // of one ID, most of what equality look-ups read, go to the table of
 // singles.go instead; this map keeps the names two to sixteen people
 // share and the lower bounds of long lists that plans compare.
+//
+// Longer lists, up to maxLongListIDs, are kept too, longListBudget IDs
+// in all: the grams of a substring assertion ((cn=*smith*): a few
+// thousand IDs each at 100,000 people), which a search of a small
+// subtree would otherwise read key by key to intersect with the subtree
+// on every request, costing more than the rest of the search.
 const (
 	maxCachedLists = 1 << 15
 	maxListIDs     = 16
-	listCacheBytes = maxCachedLists * 100
+	maxLongListIDs = 1 << 13
+	longListBudget = 1 << 20 // IDs: 4 MiB
+	listCacheBytes = maxCachedLists*100 + longListBudget*4
 )
 
 // listView lends the posting-list cache to one read transaction that
@@ -318,7 +331,7 @@ func (v *listView) List(prefix []byte) ([]uint32, int, bool) {
 // when the cache is full, a random list makes room.
 func (v *listView) PutList(prefix []byte, ids []uint32, n int) {
 	c := v.c
-	if len(ids) > maxListIDs || !v.tok.ok || c.epoch.Load() != v.tok.epoch {
+	if len(ids) > maxLongListIDs || !v.tok.ok || c.epoch.Load() != v.tok.epoch {
 		return
 	}
 	if n == 1 && len(ids) == 1 {
@@ -339,6 +352,18 @@ func (v *listView) PutList(prefix []byte, ids []uint32, n int) {
 		if len(c.lists) >= maxCachedLists {
 			evictOne(c.lists)
 		}
+		if len(l.ids) > maxListIDs {
+			if c.longIDs += len(l.ids); c.longIDs > longListBudget {
+				// Over budget (an upper bound): start the long
+				// lists afresh rather than track each one's size.
+				for k, old := range c.lists {
+					if len(old.ids) > maxListIDs {
+						delete(c.lists, k)
+					}
+				}
+				c.longIDs = len(l.ids)
+			}
+		}
 		if old, ok := c.lists[string(prefix)]; !ok || len(l.ids) == l.n || l.n > old.n {
 			c.lists[string(prefix)] = l // a bound never replaces a list, nor a larger bound
 		}
@@ -355,6 +380,7 @@ func (c *entryCache) dropLists() {
 	c.epoch.Add(1)
 	c.listMu.Lock()
 	clear(c.lists)
+	c.longIDs = 0
 	c.listMu.Unlock()
 	c.singles.mu.Lock()
 	c.singles.reset()

@@ -48,6 +48,13 @@ type matcher struct {
 	// values the item may test only where guard allows it per entry.
 	subGuard map[string]*schema.AttributeType
 	cost     *SearchCost // nil: unlimited
+	// norm, when set, is the buffer values are normalised into for
+	// comparison (a search's, used by one goroutine); without it each
+	// tested value that is not in normal form already costs an
+	// allocation. The buffer is never replaced: a value whose normal
+	// form outgrows it allocates (a normal form from another rule may
+	// be shared, so none is adopted).
+	norm *[]byte
 }
 
 // CostLimits bound the work of one search. Zero fields are unlimited.
@@ -141,6 +148,9 @@ type compileOptions struct {
 	access SearchAccess
 	// cost, when set, is charged for the filter's work.
 	cost *SearchCost
+	// norm, when set, is the matchers' normalisation buffer: only for a
+	// filter evaluated by one goroutine (matcher.norm).
+	norm *[]byte
 }
 
 // restrict applies opt's access to an item on at: it reports whether the
@@ -203,7 +213,7 @@ func (opt *compileOptions) searchable(e *Engine, m *matcher, at *schema.Attribut
 }
 
 func (e *Engine) compile(f *ldap.Filter, opt compileOptions) matcher {
-	m := matcher{kind: f.Kind, schema: e.schema, cost: opt.cost}
+	m := matcher{kind: f.Kind, schema: e.schema, cost: opt.cost, norm: opt.norm}
 	switch f.Kind {
 	case ldap.FilterAnd, ldap.FilterOr, ldap.FilterNot:
 		m.children = make([]matcher, len(f.Children))
@@ -424,7 +434,11 @@ func (m *matcher) matchValue(v []byte) bool {
 				return true
 			}
 		}
-		n, err := m.at.Normalize(v)
+		if m.norm == nil {
+			n, err := m.at.Normalize(v)
+			return err == nil && bytes.Equal(n, m.value)
+		}
+		n, err := m.at.AppendNormalize((*m.norm)[:0], v)
 		return err == nil && bytes.Equal(n, m.value)
 	case ldap.FilterApproxMatch:
 		return bytes.Equal(m.at.ApproxKey(v), m.value)
@@ -435,7 +449,20 @@ func (m *matcher) matchValue(v []byte) bool {
 		c, err := m.at.Compare(v, m.value)
 		return err == nil && c <= 0
 	case ldap.FilterSubstrings:
-		n, err := m.at.SubstringValue(v)
+		if m.any == nil && m.final == nil {
+			// A prefix (autocomplete): compared as the value is
+			// prepared, mostly without preparing it whole.
+			if match, ok := m.at.HasSubstringPrefix(v, m.initial); ok {
+				return match
+			}
+		}
+		var n []byte
+		var err error
+		if m.norm == nil {
+			n, err = m.at.SubstringValue(v)
+		} else {
+			n, err = m.at.AppendSubstringValue((*m.norm)[:0], v)
+		}
 		if err != nil {
 			return false
 		}

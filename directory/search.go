@@ -106,7 +106,15 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 			return err
 		}
 	}
-	opt := compileOptions{access: req.Access, cost: req.Cost}
+	// Every candidate is decoded into sc, and the filter normalises the
+	// values it tests into sc.norm; only what is sent is copied out
+	// (unless lent).
+	sc := getScratch()
+	defer putScratch(sc)
+	if sc.norm == nil {
+		sc.norm = make([]byte, 0, 256)
+	}
+	opt := compileOptions{access: req.Access, cost: req.Cost, norm: &sc.norm}
 	if len(req.Hidden) > 0 {
 		opt.hidden = map[string]bool{}
 		for _, h := range req.Hidden {
@@ -157,10 +165,6 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 		sent, looked := 0, 0
 		var stop error
 		_, scan := src.(allSource)
-		// Every candidate is decoded into sc; only what is sent is
-		// copied out (unless lent).
-		sc := getScratch()
-		defer putScratch(sc)
 		visit := func(id ID, item *badger.Item) bool {
 			if id <= req.After {
 				return true
@@ -249,6 +253,7 @@ const scanEvictLimit = 1024
 type entryScratch struct {
 	en   Entry
 	vals [][]byte
+	norm []byte // normal forms of the values the filter tests
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(entryScratch) }}

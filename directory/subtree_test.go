@@ -209,3 +209,47 @@ func TestNumSubordinatesFollowsWrites(t *testing.T) {
 		t.Errorf("numSubordinates of ou=other = %s, want 10", got)
 	}
 }
+
+// A substring search of a small subtree reads its grams' posting lists,
+// a few hundred IDs each over the whole directory, to intersect them with
+// the subtree: the list cache keeps such lists, so that the next search
+// reads none of them from the store, and writes that add or remove a gram
+// key drop them.
+func TestLongGramListsCachedAndDropped(t *testing.T) {
+	e := openTest(t)
+	ctx := context.Background()
+	must(t, errOf(e.Add(ctx, "ou=deep,ou=people,dc=example,dc=com", attrs("objectClass", "organizationalUnit", "ou", "deep"), WriteOptions{})))
+	for i := range 300 {
+		uid := fmt.Sprintf("s%d", i)
+		must(t, errOf(e.Add(ctx, "uid="+uid+",ou=people,dc=example,dc=com", person(uid, "Pat Smith "+uid, "Smith"), WriteOptions{})))
+	}
+	deep := func(uid string) string { return "uid=" + uid + ",ou=deep,ou=people,dc=example,dc=com" }
+	must(t, errOf(e.Add(ctx, deep("d1"), person("d1", "Jo Smith", "Smith"), WriteOptions{})))
+	must(t, errOf(e.Add(ctx, deep("d2"), person("d2", "Jo Jones", "Jones"), WriteOptions{})))
+	long := func() int {
+		e.cache.listMu.RLock()
+		defer e.cache.listMu.RUnlock()
+		n := 0
+		for _, l := range e.cache.lists {
+			if len(l.ids) > maxListIDs {
+				n++
+			}
+		}
+		return n
+	}
+	want := func(dns ...string) {
+		t.Helper()
+		got := search(t, e, "ou=deep,ou=people,dc=example,dc=com", ldap.ScopeWholeSubtree, "(cn=*smith*)")
+		if !slices.Equal(got, dns) {
+			t.Fatalf("found %v, want %v", got, dns)
+		}
+	}
+	want(deep("d1"))
+	if long() == 0 {
+		t.Fatal("no posting list longer than maxListIDs is cached after the search")
+	}
+	must(t, errOf(e.Modify(ctx, deep("d2"), []Mod{{Op: ldap.ModReplace, Attr: Attr{Name: "cn", Values: [][]byte{[]byte("Jo Smithers")}}}}, WriteOptions{})))
+	want(deep("d1"), deep("d2"))
+	must(t, errOf(e.Delete(ctx, deep("d1"), WriteOptions{})))
+	want(deep("d2"))
+}

@@ -65,7 +65,7 @@ func FuzzSchemaFile(f *testing.F) {
 }
 
 func FuzzNormalize(f *testing.F) {
-	for _, v := range []string{"ÅNGSTRÖM", "ﬁ", "A\u030a", "  a  b  ", "soft\u00adhyphen", "Straße", "\u0345", "ǅ", "\u1e9e", "x\u200by"} {
+	for _, v := range []string{"ÅNGSTRÖM", "ﬁ", "A\u030a", "  a  b  ", "soft\u00adhyphen", "Straße", "\u0345", "ǅ", "\u1e9e", "x\u200by", "Vikas Smith", "  MÜller\tX ", "\t", "ab@Example.COM"} {
 		f.Add([]byte(v))
 	}
 	s := mustDefault(f)
@@ -78,6 +78,20 @@ func FuzzNormalize(f *testing.F) {
 				continue
 			}
 			n = append([]byte(nil), n...)
+			// The buffered forms equal the allocated ones, whatever
+			// the buffer held before.
+			buf := []byte("stale bytes left in the buffer")
+			if an, err := a.AppendNormalize(buf[:3], v); err != nil || !bytes.Equal(an, n) {
+				t.Fatalf("%s: AppendNormalize(%q) = %q, %v; Normalize gives %q", a.Name(), v, an, err, n)
+			}
+			if a.Substr != nil {
+				checkPrefix(t, a, v)
+				sv, serr := a.SubstringValue(v)
+				asv, aerr := a.AppendSubstringValue(buf[:0], v)
+				if (serr == nil) != (aerr == nil) || !bytes.Equal(sv, asv) {
+					t.Fatalf("%s: AppendSubstringValue(%q) = %q, %v; SubstringValue gives %q, %v", a.Name(), v, asv, aerr, sv, serr)
+				}
+			}
 			n2, err := a.Normalize(n)
 			if err != nil {
 				t.Fatalf("%s: normal form %q of %q does not normalise: %v", a.Name(), n, v, err)
@@ -116,4 +130,31 @@ func FuzzNormalizeDN(f *testing.F) {
 			t.Fatalf("not idempotent: %q -> %q -> %q", dn, n, n2)
 		}
 	})
+}
+
+// checkPrefix checks HasSubstringPrefix against SubstringValue for initial
+// pieces made from v itself: its first half, and a few bytes of its
+// normal form (which must match).
+func checkPrefix(t *testing.T, a *AttributeType, v []byte) {
+	sv, err := a.SubstringValue(v)
+	var pieces [][]byte
+	if p, err := a.NormalizeSubstring(v[:len(v)/2], SubInitial); err == nil {
+		pieces = append(pieces, p)
+	}
+	if err == nil {
+		for _, n := range []int{1, 2, len(sv) / 2, len(sv)} {
+			if n <= len(sv) {
+				pieces = append(pieces, sv[:n])
+			}
+		}
+	}
+	for _, p := range pieces {
+		match, ok := a.HasSubstringPrefix(v, p)
+		if !ok {
+			continue
+		}
+		if want := err == nil && bytes.HasPrefix(sv, p); match != want {
+			t.Fatalf("%s: HasSubstringPrefix(%q, %q) = %v; SubstringValue gives %q, %v", a.Name(), v, p, match, sv, err)
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/switchboard-ldap/switchboard/ldap"
 )
@@ -60,7 +61,7 @@ func (s *Schema) builtinRules() []*MatchingRule {
 		}
 	}
 	ia5 := "1.3.6.1.4.1.1466.109.114."
-	return []*MatchingRule{
+	rules := []*MatchingRule{
 		eq(oidObjectIdentifierMatch, "objectIdentifierMatch", SyntaxOID, s.normOID),
 		eq(oidDistinguishedNameMatch, "distinguishedNameMatch", SyntaxDN, s.normDNValue),
 		eq(oidCaseIgnoreMatch, "caseIgnoreMatch", SyntaxDirectory, normCaseIgnore),
@@ -100,10 +101,48 @@ func (s *Schema) builtinRules() []*MatchingRule {
 		eq("1.3.6.1.4.1.4203.666.11.2.2", "CSNMatch", SyntaxCSN, normCSN),
 		ord("1.3.6.1.4.1.4203.666.11.2.3", "CSNOrderingMatch", SyntaxCSN, byNorm(normCSN)),
 	}
+	// The string rules whose normal form can be built in a caller's
+	// buffer (AppendNormalize, AppendSubstringValue).
+	appendNorm := map[string]func(dst, v []byte) ([]byte, error){
+		oidCaseIgnoreMatch: appendCaseIgnore, "2.5.13.4": appendCaseIgnore,
+		"2.5.13.5": appendCaseExact, "2.5.13.7": appendCaseExact,
+		ia5 + "2": appendCaseIgnoreIA5, ia5 + "3": appendCaseIgnoreIA5,
+		ia5 + "1": appendCaseExactIA5, "1.3.6.1.4.1.4203.1.2.1": appendCaseExactIA5,
+	}
+	for _, r := range rules {
+		r.appendNorm = appendNorm[r.OID]
+		switch r.OID {
+		case "2.5.13.4", ia5 + "3":
+			r.asciiPrep, r.asciiPrefix = foldCase, true
+		case "2.5.13.7", "1.3.6.1.4.1.4203.1.2.1":
+			r.asciiPrefix = true
+		}
+	}
+	return rules
 }
 
 func normCaseIgnore(v []byte) ([]byte, error) { return prepareString(v, foldCase, spaceEquality) }
-func normCaseExact(v []byte) ([]byte, error)  { return prepareString(v, 0, spaceEquality) }
+
+func appendCaseIgnore(dst, v []byte) ([]byte, error) {
+	return appendPrepared(dst, v, foldCase, spaceEquality)
+}
+
+func appendCaseExact(dst, v []byte) ([]byte, error) { return appendPrepared(dst, v, 0, spaceEquality) }
+
+func appendCaseIgnoreIA5(dst, v []byte) ([]byte, error) {
+	if err := checkIA5(v); err != nil {
+		return nil, err
+	}
+	return appendASCII(dst, v, foldCase, spaceEquality), nil
+}
+
+func appendCaseExactIA5(dst, v []byte) ([]byte, error) {
+	if err := checkIA5(v); err != nil {
+		return nil, err
+	}
+	return appendASCII(dst, v, 0, spaceEquality), nil
+}
+func normCaseExact(v []byte) ([]byte, error) { return prepareString(v, 0, spaceEquality) }
 
 func subCaseIgnore(v []byte, p SubstringPart) ([]byte, error) {
 	return prepareString(v, foldCase, p.spaceMode())
@@ -423,6 +462,22 @@ func (a *AttributeType) Normalize(v []byte) ([]byte, error) {
 	return n, nil
 }
 
+// AppendNormalize is Normalize, but a new normal form is appended to dst,
+// where the equality rule allows it (the string rules), rather than made
+// anew: filter evaluation, which compares every value it tests and drops
+// it, reuses one buffer. The result may alias v or dst's array; it must
+// not be written.
+func (a *AttributeType) AppendNormalize(dst, v []byte) ([]byte, error) {
+	if a.Equality == nil || a.Equality.appendNorm == nil {
+		return a.Normalize(v)
+	}
+	n, err := a.Equality.appendNorm(dst, v)
+	if err != nil {
+		return nil, invalidValue(a, err)
+	}
+	return n, nil
+}
+
 // Equal reports whether x and y match under the attribute's equality rule.
 func (a *AttributeType) Equal(x, y []byte) (bool, error) {
 	nx, err := a.Normalize(x)
@@ -449,6 +504,83 @@ func (a *AttributeType) SubstringValue(v []byte) ([]byte, error) {
 		return nil, invalidValue(a, err)
 	}
 	return n, nil
+}
+
+// AppendSubstringValue is SubstringValue appending a new form to dst, as
+// AppendNormalize does.
+func (a *AttributeType) AppendSubstringValue(dst, v []byte) ([]byte, error) {
+	if a.Substr == nil || a.Substr.appendNorm == nil {
+		return a.SubstringValue(v)
+	}
+	n, err := a.Substr.appendNorm(dst, v)
+	if err != nil {
+		return nil, invalidValue(a, err)
+	}
+	return n, nil
+}
+
+// HasSubstringPrefix reports whether SubstringValue(v) begins with
+// initial, a non-empty initial piece from NormalizeSubstring, for the
+// commonest substrings assertion, a prefix (autocomplete): for an ASCII
+// value under a string rule it prepares v only as far as the comparison
+// needs, without building its normal form. ok is false when it cannot
+// tell (another rule, a value with other characters): the caller then
+// compares SubstringValue(v).
+func (a *AttributeType) HasSubstringPrefix(v, initial []byte) (match, ok bool) {
+	if a.Substr == nil || !a.Substr.asciiPrefix || len(initial) == 0 {
+		return false, false
+	}
+	for _, c := range v {
+		if c >= utf8.RuneSelf {
+			return false, false // NFKC may compose it with what precedes
+		}
+	}
+	flags := a.Substr.asciiPrep
+	if asciiNormal(v, flags, spaceEquality) {
+		return bytes.HasPrefix(v, initial), true // prepareASCII keeps v
+	}
+	k := 0           // bytes of initial matched
+	space := false   // a space is due before the next character
+	started := false // a character has been produced (leading spaces go)
+	for _, c := range v {
+		m := asciiMap[c]
+		switch {
+		case m == 0:
+			continue
+		case m == ' ':
+			space = started
+			continue
+		case flags&foldCase != 0 && m >= 'A' && m <= 'Z':
+			m += 'a' - 'A'
+		}
+		if space {
+			if initial[k] != ' ' {
+				return false, true
+			}
+			if k++; k == len(initial) {
+				return true, true
+			}
+			space = false
+		}
+		if initial[k] != m {
+			return false, true
+		}
+		if k++; k == len(initial) {
+			return true, true
+		}
+		started = true
+	}
+	// The value ended first (a trailing space is not part of its normal
+	// form). A value of spaces only has the normal form " ", which a
+	// trimmed initial piece never begins with but " " itself.
+	if !started && len(initial) == 1 && initial[0] == ' ' {
+		for _, c := range v {
+			if asciiMap[c] == ' ' {
+				return true, true
+			}
+		}
+	}
+	return false, true
 }
 
 // NormalizeSubstring prepares one piece of a substrings assertion under

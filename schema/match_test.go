@@ -171,6 +171,40 @@ func TestNormalizeASCIIFastPathNoAlloc(t *testing.T) {
 	}
 }
 
+// Filter evaluation normalises every value it tests into one buffer:
+// values that need a new form (upper case, extra spaces, Latin letters
+// with diacritics) cost no allocation once the buffer is large enough,
+// and give what Normalize and SubstringValue give.
+func TestAppendNormalizeReusesBuffer(t *testing.T) {
+	s := mustDefault(t)
+	buf := make([]byte, 0, 64)
+	for _, c := range []struct{ attr, v string }{
+		{"cn", "Vikas  Smith "}, {"sn", "MÜLLER"}, {"mail", "Ab@Example.COM"}, {"givenName", "Zoë"},
+	} {
+		a := mustAttr(t, s, c.attr)
+		want, err := a.Normalize([]byte(c.v))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantSub, err := a.SubstringValue([]byte(c.v))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := []byte(c.v)
+		var got []byte
+		allocs := testing.AllocsPerRun(100, func() { got, _ = a.AppendNormalize(buf[:0], v) })
+		got = append([]byte(nil), got...)
+		var gotSub []byte
+		allocs += testing.AllocsPerRun(100, func() { gotSub, _ = a.AppendSubstringValue(buf[:0], v) })
+		if allocs != 0 {
+			t.Errorf("%s %q: %v allocations per value", c.attr, c.v, allocs)
+		}
+		if !bytes.Equal(got, want) || !bytes.Equal(gotSub, wantSub) {
+			t.Errorf("%s %q: buffered %q and %q, want %q and %q", c.attr, c.v, got, gotSub, want, wantSub)
+		}
+	}
+}
+
 func TestOrdering(t *testing.T) {
 	s := mustDefault(t)
 	tests := []struct {

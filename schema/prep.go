@@ -43,13 +43,33 @@ const (
 func prepareString(v []byte, flags prepFlags, mode spaceMode) ([]byte, error) {
 	for _, c := range v {
 		if c >= utf8.RuneSelf {
-			if out, ok := prepareFast(v, flags, mode); ok {
+			if out, ok := prepareFast(nil, v, flags, mode); ok {
 				return out, nil
 			}
 			return prepareUnicode(v, flags, mode)
 		}
 	}
 	return prepareASCII(v, flags, mode), nil
+}
+
+// appendPrepared is prepareString with a new normal form appended to dst
+// rather than to a new slice (but for the values only the general path
+// prepares): a caller that compares the result and drops it, as filter
+// evaluation does for every value it tests, can reuse one buffer. The
+// result may alias v.
+func appendPrepared(dst, v []byte, flags prepFlags, mode spaceMode) ([]byte, error) {
+	if dst == nil {
+		dst = []byte{} // not nil: nil asks for a new slice of the right size
+	}
+	for _, c := range v {
+		if c >= utf8.RuneSelf {
+			if out, ok := prepareFast(dst, v, flags, mode); ok {
+				return out, nil
+			}
+			return prepareUnicode(v, flags, mode)
+		}
+	}
+	return appendASCII(dst, v, flags, mode), nil
 }
 
 // The fast path prepares a value rune by rune from tables, when every rune
@@ -109,15 +129,20 @@ func preparedRune(r rune, fold bool) rune {
 	return out
 }
 
-// prepareFast prepares a value through the tables, one allocation in
-// all; ok is false for a value they do not cover.
-func prepareFast(v []byte, flags prepFlags, mode spaceMode) (out []byte, ok bool) {
+// prepareFast prepares a value through the tables, appending it to dst
+// (nil: to a new slice, one allocation in all); ok is false for a value
+// they do not cover.
+func prepareFast(dst, v []byte, flags prepFlags, mode spaceMode) (out []byte, ok bool) {
 	fold, exact := fastTables()
 	table := exact
 	if flags&foldCase != 0 {
 		table = fold
 	}
-	out = make([]byte, 0, len(v)+4)
+	out = dst
+	if out == nil {
+		out = make([]byte, 0, len(v)+4)
+	}
+	start := len(out)
 	for i := 0; i < len(v); {
 		c := v[i]
 		if c < utf8.RuneSelf {
@@ -146,7 +171,7 @@ func prepareFast(v []byte, flags prepFlags, mode spaceMode) (out []byte, ok bool
 		out = utf8.AppendRune(out, p)
 		i += size
 	}
-	return squeezeSpaces(out, mode), true
+	return squeezeSpaces(out[start:], mode), true
 }
 
 // asciiMap gives the mapping of RFC 4518 section 2.2 for ASCII: 0 removes
@@ -192,10 +217,20 @@ func asciiNormal(v []byte, flags prepFlags, mode spaceMode) bool {
 }
 
 func prepareASCII(v []byte, flags prepFlags, mode spaceMode) []byte {
+	return appendASCII(nil, v, flags, mode)
+}
+
+// appendASCII is prepareASCII appending a new normal form to dst (nil: to
+// a new slice); the result aliases v when v is in normal form already.
+func appendASCII(dst, v []byte, flags prepFlags, mode spaceMode) []byte {
 	if asciiNormal(v, flags, mode) {
 		return v
 	}
-	out := make([]byte, 0, len(v))
+	out := dst
+	if out == nil {
+		out = make([]byte, 0, len(v))
+	}
+	start := len(out)
 	for _, c := range v {
 		m := asciiMap[c]
 		if m == 0 {
@@ -206,7 +241,7 @@ func prepareASCII(v []byte, flags prepFlags, mode spaceMode) []byte {
 		}
 		out = append(out, m)
 	}
-	return squeezeSpaces(out, mode)
+	return squeezeSpaces(out[start:], mode)
 }
 
 // squeezeSpaces applies insignificant space handling in place.

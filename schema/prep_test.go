@@ -41,7 +41,7 @@ func TestFastPathMatchesGeneral(t *testing.T) {
 		v := []byte(string(rs))
 		for _, flags := range []prepFlags{0, foldCase} {
 			for _, mode := range []spaceMode{spaceEquality, spaceInitial, spaceAny, spaceFinal} {
-				got, ok := prepareFast(v, flags, mode)
+				got, ok := prepareFast(nil, v, flags, mode)
 				if !ok {
 					continue
 				}

@@ -93,6 +93,14 @@ type MatchingRule struct {
 	norm    func([]byte) ([]byte, error)                // equality and substring: value normal form
 	sub     func([]byte, SubstringPart) ([]byte, error) // substring rules only
 	compare func(x, y []byte) (int, error)              // ordering rules only
+	// appendNorm, when set, is norm appending a new normal form to dst
+	// (the result may alias the value): see AttributeType.AppendNormalize.
+	appendNorm func(dst, v []byte) ([]byte, error)
+	// asciiPrep, for the string rules, is the preparation an ASCII
+	// value's normal form takes (prepareASCII with these flags):
+	// HasSubstringPrefix compares it as it goes.
+	asciiPrep   prepFlags
+	asciiPrefix bool
 }
 
 // Name returns the first name of the rule, or its OID.
