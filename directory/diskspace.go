@@ -21,6 +21,12 @@ package directory
 // full"; reads and binds go on. The headroom is measured again at least
 // every second while writes arrive and every few seconds in the
 // background, so writes resume by themselves once space is freed.
+//
+// Background writes go through the same guard: side records
+// (UpdateRecords: the changelog's and op log's trims, replication state)
+// are refused with an error wrapping ErrDiskFull, which their loops log
+// once and retry at their next interval; an index build pauses between
+// batches (logged) and resumes when the guard finds room.
 
 import (
 	"errors"
@@ -80,6 +86,12 @@ func newSpaceGuard(dir string, reserve int64, probe diskProbe, log *slog.Logger)
 	return &spaceGuard{dir: dir, reserve: reserve, probe: probe, log: log, now: time.Now}
 }
 
+// ErrDiskFull is wrapped by the errors of background writes (side
+// records, index builds) refused by the free-space guard, so that their
+// callers can put the work off until space is freed instead of failing.
+// Client writes get the unwillingToPerform *ldap.Error instead.
+var ErrDiskFull = errors.New("directory: the store's disk is full")
+
 // errDiskFull is the answer to a write refused for want of space.
 func (g *spaceGuard) errDiskFull() error {
 	return &ldap.Error{Code: ldap.UnwillingToPerform, Message: fmt.Sprintf(
@@ -120,6 +132,18 @@ func (g *spaceGuard) admit(size int64) error {
 	}
 	g.pending += size
 	return nil
+}
+
+// roomFor reports whether a write of size bytes would be admitted now,
+// without counting it (a background job waiting for space).
+func (g *spaceGuard) roomFor(size int64) bool {
+	if g == nil {
+		return true
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.measureLocked()
+	return !g.known || g.headroom-g.reserve-size >= 0
 }
 
 // measure takes a new measurement (the background loop, start and close).

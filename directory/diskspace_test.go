@@ -1,12 +1,16 @@
 package directory
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -232,4 +236,121 @@ func TestCloseOnAFullDisk(t *testing.T) {
 		t.Fatalf("start on a full disk: %v", err)
 	}
 	t.Log(err)
+}
+
+// syncBuffer is a log sink safe for the engine's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestIndexBuildWaitsForSpace: an index added to a store whose disk is
+// full is not built (the build's writes would bypass the guard that
+// client writes get): it pauses with a log line, the new index stays
+// unused, and the build finishes by itself once space is back.
+func TestIndexBuildWaitsForSpace(t *testing.T) {
+	dir := t.TempDir()
+	s, err := schema.Default()
+	must(t, err)
+	ctx := context.Background()
+	e, err := Open(Options{Dir: dir, NoSync: true, Suffix: "dc=example,dc=com", Schema: s,
+		Indexes: map[string][]string{"objectClass": {"eq"}}, ValueLogGCInterval: -1})
+	must(t, err)
+	must(t, errOf(e.Add(ctx, "dc=example,dc=com", attrs("objectClass", "dcObject", "organization", "dc", "example", "o", "E"), WriteOptions{})))
+	for i := range 120 {
+		must(t, errOf(e.Add(ctx, fmt.Sprintf("cn=p%d,dc=example,dc=com", i), attrs("objectClass", "person", "cn", fmt.Sprintf("p%d", i), "sn", "P"), WriteOptions{})))
+	}
+	must(t, e.Close())
+
+	var avail atomic.Int64
+	avail.Store(10 << 20) // below the 64 MiB reserve
+	var logs syncBuffer
+	e, err = Open(Options{Dir: dir, NoSync: true, Suffix: "dc=example,dc=com", Schema: s, DiskReserve: 64 << 20,
+		Indexes: map[string][]string{"objectClass": {"eq"}, "cn": {"eq"}}, ValueLogGCInterval: -1,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+		probe:  func(string) (int64, int64, error) { return avail.Load(), 0, nil }})
+	must(t, err)
+	defer e.Close()
+	wait, cancel := context.WithTimeout(ctx, 700*time.Millisecond)
+	defer cancel()
+	if err := e.WaitIndexes(wait); err == nil {
+		t.Fatal("the index build ran on a full disk")
+	}
+	if done, _ := e.IndexBuild(); done != 0 {
+		t.Fatalf("%d entries indexed on a full disk", done)
+	}
+	if e.ready(mustAttr(s, "cn")) != nil {
+		t.Fatal("cn index in use before it was built")
+	}
+	if !strings.Contains(logs.String(), "index build paused: the store's disk is full") {
+		t.Fatalf("no log line for the paused build:\n%s", logs.String())
+	}
+
+	avail.Store(1 << 30)
+	wait, cancel = context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	must(t, e.WaitIndexes(wait))
+	if done, total := e.IndexBuild(); done != 121 || total != 121 {
+		t.Fatalf("IndexBuild = %d/%d after space came back", done, total)
+	}
+	if e.ready(mustAttr(s, "cn")) == nil {
+		t.Fatal("cn index not ready after the build")
+	}
+	if !strings.Contains(logs.String(), "index build resumed") {
+		t.Fatalf("no log line for the resumed build:\n%s", logs.String())
+	}
+}
+
+// TestSideRecordsRespectTheGuard: side-record writes (the changelog, its
+// trims, replication state) are refused on a full disk like entry writes,
+// with an error that wraps ErrDiskFull, and nothing is written.
+func TestSideRecordsRespectTheGuard(t *testing.T) {
+	var avail atomic.Int64
+	avail.Store(1 << 30)
+	e, err := Open(Options{Dir: t.TempDir(), NoSync: true, Suffix: "dc=example,dc=com", Schema: mustSchema(t),
+		DiskReserve: 64 << 20, ValueLogGCInterval: -1,
+		probe: func(string) (int64, int64, error) { return avail.Load(), 0, nil }})
+	must(t, err)
+	defer e.Close()
+	ctx := context.Background()
+	key := []byte{PrefixReplication, 'k'}
+	put := func(v string) error {
+		return e.UpdateRecords(ctx, func(tx *Tx) error { return tx.PutRecord(key, []byte(v)) })
+	}
+	must(t, put("a"))
+	avail.Store(10 << 20)
+	e.space.measure()
+	if err := put("b"); !errors.Is(err, ErrDiskFull) {
+		t.Fatalf("side record on a full disk: %v", err)
+	}
+	if err := e.UpdateRecords(ctx, func(tx *Tx) error { return tx.DeleteRecord(key) }); !errors.Is(err, ErrDiskFull) {
+		t.Fatalf("side record delete on a full disk: %v", err)
+	}
+	var got []byte
+	must(t, e.View(func(v *View) (err error) { got, err = v.Record(key); return err }))
+	if string(got) != "a" {
+		t.Fatalf("record = %q, want the one written before the disk filled", got)
+	}
+	avail.Store(1 << 30)
+	e.space.measure()
+	must(t, put("c"))
+}
+
+func mustSchema(t testing.TB) *schema.Schema {
+	t.Helper()
+	s, err := schema.Default()
+	must(t, err)
+	return s
 }

@@ -130,6 +130,8 @@ type Options struct {
 
 	// tune adjusts Badger's options last (tests).
 	tune func(badger.Options) badger.Options
+	// probe replaces statStore in the free-space guard (tests).
+	probe diskProbe
 }
 
 // Engine is the Badger-backed directory. It implements Backend.
@@ -316,6 +318,8 @@ func Open(opt Options) (*Engine, error) {
 		e.Close()
 		return nil, err
 	}
+	// Before the index build starts, which asks the guard.
+	e.startSpaceGuard(opt)
 	if err := e.openIndexes(spec); err != nil {
 		e.Close()
 		return nil, err

@@ -72,13 +72,6 @@ func (e *Engine) startMaintenance(opt Options) {
 	if opt.InMemory {
 		return
 	}
-	if opt.DiskReserve >= 0 {
-		e.space = newSpaceGuard(opt.Dir, opt.DiskReserve, statStore, e.log)
-		e.space.measure()
-		if e.space.full.Load() {
-			e.log.Error("the store's disk is full at start: serving reads, refusing writes until space is freed", "dir", opt.Dir)
-		}
-	}
 	every := opt.ValueLogGCInterval
 	if every == 0 {
 		every = DefaultValueLogGCInterval
@@ -113,6 +106,23 @@ func (e *Engine) startMaintenance(opt Options) {
 			}
 		}
 	}()
+}
+
+// startSpaceGuard sets up the free-space guard of a store on disk and
+// takes its first measurement.
+func (e *Engine) startSpaceGuard(opt Options) {
+	if opt.InMemory || opt.DiskReserve < 0 {
+		return
+	}
+	probe := opt.probe
+	if probe == nil {
+		probe = statStore
+	}
+	e.space = newSpaceGuard(opt.Dir, opt.DiskReserve, probe, e.log)
+	e.space.measure()
+	if e.space.full.Load() {
+		e.log.Error("the store's disk is full at start: serving reads, refusing writes until space is freed", "dir", opt.Dir)
+	}
 }
 
 // stopMaintenance ends the background upkeep.

@@ -233,6 +233,7 @@ func (e *Engine) buildIndexes(ctx context.Context, cfg *index.Config) error {
 			}
 			txn := e.db.NewTransaction(true)
 			err = func() error {
+				var size int64
 				for _, id := range ids {
 					en, err := e.getEntry(txn, id)
 					if err != nil || en == nil {
@@ -242,12 +243,25 @@ func (e *Engine) buildIndexes(ctx context.Context, cfg *index.Config) error {
 						if err := txn.Set([]byte(k), nil); err != nil {
 							return err
 						}
+						size += int64(len(k))
 					}
+				}
+				if err := e.space.admit(size); err != nil {
+					return ErrDiskFull
 				}
 				return txn.Commit()
 			}()
 			txn.Discard()
 			if errors.Is(err, badger.ErrConflict) && attempt < 100 {
+				continue
+			}
+			if errors.Is(err, ErrDiskFull) {
+				// Put off, not failed: the batch is tried again once
+				// the guard admits it.
+				if err := e.waitForSpace(ctx, "index build"); err != nil {
+					return err
+				}
+				attempt = -1
 				continue
 			}
 			if err != nil {
@@ -264,6 +278,27 @@ func (e *Engine) buildIndexes(ctx context.Context, cfg *index.Config) error {
 	}
 	e.log.Info("indexes built", "entries", e.buildDone.Load(), "took", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// waitForSpace blocks a background job (what names it in the log) until
+// the free-space guard finds room again, or ctx ends. It logs the pause
+// and the resumption.
+func (e *Engine) waitForSpace(ctx context.Context, what string) error {
+	e.log.Warn(what+" paused: the store's disk is full; it resumes by itself once space is freed",
+		"headroom_mib", max(e.space.room.Load(), 0)>>20, "reserve_mib", e.space.reserve>>20)
+	t := time.NewTicker(probeFullEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+		if e.space.roomFor(0) {
+			e.log.Info(what + " resumed: the store's disk has room again")
+			return nil
+		}
+	}
 }
 
 // IndexReport is what Verify found.
