@@ -65,6 +65,7 @@ type spaceGuard struct {
 	headroom int64     // avail - holes at the last measurement
 	pending  int64     // bytes admitted since
 	full     atomic.Bool
+	locked   atomic.Bool // the store is read-only (readonly.go): full whatever the space
 	refused  atomic.Uint64
 	errs     atomic.Uint64 // probes that failed
 	room     atomic.Int64  // headroom at the last measurement, for metrics
@@ -168,7 +169,7 @@ func (g *spaceGuard) measureLocked() {
 	g.known = true
 	g.headroom = avail - holes
 	g.room.Store(g.headroom)
-	g.setFull(g.headroom < g.reserve)
+	g.setFull(g.headroom < g.reserve || g.locked.Load())
 }
 
 // setFull records the state, logging each change.
@@ -256,11 +257,12 @@ func eachLogFile(dir string, fn func(size, allocated int64, ext string)) error {
 	return nil
 }
 
-// checkStartSpace refuses to open a store whose disk cannot take what
-// Badger writes while it opens: the tables it flushes from the
-// write-ahead logs left by the last run (about their written size) and
-// the first pages of a new log and value log. Without that room the
-// first write faults (SIGBUS) instead of failing.
+// checkStartSpace reports (an error) that the store's disk cannot take
+// what Badger writes while it opens a store for writing: the tables it
+// flushes from the write-ahead logs left by the last run (about their
+// written size) and the first pages of a new log and value log. Without
+// that room the first write faults (SIGBUS) instead of failing, so Open
+// opens the store read-only instead (readonly.go).
 func checkStartSpace(dir string) error {
 	if _, err := os.Stat(dir); err != nil {
 		return nil // a new store: badger.Open creates the directory

@@ -128,7 +128,7 @@ func (v *View) Records(prefix, start []byte, reverse bool, fn func(key, value []
 // View runs fn in a read transaction: one consistent snapshot of the
 // entries and the side records.
 func (e *Engine) View(fn func(v *View) error) error {
-	return e.db.View(func(txn *badger.Txn) error {
+	return e.db().View(func(txn *badger.Txn) error {
 		return fn(&View{e: e, txn: txn})
 	})
 }
@@ -138,11 +138,14 @@ func (e *Engine) View(fn func(v *View) error) error {
 // full disk the free-space guard refuses it with an error wrapping
 // ErrDiskFull.
 func (e *Engine) UpdateRecords(ctx context.Context, fn func(tx *Tx) error) error {
+	if err := e.writable(); err != nil {
+		return fmt.Errorf("%w: %v", ErrDiskFull, err)
+	}
 	for i := 0; ; i++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		tx := &Tx{View: View{e: e, txn: e.db.NewTransaction(true)}}
+		tx := &Tx{View: View{e: e, txn: e.db().NewTransaction(true)}}
 		err := fn(tx)
 		if err == nil {
 			// The free-space guard, as for entry writes (tx.go).
