@@ -3,6 +3,7 @@ package frontend
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/switchboard-ldap/switchboard/directory"
@@ -188,5 +189,45 @@ func TestSupertypeItemsHonourSubtypeAccess(t *testing.T) {
 	cmp = &ldap.Request{MessageID: 8, Op: ldap.OpCompareRequest, Compare: ldap.CompareRequest{Entry: []byte(s3), Attr: []byte("name"), Value: []byte("Amy")}}
 	if rec := runAs(f, s3, cmp); rec.Code() != ldap.CompareTrue {
 		t.Errorf("compare name:Amy on s3 as s3: code %d, want compareTrue", rec.Code())
+	}
+}
+
+// TestAnonymousNoSuchObjectHint: every noSuchObject sent to an anonymous
+// session carries the same hint to bind, whether the entry is missing or
+// hidden (result code, matchedDN and text identical: no oracle); an
+// authenticated session gets the plain text.
+func TestAnonymousNoSuchObjectHint(t *testing.T) {
+	f := staffFrontend(t)
+	p, err := access.Compile(f.engine, []string{
+		`to dn.base="uid=s2,` + staff + `" by users read by * none`,
+		"to attrs=userPassword by anonymous auth by * none",
+		"to * by * read",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.SetAccess(p)
+	type answer struct {
+		code    ldap.ResultCode
+		matched string
+		text    string
+	}
+	ask := func(who, base string) answer {
+		rec := runAs(f, who, searchReq(base, ldap.ScopeBaseObject, "(objectClass=*)"))
+		return answer{rec.Code(), rec.Result.MatchedDN, rec.Result.Diagnostic}
+	}
+	hidden := ask("", "uid=s2,"+staff)
+	missing := ask("", "uid=nobody,"+staff)
+	if hidden != missing {
+		t.Fatalf("anonymous: hidden %+v, missing %+v: they must be identical", hidden, missing)
+	}
+	if missing.code != ldap.NoSuchObject || missing.text != anonymousNoSuchObjectText || !strings.Contains(missing.text, "bind") {
+		t.Fatalf("anonymous noSuchObject: %+v; want the hint to bind", missing)
+	}
+	if got := ask("", "ou=nowhere,"+staff); got.text != anonymousNoSuchObjectText {
+		t.Errorf("anonymous, missing parent: %+v", got)
+	}
+	if got := ask("uid=s1,"+staff, "uid=nobody,"+staff); got.code != ldap.NoSuchObject || got.text != noSuchObjectText {
+		t.Errorf("authenticated: %+v; want the plain text", got)
 	}
 }
