@@ -21,6 +21,12 @@ package directory
 // full"; reads and binds go on. The headroom is measured again at least
 // every second while writes arrive and every few seconds in the
 // background, so writes resume by themselves once space is freed.
+//
+// Background writes go through the same guard: side records
+// (UpdateRecords: the changelog's and op log's trims, replication state)
+// are refused with an error wrapping ErrDiskFull, which their loops log
+// once and retry at their next interval; an index build pauses between
+// batches (logged) and resumes when the guard finds room.
 
 import (
 	"errors"
@@ -59,6 +65,7 @@ type spaceGuard struct {
 	headroom int64     // avail - holes at the last measurement
 	pending  int64     // bytes admitted since
 	full     atomic.Bool
+	locked   atomic.Bool // the store is read-only (readonly.go): full whatever the space
 	refused  atomic.Uint64
 	errs     atomic.Uint64 // probes that failed
 	room     atomic.Int64  // headroom at the last measurement, for metrics
@@ -79,6 +86,12 @@ func newSpaceGuard(dir string, reserve int64, probe diskProbe, log *slog.Logger)
 	}
 	return &spaceGuard{dir: dir, reserve: reserve, probe: probe, log: log, now: time.Now}
 }
+
+// ErrDiskFull is wrapped by the errors of background writes (side
+// records, index builds) refused by the free-space guard, so that their
+// callers can put the work off until space is freed instead of failing.
+// Client writes get the unwillingToPerform *ldap.Error instead.
+var ErrDiskFull = errors.New("directory: the store's disk is full")
 
 // errDiskFull is the answer to a write refused for want of space.
 func (g *spaceGuard) errDiskFull() error {
@@ -122,6 +135,18 @@ func (g *spaceGuard) admit(size int64) error {
 	return nil
 }
 
+// roomFor reports whether a write of size bytes would be admitted now,
+// without counting it (a background job waiting for space).
+func (g *spaceGuard) roomFor(size int64) bool {
+	if g == nil {
+		return true
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.measureLocked()
+	return !g.known || g.headroom-g.reserve-size >= 0
+}
+
 // measure takes a new measurement (the background loop, start and close).
 func (g *spaceGuard) measure() {
 	g.mu.Lock()
@@ -144,7 +169,7 @@ func (g *spaceGuard) measureLocked() {
 	g.known = true
 	g.headroom = avail - holes
 	g.room.Store(g.headroom)
-	g.setFull(g.headroom < g.reserve)
+	g.setFull(g.headroom < g.reserve || g.locked.Load())
 }
 
 // setFull records the state, logging each change.
@@ -232,11 +257,12 @@ func eachLogFile(dir string, fn func(size, allocated int64, ext string)) error {
 	return nil
 }
 
-// checkStartSpace refuses to open a store whose disk cannot take what
-// Badger writes while it opens: the tables it flushes from the
-// write-ahead logs left by the last run (about their written size) and
-// the first pages of a new log and value log. Without that room the
-// first write faults (SIGBUS) instead of failing.
+// checkStartSpace reports (an error) that the store's disk cannot take
+// what Badger writes while it opens a store for writing: the tables it
+// flushes from the write-ahead logs left by the last run (about their
+// written size) and the first pages of a new log and value log. Without
+// that room the first write faults (SIGBUS) instead of failing, so Open
+// opens the store read-only instead (readonly.go).
 func checkStartSpace(dir string) error {
 	if _, err := os.Stat(dir); err != nil {
 		return nil // a new store: badger.Open creates the directory

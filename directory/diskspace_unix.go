@@ -4,6 +4,7 @@ package directory
 
 import (
 	"io/fs"
+	"os"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -26,4 +27,16 @@ func allocatedBytes(fi fs.FileInfo) int64 {
 		return int64(st.Blocks) * 512
 	}
 	return fi.Size()
+}
+
+// writtenEnd returns the offset of the first hole in the file at path:
+// the end of its written part, for a file written from the start on
+// (Badger's write-ahead log), or its size when it has no hole.
+func writtenEnd(path string) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	return unix.Seek(int(f.Fd()), 0, unix.SEEK_HOLE)
 }

@@ -135,12 +135,20 @@ type Options struct {
 	tune func(badger.Options) badger.Options
 	// format replaces formatVersion as the version to write (tests).
 	format uint32
+	// probe replaces statStore in the free-space guard (tests).
+	probe diskProbe
 }
 
 // Engine is the Badger-backed directory. It implements Backend.
 type Engine struct {
-	db             *badger.DB
 	format         uint32 // the store's format version (format.go)
+	// store is the open Badger store; it changes once at most, when a
+	// store opened read-only on a full disk is reopened for writing
+	// (readonly.go). Read it through db.
+	store          atomic.Pointer[badger.DB]
+	readOnly       atomic.Bool // opened read-only, writes refused (readonly.go)
+	roDB           *badger.DB  // the read-only store, once replaced; closed by Close
+	reopen         *reopenState
 	schema         *schema.Schema
 	suffix         ldap.DN
 	nsuffix        string
@@ -171,6 +179,7 @@ type Engine struct {
 	warmDone chan struct{}
 
 	// Background index build (reindex.go).
+	buildMu    sync.Mutex // guards stopBuild and indexBuilt (reopened stores)
 	stopBuild  context.CancelFunc
 	indexBuilt chan struct{}
 	buildDone  atomic.Int64
@@ -266,10 +275,9 @@ func Open(opt Options) (*Engine, error) {
 		// import make the store plain.
 		log.Info("the store's tables are compressed: reading them through the block cache")
 	}
+	var full error // the disk cannot take what opening for writing writes
 	if !opt.InMemory && opt.DiskReserve >= 0 {
-		if err := checkStartSpace(opt.Dir); err != nil {
-			return nil, err
-		}
+		full = checkStartSpace(opt.Dir)
 	}
 	bo := badgerOptions(opt, compressed)
 	if opt.tune != nil {
@@ -277,17 +285,30 @@ func Open(opt Options) (*Engine, error) {
 	}
 	bo.Logger = badgerLogger{log}
 	e.heapBudget = heapBudget(bo, e.cache)
-	// Taken before Badger opens the store, which may add a value log
-	// file; a crash from here on leaves no mark.
-	clean := !opt.InMemory && takeCleanMark(opt.Dir)
-	db, err := openBadger(opt.Dir, bo)
+	var db *badger.DB
+	var clean bool
+	if full != nil {
+		// Serve reads from a read-only store until space is back
+		// (readonly.go).
+		log.Error("the store's disk is full at start: opening the store read-only; writes are refused until space is freed, "+
+			"then the store is reopened for writing by itself", "dir", opt.Dir, "err", full)
+		e.readOnly.Store(true)
+		e.reopen = &reopenState{opt: opt, bo: bo, spec: spec}
+		clean = cleanMarkMatches(opt.Dir)
+		db, err = openReadOnly(opt.Dir, bo, log)
+	} else {
+		// Taken before Badger opens the store, which may add a value
+		// log file; a crash from here on leaves no mark.
+		clean = !opt.InMemory && takeCleanMark(opt.Dir)
+		db, err = openBadger(opt.Dir, bo)
+	}
 	switch {
 	case errors.Is(err, ErrDamaged) || errors.Is(err, ErrInUse):
 		return nil, err
 	case err != nil:
 		return nil, openError(opt, err)
 	}
-	e.db = db
+	e.store.Store(db)
 	if !opt.InMemory {
 		// The files Badger created as it opened (LOCK, a new value log
 		// and memtable) go private too.
@@ -310,18 +331,22 @@ func Open(opt Options) (*Engine, error) {
 		db.Close()
 		return nil, err
 	}
-	if err := e.markSealed(opt); err != nil {
-		db.Close()
-		return nil, err
-	}
-	if e.ids, err = db.GetSequence(keyIDSeq, 1000); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("directory: id sequence: %w", err)
+	if !e.readOnly.Load() {
+		if err := e.markSealed(opt); err != nil {
+			db.Close()
+			return nil, err
+		}
+		if e.ids, err = db.GetSequence(keyIDSeq, 1000); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("directory: id sequence: %w", err)
+		}
 	}
 	if err := e.countEntries(); err != nil {
 		e.Close()
 		return nil, err
 	}
+	// Before the index build starts, which asks the guard.
+	e.startSpaceGuard(opt)
 	if err := e.openIndexes(spec); err != nil {
 		e.Close()
 		return nil, err
@@ -348,7 +373,7 @@ func (e *Engine) warmDNs() error {
 		return nil
 	}
 	tok := e.cache.begin()
-	return e.db.View(func(txn *badger.Txn) error {
+	return e.db().View(func(txn *badger.Txn) error {
 		opt := badger.DefaultIteratorOptions
 		opt.Prefix = []byte{prefixDN}
 		it := txn.NewIterator(opt)
@@ -542,7 +567,7 @@ func tableHeap(db *badger.DB, encrypted bool) int64 {
 // (tableHeap) and the table of one-ID posting lists (singles.go). A soft
 // memory limit must leave room above it, and follow it as it grows.
 func (e *Engine) HeapBudget() int64 {
-	n := e.heapBudget + tableHeap(e.db, len(e.db.Opts().EncryptionKey) > 0)
+	n := e.heapBudget + tableHeap(e.db(), len(e.db().Opts().EncryptionKey) > 0)
 	if e.cache != nil {
 		n += e.cache.singles.bytes()
 	}
@@ -558,7 +583,7 @@ func (b badgerLogger) Debugf(f string, a ...any)   {}
 
 func (e *Engine) countEntries() error {
 	var n int64
-	err := e.db.View(func(txn *badger.Txn) error {
+	err := e.db().View(func(txn *badger.Txn) error {
 		n = int64(index.Reader{Txn: txn}.Count([]byte{prefixEntry}, math.MaxInt))
 		return nil
 	})
@@ -576,20 +601,26 @@ func (e *Engine) Close() error {
 		e.stopWarm()
 		<-e.warmDone
 	}
-	if e.stopBuild != nil {
-		e.stopBuild()
-		<-e.indexBuilt
+	e.stopIndexBuild()
+	if e.readOnly.Load() {
+		// Nothing was written: the store stays as it was found, clean
+		// mark included.
+		return e.db().Close()
+	}
+	if e.roDB != nil {
+		// The read-only store this one replaced (readonly.go).
+		defer e.roDB.Close()
 	}
 	if !e.closeRoom() {
 		e.log.Error("the store's disk is full: not flushing the write-ahead log at close; it is replayed at the next start",
-			"dir", e.db.Opts().Dir)
+			"dir", e.db().Opts().Dir)
 		return errors.New("directory: the store's disk is full: closed without flushing the write-ahead log")
 	}
 	if e.ids != nil {
 		e.ids.Release()
 	}
-	opts := e.db.Opts()
-	if err := e.db.Close(); err != nil {
+	opts := e.db().Opts()
+	if err := e.db().Close(); err != nil {
 		return err
 	}
 	if !opts.InMemory && opts.Dir != "" {
@@ -625,7 +656,7 @@ func (e *Engine) Sizes() (lsm, vlog int64) { return e.storeSizes() }
 func (e *Engine) Passwords() *password.Hasher { return e.passwords }
 
 // Sync forces everything written so far to disk.
-func (e *Engine) Sync() error { return e.db.Sync() }
+func (e *Engine) Sync() error { return e.db().Sync() }
 
 // identity carries the DN that performs an operation, for creatorsName and
 // modifiersName.

@@ -856,7 +856,7 @@ func TestHeapBudgetCountsTables(t *testing.T) {
 	e, err = Open(opt)
 	must(t, err)
 	defer e.Close()
-	if tables := tableHeap(e.db, false); tables <= 0 || e.HeapBudget() != fixed+tables {
+	if tables := tableHeap(e.db(), false); tables <= 0 || e.HeapBudget() != fixed+tables {
 		t.Fatalf("budget %d with %d bytes of tables, want %d + the tables", e.HeapBudget(), tables, fixed)
 	}
 }
@@ -909,7 +909,7 @@ func TestCompressedStoreKeepsBlockCache(t *testing.T) {
 	e, err := Open(plain)
 	must(t, err)
 	must(t, errOf(e.Add(context.Background(), "dc=example,dc=com", attrs("objectClass", "top", "dcObject", "organization", "dc", "example", "o", "Example"), WriteOptions{})))
-	if o := e.db.Opts(); o.Compression != options.None || o.BlockCacheSize != 0 {
+	if o := e.db().Opts(); o.Compression != options.None || o.BlockCacheSize != 0 {
 		t.Errorf("new store: compression %v, block cache %d", o.Compression, o.BlockCacheSize)
 	}
 	must(t, e.Close())
@@ -929,8 +929,8 @@ func TestCompressedStoreKeepsBlockCache(t *testing.T) {
 	e, err = Open(old)
 	must(t, err)
 	defer e.Close()
-	if o := e.db.Opts(); o.Compression != options.ZSTD || o.BlockCacheSize == 0 {
+	if o := e.db().Opts(); o.Compression != options.ZSTD || o.BlockCacheSize == 0 {
 		t.Errorf("compressed store: compression %v, block cache %d", o.Compression, o.BlockCacheSize)
 	}
-	must(t, e.db.View(func(txn *badger.Txn) error { _, err := txn.Get([]byte("\x00legacy")); return err }))
+	must(t, e.db().View(func(txn *badger.Txn) error { _, err := txn.Get([]byte("\x00legacy")); return err }))
 }

@@ -115,9 +115,18 @@ func (e *Engine) checkFormat(opt Options) error {
 	}
 	var version uint32
 	var fresh bool
-	err := e.db.Update(func(txn *badger.Txn) error {
+	// A store opened read-only on a full disk (readonly.go) is only read:
+	// a new store cannot be made and an old one not upgraded there.
+	update := e.db().Update
+	if e.readOnly.Load() {
+		update = e.db().View
+	}
+	err := update(func(txn *badger.Txn) error {
 		item, err := txn.Get(keyFormat)
 		if errors.Is(err, badger.ErrKeyNotFound) {
+			if e.readOnly.Load() {
+				return errors.New("directory: a new store cannot be made: the disk is full")
+			}
 			if _, err := txn.Get(keyUpgrade); err == nil {
 				return errors.New("directory: the store has an upgrade in progress but no format version: damaged")
 			}
@@ -165,6 +174,9 @@ func (e *Engine) checkFormat(opt Options) error {
 		}
 	}
 	if !fresh && version < target {
+		if e.readOnly.Load() {
+			return fmt.Errorf("directory: the store in format %d needs an upgrade to %d, which cannot run while the disk is full", version, target)
+		}
 		if version, err = e.upgrade(version, target, migs); err != nil {
 			return err
 		}
@@ -209,7 +221,7 @@ func (e *Engine) upgrade(version, target uint32, migs []Migration) (uint32, erro
 			if cursor == nil {
 				e.log.Info("store migration", "from", version, "to", version+1, "what", m.What)
 			}
-			err := e.db.Update(func(txn *badger.Txn) error {
+			err := e.db().Update(func(txn *badger.Txn) error {
 				next, err := m.Step(ctx, &UpgradeTx{txn}, cursor)
 				if err != nil {
 					return err
@@ -245,7 +257,7 @@ func (e *Engine) upgrade(version, target uint32, migs []Migration) (uint32, erro
 
 func (e *Engine) hasUpgradeRecord() (bool, error) {
 	var ok bool
-	err := e.db.View(func(txn *badger.Txn) error {
+	err := e.db().View(func(txn *badger.Txn) error {
 		_, err := txn.Get(keyUpgrade)
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return nil
@@ -260,7 +272,7 @@ func (e *Engine) hasUpgradeRecord() (bool, error) {
 // from version to run and its cursor (0, nil when none has begun).
 func (e *Engine) upgradeProgress(version uint32) (int, []byte, error) {
 	var rec []byte
-	err := e.db.View(func(txn *badger.Txn) error {
+	err := e.db().View(func(txn *badger.Txn) error {
 		item, err := txn.Get(keyUpgrade)
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return nil

@@ -55,6 +55,9 @@ func (e *Engine) NewLoader(tmpDir string) (*Loader, error) {
 	if e.entries.Load() != 0 {
 		return nil, ErrNotEmpty
 	}
+	if err := e.writable(); err != nil {
+		return nil, err
+	}
 	runs, err := newRunSorter(tmpDir, runBytes)
 	if err != nil {
 		return nil, err
@@ -307,7 +310,7 @@ func (l *Loader) Finish() error {
 	// indexes); StreamWriter starts from an empty tree. The ID sequence
 	// restarts after the last loaded ID.
 	meta := map[string][]byte{}
-	err := e.db.View(func(txn *badger.Txn) error {
+	err := e.db().View(func(txn *badger.Txn) error {
 		opt := badger.DefaultIteratorOptions
 		opt.Prefix = []byte{prefixMeta}
 		it := txn.NewIterator(opt)
@@ -337,7 +340,7 @@ func (l *Loader) Finish() error {
 		}
 	}
 
-	sw := e.db.NewStreamWriter()
+	sw := e.db().NewStreamWriter()
 	if err := sw.Prepare(); err != nil {
 		return fmt.Errorf("directory: bulk load: %w", err)
 	}
@@ -388,11 +391,11 @@ func (l *Loader) Finish() error {
 	if err != nil {
 		return fmt.Errorf("directory: bulk load: %w", err)
 	}
-	if e.ids, err = e.db.GetSequence(keyIDSeq, 1000); err != nil {
+	if e.ids, err = e.db().GetSequence(keyIDSeq, 1000); err != nil {
 		return err
 	}
 	e.entries.Add(l.added)
-	return e.db.Sync()
+	return e.db().Sync()
 }
 
 // appendKV appends the protocol buffers encoding of Badger's pb.KV message

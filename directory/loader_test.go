@@ -83,7 +83,7 @@ func TestVerifyFindsDamage(t *testing.T) {
 	}
 	// Remove one index key and add a stray one behind the engine's back.
 	var victim []byte
-	must(t, e.db.Update(func(txn *badgerTxn) error {
+	must(t, e.db().Update(func(txn *badgerTxn) error {
 		opt := badgerIterOpts()
 		it := txn.NewIterator(opt)
 		defer it.Close()

@@ -72,13 +72,6 @@ func (e *Engine) startMaintenance(opt Options) {
 	if opt.InMemory {
 		return
 	}
-	if opt.DiskReserve >= 0 {
-		e.space = newSpaceGuard(opt.Dir, opt.DiskReserve, statStore, e.log)
-		e.space.measure()
-		if e.space.full.Load() {
-			e.log.Error("the store's disk is full at start: serving reads, refusing writes until space is freed", "dir", opt.Dir)
-		}
-	}
 	every := opt.ValueLogGCInterval
 	if every == 0 {
 		every = DefaultValueLogGCInterval
@@ -107,12 +100,35 @@ func (e *Engine) startMaintenance(opt Options) {
 			case <-ctx.Done():
 				return
 			case <-probe:
+				if e.readOnly.Load() {
+					e.reopenWritable()
+				}
 				e.space.measure()
 			case <-gc:
 				e.RunValueLogGC(ctx)
 			}
 		}
 	}()
+}
+
+// startSpaceGuard sets up the free-space guard of a store on disk and
+// takes its first measurement.
+func (e *Engine) startSpaceGuard(opt Options) {
+	if opt.InMemory || opt.DiskReserve < 0 {
+		return
+	}
+	probe := opt.probe
+	if probe == nil {
+		probe = statStore
+	}
+	e.space = newSpaceGuard(opt.Dir, opt.DiskReserve, probe, e.log)
+	e.space.measure()
+	if e.readOnly.Load() {
+		e.space.locked.Store(true)
+		e.space.setFull(true)
+	} else if e.space.full.Load() {
+		e.log.Error("the store's disk is full at start: serving reads, refusing writes until space is freed", "dir", opt.Dir)
+	}
 }
 
 // stopMaintenance ends the background upkeep.
@@ -129,7 +145,7 @@ func (e *Engine) stopMaintenance() {
 // skipped when the disk has less headroom than one value log file, which
 // a rewrite may take before it frees the old one.
 func (e *Engine) RunValueLogGC(ctx context.Context) int {
-	if e.db.Opts().InMemory {
+	if e.db().Opts().InMemory || e.readOnly.Load() {
 		return 0
 	}
 	e.gc.runs.Add(1)
@@ -139,7 +155,7 @@ func (e *Engine) RunValueLogGC(ctx context.Context) int {
 		e.log.Warn("value log GC skipped: the store's disk is nearly full", "headroom_mib", room>>20)
 	} else {
 		for n < maxGCRewrites && ctx.Err() == nil {
-			err := e.db.RunValueLogGC(valueLogDiscardRatio)
+			err := e.db().RunValueLogGC(valueLogDiscardRatio)
 			if err != nil {
 				if !errors.Is(err, badger.ErrNoRewrite) && !errors.Is(err, badger.ErrRejected) {
 					e.log.Warn("value log GC failed", "err", err)
@@ -163,7 +179,7 @@ func (e *Engine) RunValueLogGC(ctx context.Context) int {
 // It gives up, recording nothing, when ctx ends.
 func (e *Engine) measureValueLog(ctx context.Context) {
 	var vlog int64
-	if err := eachLogFile(e.db.Opts().Dir, func(_, allocated int64, ext string) {
+	if err := eachLogFile(e.db().Opts().Dir, func(_, allocated int64, ext string) {
 		if ext == ".vlog" {
 			vlog += allocated
 		}
@@ -171,8 +187,8 @@ func (e *Engine) measureValueLog(ctx context.Context) {
 		return
 	}
 	var live int64
-	threshold := e.db.Opts().ValueThreshold
-	err := e.db.View(func(txn *badger.Txn) error {
+	threshold := e.db().Opts().ValueThreshold
+	err := e.db().View(func(txn *badger.Txn) error {
 		opt := badger.DefaultIteratorOptions
 		opt.PrefetchValues = false
 		it := txn.NewIterator(opt)
@@ -203,9 +219,9 @@ func (e *Engine) closeRoom() bool {
 	if e.space == nil {
 		return true
 	}
-	avail, err := statfsAvail(e.db.Opts().Dir)
+	avail, err := statfsAvail(e.db().Opts().Dir)
 	if err != nil {
 		return true
 	}
-	return avail >= walBytes(e.db.Opts().Dir)+4<<20
+	return avail >= walBytes(e.db().Opts().Dir)+4<<20
 }

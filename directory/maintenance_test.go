@@ -50,7 +50,7 @@ func TestValueLogGCShrinksTheLog(t *testing.T) {
 		e = open()
 	}
 	defer e.Close()
-	must(t, e.db.Flatten(1))
+	must(t, e.db().Flatten(1))
 
 	e.measureValueLog(ctx)
 	before := e.ValueLogStats()

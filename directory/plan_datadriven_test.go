@@ -71,7 +71,7 @@ func explainPlan(t *testing.T, e *Engine, filter string) string {
 	}
 	m := e.compile(f, compileOptions{})
 	var out string
-	must(t, e.db.View(func(txn *badger.Txn) error {
+	must(t, e.db().View(func(txn *badger.Txn) error {
 		r := index.Reader{Txn: txn}
 		p := e.planFilter(r, &m)
 		if p == nil {
@@ -103,7 +103,7 @@ func explainSearch(t *testing.T, e *Engine, c *datadriven.Case) string {
 	}
 	m := e.compile(f, compileOptions{})
 	var b strings.Builder
-	must(t, e.db.View(func(txn *badger.Txn) error {
+	must(t, e.db().View(func(txn *badger.Txn) error {
 		baseID, err := lookupDN(txn, baseNDN)
 		if err != nil || baseID == 0 {
 			return fmt.Errorf("base %s: %d, %v", baseNDN, baseID, err)

@@ -266,7 +266,7 @@ func TestPlansUseIndexes(t *testing.T) {
 		f, _ := ldap.ParseFilter(tc.filter)
 		m := e.compile(f, compileOptions{})
 		var n int
-		err := e.db.View(func(txn *badgerTxn) error {
+		err := e.db().View(func(txn *badgerTxn) error {
 			p := e.planFilter(indexReader(txn), &m)
 			if p == nil {
 				t.Errorf("%s: no index plan", tc.filter)
@@ -310,7 +310,7 @@ func TestAndProbesLargeLists(t *testing.T) {
 	for _, small := range []string{"(|(mail=zo*)(cn=Anna*))", "(|(uid=u1)(uid=u2)(uid=u3))", many} {
 		f := ldapMust(t, "(&(mail=*)"+small+")")
 		m := e.compile(f, compileOptions{})
-		err := e.db.View(func(txn *badgerTxn) error {
+		err := e.db().View(func(txn *badgerTxn) error {
 			r := indexReader(txn)
 			mail, _ := e.schema.Attribute("mail")
 			present := r.Count(e.ready(mail).PresencePrefix(), 1000)

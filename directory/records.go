@@ -54,6 +54,7 @@ func (tx *Tx) PutRecord(key, value []byte) error {
 	if err := checkSide(key); err != nil {
 		return err
 	}
+	tx.bytes += int64(len(key) + len(value))
 	return tx.txn.Set(key, value)
 }
 
@@ -62,6 +63,7 @@ func (tx *Tx) DeleteRecord(key []byte) error {
 	if err := checkSide(key); err != nil {
 		return err
 	}
+	tx.bytes += int64(len(key))
 	return tx.txn.Delete(key)
 }
 
@@ -126,21 +128,31 @@ func (v *View) Records(prefix, start []byte, reverse bool, fn func(key, value []
 // View runs fn in a read transaction: one consistent snapshot of the
 // entries and the side records.
 func (e *Engine) View(fn func(v *View) error) error {
-	return e.db.View(func(txn *badger.Txn) error {
+	return e.db().View(func(txn *badger.Txn) error {
 		return fn(&View{e: e, txn: txn})
 	})
 }
 
 // UpdateRecords runs fn in a write transaction that changes side records
-// only: no hook runs and nothing is stamped. It retries on conflict.
+// only: no hook runs and nothing is stamped. It retries on conflict. On a
+// full disk the free-space guard refuses it with an error wrapping
+// ErrDiskFull.
 func (e *Engine) UpdateRecords(ctx context.Context, fn func(tx *Tx) error) error {
+	if err := e.writable(); err != nil {
+		return fmt.Errorf("%w: %v", ErrDiskFull, err)
+	}
 	for i := 0; ; i++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		tx := &Tx{View: View{e: e, txn: e.db.NewTransaction(true)}}
+		tx := &Tx{View: View{e: e, txn: e.db().NewTransaction(true)}}
 		err := fn(tx)
 		if err == nil {
+			// The free-space guard, as for entry writes (tx.go).
+			if err = e.space.admit(tx.bytes); err != nil {
+				tx.txn.Discard()
+				return fmt.Errorf("%w: %v", ErrDiskFull, err)
+			}
 			err = tx.txn.Commit()
 		} else {
 			tx.txn.Discard()

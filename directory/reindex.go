@@ -77,7 +77,7 @@ func (e *Engine) toConfig(s indexSpec) (*index.Config, error) {
 func (e *Engine) openIndexes(spec map[string][]string) error {
 	want := e.specOf(e.indexes)
 	var have indexSpec
-	err := e.db.View(func(txn *badger.Txn) error {
+	err := e.db().View(func(txn *badger.Txn) error {
 		item, err := txn.Get(keyIndexes)
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return nil
@@ -108,6 +108,21 @@ func (e *Engine) openIndexes(spec map[string][]string) error {
 			added[name] = extra
 		}
 	}
+	if e.readOnly.Load() {
+		// Nothing may be written: the complete indexes serve, and the
+		// rest waits until the store is reopened for writing.
+		rc, err := e.toConfig(ready)
+		if err != nil {
+			return err
+		}
+		e.readyIdx.Store(rc)
+		e.cache.dropLists()
+		e.setBuild(nil, closedChan())
+		if len(added) > 0 {
+			e.log.Warn("the store is read-only: the new indexes are built once it is reopened for writing", "indexes", strings.TrimSpace(string(added.encode())))
+		}
+		return nil
+	}
 	for name, k := range have {
 		if gone := k &^ want[name]; gone != 0 {
 			if err := e.dropIndex(name, gone); err != nil {
@@ -126,7 +141,7 @@ func (e *Engine) openIndexes(spec map[string][]string) error {
 		return err
 	}
 	if len(added) == 0 {
-		e.indexBuilt = closedChan()
+		e.setBuild(nil, closedChan())
 		return nil
 	}
 	ac, err := e.toConfig(added)
@@ -135,7 +150,7 @@ func (e *Engine) openIndexes(spec map[string][]string) error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	e.stopBuild, e.indexBuilt = cancel, done
+	e.setBuild(cancel, done)
 	go func() {
 		defer close(done)
 		if err := e.buildIndexes(ctx, ac); err != nil {
@@ -157,6 +172,24 @@ func (e *Engine) openIndexes(spec map[string][]string) error {
 	return nil
 }
 
+// setBuild records the running index build (cancel is nil for none).
+func (e *Engine) setBuild(cancel context.CancelFunc, done chan struct{}) {
+	e.buildMu.Lock()
+	e.stopBuild, e.indexBuilt = cancel, done
+	e.buildMu.Unlock()
+}
+
+// stopIndexBuild ends the running index build, if any, and waits for it.
+func (e *Engine) stopIndexBuild() {
+	e.buildMu.Lock()
+	stop, done := e.stopBuild, e.indexBuilt
+	e.buildMu.Unlock()
+	if stop != nil {
+		stop()
+		<-done
+	}
+}
+
 func closedChan() chan struct{} {
 	c := make(chan struct{})
 	close(c)
@@ -164,7 +197,7 @@ func closedChan() chan struct{} {
 }
 
 func (e *Engine) saveSpec(s indexSpec) error {
-	return e.db.Update(func(txn *badger.Txn) error { return txn.Set(keyIndexes, s.encode()) })
+	return e.db().Update(func(txn *badger.Txn) error { return txn.Set(keyIndexes, s.encode()) })
 }
 
 // dropIndex deletes every key of the given kinds of one attribute.
@@ -176,7 +209,7 @@ func (e *Engine) dropIndex(name string, kinds index.Kind) error {
 			continue
 		}
 		prefix := append([]byte{p, byte(len(name))}, name...)
-		if err := e.db.DropPrefix(prefix); err != nil {
+		if err := e.db().DropPrefix(prefix); err != nil {
 			return fmt.Errorf("directory: dropping index %s %s: %w", name, k, err)
 		}
 	}
@@ -192,8 +225,11 @@ func (e *Engine) IndexBuild() (done, total int64) {
 // WaitIndexes blocks until a background index build started at Open has
 // finished (or ctx ends).
 func (e *Engine) WaitIndexes(ctx context.Context) error {
+	e.buildMu.Lock()
+	built := e.indexBuilt
+	e.buildMu.Unlock()
 	select {
-	case <-e.indexBuilt:
+	case <-built:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -213,7 +249,7 @@ func (e *Engine) buildIndexes(ctx context.Context, cfg *index.Config) error {
 	var after ID
 	for {
 		var ids []ID
-		err := e.db.View(func(txn *badger.Txn) error {
+		err := e.db().View(func(txn *badger.Txn) error {
 			opt := badger.DefaultIteratorOptions
 			opt.PrefetchValues = false
 			opt.Prefix = []byte{prefixEntry}
@@ -231,8 +267,9 @@ func (e *Engine) buildIndexes(ctx context.Context, cfg *index.Config) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			txn := e.db.NewTransaction(true)
+			txn := e.db().NewTransaction(true)
 			err = func() error {
+				var size int64
 				for _, id := range ids {
 					en, err := e.getEntry(txn, id)
 					if err != nil || en == nil {
@@ -242,12 +279,25 @@ func (e *Engine) buildIndexes(ctx context.Context, cfg *index.Config) error {
 						if err := txn.Set([]byte(k), nil); err != nil {
 							return err
 						}
+						size += int64(len(k))
 					}
+				}
+				if err := e.space.admit(size); err != nil {
+					return ErrDiskFull
 				}
 				return txn.Commit()
 			}()
 			txn.Discard()
 			if errors.Is(err, badger.ErrConflict) && attempt < 100 {
+				continue
+			}
+			if errors.Is(err, ErrDiskFull) {
+				// Put off, not failed: the batch is tried again once
+				// the guard admits it.
+				if err := e.waitForSpace(ctx, "index build"); err != nil {
+					return err
+				}
+				attempt = -1
 				continue
 			}
 			if err != nil {
@@ -266,6 +316,27 @@ func (e *Engine) buildIndexes(ctx context.Context, cfg *index.Config) error {
 	return nil
 }
 
+// waitForSpace blocks a background job (what names it in the log) until
+// the free-space guard finds room again, or ctx ends. It logs the pause
+// and the resumption.
+func (e *Engine) waitForSpace(ctx context.Context, what string) error {
+	e.log.Warn(what+" paused: the store's disk is full; it resumes by itself once space is freed",
+		"headroom_mib", max(e.space.room.Load(), 0)>>20, "reserve_mib", e.space.reserve>>20)
+	t := time.NewTicker(probeFullEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+		if e.space.roomFor(0) {
+			e.log.Info(what + " resumed: the store's disk has room again")
+			return nil
+		}
+	}
+}
+
 // IndexReport is what Verify found.
 type IndexReport struct {
 	Entries int // entries checked
@@ -282,7 +353,7 @@ type IndexReport struct {
 func (e *Engine) Verify(ctx context.Context) (IndexReport, error) {
 	var rep IndexReport
 	cfg := e.readyIdx.Load()
-	err := e.db.View(func(txn *badger.Txn) error {
+	err := e.db().View(func(txn *badger.Txn) error {
 		want := map[string]struct{}{}
 		opt := badger.DefaultIteratorOptions
 		opt.Prefix = []byte{prefixEntry}

@@ -33,7 +33,7 @@ func (e *Engine) NewID() (ID, error) { return e.nextID() }
 // snapshot. fn must not keep the entry past the call's return if it
 // changes it.
 func (e *Engine) ForEachEntry(fn func(*Entry) error) error {
-	return e.db.View(func(txn *badger.Txn) error {
+	return e.db().View(func(txn *badger.Txn) error {
 		opt := badger.DefaultIteratorOptions
 		opt.Prefix = []byte{prefixEntry}
 		it := txn.NewIterator(opt)
@@ -88,11 +88,14 @@ func (e *Engine) ReplaceEntriesLogged(ctx context.Context, put []*Entry, remove 
 		}
 		en.NDN = ndn
 	}
+	if err := e.writable(); err != nil {
+		return err
+	}
 	for i := 0; ; i++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		tx := &Tx{View: View{e: e, txn: e.db.NewTransaction(true)}}
+		tx := &Tx{View: View{e: e, txn: e.db().NewTransaction(true)}}
 		var changes []*Change
 		if log != nil {
 			changes = []*Change{}

@@ -22,7 +22,7 @@ func sealedEngine(t testing.TB) *Engine {
 func rawRecord(t testing.TB, e *Engine, dn string) []byte {
 	t.Helper()
 	var out []byte
-	err := e.db.View(func(txn *badger.Txn) error {
+	err := e.db().View(func(txn *badger.Txn) error {
 		nd, err := e.NormalizeDN(dn)
 		if err != nil {
 			return err

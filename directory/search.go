@@ -124,7 +124,7 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 	m := e.compile(req.Filter, opt)
 	withComputed := e.usesComputed(req.Filter)
 	tok, ttok := e.cache.begin(), e.trees.begin()
-	return e.db.View(func(txn *badger.Txn) error {
+	return e.db().View(func(txn *badger.Txn) error {
 		if !e.inSuffix(baseNDN) {
 			return noSuchObject("")
 		}
@@ -490,7 +490,7 @@ func (e *Engine) addComputed(txn *badger.Txn, tok treeToken, en *Entry, cost *Se
 func (e *Engine) WithComputed(en *Entry) (*Entry, error) {
 	c := en.private()
 	tok := e.trees.begin()
-	err := e.db.View(func(txn *badger.Txn) error {
+	err := e.db().View(func(txn *badger.Txn) error {
 		e.addComputed(txn, tok, c, nil)
 		return nil
 	})
@@ -709,7 +709,7 @@ func (e *Engine) entryByDN(dn, attr string) (*Entry, error) {
 	}
 	tok := e.cache.begin()
 	var en *Entry
-	err = e.db.View(func(txn *badger.Txn) error {
+	err = e.db().View(func(txn *badger.Txn) error {
 		var err error
 		id := e.cache.lookupDN(ndn)
 		if id == 0 {
@@ -763,7 +763,7 @@ func (e *Engine) rehash(ctx context.Context, en *Entry, old, pw []byte) {
 // the suffix), all from one consistent snapshot: the order an LDIF export
 // needs so that it can be imported again.
 func (e *Engine) Walk(ctx context.Context, fn func(*Entry) error) error {
-	return e.db.View(func(txn *badger.Txn) error {
+	return e.db().View(func(txn *badger.Txn) error {
 		id, err := lookupDN(txn, e.nsuffix)
 		if err != nil || id == 0 {
 			return err

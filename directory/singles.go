@@ -263,7 +263,7 @@ func (e *Engine) warmSingles(ctx context.Context) {
 // keys at or after from, and returns the key to continue at (nil at the
 // end).
 func (e *Engine) readSingles(from []byte) (batch []single, after []byte, err error) {
-	err = e.db.View(func(txn *badger.Txn) error {
+	err = e.db().View(func(txn *badger.Txn) error {
 		opt := badger.DefaultIteratorOptions
 		opt.PrefetchValues = false
 		opt.Prefix = []byte{index.PrefixEquality}

@@ -168,8 +168,8 @@ func openBadger(dir string, bo badger.Options) (db *badger.DB, err error) {
 // whole record and opens the others as they are. It reads only what the
 // value log holds that is live, once.
 func (e *Engine) checkValueLog(dir string) error {
-	threshold := e.db.Opts().ValueThreshold
-	return e.db.View(func(txn *badger.Txn) error {
+	threshold := e.db().Opts().ValueThreshold
+	return e.db().View(func(txn *badger.Txn) error {
 		opt := badger.DefaultIteratorOptions
 		opt.PrefetchValues = false
 		it := txn.NewIterator(opt)
@@ -201,11 +201,11 @@ func (e *Engine) checkValueLog(dir string) error {
 // of its value log files, measured on disk: Badger's own Size counts
 // only with its metrics on, which cost every read.
 func (e *Engine) storeSizes() (lsm, vlog int64) {
-	for _, t := range e.db.Tables() {
+	for _, t := range e.db().Tables() {
 		lsm += int64(t.OnDiskSize)
 	}
-	dir := e.db.Opts().ValueDir
-	if dir == "" || e.db.Opts().InMemory {
+	dir := e.db().Opts().ValueDir
+	if dir == "" || e.db().Opts().InMemory {
 		return lsm, 0
 	}
 	ents, _ := os.ReadDir(dir)
@@ -269,12 +269,18 @@ func putCleanMark(dir string) error {
 // takeCleanMark removes the mark and reports whether it was there and
 // the value log files are as it recorded them.
 func takeCleanMark(dir string) bool {
-	p := filepath.Join(dir, cleanMark)
-	mark, err := os.ReadFile(p)
-	if err != nil {
+	clean := cleanMarkMatches(dir)
+	if err := os.Remove(filepath.Join(dir, cleanMark)); err != nil {
 		return false
 	}
-	if err := os.Remove(p); err != nil {
+	return clean
+}
+
+// cleanMarkMatches reports whether the mark is there and the value log
+// files are as it recorded them, leaving it in place.
+func cleanMarkMatches(dir string) bool {
+	mark, err := os.ReadFile(filepath.Join(dir, cleanMark))
+	if err != nil {
 		return false
 	}
 	sizes, err := vlogSizes(dir)

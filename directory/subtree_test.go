@@ -150,7 +150,7 @@ func TestSubtreeFromOldSnapshotNotKept(t *testing.T) {
 	must(t, err)
 	id := e.cache.lookupDN(ndn)
 	tok := e.trees.begin()
-	txn := e.db.NewTransaction(false)
+	txn := e.db().NewTransaction(false)
 	defer txn.Discard()
 	if id == 0 {
 		if id, err = lookupDN(txn, ndn); err != nil || id == 0 {

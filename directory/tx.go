@@ -413,11 +413,14 @@ func (e *Engine) removeEntry(tx *Tx, en *Entry) error {
 // return value.
 func (e *Engine) update(ctx context.Context, fn func(tx *Tx) (*Change, error)) (*Change, error) {
 	const attempts = 16
+	if err := e.writable(); err != nil {
+		return nil, err
+	}
 	for i := 0; ; i++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		tx := &Tx{View: View{e: e, txn: e.db.NewTransaction(true)}}
+		tx := &Tx{View: View{e: e, txn: e.db().NewTransaction(true)}}
 		if e.stamper != nil {
 			tx.csn = e.stamper.Stamp()
 		}

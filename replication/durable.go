@@ -489,14 +489,29 @@ func (r *Replicator) trimOrigin(ctx context.Context, o uint16, limit, ageCut CSN
 func (r *Replicator) RunMaintenance(ctx context.Context) {
 	t := time.NewTicker(r.cfg.MaintenanceInterval)
 	defer t.Stop()
+	deferred := false
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		if err := r.Maintain(ctx); err != nil && ctx.Err() == nil {
+		err := r.Maintain(ctx)
+		switch {
+		case errors.Is(err, directory.ErrDiskFull):
+			// The checkpoint, tombstone purge and op log trim write
+			// before they free anything: they wait for the guard.
+			if !deferred {
+				r.log.Warn("replication: maintenance (checkpoint, tombstone purge, op log trim) put off: the store's disk is full; it runs again once space is freed")
+			}
+			deferred = true
+		case err != nil && ctx.Err() == nil:
 			r.log.Error("replication: maintenance", "err", err)
+		case err == nil:
+			if deferred {
+				r.log.Info("replication: maintenance runs again: the store's disk has room")
+			}
+			deferred = false
 		}
 	}
 }

@@ -233,16 +233,32 @@ func trimLog(ctx context.Context, eng *directory.Engine, p, floor []byte, drop f
 func (l *Changelog) RunTrimmer(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	deferred := false
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 			n, err := l.Trim(ctx)
-			if err != nil && ctx.Err() == nil {
+			switch {
+			case errors.Is(err, directory.ErrDiskFull):
+				// A trim writes (deletes are records too) before it frees
+				// anything: it waits for the guard like any write.
+				if !deferred {
+					l.log.Warn("replication: changelog trim put off: the store's disk is full; it runs again once space is freed",
+						"records_trimmed", n)
+				}
+				deferred = true
+			case err != nil && ctx.Err() == nil:
 				l.log.Warn("replication: trimming the changelog", "err", err)
-			} else if n > 0 {
-				l.log.Info("replication: changelog trimmed", "records", n)
+			case err == nil:
+				if deferred {
+					l.log.Info("replication: changelog trim runs again: the store's disk has room")
+				}
+				deferred = false
+				if n > 0 {
+					l.log.Info("replication: changelog trimmed", "records", n)
+				}
 			}
 		}
 	}

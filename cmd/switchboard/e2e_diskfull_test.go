@@ -37,8 +37,10 @@ func mountTmpfs(t *testing.T, mib int) string {
 // guard): writes answer unwillingToPerform (53) saying the disk is full,
 // searches and binds go on, /metrics says so; after kill -9 during the
 // full phase the server starts again on the still-full disk, serves reads
-// and has every acknowledged write; once a file elsewhere on the
-// filesystem is removed, writes succeed again without a restart.
+// and has every acknowledged write; after another kill -9 and a start on
+// the filesystem filled to the last byte, the store is served read-only
+// with the same answers; once files elsewhere on the filesystem are
+// removed, writes succeed again without a restart.
 func TestDiskFullE2E(t *testing.T) {
 	mnt := mountTmpfs(t, 512)
 	filler := filepath.Join(mnt, "filler")
@@ -162,9 +164,24 @@ userPassword: mallorypw
 	}
 	fullPhase()
 
-	// Space comes back: writes succeed again, without a restart.
-	if err := os.Remove(filler); err != nil {
-		t.Fatal(err)
+	// kill -9 again and fill the filesystem to the last byte: the store
+	// cannot even be opened for writing (Badger would fault flushing the
+	// log it replays). It is served read-only.
+	s.Kill()
+	last := filepath.Join(mnt, "last")
+	fillFile(t, last)
+	s.start()
+	if !strings.Contains(s.Log(), "opening the store read-only") {
+		t.Errorf("the read-only start was not logged:\n%s", s.Log())
+	}
+	fullPhase()
+
+	// Space comes back: writes succeed again, without a restart (the
+	// store is reopened for writing first).
+	for _, f := range []string{last, filler} {
+		if err := os.Remove(f); err != nil {
+			t.Fatal(err)
+		}
 	}
 	c = dial(user, "mallorypw")
 	deadline := time.Now().Add(time.Minute)
@@ -183,6 +200,24 @@ userPassword: mallorypw
 	}
 	if v := metric(t, s, "switchboard_disk_full"); v != 0 {
 		t.Fatalf("switchboard_disk_full = %v after recovery", v)
+	}
+}
+
+// fillFile writes path until its filesystem has not a block left.
+func fillFile(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	chunk := make([]byte, 1<<20)
+	for n := len(chunk); n >= 512; n /= 2 {
+		for {
+			if _, err := f.Write(chunk[:n]); err != nil {
+				break
+			}
+		}
 	}
 }
 

@@ -97,8 +97,14 @@ func (c *groupCache) member(ctx context.Context, e *directory.Engine, dn, group 
 }
 
 // noSuchObjectText is the diagnostic of every noSuchObject the frontend
-// sends, whether the entry is missing or hidden.
-const noSuchObjectText = "no such object"
+// sends, whether the entry is missing or hidden; anonymousNoSuchObjectText
+// that of every one sent to an anonymous session, missing or hidden
+// alike: a hint for a new user whose first search finds nothing, that
+// depends on the session only, never on the entry.
+const (
+	noSuchObjectText          = "no such object"
+	anonymousNoSuchObjectText = "no such object (this session is anonymous: entries the access rules show only to authenticated users look missing; bind first)"
+)
 
 // noSuchObject is the answer about an entry that does not exist or that
 // rq may not know of (no disclose privilege on it). The two answers are
@@ -112,7 +118,11 @@ const noSuchObjectText = "no such object"
 // entry (nothing) from the child of a missing one (the visible entry
 // above it), which naming the first disclosed ancestor does not.
 func (f *Frontend) noSuchObject(ctx context.Context, rq *access.Requester, from string) *ldap.Error {
-	return &ldap.Error{Code: ldap.NoSuchObject, MatchedDN: f.disclosedAncestor(ctx, rq, from), Message: noSuchObjectText}
+	text := noSuchObjectText
+	if rq != nil && rq.DN() == "" {
+		text = anonymousNoSuchObjectText
+	}
+	return &ldap.Error{Code: ldap.NoSuchObject, MatchedDN: f.disclosedAncestor(ctx, rq, from), Message: text}
 }
 
 // disclosedAncestor returns the DN of the first entry, from dn upwards

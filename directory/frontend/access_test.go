@@ -3,6 +3,7 @@ package frontend
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/switchboard-ldap/switchboard/directory"
@@ -180,5 +181,155 @@ func TestSupertypeItemsHonourSubtypeAccess(t *testing.T) {
 	cmp = &ldap.Request{MessageID: 8, Op: ldap.OpCompareRequest, Compare: ldap.CompareRequest{Entry: []byte(s3), Attr: []byte("name"), Value: []byte("Amy")}}
 	if rec := runAs(f, s3, cmp); rec.Code() != ldap.CompareTrue {
 		t.Errorf("compare name:Amy on s3 as s3: code %d, want compareTrue", rec.Code())
+	}
+}
+
+// TestAnonymousNoSuchObjectHint: every noSuchObject sent to an anonymous
+// session carries the same hint to bind, whether the entry is missing or
+// hidden (result code, matchedDN and text identical: no oracle); an
+// authenticated session gets the plain text.
+func TestAnonymousNoSuchObjectHint(t *testing.T) {
+	f := staffFrontend(t)
+	p, err := access.Compile(f.engine, []string{
+		`to dn.base="uid=s2,` + staff + `" by users read by * none`,
+		"to attrs=userPassword by anonymous auth by * none",
+		"to * by * read",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.SetAccess(p)
+	type answer struct {
+		code    ldap.ResultCode
+		matched string
+		text    string
+	}
+	ask := func(who, base string) answer {
+		rec := runAs(f, who, searchReq(base, ldap.ScopeBaseObject, "(objectClass=*)"))
+		return answer{rec.Code(), rec.Result.MatchedDN, rec.Result.Diagnostic}
+	}
+	hidden := ask("", "uid=s2,"+staff)
+	missing := ask("", "uid=nobody,"+staff)
+	if hidden != missing {
+		t.Fatalf("anonymous: hidden %+v, missing %+v: they must be identical", hidden, missing)
+	}
+	if missing.code != ldap.NoSuchObject || missing.text != anonymousNoSuchObjectText || !strings.Contains(missing.text, "bind") {
+		t.Fatalf("anonymous noSuchObject: %+v; want the hint to bind", missing)
+	}
+	if got := ask("", "ou=nowhere,"+staff); got.text != anonymousNoSuchObjectText {
+		t.Errorf("anonymous, missing parent: %+v", got)
+	}
+	if got := ask("uid=s1,"+staff, "uid=nobody,"+staff); got.code != ldap.NoSuchObject || got.text != noSuchObjectText {
+		t.Errorf("authenticated: %+v; want the plain text", got)
+	}
+}
+
+// TestWriteExistenceAnswers decides add, rename and delete over (exists x
+// visible): a requester who may not make the write gets one answer
+// whether the target is missing, hidden or visible (the access checks come
+// first); one who may make it learns what the write itself must tell,
+// entryAlreadyExists (68) or notAllowedOnNonLeaf (66), and the same full
+// response for a hidden entry as for a visible one. slapd answers 68
+// before any access check; this is stricter.
+func TestWriteExistenceAnswers(t *testing.T) {
+	f := staffFrontend(t)
+	writer, reader := "uid=s1,"+staff, "uid=s2,"+staff
+	p, err := access.Compile(f.engine, []string{
+		`to filter=(description=secret) by * none`,
+		"to attrs=userPassword by anonymous auth by * none",
+		`to dn.subtree="` + staff + `" by dn.base="` + writer + `" write by * read`,
+		"to * by * read",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.SetAccess(p)
+	ctx := context.Background()
+	add := func(dn string, kv ...string) {
+		var attrs []directory.Attr
+		for i := 0; i < len(kv); i += 2 {
+			attrs = append(attrs, directory.Attr{Name: kv[i], Values: [][]byte{[]byte(kv[i+1])}})
+		}
+		if err := errOf(f.engine.Add(ctx, dn, attrs, directory.WriteOptions{})); err != nil {
+			t.Fatalf("add %s: %v", dn, err)
+		}
+	}
+	person := func(dn, uid, desc string) {
+		add(dn, "objectClass", "inetOrgPerson", "uid", uid, "cn", uid, "sn", "S", "description", desc)
+	}
+	person("uid=h,"+staff, "h", "secret")
+	for _, ou := range []string{"hiddenkids", "visiblekids", "leaf"} {
+		add("ou="+ou+","+staff, "objectClass", "organizationalUnit", "ou", ou)
+	}
+	person("uid=k,ou=hiddenkids,"+staff, "k", "secret")
+	person("uid=k,ou=visiblekids,"+staff, "k", "open")
+
+	type answer struct {
+		Code    ldap.ResultCode
+		Matched string
+		Text    string
+	}
+	run := func(who string, r *ldap.Request) answer {
+		rec := runAs(f, who, r)
+		return answer{rec.Code(), rec.Result.MatchedDN, rec.Result.Diagnostic}
+	}
+	addReq := func(dn string) *ldap.Request {
+		r := &ldap.Request{MessageID: 2, Op: ldap.OpAddRequest}
+		r.Add.Entry = []byte(dn)
+		uid := strings.TrimPrefix(strings.SplitN(dn, ",", 2)[0], "uid=")
+		for _, kv := range [][2]string{{"objectClass", "inetOrgPerson"}, {"uid", uid}, {"cn", "x"}, {"sn", "x"}} {
+			r.Add.Attributes = append(r.Add.Attributes, ldap.Attribute{Type: []byte(kv[0]), Values: [][]byte{[]byte(kv[1])}})
+		}
+		return r
+	}
+	renameReq := func(newRDN string) *ldap.Request {
+		r := &ldap.Request{MessageID: 3, Op: ldap.OpModifyDNRequest}
+		r.ModifyDN = ldap.ModifyDNRequest{Entry: []byte("uid=s4," + staff), NewRDN: []byte(newRDN), DeleteOldRDN: true}
+		return r
+	}
+	delReq := func(dn string) *ldap.Request {
+		return &ldap.Request{MessageID: 4, Op: ldap.OpDelRequest, Delete: []byte(dn)}
+	}
+	same := func(what string, answers ...answer) {
+		t.Helper()
+		for _, a := range answers[1:] {
+			if a != answers[0] {
+				t.Errorf("%s: %+v and %+v differ", what, answers[0], a)
+			}
+		}
+	}
+
+	// The reader may not write: missing, hidden and visible look alike.
+	same("add by a reader (missing, hidden, visible)",
+		run(reader, addReq("uid=nobody,"+staff)), run(reader, addReq("uid=h,"+staff)), run(reader, addReq("uid=s3,"+staff)))
+	same("rename by a reader onto (missing, hidden, visible)",
+		run(reader, renameReq("uid=nobody")), run(reader, renameReq("uid=h")), run(reader, renameReq("uid=s3")))
+	same("delete by a reader (leaf, hidden children, visible children)",
+		run(reader, delReq("ou=leaf,"+staff)), run(reader, delReq("ou=hiddenkids,"+staff)), run(reader, delReq("ou=visiblekids,"+staff)))
+	if a := run(reader, addReq("uid=h,"+staff)); a.Code != ldap.InsufficientAccessRights {
+		t.Errorf("add by a reader: %+v; want 50", a)
+	}
+
+	// The writer: a hidden entry answers as a visible one; only a write
+	// that can succeed tells them from a missing one.
+	hidden, visible := run(writer, addReq("uid=h,"+staff)), run(writer, addReq("uid=s3,"+staff))
+	same("add by the writer onto (hidden, visible)", hidden, visible)
+	if hidden.Code != ldap.EntryAlreadyExists {
+		t.Errorf("add onto an existing entry: %+v; want 68", hidden)
+	}
+	hidden, visible = run(writer, renameReq("uid=h")), run(writer, renameReq("uid=s3"))
+	same("rename by the writer onto (hidden, visible)", hidden, visible)
+	if hidden.Code != ldap.EntryAlreadyExists {
+		t.Errorf("rename onto an existing entry: %+v; want 68", hidden)
+	}
+	hidden, visible = run(writer, delReq("ou=hiddenkids,"+staff)), run(writer, delReq("ou=visiblekids,"+staff))
+	same("delete by the writer of (hidden children, visible children)", hidden, visible)
+	if hidden.Code != ldap.NotAllowedOnNonLeaf {
+		t.Errorf("delete of a non-leaf: %+v; want 66", hidden)
+	}
+	for _, r := range []*ldap.Request{addReq("uid=new," + staff), renameReq("uid=free"), delReq("ou=leaf," + staff)} {
+		if a := run(writer, r); a.Code != ldap.Success {
+			t.Errorf("%v by the writer: %+v; want success", r.Op, a)
+		}
 	}
 }

@@ -126,8 +126,13 @@ func (o *Overlay) Authenticate(ctx context.Context, dn string, pw []byte) (*dire
 	}
 	now := o.cfg.Now()
 	if lockedAt(en, p, now) {
-		// Checked before the password, so a locked account tells a
-		// guesser nothing, and costs no hash.
+		// Refused whatever the password, so a locked account tells a
+		// guesser nothing; but only after the verification a wrong
+		// password costs, so that the time of the answer does not tell
+		// a locked account from an open one either.
+		if err := o.spendVerification(ctx, en, pw); err != nil {
+			return nil, err
+		}
 		respond(ctx, policyError(ldap.PolicyAccountLocked))
 		return nil, errInvalid
 	}
@@ -180,6 +185,42 @@ func (o *Overlay) Authenticate(ctx context.Context, dn string, pw []byte) (*dire
 		}
 	}
 	return got, nil
+}
+
+// spendVerification spends on pw what a bind with a wrong password to en
+// spends (see directory.Engine.Authenticate): a verification against each
+// userPassword value, and the dummy one when none of them is costly. The
+// results are ignored; the error is busy when the hashing pool's queue is
+// full, or the context's, as the bind would have answered.
+func (o *Overlay) spendVerification(ctx context.Context, en *directory.Entry, pw []byte) error {
+	h := o.store.Passwords()
+	if h == nil {
+		return nil
+	}
+	costly := false
+	for _, stored := range en.Get("userPassword") {
+		costly = costly || h.Costly(stored)
+		_, err := h.Verify(ctx, stored, pw)
+		if err := verifyError(ctx, err); err != nil {
+			return err
+		}
+	}
+	if costly {
+		return nil
+	}
+	return verifyError(ctx, h.VerifyDummy(ctx, pw))
+}
+
+// verifyError maps a verification's error to the bind's answer, nil when
+// the bind goes on (a value that cannot match just does not).
+func verifyError(ctx context.Context, err error) error {
+	switch {
+	case errors.Is(err, password.ErrBusy):
+		return &ldap.Error{Code: ldap.Busy, Message: "too many binds in progress; retry"}
+	case ctx.Err() != nil:
+		return ctx.Err()
+	}
+	return nil
 }
 
 // change marks a write whose new password the overlay checked, for the

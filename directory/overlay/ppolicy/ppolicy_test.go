@@ -544,3 +544,31 @@ func TestParsePolicyDefaults(t *testing.T) {
 		t.Fatalf("%+v", p)
 	}
 }
+
+// TestLockedAccountCostsAVerification: a bind to a locked account is
+// answered only after the verification work a wrong password costs (here
+// a cheap stored scheme, so the Hasher's dummy verification, as the
+// engine runs for a wrong password), so that its time does not tell a
+// locked account from an open one.
+func TestLockedAccountCostsAVerification(t *testing.T) {
+	f := setup(t, "pwdLockout", "TRUE", "pwdMaxFailure", "2", "pwdLockoutDuration", "0")
+	h := f.e.Passwords()
+	dummies := func(pw string) (ldap.ResultCode, uint64) {
+		before := h.DummyVerifications()
+		rc, _, _ := f.bind(ann, pw)
+		return rc, h.DummyVerifications() - before
+	}
+	rc, open := dummies("wrong")
+	if rc != ldap.InvalidCredentials || open != 1 {
+		t.Fatalf("wrong password, open account: code %d, %d dummy verifications; want 49, 1", rc, open)
+	}
+	f.bind(ann, "wrong") // the second failure locks
+	if len(f.attr(ann, attrLockedTime)) != 1 {
+		t.Fatal("not locked")
+	}
+	for _, pw := range []string{"wrong", "Initial-1"} {
+		if rc, n := dummies(pw); rc != ldap.InvalidCredentials || n != open {
+			t.Errorf("locked account, password %q: code %d, %d dummy verifications; want 49, %d", pw, rc, n, open)
+		}
+	}
+}
