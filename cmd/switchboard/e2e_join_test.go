@@ -212,6 +212,16 @@ func peerOf(st replication.Status, name string) replication.PeerStatus {
 func TestStalledPeerLag(t *testing.T) {
 	c := startCluster(t, 3, nil)
 	c.seed()
+	// Replica 1 knows which replica its peer r3 is once it has pulled
+	// from it.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if p := peerOf(c.status(0), "r3"); p.State == replication.PeerOK && p.ReplicaID == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replica 1 did not pull from r3: %+v", peerOf(c.status(0), "r3"))
+		}
+	}
 	r3 := c.servers[2]
 	if err := r3.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
