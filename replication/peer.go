@@ -367,6 +367,11 @@ func (p *Peer) pullOnce(ctx context.Context, conn *goldap.Conn) (bool, error) {
 		return false, fmt.Errorf("%w: %s", ErrReinit, resp.Reason)
 	}
 	if resp.Generation.IsZero() {
+		// An empty peer is known from now on as a consumer that has
+		// seen nothing: this replica's op log is kept until it has the
+		// changes (otherwise a trim before its first pull here would
+		// leave it to be reinitialised before it ever held data).
+		p.r.observe(resp.Supplier, resp.Vector, true, "")
 		p.record(resp, 0, vec)
 		return false, nil // the supplier has no data yet
 	}
