@@ -178,7 +178,9 @@
 // Limits of this version: the whole State lives in memory (every entry
 // added and not purged, tombstones for a tombstone window: a few KB per
 // entry). A replica first heard of is only known once it has exchanged
-// with this one: a configured peer that never pulled holds no log here.
+// with this one: a configured peer that never pulled holds no log here,
+// unless it answered a pull of this one while empty (it is then known as
+// a consumer that has seen nothing).
 //
 // Side records, under directory.PrefixReplication ('r'):
 //
