@@ -69,7 +69,8 @@ type Peer struct {
 	supplier    Vector
 	supplierGen Generation
 	supplierID  uint16
-	diverged    string // what must be reinitialised, while refused
+	diverged    string    // what must be reinitialised, while refused
+	divergedLog time.Time // when that was last logged
 }
 
 // AddPeer registers a peer to pull from; Run pulls from it.
@@ -225,13 +226,21 @@ func (p *Peer) run(ctx context.Context) {
 }
 
 // divergedFrom reports that this replica and the peer have diverged:
-// logged at error level at every refused pull (one every reinitRetry),
-// and shown in the admin API until a pull succeeds.
+// logged at error level at a refused pull, again every reinitRetry while
+// it lasts (a refused peer may be asked more often), and shown in the
+// admin API until a pull succeeds.
 func (p *Peer) divergedFrom(what string, err error) {
 	p.mu.Lock()
+	again := p.diverged == what && time.Since(p.divergedLog) < reinitRetry
 	p.diverged = what
+	if !again {
+		p.divergedLog = time.Now()
+	}
 	gen := p.supplierGen
 	p.mu.Unlock()
+	if again {
+		return
+	}
 	mine, _ := p.r.Position()
 	p.r.log.Error("replication: DIVERGED: "+what, "peer", p.cfg.Name, "generation", mine.String(), "peer_generation", gen.String(), "err", err)
 }
