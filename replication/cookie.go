@@ -99,7 +99,19 @@ func (c Cookie) String() string {
 // (OpenLDAP's name and syntax): one value per replica whose changes the
 // store holds, the newest CSN up to which everything has committed. It is
 // computed when read, so writes do not all contend for the suffix entry.
-type ContextCSN struct{ L *Changelog }
+//
+// With multi-supplier replication (R set) the values are R's vector: per
+// origin, the newest change of that replica applied here, so replicas
+// that have converged show the same contextCSN, as OpenLDAP's
+// multi-provider does (one value per serverID). The RFC 4533 cookies a
+// replica hands its sync consumers are not taken from it: they stay in
+// the CSNs of that replica's own changelog (L), under which it records
+// the entries replication rewrote, so a consumer resumes against the
+// replica that gave it the cookie, as before.
+type ContextCSN struct {
+	L *Changelog
+	R *Replicator
+}
 
 // Name implements directory.VirtualAttribute.
 func (ContextCSN) Name() string { return "contextCSN" }
@@ -111,6 +123,9 @@ func (a ContextCSN) Values(_ directory.Reader, en *directory.Entry) ([][]byte, e
 		return nil, nil
 	}
 	st := a.L.State()
+	if a.R != nil {
+		_, st = a.R.Position()
+	}
 	os := make([]uint16, 0, len(st))
 	for o := range st {
 		os = append(os, o)
@@ -118,7 +133,9 @@ func (a ContextCSN) Values(_ directory.Reader, en *directory.Entry) ([][]byte, e
 	slices.Sort(os)
 	out := make([][]byte, 0, len(os))
 	for _, o := range os {
-		out = append(out, []byte(st[o].String()))
+		if !st[o].IsZero() {
+			out = append(out, []byte(st[o].String()))
+		}
 	}
 	return out, nil
 }

@@ -70,7 +70,13 @@
 // has settled (committed or given up); it is the local contextCSN value,
 // computed when the suffix entry is read rather than written on every
 // change, and the CSN a cookie may claim: commits can finish out of CSN
-// order, and a cookie must never pass a change not yet visible.
+// order, and a cookie must never pass a change not yet visible. With
+// multi-supplier replication contextCSN is instead the Replicator's
+// vector (one value per origin, as OpenLDAP's multi-provider contextCSN
+// has one per serverID), equal on replicas that have converged; cookies
+// stay in the replica's own changelog CSNs (it records the entries
+// replication rewrote under local CSNs), so a sync consumer resumes
+// against the replica that gave it its cookie.
 //
 // # Multi-supplier replication
 //
@@ -209,7 +215,9 @@
 // Limits of this version: the whole State lives in memory (every entry
 // added and not purged, tombstones for a tombstone window: a few KB per
 // entry). A replica first heard of is only known once it has exchanged
-// with this one: a configured peer that never pulled holds no log here.
+// with this one: a configured peer that never pulled holds no log here,
+// unless it answered a pull of this one while empty (it is then known as
+// a consumer that has seen nothing).
 //
 // Side records, under directory.PrefixReplication ('r'):
 //
@@ -237,7 +245,42 @@
 // replica that has none at its first pull; a replica of
 // another generation is refused (PullReinit) and must be reinitialised
 // (online: POST /replication/peers/{name}/reinit; a new replica:
-// switchboard replica init), see "Snapshots and reinitialisation".
+// switchboard replica join), see "Snapshots and reinitialisation".
+//
+// # Joining
+//
+// A replica without a generation (an empty store) that has peers takes
+// no local write until it has one, since a write before its first pull
+// would make a generation of its own that its peers refuse for good. A
+// local write there waits up to 10 s (Stamp, holding no lock, so pulls go
+// on) and is refused (unavailable, naming switchboard replica join) if
+// the replica has not joined by then. It adopts a peer's generation at
+// its first pull from one that has data; it founds one only when it has
+// no peers, or when every peer answered within the last 30 s that it has
+// none and its replica ID is the lowest of them all (of several empty
+// replicas started together, exactly one takes the first write; founding
+// therefore needs every configured peer up). switchboard replica join
+// seeds a new replica's store from a snapshot before it serves (and with
+// --replace drops the data of a used one).
+//
+// # Lag and divergence
+//
+// Per peer, GET /replication shows both ways: what this replica lacks of
+// the peer (lag_changes: what the peer said it still holds for it;
+// lag_seconds: how far this vector trails the peer's in CSN time) and
+// what the peer lacks of this replica (peer_lacks_changes: the ops of this
+// op log above the vector the peer last reported, in its pull requests
+// here or its pull responses, at most 10,000; peer_lacks_seconds; and
+// oldest_unacknowledged_seconds: the age of the oldest change made here
+// above that vector). A peer is known by replica ID once it has answered a
+// pull. A peer that has not answered for max(5 s, 20 pull intervals) is
+// shown "stalled". A peer refused because one side must be reinitialised
+// is logged at error level ("DIVERGED") at every refused pull, every 30 s,
+// and shown under "diverged" (peer and status) with the endpoint or
+// command that fixes it. The same figures are Prometheus gauges
+// (switchboard_replication_peer_lag_changes and _peer_lag_seconds by
+// direction in/out, _peer_oldest_unacknowledged_seconds, _peer_up,
+// _diverged).
 //
 // # Pull protocol
 //
@@ -262,7 +305,7 @@
 // A replica the op logs no longer cover (refused with PullReinit: another
 // generation, or a log trimmed past its vector) is reinitialised from a
 // snapshot of a supplier: Replicator.Reinitialise, the admin API's
-// POST /replication/peers/{name}/reinit, and switchboard replica init.
+// POST /replication/peers/{name}/reinit, and switchboard replica join.
 //
 // The consumer sends the extended request OIDSnapshot (same binding and
 // authorisation as a pull); the value is SnapshotRequest's binary form,

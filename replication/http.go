@@ -46,6 +46,10 @@ type Status struct {
 	// "reinitialise" says its data is incomplete and it must be
 	// reinitialised (POST /replication/peers/{name}/reinit).
 	Reinit ReinitStatus `json:"reinit"`
+	// Diverged lists, for each peer this replica cannot replicate with
+	// until one side is reinitialised, which side and how (the peers'
+	// "diverged").
+	Diverged []string `json:"diverged,omitempty"`
 }
 
 // ReplicaStatus is what a replica knows of another: its vector when last
@@ -98,8 +102,11 @@ func (r *Replicator) Status() Status {
 	if !gen.IsZero() {
 		out.Generation = gen.String()
 	}
-	for _, p := range r.Peers() {
-		out.Peers = append(out.Peers, p.Status())
+	out.Peers = r.peerStatuses()
+	for _, p := range out.Peers {
+		if p.Diverged != "" {
+			out.Diverged = append(out.Diverged, p.Diverged)
+		}
 	}
 	out.Reinit = r.ReinitStatus()
 	return out
@@ -232,6 +239,9 @@ func (r *Replicator) Register(reg prometheus.Registerer) error {
 		if err := reg.Register(c); err != nil {
 			return err
 		}
+	}
+	if err := reg.Register(newPeerCollector(r)); err != nil {
+		return err
 	}
 	return r.registerReinitMetrics(reg)
 }

@@ -441,6 +441,12 @@ func newGeneration() Generation {
 // Stamp implements directory.Stamper: it takes the write lock shared,
 // released by the matching Settle.
 func (r *Replicator) Stamp() string {
+	r.smu.RLock()
+	noGen := r.generation.IsZero()
+	r.smu.RUnlock()
+	if noGen {
+		r.awaitJoin()
+	}
 	r.wmu.RLock()
 	return r.clog.Stamp()
 }
@@ -523,6 +529,11 @@ func (r *Replicator) OnChange(_ context.Context, tx *directory.Tx, ch *directory
 	r.smu.RLock()
 	noGen := r.generation.IsZero()
 	r.smu.RUnlock()
+	if noGen && len(ops) > 0 {
+		if ok, why := r.joined(time.Now()); !ok {
+			return joinError(why)
+		}
+	}
 	r.pmu.Lock()
 	if noGen && len(ops) > 0 && r.newGen.IsZero() {
 		r.newGen = newGeneration()

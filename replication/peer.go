@@ -69,6 +69,8 @@ type Peer struct {
 	supplier    Vector
 	supplierGen Generation
 	supplierID  uint16
+	diverged    string    // what must be reinitialised, while refused
+	divergedLog time.Time // when that was last logged
 }
 
 // AddPeer registers a peer to pull from; Run pulls from it.
@@ -123,7 +125,7 @@ func (p *Peer) Pause() {
 // (a peer still too far ahead is quarantined again at its next change).
 func (p *Peer) Resume() {
 	p.mu.Lock()
-	p.paused, p.quarantined, p.reinit = false, false, false
+	p.paused, p.quarantined, p.reinit, p.diverged = false, false, false, ""
 	p.state = PeerConnecting
 	p.mu.Unlock()
 	select {
@@ -198,12 +200,14 @@ func (p *Peer) run(ctx context.Context) {
 			continue
 		case errors.Is(err, ErrStalePeer):
 			p.r.refusals.Add(1)
-			p.r.log.Error("replication: refusing the changes of a peer cut off for longer than the tombstone window; reinitialise it", "peer", p.cfg.Name, "err", err)
+			p.divergedFrom(fmt.Sprintf("peer %s was cut off for longer than the tombstone window: reinitialise it from this replica "+
+				"(on the peer: POST /replication/peers/<this replica>/reinit, or switchboard replica join --from <this replica's URL> --replace)", p.cfg.Name), err)
 			p.fail(PeerReinit, err)
 			continue
 		case errors.Is(err, ErrReinit):
 			p.r.refusals.Add(1)
-			p.r.log.Error("replication: this replica must be reinitialised to replicate with the peer", "peer", p.cfg.Name, "err", err)
+			p.divergedFrom(fmt.Sprintf("this replica cannot replicate with peer %s until one of them is reinitialised; to replace this replica's data with the peer's: "+
+				"POST /replication/peers/%s/reinit on this replica's admin API, or stop it and run switchboard replica join --from %s --replace", p.cfg.Name, p.cfg.Name, p.cfg.URL), err)
 			p.fail(PeerReinit, err)
 			continue
 		case err != nil:
@@ -219,6 +223,26 @@ func (p *Peer) run(ctx context.Context) {
 			p.sleep(ctx, &backoff, false)
 		}
 	}
+}
+
+// divergedFrom reports that this replica and the peer have diverged:
+// logged at error level at a refused pull, again every reinitRetry while
+// it lasts (a refused peer may be asked more often), and shown in the
+// admin API until a pull succeeds.
+func (p *Peer) divergedFrom(what string, err error) {
+	p.mu.Lock()
+	again := p.diverged == what && time.Since(p.divergedLog) < reinitRetry
+	p.diverged = what
+	if !again {
+		p.divergedLog = time.Now()
+	}
+	gen := p.supplierGen
+	p.mu.Unlock()
+	if again {
+		return
+	}
+	mine, _ := p.r.Position()
+	p.r.log.Error("replication: DIVERGED: "+what, "peer", p.cfg.Name, "generation", mine.String(), "peer_generation", gen.String(), "err", err)
 }
 
 func (p *Peer) sleep(ctx context.Context, backoff *time.Duration, failed bool) {
@@ -332,6 +356,9 @@ func (p *Peer) pullOnce(ctx context.Context, conn *goldap.Conn) (bool, error) {
 	if resp.Supplier == p.r.Replica() {
 		return false, fmt.Errorf("the peer has this replica's ID %d: replica IDs must be unique", resp.Supplier)
 	}
+	p.mu.Lock()
+	p.supplierGen, p.supplierID = resp.Generation, resp.Supplier
+	p.mu.Unlock()
 	// A supplier cut off for longer than the tombstone window is
 	// refused, whatever it answers (it may refuse this replica only
 	// because it forgot it while it was away).
@@ -349,6 +376,11 @@ func (p *Peer) pullOnce(ctx context.Context, conn *goldap.Conn) (bool, error) {
 		return false, fmt.Errorf("%w: %s", ErrReinit, resp.Reason)
 	}
 	if resp.Generation.IsZero() {
+		// An empty peer is known from now on as a consumer that has
+		// seen nothing: this replica's op log is kept until it has the
+		// changes (otherwise a trim before its first pull here would
+		// leave it to be reinitialised before it ever held data).
+		p.r.observe(resp.Supplier, resp.Vector, true, "")
 		p.record(resp, 0, vec)
 		return false, nil // the supplier has no data yet
 	}
@@ -371,7 +403,10 @@ func (p *Peer) record(resp *PullResponse, n int, mine Vector) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.state, p.lastErr, p.reinit = PeerOK, "", false
+	p.state, p.lastErr, p.reinit, p.diverged = PeerOK, "", false, ""
+	if p.paused {
+		p.state = PeerPaused // paused while this pull was in flight
+	}
 	p.lastPull = time.Now()
 	p.applied += int64(n)
 	p.remaining = resp.Remaining
@@ -421,28 +456,49 @@ func (r *Replicator) RunPeers(ctx context.Context) {
 
 // PeerStatus is a peer's state for the admin API.
 type PeerStatus struct {
-	Name        string            `json:"name"`
-	URL         string            `json:"url"`
-	State       PeerState         `json:"state"`
-	Paused      bool              `json:"paused"`
-	Quarantined bool              `json:"quarantined"`
-	Reinit      bool              `json:"reinitialise"`
-	Error       string            `json:"error,omitempty"`
-	LastPull    time.Time         `json:"last_pull"`
-	Applied     int64             `json:"applied"`
-	LagChanges  int               `json:"lag_changes"`
-	LagSeconds  float64           `json:"lag_seconds"`
-	ReplicaID   uint16            `json:"replica_id"`
-	Vector      map[string]string `json:"vector"`
+	Name        string    `json:"name"`
+	URL         string    `json:"url"`
+	State       PeerState `json:"state"`
+	Paused      bool      `json:"paused"`
+	Quarantined bool      `json:"quarantined"`
+	Reinit      bool      `json:"reinitialise"`
+	Error       string    `json:"error,omitempty"`
+	LastPull    time.Time `json:"last_pull"`
+	Applied     int64     `json:"applied"`
+	// LagChanges and LagSeconds are what this replica lacks of the peer:
+	// the changes the peer holds for it (as the peer last said) and how
+	// far this replica's vector trails the peer's, in CSN time.
+	LagChanges int     `json:"lag_changes"`
+	LagSeconds float64 `json:"lag_seconds"`
+	// PeerLacksChanges and PeerLacksSeconds are the other way: the ops
+	// of this replica's log above the vector the peer last reported (at
+	// most 10,000), and how far that vector trails this replica's.
+	// OldestUnacknowledged is the age in seconds of the oldest change
+	// made here that the peer has not reported having.
+	PeerLacksChanges     int     `json:"peer_lacks_changes"`
+	PeerLacksSeconds     float64 `json:"peer_lacks_seconds"`
+	OldestUnacknowledged float64 `json:"oldest_unacknowledged_seconds"`
+	// SilentSeconds is the time since the peer last answered a pull.
+	SilentSeconds float64           `json:"silent_seconds"`
+	ReplicaID     uint16            `json:"replica_id"`
+	Generation    string            `json:"generation,omitempty"`
+	Vector        map[string]string `json:"vector"`
+	// Diverged says, while one side must be reinitialised before the two
+	// can replicate, which and how.
+	Diverged string `json:"diverged,omitempty"`
 }
 
 // Status returns the peer's state.
 func (p *Peer) Status() PeerStatus {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return PeerStatus{Name: p.cfg.Name, URL: p.cfg.URL, State: p.state, Paused: p.paused, Quarantined: p.quarantined, Reinit: p.reinit,
+	st := PeerStatus{Name: p.cfg.Name, URL: p.cfg.URL, State: p.state, Paused: p.paused, Quarantined: p.quarantined, Reinit: p.reinit,
 		Error: p.lastErr, LastPull: p.lastPull, Applied: p.applied, LagChanges: p.remaining, LagSeconds: p.lagSeconds,
-		ReplicaID: p.supplierID, Vector: vectorText(p.supplier)}
+		ReplicaID: p.supplierID, Vector: vectorText(p.supplier), Diverged: p.diverged}
+	if !p.supplierGen.IsZero() {
+		st.Generation = p.supplierGen.String()
+	}
+	return st
 }
 
 func vectorText(v Vector) map[string]string {

@@ -295,8 +295,11 @@ var commandKeys = map[string][]string{
 	"reindex":       {"data", "suffix", "schema_files", "cache_mb", "encryption.", "log."},
 	"rekey":         {"data", "encryption.", "log."},
 	"hash-password": {"passwords."},
-	"replica init":  {"data", "suffix", "root_dn", "root_password", "root_password_file", "schema_files", "encryption.", "log.", "replication.replica_id", "replication.op_log.", "replication.tombstone_window"},
+	"replica init":  replicaJoinKeys,
+	"replica join":  replicaJoinKeys,
 }
+
+var replicaJoinKeys = []string{"data", "suffix", "root_dn", "root_password", "root_password_file", "schema_files", "encryption.", "log.", "replication.replica_id", "replication.op_log.", "replication.tombstone_window"}
 
 // newFlags returns a flag set with every configuration key, plus --config
 // and the short aliases the README uses (--data, --listen, ...). Its help

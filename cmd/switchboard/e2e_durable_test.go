@@ -75,25 +75,27 @@ func (c *cluster) reinitialisations(which ...int) (peers, replicas int, refusals
 
 // TestMultiSupplierTrimmedLogCatchUp is acceptance 6: with the op log
 // trimmed aggressively (ops older than 300ms and beyond 5 per origin),
-// a replica that has seen nothing of replica 1's changes is cut off
+// a replica that has seen nothing of replica 2's changes is cut off
 // while replicas 1 and 2 write; their logs are trimmed up to what it
 // acknowledged and no further, and once healed it catches up from the
 // log with no reinitialisation.
 func TestMultiSupplierTrimmedLogCatchUp(t *testing.T) {
 	c := startClusterWith(t, 3, "  maintenance_interval: 200ms\n  op_log:\n    max_age: 300ms\n    max_ops: 5\n")
-	// Replica 2 makes the data: replica 1 has no changes of its own yet.
-	conn2 := dialRoot(t, c.servers[1])
-	defer conn2.Close()
-	mustAdd(t, conn2, testSuffix, map[string][]string{"objectClass": {"dcObject", "organization"}, "dc": {"example"}, "o": {"Example"}})
-	mustAdd(t, conn2, "ou=people,"+testSuffix, map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {"people"}})
+	// Replica 1 makes the data (of empty replicas, the one with the
+	// lowest ID takes the first write): replica 2 has no changes of its
+	// own yet.
+	conn1 := dialRoot(t, c.servers[0])
+	defer conn1.Close()
+	mustAdd(t, conn1, testSuffix, map[string][]string{"objectClass": {"dcObject", "organization"}, "dc": {"example"}, "o": {"Example"}})
+	mustAdd(t, conn1, "ou=people,"+testSuffix, map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {"people"}})
 	c.converge(30 * time.Second)
 	// Replicas 1 and 2 know replica 3 as a consumer that has seen
-	// nothing of replica 1.
+	// nothing of replica 2.
 	for _, i := range []int{0, 1} {
 		waitFor(t, 10*time.Second, "replica 3 known as a consumer", func() (bool, string) {
 			st := c.status(i)
 			for _, r := range st.Replicas {
-				if r.ID == 3 && r.Consumer && r.Vector["2"] != "" && r.Vector["1"] == "" {
+				if r.ID == 3 && r.Consumer && r.Vector["1"] != "" && r.Vector["2"] == "" {
 					return true, ""
 				}
 			}
@@ -125,19 +127,19 @@ func TestMultiSupplierTrimmedLogCatchUp(t *testing.T) {
 	wg.Wait()
 	c.converge(30*time.Second, 0, 1)
 
-	// Both logs are trimmed up to replica 3's position on replica 2's
-	// changes, and keep every change of replica 1.
+	// Both logs are trimmed up to replica 3's position on replica 1's
+	// changes, and keep every change of replica 2.
 	for _, i := range []int{0, 1} {
-		waitFor(t, 10*time.Second, fmt.Sprintf("replica %d trimming replica 2's changes", i+1), func() (bool, string) {
+		waitFor(t, 10*time.Second, fmt.Sprintf("replica %d trimming replica 1's changes", i+1), func() (bool, string) {
 			ol := c.opLog(i)
-			return ol["2"].Floor != "" && c.status(i).Trimmed > 0, fmt.Sprint(ol)
+			return ol["1"].Floor != "" && c.status(i).Trimmed > 0, fmt.Sprint(ol)
 		})
 		ol := c.opLog(i)
-		if ol["1"].Floor != "" || ol["1"].Ops < perReplica {
-			t.Fatalf("replica %d trimmed changes of replica 1 that replica 3 never saw: %+v", i+1, ol)
+		if ol["2"].Floor != "" || ol["2"].Ops < perReplica {
+			t.Fatalf("replica %d trimmed changes of replica 2 that replica 3 never saw: %+v", i+1, ol)
 		}
-		if ol["2"].Ops < perReplica {
-			t.Fatalf("replica %d trimmed replica 2's changes past replica 3's position: %+v", i+1, ol)
+		if ol["1"].Ops < perReplica {
+			t.Fatalf("replica %d trimmed replica 1's changes past replica 3's position: %+v", i+1, ol)
 		}
 		t.Logf("replica %d op log while replica 3 is away: %+v (%d ops trimmed)", i+1, ol, c.status(i).Trimmed)
 	}
@@ -154,10 +156,10 @@ func TestMultiSupplierTrimmedLogCatchUp(t *testing.T) {
 	if all := searchAll(t, conn3); len(all) != 2+2*(perReplica-perReplica/10) {
 		t.Fatalf("replica 3 holds %d entries, want %d", len(all), 2+2*(perReplica-perReplica/10))
 	}
-	// Now that replica 3 has them, replica 1's changes are trimmed too.
-	waitFor(t, 10*time.Second, "replica 1's changes trimmed once replica 3 has them", func() (bool, string) {
-		ol := c.opLog(0)
-		return ol["1"].Floor != "" && ol["1"].Ops <= 5, fmt.Sprint(ol)
+	// Now that replica 3 has them, replica 2's changes are trimmed too.
+	waitFor(t, 10*time.Second, "replica 2's changes trimmed once replica 3 has them", func() (bool, string) {
+		ol := c.opLog(1)
+		return ol["2"].Floor != "" && ol["2"].Ops <= 5, fmt.Sprint(ol)
 	})
 }
 

@@ -738,26 +738,33 @@ func TestMultiSupplierReplicaInit(t *testing.T) {
 	mustAdd(t, conn, "cn=after-init,ou=people,"+testSuffix, map[string][]string{"objectClass": {"person"}, "sn": {"x"}})
 	c.converge(30*time.Second, 0, 2)
 
-	// A replica that wrote its own data before it reached the others is
-	// of another generation.
-	link, err := replicatest.NewProxy(c.servers[0].Addr)
-	if err != nil {
+	// A replica that wrote its own data while it had no peers (it
+	// founded a generation of its own) is refused once it has them, says
+	// so loudly, and names the way out; its data is left alone.
+	alone := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(alone, []byte(openReadAccess+"replication:\n  replica_id: 4\n  multi_supplier: true\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	defer link.Close()
-	link.Cut()
-	other := startServer(t, "", "--config", replicaConfig(4, "ldap://"+link.Addr()))
+	other := startServer(t, "", "--config", alone)
 	oconn := dialRoot(t, other)
-	defer oconn.Close()
 	mustAdd(t, oconn, testSuffix, map[string][]string{"objectClass": {"dcObject", "organization"}, "dc": {"example"}, "o": {"Other"}})
-	link.Heal()
+	oconn.Close()
+	other.Stop()
+	otherCfg := replicaConfig(4, c.servers[0].URL)
+	other.args[1] = otherCfg
+	other.start()
+	oconn = dialRoot(t, other)
+	defer oconn.Close()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		var st replication.Status
 		if err := getJSON(t, "http://"+other.Admin+"/replication", &st); err != nil {
 			t.Fatal(err)
 		}
-		if len(st.Peers) == 1 && st.Peers[0].Reinit && st.Refusals > 0 {
+		if len(st.Peers) == 1 && st.Peers[0].Reinit && st.Refusals > 0 && len(st.Diverged) == 1 {
+			if want := "POST /replication/peers/r1/reinit"; !strings.Contains(st.Diverged[0], want) || !strings.Contains(st.Peers[0].Diverged, "replica join --from") {
+				t.Errorf("the divergence does not name the way out (%s, replica join): %q", want, st.Diverged[0])
+			}
 			break
 		}
 		if time.Now().After(deadline) {
@@ -765,8 +772,37 @@ func TestMultiSupplierReplicaInit(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	if got := metric(t, other, "switchboard_replication_diverged"); got != 1 {
+		t.Errorf("switchboard_replication_diverged = %v, want 1", got)
+	}
+	if !strings.Contains(other.Log(), "DIVERGED") {
+		t.Errorf("the divergence was not logged")
+	}
 	if all := searchAll(t, oconn, "o"); len(all) != 1 || all[strings.ToLower(testSuffix)].GetAttributeValue("o") != "Other" {
 		t.Errorf("the foreign replica's data changed: %v", keys(all))
+	}
+	oconn.Close()
+
+	// replica join refuses its store, which holds data, unless told to
+	// replace it; with --replace it takes r1's data and generation.
+	other.Stop()
+	join := func(extra ...string) ([]byte, error) {
+		cmd := exec.Command(binary(t), append([]string{"replica", "join", "--from", c.servers[0].URL, "--config", otherCfg, "--data", other.Data,
+			"--suffix", testSuffix, "--root-dn", testRootDN}, extra...)...)
+		cmd.Env = append(os.Environ(), "SWITCHBOARD_ROOT_PASSWORD="+testRootPass)
+		return cmd.CombinedOutput()
+	}
+	if out, err := join(); err == nil || !strings.Contains(string(out), "--replace") {
+		t.Errorf("replica join on a store with data: %v\n%s", err, out)
+	}
+	if out, err := join("--replace"); err != nil {
+		t.Fatalf("replica join --replace: %v\n%s", err, out)
+	}
+	other.start()
+	c.servers = append(c.servers, other)
+	c.converge(30*time.Second, 0, 3)
+	if a, b := c.status(0).Generation, c.status(3).Generation; a != b {
+		t.Errorf("generation after join --replace %s, want r1's %s", b, a)
 	}
 }
 

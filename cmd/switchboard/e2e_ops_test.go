@@ -194,7 +194,8 @@ func TestCLISubcommandHelp(t *testing.T) {
 		{[]string{"rekey", "--help"}, "--new-key-file"},
 		{[]string{"hash-password", "--help"}, "--passwords.scheme"},
 		{[]string{"replica", "init", "--help"}, "--from"},
-		{[]string{"replica", "--help"}, "replica init --from URL"},
+		{[]string{"replica", "--help"}, "replica join --from URL"},
+		{[]string{"replica", "join", "--help"}, "--replace"},
 		{[]string{"audit", "--help"}, "audit verify"},
 		{[]string{"audit", "verify", "--help"}, "--head"},
 	} {

@@ -41,7 +41,8 @@ Commands:
   audit verify   check the hash chain of audit log files (FILE..., oldest first)
   hash-password  read a password from stdin and print its hash (passwords.scheme)
   cert           write a development CA and a server certificate (--dir DIR)
-  replica init   seed a new multi-supplier replica from a running one (--from URL)
+  replica join   seed a new multi-supplier replica from a running one's snapshot
+                 before it takes any write (--from URL; --replace; alias: replica init)
   version        print the version
 
 Run 'switchboard <command> --help' for the flags of a command. Every flag is

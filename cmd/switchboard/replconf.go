@@ -78,31 +78,37 @@ func startReplication(ctx context.Context, cfg *Config, log *slog.Logger, eng *d
 	return func() { cancel(); wg.Wait() }, nil
 }
 
-const replicaUsage = `Usage: switchboard replica init --from URL [flags]
+const replicaUsage = `Usage: switchboard replica join --from URL [--replace] [flags]
 
-Seeds the empty store of a new replica (--data, replication.replica_id) from a running one.
-Run 'switchboard replica init --help' for its flags.
+Seeds the store of a new multi-supplier replica (--data, replication.replica_id) from a snapshot of a
+running one, before it takes any write: it adopts that replica's data and generation, so a later
+'serve' starts caught up and in the same topology. A store that holds data is refused unless --replace
+is given (its data is then dropped for the peer's). 'replica init' is the same command.
+Run 'switchboard replica join --help' for its flags.
 `
 
-// cmdReplica runs "replica init": it seeds a new, empty replica (--data)
-// from a snapshot of a running one (which works however far that one's
-// op log was trimmed) and writes the resolved entries, so that serve
-// starts it caught up and in the same generation. A store whose earlier
-// init was interrupted may be initialised again.
+// cmdReplica runs "replica join" (or its older name "replica init"): it
+// seeds a new replica's store (--data) from a snapshot of a running one
+// (which works however far that one's op log was trimmed) and writes the
+// resolved entries, so that serve starts it caught up and in the same
+// generation. A store that holds data is refused unless --replace; one
+// whose earlier join was interrupted may be joined again.
 func cmdReplica(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && isHelp(args[0]) {
 		fmt.Fprint(stdout, replicaUsage)
 		return pflag.ErrHelp
 	}
-	if len(args) == 0 || args[0] != "init" {
+	if len(args) == 0 || args[0] != "join" && args[0] != "init" {
 		fmt.Fprint(stderr, replicaUsage)
-		return errors.New("replica: the only subcommand is init")
+		return errors.New("replica: the subcommand is join (or init)")
 	}
-	fs := newFlags("replica init")
+	name := "replica " + args[0]
+	fs := newFlags(name)
 	from := fs.String("from", "", "URL of the running replica to copy (ldap://host:port)")
 	bindDN := fs.String("bind-dn", "", "DN to bind to it as (default: root-dn)")
 	pwFile := fs.String("password-file", "", "file holding that DN's password (default: the root password settings)")
 	chunk := fs.Int("chunk-bytes", 0, "bytes of entries per snapshot response (default: the supplier's, 4 MB)")
+	replace := fs.Bool("replace", false, "drop the data the store holds and take the peer's")
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, replicaUsage+"\nFlags:\n")
@@ -116,7 +122,7 @@ func cmdReplica(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	if *from == "" {
-		return errors.New("replica init: --from is required")
+		return fmt.Errorf("%s: --from is required", name)
 	}
 	dn := *bindDN
 	if dn == "" {
@@ -140,17 +146,18 @@ func cmdReplica(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	defer eng.Close()
 	interrupted := rep.ReinitStatus().Phase == replication.ReinitNeeded
-	if gen, _ := rep.Position(); !interrupted && (eng.EntryCount() > 0 || !gen.IsZero()) {
-		return fmt.Errorf("replica init: the store in %s already holds data; give an empty --data", cfg.Data)
+	if gen, _ := rep.Position(); !interrupted && !*replace && (eng.EntryCount() > 0 || !gen.IsZero()) {
+		return fmt.Errorf("%s: the store in %s already holds data (%d entries, generation %s); give an empty --data, or --replace to drop it for the peer's",
+			name, cfg.Data, eng.EntryCount(), gen)
 	}
 	start := time.Now()
 	err = rep.Reinitialise(ctx, replication.PeerConfig{Name: "init", URL: *from, BindDN: dn, Password: string(pw), SnapshotChunk: *chunk})
 	if err != nil {
-		return fmt.Errorf("replica init: %w", err)
+		return fmt.Errorf("%s: %w", name, err)
 	}
 	gen, _ := rep.Position()
 	st := rep.ReinitStatus()
-	fmt.Fprintf(stdout, "replica %d initialised from %s: snapshot of %d entries (%d bytes in %d chunks, %d resumed), %d stored entries, generation %s, in %s\n",
+	fmt.Fprintf(stdout, "replica %d joined %s: snapshot of %d entries (%d bytes in %d chunks, %d resumed), %d stored entries, generation %s, in %s\n",
 		cfg.Replication.ReplicaID, *from, st.Entries, st.Bytes, st.Chunks, st.Resumes, eng.EntryCount(), gen, time.Since(start).Round(time.Millisecond))
 	return nil
 }

@@ -120,7 +120,7 @@ func openEngineReplImpl(cfg *Config, log *slog.Logger, dir string, noSync, bulk,
 			stamper = rep
 		}
 		hooks = append(hooks, clog)
-		virtual = append(virtual, replication.ContextCSN{L: clog})
+		virtual = append(virtual, replication.ContextCSN{L: clog, R: rep})
 	}
 	var indexes map[string][]string
 	if len(cfg.Indexes) > 0 {
