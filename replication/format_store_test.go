@@ -128,7 +128,7 @@ func TestFormat1MultiSupplierStore(t *testing.T) {
 			t.Fatalf("replica %d: op log: %v", id, err)
 		}
 		slices.SortFunc(ops, func(a, b Op) int { return a.CSN.Compare(b.CSN) })
-		s := NewState(dirSchema{tr.eng.Schema()})
+		s := NewState(dirSchema{s: tr.eng.Schema()})
 		for i := range ops {
 			if err := s.Apply(&ops[i]); err != nil {
 				t.Fatalf("replica %d: op %s: %v", id, ops[i].CSN, err)
