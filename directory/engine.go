@@ -158,6 +158,7 @@ type Engine struct {
 	writes         atomic.Uint64 // committed write transactions: Epoch
 
 	subtypes subtypeCache
+	orders   orderCache // sortindex.go
 	dns      dnCache
 	cache    *entryCache
 	trees    subtrees // scopes of subtree searches below the suffix (subtree.go)

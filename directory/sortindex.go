@@ -35,6 +35,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/dgraph-io/badger/v4"
@@ -125,6 +126,7 @@ func (e *Engine) IndexSort(ctx context.Context, req *IndexSortRequest) (*IndexSo
 		}
 	}
 	m := e.compile(sr.Filter, opt)
+	epoch := e.Epoch() // before the snapshot: an order is kept for this epoch
 	tok, ttok := e.cache.begin(), e.trees.begin()
 	var out *IndexSorted
 	err := e.db.View(func(txn *badger.Txn) error {
@@ -139,7 +141,7 @@ func (e *Engine) IndexSort(ctx context.Context, req *IndexSortRequest) (*IndexSo
 		if e.cache != nil {
 			r.Lists = &listView{e.cache, tok}
 		}
-		set, ok := e.exactSet(r, &m)
+		set, ok := e.exactSet(func(prefix []byte) *roaring.Bitmap { return e.postingSet(r, epoch, prefix) }, &m)
 		if !ok {
 			return nil
 		}
@@ -149,7 +151,11 @@ func (e *Engine) IndexSort(ctx context.Context, req *IndexSortRequest) (*IndexSo
 		if err := ctx.Err(); err != nil {
 			return searchCtxErr(err)
 		}
-		out, err = e.orderSet(r, a, byOrder, set, req)
+		o, ok := e.keyOrderOf(r, epoch, a, byOrder)
+		if !ok {
+			return nil
+		}
+		out, err = orderSet(o, set, req)
 		return err
 	})
 	if err != nil || out == nil {
@@ -178,8 +184,13 @@ func (e *Engine) sortIndex(at *schema.AttributeType, byEquality bool) (*index.At
 			a = e.ready(st)
 		}
 	}
-	if a == nil || len(e.Subtypes(a.Type)) != 1 {
-		return nil, false // subtypes' values sort too, and have their own indexes
+	switch {
+	case a == nil, len(e.Subtypes(a.Type)) != 1: // subtypes' values sort too
+		return nil, false
+	case a.Name() == "objectclass", e.virtual(a.Type) != nil:
+		// objectClass keys add the superclasses an entry does not list;
+		// a computed attribute's values are not the index's.
+		return nil, false
 	}
 	if byEquality {
 		if at.Equality == nil || a.Type.Equality != at.Equality {
@@ -201,7 +212,8 @@ func (e *Engine) sortIndex(at *schema.AttributeType, byEquality bool) (*index.At
 
 // exactSet returns the IDs of the entries for which m is True, from the
 // indexes alone, or false when the indexes cannot tell exactly.
-func (e *Engine) exactSet(r index.Reader, m *matcher) (*roaring.Bitmap, bool) {
+// list reads a posting list into a bitmap the caller may change.
+func (e *Engine) exactSet(list func([]byte) *roaring.Bitmap, m *matcher) (*roaring.Bitmap, bool) {
 	if m.undefined {
 		return roaring.New(), true
 	}
@@ -218,7 +230,7 @@ func (e *Engine) exactSet(r index.Reader, m *matcher) (*roaring.Bitmap, bool) {
 		}
 		var out *roaring.Bitmap
 		for i := range m.children {
-			s, ok := e.exactSet(r, &m.children[i])
+			s, ok := e.exactSet(list, &m.children[i])
 			if !ok {
 				return nil, false
 			}
@@ -242,7 +254,7 @@ func (e *Engine) exactSet(r index.Reader, m *matcher) (*roaring.Bitmap, bool) {
 	a := e.ready(m.at)
 	switch {
 	case m.kind == ldap.FilterPresent && a.Has(index.Presence):
-		return r.Bitmap(a.PresencePrefix()), true
+		return list(a.PresencePrefix()), true
 	case m.kind == ldap.FilterEqualityMatch && a.Has(index.Equality):
 		v := m.value
 		if m.class != nil {
@@ -253,7 +265,7 @@ func (e *Engine) exactSet(r index.Reader, m *matcher) (*roaring.Bitmap, bool) {
 			}
 			v = n
 		}
-		return r.Bitmap(a.EqualityPrefix(v)), true
+		return list(a.EqualityPrefix(v)), true
 	}
 	return nil, false
 }
@@ -314,161 +326,248 @@ func (e *Engine) outsideSubtree(r index.Reader, base ID, limit int) (*roaring.Bi
 	return bm, true
 }
 
+// keyOrder is the order of every entry that has a value of one indexed
+// attribute: ids at their least value, ascending, ties by ascending ID;
+// group[i] indexes the value of ids[i] in vals. It is built from the
+// index once per write epoch (orderCache) and shared: never written.
+type keyOrder struct {
+	ids   []uint32
+	group []int32
+	vals  [][]byte
+	bytes int64 // memory held, for the cache's bound
+}
+
+// orderCache keeps the key orders of the last write epoch: every sorted
+// search on the same key between two writes reads the index once.
+type orderCache struct {
+	mu     sync.Mutex
+	epoch  uint64
+	orders map[orderID]*keyOrder
+	// sets are the posting lists read whole by exactSet, by prefix:
+	// (objectClass=inetOrgPerson) is read once, not on every sort.
+	sets     map[string]*roaring.Bitmap
+	setBytes int64
+}
+
+type orderID struct {
+	a       *index.Attribute
+	byOrder bool
+}
+
+// maxOrderBytes bounds the key orders kept (an order of 100,000 people
+// by displayName holds about 3 MiB).
+const maxOrderBytes = 32 << 20
+
+func (c *orderCache) get(epoch uint64, id orderID) *keyOrder {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.epoch != epoch {
+		return nil
+	}
+	return c.orders[id]
+}
+
+func (c *orderCache) put(epoch uint64, id orderID, o *keyOrder) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.fresh(epoch) {
+		return
+	}
+	held := o.bytes
+	for _, x := range c.orders {
+		held += x.bytes
+	}
+	if held > maxOrderBytes {
+		clear(c.orders)
+	}
+	if o.bytes <= maxOrderBytes {
+		c.orders[id] = o
+	}
+}
+
+// fresh moves the cache to epoch, emptying it, unless it holds a later
+// one; it reports whether the cache is of epoch. c.mu is held.
+func (c *orderCache) fresh(epoch uint64) bool {
+	if epoch > c.epoch || c.orders == nil {
+		c.epoch, c.orders, c.sets, c.setBytes = epoch, map[orderID]*keyOrder{}, map[string]*roaring.Bitmap{}, 0
+	}
+	return c.epoch == epoch
+}
+
+// postingSet returns a copy of the posting list under prefix, from the
+// cache of epoch or read in the snapshot txn (begun after epoch was read).
+func (e *Engine) postingSet(r index.Reader, epoch uint64, prefix []byte) *roaring.Bitmap {
+	c := &e.orders
+	c.mu.Lock()
+	bm := c.sets[string(prefix)]
+	if c.epoch != epoch {
+		bm = nil
+	}
+	c.mu.Unlock()
+	if bm != nil {
+		return bm.Clone()
+	}
+	bm = r.Bitmap(prefix)
+	bm.RunOptimize()
+	size := int64(bm.GetSizeInBytes())
+	c.mu.Lock()
+	if c.fresh(epoch) && size <= maxOrderBytes/16 {
+		if c.setBytes+size > maxOrderBytes/4 {
+			clear(c.sets)
+			c.setBytes = 0
+		}
+		c.sets[string(prefix)] = bm
+		c.setBytes += size
+	}
+	c.mu.Unlock()
+	return bm.Clone()
+}
+
+// keyOrderOf returns the order of a's index from the cache or by walking
+// the index in the snapshot txn, which began after epoch was read.
+func (e *Engine) keyOrderOf(r index.Reader, epoch uint64, a *index.Attribute, byOrder bool) (*keyOrder, bool) {
+	id := orderID{a, byOrder}
+	if o := e.orders.get(epoch, id); o != nil {
+		return o, true
+	}
+	o, ok := buildKeyOrder(r, a, byOrder)
+	if ok {
+		e.orders.put(epoch, id, o)
+	}
+	return o, ok
+}
+
 // valueGroup is one distinct key value and the IDs that have it, as
-// ids[first:first+n] of orderSet's list.
+// ids[first:first+n] of buildKeyOrder's list.
 type valueGroup struct {
 	val      []byte
 	first, n int
 }
 
-// orderSet walks a's ordering (byOrder) or equality index and puts the
-// entries of set in the request's order.
-func (e *Engine) orderSet(r index.Reader, a *index.Attribute, byOrder bool, set *roaring.Bitmap, req *IndexSortRequest) (*IndexSorted, error) {
-	n := int(set.GetCardinality())
-	charge := func(b int64) error {
-		if req.Charge == nil {
-			return nil
-		}
-		return req.Charge(b)
-	}
-	// ids and group, plus the set of IDs placed (a bitmap: at most a
-	// bit per ID of the store).
-	if err := charge(int64(n)*8 + int64(e.entries.Load())/8); err != nil {
-		return nil, err
-	}
+// buildKeyOrder walks a's ordering (byOrder) or equality index; false
+// when a key does not keep its value's order (a long value's hash).
+func buildKeyOrder(r index.Reader, a *index.Attribute, byOrder bool) (*keyOrder, bool) {
 	var groups []valueGroup
-	var ids []uint32 // the walk's IDs in set, groups after groups
+	var ids []uint32 // the walk's IDs, group after group
 	var arena []byte
-	charged := int64(n) * 4 // ids, counted within n*8 above until it grows past n
-	var stop error
-	add := func(val []byte, id uint32) bool {
+	add := func(val []byte, id uint32) {
 		if len(groups) == 0 || !bytes.Equal(groups[len(groups)-1].val, val) {
 			if cap(arena)-len(arena) < len(val) {
-				size := max(len(val), 64<<10)
-				if stop = charge(int64(size)); stop != nil {
-					return false
-				}
-				arena = make([]byte, 0, size)
+				arena = make([]byte, 0, max(len(val), 64<<10))
 			}
 			o := len(arena)
 			arena = append(arena, val...)
-			if len(groups) == cap(groups) {
-				grow := max(1024, cap(groups))
-				if stop = charge(int64(grow) * 40); stop != nil {
-					return false
-				}
-				groups = slices.Grow(groups, grow)
-			}
 			groups = append(groups, valueGroup{val: arena[o:len(arena):len(arena)], first: len(ids)})
-		}
-		if int64(len(ids)+1)*4 > charged {
-			grow := max(int64(len(ids)), 1024) * 4
-			if stop = charge(grow); stop != nil {
-				return false
-			}
-			charged += grow
 		}
 		ids = append(ids, id)
 		groups[len(groups)-1].n++
-		return true
 	}
-	seen := roaring.New()
 	ok := true
-	var buf []byte
 	if byOrder {
-		// Keys come in the sort's order: an entry's first key is its
-		// least value.
+		// Keys come in the sort's order: the groups are sorted already.
+		var buf []byte
 		r.Postings(a.OrderingPrefix(), func(rest []byte, id uint64) bool {
-			if id > 0xFFFFFFFF || !set.Contains(uint32(id)) || seen.Contains(uint32(id)) {
+			if id > 0xFFFFFFFF {
 				return true
 			}
-			var good bool
-			buf, good = index.AppendOrderingValue(buf[:0], rest)
-			v := buf
-			if !good {
-				ok = false
-				return false
+			buf, ok = index.AppendOrderingValue(buf[:0], rest)
+			if ok {
+				add(buf, uint32(id))
 			}
-			seen.Add(uint32(id))
-			return add(v, uint32(id))
+			return ok
 		})
 	} else {
-		// Keys come by value length, then value: the groups are sorted
-		// afterwards, and an entry placed at the first group it is in.
+		// Keys come by value length, then value: sort the groups.
 		r.Postings(a.EqualityHead(), func(rest []byte, id uint64) bool {
-			if id > 0xFFFFFFFF || !set.Contains(uint32(id)) {
+			if id > 0xFFFFFFFF {
 				return true
 			}
-			v, good := index.EqualityValue(rest)
-			if !good {
-				ok = false // a long value's hash: its order is lost
-				return false
+			var v []byte
+			if v, ok = index.EqualityValue(rest); ok {
+				add(v, uint32(id))
 			}
-			return add(v, uint32(id))
+			return ok
 		})
 		slices.SortFunc(groups, func(x, y valueGroup) int { return bytes.Compare(x.val, y.val) })
 	}
-	if stop != nil {
-		return nil, stop
-	}
 	if !ok {
-		return nil, nil
+		return nil, false
 	}
-	out := &IndexSorted{ids: make([]uint32, 0, n), group: make([]int32, 0, n), rev: req.Reverse}
-	absent := func() {
-		it := set.Iterator()
-		for it.HasNext() {
-			if id := it.Next(); !seen.Contains(id) {
-				out.ids = append(out.ids, id)
-				out.group = append(out.group, -1)
-			}
-		}
-	}
-	place := func(g int) {
-		gr := &groups[g]
-		gi := int32(len(out.vals))
+	// An entry takes its place at its first group: its least value.
+	seen := roaring.New()
+	o := &keyOrder{ids: make([]uint32, 0, len(ids)), group: make([]int32, 0, len(ids))}
+	for _, g := range groups {
+		gi := int32(len(o.vals))
 		placed := false
-		for _, id := range ids[gr.first : gr.first+gr.n] {
-			if !byOrder {
-				if seen.Contains(id) {
-					continue // placed at a lesser value
-				}
-				seen.Add(id)
+		for _, id := range ids[g.first : g.first+g.n] {
+			if seen.CheckedAdd(id) {
+				o.ids = append(o.ids, id)
+				o.group = append(o.group, gi)
+				placed = true
 			}
-			out.ids = append(out.ids, id)
-			out.group = append(out.group, gi)
-			placed = true
 		}
 		if placed {
-			out.vals = append(out.vals, gr.val)
+			o.vals = append(o.vals, g.val)
 		}
 	}
-	if req.Reverse {
-		// Placing in ascending order first decides each entry's least
-		// value; then the groups are laid out from the greatest.
-		if !byOrder {
-			for g := range groups {
-				kept := ids[groups[g].first:groups[g].first]
-				for _, id := range ids[groups[g].first : groups[g].first+groups[g].n] {
-					if !seen.Contains(id) {
-						seen.Add(id)
-						kept = append(kept, id)
-					}
-				}
-				groups[g].n = len(kept)
-			}
-			byOrder = true // groups now hold each entry once
+	o.bytes = int64(len(o.ids))*8 + int64(len(arena)) + int64(len(o.vals))*24 + int64(seen.GetSizeInBytes())
+	return o, true
+}
+
+// orderSet puts the entries of set in the request's order, following the
+// key order o.
+func orderSet(o *keyOrder, set *roaring.Bitmap, req *IndexSortRequest) (*IndexSorted, error) {
+	n := int(set.GetCardinality())
+	if req.Charge != nil {
+		if err := req.Charge(int64(n) * 8); err != nil {
+			return nil, err
+		}
+	}
+	out := &IndexSorted{ids: make([]uint32, 0, n), group: make([]int32, 0, n), vals: o.vals, rev: req.Reverse}
+	with := roaring.New()
+	keep := func(i int) {
+		if id := o.ids[i]; set.Contains(id) {
+			out.ids = append(out.ids, id)
+			out.group = append(out.group, o.group[i])
+			with.Add(id)
+		}
+	}
+	absent := func() {
+		if len(out.ids) == n {
+			return
+		}
+		it := roaring.AndNot(set, with).Iterator()
+		for it.HasNext() {
+			out.ids = append(out.ids, it.Next())
+			out.group = append(out.group, -1)
+		}
+	}
+	if !req.Reverse {
+		for i := range o.ids {
+			keep(i)
 		}
 		absent()
-		for g := len(groups) - 1; g >= 0; g-- {
-			place(g)
-		}
 		return out, nil
 	}
-	for g := range groups {
-		place(g)
+	// Reverse: entries without a value first, then the groups from the
+	// greatest, each group's IDs still ascending.
+	for i := range o.ids {
+		if set.Contains(o.ids[i]) {
+			with.Add(o.ids[i])
+		}
 	}
 	absent()
+	with = roaring.New()
+	for end := len(o.ids); end > 0; {
+		start := end - 1
+		for start > 0 && o.group[start-1] == o.group[end-1] {
+			start--
+		}
+		for i := start; i < end; i++ {
+			keep(i)
+		}
+		end = start
+	}
 	return out, nil
 }
 

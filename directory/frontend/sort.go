@@ -3,10 +3,15 @@ package frontend
 // Server-side sorting (RFC 2891) and the virtual list view
 // (draft-ietf-ldapext-ldapv3-vlv-09).
 //
-// A sorted search gathers, for every matching entry, its normalised DN and
-// its sort key values (sortGather; never the entry itself), sorts these
-// rows, and then reads again and writes the entries of all of them, of
-// one page (RFC 2696) or of one VLV window, as slapd's sssvlv does.
+// A sorted search on one key whose index can order it, and whose filter,
+// scope and access the indexes and static rules decide, is put in order
+// from the key's index without reading an entry (indexSort,
+// directory.Engine.IndexSort); only the entries written are read. Any
+// other sorted search gathers, for every matching entry, its normalised
+// DN and its sort key values (sortGather; never the entry itself), sorts
+// these rows, and then reads again and writes the entries of all of
+// them, of one page (RFC 2696) or of one VLV window, as slapd's sssvlv
+// does. Both give the same order, counts and positions.
 // Nothing is kept between requests: a sorted paged search or a VLV browse
 // runs the search and the sort again for each page or window. The
 // paged-results cookie of a sorted search carries the offset of the next

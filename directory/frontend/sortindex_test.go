@@ -187,6 +187,7 @@ func TestIndexSortMatchesGather(t *testing.T) {
 		{{"displayName", "", false}}, {{"displayName", "", true}}, {{"cn", "", true}},
 		{{"uidNumber", "", false}}, {{"uidNumber", "", true}}, {{"givenName", "", false}},
 		{{"mail", "", true}}, {{"sn", "", false}, {"uidNumber", "", true}},
+		{{"objectClass", "", false}}, // its index adds superclasses: gathers
 	}
 	who := []struct{ dn, policy string }{{root, "readable"}, {"", "readable"}, {"", "hidden subtree"}, {"", "hidden keys"}}
 	r := rand.New(rand.NewPCG(3, 4))
@@ -296,6 +297,39 @@ func TestIndexSortReadsPage(t *testing.T) {
 				t.Errorf("%s gathered: %d entries read, want all %d (is the counter counting?)", tc.name, n, all)
 			}
 		}
+	}
+}
+
+// TestIndexSortFollowsWrites: the key orders and posting lists an
+// index-ordered sort keeps between searches follow the writes.
+func TestIndexSortFollowsWrites(t *testing.T) {
+	e, _ := sortDirectory(t, 300)
+	f, err := New(Config{Engine: e, RootDN: root, RootPassword: []byte("secret"), SizeLimit: 500, Access: readablePolicy(t, e)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := func(filter string) string {
+		t.Helper()
+		req := searchReq(sortPeople, ldap.ScopeWholeSubtree, filter, "uid")
+		req.Controls = []ldap.Control{sortControl(true, key{"displayName", "", false}), vlvOffset(0, 0, 1, 0)}
+		rec := runAs(f, "", req)
+		if rec.Code() != ldap.Success || len(rec.Entries) != 1 {
+			t.Fatalf("code %d, %d entries", rec.Code(), len(rec.Entries))
+		}
+		return rec.Entries[0].Entry.DN
+	}
+	first("(objectClass=inetOrgPerson)") // fills the caches
+	ctx := context.Background()
+	dn := "uid=u0123," + sortPeople
+	if _, err := e.Modify(ctx, dn, []directory.Mod{{Op: ldap.ModReplace, Attr: directory.Attr{Name: "displayName", Values: [][]byte{[]byte("   AAAA first")}}},
+		{Op: ldap.ModReplace, Attr: directory.Attr{Name: "mail", Values: [][]byte{[]byte("x@example.com")}}}}, directory.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := first("(objectClass=inetOrgPerson)"); !strings.EqualFold(got, dn) {
+		t.Errorf("after the modify, first by displayName is %s, want %s", got, dn)
+	}
+	if got := first("(&(objectClass=inetOrgPerson)(mail=x@example.com))"); !strings.EqualFold(got, dn) {
+		t.Errorf("after the modify, first with the new mail is %s, want %s", got, dn)
 	}
 }
 
