@@ -165,15 +165,15 @@ func TestIndexSortMatchesGather(t *testing.T) {
 		}
 		policies[name] = p
 	}
+	r := rand.New(rand.NewPCG(3, 4))
 	filters := []string{
 		"(objectClass=person)",
 		"(&(objectClass=inetOrgPerson)(|(sn=adams0)(sn=brown1)(givenName=clark2)))",
 		"(|(cn=b0)(cn=b1)(mail=*))",
 		"(sn=nosuchvalue)",
-		"(cn=*ada*)",                   // substring: not exact, gathers
-		"(!(sn=adams0))",               // NOT: gathers
-		"(objectClass=*)",              // no presence index on objectClass: gathers
-		"(|(uidNumber>=250)(sn=zed1))", // ordering item: gathers
+		// Not decided by the indexes alone (substring, NOT, no presence
+		// index on objectClass, ordering item): one of them, gathering.
+		[]string{"(cn=*ada*)", "(!(sn=adams0))", "(objectClass=*)", "(|(uidNumber>=250)(sn=zed1))"}[r.IntN(4)],
 	}
 	bases := []struct {
 		dn    string
@@ -190,7 +190,6 @@ func TestIndexSortMatchesGather(t *testing.T) {
 		{{"objectClass", "", false}}, // its index adds superclasses: gathers
 	}
 	who := []struct{ dn, policy string }{{root, "readable"}, {"", "readable"}, {"", "hidden subtree"}, {"", "hidden keys"}}
-	r := rand.New(rand.NewPCG(3, 4))
 	run := func(dn string, req *ldap.Request) (string, string) {
 		f.cfg.NoIndexSort = false
 		got := sortOutcome(runAs(f, dn, req))
@@ -201,7 +200,7 @@ func TestIndexSortMatchesGather(t *testing.T) {
 	cases, differ := 0, 0
 	for _, flt := range filters {
 		for _, b := range bases {
-			for _, ki := range r.Perm(len(keys))[:3] {
+			for _, ki := range r.Perm(len(keys))[:2] {
 				k := keys[ki]
 				w := who[r.IntN(len(who))]
 				f.SetAccess(policies[w.policy])
