@@ -335,6 +335,10 @@ type keyOrder struct {
 	group []int32
 	vals  [][]byte
 	bytes int64 // memory held, for the cache's bound
+	// unusable: the index does not keep the order (a value longer than
+	// an equality key holds); kept so that every sort does not walk it
+	// again to learn so.
+	unusable bool
 }
 
 // orderCache keeps the key orders of the last write epoch: every sorted
@@ -428,12 +432,13 @@ func (e *Engine) postingSet(r index.Reader, epoch uint64, prefix []byte) *roarin
 func (e *Engine) keyOrderOf(r index.Reader, epoch uint64, a *index.Attribute, byOrder bool) (*keyOrder, bool) {
 	id := orderID{a, byOrder}
 	if o := e.orders.get(epoch, id); o != nil {
-		return o, true
+		return o, !o.unusable
 	}
 	o, ok := buildKeyOrder(r, a, byOrder)
-	if ok {
-		e.orders.put(epoch, id, o)
+	if !ok {
+		o = &keyOrder{unusable: true}
 	}
+	e.orders.put(epoch, id, o)
 	return o, ok
 }
 

@@ -330,6 +330,22 @@ func TestIndexSortFollowsWrites(t *testing.T) {
 	if got := first("(&(objectClass=inetOrgPerson)(mail=x@example.com))"); !strings.EqualFold(got, dn) {
 		t.Errorf("after the modify, first with the new mail is %s, want %s", got, dn)
 	}
+
+	// A value longer than an equality key holds (its key keeps a hash
+	// of the rest): the index no longer orders, and sorts gather.
+	long := "   AAAA " + strings.Repeat("z", 300)
+	if _, err := e.Modify(ctx, dn, []directory.Mod{{Op: ldap.ModReplace, Attr: directory.Attr{Name: "displayName", Values: [][]byte{[]byte(long)}}}}, directory.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	dn2 := "uid=u0124," + sortPeople
+	if _, err := e.Modify(ctx, dn2, []directory.Mod{{Op: ldap.ModReplace, Attr: directory.Attr{Name: "displayName", Values: [][]byte{[]byte(long + "a")}}}}, directory.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the second time, from what was kept
+		if got := first("(objectClass=inetOrgPerson)"); !strings.EqualFold(got, dn) {
+			t.Errorf("with long values, first by displayName is %s, want %s", got, dn)
+		}
+	}
 }
 
 func mustFilter(s string) *ldap.Filter {
