@@ -28,7 +28,9 @@ func mustAttr(s *schema.Schema, name string) *schema.AttributeType {
 
 // DefaultIndexes are the indexes kept unless the configuration names
 // others: what address-book clients, Keycloak, SSSD and group-aware
-// applications filter on. memberOf is indexed so that the
+// applications filter on, and displayName, by which Outlook sorts its
+// address-book browse (an indexed sort key needs no entry reads: see
+// sortindex.go). memberOf is indexed so that the
 // `(memberOf=cn=admins,...)` filters of Gitea and Nextcloud stay cheap;
 // the timestamps so that Keycloak's `(modifyTimestamp>=T)` sync is.
 // memberOf, computed by the memberof overlay, needs no index: the planner
@@ -40,6 +42,7 @@ func DefaultIndexes() map[string][]string {
 		"cn":              {"eq", "sub", "approx"},
 		"sn":              {"eq", "sub", "approx"},
 		"givenName":       {"eq", "sub", "approx"},
+		"displayName":     {"eq"},
 		"mail":            {"pres", "eq", "sub"},
 		"member":          {"eq"},
 		"uniqueMember":    {"eq"},
@@ -169,6 +172,7 @@ type Engine struct {
 	writes         atomic.Uint64 // committed write transactions: Epoch
 
 	subtypes subtypeCache
+	orders   orderCache // sortindex.go
 	dns      dnCache
 	cache    *entryCache
 	trees    subtrees // scopes of subtree searches below the suffix (subtree.go)

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/switchboard-ldap/switchboard/directory"
@@ -30,7 +31,12 @@ const memoryHeadroom = 32 << 20
 // and bind maps, all full, the tables' bloom filters and block indexes and
 // the table of one-ID posting lists as they are now) plus memoryHeadroom:
 // 216 MiB with the default sizes and an empty store (no block cache: a new
-// store's tables are plain). The caches are mostly
+// store's tables are plain), plus the bytes sorted and VLV searches hold
+// at the moment (derivedLimit.setSort, fed by frontend.SortBudget): the
+// limit rises while sorts hold memory and falls back when they are done,
+// so the heap stays within store budget + limits.sort_memory_mb +
+// headroom under any number of concurrent sorts, without raising the
+// limit when none runs. The caches are mostly
 // pointer-free byte slices (Badger's blocks, the entry cache's records),
 // so a collection costs little more than the live request state and the
 // maps' keys, and collecting more often costs little CPU: at 243 MiB the
@@ -38,7 +44,10 @@ const memoryHeadroom = 32 << 20
 // operation, and ended at 373 MiB RSS instead of 452. The limit is soft:
 // when more is live (a memtable being flushed while the next one fills),
 // the heap grows past it rather than the collector running without pause.
-func setMemoryLimit(ctx context.Context, cfg *Config, eng *directory.Engine, log *slog.Logger) {
+//
+// It returns the derived limit, nil when the limit is fixed or none.
+func setMemoryLimit(ctx context.Context, cfg *Config, eng *directory.Engine, log *slog.Logger) *derivedLimit {
+	var derived *derivedLimit
 	if _, ok := os.LookupEnv("GOMEMLIMIT"); ok {
 		log.Info("memory limit from GOMEMLIMIT", "limit_mib", debug.SetMemoryLimit(-1)>>20)
 	} else if cfg.MemoryLimitMB == 0 && cfg.Replication.MultiSupplier {
@@ -50,10 +59,46 @@ func setMemoryLimit(ctx context.Context, cfg *Config, eng *directory.Engine, log
 		debug.SetMemoryLimit(limit)
 		log.Info("soft memory limit", "limit_mib", limit>>20, "store_budget_mib", eng.HeapBudget()>>20)
 		if cfg.MemoryLimitMB == 0 {
-			go followMemoryLimit(ctx, eng, limit, log)
+			derived = &derivedLimit{store: limit, set: limit}
+			go followMemoryLimit(ctx, eng, derived, log)
 		}
 	}
 	debug.FreeOSMemory()
+	return derived
+}
+
+// derivedLimit is a soft memory limit derived from the store's heap
+// budget (with the headroom) and the bytes sorts hold now.
+type derivedLimit struct {
+	mu    sync.Mutex
+	store int64 // memoryLimit(0, Engine.HeapBudget())
+	sort  int64 // bytes granted by the sort memory budget
+	set   int64 // the limit last set
+}
+
+// setStore follows the store's budget; it reports the limit.
+func (d *derivedLimit) setStore(n int64) int64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.store = n
+	return d.apply()
+}
+
+// setSort follows the sort budget's bytes in use
+// (frontend.SortBudget.Observe).
+func (d *derivedLimit) setSort(n int64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.sort = n
+	d.apply()
+}
+
+func (d *derivedLimit) apply() int64 {
+	if limit := d.store + d.sort; limit != d.set {
+		debug.SetMemoryLimit(limit)
+		d.set = limit
+	}
+	return d.set
 }
 
 // memoryLimitPeriod is how often a derived memory limit is measured again.
@@ -63,7 +108,8 @@ const memoryLimitPeriod = 10 * time.Second
 // memoryLimitPeriod: the tables' heap grows with the store, and the table
 // of one-ID posting lists fills in the background after a start (from 1 to
 // 64 MiB at a million people).
-func followMemoryLimit(ctx context.Context, eng *directory.Engine, limit int64, log *slog.Logger) {
+func followMemoryLimit(ctx context.Context, eng *directory.Engine, d *derivedLimit, log *slog.Logger) {
+	limit := d.store
 	t := time.NewTicker(memoryLimitPeriod)
 	defer t.Stop()
 	for {
@@ -73,9 +119,9 @@ func followMemoryLimit(ctx context.Context, eng *directory.Engine, limit int64, 
 		case <-t.C:
 		}
 		if next := memoryLimit(0, eng.HeapBudget()); next != limit {
-			debug.SetMemoryLimit(next)
+			set := d.setStore(next)
 			if next>>20 != limit>>20 {
-				log.Debug("soft memory limit", "limit_mib", next>>20)
+				log.Debug("soft memory limit", "limit_mib", set>>20, "store_mib", next>>20)
 			}
 			limit = next
 		}

@@ -4,9 +4,12 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"runtime/debug"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/switchboard-ldap/switchboard/directory/frontend"
 )
 
 // TestMemoryLimit starts the server with memory_limit_mb unset, set, and
@@ -56,4 +59,28 @@ func TestMemoryLimit(t *testing.T) {
 	if got := limit(startServer(t, "", "--memory-limit-mb", "-1")); got < 1<<62 {
 		t.Errorf("memory_limit_mb -1: limit %.0f MiB, want none", got/mib)
 	}
+}
+
+// TestDerivedLimitFollowsSorts: the derived soft memory limit rises by
+// the bytes the sort budget grants and falls back when they are given
+// back; the store's budget moves it too.
+func TestDerivedLimitFollowsSorts(t *testing.T) {
+	old := debug.SetMemoryLimit(-1)
+	defer debug.SetMemoryLimit(old)
+	const base = 300 << 20
+	debug.SetMemoryLimit(base)
+	d := &derivedLimit{store: base, set: base}
+	frontend.NewSortBudget(128<<20, 0).Observe(d.setSort) // the server's wiring
+	check := func(what string, want int64) {
+		t.Helper()
+		if got := debug.SetMemoryLimit(-1); got != want {
+			t.Errorf("%s: limit %d MiB, want %d MiB", what, got>>20, want>>20)
+		}
+	}
+	d.setSort(64 << 20)
+	check("sorts hold 64 MiB", base+64<<20)
+	d.setStore(base + 10<<20)
+	check("store budget grew", base+74<<20)
+	d.setSort(0)
+	check("sorts done", base+10<<20)
 }

@@ -255,7 +255,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		log.Warn("demo data not loaded: the store is not empty (--demo fills only an empty store)", "data", cfg.Data, "entries", n)
 	}
 
-	setMemoryLimit(trimCtx, cfg, eng, log)
+	memLimit := setMemoryLimit(trimCtx, cfg, eng, log)
 
 	// The overlays in front of the engine, outermost first (then the
 	// write hooks of openEngine): audit, password policy. They are built
@@ -288,6 +288,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	registerThrottleMetrics(metrics, throttle)
 	sortBudget := cfg.sortBudget()
 	registerSortMetrics(metrics, sortBudget)
+	if memLimit != nil && sortBudget != nil {
+		// The sorts' rows are heap the store's budget does not count.
+		sortBudget.Observe(memLimit.setSort)
+	}
 	idLimits, err := cfg.identityLimits(eng.Schema())
 	if err != nil {
 		return err

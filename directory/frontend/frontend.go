@@ -61,6 +61,10 @@ type Config struct {
 	// (inappropriateMatching) as slapd does, instead of ordering them by
 	// their EQUALITY rule's normal form.
 	StrictSort bool
+	// NoIndexSort makes every sorted search gather and sort its entries,
+	// never answering from the key's index (sort.go indexSort): the
+	// reference the index-ordered path is tested against.
+	NoIndexSort bool
 	// VendorVersion is published in the Root DSE.
 	VendorVersion string
 	Logger        *slog.Logger

@@ -3,10 +3,15 @@ package frontend
 // Server-side sorting (RFC 2891) and the virtual list view
 // (draft-ietf-ldapext-ldapv3-vlv-09).
 //
-// A sorted search gathers, for every matching entry, its normalised DN and
-// its sort key values (sortGather; never the entry itself), sorts these
-// rows, and then reads again and writes the entries of all of them, of
-// one page (RFC 2696) or of one VLV window, as slapd's sssvlv does.
+// A sorted search on one key whose index can order it, and whose filter,
+// scope and access the indexes and static rules decide, is put in order
+// from the key's index without reading an entry (indexSort,
+// directory.Engine.IndexSort); only the entries written are read. Any
+// other sorted search gathers, for every matching entry, its normalised
+// DN and its sort key values (sortGather; never the entry itself), sorts
+// these rows, and then reads again and writes the entries of all of
+// them, of one page (RFC 2696) or of one VLV window, as slapd's sssvlv
+// does. Both give the same order, counts and positions.
 // Nothing is kept between requests: a sorted paged search or a VLV browse
 // runs the search and the sort again for each page or window. The
 // paged-results cookie of a sorted search carries the offset of the next
@@ -367,6 +372,94 @@ func (g *sortGather) sort() {
 	})
 }
 
+// sortedList is the sorted result of a search: gathered rows, or the
+// entries of an index-ordered sort.
+type sortedList interface {
+	len() int
+	// ndn returns the normalised DN of the entry at position i
+	// (0-based), "" when it no longer exists.
+	ndn(ctx context.Context, i int) (string, error)
+	// target returns the 1-based position of a VLV greaterThanOrEqual
+	// value of the first key k (see writeVLV); len()+1 for none.
+	target(k *sortKey, ge []byte) int
+}
+
+// gatherRows is the list of a gather-and-sort, sorted.
+type gatherRows []sortRow
+
+func (g gatherRows) len() int { return len(g) }
+
+func (g gatherRows) ndn(_ context.Context, i int) (string, error) { return string(g[i].ndn), nil }
+
+func (g gatherRows) target(k *sortKey, v []byte) int {
+	ge, gerr := k.assertion(v)
+	for i := range g {
+		x := g[i].vals[0]
+		var ok bool
+		if x == nil {
+			ok = !k.reverse // absent is larger than any value
+		} else if c, err := k.order(x, ge); err == nil && gerr == nil {
+			if k.reverse {
+				ok = c <= 0
+			} else {
+				ok = c >= 0
+			}
+		}
+		if ok {
+			return i + 1
+		}
+	}
+	return len(g) + 1
+}
+
+// indexRows is the list of an index-ordered sort: the entries are read
+// only for the positions written.
+type indexRows struct {
+	engine *directory.Engine
+	s      *directory.IndexSorted
+}
+
+func (x indexRows) len() int { return x.s.Len() }
+
+func (x indexRows) ndn(ctx context.Context, i int) (string, error) {
+	return x.engine.EntryNDN(ctx, x.s.ID(i))
+}
+
+func (x indexRows) target(_ *sortKey, ge []byte) int { return x.s.Target(ge) }
+
+// indexSort answers a sorted search in the order of its key's index
+// (directory.Engine.IndexSort), reading no entry, when it has one key,
+// the key's index can order it, the filter and scope are decided by the
+// indexes, and the requester may read every entry in scope and the key's
+// attribute in each (otherwise a key value could be hidden from some):
+// then nothing per entry can change the answer. It returns nil, nil when
+// the search must gather and sort. Its memory is charged to g, and the
+// candidate limit g.limit applies as in a gather.
+func (f *Frontend) indexSort(ctx context.Context, p *searchPlan, keys []sortKey, g *sortGather) (*directory.IndexSorted, error) {
+	if f.cfg.NoIndexSort || len(keys) != 1 || len(keys[0].opts) > 0 || len(keys[0].names) != 1 {
+		return nil, nil
+	}
+	k := &keys[0]
+	if a := p.acc; a != nil {
+		if a.visible != 1 {
+			return nil, nil
+		}
+		if pr, ok := a.rq.Static(a.base, a.scope, k.at.Name()); !ok || !pr.Has(access.Read) {
+			return nil, nil
+		}
+	}
+	is, err := f.engine.IndexSort(ctx, &directory.IndexSortRequest{
+		Search: p.req, Attr: k.at, ByEquality: k.eq, Reverse: k.reverse, Charge: g.charge,
+	})
+	if err != nil || is == nil {
+		return nil, err
+	}
+	if g.limit > 0 && is.Len() > g.limit {
+		return nil, errSortLimit
+	}
+	return is, nil
+}
+
 // searchPlan is a search request prepared by search(): what the sorted
 // and the plain paths share.
 type searchPlan struct {
@@ -475,7 +568,31 @@ func (f *Frontend) sortedSearch(ctx context.Context, w ldap.ResponseWriter, r *l
 	var diag string
 	g := &sortGather{ctx: ctx, keys: keys, budget: f.cfg.SortBudget, limit: f.sortLimit(s)}
 	defer g.close()
+	var list sortedList
 	if code == ldap.Success {
+		is, err := f.indexSort(ctx, p, keys, g)
+		switch {
+		case err == nil && is != nil:
+			list = indexRows{f.engine, is}
+		case err != nil:
+			gerr := err
+			switch {
+			case errors.Is(gerr, errSortLimit):
+				code, diag = ldap.AdminLimitExceeded, "more than "+strconv.Itoa(g.limit)+" entries to sort (limits.sort_candidates)"
+			case errors.Is(gerr, errBudgetOver):
+				code, diag = ldap.AdminLimitExceeded, "the sort needs more than the server's whole sort memory budget (limits.sort_memory_mb)"
+			case errors.Is(gerr, errBudgetBusy):
+				code, diag = ldap.Busy, "the sort memory budget is in use by other searches; retry later"
+			default:
+				res, ok := f.searchError(gerr, string(p.req.BaseDN))
+				if ok {
+					w.WriteResult(res)
+				}
+				return true, nil
+			}
+		}
+	}
+	if code == ldap.Success && list == nil {
 		req := *p.req
 		req.SizeLimit = 0 // the limit applies to what is returned, after sorting
 		req.Borrow = true // add copies what it keeps
@@ -531,23 +648,25 @@ func (f *Frontend) sortedSearch(ctx context.Context, w ldap.ResponseWriter, r *l
 		return false, ctrls
 	}
 
-	g.sort()
-	rows := g.rows
+	if list == nil {
+		g.sort()
+		list = gatherRows(g.rows)
+	}
 	ctrls := []ldap.ResponseControl{sortResponse(ldap.Success, "")}
 	switch {
 	case vlv != nil:
-		f.writeVLV(ctx, w, r, p, keys, rows, vlv, ctrls)
+		f.writeVLV(ctx, w, r, p, keys, list, vlv, ctrls)
 	case paging != nil:
-		f.writeSortedPage(ctx, w, r, p, rows, paging, pagedCookie, ctrls)
+		f.writeSortedPage(ctx, w, r, p, list, paging, pagedCookie, ctrls)
 	default:
 		res := &ldap.Result{Code: ldap.Success, Controls: ctrls}
 		sent := 0
-		for i := range rows {
+		for i := range list.len() {
 			if p.sizeLimit > 0 && sent >= p.sizeLimit {
 				res.Code, res.Diagnostic = ldap.SizeLimitExceeded, "size limit exceeded"
 				break
 			}
-			ok, err := f.writeRow(ctx, w, r, p, &rows[i])
+			ok, err := f.writeRow(ctx, w, r, p, list, i)
 			if err != nil {
 				f.rowError(w, p, err)
 				return true, nil
@@ -579,18 +698,22 @@ func (f *Frontend) sortLimit(s *ldap.Session) int {
 	return max(limit, 0)
 }
 
-// writeRow reads the entry of row again, through the backend with the
-// search's filter and access, and writes it. It reports false, without
-// error, when the entry no longer exists or matches (changed since it was
-// gathered).
-func (f *Frontend) writeRow(ctx context.Context, w ldap.ResponseWriter, r *ldap.Request, p *searchPlan, row *sortRow) (bool, error) {
+// writeRow reads the entry at position i of list again, through the
+// backend with the search's filter and access, and writes it. It reports
+// false, without error, when the entry no longer exists or matches
+// (changed since it was gathered).
+func (f *Frontend) writeRow(ctx context.Context, w ldap.ResponseWriter, r *ldap.Request, p *searchPlan, list sortedList, i int) (bool, error) {
+	ndn, err := list.ndn(ctx, i)
+	if err != nil || ndn == "" {
+		return false, err
+	}
 	req := *p.req
-	req.BaseDN, req.Scope, req.SizeLimit, req.After = string(row.ndn), ldap.ScopeBaseObject, 0, 0
+	req.BaseDN, req.Scope, req.SizeLimit, req.After = ndn, ldap.ScopeBaseObject, 0, 0
 	req.Assertion = nil // checked against the search's base already
 	req.Cost = nil      // the search paid for finding the entry
 	req.Borrow = true
 	sent := false
-	err := f.backend.Search(ctx, &req, func(en *directory.Entry) error {
+	err = f.backend.Search(ctx, &req, func(en *directory.Entry) error {
 		out := outEntryPool.Get().(*ldap.Entry)
 		defer putOutEntry(out)
 		if err := w.WriteEntry(f.entryOutInto(out, en, p), r.Search.TypesOnly); err != nil {
@@ -615,11 +738,12 @@ func (f *Frontend) rowError(w ldap.ResponseWriter, p *searchPlan, err error) {
 
 // writeSortedPage writes one page of a sorted paged search. The cookie's
 // ID field holds the offset of the page in the sorted result.
-func (f *Frontend) writeSortedPage(ctx context.Context, w ldap.ResponseWriter, r *ldap.Request, p *searchPlan, rows []sortRow, paging *pageState, cookie []byte, ctrls []ldap.ResponseControl) {
+func (f *Frontend) writeSortedPage(ctx context.Context, w ldap.ResponseWriter, r *ldap.Request, p *searchPlan, list sortedList, paging *pageState, cookie []byte, ctrls []ldap.ResponseControl) {
+	n := list.len()
 	offset := 0
 	if len(cookie) > 0 {
 		after, ok := paging.parseCookie(cookie)
-		if !ok || uint64(after) > uint64(len(rows)) {
+		if !ok || uint64(after) > uint64(n) {
 			writeErr(w, &ldap.Error{Code: ldap.UnwillingToPerform, Message: "paged results cookie is invalid"})
 			return
 		}
@@ -629,15 +753,15 @@ func (f *Frontend) writeSortedPage(ctx context.Context, w ldap.ResponseWriter, r
 		w.WriteResult(&ldap.Result{Code: ldap.Success, Controls: append(ctrls, paging.control(nil))})
 		return
 	}
-	end := min(offset+paging.size, len(rows))
+	end := min(offset+paging.size, n)
 	for i := offset; i < end; i++ {
-		if _, err := f.writeRow(ctx, w, r, p, &rows[i]); err != nil {
+		if _, err := f.writeRow(ctx, w, r, p, list, i); err != nil {
 			f.rowError(w, p, err)
 			return
 		}
 	}
 	var next []byte
-	if end < len(rows) {
+	if end < n {
 		next = paging.cookie(directory.ID(end))
 	}
 	w.WriteResult(&ldap.Result{Code: ldap.Success, Controls: append(ctrls, paging.control(next))})
@@ -654,8 +778,8 @@ func (f *Frontend) writeSortedPage(ctx context.Context, w ldap.ResponseWriter, r
 // value is at or after the assertion value in the sort order (so at most
 // it in reverse order); if there is none the target is one past the end,
 // and only the entries before it are returned.
-func (f *Frontend) writeVLV(ctx context.Context, w ldap.ResponseWriter, r *ldap.Request, p *searchPlan, keys []sortKey, rows []sortRow, v *ldap.VLVRequest, ctrls []ldap.ResponseControl) {
-	n := len(rows)
+func (f *Frontend) writeVLV(ctx context.Context, w ldap.ResponseWriter, r *ldap.Request, p *searchPlan, keys []sortKey, list sortedList, v *ldap.VLVRequest, ctrls []ldap.ResponseControl) {
+	n := list.len()
 	var pos int
 	if v.ByOffset {
 		if v.Offset == 0 {
@@ -678,26 +802,7 @@ func (f *Frontend) writeVLV(ctx context.Context, w ldap.ResponseWriter, r *ldap.
 			pos = 0
 		}
 	} else {
-		k := &keys[0]
-		pos = n + 1
-		ge, gerr := k.assertion(v.GreaterOrEqual)
-		for i := range rows {
-			x := rows[i].vals[0]
-			var ok bool
-			if x == nil {
-				ok = !k.reverse // absent is larger than any value
-			} else if c, err := k.order(x, ge); err == nil && gerr == nil {
-				if k.reverse {
-					ok = c <= 0
-				} else {
-					ok = c >= 0
-				}
-			}
-			if ok {
-				pos = i + 1
-				break
-			}
-		}
+		pos = list.target(&keys[0], v.GreaterOrEqual)
 	}
 	start := max(pos-v.BeforeCount, 1)
 	end := min(pos+v.AfterCount, n) // inclusive
@@ -708,7 +813,7 @@ func (f *Frontend) writeVLV(ctx context.Context, w ldap.ResponseWriter, r *ldap.
 			res.Code, res.Diagnostic = ldap.SizeLimitExceeded, "size limit exceeded"
 			break
 		}
-		ok, err := f.writeRow(ctx, w, r, p, &rows[i-1])
+		ok, err := f.writeRow(ctx, w, r, p, list, i-1)
 		if err != nil {
 			f.rowError(w, p, err)
 			return

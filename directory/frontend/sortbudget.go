@@ -27,6 +27,7 @@ type SortBudget struct {
 	waiters []*budgetWaiter
 
 	refused atomic.Int64
+	observe func(used int64) // called with b.mu held
 }
 
 type budgetWaiter struct {
@@ -44,6 +45,19 @@ var (
 // wait for its share (0: it does not wait).
 func NewSortBudget(size int64, wait time.Duration) *SortBudget {
 	return &SortBudget{size: size, wait: max(wait, 0)}
+}
+
+// Observe makes fn hear of every change of the bytes held, with the new
+// total (the server raises its soft memory limit by them). fn runs with
+// the budget locked, in the order of the changes: it must be quick and
+// must not call the budget. Call Observe before the budget is used.
+func (b *SortBudget) Observe(fn func(used int64)) { b.observe = fn }
+
+// changed tells the observer of b.used. b.mu is held.
+func (b *SortBudget) changed() {
+	if b.observe != nil {
+		b.observe(b.used)
+	}
 }
 
 // InUse returns the bytes currently held.
@@ -68,6 +82,7 @@ func (b *SortBudget) acquire(ctx context.Context, n, held int64) error {
 	b.mu.Lock()
 	if len(b.waiters) == 0 && b.used+n <= b.size {
 		b.used += n
+		b.changed()
 		b.mu.Unlock()
 		return nil
 	}
@@ -95,6 +110,7 @@ func (b *SortBudget) acquire(ctx context.Context, n, held int64) error {
 	select {
 	case <-w.ready: // granted meanwhile: give it back
 		b.used -= n
+		b.changed()
 	default:
 		for i, x := range b.waiters {
 			if x == w {
@@ -118,6 +134,7 @@ func (b *SortBudget) release(n int64) {
 	}
 	b.mu.Lock()
 	b.used -= n
+	b.changed()
 	b.grant()
 	b.mu.Unlock()
 }
@@ -129,6 +146,7 @@ func (b *SortBudget) grant() {
 		w := b.waiters[0]
 		b.waiters = b.waiters[1:]
 		b.used += w.n
+		b.changed()
 		close(w.ready)
 	}
 }

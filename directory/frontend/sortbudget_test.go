@@ -70,3 +70,32 @@ func waitFor(t *testing.T, b *SortBudget, n int) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestSortBudgetObserve: the observer hears every change of the bytes
+// held, in order, including grants to waiters and bytes given back.
+func TestSortBudgetObserve(t *testing.T) {
+	ctx := context.Background()
+	b := NewSortBudget(100, time.Minute)
+	var seen []int64
+	b.Observe(func(used int64) { seen = append(seen, used) })
+	if err := b.acquire(ctx, 60, 0); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() { done <- b.acquire(ctx, 50, 0) }()
+	waitFor(t, b, 1)
+	b.release(60)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	b.release(50)
+	want := []int64{60, 0, 50, 0}
+	if len(seen) != len(want) {
+		t.Fatalf("observed %v, want %v", seen, want)
+	}
+	for i := range want {
+		if seen[i] != want[i] {
+			t.Fatalf("observed %v, want %v", seen, want)
+		}
+	}
+}

@@ -278,3 +278,44 @@ func appendEscaped(b, k []byte) []byte {
 	}
 	return append(b, 0, 0)
 }
+
+// EqualityHead is the prefix shared by every equality key of the attribute.
+func (a *Attribute) EqualityHead() []byte { return a.head(PrefixEquality, 0) }
+
+// EqualityValue returns the value part of an equality key's rest (the key
+// after EqualityHead, without the ID): the normal form, and false when the
+// key holds a long value's prefix and hash (or is malformed), which does
+// not keep the value's order.
+func EqualityValue(rest []byte) ([]byte, bool) {
+	n, w := binary.Uvarint(rest)
+	if w <= 0 || n > maxEqualityBytes || uint64(len(rest)-w) != n {
+		return nil, false
+	}
+	return rest[w:], true
+}
+
+// AppendOrderingValue appends to out the order-preserving key (OrderKey's
+// result) held in an ordering key's rest (the key after OrderingPrefix,
+// without the ID); false when it is malformed.
+func AppendOrderingValue(out, rest []byte) ([]byte, bool) {
+	for i := 0; i < len(rest); i++ {
+		c := rest[i]
+		if c != 0 {
+			out = append(out, c)
+			continue
+		}
+		if i+1 >= len(rest) {
+			return nil, false
+		}
+		switch rest[i+1] {
+		case 0:
+			return out, i+2 == len(rest)
+		case 0xFF:
+			out = append(out, 0)
+			i++
+		default:
+			return nil, false
+		}
+	}
+	return nil, false
+}

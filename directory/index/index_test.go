@@ -133,3 +133,29 @@ func TestConfigChecksKinds(t *testing.T) {
 		t.Errorf("ParseKinds = %v", k)
 	}
 }
+
+// FuzzKeyValues: the value parts of ordering and equality keys read back
+// what the keys were built from, and malformed ones are refused, never a
+// panic.
+func FuzzKeyValues(f *testing.F) {
+	for _, s := range []string{"", "a", "\x00", "\x00\x00", "ab\x00\xffc", "\x00\x01", string(make([]byte, 300))} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		a := &Attribute{name: "x"}
+		rest := a.OrderingBound(b)[len(a.OrderingPrefix()):]
+		if got, ok := AppendOrderingValue(nil, rest); !ok || !bytes.Equal(got, b) {
+			t.Fatalf("ordering key of %x read back as %x, %v", b, got, ok)
+		}
+		rest = a.EqualityPrefix(b)[len(a.EqualityHead()):]
+		got, ok := EqualityValue(rest)
+		if len(b) <= maxEqualityBytes && (!ok || !bytes.Equal(got, b)) {
+			t.Fatalf("equality key of %x read back as %x, %v", b, got, ok)
+		}
+		if len(b) > maxEqualityBytes && ok {
+			t.Fatalf("equality key of %d bytes (hashed) read back as a value", len(b))
+		}
+		AppendOrderingValue(nil, b) // arbitrary bytes: no panic
+		EqualityValue(b)
+	})
+}

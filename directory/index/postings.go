@@ -163,3 +163,20 @@ func (r Reader) Range(a *Attribute, lo, hi []byte, limit int) (*roaring.Bitmap, 
 	}
 	return bm, true
 }
+
+// Postings calls fn with every key under prefix, in key order, as the
+// rest of the key after prefix and before the ID, and the ID, until fn
+// returns false. rest is valid only during the call.
+func (r Reader) Postings(prefix []byte, fn func(rest []byte, id uint64) bool) {
+	it := r.iterator(prefix)
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		k := it.Item().Key()
+		if len(k) < len(prefix)+8 {
+			continue
+		}
+		if !fn(k[len(prefix):len(k)-8], binary.BigEndian.Uint64(k[len(k)-8:])) {
+			return
+		}
+	}
+}
