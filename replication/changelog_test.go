@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/ldap"
 	"github.com/switchboard-ldap/switchboard/schema"
@@ -66,7 +67,7 @@ func add(t *testing.T, eng *directory.Engine, dn string, attrs ...string) *direc
 	return ch
 }
 
-func records(t *testing.T, eng *directory.Engine, l *Changelog, from map[uint16]CSN) []*Record {
+func records(t *testing.T, eng *directory.Engine, l *Changelog, from map[uint16]change.CSN) []*Record {
 	t.Helper()
 	var out []*Record
 	err := eng.View(func(v *directory.View) error {
@@ -120,7 +121,7 @@ func TestChangelogRecordsEveryWriteAtomically(t *testing.T) {
 		t.Errorf("safe %s after the failed write (was %s, last record %s), %d in flight", l.Safe(), safe, recs[4].CSN, len(l.inflight))
 	}
 	// Since skips what the cookie already has.
-	if got := records(t, eng, l, map[uint16]CSN{7: recs[2].CSN}); len(got) != 2 {
+	if got := records(t, eng, l, map[uint16]change.CSN{7: recs[2].CSN}); len(got) != 2 {
 		t.Errorf("since the modify: %d records, want 2", len(got))
 	}
 	// contextCSN on the suffix entry is the safe CSN.
@@ -205,7 +206,7 @@ func TestChangelogTrimAndCoverage(t *testing.T) {
 		t.Fatal("an empty store's log should cover a consumer that has seen nothing")
 	}
 	// A consumer at the third record holds the log above it.
-	if err := l.Acknowledge(ctx, "c1", map[uint16]CSN{1: recs[2].CSN}); err != nil {
+	if err := l.Acknowledge(ctx, "c1", map[uint16]change.CSN{1: recs[2].CSN}); err != nil {
 		t.Fatal(err)
 	}
 	now = now.Add(2 * time.Hour) // everything is older than MaxAge
@@ -214,14 +215,14 @@ func TestChangelogTrimAndCoverage(t *testing.T) {
 		t.Fatalf("trim removed %d (%v), want 3 (up to the consumer's position)", n, err)
 	}
 	c := cov()
-	if c.Covers(nil) || !c.Covers(map[uint16]CSN{1: recs[2].CSN}) || c.Covers(map[uint16]CSN{1: recs[1].CSN}) {
+	if c.Covers(nil) || !c.Covers(map[uint16]change.CSN{1: recs[2].CSN}) || c.Covers(map[uint16]change.CSN{1: recs[1].CSN}) {
 		t.Errorf("coverage after trimming to %s: %v", recs[2].CSN, c)
 	}
 	if got := records(t, eng, l, nil); len(got) != 3 || got[0].CSN != recs[3].CSN {
 		t.Errorf("%d records left", len(got))
 	}
 	// The consumer moves on; then it expires and no longer holds anything.
-	if err := l.Acknowledge(ctx, "c1", map[uint16]CSN{1: recs[4].CSN}); err != nil {
+	if err := l.Acknowledge(ctx, "c1", map[uint16]change.CSN{1: recs[4].CSN}); err != nil {
 		t.Fatal(err)
 	}
 	if n, _ := l.Trim(ctx); n != 2 {
@@ -273,40 +274,6 @@ func TestSubscriptionOverflow(t *testing.T) {
 	sub.Close() // after the log closed it: no panic
 }
 
-func TestCookie(t *testing.T) {
-	c, err := ParseCookie("rid=001,sid=002,csn=20250101120000.000001Z#000000#001#000000;20250101120000.000002Z#000000#002#000000")
-	if err != nil || c.RID != 1 || c.SID != 2 || len(c.CSNs) != 2 {
-		t.Fatalf("%+v %v", c, err)
-	}
-	if got := c.String(); got != "rid=001,sid=002,csn=20250101120000.000001Z#000000#001#000000;20250101120000.000002Z#000000#002#000000" {
-		t.Errorf("String %q", got)
-	}
-	if c, err := ParseCookie(""); err != nil || c.RID != -1 || len(c.CSNs) != 0 {
-		t.Errorf("empty cookie: %+v %v", c, err)
-	}
-	for _, bad := range []string{"rid=1000", "rid", "csn=x", "sid=1000", "rid=001,csn=20250101120000.000001Z#000000#001"} {
-		if _, err := ParseCookie(bad); err == nil {
-			t.Errorf("%q parsed", bad)
-		}
-	}
-}
-
-func FuzzParseCookie(f *testing.F) {
-	f.Add("rid=001,sid=002,csn=20250101120000.000001Z#000000#001#000000")
-	f.Add("rid=123,csn=20250101120000.000001Z#000000#001#000000;20250101120000.000002Z#000000#002#000000,delcsn=x")
-	f.Add("")
-	f.Fuzz(func(t *testing.T, s string) {
-		c, err := ParseCookie(s)
-		if err != nil {
-			return
-		}
-		c2, err := ParseCookie(c.String())
-		if err != nil || c2.String() != c.String() {
-			t.Fatalf("%q -> %q does not round-trip: %v", s, c.String(), err)
-		}
-	})
-}
-
 func FuzzDecodeRecord(f *testing.F) {
 	for _, r := range []*Record{
 		{Kind: RecordAdd, UUID: "u", DN: "cn=a", Attrs: []directory.Attr{{Name: "cn", Values: [][]byte{[]byte("a")}}}},
@@ -317,11 +284,11 @@ func FuzzDecodeRecord(f *testing.F) {
 		f.Add(r.appendBinary(nil, nil))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		r, err := decodeRecord(CSN{}, b, nil)
+		r, err := decodeRecord(change.CSN{}, b, nil)
 		if err != nil {
 			return
 		}
-		r2, err := decodeRecord(CSN{}, r.appendBinary(nil, nil), nil)
+		r2, err := decodeRecord(change.CSN{}, r.appendBinary(nil, nil), nil)
 		if err != nil || fmt.Sprint(r2) != fmt.Sprint(r) {
 			t.Fatalf("record does not round-trip: %v\n%+v\n%+v", err, r, r2)
 		}
@@ -335,8 +302,8 @@ func TestCommittedBound(t *testing.T) {
 	_, l := openLog(t, Config{})
 	first := l.Stamp()
 	second := l.Stamp()
-	c1, _ := ParseCSN(first)
-	c2, _ := ParseCSN(second)
+	c1, _ := change.ParseCSN(first)
+	c2, _ := change.ParseCSN(second)
 	l.Settle(second, &directory.Change{Kind: directory.ChangeAdd})
 	if got := l.Committed(); got != c1 {
 		t.Fatalf("Committed = %s with %s in flight, want %s", got, first, c1)
@@ -344,12 +311,12 @@ func TestCommittedBound(t *testing.T) {
 	derived := l.Clock().Next() // a hook's CSN drawn inside the first write
 	l.Settle(first, nil)
 	got := l.Committed()
-	for _, c := range []CSN{c1, c2, c2.WithSub(MaxSub), derived, derived.WithSub(MaxSub)} {
+	for _, c := range []change.CSN{c1, c2, c2.WithSub(change.MaxSub), derived, derived.WithSub(change.MaxSub)} {
 		if !c.Less(got) {
 			t.Fatalf("Committed = %s with nothing in flight, not above %s", got, c)
 		}
 	}
-	third, _ := ParseCSN(l.Stamp())
+	third, _ := change.ParseCSN(l.Stamp())
 	if !got.Less(third) && got != third {
 		t.Fatalf("a later stamp %s sorts below the earlier bound %s", third, got)
 	}

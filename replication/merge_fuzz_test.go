@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/switchboard-ldap/switchboard/change"
 )
 
 // fuzzOps decodes bytes into changes drawn from small pools, so that
@@ -35,7 +37,7 @@ func fuzzOps(data []byte) []*Op {
 		o := &Op{
 			Kind:  OpKind(h%4 + 1),
 			Entry: id(next()%8 + 1),
-			CSN:   CSN{Time: epoch + int64(next()%16), Replica: uint16(h>>2%3 + 1), Sub: uint32(h >> 6)},
+			CSN:   change.CSN{Time: epoch + int64(next()%16), Replica: uint16(h>>2%3 + 1), Sub: uint32(h >> 6)},
 		}
 		switch o.Kind {
 		case OpAdd, OpModRDN:
@@ -112,9 +114,9 @@ func FuzzMergeCommutes(f *testing.F) {
 			dns[e.UUID] = e.DN
 		}
 
-		var top CSN
+		var top change.CSN
 		for _, o := range ops {
-			if last := o.CSN.WithSub(MaxSub); top.Less(last) {
+			if last := o.CSN.WithSub(change.MaxSub); top.Less(last) {
 				top = last
 			}
 		}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchboard-ldap/switchboard/change"
 )
 
 // testSchema: displayName and uidNumber are single-valued; userPassword
@@ -27,8 +29,8 @@ func (testSchema) EqualityKey(attr, value string) string {
 var epoch = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC).UnixMicro()
 
 // at is the CSN of second sec on replica rid.
-func at(sec int, rid uint16) CSN {
-	return CSN{Time: epoch + int64(sec)*1_000_000, Replica: rid}
+func at(sec int, rid uint16) change.CSN {
+	return change.CSN{Time: epoch + int64(sec)*1_000_000, Replica: rid}
 }
 
 // id returns a readable UUID: 00000000-0000-4000-8000-0000000000nn.
@@ -57,17 +59,17 @@ func av(pairs ...string) []Attribute {
 	return out
 }
 
-func opAdd(c CSN, u, parent UUID, rdn string, pairs ...string) *Op {
+func opAdd(c change.CSN, u, parent UUID, rdn string, pairs ...string) *Op {
 	return &Op{CSN: c, Kind: OpAdd, Entry: u, Parent: parent, RDN: rdn, Attrs: av(pairs...)}
 }
 
-func opMod(c CSN, u UUID, mods ...Mod) *Op {
+func opMod(c change.CSN, u UUID, mods ...Mod) *Op {
 	return &Op{CSN: c, Kind: OpModify, Entry: u, Mods: mods}
 }
 
-func opDel(c CSN, u UUID) *Op { return &Op{CSN: c, Kind: OpDelete, Entry: u} }
+func opDel(c change.CSN, u UUID) *Op { return &Op{CSN: c, Kind: OpDelete, Entry: u} }
 
-func opMove(c CSN, u, parent UUID, rdn, oldRDN string) *Op {
+func opMove(c change.CSN, u, parent UUID, rdn, oldRDN string) *Op {
 	return &Op{CSN: c, Kind: OpModRDN, Entry: u, Parent: parent, RDN: rdn, OldRDN: oldRDN, DeleteOldRDN: oldRDN != ""}
 }
 

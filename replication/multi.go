@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/ldap"
 	"github.com/switchboard-ldap/switchboard/schema"
@@ -26,7 +27,7 @@ var (
 	keyOpFloor    = []byte{directory.PrefixReplication, 'O'} // O | origin -> CSN
 )
 
-func opKey(c CSN) []byte {
+func opKey(c change.CSN) []byte {
 	b := opPrefix(c.Replica)
 	return c.AppendBinary(b)
 }
@@ -43,7 +44,7 @@ func (g Generation) String() string { return UUID(g).String() }
 
 // A Vector is, per origin replica, the largest CSN of that origin a
 // replica has applied: it holds every change of the origin up to it.
-type Vector map[uint16]CSN
+type Vector map[uint16]change.CSN
 
 // Clone returns a copy of v.
 func (v Vector) Clone() Vector {
@@ -147,7 +148,7 @@ type Replicator struct {
 	// The last checkpoint written (the stored State stands at it).
 	ckptMu    sync.Mutex
 	ckpt      Vector
-	ckptFloor CSN
+	ckptFloor change.CSN
 
 	// What this replica knows of the others' positions.
 	posMu sync.Mutex
@@ -253,7 +254,7 @@ func (r *Replicator) Open(eng *directory.Engine) error {
 	r.eng = eng
 	r.schema = dirSchema{eng.Schema()}
 	r.state = NewState(r.schema)
-	var maxSeen CSN
+	var maxSeen change.CSN
 	var ckpt Vector
 	replayed := 0
 	incomplete := false
@@ -268,7 +269,7 @@ func (r *Replicator) Open(eng *directory.Engine) error {
 		}
 		copy(r.generation[:], g)
 		if err := v.Records(keyOpFloor, nil, false, func(k, val []byte) (bool, error) {
-			c, err := DecodeCSN(val)
+			c, err := change.DecodeCSN(val)
 			if err == nil && len(k) == len(keyOpFloor)+2 {
 				r.floor[binary.BigEndian.Uint16(k[len(keyOpFloor):])] = c
 			}
@@ -303,7 +304,7 @@ func (r *Replicator) Open(eng *directory.Engine) error {
 				start = after.AppendBinary(bytes.Clone(p))
 			}
 			err := v.Records(p, start, false, func(k, val []byte) (bool, error) {
-				c, err := DecodeCSN(k[len(p):])
+				c, err := change.DecodeCSN(k[len(p):])
 				if err != nil {
 					return false, fmt.Errorf("op log key %x: %w", k, err)
 				}
@@ -483,7 +484,7 @@ func (r *Replicator) OnChange(_ context.Context, tx *directory.Tx, ch *directory
 	if err := r.reinit.writable(); err != nil {
 		return err
 	}
-	c, err := ParseCSN(ch.CSN)
+	c, err := change.ParseCSN(ch.CSN)
 	if err != nil {
 		return err
 	}
@@ -628,7 +629,7 @@ func (r *Replicator) placementOf(tx *directory.Tx, en *directory.Entry) (u, pare
 // opsOf converts a committed-to-be local change into Ops: the change
 // itself at c, and every derived write (Tx.Updates) as a modify with a
 // CSN of its own.
-func (r *Replicator) opsOf(tx *directory.Tx, ch *directory.Change, c CSN) ([]Op, []touched, error) {
+func (r *Replicator) opsOf(tx *directory.Tx, ch *directory.Change, c change.CSN) ([]Op, []touched, error) {
 	var ops []Op
 	var touch []touched
 	clock := r.clog.Clock()
@@ -816,7 +817,7 @@ func (r *Replicator) resolve(ctx context.Context) error {
 	// lock held alone no local write is between its Stamp and Settle, so
 	// the checkpoint's vector has no hole below it.
 	r.wmu.Lock()
-	_, err = r.saveState(ctx, CSN{})
+	_, err = r.saveState(ctx, change.CSN{})
 	r.wmu.Unlock()
 	if err != nil {
 		return err

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"testing"
 	"time"
+
+	"github.com/switchboard-ldap/switchboard/change"
 )
 
 func samplePull() (*PullRequest, *PullResponse) {
-	c := CSN{Time: 1_700_000_000_000_000, Counter: 3, Replica: 2}
+	c := change.CSN{Time: 1_700_000_000_000_000, Counter: 3, Replica: 2}
 	q := &PullRequest{Generation: Generation{1, 2, 3}, Consumer: 7, MaxOps: 500, Vector: Vector{1: c, 2: c.WithSub(1)}}
 	p := &PullResponse{Status: PullOK, Generation: Generation{1, 2, 3}, Supplier: 2, More: true, Now: time.UnixMicro(c.Time),
 		Remaining: 12, Vector: Vector{2: c}, Ops: []Op{

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/ldap"
 )
@@ -37,7 +38,7 @@ func (o RecordKind) String() string {
 // A Record is one change in the changelog: enough to replay it on a
 // replica that holds the state before it.
 type Record struct {
-	CSN  CSN
+	CSN  change.CSN
 	Kind RecordKind
 	UUID string // entryUUID of the target
 	DN   string // the target's DN before the change (after it, for an add)
@@ -215,7 +216,7 @@ func (r *recordReader) list() []string {
 
 // decodeRecord decodes a record value; csn comes from its key, s opens
 // sealed values.
-func decodeRecord(csn CSN, v []byte, s *directory.Sealer) (*Record, error) {
+func decodeRecord(csn change.CSN, v []byte, s *directory.Sealer) (*Record, error) {
 	if len(v) < 2 || v[0] != recordVersion {
 		return nil, fmt.Errorf("%w: unknown version", ErrRecord)
 	}
@@ -263,7 +264,7 @@ func decodeRecord(csn CSN, v []byte, s *directory.Sealer) (*Record, error) {
 
 // recordOf builds the changelog record of a change, reading the moved
 // descendants of a modrdn through rd.
-func recordOf(csn CSN, ch *directory.Change, rd directory.Reader) (*Record, error) {
+func recordOf(csn change.CSN, ch *directory.Change, rd directory.Reader) (*Record, error) {
 	r := &Record{CSN: csn}
 	switch ch.Kind {
 	case directory.ChangeAdd:

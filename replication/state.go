@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/ldap"
 )
 
@@ -124,7 +125,7 @@ type Mod struct {
 type Op struct {
 	// CSN orders the change; CSN.Replica is the replica where it
 	// originated. Mods[i] is stamped CSN.WithSub(i).
-	CSN  CSN
+	CSN  change.CSN
 	Kind OpKind
 	// Entry is the changed entry's UUID.
 	Entry UUID
@@ -150,7 +151,7 @@ type Op struct {
 func (o *Op) Origin() uint16 { return o.CSN.Replica }
 
 // ModCSN returns the CSN of o.Mods[i].
-func (o *Op) ModCSN(i int) CSN { return o.CSN.WithSub(uint32(i)) }
+func (o *Op) ModCSN(i int) change.CSN { return o.CSN.WithSub(uint32(i)) }
 
 // ErrBadOp is returned (wrapped) by Apply for an operation that is
 // malformed, as opposed to one that conflicts: malformed operations are
@@ -164,7 +165,7 @@ func badOp(o *Op, format string, args ...any) error {
 // placement is one assignment of parent and RDN: by the add and by each
 // modrdn.
 type placement struct {
-	csn    CSN
+	csn    change.CSN
 	parent UUID
 	rdn    string     // as written by the originating replica
 	key    string     // normalised, for comparing names
@@ -189,8 +190,8 @@ func comparePlacement(a, b *placement) int {
 type valueState struct {
 	key     string // the equality key, Schema.EqualityKey of the value
 	value   string // the form written by the latest add
-	added   CSN
-	removed CSN
+	added   change.CSN
+	removed change.CSN
 }
 
 // attrState is one attribute's stamps. Entries hold attributes, and
@@ -199,8 +200,8 @@ type valueState struct {
 type attrState struct {
 	key     string // the lower-case name
 	name    string // display form, from the latest change naming it
-	nameCSN CSN
-	cleared CSN          // latest delete of the whole attribute
+	nameCSN change.CSN
+	cleared change.CSN   // latest delete of the whole attribute
 	values  []valueState // by key
 }
 
@@ -232,8 +233,8 @@ func (a *attrState) present(v *valueState) bool {
 }
 
 type entryState struct {
-	added   CSN // lowest add CSN; zero until the add arrives
-	deleted CSN // highest delete CSN; zero while not deleted
+	added   change.CSN // lowest add CSN; zero until the add arrives
+	deleted change.CSN // highest delete CSN; zero while not deleted
 	places  []placement
 	attrs   []attrState // by key
 }
@@ -262,7 +263,7 @@ func (e *entryState) live() bool { return !e.added.IsZero() && e.deleted.IsZero(
 type State struct {
 	schema  Schema
 	entries map[UUID]*entryState
-	floor   CSN               // the largest Purge bound: older changes are ignored
+	floor   change.CSN        // the largest Purge bound: older changes are ignored
 	changed map[UUID]struct{} // since the last TakeChanged
 	unsaved map[UUID]struct{} // since the last TakeUnsaved
 	// layoutGen counts the changes a Shown's cached view cannot follow
@@ -339,8 +340,8 @@ func (s *State) Apply(o *Op) error {
 			s.addValues(e, a.Name, a.Values, o.CSN)
 		}
 	case OpModify:
-		if len(o.Mods) > MaxSub+1 {
-			return badOp(o, "%d modifications, at most %d", len(o.Mods), MaxSub+1)
+		if len(o.Mods) > change.MaxSub+1 {
+			return badOp(o, "%d modifications, at most %d", len(o.Mods), change.MaxSub+1)
 		}
 		for _, m := range o.Mods {
 			if m.Attr == "" {
@@ -464,7 +465,7 @@ func (e *entryState) addPlacement(p placement) {
 
 // attr returns the entry's state for attribute name, creating it, and
 // lets the change stamped c propose its spelling of the name.
-func (s *State) attr(e *entryState, name string, c CSN) *attrState {
+func (s *State) attr(e *entryState, name string, c change.CSN) *attrState {
 	k := strings.ToLower(name)
 	i, ok := e.find(k)
 	if !ok {
@@ -478,13 +479,13 @@ func (s *State) attr(e *entryState, name string, c CSN) *attrState {
 	return a
 }
 
-func (a *attrState) clear(c CSN) {
+func (a *attrState) clear(c change.CSN) {
 	if a.cleared.Less(c) {
 		a.cleared = c
 	}
 }
 
-func (s *State) addValues(e *entryState, name string, values []string, c CSN) {
+func (s *State) addValues(e *entryState, name string, values []string, c change.CSN) {
 	a := s.attr(e, name, c)
 	k := strings.ToLower(name)
 	if len(values) > 0 && s.schema.SingleValued(k) {
@@ -515,7 +516,7 @@ func (s *State) valueKey(attr, v string) string {
 	return v
 }
 
-func (s *State) removeValues(e *entryState, name string, values []string, c CSN) {
+func (s *State) removeValues(e *entryState, name string, values []string, c change.CSN) {
 	a := s.attr(e, name, c)
 	k := strings.ToLower(name)
 	for _, v := range values {

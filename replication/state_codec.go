@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/switchboard-ldap/switchboard/change"
 )
 
 // OpFormat is the version of the binary form of an Op that AppendBinary
@@ -161,8 +163,8 @@ func (d *opDecoder) op() Op {
 		d.fail("format %d, want %d", v, OpFormat)
 	}
 	var o Op
-	if p := d.take(CSNSize); p != nil {
-		c, err := DecodeCSN(p)
+	if p := d.take(change.CSNSize); p != nil {
+		c, err := change.DecodeCSN(p)
 		if err != nil {
 			d.fail("%v", err)
 		}

@@ -57,7 +57,7 @@
 // # Cookies
 //
 // Cookies are OpenLDAP's, "rid=NNN,csn=CSN[;CSN...]" with one CSN per
-// server ID (see replication.Cookie); the consumer's rid is echoed. A
+// server ID (see change.Cookie); the consumer's rid is echoed. A
 // cookie that does not parse is refused with protocolError. The position
 // of each configured consumer (the root DN and Config.Consumers, the
 // config's replication.consumers; by its bind DN and rid) is recorded
@@ -75,6 +75,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/directory/frontend"
 	"github.com/switchboard-ldap/switchboard/directory/overlay/internal/changefeed"
@@ -129,7 +130,7 @@ func (p *Provider) ServeSearch(ctx context.Context, w ldap.ResponseWriter, q *fr
 		writeErr(w, &ldap.Error{Code: ldap.ProtocolError, Message: err.Error()})
 		return
 	}
-	cookie, err := replication.ParseCookie(string(req.Cookie))
+	cookie, err := change.ParseCookie(string(req.Cookie))
 	if err != nil {
 		writeErr(w, &ldap.Error{Code: ldap.ProtocolError, Message: err.Error()})
 		return
@@ -184,7 +185,7 @@ func (p *Provider) ServeSearch(ctx context.Context, w ldap.ResponseWriter, q *fr
 		}
 		return
 	}
-	out := replication.Cookie{RID: s.rid, SID: -1, CSNs: state}
+	out := change.Cookie{RID: s.rid, SID: -1, CSNs: state}
 	if holds {
 		if err := p.Log.Acknowledge(ctx, id, state); err != nil {
 			p.Logger.Warn("syncprov: recording a consumer's position", "consumer", id, "err", err)
@@ -319,7 +320,7 @@ func (s *session) refreshAll(ctx context.Context) error {
 // The descendants a subtree delete removed or a modDN moved are known by
 // entryUUID alone: when one of them is gone, a restricted requester's
 // refresh falls back to the present phase.
-func (s *session) refreshFromLog(ctx context.Context, from map[uint16]replication.CSN) (bool, error) {
+func (s *session) refreshFromLog(ctx context.Context, from map[uint16]change.CSN) (bool, error) {
 	type history struct {
 		gone, added bool
 		// dns are the DNs the log names it by; partial is set when it
@@ -449,7 +450,7 @@ func (s *session) refreshFromLog(ctx context.Context, from map[uint16]replicatio
 }
 
 // persist streams commits until the operation ends.
-func (s *session) persist(ctx context.Context, sub *replication.Subscription, sent map[uint16]replication.CSN) {
+func (s *session) persist(ctx context.Context, sub *replication.Subscription, sent map[uint16]change.CSN) {
 	local := s.p.Log.Replica()
 	behind := &ldap.Result{Code: ldap.Busy, Diagnostic: "the consumer fell behind the change stream; resume with the last cookie"}
 	changefeed.Follow(ctx, s.w, sub, &s.p.Stop, behind, func(ev replication.Event) error {
@@ -462,7 +463,7 @@ func (s *session) persist(ctx context.Context, sub *replication.Subscription, se
 		var cookie []byte
 		if sent[local].Less(ev.Safe) {
 			sent[local] = ev.Safe
-			cookie = []byte(replication.Cookie{RID: s.rid, SID: -1, CSNs: sent}.String())
+			cookie = []byte(change.Cookie{RID: s.rid, SID: -1, CSNs: sent}.String())
 		}
 		return s.send(ctx, ev.Change, cookie)
 	})
