@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/ldap"
 	"github.com/switchboard-ldap/switchboard/schema"
 )
@@ -50,7 +51,7 @@ func TestSpaceGuardRefusesAndRecovers(t *testing.T) {
 	// 54 MiB of headroom, below the 64 MiB reserve.
 	avail.Store(70 << 20)
 	clock = clock.Add(probeEvery)
-	_, err := e.Modify(ctx, dn, []Mod{{Op: ldap.ModReplace, Attr: Attr{Name: "description", Values: [][]byte{[]byte("x")}}}}, WriteOptions{})
+	_, err := e.Modify(ctx, dn, []Mod{{Op: change.ModReplace, Attr: Attr{Name: "description", Values: [][]byte{[]byte("x")}}}}, WriteOptions{})
 	if code(err) != ldap.UnwillingToPerform || !strings.Contains(err.Error(), "disk is full") {
 		t.Fatalf("write on a full disk: %v", err)
 	}
@@ -67,7 +68,7 @@ func TestSpaceGuardRefusesAndRecovers(t *testing.T) {
 
 	avail.Store(1 << 30)
 	clock = clock.Add(probeFullEvery)
-	must(t, errOf(e.Modify(ctx, dn, []Mod{{Op: ldap.ModReplace, Attr: Attr{Name: "description", Values: [][]byte{[]byte("x")}}}}, WriteOptions{})))
+	must(t, errOf(e.Modify(ctx, dn, []Mod{{Op: change.ModReplace, Attr: Attr{Name: "description", Values: [][]byte{[]byte("x")}}}}, WriteOptions{})))
 	if st := e.DiskSpace(); st.Full {
 		t.Fatalf("still full after space came back: %+v", st)
 	}

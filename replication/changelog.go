@@ -228,9 +228,9 @@ func floorOf(v *directory.View, origin uint16) (change.CSN, error) {
 }
 
 // Stamp implements directory.Stamper.
-func (l *Changelog) Stamp() string {
+func (l *Changelog) Stamp() change.CSN {
 	if l.clock == nil {
-		return ""
+		return change.CSN{}
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -238,7 +238,7 @@ func (l *Changelog) Stamp() string {
 	// smaller than one already settled.
 	c := l.clock.Next()
 	l.inflight[c] = struct{}{}
-	return c.String()
+	return c
 }
 
 // Settle implements directory.Stamper: it retires csn and, for a commit,
@@ -251,12 +251,8 @@ func (l *Changelog) Stamp() string {
 // began after that commit: Badger refuses it otherwise), so CSN order is
 // commit order wherever order matters, while the order in which writers
 // return from their commits (which is what Settle is called in) is not.
-func (l *Changelog) Settle(text string, ch *directory.Change) {
-	if text == "" {
-		return
-	}
-	c, err := change.ParseCSN(text)
-	if err != nil {
+func (l *Changelog) Settle(c change.CSN, ch *directory.Change) {
+	if c.IsZero() {
 		return
 	}
 	l.mu.Lock()
@@ -420,18 +416,14 @@ func (l *Changelog) Name() string { return "changelog" }
 // OnChange implements directory.WriteHook: it writes the change's record
 // in the change's transaction.
 func (l *Changelog) OnChange(_ context.Context, tx *directory.Tx, ch *directory.Change) error {
-	if ch.CSN == "" {
+	if ch.CSN.IsZero() {
 		return nil // no stamper: nothing to key the record by
 	}
-	c, err := change.ParseCSN(ch.CSN)
+	rec, err := recordOf(ch.CSN, ch, tx)
 	if err != nil {
 		return fmt.Errorf("changelog: %w", err)
 	}
-	rec, err := recordOf(c, ch, tx)
-	if err != nil {
-		return fmt.Errorf("changelog: %w", err)
-	}
-	return tx.PutRecord(logKey(c), rec.appendBinary(nil, tx.Sealer()))
+	return tx.PutRecord(logKey(ch.CSN), rec.appendBinary(nil, tx.Sealer()))
 }
 
 // Coverage is what the log can replay: for every origin it has seen, the

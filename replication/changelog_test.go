@@ -84,10 +84,10 @@ func TestChangelogRecordsEveryWriteAtomically(t *testing.T) {
 	ctx := context.Background()
 	add(t, eng, "dc=example,dc=com", "objectClass", "domain", "dc", "example")
 	ch := add(t, eng, "cn=a,dc=example,dc=com", "objectClass", "person", "cn", "a", "sn", "x")
-	if ch.CSN == "" || ch.After.First("entryCSN") != ch.CSN || !strings.Contains(ch.CSN, "#007#") {
-		t.Fatalf("add stamped %q, entryCSN %q", ch.CSN, ch.After.First("entryCSN"))
+	if ch.CSN.IsZero() || ch.After.First("entryCSN") != ch.CSN.String() || ch.CSN.Replica != 7 {
+		t.Fatalf("add stamped %v, entryCSN %q", ch.CSN, ch.After.First("entryCSN"))
 	}
-	mods := []directory.Mod{{Op: ldap.ModReplace, Attr: directory.Attr{Name: "sn", Values: [][]byte{[]byte("y"), []byte("z")}}}}
+	mods := []directory.Mod{{Op: change.ModReplace, Attr: directory.Attr{Name: "sn", Values: [][]byte{[]byte("y"), []byte("z")}}}}
 	if _, err := eng.Modify(ctx, "cn=a,dc=example,dc=com", mods, directory.WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -142,9 +142,9 @@ func TestChangelogReplayRecords(t *testing.T) {
 	add(t, eng, "dc=example,dc=com", "objectClass", "domain", "dc", "example")
 	add(t, eng, "cn=g,dc=example,dc=com", "objectClass", "groupOfNames", "cn", "g", "member", "cn=m1")
 	mods := []directory.Mod{
-		{Op: ldap.ModAdd, Attr: directory.Attr{Name: "member", Values: [][]byte{[]byte("cn=m2"), []byte("cn=m3")}}},
-		{Op: ldap.ModDelete, Attr: directory.Attr{Name: "member", Values: [][]byte{[]byte("cn=m1")}}},
-		{Op: ldap.ModAdd, Attr: directory.Attr{Name: "description", Values: [][]byte{[]byte("d")}}},
+		{Op: change.ModAdd, Attr: directory.Attr{Name: "member", Values: [][]byte{[]byte("cn=m2"), []byte("cn=m3")}}},
+		{Op: change.ModDelete, Attr: directory.Attr{Name: "member", Values: [][]byte{[]byte("cn=m1")}}},
+		{Op: change.ModAdd, Attr: directory.Attr{Name: "description", Values: [][]byte{[]byte("d")}}},
 	}
 	ch, err := eng.Modify(ctx, "cn=g,dc=example,dc=com", mods, directory.WriteOptions{})
 	if err != nil {
@@ -156,9 +156,9 @@ func TestChangelogReplayRecords(t *testing.T) {
 	for _, m := range recs[2].Mods {
 		cur := replay.Get(m.Attr.Name)
 		switch {
-		case m.Op == ldap.ModReplace:
+		case m.Op == change.ModReplace:
 			replay.Set(m.Attr.Name, m.Attr.Values)
-		case m.Op == ldap.ModAdd:
+		case m.Op == change.ModAdd:
 			replay.Set(m.Attr.Name, append(append([][]byte(nil), cur...), m.Attr.Values...))
 		case len(m.Attr.Values) == 0:
 			replay.Set(m.Attr.Name, nil)
@@ -276,10 +276,10 @@ func TestSubscriptionOverflow(t *testing.T) {
 
 func FuzzDecodeRecord(f *testing.F) {
 	for _, r := range []*Record{
-		{Kind: RecordAdd, UUID: "u", DN: "cn=a", Attrs: []directory.Attr{{Name: "cn", Values: [][]byte{[]byte("a")}}}},
-		{Kind: RecordModify, UUID: "u", DN: "cn=a", Mods: []directory.Mod{{Op: ldap.ModDelete, Attr: directory.Attr{Name: "sn"}}}},
-		{Kind: RecordDelete, UUID: "u", DN: "cn=a", Also: []string{"v"}},
-		{Kind: RecordModDN, UUID: "u", DN: "cn=a", NewDN: "cn=b"},
+		{Kind: change.Add, UUID: "u", DN: "cn=a", Attrs: []directory.Attr{{Name: "cn", Values: [][]byte{[]byte("a")}}}},
+		{Kind: change.Modify, UUID: "u", DN: "cn=a", Mods: []directory.Mod{{Op: change.ModDelete, Attr: directory.Attr{Name: "sn"}}}},
+		{Kind: change.Delete, UUID: "u", DN: "cn=a", Also: []string{"v"}},
+		{Kind: change.ModRDN, UUID: "u", DN: "cn=a", NewDN: "cn=b"},
 	} {
 		f.Add(r.appendBinary(nil, nil))
 	}
@@ -302,9 +302,8 @@ func TestCommittedBound(t *testing.T) {
 	_, l := openLog(t, Config{})
 	first := l.Stamp()
 	second := l.Stamp()
-	c1, _ := change.ParseCSN(first)
-	c2, _ := change.ParseCSN(second)
-	l.Settle(second, &directory.Change{Kind: directory.ChangeAdd})
+	c1, c2 := first, second
+	l.Settle(second, &directory.Change{Kind: change.Add})
 	if got := l.Committed(); got != c1 {
 		t.Fatalf("Committed = %s with %s in flight, want %s", got, first, c1)
 	}
@@ -316,7 +315,7 @@ func TestCommittedBound(t *testing.T) {
 			t.Fatalf("Committed = %s with nothing in flight, not above %s", got, c)
 		}
 	}
-	third, _ := change.ParseCSN(l.Stamp())
+	third := l.Stamp()
 	if !got.Less(third) && got != third {
 		t.Fatalf("a later stamp %s sorts below the earlier bound %s", third, got)
 	}
@@ -330,30 +329,30 @@ func TestSubscriptionCSNOrder(t *testing.T) {
 	sub := l.Subscribe()
 	defer sub.Close()
 	first, second, third := l.Stamp(), l.Stamp(), l.Stamp()
-	l.Settle(third, &directory.Change{Kind: directory.ChangeModify})
-	l.Settle(second, &directory.Change{Kind: directory.ChangeDelete})
+	l.Settle(third, &directory.Change{Kind: change.Modify})
+	l.Settle(second, &directory.Change{Kind: change.Delete})
 	select {
 	case ev := <-sub.C():
 		t.Fatalf("%s went out while %s was in flight", ev.CSN, first)
 	default:
 	}
-	l.Settle(first, &directory.Change{Kind: directory.ChangeAdd})
-	var got []string
+	l.Settle(first, &directory.Change{Kind: change.Add})
+	var got []change.CSN
 	for range 3 {
 		ev := <-sub.C()
 		if ev.Safe.Less(ev.CSN) {
 			t.Errorf("event %s with safe CSN %s below it", ev.CSN, ev.Safe)
 		}
-		got = append(got, ev.CSN.String())
+		got = append(got, ev.CSN)
 	}
-	if want := []string{first, second, third}; fmt.Sprint(got) != fmt.Sprint(want) {
+	if want := []change.CSN{first, second, third}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("events in order %v, want %v", got, want)
 	}
 	// A write given up releases what waited behind it.
 	a, b := l.Stamp(), l.Stamp()
-	l.Settle(b, &directory.Change{Kind: directory.ChangeModify})
+	l.Settle(b, &directory.Change{Kind: change.Modify})
 	l.Settle(a, nil)
-	if ev := <-sub.C(); ev.CSN.String() != b {
+	if ev := <-sub.C(); ev.CSN != b {
 		t.Fatalf("got %s, want %s", ev.CSN, b)
 	}
 }

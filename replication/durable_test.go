@@ -11,7 +11,6 @@ import (
 
 	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
-	"github.com/switchboard-ldap/switchboard/ldap"
 	"github.com/switchboard-ldap/switchboard/schema"
 )
 
@@ -131,7 +130,7 @@ func (x *replica) population(n int) {
 
 func modify(t testing.TB, eng *directory.Engine, dn, attr, value string) {
 	t.Helper()
-	_, err := eng.Modify(context.Background(), dn, []directory.Mod{{Op: ldap.ModReplace, Attr: directory.Attr{Name: attr, Values: [][]byte{[]byte(value)}}}}, directory.WriteOptions{})
+	_, err := eng.Modify(context.Background(), dn, []directory.Mod{{Op: change.ModReplace, Attr: directory.Attr{Name: attr, Values: [][]byte{[]byte(value)}}}}, directory.WriteOptions{})
 	if err != nil {
 		t.Fatalf("modify %s: %v", dn, err)
 	}
@@ -156,7 +155,7 @@ func TestDurableStateRoundTrip(t *testing.T) {
 	}
 	x.r.smu.RUnlock()
 	gen, _ := x.r.Position()
-	remote := Op{CSN: change.CSN{Time: time.Now().UnixMicro(), Replica: 2}, Kind: OpAdd, Entry: u, Parent: people, RDN: "cn=remote",
+	remote := Op{CSN: change.CSN{Time: time.Now().UnixMicro(), Replica: 2}, Kind: change.Add, Entry: u, Parent: people, RDN: "cn=remote",
 		Attrs: []Attribute{{Name: "objectClass", Values: []string{"person"}}, {Name: "cn", Values: []string{"remote"}}, {Name: "sn", Values: []string{"r"}}, {Name: "entryUUID", Values: []string{u.String()}}}}
 	if _, err := x.r.ApplyRemote(context.Background(), gen, []Op{remote}); err != nil {
 		t.Fatal(err)
@@ -517,7 +516,7 @@ func BenchmarkReplicatorOpen(b *testing.B) {
 			var u UUID
 			u[0], u[1], u[2], u[3] = 7, byte(j>>16), byte(j>>8), byte(j)
 			cn := fmt.Sprintf("u%d", j)
-			ops = append(ops, Op{CSN: change.CSN{Time: base + int64(j), Replica: 2}, Kind: OpAdd, Entry: u, Parent: people, RDN: "cn=" + cn,
+			ops = append(ops, Op{CSN: change.CSN{Time: base + int64(j), Replica: 2}, Kind: change.Add, Entry: u, Parent: people, RDN: "cn=" + cn,
 				Attrs: []Attribute{{Name: "objectClass", Values: []string{"top", "person", "organizationalPerson", "inetOrgPerson"}},
 					{Name: "cn", Values: []string{cn}}, {Name: "sn", Values: []string{"Surname"}}, {Name: "mail", Values: []string{cn + "@example.com"}},
 					{Name: "description", Values: []string{"a user of the benchmark", "with two values"}},

@@ -115,7 +115,7 @@ func (s *State) decodeEntryState(d *opDecoder) (*entryState, error) {
 			if d.err != nil {
 				break
 			}
-			o := Op{CSN: c, Kind: OpModRDN}
+			o := Op{CSN: c, Kind: change.ModRDN}
 			p, err := s.place(&o, parent, rdn)
 			if err != nil {
 				d.fail("placement: %v", err)

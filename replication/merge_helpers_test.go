@@ -60,22 +60,24 @@ func av(pairs ...string) []Attribute {
 }
 
 func opAdd(c change.CSN, u, parent UUID, rdn string, pairs ...string) *Op {
-	return &Op{CSN: c, Kind: OpAdd, Entry: u, Parent: parent, RDN: rdn, Attrs: av(pairs...)}
+	return &Op{CSN: c, Kind: change.Add, Entry: u, Parent: parent, RDN: rdn, Attrs: av(pairs...)}
 }
 
 func opMod(c change.CSN, u UUID, mods ...Mod) *Op {
-	return &Op{CSN: c, Kind: OpModify, Entry: u, Mods: mods}
+	return &Op{CSN: c, Kind: change.Modify, Entry: u, Mods: mods}
 }
 
-func opDel(c change.CSN, u UUID) *Op { return &Op{CSN: c, Kind: OpDelete, Entry: u} }
+func opDel(c change.CSN, u UUID) *Op { return &Op{CSN: c, Kind: change.Delete, Entry: u} }
 
 func opMove(c change.CSN, u, parent UUID, rdn, oldRDN string) *Op {
-	return &Op{CSN: c, Kind: OpModRDN, Entry: u, Parent: parent, RDN: rdn, OldRDN: oldRDN, DeleteOldRDN: oldRDN != ""}
+	return &Op{CSN: c, Kind: change.ModRDN, Entry: u, Parent: parent, RDN: rdn, OldRDN: oldRDN, DeleteOldRDN: oldRDN != ""}
 }
 
-func modAdd(attr string, v ...string) Mod  { return Mod{Kind: ModAdd, Attr: attr, Values: v} }
-func modDel(attr string, v ...string) Mod  { return Mod{Kind: ModDelete, Attr: attr, Values: v} }
-func modRepl(attr string, v ...string) Mod { return Mod{Kind: ModReplace, Attr: attr, Values: v} }
+func modAdd(attr string, v ...string) Mod { return Mod{Op: change.ModAdd, Attr: attr, Values: v} }
+func modDel(attr string, v ...string) Mod { return Mod{Op: change.ModDelete, Attr: attr, Values: v} }
+func modRepl(attr string, v ...string) Mod {
+	return Mod{Op: change.ModReplace, Attr: attr, Values: v}
+}
 
 // suffixAdd creates the naming context entry every scenario starts from.
 func suffixAdd() *Op {

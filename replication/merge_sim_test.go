@@ -284,7 +284,7 @@ func (m *sim) converged() *State {
 	// No resurrection: a deleted entry is at most glue.
 	view := ref.Materialize()
 	for _, o := range m.ops {
-		if e := find(view, o.Entry); o.Kind == OpDelete && e != nil && !e.Glue {
+		if e := find(view, o.Entry); o.Kind == change.Delete && e != nil && !e.Glue {
 			m.t.Fatalf("deleted entry %s is live again: %+v", o.Entry, e)
 		}
 	}

@@ -13,8 +13,8 @@ func samplePull() (*PullRequest, *PullResponse) {
 	q := &PullRequest{Generation: Generation{1, 2, 3}, Consumer: 7, MaxOps: 500, Vector: Vector{1: c, 2: c.WithSub(1)}}
 	p := &PullResponse{Status: PullOK, Generation: Generation{1, 2, 3}, Supplier: 2, More: true, Now: time.UnixMicro(c.Time),
 		Remaining: 12, Vector: Vector{2: c}, Ops: []Op{
-			{CSN: c, Kind: OpAdd, Entry: UUID{9}, RDN: "dc=example,dc=com", Attrs: []Attribute{{Name: "dc", Values: []string{"example"}}}},
-			{CSN: c.WithSub(1), Kind: OpDelete, Entry: UUID{9}},
+			{CSN: c, Kind: change.Add, Entry: UUID{9}, RDN: "dc=example,dc=com", Attrs: []Attribute{{Name: "dc", Values: []string{"example"}}}},
+			{CSN: c.WithSub(1), Kind: change.Delete, Entry: UUID{9}},
 		}}
 	return q, p
 }

@@ -151,8 +151,8 @@ func (tr *testReplica) settle() [32]byte {
 func sampleSnapshot() (*SnapshotRequest, *SnapshotResponse) {
 	c := change.CSN{Time: 1_700_000_000_000_000, Counter: 3, Replica: 2}
 	s := NewState(nil)
-	s.Apply(&Op{CSN: c, Kind: OpAdd, Entry: UUID{9}, RDN: "dc=example,dc=com", Attrs: []Attribute{{Name: "dc", Values: []string{"example"}}}})
-	s.Apply(&Op{CSN: c.WithSub(1), Kind: OpAdd, Entry: UUID{10}, Parent: UUID{9}, RDN: "cn=a", Attrs: []Attribute{{Name: "cn", Values: []string{"a"}}}})
+	s.Apply(&Op{CSN: c, Kind: change.Add, Entry: UUID{9}, RDN: "dc=example,dc=com", Attrs: []Attribute{{Name: "dc", Values: []string{"example"}}}})
+	s.Apply(&Op{CSN: c.WithSub(1), Kind: change.Add, Entry: UUID{10}, Parent: UUID{9}, RDN: "cn=a", Attrs: []Attribute{{Name: "cn", Values: []string{"a"}}}})
 	e1, _ := s.AppendEntryState(nil, UUID{9})
 	e2, _ := s.AppendEntryState(nil, UUID{10})
 	q := &SnapshotRequest{Consumer: 7, ID: SnapshotID{4, 5}, After: UUID{8}, MaxBytes: 4096}

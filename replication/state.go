@@ -68,45 +68,6 @@ type exactSchema struct{}
 func (exactSchema) SingleValued(string) bool           { return false }
 func (exactSchema) EqualityKey(_, value string) string { return value }
 
-// OpKind is the kind of a replicated change. The values are part of the
-// wire format and must not change.
-type OpKind uint8
-
-const (
-	OpAdd    OpKind = 1
-	OpModify OpKind = 2
-	OpDelete OpKind = 3
-	OpModRDN OpKind = 4
-)
-
-func (k OpKind) String() string {
-	switch k {
-	case OpAdd:
-		return "add"
-	case OpModify:
-		return "modify"
-	case OpDelete:
-		return "delete"
-	case OpModRDN:
-		return "modrdn"
-	}
-	return fmt.Sprintf("OpKind(%d)", uint8(k))
-}
-
-// ModKind is the kind of one modification. The values are part of the
-// wire format and must not change.
-type ModKind uint8
-
-const (
-	// ModAdd adds values.
-	ModAdd ModKind = 1
-	// ModDelete deletes the listed values, or the whole attribute when
-	// no value is listed.
-	ModDelete ModKind = 2
-	// ModReplace deletes the attribute and adds the listed values.
-	ModReplace ModKind = 3
-)
-
 // An Attribute is a name and its values.
 type Attribute struct {
 	Name   string
@@ -115,7 +76,7 @@ type Attribute struct {
 
 // A Mod is one modification of a modify operation.
 type Mod struct {
-	Kind   ModKind
+	Op     change.ModOp // add, delete or replace
 	Attr   string
 	Values []string
 }
@@ -126,7 +87,7 @@ type Op struct {
 	// CSN orders the change; CSN.Replica is the replica where it
 	// originated. Mods[i] is stamped CSN.WithSub(i).
 	CSN  change.CSN
-	Kind OpKind
+	Kind change.Kind
 	// Entry is the changed entry's UUID.
 	Entry UUID
 
@@ -317,7 +278,7 @@ func (s *State) Apply(o *Op) error {
 		return badOp(o, "the root cannot be changed")
 	}
 	switch o.Kind {
-	case OpAdd:
+	case change.Add:
 		p, err := s.place(o, o.Parent, o.RDN)
 		if err != nil {
 			return err
@@ -339,7 +300,7 @@ func (s *State) Apply(o *Op) error {
 		for _, a := range o.Attrs {
 			s.addValues(e, a.Name, a.Values, o.CSN)
 		}
-	case OpModify:
+	case change.Modify:
 		if len(o.Mods) > change.MaxSub+1 {
 			return badOp(o, "%d modifications, at most %d", len(o.Mods), change.MaxSub+1)
 		}
@@ -347,35 +308,35 @@ func (s *State) Apply(o *Op) error {
 			if m.Attr == "" {
 				return badOp(o, "modification with no attribute")
 			}
-			if m.Kind < ModAdd || m.Kind > ModReplace {
-				return badOp(o, "modification kind %d", m.Kind)
+			if m.Op > change.ModReplace {
+				return badOp(o, "modification %v", m.Op)
 			}
 		}
 		e := s.entry(o.Entry)
 		s.touch(o.Entry)
 		for i, m := range o.Mods {
 			c := o.ModCSN(i)
-			switch m.Kind {
-			case ModAdd:
+			switch m.Op {
+			case change.ModAdd:
 				s.addValues(e, m.Attr, m.Values, c)
-			case ModDelete:
+			case change.ModDelete:
 				if len(m.Values) == 0 {
 					s.attr(e, m.Attr, c).clear(c)
 				} else {
 					s.removeValues(e, m.Attr, m.Values, c)
 				}
-			case ModReplace:
+			case change.ModReplace:
 				s.attr(e, m.Attr, c).clear(c)
 				s.addValues(e, m.Attr, m.Values, c)
 			}
 		}
-	case OpDelete:
+	case change.Delete:
 		e := s.entry(o.Entry)
 		s.touch(o.Entry)
 		if e.deleted.Less(o.CSN) {
 			e.deleted = o.CSN
 		}
-	case OpModRDN:
+	case change.ModRDN:
 		p, err := s.place(o, o.Parent, o.RDN)
 		if err != nil {
 			return err

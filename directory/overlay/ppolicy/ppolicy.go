@@ -51,6 +51,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/directory/password"
 	"github.com/switchboard-ldap/switchboard/ldap"
@@ -182,9 +183,9 @@ func (o *Overlay) Authenticate(ctx context.Context, dn string, pw []byte) (*dire
 	return got, nil
 }
 
-// change marks a write whose new password the overlay checked, for the
+// pwChange marks a write whose new password the overlay checked, for the
 // Hook.
-type change struct {
+type pwChange struct {
 	ndn    string
 	self   bool
 	policy *Policy
@@ -192,8 +193,8 @@ type change struct {
 
 type changeKey struct{}
 
-func changeFrom(ctx context.Context) *change {
-	c, _ := ctx.Value(changeKey{}).(*change)
+func changeFrom(ctx context.Context) *pwChange {
+	c, _ := ctx.Value(changeKey{}).(*pwChange)
 	return c
 }
 
@@ -233,7 +234,7 @@ func (o *Overlay) Modify(ctx context.Context, dn string, mods []directory.Mod, o
 	if err := o.check(ctx, p, self, &req); err != nil {
 		return nil, err
 	}
-	ctx = context.WithValue(ctx, changeKey{}, &change{ndn: en.NDN, self: self, policy: p})
+	ctx = context.WithValue(ctx, changeKey{}, &pwChange{ndn: en.NDN, self: self, policy: p})
 	return o.Backend.Modify(ctx, dn, mods, opt)
 }
 
@@ -265,7 +266,7 @@ func (o *Overlay) Add(ctx context.Context, dn string, attrs []directory.Attr, op
 	if err := o.checkContent(ctx, p, &req); err != nil {
 		return nil, err
 	}
-	ctx = context.WithValue(ctx, changeKey{}, &change{ndn: "", policy: p})
+	ctx = context.WithValue(ctx, changeKey{}, &pwChange{ndn: "", policy: p})
 	return o.Backend.Add(ctx, dn, attrs, opt)
 }
 
@@ -289,7 +290,7 @@ func (o *Overlay) readMods(ctx context.Context, en *directory.Entry, mods []dire
 			continue
 		}
 		switch m.Op {
-		case ldap.ModAdd, ldap.ModReplace:
+		case change.ModAdd, change.ModReplace:
 			for _, v := range m.Attr.Values {
 				if password.IsHashed(v) {
 					req.hashed = true
@@ -297,7 +298,7 @@ func (o *Overlay) readMods(ctx context.Context, en *directory.Entry, mods []dire
 					req.cleartext = append(req.cleartext, v)
 				}
 			}
-		case ldap.ModDelete:
+		case change.ModDelete:
 			vals := make([][]byte, len(m.Attr.Values))
 			for j, v := range m.Attr.Values {
 				vals[j] = v

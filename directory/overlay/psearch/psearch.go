@@ -68,6 +68,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/directory/frontend"
 	"github.com/switchboard-ldap/switchboard/directory/overlay/internal/changefeed"
@@ -173,13 +174,13 @@ type notifier struct {
 func (n *notifier) notify(ch *directory.Change) error {
 	var typ int
 	switch ch.Kind {
-	case directory.ChangeAdd:
+	case change.Add:
 		typ = ldap.PSearchAdd
-	case directory.ChangeDelete:
+	case change.Delete:
 		typ = ldap.PSearchDelete
-	case directory.ChangeModify:
+	case change.Modify:
 		typ = ldap.PSearchModify
-	case directory.ChangeModifyDN:
+	case change.ModRDN:
 		typ = ldap.PSearchModDN
 	default:
 		return nil

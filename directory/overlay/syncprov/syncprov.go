@@ -364,17 +364,17 @@ func (s *session) refreshFromLog(ctx context.Context, from map[uint16]change.CSN
 				return nil
 			}
 			switch r.Kind {
-			case replication.RecordDelete:
+			case change.Delete:
 				for _, u := range r.Also {
 					touch(u, true)
 				}
 				touch(r.UUID, true, r.DN)
-			case replication.RecordModDN:
+			case change.ModRDN:
 				touch(r.UUID, false, r.DN, r.NewDN)
 				for _, u := range r.Also {
 					touch(u, false)
 				}
-			case replication.RecordAdd:
+			case change.Add:
 				touch(r.UUID, false, r.DN).added = true
 			default:
 				touch(r.UUID, false, r.DN)
@@ -478,7 +478,7 @@ func (s *session) send(ctx context.Context, ch *directory.Change, cookie []byte)
 	if err := s.content.Recheck(ctx); err != nil {
 		return err
 	}
-	if ch.Kind == directory.ChangeDelete {
+	if ch.Kind == change.Delete {
 		var last *directory.Entry
 		for i := len(ch.Removed) - 1; i >= 0; i-- {
 			if s.content.Holds(ch.Removed[i]) {
@@ -506,7 +506,7 @@ func (s *session) send(ctx context.Context, ch *directory.Change, cookie []byte)
 		return s.newCookie(cookie)
 	}
 	state := ldap.SyncModify
-	if ch.Kind == directory.ChangeAdd || !s.content.Holds(ch.Before) {
+	if ch.Kind == change.Add || !s.content.Holds(ch.Before) {
 		state = ldap.SyncAdd
 	}
 	return s.writeState(en, state, cookie)

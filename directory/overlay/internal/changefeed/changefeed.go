@@ -20,6 +20,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/directory/frontend"
 	"github.com/switchboard-ldap/switchboard/ldap"
@@ -158,7 +159,7 @@ func (c *Content) Ends(ch *directory.Change) error {
 			Message: "the bound identity was " + why + "; bind again and search again"}
 	}
 	switch ch.Kind {
-	case directory.ChangeDelete:
+	case change.Delete:
 		if ch.Before != nil && ch.Before.NDN == c.who {
 			return gone("deleted")
 		}
@@ -167,13 +168,13 @@ func (c *Content) Ends(ch *directory.Change) error {
 				return gone("deleted")
 			}
 		}
-	case directory.ChangeModifyDN:
+	case change.ModRDN:
 		for _, r := range ch.Renamed {
 			if r.OldNDN == c.who {
 				return gone("renamed")
 			}
 		}
-	case directory.ChangeModify:
+	case change.Modify:
 		if ch.After != nil && ch.After.NDN == c.who {
 			now := ch.After.Get(lockedTime)
 			if len(now) > 0 && (ch.Before == nil || !slices.EqualFunc(ch.Before.Get(lockedTime), now, bytes.Equal)) {
