@@ -70,7 +70,7 @@ type Changelog struct {
 	inflight map[change.CSN]struct{} // stamped, not settled
 	// done holds the commits above an in-flight CSN, in CSN order: they
 	// reach the subscribers once every smaller CSN has settled.
-	done    []Event
+	done    []directory.CommittedChange
 	safe    change.CSN            // every local CSN <= safe has settled
 	maxSeen map[uint16]change.CSN // the largest CSN in the log per origin
 	subs    map[*Subscription]struct{}
@@ -259,8 +259,8 @@ func (l *Changelog) Settle(c change.CSN, ch *directory.Change) {
 	defer l.mu.Unlock()
 	delete(l.inflight, c)
 	if ch != nil {
-		i, _ := slices.BinarySearchFunc(l.done, c, func(e Event, c change.CSN) int { return e.CSN.Compare(c) })
-		l.done = slices.Insert(l.done, i, Event{Change: ch, CSN: c})
+		i, _ := slices.BinarySearchFunc(l.done, c, func(e directory.CommittedChange, c change.CSN) int { return e.CSN.Compare(c) })
+		l.done = slices.Insert(l.done, i, directory.CommittedChange{Change: ch, CSN: c})
 		if m := l.maxSeen[c.Replica]; m.Less(c) {
 			l.maxSeen[c.Replica] = c
 		}
@@ -293,7 +293,7 @@ func (l *Changelog) Settle(c change.CSN, ch *directory.Change) {
 }
 
 // publish queues ev to every subscriber; l.mu is held.
-func (l *Changelog) publish(ev Event) {
+func (l *Changelog) publish(ev directory.CommittedChange) {
 	for s := range l.subs {
 		select {
 		case s.ch <- ev:
@@ -363,18 +363,10 @@ func (l *Changelog) State() map[uint16]change.CSN {
 	return out
 }
 
-// An Event is one committed change, in commit (CSN) order, with the
-// safe CSN once it went out (at or above its own CSN).
-type Event struct {
-	Change *directory.Change
-	CSN    change.CSN
-	Safe   change.CSN
-}
-
 // A Subscription receives the commits that follow Subscribe.
 type Subscription struct {
 	l        *Changelog
-	ch       chan Event
+	ch       chan directory.CommittedChange
 	overflow bool // set before ch is closed by the log
 }
 
@@ -382,7 +374,7 @@ type Subscription struct {
 // call Close. When the queue overflows, C is closed and Overflowed
 // reports true.
 func (l *Changelog) Subscribe() *Subscription {
-	s := &Subscription{l: l, ch: make(chan Event, l.cfg.QueueLength)}
+	s := &Subscription{l: l, ch: make(chan directory.CommittedChange, l.cfg.QueueLength)}
 	l.mu.Lock()
 	l.subs[s] = struct{}{}
 	l.mu.Unlock()
@@ -390,7 +382,7 @@ func (l *Changelog) Subscribe() *Subscription {
 }
 
 // C delivers the events.
-func (s *Subscription) C() <-chan Event { return s.ch }
+func (s *Subscription) C() <-chan directory.CommittedChange { return s.ch }
 
 // Overflowed reports whether the log cut the subscription off (once C
 // is closed).

@@ -332,14 +332,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer stopWatch()
 	go watchAccess(wctx, fs, eng, fe.SetAccess, log)
 	// RFC 4533 provider: sync searches from the changelog.
-	prov, err := syncprov.New(syncprov.Config{Changelog: clog, Engine: eng, Backend: backend, Logger: log,
+	prov, err := syncprov.New(syncprov.Config{Changelog: feedOf(clog), Engine: eng, Backend: backend, Logger: log,
 		Consumers: cfg.Replication.Consumers})
 	if err != nil {
 		return err
 	}
 	prov.Register(fe)
 	// Persistent search (draft-ietf-ldapext-psearch-03) on the same stream.
-	ps, err := psearch.New(psearch.Config{Changelog: clog, Engine: eng, Backend: backend, Logger: log})
+	ps, err := psearch.New(psearch.Config{Changelog: feedOf(clog), Engine: eng, Backend: backend, Logger: log})
 	if err != nil {
 		return err
 	}

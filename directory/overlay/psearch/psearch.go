@@ -73,7 +73,6 @@ import (
 	"github.com/switchboard-ldap/switchboard/directory/frontend"
 	"github.com/switchboard-ldap/switchboard/directory/overlay/internal/changefeed"
 	"github.com/switchboard-ldap/switchboard/ldap"
-	"github.com/switchboard-ldap/switchboard/replication"
 )
 
 // Server serves persistent searches. It implements
@@ -148,7 +147,7 @@ func (s *Server) ServeSearch(ctx context.Context, w ldap.ResponseWriter, q *fron
 	s.Logger.Debug("psearch: started", "base", q.BaseDN, "who", q.Session.BindDN(),
 		"changeTypes", ps.ChangeTypes, "changesOnly", ps.ChangesOnly, "returnECs", ps.ReturnECs)
 	cut := behind
-	changefeed.Follow(ctx, w, sub, &s.Stop, &cut, func(ev replication.Event) error {
+	changefeed.Follow(ctx, w, sub, &s.Stop, &cut, func(ev directory.CommittedChange) error {
 		if err := content.Ends(ev.Change); err != nil {
 			return err
 		}

@@ -80,7 +80,6 @@ import (
 	"github.com/switchboard-ldap/switchboard/directory/frontend"
 	"github.com/switchboard-ldap/switchboard/directory/overlay/internal/changefeed"
 	"github.com/switchboard-ldap/switchboard/ldap"
-	"github.com/switchboard-ldap/switchboard/replication"
 )
 
 // Provider serves sync searches. It implements frontend.SearchExtension.
@@ -90,6 +89,15 @@ type Provider struct {
 
 // Config configures a Provider.
 type Config = changefeed.Config
+
+// The change log a Provider (and a persistent search server) reads, as
+// the overlays see it; cmd/switchboard adapts package replication's
+// Changelog to it.
+type (
+	Log          = changefeed.Log
+	Subscription = changefeed.Subscription
+	Record       = changefeed.Record
+)
 
 // New returns a Provider.
 func New(cfg Config) (*Provider, error) {
@@ -142,7 +150,7 @@ func (p *Provider) ServeSearch(ctx context.Context, w ldap.ResponseWriter, q *fr
 	}
 	s := &session{p: p, w: w, q: q, rid: cookie.RID, content: content}
 	persist := req.Mode == ldap.SyncRefreshAndPersist
-	var sub *replication.Subscription
+	var sub changefeed.Subscription
 	if persist {
 		sub = p.Log.Subscribe()
 		defer sub.Close()
@@ -333,12 +341,8 @@ func (s *session) refreshFromLog(ctx context.Context, from map[uint16]change.CSN
 	seen := map[string]*history{}
 	covered := false
 	err := s.p.Engine.View(func(v *directory.View) error {
-		cov, err := s.p.Log.Coverage(v)
-		if err != nil {
+		if ok, err := s.p.Log.Covers(v, from); err != nil || !ok {
 			return err
-		}
-		if !cov.Covers(from) {
-			return nil
 		}
 		covered = true
 		touch := func(u string, deleted bool, dns ...string) *history {
@@ -359,7 +363,7 @@ func (s *session) refreshFromLog(ctx context.Context, from map[uint16]change.CSN
 			}
 			return h
 		}
-		return s.p.Log.Since(v, from, func(r *replication.Record) error {
+		return s.p.Log.Since(v, from, func(r *changefeed.Record) error {
 			if r.UUID == "" {
 				return nil
 			}
@@ -450,10 +454,10 @@ func (s *session) refreshFromLog(ctx context.Context, from map[uint16]change.CSN
 }
 
 // persist streams commits until the operation ends.
-func (s *session) persist(ctx context.Context, sub *replication.Subscription, sent map[uint16]change.CSN) {
+func (s *session) persist(ctx context.Context, sub changefeed.Subscription, sent map[uint16]change.CSN) {
 	local := s.p.Log.Replica()
 	behind := &ldap.Result{Code: ldap.Busy, Diagnostic: "the consumer fell behind the change stream; resume with the last cookie"}
-	changefeed.Follow(ctx, s.w, sub, &s.p.Stop, behind, func(ev replication.Event) error {
+	changefeed.Follow(ctx, s.w, sub, &s.p.Stop, behind, func(ev directory.CommittedChange) error {
 		if err := s.content.Ends(ev.Change); err != nil {
 			return err
 		}
