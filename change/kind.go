@@ -2,7 +2,6 @@ package change
 
 import (
 	"fmt"
-	"strings"
 )
 
 // A Kind is the kind of a write: the LDAP update operation it was. The
@@ -77,16 +76,6 @@ func (o ModOp) String() string {
 
 // Valid reports whether o is one of the four operations.
 func (o ModOp) Valid() bool { return o <= ModIncrement }
-
-// ParseModOp returns the operation named by an LDIF keyword, in any case.
-func ParseModOp(s string) (ModOp, bool) {
-	for o := ModAdd; o <= ModIncrement; o++ {
-		if strings.EqualFold(s, o.String()) {
-			return o, true
-		}
-	}
-	return 0, false
-}
 
 // An Attribute is an attribute description and its values, in order.
 type Attribute struct {

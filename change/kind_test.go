@@ -15,16 +15,12 @@ func TestKindAndModOpNames(t *testing.T) {
 		if got := o.String(); got != want {
 			t.Errorf("ModOp(%d).String() = %q, want %q", uint8(o), got, want)
 		}
-		p, ok := ParseModOp(want)
-		if ok != o.Valid() || ok && p != o {
-			t.Errorf("ParseModOp(%q) = %v, %v", want, p, ok)
+		if o.Valid() != (want[0] != 'M') {
+			t.Errorf("ModOp(%d).Valid() = %v", uint8(o), o.Valid())
 		}
 	}
 	// RFC 4511's codes, which the protocol and the changelog carry.
 	if ModAdd != 0 || ModDelete != 1 || ModReplace != 2 || ModIncrement != 3 {
 		t.Error("ModOp values differ from RFC 4511's")
-	}
-	if _, ok := ParseModOp("REPLACE"); !ok {
-		t.Error("ParseModOp is case-sensitive")
 	}
 }

@@ -130,7 +130,7 @@ func AppendRecord(b []byte, ev *Event) []byte {
 	case OpModify:
 		rec.ChangeType = ldif.ChangeModify
 		for _, m := range ev.Mods {
-			rec.Mods = append(rec.Mods, ldif.Mod{Op: m.Op.String(), Attr: ldif.Attr{Type: m.Attr.Name, Values: redact(m.Attr.Name, m.Attr.Values)}})
+			rec.Mods = append(rec.Mods, ldif.Mod{Op: m.Op, Attr: ldif.Attr{Type: m.Attr.Name, Values: redact(m.Attr.Name, m.Attr.Values)}})
 		}
 	case OpDelete:
 		rec.ChangeType = ldif.ChangeDelete
