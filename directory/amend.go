@@ -1,6 +1,10 @@
 package directory
 
-import "context"
+import (
+	"context"
+
+	"github.com/switchboard-ldap/switchboard/change"
+)
 
 // Entry returns the stored entry named dn, without the attributes a
 // search computes (entryDN, memberOf, ...), through the entry cache: the
@@ -39,6 +43,6 @@ func (e *Engine) Amend(ctx context.Context, dn string, fn func(en *Entry) (bool,
 		if err := e.putEntry(tx, before, after); err != nil {
 			return nil, err
 		}
-		return &Change{Kind: ChangeModify, Before: before, After: after}, nil
+		return &Change{Kind: change.Modify, Before: before, After: after}, nil
 	})
 }

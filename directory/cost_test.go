@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/ldap"
 )
 
@@ -85,7 +86,7 @@ func TestInChainCycleAndLimits(t *testing.T) {
 	must(t, errOf(e.Add(ctx, g("c"), attrs("objectClass", "groupOfNames", "cn", "c", "member", u), WriteOptions{})))
 	must(t, errOf(e.Add(ctx, g("a"), attrs("objectClass", "groupOfNames", "cn", "a", "member", g("c")), WriteOptions{})))
 	must(t, errOf(e.Add(ctx, g("b"), attrs("objectClass", "groupOfNames", "cn", "b", "member", g("a")), WriteOptions{})))
-	_, err := e.Modify(ctx, g("a"), []Mod{{Op: ldap.ModAdd, Attr: Attr{Name: "member", Values: [][]byte{[]byte(g("b"))}}}}, WriteOptions{})
+	_, err := e.Modify(ctx, g("a"), []Mod{{Op: change.ModAdd, Attr: Attr{Name: "member", Values: [][]byte{[]byte(g("b"))}}}}, WriteOptions{})
 	must(t, err)
 
 	filter := "(member:" + OIDMatchingRuleInChain + ":=" + u + ")"

@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/ldap"
 	"github.com/switchboard-ldap/switchboard/schema"
 )
@@ -55,7 +56,7 @@ func TestSpaceGuardRefusesAndRecovers(t *testing.T) {
 	// 54 MiB of headroom, below the 64 MiB reserve.
 	avail.Store(70 << 20)
 	clock = clock.Add(probeEvery)
-	_, err := e.Modify(ctx, dn, []Mod{{Op: ldap.ModReplace, Attr: Attr{Name: "description", Values: [][]byte{[]byte("x")}}}}, WriteOptions{})
+	_, err := e.Modify(ctx, dn, []Mod{{Op: change.ModReplace, Attr: Attr{Name: "description", Values: [][]byte{[]byte("x")}}}}, WriteOptions{})
 	if code(err) != ldap.UnwillingToPerform || !strings.Contains(err.Error(), "disk is full") {
 		t.Fatalf("write on a full disk: %v", err)
 	}
@@ -72,7 +73,7 @@ func TestSpaceGuardRefusesAndRecovers(t *testing.T) {
 
 	avail.Store(1 << 30)
 	clock = clock.Add(probeFullEvery)
-	must(t, errOf(e.Modify(ctx, dn, []Mod{{Op: ldap.ModReplace, Attr: Attr{Name: "description", Values: [][]byte{[]byte("x")}}}}, WriteOptions{})))
+	must(t, errOf(e.Modify(ctx, dn, []Mod{{Op: change.ModReplace, Attr: Attr{Name: "description", Values: [][]byte{[]byte("x")}}}}, WriteOptions{})))
 	if st := e.DiskSpace(); st.Full {
 		t.Fatalf("still full after space came back: %+v", st)
 	}
@@ -431,7 +432,7 @@ func TestReadOnlyStartOnAFullDisk(t *testing.T) {
 			t.Fatalf("read %s on a full disk: %v", dn, err)
 		}
 	}
-	if _, err := e.Modify(ctx, dns[0], []Mod{{Op: ldap.ModReplace, Attr: Attr{Name: "sn", Values: [][]byte{[]byte("Q")}}}}, WriteOptions{}); code(err) != ldap.UnwillingToPerform || !strings.Contains(err.Error(), "disk is full") {
+	if _, err := e.Modify(ctx, dns[0], []Mod{{Op: change.ModReplace, Attr: Attr{Name: "sn", Values: [][]byte{[]byte("Q")}}}}, WriteOptions{}); code(err) != ldap.UnwillingToPerform || !strings.Contains(err.Error(), "disk is full") {
 		t.Fatalf("write on the read-only store: %v", err)
 	}
 	if err := e.UpdateRecords(ctx, func(tx *Tx) error { return tx.PutRecord([]byte{PrefixReplication, 'k'}, []byte("v")) }); !errors.Is(err, ErrDiskFull) {
@@ -452,7 +453,7 @@ func TestReadOnlyStartOnAFullDisk(t *testing.T) {
 	}
 	deadline = time.Now().Add(10 * time.Second)
 	for {
-		_, err := e.Modify(ctx, dns[0], []Mod{{Op: ldap.ModReplace, Attr: Attr{Name: "sn", Values: [][]byte{[]byte("Q")}}}}, WriteOptions{})
+		_, err := e.Modify(ctx, dns[0], []Mod{{Op: change.ModReplace, Attr: Attr{Name: "sn", Values: [][]byte{[]byte("Q")}}}}, WriteOptions{})
 		if err == nil {
 			break
 		}

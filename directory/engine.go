@@ -144,7 +144,7 @@ type Options struct {
 
 // Engine is the Badger-backed directory. It implements Backend.
 type Engine struct {
-	format         uint32 // the store's format version (format.go)
+	format uint32 // the store's format version (format.go)
 	// store is the open Badger store; it changes once at most, when a
 	// store opened read-only on a full disk is reopened for writing
 	// (readonly.go). Read it through db.

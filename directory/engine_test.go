@@ -15,6 +15,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory/password"
 	"github.com/switchboard-ldap/switchboard/ldap"
 	"github.com/switchboard-ldap/switchboard/schema"
@@ -125,9 +126,9 @@ func TestAddSearchModifyDelete(t *testing.T) {
 	}
 
 	must(t, errOf(e.Modify(ctx, "uid=jdoe,ou=people,dc=example,dc=com", []Mod{
-		{Op: ldap.ModReplace, Attr: Attr{Name: "mail", Values: [][]byte{[]byte("john@example.com")}}},
-		{Op: ldap.ModAdd, Attr: Attr{Name: "description", Values: [][]byte{[]byte("one"), []byte("two")}}},
-		{Op: ldap.ModDelete, Attr: Attr{Name: "description", Values: [][]byte{[]byte("ONE")}}},
+		{Op: change.ModReplace, Attr: Attr{Name: "mail", Values: [][]byte{[]byte("john@example.com")}}},
+		{Op: change.ModAdd, Attr: Attr{Name: "description", Values: [][]byte{[]byte("one"), []byte("two")}}},
+		{Op: change.ModDelete, Attr: Attr{Name: "description", Values: [][]byte{[]byte("ONE")}}},
 	}, WriteOptions{})))
 	if got := search(t, e, "dc=example,dc=com", ldap.ScopeWholeSubtree, "(mail=jdoe@example.com)"); len(got) != 0 {
 		t.Errorf("old mail still indexed: %v", got)
@@ -171,14 +172,14 @@ func TestResultCodes(t *testing.T) {
 		{"bad DN", errOf(e.Add(ctx, "uid=,,", person("x", "X", "X"), WriteOptions{})), ldap.InvalidDNSyntax},
 		{"delete missing", errOf(e.Delete(ctx, "uid=zz,ou=people,dc=example,dc=com", WriteOptions{})), ldap.NoSuchObject},
 		{"delete non-leaf", errOf(e.Delete(ctx, "ou=people,dc=example,dc=com", WriteOptions{})), ldap.NotAllowedOnNonLeaf},
-		{"modify RDN value away", errOf(e.Modify(ctx, dn, []Mod{{Op: ldap.ModDelete, Attr: Attr{Name: "uid"}}}, WriteOptions{})), ldap.NotAllowedOnRDN},
-		{"modify missing value", errOf(e.Modify(ctx, dn, []Mod{{Op: ldap.ModDelete, Attr: Attr{Name: "mail", Values: [][]byte{[]byte("q")}}}}, WriteOptions{})), ldap.NoSuchAttribute},
-		{"modify value exists", errOf(e.Modify(ctx, dn, []Mod{{Op: ldap.ModAdd, Attr: Attr{Name: "cn", Values: [][]byte{[]byte("a")}}}}, WriteOptions{})), ldap.AttributeOrValueExists},
-		{"modify structural class", errOf(e.Modify(ctx, dn, []Mod{{Op: ldap.ModReplace, Attr: Attr{Name: "objectClass", Values: [][]byte{[]byte("account")}}}}, WriteOptions{})), ldap.ObjectClassModsProhibited},
-		{"modify no-user-mod", errOf(e.Modify(ctx, dn, []Mod{{Op: ldap.ModReplace, Attr: Attr{Name: "createTimestamp", Values: [][]byte{[]byte("20200101000000Z")}}}}, WriteOptions{})), ldap.ConstraintViolation},
-		{"modify single-valued", errOf(e.Modify(ctx, dn, []Mod{{Op: ldap.ModAdd, Attr: Attr{Name: "displayName", Values: [][]byte{[]byte("x"), []byte("y")}}}}, WriteOptions{})), ldap.ConstraintViolation},
-		{"modify missing entry", errOf(e.Modify(ctx, "uid=zz,ou=people,dc=example,dc=com", []Mod{{Op: ldap.ModAdd, Attr: Attr{Name: "cn", Values: [][]byte{[]byte("a")}}}}, WriteOptions{})), ldap.NoSuchObject},
-		{"increment non-integer attr", errOf(e.Modify(ctx, dn, []Mod{{Op: ldap.ModIncrement, Attr: Attr{Name: "cn", Values: [][]byte{[]byte("1")}}}}, WriteOptions{})), ldap.ConstraintViolation},
+		{"modify RDN value away", errOf(e.Modify(ctx, dn, []Mod{{Op: change.ModDelete, Attr: Attr{Name: "uid"}}}, WriteOptions{})), ldap.NotAllowedOnRDN},
+		{"modify missing value", errOf(e.Modify(ctx, dn, []Mod{{Op: change.ModDelete, Attr: Attr{Name: "mail", Values: [][]byte{[]byte("q")}}}}, WriteOptions{})), ldap.NoSuchAttribute},
+		{"modify value exists", errOf(e.Modify(ctx, dn, []Mod{{Op: change.ModAdd, Attr: Attr{Name: "cn", Values: [][]byte{[]byte("a")}}}}, WriteOptions{})), ldap.AttributeOrValueExists},
+		{"modify structural class", errOf(e.Modify(ctx, dn, []Mod{{Op: change.ModReplace, Attr: Attr{Name: "objectClass", Values: [][]byte{[]byte("account")}}}}, WriteOptions{})), ldap.ObjectClassModsProhibited},
+		{"modify no-user-mod", errOf(e.Modify(ctx, dn, []Mod{{Op: change.ModReplace, Attr: Attr{Name: "createTimestamp", Values: [][]byte{[]byte("20200101000000Z")}}}}, WriteOptions{})), ldap.ConstraintViolation},
+		{"modify single-valued", errOf(e.Modify(ctx, dn, []Mod{{Op: change.ModAdd, Attr: Attr{Name: "displayName", Values: [][]byte{[]byte("x"), []byte("y")}}}}, WriteOptions{})), ldap.ConstraintViolation},
+		{"modify missing entry", errOf(e.Modify(ctx, "uid=zz,ou=people,dc=example,dc=com", []Mod{{Op: change.ModAdd, Attr: Attr{Name: "cn", Values: [][]byte{[]byte("a")}}}}, WriteOptions{})), ldap.NoSuchObject},
+		{"increment non-integer attr", errOf(e.Modify(ctx, dn, []Mod{{Op: change.ModIncrement, Attr: Attr{Name: "cn", Values: [][]byte{[]byte("1")}}}}, WriteOptions{})), ldap.ConstraintViolation},
 		{"moddn onto existing", errOf(e.ModifyDN(ctx, "ou=people,dc=example,dc=com", "ou=people", false, nil, WriteOptions{})), ldap.Success},
 		{"moddn under itself", errOf(e.ModifyDN(ctx, "ou=people,dc=example,dc=com", "ou=x", false, ptr(dn), WriteOptions{})), ldap.UnwillingToPerform},
 		{"moddn missing superior", errOf(e.ModifyDN(ctx, dn, "uid=a", false, ptr("ou=nowhere,dc=example,dc=com"), WriteOptions{})), ldap.NoSuchObject},
@@ -246,7 +247,7 @@ func TestIndexedMatchesScan(t *testing.T) {
 	}
 	// Modify some, delete some, so the indexes see every kind of write.
 	for i := 0; i < 300; i += 7 {
-		must(t, errOf(e.Modify(ctx, fmt.Sprintf("uid=u%d,ou=people,dc=example,dc=com", i), []Mod{{Op: ldap.ModReplace, Attr: Attr{Name: "sn", Values: [][]byte{[]byte(surnames[r.IntN(len(surnames))])}}}}, WriteOptions{})))
+		must(t, errOf(e.Modify(ctx, fmt.Sprintf("uid=u%d,ou=people,dc=example,dc=com", i), []Mod{{Op: change.ModReplace, Attr: Attr{Name: "sn", Values: [][]byte{[]byte(surnames[r.IntN(len(surnames))])}}}}, WriteOptions{})))
 	}
 	for i := 0; i < 300; i += 11 {
 		must(t, errOf(e.Delete(ctx, fmt.Sprintf("uid=u%d,ou=people,dc=example,dc=com", i), WriteOptions{})))
@@ -548,7 +549,7 @@ func TestEntryCacheNeverServesStale(t *testing.T) {
 	last := make([]int, n)
 	for round := 1; round <= 60; round++ {
 		i := round % n
-		must(t, errOf(e.Modify(ctx, fmt.Sprintf("uid=c%d,ou=people,dc=example,dc=com", i), []Mod{{Op: ldap.ModReplace, Attr: Attr{Name: "description", Values: [][]byte{[]byte(fmt.Sprint(round))}}}}, WriteOptions{})))
+		must(t, errOf(e.Modify(ctx, fmt.Sprintf("uid=c%d,ou=people,dc=example,dc=com", i), []Mod{{Op: change.ModReplace, Attr: Attr{Name: "description", Values: [][]byte{[]byte(fmt.Sprint(round))}}}}, WriteOptions{})))
 		last[i] = round
 	}
 	stop()
@@ -681,7 +682,7 @@ func TestListCacheFollowsWrites(t *testing.T) {
 		}
 	}
 	setMail := func(u, mail string) {
-		must(t, errOf(e.Modify(ctx, dn(u), []Mod{{Op: ldap.ModReplace, Attr: Attr{Name: "mail", Values: [][]byte{[]byte(mail)}}}}, WriteOptions{})))
+		must(t, errOf(e.Modify(ctx, dn(u), []Mod{{Op: change.ModReplace, Attr: Attr{Name: "mail", Values: [][]byte{[]byte(mail)}}}}, WriteOptions{})))
 	}
 	for round := 1; round <= 30; round++ {
 		setMail("a", "shared@x")
@@ -791,17 +792,17 @@ func TestModifyKeepsIndexesExact(t *testing.T) {
 	for range 600 {
 		name := names[r.IntN(len(names))]
 		v := values[r.IntN(len(values))]
-		op := []int{ldap.ModAdd, ldap.ModDelete, ldap.ModReplace}[r.IntN(3)]
+		op := []change.ModOp{change.ModAdd, change.ModDelete, change.ModReplace}[r.IntN(3)]
 		if name == "objectClass" {
 			// posixAccount needs its MUST attributes: add them with it.
-			op, v = ldap.ModAdd, "posixAccount"
+			op, v = change.ModAdd, "posixAccount"
 		}
 		mods := []Mod{{Op: op, Attr: Attr{Name: name, Values: [][]byte{[]byte(v)}}}}
 		if name == "objectClass" {
 			mods = append(mods,
-				Mod{Op: ldap.ModReplace, Attr: Attr{Name: "uidNumber", Values: [][]byte{[]byte(fmt.Sprint(r.IntN(9)))}}},
-				Mod{Op: ldap.ModReplace, Attr: Attr{Name: "gidNumber", Values: [][]byte{[]byte("1")}}},
-				Mod{Op: ldap.ModReplace, Attr: Attr{Name: "homeDirectory", Values: [][]byte{[]byte("/h")}}})
+				Mod{Op: change.ModReplace, Attr: Attr{Name: "uidNumber", Values: [][]byte{[]byte(fmt.Sprint(r.IntN(9)))}}},
+				Mod{Op: change.ModReplace, Attr: Attr{Name: "gidNumber", Values: [][]byte{[]byte("1")}}},
+				Mod{Op: change.ModReplace, Attr: Attr{Name: "homeDirectory", Values: [][]byte{[]byte("/h")}}})
 		}
 		if _, err := e.Modify(ctx, dn(r.IntN(n)), mods, WriteOptions{}); err == nil {
 			applied++ // schema refusals (deleting a missing value...) are part of the mix
@@ -880,7 +881,7 @@ func TestBindCacheFollowsPasswordChanges(t *testing.T) {
 		if err := bind(old); err != nil {
 			t.Fatalf("round %d: bind with the current password %s: %v", round, old, err)
 		}
-		must(t, errOf(e.Modify(ctx, dn, []Mod{{Op: ldap.ModReplace, Attr: Attr{Name: "userPassword", Values: [][]byte{[]byte(now)}}}}, WriteOptions{})))
+		must(t, errOf(e.Modify(ctx, dn, []Mod{{Op: change.ModReplace, Attr: Attr{Name: "userPassword", Values: [][]byte{[]byte(now)}}}}, WriteOptions{})))
 		if err := bind(old); code(err) != ldap.InvalidCredentials {
 			t.Fatalf("round %d: the old password %s still binds: %v", round, old, err)
 		}

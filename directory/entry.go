@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"unsafe"
+
+	"github.com/switchboard-ldap/switchboard/change"
 )
 
 // ID identifies an entry in the store. IDs are allocated from a Badger
@@ -14,10 +16,11 @@ type ID uint64
 // Attr is one attribute of an entry: its description in canonical form (the
 // schema's primary name, lower-cased options appended as ";opt") and its
 // values in the order they were given.
-type Attr struct {
-	Name   string
-	Values [][]byte
-}
+//
+// It is an alias of change.Attribute, the attribute shape every layer
+// shares, kept so that the engine's many uses need not be rewritten at
+// once; new code may use either name.
+type Attr = change.Attribute
 
 // Entry is a directory entry as the engine stores it. DN keeps the form the
 // client gave; NDN is its normalised form (schema.NormalizeDN), the key of

@@ -11,6 +11,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/ristretto/v2/z"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/ldap"
 )
 
@@ -111,7 +112,7 @@ func (l *Loader) prepare(ctx context.Context, it *loadItem) {
 		}
 	}
 	en := &Entry{ID: it.id, DN: parsed.String(), NDN: ndn, Attrs: attrs}
-	e.stampCreate(ctx, en, true, "")
+	e.stampCreate(ctx, en, true, change.CSN{})
 	it.ndn = ndn
 	if it.format, it.tail, err = e.encodeEntryTail(it.tail[:0], en); err != nil {
 		it.err = err

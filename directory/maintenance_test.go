@@ -7,7 +7,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
-	"github.com/switchboard-ldap/switchboard/ldap"
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/schema"
 )
 
@@ -44,7 +44,7 @@ func TestValueLogGCShrinksTheLog(t *testing.T) {
 	for range 2 {
 		for range 24 {
 			rand.Read(photo)
-			must(t, errOf(e.Modify(ctx, dn, []Mod{{Op: ldap.ModReplace, Attr: Attr{Name: "jpegPhoto", Values: [][]byte{photo}}}}, WriteOptions{})))
+			must(t, errOf(e.Modify(ctx, dn, []Mod{{Op: change.ModReplace, Attr: Attr{Name: "jpegPhoto", Values: [][]byte{photo}}}}, WriteOptions{})))
 		}
 		must(t, e.Close())
 		e = open()

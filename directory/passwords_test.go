@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory/password"
 	"github.com/switchboard-ldap/switchboard/ldap"
 )
@@ -46,7 +47,7 @@ func TestPasswordsHashedWithConfiguredScheme(t *testing.T) {
 		}
 		// Modify replace hashes too; a value that only looks like a scheme
 		// is a cleartext password and is hashed.
-		_, err := e.Modify(ctx, dn, []Mod{{Op: ldap.ModReplace, Attr: Attr{Name: "userPassword", Values: [][]byte{[]byte("{my}pass")}}}}, WriteOptions{})
+		_, err := e.Modify(ctx, dn, []Mod{{Op: change.ModReplace, Attr: Attr{Name: "userPassword", Values: [][]byte{[]byte("{my}pass")}}}}, WriteOptions{})
 		must(t, err)
 		en, _ = e.Get(ctx, dn)
 		if pw := en.First("userPassword"); !strings.HasPrefix(pw, tc.prefix) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory/index"
 	"github.com/switchboard-ldap/switchboard/ldap"
 	"github.com/switchboard-ldap/switchboard/schema"
@@ -45,8 +46,8 @@ func fillRandom(t testing.TB, e *Engine, r *rand.Rand, n int) {
 	}
 	for i := 0; i < n; i += 7 {
 		must(t, errOf(e.Modify(ctx, fmt.Sprintf("uid=u%d,ou=people,dc=example,dc=com", i), []Mod{
-			{Op: ldap.ModReplace, Attr: Attr{Name: "sn", Values: [][]byte{[]byte(propSurname[r.IntN(len(propSurname))])}}},
-			{Op: ldap.ModReplace, Attr: Attr{Name: "uidNumber", Values: [][]byte{[]byte(fmt.Sprint(900 + r.IntN(400)))}}},
+			{Op: change.ModReplace, Attr: Attr{Name: "sn", Values: [][]byte{[]byte(propSurname[r.IntN(len(propSurname))])}}},
+			{Op: change.ModReplace, Attr: Attr{Name: "uidNumber", Values: [][]byte{[]byte(fmt.Sprint(900 + r.IntN(400)))}}},
 		}, WriteOptions{})))
 	}
 	for i := 3; i < n; i += 11 {

@@ -7,13 +7,13 @@ import (
 	"fmt"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/switchboard-ldap/switchboard/change"
 )
 
 // A Stamper gives every write a change sequence number (CSN), which the
 // engine stores as the entry's entryCSN and hands to write hooks in
 // Change.CSN. Package replication implements it with its hybrid logical
-// clock; the engine knows CSNs only as OpenLDAP's text form, which sorts
-// as the CSNs do.
+// clock.
 //
 // Every Stamp is matched by exactly one Settle once the transaction that
 // used the CSN committed or was given up (a failed write, or an attempt
@@ -22,10 +22,10 @@ import (
 // committed up to.
 type Stamper interface {
 	// Stamp returns a new CSN for a write transaction about to run.
-	Stamp() string
+	Stamp() change.CSN
 	// Settle reports the end of the transaction that got csn: ch is the
 	// committed change, nil when nothing was committed.
-	Settle(csn string, ch *Change)
+	Settle(csn change.CSN, ch *Change)
 }
 
 // Side records: keys under PrefixReplication hold state that package
@@ -45,9 +45,9 @@ func checkSide(key []byte) error {
 	return nil
 }
 
-// CSN returns the CSN the transaction's write was stamped with ("" when
-// the engine has no Stamper).
-func (tx *Tx) CSN() string { return tx.csn }
+// CSN returns the CSN the transaction's write was stamped with (the zero
+// CSN when the engine has no Stamper).
+func (tx *Tx) CSN() change.CSN { return tx.csn }
 
 // PutRecord writes a side record in the transaction.
 func (tx *Tx) PutRecord(key, value []byte) error {

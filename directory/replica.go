@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/switchboard-ldap/switchboard/change"
 )
 
 // Multi-supplier replication (package replication) keeps a replicated
@@ -110,7 +111,7 @@ func (e *Engine) ReplaceEntriesLogged(ctx context.Context, put []*Entry, remove 
 		}
 		settle := func(committed bool) {
 			for _, ch := range changes {
-				if ch.CSN == "" {
+				if ch.CSN.IsZero() {
 					continue
 				}
 				if committed {
@@ -179,7 +180,7 @@ func (e *Engine) replace(tx *Tx, put []*Entry, remove []ID, changes *[]*Change) 
 			return err
 		}
 		tx.added--
-		note(&Change{Kind: ChangeDelete, Before: old})
+		note(&Change{Kind: change.Delete, Before: old})
 	}
 	existed := make([]bool, len(put))
 	for i, en := range put {
@@ -189,13 +190,13 @@ func (e *Engine) replace(tx *Tx, put []*Entry, remove []ID, changes *[]*Change) 
 		}
 		switch {
 		case old == nil:
-			note(&Change{Kind: ChangeAdd, After: en})
+			note(&Change{Kind: change.Add, After: en})
 			continue
 		case old.NDN != en.NDN:
-			note(&Change{Kind: ChangeModifyDN, Before: old, After: en,
+			note(&Change{Kind: change.ModRDN, Before: old, After: en,
 				Renamed: []Rename{{ID: en.ID, OldDN: old.DN, OldNDN: old.NDN, NewDN: en.DN, NewNDN: en.NDN}}})
 		default:
-			note(&Change{Kind: ChangeModify, Before: old, After: en})
+			note(&Change{Kind: change.Modify, Before: old, After: en})
 		}
 		existed[i] = true
 		if err := e.unindex(tx, old); err != nil {

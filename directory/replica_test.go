@@ -6,18 +6,23 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/switchboard-ldap/switchboard/change"
 )
 
 // recordingLog is a ChangeLog that remembers what it was told.
 type recordingLog struct {
 	n        int
 	logged   []*Change
-	settled  map[string]bool // CSN -> committed
+	settled  map[change.CSN]bool // CSN -> committed
 	failHook bool
 }
 
-func (l *recordingLog) Stamp() string { l.n++; return fmt.Sprintf("csn%d", l.n) }
-func (l *recordingLog) Settle(csn string, ch *Change) {
+func (l *recordingLog) Stamp() change.CSN {
+	l.n++
+	return change.CSN{Time: int64(l.n), Replica: 1}
+}
+func (l *recordingLog) Settle(csn change.CSN, ch *Change) {
 	l.settled[csn] = ch != nil
 }
 func (l *recordingLog) Name() string { return "recording" }
@@ -47,33 +52,33 @@ func TestReplaceEntriesLogged(t *testing.T) {
 	movedB.DN = "uid=b2,ou=people,dc=example,dc=com"
 	fresh := &Entry{ID: newID, ParentID: a.After.ParentID, DN: "uid=d,ou=people,dc=example,dc=com", Attrs: person("d", "D", "D")}
 
-	log := &recordingLog{settled: map[string]bool{}}
+	log := &recordingLog{settled: map[change.CSN]bool{}}
 	must(t, e.ReplaceEntriesLogged(ctx, []*Entry{changedA, movedB, fresh}, []ID{c.After.ID}, log))
-	kinds := map[string]ChangeKind{}
+	kinds := map[string]change.Kind{}
 	for _, ch := range log.logged {
 		en := ch.After
 		if en == nil {
 			en = ch.Before
 		}
 		kinds[en.First("uid")] = ch.Kind
-		if ch.CSN == "" || !log.settled[ch.CSN] {
-			t.Errorf("change of %s: CSN %q not settled as committed", en.DN, ch.CSN)
+		if ch.CSN.IsZero() || !log.settled[ch.CSN] {
+			t.Errorf("change of %s: CSN %v not settled as committed", en.DN, ch.CSN)
 		}
 	}
-	want := map[string]ChangeKind{"a": ChangeModify, "b": ChangeModifyDN, "c": ChangeDelete, "d": ChangeAdd}
+	want := map[string]change.Kind{"a": change.Modify, "b": change.ModRDN, "c": change.Delete, "d": change.Add}
 	if fmt.Sprint(kinds) != fmt.Sprint(want) {
 		t.Fatalf("logged %v, want %v", kinds, want)
 	}
 
 	// A log that refuses aborts the whole transaction and settles its
 	// stamps as not committed.
-	refusing := &recordingLog{settled: map[string]bool{}, failHook: true}
+	refusing := &recordingLog{settled: map[change.CSN]bool{}, failHook: true}
 	again := changedA.Clone()
 	again.Attrs = append(again.Attrs, Attr{Name: "title", Values: [][]byte{[]byte("t")}})
 	if err := e.ReplaceEntriesLogged(ctx, []*Entry{again}, nil, refusing); err == nil {
 		t.Fatal("a refusing log did not fail the replacement")
 	}
-	if len(refusing.settled) != 1 || refusing.settled["csn1"] {
+	if len(refusing.settled) != 1 || refusing.settled[change.CSN{Time: 1, Replica: 1}] {
 		t.Fatalf("refused replacement settled %v, want csn1 not committed", refusing.settled)
 	}
 	got, err := e.Get(ctx, "uid=a,ou=people,dc=example,dc=com")

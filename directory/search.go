@@ -12,6 +12,7 @@ import (
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/dgraph-io/badger/v4"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory/index"
 	"github.com/switchboard-ldap/switchboard/directory/password"
 	"github.com/switchboard-ldap/switchboard/ldap"
@@ -749,8 +750,8 @@ func (e *Engine) rehash(ctx context.Context, en *Entry, old, pw []byte) {
 		return
 	}
 	mods := []Mod{
-		{Op: ldap.ModDelete, Attr: Attr{Name: "userPassword", Values: [][]byte{old}}},
-		{Op: ldap.ModAdd, Attr: Attr{Name: "userPassword", Values: [][]byte{h}}},
+		{Op: change.ModDelete, Attr: Attr{Name: "userPassword", Values: [][]byte{old}}},
+		{Op: change.ModAdd, Attr: Attr{Name: "userPassword", Values: [][]byte{h}}},
 	}
 	if _, err := e.Modify(WithIdentity(ctx, en.DN), en.DN, mods, WriteOptions{}); err != nil {
 		e.log.Warn("rehash on bind: write failed; the old hash stays", "dn", en.DN, "err", err)

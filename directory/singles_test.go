@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/ldap"
 )
 
@@ -119,7 +120,7 @@ func TestWarmSinglesFollowsWrites(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	var mu sync.Mutex
 	setMail := func(i int, v string) {
-		must(t, errOf(e.Modify(ctx, dn(i), []Mod{{Op: ldap.ModReplace, Attr: Attr{Name: "mail", Values: [][]byte{[]byte(v)}}}}, WriteOptions{})))
+		must(t, errOf(e.Modify(ctx, dn(i), []Mod{{Op: change.ModReplace, Attr: Attr{Name: "mail", Values: [][]byte{[]byte(v)}}}}, WriteOptions{})))
 		mu.Lock()
 		mail[i] = v
 		mu.Unlock()

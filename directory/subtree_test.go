@@ -8,6 +8,8 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/switchboard-ldap/switchboard/change"
+
 	"github.com/switchboard-ldap/switchboard/ldap"
 )
 
@@ -248,7 +250,7 @@ func TestLongGramListsCachedAndDropped(t *testing.T) {
 	if long() == 0 {
 		t.Fatal("no posting list longer than maxListIDs is cached after the search")
 	}
-	must(t, errOf(e.Modify(ctx, deep("d2"), []Mod{{Op: ldap.ModReplace, Attr: Attr{Name: "cn", Values: [][]byte{[]byte("Jo Smithers")}}}}, WriteOptions{})))
+	must(t, errOf(e.Modify(ctx, deep("d2"), []Mod{{Op: change.ModReplace, Attr: Attr{Name: "cn", Values: [][]byte{[]byte("Jo Smithers")}}}}, WriteOptions{})))
 	want(deep("d1"), deep("d2"))
 	must(t, errOf(e.Delete(ctx, deep("d1"), WriteOptions{})))
 	want(deep("d2"))

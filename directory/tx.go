@@ -11,20 +11,10 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory/index"
 	"github.com/switchboard-ldap/switchboard/ldap"
 	"github.com/switchboard-ldap/switchboard/schema"
-)
-
-// ChangeKind names the write operation a Change records.
-type ChangeKind int
-
-// Change kinds.
-const (
-	ChangeAdd ChangeKind = iota
-	ChangeModify
-	ChangeDelete
-	ChangeModifyDN
 )
 
 // Rename records one entry whose DN a ModifyDN changed: the target and,
@@ -40,14 +30,14 @@ type Rename struct {
 // Change describes a write, as seen by write hooks inside its transaction.
 // Before is nil for an add, After is nil for a delete.
 type Change struct {
-	Kind    ChangeKind
+	Kind    change.Kind
 	Before  *Entry
 	After   *Entry
 	Renamed []Rename // ModifyDN only
 	Removed []*Entry // a subtree Delete: the descendants removed with Before
-	// CSN is the change sequence number the write was stamped with, in
-	// OpenLDAP's text form; "" when the engine has no Stamper.
-	CSN string
+	// CSN is the change sequence number the write was stamped with; the
+	// zero CSN when the engine has no Stamper.
+	CSN change.CSN
 }
 
 // WriteHook is an overlay's view of the write path: it runs inside the
@@ -88,7 +78,7 @@ type Tx struct {
 	goneDNs   []string
 	goneLists []string // prefixes of the posting lists written
 	// csn is the write's change sequence number (Options.Stamper).
-	csn string
+	csn change.CSN
 	// updates are the writes hooks made with Update.
 	updates []Update
 	// tree is what the transaction changed of the tree, for the cached

@@ -11,15 +11,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory/password"
 	"github.com/switchboard-ldap/switchboard/ldap"
 	"github.com/switchboard-ldap/switchboard/schema"
 )
 
-// Mod is one modification of a Modify: Op is ldap.ModAdd, ModDelete,
-// ModReplace or ModIncrement.
+// Mod is one modification of a Modify.
 type Mod struct {
-	Op   int
+	Op   change.ModOp
 	Attr Attr
 }
 
@@ -267,7 +267,7 @@ func (e *Engine) Add(ctx context.Context, dn string, attrs []Attr, opt WriteOpti
 			return nil, err
 		}
 		tx.added++
-		return &Change{Kind: ChangeAdd, After: en}, nil
+		return &Change{Kind: change.Add, After: en}, nil
 	})
 }
 
@@ -296,7 +296,7 @@ func userAttrs(s *schema.Schema, attrs []Attr) []Attr {
 	return out
 }
 
-func (e *Engine) stampCreate(ctx context.Context, en *Entry, keep bool, csn string) {
+func (e *Engine) stampCreate(ctx context.Context, en *Entry, keep bool, csn change.CSN) {
 	now := generalizedTime(e.now())
 	who := []byte(IdentityFrom(ctx))
 	set := func(name string, v []byte) {
@@ -310,19 +310,19 @@ func (e *Engine) stampCreate(ctx context.Context, en *Entry, keep bool, csn stri
 	set("modifyTimestamp", now)
 	set("creatorsName", who)
 	set("modifiersName", who)
-	if csn != "" {
-		set("entryCSN", []byte(csn))
+	if !csn.IsZero() {
+		set("entryCSN", csn.AppendText(nil))
 	}
 	if sc, err := e.schema.StructuralClass(en.Get("objectClass")); err == nil && sc != nil {
 		set("structuralObjectClass", []byte(sc.Name()))
 	}
 }
 
-func (e *Engine) stampModify(ctx context.Context, en *Entry, csn string) {
+func (e *Engine) stampModify(ctx context.Context, en *Entry, csn change.CSN) {
 	en.Set("modifyTimestamp", [][]byte{generalizedTime(e.now())})
 	en.Set("modifiersName", [][]byte{[]byte(IdentityFrom(ctx))})
-	if csn != "" {
-		en.Set("entryCSN", [][]byte{[]byte(csn)})
+	if !csn.IsZero() {
+		en.Set("entryCSN", [][]byte{csn.AppendText(nil)})
 	}
 }
 
@@ -361,7 +361,7 @@ func (e *Engine) Delete(ctx context.Context, dn string, opt WriteOptions) (*Chan
 		if err := e.checkAssertion(opt, en); err != nil {
 			return nil, err
 		}
-		ch := &Change{Kind: ChangeDelete, Before: en}
+		ch := &Change{Kind: change.Delete, Before: en}
 		if hasChildren(tx.txn, en.ID) {
 			if !opt.Subtree {
 				return nil, &ldap.Error{Code: ldap.NotAllowedOnNonLeaf, Message: "subordinate objects must be deleted first"}
@@ -401,7 +401,7 @@ func (e *Engine) Modify(ctx context.Context, dn string, mods []Mod, opt WriteOpt
 	}
 	// Resolve names and check syntax before touching the store.
 	type resolved struct {
-		op   int
+		op   change.ModOp
 		at   *schema.AttributeType
 		name string
 		vals [][]byte
@@ -416,7 +416,7 @@ func (e *Engine) Modify(ctx context.Context, dn string, mods []Mod, opt WriteOpt
 			return nil, &ldap.Error{Code: ldap.ConstraintViolation, Message: m.Attr.Name + ": no user modification allowed"}
 		}
 		for _, v := range m.Attr.Values {
-			if m.Op == ldap.ModDelete && at.Equality != nil {
+			if m.Op == change.ModDelete && at.Equality != nil {
 				if _, err := at.Normalize(v); err != nil {
 					return nil, &ldap.Error{Code: ldap.InvalidAttributeSyntax, Message: m.Attr.Name + ": " + err.Error()}
 				}
@@ -427,11 +427,11 @@ func (e *Engine) Modify(ctx context.Context, dn string, mods []Mod, opt WriteOpt
 			}
 		}
 		switch m.Op {
-		case ldap.ModAdd:
+		case change.ModAdd:
 			if len(m.Attr.Values) == 0 {
 				return nil, &ldap.Error{Code: ldap.ProtocolError, Message: m.Attr.Name + ": modify/add with no values"}
 			}
-		case ldap.ModIncrement:
+		case change.ModIncrement:
 			if len(m.Attr.Values) != 1 {
 				return nil, &ldap.Error{Code: ldap.ProtocolError, Message: m.Attr.Name + ": increment needs exactly one value"}
 			}
@@ -443,7 +443,7 @@ func (e *Engine) Modify(ctx context.Context, dn string, mods []Mod, opt WriteOpt
 			return nil, err
 		}
 		vals := m.Attr.Values
-		if m.Op == ldap.ModAdd || m.Op == ldap.ModReplace {
+		if m.Op == change.ModAdd || m.Op == change.ModReplace {
 			if vals, err = e.hashPasswords(ctx, name, vals); err != nil {
 				return nil, err
 			}
@@ -477,22 +477,22 @@ func (e *Engine) Modify(ctx context.Context, dn string, mods []Mod, opt WriteOpt
 		if err := e.putEntry(tx, before, after); err != nil {
 			return nil, err
 		}
-		return &Change{Kind: ChangeModify, Before: before, After: after}, nil
+		return &Change{Kind: change.Modify, Before: before, After: after}, nil
 	})
 }
 
 // applyMod applies one modification to en in place.
-func applyMod(en *Entry, op int, at *schema.AttributeType, name string, vals [][]byte) error {
+func applyMod(en *Entry, op change.ModOp, at *schema.AttributeType, name string, vals [][]byte) error {
 	cur := en.Get(name)
 	switch op {
-	case ldap.ModAdd:
+	case change.ModAdd:
 		for _, v := range vals {
 			if containsValue(at, cur, v) {
 				return &ldap.Error{Code: ldap.AttributeOrValueExists, Message: name + ": value #0 already exists"}
 			}
 		}
 		en.Set(name, append(append([][]byte(nil), cur...), vals...))
-	case ldap.ModDelete:
+	case change.ModDelete:
 		if cur == nil {
 			return &ldap.Error{Code: ldap.NoSuchAttribute, Message: name + ": no such attribute"}
 		}
@@ -509,9 +509,9 @@ func applyMod(en *Entry, op int, at *schema.AttributeType, name string, vals [][
 			keep = append(keep[:i], keep[i+1:]...)
 		}
 		en.Set(name, keep)
-	case ldap.ModReplace:
+	case change.ModReplace:
 		en.Set(name, append([][]byte(nil), vals...))
-	case ldap.ModIncrement:
+	case change.ModIncrement:
 		if cur == nil {
 			return &ldap.Error{Code: ldap.NoSuchAttribute, Message: name + ": no such attribute to increment"}
 		}
@@ -701,7 +701,7 @@ func (e *Engine) ModifyDN(ctx context.Context, dn, newRDN string, deleteOldRDN b
 		if err := e.putEntry(tx, before, after); err != nil {
 			return nil, err
 		}
-		ch := &Change{Kind: ChangeModifyDN, Before: before, After: after,
+		ch := &Change{Kind: change.ModRDN, Before: before, After: after,
 			Renamed: []Rename{{ID: before.ID, OldDN: before.DN, OldNDN: before.NDN, NewDN: after.DN, NewNDN: after.NDN}}}
 		// Move the subtree: every descendant's DN ends in the old DN.
 		subs, err := descendants(tx.txn, before.ID)

@@ -1,5 +1,7 @@
 package ldap
 
+import "github.com/switchboard-ldap/switchboard/change"
+
 // Request decoding (RFC 4511 sections 4.1 to 4.12). DecodeRequest walks the
 // PDU once (twice for filters: a validating count pass, then a fill pass)
 // and stores sub-slices of the PDU in the Request, so a warm Request
@@ -372,7 +374,7 @@ func (req *Request) decodeModify(b []byte) error {
 			return err
 		}
 		var v int64
-		if v, ch, err = readInt(ch, tagEnumerated, ModAdd, ModIncrement); err != nil {
+		if v, ch, err = readInt(ch, tagEnumerated, int64(change.ModAdd), int64(change.ModIncrement)); err != nil {
 			return err
 		}
 		mod, rest, err := expect(ch, tagSequence)
@@ -386,7 +388,7 @@ func (req *Request) decodeModify(b []byte) error {
 		if err != nil {
 			return err
 		}
-		req.changes = append(req.changes, Change{Operation: int(v), Attribute: a})
+		req.changes = append(req.changes, Change{Operation: change.ModOp(v), Attribute: a})
 	}
 	if len(req.changes) > start {
 		m.Changes = req.changes[start:len(req.changes):len(req.changes)]

@@ -12,6 +12,7 @@ import (
 
 	ber "github.com/go-asn1-ber/asn1-ber"
 	goldap "github.com/go-ldap/ldap/v3"
+	"github.com/switchboard-ldap/switchboard/change"
 )
 
 // capturedReq is one request a go-ldap client sent, decoded by DecodeRequest
@@ -238,7 +239,7 @@ func TestGoLDAPClientRoundTrip(t *testing.T) {
 	if r.Op != OpModifyRequest || string(r.Modify.Object) != "uid=new,ou=people,dc=example,dc=com" || len(r.Modify.Changes) != 4 {
 		t.Fatalf("modify decoded as %+v", r.Modify)
 	}
-	wantOps := []int{ModAdd, ModDelete, ModReplace, ModIncrement}
+	wantOps := []change.ModOp{change.ModAdd, change.ModDelete, change.ModReplace, change.ModIncrement}
 	wantTypes := []string{"mail", "description", "cn", "uidNumber"}
 	for i, c := range r.Modify.Changes {
 		if c.Operation != wantOps[i] || string(c.Attribute.Type) != wantTypes[i] {

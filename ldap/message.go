@@ -1,5 +1,7 @@
 package ldap
 
+import "github.com/switchboard-ldap/switchboard/change"
+
 // This file holds the typed form of LDAPv3 messages (RFC 4511 section 4).
 //
 // Decoded requests alias the PDU buffer they were decoded from: every []byte
@@ -245,17 +247,10 @@ type SearchRequest struct {
 	Invalid string
 }
 
-// Modification operation codes (RFC 4511 section 4.6; increment is RFC 4525).
-const (
-	ModAdd       = 0
-	ModDelete    = 1
-	ModReplace   = 2
-	ModIncrement = 3
-)
-
-// Change is one modification of a ModifyRequest.
+// Change is one modification of a ModifyRequest. Operation's values
+// are the protocol's (RFC 4511 section 4.6; increment is RFC 4525).
 type Change struct {
-	Operation int
+	Operation change.ModOp
 	Attribute Attribute
 }
 

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 )
 
@@ -25,7 +26,7 @@ func logPrefix(origin uint16) []byte {
 	return binary.BigEndian.AppendUint16(bytes.Clone(keyLog), origin)
 }
 
-func logKey(c CSN) []byte { return c.AppendBinary(logPrefix(c.Replica)) }
+func logKey(c change.CSN) []byte { return c.AppendBinary(logPrefix(c.Replica)) }
 
 func floorKey(origin uint16) []byte {
 	return binary.BigEndian.AppendUint16(bytes.Clone(keyFloor), origin)
@@ -66,19 +67,19 @@ type Changelog struct {
 	clock *Clock
 
 	mu       sync.Mutex
-	inflight map[CSN]struct{} // stamped, not settled
+	inflight map[change.CSN]struct{} // stamped, not settled
 	// done holds the commits above an in-flight CSN, in CSN order: they
 	// reach the subscribers once every smaller CSN has settled.
-	done    []Event
-	safe    CSN            // every local CSN <= safe has settled
-	maxSeen map[uint16]CSN // the largest CSN in the log per origin
+	done    []directory.CommittedChange
+	safe    change.CSN            // every local CSN <= safe has settled
+	maxSeen map[uint16]change.CSN // the largest CSN in the log per origin
 	subs    map[*Subscription]struct{}
 }
 
 // New returns a Changelog for cfg; it stamps nothing until Open.
 func New(cfg Config) (*Changelog, error) {
-	if cfg.Replica == 0 || cfg.Replica > MaxReplica {
-		return nil, fmt.Errorf("replication: replica ID %d is not in 1..%d", cfg.Replica, MaxReplica)
+	if cfg.Replica == 0 || cfg.Replica > change.MaxReplica {
+		return nil, fmt.Errorf("replication: replica ID %d is not in 1..%d", cfg.Replica, change.MaxReplica)
 	}
 	if cfg.MaxAge <= 0 {
 		cfg.MaxAge = 7 * 24 * time.Hour
@@ -95,7 +96,7 @@ func New(cfg Config) (*Changelog, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	l := &Changelog{cfg: cfg, log: cfg.Logger, inflight: map[CSN]struct{}{}, maxSeen: map[uint16]CSN{}, subs: map[*Subscription]struct{}{}}
+	l := &Changelog{cfg: cfg, log: cfg.Logger, inflight: map[change.CSN]struct{}{}, maxSeen: map[uint16]change.CSN{}, subs: map[*Subscription]struct{}{}}
 	if l.log == nil {
 		l.log = slog.New(slog.DiscardHandler)
 	}
@@ -107,7 +108,7 @@ func New(cfg Config) (*Changelog, error) {
 // used on a store that already holds entries, records that the log covers
 // only what comes after now.
 func (l *Changelog) Open(eng *directory.Engine) error {
-	var start CSN
+	var start change.CSN
 	var base []byte
 	err := eng.View(func(v *directory.View) error {
 		var err error
@@ -138,7 +139,7 @@ func (l *Changelog) Open(eng *directory.Engine) error {
 	if base == nil {
 		// A store that had entries before its log: nothing before now is
 		// covered. An empty store: everything is.
-		var floor CSN
+		var floor change.CSN
 		if eng.EntryCount() > 0 {
 			floor = clock.Next()
 		}
@@ -191,19 +192,19 @@ func origins(v *directory.View) []uint16 {
 }
 
 // lastCSN returns the largest CSN of origin in the log or its floor.
-func lastCSN(v *directory.View, origin uint16) (CSN, error) {
-	var last CSN
+func lastCSN(v *directory.View, origin uint16) (change.CSN, error) {
+	var last change.CSN
 	err := v.Records(logPrefix(origin), nil, true, func(k, _ []byte) (bool, error) {
-		c, err := DecodeCSN(k[len(keyLog)+2:])
+		c, err := change.DecodeCSN(k[len(keyLog)+2:])
 		last = c
 		return false, err
 	})
 	if err != nil {
-		return CSN{}, err
+		return change.CSN{}, err
 	}
 	f, err := floorOf(v, origin)
 	if err != nil {
-		return CSN{}, err
+		return change.CSN{}, err
 	}
 	if last.Less(f) {
 		last = f
@@ -213,23 +214,23 @@ func lastCSN(v *directory.View, origin uint16) (CSN, error) {
 
 // floorOf returns the CSN at and below which origin's log holds nothing:
 // its trim point, or the store's base floor if the log was never trimmed.
-func floorOf(v *directory.View, origin uint16) (CSN, error) {
+func floorOf(v *directory.View, origin uint16) (change.CSN, error) {
 	b, err := v.Record(floorKey(origin))
 	if err != nil {
-		return CSN{}, err
+		return change.CSN{}, err
 	}
 	if b == nil {
 		if b, err = v.Record(keyBase); err != nil || b == nil {
-			return CSN{}, err
+			return change.CSN{}, err
 		}
 	}
-	return DecodeCSN(b)
+	return change.DecodeCSN(b)
 }
 
 // Stamp implements directory.Stamper.
-func (l *Changelog) Stamp() string {
+func (l *Changelog) Stamp() change.CSN {
 	if l.clock == nil {
-		return ""
+		return change.CSN{}
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -237,7 +238,7 @@ func (l *Changelog) Stamp() string {
 	// smaller than one already settled.
 	c := l.clock.Next()
 	l.inflight[c] = struct{}{}
-	return c.String()
+	return c
 }
 
 // Settle implements directory.Stamper: it retires csn and, for a commit,
@@ -250,27 +251,23 @@ func (l *Changelog) Stamp() string {
 // began after that commit: Badger refuses it otherwise), so CSN order is
 // commit order wherever order matters, while the order in which writers
 // return from their commits (which is what Settle is called in) is not.
-func (l *Changelog) Settle(text string, ch *directory.Change) {
-	if text == "" {
-		return
-	}
-	c, err := ParseCSN(text)
-	if err != nil {
+func (l *Changelog) Settle(c change.CSN, ch *directory.Change) {
+	if c.IsZero() {
 		return
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.inflight, c)
 	if ch != nil {
-		i, _ := slices.BinarySearchFunc(l.done, c, func(e Event, c CSN) int { return e.CSN.Compare(c) })
-		l.done = slices.Insert(l.done, i, Event{Change: ch, CSN: c})
+		i, _ := slices.BinarySearchFunc(l.done, c, func(e directory.CommittedChange, c change.CSN) int { return e.CSN.Compare(c) })
+		l.done = slices.Insert(l.done, i, directory.CommittedChange{Change: ch, CSN: c})
 		if m := l.maxSeen[c.Replica]; m.Less(c) {
 			l.maxSeen[c.Replica] = c
 		}
 	}
 	// Everything committed below the smallest in-flight CSN is safe, and
 	// goes out in order.
-	var low CSN
+	var low change.CSN
 	haveLow := false
 	for f := range l.inflight {
 		if !haveLow || f.Less(low) {
@@ -296,7 +293,7 @@ func (l *Changelog) Settle(text string, ch *directory.Change) {
 }
 
 // publish queues ev to every subscriber; l.mu is held.
-func (l *Changelog) publish(ev Event) {
+func (l *Changelog) publish(ev directory.CommittedChange) {
 	for s := range l.subs {
 		select {
 		case s.ch <- ev:
@@ -316,10 +313,10 @@ func (l *Changelog) publish(ev Event) {
 // abandoned, so a reader whose snapshot starts after this call sees all
 // of them. It is the smallest CSN still in flight, or, when none is, one
 // above every CSN issued so far.
-func (l *Changelog) Committed() CSN {
+func (l *Changelog) Committed() change.CSN {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var low CSN
+	var low change.CSN
 	haveLow := false
 	for f := range l.inflight {
 		if !haveLow || f.Less(low) {
@@ -331,10 +328,10 @@ func (l *Changelog) Committed() CSN {
 	}
 	// Above every sub-operation of the last CSN.
 	last := l.clock.Last()
-	if last.Counter < MaxCounter {
+	if last.Counter < change.MaxCounter {
 		last.Counter++
 	} else {
-		last = CSN{Time: last.Time + 1, Replica: last.Replica}
+		last = change.CSN{Time: last.Time + 1, Replica: last.Replica}
 	}
 	return last
 }
@@ -342,7 +339,7 @@ func (l *Changelog) Committed() CSN {
 // Safe returns the CSN up to which every local write has committed: a
 // reader whose snapshot starts after this call sees every change at or
 // below it. It is the local value of contextCSN.
-func (l *Changelog) Safe() CSN {
+func (l *Changelog) Safe() change.CSN {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.safe
@@ -351,10 +348,10 @@ func (l *Changelog) Safe() CSN {
 // State returns the cookie state a consumer reaches with a snapshot
 // taken after this call: per origin, the safe CSN for the local replica
 // and the largest logged CSN for the others.
-func (l *Changelog) State() map[uint16]CSN {
+func (l *Changelog) State() map[uint16]change.CSN {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	out := make(map[uint16]CSN, len(l.maxSeen)+1)
+	out := make(map[uint16]change.CSN, len(l.maxSeen)+1)
 	for o, c := range l.maxSeen {
 		out[o] = c
 	}
@@ -366,18 +363,10 @@ func (l *Changelog) State() map[uint16]CSN {
 	return out
 }
 
-// An Event is one committed change, in commit (CSN) order, with the
-// safe CSN once it went out (at or above its own CSN).
-type Event struct {
-	Change *directory.Change
-	CSN    CSN
-	Safe   CSN
-}
-
 // A Subscription receives the commits that follow Subscribe.
 type Subscription struct {
 	l        *Changelog
-	ch       chan Event
+	ch       chan directory.CommittedChange
 	overflow bool // set before ch is closed by the log
 }
 
@@ -385,7 +374,7 @@ type Subscription struct {
 // call Close. When the queue overflows, C is closed and Overflowed
 // reports true.
 func (l *Changelog) Subscribe() *Subscription {
-	s := &Subscription{l: l, ch: make(chan Event, l.cfg.QueueLength)}
+	s := &Subscription{l: l, ch: make(chan directory.CommittedChange, l.cfg.QueueLength)}
 	l.mu.Lock()
 	l.subs[s] = struct{}{}
 	l.mu.Unlock()
@@ -393,7 +382,7 @@ func (l *Changelog) Subscribe() *Subscription {
 }
 
 // C delivers the events.
-func (s *Subscription) C() <-chan Event { return s.ch }
+func (s *Subscription) C() <-chan directory.CommittedChange { return s.ch }
 
 // Overflowed reports whether the log cut the subscription off (once C
 // is closed).
@@ -419,24 +408,20 @@ func (l *Changelog) Name() string { return "changelog" }
 // OnChange implements directory.WriteHook: it writes the change's record
 // in the change's transaction.
 func (l *Changelog) OnChange(_ context.Context, tx *directory.Tx, ch *directory.Change) error {
-	if ch.CSN == "" {
+	if ch.CSN.IsZero() {
 		return nil // no stamper: nothing to key the record by
 	}
-	c, err := ParseCSN(ch.CSN)
+	rec, err := recordOf(ch.CSN, ch, tx)
 	if err != nil {
 		return fmt.Errorf("changelog: %w", err)
 	}
-	rec, err := recordOf(c, ch, tx)
-	if err != nil {
-		return fmt.Errorf("changelog: %w", err)
-	}
-	return tx.PutRecord(logKey(c), rec.appendBinary(nil, tx.Sealer()))
+	return tx.PutRecord(logKey(ch.CSN), rec.appendBinary(nil, tx.Sealer()))
 }
 
 // Coverage is what the log can replay: for every origin it has seen, the
 // CSN after which it holds every change of that origin. A zero CSN means
 // the whole history.
-type Coverage map[uint16]CSN
+type Coverage map[uint16]change.CSN
 
 // Coverage reads the coverage in v's snapshot.
 func (l *Changelog) Coverage(v *directory.View) (Coverage, error) {
@@ -462,7 +447,7 @@ func (l *Changelog) Coverage(v *directory.View) (Coverage, error) {
 // cookie's CSNs per origin) up to date: for every origin, the consumer
 // has seen at least up to the floor. An origin missing from state counts
 // as "seen nothing", covered only if the log holds its whole history.
-func (c Coverage) Covers(state map[uint16]CSN) bool {
+func (c Coverage) Covers(state map[uint16]change.CSN) bool {
 	for o, floor := range c {
 		if s := state[o]; s.Less(floor) {
 			return false
@@ -473,12 +458,12 @@ func (c Coverage) Covers(state map[uint16]CSN) bool {
 
 // Since calls fn for every record of the log after state (per origin, the
 // CSNs above state[o]), origin by origin in CSN order, from v's snapshot.
-func (l *Changelog) Since(v *directory.View, state map[uint16]CSN, fn func(*Record) error) error {
+func (l *Changelog) Since(v *directory.View, state map[uint16]change.CSN, fn func(*Record) error) error {
 	for _, o := range origins(v) {
 		p := logPrefix(o)
 		start := state[o].AppendBinary(bytes.Clone(p))
 		err := v.Records(p, start, false, func(k, val []byte) (bool, error) {
-			c, err := DecodeCSN(k[len(p):])
+			c, err := change.DecodeCSN(k[len(p):])
 			if err != nil {
 				return false, err
 			}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/ldap"
 	"github.com/switchboard-ldap/switchboard/schema"
@@ -66,7 +67,7 @@ func add(t *testing.T, eng *directory.Engine, dn string, attrs ...string) *direc
 	return ch
 }
 
-func records(t *testing.T, eng *directory.Engine, l *Changelog, from map[uint16]CSN) []*Record {
+func records(t *testing.T, eng *directory.Engine, l *Changelog, from map[uint16]change.CSN) []*Record {
 	t.Helper()
 	var out []*Record
 	err := eng.View(func(v *directory.View) error {
@@ -83,10 +84,10 @@ func TestChangelogRecordsEveryWriteAtomically(t *testing.T) {
 	ctx := context.Background()
 	add(t, eng, "dc=example,dc=com", "objectClass", "domain", "dc", "example")
 	ch := add(t, eng, "cn=a,dc=example,dc=com", "objectClass", "person", "cn", "a", "sn", "x")
-	if ch.CSN == "" || ch.After.First("entryCSN") != ch.CSN || !strings.Contains(ch.CSN, "#007#") {
-		t.Fatalf("add stamped %q, entryCSN %q", ch.CSN, ch.After.First("entryCSN"))
+	if ch.CSN.IsZero() || ch.After.First("entryCSN") != ch.CSN.String() || ch.CSN.Replica != 7 {
+		t.Fatalf("add stamped %v, entryCSN %q", ch.CSN, ch.After.First("entryCSN"))
 	}
-	mods := []directory.Mod{{Op: ldap.ModReplace, Attr: directory.Attr{Name: "sn", Values: [][]byte{[]byte("y"), []byte("z")}}}}
+	mods := []directory.Mod{{Op: change.ModReplace, Attr: directory.Attr{Name: "sn", Values: [][]byte{[]byte("y"), []byte("z")}}}}
 	if _, err := eng.Modify(ctx, "cn=a,dc=example,dc=com", mods, directory.WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +121,7 @@ func TestChangelogRecordsEveryWriteAtomically(t *testing.T) {
 		t.Errorf("safe %s after the failed write (was %s, last record %s), %d in flight", l.Safe(), safe, recs[4].CSN, len(l.inflight))
 	}
 	// Since skips what the cookie already has.
-	if got := records(t, eng, l, map[uint16]CSN{7: recs[2].CSN}); len(got) != 2 {
+	if got := records(t, eng, l, map[uint16]change.CSN{7: recs[2].CSN}); len(got) != 2 {
 		t.Errorf("since the modify: %d records, want 2", len(got))
 	}
 	// contextCSN on the suffix entry is the safe CSN.
@@ -141,9 +142,9 @@ func TestChangelogReplayRecords(t *testing.T) {
 	add(t, eng, "dc=example,dc=com", "objectClass", "domain", "dc", "example")
 	add(t, eng, "cn=g,dc=example,dc=com", "objectClass", "groupOfNames", "cn", "g", "member", "cn=m1")
 	mods := []directory.Mod{
-		{Op: ldap.ModAdd, Attr: directory.Attr{Name: "member", Values: [][]byte{[]byte("cn=m2"), []byte("cn=m3")}}},
-		{Op: ldap.ModDelete, Attr: directory.Attr{Name: "member", Values: [][]byte{[]byte("cn=m1")}}},
-		{Op: ldap.ModAdd, Attr: directory.Attr{Name: "description", Values: [][]byte{[]byte("d")}}},
+		{Op: change.ModAdd, Attr: directory.Attr{Name: "member", Values: [][]byte{[]byte("cn=m2"), []byte("cn=m3")}}},
+		{Op: change.ModDelete, Attr: directory.Attr{Name: "member", Values: [][]byte{[]byte("cn=m1")}}},
+		{Op: change.ModAdd, Attr: directory.Attr{Name: "description", Values: [][]byte{[]byte("d")}}},
 	}
 	ch, err := eng.Modify(ctx, "cn=g,dc=example,dc=com", mods, directory.WriteOptions{})
 	if err != nil {
@@ -155,9 +156,9 @@ func TestChangelogReplayRecords(t *testing.T) {
 	for _, m := range recs[2].Mods {
 		cur := replay.Get(m.Attr.Name)
 		switch {
-		case m.Op == ldap.ModReplace:
+		case m.Op == change.ModReplace:
 			replay.Set(m.Attr.Name, m.Attr.Values)
-		case m.Op == ldap.ModAdd:
+		case m.Op == change.ModAdd:
 			replay.Set(m.Attr.Name, append(append([][]byte(nil), cur...), m.Attr.Values...))
 		case len(m.Attr.Values) == 0:
 			replay.Set(m.Attr.Name, nil)
@@ -205,7 +206,7 @@ func TestChangelogTrimAndCoverage(t *testing.T) {
 		t.Fatal("an empty store's log should cover a consumer that has seen nothing")
 	}
 	// A consumer at the third record holds the log above it.
-	if err := l.Acknowledge(ctx, "c1", map[uint16]CSN{1: recs[2].CSN}); err != nil {
+	if err := l.Acknowledge(ctx, "c1", map[uint16]change.CSN{1: recs[2].CSN}); err != nil {
 		t.Fatal(err)
 	}
 	now = now.Add(2 * time.Hour) // everything is older than MaxAge
@@ -214,14 +215,14 @@ func TestChangelogTrimAndCoverage(t *testing.T) {
 		t.Fatalf("trim removed %d (%v), want 3 (up to the consumer's position)", n, err)
 	}
 	c := cov()
-	if c.Covers(nil) || !c.Covers(map[uint16]CSN{1: recs[2].CSN}) || c.Covers(map[uint16]CSN{1: recs[1].CSN}) {
+	if c.Covers(nil) || !c.Covers(map[uint16]change.CSN{1: recs[2].CSN}) || c.Covers(map[uint16]change.CSN{1: recs[1].CSN}) {
 		t.Errorf("coverage after trimming to %s: %v", recs[2].CSN, c)
 	}
 	if got := records(t, eng, l, nil); len(got) != 3 || got[0].CSN != recs[3].CSN {
 		t.Errorf("%d records left", len(got))
 	}
 	// The consumer moves on; then it expires and no longer holds anything.
-	if err := l.Acknowledge(ctx, "c1", map[uint16]CSN{1: recs[4].CSN}); err != nil {
+	if err := l.Acknowledge(ctx, "c1", map[uint16]change.CSN{1: recs[4].CSN}); err != nil {
 		t.Fatal(err)
 	}
 	if n, _ := l.Trim(ctx); n != 2 {
@@ -273,55 +274,21 @@ func TestSubscriptionOverflow(t *testing.T) {
 	sub.Close() // after the log closed it: no panic
 }
 
-func TestCookie(t *testing.T) {
-	c, err := ParseCookie("rid=001,sid=002,csn=20250101120000.000001Z#000000#001#000000;20250101120000.000002Z#000000#002#000000")
-	if err != nil || c.RID != 1 || c.SID != 2 || len(c.CSNs) != 2 {
-		t.Fatalf("%+v %v", c, err)
-	}
-	if got := c.String(); got != "rid=001,sid=002,csn=20250101120000.000001Z#000000#001#000000;20250101120000.000002Z#000000#002#000000" {
-		t.Errorf("String %q", got)
-	}
-	if c, err := ParseCookie(""); err != nil || c.RID != -1 || len(c.CSNs) != 0 {
-		t.Errorf("empty cookie: %+v %v", c, err)
-	}
-	for _, bad := range []string{"rid=1000", "rid", "csn=x", "sid=1000", "rid=001,csn=20250101120000.000001Z#000000#001"} {
-		if _, err := ParseCookie(bad); err == nil {
-			t.Errorf("%q parsed", bad)
-		}
-	}
-}
-
-func FuzzParseCookie(f *testing.F) {
-	f.Add("rid=001,sid=002,csn=20250101120000.000001Z#000000#001#000000")
-	f.Add("rid=123,csn=20250101120000.000001Z#000000#001#000000;20250101120000.000002Z#000000#002#000000,delcsn=x")
-	f.Add("")
-	f.Fuzz(func(t *testing.T, s string) {
-		c, err := ParseCookie(s)
-		if err != nil {
-			return
-		}
-		c2, err := ParseCookie(c.String())
-		if err != nil || c2.String() != c.String() {
-			t.Fatalf("%q -> %q does not round-trip: %v", s, c.String(), err)
-		}
-	})
-}
-
 func FuzzDecodeRecord(f *testing.F) {
 	for _, r := range []*Record{
-		{Kind: RecordAdd, UUID: "u", DN: "cn=a", Attrs: []directory.Attr{{Name: "cn", Values: [][]byte{[]byte("a")}}}},
-		{Kind: RecordModify, UUID: "u", DN: "cn=a", Mods: []directory.Mod{{Op: ldap.ModDelete, Attr: directory.Attr{Name: "sn"}}}},
-		{Kind: RecordDelete, UUID: "u", DN: "cn=a", Also: []string{"v"}},
-		{Kind: RecordModDN, UUID: "u", DN: "cn=a", NewDN: "cn=b"},
+		{Kind: change.Add, UUID: "u", DN: "cn=a", Attrs: []directory.Attr{{Name: "cn", Values: [][]byte{[]byte("a")}}}},
+		{Kind: change.Modify, UUID: "u", DN: "cn=a", Mods: []directory.Mod{{Op: change.ModDelete, Attr: directory.Attr{Name: "sn"}}}},
+		{Kind: change.Delete, UUID: "u", DN: "cn=a", Also: []string{"v"}},
+		{Kind: change.ModRDN, UUID: "u", DN: "cn=a", NewDN: "cn=b"},
 	} {
 		f.Add(r.appendBinary(nil, nil))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		r, err := decodeRecord(CSN{}, b, nil)
+		r, err := decodeRecord(change.CSN{}, b, nil)
 		if err != nil {
 			return
 		}
-		r2, err := decodeRecord(CSN{}, r.appendBinary(nil, nil), nil)
+		r2, err := decodeRecord(change.CSN{}, r.appendBinary(nil, nil), nil)
 		if err != nil || fmt.Sprint(r2) != fmt.Sprint(r) {
 			t.Fatalf("record does not round-trip: %v\n%+v\n%+v", err, r, r2)
 		}
@@ -335,21 +302,20 @@ func TestCommittedBound(t *testing.T) {
 	_, l := openLog(t, Config{})
 	first := l.Stamp()
 	second := l.Stamp()
-	c1, _ := ParseCSN(first)
-	c2, _ := ParseCSN(second)
-	l.Settle(second, &directory.Change{Kind: directory.ChangeAdd})
+	c1, c2 := first, second
+	l.Settle(second, &directory.Change{Kind: change.Add})
 	if got := l.Committed(); got != c1 {
 		t.Fatalf("Committed = %s with %s in flight, want %s", got, first, c1)
 	}
 	derived := l.Clock().Next() // a hook's CSN drawn inside the first write
 	l.Settle(first, nil)
 	got := l.Committed()
-	for _, c := range []CSN{c1, c2, c2.WithSub(MaxSub), derived, derived.WithSub(MaxSub)} {
+	for _, c := range []change.CSN{c1, c2, c2.WithSub(change.MaxSub), derived, derived.WithSub(change.MaxSub)} {
 		if !c.Less(got) {
 			t.Fatalf("Committed = %s with nothing in flight, not above %s", got, c)
 		}
 	}
-	third, _ := ParseCSN(l.Stamp())
+	third := l.Stamp()
 	if !got.Less(third) && got != third {
 		t.Fatalf("a later stamp %s sorts below the earlier bound %s", third, got)
 	}
@@ -363,30 +329,30 @@ func TestSubscriptionCSNOrder(t *testing.T) {
 	sub := l.Subscribe()
 	defer sub.Close()
 	first, second, third := l.Stamp(), l.Stamp(), l.Stamp()
-	l.Settle(third, &directory.Change{Kind: directory.ChangeModify})
-	l.Settle(second, &directory.Change{Kind: directory.ChangeDelete})
+	l.Settle(third, &directory.Change{Kind: change.Modify})
+	l.Settle(second, &directory.Change{Kind: change.Delete})
 	select {
 	case ev := <-sub.C():
 		t.Fatalf("%s went out while %s was in flight", ev.CSN, first)
 	default:
 	}
-	l.Settle(first, &directory.Change{Kind: directory.ChangeAdd})
-	var got []string
+	l.Settle(first, &directory.Change{Kind: change.Add})
+	var got []change.CSN
 	for range 3 {
 		ev := <-sub.C()
 		if ev.Safe.Less(ev.CSN) {
 			t.Errorf("event %s with safe CSN %s below it", ev.CSN, ev.Safe)
 		}
-		got = append(got, ev.CSN.String())
+		got = append(got, ev.CSN)
 	}
-	if want := []string{first, second, third}; fmt.Sprint(got) != fmt.Sprint(want) {
+	if want := []change.CSN{first, second, third}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("events in order %v, want %v", got, want)
 	}
 	// A write given up releases what waited behind it.
 	a, b := l.Stamp(), l.Stamp()
-	l.Settle(b, &directory.Change{Kind: directory.ChangeModify})
+	l.Settle(b, &directory.Change{Kind: change.Modify})
 	l.Settle(a, nil)
-	if ev := <-sub.C(); ev.CSN.String() != b {
+	if ev := <-sub.C(); ev.CSN != b {
 		t.Fatalf("got %s, want %s", ev.CSN, b)
 	}
 }

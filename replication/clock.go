@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/switchboard-ldap/switchboard/change"
 )
 
 // A Clock issues CSNs for one replica: a hybrid logical clock (Kulkarni
@@ -17,7 +19,7 @@ type Clock struct {
 	now     func() time.Time
 
 	mu   sync.Mutex
-	last CSN // the largest CSN issued or observed (Replica and Sub ignored)
+	last change.CSN // the largest CSN issued or observed (Replica and Sub ignored)
 }
 
 // ClockConfig configures a Clock.
@@ -32,7 +34,7 @@ type ClockConfig struct {
 	Now func() time.Time
 	// Start is the largest CSN this replica issued or saw before a
 	// restart (from its changelog), so the clock resumes above it.
-	Start CSN
+	Start change.CSN
 }
 
 // ErrSkew is returned by Observe for a CSN too far in the future.
@@ -40,8 +42,8 @@ var ErrSkew = errors.New("replication: clock skew beyond the bound")
 
 // NewClock returns a clock for cfg.Replica.
 func NewClock(cfg ClockConfig) (*Clock, error) {
-	if cfg.Replica == 0 || cfg.Replica > MaxReplica {
-		return nil, fmt.Errorf("replication: replica ID %d is not in 1..%d", cfg.Replica, MaxReplica)
+	if cfg.Replica == 0 || cfg.Replica > change.MaxReplica {
+		return nil, fmt.Errorf("replication: replica ID %d is not in 1..%d", cfg.Replica, change.MaxReplica)
 	}
 	if cfg.MaxSkew == 0 {
 		cfg.MaxSkew = 5 * time.Minute
@@ -49,25 +51,25 @@ func NewClock(cfg ClockConfig) (*Clock, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Clock{replica: cfg.Replica, maxSkew: cfg.MaxSkew, now: cfg.Now, last: CSN{Time: cfg.Start.Time, Counter: cfg.Start.Counter}}, nil
+	return &Clock{replica: cfg.Replica, maxSkew: cfg.MaxSkew, now: cfg.Now, last: change.CSN{Time: cfg.Start.Time, Counter: cfg.Start.Counter}}, nil
 }
 
 // Replica returns the clock's replica ID.
 func (c *Clock) Replica() uint16 { return c.replica }
 
 // Next returns a new CSN, larger than every CSN issued or observed so far.
-func (c *Clock) Next() CSN {
+func (c *Clock) Next() change.CSN {
 	wall := c.now().UnixMicro()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
 	case wall > c.last.Time:
-		c.last = CSN{Time: wall}
-	case c.last.Counter < MaxCounter:
+		c.last = change.CSN{Time: wall}
+	case c.last.Counter < change.MaxCounter:
 		c.last.Counter++
 	default:
 		// 16 million CSNs in one microsecond: borrow the next one.
-		c.last = CSN{Time: c.last.Time + 1}
+		c.last = change.CSN{Time: c.last.Time + 1}
 	}
 	out := c.last
 	out.Replica = c.replica
@@ -77,7 +79,7 @@ func (c *Clock) Next() CSN {
 // Observe absorbs a CSN made elsewhere, so that later local CSNs sort
 // after it. A CSN more than MaxSkew ahead of the local wall clock is
 // refused with ErrSkew and not absorbed: the caller quarantines its peer.
-func (c *Clock) Observe(csn CSN) error {
+func (c *Clock) Observe(csn change.CSN) error {
 	wall := c.now()
 	if ahead := csn.Wall().Sub(wall); ahead > c.maxSkew {
 		return fmt.Errorf("%w: %s is %s ahead of this replica's clock (bound %s)", ErrSkew, csn, ahead.Round(time.Second), c.maxSkew)
@@ -85,13 +87,13 @@ func (c *Clock) Observe(csn CSN) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if csn.Time > c.last.Time || csn.Time == c.last.Time && csn.Counter > c.last.Counter {
-		c.last = CSN{Time: csn.Time, Counter: csn.Counter}
+		c.last = change.CSN{Time: csn.Time, Counter: csn.Counter}
 	}
 	return nil
 }
 
 // Last returns the largest CSN issued or observed, with this replica's ID.
-func (c *Clock) Last() CSN {
+func (c *Clock) Last() change.CSN {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := c.last

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 )
 
@@ -30,24 +31,24 @@ func opFloorKey(o uint16) []byte { return binary.BigEndian.AppendUint16(bytes.Cl
 
 // appendCheckpoint encodes the checkpoint: the State's purge floor, then
 // the vector the stored entry states stand at (appendVector's form).
-func appendCheckpoint(b []byte, floor CSN, v Vector) []byte {
+func appendCheckpoint(b []byte, floor change.CSN, v Vector) []byte {
 	b = floor.AppendBinary(b)
 	return appendVector(b, v)
 }
 
-func decodeCheckpoint(b []byte) (CSN, Vector, error) {
+func decodeCheckpoint(b []byte) (change.CSN, Vector, error) {
 	r := &wireReader{b: b}
-	raw := r.take(CSNSize)
+	raw := r.take(change.CSNSize)
 	v := r.vector()
 	if r.err == nil && len(r.b) > 0 {
 		r.err = ErrWire
 	}
 	if r.err != nil {
-		return CSN{}, nil, fmt.Errorf("replication: checkpoint: %w", r.err)
+		return change.CSN{}, nil, fmt.Errorf("replication: checkpoint: %w", r.err)
 	}
-	floor, err := DecodeCSN(raw)
+	floor, err := change.DecodeCSN(raw)
 	if err != nil {
-		return CSN{}, nil, fmt.Errorf("replication: checkpoint floor: %w", err)
+		return change.CSN{}, nil, fmt.Errorf("replication: checkpoint floor: %w", err)
 	}
 	return floor, v, nil
 }
@@ -141,7 +142,7 @@ type stateBatch struct {
 	keys   [][]byte
 	vals   [][]byte // nil: the entry left the State
 	us     []UUID
-	floor  CSN
+	floor  change.CSN
 	vector Vector
 }
 
@@ -171,7 +172,7 @@ func (r *Replicator) takeBatch() stateBatch {
 // precondition), so a crash between the purged records and the second
 // checkpoint replays only changes at or above the bound. It returns how
 // many entries the purge removed. The caller holds wmu.
-func (r *Replicator) saveState(ctx context.Context, purge CSN) (int, error) {
+func (r *Replicator) saveState(ctx context.Context, purge change.CSN) (int, error) {
 	r.smu.Lock()
 	batches := []stateBatch{r.takeBatch()}
 	purged := 0
@@ -319,11 +320,11 @@ func (r *Replicator) stale(v Vector) (string, error) {
 			return fmt.Sprintf("it stands at %s for replica %d, below this replica's purge floor %s, and the changes it lacks were trimmed", theirs, o, floor), nil
 		}
 		// The first change it lacks, from the op log.
-		var next CSN
+		var next change.CSN
 		p := opPrefix(o)
 		err := r.eng.View(func(view *directory.View) error {
 			return view.Records(p, theirs.AppendBinary(bytes.Clone(p)), false, func(k, _ []byte) (bool, error) {
-				c, err := DecodeCSN(k[len(p):])
+				c, err := change.DecodeCSN(k[len(p):])
 				if err != nil {
 					return false, err
 				}
@@ -348,8 +349,8 @@ func (r *Replicator) stale(v Vector) (string, error) {
 // tombstone window back from now (on this replica's clock), and no further than what every known
 // replica has confirmed (for each origin that replica lags on here, its
 // position: what it lacks stays above the bound).
-func (r *Replicator) purgeBound(now time.Time) CSN {
-	bound := CSN{Time: now.Add(-r.cfg.TombstoneWindow).UnixMicro()}
+func (r *Replicator) purgeBound(now time.Time) change.CSN {
+	bound := change.CSN{Time: now.Add(-r.cfg.TombstoneWindow).UnixMicro()}
 	r.smu.RLock()
 	mine := r.vector.Clone()
 	r.smu.RUnlock()
@@ -433,7 +434,7 @@ func (r *Replicator) trimOpLog(ctx context.Context, now time.Time) (int, error) 
 			consumers = append(consumers, p.vector)
 		}
 	}
-	ageCut := CSN{Time: r.clog.Clock().now().Add(-r.cfg.OpLogMaxAge).UnixMicro()}
+	ageCut := change.CSN{Time: r.clog.Clock().now().Add(-r.cfg.OpLogMaxAge).UnixMicro()}
 	var origins []uint16
 	if err := r.eng.View(func(v *directory.View) error { origins = opOrigins(v); return nil }); err != nil {
 		return 0, err
@@ -458,7 +459,7 @@ func (r *Replicator) trimOpLog(ctx context.Context, now time.Time) (int, error) 
 	return removed, nil
 }
 
-func (r *Replicator) trimOrigin(ctx context.Context, o uint16, limit, ageCut CSN) (int, error) {
+func (r *Replicator) trimOrigin(ctx context.Context, o uint16, limit, ageCut change.CSN) (int, error) {
 	p := opPrefix(o)
 	excess := 0
 	if r.cfg.OpLogMaxOps > 0 {
@@ -470,7 +471,7 @@ func (r *Replicator) trimOrigin(ctx context.Context, o uint16, limit, ageCut CSN
 		}
 		excess = total - r.cfg.OpLogMaxOps
 	}
-	drop := func(c CSN, before int) bool {
+	drop := func(c change.CSN, before int) bool {
 		return !limit.Less(c) && (c.Less(ageCut) || before < excess)
 	}
 	removed, last, err := trimLog(ctx, r.eng, p, opFloorKey(o), drop)

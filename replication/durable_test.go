@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
-	"github.com/switchboard-ldap/switchboard/ldap"
 	"github.com/switchboard-ldap/switchboard/schema"
 )
 
@@ -130,7 +130,7 @@ func (x *replica) population(n int) {
 
 func modify(t testing.TB, eng *directory.Engine, dn, attr, value string) {
 	t.Helper()
-	_, err := eng.Modify(context.Background(), dn, []directory.Mod{{Op: ldap.ModReplace, Attr: directory.Attr{Name: attr, Values: [][]byte{[]byte(value)}}}}, directory.WriteOptions{})
+	_, err := eng.Modify(context.Background(), dn, []directory.Mod{{Op: change.ModReplace, Attr: directory.Attr{Name: attr, Values: [][]byte{[]byte(value)}}}}, directory.WriteOptions{})
 	if err != nil {
 		t.Fatalf("modify %s: %v", dn, err)
 	}
@@ -155,7 +155,7 @@ func TestDurableStateRoundTrip(t *testing.T) {
 	}
 	x.r.smu.RUnlock()
 	gen, _ := x.r.Position()
-	remote := Op{CSN: CSN{Time: time.Now().UnixMicro(), Replica: 2}, Kind: OpAdd, Entry: u, Parent: people, RDN: "cn=remote",
+	remote := Op{CSN: change.CSN{Time: time.Now().UnixMicro(), Replica: 2}, Kind: change.Add, Entry: u, Parent: people, RDN: "cn=remote",
 		Attrs: []Attribute{{Name: "objectClass", Values: []string{"person"}}, {Name: "cn", Values: []string{"remote"}}, {Name: "sn", Values: []string{"r"}}, {Name: "entryUUID", Values: []string{u.String()}}}}
 	if _, err := x.r.ApplyRemote(context.Background(), gen, []Op{remote}); err != nil {
 		t.Fatal(err)
@@ -337,11 +337,11 @@ func TestDurableMigratesOpLogOnlyStore(t *testing.T) {
 func TestTrimNeverPassesAConsumer(t *testing.T) {
 	x := openReplica(t, t.TempDir(), 1, MultiConfig{OpLogMaxAge: time.Microsecond, TombstoneWindow: time.Hour})
 	x.population(10)
-	var csns []CSN
+	var csns []change.CSN
 	x.eng.View(func(v *directory.View) error {
 		p := opPrefix(1)
 		return v.Records(p, nil, false, func(k, _ []byte) (bool, error) {
-			c, _ := DecodeCSN(k[len(p):])
+			c, _ := change.DecodeCSN(k[len(p):])
 			csns = append(csns, c)
 			return true, nil
 		})
@@ -439,7 +439,7 @@ func TestPurgeBound(t *testing.T) {
 	if d := now.Add(-time.Minute).Sub(b.Wall()); d < -time.Second || d > time.Second {
 		t.Fatalf("bound %s, want about a minute ago", b)
 	}
-	old := CSN{Time: now.Add(-2 * time.Minute).UnixMicro(), Replica: 1}
+	old := change.CSN{Time: now.Add(-2 * time.Minute).UnixMicro(), Replica: 1}
 	x.r.observe(2, vec, true, "")                 // up to date
 	x.r.observe(4, Vector{1: old}, false, "nope") // refused
 	if got := x.r.purgeBound(now); got != b {
@@ -516,7 +516,7 @@ func BenchmarkReplicatorOpen(b *testing.B) {
 			var u UUID
 			u[0], u[1], u[2], u[3] = 7, byte(j>>16), byte(j>>8), byte(j)
 			cn := fmt.Sprintf("u%d", j)
-			ops = append(ops, Op{CSN: CSN{Time: base + int64(j), Replica: 2}, Kind: OpAdd, Entry: u, Parent: people, RDN: "cn=" + cn,
+			ops = append(ops, Op{CSN: change.CSN{Time: base + int64(j), Replica: 2}, Kind: change.Add, Entry: u, Parent: people, RDN: "cn=" + cn,
 				Attrs: []Attribute{{Name: "objectClass", Values: []string{"top", "person", "organizationalPerson", "inetOrgPerson"}},
 					{Name: "cn", Values: []string{cn}}, {Name: "sn", Values: []string{"Surname"}}, {Name: "mail", Values: []string{cn + "@example.com"}},
 					{Name: "description", Values: []string{"a user of the benchmark", "with two values"}},
@@ -564,9 +564,9 @@ func BenchmarkReplicatorOpen(b *testing.B) {
 // FuzzDecodeDurableRecords: the checkpoint and replica position decoders
 // never panic, and what they accept encodes back to the same bytes.
 func FuzzDecodeDurableRecords(f *testing.F) {
-	c := CSN{Time: 1700000000000000, Counter: 3, Replica: 2, Sub: 1}
+	c := change.CSN{Time: 1700000000000000, Counter: 3, Replica: 2, Sub: 1}
 	f.Add(appendCheckpoint(nil, c, Vector{1: c, 2: c}))
-	f.Add(appendCheckpoint(nil, CSN{}, Vector{}))
+	f.Add(appendCheckpoint(nil, change.CSN{}, Vector{}))
 	f.Add((&replicaPos{vector: Vector{7: c}, seen: time.UnixMicro(5), consumer: true, refused: "stale"}).appendBinary(nil))
 	f.Add([]byte{0, 1, 2})
 	f.Fuzz(func(t *testing.T, b []byte) {

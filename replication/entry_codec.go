@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/switchboard-ldap/switchboard/change"
 )
 
 // EntryStateFormat is the version of the binary form of one entry's
@@ -87,12 +89,12 @@ func (s *State) LoadEntryState(u UUID, b []byte) error {
 }
 
 func (s *State) decodeEntryState(d *opDecoder) (*entryState, error) {
-	csn := func() CSN {
-		p := d.take(CSNSize)
+	csn := func() change.CSN {
+		p := d.take(change.CSNSize)
 		if p == nil {
-			return CSN{}
+			return change.CSN{}
 		}
-		c, err := DecodeCSN(p)
+		c, err := change.DecodeCSN(p)
 		if err != nil {
 			d.fail("%v", err)
 		}
@@ -103,7 +105,7 @@ func (s *State) decodeEntryState(d *opDecoder) (*entryState, error) {
 	}
 	e := &entryState{}
 	e.added, e.deleted = csn(), csn()
-	const minPlacement = CSNSize + 16 + 1
+	const minPlacement = change.CSNSize + 16 + 1
 	if n := d.count(minPlacement); n > 0 {
 		e.places = make([]placement, 0, n)
 		for range n {
@@ -113,7 +115,7 @@ func (s *State) decodeEntryState(d *opDecoder) (*entryState, error) {
 			if d.err != nil {
 				break
 			}
-			o := Op{CSN: c, Kind: OpModRDN}
+			o := Op{CSN: c, Kind: change.ModRDN}
 			p, err := s.place(&o, parent, rdn)
 			if err != nil {
 				d.fail("placement: %v", err)
@@ -126,14 +128,14 @@ func (s *State) decodeEntryState(d *opDecoder) (*entryState, error) {
 			e.places = append(e.places, p)
 		}
 	}
-	const minAttr = 1 + 2*CSNSize + 1
+	const minAttr = 1 + 2*change.CSNSize + 1
 	for range d.count(minAttr) {
 		a := attrState{name: d.string(), nameCSN: csn(), cleared: csn()}
 		a.key = strings.ToLower(a.name)
 		if d.err == nil && a.name == "" {
 			d.fail("attribute with no name")
 		}
-		const minValue = 1 + 2*CSNSize
+		const minValue = 1 + 2*change.CSNSize
 		for range d.count(minValue) {
 			v := valueState{value: d.string(), added: csn(), removed: csn()}
 			if d.err != nil {
@@ -171,10 +173,10 @@ func (s *State) decodeEntryState(d *opDecoder) (*entryState, error) {
 
 // Floor returns the bound of the latest Purge: changes below it are
 // ignored. It is part of a snapshot of the state.
-func (s *State) Floor() CSN { return s.floor }
+func (s *State) Floor() change.CSN { return s.floor }
 
 // SetFloor raises the purge bound to c (when restoring a snapshot).
-func (s *State) SetFloor(c CSN) {
+func (s *State) SetFloor(c change.CSN) {
 	if s.floor.Less(c) {
 		s.floor = c
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/switchboard-ldap/switchboard/change"
 	"os"
 	"path/filepath"
 	"slices"
@@ -36,10 +37,10 @@ func TestFormat1SingleStoreChangelog(t *testing.T) {
 	err = e.View(func(v *directory.View) error {
 		return clog.Since(v, nil, func(r *Record) error {
 			s := fmt.Sprintf("%s %s", r.Kind, r.DN)
-			if r.Kind == RecordModDN {
+			if r.Kind == change.ModRDN {
 				s += " -> " + r.NewDN
 			}
-			if r.Kind == RecordModify {
+			if r.Kind == change.Modify {
 				for _, m := range r.Mods {
 					if m.Attr.Name == "mail" || m.Attr.Name == "telephoneNumber" {
 						s += fmt.Sprintf(" %s:%q", m.Attr.Name, m.Attr.Values)

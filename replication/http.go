@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 )
 
@@ -293,7 +294,7 @@ func (r *Replicator) OpLog() (map[string]OpLogOrigin, error) {
 			}); err != nil {
 				return err
 			}
-			if c, err := DecodeCSN(last); err == nil {
+			if c, err := change.DecodeCSN(last); err == nil {
 				st.Last = c.String()
 			}
 			out[fmt.Sprint(o)] = st

@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 )
 
@@ -88,7 +89,7 @@ func (r *Replicator) lackOf(id uint16, now time.Time) (peerLack, bool) {
 					return true, nil
 				}
 				if first && o == self {
-					if c, err := DecodeCSN(k[len(k)-16:]); err == nil {
+					if c, err := change.DecodeCSN(k[len(k)-16:]); err == nil {
 						out.oldest = max(0, now.Sub(c.Wall()).Seconds())
 					}
 				}

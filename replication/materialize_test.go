@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"testing"
+
+	"github.com/switchboard-ldap/switchboard/change"
 )
 
 // TestMaterializeChangedMatchesFull: a mirror kept up to date only with
@@ -27,7 +29,7 @@ func TestMaterializeChangedMatchesFull(t *testing.T) {
 			applyAll(s, ops[:n])
 			ops = ops[n:]
 			if round%5 == 4 {
-				s.Purge(CSN{Time: epoch + int64(r.IntN(8)), Replica: 1})
+				s.Purge(change.CSN{Time: epoch + int64(r.IntN(8)), Replica: 1})
 			}
 			checkRound(t, s, sh, mirror, fmt.Sprintf("seed %d round %d", seed, round))
 		}
@@ -71,7 +73,7 @@ func BenchmarkMaterializeChangedOneModify(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		o := opMod(CSN{Time: epoch + 1e9 + int64(i), Replica: 2}, people[i%len(people)], modRepl("displayName", fmt.Sprint("renamed", i)))
+		o := opMod(change.CSN{Time: epoch + 1e9 + int64(i), Replica: 2}, people[i%len(people)], modRepl("displayName", fmt.Sprint("renamed", i)))
 		if err := s.Apply(o); err != nil {
 			b.Fatal(err)
 		}
@@ -93,7 +95,10 @@ func TestMaterializeChangedTreeChurn(t *testing.T) {
 		mirror := map[UUID]Entry{}
 		known := []UUID{suffix}
 		tick := 0
-		next := func() CSN { tick++; return CSN{Time: epoch + int64(tick), Replica: uint16(1 + r.IntN(3))} }
+		next := func() change.CSN {
+			tick++
+			return change.CSN{Time: epoch + int64(tick), Replica: uint16(1 + r.IntN(3))}
+		}
 		for round := range 60 {
 			for range 1 + r.IntN(6) {
 				pick := known[r.IntN(len(known))]
@@ -123,13 +128,13 @@ func BenchmarkMaterializeChangedAddDelete(b *testing.B) {
 	b.ResetTimer()
 	for i := range b.N {
 		u := UUID{7, byte(i >> 16), byte(i >> 8), byte(i)}
-		if err := s.Apply(opAdd(CSN{Time: epoch + 1e9 + int64(2*i), Replica: 2}, u, suffix, fmt.Sprintf("cn=new%d", i), "objectClass: person", "cn: new")); err != nil {
+		if err := s.Apply(opAdd(change.CSN{Time: epoch + 1e9 + int64(2*i), Replica: 2}, u, suffix, fmt.Sprintf("cn=new%d", i), "objectClass: person", "cn: new")); err != nil {
 			b.Fatal(err)
 		}
 		if upd, _ := s.MaterializeChanged(sh, s.TakeChanged()); len(upd) != 1 {
 			b.Fatalf("%d entries rebuilt for one add", len(upd))
 		}
-		if err := s.Apply(opDel(CSN{Time: epoch + 1e9 + int64(2*i+1), Replica: 2}, u)); err != nil {
+		if err := s.Apply(opDel(change.CSN{Time: epoch + 1e9 + int64(2*i+1), Replica: 2}, u)); err != nil {
 			b.Fatal(err)
 		}
 		if _, gone := s.MaterializeChanged(sh, s.TakeChanged()); len(gone) != 1 {

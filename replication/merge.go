@@ -7,6 +7,8 @@ import (
 	"math/bits"
 	"slices"
 	"strings"
+
+	"github.com/switchboard-ldap/switchboard/change"
 )
 
 // Attributes that mark the results of conflict resolution.
@@ -82,7 +84,7 @@ type Conflict struct {
 	WantedDN string
 	// CSN is the change behind the conflict: the losing add or modrdn,
 	// the delete of the glue entry, the ignored modrdn.
-	CSN CSN
+	CSN change.CSN
 }
 
 // view is a resolved state: where every entry is, which entries are
@@ -953,7 +955,7 @@ func (s *State) MaterializeChanged(sh *Shown, changed map[UUID]struct{}) (upd []
 // Purge keeps a tombstone that is still a parent (in its effective
 // placement, or in any placement from below onwards) of a kept entry,
 // so the DNs and the cycle checks of later moves come out the same.
-func (s *State) Purge(below CSN) {
+func (s *State) Purge(below change.CSN) {
 	s.layoutGen++
 	if s.floor.Less(below) {
 		s.floor = below
@@ -961,7 +963,7 @@ func (s *State) Purge(below CSN) {
 	// Placement history below the bound collapses to where each entry
 	// was at the bound.
 	recs := s.records()
-	cut, _ := slices.BinarySearchFunc(recs, below, func(r placedRecord, c CSN) int { return r.p.csn.Compare(c) })
+	cut, _ := slices.BinarySearchFunc(recs, below, func(r placedRecord, c change.CSN) int { return r.p.csn.Compare(c) })
 	atBound := make(map[UUID]*placement, len(s.entries))
 	replay(atBound, recs[:cut])
 	final := s.resolve()
@@ -1040,14 +1042,14 @@ func (s *State) Purge(below CSN) {
 
 // purge forgets the stamps of a below the bound and reports whether it
 // changed anything.
-func (a *attrState) purge(below CSN) bool {
+func (a *attrState) purge(below change.CSN) bool {
 	changed := false
 	kept := a.values[:0]
 	for i := range a.values {
 		v := &a.values[i]
 		if a.present(v) {
 			if !v.removed.IsZero() && v.removed.Less(below) {
-				v.removed = CSN{}
+				v.removed = change.CSN{}
 				changed = true
 			}
 			kept = append(kept, *v)
@@ -1066,16 +1068,16 @@ func (a *attrState) purge(below CSN) bool {
 	clear(a.values[len(kept):])
 	a.values = kept
 	if !a.cleared.IsZero() && a.cleared.Less(below) {
-		a.cleared = CSN{}
+		a.cleared = change.CSN{}
 		changed = true
 	}
 	return changed
 }
 
 // newest returns the largest CSN recorded on e.
-func (e *entryState) newest() CSN {
+func (e *entryState) newest() change.CSN {
 	n := e.added
-	up := func(c CSN) {
+	up := func(c change.CSN) {
 		if n.Less(c) {
 			n = c
 		}

@@ -3,6 +3,8 @@ package replication
 import (
 	"fmt"
 	"testing"
+
+	"github.com/switchboard-ldap/switchboard/change"
 )
 
 // benchState builds a 10,000-entry directory: 100 OUs of 99 people, each
@@ -14,7 +16,7 @@ func benchState(b *testing.B) (*State, []UUID) {
 	}
 	var people []UUID
 	n := 0
-	next := func() CSN { n++; return CSN{Time: epoch + int64(n), Replica: 1} }
+	next := func() change.CSN { n++; return change.CSN{Time: epoch + int64(n), Replica: 1} }
 	for i := range 100 {
 		ou := UUID{1, byte(i)}
 		if err := s.Apply(opAdd(next(), ou, suffix, fmt.Sprintf("ou=unit%d", i), "objectClass: organizationalUnit", fmt.Sprintf("ou: unit%d", i))); err != nil {
@@ -42,7 +44,7 @@ func BenchmarkApplyModify(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		o := opMod(CSN{Time: epoch + 1e9 + int64(i), Replica: 2}, people[i%len(people)],
+		o := opMod(change.CSN{Time: epoch + 1e9 + int64(i), Replica: 2}, people[i%len(people)],
 			modRepl("displayName", "renamed"), modAdd("description", "three"), modDel("description", "one"))
 		if err := s.Apply(o); err != nil {
 			b.Fatal(err)
@@ -56,7 +58,7 @@ func BenchmarkApplyAdd(b *testing.B) {
 	b.ResetTimer()
 	for i := range b.N {
 		u := UUID{3, byte(i >> 16), byte(i >> 8), byte(i)}
-		o := opAdd(CSN{Time: epoch + 1e9 + int64(i), Replica: 2}, u, suffix, fmt.Sprintf("cn=new%d", i),
+		o := opAdd(change.CSN{Time: epoch + 1e9 + int64(i), Replica: 2}, u, suffix, fmt.Sprintf("cn=new%d", i),
 			"objectClass: person", "cn: new", "sn: new")
 		if err := s.Apply(o); err != nil {
 			b.Fatal(err)

@@ -2,6 +2,7 @@ package replication
 
 import (
 	"fmt"
+	"github.com/switchboard-ldap/switchboard/change"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -145,16 +146,16 @@ func (n *entryNames) show(s *State) string {
 }
 
 // csnText writes c as the cases do: second.replica.
-func csnText(c CSN) string {
+func csnText(c change.CSN) string {
 	return fmt.Sprintf("%d.%d", (c.Time-epoch)/1_000_000, c.Replica)
 }
 
-func parseCSN(s string) (CSN, error) {
+func parseCSN(s string) (change.CSN, error) {
 	sec, rid, ok := strings.Cut(s, ".")
 	t, err1 := strconv.Atoi(sec)
 	r, err2 := strconv.ParseUint(rid, 10, 16)
 	if !ok || err1 != nil || err2 != nil {
-		return CSN{}, fmt.Errorf("CSN %q is not second.replica", s)
+		return change.CSN{}, fmt.Errorf("CSN %q is not second.replica", s)
 	}
 	return at(t, uint16(r)), nil
 }

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/switchboard-ldap/switchboard/change"
 )
 
 // fuzzOps decodes bytes into changes drawn from small pools, so that
@@ -33,18 +35,18 @@ func fuzzOps(data []byte) []*Op {
 	for len(data) > 0 && len(ops) < 64 {
 		h := next()
 		o := &Op{
-			Kind:  OpKind(h%4 + 1),
+			Kind:  change.Kind(h%4 + 1),
 			Entry: id(next()%8 + 1),
-			CSN:   CSN{Time: epoch + int64(next()%16), Replica: uint16(h>>2%3 + 1), Sub: uint32(h >> 6)},
+			CSN:   change.CSN{Time: epoch + int64(next()%16), Replica: uint16(h>>2%3 + 1), Sub: uint32(h >> 6)},
 		}
 		switch o.Kind {
-		case OpAdd, OpModRDN:
+		case change.Add, change.ModRDN:
 			o.Parent = entity(next())
 			o.RDN = rdns[int(next())%len(rdns)]
 			o.OldRDN = rdns[int(next())%len(rdns)]
 			o.DeleteOldRDN = h&0x20 != 0
 		}
-		if o.Kind == OpAdd || o.Kind == OpModify {
+		if o.Kind == change.Add || o.Kind == change.Modify {
 			for range next() % 4 {
 				k := next()
 				name := attrs[int(k)%len(attrs)]
@@ -53,9 +55,9 @@ func fuzzOps(data []byte) []*Op {
 					vs = append(vs, vals[int(next())%len(vals)])
 				}
 				o.Attrs = append(o.Attrs, Attribute{Name: name, Values: vs})
-				o.Mods = append(o.Mods, Mod{Kind: ModKind(k>>3%3 + 1), Attr: name, Values: vs})
+				o.Mods = append(o.Mods, Mod{Op: change.ModOp(k >> 3 % 3), Attr: name, Values: vs})
 			}
-			if o.Kind == OpAdd {
+			if o.Kind == change.Add {
 				o.Mods = nil
 			} else {
 				o.Attrs = nil
@@ -112,9 +114,9 @@ func FuzzMergeCommutes(f *testing.F) {
 			dns[e.UUID] = e.DN
 		}
 
-		var top CSN
+		var top change.CSN
 		for _, o := range ops {
-			if last := o.CSN.WithSub(MaxSub); top.Less(last) {
+			if last := o.CSN.WithSub(change.MaxSub); top.Less(last) {
 				top = last
 			}
 		}

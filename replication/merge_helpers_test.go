@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchboard-ldap/switchboard/change"
 )
 
 // testSchema: displayName and uidNumber are single-valued; userPassword
@@ -27,8 +29,8 @@ func (testSchema) EqualityKey(attr, value string) string {
 var epoch = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC).UnixMicro()
 
 // at is the CSN of second sec on replica rid.
-func at(sec int, rid uint16) CSN {
-	return CSN{Time: epoch + int64(sec)*1_000_000, Replica: rid}
+func at(sec int, rid uint16) change.CSN {
+	return change.CSN{Time: epoch + int64(sec)*1_000_000, Replica: rid}
 }
 
 // id returns a readable UUID: 00000000-0000-4000-8000-0000000000nn.
@@ -57,23 +59,25 @@ func av(pairs ...string) []Attribute {
 	return out
 }
 
-func opAdd(c CSN, u, parent UUID, rdn string, pairs ...string) *Op {
-	return &Op{CSN: c, Kind: OpAdd, Entry: u, Parent: parent, RDN: rdn, Attrs: av(pairs...)}
+func opAdd(c change.CSN, u, parent UUID, rdn string, pairs ...string) *Op {
+	return &Op{CSN: c, Kind: change.Add, Entry: u, Parent: parent, RDN: rdn, Attrs: av(pairs...)}
 }
 
-func opMod(c CSN, u UUID, mods ...Mod) *Op {
-	return &Op{CSN: c, Kind: OpModify, Entry: u, Mods: mods}
+func opMod(c change.CSN, u UUID, mods ...Mod) *Op {
+	return &Op{CSN: c, Kind: change.Modify, Entry: u, Mods: mods}
 }
 
-func opDel(c CSN, u UUID) *Op { return &Op{CSN: c, Kind: OpDelete, Entry: u} }
+func opDel(c change.CSN, u UUID) *Op { return &Op{CSN: c, Kind: change.Delete, Entry: u} }
 
-func opMove(c CSN, u, parent UUID, rdn, oldRDN string) *Op {
-	return &Op{CSN: c, Kind: OpModRDN, Entry: u, Parent: parent, RDN: rdn, OldRDN: oldRDN, DeleteOldRDN: oldRDN != ""}
+func opMove(c change.CSN, u, parent UUID, rdn, oldRDN string) *Op {
+	return &Op{CSN: c, Kind: change.ModRDN, Entry: u, Parent: parent, RDN: rdn, OldRDN: oldRDN, DeleteOldRDN: oldRDN != ""}
 }
 
-func modAdd(attr string, v ...string) Mod  { return Mod{Kind: ModAdd, Attr: attr, Values: v} }
-func modDel(attr string, v ...string) Mod  { return Mod{Kind: ModDelete, Attr: attr, Values: v} }
-func modRepl(attr string, v ...string) Mod { return Mod{Kind: ModReplace, Attr: attr, Values: v} }
+func modAdd(attr string, v ...string) Mod { return Mod{Op: change.ModAdd, Attr: attr, Values: v} }
+func modDel(attr string, v ...string) Mod { return Mod{Op: change.ModDelete, Attr: attr, Values: v} }
+func modRepl(attr string, v ...string) Mod {
+	return Mod{Op: change.ModReplace, Attr: attr, Values: v}
+}
 
 // suffixAdd creates the naming context entry every scenario starts from.
 func suffixAdd() *Op {

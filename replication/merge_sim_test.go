@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/ldap"
 )
 
@@ -27,7 +28,7 @@ type sim struct {
 	purged int
 	// gapAt is, for each change, the smallest CSN its origin had not
 	// applied when it made it.
-	gapAt map[*Op]CSN
+	gapAt map[*Op]change.CSN
 }
 
 type simReplica struct {
@@ -52,17 +53,17 @@ func newSim(t testing.TB, seed uint64, replicas int) *sim {
 		m.reps = append(m.reps, rep)
 	}
 	// Replica 1 creates the suffix and everybody gets it.
-	m.record(m.reps[0], func(c CSN) *Op {
+	m.record(m.reps[0], func(c change.CSN) *Op {
 		return opAdd(c, suffix, UUID{}, suffixDN, "objectClass: domain", "dc: example")
 	})
 	m.heal()
 	return m
 }
 
-func (m *sim) record(rep *simReplica, make func(CSN) *Op) {
+func (m *sim) record(rep *simReplica, make func(change.CSN) *Op) {
 	o := make(rep.clock.Next())
 	if m.gapAt == nil {
-		m.gapAt = map[*Op]CSN{}
+		m.gapAt = map[*Op]change.CSN{}
 	}
 	m.gapAt[o] = m.gap(rep)
 	if err := rep.state.Apply(o); err != nil {
@@ -140,10 +141,10 @@ func (m *sim) run(steps int) {
 }
 
 // infinity sorts after every CSN a sim makes.
-var infinity = CSN{Time: maxTime}
+var infinity = change.CSN{Time: change.MaxTime}
 
 // gap is the smallest CSN among the changes rep has not applied.
-func (m *sim) gap(rep *simReplica) CSN {
+func (m *sim) gap(rep *simReplica) change.CSN {
 	g := infinity
 	for _, o := range m.ops {
 		if !rep.have[o] && o.CSN.Less(g) {
@@ -158,9 +159,9 @@ func (m *sim) gap(rep *simReplica) CSN {
 // that changes made later, anywhere, are above it and come from replicas
 // that have everything below it), and below the gap its origin had when
 // it made each change rep has not applied.
-func (m *sim) stableBound(rep *simReplica) CSN {
+func (m *sim) stableBound(rep *simReplica) change.CSN {
 	b := infinity
-	lower := func(c CSN) {
+	lower := func(c change.CSN) {
 		if c.Less(b) {
 			b = c
 		}
@@ -214,7 +215,7 @@ func (m *sim) write(rep *simReplica) {
 		if r.IntN(2) == 0 {
 			pairs = append(pairs, fmt.Sprintf("displayName: n%d", r.IntN(3)))
 		}
-		m.record(rep, func(c CSN) *Op { return opAdd(c, u, parent, rdn, pairs...) })
+		m.record(rep, func(c change.CSN) *Op { return opAdd(c, u, parent, rdn, pairs...) })
 	case x < 70:
 		e := nonSuffix[r.IntN(len(nonSuffix))]
 		var mods []Mod
@@ -239,13 +240,13 @@ func (m *sim) write(rep *simReplica) {
 				mods = append(mods, modDel("displayName"))
 			}
 		}
-		m.record(rep, func(c CSN) *Op { return opMod(c, e.UUID, mods...) })
+		m.record(rep, func(c change.CSN) *Op { return opMod(c, e.UUID, mods...) })
 	case x < 85:
 		e := nonSuffix[r.IntN(len(nonSuffix))]
 		if slices.ContainsFunc(view, func(c Entry) bool { return c.Parent == e.UUID }) {
 			return // not a leaf
 		}
-		m.record(rep, func(c CSN) *Op { return opDel(c, e.UUID) })
+		m.record(rep, func(c change.CSN) *Op { return opDel(c, e.UUID) })
 	default:
 		e := nonSuffix[r.IntN(len(nonSuffix))]
 		parent := e.Parent
@@ -270,7 +271,7 @@ func (m *sim) write(rep *simReplica) {
 		if r.IntN(3) == 0 {
 			oldRDN = ""
 		}
-		m.record(rep, func(c CSN) *Op { return opMove(c, e.UUID, parent, rdn, oldRDN) })
+		m.record(rep, func(c change.CSN) *Op { return opMove(c, e.UUID, parent, rdn, oldRDN) })
 	}
 }
 
@@ -283,7 +284,7 @@ func (m *sim) converged() *State {
 	// No resurrection: a deleted entry is at most glue.
 	view := ref.Materialize()
 	for _, o := range m.ops {
-		if e := find(view, o.Entry); o.Kind == OpDelete && e != nil && !e.Glue {
+		if e := find(view, o.Entry); o.Kind == change.Delete && e != nil && !e.Glue {
 			m.t.Fatalf("deleted entry %s is live again: %+v", o.Entry, e)
 		}
 	}
@@ -373,7 +374,7 @@ func TestPurgeConvergence(t *testing.T) {
 		// stable. (A replica's own clock.Next() would not be: a replica
 		// whose clock is behind can still make changes below it.) Each
 		// replica picks its own bound.
-		var newest CSN
+		var newest change.CSN
 		for _, o := range m.ops {
 			if newest.Less(o.CSN) {
 				newest = o.CSN

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+
+	"github.com/switchboard-ldap/switchboard/change"
 )
 
 var x = id(10) // the entry the examples change
@@ -313,15 +315,15 @@ func TestOrphanWaitsForParent(t *testing.T) {
 
 func TestApplyRefusesMalformed(t *testing.T) {
 	for _, o := range []*Op{
-		{Kind: OpAdd, Entry: x, Parent: suffix, RDN: "cn=x"},
-		{CSN: at(1, 1), Kind: OpAdd, Parent: suffix, RDN: "cn=x"},
-		{CSN: at(1, 1), Kind: OpAdd, Entry: x, Parent: suffix, RDN: "cn=x,ou=y"},
-		{CSN: at(1, 1), Kind: OpAdd, Entry: x, Parent: suffix, RDN: "not an rdn"},
-		{CSN: at(1, 1), Kind: OpAdd, Entry: x, Parent: suffix, RDN: ""},
-		{CSN: at(1, 1), Kind: OpAdd, Entry: x, Parent: suffix, RDN: "cn=x", Attrs: []Attribute{{Values: []string{"v"}}}},
-		{CSN: at(1, 1), Kind: OpModify, Entry: x, Mods: []Mod{{Kind: 9, Attr: "cn"}}},
-		{CSN: at(1, 1), Kind: OpModify, Entry: x, Mods: []Mod{{Kind: ModAdd}}},
-		{CSN: at(1, 1), Kind: OpModRDN, Entry: x, Parent: suffix, RDN: "cn=y", DeleteOldRDN: true, OldRDN: "=="},
+		{Kind: change.Add, Entry: x, Parent: suffix, RDN: "cn=x"},
+		{CSN: at(1, 1), Kind: change.Add, Parent: suffix, RDN: "cn=x"},
+		{CSN: at(1, 1), Kind: change.Add, Entry: x, Parent: suffix, RDN: "cn=x,ou=y"},
+		{CSN: at(1, 1), Kind: change.Add, Entry: x, Parent: suffix, RDN: "not an rdn"},
+		{CSN: at(1, 1), Kind: change.Add, Entry: x, Parent: suffix, RDN: ""},
+		{CSN: at(1, 1), Kind: change.Add, Entry: x, Parent: suffix, RDN: "cn=x", Attrs: []Attribute{{Values: []string{"v"}}}},
+		{CSN: at(1, 1), Kind: change.Modify, Entry: x, Mods: []Mod{{Op: 9, Attr: "cn"}}},
+		{CSN: at(1, 1), Kind: change.Modify, Entry: x, Mods: []Mod{{Op: change.ModAdd}}},
+		{CSN: at(1, 1), Kind: change.ModRDN, Entry: x, Parent: suffix, RDN: "cn=y", DeleteOldRDN: true, OldRDN: "=="},
 		{CSN: at(1, 1), Kind: 0, Entry: x},
 	} {
 		s := NewState(nil)

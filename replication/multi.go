@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/ldap"
 	"github.com/switchboard-ldap/switchboard/schema"
@@ -26,7 +27,7 @@ var (
 	keyOpFloor    = []byte{directory.PrefixReplication, 'O'} // O | origin -> CSN
 )
 
-func opKey(c CSN) []byte {
+func opKey(c change.CSN) []byte {
 	b := opPrefix(c.Replica)
 	return c.AppendBinary(b)
 }
@@ -43,7 +44,7 @@ func (g Generation) String() string { return UUID(g).String() }
 
 // A Vector is, per origin replica, the largest CSN of that origin a
 // replica has applied: it holds every change of the origin up to it.
-type Vector map[uint16]CSN
+type Vector map[uint16]change.CSN
 
 // Clone returns a copy of v.
 func (v Vector) Clone() Vector {
@@ -111,7 +112,7 @@ type Replicator struct {
 
 	// Local writes between OnChange and Settle, by CSN, under pmu.
 	pmu    sync.Mutex
-	writes map[string]*localWrite
+	writes map[change.CSN]*localWrite
 	newGen Generation // made by the first write of the store
 
 	smu        sync.RWMutex
@@ -151,7 +152,7 @@ type Replicator struct {
 	// The last checkpoint written (the stored State stands at it).
 	ckptMu    sync.Mutex
 	ckpt      Vector
-	ckptFloor CSN
+	ckptFloor change.CSN
 
 	// What this replica knows of the others' positions.
 	posMu sync.Mutex
@@ -209,7 +210,7 @@ func NewReplicator(cfg MultiConfig) (*Replicator, error) {
 	}
 	r := &Replicator{cfg: cfg, log: cfg.Logger, clog: cfg.Changelog, vector: Vector{}, floor: Vector{},
 		ids: map[UUID]directory.ID{}, shown: map[UUID][32]byte{}, touchedSeq: map[UUID]uint64{},
-		mat: NewShown(), retry: map[UUID]struct{}{}, writes: map[string]*localWrite{},
+		mat: NewShown(), retry: map[UUID]struct{}{}, writes: map[change.CSN]*localWrite{},
 		dirty: make(chan struct{}, 1), peers: map[string]*Peer{}, ckpt: Vector{}, known: map[uint16]*replicaPos{}}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
@@ -271,7 +272,7 @@ func (r *Replicator) Open(eng *directory.Engine) error {
 	r.eng = eng
 	r.schema = dirSchema{eng.Schema(), r.cfg.References}
 	r.state = NewState(r.schema)
-	var maxSeen CSN
+	var maxSeen change.CSN
 	var ckpt Vector
 	replayed := 0
 	incomplete := false
@@ -286,7 +287,7 @@ func (r *Replicator) Open(eng *directory.Engine) error {
 		}
 		copy(r.generation[:], g)
 		if err := v.Records(keyOpFloor, nil, false, func(k, val []byte) (bool, error) {
-			c, err := DecodeCSN(val)
+			c, err := change.DecodeCSN(val)
 			if err == nil && len(k) == len(keyOpFloor)+2 {
 				r.floor[binary.BigEndian.Uint16(k[len(keyOpFloor):])] = c
 			}
@@ -321,7 +322,7 @@ func (r *Replicator) Open(eng *directory.Engine) error {
 				start = after.AppendBinary(bytes.Clone(p))
 			}
 			err := v.Records(p, start, false, func(k, val []byte) (bool, error) {
-				c, err := DecodeCSN(k[len(p):])
+				c, err := change.DecodeCSN(k[len(p):])
 				if err != nil {
 					return false, fmt.Errorf("op log key %x: %w", k, err)
 				}
@@ -396,7 +397,7 @@ func (r *Replicator) seed(all []*directory.Entry, idUUID map[directory.ID]UUID) 
 	clock := r.clog.Clock()
 	var ops []Op
 	for _, en := range all {
-		op := Op{CSN: clock.Next(), Kind: OpAdd, Entry: idUUID[en.ID], Parent: idUUID[en.ParentID], Attrs: attrsOf(en)}
+		op := Op{CSN: clock.Next(), Kind: change.Add, Entry: idUUID[en.ID], Parent: idUUID[en.ParentID], Attrs: attrsOf(en)}
 		var err error
 		if op.RDN, err = r.rdnOf(en); err != nil {
 			return err
@@ -440,7 +441,7 @@ func newGeneration() Generation {
 
 // Stamp implements directory.Stamper: it takes the write lock shared,
 // released by the matching Settle.
-func (r *Replicator) Stamp() string {
+func (r *Replicator) Stamp() change.CSN {
 	r.smu.RLock()
 	noGen := r.generation.IsZero()
 	r.smu.RUnlock()
@@ -453,12 +454,12 @@ func (r *Replicator) Stamp() string {
 
 // Settle implements directory.Stamper: a committed write's changes join
 // the replicated state.
-func (r *Replicator) Settle(text string, ch *directory.Change) {
+func (r *Replicator) Settle(c change.CSN, ch *directory.Change) {
 	defer r.wmu.RUnlock()
-	r.clog.Settle(text, ch)
+	r.clog.Settle(c, ch)
 	r.pmu.Lock()
-	w := r.writes[text]
-	delete(r.writes, text)
+	w := r.writes[c]
+	delete(r.writes, c)
 	gen := r.newGen
 	r.pmu.Unlock()
 	if ch == nil || w == nil || r.state == nil {
@@ -501,17 +502,13 @@ func (r *Replicator) Name() string { return "replication" }
 // what earlier hooks derived from it) into Ops and stores them in the
 // op log, in the write's transaction.
 func (r *Replicator) OnChange(_ context.Context, tx *directory.Tx, ch *directory.Change) error {
-	if r.state == nil || ch.CSN == "" {
+	if r.state == nil || ch.CSN.IsZero() {
 		return nil
 	}
 	if err := r.reinit.writable(); err != nil {
 		return err
 	}
-	c, err := ParseCSN(ch.CSN)
-	if err != nil {
-		return err
-	}
-	ops, touch, err := r.opsOf(tx, ch, c)
+	ops, touch, err := r.opsOf(tx, ch, ch.CSN)
 	if err != nil {
 		return fmt.Errorf("replication: %w", err)
 	}
@@ -617,26 +614,19 @@ func valueStrings(vs [][]byte) []string {
 
 func modsOf(before, after *directory.Entry) []Mod {
 	var out []Mod
-	for _, m := range diff(before, after) {
-		k := ModAdd
-		switch m.Op {
-		case ldap.ModDelete:
-			k = ModDelete
-		case ldap.ModReplace:
-			k = ModReplace
-		}
-		out = append(out, Mod{Kind: k, Attr: m.Attr.Name, Values: valueStrings(m.Attr.Values)})
+	for _, m := range diff(before, after) { // add, delete and replace only
+		out = append(out, Mod{Op: m.Op, Attr: m.Attr.Name, Values: valueStrings(m.Attr.Values)})
 	}
 	// Removals before additions, so that a value whose spelling changed
 	// ends with the new spelling.
 	slices.SortStableFunc(out, func(a, b Mod) int {
-		rank := func(k ModKind) int {
-			if k == ModDelete {
+		rank := func(k change.ModOp) int {
+			if k == change.ModDelete {
 				return 0
 			}
 			return 1
 		}
-		return rank(a.Kind) - rank(b.Kind)
+		return rank(a.Op) - rank(b.Op)
 	})
 	return out
 }
@@ -657,50 +647,50 @@ func (r *Replicator) placementOf(tx *directory.Tx, en *directory.Entry) (u, pare
 // opsOf converts a committed-to-be local change into Ops: the change
 // itself at c, and every derived write (Tx.Updates) as a modify with a
 // CSN of its own.
-func (r *Replicator) opsOf(tx *directory.Tx, ch *directory.Change, c CSN) ([]Op, []touched, error) {
+func (r *Replicator) opsOf(tx *directory.Tx, ch *directory.Change, c change.CSN) ([]Op, []touched, error) {
 	var ops []Op
 	var touch []touched
 	clock := r.clog.Clock()
 	switch ch.Kind {
-	case directory.ChangeAdd:
+	case change.Add:
 		u, p, rdn, err := r.placementOf(tx, ch.After)
 		if err != nil {
 			return nil, nil, err
 		}
-		ops = append(ops, Op{CSN: c, Kind: OpAdd, Entry: u, Parent: p, RDN: rdn, Attrs: attrsOf(ch.After)})
+		ops = append(ops, Op{CSN: c, Kind: change.Add, Entry: u, Parent: p, RDN: rdn, Attrs: attrsOf(ch.After)})
 		touch = append(touch, touched{u, ch.After})
-	case directory.ChangeModify:
+	case change.Modify:
 		u, err := r.uuidOf(ch.After)
 		if err != nil {
 			return nil, nil, err
 		}
 		if mods := modsOf(ch.Before, ch.After); len(mods) > 0 {
-			ops = append(ops, Op{CSN: c, Kind: OpModify, Entry: u, Mods: mods})
+			ops = append(ops, Op{CSN: c, Kind: change.Modify, Entry: u, Mods: mods})
 		}
 		touch = append(touch, touched{u, ch.After})
-	case directory.ChangeDelete:
+	case change.Delete:
 		u, err := r.uuidOf(ch.Before)
 		if err != nil {
 			return nil, nil, err
 		}
-		ops = append(ops, Op{CSN: c, Kind: OpDelete, Entry: u})
+		ops = append(ops, Op{CSN: c, Kind: change.Delete, Entry: u})
 		touch = append(touch, touched{u, nil})
 		for i, d := range ch.Removed {
 			du, err := r.uuidOf(d)
 			if err != nil {
 				return nil, nil, err
 			}
-			ops = append(ops, Op{CSN: c.WithSub(uint32(i + 1)), Kind: OpDelete, Entry: du})
+			ops = append(ops, Op{CSN: c.WithSub(uint32(i + 1)), Kind: change.Delete, Entry: du})
 			touch = append(touch, touched{du, nil})
 		}
-	case directory.ChangeModifyDN:
+	case change.ModRDN:
 		u, p, rdn, err := r.placementOf(tx, ch.After)
 		if err != nil {
 			return nil, nil, err
 		}
-		ops = append(ops, Op{CSN: c, Kind: OpModRDN, Entry: u, Parent: p, RDN: rdn})
+		ops = append(ops, Op{CSN: c, Kind: change.ModRDN, Entry: u, Parent: p, RDN: rdn})
 		if mods := modsOf(ch.Before, ch.After); len(mods) > 0 {
-			ops = append(ops, Op{CSN: clock.Next(), Kind: OpModify, Entry: u, Mods: mods})
+			ops = append(ops, Op{CSN: clock.Next(), Kind: change.Modify, Entry: u, Mods: mods})
 		}
 		touch = append(touch, touched{u, ch.After})
 		for _, rn := range ch.Renamed[1:] {
@@ -721,7 +711,7 @@ func (r *Replicator) opsOf(tx *directory.Tx, ch *directory.Change, c CSN) ([]Op,
 			return nil, nil, err
 		}
 		if mods := modsOf(up.Before, up.After); len(mods) > 0 {
-			ops = append(ops, Op{CSN: clock.Next(), Kind: OpModify, Entry: u, Mods: mods})
+			ops = append(ops, Op{CSN: clock.Next(), Kind: change.Modify, Entry: u, Mods: mods})
 		}
 		touch = append(touch, touched{u, up.After})
 	}
@@ -845,7 +835,7 @@ func (r *Replicator) resolve(ctx context.Context) error {
 	// lock held alone no local write is between its Stamp and Settle, so
 	// the checkpoint's vector has no hole below it.
 	r.wmu.Lock()
-	_, err = r.saveState(ctx, CSN{})
+	_, err = r.saveState(ctx, change.CSN{})
 	r.wmu.Unlock()
 	if err != nil {
 		return err

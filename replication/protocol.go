@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/ldap"
 )
@@ -143,7 +144,7 @@ func (r *wireReader) vector() Vector {
 			r.err = ErrWire // origins are written once each, in increasing order
 		}
 		prev = int(o)
-		c, err := DecodeCSN(r.take(CSNSize))
+		c, err := change.DecodeCSN(r.take(change.CSNSize))
 		if err != nil && r.err == nil {
 			r.err = err
 		}
@@ -311,7 +312,7 @@ func (r *Replicator) Pull(q *PullRequest) (*PullResponse, error) {
 		for _, o := range opOrigins(v) {
 			p := opPrefix(o)
 			if err := v.Records(p, nil, true, func(k, _ []byte) (bool, error) {
-				c, err := DecodeCSN(k[len(p):])
+				c, err := change.DecodeCSN(k[len(p):])
 				if o == self && !c.Less(committed) {
 					return true, err // newer than what may be served yet
 				}
@@ -325,7 +326,7 @@ func (r *Replicator) Pull(q *PullRequest) (*PullResponse, error) {
 			after := q.Vector[o]
 			start := after.AppendBinary(bytes.Clone(p))
 			err := v.Records(p, start, false, func(k, val []byte) (bool, error) {
-				c, err := DecodeCSN(k[len(p):])
+				c, err := change.DecodeCSN(k[len(p):])
 				if err != nil {
 					return false, err
 				}

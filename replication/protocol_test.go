@@ -4,15 +4,17 @@ import (
 	"bytes"
 	"testing"
 	"time"
+
+	"github.com/switchboard-ldap/switchboard/change"
 )
 
 func samplePull() (*PullRequest, *PullResponse) {
-	c := CSN{Time: 1_700_000_000_000_000, Counter: 3, Replica: 2}
+	c := change.CSN{Time: 1_700_000_000_000_000, Counter: 3, Replica: 2}
 	q := &PullRequest{Generation: Generation{1, 2, 3}, Consumer: 7, MaxOps: 500, Vector: Vector{1: c, 2: c.WithSub(1)}}
 	p := &PullResponse{Status: PullOK, Generation: Generation{1, 2, 3}, Supplier: 2, More: true, Now: time.UnixMicro(c.Time),
 		Remaining: 12, Vector: Vector{2: c}, Ops: []Op{
-			{CSN: c, Kind: OpAdd, Entry: UUID{9}, RDN: "dc=example,dc=com", Attrs: []Attribute{{Name: "dc", Values: []string{"example"}}}},
-			{CSN: c.WithSub(1), Kind: OpDelete, Entry: UUID{9}},
+			{CSN: c, Kind: change.Add, Entry: UUID{9}, RDN: "dc=example,dc=com", Attrs: []Attribute{{Name: "dc", Values: []string{"example"}}}},
+			{CSN: c.WithSub(1), Kind: change.Delete, Entry: UUID{9}},
 		}}
 	return q, p
 }

@@ -5,40 +5,16 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/ldap"
 )
 
-// RecordKind is the kind of change a changelog record holds.
-type RecordKind byte
-
-// Changelog operations.
-const (
-	RecordAdd    RecordKind = 1
-	RecordModify RecordKind = 2
-	RecordDelete RecordKind = 3
-	RecordModDN  RecordKind = 4
-)
-
-func (o RecordKind) String() string {
-	switch o {
-	case RecordAdd:
-		return "add"
-	case RecordModify:
-		return "modify"
-	case RecordDelete:
-		return "delete"
-	case RecordModDN:
-		return "modrdn"
-	}
-	return fmt.Sprintf("op(%d)", byte(o))
-}
-
 // A Record is one change in the changelog: enough to replay it on a
 // replica that holds the state before it.
 type Record struct {
-	CSN  CSN
-	Kind RecordKind
+	CSN  change.CSN
+	Kind change.Kind
 	UUID string // entryUUID of the target
 	DN   string // the target's DN before the change (after it, for an add)
 	// NewDN is the target's DN after a modrdn.
@@ -62,7 +38,7 @@ const recordVersion = 1
 //
 //	uuid, dn
 //	add:    nattrs { name, nvalues { value } }
-//	modify: nmods { op (1 byte: ldap.ModAdd/ModDelete/ModReplace), name, nvalues { value } }
+//	modify: nmods { op (1 byte: change.ModAdd/ModDelete/ModReplace), name, nvalues { value } }
 //	delete: nalso { uuid }
 //	modrdn: newdn, nalso { uuid }
 //
@@ -75,20 +51,20 @@ func (r *Record) appendBinary(b []byte, s *directory.Sealer) []byte {
 	b = appendStr(b, r.UUID)
 	b = appendStr(b, r.DN)
 	switch r.Kind {
-	case RecordAdd:
+	case change.Add:
 		b = binary.AppendUvarint(b, uint64(len(r.Attrs)))
 		for _, a := range r.Attrs {
 			b = appendAttr(b, a, s)
 		}
-	case RecordModify:
+	case change.Modify:
 		b = binary.AppendUvarint(b, uint64(len(r.Mods)))
 		for _, m := range r.Mods {
 			b = append(b, byte(m.Op))
 			b = appendAttr(b, m.Attr, s)
 		}
-	case RecordDelete:
+	case change.Delete:
 		b = appendList(b, r.Also)
-	case RecordModDN:
+	case change.ModRDN:
 		b = appendStr(b, r.NewDN)
 		b = appendList(b, r.Also)
 	}
@@ -215,38 +191,38 @@ func (r *recordReader) list() []string {
 
 // decodeRecord decodes a record value; csn comes from its key, s opens
 // sealed values.
-func decodeRecord(csn CSN, v []byte, s *directory.Sealer) (*Record, error) {
+func decodeRecord(csn change.CSN, v []byte, s *directory.Sealer) (*Record, error) {
 	if len(v) < 2 || v[0] != recordVersion {
 		return nil, fmt.Errorf("%w: unknown version", ErrRecord)
 	}
-	rec := &Record{CSN: csn, Kind: RecordKind(v[1])}
+	rec := &Record{CSN: csn, Kind: change.Kind(v[1])}
 	r := &recordReader{b: v[2:], sealer: s}
 	rec.UUID = r.str()
 	rec.DN = r.str()
 	switch rec.Kind {
-	case RecordAdd:
+	case change.Add:
 		n := r.count(2)
 		for i := 0; i < n && r.err == nil; i++ {
 			rec.Attrs = append(rec.Attrs, r.attr())
 		}
-	case RecordModify:
+	case change.Modify:
 		n := r.count(3)
 		for i := 0; i < n && r.err == nil; i++ {
 			if len(r.b) == 0 {
 				r.err = ErrRecord
 				break
 			}
-			op := int(r.b[0])
+			op := change.ModOp(r.b[0])
 			r.b = r.b[1:]
-			if op != ldap.ModAdd && op != ldap.ModDelete && op != ldap.ModReplace {
+			if op != change.ModAdd && op != change.ModDelete && op != change.ModReplace {
 				r.err = ErrRecord
 				break
 			}
 			rec.Mods = append(rec.Mods, directory.Mod{Op: op, Attr: r.attr()})
 		}
-	case RecordDelete:
+	case change.Delete:
 		rec.Also = r.list()
-	case RecordModDN:
+	case change.ModRDN:
 		rec.NewDN = r.str()
 		rec.Also = r.list()
 	default:
@@ -263,21 +239,21 @@ func decodeRecord(csn CSN, v []byte, s *directory.Sealer) (*Record, error) {
 
 // recordOf builds the changelog record of a change, reading the moved
 // descendants of a modrdn through rd.
-func recordOf(csn CSN, ch *directory.Change, rd directory.Reader) (*Record, error) {
+func recordOf(csn change.CSN, ch *directory.Change, rd directory.Reader) (*Record, error) {
 	r := &Record{CSN: csn}
 	switch ch.Kind {
-	case directory.ChangeAdd:
-		r.Kind, r.UUID, r.DN, r.Attrs = RecordAdd, ch.After.First("entryUUID"), ch.After.DN, ch.After.Attrs
-	case directory.ChangeModify:
-		r.Kind, r.UUID, r.DN, r.Mods = RecordModify, ch.After.First("entryUUID"), ch.After.DN, diff(ch.Before, ch.After)
-	case directory.ChangeDelete:
-		r.Kind, r.UUID, r.DN = RecordDelete, ch.Before.First("entryUUID"), ch.Before.DN
+	case change.Add:
+		r.Kind, r.UUID, r.DN, r.Attrs = change.Add, ch.After.First("entryUUID"), ch.After.DN, ch.After.Attrs
+	case change.Modify:
+		r.Kind, r.UUID, r.DN, r.Mods = change.Modify, ch.After.First("entryUUID"), ch.After.DN, diff(ch.Before, ch.After)
+	case change.Delete:
+		r.Kind, r.UUID, r.DN = change.Delete, ch.Before.First("entryUUID"), ch.Before.DN
 		// Deepest first, so that replaying the deletes one by one never
 		// removes an entry that still has children.
 		r.Also = make([]string, len(ch.Removed))
 		sortDeepestFirst(r.Also, ch.Removed)
-	case directory.ChangeModifyDN:
-		r.Kind, r.UUID, r.DN, r.NewDN = RecordModDN, ch.Before.First("entryUUID"), ch.Before.DN, ch.After.DN
+	case change.ModRDN:
+		r.Kind, r.UUID, r.DN, r.NewDN = change.ModRDN, ch.Before.First("entryUUID"), ch.Before.DN, ch.After.DN
 		for _, rn := range ch.Renamed[1:] {
 			en, err := rd.Get(rn.ID)
 			if err != nil {
@@ -333,25 +309,25 @@ func diff(before, after *directory.Entry) []directory.Mod {
 	for _, a := range after.Attrs {
 		i, ok := had[a.Name]
 		if !ok {
-			mods = append(mods, directory.Mod{Op: ldap.ModAdd, Attr: a})
+			mods = append(mods, directory.Mod{Op: change.ModAdd, Attr: a})
 			continue
 		}
 		delete(had, a.Name)
 		old := before.Attrs[i].Values
 		if del := minus(old, a.Values); len(del) > 0 {
 			if len(del) == len(old) {
-				mods = append(mods, directory.Mod{Op: ldap.ModReplace, Attr: a})
+				mods = append(mods, directory.Mod{Op: change.ModReplace, Attr: a})
 				continue
 			}
-			mods = append(mods, directory.Mod{Op: ldap.ModDelete, Attr: directory.Attr{Name: a.Name, Values: del}})
+			mods = append(mods, directory.Mod{Op: change.ModDelete, Attr: directory.Attr{Name: a.Name, Values: del}})
 		}
 		if add := minus(a.Values, old); len(add) > 0 {
-			mods = append(mods, directory.Mod{Op: ldap.ModAdd, Attr: directory.Attr{Name: a.Name, Values: add}})
+			mods = append(mods, directory.Mod{Op: change.ModAdd, Attr: directory.Attr{Name: a.Name, Values: add}})
 		}
 	}
 	for _, a := range before.Attrs {
 		if _, gone := had[a.Name]; gone {
-			mods = append(mods, directory.Mod{Op: ldap.ModDelete, Attr: directory.Attr{Name: a.Name}})
+			mods = append(mods, directory.Mod{Op: change.ModDelete, Attr: directory.Attr{Name: a.Name}})
 		}
 	}
 	return mods

@@ -2,6 +2,7 @@ package replication
 
 import (
 	"fmt"
+	"github.com/switchboard-ldap/switchboard/change"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -46,7 +47,7 @@ func TestReferenceRule(t *testing.T) {
 		opAdd(at(2, 1), alice, people, "uid=alice", "objectClass: person", "uid: alice"),
 		opAdd(at(2, 2), bob, people, "uid=bob", "objectClass: person", "uid: bob"),
 	}
-	group := func(c CSN, members ...string) *Op {
+	group := func(c change.CSN, members ...string) *Op {
 		pairs := []string{"objectClass: groupOfNames", "cn: g"}
 		for _, m := range members {
 			pairs = append(pairs, "member: "+m)
@@ -217,7 +218,7 @@ func TestReferenceRuleIncremental(t *testing.T) {
 			applyAll(s, ops[:n])
 			ops = ops[n:]
 			if round%5 == 4 {
-				s.Purge(CSN{Time: epoch + int64(r.IntN(8)), Replica: 1})
+				s.Purge(change.CSN{Time: epoch + int64(r.IntN(8)), Replica: 1})
 			}
 			checkRound(t, s, sh, mirror, fmt.Sprintf("seed %d round %d", seed, round))
 		}
@@ -282,7 +283,7 @@ func BenchmarkReferenceRuleGroup(b *testing.B) {
 		sh := NewShown()
 		s.MaterializeChanged(sh, s.TakeChanged())
 		tick := int64(0)
-		next := func() CSN { tick++; return CSN{Time: epoch + 1e9 + tick, Replica: 2} }
+		next := func() change.CSN { tick++; return change.CSN{Time: epoch + 1e9 + tick, Replica: 2} }
 		b.Run(fmt.Sprintf("rule=%v/modify-group", rule), func(b *testing.B) {
 			b.ReportAllocs()
 			for i := range b.N {

@@ -16,6 +16,7 @@ import (
 	goldap "github.com/go-ldap/ldap/v3"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/ldap"
 )
@@ -418,7 +419,7 @@ const recordBatch = 5000
 // Reinitialise.
 func (r *Replicator) install(ctx context.Context, snap *fetchedSnapshot) error {
 	clock := r.clog.Clock()
-	var top CSN
+	var top change.CSN
 	for _, c := range snap.vector {
 		if top.Less(c) {
 			top = c
@@ -456,13 +457,13 @@ func (r *Replicator) install(ctx context.Context, snap *fetchedSnapshot) error {
 	sameGen := r.generation == snap.gen && !wasIncomplete
 	myFloor := r.floor.Clone()
 	r.smu.RUnlock()
-	keep := func(c CSN) bool {
+	keep := func(c change.CSN) bool {
 		f := myFloor[c.Replica]
 		return sameGen && snap.vector[c.Replica].Less(c) && !snap.vector[c.Replica].Less(f)
 	}
 	var carried []Op
 	err := r.deleteRecords(ctx, keyOps, func(k, val []byte) (bool, error) {
-		c, err := DecodeCSN(k[len(keyOps)+2:])
+		c, err := change.DecodeCSN(k[len(keyOps)+2:])
 		if err != nil || !keep(c) {
 			return false, nil
 		}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/ldap"
 )
 
@@ -33,7 +34,7 @@ type heldSnapshot struct {
 	id       SnapshotID
 	consumer uint16
 	gen      Generation
-	floor    CSN
+	floor    change.CSN
 	vector   Vector
 	uuids    []UUID
 	ends     []int // entry i is data[ends[i-1]:ends[i]]

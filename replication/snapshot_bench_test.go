@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/switchboard-ldap/switchboard/change"
 )
 
 // heapPeak samples the live heap until stop is called and returns the
@@ -82,7 +84,7 @@ func TestSnapshotResyncScale(t *testing.T) {
 			c.Time = base.Time + int64(j) + 1
 			var u UUID
 			copy(u[:], fmt.Sprintf("u%015d", j))
-			ops = append(ops, Op{CSN: c, Kind: OpAdd, Entry: u, Parent: parent, RDN: fmt.Sprintf("cn=bulk%d", j), Attrs: []Attribute{
+			ops = append(ops, Op{CSN: c, Kind: change.Add, Entry: u, Parent: parent, RDN: fmt.Sprintf("cn=bulk%d", j), Attrs: []Attribute{
 				{Name: "objectClass", Values: []string{"person", "organizationalPerson", "inetOrgPerson"}},
 				{Name: "cn", Values: []string{fmt.Sprintf("bulk%d", j)}}, {Name: "sn", Values: []string{"Bulk"}},
 				{Name: "mail", Values: []string{fmt.Sprintf("bulk%d@example.com", j)}}, {Name: "uid", Values: []string{fmt.Sprintf("b%d", j)}},

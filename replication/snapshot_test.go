@@ -14,6 +14,7 @@ import (
 
 	goldap "github.com/go-ldap/ldap/v3"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/directory/frontend"
 	"github.com/switchboard-ldap/switchboard/ldap"
@@ -148,10 +149,10 @@ func (tr *testReplica) settle() [32]byte {
 }
 
 func sampleSnapshot() (*SnapshotRequest, *SnapshotResponse) {
-	c := CSN{Time: 1_700_000_000_000_000, Counter: 3, Replica: 2}
+	c := change.CSN{Time: 1_700_000_000_000_000, Counter: 3, Replica: 2}
 	s := NewState(nil)
-	s.Apply(&Op{CSN: c, Kind: OpAdd, Entry: UUID{9}, RDN: "dc=example,dc=com", Attrs: []Attribute{{Name: "dc", Values: []string{"example"}}}})
-	s.Apply(&Op{CSN: c.WithSub(1), Kind: OpAdd, Entry: UUID{10}, Parent: UUID{9}, RDN: "cn=a", Attrs: []Attribute{{Name: "cn", Values: []string{"a"}}}})
+	s.Apply(&Op{CSN: c, Kind: change.Add, Entry: UUID{9}, RDN: "dc=example,dc=com", Attrs: []Attribute{{Name: "dc", Values: []string{"example"}}}})
+	s.Apply(&Op{CSN: c.WithSub(1), Kind: change.Add, Entry: UUID{10}, Parent: UUID{9}, RDN: "cn=a", Attrs: []Attribute{{Name: "cn", Values: []string{"a"}}}})
 	e1, _ := s.AppendEntryState(nil, UUID{9})
 	e2, _ := s.AppendEntryState(nil, UUID{10})
 	q := &SnapshotRequest{Consumer: 7, ID: SnapshotID{4, 5}, After: UUID{8}, MaxBytes: 4096}
@@ -389,12 +390,12 @@ func TestReinitialiseTrimmedLog(t *testing.T) {
 	b := startReplica(t, 2, "")
 	a.seedPeople(50)
 	// Trim a's op log below its 20th change, as the log trimmer would.
-	var cut CSN
+	var cut change.CSN
 	var keys [][]byte
 	a.eng.View(func(v *directory.View) error {
 		return v.Records(keyOps, nil, false, func(k, _ []byte) (bool, error) {
 			keys = append(keys, bytes.Clone(k))
-			c, err := DecodeCSN(k[len(keyOps)+2:])
+			c, err := change.DecodeCSN(k[len(keyOps)+2:])
 			cut = c
 			return len(keys) < 20, err
 		})

@@ -4,6 +4,8 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
+
+	"github.com/switchboard-ldap/switchboard/change"
 )
 
 // OIDSnapshot names the snapshot extended operation, the full resync of a
@@ -67,8 +69,8 @@ type SnapshotResponse struct {
 	ID         SnapshotID
 	Generation Generation
 	Supplier   uint16
-	Done       bool // no entries follow these
-	Floor      CSN  // State.Floor of the snapshot
+	Done       bool       // no entries follow these
+	Floor      change.CSN // State.Floor of the snapshot
 	Vector     Vector
 	Total      int    // entries in the whole snapshot
 	Reason     string // why, for SnapshotGone
@@ -168,7 +170,7 @@ func DecodeSnapshotResponse(b []byte) (*SnapshotResponse, error) {
 		r.err = ErrWire
 	}
 	p.Done = flags&1 != 0
-	if c, err := DecodeCSN(r.take(CSNSize)); err != nil && r.err == nil {
+	if c, err := change.DecodeCSN(r.take(change.CSNSize)); err != nil && r.err == nil {
 		r.err = err
 	} else {
 		p.Floor = c

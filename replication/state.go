@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/ldap"
 )
 
@@ -67,45 +68,6 @@ type exactSchema struct{}
 func (exactSchema) SingleValued(string) bool           { return false }
 func (exactSchema) EqualityKey(_, value string) string { return value }
 
-// OpKind is the kind of a replicated change. The values are part of the
-// wire format and must not change.
-type OpKind uint8
-
-const (
-	OpAdd    OpKind = 1
-	OpModify OpKind = 2
-	OpDelete OpKind = 3
-	OpModRDN OpKind = 4
-)
-
-func (k OpKind) String() string {
-	switch k {
-	case OpAdd:
-		return "add"
-	case OpModify:
-		return "modify"
-	case OpDelete:
-		return "delete"
-	case OpModRDN:
-		return "modrdn"
-	}
-	return fmt.Sprintf("OpKind(%d)", uint8(k))
-}
-
-// ModKind is the kind of one modification. The values are part of the
-// wire format and must not change.
-type ModKind uint8
-
-const (
-	// ModAdd adds values.
-	ModAdd ModKind = 1
-	// ModDelete deletes the listed values, or the whole attribute when
-	// no value is listed.
-	ModDelete ModKind = 2
-	// ModReplace deletes the attribute and adds the listed values.
-	ModReplace ModKind = 3
-)
-
 // An Attribute is a name and its values.
 type Attribute struct {
 	Name   string
@@ -114,7 +76,7 @@ type Attribute struct {
 
 // A Mod is one modification of a modify operation.
 type Mod struct {
-	Kind   ModKind
+	Op     change.ModOp // add, delete or replace
 	Attr   string
 	Values []string
 }
@@ -124,8 +86,8 @@ type Mod struct {
 type Op struct {
 	// CSN orders the change; CSN.Replica is the replica where it
 	// originated. Mods[i] is stamped CSN.WithSub(i).
-	CSN  CSN
-	Kind OpKind
+	CSN  change.CSN
+	Kind change.Kind
 	// Entry is the changed entry's UUID.
 	Entry UUID
 
@@ -150,7 +112,7 @@ type Op struct {
 func (o *Op) Origin() uint16 { return o.CSN.Replica }
 
 // ModCSN returns the CSN of o.Mods[i].
-func (o *Op) ModCSN(i int) CSN { return o.CSN.WithSub(uint32(i)) }
+func (o *Op) ModCSN(i int) change.CSN { return o.CSN.WithSub(uint32(i)) }
 
 // ErrBadOp is returned (wrapped) by Apply for an operation that is
 // malformed, as opposed to one that conflicts: malformed operations are
@@ -164,7 +126,7 @@ func badOp(o *Op, format string, args ...any) error {
 // placement is one assignment of parent and RDN: by the add and by each
 // modrdn.
 type placement struct {
-	csn    CSN
+	csn    change.CSN
 	parent UUID
 	rdn    string     // as written by the originating replica
 	key    string     // normalised, for comparing names
@@ -189,8 +151,8 @@ func comparePlacement(a, b *placement) int {
 type valueState struct {
 	key     string // the equality key, Schema.EqualityKey of the value
 	value   string // the form written by the latest add
-	added   CSN
-	removed CSN
+	added   change.CSN
+	removed change.CSN
 }
 
 // attrState is one attribute's stamps. Entries hold attributes, and
@@ -199,8 +161,8 @@ type valueState struct {
 type attrState struct {
 	key     string // the lower-case name
 	name    string // display form, from the latest change naming it
-	nameCSN CSN
-	cleared CSN          // latest delete of the whole attribute
+	nameCSN change.CSN
+	cleared change.CSN   // latest delete of the whole attribute
 	values  []valueState // by key
 }
 
@@ -232,8 +194,8 @@ func (a *attrState) present(v *valueState) bool {
 }
 
 type entryState struct {
-	added   CSN // lowest add CSN; zero until the add arrives
-	deleted CSN // highest delete CSN; zero while not deleted
+	added   change.CSN // lowest add CSN; zero until the add arrives
+	deleted change.CSN // highest delete CSN; zero while not deleted
 	places  []placement
 	attrs   []attrState // by key
 }
@@ -262,7 +224,7 @@ func (e *entryState) live() bool { return !e.added.IsZero() && e.deleted.IsZero(
 type State struct {
 	schema  Schema
 	entries map[UUID]*entryState
-	floor   CSN               // the largest Purge bound: older changes are ignored
+	floor   change.CSN        // the largest Purge bound: older changes are ignored
 	changed map[UUID]struct{} // since the last TakeChanged
 	unsaved map[UUID]struct{} // since the last TakeUnsaved
 	// layoutGen counts the changes a Shown's cached view cannot follow
@@ -316,7 +278,7 @@ func (s *State) Apply(o *Op) error {
 		return badOp(o, "the root cannot be changed")
 	}
 	switch o.Kind {
-	case OpAdd:
+	case change.Add:
 		p, err := s.place(o, o.Parent, o.RDN)
 		if err != nil {
 			return err
@@ -338,43 +300,43 @@ func (s *State) Apply(o *Op) error {
 		for _, a := range o.Attrs {
 			s.addValues(e, a.Name, a.Values, o.CSN)
 		}
-	case OpModify:
-		if len(o.Mods) > MaxSub+1 {
-			return badOp(o, "%d modifications, at most %d", len(o.Mods), MaxSub+1)
+	case change.Modify:
+		if len(o.Mods) > change.MaxSub+1 {
+			return badOp(o, "%d modifications, at most %d", len(o.Mods), change.MaxSub+1)
 		}
 		for _, m := range o.Mods {
 			if m.Attr == "" {
 				return badOp(o, "modification with no attribute")
 			}
-			if m.Kind < ModAdd || m.Kind > ModReplace {
-				return badOp(o, "modification kind %d", m.Kind)
+			if m.Op > change.ModReplace {
+				return badOp(o, "modification %v", m.Op)
 			}
 		}
 		e := s.entry(o.Entry)
 		s.touch(o.Entry)
 		for i, m := range o.Mods {
 			c := o.ModCSN(i)
-			switch m.Kind {
-			case ModAdd:
+			switch m.Op {
+			case change.ModAdd:
 				s.addValues(e, m.Attr, m.Values, c)
-			case ModDelete:
+			case change.ModDelete:
 				if len(m.Values) == 0 {
 					s.attr(e, m.Attr, c).clear(c)
 				} else {
 					s.removeValues(e, m.Attr, m.Values, c)
 				}
-			case ModReplace:
+			case change.ModReplace:
 				s.attr(e, m.Attr, c).clear(c)
 				s.addValues(e, m.Attr, m.Values, c)
 			}
 		}
-	case OpDelete:
+	case change.Delete:
 		e := s.entry(o.Entry)
 		s.touch(o.Entry)
 		if e.deleted.Less(o.CSN) {
 			e.deleted = o.CSN
 		}
-	case OpModRDN:
+	case change.ModRDN:
 		p, err := s.place(o, o.Parent, o.RDN)
 		if err != nil {
 			return err
@@ -449,7 +411,7 @@ func (e *entryState) addPlacement(p placement) {
 
 // attr returns the entry's state for attribute name, creating it, and
 // lets the change stamped c propose its spelling of the name.
-func (s *State) attr(e *entryState, name string, c CSN) *attrState {
+func (s *State) attr(e *entryState, name string, c change.CSN) *attrState {
 	k := strings.ToLower(name)
 	i, ok := e.find(k)
 	if !ok {
@@ -463,13 +425,13 @@ func (s *State) attr(e *entryState, name string, c CSN) *attrState {
 	return a
 }
 
-func (a *attrState) clear(c CSN) {
+func (a *attrState) clear(c change.CSN) {
 	if a.cleared.Less(c) {
 		a.cleared = c
 	}
 }
 
-func (s *State) addValues(e *entryState, name string, values []string, c CSN) {
+func (s *State) addValues(e *entryState, name string, values []string, c change.CSN) {
 	a := s.attr(e, name, c)
 	k := strings.ToLower(name)
 	if len(values) > 0 && s.schema.SingleValued(k) {
@@ -500,7 +462,7 @@ func (s *State) valueKey(attr, v string) string {
 	return v
 }
 
-func (s *State) removeValues(e *entryState, name string, values []string, c CSN) {
+func (s *State) removeValues(e *entryState, name string, values []string, c change.CSN) {
 	a := s.attr(e, name, c)
 	k := strings.ToLower(name)
 	for _, v := range values {

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/switchboard-ldap/switchboard/change"
 )
 
 // OpFormat is the version of the binary form of an Op that AppendBinary
@@ -22,7 +24,7 @@ func (o *Op) AppendBinary(b []byte) []byte {
 	b = append(b, byte(o.Kind))
 	b = append(b, o.Entry[:]...)
 	switch o.Kind {
-	case OpAdd:
+	case change.Add:
 		b = append(b, o.Parent[:]...)
 		b = appendString(b, o.RDN)
 		b = binary.AppendUvarint(b, uint64(len(o.Attrs)))
@@ -30,14 +32,14 @@ func (o *Op) AppendBinary(b []byte) []byte {
 			b = appendString(b, a.Name)
 			b = appendStrings(b, a.Values)
 		}
-	case OpModify:
+	case change.Modify:
 		b = binary.AppendUvarint(b, uint64(len(o.Mods)))
 		for _, m := range o.Mods {
-			b = append(b, byte(m.Kind))
+			b = append(b, byte(m.Op)+1) // the op log's values: 1 add, 2 delete, 3 replace
 			b = appendString(b, m.Attr)
 			b = appendStrings(b, m.Values)
 		}
-	case OpModRDN:
+	case change.ModRDN:
 		b = append(b, o.Parent[:]...)
 		b = appendString(b, o.RDN)
 		if o.DeleteOldRDN {
@@ -161,20 +163,20 @@ func (d *opDecoder) op() Op {
 		d.fail("format %d, want %d", v, OpFormat)
 	}
 	var o Op
-	if p := d.take(CSNSize); p != nil {
-		c, err := DecodeCSN(p)
+	if p := d.take(change.CSNSize); p != nil {
+		c, err := change.DecodeCSN(p)
 		if err != nil {
 			d.fail("%v", err)
 		}
 		o.CSN = c
 	}
-	o.Kind = OpKind(d.byte())
+	o.Kind = change.Kind(d.byte())
 	o.Entry = d.uuid()
 	if d.err != nil {
 		return o
 	}
 	switch o.Kind {
-	case OpAdd:
+	case change.Add:
 		o.Parent = d.uuid()
 		o.RDN = d.string()
 		if n := d.count(2); n > 0 {
@@ -183,19 +185,21 @@ func (d *opDecoder) op() Op {
 				o.Attrs = append(o.Attrs, Attribute{Name: d.string(), Values: d.strings()})
 			}
 		}
-	case OpModify:
+	case change.Modify:
 		if n := d.count(3); n > 0 {
 			o.Mods = make([]Mod, 0, n)
 			for range n {
-				k := ModKind(d.byte())
-				if d.err == nil && (k < ModAdd || k > ModReplace) {
+				// Stored as the change.ModOp plus one (1 add, 2 delete,
+				// 3 replace).
+				k := d.byte()
+				if d.err == nil && (k < 1 || k > 3) {
 					d.fail("modification kind %d", k)
 				}
-				o.Mods = append(o.Mods, Mod{Kind: k, Attr: d.string(), Values: d.strings()})
+				o.Mods = append(o.Mods, Mod{Op: change.ModOp(k - 1), Attr: d.string(), Values: d.strings()})
 			}
 		}
-	case OpDelete:
-	case OpModRDN:
+	case change.Delete:
+	case change.ModRDN:
 		o.Parent = d.uuid()
 		o.RDN = d.string()
 		switch d.byte() {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+
+	"github.com/switchboard-ldap/switchboard/change"
 )
 
 func codecSamples() []*Op {
@@ -15,7 +17,7 @@ func codecSamples() []*Op {
 		opDel(at(3, 4), x),
 		opMove(at(4, 5), x, id(9), "cn=y", "cn=x"),
 		opMove(at(5, 6), x, id(9), "cn=z", ""),
-		{CSN: CSN{Time: maxTime, Counter: MaxCounter, Replica: MaxReplica, Sub: MaxSub}, Kind: OpDelete, Entry: id(255)},
+		{CSN: change.CSN{Time: change.MaxTime, Counter: change.MaxCounter, Replica: change.MaxReplica, Sub: change.MaxSub}, Kind: change.Delete, Entry: id(255)},
 	}
 }
 
@@ -32,7 +34,7 @@ func TestOpRoundTrip(t *testing.T) {
 	}
 	// The version byte, then the CSN's binary form, then the kind.
 	b := opDel(at(3, 4), x).AppendBinary(nil)
-	if len(b) != 1+CSNSize+1+16 || b[0] != OpFormat || !bytes.Equal(b[1:17], at(3, 4).AppendBinary(nil)) || b[17] != byte(OpDelete) {
+	if len(b) != 1+change.CSNSize+1+16 || b[0] != OpFormat || !bytes.Equal(b[1:17], at(3, 4).AppendBinary(nil)) || b[17] != byte(change.Delete) {
 		t.Fatalf("delete encodes as %x", b)
 	}
 }

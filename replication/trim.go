@@ -9,13 +9,14 @@ import (
 	"slices"
 	"time"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 )
 
 // A consumer's position, the value of its side record:
 //
 //	lastSeen (8 bytes, Unix microseconds) | n × (origin (2) | CSN (16))
-func encodePosition(seen time.Time, state map[uint16]CSN) []byte {
+func encodePosition(seen time.Time, state map[uint16]change.CSN) []byte {
 	b := binary.BigEndian.AppendUint64(nil, uint64(seen.UnixMicro()))
 	os := make([]uint16, 0, len(state))
 	for o := range state {
@@ -29,14 +30,14 @@ func encodePosition(seen time.Time, state map[uint16]CSN) []byte {
 	return b
 }
 
-func decodePosition(b []byte) (time.Time, map[uint16]CSN, error) {
-	if len(b) < 8 || (len(b)-8)%(2+CSNSize) != 0 {
+func decodePosition(b []byte) (time.Time, map[uint16]change.CSN, error) {
+	if len(b) < 8 || (len(b)-8)%(2+change.CSNSize) != 0 {
 		return time.Time{}, nil, errors.New("replication: malformed consumer position")
 	}
 	seen := time.UnixMicro(int64(binary.BigEndian.Uint64(b)))
-	state := map[uint16]CSN{}
-	for p := b[8:]; len(p) > 0; p = p[2+CSNSize:] {
-		c, err := DecodeCSN(p[2:])
+	state := map[uint16]change.CSN{}
+	for p := b[8:]; len(p) > 0; p = p[2+change.CSNSize:] {
+		c, err := change.DecodeCSN(p[2:])
 		if err != nil {
 			return time.Time{}, nil, err
 		}
@@ -50,13 +51,13 @@ func consumerKey(id string) []byte { return append(bytes.Clone(keyConsumer), id.
 // Acknowledge records that consumer id has everything up to state (the
 // CSNs of the cookie it presented): the log is not trimmed above it.
 // Positions only move forward.
-func (l *Changelog) Acknowledge(ctx context.Context, id string, state map[uint16]CSN) error {
+func (l *Changelog) Acknowledge(ctx context.Context, id string, state map[uint16]change.CSN) error {
 	return l.eng.UpdateRecords(ctx, func(tx *directory.Tx) error {
 		old, err := tx.Record(consumerKey(id))
 		if err != nil {
 			return err
 		}
-		merged := map[uint16]CSN{}
+		merged := map[uint16]change.CSN{}
 		if old != nil {
 			if _, prev, err := decodePosition(old); err == nil {
 				merged = prev
@@ -75,7 +76,7 @@ func (l *Changelog) Acknowledge(ctx context.Context, id string, state map[uint16
 type Consumer struct {
 	ID       string
 	LastSeen time.Time
-	State    map[uint16]CSN
+	State    map[uint16]change.CSN
 }
 
 // Consumers lists the known consumers.
@@ -132,15 +133,15 @@ func (l *Changelog) Trim(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	// The size bound: the CSN of the excess-th oldest record overall.
-	var sizeCut CSN
+	var sizeCut change.CSN
 	if excess := total - l.cfg.MaxEntries; excess > 0 {
-		var oldest []CSN
+		var oldest []change.CSN
 		l.eng.View(func(v *directory.View) error {
 			for _, o := range os {
 				p := logPrefix(o)
 				n := 0
 				v.Records(p, nil, false, func(k, _ []byte) (bool, error) {
-					if c, err := DecodeCSN(k[len(p):]); err == nil {
+					if c, err := change.DecodeCSN(k[len(p):]); err == nil {
 						oldest = append(oldest, c)
 					}
 					n++
@@ -149,12 +150,12 @@ func (l *Changelog) Trim(ctx context.Context) (int, error) {
 			}
 			return nil
 		})
-		slices.SortFunc(oldest, CSN.Compare)
+		slices.SortFunc(oldest, change.CSN.Compare)
 		if len(oldest) >= excess {
 			sizeCut = oldest[excess-1]
 		}
 	}
-	ageCut := CSN{Time: now.Add(-l.cfg.MaxAge).UnixMicro()}
+	ageCut := change.CSN{Time: now.Add(-l.cfg.MaxAge).UnixMicro()}
 	removed := 0
 	for _, o := range os {
 		cut := ageCut
@@ -177,8 +178,8 @@ func (l *Changelog) Trim(ctx context.Context) (int, error) {
 
 // trimOrigin removes origin's records at or below cut and raises its
 // floor to the last one removed.
-func (l *Changelog) trimOrigin(ctx context.Context, origin uint16, cut CSN) (int, error) {
-	n, _, err := trimLog(ctx, l.eng, logPrefix(origin), floorKey(origin), func(c CSN, _ int) bool { return !cut.Less(c) })
+func (l *Changelog) trimOrigin(ctx context.Context, origin uint16, cut change.CSN) (int, error) {
+	n, _, err := trimLog(ctx, l.eng, logPrefix(origin), floorKey(origin), func(c change.CSN, _ int) bool { return !cut.Less(c) })
 	if err != nil {
 		return n, fmt.Errorf("replication: trim: %w", err)
 	}
@@ -190,15 +191,15 @@ func (l *Changelog) trimOrigin(ctx context.Context, origin uint16, cut CSN) (int
 // before it) holds, and writes the CSN of the last one deleted under
 // floor in each transaction. It returns how many it deleted and that
 // last CSN.
-func trimLog(ctx context.Context, eng *directory.Engine, p, floor []byte, drop func(c CSN, before int) bool) (int, CSN, error) {
+func trimLog(ctx context.Context, eng *directory.Engine, p, floor []byte, drop func(c change.CSN, before int) bool) (int, change.CSN, error) {
 	removed := 0
-	var top CSN
+	var top change.CSN
 	for {
 		var keys [][]byte
-		var last CSN
+		var last change.CSN
 		err := eng.View(func(v *directory.View) error {
 			return v.Records(p, nil, false, func(k, _ []byte) (bool, error) {
-				c, err := DecodeCSN(k[len(p):])
+				c, err := change.DecodeCSN(k[len(p):])
 				if err != nil {
 					return false, err
 				}

@@ -16,11 +16,7 @@ import (
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/directory/frontend"
 	"github.com/switchboard-ldap/switchboard/directory/ldif"
-	"github.com/switchboard-ldap/switchboard/directory/overlay/audit"
-	"github.com/switchboard-ldap/switchboard/directory/overlay/memberof"
 	"github.com/switchboard-ldap/switchboard/directory/overlay/ppolicy"
-	"github.com/switchboard-ldap/switchboard/directory/overlay/psearch"
-	"github.com/switchboard-ldap/switchboard/directory/overlay/syncprov"
 	"github.com/switchboard-ldap/switchboard/directory/password"
 	"github.com/switchboard-ldap/switchboard/ldap"
 	"github.com/switchboard-ldap/switchboard/replication"
@@ -69,59 +65,17 @@ func openEngineReplImpl(cfg *Config, log *slog.Logger, dir string, noSync, bulk,
 			return nil, nil, nil, fmt.Errorf("schema file %s: %w", f, err)
 		}
 	}
-	// The overlay chain, declared once, in the order it runs: the overlays
-	// that wrap the whole Backend (audit) are declared in cmdServe, in
-	// front of these, which run inside the engine's write transaction.
-	var hooks []directory.WriteHook
-	var virtual []directory.VirtualAttribute
-	if cfg.Overlays.PPolicy.Enabled {
-		hooks = append(hooks, ppolicy.NewHook(cfg.ppolicyConfig(log)))
-	}
-	var refs *replication.References
-	if cfg.Overlays.MemberOf.Enabled {
-		mo := memberof.New(memberof.Config{Placeholder: cfg.Overlays.MemberOf.Placeholder})
-		hooks = append(hooks, mo)
-		virtual = append(virtual, mo)
-		refs = &replication.References{Attrs: memberof.ReferenceAttrs(), Placeholder: cfg.Overlays.MemberOf.Placeholder}
-	}
 	key, err := cfg.Encryption.key(os.Getenv)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	// The changelog runs last, so that it records what the other hooks
-	// left; contextCSN is computed from it.
-	var clog *replication.Changelog
-	var rep *replication.Replicator
-	var stamper directory.Stamper
-	if !bulk {
-		var now func() time.Time
-		if off := cfg.Replication.ClockOffset; off != 0 {
-			now = func() time.Time { return time.Now().Add(off) }
-		}
-		if clog, err = replication.New(replication.Config{
-			Replica: uint16(cfg.Replication.ReplicaID), MaxAge: cfg.Replication.Changelog.MaxAge,
-			MaxEntries: cfg.Replication.Changelog.MaxEntries, QueueLength: cfg.Replication.QueueLength, Logger: log,
-			MaxSkew: cfg.Replication.MaxSkew, Now: now,
-		}); err != nil {
-			return nil, nil, nil, err
-		}
-		stamper = clog
-		if cfg.Replication.MultiSupplier {
-			// The Replicator turns each write into replicated changes: it
-			// runs after the overlays that derive writes (memberOf's
-			// referential integrity) and stamps through the changelog.
-			if rep, err = replication.NewReplicator(replication.MultiConfig{Changelog: clog, Logger: log,
-				OpLogMaxAge: cfg.Replication.OpLog.MaxAge, OpLogMaxOps: cfg.Replication.OpLog.MaxOps,
-				TombstoneWindow: cfg.Replication.TombstoneWindow, MaintenanceInterval: cfg.Replication.MaintenanceInterval,
-				References: refs}); err != nil {
-				return nil, nil, nil, err
-			}
-			hooks = append(hooks, rep)
-			stamper = rep
-		}
-		hooks = append(hooks, clog)
-		virtual = append(virtual, replication.ContextCSN{L: clog, R: rep})
+	// The write path of the overlay table (overlays.go): the hooks that
+	// run inside the engine's write transaction, in the table's order.
+	wp, err := buildWritePath(cfg, log, bulk)
+	if err != nil {
+		return nil, nil, nil, err
 	}
+	clog, rep := wp.clog, wp.rep
 	var indexes map[string][]string
 	if len(cfg.Indexes) > 0 {
 		indexes = cfg.Indexes
@@ -134,8 +88,8 @@ func openEngineReplImpl(cfg *Config, log *slog.Logger, dir string, noSync, bulk,
 		Logger:          log,
 		Indexes:         indexes,
 		UnindexedLimit:  cfg.Limits.Unindexed,
-		Hooks:           hooks,
-		Virtual:         virtual,
+		Hooks:           wp.hooks,
+		Virtual:         wp.virtual,
 		NoSync:          noSync,
 		BulkLoad:        bulk,
 		CacheBytes:      int64(cfg.CacheMB) << 20,
@@ -146,7 +100,7 @@ func openEngineReplImpl(cfg *Config, log *slog.Logger, dir string, noSync, bulk,
 		EncryptionKey:    key,
 		SealedAttributes: cfg.Encryption.Attributes,
 		DataKeyRotation:  cfg.Encryption.DataKeyRotation,
-		Stamper:          stamper,
+		Stamper:          wp.stamper,
 
 		DiskReserve:        cfg.diskReserve(),
 		ValueLogGCInterval: cfg.valueLogGCInterval(),
@@ -257,22 +211,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	memLimit := setMemoryLimit(trimCtx, cfg, eng, log)
 
-	// The overlays in front of the engine, outermost first (then the
-	// write hooks of openEngine): audit, password policy. They are built
-	// innermost first.
-	var backend directory.Backend = eng
-	if cfg.Overlays.PPolicy.Enabled {
-		backend = ppolicy.New(backend, eng, cfg.ppolicyConfig(log))
+	// The request path of the overlay table (overlays.go): its Backends
+	// in front of the engine, in the table's order.
+	rp := &requestPath{cfg: cfg, log: log, eng: eng, clog: clog}
+	defer rp.close()
+	if err := rp.wrapBackend(); err != nil {
+		return err
 	}
-	if cfg.Audit.File != "" {
-		ao, err := audit.New(backend, audit.Config{File: cfg.Audit.File, Sync: cfg.Audit.Sync, MaxBytes: int64(cfg.Audit.MaxBytes),
-			Keep: cfg.Audit.Keep, FailClosed: cfg.Audit.FailClosed, Logger: log})
-		if err != nil {
-			return err
-		}
-		defer ao.Close()
-		backend = ao
-	}
+	backend := rp.backend
 
 	policy, err := accessPolicy(cfg, eng)
 	if err != nil {
@@ -330,27 +276,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	if cfg.Overlays.PPolicy.Enabled {
-		// The policy control may answer any operation (changeAfterReset).
-		fe.Controls().Register(ldap.OIDPasswordPolicy, ldap.OpBindRequest, ldap.OpSearchRequest, ldap.OpAddRequest,
-			ldap.OpModifyRequest, ldap.OpDelRequest, ldap.OpModifyDNRequest, ldap.OpCompareRequest, ldap.OpExtendedRequest)
+	// The overlay table's controls and search extensions (password
+	// policy, content synchronization, persistent search).
+	if err := rp.register(fe); err != nil {
+		return err
 	}
 	wctx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	go watchAccess(wctx, fs, eng, fe.SetAccess, log)
-	// RFC 4533 provider: sync searches from the changelog.
-	prov, err := syncprov.New(syncprov.Config{Changelog: clog, Engine: eng, Backend: backend, Logger: log,
-		Consumers: cfg.Replication.Consumers})
-	if err != nil {
-		return err
-	}
-	prov.Register(fe)
-	// Persistent search (draft-ietf-ldapext-psearch-03) on the same stream.
-	ps, err := psearch.New(psearch.Config{Changelog: clog, Engine: eng, Backend: backend, Logger: log})
-	if err != nil {
-		return err
-	}
-	ps.Register(fe)
 	var mounts map[string]http.Handler
 	if rep != nil {
 		stopRepl, err := startReplication(ctx, cfg, log, eng, rep, fe, metrics)
@@ -383,8 +316,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		ConnLimitExempt:     exempt,
 	}
 	errc := make(chan error, 3)
-	srv.RegisterOnShutdown(prov.Close)
-	srv.RegisterOnShutdown(ps.Close)
+	for _, f := range rp.onShutdown {
+		srv.RegisterOnShutdown(f)
+	}
 	ln, ldapsLn, aln := lns.take()
 	go func() { errc <- srv.Serve(ln) }()
 	if ldapsLn != nil {

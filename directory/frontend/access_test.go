@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/directory/access"
 	"github.com/switchboard-ldap/switchboard/directory/directorytest"
@@ -68,7 +69,7 @@ func TestControlsSeeOnlyReadable(t *testing.T) {
 	}
 	// Post-read after a permitted write leaves out s1's givenName.
 	m := &ldap.Request{MessageID: 5, Op: ldap.OpModifyRequest, Modify: ldap.ModifyRequest{Object: []byte("uid=s1," + staff),
-		Changes: []ldap.Change{{Operation: ldap.ModReplace, Attribute: ldap.Attribute{Type: []byte("description"), Values: [][]byte{[]byte("x")}}}}}}
+		Changes: []ldap.Change{{Operation: change.ModReplace, Attribute: ldap.Attribute{Type: []byte("description"), Values: [][]byte{[]byte("x")}}}}}}
 	m.Controls = []ldap.Control{selectionControl(ldap.OIDPostRead, "givenName", "description")}
 	rec = runAs(f, s3, m)
 	if rec.Code() != ldap.Success {

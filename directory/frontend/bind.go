@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/directory/access"
 	"github.com/switchboard-ldap/switchboard/directory/password"
@@ -156,14 +157,14 @@ func (f *Frontend) passwordModify(ctx context.Context, w ldap.ResponseWriter, r 
 		}
 	}
 	// The overlays see the operation as a whole (directory.PasswordChange).
-	change := &directory.PasswordChange{}
-	ctx = directory.WithPasswordChange(ctx, change)
+	pc := &directory.PasswordChange{}
+	ctx = directory.WithPasswordChange(ctx, pc)
 	if pm.HasOld && self {
 		if _, err := f.backend.Authenticate(ctx, target, pm.OldPassword); err != nil {
 			writeErr(w, &ldap.Error{Code: ldap.InvalidCredentials, Message: "old password is wrong"})
 			return
 		}
-		change.OldVerified = true
+		pc.OldVerified = true
 	}
 	newPW := pm.NewPassword
 	var generated []byte
@@ -171,7 +172,7 @@ func (f *Frontend) passwordModify(ctx context.Context, w ldap.ResponseWriter, r 
 		generated = password.Generate(12)
 		newPW = generated
 	}
-	change.New = newPW
+	pc.New = newPW
 	hashed, err := f.engine.Passwords().Hash(ctx, newPW)
 	if errors.Is(err, password.ErrBusy) {
 		err = &ldap.Error{Code: ldap.Busy, Message: "too many password hashes in progress; retry"}
@@ -180,7 +181,7 @@ func (f *Frontend) passwordModify(ctx context.Context, w ldap.ResponseWriter, r 
 		writeErr(w, err)
 		return
 	}
-	mod := directory.Mod{Op: ldap.ModReplace, Attr: directory.Attr{Name: "userPassword", Values: [][]byte{hashed}}}
+	mod := directory.Mod{Op: change.ModReplace, Attr: directory.Attr{Name: "userPassword", Values: [][]byte{hashed}}}
 	if _, err := f.backend.Modify(ctx, target, []directory.Mod{mod}, directory.WriteOptions{}); err != nil {
 		writeErr(w, err)
 		return

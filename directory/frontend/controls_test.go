@@ -8,6 +8,7 @@ import (
 
 	ber "github.com/go-asn1-ber/asn1-ber"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/ldap"
 	"github.com/switchboard-ldap/switchboard/ldap/ldaptest"
@@ -411,7 +412,7 @@ func TestAssertionOnEveryOperation(t *testing.T) {
 	pass, fail := "(sn=brown)", "(sn=adams)"
 	mod := func(assert string) *ldap.Request {
 		r := &ldap.Request{MessageID: 5, Op: ldap.OpModifyRequest, Modify: ldap.ModifyRequest{Object: []byte(s1),
-			Changes: []ldap.Change{{Operation: ldap.ModReplace, Attribute: ldap.Attribute{Type: []byte("description"), Values: [][]byte{[]byte("x")}}}}}}
+			Changes: []ldap.Change{{Operation: change.ModReplace, Attribute: ldap.Attribute{Type: []byte("description"), Values: [][]byte{[]byte("x")}}}}}}
 		r.Controls = []ldap.Control{filterControl(ldap.OIDAssertion, assert, true)}
 		return r
 	}
@@ -498,7 +499,7 @@ func TestPreAndPostRead(t *testing.T) {
 		return out
 	}
 	r := &ldap.Request{MessageID: 5, Op: ldap.OpModifyRequest, Modify: ldap.ModifyRequest{Object: []byte("uid=s1," + staff),
-		Changes: []ldap.Change{{Operation: ldap.ModReplace, Attribute: ldap.Attribute{Type: []byte("sn"), Values: [][]byte{[]byte("Green")}}}}}}
+		Changes: []ldap.Change{{Operation: change.ModReplace, Attribute: ldap.Attribute{Type: []byte("sn"), Values: [][]byte{[]byte("Green")}}}}}}
 	r.Controls = []ldap.Control{selectionControl(ldap.OIDPreRead, "sn", "userPassword"), selectionControl(ldap.OIDPostRead, "sn", "uidNumber")}
 	rec := runAs(f, root, r)
 	if rec.Code() != ldap.Success {

@@ -27,6 +27,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/ldap"
 )
@@ -396,7 +397,7 @@ func (l *WriteLimits) checkModify(ndn string, en *directory.Entry, mods []direct
 		size = entryBytes(en)
 	}
 	for _, m := range mods {
-		if m.Op == ldap.ModDelete {
+		if m.Op == change.ModDelete {
 			if size >= 0 && len(m.Attr.Values) == 0 {
 				size -= attrBytes(en, canon(m.Attr.Name), canon)
 			}
@@ -411,7 +412,7 @@ func (l *WriteLimits) checkModify(ndn string, en *directory.Entry, mods []direct
 		}
 		written += n
 		if size >= 0 {
-			if m.Op == ldap.ModReplace {
+			if m.Op == change.ModReplace {
 				size -= attrBytes(en, canon(m.Attr.Name), canon)
 			}
 			size += n

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/switchboard-ldap/switchboard/change"
+
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/directory/access"
 	"github.com/switchboard-ldap/switchboard/ldap"
@@ -320,8 +322,8 @@ func TestIndexSortFollowsWrites(t *testing.T) {
 	first("(objectClass=inetOrgPerson)") // fills the caches
 	ctx := context.Background()
 	dn := "uid=u0123," + sortPeople
-	if _, err := e.Modify(ctx, dn, []directory.Mod{{Op: ldap.ModReplace, Attr: directory.Attr{Name: "displayName", Values: [][]byte{[]byte("   AAAA first")}}},
-		{Op: ldap.ModReplace, Attr: directory.Attr{Name: "mail", Values: [][]byte{[]byte("x@example.com")}}}}, directory.WriteOptions{}); err != nil {
+	if _, err := e.Modify(ctx, dn, []directory.Mod{{Op: change.ModReplace, Attr: directory.Attr{Name: "displayName", Values: [][]byte{[]byte("   AAAA first")}}},
+		{Op: change.ModReplace, Attr: directory.Attr{Name: "mail", Values: [][]byte{[]byte("x@example.com")}}}}, directory.WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if got := first("(objectClass=inetOrgPerson)"); !strings.EqualFold(got, dn) {
@@ -334,11 +336,11 @@ func TestIndexSortFollowsWrites(t *testing.T) {
 	// A value longer than an equality key holds (its key keeps a hash
 	// of the rest): the index no longer orders, and sorts gather.
 	long := "   AAAA " + strings.Repeat("z", 300)
-	if _, err := e.Modify(ctx, dn, []directory.Mod{{Op: ldap.ModReplace, Attr: directory.Attr{Name: "displayName", Values: [][]byte{[]byte(long)}}}}, directory.WriteOptions{}); err != nil {
+	if _, err := e.Modify(ctx, dn, []directory.Mod{{Op: change.ModReplace, Attr: directory.Attr{Name: "displayName", Values: [][]byte{[]byte(long)}}}}, directory.WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	dn2 := "uid=u0124," + sortPeople
-	if _, err := e.Modify(ctx, dn2, []directory.Mod{{Op: ldap.ModReplace, Attr: directory.Attr{Name: "displayName", Values: [][]byte{[]byte(long + "a")}}}}, directory.WriteOptions{}); err != nil {
+	if _, err := e.Modify(ctx, dn2, []directory.Mod{{Op: change.ModReplace, Attr: directory.Attr{Name: "displayName", Values: [][]byte{[]byte(long + "a")}}}}, directory.WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	for range 2 { // the second time, from what was kept

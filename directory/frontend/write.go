@@ -3,6 +3,7 @@ package frontend
 import (
 	"context"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/directory/access"
 	"github.com/switchboard-ldap/switchboard/ldap"
@@ -110,9 +111,9 @@ func (f *Frontend) modify(ctx context.Context, w ldap.ResponseWriter, r *ldap.Re
 		for _, m := range mods {
 			need := access.Write // replace, increment
 			switch m.Op {
-			case ldap.ModAdd:
+			case change.ModAdd:
 				need = access.Add
-			case ldap.ModDelete:
+			case change.ModDelete:
 				need = access.Delete
 			}
 			name := f.attrName(m.Attr.Name)

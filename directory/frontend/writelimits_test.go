@@ -8,6 +8,7 @@ import (
 
 	goldap "github.com/go-ldap/ldap/v3"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/directory/access"
 	"github.com/switchboard-ldap/switchboard/ldap"
@@ -108,7 +109,7 @@ func TestWriteQuotaPerMinute(t *testing.T) {
 	if err := l.checkAdd("uid=a", val(600), f.attrName); err != nil {
 		t.Fatal(err)
 	}
-	err := l.checkModify("uid=a", nil, []directory.Mod{{Op: ldap.ModReplace, Attr: val(600)[0]}}, f.attrName)
+	err := l.checkModify("uid=a", nil, []directory.Mod{{Op: change.ModReplace, Attr: val(600)[0]}}, f.attrName)
 	var le *ldap.Error
 	if !errors.As(err, &le) || le.Code != ldap.AdminLimitExceeded {
 		t.Fatalf("over the quota: %v", err)

@@ -3,6 +3,8 @@ package ldif
 import (
 	"fmt"
 	"unicode/utf8"
+
+	"github.com/switchboard-ldap/switchboard/change"
 )
 
 // Attr is one attribute of an entry: its description as written (it may
@@ -12,11 +14,12 @@ type Attr struct {
 	Values [][]byte
 }
 
-// Mod is one modification of a "changetype: modify" record. Op is "add",
-// "delete", "replace" or "increment". A delete with no values deletes the
-// whole attribute; a replace with no values removes it too (RFC 4511 4.6).
+// Mod is one modification of a "changetype: modify" record; Op's LDIF
+// keyword is its String ("add", "delete", "replace", "increment"). A
+// delete with no values deletes the whole attribute; a replace with no
+// values removes it too (RFC 4511 4.6).
 type Mod struct {
-	Op   string
+	Op   change.ModOp
 	Attr Attr
 }
 
@@ -64,14 +67,6 @@ const (
 	ChangeDelete = "delete"
 	ChangeModify = "modify"
 	ChangeModRDN = "modrdn"
-)
-
-// Modification operations.
-const (
-	ModAdd       = "add"
-	ModDelete    = "delete"
-	ModReplace   = "replace"
-	ModIncrement = "increment"
 )
 
 func isAlpha(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }

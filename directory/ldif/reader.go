@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"os"
 	"unicode/utf8"
+
+	"github.com/switchboard-ldap/switchboard/change"
 )
 
 // DefaultMaxRecordBytes is the default limit on the size of one record.
@@ -592,13 +594,13 @@ func (s *recState) modify(rec *Record, lines []span) error {
 		case !ok:
 			return perr(l.line, "expected add:, delete:, replace: or increment: in modify record, got %q", truncate(op))
 		case equalFold(op, "add"):
-			m.Op = ModAdd
+			m.Op = change.ModAdd
 		case equalFold(op, "delete"):
-			m.Op = ModDelete
+			m.Op = change.ModDelete
 		case equalFold(op, "replace"):
-			m.Op = ModReplace
+			m.Op = change.ModReplace
 		case equalFold(op, "increment"):
-			m.Op = ModIncrement
+			m.Op = change.ModIncrement
 		default:
 			return perr(l.line, "expected add:, delete:, replace: or increment: in modify record, got %q", truncate(op))
 		}
@@ -631,9 +633,9 @@ func (s *recState) modify(rec *Record, lines []span) error {
 			lines = lines[1:]
 		}
 		switch {
-		case m.Op == ModAdd && len(m.Attr.Values) == 0:
+		case m.Op == change.ModAdd && len(m.Attr.Values) == 0:
 			return perr(l.line, "add: %s has no values", m.Attr.Type)
-		case m.Op == ModIncrement && len(m.Attr.Values) != 1:
+		case m.Op == change.ModIncrement && len(m.Attr.Values) != 1:
 			return perr(l.line, "increment: %s needs exactly one value", m.Attr.Type)
 		}
 		rec.Mods = append(rec.Mods, m)

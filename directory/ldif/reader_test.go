@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/switchboard-ldap/switchboard/change"
 )
 
 func vals(s ...string) [][]byte {
@@ -124,12 +126,12 @@ func TestReaderValid(t *testing.T) {
 			in: "dn: cn=a\nchangetype: modify\nadd: mail\nmail: a@x\nmail: b@x\n-\ndelete: phone\n-\n" +
 				"delete: cn\ncn: old\n-\nreplace: sn\nsn: new\n-\nreplace: seeAlso\n-\nincrement: uidNumber\nuidNumber: 1\n",
 			want: []*Record{{Line: 1, DN: "cn=a", ChangeType: "modify", Mods: []Mod{
-				{Op: "add", Attr: attr("mail", "a@x", "b@x")},
-				{Op: "delete", Attr: Attr{Type: "phone"}},
-				{Op: "delete", Attr: attr("cn", "old")},
-				{Op: "replace", Attr: attr("sn", "new")},
-				{Op: "replace", Attr: Attr{Type: "seeAlso"}},
-				{Op: "increment", Attr: attr("uidNumber", "1")},
+				{Op: change.ModAdd, Attr: attr("mail", "a@x", "b@x")},
+				{Op: change.ModDelete, Attr: Attr{Type: "phone"}},
+				{Op: change.ModDelete, Attr: attr("cn", "old")},
+				{Op: change.ModReplace, Attr: attr("sn", "new")},
+				{Op: change.ModReplace, Attr: Attr{Type: "seeAlso"}},
+				{Op: change.ModIncrement, Attr: attr("uidNumber", "1")},
 			}}},
 		},
 		{
@@ -137,7 +139,7 @@ func TestReaderValid(t *testing.T) {
 			in:   "dn: cn=a\nchangetype: modify\n\ndn: cn=b\nchangetype: modify\nadd: cn\ncn: x\n- \n",
 			want: []*Record{
 				{Line: 1, DN: "cn=a", ChangeType: "modify"},
-				{Line: 4, DN: "cn=b", ChangeType: "modify", Mods: []Mod{{Op: "add", Attr: attr("cn", "x")}}},
+				{Line: 4, DN: "cn=b", ChangeType: "modify", Mods: []Mod{{Op: change.ModAdd, Attr: attr("cn", "x")}}},
 			},
 		},
 		{

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"unicode/utf8"
+
+	"github.com/switchboard-ldap/switchboard/change"
 )
 
 // foldWidth is the maximum length of an output line (RFC 2849 note 2
@@ -84,7 +86,7 @@ func (w *Writer) WriteChange(rec *Record) error {
 		}
 	case ChangeModify:
 		for _, m := range rec.Mods {
-			w.line = append(append(append(w.line[:0], m.Op...), ": "...), m.Attr.Type...)
+			w.line = append(append(append(w.line[:0], m.Op.String()...), ": "...), m.Attr.Type...)
 			w.emit()
 			for _, v := range m.Attr.Values {
 				w.valueLine(m.Attr.Type, v)
@@ -146,18 +148,16 @@ func validateRecord(rec *Record) error {
 	case ChangeDelete:
 	case ChangeModify:
 		for _, m := range rec.Mods {
-			switch m.Op {
-			case ModAdd, ModDelete, ModReplace, ModIncrement:
-			default:
-				return fmt.Errorf("ldif: unknown modification %q", m.Op)
+			if !m.Op.Valid() {
+				return fmt.Errorf("ldif: unknown modification %v", m.Op)
 			}
 			if err := checkAttr(m.Attr.Type); err != nil {
 				return err
 			}
-			if m.Op == ModAdd && len(m.Attr.Values) == 0 {
+			if m.Op == change.ModAdd && len(m.Attr.Values) == 0 {
 				return fmt.Errorf("ldif: add: %s has no values", m.Attr.Type)
 			}
-			if m.Op == ModIncrement && len(m.Attr.Values) != 1 {
+			if m.Op == change.ModIncrement && len(m.Attr.Values) != 1 {
 				return fmt.Errorf("ldif: increment: %s needs exactly one value", m.Attr.Type)
 			}
 		}

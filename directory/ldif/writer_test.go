@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/switchboard-ldap/switchboard/change"
 )
 
 func writeRecords(t testing.TB, recs ...*Record) string {
@@ -31,8 +33,8 @@ func TestWriterGolden(t *testing.T) {
 		&Record{DN: "cn=b", ChangeType: "add", Controls: []Control{{OID: "1.2.3", Critical: true}}, Attrs: []Attr{attr("cn", "b")}},
 		&Record{DN: "cn=c", ChangeType: "delete", Controls: []Control{{OID: "1.2.4", HasValue: true, Value: []byte("v")}, {OID: "1.2.5", HasValue: true}}},
 		&Record{DN: "cn=d", ChangeType: "modify", Mods: []Mod{
-			{Op: "add", Attr: attr("mail", "a@x")}, {Op: "delete", Attr: Attr{Type: "phone"}},
-			{Op: "replace", Attr: attr("sn", " x")}, {Op: "increment", Attr: attr("n", "1")}}},
+			{Op: change.ModAdd, Attr: attr("mail", "a@x")}, {Op: change.ModDelete, Attr: Attr{Type: "phone"}},
+			{Op: change.ModReplace, Attr: attr("sn", " x")}, {Op: change.ModIncrement, Attr: attr("n", "1")}}},
 		&Record{DN: "cn=e", ChangeType: "moddn", NewRDN: "cn=f", DeleteOldRDN: true, HasNewSuperior: true, NewSuperior: "dc=y"},
 		&Record{DN: "cn=g", ChangeType: "modrdn", NewRDN: "cn=h"},
 	)
@@ -147,9 +149,9 @@ func TestWriterRejects(t *testing.T) {
 		{"controls on content record", &Record{DN: "cn=a", Controls: []Control{{OID: "1.2"}}, Attrs: []Attr{attr("cn", "a")}}},
 		{"bad control OID", &Record{DN: "cn=a", ChangeType: "delete", Controls: []Control{{OID: "x"}}}},
 		{"unknown changetype", &Record{DN: "cn=a", ChangeType: "rename"}},
-		{"unknown mod", &Record{DN: "cn=a", ChangeType: "modify", Mods: []Mod{{Op: "frob", Attr: attr("cn", "a")}}}},
-		{"add mod without values", &Record{DN: "cn=a", ChangeType: "modify", Mods: []Mod{{Op: "add", Attr: Attr{Type: "cn"}}}}},
-		{"increment two values", &Record{DN: "cn=a", ChangeType: "modify", Mods: []Mod{{Op: "increment", Attr: attr("n", "1", "2")}}}},
+		{"unknown mod", &Record{DN: "cn=a", ChangeType: "modify", Mods: []Mod{{Op: change.ModOp(9), Attr: attr("cn", "a")}}}},
+		{"add mod without values", &Record{DN: "cn=a", ChangeType: "modify", Mods: []Mod{{Op: change.ModAdd, Attr: Attr{Type: "cn"}}}}},
+		{"increment two values", &Record{DN: "cn=a", ChangeType: "modify", Mods: []Mod{{Op: change.ModIncrement, Attr: attr("n", "1", "2")}}}},
 		{"DN not UTF-8", &Record{DN: "cn=\xff", Attrs: []Attr{attr("cn", "a")}}},
 		{"newrdn not UTF-8", &Record{DN: "cn=a", ChangeType: "modrdn", NewRDN: "\xff"}},
 	}
@@ -244,12 +246,12 @@ func randRecord(rng *rand.Rand) *Record {
 	case 3:
 		rec.ChangeType = "modify"
 		for k := rng.IntN(4); k > 0; k-- {
-			op := []string{"add", "delete", "replace", "increment"}[rng.IntN(4)]
+			op := change.ModOp(rng.IntN(4))
 			a := randAttrs(rng, 0)[0]
 			switch op {
-			case "add":
+			case change.ModAdd:
 				a.Values = append(a.Values, randValue(rng))
-			case "increment":
+			case change.ModIncrement:
 				a.Values = [][]byte{[]byte(fmt.Sprint(rng.IntN(10)))}
 			}
 			rec.Mods = append(rec.Mods, Mod{Op: op, Attr: a})

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/directory/ldif"
 	"github.com/switchboard-ldap/switchboard/ldap"
@@ -55,11 +56,11 @@ func TestRecordEveryOp(t *testing.T) {
 		not  []string
 	}{
 		{"modify", Event{Op: OpModify, DN: "uid=a,dc=example,dc=com", Mods: []directory.Mod{
-			{Op: ldap.ModAdd, Attr: directory.Attr{Name: "mail", Values: [][]byte{[]byte("a@example.com")}}},
-			{Op: ldap.ModDelete, Attr: directory.Attr{Name: "title"}},
-			{Op: ldap.ModReplace, Attr: directory.Attr{Name: "UserPassword;x-foo", Values: [][]byte{[]byte("pw")}}},
-			{Op: ldap.ModIncrement, Attr: directory.Attr{Name: "uidNumber", Values: [][]byte{[]byte("1")}}},
-			{Op: ldap.ModReplace, Attr: directory.Attr{Name: "2.5.4.35", Values: [][]byte{[]byte("pw2")}}},
+			{Op: change.ModAdd, Attr: directory.Attr{Name: "mail", Values: [][]byte{[]byte("a@example.com")}}},
+			{Op: change.ModDelete, Attr: directory.Attr{Name: "title"}},
+			{Op: change.ModReplace, Attr: directory.Attr{Name: "UserPassword;x-foo", Values: [][]byte{[]byte("pw")}}},
+			{Op: change.ModIncrement, Attr: directory.Attr{Name: "uidNumber", Values: [][]byte{[]byte("1")}}},
+			{Op: change.ModReplace, Attr: directory.Attr{Name: "2.5.4.35", Values: [][]byte{[]byte("pw2")}}},
 		}}, []string{"# who: anonymous", "# from: internal", "# op: modify", "changetype: modify",
 			"add: mail", "mail: a@example.com", "-", "delete: title", "-",
 			"replace: UserPassword;x-foo", "UserPassword;x-foo: {REDACTED}", "-",
@@ -110,7 +111,7 @@ func TestLogIsLDIF(t *testing.T) {
 	for _, ev := range []Event{
 		{Op: OpAdd, DN: "uid=a,dc=example,dc=com", Attrs: []directory.Attr{{Name: "cn", Values: [][]byte{[]byte("Zoë"), {0, 1, 2}}}}},
 		{Op: OpBind, DN: "uid=a,dc=example,dc=com", Code: ldap.InvalidCredentials},
-		{Op: OpModify, DN: "uid=a,dc=example,dc=com", Mods: []directory.Mod{{Op: ldap.ModReplace, Attr: directory.Attr{Name: "sn", Values: [][]byte{[]byte(strings.Repeat("long ", 40))}}}}},
+		{Op: OpModify, DN: "uid=a,dc=example,dc=com", Mods: []directory.Mod{{Op: change.ModReplace, Attr: directory.Attr{Name: "sn", Values: [][]byte{[]byte(strings.Repeat("long ", 40))}}}}},
 		{Op: OpModRDN, DN: "uid=a,dc=example,dc=com", NewRDN: "uid=b", NewSuperior: &sup},
 		{Op: OpDelete, DN: "uid=b,dc=example,dc=com"},
 	} {
@@ -354,7 +355,7 @@ func TestConcurrentAppends(t *testing.T) {
 					defer wg.Done()
 					for i := range each {
 						ev := &Event{Time: time.Now(), Op: OpModify, DN: fmt.Sprintf("uid=w%d,dc=example,dc=com", w),
-							Mods: []directory.Mod{{Op: ldap.ModReplace, Attr: directory.Attr{Name: "description", Values: [][]byte{[]byte(strings.Repeat(fmt.Sprint(i), 50))}}}}}
+							Mods: []directory.Mod{{Op: change.ModReplace, Attr: directory.Attr{Name: "description", Values: [][]byte{[]byte(strings.Repeat(fmt.Sprint(i), 50))}}}}}
 						if err := l.Append(AppendRecord(nil, ev)); err != nil {
 							t.Error(err)
 							return

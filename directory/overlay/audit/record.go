@@ -130,7 +130,7 @@ func AppendRecord(b []byte, ev *Event) []byte {
 	case OpModify:
 		rec.ChangeType = ldif.ChangeModify
 		for _, m := range ev.Mods {
-			rec.Mods = append(rec.Mods, ldif.Mod{Op: modOp(m.Op), Attr: ldif.Attr{Type: m.Attr.Name, Values: redact(m.Attr.Name, m.Attr.Values)}})
+			rec.Mods = append(rec.Mods, ldif.Mod{Op: m.Op, Attr: ldif.Attr{Type: m.Attr.Name, Values: redact(m.Attr.Name, m.Attr.Values)}})
 		}
 	case OpDelete:
 		rec.ChangeType = ldif.ChangeDelete
@@ -155,20 +155,6 @@ func AppendRecord(b []byte, ev *Event) []byte {
 	// The ldif.Writer separates records with a blank line, which the log
 	// writes itself.
 	return append(b, bytes.TrimPrefix(f.buf.Bytes(), []byte("\n"))...)
-}
-
-func modOp(op int) string {
-	switch op {
-	case ldap.ModAdd:
-		return ldif.ModAdd
-	case ldap.ModDelete:
-		return ldif.ModDelete
-	case ldap.ModReplace:
-		return ldif.ModReplace
-	case ldap.ModIncrement:
-		return ldif.ModIncrement
-	}
-	return "unknown-" + strconv.Itoa(op)
 }
 
 // isSecret reports whether an attribute description (as the client wrote

@@ -23,6 +23,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 )
 
@@ -58,13 +59,13 @@ func ReferenceAttrs() []string { return []string{"member", "uniquemember"} }
 // OnChange implements directory.WriteHook.
 func (o *Overlay) OnChange(ctx context.Context, tx *directory.Tx, ch *directory.Change) error {
 	switch ch.Kind {
-	case directory.ChangeDelete:
+	case change.Delete:
 		for _, gone := range append([]*directory.Entry{ch.Before}, ch.Removed...) {
 			if err := o.dropFromGroups(tx, gone.NDN); err != nil {
 				return err
 			}
 		}
-	case directory.ChangeModifyDN:
+	case change.ModRDN:
 		for _, r := range ch.Renamed {
 			if err := o.renameInGroups(tx, r); err != nil {
 				return err

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/directory/directorytest"
 	"github.com/switchboard-ldap/switchboard/ldap"
@@ -72,8 +73,8 @@ func TestMembershipFollowsGroupChanges(t *testing.T) {
 	f.expect(bob, "memberOf")
 
 	mods := []directory.Mod{
-		{Op: ldap.ModAdd, Attr: directory.Attr{Name: "member", Values: [][]byte{[]byte(bob)}}},
-		{Op: ldap.ModDelete, Attr: directory.Attr{Name: "member", Values: [][]byte{[]byte(ann)}}},
+		{Op: change.ModAdd, Attr: directory.Attr{Name: "member", Values: [][]byte{[]byte(bob)}}},
+		{Op: change.ModDelete, Attr: directory.Attr{Name: "member", Values: [][]byte{[]byte(ann)}}},
 	}
 	if err := errOf(f.e.Modify(ctx, admins, mods, directory.WriteOptions{})); err != nil {
 		t.Fatal(err)
@@ -105,7 +106,7 @@ func TestReferentialIntegrity(t *testing.T) {
 	f := setup(t)
 	ctx := context.Background()
 	f.add(admins, "objectClass", "groupOfNames", "cn", "admins", "member", ann)
-	if err := errOf(f.e.Modify(ctx, admins, []directory.Mod{{Op: ldap.ModAdd, Attr: directory.Attr{Name: "member", Values: [][]byte{[]byte(bob)}}}}, directory.WriteOptions{})); err != nil {
+	if err := errOf(f.e.Modify(ctx, admins, []directory.Mod{{Op: change.ModAdd, Attr: directory.Attr{Name: "member", Values: [][]byte{[]byte(bob)}}}}, directory.WriteOptions{})); err != nil {
 		t.Fatal(err)
 	}
 
@@ -148,7 +149,7 @@ func TestReferentialIntegrity(t *testing.T) {
 
 func TestMemberOfIsNotUserModifiable(t *testing.T) {
 	f := setup(t)
-	err := errOf(f.e.Modify(context.Background(), ann, []directory.Mod{{Op: ldap.ModAdd, Attr: directory.Attr{Name: "memberOf", Values: [][]byte{[]byte(admins)}}}}, directory.WriteOptions{}))
+	err := errOf(f.e.Modify(context.Background(), ann, []directory.Mod{{Op: change.ModAdd, Attr: directory.Attr{Name: "memberOf", Values: [][]byte{[]byte(admins)}}}}, directory.WriteOptions{}))
 	if err == nil {
 		t.Fatal("a client could write memberOf")
 	}
@@ -177,7 +178,7 @@ func TestInChain(t *testing.T) {
 	f.add(ops, "objectClass", "groupOfNames", "cn", "ops", "member", bob)
 	f.add(devs, "objectClass", "groupOfNames", "cn", "devs", "member", ann)
 	for _, m := range [][2]string{{staff, devs}, {devs, ops}, {ops, staff}} {
-		if err := errOf(f.e.Modify(ctx, m[0], []directory.Mod{{Op: ldap.ModAdd, Attr: directory.Attr{Name: "member", Values: [][]byte{[]byte(m[1])}}}}, directory.WriteOptions{})); err != nil {
+		if err := errOf(f.e.Modify(ctx, m[0], []directory.Mod{{Op: change.ModAdd, Attr: directory.Attr{Name: "member", Values: [][]byte{[]byte(m[1])}}}}, directory.WriteOptions{})); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -220,7 +221,7 @@ func TestSubtreeDeleteAndAssertion(t *testing.T) {
 	f := setup(t)
 	ctx := context.Background()
 	f.add(admins, "objectClass", "groupOfNames", "cn", "admins", "member", ann)
-	if err := errOf(f.e.Modify(ctx, admins, []directory.Mod{{Op: ldap.ModAdd, Attr: directory.Attr{Name: "member", Values: [][]byte{[]byte(bob)}}}}, directory.WriteOptions{})); err != nil {
+	if err := errOf(f.e.Modify(ctx, admins, []directory.Mod{{Op: change.ModAdd, Attr: directory.Attr{Name: "member", Values: [][]byte{[]byte(bob)}}}}, directory.WriteOptions{})); err != nil {
 		t.Fatal(err)
 	}
 	notBob, _ := ldap.ParseFilter("(!(uid=bob))")

@@ -5,6 +5,7 @@ import (
 	"context"
 	"slices"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 )
 
@@ -22,7 +23,7 @@ func (*Hook) Name() string { return "ppolicy" }
 
 // OnChange implements directory.WriteHook.
 func (h *Hook) OnChange(ctx context.Context, tx *directory.Tx, ch *directory.Change) error {
-	if ch.Kind != directory.ChangeModify && ch.Kind != directory.ChangeAdd {
+	if ch.Kind != change.Modify && ch.Kind != change.Add {
 		return nil
 	}
 	after := ch.After
@@ -35,12 +36,12 @@ func (h *Hook) OnChange(ctx context.Context, tx *directory.Tx, ch *directory.Cha
 	}
 	// An administrator who removes pwdAccountLockedTime unlocks the
 	// account: its failures go too, or the next one would lock it again.
-	if ch.Kind == directory.ChangeModify && len(ch.Before.Get(attrLockedTime)) > 0 &&
+	if ch.Kind == change.Modify && len(ch.Before.Get(attrLockedTime)) > 0 &&
 		len(after.Get(attrLockedTime)) == 0 && len(after.Get(attrFailureTime)) > 0 {
 		edit().Set(attrFailureTime, nil)
 	}
 	c := changeFrom(ctx)
-	if c != nil && (ch.Kind == directory.ChangeAdd || c.ndn == after.NDN) && passwordChanged(ch) {
+	if c != nil && (ch.Kind == change.Add || c.ndn == after.NDN) && passwordChanged(ch) {
 		en := edit()
 		now := h.cfg.Now()
 		en.Set(attrChangedTime, [][]byte{stamp(now)})

@@ -51,6 +51,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/directory/password"
 	"github.com/switchboard-ldap/switchboard/ldap"
@@ -223,9 +224,9 @@ func verifyError(ctx context.Context, err error) error {
 	return nil
 }
 
-// change marks a write whose new password the overlay checked, for the
+// pwChange marks a write whose new password the overlay checked, for the
 // Hook.
-type change struct {
+type pwChange struct {
 	ndn    string
 	self   bool
 	policy *Policy
@@ -233,8 +234,8 @@ type change struct {
 
 type changeKey struct{}
 
-func changeFrom(ctx context.Context) *change {
-	c, _ := ctx.Value(changeKey{}).(*change)
+func changeFrom(ctx context.Context) *pwChange {
+	c, _ := ctx.Value(changeKey{}).(*pwChange)
 	return c
 }
 
@@ -274,7 +275,7 @@ func (o *Overlay) Modify(ctx context.Context, dn string, mods []directory.Mod, o
 	if err := o.check(ctx, p, self, &req); err != nil {
 		return nil, err
 	}
-	ctx = context.WithValue(ctx, changeKey{}, &change{ndn: en.NDN, self: self, policy: p})
+	ctx = context.WithValue(ctx, changeKey{}, &pwChange{ndn: en.NDN, self: self, policy: p})
 	return o.Backend.Modify(ctx, dn, mods, opt)
 }
 
@@ -306,7 +307,7 @@ func (o *Overlay) Add(ctx context.Context, dn string, attrs []directory.Attr, op
 	if err := o.checkContent(ctx, p, &req); err != nil {
 		return nil, err
 	}
-	ctx = context.WithValue(ctx, changeKey{}, &change{ndn: "", policy: p})
+	ctx = context.WithValue(ctx, changeKey{}, &pwChange{ndn: "", policy: p})
 	return o.Backend.Add(ctx, dn, attrs, opt)
 }
 
@@ -330,7 +331,7 @@ func (o *Overlay) readMods(ctx context.Context, en *directory.Entry, mods []dire
 			continue
 		}
 		switch m.Op {
-		case ldap.ModAdd, ldap.ModReplace:
+		case change.ModAdd, change.ModReplace:
 			for _, v := range m.Attr.Values {
 				if password.IsHashed(v) {
 					req.hashed = true
@@ -338,7 +339,7 @@ func (o *Overlay) readMods(ctx context.Context, en *directory.Entry, mods []dire
 					req.cleartext = append(req.cleartext, v)
 				}
 			}
-		case ldap.ModDelete:
+		case change.ModDelete:
 			vals := make([][]byte, len(m.Attr.Values))
 			for j, v := range m.Attr.Values {
 				vals[j] = v

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/directory/directorytest"
 	"github.com/switchboard-ldap/switchboard/directory/password"
@@ -119,7 +120,7 @@ func (f *fixture) change(who, dn, newPW string, old *string) (ldap.ResultCode, *
 		}
 		pc.OldVerified = true
 	}
-	mods := []directory.Mod{{Op: ldap.ModReplace, Attr: directory.Attr{Name: "userPassword", Values: [][]byte{password.Hash([]byte(newPW))}}}}
+	mods := []directory.Mod{{Op: change.ModReplace, Attr: directory.Attr{Name: "userPassword", Values: [][]byte{password.Hash([]byte(newPW))}}}}
 	_, err := f.o.Modify(ctx, dn, mods, directory.WriteOptions{})
 	return code(err), policyControl(f.t, reply)
 }
@@ -146,7 +147,7 @@ func (f *fixture) attr(dn, name string) []string {
 	return out
 }
 
-func mod(op int, name string, vals ...string) directory.Mod {
+func mod(op change.ModOp, name string, vals ...string) directory.Mod {
 	m := directory.Mod{Op: op, Attr: directory.Attr{Name: name}}
 	for _, v := range vals {
 		m.Attr.Values = append(m.Attr.Values, []byte(v))
@@ -216,7 +217,7 @@ func TestLockUntilAdminUnlocks(t *testing.T) {
 	if rc, _, _ := f.bind(ann, "Initial-1"); rc != ldap.InvalidCredentials {
 		t.Fatalf("pwdLockoutDuration 0 must lock until unlocked: %v", rc)
 	}
-	if rc, _ := f.modify(admin, ann, mod(ldap.ModDelete, attrLockedTime)); rc != ldap.Success {
+	if rc, _ := f.modify(admin, ann, mod(change.ModDelete, attrLockedTime)); rc != ldap.Success {
 		t.Fatalf("admin unlock: %v", rc)
 	}
 	if f.attr(ann, attrFailureTime) != nil {
@@ -226,7 +227,7 @@ func TestLockUntilAdminUnlocks(t *testing.T) {
 		t.Fatalf("after unlock: %v", rc)
 	}
 	// An administrator can lock an account by hand.
-	if rc, _ := f.modify(admin, ann, mod(ldap.ModAdd, attrLockedTime, permanentLock)); rc != ldap.Success {
+	if rc, _ := f.modify(admin, ann, mod(change.ModAdd, attrLockedTime, permanentLock)); rc != ldap.Success {
 		t.Fatalf("admin lock: %v", rc)
 	}
 	if rc, _, _ := f.bind(ann, "Initial-1"); rc != ldap.InvalidCredentials {
@@ -395,13 +396,13 @@ func TestLengthAndQuality(t *testing.T) {
 		}
 	}
 	// pwdCheckQuality 2 refuses a value that arrives hashed.
-	rc, ctl := f.modify(admin, ann, directory.Mod{Op: ldap.ModReplace,
+	rc, ctl := f.modify(admin, ann, directory.Mod{Op: change.ModReplace,
 		Attr: directory.Attr{Name: "userPassword", Values: [][]byte{password.Hash([]byte("x"))}}})
 	if rc != ldap.ConstraintViolation || !errIs(ctl, ldap.PolicyInsufficientPasswordQuality) {
 		t.Errorf("hashed value: %v %+v", rc, ctl)
 	}
 	// The checks see the cleartext of an ordinary modify too.
-	if rc, ctl := f.modify(admin, ann, mod(ldap.ModReplace, "userPassword", "short")); rc != ldap.ConstraintViolation || !errIs(ctl, ldap.PolicyPasswordTooShort) {
+	if rc, ctl := f.modify(admin, ann, mod(change.ModReplace, "userPassword", "short")); rc != ldap.ConstraintViolation || !errIs(ctl, ldap.PolicyPasswordTooShort) {
 		t.Errorf("modify: %v %+v", rc, ctl)
 	}
 }
@@ -422,7 +423,7 @@ func TestUserChangeRules(t *testing.T) {
 	}
 	// An LDAP modify proves the old password by deleting it in cleartext.
 	f.clock.advance(time.Minute)
-	rc, ctl := f.modify(ann, ann, mod(ldap.ModDelete, "userPassword", "Second-22"), mod(ldap.ModAdd, "userPassword", "Third-333"))
+	rc, ctl := f.modify(ann, ann, mod(change.ModDelete, "userPassword", "Second-22"), mod(change.ModAdd, "userPassword", "Third-333"))
 	if rc != ldap.Success {
 		t.Fatalf("safe modify by delete and add: %v %+v", rc, ctl)
 	}
@@ -475,7 +476,7 @@ func TestPerUserPolicy(t *testing.T) {
 	if rc, _, _ := f.bind(ann, "Initial-1"); rc != ldap.Success {
 		t.Fatalf("default policy locked: %v", rc)
 	}
-	if rc, _ := f.modify(admin, ann, mod(ldap.ModAdd, attrSubentry, "cn=strict,ou=policies,"+suffix)); rc != ldap.Success {
+	if rc, _ := f.modify(admin, ann, mod(change.ModAdd, attrSubentry, "cn=strict,ou=policies,"+suffix)); rc != ldap.Success {
 		t.Fatal(rc)
 	}
 	f.bind(ann, "wrong")
@@ -492,8 +493,8 @@ func TestRehashIsNotAPasswordChange(t *testing.T) {
 	// engine's rehash on bind, an import) is not a change.
 	en, _ := f.e.Entry(ann)
 	h := password.Hash([]byte("Initial-1"))
-	mods := []directory.Mod{{Op: ldap.ModDelete, Attr: directory.Attr{Name: "userPassword", Values: en.Get("userPassword")}},
-		{Op: ldap.ModAdd, Attr: directory.Attr{Name: "userPassword", Values: [][]byte{h}}}}
+	mods := []directory.Mod{{Op: change.ModDelete, Attr: directory.Attr{Name: "userPassword", Values: en.Get("userPassword")}},
+		{Op: change.ModAdd, Attr: directory.Attr{Name: "userPassword", Values: [][]byte{h}}}}
 	if _, err := f.e.Modify(context.Background(), ann, mods, directory.WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}

@@ -68,11 +68,11 @@ import (
 	"context"
 	"errors"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/directory/frontend"
 	"github.com/switchboard-ldap/switchboard/directory/overlay/internal/changefeed"
 	"github.com/switchboard-ldap/switchboard/ldap"
-	"github.com/switchboard-ldap/switchboard/replication"
 )
 
 // Server serves persistent searches. It implements
@@ -147,7 +147,7 @@ func (s *Server) ServeSearch(ctx context.Context, w ldap.ResponseWriter, q *fron
 	s.Logger.Debug("psearch: started", "base", q.BaseDN, "who", q.Session.BindDN(),
 		"changeTypes", ps.ChangeTypes, "changesOnly", ps.ChangesOnly, "returnECs", ps.ReturnECs)
 	cut := behind
-	changefeed.Follow(ctx, w, sub, &s.Stop, &cut, func(ev replication.Event) error {
+	changefeed.Follow(ctx, w, sub, &s.Stop, &cut, func(ev directory.CommittedChange) error {
 		if err := content.Ends(ev.Change); err != nil {
 			return err
 		}
@@ -173,13 +173,13 @@ type notifier struct {
 func (n *notifier) notify(ch *directory.Change) error {
 	var typ int
 	switch ch.Kind {
-	case directory.ChangeAdd:
+	case change.Add:
 		typ = ldap.PSearchAdd
-	case directory.ChangeDelete:
+	case change.Delete:
 		typ = ldap.PSearchDelete
-	case directory.ChangeModify:
+	case change.Modify:
 		typ = ldap.PSearchModify
-	case directory.ChangeModifyDN:
+	case change.ModRDN:
 		typ = ldap.PSearchModDN
 	default:
 		return nil

@@ -57,7 +57,7 @@
 // # Cookies
 //
 // Cookies are OpenLDAP's, "rid=NNN,csn=CSN[;CSN...]" with one CSN per
-// server ID (see replication.Cookie); the consumer's rid is echoed. A
+// server ID (see change.Cookie); the consumer's rid is echoed. A
 // cookie that does not parse is refused with protocolError. The position
 // of each configured consumer (the root DN and Config.Consumers, the
 // config's replication.consumers; by its bind DN and rid) is recorded
@@ -75,11 +75,11 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/directory/frontend"
 	"github.com/switchboard-ldap/switchboard/directory/overlay/internal/changefeed"
 	"github.com/switchboard-ldap/switchboard/ldap"
-	"github.com/switchboard-ldap/switchboard/replication"
 )
 
 // Provider serves sync searches. It implements frontend.SearchExtension.
@@ -89,6 +89,15 @@ type Provider struct {
 
 // Config configures a Provider.
 type Config = changefeed.Config
+
+// The change log a Provider (and a persistent search server) reads, as
+// the overlays see it; cmd/switchboard adapts package replication's
+// Changelog to it.
+type (
+	Log          = changefeed.Log
+	Subscription = changefeed.Subscription
+	Record       = changefeed.Record
+)
 
 // New returns a Provider.
 func New(cfg Config) (*Provider, error) {
@@ -129,7 +138,7 @@ func (p *Provider) ServeSearch(ctx context.Context, w ldap.ResponseWriter, q *fr
 		writeErr(w, &ldap.Error{Code: ldap.ProtocolError, Message: err.Error()})
 		return
 	}
-	cookie, err := replication.ParseCookie(string(req.Cookie))
+	cookie, err := change.ParseCookie(string(req.Cookie))
 	if err != nil {
 		writeErr(w, &ldap.Error{Code: ldap.ProtocolError, Message: err.Error()})
 		return
@@ -141,7 +150,7 @@ func (p *Provider) ServeSearch(ctx context.Context, w ldap.ResponseWriter, q *fr
 	}
 	s := &session{p: p, w: w, q: q, rid: cookie.RID, content: content}
 	persist := req.Mode == ldap.SyncRefreshAndPersist
-	var sub *replication.Subscription
+	var sub changefeed.Subscription
 	if persist {
 		sub = p.Log.Subscribe()
 		defer sub.Close()
@@ -184,7 +193,7 @@ func (p *Provider) ServeSearch(ctx context.Context, w ldap.ResponseWriter, q *fr
 		}
 		return
 	}
-	out := replication.Cookie{RID: s.rid, SID: -1, CSNs: state}
+	out := change.Cookie{RID: s.rid, SID: -1, CSNs: state}
 	if holds {
 		if err := p.Log.Acknowledge(ctx, id, state); err != nil {
 			p.Logger.Warn("syncprov: recording a consumer's position", "consumer", id, "err", err)
@@ -319,7 +328,7 @@ func (s *session) refreshAll(ctx context.Context) error {
 // The descendants a subtree delete removed or a modDN moved are known by
 // entryUUID alone: when one of them is gone, a restricted requester's
 // refresh falls back to the present phase.
-func (s *session) refreshFromLog(ctx context.Context, from map[uint16]replication.CSN) (bool, error) {
+func (s *session) refreshFromLog(ctx context.Context, from map[uint16]change.CSN) (bool, error) {
 	type history struct {
 		gone, added bool
 		// dns are the DNs the log names it by; partial is set when it
@@ -332,12 +341,8 @@ func (s *session) refreshFromLog(ctx context.Context, from map[uint16]replicatio
 	seen := map[string]*history{}
 	covered := false
 	err := s.p.Engine.View(func(v *directory.View) error {
-		cov, err := s.p.Log.Coverage(v)
-		if err != nil {
+		if ok, err := s.p.Log.Covers(v, from); err != nil || !ok {
 			return err
-		}
-		if !cov.Covers(from) {
-			return nil
 		}
 		covered = true
 		touch := func(u string, deleted bool, dns ...string) *history {
@@ -358,22 +363,22 @@ func (s *session) refreshFromLog(ctx context.Context, from map[uint16]replicatio
 			}
 			return h
 		}
-		return s.p.Log.Since(v, from, func(r *replication.Record) error {
+		return s.p.Log.Since(v, from, func(r *changefeed.Record) error {
 			if r.UUID == "" {
 				return nil
 			}
 			switch r.Kind {
-			case replication.RecordDelete:
+			case change.Delete:
 				for _, u := range r.Also {
 					touch(u, true)
 				}
 				touch(r.UUID, true, r.DN)
-			case replication.RecordModDN:
+			case change.ModRDN:
 				touch(r.UUID, false, r.DN, r.NewDN)
 				for _, u := range r.Also {
 					touch(u, false)
 				}
-			case replication.RecordAdd:
+			case change.Add:
 				touch(r.UUID, false, r.DN).added = true
 			default:
 				touch(r.UUID, false, r.DN)
@@ -449,10 +454,10 @@ func (s *session) refreshFromLog(ctx context.Context, from map[uint16]replicatio
 }
 
 // persist streams commits until the operation ends.
-func (s *session) persist(ctx context.Context, sub *replication.Subscription, sent map[uint16]replication.CSN) {
+func (s *session) persist(ctx context.Context, sub changefeed.Subscription, sent map[uint16]change.CSN) {
 	local := s.p.Log.Replica()
 	behind := &ldap.Result{Code: ldap.Busy, Diagnostic: "the consumer fell behind the change stream; resume with the last cookie"}
-	changefeed.Follow(ctx, s.w, sub, &s.p.Stop, behind, func(ev replication.Event) error {
+	changefeed.Follow(ctx, s.w, sub, &s.p.Stop, behind, func(ev directory.CommittedChange) error {
 		if err := s.content.Ends(ev.Change); err != nil {
 			return err
 		}
@@ -462,7 +467,7 @@ func (s *session) persist(ctx context.Context, sub *replication.Subscription, se
 		var cookie []byte
 		if sent[local].Less(ev.Safe) {
 			sent[local] = ev.Safe
-			cookie = []byte(replication.Cookie{RID: s.rid, SID: -1, CSNs: sent}.String())
+			cookie = []byte(change.Cookie{RID: s.rid, SID: -1, CSNs: sent}.String())
 		}
 		return s.send(ctx, ev.Change, cookie)
 	})
@@ -477,7 +482,7 @@ func (s *session) send(ctx context.Context, ch *directory.Change, cookie []byte)
 	if err := s.content.Recheck(ctx); err != nil {
 		return err
 	}
-	if ch.Kind == directory.ChangeDelete {
+	if ch.Kind == change.Delete {
 		var last *directory.Entry
 		for i := len(ch.Removed) - 1; i >= 0; i-- {
 			if s.content.Holds(ch.Removed[i]) {
@@ -505,7 +510,7 @@ func (s *session) send(ctx context.Context, ch *directory.Change, cookie []byte)
 		return s.newCookie(cookie)
 	}
 	state := ldap.SyncModify
-	if ch.Kind == directory.ChangeAdd || !s.content.Holds(ch.Before) {
+	if ch.Kind == change.Add || !s.content.Holds(ch.Before) {
 		state = ldap.SyncAdd
 	}
 	return s.writeState(en, state, cookie)

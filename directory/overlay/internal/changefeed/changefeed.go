@@ -2,7 +2,7 @@
 // share: content synchronization (RFC 4533, package syncprov) and
 // persistent search (draft-ietf-ldapext-psearch-03, package psearch).
 //
-// Both follow the changelog's commit stream (replication.Subscription)
+// Both follow the changelog's commit stream (Log.Subscribe)
 // for one search: Content decides whether an entry as a committed change
 // left it was in the search's content (base, scope, filter, the
 // requester's access) and gives that entry as the search returns it, or
@@ -20,16 +20,16 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/directory/frontend"
 	"github.com/switchboard-ldap/switchboard/ldap"
-	"github.com/switchboard-ldap/switchboard/replication"
 )
 
 // Config configures an overlay that serves searches from the changelog's
 // commit stream (syncprov, psearch).
 type Config struct {
-	Changelog *replication.Changelog
+	Changelog Log
 	Engine    *directory.Engine
 	// Backend runs the searches; nil means Engine.
 	Backend directory.Backend
@@ -43,7 +43,7 @@ type Config struct {
 // Feed is what such an overlay holds: its configuration with the defaults
 // filled in, and the broadcaster that ends its searches at shutdown.
 type Feed struct {
-	Log     *replication.Changelog
+	Log     Log
 	Engine  *directory.Engine
 	Backend directory.Backend
 	Logger  *slog.Logger
@@ -158,7 +158,7 @@ func (c *Content) Ends(ch *directory.Change) error {
 			Message: "the bound identity was " + why + "; bind again and search again"}
 	}
 	switch ch.Kind {
-	case directory.ChangeDelete:
+	case change.Delete:
 		if ch.Before != nil && ch.Before.NDN == c.who {
 			return gone("deleted")
 		}
@@ -167,13 +167,13 @@ func (c *Content) Ends(ch *directory.Change) error {
 				return gone("deleted")
 			}
 		}
-	case directory.ChangeModifyDN:
+	case change.ModRDN:
 		for _, r := range ch.Renamed {
 			if r.OldNDN == c.who {
 				return gone("renamed")
 			}
 		}
-	case directory.ChangeModify:
+	case change.Modify:
 		if ch.After != nil && ch.After.NDN == c.who {
 			now := ch.After.Get(lockedTime)
 			if len(now) > 0 && (ch.Before == nil || !slices.EqualFunc(ch.Before.Get(lockedTime), now, bytes.Equal)) {
@@ -334,8 +334,8 @@ func (s *Shutdown) Close() {
 // abandoned), stop closes (unavailable), or the changelog cut sub off
 // because the consumer fell behind (overflow is written as the result).
 // It never returns while the operation goes on.
-func Follow(ctx context.Context, w ldap.ResponseWriter, sub *replication.Subscription, stop *Shutdown,
-	overflow *ldap.Result, fn func(replication.Event) error) {
+func Follow(ctx context.Context, w ldap.ResponseWriter, sub Subscription, stop *Shutdown,
+	overflow *ldap.Result, fn func(directory.CommittedChange) error) {
 	halt := stop.done()
 	for {
 		select {

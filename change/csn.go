@@ -1,4 +1,4 @@
-package replication
+package change
 
 import (
 	"encoding/binary"
@@ -15,9 +15,9 @@ const (
 	MaxSub     = 1<<24 - 1
 )
 
-// maxTime is the end of year 9999 in microseconds: the text form has four
+// MaxTime is the end of year 9999 in microseconds: the text form has four
 // digits of year.
-const maxTime = 253402300799999999
+const MaxTime = 253402300799999999
 
 // CSNSize is the length of a CSN's binary form.
 const CSNSize = 16
@@ -114,7 +114,7 @@ func appendHex(b []byte, v uint64, width int) []byte {
 }
 
 // ErrCSNSyntax is returned (wrapped) by ParseCSN.
-var ErrCSNSyntax = errors.New("replication: invalid CSN")
+var ErrCSNSyntax = errors.New("change: invalid CSN")
 
 // ParseCSN parses the text form. It accepts what OpenLDAP writes: the
 // fields are hexadecimal of exactly 6, 3 and 6 digits, in either case.
@@ -163,7 +163,7 @@ func DecodeCSN(b []byte) (CSN, error) {
 		return CSN{}, fmt.Errorf("%w: %d bytes, want %d", ErrCSNSyntax, len(b), CSNSize)
 	}
 	t := binary.BigEndian.Uint64(b)
-	if t > maxTime {
+	if t > MaxTime {
 		return CSN{}, fmt.Errorf("%w: time out of range", ErrCSNSyntax)
 	}
 	rid := binary.BigEndian.Uint16(b[11:13])
