@@ -111,6 +111,7 @@ type Syncrepl struct {
 	fp     uint64
 	allow  map[string]bool // canonical lower-case names; nil: all
 	filter string
+	suffix string // the engine's suffix, normalised
 
 	// Owned by Run's goroutine.
 	byUUID map[[16]byte]localRef
@@ -169,7 +170,10 @@ func NewSyncrepl(cfg SyncreplConfig, eng *directory.Engine) (*Syncrepl, error) {
 	if s.dns, err = newDNMap(eng.Schema(), cfg.Base, cfg.LocalBase); err != nil {
 		return nil, fmt.Errorf("syncrepl %s: %w", cfg.Name, err)
 	}
-	if lb, err := eng.NormalizeDN(cfg.LocalBase); err != nil || !(lb == "" || ldap.IsBelowNDN(lb, mustNDN(eng, eng.Suffix())) || lb == mustNDN(eng, eng.Suffix())) {
+	if s.suffix, err = eng.NormalizeDN(eng.Suffix()); err != nil {
+		return nil, err
+	}
+	if lb, err := eng.NormalizeDN(cfg.LocalBase); err != nil || (lb != s.suffix && !ldap.IsBelowNDN(lb, s.suffix)) {
 		return nil, fmt.Errorf("syncrepl %s: local base %q is not within the suffix %q", cfg.Name, cfg.LocalBase, eng.Suffix())
 	}
 	if len(cfg.Attributes) > 0 {
@@ -185,11 +189,6 @@ func NewSyncrepl(cfg SyncreplConfig, eng *directory.Engine) (*Syncrepl, error) {
 	s.fp = cfg.fingerprint()
 	s.status = SyncreplStatus{Name: cfg.Name, Provider: cfg.URL, State: SyncreplStopped}
 	return s, nil
-}
-
-func mustNDN(eng *directory.Engine, dn string) string {
-	n, _ := eng.NormalizeDN(dn)
-	return n
 }
 
 // Status returns a copy of the consumer's status.
@@ -347,6 +346,9 @@ func (s *Syncrepl) dial(ctx context.Context) (*goldap.Conn, error) {
 			return nil, fmt.Errorf("binding to %s as %s: %w", s.cfg.URL, s.cfg.BindDN, err)
 		}
 	}
+	// go-ldap's timeout bounds a whole request: the sync search, which
+	// lasts as long as the refresh (or for ever), must not have one.
+	c.SetTimeout(0)
 	return c, nil
 }
 
@@ -667,7 +669,7 @@ func (a *applier) upsert(u [16]byte, en *goldap.Entry) error {
 		return fmt.Errorf("entry %q: %w", en.DN, err)
 	}
 	var parentID directory.ID
-	if ndn != mustNDN(s.eng, s.eng.Suffix()) {
+	if ndn != s.suffix {
 		pndn := ldap.ParentNDN(ndn)
 		var found bool
 		if parentID, found = a.batchNDN[pndn]; !found {
@@ -832,7 +834,7 @@ func (a *applier) flush(cookie []byte) error {
 	if len(a.put) > 0 {
 		last = a.put[0].DN
 	}
-	if cookie != nil && len(cookie) > 0 {
+	if len(cookie) > 0 {
 		s.cookie = slices.Clone(cookie)
 	}
 	entries := len(s.byUUID)
@@ -851,16 +853,15 @@ func (a *applier) flush(cookie []byte) error {
 	clear(a.inBatch)
 	clear(a.batchNDN)
 	if len(a.orphans) > 0 {
+		// Retry them; write those whose parent has now arrived.
 		orphans := a.orphans
 		a.orphans = nil
-		progress := false
 		for _, o := range orphans {
 			if err := a.upsert(o.u, o.en); err != nil {
 				return err
 			}
 		}
-		progress = len(a.orphans) < len(orphans)
-		if progress && len(a.put) > 0 {
+		if len(a.orphans) < len(orphans) && len(a.put) > 0 {
 			return a.flush(nil)
 		}
 	}
