@@ -253,6 +253,7 @@ func TestSyncreplConsumerOfSlapd(t *testing.T) {
 
 	cfg := syncreplServerConfig(t, "name: slapd", "provider: "+prov.URL, "bind_dn: "+testRootDN, "password: secret",
 		"search_base: "+testSuffix, "type: refreshAndPersist", "retry_min: 200ms", "retry_max: 2s")
+	binary(t) // built before the clock starts
 	t0 := time.Now()
 	sb := startServer(t, "", "--config", cfg, "--log.level", "info")
 	total := entries + 13
