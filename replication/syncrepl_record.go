@@ -58,23 +58,23 @@ func (c *SyncreplConfig) fingerprint() uint64 {
 // parseUUID parses the text form of a UUID (RFC 9562, 8-4-4-4-12 hex).
 func parseUUID(s string) ([16]byte, bool) {
 	var u [16]byte
-	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+	if len(s) != 36 {
 		return u, false
 	}
 	j := 0
-	for i := 0; i < 36; {
-		if s[i] == '-' {
-			i++
+	for i := 0; i < 36; i++ {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if s[i] != '-' {
+				return u, false
+			}
 			continue
 		}
-		hi, ok1 := unhex(s[i])
-		lo, ok2 := unhex(s[i+1])
-		if !ok1 || !ok2 {
+		v, ok := unhex(s[i])
+		if !ok {
 			return u, false
 		}
-		u[j] = hi<<4 | lo
+		u[j/2] |= v << (4 * (1 - j%2))
 		j++
-		i += 2
 	}
 	return u, true
 }
