@@ -9,6 +9,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -377,6 +378,22 @@ func TestSyncreplConsumerOfSwitchboard(t *testing.T) {
 	}
 	waitStatus(t, b, time.Minute, "copied the people", func(st replication.SyncreplStatus) bool { return st.Entries == 21 })
 
+	// The replicated changes reach B's own change feed: a sync search on
+	// B in persist mode sees the modify made at A.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	feed := dialRoot(t, b).Syncrepl(ctx, goldap.NewSearchRequest(local, goldap.ScopeWholeSubtree, goldap.NeverDerefAliases, 0, 0, false,
+		"(uid=p3)", []string{"sn"}, nil), 16, goldap.SyncRequestModeRefreshAndPersist, nil, false)
+	seen := make(chan string, 16)
+	go func() {
+		for feed.Next() {
+			if e := feed.Entry(); e != nil {
+				seen <- e.GetAttributeValue("sn")
+			}
+		}
+		close(seen)
+	}()
+
 	m := goldap.NewModifyRequest("uid=p3,ou=people,"+testSuffix, nil)
 	m.Replace("sn", []string{"Changed"})
 	m.Replace("description", []string{"not shared"})
@@ -390,6 +407,21 @@ func TestSyncreplConsumerOfSwitchboard(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitStatus(t, b, 30*time.Second, "applied the changes", func(st replication.SyncreplStatus) bool { return st.Entries == 20 && st.Applied >= 24 })
+	for timeout := time.After(10 * time.Second); ; {
+		select {
+		case sn, ok := <-seen:
+			if !ok {
+				t.Fatalf("B's sync search ended: %v", feed.Err())
+			}
+			if sn != "Changed" {
+				continue
+			}
+		case <-timeout:
+			t.Fatal("B's sync search did not see the replicated modify of p3")
+		}
+		break
+	}
+	cancel()
 	var got *goldap.SearchResult
 	deadline := time.Now().Add(10 * time.Second)
 	for {
