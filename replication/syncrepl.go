@@ -230,7 +230,7 @@ func (s *Syncrepl) Run(ctx context.Context) {
 		}
 		var wait time.Duration
 		switch {
-		case errors.Is(err, errRefreshRequired):
+		case errors.Is(err, errRefreshRequired) && s.cookie != nil:
 			s.log.Warn("provider asks for a full refresh")
 			if err := s.dropCookie(ctx); err != nil {
 				s.fail(err)
