@@ -82,6 +82,15 @@ type ChangeLog interface {
 // transaction, and settled with log.Settle after it ended. A nil log
 // records nothing.
 func (e *Engine) ReplaceEntriesLogged(ctx context.Context, put []*Entry, remove []ID, log ChangeLog) error {
+	return e.ReplaceEntriesWith(ctx, put, remove, log, nil)
+}
+
+// ReplaceEntriesWith is ReplaceEntriesLogged that also calls records, when
+// not nil, in the same transaction after the changes, to write side
+// records (Tx.PutRecord) that must commit together with them: an RFC 4533
+// consumer's cookie, which may then never be ahead of or behind the
+// entries it covers. put and remove may both be empty.
+func (e *Engine) ReplaceEntriesWith(ctx context.Context, put []*Entry, remove []ID, log ChangeLog, records func(tx *Tx) error) error {
 	for _, en := range put {
 		ndn, err := e.NormalizeDN(en.DN)
 		if err != nil {
@@ -108,6 +117,9 @@ func (e *Engine) ReplaceEntriesLogged(ctx context.Context, put []*Entry, remove 
 			}
 			ch.CSN = log.Stamp()
 			err = log.OnChange(ctx, tx, ch)
+		}
+		if err == nil && records != nil {
+			err = records(tx)
 		}
 		settle := func(committed bool) {
 			for _, ch := range changes {

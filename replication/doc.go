@@ -340,4 +340,31 @@
 // Peers talk plain TCP or TLS (ldaps://, or StartTLS on ldap://):
 // PinnedTLS trusts a peer by the SHA-256 of its public key and presents
 // this replica's certificate, with which it binds by SASL EXTERNAL.
+//
+// # RFC 4533 consumer
+//
+// A Syncrepl (syncrepl.go) consumes the sync feed of any RFC 4533
+// provider (OpenLDAP slapd with syncprov, another Switchboard) with
+// go-ldap's client: refreshOnly polls, refreshAndPersist stays
+// connected. Entries keep the provider's entryUUID (the identity a local
+// entry is found by) and are written with
+// directory.Engine.ReplaceEntriesWith through the Changelog: no access
+// control, schema check or write hook, but indexes, the entry cache and
+// the change feed (so this server's own sync provider passes them on).
+// A refresh's present phase ends by removing every local entry under the
+// local base that the provider did not name; a full refresh (no cookie,
+// or after e-syncRefreshRequired) does the same, whatever the provider
+// calls its phase. A DN map rewrites the search base to the local base in
+// DNs and in DN-syntax values; an allow-list limits the attributes. During
+// a refresh entries are written in batches of 500 without a cookie; the
+// cookie is stored when the refresh completes and, in the persist stage,
+// with every change, in the same transaction:
+//
+//	r y | name -> version (1) | fingerprint (8) | cookie
+//
+// The fingerprint hashes the provider URL, search base, scope, filter,
+// attribute list and local base: a configuration change ignores the
+// stored cookie (a full refresh). Everything under the local base belongs
+// to the consumer; the entryUUID index of the consumer's entries is kept
+// in memory (built at start from the store).
 package replication

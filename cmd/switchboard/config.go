@@ -151,6 +151,9 @@ type Config struct {
 		// changelog back until they have read it.
 		Consumers []string   `mapstructure:"consumers"`
 		Peers     []peerConf `mapstructure:"peers"`
+		// Syncrepl are the RFC 4533 providers this server consumes
+		// (replication.Syncrepl), each into its own subtree.
+		Syncrepl []syncreplConf `mapstructure:"syncrepl"`
 	} `mapstructure:"replication"`
 
 	// Passwords configures userPassword hashing (directory/password).
@@ -412,6 +415,9 @@ func (c *Config) validate() error {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.Log.Level)); err != nil {
 		return fmt.Errorf("config: log.level %q: %w", c.Log.Level, err)
+	}
+	if err := c.validateSyncrepl(); err != nil {
+		return err
 	}
 	if err := c.validatePasswords(); err != nil {
 		return err

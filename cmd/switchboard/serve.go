@@ -294,6 +294,17 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		h := rep.Handler()
 		mounts = map[string]http.Handler{"/replication": h, "/replication/": h}
 	}
+	// RFC 4533 consumers write through the changelog, so that the sync
+	// provider and persistent searches above pass their changes on.
+	syncreplStatus, stopSyncrepl, err := startSyncrepl(ctx, cfg, log, eng, clog)
+	if err != nil {
+		return err
+	}
+	defer stopSyncrepl()
+	if mounts == nil {
+		mounts = map[string]http.Handler{}
+	}
+	mounts["GET /api/v1/syncrepl"] = syncreplStatus
 	adm, err := newAdminServer(cfg, log, eng, backend, rootPW, throttle, tlsCfg, metrics)
 	if err != nil {
 		return err
