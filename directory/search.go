@@ -626,7 +626,7 @@ func (e *Engine) Authenticate(ctx context.Context, dn string, pw []byte) (*Entry
 	for _, stored := range en.Get("userPassword") {
 		costly = costly || e.passwords.Costly(stored)
 		ok, err := e.passwords.Verify(ctx, stored, pw)
-		if err := bindError(ctx, err); err != nil {
+		if err := BindError(ctx, err); err != nil {
 			return nil, err
 		}
 		if errors.Is(err, password.ErrCostTooHigh) || errors.Is(err, password.ErrMalformed) {
@@ -651,16 +651,17 @@ func (e *Engine) Authenticate(ctx context.Context, dn string, pw []byte) (*Entry
 // invalidCredentials, or busy or the context's error as a real
 // verification would have answered.
 func (e *Engine) FailBind(ctx context.Context, pw []byte) error {
-	if err := bindError(ctx, e.passwords.VerifyDummy(ctx, pw)); err != nil {
+	if err := BindError(ctx, e.passwords.VerifyDummy(ctx, pw)); err != nil {
 		return err
 	}
 	return errInvalidCredentials()
 }
 
-// bindError maps the error of a password verification to the bind's
+// BindError maps the error of a password verification to the bind's
 // answer: busy for a full pool, the context's error when it ended, nil
-// for the rest (a value that cannot match just does not).
-func bindError(ctx context.Context, err error) error {
+// for the rest (a value that cannot match just does not). Overlays that
+// verify passwords for a bind (ppolicy) answer the same way.
+func BindError(ctx context.Context, err error) error {
 	switch {
 	case errors.Is(err, password.ErrBusy):
 		return &ldap.Error{Code: ldap.Busy, Message: "too many binds in progress; retry"}

@@ -202,26 +202,14 @@ func (o *Overlay) spendVerification(ctx context.Context, en *directory.Entry, pw
 	for _, stored := range en.Get("userPassword") {
 		costly = costly || h.Costly(stored)
 		_, err := h.Verify(ctx, stored, pw)
-		if err := verifyError(ctx, err); err != nil {
+		if err := directory.BindError(ctx, err); err != nil {
 			return err
 		}
 	}
 	if costly {
 		return nil
 	}
-	return verifyError(ctx, h.VerifyDummy(ctx, pw))
-}
-
-// verifyError maps a verification's error to the bind's answer, nil when
-// the bind goes on (a value that cannot match just does not).
-func verifyError(ctx context.Context, err error) error {
-	switch {
-	case errors.Is(err, password.ErrBusy):
-		return &ldap.Error{Code: ldap.Busy, Message: "too many binds in progress; retry"}
-	case ctx.Err() != nil:
-		return ctx.Err()
-	}
-	return nil
+	return directory.BindError(ctx, h.VerifyDummy(ctx, pw))
 }
 
 // pwChange marks a write whose new password the overlay checked, for the
