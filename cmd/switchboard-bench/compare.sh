@@ -169,9 +169,9 @@ access:
 # 25,000 unindexed candidates and a filter work budget).
 limits:
   size: -1
-  unindexed: 0
-  filter_work: 0
-  sort_candidates: 0
+  unindexed: -1
+  filter_work: -1
+  sort_candidates: -1
 CONF
 log "switchboard import $ENTRIES entries"
 t0=$(now)

@@ -206,29 +206,29 @@ var defaults = []struct {
 	{"memory_limit_mb", 0, "soft limit of the Go heap in MiB (0: derived from the caches and memtables, none with multi-supplier replication; -1: none; GOMEMLIMIT wins)"},
 	{"limits.size", 500, "search size limit for non-admins (-1: none)"},
 	{"limits.time", time.Hour, "search time limit for non-admins"},
-	{"limits.unindexed", 25000, "entries an unindexed search may check, for non-admins (0: no limit)"},
-	{"limits.max_pdu_before_bind", 262143, "largest request accepted before bind, bytes"},
-	{"limits.max_pdu_after_bind", 4194303, "largest request accepted after bind, bytes"},
+	{"limits.unindexed", 25000, "entries an unindexed search may check, for non-admins (-1: none)"},
+	{"limits.max_pdu_before_bind", 262143, "largest request accepted before bind, bytes (no -1: a request is read whole)"},
+	{"limits.max_pdu_after_bind", 4194303, "largest request accepted after bind, bytes (no -1: a request is read whole)"},
 	{"limits.idle_timeout", 15 * time.Minute, "close connections idle this long"},
 	{"limits.read_timeout", 30 * time.Second, "time allowed to read one request once it starts"},
 	{"limits.write_timeout", 30 * time.Second, "time allowed for one write to a client"},
-	{"limits.max_connections", 4096, "maximum concurrent connections (0: unlimited)"},
-	{"limits.max_in_flight", 32, "maximum operations in flight per connection"},
+	{"limits.max_connections", 4096, "maximum concurrent connections (-1: none)"},
+	{"limits.max_in_flight", 32, "maximum operations in flight per connection (no -1)"},
 	{"limits.shutdown_timeout", 10 * time.Second, "time to finish in-flight work on shutdown"},
-	{"limits.max_connections_per_ip", 256, "maximum concurrent connections from one address (IPv6: one /64; 0: unlimited)"},
+	{"limits.max_connections_per_ip", 256, "maximum concurrent connections from one address (IPv6: one /64; -1: none)"},
 	{"limits.connection_limit_exempt", []string{}, "CIDR prefixes not counted by limits.max_connections_per_ip"},
-	{"limits.disk_reserve_mb", 256, "refuse writes (unwillingToPerform) when the store's disk has less free space than this, MiB (-1: never)"},
-	{"limits.max_value_bytes", 512 << 10, "largest attribute value anyone but the root DN may write, bytes (0: no limit; per attribute: limits.max_value_bytes_by_attribute, in the config file)"},
-	{"limits.max_entry_bytes", 8 << 20, "largest entry (bytes of values) a write by anyone but the root DN may leave (0: no limit)"},
-	{"limits.write_bytes_per_minute", 256 << 20, "bytes of values each identity but the root DN may write per minute (0: no limit)"},
+	{"limits.disk_reserve_mb", 256, "refuse writes (unwillingToPerform) when the store's disk has less free space than this, MiB (-1: never; 0: only once the disk is full)"},
+	{"limits.max_value_bytes", 512 << 10, "largest attribute value anyone but the root DN may write, bytes (-1: none; per attribute: limits.max_value_bytes_by_attribute, in the config file)"},
+	{"limits.max_entry_bytes", 8 << 20, "largest entry (bytes of values) a write by anyone but the root DN may leave (-1: none)"},
+	{"limits.write_bytes_per_minute", 256 << 20, "bytes of values each identity but the root DN may write per minute (-1: none)"},
 	{"value_log_gc_interval", 10 * time.Minute, "how often the value log is garbage-collected (0: never)"},
-	{"limits.sort_candidates", 100000, "entries a sorted or VLV search may gather, for non-admins (-1 or 0: none)"},
-	{"limits.sort_candidates_root", 0, "entries a sorted or VLV search may gather, for the root DN (0: none)"},
-	{"limits.sort_memory_mb", 128, "memory all concurrent sorted and VLV searches share for their rows, MiB (0: no bound)"},
+	{"limits.sort_candidates", 100000, "entries a sorted or VLV search may gather, for non-admins (-1: none)"},
+	{"limits.sort_candidates_root", -1, "entries a sorted or VLV search may gather, for the root DN (-1: none)"},
+	{"limits.sort_memory_mb", 128, "memory all concurrent sorted and VLV searches share for their rows, MiB (-1: no bound)"},
 	{"limits.sort_wait", 5 * time.Second, "how long a sort waits for memory held by other sorts before busy (51)"},
-	{"limits.filter_work", 5000000, "work units one search's filter may spend, for non-admins: one per candidate, per value tested, per value read for memberOf and the like, per entry an in-chain match reaches (0: no limit)"},
-	{"limits.chain_depth", 32, "levels of nesting an in-chain match (1.2.840.113556.1.4.1941) follows, for non-admins (0: no limit)"},
-	{"limits.chain_entries", 0, "entries one in-chain match may reach, for non-admins (0: 1048576, the bound for everyone)"},
+	{"limits.filter_work", 5000000, "work units one search's filter may spend, for non-admins: one per candidate, per value tested, per value read for memberOf and the like, per entry an in-chain match reaches (-1: none)"},
+	{"limits.chain_depth", 32, "levels of nesting an in-chain match (1.2.840.113556.1.4.1941) follows, for non-admins (-1: none)"},
+	{"limits.chain_entries", 1 << 20, "entries one in-chain match may reach, for non-admins (-1: none of its own; 1048576 bounds everyone)"},
 	{"sort.strict", false, "refuse sort keys without an ORDERING rule (cn, sn, displayName) as slapd does, instead of ordering by the EQUALITY rule"},
 	{"bind_throttle.enabled", true, "delay the answers to repeated failed binds by address and by DN"},
 	{"bind_throttle.after", 5, "failed binds (per address, per DN) answered without delay"},
@@ -401,8 +401,6 @@ func (c *Config) validate() error {
 		return fmt.Errorf("config: suffix is empty")
 	case c.Data == "":
 		return fmt.Errorf("config: data directory is empty")
-	case c.Limits.MaxPDUBeforeBind < 0 || c.Limits.MaxPDUAfterBind < 0:
-		return fmt.Errorf("config: PDU limits must not be negative")
 	case c.Log.Format != "text" && c.Log.Format != "json":
 		return fmt.Errorf("config: log.format %q is neither text nor json", c.Log.Format)
 	case c.TLS.Require != "none" && c.TLS.Require != "bind" && c.TLS.Require != "all":
@@ -420,6 +418,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.validatePasswords(); err != nil {
+		return err
+	}
+	if err := c.validateCountLimits(); err != nil {
 		return err
 	}
 	if err := c.validateAbuseLimits(); err != nil {

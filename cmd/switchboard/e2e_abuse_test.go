@@ -63,7 +63,7 @@ func TestE2ETenThousandIdleConnections(t *testing.T) {
 			t.Skipf("cannot raise RLIMIT_NOFILE to %d (max %d): %v", idle+500, lim.Max, err)
 		}
 	}
-	s := startServer(t, "", "--demo", "--limits.max-connections", "12000", "--limits.max-connections-per-ip", "0")
+	s := startServer(t, "", "--demo", "--limits.max-connections", "12000", "--limits.max-connections-per-ip", "-1")
 	rssBefore := serverRSS(s)
 
 	client, err := goldap.DialURL(s.URL)

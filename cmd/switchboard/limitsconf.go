@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,14 +16,94 @@ import (
 
 // IdentityLimit is one entry of limits.by_identity: who (exactly one of
 // dn, group and who: users, anonymous or *) and the limits replacing the
-// defaults (0 or absent: the default; negative: none).
+// defaults (absent: the default; -1: none; 0 is refused, as in every
+// limits count, see countLimits).
 type IdentityLimit struct {
 	DN          string        `mapstructure:"dn"`
 	Group       string        `mapstructure:"group"`
 	Who         string        `mapstructure:"who"`
-	Size        int           `mapstructure:"size"`
+	Size        *int          `mapstructure:"size"`
 	Time        time.Duration `mapstructure:"time"`
-	Lookthrough int           `mapstructure:"lookthrough"`
+	Lookthrough *int          `mapstructure:"lookthrough"`
+}
+
+// countLimit is one limits.* key holding a count. All of them follow one
+// rule: absent is the default, -1 is no limit, a positive number is the
+// limit. 0 is refused, as it used to mean "none" for some keys and "the
+// default" for others, unless zero says what 0 means for the key; keys
+// that cannot be unbounded say why in noNone.
+type countLimit struct {
+	key    string
+	n      int
+	zero   string // what 0 means, when it is a valid value
+	noNone string // why -1 (none) is refused, when it is
+}
+
+// countLimits lists every count of c.Limits, by_identity and
+// max_value_bytes_by_attribute included.
+func (c *Config) countLimits() []countLimit {
+	l := &c.Limits
+	pdu := "every request is read into memory before it is decoded"
+	out := []countLimit{
+		{key: "limits.size", n: l.Size},
+		{key: "limits.unindexed", n: l.Unindexed},
+		{key: "limits.max_pdu_before_bind", n: l.MaxPDUBeforeBind, noNone: pdu},
+		{key: "limits.max_pdu_after_bind", n: l.MaxPDUAfterBind, noNone: pdu},
+		{key: "limits.max_connections", n: l.MaxConnections},
+		{key: "limits.max_in_flight", n: l.MaxInFlight, noNone: "each operation in flight holds a goroutine and its request"},
+		{key: "limits.max_connections_per_ip", n: l.MaxConnectionsPerIP},
+		{key: "limits.disk_reserve_mb", n: l.DiskReserveMB,
+			zero: "0 keeps no reserve: writes are refused only once the disk is full"},
+		{key: "limits.max_value_bytes", n: l.MaxValueBytes},
+		{key: "limits.max_entry_bytes", n: l.MaxEntryBytes},
+		{key: "limits.write_bytes_per_minute", n: l.WriteBytesPerMinute},
+		{key: "limits.sort_candidates", n: l.SortCandidates},
+		{key: "limits.sort_candidates_root", n: l.SortCandidatesRoot},
+		{key: "limits.sort_memory_mb", n: l.SortMemoryMB},
+		{key: "limits.filter_work", n: l.FilterWork},
+		{key: "limits.chain_depth", n: l.ChainDepth},
+		{key: "limits.chain_entries", n: l.ChainEntries},
+	}
+	for i, r := range l.ByIdentity {
+		if r.Size != nil {
+			out = append(out, countLimit{key: fmt.Sprintf("limits.by_identity[%d].size", i), n: *r.Size})
+		}
+		if r.Lookthrough != nil {
+			out = append(out, countLimit{key: fmt.Sprintf("limits.by_identity[%d].lookthrough", i), n: *r.Lookthrough})
+		}
+	}
+	names := make([]string, 0, len(l.MaxValueBytesByAttribute))
+	for name := range l.MaxValueBytesByAttribute {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		out = append(out, countLimit{key: "limits.max_value_bytes_by_attribute." + name, n: l.MaxValueBytesByAttribute[name]})
+	}
+	return out
+}
+
+// validateCountLimits applies the rule of countLimit to every count.
+func (c *Config) validateCountLimits() error {
+	for _, l := range c.countLimits() {
+		switch {
+		case l.n == 0 && l.zero == "" && l.noNone != "":
+			return fmt.Errorf("config: %s: 0 is not a limit; give a positive number, or leave the key out for the default", l.key)
+		case l.n == 0 && l.zero == "":
+			return fmt.Errorf("config: %s: 0 is ambiguous; write -1 for no limit, or leave the key out for the default", l.key)
+		case l.n == -1 && l.noNone != "":
+			return fmt.Errorf("config: %s: -1 (no limit) is not allowed, as %s; give a positive number", l.key, l.noNone)
+		case l.n < -1:
+			return fmt.Errorf("config: %s: %d: give a positive number, or -1 for no limit", l.key, l.n)
+		}
+	}
+	return nil
+}
+
+// noneAsZero turns a count of the config (-1: none) into the 0 that
+// means none to the layer below.
+func noneAsZero(n int) int {
+	return max(n, 0)
 }
 
 // BindThrottleConfig is the bind_throttle section (frontend.Throttle).
@@ -36,9 +117,6 @@ type BindThrottleConfig struct {
 }
 
 func (c *Config) validateAbuseLimits() error {
-	if c.Limits.MaxConnectionsPerIP < 0 {
-		return fmt.Errorf("config: limits.max_connections_per_ip must not be negative")
-	}
 	if _, err := c.connLimitExempt(); err != nil {
 		return err
 	}
@@ -72,19 +150,8 @@ func (c *Config) validateAbuseLimits() error {
 // names of limits.max_value_bytes_by_attribute are checked against the
 // schema when the server starts (writeLimits).
 func (c *Config) validateWriteLimits() error {
-	l := &c.Limits
-	switch {
-	case l.DiskReserveMB < -1:
-		return fmt.Errorf("config: limits.disk_reserve_mb must be -1 (never refuse) or more")
-	case l.MaxValueBytes < 0, l.MaxEntryBytes < 0, l.WriteBytesPerMinute < 0:
-		return fmt.Errorf("config: limits.max_value_bytes, limits.max_entry_bytes and limits.write_bytes_per_minute must not be negative")
-	case c.ValueLogGCInterval < 0:
+	if c.ValueLogGCInterval < 0 {
 		return fmt.Errorf("config: value_log_gc_interval must not be negative")
-	}
-	for name, n := range l.MaxValueBytesByAttribute {
-		if n < 0 {
-			return fmt.Errorf("config: limits.max_value_bytes_by_attribute: %s: must not be negative (0: no limit)", name)
-		}
 	}
 	return nil
 }
@@ -113,18 +180,13 @@ func (c *Config) valueLogGCInterval() time.Duration {
 // writeLimits builds the write limits; nil when every one is off.
 func (c *Config) writeLimits(s *schema.Schema) (*frontend.WriteLimits, error) {
 	l := &c.Limits
-	if l.MaxValueBytes == 0 && l.MaxEntryBytes == 0 && l.WriteBytesPerMinute == 0 && len(l.MaxValueBytesByAttribute) == 0 {
+	value, entry, rate := noneAsZero(l.MaxValueBytes), noneAsZero(l.MaxEntryBytes), noneAsZero(l.WriteBytesPerMinute)
+	if value == 0 && entry == 0 && rate == 0 && len(l.MaxValueBytesByAttribute) == 0 {
 		return nil, nil
 	}
-	by := make(map[string]int, len(l.MaxValueBytesByAttribute))
-	for name, n := range l.MaxValueBytesByAttribute {
-		if n == 0 {
-			n = -1 // 0 in the config: no limit for this attribute
-		}
-		by[name] = n
-	}
-	wl, err := frontend.NewWriteLimits(frontend.WriteLimitsConfig{MaxValueBytes: l.MaxValueBytes, ValueBytesByAttr: by,
-		MaxEntryBytes: l.MaxEntryBytes, BytesPerMinute: int64(l.WriteBytesPerMinute)},
+	// The per-attribute values pass as they are: -1 is none to frontend too.
+	wl, err := frontend.NewWriteLimits(frontend.WriteLimitsConfig{MaxValueBytes: value, ValueBytesByAttr: l.MaxValueBytesByAttribute,
+		MaxEntryBytes: entry, BytesPerMinute: int64(rate)},
 		func(name string) (string, bool) {
 			at, ok := s.Attribute(name)
 			if !ok {
@@ -212,7 +274,14 @@ func (c *Config) identityLimits(s *schema.Schema) (*frontend.Limits, error) {
 	}
 	rules := make([]frontend.LimitRule, len(c.Limits.ByIdentity))
 	for i, r := range c.Limits.ByIdentity {
-		rules[i] = frontend.LimitRule{DN: r.DN, Group: r.Group, Who: r.Who, Size: r.Size, Time: r.Time, Lookthrough: r.Lookthrough}
+		// Absent stays 0 (the default) and -1 stays negative (none).
+		rules[i] = frontend.LimitRule{DN: r.DN, Group: r.Group, Who: r.Who, Time: r.Time}
+		if r.Size != nil {
+			rules[i].Size = *r.Size
+		}
+		if r.Lookthrough != nil {
+			rules[i].Lookthrough = *r.Lookthrough
+		}
 	}
 	l, err := frontend.NewLimits(s.NormalizeDNString, rules)
 	if err != nil {

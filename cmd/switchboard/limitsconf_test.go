@@ -29,7 +29,7 @@ bind_throttle:
 		t.Fatal(err)
 	}
 	r := cfg.Limits.ByIdentity
-	if len(r) != 3 || r[0].Time != 30*time.Second || r[0].Lookthrough != 100000 || r[1].Size != -1 || r[2].Who != "anonymous" {
+	if len(r) != 3 || r[0].Time != 30*time.Second || *r[0].Lookthrough != 100000 || *r[1].Size != -1 || r[2].Who != "anonymous" {
 		t.Errorf("by_identity = %+v", r)
 	}
 	if cfg.BindThrottle.After != 3 || cfg.BindThrottle.MaxDelay != 2*time.Second || cfg.BindThrottle.Delay != 250*time.Millisecond || !cfg.BindThrottle.Enabled {
@@ -48,7 +48,7 @@ bind_throttle:
 	}
 
 	for _, yaml := range []string{
-		"limits:\n  max_connections_per_ip: -1\n",
+		"limits:\n  max_connections_per_ip: -2\n",
 		"limits:\n  connection_limit_exempt: [somewhere]\n",
 		"limits:\n  by_identity:\n    - dn: cn=a\n      who: users\n",
 		"limits:\n  by_identity:\n    - size: 3\n",
@@ -126,9 +126,9 @@ func TestConfigWriteLimits(t *testing.T) {
 	cfg, err = loadFrom(t, `
 limits:
   disk_reserve_mb: -1
-  max_value_bytes: 0
-  max_entry_bytes: 0
-  write_bytes_per_minute: 0
+  max_value_bytes: -1
+  max_entry_bytes: -1
+  write_bytes_per_minute: -1
   max_value_bytes_by_attribute:
     jpegPhoto: 1048576
 value_log_gc_interval: 0s
@@ -152,10 +152,10 @@ value_log_gc_interval: 0s
 	}
 	for _, yaml := range []string{
 		"limits:\n  disk_reserve_mb: -2\n",
-		"limits:\n  max_value_bytes: -1\n",
-		"limits:\n  max_entry_bytes: -1\n",
+		"limits:\n  max_value_bytes: 0\n",
+		"limits:\n  max_entry_bytes: -2\n",
 		"limits:\n  write_bytes_per_minute: -5\n",
-		"limits:\n  max_value_bytes_by_attribute:\n    jpegPhoto: -1\n",
+		"limits:\n  max_value_bytes_by_attribute:\n    jpegPhoto: 0\n",
 		"value_log_gc_interval: -1m\n",
 	} {
 		if _, err := loadFrom(t, yaml); err == nil {

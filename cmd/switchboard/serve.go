@@ -87,7 +87,7 @@ func openEngineReplImpl(cfg *Config, log *slog.Logger, dir string, noSync, bulk,
 		Schema:          s,
 		Logger:          log,
 		Indexes:         indexes,
-		UnindexedLimit:  cfg.Limits.Unindexed,
+		UnindexedLimit:  noneAsZero(cfg.Limits.Unindexed),
 		Hooks:           wp.hooks,
 		Virtual:         wp.virtual,
 		NoSync:          noSync,
@@ -267,7 +267,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Limits:        idLimits,
 		WriteLimits:   writeLimits,
 		Access:        policy,
-		SortLimit:     cfg.sortLimit(),
+		SortLimit:     cfg.Limits.SortCandidates, // -1 (none): negative, none to frontend too
 		SortRootLimit: cfg.Limits.SortCandidatesRoot,
 		SortBudget:    sortBudget,
 		StrictSort:    cfg.Sort.Strict,
@@ -318,12 +318,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		IdleTimeout:      cfg.Limits.IdleTimeout,
 		ReadTimeout:      cfg.Limits.ReadTimeout,
 		WriteTimeout:     cfg.Limits.WriteTimeout,
-		MaxConnections:   cfg.Limits.MaxConnections,
+		MaxConnections:   noneAsZero(cfg.Limits.MaxConnections),
 		MaxInFlight:      cfg.Limits.MaxInFlight,
 		Observer:         metrics,
 		TLSConfig:        tlsCfg,
 
-		MaxConnectionsPerIP: cfg.Limits.MaxConnectionsPerIP,
+		MaxConnectionsPerIP: noneAsZero(cfg.Limits.MaxConnectionsPerIP),
 		ConnLimitExempt:     exempt,
 	}
 	errc := make(chan error, 3)

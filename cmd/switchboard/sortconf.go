@@ -27,14 +27,8 @@ type WorkLimits struct {
 
 func (c *Config) validateWorkLimits() error {
 	l := &c.Limits.WorkLimits
-	switch {
-	case l.FilterWork < 0 || l.ChainDepth < 0 || l.ChainEntries < 0:
-		return fmt.Errorf("config: limits.filter_work, limits.chain_depth and limits.chain_entries must not be negative")
-	case l.SortCandidates < -1 || l.SortCandidatesRoot < 0:
-		return fmt.Errorf("config: limits.sort_candidates must be -1 or more, limits.sort_candidates_root 0 or more")
-	case l.SortMemoryMB < 0:
-		return fmt.Errorf("config: limits.sort_memory_mb must not be negative")
-	case l.SortWait < 0:
+	// The counts are checked by validateCountLimits.
+	if l.SortWait < 0 {
 		return fmt.Errorf("config: limits.sort_wait must not be negative")
 	}
 	return nil
@@ -43,23 +37,16 @@ func (c *Config) validateWorkLimits() error {
 // searchCost returns the filter cost limits of non-admin searches.
 func (c *Config) searchCost() directory.CostLimits {
 	l := &c.Limits.WorkLimits
-	return directory.CostLimits{Work: int64(l.FilterWork), ChainDepth: l.ChainDepth, ChainEntries: l.ChainEntries}
+	return directory.CostLimits{Work: int64(noneAsZero(l.FilterWork)), ChainDepth: noneAsZero(l.ChainDepth),
+		ChainEntries: noneAsZero(l.ChainEntries)}
 }
 
 // sortBudget returns the server-wide sort memory budget, nil when off.
 func (c *Config) sortBudget() *frontend.SortBudget {
-	if c.Limits.SortMemoryMB == 0 {
+	if c.Limits.SortMemoryMB < 0 {
 		return nil
 	}
 	return frontend.NewSortBudget(int64(c.Limits.SortMemoryMB)<<20, c.Limits.SortWait)
-}
-
-// sortLimit is frontend.Config.SortLimit: -1 (none) stays negative.
-func (c *Config) sortLimit() int {
-	if c.Limits.SortCandidates == 0 {
-		return -1 // frontend's 0 would be its default
-	}
-	return c.Limits.SortCandidates
 }
 
 // registerSortMetrics exports the sort budget's use.
