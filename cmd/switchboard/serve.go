@@ -104,6 +104,7 @@ func openEngineReplImpl(cfg *Config, log *slog.Logger, dir string, noSync, bulk,
 
 		DiskReserve:        cfg.diskReserve(),
 		ValueLogGCInterval: cfg.valueLogGCInterval(),
+		ReadOnlyCopies:     cfg.readOnlyCopies(),
 	})
 	if err != nil {
 		return nil, nil, nil, err

@@ -44,6 +44,10 @@ type syncreplConf struct {
 	// RetryMin and RetryMax bound the back-off after failures.
 	RetryMin time.Duration `mapstructure:"retry_min"`
 	RetryMax time.Duration `mapstructure:"retry_max"`
+	// OnWrite is how local writes into the copy are refused: refuse
+	// (default: unwillingToPerform naming the consumer) or referral (a
+	// referral to the provider).
+	OnWrite string `mapstructure:"on_write"`
 }
 
 func (c *Config) validateSyncrepl() error {
@@ -71,6 +75,9 @@ func (c *Config) validateSyncrepl() error {
 		if s.Provider == "" || s.SearchBase == "" {
 			return fmt.Errorf("config: replication.syncrepl %s: provider and search_base are required", s.Name)
 		}
+		if s.OnWrite != "" && s.OnWrite != "refuse" && s.OnWrite != "referral" {
+			return fmt.Errorf("config: replication.syncrepl %s: on_write %q is neither refuse nor referral", s.Name, s.OnWrite)
+		}
 	}
 	return nil
 }
@@ -85,6 +92,23 @@ func (s syncreplConf) scope() (ldap.Scope, error) {
 		return ldap.ScopeBaseObject, nil
 	}
 	return 0, fmt.Errorf("scope %q is none of sub, one, base", s.Scope)
+}
+
+// readOnlyCopies lists the consumers' local subtrees, where the engine
+// refuses local writes.
+func (c *Config) readOnlyCopies() []directory.ReadOnlyCopy {
+	var out []directory.ReadOnlyCopy
+	for _, s := range c.Replication.Syncrepl {
+		base := s.LocalBase
+		if base == "" {
+			base = s.SearchBase
+		}
+		// A one-level consumer does not write its base entry: that is
+		// the administrator's.
+		out = append(out, directory.ReadOnlyCopy{Base: base, Name: s.Name, Source: s.Provider,
+			Referral: s.OnWrite == "referral", ChildrenOnly: s.Scope == "one"})
+	}
+	return out
 }
 
 // consumerConfig turns the configuration into a replication.SyncreplConfig.
