@@ -297,7 +297,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	// RFC 4533 consumers write through the changelog, so that the sync
 	// provider and persistent searches above pass their changes on.
-	syncreplStatus, stopSyncrepl, err := startSyncrepl(ctx, cfg, log, eng, clog)
+	syncreplStatus, stopSyncrepl, err := startSyncrepl(ctx, cfg, log, eng, clog, metrics)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/switchboard-ldap/switchboard/admin"
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/ldap"
 	"github.com/switchboard-ldap/switchboard/replication"
@@ -150,7 +151,7 @@ func (s syncreplConf) consumerConfig(log directory.ChangeLog, logger *slog.Logge
 // startSyncrepl runs the configured RFC 4533 consumers; the handler
 // serves their status (GET /api/v1/syncrepl) and the returned function
 // stops them.
-func startSyncrepl(ctx context.Context, cfg *Config, logger *slog.Logger, eng *directory.Engine, log directory.ChangeLog) (http.Handler, func(), error) {
+func startSyncrepl(ctx context.Context, cfg *Config, logger *slog.Logger, eng *directory.Engine, log directory.ChangeLog, metrics *admin.Metrics) (http.Handler, func(), error) {
 	var consumers []*replication.Syncrepl
 	for _, s := range cfg.Replication.Syncrepl {
 		sc, err := s.consumerConfig(log, logger)
@@ -162,6 +163,11 @@ func startSyncrepl(ctx context.Context, cfg *Config, logger *slog.Logger, eng *d
 			return nil, nil, fmt.Errorf("config: %w", err)
 		}
 		consumers = append(consumers, c)
+	}
+	if len(consumers) > 0 {
+		if err := replication.RegisterSyncrepl(metrics.Registry, consumers); err != nil {
+			return nil, nil, fmt.Errorf("syncrepl metrics: %w", err)
+		}
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
