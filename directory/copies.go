@@ -11,6 +11,8 @@ package directory
 // not checked. The test is one DN comparison per configured subtree.
 
 import (
+	"fmt"
+
 	"github.com/switchboard-ldap/switchboard/ldap"
 )
 
@@ -24,10 +26,12 @@ type ReadOnlyCopy struct {
 	// Referral, when true, refuses with a referral (result 10) to Source
 	// instead of unwillingToPerform.
 	Referral bool
-	// ChildrenOnly leaves the base entry itself to local writes (a
-	// one-level consumer, which never writes it): only the entries below
-	// it are refused, and the deletion or renaming of the base.
-	ChildrenOnly bool
+	// Scope is what the copy holds: ldap.ScopeWholeSubtree, Base and
+	// everything below it; ldap.ScopeChildren, everything below Base,
+	// whose own entry stays local (a one-level consumer never writes
+	// it); ldap.ScopeBaseObject (the zero value), the Base entry only.
+	// Deleting or moving an entry above what it holds is refused too.
+	Scope ldap.Scope
 }
 
 // readOnlyCopy is a ReadOnlyCopy with its base normalised.
@@ -41,7 +45,12 @@ func (e *Engine) setReadOnlyCopies(copies []ReadOnlyCopy) error {
 	for _, c := range copies {
 		ndn, err := e.NormalizeDN(c.Base)
 		if err != nil {
-			return &ldap.Error{Code: ldap.InvalidDNSyntax, Message: "read-only copy " + c.Name + ": base " + c.Base + ": " + err.Error()}
+			return fmt.Errorf("read-only copy %s: base %q: %w", c.Name, c.Base, err)
+		}
+		switch c.Scope {
+		case ldap.ScopeBaseObject, ldap.ScopeChildren, ldap.ScopeWholeSubtree:
+		default:
+			return fmt.Errorf("read-only copy %s: scope %d is none of base, children, subtree", c.Name, c.Scope)
 		}
 		e.copies = append(e.copies, readOnlyCopy{ReadOnlyCopy: c, ndn: ndn})
 	}
@@ -65,7 +74,7 @@ func (e *Engine) CheckCopyWrite(ndn string, above bool, newNDN string) error {
 
 // holds reports whether ndn is an entry of the copy.
 func (c *readOnlyCopy) holds(ndn string) bool {
-	return ldap.IsBelowNDN(ndn, c.ndn) || (!c.ChildrenOnly && ndn == c.ndn)
+	return ldap.InScopeNDN(ndn, c.ndn, c.Scope)
 }
 
 func (c *readOnlyCopy) refusal() error {

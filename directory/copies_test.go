@@ -14,8 +14,9 @@ import (
 // the consumer's own writes (ReplaceEntriesWith) are not.
 func TestReadOnlyCopyRefusesLocalWrites(t *testing.T) {
 	e := openTestWith(t, Options{ReadOnlyCopies: []ReadOnlyCopy{
-		{Base: "ou=Partner,dc=example,dc=com", Name: "partner", Source: "ldap://partner.example:389", ChildrenOnly: true},
-		{Base: "ou=hq,dc=example,dc=com", Name: "hq", Source: "ldaps://hq.example", Referral: true},
+		{Base: "ou=Partner,dc=example,dc=com", Name: "partner", Source: "ldap://partner.example:389", Scope: ldap.ScopeChildren},
+		{Base: "ou=hq,dc=example,dc=com", Name: "hq", Source: "ldaps://hq.example", Referral: true, Scope: ldap.ScopeWholeSubtree},
+		{Base: "cn=config-copy,dc=example,dc=com", Name: "one", Source: "ldap://one.example"},
 	}})
 	ctx := context.Background()
 	// The base of a ChildrenOnly copy is local.
@@ -63,6 +64,14 @@ func TestReadOnlyCopyRefusesLocalWrites(t *testing.T) {
 	if !errors.As(err, &le) || le.Code != ldap.Referral || len(le.Referral) != 1 || le.Referral[0] != "ldaps://hq.example" ||
 		!strings.Contains(le.Message, "read-only copy of hq") {
 		t.Errorf("add of a referral copy's base: got %#v", err)
+	}
+	// A base-object copy holds its base entry only.
+	err = errOf(e.Add(ctx, "cn=config-copy,dc=example,dc=com", attrs("objectClass", "organizationalRole", "cn", "config-copy"), WriteOptions{}))
+	if !errors.As(err, &le) || le.Code != ldap.UnwillingToPerform {
+		t.Errorf("add of a base-object copy: got %v, want unwillingToPerform", err)
+	}
+	if err := e.CheckCopyWrite("cn=x,cn=config-copy,dc=example,dc=com", false, ""); err != nil {
+		t.Errorf("below a base-object copy: %v", err)
 	}
 	// Writes elsewhere go on.
 	must(t, errOf(e.Modify(ctx, "uid=local,ou=people,dc=example,dc=com", []Mod{{Op: change.ModReplace, Attr: Attr{Name: "sn", Values: [][]byte{[]byte("x")}}}}, WriteOptions{})))

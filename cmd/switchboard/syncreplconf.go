@@ -106,8 +106,15 @@ func (c *Config) readOnlyCopies() []directory.ReadOnlyCopy {
 		}
 		// A one-level consumer does not write its base entry: that is
 		// the administrator's.
+		scope := ldap.ScopeWholeSubtree
+		switch s.Scope {
+		case "one":
+			scope = ldap.ScopeChildren
+		case "base":
+			scope = ldap.ScopeBaseObject
+		}
 		out = append(out, directory.ReadOnlyCopy{Base: base, Name: s.Name, Source: s.Provider,
-			Referral: s.OnWrite == "referral", ChildrenOnly: s.Scope == "one"})
+			Referral: s.OnWrite == "referral", Scope: scope})
 	}
 	return out
 }
