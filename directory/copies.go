@@ -57,6 +57,10 @@ func (e *Engine) setReadOnlyCopies(copies []ReadOnlyCopy) error {
 	return nil
 }
 
+// HasReadOnlyCopies reports whether any subtree is a read-only copy, so
+// that callers can skip normalising DNs for CheckCopyWrite.
+func (e *Engine) HasReadOnlyCopies() bool { return len(e.copies) > 0 }
+
 // CheckCopyWrite returns the refusal of a local write that touches a
 // read-only copy, or nil. ndn is the normalised DN written; above (a
 // Delete, or the old DN of a ModifyDN) also refuses a DN above a copy,

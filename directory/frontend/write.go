@@ -74,6 +74,9 @@ func (f *Frontend) add(ctx context.Context, w ldap.ResponseWriter, r *ldap.Reque
 // above and newDN are as for Engine.CheckCopyWrite. A DN that does not
 // parse is left to the backend to refuse.
 func (f *Frontend) refuseCopy(dn string, above bool, newDN string) error {
+	if !f.engine.HasReadOnlyCopies() {
+		return nil // the common case: no DN to normalise
+	}
 	ndn, err := f.engine.NormalizeDN(dn)
 	if err != nil {
 		return nil
