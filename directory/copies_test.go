@@ -76,3 +76,14 @@ func TestReadOnlyCopyRefusesLocalWrites(t *testing.T) {
 	// Writes elsewhere go on.
 	must(t, errOf(e.Modify(ctx, "uid=local,ou=people,dc=example,dc=com", []Mod{{Op: change.ModReplace, Attr: Attr{Name: "sn", Values: [][]byte{[]byte("x")}}}}, WriteOptions{})))
 }
+
+// BenchmarkCheckCopyWrite is the per-write cost with one copy configured.
+func BenchmarkCheckCopyWrite(b *testing.B) {
+	e := openTestWith(b, Options{ReadOnlyCopies: []ReadOnlyCopy{{Base: "ou=partner,dc=example,dc=com", Name: "p", Source: "ldap://p", Scope: ldap.ScopeWholeSubtree}}})
+	b.ReportAllocs()
+	for b.Loop() {
+		if e.CheckCopyWrite("uid=someone,ou=people,dc=example,dc=com", true, "uid=other,ou=people,dc=example,dc=com") != nil {
+			b.Fatal("refused")
+		}
+	}
+}
