@@ -133,6 +133,9 @@ type Options struct {
 	// Migrations upgrade a store of an earlier format (format.go); nil
 	// means Migrations(). A package with side records appends its own.
 	Migrations []Migration
+	// ReadOnlyCopies are subtrees copied from other directories, where
+	// local writes are refused (copies.go).
+	ReadOnlyCopies []ReadOnlyCopy
 
 	// tune adjusts Badger's options last (tests).
 	tune func(badger.Options) badger.Options
@@ -175,8 +178,9 @@ type Engine struct {
 	orders   orderCache // sortindex.go
 	dns      dnCache
 	cache    *entryCache
-	trees    subtrees // scopes of subtree searches below the suffix (subtree.go)
-	sealer   *Sealer  // nil without an encryption key (seal.go)
+	trees    subtrees       // scopes of subtree searches below the suffix (subtree.go)
+	copies   []readOnlyCopy // where local writes are refused (copies.go)
+	sealer   *Sealer        // nil without an encryption key (seal.go)
 
 	// Background fill of the one-ID posting lists (singles.go).
 	stopWarm context.CancelFunc
@@ -230,6 +234,9 @@ func Open(opt Options) (*Engine, error) {
 	}
 	if e.passwords == nil {
 		e.passwords = password.NewHasher(password.Config{})
+	}
+	if err := e.setReadOnlyCopies(opt.ReadOnlyCopies); err != nil {
+		return nil, fmt.Errorf("directory: %w", err)
 	}
 	if e.now == nil {
 		e.now = time.Now

@@ -232,6 +232,9 @@ func (e *Engine) Add(ctx context.Context, dn string, attrs []Attr, opt WriteOpti
 	if err != nil {
 		return nil, err
 	}
+	if err := e.CheckCopyWrite(ndn, false, ""); err != nil {
+		return nil, err
+	}
 	return e.update(ctx, func(tx *Tx) (*Change, error) {
 		if !e.inSuffix(ndn) {
 			return nil, noSuchObject("")
@@ -353,6 +356,9 @@ func (e *Engine) Delete(ctx context.Context, dn string, opt WriteOptions) (*Chan
 	if err != nil {
 		return nil, err
 	}
+	if err := e.CheckCopyWrite(ndn, true, ""); err != nil {
+		return nil, err
+	}
 	return e.update(ctx, func(tx *Tx) (*Change, error) {
 		en, err := e.loadByDN(tx, parsed, ndn)
 		if err != nil {
@@ -397,6 +403,9 @@ func (e *Engine) Delete(ctx context.Context, dn string, opt WriteOptions) (*Chan
 func (e *Engine) Modify(ctx context.Context, dn string, mods []Mod, opt WriteOptions) (*Change, error) {
 	parsed, ndn, err := e.normalizeDN(dn)
 	if err != nil {
+		return nil, err
+	}
+	if err := e.CheckCopyWrite(ndn, false, ""); err != nil {
 		return nil, err
 	}
 	// Resolve names and check syntax before touching the store.
@@ -618,6 +627,9 @@ func (e *Engine) ModifyDN(ctx context.Context, dn, newRDN string, deleteOldRDN b
 	newNDN, err := e.schema.NormalizeDN(newDN)
 	if err != nil {
 		return nil, &ldap.Error{Code: ldap.InvalidDNSyntax, Message: err.Error()}
+	}
+	if err := e.CheckCopyWrite(ndn, true, newNDN); err != nil {
+		return nil, err
 	}
 	// Resolve and validate the new RDN's attributes.
 	rdnAttrs := make([]Attr, 0, len(rdn))

@@ -67,6 +67,8 @@ type Error struct {
 	Code      ResultCode
 	MatchedDN string
 	Message   string
+	// Referral holds the URLs of a referral (Code Referral).
+	Referral []string
 }
 
 func (e *Error) Error() string {

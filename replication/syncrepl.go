@@ -90,6 +90,8 @@ type SyncreplStatus struct {
 	LastChangeDN string    `json:"last_change_dn,omitempty"`
 	LastError    string    `json:"last_error,omitempty"`
 	LastErrorAt  time.Time `json:"last_error_at,omitzero"`
+	// Errors counts the sessions that failed since start.
+	Errors int64 `json:"errors"`
 	// Retries counts consecutive failed sessions; NextRetry is when the
 	// next one starts while State is retrying.
 	Retries   int       `json:"retries"`
@@ -261,7 +263,10 @@ func (s *Syncrepl) Run(ctx context.Context) {
 
 func (s *Syncrepl) fail(err error) {
 	s.log.Warn("syncrepl session failed", "err", err)
-	s.update(func(st *SyncreplStatus) { st.LastError, st.LastErrorAt = err.Error(), time.Now() })
+	s.update(func(st *SyncreplStatus) {
+		st.LastError, st.LastErrorAt = err.Error(), time.Now()
+		st.Errors++
+	})
 }
 
 // load reads the stored cookie and indexes the local entries under the

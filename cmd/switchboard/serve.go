@@ -104,6 +104,7 @@ func openEngineReplImpl(cfg *Config, log *slog.Logger, dir string, noSync, bulk,
 
 		DiskReserve:        cfg.diskReserve(),
 		ValueLogGCInterval: cfg.valueLogGCInterval(),
+		ReadOnlyCopies:     cfg.readOnlyCopies(),
 	})
 	if err != nil {
 		return nil, nil, nil, err
@@ -296,7 +297,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	// RFC 4533 consumers write through the changelog, so that the sync
 	// provider and persistent searches above pass their changes on.
-	syncreplStatus, stopSyncrepl, err := startSyncrepl(ctx, cfg, log, eng, clog)
+	syncreplStatus, stopSyncrepl, err := startSyncrepl(ctx, cfg, log, eng, clog, metrics)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/switchboard-ldap/switchboard/admin"
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/ldap"
 	"github.com/switchboard-ldap/switchboard/replication"
@@ -44,6 +45,10 @@ type syncreplConf struct {
 	// RetryMin and RetryMax bound the back-off after failures.
 	RetryMin time.Duration `mapstructure:"retry_min"`
 	RetryMax time.Duration `mapstructure:"retry_max"`
+	// OnWrite is how local writes into the copy are refused: refuse
+	// (default: unwillingToPerform naming the consumer) or referral (a
+	// referral to the provider).
+	OnWrite string `mapstructure:"on_write"`
 }
 
 func (c *Config) validateSyncrepl() error {
@@ -71,6 +76,9 @@ func (c *Config) validateSyncrepl() error {
 		if s.Provider == "" || s.SearchBase == "" {
 			return fmt.Errorf("config: replication.syncrepl %s: provider and search_base are required", s.Name)
 		}
+		if s.OnWrite != "" && s.OnWrite != "refuse" && s.OnWrite != "referral" {
+			return fmt.Errorf("config: replication.syncrepl %s: on_write %q is neither refuse nor referral", s.Name, s.OnWrite)
+		}
 	}
 	return nil
 }
@@ -85,6 +93,30 @@ func (s syncreplConf) scope() (ldap.Scope, error) {
 		return ldap.ScopeBaseObject, nil
 	}
 	return 0, fmt.Errorf("scope %q is none of sub, one, base", s.Scope)
+}
+
+// readOnlyCopies lists the consumers' local subtrees, where the engine
+// refuses local writes.
+func (c *Config) readOnlyCopies() []directory.ReadOnlyCopy {
+	var out []directory.ReadOnlyCopy
+	for _, s := range c.Replication.Syncrepl {
+		base := s.LocalBase
+		if base == "" {
+			base = s.SearchBase
+		}
+		// A one-level consumer does not write its base entry: that is
+		// the administrator's.
+		scope := ldap.ScopeWholeSubtree
+		switch s.Scope {
+		case "one":
+			scope = ldap.ScopeChildren
+		case "base":
+			scope = ldap.ScopeBaseObject
+		}
+		out = append(out, directory.ReadOnlyCopy{Base: base, Name: s.Name, Source: s.Provider,
+			Referral: s.OnWrite == "referral", Scope: scope})
+	}
+	return out
 }
 
 // consumerConfig turns the configuration into a replication.SyncreplConfig.
@@ -126,7 +158,7 @@ func (s syncreplConf) consumerConfig(log directory.ChangeLog, logger *slog.Logge
 // startSyncrepl runs the configured RFC 4533 consumers; the handler
 // serves their status (GET /api/v1/syncrepl) and the returned function
 // stops them.
-func startSyncrepl(ctx context.Context, cfg *Config, logger *slog.Logger, eng *directory.Engine, log directory.ChangeLog) (http.Handler, func(), error) {
+func startSyncrepl(ctx context.Context, cfg *Config, logger *slog.Logger, eng *directory.Engine, log directory.ChangeLog, metrics *admin.Metrics) (http.Handler, func(), error) {
 	var consumers []*replication.Syncrepl
 	for _, s := range cfg.Replication.Syncrepl {
 		sc, err := s.consumerConfig(log, logger)
@@ -138,6 +170,11 @@ func startSyncrepl(ctx context.Context, cfg *Config, logger *slog.Logger, eng *d
 			return nil, nil, fmt.Errorf("config: %w", err)
 		}
 		consumers = append(consumers, c)
+	}
+	if len(consumers) > 0 {
+		if err := replication.RegisterSyncrepl(metrics.Registry, consumers); err != nil {
+			return nil, nil, fmt.Errorf("syncrepl metrics: %w", err)
+		}
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup

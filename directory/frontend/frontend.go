@@ -363,7 +363,7 @@ func writeErr(w ldap.ResponseWriter, err error) {
 	var le *ldap.Error
 	switch {
 	case errors.As(err, &le):
-		w.WriteResult(&ldap.Result{Code: le.Code, MatchedDN: le.MatchedDN, Diagnostic: le.Message})
+		w.WriteResult(&ldap.Result{Code: le.Code, MatchedDN: le.MatchedDN, Diagnostic: le.Message, Referral: le.Referral})
 	case errors.Is(err, context.DeadlineExceeded):
 		w.WriteResult(&ldap.Result{Code: ldap.TimeLimitExceeded, Diagnostic: "time limit exceeded"})
 	case errors.Is(err, context.Canceled):

@@ -36,6 +36,10 @@ func (f *Frontend) add(ctx context.Context, w ldap.ResponseWriter, r *ldap.Reque
 	for i, a := range r.Add.Attributes {
 		attrs[i] = directory.Attr{Name: string(a.Type), Values: copyValues(a.Values)}
 	}
+	if err := f.refuseCopy(string(r.Add.Entry), false, ""); err != nil {
+		writeErr(w, err)
+		return
+	}
 	rq := f.requester(ctx, s)
 	if rq != nil {
 		if err := f.mayAdd(ctx, rq, string(r.Add.Entry), attrs); err != nil {
@@ -64,6 +68,45 @@ func (f *Frontend) add(ctx context.Context, w ldap.ResponseWriter, r *ldap.Reque
 
 // mayAdd checks add on the parent's children and on the new entry and
 // each of its attributes.
+// refuseCopy refuses a write into a read-only copy (see
+// directory.ReadOnlyCopy) before the access checks, so that every
+// identity learns why; the engine checks again, for its other callers.
+// above and newDN are as for Engine.CheckCopyWrite. A DN that does not
+// parse is left to the backend to refuse.
+func (f *Frontend) refuseCopy(dn string, above bool, newDN string) error {
+	if !f.engine.HasReadOnlyCopies() {
+		return nil // the common case: no DN to normalise
+	}
+	ndn, err := f.engine.NormalizeDN(dn)
+	if err != nil {
+		return nil
+	}
+	var newNDN string
+	if newDN != "" {
+		if newNDN, err = f.engine.NormalizeDN(newDN); err != nil {
+			newNDN = ""
+		}
+	}
+	return f.engine.CheckCopyWrite(ndn, above, newNDN)
+}
+
+// renamedDN is the DN a ModifyDN gives the entry ("" when it does not
+// parse: the backend refuses it).
+func renamedDN(m *ldap.ModifyDNRequest) string {
+	parent := string(m.NewSuperior)
+	if !m.HasNewSuperior {
+		dn, err := ldap.ParseDN(string(m.Entry))
+		if err != nil || len(dn) == 0 {
+			return ""
+		}
+		parent = dn.Parent().String()
+	}
+	if parent == "" {
+		return string(m.NewRDN)
+	}
+	return string(m.NewRDN) + "," + parent
+}
+
 func (f *Frontend) mayAdd(ctx context.Context, rq *access.Requester, dn string, attrs []directory.Attr) error {
 	ndn, err := f.engine.NormalizeDN(dn)
 	if err != nil {
@@ -96,6 +139,10 @@ func (f *Frontend) modify(ctx context.Context, w ldap.ResponseWriter, r *ldap.Re
 	mods := make([]directory.Mod, len(r.Modify.Changes))
 	for i, c := range r.Modify.Changes {
 		mods[i] = directory.Mod{Op: c.Operation, Attr: directory.Attr{Name: string(c.Attribute.Type), Values: copyValues(c.Attribute.Values)}}
+	}
+	if err := f.refuseCopy(string(r.Modify.Object), false, ""); err != nil {
+		writeErr(w, err)
+		return
 	}
 	rq := f.requester(ctx, s)
 	var hidden func(*schema.AttributeType) bool
@@ -144,6 +191,10 @@ func (f *Frontend) modify(ctx context.Context, w ldap.ResponseWriter, r *ldap.Re
 }
 
 func (f *Frontend) delete(ctx context.Context, w ldap.ResponseWriter, r *ldap.Request, s *ldap.Session) {
+	if err := f.refuseCopy(string(r.Delete), true, ""); err != nil {
+		writeErr(w, err)
+		return
+	}
 	rq := f.requester(ctx, s)
 	var hidden func(*schema.AttributeType) bool
 	if rq != nil {
@@ -190,6 +241,10 @@ func (f *Frontend) modifyDN(ctx context.Context, w ldap.ResponseWriter, r *ldap.
 	if m.HasNewSuperior {
 		v := string(m.NewSuperior)
 		sup = &v
+	}
+	if err := f.refuseCopy(string(m.Entry), true, renamedDN(m)); err != nil {
+		writeErr(w, err)
+		return
 	}
 	rq := f.requester(ctx, s)
 	var hidden func(*schema.AttributeType) bool
