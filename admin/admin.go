@@ -7,7 +7,9 @@
 // from beyond loopback, by default): HTTP Basic with a directory DN and
 // its password, a bearer token made through the API, or a verified TLS
 // client certificate. The identity must be the root DN or a member of
-// the configured admin group (Directory.Allowed); others get 403. Errors
+// the configured admin group whom the access rules give read (GET, HEAD)
+// or write (other methods) on the naming context's entry
+// (Directory.Allowed); others get 403. Errors
 // are RFC 9457 problem details.
 //
 // Metrics come from a Metrics value that the LDAP server reports into (it

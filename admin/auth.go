@@ -18,9 +18,12 @@ type Directory interface {
 	// failed-bind throttle). Any failure is ErrInvalidCredentials, or an
 	// error saying the directory cannot answer now.
 	Bind(ctx context.Context, addr netip.Addr, dn string, password []byte) (string, error)
-	// Allowed reports whether the identity (a normalised DN) may use the
-	// admin API: the root DN, or a member of the configured admin group.
-	Allowed(ctx context.Context, ndn string) bool
+	// Allowed reports whether the identity (a normalised DN) may make an
+	// admin API request that only reads (write false) or one that changes
+	// the server's state (write true): the root DN, or a member of the
+	// configured admin group to whom the directory's access rules give
+	// read, or write, on the naming context's entry.
+	Allowed(ctx context.Context, ndn string, write bool) bool
 	// CertIdentity maps a verified TLS client certificate to the
 	// normalised DN of a directory identity, or fails.
 	CertIdentity(ctx context.Context, cert *x509.Certificate) (string, error)
@@ -168,8 +171,14 @@ func (s *Server) authenticate(r *http.Request) (Identity, *authError) {
 	default:
 		return id, &authError{http.StatusUnauthorized, "authentication required: HTTP Basic (a DN and its password), a bearer token or a client certificate"}
 	}
-	if !s.Directory.Allowed(ctx, id.DN) {
-		return id, &authError{http.StatusForbidden, "the identity " + id.DN + " may not use the admin API (the root DN and members of admin.group may)"}
+	write := r.Method != http.MethodGet && r.Method != http.MethodHead
+	if !s.Directory.Allowed(ctx, id.DN, write) {
+		need := "read"
+		if write {
+			need = "write"
+		}
+		return id, &authError{http.StatusForbidden, "the identity " + id.DN + " may not make this request: the root DN may, and members of admin.group with " +
+			need + " access to the naming context's entry under the access rules"}
 	}
 	return id, nil
 }

@@ -21,18 +21,21 @@ import (
 type fakeDir struct {
 	passwords map[string]string // normalised DN -> password
 	allowed   map[string]bool
+	readOnly  map[string]bool // allowed to read only
 }
 
 const (
 	rootDN   = "cn=root,dc=example"
 	memberDN = "uid=ops,dc=example"
+	viewerDN = "uid=viewer,dc=example" // allowed to read only
 	userDN   = "uid=user,dc=example"
 )
 
 func newFakeDir() *fakeDir {
 	return &fakeDir{
-		passwords: map[string]string{rootDN: "rootpw", memberDN: "opspw", userDN: "userpw"},
-		allowed:   map[string]bool{rootDN: true, memberDN: true},
+		passwords: map[string]string{rootDN: "rootpw", memberDN: "opspw", userDN: "userpw", viewerDN: "viewpw"},
+		allowed:   map[string]bool{rootDN: true, memberDN: true, viewerDN: true},
+		readOnly:  map[string]bool{viewerDN: true},
 	}
 }
 
@@ -44,7 +47,9 @@ func (d *fakeDir) Bind(_ context.Context, _ netip.Addr, dn string, pw []byte) (s
 	return n, nil
 }
 
-func (d *fakeDir) Allowed(_ context.Context, ndn string) bool { return d.allowed[ndn] }
+func (d *fakeDir) Allowed(_ context.Context, ndn string, write bool) bool {
+	return d.allowed[ndn] && (!write || !d.readOnly[ndn])
+}
 
 func (d *fakeDir) CertIdentity(context.Context, *x509.Certificate) (string, error) {
 	return "", errors.New("no certificates here")
@@ -192,6 +197,25 @@ func TestProtectedRoutes(t *testing.T) {
 			if a.status != want {
 				t.Errorf("%s %s as %s: %d %q, want %d", r.method, r.path, who.dn, a.status, a.body, want)
 			}
+		}
+	}
+}
+
+// TestReadOnlyIdentity: requests that only read (GET) and those that
+// change state (every other method) ask Directory.Allowed for different
+// rights.
+func TestReadOnlyIdentity(t *testing.T) {
+	_, base := newTestServer(t)
+	for _, r := range protectedRoutes {
+		a := do(t, r.method, base+r.path, basic(viewerDN, "viewpw"), "")
+		if r.method == "GET" {
+			if a.status != http.StatusOK {
+				t.Errorf("%s %s as a reader: %d %q, want 200", r.method, r.path, a.status, a.body)
+			}
+			continue
+		}
+		if a.status != http.StatusForbidden || !strings.Contains(a.problem.Detail, "write access") {
+			t.Errorf("%s %s as a reader: %d %q, want 403 naming write access", r.method, r.path, a.status, a.body)
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchboard-ldap/switchboard/admin"
 	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/directory/access"
 	"github.com/switchboard-ldap/switchboard/directory/frontend"
 	"github.com/switchboard-ldap/switchboard/ldap"
 )
@@ -27,14 +28,15 @@ type adminDirectory struct {
 	rootNDN  string
 	rootPW   []byte
 	groupNDN string
-	throttle *frontend.Throttle // nil: none
+	throttle *frontend.Throttle    // nil: none
+	access   func() *access.Policy // the rules in force; nil: membership alone
 	log      *slog.Logger
 }
 
 // newAdminServer builds the admin HTTP server with its authentication.
 func newAdminServer(cfg *Config, log *slog.Logger, eng *directory.Engine, backend directory.Backend, rootPW []byte,
-	throttle *frontend.Throttle, tlsCfg *tls.Config, metrics *admin.Metrics) (*admin.Server, error) {
-	d := &adminDirectory{eng: eng, backend: backend, rootPW: rootPW, throttle: throttle, log: log}
+	throttle *frontend.Throttle, rules func() *access.Policy, tlsCfg *tls.Config, metrics *admin.Metrics) (*admin.Server, error) {
+	d := &adminDirectory{eng: eng, backend: backend, rootPW: rootPW, throttle: throttle, access: rules, log: log}
 	var err error
 	if cfg.RootDN != "" {
 		if d.rootNDN, err = eng.NormalizeDN(cfg.RootDN); err != nil {
@@ -117,9 +119,12 @@ func (d *adminDirectory) failed(ctx context.Context, addr netip.Addr, ndn string
 	return admin.ErrInvalidCredentials
 }
 
-// Allowed: the root DN, or a member of admin.group (member or
-// uniqueMember, nested groups through member).
-func (d *adminDirectory) Allowed(ctx context.Context, ndn string) bool {
+// Allowed: the root DN; or a member of admin.group (member or
+// uniqueMember, nested groups through member) to whom the access rules
+// give read (a request that only reads) or write (one that changes the
+// server's state) on the naming context's entry. Rule terms on the
+// client's address or TLS do not match here.
+func (d *adminDirectory) Allowed(ctx context.Context, ndn string, write bool) bool {
 	if ndn == "" {
 		return false
 	}
@@ -133,7 +138,30 @@ func (d *adminDirectory) Allowed(ctx context.Context, ndn string) bool {
 	if err != nil && !found {
 		d.log.Debug("admin API: admin group membership not decided", "group", d.groupNDN, "dn", ndn, "err", err)
 	}
-	return found
+	if !found || d.access == nil {
+		return found
+	}
+	need := access.Read
+	if write {
+		need = access.Write
+	}
+	suffix := d.eng.Suffix()
+	nsuffix, err := d.eng.NormalizeDN(suffix)
+	if err != nil {
+		return false
+	}
+	en, err := d.eng.Stored(ctx, suffix)
+	if err != nil {
+		// No entry to test the rules' filters against: rules with a
+		// filter then give nothing.
+		en = nil
+	}
+	r := d.access().For(access.Subject{DN: ndn}, func(group string) bool {
+		ok, _ := d.eng.IsMember(ctx, ndn, group)
+		return ok
+	})
+	a := r.Entry(nsuffix, en)
+	return a.Entry().Has(need)
 }
 
 // CertIdentity maps a verified client certificate's subject to the root

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,6 +27,9 @@ const (
 	opsPass      = "ops-secret-1"
 	plainDN      = "uid=plain," + testSuffix
 	plainPass    = "plain-secret-1"
+	viewerDN     = "uid=viewer," + testSuffix // in admin.group, read-only under the rules
+	viewerPass   = "viewer-secret-1"
+	writersDN    = "cn=directory-writers," + testSuffix // access.admin_group: write everywhere
 )
 
 type adminAnswer struct {
@@ -61,17 +65,40 @@ func basicAuth(dn, pw string) string {
 	return req.Header.Get("Authorization")
 }
 
+// readerStatus is the answer to an admin group member whom the access
+// rules give read but not write on the naming context: GET answers as to
+// any allowed identity, every other method 403.
+func readerStatus(method string, ok int) int {
+	if method == "GET" {
+		return ok
+	}
+	return 403
+}
+
 func TestE2EAdminAuth(t *testing.T) {
 	// The root password as a flag, to see it redacted from pprof's
 	// command line (the harness also sets it in the environment).
-	s := startServer(t, "", "--demo", "--admin-pprof", "--root-password", testRootPass, "--replication.multi-supplier",
+	// The access rules decide what each member of admin.group may do
+	// through the admin API: writers write, other users read.
+	rules := filepath.Join(t.TempDir(), "access.yaml")
+	if err := os.WriteFile(rules, []byte(`access:
+  rules:
+    - to attrs=userPassword by self write by anonymous auth by * none
+    - to * by group="`+writersDN+`" write by users read by * none
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, "", "--config", rules, "--demo", "--admin-pprof", "--root-password", testRootPass, "--replication.multi-supplier",
 		"--admin.group", adminGroupDN)
 	conn := dialRoot(t, s)
 	defer conn.Close()
-	for _, u := range []struct{ dn, uid, pw string }{{opsDN, "ops", opsPass}, {plainDN, "plain", plainPass}} {
+	for _, u := range []struct{ dn, uid, pw string }{{opsDN, "ops", opsPass}, {plainDN, "plain", plainPass}, {viewerDN, "viewer", viewerPass}} {
 		mustAdd(t, conn, u.dn, map[string][]string{"objectClass": {"inetOrgPerson"}, "cn": {u.uid}, "sn": {u.uid}, "userPassword": {u.pw}})
 	}
-	mustAdd(t, conn, adminGroupDN, map[string][]string{"objectClass": {"groupOfNames"}, "member": {opsDN}})
+	mustAdd(t, conn, adminGroupDN, map[string][]string{"objectClass": {"groupOfNames"}, "member": {opsDN, viewerDN}})
+	// The rules decide what each member may do: ops may write (through
+	// access.admin_group), viewer only read (users read).
+	mustAdd(t, conn, writersDN, map[string][]string{"objectClass": {"groupOfNames"}, "member": {opsDN}})
 
 	base := "http://" + s.Admin
 	routes := []struct {
@@ -102,6 +129,7 @@ func TestE2EAdminAuth(t *testing.T) {
 			{"ordinary user", basicAuth(plainDN, plainPass), 403},
 			{"root DN", basicAuth(testRootDN, testRootPass), r.ok},
 			{"admin group member", basicAuth(opsDN, opsPass), r.ok},
+			{"admin group member who may only read", basicAuth(viewerDN, viewerPass), readerStatus(r.method, r.ok)},
 		} {
 			a := adminCall(t, r.method, base+r.path, c.auth, "")
 			if a.status != c.status {

@@ -306,7 +306,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		mounts = map[string]http.Handler{}
 	}
 	mounts["GET /api/v1/syncrepl"] = syncreplStatus
-	adm, err := newAdminServer(cfg, log, eng, backend, rootPW, throttle, tlsCfg, metrics)
+	adm, err := newAdminServer(cfg, log, eng, backend, rootPW, throttle, fe.Access, tlsCfg, metrics)
 	if err != nil {
 		return err
 	}
