@@ -299,10 +299,11 @@ func (s *Syncrepl) load() error {
 		if en.NDN != base && !ldap.IsBelowNDN(en.NDN, base) {
 			return nil
 		}
-		u, ok := parseUUID(en.First("entryUUID"))
-		if !ok {
+		id, err := ParseUUID(en.First("entryUUID"))
+		if err != nil {
 			return nil
 		}
+		u := [16]byte(id)
 		s.byUUID[u] = localRef{id: en.ID, ndn: en.NDN}
 		s.byNDN[en.NDN] = u
 		return nil
@@ -797,7 +798,7 @@ func (s *Syncrepl) localAttrs(u [16]byte, en *goldap.Entry) []directory.Attr {
 			attrs = append(attrs, directory.Attr{Name: name, Values: vals})
 		}
 	}
-	return append(attrs, directory.Attr{Name: "entryUUID", Values: [][]byte{[]byte(formatUUID(u))}})
+	return append(attrs, directory.Attr{Name: "entryUUID", Values: [][]byte{[]byte(UUID(u).String())}})
 }
 
 func isKeptOperational(name string) bool {
