@@ -23,14 +23,15 @@ import (
 // through the failed-bind throttle and the overlays (password policy
 // lockout, audit); the root DN and members of admin.group are allowed.
 type adminDirectory struct {
-	eng      *directory.Engine
-	backend  directory.Backend
-	rootNDN  string
-	rootPW   []byte
-	groupNDN string
-	throttle *frontend.Throttle    // nil: none
-	access   func() *access.Policy // the rules in force; nil: membership alone
-	log      *slog.Logger
+	eng       *directory.Engine
+	backend   directory.Backend
+	rootNDN   string
+	rootPW    []byte
+	groupNDN  string
+	suffixNDN string                // the naming context, whose entry the rights are read on
+	throttle  *frontend.Throttle    // nil: none
+	access    func() *access.Policy // the rules in force; nil: membership alone
+	log       *slog.Logger
 }
 
 // newAdminServer builds the admin HTTP server with its authentication.
@@ -42,6 +43,9 @@ func newAdminServer(cfg *Config, log *slog.Logger, eng *directory.Engine, backen
 		if d.rootNDN, err = eng.NormalizeDN(cfg.RootDN); err != nil {
 			return nil, fmt.Errorf("config: root_dn: %w", err)
 		}
+	}
+	if d.suffixNDN, err = eng.NormalizeDN(eng.Suffix()); err != nil {
+		return nil, fmt.Errorf("config: suffix: %w", err)
 	}
 	if cfg.Admin.Group != "" {
 		if d.groupNDN, err = eng.NormalizeDN(cfg.Admin.Group); err != nil || d.groupNDN == "" {
@@ -145,12 +149,7 @@ func (d *adminDirectory) Allowed(ctx context.Context, ndn string, write bool) bo
 	if write {
 		need = access.Write
 	}
-	suffix := d.eng.Suffix()
-	nsuffix, err := d.eng.NormalizeDN(suffix)
-	if err != nil {
-		return false
-	}
-	en, err := d.eng.Stored(ctx, suffix)
+	en, err := d.eng.Stored(ctx, d.suffixNDN)
 	if err != nil {
 		// No entry to test the rules' filters against: rules with a
 		// filter then give nothing.
@@ -160,7 +159,7 @@ func (d *adminDirectory) Allowed(ctx context.Context, ndn string, write bool) bo
 		ok, _ := d.eng.IsMember(ctx, ndn, group)
 		return ok
 	})
-	a := r.Entry(nsuffix, en)
+	a := r.Entry(d.suffixNDN, en)
 	return a.Entry().Has(need)
 }
 
