@@ -80,6 +80,7 @@ func TestSpaceGuardRefusesAndRecovers(t *testing.T) {
 }
 
 // mountTmpfs mounts a tmpfs of size bytes on a new directory, or skips.
+// The mount is detached at the end, so a test may leave a store open on it.
 func mountTmpfs(t *testing.T, size int64) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -87,7 +88,7 @@ func mountTmpfs(t *testing.T, size int64) string {
 		t.Skipf("cannot mount a size-limited tmpfs (needs root or CAP_SYS_ADMIN): %v", err)
 	}
 	t.Cleanup(func() {
-		if err := unix.Unmount(dir, 0); err != nil {
+		if err := unix.Unmount(dir, unix.MNT_DETACH); err != nil {
 			t.Errorf("unmount %s: %v", dir, err)
 		}
 	})
@@ -199,34 +200,14 @@ func TestDiskFullOnTmpfs(t *testing.T) {
 // next start instead, and say so; and checkStartSpace finds that the
 // disk cannot take a writable open.
 func TestCloseOnAFullDisk(t *testing.T) {
-	mnt := t.TempDir()
-	if err := unix.Mount("tmpfs", mnt, "tmpfs", 0, "size=300m"); err != nil {
-		t.Skipf("cannot mount a size-limited tmpfs (needs root or CAP_SYS_ADMIN): %v", err)
-	}
-	// The store stays open (that is the point): detach the mount.
-	t.Cleanup(func() { unix.Unmount(mnt, unix.MNT_DETACH) })
+	mnt := mountTmpfs(t, 300<<20)
 	e, err := openDiskTest(t, filepath.Join(mnt, "store"), 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
 	must(t, errOf(e.Add(ctx, "dc=example,dc=com", attrs("objectClass", "top", "dcObject", "organization", "dc", "example", "o", "Example"), WriteOptions{})))
-	f, err := os.Create(filepath.Join(mnt, "filler"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	chunk := make([]byte, 1<<20)
-	for {
-		if _, err := f.Write(chunk); err != nil {
-			break
-		}
-	}
-	for {
-		if _, err := f.Write(chunk[:512]); err != nil {
-			break
-		}
-	}
-	f.Close()
+	fillToTheLastByte(t, mnt)
 	err = e.Close()
 	if err == nil || !strings.Contains(err.Error(), "disk is full") {
 		t.Fatalf("Close on a full disk: %v", err)
@@ -389,11 +370,7 @@ func fillToTheLastByte(t *testing.T, dir string) string {
 // disk-full answer; once space is freed the engine reopens the store for
 // writing by itself, writes succeed, and a later start finds everything.
 func TestReadOnlyStartOnAFullDisk(t *testing.T) {
-	mnt := t.TempDir()
-	if err := unix.Mount("tmpfs", mnt, "tmpfs", 0, "size=300m"); err != nil {
-		t.Skipf("cannot mount a size-limited tmpfs (needs root or CAP_SYS_ADMIN): %v", err)
-	}
-	t.Cleanup(func() { unix.Unmount(mnt, unix.MNT_DETACH) })
+	mnt := mountTmpfs(t, 300<<20)
 	dir := filepath.Join(mnt, "store")
 	var logs syncBuffer
 	open := func() (*Engine, error) {
