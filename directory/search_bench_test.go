@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/switchboard-ldap/switchboard/internal/cputime"
 	"github.com/switchboard-ldap/switchboard/ldap"
 )
 
@@ -25,13 +26,13 @@ func BenchmarkUnindexedScan(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := processCPU()
+	cpu := cputime.Process()
 	for b.Loop() {
 		if err := e.Search(ctx, req, func(*Entry) error { return nil }); err != nil {
 			b.Fatal(err)
 		}
 	}
-	reportCPU(b, cpu)
+	cputime.Report(b, cpu)
 }
 
 // BenchmarkOutlookScan measures the per-entry cost of Outlook's
@@ -50,13 +51,13 @@ func BenchmarkOutlookScan(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu := processCPU()
+	cpu := cputime.Process()
 	for b.Loop() {
 		if err := e.Search(ctx, req, func(*Entry) error { return nil }); err != nil {
 			b.Fatal(err)
 		}
 	}
-	reportCPU(b, cpu)
+	cputime.Report(b, cpu)
 }
 
 // BenchmarkEqualitySearch measures an indexed point look-up, (uid=x) over

@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/directory/access"
 	"github.com/switchboard-ldap/switchboard/directory/ldif"
+	"github.com/switchboard-ldap/switchboard/internal/cputime"
 	"github.com/switchboard-ldap/switchboard/ldap"
 	"github.com/switchboard-ldap/switchboard/schema"
 )
@@ -238,7 +239,7 @@ func BenchmarkMatrix(b *testing.B) {
 			w.entries = 0
 			b.ReportAllocs()
 			b.ResetTimer()
-			cpu := processCPU()
+			cpu := cputime.Process()
 			i := 0
 			for b.Loop() {
 				w.res = nil
@@ -248,7 +249,7 @@ func BenchmarkMatrix(b *testing.B) {
 					b.Fatalf("result %+v", w.res)
 				}
 			}
-			reportCPU(b, cpu)
+			cputime.Report(b, cpu)
 			b.ReportMetric(float64(w.entries)/float64(i), "entries/op")
 		})
 	}
