@@ -369,8 +369,13 @@ func mustFilter(s string) *ldap.Filter {
 // It FAILS today in about half the runs: after the writers stop (and
 // after a further write), a VLV window from the index path starts one
 // entry earlier than the gather path's, both windows sorted (the indexes
-// verify clean). Found at the end of the session that wrote it; the cause
-// is not known yet (see the closing note on issue 13). Run it with
+// verify clean). It passed 4 of 4 runs with no reader during the writes,
+// and 4 of 4 with the engine's entry cache off (EntryCacheBytes -1, which
+// also turns off the DN and posting-list caches), but not with the sort's
+// own key-order and posting-set caches off: a cache of the engine seems
+// to serve a stale entry or list after searches overlapped writes, which
+// would touch every search, not only sorts. Found at the end of the
+// session that wrote it (see the closing note on issue 13). Run it with
 // SWITCHBOARD_SORT_RACE=1 until it is fixed, then drop the switch.
 func TestIndexSortUnderConcurrentWrites(t *testing.T) {
 	if os.Getenv("SWITCHBOARD_SORT_RACE") == "" {
