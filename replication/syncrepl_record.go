@@ -54,4 +54,3 @@ func (c *SyncreplConfig) fingerprint() uint64 {
 	}
 	return h.Sum64()
 }
-
