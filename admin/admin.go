@@ -33,6 +33,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/switchboard-ldap/switchboard/internal/netlimit"
 	"github.com/switchboard-ldap/switchboard/ldap"
 )
 
@@ -256,7 +257,7 @@ func (s *Server) Serve(l net.Listener) error {
 		MaxHeaderBytes:    or(s.MaxHeaderBytes, DefaultMaxHeaderBytes),
 		ErrorLog:          slog.NewLogLogger(s.logger().Handler(), slog.LevelDebug),
 	}
-	l = newLimitListener(l, or(s.MaxConns, DefaultMaxConns))
+	l = netlimit.Listen(l, or(s.MaxConns, DefaultMaxConns))
 	if s.TLS != nil {
 		l = tls.NewListener(l, s.TLS)
 	}

@@ -48,7 +48,7 @@ func TestSmokeAgainstSwitchboard(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer logf.Close()
-	srv := exec.Command(bin, "serve", "--data", data, "--listen", addr, "--admin-listen", "",
+	srv := exec.Command(bin, "serve", "--data", data, "--listen", addr, "--admin-listen", "", "--http-listen", "",
 		"--suffix", "dc=example,dc=com", "--root-dn", "cn=admin,dc=example,dc=com", "--log.level", "warn")
 	srv.Env = append(os.Environ(), "SWITCHBOARD_ROOT_PASSWORD=secret")
 	srv.Stdout, srv.Stderr = logf, logf

@@ -194,7 +194,7 @@ while [ "$SB_PORT" = "$SLAPD_PORT" ]; do SB_PORT=$(freeport); done
 taskset -c $SRV_CPU slapd -f "$SLAPD_DIR/slapd.conf" -h "ldap://127.0.0.1:$SLAPD_PORT/" -d 0 >"$WORK/slapd.log" 2>&1 &
 SLAPD_PID=$!
 SWITCHBOARD_ROOT_PASSWORD=$ROOTPW taskset -c $SRV_CPU "$SB" serve --config "$WORK/switchboard.yaml" --data "$SB_DIR" --listen "127.0.0.1:$SB_PORT" \
-	--admin-listen "" --suffix "$SUFFIX" --root-dn "$ROOTDN" --log.level warn >"$WORK/switchboard.log" 2>&1 &
+	--admin-listen "" --http-listen "" --suffix "$SUFFIX" --root-dn "$ROOTDN" --log.level warn >"$WORK/switchboard.log" 2>&1 &
 SB_PID=$!
 cleanup() {
 	kill "$SLAPD_PID" "$SB_PID" 2>/dev/null || true

@@ -336,7 +336,7 @@ func startRaw(t *testing.T, data string, extra ...string) *rawServer {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	args := append([]string{"serve", "--data", data, "--listen", addr, "--admin-listen", "", "--log.level", "warn"}, extra...)
+	args := append([]string{"serve", "--data", data, "--listen", addr, "--admin-listen", "", "--http-listen", "", "--log.level", "warn"}, extra...)
 	r.cmd = exec.Command(binary(t), args...)
 	r.cmd.Dir = t.TempDir()
 	r.cmd.Env = cliEnv()
@@ -461,7 +461,7 @@ func TestCLIConfigFileEnvFlagPrecedence(t *testing.T) {
 
 	// A broken config file is an error, not ignored.
 	bad := writeFile(t, "bad.yaml", "limits: [unclosed\n")
-	if _, errOut, code := runCLI(t, "", "serve", "--config", bad, "--data", filepath.Join(t.TempDir(), "d"), "--listen", freePort(t), "--admin-listen", ""); code == 0 || !strings.Contains(errOut, bad) {
+	if _, errOut, code := runCLI(t, "", "serve", "--config", bad, "--data", filepath.Join(t.TempDir(), "d"), "--listen", freePort(t), "--admin-listen", "", "--http-listen", ""); code == 0 || !strings.Contains(errOut, bad) {
 		t.Errorf("serve with a broken config: exit %d, stderr %q", code, errOut)
 	}
 }

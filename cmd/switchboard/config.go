@@ -19,6 +19,7 @@ import (
 type Config struct {
 	Listen           string              `mapstructure:"listen"`
 	AdminListen      string              `mapstructure:"admin_listen"`
+	HTTPListen       string              `mapstructure:"http_listen"`
 	AdminPprof       bool                `mapstructure:"admin_pprof"`
 	Data             string              `mapstructure:"data"`
 	Suffix           string              `mapstructure:"suffix"`
@@ -74,6 +75,13 @@ type Config struct {
 		MaxConnections int    `mapstructure:"max_connections"`
 		TLS            bool   `mapstructure:"tls"`
 	} `mapstructure:"admin"`
+
+	// HTTP configures the public HTTP listener (webdir.go, package web).
+	HTTP struct {
+		TLS             bool `mapstructure:"tls"`
+		AllowPlainBasic bool `mapstructure:"allow_plain_basic"`
+		MaxConnections  int  `mapstructure:"max_connections"`
+	} `mapstructure:"http"`
 
 	Log struct {
 		Level  string `mapstructure:"level"`
@@ -189,6 +197,10 @@ var defaults = []struct {
 }{
 	{"listen", "127.0.0.1:3389", "LDAP listen address"},
 	{"admin_listen", "127.0.0.1:8389", "admin HTTP listen address (empty: off)"},
+	{"http_listen", "127.0.0.1:8080", "public HTTP listen address: CardDAV, web console, SCIM (empty: off)"},
+	{"http.tls", false, "serve http_listen over HTTPS with tls.cert_file"},
+	{"http.allow_plain_basic", false, "accept passwords over plain HTTP from clients beyond loopback"},
+	{"http.max_connections", 256, "maximum concurrent connections on http_listen"},
 	{"admin_pprof", false, "serve Go profiles at /debug/pprof/ on the admin address (behind authentication)"},
 	{"admin.group", "", "DN of a group whose members (nested too) may use the admin HTTP API besides the root DN"},
 	{"admin.metrics_access", "loopback", "who reads /metrics without credentials: loopback (clients on a loopback address), open (anyone) or authenticated (no one)"},

@@ -88,7 +88,7 @@ func TestConfigRefusesSealedAttributesWithMultiSupplier(t *testing.T) {
 	if err := os.WriteFile(path, []byte("encryption:\n  attributes: [homePhone]\nreplication:\n  multi_supplier: true\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, errOut, code := runCLI(t, "", "serve", "--config", path, "--data", filepath.Join(dir, "data"))
+	_, errOut, code := runCLI(t, "", "serve", "--config", path, "--data", filepath.Join(dir, "data"), "--http-listen", "", "--admin-listen", "", "--listen", freePort(t))
 	if code == 0 || !strings.Contains(errOut, "cannot be used together") {
 		t.Fatalf("serve with sealed attributes and multi-supplier: exit %d, stderr %q", code, errOut)
 	}

@@ -274,7 +274,7 @@ func TestAdminConfigRefused(t *testing.T) {
 		{"--admin.tls", "admin.tls needs tls.cert_file"},
 	} {
 		_, stderr, code := runCLI(t, "", "serve", "--data", filepath.Join(t.TempDir(), "data"), "--listen", freePort(t),
-			"--admin-listen", freePort(t), "--root-password", "x", c.flag)
+			"--admin-listen", freePort(t), "--http-listen", "", "--root-password", "x", c.flag)
 		if code == 0 || !strings.Contains(stderr, c.want) {
 			t.Errorf("serve %s: exit %d, %q", c.flag, code, stderr)
 		}

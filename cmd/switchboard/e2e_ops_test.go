@@ -105,7 +105,7 @@ func runServeFail(t *testing.T, args ...string) (string, int) {
 
 func TestCLIServeRejectsArguments(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
-	errOut, code := runServeFail(t, "demo", "--data", data, "--listen", freePort(t), "--admin-listen", "")
+	errOut, code := runServeFail(t, "demo", "--data", data, "--listen", freePort(t), "--admin-listen", "", "--http-listen", "")
 	if code == 0 || !strings.Contains(errOut, `serve takes no arguments, got ["demo"]`) || !strings.Contains(errOut, "Usage: switchboard serve") {
 		t.Fatalf("serve demo: exit %d, stderr %q", code, errOut)
 	}
@@ -124,7 +124,7 @@ func TestCLIDemoOnNonEmptyStoreIsLogged(t *testing.T) {
 
 func TestCLISecondServerNamesTheHolder(t *testing.T) {
 	s := startServer(t, "")
-	errOut, code := runServeFail(t, "--data", s.Data, "--listen", freePort(t), "--admin-listen", "")
+	errOut, code := runServeFail(t, "--data", s.Data, "--listen", freePort(t), "--admin-listen", "", "--http-listen", "")
 	pid := strconv.Itoa(s.cmd.Process.Pid)
 	if code == 0 || !strings.Contains(errOut, "held by process "+pid) || !strings.Contains(errOut, "kill "+pid) || strings.Contains(errOut, "Badger") {
 		t.Fatalf("second server on %s: exit %d, stderr %q", s.Data, code, errOut)
@@ -145,8 +145,9 @@ func TestCLIPortInUseBeforeStore(t *testing.T) {
 	}
 	defer busy.Close()
 	for _, args := range [][]string{
-		{"--listen", busy.Addr().String(), "--admin-listen", ""},
-		{"--listen", freePort(t), "--admin-listen", busy.Addr().String()},
+		{"--listen", busy.Addr().String(), "--admin-listen", "", "--http-listen", ""},
+		{"--listen", freePort(t), "--admin-listen", busy.Addr().String(), "--http-listen", ""},
+		{"--listen", freePort(t), "--admin-listen", "", "--http-listen", busy.Addr().String()},
 	} {
 		data := filepath.Join(t.TempDir(), "data")
 		errOut, code := runServeFail(t, append([]string{"--data", data}, args...)...)
@@ -260,7 +261,7 @@ func TestCLIStorePermissions(t *testing.T) {
 	})
 	for _, mode := range []os.FileMode{0o775, 0o757} {
 		os.Chmod(data, mode)
-		errOut, code := runServeFail(t, "--data", data, "--listen", freePort(t), "--admin-listen", "")
+		errOut, code := runServeFail(t, "--data", data, "--listen", freePort(t), "--admin-listen", "", "--http-listen", "")
 		if code == 0 || !strings.Contains(errOut, "may be written by group or others") || !strings.Contains(errOut, "chmod 700 "+data) {
 			t.Errorf("serve on a %04o data directory: exit %d, stderr %q", mode, code, errOut)
 		}
@@ -290,7 +291,7 @@ func TestCLIDamagedStoreRefused(t *testing.T) {
 			t.Errorf("%s on a damaged store: exit %d, stderr %q", cmd, code, errOut)
 		}
 	}
-	errOut, code := runServeFail(t, "--data", data, "--listen", freePort(t), "--admin-listen", "")
+	errOut, code := runServeFail(t, "--data", data, "--listen", freePort(t), "--admin-listen", "", "--http-listen", "")
 	check("serve", errOut, code)
 	_, errOut, code = runCLI(t, "", "verify", "--data", data)
 	check("verify", errOut, code)

@@ -67,6 +67,7 @@ func freePort(t testing.TB) string {
 type testServer struct {
 	Addr  string // host:port of the LDAP listener
 	Admin string // host:port of the admin HTTP listener
+	HTTP  string // host:port of the public HTTP listener (http_listen)
 	Data  string // data directory
 	URL   string // ldap://host:port
 	cmd   *exec.Cmd
@@ -134,9 +135,9 @@ func (s *testServer) start() { s.startAttempt(1) }
 func (s *testServer) startAttempt(n int) {
 	t := s.t
 	t.Helper()
-	s.Addr, s.Admin = freePort(t), freePort(t)
+	s.Addr, s.Admin, s.HTTP = freePort(t), freePort(t), freePort(t)
 	s.URL = "ldap://" + s.Addr
-	args := append([]string{"serve", "--data", s.Data, "--listen", s.Addr, "--admin-listen", s.Admin,
+	args := append([]string{"serve", "--data", s.Data, "--listen", s.Addr, "--admin-listen", s.Admin, "--http-listen", s.HTTP,
 		"--suffix", testSuffix, "--root-dn", testRootDN, "--log.level", "warn"}, s.args...)
 	s.cmd = exec.Command(binary(t), args...)
 	s.cmd.Env = append(os.Environ(), "SWITCHBOARD_ROOT_PASSWORD="+testRootPass)

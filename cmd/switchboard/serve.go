@@ -22,6 +22,7 @@ import (
 	"github.com/switchboard-ldap/switchboard/replication"
 	"github.com/switchboard-ldap/switchboard/schema"
 	"github.com/switchboard-ldap/switchboard/testdata"
+	"github.com/switchboard-ldap/switchboard/web"
 )
 
 // openEngine builds the schema and opens the store with the overlays that
@@ -311,6 +312,16 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	adm.Mount = mounts
+	// The public HTTP listener's surfaces act through LDAP connections to
+	// srv over an in-process pipe (package web).
+	pipe := web.NewPipe()
+	webSrv, err := newWebServer(cfg, log, eng, pipe, tlsCfg)
+	if err != nil {
+		return err
+	}
+	if err := mountWeb(webSrv, cfg, log, eng); err != nil {
+		return err
+	}
 	srv := &ldap.Server{
 		Handler:          fe,
 		Logger:           log,
@@ -327,11 +338,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		MaxConnectionsPerIP: noneAsZero(cfg.Limits.MaxConnectionsPerIP),
 		ConnLimitExempt:     exempt,
 	}
-	errc := make(chan error, 3)
+	errc := make(chan error, 5)
 	for _, f := range rp.onShutdown {
 		srv.RegisterOnShutdown(f)
 	}
-	ln, ldapsLn, aln := lns.take()
+	ln, ldapsLn, aln, hln := lns.take()
 	go func() { errc <- srv.Serve(ln) }()
 	if ldapsLn != nil {
 		go func() { errc <- srv.ServeTLS(ldapsLn, tlsCfg) }()
@@ -340,9 +351,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		go func() { errc <- adm.Serve(aln) }()
 		log.Info("admin HTTP listening", "addr", aln.Addr().String(), "tls", adm.TLS != nil)
 	}
+	if hln != nil {
+		go func() { errc <- srv.Serve(pipe) }()
+		go func() { errc <- webSrv.Serve(hln) }()
+		log.Info("public HTTP listening", "addr", hln.Addr().String(), "tls", webSrv.TLS != nil)
+	}
 	adm.SetReady(true)
 	log.Info("LDAP listening", "addr", ln.Addr().String(), "suffix", cfg.Suffix, "entries", eng.EntryCount(), "version", version)
-	printStart(stdout, cfg, tlsCfg != nil, ln, ldapsLn, aln)
+	printStart(stdout, cfg, tlsCfg != nil, ln, ldapsLn, aln, hln)
 
 	select {
 	case <-ctx.Done():
@@ -355,6 +371,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	adm.SetReady(false)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.Limits.ShutdownTimeout)
 	defer cancel()
+	// The web first: its requests use LDAP connections over the pipe.
+	webSrv.Shutdown(sctx)
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("shutdown did not finish in time; closed remaining connections", "err", err)
 	}

@@ -19,7 +19,7 @@ import (
 
 // listeners are serve's sockets, bound before the store is opened.
 type listeners struct {
-	ldap, ldaps, admin net.Listener
+	ldap, ldaps, admin, http net.Listener
 }
 
 // listen binds the LDAP, LDAPS and admin addresses of cfg (the last two
@@ -40,6 +40,7 @@ func listen(cfg *Config) (*listeners, error) {
 	l.ldaps = bind("listen_ldaps", cfg.ListenLDAPS)
 	l.ldap = bind("listen", cfg.Listen)
 	l.admin = bind("admin_listen", cfg.AdminListen)
+	l.http = bind("http_listen", cfg.HTTPListen)
 	if err != nil {
 		l.close()
 		return nil, err
@@ -48,15 +49,15 @@ func listen(cfg *Config) (*listeners, error) {
 }
 
 // take hands the listeners over to the servers, which close them.
-func (l *listeners) take() (ldap, ldaps, admin net.Listener) {
-	ldap, ldaps, admin = l.ldap, l.ldaps, l.admin
+func (l *listeners) take() (ldap, ldaps, admin, http net.Listener) {
+	ldap, ldaps, admin, http = l.ldap, l.ldaps, l.admin, l.http
 	*l = listeners{}
 	return
 }
 
 // close closes the listeners not taken.
 func (l *listeners) close() {
-	for _, ln := range []net.Listener{l.ldap, l.ldaps, l.admin} {
+	for _, ln := range []net.Listener{l.ldap, l.ldaps, l.admin, l.http} {
 		if ln != nil {
 			ln.Close()
 		}
@@ -97,7 +98,7 @@ func removeStaleImport(tmp string, stderr io.Writer) error {
 }
 
 // printStart tells the operator what serves where and how to bind.
-func printStart(w io.Writer, cfg *Config, startTLS bool, ldap, ldaps, admin net.Listener) {
+func printStart(w io.Writer, cfg *Config, startTLS bool, ldap, ldaps, admin, http net.Listener) {
 	tlsState := "StartTLS off"
 	if startTLS {
 		tlsState = "StartTLS on"
@@ -114,6 +115,13 @@ func printStart(w io.Writer, cfg *Config, startTLS bool, ldap, ldaps, admin net.
 		fmt.Fprintf(w, "  admin API:      http://%s/ (/healthz, /readyz, /metrics)\n", admin.Addr())
 	} else {
 		fmt.Fprintf(w, "  admin API:      off\n")
+	}
+	if http != nil {
+		scheme := "http"
+		if cfg.HTTP.TLS {
+			scheme = "https"
+		}
+		fmt.Fprintf(w, "  web:            %s://%s/\n", scheme, http.Addr())
 	}
 	zz := "-ZZ "
 	if !startTLS {

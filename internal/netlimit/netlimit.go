@@ -1,21 +1,23 @@
-package admin
+// Package netlimit caps the connections a listener hands out at once, for
+// the HTTP servers (admin API, public listener).
+package netlimit
 
 import (
 	"net"
 	"sync"
 )
 
-// limitListener accepts at most n connections at once: Accept waits for
-// one to close before taking another from the kernel's queue.
+// Listen returns l accepting at most n connections at once: Accept waits
+// for one to close before taking another from the kernel's queue.
+func Listen(l net.Listener, n int) net.Listener {
+	return &limitListener{Listener: l, sem: make(chan struct{}, n), done: make(chan struct{})}
+}
+
 type limitListener struct {
 	net.Listener
 	sem  chan struct{}
 	done chan struct{}
 	once sync.Once
-}
-
-func newLimitListener(l net.Listener, n int) *limitListener {
-	return &limitListener{Listener: l, sem: make(chan struct{}, n), done: make(chan struct{})}
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {

@@ -1,0 +1,300 @@
+// Package web is Switchboard's public HTTP listener (config key
+// http_listen): the surfaces that people and their devices reach, such as
+// CardDAV, the web console and SCIM, as opposed to the operators' admin
+// API (package admin). Each surface is an http.Handler mounted on one
+// Server with Handle.
+//
+// A request acts in the directory as an LDAP client would. Its Session is
+// an LDAP connection to the server's own LDAP handler over an in-process
+// Pipe, bound as the user with the user's password, and that connection
+// carries the HTTP client's address. So the access rules, limits,
+// password policy (lockout, expiry), failed-bind throttle, overlays and
+// audit apply to a web request exactly as to an LDAP one, and a change
+// made through the web is an ordinary LDAP write. Nothing here decides
+// what a user may see or change.
+//
+// Sessions are kept for reuse (clients such as CardDAV send their
+// credentials with every request) under a key made from the client's
+// address, the bind DN and the password, for at most SessionIdle
+// without use and SessionMaxAge in all: an account locked, deleted or
+// given a new password stops working within SessionMaxAge.
+package web
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	goldap "github.com/go-ldap/ldap/v3"
+	"github.com/switchboard-ldap/switchboard/internal/netlimit"
+)
+
+// Defaults for the Server's zero fields.
+const (
+	DefaultSessionIdle   = 30 * time.Second
+	DefaultSessionMaxAge = 2 * time.Minute
+	DefaultMaxConns      = 256
+)
+
+// Directory is what the web surfaces need to know of the directory
+// besides LDAP itself.
+type Directory interface {
+	// Resolve maps a login name as a user types it (a DN, a uid or a mail
+	// address) to the DN to bind as. A name that matches no entry, or
+	// more than one, resolves to a DN that does not exist, so that the
+	// bind fails as any wrong password does (same cost, same throttle);
+	// an error means the directory cannot answer now.
+	Resolve(ctx context.Context, login string) (string, error)
+}
+
+// ErrInvalidCredentials is Login's answer to a wrong name or password, a
+// locked account, or any other refused bind.
+var ErrInvalidCredentials = errors.New("invalid credentials")
+
+// A Server is the public HTTP listener.
+type Server struct {
+	Directory Directory
+	LDAP      *Pipe       // the LDAP server's in-process listener
+	TLS       *tls.Config // serve HTTPS with it; nil: plain HTTP
+	// AllowPlainBasic lets clients on non-loopback addresses send
+	// passwords over plain HTTP; by default they get 403.
+	AllowPlainBasic bool
+	Logger          *slog.Logger
+	MaxConns        int           // concurrent HTTP connections; 0: DefaultMaxConns
+	SessionIdle     time.Duration // 0: DefaultSessionIdle
+	SessionMaxAge   time.Duration // 0: DefaultSessionMaxAge
+
+	mux      http.ServeMux
+	srv      *http.Server
+	mu       sync.Mutex
+	sessions map[[32]byte]*Session
+	stop     chan struct{}
+}
+
+// Handle mounts h at pattern (http.ServeMux patterns). Call it before
+// Serve.
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
+// Handler is the server's handler: the mounted surfaces behind the
+// headers every response carries.
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		s.mux.ServeHTTP(w, r)
+	})
+}
+
+// Serve answers HTTP requests on l until Shutdown.
+func (s *Server) Serve(l net.Listener) error {
+	if a, ok := l.Addr().(*net.TCPAddr); ok && !a.IP.IsLoopback() && s.TLS == nil {
+		s.logger().Warn("the public HTTP listener serves plain HTTP beyond loopback; set http.tls with tls.cert_file",
+			"addr", a.String(), "allow_plain_basic", s.AllowPlainBasic)
+	}
+	s.mu.Lock()
+	s.stop = make(chan struct{})
+	s.srv = &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.logger().Handler(), slog.LevelDebug),
+	}
+	srv, stop := s.srv, s.stop
+	s.mu.Unlock()
+	go s.expire(stop)
+	l = netlimit.Listen(l, or(s.MaxConns, DefaultMaxConns))
+	if s.TLS != nil {
+		l = tls.NewListener(l, s.TLS)
+	}
+	err := srv.Serve(l)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops serving and closes every session.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	srv, stop := s.srv, s.stop
+	s.srv, s.stop = nil, nil
+	s.mu.Unlock()
+	if stop != nil {
+		close(stop)
+	}
+	var err error
+	if srv != nil {
+		err = srv.Shutdown(ctx)
+	}
+	s.mu.Lock()
+	for k, se := range s.sessions {
+		se.conn.Close()
+		delete(s.sessions, k)
+	}
+	s.mu.Unlock()
+	return err
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return s.Logger
+}
+
+// A Session is a user's LDAP connection, bound as the user.
+type Session struct {
+	DN    string // the bound DN, as resolved
+	conn  *goldap.Conn
+	born  time.Time
+	mu    sync.Mutex
+	used  time.Time
+	users int // requests holding the session
+}
+
+// Conn is the session's LDAP connection, safe for concurrent use. Do not
+// bind on it or close it.
+func (se *Session) Conn() *goldap.Conn { return se.conn }
+
+// Login authenticates a user by login name (DN, uid or mail) and
+// password from the client at remote, returning a session bound as the
+// user: a reused one when the same client logged in with the same
+// credentials recently. Call Release when done with it.
+func (s *Server) Login(ctx context.Context, remote net.Addr, login string, password []byte) (*Session, error) {
+	if login == "" || len(password) == 0 {
+		return nil, ErrInvalidCredentials
+	}
+	dn, err := s.Directory.Resolve(ctx, login)
+	if err != nil {
+		return nil, fmt.Errorf("web: resolve login: %w", err)
+	}
+	key := sessionKey(remote, dn, password)
+	now := time.Now()
+	s.mu.Lock()
+	if se := s.sessions[key]; se != nil && !se.conn.IsClosing() && now.Sub(se.born) < or(s.SessionMaxAge, DefaultSessionMaxAge) {
+		se.mu.Lock()
+		se.used, se.users = now, se.users+1
+		se.mu.Unlock()
+		s.mu.Unlock()
+		return se, nil
+	}
+	s.mu.Unlock()
+
+	c, err := s.LDAP.Dial(ctx, remote)
+	if err != nil {
+		return nil, fmt.Errorf("web: connect to the directory: %w", err)
+	}
+	conn := goldap.NewConn(c, false)
+	conn.Start()
+	if err := conn.Bind(dn, string(password)); err != nil {
+		conn.Close()
+		var le *goldap.Error
+		if errors.As(err, &le) && le.ResultCode == goldap.LDAPResultInvalidCredentials {
+			return nil, ErrInvalidCredentials
+		}
+		return nil, fmt.Errorf("web: bind: %w", err)
+	}
+	se := &Session{DN: dn, conn: conn, born: now, used: now, users: 1}
+	s.mu.Lock()
+	if s.sessions == nil {
+		s.sessions = map[[32]byte]*Session{}
+	}
+	if old := s.sessions[key]; old != nil {
+		old.retire()
+	}
+	s.sessions[key] = se
+	s.mu.Unlock()
+	return se, nil
+}
+
+// Release ends a request's use of the session.
+func (se *Session) Release() {
+	se.mu.Lock()
+	se.users--
+	se.used = time.Now()
+	se.mu.Unlock()
+}
+
+// retire closes the session's connection once no request uses it; the
+// caller holds the server's lock and has removed it from the table.
+func (se *Session) retire() {
+	se.mu.Lock()
+	idle := se.users == 0
+	se.mu.Unlock()
+	if idle {
+		se.conn.Close()
+		return
+	}
+	go func() {
+		for {
+			time.Sleep(time.Second)
+			se.mu.Lock()
+			idle := se.users == 0
+			se.mu.Unlock()
+			if idle {
+				se.conn.Close()
+				return
+			}
+		}
+	}()
+}
+
+// expire drops sessions idle or old beyond the limits, every few seconds.
+func (s *Server) expire(stop <-chan struct{}) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-t.C:
+			idle, maxAge := or(s.SessionIdle, DefaultSessionIdle), or(s.SessionMaxAge, DefaultSessionMaxAge)
+			s.mu.Lock()
+			for k, se := range s.sessions {
+				se.mu.Lock()
+				stale := se.users == 0 && now.Sub(se.used) > idle
+				se.mu.Unlock()
+				if stale || now.Sub(se.born) > maxAge || se.conn.IsClosing() {
+					delete(s.sessions, k)
+					se.retire()
+				}
+			}
+			s.mu.Unlock()
+		}
+	}
+}
+
+func sessionKey(remote net.Addr, dn string, password []byte) [32]byte {
+	h := sha256.New()
+	host := ""
+	if remote != nil {
+		host = remote.String()
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+	}
+	for _, p := range [][]byte{[]byte(host), []byte(dn), password} {
+		fmt.Fprintf(h, "%d:", len(p))
+		h.Write(p)
+	}
+	var k [32]byte
+	h.Sum(k[:0])
+	return k
+}
+
+// or is v, or def if v is zero.
+func or[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}

@@ -1,0 +1,173 @@
+package web
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/switchboard-ldap/switchboard/ldap"
+)
+
+// fakeDirectory resolves uid "jdoe" and mail "jdoe@example.com" to one
+// DN, everything else to a DN that does not exist.
+type fakeDirectory struct{}
+
+func (fakeDirectory) Resolve(_ context.Context, login string) (string, error) {
+	switch login {
+	case "jdoe", "jdoe@example.com", "uid=jdoe,dc=example,dc=com":
+		return "uid=jdoe,dc=example,dc=com", nil
+	}
+	return "uid=" + login + ",ou=nobody", nil
+}
+
+// bindServer is an LDAP server over a Pipe accepting one password for
+// jdoe and recording the remote address of every bind.
+type bindServer struct {
+	mu      sync.Mutex
+	binds   int
+	remotes []string
+}
+
+func (b *bindServer) ServeLDAP(ctx context.Context, w ldap.ResponseWriter, r *ldap.Request) {
+	switch r.Op {
+	case ldap.OpBindRequest:
+		b.mu.Lock()
+		b.binds++
+		if s := ldap.SessionFrom(ctx); s != nil && s.RemoteAddr != nil {
+			b.remotes = append(b.remotes, s.RemoteAddr.String())
+		}
+		b.mu.Unlock()
+		if string(r.Bind.Name) == "uid=jdoe,dc=example,dc=com" && string(r.Bind.Password) == "secret" {
+			w.WriteResult(&ldap.Result{Code: ldap.Success})
+			return
+		}
+		w.WriteResult(&ldap.Result{Code: ldap.InvalidCredentials})
+	default:
+		w.WriteResult(&ldap.Result{Code: ldap.UnwillingToPerform})
+	}
+}
+
+func newTestServer(t *testing.T) (*Server, *bindServer) {
+	t.Helper()
+	pipe := NewPipe()
+	b := &bindServer{}
+	ls := &ldap.Server{Handler: b}
+	go ls.Serve(pipe)
+	t.Cleanup(func() { ls.Close() })
+	s := &Server{Directory: fakeDirectory{}, LDAP: pipe}
+	s.Handle("/who", s.Basic("test", nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		se, ok := SessionFrom(r.Context())
+		if !ok {
+			t.Error("no session in context")
+			return
+		}
+		w.Write([]byte(se.DN))
+	})))
+	t.Cleanup(func() { s.Shutdown(context.Background()) })
+	return s, b
+}
+
+func request(s *Server, remote, user, pw string, withTLS bool) *httptest.ResponseRecorder {
+	r := httptest.NewRequest("GET", "/who", nil)
+	r.RemoteAddr = remote
+	if user != "" {
+		r.SetBasicAuth(user, pw)
+	}
+	r.TLS = nil
+	if withTLS {
+		r.TLS = &tls.ConnectionState{HandshakeComplete: true}
+	}
+	w := httptest.NewRecorder()
+	s.Handler().ServeHTTP(w, r)
+	return w
+}
+
+func TestBasicLogsInByUidMailOrDN(t *testing.T) {
+	s, b := newTestServer(t)
+	for _, login := range []string{"jdoe", "jdoe@example.com", "uid=jdoe,dc=example,dc=com"} {
+		w := request(s, "127.0.0.1:4000", login, "secret", false)
+		if w.Code != 200 || w.Body.String() != "uid=jdoe,dc=example,dc=com" {
+			t.Errorf("login %q: %d %q", login, w.Code, w.Body.String())
+		}
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, r := range b.remotes {
+		if !strings.HasPrefix(r, "127.0.0.1:") {
+			t.Errorf("the LDAP server saw remote %q, want the HTTP client's address", r)
+		}
+	}
+	if len(b.remotes) == 0 {
+		t.Error("no bind reached the LDAP server")
+	}
+}
+
+func TestBasicRefusals(t *testing.T) {
+	s, _ := newTestServer(t)
+	cases := []struct {
+		name, remote, user, pw string
+		tls                    bool
+		want                   int
+	}{
+		{"no credentials", "127.0.0.1:1", "", "", false, 401},
+		{"wrong password", "127.0.0.1:1", "jdoe", "nope", false, 401},
+		{"unknown user", "127.0.0.1:1", "ghost", "secret", false, 401},
+		{"plain HTTP beyond loopback", "192.0.2.7:1", "jdoe", "secret", false, 403},
+		{"TLS beyond loopback", "192.0.2.7:1", "jdoe", "secret", true, 200},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			w := request(s, c.remote, c.user, c.pw, c.tls)
+			if w.Code != c.want {
+				t.Fatalf("status %d, want %d (%s)", w.Code, c.want, w.Body.String())
+			}
+			if c.want == 401 && !strings.HasPrefix(w.Header().Get("WWW-Authenticate"), "Basic realm=") {
+				t.Errorf("401 without a Basic challenge: %q", w.Header().Get("WWW-Authenticate"))
+			}
+		})
+	}
+	s.AllowPlainBasic = true
+	if w := request(s, "192.0.2.7:1", "jdoe", "secret", false); w.Code != 200 {
+		t.Errorf("with AllowPlainBasic: %d", w.Code)
+	}
+}
+
+func TestSessionsAreReusedPerClientAndPassword(t *testing.T) {
+	s, b := newTestServer(t)
+	for i := 0; i < 5; i++ {
+		if w := request(s, "127.0.0.1:9", "jdoe", "secret", false); w.Code != 200 {
+			t.Fatalf("request %d: %d", i, w.Code)
+		}
+	}
+	b.mu.Lock()
+	n := b.binds
+	b.mu.Unlock()
+	if n != 1 {
+		t.Errorf("5 requests with the same credentials made %d binds, want 1", n)
+	}
+	// Another client address, or a wrong password, binds again.
+	request(s, "127.0.0.2:9", "jdoe", "secret", false)
+	request(s, "127.0.0.1:9", "jdoe", "wrong", false)
+	b.mu.Lock()
+	n = b.binds
+	b.mu.Unlock()
+	if n != 3 {
+		t.Errorf("binds after a new address and a wrong password: %d, want 3", n)
+	}
+}
+
+func TestPipeClosed(t *testing.T) {
+	p := NewPipe()
+	p.Close()
+	if _, err := p.Dial(context.Background(), &net.TCPAddr{}); err == nil {
+		t.Error("Dial on a closed pipe succeeded")
+	}
+	if _, err := p.Accept(); err == nil {
+		t.Error("Accept on a closed pipe succeeded")
+	}
+}
