@@ -151,3 +151,59 @@ func TestOneChangeLog(t *testing.T) {
 		}
 	})
 }
+
+// TestReinitialiseFeedGoesOn: an RFC 4533 cookie of a replica stays
+// covered across its reinitialisation, and the change feed brings a
+// consumer at it to the new content: what the snapshot changed is in the
+// log after the cookie.
+func TestReinitialiseFeedGoesOn(t *testing.T) {
+	ctx := context.Background()
+	a := startReplica(t, 1, "")
+	b := startReplica(t, 2, "")
+	a.seedPeople(4)
+	if _, err := b.rep.CatchUp(ctx, a.peer()); err != nil {
+		t.Fatal(err)
+	}
+	b.settle()
+	b.mustAdd("cn=mine,ou=people,dc=example,dc=com", "objectClass", "person", "sn", "m")
+	cookie := b.clog.State()
+	// Changes b has not pulled: its reinitialisation brings them.
+	if _, err := a.eng.Delete(ctx, "cn=p1,ou=people,dc=example,dc=com", directory.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	mods := []directory.Mod{{Op: change.ModReplace, Attr: directory.Attr{Name: "description", Values: [][]byte{[]byte("changed")}}}}
+	if _, err := a.eng.Modify(ctx, "cn=p2,ou=people,dc=example,dc=com", mods, directory.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	a.mustAdd("cn=new,ou=people,dc=example,dc=com", "objectClass", "person", "sn", "n")
+	if err := b.rep.Reinitialise(ctx, a.peer()); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	err := b.eng.View(func(v *directory.View) error {
+		cov, err := b.clog.Coverage(v)
+		if err != nil {
+			return err
+		}
+		if !cov.Covers(cookie) {
+			t.Fatalf("the cookie %v from before the reinitialisation is not covered by %v", cookie, cov)
+		}
+		return b.clog.Since(v, cookie, func(r *Record) error {
+			got = append(got, r.Kind.String()+" "+r.DN)
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"delete cn=p1,ou=people,dc=example,dc=com", "modify cn=p2,ou=people,dc=example,dc=com",
+		"add cn=new,ou=people,dc=example,dc=com"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("the feed after the cookie lacks %q: %q", want, got)
+		}
+	}
+	// b's own change, not pulled by a before, was carried and stays.
+	if n := b.eng.EntryCount(); n != 7 {
+		t.Errorf("%d entries after the reinitialisation, want 7 (5 seeded, less one deleted, one added on each replica)", n)
+	}
+}
