@@ -313,17 +313,17 @@ func (r *Replicator) stale(v Vector) (string, error) {
 		if theirs.Less(opFloor[o]) {
 			return fmt.Sprintf("it stands at %s for replica %d, below this replica's purge floor %s, and the changes it lacks were trimmed", theirs, o, floor), nil
 		}
-		// The first change it lacks, from the op log.
+		// The first change it lacks, from the change log.
 		var next change.CSN
 		p := opPrefix(o)
 		err := r.eng.View(func(view *directory.View) error {
-			return view.Records(p, theirs.AppendBinary(bytes.Clone(p)), false, func(k, _ []byte) (bool, error) {
+			return view.Records(p, theirs.AppendBinary(bytes.Clone(p)), false, func(k, val []byte) (bool, error) {
 				c, err := change.DecodeCSN(k[len(p):])
 				if err != nil {
 					return false, err
 				}
-				if !theirs.Less(c) {
-					return true, nil
+				if !theirs.Less(c) || logFlags(val)&logReplicated == 0 {
+					return true, nil // what it has, or what peers never pull
 				}
 				next = c
 				return false, nil
