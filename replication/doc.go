@@ -27,7 +27,7 @@
 //
 //	r o | origin (2) | CSN (16) -> log record (LogRecord, below)
 //	r O | origin (2)            -> floor CSN: the log of origin holds every
-//	                               change above it and none at or below it
+//	                               change above it (trimming raises it)
 //	r p | 's' | consumer ID     -> an RFC 4533 consumer's position
 //	r p | 'r' | replica (2)     -> a replica peer's position
 //	r g                         -> generation (16 random bytes)
@@ -36,7 +36,7 @@
 //	r i                         -> reinitialisation in progress (the snapshot ID)
 //	r y | name                  -> an RFC 4533 consumer's cookie (Syncrepl)
 //
-// The first five are the log, its floors and its one consumer table; the
+// The first four lines are the log, its floors and its one consumer table; the
 // others are multi-supplier replication's and the RFC 4533 consumer's
 // (described below). Nothing else under 'r' records changes.
 //
