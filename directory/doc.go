@@ -28,7 +28,7 @@
 //	'd' | NDN                            -> ID                 (DN index)
 //	'c' | parentID | childID             -> empty              (children)
 //	'p' 'i' 's' 'o' 'a' | ... | ID       -> empty              (attribute indexes)
-//	'r' | ...                            -> side records       (replication: changelog, coverage, consumers; see package replication)
+//	'r' | ...                            -> side records       (replication: change log, floors, consumers; see package replication)
 //
 // The attribute index keys (presence, equality, substring grams, ordering,
 // approximate) are laid out in package index. Each ends with the entry ID,
@@ -62,7 +62,9 @@
 // Open refuses a store of a later version, and one whose upgrade to a
 // later version was cut off. Format 1 is the first versioned format;
 // testdata/stores holds stores written by its binary, which the tests
-// open.
+// open. Format 2 changed only side records (package replication's two
+// change logs became one): the engine's own migration from 1 is empty,
+// and package replication's (replication.Migrations) does the work.
 //
 // # Reads
 //

@@ -25,8 +25,8 @@ const storesDir = "../testdata/stores"
 func TestFormat1StoreOpens(t *testing.T) {
 	dir := directorytest.UnpackStore(t, filepath.Join(storesDir, "single.tar.gz"))
 	e := directorytest.Open(t, directory.Options{Dir: filepath.Join(dir, "data")})
-	if v := e.FormatVersion(); v != 1 {
-		t.Errorf("FormatVersion = %d, want 1", v)
+	if v := e.FormatVersion(); v != 2 {
+		t.Errorf("FormatVersion = %d, want 2 (upgraded from 1)", v)
 	}
 	ctx := context.Background()
 	if err := e.WaitIndexes(ctx); err != nil {
@@ -162,6 +162,7 @@ func TestFormat1StoreUpgrades(t *testing.T) {
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
 	}
+	directory.SetFormatForTest(&opt, 1) // a binary of format 1
 	if e, err := directory.Open(opt); err == nil || !strings.Contains(err.Error(), "the store is in format 2, newer than this binary's (1)") {
 		if e != nil {
 			e.Close()

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 )
@@ -57,6 +58,15 @@ func markEntries(batch int, calls *int, fail func(call int) error) Migration {
 func storeWithEntries(t *testing.T, n int) Options {
 	t.Helper()
 	opt, e := openOnDisk(t)
+	must(t, e.Close())
+	// Made by a binary of format 1.
+	must(t, os.RemoveAll(opt.Dir))
+	opt.format = 1
+	e, err := Open(opt)
+	must(t, err)
+	ctx := context.Background()
+	must(t, errOf(e.Add(ctx, "dc=example,dc=com", attrs("objectClass", "top", "dcObject", "organization", "dc", "example", "o", "Example"), WriteOptions{})))
+	must(t, errOf(e.Add(ctx, "ou=people,dc=example,dc=com", attrs("objectClass", "organizationalUnit", "ou", "people"), WriteOptions{})))
 	for i := range n {
 		must(t, errOf(e.Add(context.Background(), fmt.Sprintf("uid=u%d,ou=people,dc=example,dc=com", i),
 			person(fmt.Sprintf("u%d", i), "U", "X"), WriteOptions{})))
@@ -145,7 +155,7 @@ func TestFormatUpgradeResumes(t *testing.T) {
 	// version moves only with the last step. A binary of format 1 must
 	// not write it meanwhile.
 	old := opt
-	old.format, old.Migrations = 0, nil
+	old.format, old.Migrations = 1, nil
 	if e, err := Open(old); err == nil || !strings.Contains(err.Error(), "upgrade of the store from format 1 to 2 was cut off") {
 		if e != nil {
 			e.Close()

@@ -11,13 +11,13 @@ const (
 	prefixChild byte = 'c'  // c | parentID | childID        -> (empty)
 	// Index keys ('p', 'i', 's', 'o', 'a') are laid out by package index.
 	// Side records ('r', PrefixReplication in records.go) are laid out by
-	// package replication: its changelog, coverage and consumer table.
+	// package replication: its change log, floors and consumer table.
 )
 
 // formatVersion is the layout written by this code. Open upgrades a store
 // of an earlier version (format.go) and refuses one of a later version
 // rather than misread it.
-const formatVersion uint32 = 1
+const formatVersion uint32 = 2
 
 var (
 	keyFormat  = []byte{prefixMeta, 'f', 'o', 'r', 'm', 'a', 't'}

@@ -29,8 +29,8 @@ type Stamper interface {
 }
 
 // Side records: keys under PrefixReplication hold state that package
-// replication keeps in the same store as the entries (its changelog, the
-// coverage of the log, the consumers' positions), so that it commits in
+// replication keeps in the same store as the entries (its one change log,
+// the log's floors, the consumers' positions), so that it commits in
 // the same transactions as the changes. The engine never interprets them;
 // the layout after the prefix byte is package replication's (see its
 // package documentation).

@@ -14,24 +14,6 @@ import (
 	"github.com/switchboard-ldap/switchboard/directory"
 )
 
-// Side-record keys (see the package documentation).
-var (
-	keyLog      = []byte{directory.PrefixReplication, 'l'} // l | origin | CSN -> record
-	keyFloor    = []byte{directory.PrefixReplication, 'f'} // f | origin       -> CSN
-	keyBase     = []byte{directory.PrefixReplication, 'b'} // b                -> CSN
-	keyConsumer = []byte{directory.PrefixReplication, 'c'} // c | consumer ID  -> position
-)
-
-func logPrefix(origin uint16) []byte {
-	return binary.BigEndian.AppendUint16(bytes.Clone(keyLog), origin)
-}
-
-func logKey(c change.CSN) []byte { return c.AppendBinary(logPrefix(c.Replica)) }
-
-func floorKey(origin uint16) []byte {
-	return binary.BigEndian.AppendUint16(bytes.Clone(keyFloor), origin)
-}
-
 // Config configures a Changelog.
 type Config struct {
 	// Replica is this server's replica ID (1-4095): the server ID of its
@@ -74,6 +56,10 @@ type Changelog struct {
 	safe    change.CSN            // every local CSN <= safe has settled
 	maxSeen map[uint16]change.CSN // the largest CSN in the log per origin
 	subs    map[*Subscription]struct{}
+
+	// rep is the Replicator that shares the log (multi-supplier), set
+	// by NewReplicator before Open; nil for a single supplier.
+	rep *Replicator
 }
 
 // New returns a Changelog for cfg; it stamps nothing until Open.
@@ -104,18 +90,20 @@ func New(cfg Config) (*Changelog, error) {
 }
 
 // Open attaches the log to its engine: it finds the largest CSN of every
-// origin, starts the clock above them, and, the first time the log is
-// used on a store that already holds entries, records that the log covers
-// only what comes after now.
+// origin, starts the clock above them, and, the first time a single
+// supplier's log is used on a store that already holds entries, records
+// that the log covers only what comes after now (the floor of the local
+// origin). A multi-supplier replica records such entries as changes of
+// its own instead (Replicator.Open).
 func (l *Changelog) Open(eng *directory.Engine) error {
 	var start change.CSN
-	var base []byte
+	empty := true
 	err := eng.View(func(v *directory.View) error {
-		var err error
-		if base, err = v.Record(keyBase); err != nil {
-			return err
-		}
 		for _, o := range origins(v) {
+			empty = false
+			if !l.feedOrigin(o) {
+				continue
+			}
 			m, err := lastCSN(v, o)
 			if err != nil {
 				return err
@@ -136,22 +124,27 @@ func (l *Changelog) Open(eng *directory.Engine) error {
 	}
 	l.eng, l.clock = eng, clock
 	l.safe = start
-	if base == nil {
+	if empty && l.rep == nil && eng.EntryCount() > 0 {
 		// A store that had entries before its log: nothing before now is
 		// covered. An empty store: everything is.
-		var floor change.CSN
-		if eng.EntryCount() > 0 {
-			floor = clock.Next()
-		}
+		floor := clock.Next()
 		err := eng.UpdateRecords(context.Background(), func(tx *directory.Tx) error {
-			return tx.PutRecord(keyBase, floor.AppendBinary(nil))
+			return tx.PutRecord(opFloorKey(l.cfg.Replica), floor.AppendBinary(nil))
 		})
 		if err != nil {
 			return fmt.Errorf("replication: open changelog: %w", err)
 		}
+		l.maxSeen[l.cfg.Replica] = floor
 	}
 	return nil
 }
+
+// feedOrigin reports whether change feeds read origin o's records: every
+// origin of a single supplier's log (records of an earlier replica ID
+// included), only the local one with multi-supplier replication, whose
+// peers' changes reach the store, and the feeds, as local writes of the
+// entries they resolve to.
+func (l *Changelog) feedOrigin(o uint16) bool { return l.rep == nil || o == l.cfg.Replica }
 
 // Replica returns the local replica ID.
 func (l *Changelog) Replica() uint16 { return l.cfg.Replica }
@@ -162,7 +155,7 @@ func (l *Changelog) Clock() *Clock { return l.clock }
 // origins lists the origins that have records or a floor, ascending.
 func origins(v *directory.View) []uint16 {
 	seen := map[uint16]bool{}
-	for _, p := range [][]byte{keyLog, keyFloor} {
+	for _, p := range [][]byte{keyOps, keyOpFloor} {
 		next := []byte(nil)
 		for {
 			var o uint16
@@ -194,8 +187,8 @@ func origins(v *directory.View) []uint16 {
 // lastCSN returns the largest CSN of origin in the log or its floor.
 func lastCSN(v *directory.View, origin uint16) (change.CSN, error) {
 	var last change.CSN
-	err := v.Records(logPrefix(origin), nil, true, func(k, _ []byte) (bool, error) {
-		c, err := change.DecodeCSN(k[len(keyLog)+2:])
+	err := v.Records(opPrefix(origin), nil, true, func(k, _ []byte) (bool, error) {
+		c, err := change.DecodeCSN(k[len(keyOps)+2:])
 		last = c
 		return false, err
 	})
@@ -212,17 +205,12 @@ func lastCSN(v *directory.View, origin uint16) (change.CSN, error) {
 	return last, nil
 }
 
-// floorOf returns the CSN at and below which origin's log holds nothing:
-// its trim point, or the store's base floor if the log was never trimmed.
+// floorOf returns the CSN at and below which origin's log holds nothing
+// (zero: the log holds the origin's whole history).
 func floorOf(v *directory.View, origin uint16) (change.CSN, error) {
-	b, err := v.Record(floorKey(origin))
-	if err != nil {
+	b, err := v.Record(opFloorKey(origin))
+	if err != nil || b == nil {
 		return change.CSN{}, err
-	}
-	if b == nil {
-		if b, err = v.Record(keyBase); err != nil || b == nil {
-			return change.CSN{}, err
-		}
 	}
 	return change.DecodeCSN(b)
 }
@@ -406,16 +394,29 @@ func (s *Subscription) Close() {
 func (l *Changelog) Name() string { return "changelog" }
 
 // OnChange implements directory.WriteHook: it writes the change's record
-// in the change's transaction.
+// in the change's transaction. With multi-supplier replication the
+// Replicator, an earlier hook, has already written the change's
+// replicated op under the same key: the record then gains what change
+// feeds need.
 func (l *Changelog) OnChange(_ context.Context, tx *directory.Tx, ch *directory.Change) error {
 	if ch.CSN.IsZero() {
 		return nil // no stamper: nothing to key the record by
 	}
-	rec, err := recordOf(ch.CSN, ch, tx)
+	key := opKey(ch.CSN)
+	rec := &LogRecord{Op: Op{CSN: ch.CSN}}
+	old, err := tx.Record(key)
 	if err != nil {
 		return fmt.Errorf("changelog: %w", err)
 	}
-	return tx.PutRecord(logKey(ch.CSN), rec.appendBinary(nil, tx.Sealer()))
+	if old != nil {
+		if rec, err = decodeLogRecord(old, tx.Sealer()); err != nil {
+			return fmt.Errorf("changelog: %w", err)
+		}
+	}
+	if err := describe(rec, ch, tx); err != nil {
+		return fmt.Errorf("changelog: %w", err)
+	}
+	return tx.PutRecord(key, rec.appendBinary(nil, tx.Sealer()))
 }
 
 // Coverage is what the log can replay: for every origin it has seen, the
@@ -423,22 +424,19 @@ func (l *Changelog) OnChange(_ context.Context, tx *directory.Tx, ch *directory.
 // the whole history.
 type Coverage map[uint16]change.CSN
 
-// Coverage reads the coverage in v's snapshot.
+// Coverage reads the coverage in v's snapshot: the floor of every origin
+// change feeds read.
 func (l *Changelog) Coverage(v *directory.View) (Coverage, error) {
 	cov := Coverage{}
-	for _, o := range origins(v) {
+	for _, o := range append(origins(v), l.cfg.Replica) {
+		if !l.feedOrigin(o) {
+			continue
+		}
 		f, err := floorOf(v, o)
 		if err != nil {
 			return nil, err
 		}
 		cov[o] = f
-	}
-	if _, ok := cov[l.cfg.Replica]; !ok {
-		f, err := floorOf(v, l.cfg.Replica)
-		if err != nil {
-			return nil, err
-		}
-		cov[l.cfg.Replica] = f
 	}
 	return cov, nil
 }
@@ -456,25 +454,29 @@ func (c Coverage) Covers(state map[uint16]change.CSN) bool {
 	return true
 }
 
-// Since calls fn for every record of the log after state (per origin, the
-// CSNs above state[o]), origin by origin in CSN order, from v's snapshot.
+// Since calls fn for every change the store saw after state (per origin,
+// the records above state[o] that carry feed information), origin by
+// origin in CSN order, from v's snapshot.
 func (l *Changelog) Since(v *directory.View, state map[uint16]change.CSN, fn func(*Record) error) error {
 	for _, o := range origins(v) {
-		p := logPrefix(o)
+		if !l.feedOrigin(o) {
+			continue
+		}
+		p := opPrefix(o)
 		start := state[o].AppendBinary(bytes.Clone(p))
 		err := v.Records(p, start, false, func(k, val []byte) (bool, error) {
 			c, err := change.DecodeCSN(k[len(p):])
 			if err != nil {
 				return false, err
 			}
-			if !state[o].Less(c) {
-				return true, nil // the cookie's own CSN
+			if !state[o].Less(c) || logFlags(val)&logFeed == 0 {
+				return true, nil // the cookie's own CSN, or a peer's op
 			}
-			rec, err := decodeRecord(c, val, l.eng.Sealer())
+			rec, err := decodeLogRecord(val, l.eng.Sealer())
 			if err != nil {
 				return false, err
 			}
-			return true, fn(rec)
+			return true, fn(feedRecord(rec))
 		})
 		if err != nil {
 			return err

@@ -75,7 +75,7 @@ func TestTrimWaitsForSpace(t *testing.T) {
 	count := func() int {
 		n := 0
 		eng.View(func(v *directory.View) error {
-			return v.Records(keyLog, nil, false, func(_, _ []byte) (bool, error) { n++; return true, nil })
+			return v.Records(keyOps, nil, false, func(_, _ []byte) (bool, error) { n++; return true, nil })
 		})
 		return n
 	}

@@ -12,44 +12,102 @@
 // CSNs, their text and binary forms and the RFC 4533 cookie are
 // defined in package change.
 //
-// # Changelog
+// # Change log
 //
-// The Changelog is the engine's Stamper and its last write hook: every
-// write gets a CSN from the Clock inside its transaction (stored as the
-// entry's entryCSN) and its record is written in that same transaction,
-// so an acknowledged write always has its record and a failed one never
-// does. Records live in the store as side records under
-// directory.PrefixReplication ('r'):
+// A store holds one durable change log, written in the transaction of
+// the change it records, so an acknowledged write always has its record
+// and a failed one never does. Single-supplier servers and
+// multi-supplier replicas write it alike; RFC 4533 sessions, persistent
+// searches (through the Changelog) and replica peers (through the
+// Replicator) read it. The Changelog is the engine's Stamper and its last
+// write hook: every write gets a CSN from the Clock inside its
+// transaction (stored as the entry's entryCSN) and its record under that
+// CSN. Records and their bookkeeping live in the store as side records
+// under directory.PrefixReplication ('r'); the whole layout:
 //
-//	r l | origin (2 bytes) | CSN (16, binary) -> record
-//	r f | origin (2)                          -> floor CSN (16)
-//	r b                                       -> base floor CSN (16)
-//	r c | consumer ID                         -> position
+//	r o | origin (2) | CSN (16) -> log record (LogRecord, below)
+//	r O | origin (2)            -> floor CSN: the log of origin holds every
+//	                               change above it (trimming raises it)
+//	r p | 's' | consumer ID     -> an RFC 4533 consumer's position
+//	r p | 'r' | replica (2)     -> a replica peer's position
+//	r g                         -> generation (16 random bytes)
+//	r s | UUID (16)             -> an entry's replicated state (State.AppendEntryState)
+//	r k                         -> checkpoint: purge floor CSN (16) | vector
+//	r i                         -> reinitialisation in progress (the snapshot ID)
+//	r y | name                  -> an RFC 4533 consumer's cookie (Syncrepl)
 //
-// A record is a version byte (1), the operation (1 add, 2 modify,
-// 3 delete, 4 modrdn), then uvarint-length-prefixed fields: entryUUID, DN,
-// and for an add every attribute with its values, for a modify the
-// difference before -> after as (op, attribute, values) modifications,
-// for a delete the entryUUIDs of the descendants a subtree delete removed
-// (deepest first), for a modrdn the new DN and the entryUUIDs of the
-// descendants that moved with it. See record.go.
+// The first four lines are the log, its floors and its one consumer table; the
+// others are multi-supplier replication's and the RFC 4533 consumer's
+// (described below). Nothing else under 'r' records changes.
+//
+// A log record (LogRecord.appendBinary) is the format byte (2), flags
+// (bit 0 replicated, bit 1 feed), the change as an Op (Op.AppendBinary:
+// CSN, kind, entryUUID, and the attributes of an add or the difference
+// before -> after of a modify), then, for a feed record, the DN before
+// (after, for an add or modify), the DN after a modrdn and the entryUUIDs
+// of the descendants a subtree delete removed (deepest first) or a
+// modrdn moved, as uvarint-length-prefixed strings and a uvarint count
+// of 16-byte UUIDs. Values of sealed attributes are sealed, their names
+// preceded by 0x00, as in entry records. A replicated record's Op is a
+// multi-supplier operation (with parent and RDN): peers pull it and the
+// Replicator replays it at start. A feed record describes a change the
+// store saw, which is what RFC 4533 and persistent search follow:
+//
+//   - a local write of a single supplier: a feed record;
+//   - a local write of a multi-supplier replica: the Replicator (an
+//     earlier hook) writes the replicated op and the Changelog adds the
+//     feed part to the same record; what a hook derived in the same write
+//     (memberOf's referential integrity) is a replicated op of its own;
+//   - a peer's change: a replicated record under the peer's origin,
+//     without feed part; its effect on the store is written when the
+//     replica resolves it, as a feed record under a local CSN;
+//   - an entry written by an RFC 4533 consumer (Syncrepl): a feed record.
+//
+// Change feeds read the feed records of every origin of a single
+// supplier (one that changed replica ID keeps its old origin) and of the
+// local origin of a multi-supplier replica, so an RFC 4533 cookie stays
+// in the replica's own CSNs.
 //
 // Coverage: the log holds every change of origin o with a CSN above
-// floor(o), the CSN of the last record trimmed from o, or, if o was never
-// trimmed, the base floor: zero when the log started on an empty store
-// (it covers all history), the CSN of its first start otherwise (entries
-// loaded before, or by the offline bulk loader, are not in it). A
-// consumer whose cookie holds, for every origin with a floor, a CSN at or
-// above that floor can be brought up to date from the log (RFC 4533
-// delete phase); any other needs a full refresh.
+// floor(o) (zero when the log holds the origin's whole history). A single
+// supplier that first opens a store holding entries sets the local floor
+// to a new CSN: entries loaded before, or later by the offline bulk
+// loader, are not in it. A multi-supplier replica records such entries as
+// local adds instead (Replicator.Open). A consumer whose cookie holds, for
+// every origin change feeds read, a CSN at or above that floor can be
+// brought up to date from the log (RFC 4533 delete phase); any other
+// needs a full refresh.
 //
-// Trimming (Changelog.Trim, run every minute by the server) removes the
-// records older than MaxAge and the oldest beyond MaxEntries, never above
-// the position of a known consumer: a consumer's position (its cookie's
-// CSNs, with when it was last seen) is recorded when it presents a cookie
-// and when a refresh completes; a consumer that has seen nothing of an
-// origin holds that origin's whole log; a consumer not seen for
-// ConsumerExpiry is forgotten.
+// Consumers and trimming: every reader that holds the log back registers
+// its position in the consumer table (value: flags (1: bit 0 consumer) |
+// last seen (8, Unix µs) | vector | refusal reason, see replicaPos): an
+// RFC 4533 consumer when it presents a cookie and when a refresh
+// completes (Changelog.Acknowledge), a replica peer at each maintenance
+// round (the positions the Replicator keeps in memory). One trim
+// (Changelog.trim) removes, per origin, the oldest records beyond a
+// retention and raises the origin's floor to the last one removed, but
+// never above a registered position (a position that has seen nothing of
+// an origin holds all of it; an RFC 4533 consumer holds only the origins
+// change feeds read; a refused replica holds nothing) nor, with
+// multi-supplier replication, above the Replicator's checkpoint and the
+// positions of the replicas it knows. Two retentions use it: the
+// Changelog's (Trim, every minute: records older than MaxAge, the oldest
+// beyond MaxEntries over all origins; RFC 4533 consumers not seen for
+// ConsumerExpiry are forgotten first) and the Replicator's (at each
+// maintenance: older than OpLogMaxAge, beyond OpLogMaxOps per origin).
+//
+// Store format: format 1 kept two logs (the RFC 4533 changelog under
+// r l, floors r f and r b, consumers r c; the op log under r o with
+// floors r O and known replicas r a). Migrations upgrades such a store
+// to format 2 in place: each op becomes a replicated record, with the
+// feed part of the changelog record of the same change; the other
+// changelog records become feed records; each origin's floor is the
+// higher of its two floors (on a single supplier, the base floor r b for
+// an origin never trimmed; on a multi-supplier store the base floor is
+// dropped, since its op log holds every change of its entries); the two
+// consumer tables become r p. A changelog record that does not decode
+// (nothing could read it before either) is dropped and its origin's
+// floor raised over it, so cookies older than it get a full refresh.
 //
 // The safe CSN is the largest local CSN below which every stamped write
 // has settled (committed or given up); it is the local contextCSN value,
@@ -59,7 +117,7 @@
 // multi-supplier replication contextCSN is instead the Replicator's
 // vector (one value per origin, as OpenLDAP's multi-provider contextCSN
 // has one per serverID), equal on replicas that have converged; cookies
-// stay in the replica's own changelog CSNs (it records the entries
+// stay in the replica's own CSNs (its change log records the entries
 // replication rewrote under local CSNs), so a sync consumer resumes
 // against the replica that gave it its cookie.
 //
@@ -78,8 +136,9 @@
 // before -> after; a delete per removed entry; a modrdn plus a modify for
 // the attributes it changed; every write a hook derived, such as
 // memberOf's referential integrity, as a modify with a CSN of its own)
-// and stores them in the op log in the write's transaction. After the
-// commit they are applied to the in-memory State.
+// and stores them in the change log, as replicated records, in the
+// write's transaction. After the commit they are applied to the
+// in-memory State.
 //
 // Derived attributes: what an overlay derives must come out the same on
 // every replica, whatever order the changes arrived in, so it is derived
@@ -119,7 +178,7 @@
 // per visible group, an 8-byte hash of each DN its values name.
 //
 // Remote changes: a Peer pulls batches from a supplier (below); each
-// batch is stored in the op log in one transaction (the vector advances
+// batch is stored in the change log in one transaction (the vector advances
 // with it), then applied to the State. A CSN further ahead of the local
 // clock than MaxSkew quarantines the peer instead (ErrQuarantined): no
 // change of that batch is applied, the peer is not pulled from until an
@@ -131,9 +190,9 @@
 // store holds (a fingerprint per entry is kept in memory) through
 // directory.Engine.ReplaceEntriesLogged, which keeps the indexes and the
 // entry cache right and runs no hook (the overlays ran where the change
-// was made), and records each written entry in the RFC 4533 changelog
-// under a local CSN, so that sync consumers and persistent searches of
-// any replica see the changes of every replica. Only the entries whose
+// was made), and records each written entry in the change log as a feed
+// record under a local CSN, so that sync consumers and persistent
+// searches of any replica see the changes of every replica. Only the entries whose
 // state changed are rebuilt, plus those a change elsewhere renamed, moved,
 // hid or turned into glue. The resolved placement of every entry is
 // kept between rounds and patched for modifies, adds of leaves and
@@ -144,7 +203,7 @@
 // client never sees its write undone by a stale resolution. The replica's digest is kept up to date
 // entry by entry (see State.Digest).
 //
-// Crash safety: a change is in the op log, atomically with the local
+// Crash safety: a change is in the change log, atomically with the local
 // write or the vector, before it is acknowledged or applied. After each
 // resolution the Replicator stores the state of every entry the State
 // changed since the last one (State.TakeUnsaved, State.AppendEntryState;
@@ -155,7 +214,7 @@
 // checkpoint, then applies every op above the checkpoint vector (Apply
 // is idempotent and commutative, so records newer than the checkpoint,
 // left by a crash before it, are harmless); a store without a checkpoint
-// (written by an earlier version) replays its whole op log and is
+// (written by an earlier version) replays its whole change log and is
 // migrated by its first resolution. The first resolution also repairs
 // any entry a crash left behind. Stored entries the State does not know
 // (an offline load, or replication switched on for an existing
@@ -166,9 +225,9 @@
 // Known replicas: a consumer's pull request carries its replica ID and
 // vector, and a supplier's response its vector; the Replicator keeps,
 // per replica, the vector last reported, when, whether it consumes this
-// replica's op log, and whether it was refused (saved at each
-// maintenance round). A replica not seen for TombstoneWindow is
-// forgotten; a refused one bounds nothing.
+// replica's log, and whether it was refused (saved in the consumer
+// table, r p | 'r', at each maintenance round). A replica not seen for
+// TombstoneWindow is forgotten; a refused one bounds nothing.
 //
 // Maintenance (every MaintenanceInterval) saves the State and purges it
 // below the bound min(now - TombstoneWindow, for each known replica and
@@ -177,14 +236,15 @@
 // below), and no replica still lacks a deletion being forgotten, which is
 // Purge's precondition. The State is saved once before purging, so a
 // crash between the purged records and the next checkpoint replays only
-// changes at or above the bound. It then trims the op log: per origin,
-// the oldest ops older than OpLogMaxAge or beyond OpLogMaxOps, but only
-// those at or below the saved checkpoint (the stored State holds them)
-// and at or below every known consumer's position (a consumer that has
-// seen nothing of an origin holds all of it); the origin's floor rises
-// to the last op removed.
+// changes at or above the bound. It then trims the change log: per
+// origin, the oldest records older than OpLogMaxAge or beyond
+// OpLogMaxOps, but only those at or below the saved checkpoint (the
+// stored State holds them) and at or below every registered position (a
+// consumer that has seen nothing of an origin holds all of it); the
+// origin's floor rises to the last record removed. The Changelog's own
+// trim keeps to the same bounds.
 //
-// Refusals: a consumer whose vector is below a floor of this op log is
+// Refusals: a consumer whose vector is below a floor of this log is
 // refused (PullReinit): the changes it lacks are gone. A replica that
 // lacks a change below this replica's purge floor (it was cut off for
 // longer than the tombstone window) is refused both ways: its pulls are
@@ -204,16 +264,8 @@
 // unless it answered a pull of this one while empty (it is then known as
 // a consumer that has seen nothing).
 //
-// Side records, under directory.PrefixReplication ('r'):
-//
-//	r o | origin (2) | CSN (16) -> Op (Op.AppendBinary)
-//	r O | origin (2)            -> CSN: the op log of origin starts after it (trimming and
-//	                               reinitialisation raise it)
-//	r g                         -> generation (16 random bytes)
-//	r s | UUID (16)             -> the entry's state (State.AppendEntryState)
-//	r k                         -> checkpoint: purge floor CSN (16) | vector
-//	r a | replica (2)           -> known replica: flags (1, bit 0 consumer) |
-//	                               last seen (8, Unix µs) | vector | refusal reason
+// Its side records (r o, r O, r p, r g, r s, r k) are listed under
+// "Change log" above.
 //
 // These records carry no store version of their own: the store's format
 // version (package directory, 0x00 "format") covers them, and a change to
@@ -225,7 +277,7 @@
 // A vector is a uvarint count, then per origin in increasing order the
 // origin (2 bytes) and its CSN (16); a reason a uvarint length and text.
 // The vector (per origin, the largest CSN applied) is the checkpoint's,
-// raised by the ops replayed above it (and by the op log floors). The
+// raised by the ops replayed above it (and by the log's floors). The
 // generation is made by the first write of a store and adopted by a
 // replica that has none at its first pull; a replica of
 // another generation is refused (PullReinit) and must be reinitialised
@@ -254,7 +306,7 @@
 // the peer (lag_changes: what the peer said it still holds for it;
 // lag_seconds: how far this vector trails the peer's in CSN time) and
 // what the peer lacks of this replica (peer_lacks_changes: the ops of this
-// op log above the vector the peer last reported, in its pull requests
+// change log (replicated records) above the vector the peer last reported, in its pull requests
 // here or its pull responses, at most 10,000; peer_lacks_seconds; and
 // oldest_unacknowledged_seconds: the age of the oldest change made here
 // above that vector). A peer is known by replica ID once it has answered a
@@ -272,7 +324,7 @@
 // A consumer binds (as the root DN or a DN in replication.consumers) and
 // sends the extended request OIDPull; the request value is PullRequest's
 // binary form, the response value PullResponse's (see their AppendBinary
-// for the byte layout). The supplier answers, per origin in its op log,
+// for the byte layout). The supplier answers, per origin in its change log,
 // the Ops above the consumer's vector in CSN order, at most MaxOps and
 // about 4 MB at once, with More set when it holds more (the consumer asks
 // again at once), how many changes it still holds for the consumer (up to
@@ -281,13 +333,13 @@
 // replica serves of an origin is a prefix of that origin's history (a
 // supplier serves its own changes only below Changelog.Committed, under
 // which every local write has ended, and a consumer only ever extends its
-// prefix with the supplier's), of which its op log holds the part above
+// prefix with the supplier's), of which its change log holds the part above
 // the origin's floor, so the consumer's vector is exact and a batch cut
 // anywhere resumes cleanly.
 //
 // # Snapshots and reinitialisation
 //
-// A replica the op logs no longer cover (refused with PullReinit: another
+// A replica the change logs no longer cover (refused with PullReinit: another
 // generation, or a log trimmed past its vector) is reinitialised from a
 // snapshot of a supplier: Replicator.Reinitialise, the admin API's
 // POST /replication/peers/{name}/reinit, and switchboard replica join.
@@ -324,16 +376,22 @@
 // replica are refused (unavailable), and a replica restarted with the
 // marker present reports "reinitialise" (GET /replication), refuses
 // writes, pulls nothing and resolves nothing until a reinitialisation
-// completes. Every op log record is deleted except, in the same
-// generation, those above the snapshot's vector that continue it (this
-// replica's changes its supplier had not pulled yet are kept and applied
-// on top); the state records r s, the checkpoint r k and the op log floors
-// r O are replaced by the snapshot's (r O = its vector: the op log starts
-// there); the RFC 4533 changelog's floors are raised above every cookie
-// given so far and its records dropped (every syncrepl consumer gets a
-// full refresh, persistent ones are cut off); the new State, vector and
-// generation replace the old; then the store is resolved (ReplaceEntries)
-// and the marker removed. Pulls then go on from the snapshot's vector.
+// completes. Every replicated record of the change log is deleted
+// except, in the same generation, those above the snapshot's vector that
+// continue it (this replica's changes its supplier had not pulled yet are
+// kept and applied on top); a feed record above the snapshot's vector for
+// its origin stays, without its op, so that RFC 4533 cookies stay covered;
+// the state records r s, the checkpoint r k and the floors r O are
+// replaced by the snapshot's (r O = its vector: the log starts there);
+// the new State, vector and generation replace the old; then the store is
+// resolved through the change log (every entry rewritten or removed is a
+// feed record, so a syncrepl consumer is brought to the new content from
+// its cookie; persistent sessions are cut off and search again) and the
+// marker removed. Pulls then go on from the snapshot's vector. One case
+// is not caught: a cookie below the local origin's floor before a
+// reinitialisation into another generation, presented again after it,
+// is taken as covered (the floor falls to the snapshot's); such a
+// cookie was refused before, and its consumer refreshed in full.
 //
 //	r i -> reinitialisation in progress (the snapshot ID)
 //

@@ -17,17 +17,9 @@ import (
 var (
 	keyEntryState = []byte{directory.PrefixReplication, 's'} // s | UUID -> State.AppendEntryState
 	keyCheckpoint = []byte{directory.PrefixReplication, 'k'} // k -> floor CSN | vector
-	keyReplica    = []byte{directory.PrefixReplication, 'a'} // a | replica -> position
 )
 
 func entryStateKey(u UUID) []byte { return append(bytes.Clone(keyEntryState), u[:]...) }
-
-func replicaKey(id uint16) []byte { return binary.BigEndian.AppendUint16(bytes.Clone(keyReplica), id) }
-
-func opPrefix(o uint16) []byte { return binary.BigEndian.AppendUint16(bytes.Clone(keyOps), o) }
-
-// opFloorKey is the key of origin o's op-log floor.
-func opFloorKey(o uint16) []byte { return binary.BigEndian.AppendUint16(bytes.Clone(keyOpFloor), o) }
 
 // appendCheckpoint encodes the checkpoint: the State's purge floor, then
 // the vector the stored entry states stand at (appendVector's form).
@@ -283,17 +275,19 @@ func (r *Replicator) loadState(v *directory.View) (Vector, error) {
 	return vec, nil
 }
 
-// loadReplicas loads the known replicas' positions.
+// loadReplicas loads the known replicas' positions from the consumer
+// table.
 func (r *Replicator) loadReplicas(v *directory.View) error {
-	return v.Records(keyReplica, nil, false, func(k, val []byte) (bool, error) {
-		if len(k) != len(keyReplica)+2 {
+	prefix := positionKey(positionReplica, nil)
+	return v.Records(prefix, nil, false, func(k, val []byte) (bool, error) {
+		if len(k) != len(prefix)+2 {
 			return true, nil
 		}
 		p, err := decodeReplicaPos(val)
 		if err != nil {
 			return false, err
 		}
-		r.known[binary.BigEndian.Uint16(k[len(keyReplica):])] = p
+		r.known[binary.BigEndian.Uint16(k[len(prefix):])] = p
 		return true, nil
 	})
 }
@@ -319,17 +313,17 @@ func (r *Replicator) stale(v Vector) (string, error) {
 		if theirs.Less(opFloor[o]) {
 			return fmt.Sprintf("it stands at %s for replica %d, below this replica's purge floor %s, and the changes it lacks were trimmed", theirs, o, floor), nil
 		}
-		// The first change it lacks, from the op log.
+		// The first change it lacks, from the change log.
 		var next change.CSN
 		p := opPrefix(o)
 		err := r.eng.View(func(view *directory.View) error {
-			return view.Records(p, theirs.AppendBinary(bytes.Clone(p)), false, func(k, _ []byte) (bool, error) {
+			return view.Records(p, theirs.AppendBinary(bytes.Clone(p)), false, func(k, val []byte) (bool, error) {
 				c, err := change.DecodeCSN(k[len(p):])
 				if err != nil {
 					return false, err
 				}
-				if !theirs.Less(c) {
-					return true, nil
+				if !theirs.Less(c) || logFlags(val)&logReplicated == 0 {
+					return true, nil // what it has, or what peers never pull
 				}
 				next = c
 				return false, nil
@@ -380,12 +374,12 @@ func (r *Replicator) Maintain(ctx context.Context) error {
 			delete(r.known, id)
 			continue
 		}
-		save = append(save, [2][]byte{replicaKey(id), p.appendBinary(nil)})
+		save = append(save, [2][]byte{replicaPositionKey(id), p.appendBinary(nil)})
 	}
 	r.posMu.Unlock()
 	err := r.eng.UpdateRecords(ctx, func(tx *directory.Tx) error {
 		for _, id := range forget {
-			if err := tx.DeleteRecord(replicaKey(id)); err != nil {
+			if err := tx.DeleteRecord(replicaPositionKey(id)); err != nil {
 				return err
 			}
 		}
@@ -419,70 +413,37 @@ func (r *Replicator) Maintain(ctx context.Context) error {
 	return err
 }
 
-// trimOpLog removes, per origin, the oldest ops that are older than
-// OpLogMaxAge or beyond OpLogMaxOps, but only those at or below the
-// saved checkpoint (the stored State holds them) and acknowledged by
-// every known consumer (one that has seen nothing of an origin holds
-// all of it). The origin's floor rises to the last op removed.
+// trimOpLog trims the change log with the op log's bounds: per origin,
+// the oldest records older than OpLogMaxAge or beyond OpLogMaxOps, never
+// above trimLimit nor a registered consumer's position (Changelog.trim).
 func (r *Replicator) trimOpLog(ctx context.Context, now time.Time) (int, error) {
-	r.ckptMu.Lock()
-	ckpt := r.ckpt.Clone()
-	r.ckptMu.Unlock()
-	var consumers []Vector
-	for _, p := range r.bounding(now) {
-		if p.consumer {
-			consumers = append(consumers, p.vector)
-		}
-	}
-	ageCut := change.CSN{Time: r.clog.Clock().now().Add(-r.cfg.OpLogMaxAge).UnixMicro()}
-	var origins []uint16
-	if err := r.eng.View(func(v *directory.View) error { origins = opOrigins(v); return nil }); err != nil {
-		return 0, err
-	}
-	removed := 0
-	for _, o := range origins {
-		limit := ckpt[o]
-		for _, c := range consumers {
-			if c[o].Less(limit) {
-				limit = c[o]
-			}
-		}
-		if limit.IsZero() {
-			continue
-		}
-		n, err := r.trimOrigin(ctx, o, limit, ageCut)
-		removed += n
-		if err != nil {
-			return removed, fmt.Errorf("replication: trim op log of replica %d: %w", o, err)
-		}
-	}
-	return removed, nil
+	return r.clog.trim(ctx, now, retention{maxAge: r.cfg.OpLogMaxAge, maxPerOrigin: r.cfg.OpLogMaxOps})
 }
 
-func (r *Replicator) trimOrigin(ctx context.Context, o uint16, limit, ageCut change.CSN) (int, error) {
-	p := opPrefix(o)
-	excess := 0
-	if r.cfg.OpLogMaxOps > 0 {
-		total := 0
-		if err := r.eng.View(func(v *directory.View) error {
-			return v.Records(p, nil, false, func(_, _ []byte) (bool, error) { total++; return true, nil })
-		}); err != nil {
-			return 0, err
+// trimLimit is the highest CSN of origin o the log may be trimmed to:
+// the saved checkpoint (the stored State holds what is below it) and the
+// position of every known replica that consumes this log (one that has
+// seen nothing of an origin holds all of it).
+func (r *Replicator) trimLimit(o uint16) change.CSN {
+	r.ckptMu.Lock()
+	limit := r.ckpt[o]
+	r.ckptMu.Unlock()
+	for _, p := range r.bounding(time.Now()) {
+		if p.consumer {
+			limit = minCSN(limit, p.vector[o])
 		}
-		excess = total - r.cfg.OpLogMaxOps
 	}
-	drop := func(c change.CSN, before int) bool {
-		return !limit.Less(c) && (c.Less(ageCut) || before < excess)
+	return limit
+}
+
+// raiseFloor raises origin o's floor to c after a trim removed the
+// records up to it.
+func (r *Replicator) raiseFloor(o uint16, c change.CSN) {
+	r.smu.Lock()
+	defer r.smu.Unlock()
+	if r.floor[o].Less(c) {
+		r.floor[o] = c
 	}
-	removed, last, err := trimLog(ctx, r.eng, p, opFloorKey(o), drop)
-	if removed > 0 {
-		r.smu.Lock()
-		if r.floor[o].Less(last) {
-			r.floor[o] = last
-		}
-		r.smu.Unlock()
-	}
-	return removed, err
 }
 
 // RunMaintenance runs Maintain every MultiConfig.MaintenanceInterval

@@ -29,7 +29,8 @@ func TestFormat1SingleStoreChangelog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := directorytest.Open(t, directory.Options{Dir: filepath.Join(dir, "data"), Hooks: []directory.WriteHook{clog}, Stamper: clog})
+	e := directorytest.Open(t, directory.Options{Dir: filepath.Join(dir, "data"), Hooks: []directory.WriteHook{clog}, Stamper: clog,
+		Migrations: append(directory.Migrations(), Migrations()...)})
 	if err := clog.Open(e); err != nil {
 		t.Fatal(err)
 	}
@@ -88,8 +89,8 @@ func TestFormat1MultiSupplierStore(t *testing.T) {
 	dir := directorytest.UnpackStore(t, filepath.Join(storesDir, "multi.tar.gz"))
 	for _, id := range []uint16{1, 2} {
 		tr := startReplica(t, id, filepath.Join(dir, fmt.Sprintf("multi%d", id), "data"))
-		if v := tr.eng.FormatVersion(); v != 1 {
-			t.Errorf("replica %d: FormatVersion = %d, want 1", id, v)
+		if v := tr.eng.FormatVersion(); v != 2 {
+			t.Errorf("replica %d: FormatVersion = %d, want 2 (upgraded from 1)", id, v)
 		}
 		// What the replica's resolver does first when it starts.
 		if err := tr.rep.resolve(context.Background()); err != nil {
@@ -115,8 +116,10 @@ func TestFormat1MultiSupplierStore(t *testing.T) {
 		err = tr.eng.View(func(v *directory.View) error {
 			for _, o := range opOrigins(v) {
 				err := v.Records(opPrefix(o), nil, false, func(_, val []byte) (bool, error) {
-					op, err := DecodeOp(val)
-					ops = append(ops, op)
+					rec, err := decodeLogRecord(val, nil)
+					if err == nil && rec.Replicated {
+						ops = append(ops, rec.Op)
+					}
 					return err == nil, err
 				})
 				if err != nil {

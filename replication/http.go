@@ -266,11 +266,15 @@ func (r *Replicator) reinitCount() int {
 	return n
 }
 
-// OpLogOrigin describes the op log of one origin.
+// OpLogOrigin describes the change log of one origin.
 type OpLogOrigin struct {
 	Floor string `json:"floor,omitempty"` // the log starts after it
-	Ops   int    `json:"ops"`
-	Last  string `json:"last,omitempty"`
+	// Ops counts the replicated ops (what peers pull), Last is the
+	// newest; Records counts every record, the local changes of the
+	// store that only change feeds read included.
+	Ops     int    `json:"ops"`
+	Last    string `json:"last,omitempty"`
+	Records int    `json:"records"`
 }
 
 // OpLog describes the op log, per origin (by reading every key).
@@ -287,9 +291,12 @@ func (r *Replicator) OpLog() (map[string]OpLogOrigin, error) {
 			p := opPrefix(o)
 			st := out[fmt.Sprint(o)]
 			var last []byte
-			if err := v.Records(p, nil, false, func(k, _ []byte) (bool, error) {
-				st.Ops++
-				last = append(last[:0], k[len(p):]...)
+			if err := v.Records(p, nil, false, func(k, val []byte) (bool, error) {
+				st.Records++
+				if logFlags(val)&logReplicated != 0 {
+					st.Ops++
+					last = append(last[:0], k[len(p):]...)
+				}
 				return true, nil
 			}); err != nil {
 				return err

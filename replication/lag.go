@@ -84,8 +84,8 @@ func (r *Replicator) lackOf(id uint16, now time.Time) (peerLack, bool) {
 				after = nil
 			}
 			first := true
-			v.Records(opPrefix(o), after, false, func(k, _ []byte) (bool, error) {
-				if after != nil && bytes.Equal(k, after) {
+			v.Records(opPrefix(o), after, false, func(k, val []byte) (bool, error) {
+				if (after != nil && bytes.Equal(k, after)) || logFlags(val)&logReplicated == 0 {
 					return true, nil
 				}
 				if first && o == self {

@@ -21,16 +21,7 @@ import (
 )
 
 // Multi-supplier side records (see the package documentation).
-var (
-	keyOps        = []byte{directory.PrefixReplication, 'o'} // o | origin | CSN -> Op
-	keyGeneration = []byte{directory.PrefixReplication, 'g'} // g -> 16 bytes
-	keyOpFloor    = []byte{directory.PrefixReplication, 'O'} // O | origin -> CSN
-)
-
-func opKey(c change.CSN) []byte {
-	b := opPrefix(c.Replica)
-	return c.AppendBinary(b)
-}
+var keyGeneration = []byte{directory.PrefixReplication, 'g'} // g -> 16 bytes
 
 // A Generation names one replicated data set: replicas exchange changes
 // only within a generation. It is made at the first write of a store and
@@ -215,6 +206,7 @@ func NewReplicator(cfg MultiConfig) (*Replicator, error) {
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
+	cfg.Changelog.rep = r
 	return r, nil
 }
 
@@ -326,13 +318,14 @@ func (r *Replicator) Open(eng *directory.Engine) error {
 				if err != nil {
 					return false, fmt.Errorf("op log key %x: %w", k, err)
 				}
-				if !after.Less(c) {
+				if !after.Less(c) || logFlags(val)&logReplicated == 0 {
 					return true, nil
 				}
-				op, err := DecodeOp(val)
+				rec, err := decodeLogRecord(val, eng.Sealer())
 				if err != nil {
 					return false, fmt.Errorf("op log record %x: %w", k, err)
 				}
+				op := rec.Op
 				r.state.Apply(&op) // a malformed op was refused everywhere; it stays refused
 				replayed++
 				if r.vector[op.Origin()].Less(op.CSN) {
@@ -412,7 +405,7 @@ func (r *Replicator) seed(all []*directory.Entry, idUUID map[directory.ID]UUID) 
 		batch := ops[start:min(start+1000, len(ops))]
 		err := r.eng.UpdateRecords(context.Background(), func(tx *directory.Tx) error {
 			for i := range batch {
-				if err := tx.PutRecord(opKey(batch[i].CSN), batch[i].AppendBinary(nil)); err != nil {
+				if err := tx.PutRecord(opKey(batch[i].CSN), appendOpRecord(&batch[i], tx.Sealer())); err != nil {
 					return err
 				}
 			}
@@ -519,7 +512,7 @@ func (r *Replicator) OnChange(_ context.Context, tx *directory.Tx, ch *directory
 		if err := scratch.Apply(&ops[i]); err != nil {
 			return err
 		}
-		if err := tx.PutRecord(opKey(ops[i].CSN), ops[i].AppendBinary(nil)); err != nil {
+		if err := tx.PutRecord(opKey(ops[i].CSN), appendOpRecord(&ops[i], tx.Sealer())); err != nil {
 			return err
 		}
 	}
@@ -1018,7 +1011,7 @@ func (r *Replicator) ApplyRemote(ctx context.Context, gen Generation, ops []Op) 
 	}
 	err := r.eng.UpdateRecords(ctx, func(tx *directory.Tx) error {
 		for i := range fresh {
-			if err := tx.PutRecord(opKey(fresh[i].CSN), fresh[i].AppendBinary(nil)); err != nil {
+			if err := tx.PutRecord(opKey(fresh[i].CSN), appendOpRecord(&fresh[i], tx.Sealer())); err != nil {
 				return err
 			}
 		}

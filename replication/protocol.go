@@ -311,10 +311,10 @@ func (r *Replicator) Pull(q *PullRequest) (*PullResponse, error) {
 		size := 0 // resp.Vector is raised below to the last op of each origin
 		for _, o := range opOrigins(v) {
 			p := opPrefix(o)
-			if err := v.Records(p, nil, true, func(k, _ []byte) (bool, error) {
+			if err := v.Records(p, nil, true, func(k, val []byte) (bool, error) {
 				c, err := change.DecodeCSN(k[len(p):])
-				if o == self && !c.Less(committed) {
-					return true, err // newer than what may be served yet
+				if (o == self && !c.Less(committed)) || logFlags(val)&logReplicated == 0 {
+					return true, err // newer than what may be served yet, or not served
 				}
 				if resp.Vector[o].Less(c) {
 					resp.Vector[o] = c
@@ -336,17 +336,20 @@ func (r *Replicator) Pull(q *PullRequest) (*PullResponse, error) {
 				if o == self && !c.Less(committed) {
 					return false, nil
 				}
+				if logFlags(val)&logReplicated == 0 {
+					return true, nil // a local change of the store only
+				}
 				if len(resp.Ops) >= maxOps || size >= maxPullBytes {
 					resp.More = true
 					resp.Remaining++
 					return resp.Remaining < remainingCap, nil
 				}
-				op, err := DecodeOp(val)
+				rec, err := decodeLogRecord(val, r.eng.Sealer())
 				if err != nil {
 					return false, err
 				}
 				size += len(val)
-				resp.Ops = append(resp.Ops, op)
+				resp.Ops = append(resp.Ops, rec.Op)
 				return true, nil
 			})
 			if err != nil {

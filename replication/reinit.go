@@ -461,18 +461,36 @@ func (r *Replicator) install(ctx context.Context, snap *fetchedSnapshot) error {
 		f := myFloor[c.Replica]
 		return sameGen && snap.vector[c.Replica].Less(c) && !snap.vector[c.Replica].Less(f)
 	}
+	// The change log: replicated ops are dropped unless kept; what
+	// change feeds read of a change the store saw stays (without its op)
+	// while it is above the new floor of its origin, so that the feed
+	// goes on across the reinitialisation: the store's entries are
+	// rewritten below through the log, and an RFC 4533 consumer is
+	// brought from its cookie to the new content like any other change.
 	var carried []Op
-	err := r.deleteRecords(ctx, keyOps, func(k, val []byte) (bool, error) {
+	sealer := r.eng.Sealer()
+	err := r.sweepLog(ctx, func(k, val []byte) ([]byte, bool, error) {
 		c, err := change.DecodeCSN(k[len(keyOps)+2:])
-		if err != nil || !keep(c) {
-			return false, nil
-		}
-		op, err := DecodeOp(val)
 		if err != nil {
-			return false, nil
+			return nil, false, nil
 		}
-		carried = append(carried, op)
-		return true, nil
+		rec, err := decodeLogRecord(val, sealer)
+		if err != nil {
+			return nil, false, nil
+		}
+		if rec.Replicated && keep(c) {
+			carried = append(carried, rec.Op)
+			return nil, true, nil
+		}
+		if !rec.Feed || !r.clog.feedOrigin(c.Replica) || !snap.vector[c.Replica].Less(c) {
+			return nil, false, nil
+		}
+		if !rec.Replicated {
+			return nil, true, nil
+		}
+		rec.Replicated = false
+		rec.Op = Op{CSN: rec.Op.CSN, Kind: rec.Op.Kind, Entry: rec.Op.Entry, Attrs: rec.Op.Attrs, Mods: rec.Op.Mods}
+		return rec.appendBinary(nil, sealer), true, nil
 	})
 	for _, p := range [][]byte{keyEntryState, keyCheckpoint, keyOpFloor} {
 		if err != nil {
@@ -516,11 +534,7 @@ func (r *Replicator) install(ctx context.Context, snap *fetchedSnapshot) error {
 	if err != nil {
 		return fmt.Errorf("write the snapshot's checkpoint: %w", err)
 	}
-	// The RFC 4533 changelog describes the data being replaced: no
-	// consumer's cookie may be brought forward from it.
-	if err := r.clog.restartCoverage(ctx); err != nil {
-		return fmt.Errorf("reset the changelog: %w", err)
-	}
+	r.clog.cutSubscribers()
 
 	state := snap.state
 	state.TakeUnsaved() // stored above already
@@ -603,77 +617,70 @@ func (r *Replicator) deleteRecords(ctx context.Context, prefix []byte, keep func
 	}
 }
 
-// restartCoverage makes the RFC 4533 changelog cover nothing before now:
-// after a reinitialisation every consumer's cookie predates the data,
-// so every consumer gets a full refresh. It raises every floor (and the
-// base floor) to a new CSN above every cookie given so far, removes the
-// records below it, makes that CSN the safe CSN (so that the cookies of
-// the refreshes that follow are covered), and cuts off the persistent
-// consumers, who must search again. Called with no local write in
-// flight.
-func (l *Changelog) restartCoverage(ctx context.Context) error {
-	at := l.clock.Next()
-	setFloors := func() error {
-		return l.eng.UpdateRecords(ctx, func(tx *directory.Tx) error {
-			os := append(origins(&tx.View), l.cfg.Replica)
-			for _, o := range os {
-				if err := tx.PutRecord(floorKey(o), at.AppendBinary(nil)); err != nil {
-					return err
-				}
-			}
-			return tx.PutRecord(keyBase, at.AppendBinary(nil))
-		})
-	}
-	if err := setFloors(); err != nil {
-		return err
-	}
-	// The records, origin by origin (the floors stay: they are under the
-	// same prefix letter 'f', not 'l').
+// sweepLog goes through the change log in batches: fn returns, for each
+// record, whether it stays and, if so, a new value for it (nil: as it
+// is); a record that does not stay is deleted.
+func (r *Replicator) sweepLog(ctx context.Context, fn func(k, v []byte) (rewrite []byte, keep bool, err error)) error {
+	var next []byte
 	for {
-		var keys [][]byte
-		err := l.eng.View(func(v *directory.View) error {
-			return v.Records(keyLog, nil, false, func(k, _ []byte) (bool, error) {
-				keys = append(keys, bytes.Clone(k))
-				return len(keys) < recordBatch, nil
+		var del, put, putVal [][]byte
+		var last []byte
+		err := r.eng.View(func(v *directory.View) error {
+			return v.Records(keyOps, next, false, func(k, val []byte) (bool, error) {
+				if next != nil && bytes.Equal(k, next) {
+					return true, nil
+				}
+				last = bytes.Clone(k)
+				nv, ok, err := fn(k, val)
+				switch {
+				case err != nil:
+					return false, err
+				case !ok:
+					del = append(del, last)
+				case nv != nil:
+					put, putVal = append(put, last), append(putVal, nv)
+				}
+				return len(del)+len(put) < recordBatch, nil
 			})
 		})
 		if err != nil {
 			return err
 		}
-		if len(keys) == 0 {
-			break
-		}
-		if err := l.eng.UpdateRecords(ctx, func(tx *directory.Tx) error {
-			for _, k := range keys {
-				if err := tx.DeleteRecord(k); err != nil {
-					return err
+		if len(del)+len(put) > 0 {
+			if err := r.eng.UpdateRecords(ctx, func(tx *directory.Tx) error {
+				for _, k := range del {
+					if err := tx.DeleteRecord(k); err != nil {
+						return err
+					}
 				}
+				for i, k := range put {
+					if err := tx.PutRecord(k, putVal[i]); err != nil {
+						return err
+					}
+				}
+				return nil
+			}); err != nil {
+				return err
 			}
-			return nil
-		}); err != nil {
-			return err
 		}
+		if last == nil || bytes.Equal(last, next) {
+			return nil
+		}
+		next = last
 	}
-	// A trim running meanwhile may have lowered a floor: raise it again.
-	if err := setFloors(); err != nil {
-		return err
-	}
+}
+
+// cutSubscribers ends every subscription (persistent RFC 4533 sessions
+// and persistent searches): after a reinitialisation they search again
+// and are brought up to date from their cookies.
+func (l *Changelog) cutSubscribers() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.safe.Less(at) {
-		l.safe = at
-	}
-	for o := range l.maxSeen {
-		if l.maxSeen[o].Less(at) {
-			l.maxSeen[o] = at
-		}
-	}
 	for s := range l.subs {
 		delete(l.subs, s)
 		s.overflow = true
 		close(s.ch)
 	}
-	return nil
 }
 
 // registerReinitMetrics adds the snapshot and reinitialisation metrics.

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -13,54 +14,47 @@ import (
 	"github.com/switchboard-ldap/switchboard/directory"
 )
 
-// A consumer's position, the value of its side record:
+// The consumer table: every reader that holds the log back registers its
+// position under keyPositions, by kind:
 //
-//	lastSeen (8 bytes, Unix microseconds) | n × (origin (2) | CSN (16))
-func encodePosition(seen time.Time, state map[uint16]change.CSN) []byte {
-	b := binary.BigEndian.AppendUint64(nil, uint64(seen.UnixMicro()))
-	os := make([]uint16, 0, len(state))
-	for o := range state {
-		os = append(os, o)
-	}
-	slices.Sort(os)
-	for _, o := range os {
-		b = binary.BigEndian.AppendUint16(b, o)
-		b = state[o].AppendBinary(b)
-	}
-	return b
+//	p | 's' | consumer ID -> an RFC 4533 consumer (syncprov)
+//	p | 'r' | replica (2) -> a replica peer (multi-supplier)
+//
+// The value is a replicaPos (see its appendBinary): flags, when last
+// seen, the vector it holds (per origin, the last CSN it has), and why
+// it was refused. A position holds every origin it names, and an origin
+// it does not name entirely (it has seen nothing of it): trimming never
+// passes it. An RFC 4533 consumer holds only the origins change feeds
+// read (Changelog.feedOrigin); a replica holds every origin, as long as
+// it consumes this replica's log and was not refused.
+const (
+	positionSync    = 's'
+	positionReplica = 'r'
+)
+
+func positionKey(kind byte, id []byte) []byte {
+	return append(append(bytes.Clone(keyPositions), kind), id...)
 }
 
-func decodePosition(b []byte) (time.Time, map[uint16]change.CSN, error) {
-	if len(b) < 8 || (len(b)-8)%(2+change.CSNSize) != 0 {
-		return time.Time{}, nil, errors.New("replication: malformed consumer position")
-	}
-	seen := time.UnixMicro(int64(binary.BigEndian.Uint64(b)))
-	state := map[uint16]change.CSN{}
-	for p := b[8:]; len(p) > 0; p = p[2+change.CSNSize:] {
-		c, err := change.DecodeCSN(p[2:])
-		if err != nil {
-			return time.Time{}, nil, err
-		}
-		state[binary.BigEndian.Uint16(p)] = c
-	}
-	return seen, state, nil
-}
+func syncPositionKey(id string) []byte { return positionKey(positionSync, []byte(id)) }
 
-func consumerKey(id string) []byte { return append(bytes.Clone(keyConsumer), id...) }
+func replicaPositionKey(id uint16) []byte {
+	return positionKey(positionReplica, binary.BigEndian.AppendUint16(nil, id))
+}
 
 // Acknowledge records that consumer id has everything up to state (the
 // CSNs of the cookie it presented): the log is not trimmed above it.
 // Positions only move forward.
 func (l *Changelog) Acknowledge(ctx context.Context, id string, state map[uint16]change.CSN) error {
 	return l.eng.UpdateRecords(ctx, func(tx *directory.Tx) error {
-		old, err := tx.Record(consumerKey(id))
+		old, err := tx.Record(syncPositionKey(id))
 		if err != nil {
 			return err
 		}
-		merged := map[uint16]change.CSN{}
+		merged := Vector{}
 		if old != nil {
-			if _, prev, err := decodePosition(old); err == nil {
-				merged = prev
+			if p, err := decodeReplicaPos(old); err == nil {
+				merged = p.vector
 			}
 		}
 		for o, c := range state {
@@ -68,27 +62,29 @@ func (l *Changelog) Acknowledge(ctx context.Context, id string, state map[uint16
 				merged[o] = c
 			}
 		}
-		return tx.PutRecord(consumerKey(id), encodePosition(l.cfg.Now(), merged))
+		p := &replicaPos{vector: merged, seen: l.cfg.Now(), consumer: true}
+		return tx.PutRecord(syncPositionKey(id), p.appendBinary(nil))
 	})
 }
 
-// Consumer is a known consumer and its acknowledged position.
+// Consumer is a known RFC 4533 consumer and its acknowledged position.
 type Consumer struct {
 	ID       string
 	LastSeen time.Time
 	State    map[uint16]change.CSN
 }
 
-// Consumers lists the known consumers.
+// Consumers lists the known RFC 4533 consumers.
 func (l *Changelog) Consumers() ([]Consumer, error) {
 	var out []Consumer
+	p := positionKey(positionSync, nil)
 	err := l.eng.View(func(v *directory.View) error {
-		return v.Records(keyConsumer, nil, false, func(k, val []byte) (bool, error) {
-			seen, st, err := decodePosition(val)
+		return v.Records(p, nil, false, func(k, val []byte) (bool, error) {
+			pos, err := decodeReplicaPos(val)
 			if err != nil {
 				return false, err
 			}
-			out = append(out, Consumer{ID: string(k[len(keyConsumer):]), LastSeen: seen, State: st})
+			out = append(out, Consumer{ID: string(k[len(p):]), LastSeen: pos.seen, State: pos.vector})
 			return true, nil
 		})
 	})
@@ -98,33 +94,79 @@ func (l *Changelog) Consumers() ([]Consumer, error) {
 // trimBatch bounds the deletes of one transaction.
 const trimBatch = 5000
 
+// A retention bounds the log: records older than maxAge (zero: no age
+// bound), the oldest beyond maxTotal over all origins and beyond
+// maxPerOrigin of one origin (zero: no bound) are trimmed, but never
+// above a registered consumer's position or what the Replicator needs.
+type retention struct {
+	maxAge       time.Duration
+	maxTotal     int
+	maxPerOrigin int
+}
+
 // Trim removes the records older than MaxAge and the oldest beyond
-// MaxEntries, but none above the position of a known consumer; consumers
-// not seen for ConsumerExpiry are forgotten first. It returns how many
-// records it removed.
+// MaxEntries, but none above the position of a registered consumer (or,
+// with multi-supplier replication, above the Replicator's checkpoint);
+// RFC 4533 consumers not seen for ConsumerExpiry are forgotten first. It
+// returns how many records it removed.
 func (l *Changelog) Trim(ctx context.Context) (int, error) {
-	now := l.cfg.Now()
-	consumers, err := l.Consumers()
+	return l.trim(ctx, l.cfg.Now(), retention{maxAge: l.cfg.MaxAge, maxTotal: l.cfg.MaxEntries})
+}
+
+// trim is Trim with the given bounds; now is the wall clock.
+func (l *Changelog) trim(ctx context.Context, now time.Time, ret retention) (int, error) {
+	var held []Vector // positions, each holding the origins it names or lacks
+	var heldFeed []Vector
+	var expired [][]byte
+	err := l.eng.View(func(v *directory.View) error {
+		return v.Records(keyPositions, nil, false, func(k, val []byte) (bool, error) {
+			if len(k) <= len(keyPositions) {
+				return true, nil
+			}
+			p, err := decodeReplicaPos(val)
+			if err != nil {
+				return false, err
+			}
+			switch k[len(keyPositions)] {
+			case positionSync:
+				if now.Sub(p.seen) > l.cfg.ConsumerExpiry {
+					l.log.Info("replication: forgetting a consumer not seen for long", "consumer", string(k[len(keyPositions)+1:]), "last_seen", p.seen)
+					expired = append(expired, bytes.Clone(k))
+					return true, nil
+				}
+				heldFeed = append(heldFeed, p.vector)
+			case positionReplica:
+				if p.consumer && p.refused == "" {
+					held = append(held, p.vector)
+				}
+			}
+			return true, nil
+		})
+	})
 	if err != nil {
 		return 0, err
 	}
-	live := consumers[:0]
-	for _, c := range consumers {
-		if now.Sub(c.LastSeen) > l.cfg.ConsumerExpiry {
-			l.log.Info("replication: forgetting a consumer not seen for long", "consumer", c.ID, "last_seen", c.LastSeen)
-			id := c.ID
-			if err := l.eng.UpdateRecords(ctx, func(tx *directory.Tx) error { return tx.DeleteRecord(consumerKey(id)) }); err != nil {
-				return 0, err
+	if len(expired) > 0 {
+		if err := l.eng.UpdateRecords(ctx, func(tx *directory.Tx) error {
+			for _, k := range expired {
+				if err := tx.DeleteRecord(k); err != nil {
+					return err
+				}
 			}
-			continue
+			return nil
+		}); err != nil {
+			return 0, err
 		}
-		live = append(live, c)
 	}
 	var os []uint16
-	var total int
+	counts := map[uint16]int{}
+	total := 0
 	err = l.eng.View(func(v *directory.View) error {
 		os = origins(v)
-		return v.Records(keyLog, nil, false, func(_, _ []byte) (bool, error) {
+		return v.Records(keyOps, nil, false, func(k, _ []byte) (bool, error) {
+			if len(k) >= len(keyOps)+2 {
+				counts[binary.BigEndian.Uint16(k[len(keyOps):])]++
+			}
 			total++
 			return true, nil
 		})
@@ -134,11 +176,11 @@ func (l *Changelog) Trim(ctx context.Context) (int, error) {
 	}
 	// The size bound: the CSN of the excess-th oldest record overall.
 	var sizeCut change.CSN
-	if excess := total - l.cfg.MaxEntries; excess > 0 {
+	if excess := total - ret.maxTotal; ret.maxTotal > 0 && excess > 0 {
 		var oldest []change.CSN
 		l.eng.View(func(v *directory.View) error {
 			for _, o := range os {
-				p := logPrefix(o)
+				p := opPrefix(o)
 				n := 0
 				v.Records(p, nil, false, func(k, _ []byte) (bool, error) {
 					if c, err := change.DecodeCSN(k[len(p):]); err == nil {
@@ -155,35 +197,60 @@ func (l *Changelog) Trim(ctx context.Context) (int, error) {
 			sizeCut = oldest[excess-1]
 		}
 	}
-	ageCut := change.CSN{Time: now.Add(-l.cfg.MaxAge).UnixMicro()}
+	var ageCut change.CSN
+	if ret.maxAge > 0 {
+		ageCut = change.CSN{Time: now.Add(-ret.maxAge).UnixMicro()}
+	}
+	cut := ageCut
+	if cut.Less(sizeCut) {
+		cut = sizeCut
+	}
 	removed := 0
 	for _, o := range os {
-		cut := ageCut
-		if cut.Less(sizeCut) {
-			cut = sizeCut
+		excess := 0
+		if ret.maxPerOrigin > 0 {
+			excess = counts[o] - ret.maxPerOrigin
 		}
-		for _, c := range live {
-			if p := c.State[o]; p.Less(cut) {
-				cut = p // a consumer that has seen nothing of o holds it all
+		if cut.IsZero() && excess <= 0 {
+			continue
+		}
+		// The highest CSN of o that may go: a position that has seen
+		// nothing of o holds it all.
+		limit := change.CSN{Time: math.MaxInt64}
+		for _, p := range held {
+			limit = minCSN(limit, p[o])
+		}
+		if l.feedOrigin(o) {
+			for _, p := range heldFeed {
+				limit = minCSN(limit, p[o])
 			}
 		}
-		n, err := l.trimOrigin(ctx, o, cut)
+		if l.rep != nil {
+			limit = minCSN(limit, l.rep.trimLimit(o))
+		}
+		if limit.IsZero() {
+			continue
+		}
+		drop := func(c change.CSN, before int) bool {
+			return !limit.Less(c) && (!cut.Less(c) || before < excess)
+		}
+		n, last, err := trimLog(ctx, l.eng, opPrefix(o), opFloorKey(o), drop)
 		removed += n
+		if n > 0 && l.rep != nil {
+			l.rep.raiseFloor(o, last)
+		}
 		if err != nil {
-			return removed, err
+			return removed, fmt.Errorf("replication: trim the log of replica %d: %w", o, err)
 		}
 	}
 	return removed, nil
 }
 
-// trimOrigin removes origin's records at or below cut and raises its
-// floor to the last one removed.
-func (l *Changelog) trimOrigin(ctx context.Context, origin uint16, cut change.CSN) (int, error) {
-	n, _, err := trimLog(ctx, l.eng, logPrefix(origin), floorKey(origin), func(c change.CSN, _ int) bool { return !cut.Less(c) })
-	if err != nil {
-		return n, fmt.Errorf("replication: trim: %w", err)
+func minCSN(a, b change.CSN) change.CSN {
+	if b.Less(a) {
+		return b
 	}
-	return n, nil
+	return a
 }
 
 // trimLog deletes the records of a log keyed p | CSN from the oldest on,

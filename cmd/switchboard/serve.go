@@ -82,8 +82,11 @@ func openEngineReplImpl(cfg *Config, log *slog.Logger, dir string, noSync, bulk,
 		indexes = cfg.Indexes
 	}
 	eng, err := directory.Open(directory.Options{
-		Dir:             dir,
-		MustExist:       mustExist,
+		Dir:       dir,
+		MustExist: mustExist,
+		// Package replication's side records upgrade with the store,
+		// whether or not this run replicates.
+		Migrations:      append(directory.Migrations(), replication.Migrations()...),
 		Suffix:          cfg.Suffix,
 		Schema:          s,
 		Logger:          log,
