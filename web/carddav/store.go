@@ -35,6 +35,11 @@ const (
 	directoryURL = "directory" // the directory book's segment
 )
 
+// pageSize is the page of the paged searches that list books: below the
+// default size limit for users (500), which a page smaller than the
+// limit is not subject to.
+const pageSize = 200
+
 var cardAttrs = []string{attrName, attrVCard, "entryUUID"}
 
 // store is the directory as one request's user sees it, over the user's
@@ -137,7 +142,7 @@ func personCard(en *goldap.Entry, version string) card {
 func (s *store) listPeople(ctx context.Context, version string, fn func(card) error) error {
 	req := goldap.NewSearchRequest(s.base, goldap.ScopeWholeSubtree, goldap.NeverDerefAliases, 0, 0, false,
 		s.peopleFilter, PersonAttrs, nil)
-	res, err := s.conn.SearchWithPaging(req, 500)
+	res, err := s.conn.SearchWithPaging(req, pageSize)
 	if err != nil {
 		return ldapError("list the directory", err)
 	}
@@ -224,7 +229,7 @@ func cardOf(en *goldap.Entry) card {
 func (s *store) cards(book string, fn func(card) error) error {
 	req := goldap.NewSearchRequest(s.bookDN(book), goldap.ScopeSingleLevel, goldap.NeverDerefAliases, 0, 0, false,
 		"(objectClass="+classCard+")", cardAttrs, nil)
-	res, err := s.conn.SearchWithPaging(req, 500)
+	res, err := s.conn.SearchWithPaging(req, pageSize)
 	if err != nil {
 		return ldapError("list the address book", err)
 	}
