@@ -333,6 +333,9 @@ func (rq *request) runSync(req *goldap.SearchRequest, cookie []byte) (*syncResul
 		if goldap.IsErrorWithCode(err, 4096) {
 			return nil, invalidToken("the sync token has expired: the change log no longer reaches back to it; sync again without a token")
 		}
+		if len(cookie) > 0 && goldap.IsErrorWithCode(err, goldap.LDAPResultSizeLimitExceeded) {
+			return nil, invalidToken("more changes since this token than your search size limit; sync again without a token")
+		}
 		return nil, ldapError("sync search", err)
 	}
 	if len(out.cookie) == 0 {
@@ -380,6 +383,9 @@ func (rq *request) syncCollection(req *syncReq) error {
 	}
 	version, withData := rq.dataVersion(req.Prop)
 	book := rq.t.book
+	if cookie == nil {
+		return rq.syncAll(book, version, withData, req.Prop)
+	}
 	attrs := cardAttrs
 	if book == directoryURL {
 		attrs = PersonAttrs
@@ -434,5 +440,26 @@ func (rq *request) syncCollection(req *syncReq) error {
 		}
 	}
 	m.syncToken(rq.token(book, res.cookie))
+	return rq.multistatus(m)
+}
+
+// syncAll answers a sync-collection without a token: every card, listed
+// as PROPFIND lists them (in pages, so the user's size limit does not cut
+// the list short), and a token taken before the listing, so that a change
+// made meanwhile is reported again rather than missed.
+func (rq *request) syncAll(book, version string, withData bool, want *propNames) error {
+	tok, err := rq.currentToken(book)
+	if err != nil {
+		return err
+	}
+	m := newMultistatus()
+	err = rq.eachCard(version, func(c card) error {
+		respond(m, rq.cardResource(book, c, withData), want)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	m.syncToken(tok)
 	return rq.multistatus(m)
 }
