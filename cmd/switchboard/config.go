@@ -214,7 +214,7 @@ var defaults = []struct {
 	{"carddav.enabled", true, "serve CardDAV on http_listen (/dav/, /.well-known/carddav)"},
 	{"carddav.max_card_bytes", 1 << 20, "largest vCard a client may store"},
 	{"carddav.max_photo_bytes", 512 << 10, "largest PHOTO (decoded) in a stored vCard"},
-	{"carddav.max_request_bytes", 1 << 20, "largest PROPFIND or REPORT request body"},
+	{"carddav.max_request_bytes", 8 << 20, "largest PROPFIND or REPORT request body (a multiget of a whole book: about 100 bytes a card)"},
 	{"carddav.people_filter", "(objectClass=inetOrgPerson)", "LDAP filter of the people in the directory address book"},
 	{"admin_pprof", false, "serve Go profiles at /debug/pprof/ on the admin address (behind authentication)"},
 	{"admin.group", "", "DN of a group whose members (nested too) may use the admin HTTP API besides the root DN"},

@@ -445,7 +445,7 @@ func TestCardDAVExpiredToken(t *testing.T) {
 }
 
 func TestCardDAVBadInput(t *testing.T) {
-	s, _ := startCardDAV(t, 0, "carddav:\n  max_card_bytes: 4096\n  max_photo_bytes: 100\n")
+	s, _ := startCardDAV(t, 0, "carddav:\n  max_card_bytes: 4096\n  max_photo_bytes: 100\n  max_request_bytes: 65536\n")
 	d := newDAVClient(t, s, "alice", "alice-pw")
 	d.do("PROPFIND", d.home, map[string]string{"Depth": "1"}, "", 207)
 	book := d.home + "contacts/"

@@ -62,9 +62,9 @@
 //
 // Config.MaxCardBytes and MaxPhotoBytes bound a stored card and its
 // PHOTO (413 with max-resource-size); MaxRequestBytes bounds PROPFIND and
-// REPORT bodies. A request body with a DTD is refused (no entity is
-// expanded), as is one nested deeper than 32 elements or with more than
-// 10,000; a path or href segment that is empty, "." or "..", or has
+// REPORT bodies (8 MiB by default: vdirsyncer multigets a whole book in
+// one request). A request body with a DTD is refused (no entity is
+// expanded), as is one nested deeper than 32 elements; a path or href segment that is empty, "." or "..", or has
 // control characters is 400.
 //
 // # vCards

@@ -65,9 +65,6 @@ func (rq *request) dataVersion(p *propNames) (string, bool) {
 }
 
 func (rq *request) multiget(req *multigetReq) error {
-	if len(req.Hrefs) > 10000 {
-		return fail(http.StatusBadRequest, "more than 10000 hrefs in one multiget")
-	}
 	version, withData := rq.dataVersion(req.Prop)
 	m := newMultistatus()
 	saved := rq.t
