@@ -501,3 +501,30 @@ func TestCardDAVBadInput(t *testing.T) {
 }
 
 func waitBriefly() { time.Sleep(100 * time.Millisecond) }
+
+func TestCardDAVExportVCard(t *testing.T) {
+	s, root := startCardDAV(t, 3, "")
+	d := newDAVClient(t, s, "alice", "alice-pw")
+	d.do("PROPFIND", d.home, map[string]string{"Depth": "1"}, "", 207)
+	d.do("PUT", d.home+"contacts/private.vcf", nil, "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Private Person\r\nEND:VCARD\r\n", 201)
+	aliceUUID := entryUUID(t, root, "uid=alice,ou=people,"+testSuffix)
+	s.Stop()
+	out, errOut, code := runCLI(t, "", "export", "--data", s.Data, "--format", "vcard", "--base", "ou=people,"+testSuffix, "--vcard-version", "4.0")
+	if code != 0 {
+		t.Fatalf("export --format vcard: exit %d: %s", code, errOut)
+	}
+	if n := strings.Count(out, "BEGIN:VCARD"); n != 5 || strings.Contains(out, "Private Person") {
+		t.Errorf("export: %d cards (want 5, the people only):\n%s", n, out)
+	}
+	for _, want := range []string{"VERSION:4.0", "UID:urn:uuid:" + aliceUUID, "FN:Alice Ångström", "EMAIL;TYPE=work:alice@example.com"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("export lacks %q", want)
+		}
+	}
+	if out, _, _ := runCLI(t, "", "export", "--data", s.Data, "--format", "vcard", "--base", "uid=bob,ou=people,"+testSuffix); strings.Count(out, "BEGIN:VCARD") != 1 || !strings.Contains(out, "FN:Bob Builder") {
+		t.Errorf("export of one entry:\n%s", out)
+	}
+	if _, errOut, code := runCLI(t, "", "export", "--data", s.Data, "--format", "csv"); code == 0 || !strings.Contains(errOut, "want ldif or vcard") {
+		t.Errorf("--format csv: exit %d: %s", code, errOut)
+	}
+}
