@@ -445,7 +445,7 @@ func TestCardDAVExpiredToken(t *testing.T) {
 }
 
 func TestCardDAVBadInput(t *testing.T) {
-	s, _ := startCardDAV(t, 0, "carddav:\n  max_card_bytes: 4096\n  max_photo_bytes: 100\n  max_request_bytes: 65536\n")
+	s, _ := startCardDAV(t, 0, "carddav:\n  max_card_bytes: 4096\n  max_photo_bytes: 100\n  max_request_bytes: 65536\nlimits:\n  max_value_bytes: 3000\n")
 	d := newDAVClient(t, s, "alice", "alice-pw")
 	d.do("PROPFIND", d.home, map[string]string{"Depth": "1"}, "", 207)
 	book := d.home + "contacts/"
@@ -464,6 +464,7 @@ func TestCardDAVBadInput(t *testing.T) {
 		{"not a vcard", "hello", 400, "line 1: expected ':'"},
 		{"two cards", "BEGIN:VCARD\r\nVERSION:4.0\r\nEND:VCARD\r\nBEGIN:VCARD\r\nVERSION:4.0\r\nEND:VCARD\r\n", 400, "one card per resource"},
 		{"oversized", "BEGIN:VCARD\r\nVERSION:4.0\r\nNOTE:" + strings.Repeat("x", 5000) + "\r\nEND:VCARD\r\n", 413, "larger than 4096 bytes"},
+		{"over the directory's value limit", "BEGIN:VCARD\r\nVERSION:4.0\r\nNOTE:" + strings.Repeat("x", 3200) + "\r\nEND:VCARD\r\n", 403, "over a limit of the directory"},
 		{"photo", "BEGIN:VCARD\r\nVERSION:4.0\r\nPHOTO:data:image/jpeg;base64," + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{1}, 200)) + "\r\nEND:VCARD\r\n", 413, "PHOTO is 200 bytes"},
 	} {
 		_, _, body := d.do("PUT", book+"bad.vcf", map[string]string{"Content-Type": "text/vcard"}, tc.card, tc.status)

@@ -22,8 +22,8 @@ import (
 // Defaults for Config's zero fields.
 const (
 	DefaultPrefix          = "/dav/"
-	DefaultMaxCardBytes    = 1 << 20
-	DefaultMaxPhotoBytes   = 512 << 10
+	DefaultMaxCardBytes    = 256 << 10 // below limits.max_value_bytes (512 KiB)
+	DefaultMaxPhotoBytes   = 128 << 10
 	DefaultMaxRequestBytes = 8 << 20
 	DefaultPeopleFilter    = "(objectClass=inetOrgPerson)"
 )

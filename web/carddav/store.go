@@ -88,8 +88,12 @@ func ldapError(op string, err error) error {
 			return &httpError{status: http.StatusForbidden, cond: "need-privileges", space: nsDAV, msg: op + ": the directory refused: " + le.Err.Error()}
 		case goldap.LDAPResultEntryAlreadyExists:
 			return fail(http.StatusPreconditionFailed, op+": it exists already")
-		case goldap.LDAPResultBusy, goldap.LDAPResultUnavailable, goldap.LDAPResultAdminLimitExceeded:
+		case goldap.LDAPResultBusy, goldap.LDAPResultUnavailable:
 			return fail(http.StatusServiceUnavailable, op+": the directory is busy: "+le.Err.Error())
+		case goldap.LDAPResultAdminLimitExceeded, goldap.LDAPResultSizeLimitExceeded, goldap.LDAPResultTimeLimitExceeded:
+			// The directory's limits (value and entry sizes, write
+			// rate, search limits): the user's to stay within.
+			return fail(http.StatusForbidden, op+": over a limit of the directory: "+le.Err.Error())
 		case goldap.LDAPResultConstraintViolation, goldap.LDAPResultObjectClassViolation, goldap.LDAPResultInvalidAttributeSyntax:
 			return fail(http.StatusBadRequest, op+": the directory refused: "+le.Err.Error())
 		}
