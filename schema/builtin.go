@@ -612,4 +612,25 @@ objectclass ( MOZat:9.1 NAME 'mozillaAbPersonAlpha' SUP top AUXILIARY
 	mozillaHomeUrl $ mozillaNickname $ mozillaSecondEmail $ mozillaUseHtmlMail $
 	mozillaWorkStreet2 $ mozillaWorkUrl $ nsAIMid $ o $ ou $ pager $ postalCode $
 	postOfficeBox $ sn $ st $ street $ telephoneNumber $ title ) )
+
+# ---- Switchboard: CardDAV personal address books (package web/carddav) -----
+# A book is an entry right below its owner's entry; its cards are the
+# entries below it, each holding the vCard as PUT (verbatim).
+
+attributetype ( 2.25.167031871370493812436425452219513702722.17.1.1 NAME 'switchboardName'
+	DESC 'the last segment of an address book or card URL'
+	EQUALITY caseExactMatch SYNTAX LDAPsyn:15{255} SINGLE-VALUE )
+attributetype ( 2.25.167031871370493812436425452219513702722.17.1.2 NAME 'switchboardVCard'
+	DESC 'a vCard 3.0 or 4.0 as the client stored it'
+	EQUALITY octetStringMatch SYNTAX LDAPsyn:40 SINGLE-VALUE )
+attributetype ( 2.25.167031871370493812436425452219513702722.17.1.3 NAME 'switchboardCardRemoved'
+	DESC 'entryUUID and name of a card removed from the book, for sync-collection'
+	EQUALITY caseExactMatch SYNTAX LDAPsyn:15 )
+
+objectclass ( 2.25.167031871370493812436425452219513702722.17.2.1 NAME 'switchboardAddressBook'
+	DESC 'a personal address book' SUP top STRUCTURAL
+	MUST switchboardName MAY switchboardCardRemoved )
+objectclass ( 2.25.167031871370493812436425452219513702722.17.2.2 NAME 'switchboardCard'
+	DESC 'a card of a personal address book' SUP top STRUCTURAL
+	MUST ( switchboardName $ switchboardVCard ) )
 `

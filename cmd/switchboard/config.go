@@ -83,6 +83,16 @@ type Config struct {
 		MaxConnections  int  `mapstructure:"max_connections"`
 	} `mapstructure:"http"`
 
+	// CardDAV is the CardDAV surface on http_listen (package
+	// web/carddav).
+	CardDAV struct {
+		Enabled         bool   `mapstructure:"enabled"`
+		MaxCardBytes    int64  `mapstructure:"max_card_bytes"`
+		MaxPhotoBytes   int    `mapstructure:"max_photo_bytes"`
+		MaxRequestBytes int64  `mapstructure:"max_request_bytes"`
+		PeopleFilter    string `mapstructure:"people_filter"`
+	} `mapstructure:"carddav"`
+
 	Log struct {
 		Level  string `mapstructure:"level"`
 		Format string `mapstructure:"format"`
@@ -201,6 +211,11 @@ var defaults = []struct {
 	{"http.tls", false, "serve http_listen over HTTPS with tls.cert_file"},
 	{"http.allow_plain_basic", false, "accept passwords over plain HTTP from clients beyond loopback"},
 	{"http.max_connections", 256, "maximum concurrent connections on http_listen"},
+	{"carddav.enabled", true, "serve CardDAV on http_listen (/dav/, /.well-known/carddav)"},
+	{"carddav.max_card_bytes", 256 << 10, "largest vCard a client may store (keep it below limits.max_value_bytes)"},
+	{"carddav.max_photo_bytes", 128 << 10, "largest PHOTO (decoded) in a stored vCard"},
+	{"carddav.max_request_bytes", 8 << 20, "largest PROPFIND or REPORT request body (a multiget of a whole book: about 100 bytes a card)"},
+	{"carddav.people_filter", "(objectClass=inetOrgPerson)", "LDAP filter of the people in the directory address book"},
 	{"admin_pprof", false, "serve Go profiles at /debug/pprof/ on the admin address (behind authentication)"},
 	{"admin.group", "", "DN of a group whose members (nested too) may use the admin HTTP API besides the root DN"},
 	{"admin.metrics_access", "loopback", "who reads /metrics without credentials: loopback (clients on a loopback address), open (anyone) or authenticated (no one)"},

@@ -10,11 +10,16 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/directory/ldif"
 	"github.com/switchboard-ldap/switchboard/directory/password"
+	"github.com/switchboard-ldap/switchboard/ldap"
+	"github.com/switchboard-ldap/switchboard/web/carddav"
 )
 
 // importMaxRecord bounds one LDIF record in an offline import: a group of a
@@ -135,11 +140,25 @@ func importRecords(rd *ldif.Reader) iter.Seq2[directory.LoadRecord, error] {
 	}
 }
 
-// cmdExport writes the whole tree as LDIF, parents first.
+// cmdExport writes the whole tree as LDIF, parents first; with --format
+// vcard, the people (inetOrgPerson) of a subtree as one .vcf.
 func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, cfg, err := parseFlags("export", "export [flags] [FILE.ldif]", args, stderr)
+	var format, base, version string
+	fs, cfg, err := parseFlags("export", "export [flags] [FILE.ldif | FILE.vcf]", args, stderr, func(fs *pflag.FlagSet) {
+		fs.StringVar(&format, "format", "ldif", "ldif (every entry) or vcard (the people of --base, as CardDAV serves them)")
+		fs.StringVar(&base, "base", "", "with --format vcard: the subtree to export (default: the suffix)")
+		fs.StringVar(&version, "vcard-version", "3.0", "with --format vcard: 3.0 or 4.0")
+	})
 	if err != nil {
 		return err
+	}
+	switch {
+	case format != "ldif" && format != "vcard":
+		return fmt.Errorf("export: --format %q: want ldif or vcard", format)
+	case format == "ldif" && base != "":
+		return errors.New("export: --base is for --format vcard")
+	case version != carddav.Version3 && version != carddav.Version4:
+		return fmt.Errorf("export: --vcard-version %q: want 3.0 or 4.0", version)
 	}
 	if fs.NArg() > 1 {
 		fs.Usage()
@@ -159,6 +178,9 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		defer f.Close()
 		out = f
+	}
+	if format == "vcard" {
+		return exportVCards(ctx, eng, base, version, out)
 	}
 	w := ldif.NewWriter(out)
 	err = eng.Walk(ctx, func(en *directory.Entry) error {
@@ -253,4 +275,42 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return errors.New("the indexes do not agree with the entries; run 'switchboard reindex' after moving the index definitions away, or restore from an export")
 	}
 	return nil
+}
+
+// exportVCards writes the inetOrgPerson entries at or below base as
+// vCards (package web/carddav's mapping), one after another.
+func exportVCards(ctx context.Context, eng *directory.Engine, base, version string, out io.Writer) error {
+	if base == "" {
+		base = eng.Suffix()
+	}
+	nbase, err := eng.NormalizeDN(base)
+	if err != nil {
+		return fmt.Errorf("export: --base %q: %w", base, err)
+	}
+	bw := bufio.NewWriter(out)
+	err = eng.Walk(ctx, func(en *directory.Entry) error {
+		if en.NDN != nbase && !ldap.IsBelowNDN(en.NDN, nbase) {
+			return nil
+		}
+		attrs := carddav.Attrs{}
+		person := false
+		for _, a := range en.Attrs {
+			name := strings.ToLower(a.Name)
+			for _, v := range a.Values {
+				attrs[name] = append(attrs[name], string(v))
+				if name == "objectclass" && strings.EqualFold(string(v), "inetOrgPerson") {
+					person = true
+				}
+			}
+		}
+		if !person {
+			return nil
+		}
+		_, err := bw.Write(carddav.PersonCard(attrs, version).Encode())
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return bw.Flush()
 }

@@ -118,9 +118,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // isHelp reports whether arg asks for help.
 func isHelp(arg string) bool { return arg == "-h" || arg == "--help" || arg == "help" }
 
-// parseFlags parses a command's flags, printing its help on --help.
-func parseFlags(name, synopsis string, args []string, stderr io.Writer) (*pflag.FlagSet, *Config, error) {
+// parseFlags parses a command's flags, printing its help on --help;
+// extra adds the command's own flags.
+func parseFlags(name, synopsis string, args []string, stderr io.Writer, extra ...func(*pflag.FlagSet)) (*pflag.FlagSet, *Config, error) {
 	fs := newFlags(name)
+	for _, f := range extra {
+		f(fs)
+	}
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: switchboard %s\n\nFlags:\n", synopsis)

@@ -5,10 +5,20 @@ import (
 
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/web"
+	"github.com/switchboard-ldap/switchboard/web/carddav"
 )
 
 // mountWeb mounts the public HTTP listener's surfaces (CardDAV, the web
 // console, SCIM), each under its own paths, in this one place.
 func mountWeb(s *web.Server, cfg *Config, log *slog.Logger, eng *directory.Engine) error {
+	if cfg.CardDAV.Enabled {
+		h, err := carddav.New(carddav.Config{Base: eng.Suffix(), MaxCardBytes: cfg.CardDAV.MaxCardBytes,
+			MaxPhotoBytes: cfg.CardDAV.MaxPhotoBytes, MaxRequestBytes: cfg.CardDAV.MaxRequestBytes,
+			PeopleFilter: cfg.CardDAV.PeopleFilter, Logger: log})
+		if err != nil {
+			return err
+		}
+		h.Mount(s)
+	}
 	return nil
 }

@@ -219,3 +219,85 @@ func TestStatic(t *testing.T) {
 		}
 	}
 }
+
+// TestDefaultRulesAddressBooks: the entries below a user's entry (the
+// personal address books of package web/carddav) are the user's to
+// create, change and delete, their vCards the user's alone to read, and
+// searches still decide visibility without looking at each entry.
+func TestDefaultRulesAddressBooks(t *testing.T) {
+	e := openEngine(t)
+	admins := "cn=admins,ou=groups,dc=example,dc=com"
+	p, err := access.Compile(e, access.DefaultRules(access.DefaultOptions{AdminGroup: admins}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bookDN := "switchboardName=contacts," + alice
+	book := entry(bookDN, "objectClass", "switchboardAddressBook", "switchboardName", "contacts")
+	card := entry("switchboardName=x.vcf,"+bookDN, "objectClass", "switchboardCard", "switchboardName", "x.vcf", "switchboardVCard", "BEGIN:VCARD")
+	person := entry(alice, "objectClass", "inetOrgPerson", "cn", "Alice")
+	carol := "uid=carol,ou=people,dc=example,dc=com"
+	type want struct{ ownChildren, ownEntry, ownOC, bookChildren, cardEntry, cardVCard, cardOC access.Privileges }
+	for _, tc := range []struct {
+		name string
+		subj string
+		want want
+	}{
+		{"owner", alice, want{access.LevelWrite, access.LevelRead, access.LevelRead, access.LevelWrite, access.LevelWrite, access.LevelWrite, access.LevelWrite}},
+		{"other user", carol, want{access.LevelRead, access.LevelRead, access.LevelRead, access.LevelRead, access.LevelRead, 0, access.LevelRead}},
+		{"anonymous", "", want{}},
+		{"admin group", bob, want{access.LevelWrite, access.LevelWrite, access.LevelWrite, access.LevelWrite, access.LevelWrite, access.LevelWrite, access.LevelWrite}},
+	} {
+		rq := p.For(access.Subject{DN: tc.subj}, func(g string) bool { return tc.subj == bob && g == admins })
+		ue := rq.Entry(person.NDN, person)
+		be := rq.Entry(book.NDN, book)
+		ce := rq.Entry(card.NDN, card)
+		got := want{ue.Children(), ue.Entry(), ue.Attr("objectClass"), be.Children(), ce.Entry(), ce.Attr("switchboardVCard"), ce.Attr("objectClass")}
+		if got != tc.want {
+			t.Errorf("%s: own children/entry/objectClass, book children, card entry/vCard/objectClass = %v; want %v", tc.name, got, tc.want)
+		}
+	}
+	// A user's search of the whole tree needs no per-entry check to know
+	// each entry is visible, nor for cn; for the vCard it does.
+	rq := p.For(access.Subject{DN: carol}, nil)
+	for _, tc := range []struct {
+		attr    string
+		want    access.Privileges
+		has, ok bool
+	}{
+		{"entry", access.Read, true, true},
+		{"cn", access.Search, true, true},
+		{"switchboardVCard", access.Read, false, false},
+	} {
+		has, ok := rq.StaticHas("dc=example,dc=com", ldap.ScopeWholeSubtree, tc.attr, tc.want)
+		if has != tc.has || ok != tc.ok {
+			t.Errorf("StaticHas(%s, %v) = %v, %v; want %v, %v", tc.attr, tc.want, has, ok, tc.has, tc.ok)
+		}
+	}
+	if has, ok := p.For(access.Subject{}, nil).StaticHas("dc=example,dc=com", ldap.ScopeWholeSubtree, "switchboardVCard", access.Read); has || !ok {
+		t.Errorf("anonymous StaticHas(switchboardVCard) = %v, %v; want false, true", has, ok)
+	}
+}
+
+// TestStaticHasFilterRule: a rule with a filter is no obstacle when the
+// rules after it give the same answer.
+func TestStaticHasFilterRule(t *testing.T) {
+	e := openEngine(t)
+	p, err := access.Compile(e, []string{
+		"to filter=(employeeType=contractor) attrs=telephoneNumber by self read by users read by * none",
+		"to filter=(employeeType=contractor) attrs=mobile by * none",
+		"to * by users read by * none",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rq := p.For(access.Subject{DN: alice}, nil)
+	for _, tc := range []struct {
+		attr    string
+		has, ok bool
+	}{{"telephoneNumber", true, true}, {"mobile", false, false}, {"cn", true, true}} {
+		has, ok := rq.StaticHas("dc=example,dc=com", ldap.ScopeWholeSubtree, tc.attr, access.Read)
+		if has != tc.has || ok != tc.ok {
+			t.Errorf("StaticHas(%s) = %v, %v; want %v, %v", tc.attr, has, ok, tc.has, tc.ok)
+		}
+	}
+}

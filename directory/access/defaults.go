@@ -16,6 +16,10 @@ type DefaultOptions struct {
 // entry by default: phone numbers and photo.
 var DefaultSelfWritable = []string{"telephoneNumber", "mobile", "jpegPhoto"}
 
+// PrivateAttrs are the attributes of personal address books (package
+// web/carddav), which by default only their owner reads.
+var PrivateAttrs = []string{"switchboardName", "switchboardVCard", "switchboardCardRemoved"}
+
 // DefaultRules returns the rules that apply when the configuration has
 // none: anonymous clients may read the Root DSE and the subschema and
 // authenticate (auth on userPassword) but see nothing else; authenticated
@@ -39,6 +43,13 @@ func DefaultRules(o DefaultOptions) []string {
 		// no one but the root DN reads them.
 		"to attrs=pwdHistory by * none",
 	}
+	// Personal address books (package web/carddav): a user may create
+	// entries below their own entry and change or delete them; their
+	// contents (the vCards) are theirs alone.
+	rules = append(rules,
+		"to attrs="+strings.Join(PrivateAttrs, ",")+admin+" by self.children write by * none",
+		"to attrs=children"+admin+" by self write by self.children write by users read by * none",
+		"to attrs=entry,objectClass"+admin+" by self.children write by users read by * none")
 	if len(self) > 0 {
 		rules = append(rules, "to attrs="+strings.Join(self, ",")+admin+" by self write by users read by * none")
 	}

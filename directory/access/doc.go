@@ -25,6 +25,8 @@
 //	anonymous    a client that has not bound
 //	users        any authenticated client
 //	self         the client bound as the entry being accessed
+//	self.children  the client bound as an ancestor of the entry (the
+//	             entries below a user's own)
 //	dn.<style>="<DN>"  the client's DN (styles as above)
 //	group="<DN>" a member of that groupOfNames (member, nested groups
 //	             included) or groupOfUniqueNames (uniqueMember)
@@ -76,6 +78,10 @@
 //	to dn.base="" by * read
 //	to dn.base="cn=Subschema" by * read
 //	to attrs=userPassword [by group=ADMINS write] by self write by anonymous auth by * none
+//	to attrs=pwdHistory by * none
+//	to attrs=switchboardName,switchboardVCard,switchboardCardRemoved [by group=ADMINS write] by self.children write by * none
+//	to attrs=children [by group=ADMINS write] by self write by self.children write by users read by * none
+//	to attrs=entry,objectClass [by group=ADMINS write] by self.children write by users read by * none
 //	to attrs=telephoneNumber,mobile,jpegPhoto [by group=ADMINS write] by self write by users read by * none
 //	to * [by group=ADMINS write] by users read by * none
 //

@@ -37,14 +37,15 @@ type WhoKind uint8
 
 // Values of WhoKind.
 const (
-	WhoAny       WhoKind = iota // *
-	WhoAnonymous                // anonymous
-	WhoUsers                    // users: any authenticated identity
-	WhoSelf                     // self: the entry is the requester's own
-	WhoDN                       // dn[.style]="DN": the requester's DN
-	WhoGroup                    // group="DN": member of that group, nested groups included
-	WhoNetwork                  // network=CIDR: the client's address
-	WhoTLS                      // tls: the connection has TLS
+	WhoAny          WhoKind = iota // *
+	WhoAnonymous                   // anonymous
+	WhoUsers                       // users: any authenticated identity
+	WhoSelf                        // self: the entry is the requester's own
+	WhoDN                          // dn[.style]="DN": the requester's DN
+	WhoGroup                       // group="DN": member of that group, nested groups included
+	WhoNetwork                     // network=CIDR: the client's address
+	WhoTLS                         // tls: the connection has TLS
+	WhoSelfChildren                // self.children: the entry is below the requester's own
 )
 
 // Who is one subject term.
@@ -300,6 +301,8 @@ func parseWho(t token) (Who, bool, error) {
 		return Who{Kind: WhoUsers}, true, nil
 	case "self":
 		return Who{Kind: WhoSelf}, true, nil
+	case "self.children":
+		return Who{Kind: WhoSelfChildren}, true, nil
 	case "tls":
 		return Who{Kind: WhoTLS}, true, nil
 	}
@@ -399,6 +402,8 @@ func (w Who) String() string {
 		return "users"
 	case WhoSelf:
 		return "self"
+	case WhoSelfChildren:
+		return "self.children"
 	case WhoTLS:
 		return "tls"
 	case WhoDN:

@@ -53,6 +53,7 @@ type clause struct {
 	who    []who
 	access Privileges
 	self   bool // has a self term: depends on the entry
+	below  bool // has a self.children term: depends on the entry
 	id     int  // index in Requester.static
 }
 
@@ -135,6 +136,8 @@ func compileRule(env Env, r *Rule, groups map[string]int, glist *[]string, nclau
 			switch w.Kind {
 			case WhoSelf:
 				cc.self = true
+			case WhoSelfChildren:
+				cc.below = true
 			case WhoDN:
 				n, err := s.NormalizeDNString(w.DN)
 				if err != nil {
@@ -205,7 +208,7 @@ func (p *Policy) For(s Subject, member Membership) *Requester {
 				switch w.kind {
 				case WhoAnonymous:
 					ok = s.DN == ""
-				case WhoUsers, WhoSelf:
+				case WhoUsers, WhoSelf, WhoSelfChildren:
 					ok = s.DN != ""
 				case WhoDN:
 					ok = s.DN != "" && inScope(s.DN, w.scope, w.ndn)
@@ -246,6 +249,7 @@ type EntryAccess struct {
 	r       *Requester
 	rules   ruleSet
 	self    bool
+	below   bool // the entry is below the requester's own
 	unknown bool // a rule's filter could not be tested: no entry given
 }
 
@@ -254,6 +258,7 @@ type EntryAccess struct {
 // filter make the result incomplete (Complete reports false).
 func (r *Requester) Entry(ndn string, en *directory.Entry) EntryAccess {
 	a := EntryAccess{r: r, self: r.dn != "" && r.dn == ndn}
+	a.below = r.dn != "" && ldap.IsBelowNDN(ndn, r.dn)
 	for i := range r.p.rules {
 		ru := &r.p.rules[i]
 		if ru.scope != ScopeAll && !inScope(ndn, ru.scope, ru.ndn) {
@@ -295,7 +300,7 @@ func (a *EntryAccess) Attr(name string) Privileges {
 			if !ru.selects(base) {
 				continue
 			}
-			return a.r.clauses(ru, a.self)
+			return a.r.clauses(ru, a.self, a.below)
 		}
 	}
 	return 0
@@ -326,10 +331,10 @@ func (ru *rule) selects(base string) bool {
 
 // clauses evaluates the "by" clauses of ru: the first that holds grants
 // its access; none holding grants nothing.
-func (r *Requester) clauses(ru *rule, self bool) Privileges {
+func (r *Requester) clauses(ru *rule, self, below bool) Privileges {
 	for i := range ru.by {
 		c := &ru.by[i]
-		if r.static[c.id] && (!c.self || self) {
+		if r.static[c.id] && (!c.self || self) && (!c.below || below) {
 			return c.access
 		}
 	}
@@ -364,7 +369,7 @@ func (r *Requester) Static(baseNDN string, scope ldap.Scope, name string) (p Pri
 			if !r.static[c.id] {
 				continue
 			}
-			if c.self {
+			if c.self || c.below {
 				if r.dn == "" {
 					continue
 				}
@@ -375,6 +380,76 @@ func (r *Requester) Static(baseNDN string, scope ldap.Scope, name string) (p Pri
 		return 0, true
 	}
 	return 0, true
+}
+
+// StaticHas reports whether every entry a search from base with the
+// given scope can reach grants want on attribute name (or a
+// pseudo-attribute), when the rules decide that without looking at the
+// entry: ok is false when the answer depends on the entry. It knows more
+// than Static: a rule with a filter, or a clause with self or
+// self.children, is no obstacle when every way the entry could go gives
+// the same answer (for instance "by self.children write by users read"
+// and want read).
+func (r *Requester) StaticHas(baseNDN string, scope ldap.Scope, name string, want Privileges) (has, ok bool) {
+	base := name
+	if i := strings.IndexByte(name, ';'); i >= 0 {
+		base = name[:i]
+	}
+	return r.staticHas(0, baseNDN, scope, base, want)
+}
+
+func (r *Requester) staticHas(from int, baseNDN string, scope ldap.Scope, base string, want Privileges) (has, ok bool) {
+	for i := from; i < len(r.p.rules); i++ {
+		ru := &r.p.rules[i]
+		if !ru.selects(base) {
+			continue
+		}
+		switch relate(baseNDN, scope, ru.scope, ru.ndn) {
+		case disjoint:
+			continue
+		case overlaps:
+			return false, false
+		}
+		has, ok := r.ruleHas(ru, want)
+		if !ok || ru.filter == nil {
+			return has, ok
+		}
+		// The entry may or may not match the filter: the rules after
+		// this one must agree.
+		rest, ok := r.staticHas(i+1, baseNDN, scope, base, want)
+		return has, ok && rest == has
+	}
+	return want == 0, true
+}
+
+// ruleHas is whether ru's clauses grant want, whichever entry it is:
+// ok is false when clauses depending on the entry (self, self.children)
+// disagree with the one that holds otherwise.
+func (r *Requester) ruleHas(ru *rule, want Privileges) (has, ok bool) {
+	var cond *bool
+	for i := range ru.by {
+		c := &ru.by[i]
+		if !r.static[c.id] {
+			continue
+		}
+		v := c.access&want == want
+		if c.self || c.below {
+			if cond != nil && *cond != v {
+				return false, false
+			}
+			cond = &v
+			continue
+		}
+		if cond != nil && *cond != v {
+			return false, false
+		}
+		return v, true
+	}
+	v := want == 0
+	if cond != nil && *cond != v {
+		return false, false
+	}
+	return v, true
 }
 
 type relation uint8

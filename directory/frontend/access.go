@@ -237,9 +237,9 @@ type searchAccess struct {
 
 func newSearchAccess(rq *access.Requester, baseNDN string, scope ldap.Scope) *searchAccess {
 	a := &searchAccess{rq: rq, base: baseNDN, scope: scope}
-	if p, ok := rq.Static(baseNDN, scope, access.AttrEntry); ok {
+	if has, ok := rq.StaticHas(baseNDN, scope, access.AttrEntry, access.Read); ok {
 		a.visible = -1
-		if p.Has(access.Read) {
+		if has {
 			a.visible = 1
 		}
 	}
@@ -254,11 +254,11 @@ func (a *searchAccess) entry(en *directory.Entry) *access.EntryAccess {
 }
 
 func (a *searchAccess) FilterAttr(at *schema.AttributeType) directory.AttrAccess {
-	p, ok := a.rq.Static(a.base, a.scope, at.Name())
+	has, ok := a.rq.StaticHas(a.base, a.scope, at.Name(), access.Search)
 	switch {
 	case !ok:
 		return directory.AttrPerEntry
-	case p.Has(access.Search):
+	case has:
 		return directory.AttrAllowed
 	}
 	return directory.AttrDenied

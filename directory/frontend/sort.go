@@ -109,7 +109,7 @@ func (f *Frontend) resolveSortKeys(keys []ldap.SortKey, acc *searchAccess) ([]so
 		}
 		seen[at] = true
 		if acc != nil {
-			if p, ok := acc.rq.Static(acc.base, acc.scope, at.Name()); ok && !p.Has(access.Read) {
+			if has, ok := acc.rq.StaticHas(acc.base, acc.scope, at.Name(), access.Read); ok && !has {
 				return nil, ldap.InsufficientAccessRights, desc
 			}
 		}
@@ -444,7 +444,7 @@ func (f *Frontend) indexSort(ctx context.Context, p *searchPlan, keys []sortKey,
 		if a.visible != 1 {
 			return nil, nil
 		}
-		if pr, ok := a.rq.Static(a.base, a.scope, k.at.Name()); !ok || !pr.Has(access.Read) {
+		if has, ok := a.rq.StaticHas(a.base, a.scope, k.at.Name(), access.Read); !ok || !has {
 			return nil, nil
 		}
 	}

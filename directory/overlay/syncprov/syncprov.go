@@ -20,9 +20,12 @@
 //
 // A consumer whose cookie the log covers gets the delete phase: the
 // entryUUIDs of entries deleted since its cookie (or changed so that they
-// left the search's scope or filter), of those only the ones it may have
+// left the search's scope or filter; never one whose DNs since the cookie
+// were all outside the scope), of those only the ones it may have
 // held and may read (never one added since its cookie, nor one hidden
-// from it by access rules), in syncIdSet messages with
+// from it by access rules on its DN; one that a change hid from it by
+// rules on its attributes is named, since it may hold it), in syncIdSet
+// messages with
 // refreshDeletes TRUE, then every entry changed since, with state add, in
 // order of depth, then refreshDelete (or Sync Done with refreshDeletes
 // TRUE). A consumer that comes back after a restart therefore gets only
@@ -415,18 +418,36 @@ func (s *session) refreshFromLog(ctx context.Context, from map[uint16]change.CSN
 		}
 		tell := true
 		restricted := s.content.Restricted()
+		// mayHaveHeld: one of the DNs the log names it by is in the
+		// search's scope and readable as far as the name tells.
+		mayHaveHeld := func() bool {
+			return slices.ContainsFunc(h.dns, func(dn string) bool {
+				ndn, err := s.p.Engine.NormalizeDN(dn)
+				return err == nil && s.content.InScope(ndn) && s.content.MayReadAt(dn)
+			})
+		}
 		switch {
 		case h.gone && h.partial && restricted:
 			s.p.Logger.Debug("syncprov: an entry went with its ancestor since the cookie; present phase", "consumer", s.consumerID())
 			return false, nil
 		case h.gone && !h.partial:
-			tell = slices.ContainsFunc(h.dns, func(dn string) bool {
+			tell = mayHaveHeld()
+		case !h.gone:
+			// Never in the search's scope: the consumer cannot hold it.
+			tell = h.partial || slices.ContainsFunc(h.dns, func(dn string) bool {
 				ndn, err := s.p.Engine.NormalizeDN(dn)
-				return err == nil && s.content.InScope(ndn) && s.content.MayReadAt(dn)
+				return err == nil && s.content.InScope(ndn)
 			})
-		case !h.gone && restricted:
-			if tell, err = s.content.MayRead(ctx, u); err != nil {
-				return false, err
+			if tell && restricted {
+				if tell, err = s.content.MayRead(ctx, u); err != nil {
+					return false, err
+				}
+				if !tell {
+					// Hidden now, by a rule on its attributes (a change
+					// made it match one): the consumer may hold it from
+					// before, so it is named as a deleted entry would be.
+					tell = !h.partial && mayHaveHeld()
+				}
 			}
 		}
 		if !tell {
