@@ -612,4 +612,15 @@ objectclass ( MOZat:9.1 NAME 'mozillaAbPersonAlpha' SUP top AUXILIARY
 	mozillaHomeUrl $ mozillaNickname $ mozillaSecondEmail $ mozillaUseHtmlMail $
 	mozillaWorkStreet2 $ mozillaWorkUrl $ nsAIMid $ o $ ou $ pager $ postalCode $
 	postOfficeBox $ sn $ st $ street $ telephoneNumber $ title ) )
+
+# ---- SCIM provisioning (package web/scim) -----------------------------------
+# The provisioning client's own id of a User or Group (SCIM externalId,
+# RFC 7643 section 3.1), which inetOrgPerson and groupOfNames have no
+# attribute for.
+
+attributetype ( 2.25.167031871370493812436425452219513702722.3.1 NAME 'scimExternalId'
+	DESC 'the SCIM provisioning client identifier of the resource'
+	EQUALITY caseExactMatch SUBSTR caseExactSubstringsMatch SYNTAX LDAPsyn:15 SINGLE-VALUE )
+objectclass ( 2.25.167031871370493812436425452219513702722.3.2 NAME 'scimResource' SUP top AUXILIARY
+	MAY scimExternalId )
 `
