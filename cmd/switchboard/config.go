@@ -83,6 +83,14 @@ type Config struct {
 		MaxConnections  int  `mapstructure:"max_connections"`
 	} `mapstructure:"http"`
 
+	// SCIM configures SCIM 2.0 provisioning on http_listen (web/scim).
+	SCIM struct {
+		Enabled    bool   `mapstructure:"enabled"`
+		Users      string `mapstructure:"users"`
+		Groups     string `mapstructure:"groups"`
+		MaxResults int    `mapstructure:"max_results"`
+	} `mapstructure:"scim"`
+
 	Log struct {
 		Level  string `mapstructure:"level"`
 		Format string `mapstructure:"format"`
@@ -201,6 +209,10 @@ var defaults = []struct {
 	{"http.tls", false, "serve http_listen over HTTPS with tls.cert_file"},
 	{"http.allow_plain_basic", false, "accept passwords over plain HTTP from clients beyond loopback"},
 	{"http.max_connections", 256, "maximum concurrent connections on http_listen"},
+	{"scim.enabled", true, "serve SCIM 2.0 provisioning at /scim/v2 on http_listen"},
+	{"scim.users", "", "DN under which SCIM Users live and are created (empty: ou=people under the suffix)"},
+	{"scim.groups", "", "DN under which SCIM Groups live and are created (empty: ou=groups under the suffix)"},
+	{"scim.max_results", 1000, "most resources one SCIM list response returns"},
 	{"admin_pprof", false, "serve Go profiles at /debug/pprof/ on the admin address (behind authentication)"},
 	{"admin.group", "", "DN of a group whose members (nested too) may use the admin HTTP API besides the root DN"},
 	{"admin.metrics_access", "loopback", "who reads /metrics without credentials: loopback (clients on a loopback address), open (anyone) or authenticated (no one)"},
