@@ -733,3 +733,38 @@ func adminToken(t *testing.T, s *testServer) string {
 	}
 	return made.Token
 }
+
+// TestSCIMDeactivateRefusesBind: with the password policy on, a user
+// deactivated through SCIM cannot bind over LDAP, and can again once
+// reactivated.
+func TestSCIMDeactivateRefusesBind(t *testing.T) {
+	s := startPPolicyServer(t, "pwdLockout: TRUE\n", map[string]string{})
+	id := scimUser(t, s, `{"userName": "lena", "password": "lena-pw-1"}`)
+	bind := func() error {
+		c, err := goldap.DialURL(s.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		return c.Bind("uid=lena,ou=people,"+testSuffix, "lena-pw-1")
+	}
+	if err := bind(); err != nil {
+		t.Fatalf("bind as the new user: %v", err)
+	}
+	active := func(v string) {
+		t.Helper()
+		a := scimDo(t, s, rootAuth, "PATCH", "/Users/"+id,
+			`{"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "path": "active", "value": `+v+`}]}`)
+		if a.status != 200 || fmt.Sprint(a.body["active"]) != v {
+			t.Fatalf("active=%s: %d %s", v, a.status, a.raw)
+		}
+	}
+	active("false")
+	if err := bind(); !goldap.IsErrorWithCode(err, goldap.LDAPResultInvalidCredentials) {
+		t.Errorf("bind while deactivated: %v, want invalidCredentials", err)
+	}
+	active("true")
+	if err := bind(); err != nil {
+		t.Errorf("bind once reactivated: %v", err)
+	}
+}

@@ -66,7 +66,9 @@
 //
 // active=false writes pwdAccountLockedTime: 000001010000Z, the password
 // policy's administrative lock (package directory/overlay/ppolicy), which
-// refuses binds with the overlay on until the attribute is removed;
+// refuses LDAP binds (and so web logins) while the attribute is there,
+// when the overlay is on and a policy governs the entry
+// (overlays.ppolicy.default, or pwdPolicySubentry);
 // active=true removes that value (a temporary lockout after failed binds
 // is left alone, and shows as active). A PUT without active leaves it as
 // it is. A SCIM token whose identity has any pwdAccountLockedTime stops
