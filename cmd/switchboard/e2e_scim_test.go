@@ -317,7 +317,11 @@ func scimUser(t *testing.T, s *testServer, body string) string {
 	if a.status != http.StatusCreated {
 		t.Fatalf("create %s: %d %s", body, a.status, a.raw)
 	}
-	return a.body["id"].(string)
+	id := a.body["id"].(string)
+	if loc := "http://" + s.HTTP + "/scim/v2/Users/" + id; a.header.Get("Location") != loc || a.body["meta"].(map[string]any)["location"] != loc {
+		t.Errorf("Location %q, meta.location %v; want %s", a.header.Get("Location"), a.body["meta"], loc)
+	}
+	return id
 }
 
 func userNames(a scimAnswer) []string {

@@ -209,8 +209,9 @@ func baseURL(r *http.Request) string {
 	return scheme + "://" + r.Host + Prefix
 }
 
-func (h *Handler) location(typ, id string) string {
-	return "/scim/v2/" + typ + "s/" + id
+// location is the URL of resource id of type typ ("User", "Group").
+func location(base, typ, id string) string {
+	return base + "/" + typ + "s/" + id
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -645,7 +646,7 @@ func (c *call) list(rt *resourceType) {
 	total := len(es)
 	var page []any
 	for i := start - 1; i < total && len(page) < count; i++ {
-		page = append(page, proj.apply(c.h.render(rt, es[i], c, proj.wants("members"))))
+		page = append(page, proj.apply(render(rt, es[i], c, proj.wants("members"), baseURL(c.r))))
 	}
 	writeJSON(c.w, http.StatusOK, listResponse(page, total, start))
 }
@@ -661,7 +662,7 @@ func (c *call) get(rt *resourceType, id string) {
 		c.fail(err)
 		return
 	}
-	doc := c.h.render(rt, en, c, true)
+	doc := render(rt, en, c, true, baseURL(c.r))
 	etag := doc["meta"].(map[string]any)["version"].(string)
 	c.w.Header().Set("ETag", etag)
 	if inm := c.r.Header.Get("If-None-Match"); inm != "" && etagMatch(inm, etag) {
@@ -756,7 +757,7 @@ func (c *call) respond(rt *resourceType, dn string, status int) {
 		c.fail(err)
 		return
 	}
-	doc := c.h.render(rt, en, c, true)
+	doc := render(rt, en, c, true, baseURL(c.r))
 	meta := doc["meta"].(map[string]any)
 	c.w.Header().Set("ETag", meta["version"].(string))
 	if status == http.StatusCreated {
@@ -784,7 +785,7 @@ func (c *call) update(rt *resourceType, id string, patch bool) {
 		c.fail(err)
 		return
 	}
-	cur := c.h.render(rt, en, c, true)
+	cur := render(rt, en, c, true, baseURL(c.r))
 	if im := c.r.Header.Get("If-Match"); im != "" && !etagMatch(im, cur["meta"].(map[string]any)["version"].(string)) {
 		c.fail(&badRequest{status: http.StatusPreconditionFailed, detail: "If-Match: the resource's version is " + cur["meta"].(map[string]any)["version"].(string)})
 		return
@@ -853,7 +854,7 @@ func (c *call) remove(rt *resourceType, id string) {
 		return
 	}
 	if im := c.r.Header.Get("If-Match"); im != "" {
-		v := c.h.render(rt, en, c, true)["meta"].(map[string]any)["version"].(string)
+		v := render(rt, en, c, true, baseURL(c.r))["meta"].(map[string]any)["version"].(string)
 		if !etagMatch(im, v) {
 			c.fail(&badRequest{status: http.StatusPreconditionFailed, detail: "If-Match: the resource's version is " + v})
 			return

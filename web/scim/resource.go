@@ -94,8 +94,9 @@ type resolver interface {
 }
 
 // render makes the SCIM JSON of an entry; members says whether to list a
-// group's members (costly for large groups).
-func (h *Handler) render(rt *resourceType, en *entry, rs resolver, members bool) map[string]any {
+// group's members (costly for large groups); base is the endpoint's URL,
+// for locations and references.
+func render(rt *resourceType, en *entry, rs resolver, members bool, base string) map[string]any {
 	doc := map[string]any{"id": en.first("entryUUID")}
 	set := func(m map[string]any, k, v string) {
 		if v != "" {
@@ -111,7 +112,7 @@ func (h *Handler) render(rt *resourceType, en *entry, rs resolver, members bool)
 			for _, dn := range en.get("member") {
 				if r, ok := rs.refOf(dn); ok {
 					ms = append(ms, map[string]any{"value": r.ID, "display": r.Display, "type": r.Type,
-						"$ref": h.location(r.Type, r.ID)})
+						"$ref": location(base, r.Type, r.ID)})
 				}
 			}
 			doc["members"] = ms
@@ -159,7 +160,7 @@ func (h *Handler) render(rt *resourceType, en *entry, rs resolver, members bool)
 		var groups []any
 		for _, dn := range en.get("memberOf") {
 			if r, ok := rs.refOf(dn); ok && r.Type == "Group" {
-				groups = append(groups, map[string]any{"value": r.ID, "display": r.Display, "type": "direct", "$ref": h.location("Group", r.ID)})
+				groups = append(groups, map[string]any{"value": r.ID, "display": r.Display, "type": "direct", "$ref": location(base, "Group", r.ID)})
 			}
 		}
 		if groups != nil {
@@ -171,7 +172,7 @@ func (h *Handler) render(rt *resourceType, en *entry, rs resolver, members bool)
 		}
 		if m := en.first("manager"); m != "" {
 			if r, ok := rs.refOf(m); ok && r.Type == "User" {
-				ext["manager"] = map[string]any{"value": r.ID, "displayName": r.Display, "$ref": h.location("User", r.ID)}
+				ext["manager"] = map[string]any{"value": r.ID, "displayName": r.Display, "$ref": location(base, "User", r.ID)}
 			}
 		}
 		if len(ext) > 0 {
@@ -179,7 +180,7 @@ func (h *Handler) render(rt *resourceType, en *entry, rs resolver, members bool)
 			doc["schemas"] = []any{URNUser, URNEnterprise}
 		}
 	}
-	meta := map[string]any{"resourceType": rt.Name, "location": h.location(rt.Name, en.first("entryUUID"))}
+	meta := map[string]any{"resourceType": rt.Name, "location": location(base, rt.Name, en.first("entryUUID"))}
 	if t, ok := genTime(en.first("createTimestamp")); ok {
 		meta["created"] = t
 	}
