@@ -93,7 +93,9 @@
 // resource of the type. A list reads every matching entry (LDAP paged
 // results), sorts them (sortBy on the mapped LDAP attribute, entries
 // without it last) and renders only the page (startIndex, count at most
-// Config.MaxResults).
+// Config.MaxResults). The identity's LDAP limits (limits.size and the
+// like) bound how many resources one filter may select: beyond them the
+// answer is 400 tooMany, so a large directory wants a filter.
 //
 // # Versions
 //
