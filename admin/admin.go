@@ -166,6 +166,10 @@ type Server struct {
 	Directory Directory
 	// Tokens keeps the bearer tokens (nil: none can be made).
 	Tokens *Tokens
+	// TokenIdentity checks the identity a SCIM token made by caller (a
+	// normalised DN) is to act as, and returns it normalised; nil: SCIM
+	// tokens act as their maker only.
+	TokenIdentity func(ctx context.Context, caller, dn string) (string, error)
 	// MetricsAccess says who reads /metrics ("": MetricsLoopback).
 	MetricsAccess MetricsAccess
 	// TLS, if set, serves HTTPS; with ClientAuth asking for certificates,

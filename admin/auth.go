@@ -156,7 +156,7 @@ func (s *Server) authenticate(r *http.Request) (Identity, *authError) {
 			}
 			id = Identity{DN: dn, Method: MethodBasic}
 		case "bearer":
-			t, ok := s.Tokens.lookup(c.token)
+			t, ok := s.Tokens.Verify(c.token, ScopeAdmin)
 			if !ok {
 				return id, &authError{http.StatusUnauthorized, "invalid, expired or revoked token"}
 			}

@@ -529,3 +529,54 @@ func FuzzParseTokenFile(f *testing.F) {
 		}
 	})
 }
+
+func TestSCIMTokens(t *testing.T) {
+	s, base := newTestServer(t)
+	member := basic(memberDN, "opspw")
+	made := func(body string) (answer, tokenCreated) {
+		a := do(t, "POST", base+"/api/v1/tokens", member, body)
+		var tc tokenCreated
+		json.Unmarshal([]byte(a.body), &tc)
+		return a, tc
+	}
+	a, scim := made(`{"name": "entra", "scope": "scim"}`)
+	if a.status != http.StatusCreated || scim.Scope != ScopeSCIM || scim.Identity != memberDN {
+		t.Fatalf("create a SCIM token: %d %q", a.status, a.body)
+	}
+	// A SCIM token does not open the admin API, nor an admin token SCIM.
+	if a := do(t, "GET", base+"/api/v1/whoami", "Bearer "+scim.Secret, ""); a.status != http.StatusUnauthorized {
+		t.Errorf("admin API with a SCIM token: %d", a.status)
+	}
+	if k, ok := s.Tokens.Verify(scim.Secret, ScopeSCIM); !ok || k.ID != scim.ID {
+		t.Error("Verify does not know the SCIM token")
+	}
+	_, adm := made(`{"name": "ops"}`)
+	if _, ok := s.Tokens.Verify(adm.Secret, ScopeSCIM); ok {
+		t.Error("an admin token verifies for SCIM")
+	}
+	// Another identity: only for SCIM tokens, and as TokenIdentity says.
+	if a, _ := made(`{"scope": "scim", "identity": "uid=svc,dc=example,dc=com"}`); a.status != http.StatusNotImplemented {
+		t.Errorf("identity without TokenIdentity: %d %q", a.status, a.body)
+	}
+	s.TokenIdentity = func(_ context.Context, caller, dn string) (string, error) {
+		if dn == rootDN && caller != rootDN {
+			return "", errors.New("only the root DN may make tokens acting as the root DN")
+		}
+		return strings.ToLower(dn), nil
+	}
+	if a, tc := made(`{"scope": "scim", "identity": "UID=svc,dc=example,dc=com"}`); a.status != http.StatusCreated || tc.Identity != "uid=svc,dc=example,dc=com" {
+		t.Errorf("identity: %d %q", a.status, a.body)
+	}
+	for _, body := range []string{`{"scope": "scim", "identity": "` + rootDN + `"}`, `{"identity": "uid=svc,dc=example,dc=com"}`, `{"scope": "ldap"}`} {
+		if a, _ := made(body); a.status != http.StatusBadRequest {
+			t.Errorf("%s: %d %q", body, a.status, a.body)
+		}
+	}
+	// Revoked, it no longer verifies.
+	if a := do(t, "DELETE", base+"/api/v1/tokens/"+scim.ID, member, ""); a.status != http.StatusNoContent {
+		t.Fatalf("revoke: %d", a.status)
+	}
+	if _, ok := s.Tokens.Verify(scim.Secret, ScopeSCIM); ok {
+		t.Error("a revoked SCIM token verifies")
+	}
+}

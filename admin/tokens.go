@@ -19,17 +19,28 @@ import (
 	"time"
 )
 
-// Token is a bearer token of the admin API as kept: its secret is known
-// only by its SHA-256 (a token is 256 random bits, so a fast hash is
-// enough: there is nothing to guess from it).
+// Token is a bearer token as kept: its secret is known only by its
+// SHA-256 (a token is 256 random bits, so a fast hash is enough: there is
+// nothing to guess from it). Its scope says where it is accepted: the
+// admin API (ScopeAdmin) or the SCIM endpoint of the public HTTP listener
+// (ScopeSCIM), never both.
 type Token struct {
 	ID       string    `json:"id"`
 	Name     string    `json:"name,omitempty"`
+	Scope    Scope     `json:"scope,omitempty"`
 	Identity string    `json:"identity"` // normalised DN the token acts as
 	Created  time.Time `json:"created"`
 	Expires  time.Time `json:"expires,omitzero"`
 	Hash     string    `json:"sha256,omitempty"` // hex SHA-256 of the secret
 }
+
+// Scope is where a token is accepted.
+type Scope string
+
+const (
+	ScopeAdmin Scope = ""     // the admin API (tokens made before scopes have it)
+	ScopeSCIM  Scope = "scim" // SCIM provisioning (package web/scim), as its identity
+)
 
 // tokenPrefix starts every secret, so that one is recognisable in a
 // leaked file or log.
@@ -82,23 +93,25 @@ func parseTokenFile(b []byte) ([]Token, error) {
 			return nil, fmt.Errorf("token %s: sha256 is not 64 hex digits", t.ID)
 		case t.Identity == "":
 			return nil, fmt.Errorf("token %s: no identity", t.ID)
+		case t.Scope != ScopeAdmin && t.Scope != ScopeSCIM:
+			return nil, fmt.Errorf("token %s: unknown scope %q", t.ID, t.Scope)
 		}
 		seen[t.ID] = true
 	}
 	return f.Tokens, nil
 }
 
-// Create makes a token acting as identity (a normalised DN), expiring
-// after ttl (never if 0), and returns it with its secret, which is not
-// kept.
-func (t *Tokens) Create(identity, name string, ttl time.Duration) (Token, string, error) {
+// Create makes a token for scope acting as identity (a normalised DN),
+// expiring after ttl (never if 0), and returns it with its secret, which
+// is not kept.
+func (t *Tokens) Create(scope Scope, identity, name string, ttl time.Duration) (Token, string, error) {
 	var raw [32]byte
 	rand.Read(raw[:])
 	secret := tokenPrefix + base64.RawURLEncoding.EncodeToString(raw[:])
 	var idb [8]byte
 	rand.Read(idb[:])
 	sum := sha256.Sum256([]byte(secret))
-	tok := Token{ID: hex.EncodeToString(idb[:]), Name: name, Identity: identity, Created: t.now().UTC().Truncate(time.Second),
+	tok := Token{ID: hex.EncodeToString(idb[:]), Name: name, Scope: scope, Identity: identity, Created: t.now().UTC().Truncate(time.Second),
 		Hash: hex.EncodeToString(sum[:])}
 	if ttl > 0 {
 		tok.Expires = tok.Created.Add(ttl)
@@ -137,6 +150,16 @@ func (t *Tokens) List() []Token {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return slices.Clone(t.tokens)
+}
+
+// Verify finds the live token of scope whose secret is secret: how the
+// SCIM endpoint authenticates a bearer token.
+func (t *Tokens) Verify(secret string, scope Scope) (Token, bool) {
+	k, ok := t.lookup(secret)
+	if !ok || k.Scope != scope {
+		return Token{}, false
+	}
+	return k, true
 }
 
 // lookup finds the live token whose secret is secret.
@@ -197,6 +220,10 @@ type tokenRequest struct {
 	Name string `json:"name"`
 	// TTL is a Go duration ("720h"); empty: the token does not expire.
 	TTL string `json:"ttl"`
+	// Scope is "" (the admin API) or "scim".
+	Scope Scope `json:"scope"`
+	// Identity is the DN a SCIM token acts as; empty: the caller.
+	Identity string `json:"identity"`
 }
 
 // tokenCreated is the answer to POST /api/v1/tokens: the only time the
@@ -213,7 +240,10 @@ const maxTokenRequest = 4 << 10
 //
 //	POST   /api/v1/tokens       make a token acting as the caller
 //	                            (HTTP Basic or a certificate; a token
-//	                            cannot make tokens); 201 with the secret
+//	                            cannot make tokens); 201 with the secret.
+//	                            {"scope": "scim"} makes a SCIM token, which
+//	                            may act as another entry ("identity": DN,
+//	                            checked by TokenIdentity)
 //	GET    /api/v1/tokens       the tokens, without secrets
 //	DELETE /api/v1/tokens/{id}  revoke a token; 204
 func (s *Server) tokenRoutes(mux *http.ServeMux) {
@@ -277,12 +307,30 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	tok, secret, err := s.Tokens.Create(id.DN, req.Name, ttl)
+	identity := id.DN
+	switch {
+	case req.Scope != ScopeAdmin && req.Scope != ScopeSCIM:
+		WriteProblem(w, http.StatusBadRequest, `scope: want "" (the admin API) or "scim"`)
+		return
+	case req.Identity != "" && req.Scope != ScopeSCIM:
+		WriteProblem(w, http.StatusBadRequest, "identity: only a SCIM token may act as another identity than its maker")
+		return
+	case req.Identity != "":
+		if s.TokenIdentity == nil {
+			WriteProblem(w, http.StatusNotImplemented, "identity: tokens for other identities are not configured")
+			return
+		}
+		if identity, err = s.TokenIdentity(r.Context(), id.DN, req.Identity); err != nil {
+			WriteProblem(w, http.StatusBadRequest, "identity: "+err.Error())
+			return
+		}
+	}
+	tok, secret, err := s.Tokens.Create(req.Scope, identity, req.Name, ttl)
 	if err != nil {
 		WriteProblem(w, http.StatusInternalServerError, err.Error())
 		return
 	}
-	s.logger().Info("admin API token created", "id", tok.ID, "name", tok.Name, "identity", tok.Identity)
+	s.logger().Info("bearer token created", "id", tok.ID, "name", tok.Name, "scope", string(tok.Scope), "identity", tok.Identity, "by", id.DN)
 	tok.Hash = ""
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusCreated, tokenCreated{Token: tok, Secret: secret})

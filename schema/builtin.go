@@ -633,4 +633,14 @@ objectclass ( 2.25.167031871370493812436425452219513702722.17.2.1 NAME 'switchbo
 objectclass ( 2.25.167031871370493812436425452219513702722.17.2.2 NAME 'switchboardCard'
 	DESC 'a card of a personal address book' SUP top STRUCTURAL
 	MUST ( switchboardName $ switchboardVCard ) )
+# ---- SCIM provisioning (package web/scim) -----------------------------------
+# The provisioning client's own id of a User or Group (SCIM externalId,
+# RFC 7643 section 3.1), which inetOrgPerson and groupOfNames have no
+# attribute for.
+
+attributetype ( 2.25.167031871370493812436425452219513702722.3.1 NAME 'scimExternalId'
+	DESC 'the SCIM provisioning client identifier of the resource'
+	EQUALITY caseExactMatch SUBSTR caseExactSubstringsMatch SYNTAX LDAPsyn:15 SINGLE-VALUE )
+objectclass ( 2.25.167031871370493812436425452219513702722.3.2 NAME 'scimResource' SUP top AUXILIARY
+	MAY scimExternalId )
 `

@@ -30,9 +30,24 @@ var ErrPipeClosed = errors.New("web: LDAP pipe closed")
 // Dial opens a connection to the server serving p, which sees remote as
 // the client's address.
 func (p *Pipe) Dial(ctx context.Context, remote net.Addr) (net.Conn, error) {
+	return p.dial(ctx, &pipeConn{remote: remote})
+}
+
+// DialAs is Dial for a connection that may bind as dn without its
+// password: the server's end carries dn in its local address (an
+// IdentityAddr), and the frontend binds a SASL EXTERNAL request on it as
+// dn if that entry exists and is not locked. Only code in this process
+// can open such a connection; call it only for an identity already
+// authenticated another way (a SCIM bearer token).
+func (p *Pipe) DialAs(ctx context.Context, remote net.Addr, dn string) (net.Conn, error) {
+	return p.dial(ctx, &pipeConn{remote: remote, local: IdentityAddr{DN: dn}})
+}
+
+func (p *Pipe) dial(ctx context.Context, sc *pipeConn) (net.Conn, error) {
 	client, server := net.Pipe()
+	sc.Conn = server
 	select {
-	case p.conns <- &pipeConn{Conn: server, remote: remote}:
+	case p.conns <- sc:
 		return client, nil
 	case <-p.done:
 	case <-ctx.Done():
@@ -69,11 +84,29 @@ type pipeAddr struct{}
 func (pipeAddr) Network() string { return "pipe" }
 func (pipeAddr) String() string  { return "in-process" }
 
+// An IdentityAddr is the local address of the server's end of a
+// connection opened with DialAs. Its InProcessIdentity method is what the
+// frontend looks for (frontend.InProcessIdentity).
+type IdentityAddr struct{ DN string }
+
+func (IdentityAddr) Network() string             { return "pipe" }
+func (IdentityAddr) String() string              { return "in-process" }
+func (a IdentityAddr) InProcessIdentity() string { return a.DN }
+
 // pipeConn is the server's end of a pipe, reporting the HTTP client's
-// address as its remote address.
+// address as its remote address, and for DialAs the identity as its
+// local one.
 type pipeConn struct {
 	net.Conn
 	remote net.Addr
+	local  net.Addr
+}
+
+func (c *pipeConn) LocalAddr() net.Addr {
+	if c.local == nil {
+		return pipeAddr{}
+	}
+	return c.local
 }
 
 func (c *pipeConn) RemoteAddr() net.Addr {

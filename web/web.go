@@ -13,6 +13,12 @@
 // made through the web is an ordinary LDAP write. Nothing here decides
 // what a user may see or change.
 //
+// A surface that authenticates a request another way (a SCIM bearer
+// token bound to a DN) gets a session with SessionAs: a connection from
+// Pipe.DialAs, whose server end carries the DN in its local address, bound
+// with SASL EXTERNAL, which the frontend grants for an existing, unlocked
+// entry. Only in-process code can open such a connection.
+//
 // Sessions are kept for reuse (clients such as CardDAV send their
 // credentials with every request) under a key made from the client's
 // address, the bind DN and the password, for at most SessionIdle
@@ -202,8 +208,47 @@ func (s *Server) Login(ctx context.Context, remote net.Addr, login string, passw
 		}
 		return nil, fmt.Errorf("web: bind: %w", err)
 	}
-	se := &Session{DN: dn, conn: conn, born: now, used: now, users: 1}
+	return s.keep(key, &Session{DN: dn, conn: conn, born: now, used: now, users: 1}), nil
+}
+
+// SessionAs returns a session bound as dn without its password, for a
+// request authenticated another way (a SCIM bearer token bound to dn): a
+// connection from Pipe.DialAs bound with SASL EXTERNAL, which the
+// directory refuses if dn names no entry or a locked one. Sessions are
+// reused as Login's are. Call Release when done with it.
+func (s *Server) SessionAs(ctx context.Context, remote net.Addr, dn string) (*Session, error) {
+	key := sessionKey(remote, dn, nil) // Login never has an empty password
+	now := time.Now()
 	s.mu.Lock()
+	if se := s.sessions[key]; se != nil && !se.conn.IsClosing() && now.Sub(se.born) < or(s.SessionMaxAge, DefaultSessionMaxAge) {
+		se.mu.Lock()
+		se.used, se.users = now, se.users+1
+		se.mu.Unlock()
+		s.mu.Unlock()
+		return se, nil
+	}
+	s.mu.Unlock()
+	c, err := s.LDAP.DialAs(ctx, remote, dn)
+	if err != nil {
+		return nil, fmt.Errorf("web: connect to the directory: %w", err)
+	}
+	conn := goldap.NewConn(c, false)
+	conn.Start()
+	if err := conn.ExternalBind(); err != nil {
+		conn.Close()
+		var le *goldap.Error
+		if errors.As(err, &le) && le.ResultCode == goldap.LDAPResultInvalidCredentials {
+			return nil, ErrInvalidCredentials
+		}
+		return nil, fmt.Errorf("web: bind as %s: %w", dn, err)
+	}
+	return s.keep(key, &Session{DN: dn, conn: conn, born: now, used: now, users: 1}), nil
+}
+
+// keep records se under key, retiring the session it replaces.
+func (s *Server) keep(key [32]byte, se *Session) *Session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.sessions == nil {
 		s.sessions = map[[32]byte]*Session{}
 	}
@@ -211,8 +256,7 @@ func (s *Server) Login(ctx context.Context, remote net.Addr, login string, passw
 		old.retire()
 	}
 	s.sessions[key] = se
-	s.mu.Unlock()
-	return se, nil
+	return se
 }
 
 // Release ends a request's use of the session.

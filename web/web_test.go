@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	goldap "github.com/go-ldap/ldap/v3"
 	"github.com/switchboard-ldap/switchboard/ldap"
 )
 
@@ -169,5 +170,62 @@ func TestPipeClosed(t *testing.T) {
 	}
 	if _, err := p.Accept(); err == nil {
 		t.Error("Accept on a closed pipe succeeded")
+	}
+}
+
+// externalServer binds SASL EXTERNAL as the identity the connection's
+// local address carries, as the frontend does, and refuses it without.
+type externalServer struct{}
+
+func (externalServer) ServeLDAP(ctx context.Context, w ldap.ResponseWriter, r *ldap.Request) {
+	s := ldap.SessionFrom(ctx)
+	if r.Op != ldap.OpBindRequest || r.Bind.Simple || string(r.Bind.Mechanism) != "EXTERNAL" {
+		w.WriteResult(&ldap.Result{Code: ldap.UnwillingToPerform})
+		return
+	}
+	a, ok := s.LocalAddr.(interface{ InProcessIdentity() string })
+	if !ok || a.InProcessIdentity() != "uid=svc,dc=example,dc=com" {
+		w.WriteResult(&ldap.Result{Code: ldap.InvalidCredentials})
+		return
+	}
+	s.SetBind(a.InProcessIdentity())
+	w.WriteResult(&ldap.Result{Code: ldap.Success})
+}
+
+func TestSessionAs(t *testing.T) {
+	pipe := NewPipe()
+	ls := &ldap.Server{Handler: externalServer{}}
+	go ls.Serve(pipe)
+	t.Cleanup(func() { ls.Close() })
+	s := &Server{Directory: fakeDirectory{}, LDAP: pipe}
+	t.Cleanup(func() { s.Shutdown(context.Background()) })
+	remote := &net.TCPAddr{IP: net.IPv4(192, 0, 2, 7), Port: 4000}
+
+	se, err := s.SessionAs(context.Background(), remote, "uid=svc,dc=example,dc=com")
+	if err != nil {
+		t.Fatalf("SessionAs: %v", err)
+	}
+	if se.DN != "uid=svc,dc=example,dc=com" {
+		t.Errorf("session DN %q", se.DN)
+	}
+	again, err := s.SessionAs(context.Background(), remote, "uid=svc,dc=example,dc=com")
+	if err != nil || again != se {
+		t.Errorf("second SessionAs: %p, %v; want the kept session %p", again, err, se)
+	}
+	se.Release()
+	again.Release()
+	if _, err := s.SessionAs(context.Background(), remote, "uid=other,dc=example,dc=com"); err != ErrInvalidCredentials {
+		t.Errorf("SessionAs for a refused identity: %v, want ErrInvalidCredentials", err)
+	}
+	// A connection from Dial carries no identity.
+	c, err := pipe.Dial(context.Background(), remote)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := goldap.NewConn(c, false)
+	conn.Start()
+	defer conn.Close()
+	if err := conn.ExternalBind(); !goldap.IsErrorWithCode(err, goldap.LDAPResultInvalidCredentials) {
+		t.Errorf("EXTERNAL on a Dial connection: %v, want invalidCredentials", err)
 	}
 }

@@ -63,7 +63,7 @@ func newAdminServer(cfg *Config, log *slog.Logger, eng *directory.Engine, backen
 	if err != nil {
 		return nil, err
 	}
-	s := &admin.Server{Metrics: metrics, Logger: log, Pprof: cfg.AdminPprof, Directory: d, Tokens: toks,
+	s := &admin.Server{Metrics: metrics, Logger: log, Pprof: cfg.AdminPprof, Directory: d, Tokens: toks, TokenIdentity: d.TokenIdentity,
 		MetricsAccess: ma, MaxConns: cfg.Admin.MaxConnections}
 	if cfg.Admin.TLS {
 		if tlsCfg == nil {
@@ -182,6 +182,29 @@ func (d *adminDirectory) CertIdentity(ctx context.Context, cert *x509.Certificat
 		func(*directory.Entry) error { found = true; return directory.ErrStop })
 	if err != nil && !errors.Is(err, directory.ErrStop) || !found {
 		return "", fmt.Errorf("the subject %q names no entry", subject)
+	}
+	return ndn, nil
+}
+
+// TokenIdentity checks the identity a SCIM token is to act as: an
+// existing entry, or the root DN for a token the root DN makes (an admin
+// group member must not mint a way past the access rules).
+func (d *adminDirectory) TokenIdentity(ctx context.Context, caller, dn string) (string, error) {
+	ndn, err := d.eng.NormalizeDN(dn)
+	if err != nil || ndn == "" {
+		return "", fmt.Errorf("%q is not a DN", dn)
+	}
+	if ndn == d.rootNDN {
+		if caller != d.rootNDN {
+			return "", errors.New("only the root DN may make tokens acting as the root DN")
+		}
+		return ndn, nil
+	}
+	found := false
+	err = d.eng.Search(ctx, &directory.SearchRequest{BaseDN: ndn, Scope: ldap.ScopeBaseObject, Filter: &ldap.Filter{Kind: ldap.FilterAnd}},
+		func(*directory.Entry) error { found = true; return directory.ErrStop })
+	if err != nil && !errors.Is(err, directory.ErrStop) || !found {
+		return "", fmt.Errorf("%q names no entry", dn)
 	}
 	return ndn, nil
 }

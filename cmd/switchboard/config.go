@@ -92,6 +92,13 @@ type Config struct {
 		MaxRequestBytes int64  `mapstructure:"max_request_bytes"`
 		PeopleFilter    string `mapstructure:"people_filter"`
 	} `mapstructure:"carddav"`
+	// SCIM configures SCIM 2.0 provisioning on http_listen (web/scim).
+	SCIM struct {
+		Enabled    bool   `mapstructure:"enabled"`
+		Users      string `mapstructure:"users"`
+		Groups     string `mapstructure:"groups"`
+		MaxResults int    `mapstructure:"max_results"`
+	} `mapstructure:"scim"`
 
 	Log struct {
 		Level  string `mapstructure:"level"`
@@ -216,6 +223,10 @@ var defaults = []struct {
 	{"carddav.max_photo_bytes", 128 << 10, "largest PHOTO (decoded) in a stored vCard"},
 	{"carddav.max_request_bytes", 8 << 20, "largest PROPFIND or REPORT request body (a multiget of a whole book: about 100 bytes a card)"},
 	{"carddav.people_filter", "(objectClass=inetOrgPerson)", "LDAP filter of the people in the directory address book"},
+	{"scim.enabled", true, "serve SCIM 2.0 provisioning at /scim/v2 on http_listen"},
+	{"scim.users", "", "DN under which SCIM Users live and are created (empty: ou=people under the suffix)"},
+	{"scim.groups", "", "DN under which SCIM Groups live and are created (empty: ou=groups under the suffix)"},
+	{"scim.max_results", 1000, "most resources one SCIM list response returns"},
 	{"admin_pprof", false, "serve Go profiles at /debug/pprof/ on the admin address (behind authentication)"},
 	{"admin.group", "", "DN of a group whose members (nested too) may use the admin HTTP API besides the root DN"},
 	{"admin.metrics_access", "loopback", "who reads /metrics without credentials: loopback (clients on a loopback address), open (anyone) or authenticated (no one)"},

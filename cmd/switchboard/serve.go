@@ -322,7 +322,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	if err := mountWeb(webSrv, cfg, log, eng); err != nil {
+	if err := mountWeb(webSrv, cfg, log, eng, adm.Tokens); err != nil {
 		return err
 	}
 	srv := &ldap.Server{

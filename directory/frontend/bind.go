@@ -36,6 +36,12 @@ func (f *Frontend) bind(ctx context.Context, w ldap.ResponseWriter, r *ldap.Requ
 		settled("", &ldap.Error{Code: ldap.ProtocolError, Message: "only LDAPv3 is supported"})
 		return
 	}
+	if !b.Simple && string(b.Mechanism) == MechExternal {
+		if id, ok := inProcessIdentity(s); ok {
+			settled(f.inProcessBind(ctx, r, id))
+			return
+		}
+	}
 	if !b.Simple && f.cfg.SASLExternal && string(b.Mechanism) == MechExternal {
 		settled(f.externalIdentity(ctx, r, s))
 		return

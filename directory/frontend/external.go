@@ -11,6 +11,7 @@ import (
 	"encoding/asn1"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 
 	"github.com/switchboard-ldap/switchboard/directory"
@@ -114,3 +115,62 @@ func (f *Frontend) externalIdentity(ctx context.Context, r *ldap.Request, s *lda
 // EXTERNAL reads it: for other listeners that map client certificates to
 // directory identities (the admin API).
 func CertSubjectDN(cert *x509.Certificate) (string, error) { return certSubjectDN(cert) }
+
+// An InProcessIdentity is the local address of a connection that code in
+// this process opened to act as a directory identity it has already
+// authenticated by other means (package web's Pipe.DialAs, for a SCIM
+// bearer token): SASL EXTERNAL on such a connection binds as that DN.
+// No network connection's local address (a *net.TCPAddr, *net.UnixAddr)
+// has the method, so a network client cannot claim an identity this way.
+type InProcessIdentity interface {
+	net.Addr
+	InProcessIdentity() string
+}
+
+// inProcessIdentity returns the identity the connection of s carries in
+// its local address, if it is an in-process one.
+func inProcessIdentity(s *ldap.Session) (string, bool) {
+	if s == nil || s.LocalAddr == nil {
+		return "", false
+	}
+	a, ok := s.LocalAddr.(InProcessIdentity)
+	if !ok {
+		return "", false
+	}
+	return a.InProcessIdentity(), true
+}
+
+// inProcessBind is SASL EXTERNAL on an in-process connection: the identity
+// it carries must be the root DN or an existing entry whose account is not
+// locked (any pwdAccountLockedTime refuses it, whatever the password
+// policy's lockout duration: the identity has no password to show). An
+// authorization identity in the credentials must be that same one.
+func (f *Frontend) inProcessBind(ctx context.Context, r *ldap.Request, id string) (string, error) {
+	ndn, err := f.schema.NormalizeDNString(id)
+	if err != nil || ndn == "" {
+		return "", &ldap.Error{Code: ldap.InvalidCredentials, Message: "the connection's identity is not a usable DN"}
+	}
+	if authz := string(r.Bind.Creds); r.Bind.HasCreds && authz != "" {
+		az, ok := strings.CutPrefix(authz, "dn:")
+		naz, err := f.schema.NormalizeDNString(az)
+		if !ok || err != nil || naz != ndn {
+			return "", &ldap.Error{Code: ldap.InsufficientAccessRights, Message: "proxy authorization is not supported: the authorization identity must be the connection's"}
+		}
+	}
+	if ndn == f.rootNDN {
+		return ndn, nil
+	}
+	found, locked := false, false
+	err = f.backend.Search(ctx, &directory.SearchRequest{BaseDN: ndn, Scope: ldap.ScopeBaseObject, Filter: &ldap.Filter{Kind: ldap.FilterAnd}},
+		func(en *directory.Entry) error {
+			found, locked = true, len(en.Get("pwdAccountLockedTime")) > 0
+			return directory.ErrStop
+		})
+	if err != nil && !errors.Is(err, directory.ErrStop) || !found {
+		return "", &ldap.Error{Code: ldap.InvalidCredentials, Message: "the connection's identity names no entry"}
+	}
+	if locked {
+		return "", &ldap.Error{Code: ldap.InvalidCredentials, Message: "the connection's identity is locked"}
+	}
+	return ndn, nil
+}

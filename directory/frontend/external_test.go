@@ -9,11 +9,13 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"math/big"
+	"net"
 	"slices"
 	"testing"
 	"time"
 	"unicode/utf8"
 
+	"github.com/switchboard-ldap/switchboard/directory/directorytest"
 	"github.com/switchboard-ldap/switchboard/ldap"
 	"github.com/switchboard-ldap/switchboard/ldap/ldaptest"
 )
@@ -173,4 +175,51 @@ func FuzzCertSubjectDN(f *testing.F) {
 			t.Fatalf("%q: %d RDNs, the subject has %d", s1, len(dn), nonEmpty)
 		}
 	})
+}
+
+// identityAddr is the local address an in-process connection carries.
+type identityAddr string
+
+func (identityAddr) Network() string             { return "pipe" }
+func (identityAddr) String() string              { return "in-process" }
+func (a identityAddr) InProcessIdentity() string { return string(a) }
+
+func TestInProcessExternal(t *testing.T) {
+	f := newFrontend(t) // SASLExternal off: in-process binds need no TLS set-up
+	p01 := "uid=locked,ou=people,dc=example,dc=com"
+	directorytest.Add(t, f.engine, p01, "objectClass", "inetOrgPerson", "uid", "locked", "cn", "L", "sn", "L",
+		"pwdAccountLockedTime", "000001010000Z")
+	bind := func(local net.Addr, creds string) (ldap.ResultCode, *ldap.Session) {
+		ctx, s := session("")
+		s.LocalAddr = local
+		r := &ldap.Request{MessageID: 1, Op: ldap.OpBindRequest, Bind: ldap.BindRequest{Version: 3, Mechanism: []byte("EXTERNAL"),
+			HasCreds: creds != "", Creds: []byte(creds)}}
+		rec := ldaptest.NewRecorder()
+		f.ServeLDAP(ctx, rec, r)
+		return rec.Code(), s
+	}
+	p03 := "uid=p03,ou=people,dc=example,dc=com"
+	cases := []struct {
+		name   string
+		local  net.Addr
+		creds  string
+		want   ldap.ResultCode
+		bindDN string
+	}{
+		{"network connection", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 389}, "", ldap.AuthMethodNotSupported, ""},
+		{"no address", nil, "", ldap.AuthMethodNotSupported, ""},
+		{"entry", identityAddr("UID=P03,ou=People,dc=example,dc=com"), "", ldap.Success, p03},
+		{"root DN", identityAddr(root), "", ldap.Success, root},
+		{"no such entry", identityAddr("uid=nobody,dc=example,dc=com"), "", ldap.InvalidCredentials, ""},
+		{"locked", identityAddr(p01), "", ldap.InvalidCredentials, ""},
+		{"not a DN", identityAddr("not a dn"), "", ldap.InvalidCredentials, ""},
+		{"own authzId", identityAddr(p03), "dn:" + p03, ldap.Success, p03},
+		{"other authzId", identityAddr(p03), "dn:" + root, ldap.InsufficientAccessRights, ""},
+	}
+	for _, tc := range cases {
+		code, s := bind(tc.local, tc.creds)
+		if code != tc.want || s.BindDN() != tc.bindDN {
+			t.Errorf("%s: code %d bound as %q, want %d %q", tc.name, code, s.BindDN(), tc.want, tc.bindDN)
+		}
+	}
 }
