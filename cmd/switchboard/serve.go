@@ -319,7 +319,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	if err := mountWeb(webSrv, cfg, log, eng); err != nil {
+	admins, _ := adm.Directory.(*adminDirectory)
+	ops := newConsoleOps(cfg, eng, rep, admins, tlsCfg, lns)
+	if err := mountWeb(webSrv, cfg, log, eng, ops); err != nil {
 		return err
 	}
 	srv := &ldap.Server{

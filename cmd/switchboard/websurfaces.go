@@ -5,10 +5,17 @@ import (
 
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/web"
+	"github.com/switchboard-ldap/switchboard/web/console"
 )
 
 // mountWeb mounts the public HTTP listener's surfaces (CardDAV, the web
 // console, SCIM), each under its own paths, in this one place.
-func mountWeb(s *web.Server, cfg *Config, log *slog.Logger, eng *directory.Engine) error {
+func mountWeb(s *web.Server, cfg *Config, log *slog.Logger, eng *directory.Engine, ops console.Operations) error {
+	con, err := console.New(console.Config{Web: s, Operations: ops, DefaultPolicy: cfg.Overlays.PPolicy.Default, Logger: log})
+	if err != nil {
+		return err
+	}
+	// The console answers every path the other surfaces do not claim.
+	s.Handle("/", con)
 	return nil
 }

@@ -101,8 +101,6 @@ type Replication struct {
 	Conflicts int
 	Diverged  []string
 	Peers     []Peer
-	// Consumers are RFC 4533 (syncrepl) consumers of other servers.
-	Consumers []Consumer
 }
 
 // Peer is a replication peer: the state of pulling from it, and the lag
@@ -121,11 +119,6 @@ type Peer struct {
 	PeerLacksSeconds float64
 }
 
-// Consumer is an RFC 4533 consumer's state.
-type Consumer struct {
-	Name, Provider, State, Error string
-}
-
 // ServerState is the server page's content.
 type ServerState struct {
 	Version    string
@@ -134,6 +127,7 @@ type ServerState struct {
 	Certs      []Cert
 	Entries    int64
 	StoreBytes int64
+	DiskGuard  bool // the free-space guard measures the disk
 	DiskFull   bool
 	Headroom   int64
 }
@@ -231,7 +225,9 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Security-Policy", contentSecurityPolicy)
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "no-referrer")
+	// same-origin, not no-referrer: under no-referrer browsers send
+	// "Origin: null" with the console's own forms.
+	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Cache-Control", "no-store")
 	if r.Method == http.MethodPost && !sameOrigin(r) {
 		c.fail(w, r, nil, http.StatusForbidden, "This form was sent from another site and was refused.")
@@ -241,7 +237,8 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // sameOrigin reports whether a request's Origin header, when it has one,
-// names the host it was sent to.
+// names the host it was sent to ("null", from a sandboxed or privacy-
+// stripped context, does not).
 func sameOrigin(r *http.Request) bool {
 	o := r.Header.Get("Origin")
 	if o == "" {

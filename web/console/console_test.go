@@ -251,6 +251,9 @@ func TestCSRFRefused(t *testing.T) {
 	if code, _ := b.do("POST", "/new", cross, "Origin", "https://evil.example"); code != http.StatusForbidden {
 		t.Errorf("foreign origin: %d, want 403", code)
 	}
+	if code, _ := b.do("POST", "/new", cross, "Origin", "null"); code != http.StatusForbidden {
+		t.Errorf("origin null: %d, want 403", code)
+	}
 	// Another user's session token is no good either.
 	other := f.browser()
 	other.login("jdoe", "jdoe-secret")
