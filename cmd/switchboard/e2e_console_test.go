@@ -74,7 +74,11 @@ func startConsolePair(t *testing.T) (*testServer, *testServer) {
 	t.Cleanup(func() { p21.Close() })
 	var servers []*testServer
 	for i, via := range []*replicatest.Proxy{p12, p21} {
-		cfg := fmt.Sprintf(`%soverlays:
+		auditConf := ""
+		if i == 0 {
+			auditConf = "audit:\n  file: " + filepath.Join(t.TempDir(), "audit.log") + "\n"
+		}
+		cfg := fmt.Sprintf(`%s%soverlays:
   ppolicy:
     enabled: true
     default: %s
@@ -88,7 +92,7 @@ replication:
       url: ldap://%s
       bind_dn: %s
       password: %s
-`, openReadAccess, consolePolicy, i+1, 2-i, via.Addr(), testRootDN, testRootPass)
+`, openReadAccess, auditConf, consolePolicy, i+1, 2-i, via.Addr(), testRootDN, testRootPass)
 		path := filepath.Join(t.TempDir(), "config.yaml")
 		if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
@@ -299,6 +303,18 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("peers table: %q", got)
 	}
 	shot("replication")
+	// The audit log: Ada's records, by the root DN, and the chain intact.
+	run("audit page", chromedp.Navigate(base+"/audit?"+url.Values{"who": {"cn=admin"}, "what": {"uid=ada"}}.Encode()),
+		chromedp.WaitVisible(chromedp.CSS("#audit")))
+	if got := text("#audit"); !strings.Contains(got, "modify") || !strings.Contains(got, "add") || strings.Contains(got, "rlefevre") {
+		t.Errorf("audit records for ada: %q", got)
+	}
+	run("verify chain", chromedp.Click(chromedp.CSS("#verify")), chromedp.WaitVisible(chromedp.CSS("#chain .badge")))
+	if got := text("#chain"); !strings.Contains(got, "intact") {
+		t.Errorf("audit chain: %q", got)
+	}
+	run("audit filter", chromedp.Navigate(base+"/audit?"+url.Values{"what": {"uid=ada"}}.Encode()), chromedp.WaitVisible(chromedp.CSS("#audit")))
+	shot("audit")
 	run("server page", chromedp.Navigate(base+"/server"), chromedp.WaitVisible(chromedp.CSS("#listeners")))
 	if got := text("#listeners"); !strings.Contains(got, a.Addr) || !strings.Contains(got, a.HTTP) {
 		t.Errorf("listeners: %q", got)

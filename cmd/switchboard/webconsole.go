@@ -9,10 +9,16 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
 	"net"
+	"os"
 	"time"
 
 	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/directory/overlay/audit"
 	"github.com/switchboard-ldap/switchboard/replication"
 	"github.com/switchboard-ldap/switchboard/web/console"
 )
@@ -25,12 +31,17 @@ type consoleOps struct {
 	tls       *tls.Config             // the server's certificate, nil without TLS
 	listeners []console.Listener
 	started   time.Time
+	auditFile string // the audit log, empty when off
+	auditKeep int    // its rotated files
 }
 
 // newConsoleOps describes the listeners in lns (before the servers take
 // them) for the console's server page.
 func newConsoleOps(cfg *Config, eng *directory.Engine, rep *replication.Replicator, admins *adminDirectory, tlsCfg *tls.Config, lns *listeners) *consoleOps {
-	o := &consoleOps{eng: eng, rep: rep, admins: admins, tls: tlsCfg, started: time.Now()}
+	o := &consoleOps{eng: eng, rep: rep, admins: admins, tls: tlsCfg, started: time.Now(), auditFile: cfg.Audit.File, auditKeep: cfg.Audit.Keep}
+	if o.auditKeep <= 0 {
+		o.auditKeep = audit.DefaultKeep
+	}
 	for _, l := range []struct {
 		name string
 		ln   net.Listener
@@ -77,6 +88,69 @@ func (o *consoleOps) Server(context.Context) *console.ServerState {
 				out.Certs = append(out.Certs, console.Cert{Use: "LDAPS, StartTLS and HTTPS", Subject: x.Subject.String(), NotAfter: x.NotAfter})
 			}
 		}
+	}
+	return out
+}
+
+// auditTail is how much of the current audit file the console reads.
+const auditTail = 4 << 20
+
+func (o *consoleOps) Audit(_ context.Context, verify bool) (*console.AuditLog, error) {
+	if o.auditFile == "" {
+		return nil, nil
+	}
+	out := &console.AuditLog{File: o.auditFile}
+	f, err := os.Open(o.auditFile)
+	if err != nil {
+		return out, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return out, err
+	}
+	start := max(0, st.Size()-auditTail)
+	// One byte before the tail, so that a tail starting on a record's
+	// blank line keeps that record.
+	if start > 0 {
+		start--
+	}
+	if out.Tail, err = io.ReadAll(io.NewSectionReader(f, start, st.Size()-start)); err != nil {
+		return out, err
+	}
+	if start == 0 {
+		// The whole file: parse from its start (its header is skipped as
+		// a record without an op).
+		out.Tail = append([]byte("\n\n"), out.Tail...)
+	}
+	if verify {
+		out.Chain = o.verifyAudit()
+	}
+	return out, nil
+}
+
+// verifyAudit checks the chain over the rotated files and the current
+// one, oldest first, as 'switchboard audit verify' does.
+func (o *consoleOps) verifyAudit() *console.AuditChain {
+	var files []audit.File
+	for i := o.auditKeep; i >= 0; i-- {
+		name := o.auditFile
+		if i > 0 {
+			name = fmt.Sprintf("%s.%d", o.auditFile, i)
+		}
+		b, err := os.ReadFile(name)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return &console.AuditChain{Error: err.Error()}
+		}
+		files = append(files, audit.File{Name: name, Data: b})
+	}
+	sum, err := audit.Verify(files)
+	out := &console.AuditChain{OK: err == nil, Files: sum.Files, Records: sum.Records, Head: sum.Head.String()}
+	if err != nil {
+		out.Error = err.Error()
 	}
 	return out
 }

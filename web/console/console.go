@@ -44,6 +44,7 @@
 //	/members              add or remove a group member
 //	/replication          replication peers and lag (Operations)
 //	/server               listeners, certificate expiry, store size (Operations)
+//	/audit                audit log records by who, what, when; chain state (Operations)
 package console
 
 import (
@@ -91,6 +92,9 @@ type Operations interface {
 	Replication(ctx context.Context) *Replication
 	// Server is the server's listeners, certificates and store.
 	Server(ctx context.Context) *ServerState
+	// Audit is the audit log's newest records and, with verify, the
+	// state of its hash chain; nil when the audit log is off.
+	Audit(ctx context.Context, verify bool) (*AuditLog, error)
 }
 
 // Replication is a replica's state as the console shows it.
@@ -212,6 +216,7 @@ func New(cfg Config) (*Console, error) {
 	c.mux.Handle("POST /members", c.auth(c.members))
 	c.mux.Handle("GET /replication", c.auth(c.replication))
 	c.mux.Handle("GET /server", c.auth(c.server))
+	c.mux.Handle("GET /audit", c.auth(c.audit))
 	return c, nil
 }
 

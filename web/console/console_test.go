@@ -47,7 +47,7 @@ type fixture struct {
 	srv  *httptest.Server
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T, ops ...Operations) *fixture {
 	t.Helper()
 	pcfg := ppolicy.Config{Default: policyDN}
 	eng := directorytest.Open(t, directory.Options{InMemory: true, Hooks: []directory.WriteHook{ppolicy.NewHook(pcfg)}})
@@ -60,7 +60,11 @@ func newFixture(t *testing.T) *fixture {
 	go ls.Serve(pipe)
 	t.Cleanup(func() { ls.Close() })
 	ws := &web.Server{Directory: resolver{}, LDAP: pipe}
-	c, err := New(Config{Web: ws, DefaultPolicy: policyDN})
+	cfg := Config{Web: ws, DefaultPolicy: policyDN}
+	if len(ops) > 0 {
+		cfg.Operations = ops[0]
+	}
+	c, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 
 // pageNames are the templates under templates/, each rendered inside
 // layout.html.
-var pageNames = []string{"login", "list", "entry", "form", "rename", "delete", "password", "replication", "server", "error"}
+var pageNames = []string{"login", "list", "entry", "form", "rename", "delete", "password", "replication", "server", "audit", "error"}
 
 func (c *Console) parseTemplates() error {
 	funcs := template.FuncMap{
