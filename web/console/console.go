@@ -225,6 +225,9 @@ func New(cfg Config) (*Console, error) {
 const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
 	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
+// maxForm bounds a form's body.
+const maxForm = 1 << 20
+
 // ServeHTTP implements http.Handler.
 func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
@@ -234,9 +237,12 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// "Origin: null" with the console's own forms.
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Cache-Control", "no-store")
-	if r.Method == http.MethodPost && !sameOrigin(r) {
-		c.fail(w, r, nil, http.StatusForbidden, "This form was sent from another site and was refused.")
-		return
+	if r.Method == http.MethodPost {
+		if !sameOrigin(r) {
+			c.fail(w, r, nil, http.StatusForbidden, "This form was sent from another site and was refused.")
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	}
 	c.mux.ServeHTTP(w, r)
 }
@@ -324,6 +330,10 @@ func (c *Console) auth(h handlerFunc) http.Handler {
 				return
 			}
 			http.Redirect(w, r, u, http.StatusSeeOther)
+			return
+		}
+		if r.Method == http.MethodPost && r.ParseForm() != nil {
+			c.fail(w, r, s, http.StatusRequestEntityTooLarge, "The form could not be read (at most 1 MiB is taken); nothing was changed.")
 			return
 		}
 		if r.Method == http.MethodPost && !tokenEqual(r.PostFormValue("csrf"), s.csrf) {

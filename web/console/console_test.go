@@ -485,3 +485,24 @@ func TestSafeNext(t *testing.T) {
 		}
 	}
 }
+
+func TestOversizeFormRefused(t *testing.T) {
+	f := newFixture(t)
+	b := f.browser()
+	b.login(rootDN, rootPW)
+	b.get("/new?kind=person")
+	code, body := b.post("/new", url.Values{"kind": {"person"}, "parent": {"ou=people,dc=example,dc=com"},
+		"a.uid": {"big"}, "a.cn": {"Big"}, "a.sn": {"B"}, "a.description": {strings.Repeat("d\n", 1500)}})
+	if code != http.StatusUnprocessableEntity || !strings.Contains(body, "description: 1500 values; at most 1000") {
+		t.Fatalf("1500 values: %d", code)
+	}
+	code, _ = b.post("/new", url.Values{"kind": {"person"}, "parent": {"ou=people,dc=example,dc=com"},
+		"a.uid": {"big"}, "a.cn": {"Big"}, "a.sn": {"B"}, "a.description": {strings.Repeat("d", 2<<20)}})
+	if code != http.StatusRequestEntityTooLarge {
+		t.Fatalf("a 2 MiB form: %d, want 413", code)
+	}
+	root := f.ldap(rootDN, rootPW)
+	if _, err := readDN(root, "uid=big,ou=people,dc=example,dc=com"); err == nil {
+		t.Fatal("an oversize form wrote the entry")
+	}
+}

@@ -189,8 +189,11 @@ func fieldsFor(sch *schema.Schema, classes []string) ([]field, error) {
 	return out, nil
 }
 
-// maxValueBytes bounds one value typed into a form.
-const maxValueBytes = 64 << 10
+// Bounds on what one form field may carry.
+const (
+	maxValueBytes = 64 << 10
+	maxValues     = 1000
+)
 
 // splitValues splits a multi-valued field's text into its values, one a
 // line; blank lines and the spaces around each value are dropped.
@@ -230,6 +233,9 @@ func checkField(sch *schema.Schema, f *field) string {
 	}
 	if f.Single && len(f.Values) > 1 {
 		return fmt.Sprintf("takes one value, got %d", len(f.Values))
+	}
+	if len(f.Values) > maxValues {
+		return fmt.Sprintf("%d values; at most %d are taken from a form", len(f.Values), maxValues)
 	}
 	at, ok := sch.Attribute(f.Name)
 	for i, v := range f.Values {
