@@ -490,6 +490,15 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		c.renderLogin(w, r, http.StatusServiceUnavailable, p)
 		return
 	}
+	if old, err := r.Cookie(sessionCookie); err == nil {
+		// A login over a live session replaces it.
+		c.mu.Lock()
+		prev := c.sessions[cookieKey(old.Value)]
+		c.mu.Unlock()
+		if prev != nil {
+			c.end(prev)
+		}
+	}
 	tok := randomToken()
 	now := time.Now()
 	s := &session{key: cookieKey(tok), web: ws, csrf: randomToken(), born: now, used: now}
