@@ -586,7 +586,11 @@ func (c *Console) delete(w http.ResponseWriter, r *http.Request, s *session) {
 		c.render(w, r, s, ldapStatus(err), "delete", "Delete "+dn, deletePage{DN: dn, Error: "The directory refused: " + ldapMessage(err)})
 		return
 	}
-	http.Redirect(w, r, "/people?"+url.Values{"done": {"Deleted " + dn + "."}}.Encode(), http.StatusSeeOther)
+	back := kindPerson.Path
+	if r.PostFormValue("group") != "" {
+		back = kindGroup.Path
+	}
+	http.Redirect(w, r, back+"?"+url.Values{"done": {"Deleted " + dn + "."}}.Encode(), http.StatusSeeOther)
 }
 
 // members adds a member to a group or removes one: the form names the
