@@ -81,6 +81,7 @@ type Server struct {
 	srv      *http.Server
 	mu       sync.Mutex
 	sessions map[[32]byte]*Session
+	owned    map[*Session]struct{} // sessions Open returned
 	stop     chan struct{}
 }
 
@@ -145,6 +146,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		se.conn.Close()
 		delete(s.sessions, k)
 	}
+	for se := range s.owned {
+		se.conn.Close()
+		delete(s.owned, se)
+	}
 	s.mu.Unlock()
 	return err
 }
@@ -161,6 +166,7 @@ type Session struct {
 	DN    string // the bound DN, as resolved
 	conn  *goldap.Conn
 	born  time.Time
+	owner *Server // set for a session Open returned
 	mu    sync.Mutex
 	used  time.Time
 	users int // requests holding the session
@@ -194,6 +200,65 @@ func (s *Server) Login(ctx context.Context, remote net.Addr, login string, passw
 	}
 	s.mu.Unlock()
 
+	conn, err := s.bind(ctx, remote, dn, password)
+	if err != nil {
+		return nil, err
+	}
+	se := &Session{DN: dn, conn: conn, born: now, used: now, users: 1}
+	s.mu.Lock()
+	if s.sessions == nil {
+		s.sessions = map[[32]byte]*Session{}
+	}
+	if old := s.sessions[key]; old != nil {
+		old.retire()
+	}
+	s.sessions[key] = se
+	s.mu.Unlock()
+	return se, nil
+}
+
+// Open authenticates as Login does but returns a session of the
+// caller's own: not shared with other logins, not expired by the server,
+// and open until the caller calls Close (or Shutdown). It is for
+// surfaces that keep their own sessions, such as the web console's login
+// form, and must then check on each request that the account may still
+// act (an LDAP connection stays bound when its account is locked).
+func (s *Server) Open(ctx context.Context, remote net.Addr, login string, password []byte) (*Session, error) {
+	if login == "" || len(password) == 0 {
+		return nil, ErrInvalidCredentials
+	}
+	dn, err := s.Directory.Resolve(ctx, login)
+	if err != nil {
+		return nil, fmt.Errorf("web: resolve login: %w", err)
+	}
+	conn, err := s.bind(ctx, remote, dn, password)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	se := &Session{DN: dn, conn: conn, born: now, used: now, owner: s}
+	s.mu.Lock()
+	if s.owned == nil {
+		s.owned = map[*Session]struct{}{}
+	}
+	s.owned[se] = struct{}{}
+	s.mu.Unlock()
+	return se, nil
+}
+
+// Close ends a session Open returned, closing its connection.
+func (se *Session) Close() error {
+	if s := se.owner; s != nil {
+		s.mu.Lock()
+		delete(s.owned, se)
+		s.mu.Unlock()
+	}
+	return se.conn.Close()
+}
+
+// bind opens an LDAP connection over the pipe from remote and binds it as
+// dn.
+func (s *Server) bind(ctx context.Context, remote net.Addr, dn string, password []byte) (*goldap.Conn, error) {
 	c, err := s.LDAP.Dial(ctx, remote)
 	if err != nil {
 		return nil, fmt.Errorf("web: connect to the directory: %w", err)
@@ -208,7 +273,7 @@ func (s *Server) Login(ctx context.Context, remote net.Addr, login string, passw
 		}
 		return nil, fmt.Errorf("web: bind: %w", err)
 	}
-	return s.keep(key, &Session{DN: dn, conn: conn, born: now, used: now, users: 1}), nil
+	return conn, nil
 }
 
 // SessionAs returns a session bound as dn without its password, for a

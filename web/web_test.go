@@ -229,3 +229,36 @@ func TestSessionAs(t *testing.T) {
 		t.Errorf("EXTERNAL on a Dial connection: %v, want invalidCredentials", err)
 	}
 }
+
+func TestOpenIsTheCallersUntilClose(t *testing.T) {
+	s, b := newTestServer(t)
+	remote := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 4000}
+	if _, err := s.Open(context.Background(), remote, "jdoe", []byte("wrong")); err != ErrInvalidCredentials {
+		t.Fatalf("wrong password: %v, want ErrInvalidCredentials", err)
+	}
+	a, err := s.Open(context.Background(), remote, "jdoe", []byte("secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Open(context.Background(), remote, "jdoe", []byte("secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a == c || a.Conn() == c.Conn() {
+		t.Error("two Opens share a session")
+	}
+	b.mu.Lock()
+	binds := b.binds
+	b.mu.Unlock()
+	if binds != 3 {
+		t.Errorf("%d binds, want 3 (Open binds every time)", binds)
+	}
+	a.Close()
+	if !a.Conn().IsClosing() {
+		t.Error("Close left the connection open")
+	}
+	s.Shutdown(context.Background())
+	if !c.Conn().IsClosing() {
+		t.Error("Shutdown left an opened session's connection open")
+	}
+}

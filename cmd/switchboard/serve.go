@@ -322,7 +322,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	if err := mountWeb(webSrv, cfg, log, eng, adm.Tokens); err != nil {
+	admins, _ := adm.Directory.(*adminDirectory)
+	ops := newConsoleOps(cfg, eng, rep, admins, tlsCfg, lns)
+	if err := mountWeb(webSrv, cfg, log, eng, adm.Tokens, ops); err != nil {
 		return err
 	}
 	srv := &ldap.Server{
