@@ -5,6 +5,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/dgraph-io/badger/v4"
 )
 
 // entryCache keeps entry records by ID, bounded in bytes, so that a hot
@@ -190,6 +192,23 @@ func (c *entryCache) begin() readToken {
 	}
 	e := c.epoch.Load()
 	return readToken{epoch: e, ok: c.inflight.Load() == 0}
+}
+
+// view runs fn in a read transaction, with a token taken before the
+// transaction's snapshot began: the only order in which the token rule
+// holds. A token taken inside the transaction could name the epoch of a
+// write that committed after the snapshot, whose drops have then run
+// already; what fn reads of the older snapshot would be cached over that
+// write, stale until the next write to the same key. (EntryNDN, which
+// reads the entries of index-ordered sorts, did that.)
+func (e *Engine) view(fn func(txn *badger.Txn, tok readToken) error) error {
+	tok := e.cache.begin()
+	return e.db().View(func(txn *badger.Txn) error {
+		if e.afterSnapshot != nil {
+			e.afterSnapshot()
+		}
+		return fn(txn, tok)
+	})
 }
 
 // put caches rec, the record of entry id, which nobody may change

@@ -127,9 +127,9 @@ func (e *Engine) IndexSort(ctx context.Context, req *IndexSortRequest) (*IndexSo
 	}
 	m := e.compile(sr.Filter, opt)
 	epoch := e.Epoch() // before the snapshot: an order is kept for this epoch
-	tok, ttok := e.cache.begin(), e.trees.begin()
+	ttok := e.trees.begin()
 	var out *IndexSorted
-	err := e.db().View(func(txn *badger.Txn) error {
+	err := e.view(func(txn *badger.Txn, tok readToken) error {
 		if !e.inSuffix(baseNDN) {
 			return nil
 		}
@@ -579,10 +579,10 @@ func orderSet(o *keyOrder, set *roaring.Bitmap, req *IndexSortRequest) (*IndexSo
 // EntryNDN returns the normalised DN of entry id, "" if there is none.
 func (e *Engine) EntryNDN(ctx context.Context, id ID) (string, error) {
 	var ndn string
-	err := e.db().View(func(txn *badger.Txn) error {
+	err := e.view(func(txn *badger.Txn, tok readToken) error {
 		sc := getScratch()
 		defer putScratch(sc)
-		en, err := e.readEntry(txn, e.cache.begin(), id, true, sc, nil)
+		en, err := e.readEntry(txn, tok, id, true, sc, nil)
 		if en != nil {
 			ndn = en.NDN
 		}

@@ -1,0 +1,175 @@
+package directory
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/switchboard-ldap/switchboard/change"
+	"github.com/switchboard-ldap/switchboard/ldap"
+)
+
+// TestCachesIgnoreReadsOlderThanAWrite puts a write between a reader's
+// snapshot and what the reader caches of it, deterministically (the
+// afterSnapshot hook of view runs the write once the reader's snapshot
+// has begun), for every reader that fills a cache: the write commits and
+// runs its cache drops before the reader puts what it read, so only the
+// token taken before the snapshot keeps that older state out. Afterwards
+// every read must see the write.
+//
+// EntryNDN (the entries of index-ordered sorts and VLV windows) took its
+// token inside the transaction: its record of the older snapshot stayed
+// cached over the write, and gathered sorts then sorted by the old value
+// (TestIndexSortUnderConcurrentWrites in package frontend).
+func TestCachesIgnoreReadsOlderThanAWrite(t *testing.T) {
+	ctx := context.Background()
+	const dn = "uid=s,ou=people,dc=example,dc=com"
+	display := func(v string) []Mod {
+		return []Mod{{Op: change.ModReplace, Attr: Attr{Name: "displayName", Values: [][]byte{[]byte(v)}}}}
+	}
+	setup := func(t *testing.T) (*Engine, ID) {
+		e := openTest(t)
+		must(t, errOf(e.Add(ctx, dn, person("s", "S", "S", "userPassword", "p0"), WriteOptions{})))
+		must(t, errOf(e.Modify(ctx, dn, display("old"), WriteOptions{})))
+		must(t, errOf(e.Add(ctx, "uid=t,ou=people,dc=example,dc=com", person("t", "T", "T"), WriteOptions{})))
+		must(t, errOf(e.Modify(ctx, "uid=t,ou=people,dc=example,dc=com", display("mid"), WriteOptions{})))
+		en, err := e.Stored(ctx, dn)
+		must(t, err)
+		return e, en.ID
+	}
+	// inSnapshot makes the next view run write once its snapshot has
+	// begun; the returned check fails the test if no view ran it.
+	inSnapshot := func(t *testing.T, e *Engine, write func() error) (check func()) {
+		ran := false
+		e.afterSnapshot = func() {
+			e.afterSnapshot = nil
+			ran = true
+			must(t, write())
+		}
+		return func() {
+			t.Helper()
+			e.afterSnapshot = nil
+			if !ran {
+				t.Fatal("the read ran no view: the write was not put in its snapshot")
+			}
+		}
+	}
+	toNew := func(e *Engine) func() error {
+		return func() error { return errOf(e.Modify(ctx, dn, display("new"), WriteOptions{})) }
+	}
+	displayNow := func(t *testing.T, e *Engine) string {
+		t.Helper()
+		en, err := e.Get(ctx, dn)
+		must(t, err)
+		return en.First("displayName")
+	}
+	sorted := func(t *testing.T, e *Engine, filter string) []ID {
+		t.Helper()
+		at, _ := e.schema.Attribute("displayName")
+		f, err := ldap.ParseFilter(filter)
+		must(t, err)
+		s, err := e.IndexSort(ctx, &IndexSortRequest{Attr: at, ByEquality: true,
+			Search: &SearchRequest{BaseDN: "ou=people,dc=example,dc=com", Scope: ldap.ScopeWholeSubtree, Filter: f}})
+		must(t, err)
+		if s == nil {
+			t.Fatal("IndexSort did not answer from the index")
+		}
+		var ids []ID
+		for i := range s.Len() {
+			ids = append(ids, s.ID(i))
+		}
+		return ids
+	}
+
+	t.Run("EntryNDN/entry cache", func(t *testing.T) {
+		e, id := setup(t)
+		done := inSnapshot(t, e, toNew(e))
+		if _, err := e.EntryNDN(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		done()
+		if got := displayNow(t, e); got != "new" {
+			t.Fatalf("displayName %q after the write, want \"new\": the entry cache kept the record of the older snapshot", got)
+		}
+	})
+	t.Run("Search/entry cache", func(t *testing.T) {
+		e, _ := setup(t)
+		done := inSnapshot(t, e, toNew(e))
+		search(t, e, dn, ldap.ScopeBaseObject, "(objectClass=*)")
+		done()
+		if got := displayNow(t, e); got != "new" {
+			t.Fatalf("displayName %q after the write, want \"new\"", got)
+		}
+	})
+	t.Run("Search/posting lists", func(t *testing.T) {
+		// The old value's list of one ID (the table of singles) and
+		// the new value's empty list (the list map) are both read in
+		// the older snapshot.
+		e, _ := setup(t)
+		done := inSnapshot(t, e, toNew(e))
+		search(t, e, "dc=example,dc=com", ldap.ScopeWholeSubtree, "(|(displayName=old)(displayName=new))")
+		done()
+		if got := search(t, e, "dc=example,dc=com", ldap.ScopeWholeSubtree, "(displayName=old)"); len(got) != 0 {
+			t.Fatalf("(displayName=old) finds %v after the write", got)
+		}
+		if got := search(t, e, "dc=example,dc=com", ldap.ScopeWholeSubtree, "(displayName=new)"); len(got) != 1 {
+			t.Fatalf("(displayName=new) finds %v after the write, want %s", got, dn)
+		}
+	})
+	t.Run("Search/DN cache", func(t *testing.T) {
+		e, _ := setup(t)
+		done := inSnapshot(t, e, func() error { return errOf(e.ModifyDN(ctx, dn, "uid=s2", true, nil, WriteOptions{})) })
+		search(t, e, dn, ldap.ScopeBaseObject, "(objectClass=*)")
+		done()
+		err := e.Search(ctx, &SearchRequest{BaseDN: dn, Scope: ldap.ScopeBaseObject, Filter: &ldap.Filter{Kind: ldap.FilterAnd}}, func(*Entry) error { return nil })
+		if code(err) != ldap.NoSuchObject {
+			t.Fatalf("a search of the renamed entry's old DN: %v, want noSuchObject", err)
+		}
+	})
+	t.Run("Search/subtree cache", func(t *testing.T) {
+		e, _ := setup(t)
+		done := inSnapshot(t, e, func() error {
+			return errOf(e.Add(ctx, "uid=late,ou=people,dc=example,dc=com", person("late", "L", "L"), WriteOptions{}))
+		})
+		search(t, e, "ou=people,dc=example,dc=com", ldap.ScopeWholeSubtree, "(uid=s)")
+		done()
+		if got := search(t, e, "ou=people,dc=example,dc=com", ldap.ScopeWholeSubtree, "(uid=late)"); len(got) != 1 {
+			t.Fatalf("a subtree search finds %v of the entry added, want it", got)
+		}
+	})
+	t.Run("Authenticate/bind cache", func(t *testing.T) {
+		e, _ := setup(t)
+		done := inSnapshot(t, e, func() error {
+			return errOf(e.Modify(ctx, dn, []Mod{{Op: change.ModReplace, Attr: Attr{Name: "userPassword", Values: [][]byte{[]byte("p1")}}}}, WriteOptions{}))
+		})
+		if _, err := e.Authenticate(ctx, dn, []byte("p0")); err != nil {
+			t.Fatalf("bind in the older snapshot: %v", err)
+		}
+		done()
+		if _, err := e.Authenticate(ctx, dn, []byte("p0")); code(err) != ldap.InvalidCredentials {
+			t.Fatalf("the old password binds after the change: %v", err)
+		}
+	})
+	t.Run("IndexSort/key order", func(t *testing.T) {
+		e, id := setup(t)
+		// "old" sorts after t's "mid", "aaa" before it.
+		done := inSnapshot(t, e, func() error { return errOf(e.Modify(ctx, dn, display("aaa"), WriteOptions{})) })
+		before := sorted(t, e, "(objectClass=inetOrgPerson)")
+		done()
+		after := sorted(t, e, "(objectClass=inetOrgPerson)")
+		if len(before) != 2 || before[1] != id || len(after) != 2 || after[0] != id {
+			t.Fatalf("order %v in the older snapshot and %v after the write; want %d last, then first", before, after, id)
+		}
+	})
+	t.Run("IndexSort/posting set", func(t *testing.T) {
+		e, id := setup(t)
+		done := inSnapshot(t, e, toNew(e))
+		if got := sorted(t, e, "(displayName=old)"); !slices.Equal(got, []ID{id}) {
+			t.Fatalf("(displayName=old) in the older snapshot sorts %v, want [%d]", got, id)
+		}
+		done()
+		if got := sorted(t, e, "(displayName=old)"); len(got) != 0 {
+			t.Fatalf("(displayName=old) sorts %v after the write, want none", got)
+		}
+	})
+}
