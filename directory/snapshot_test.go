@@ -2,8 +2,12 @@ package directory
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/ldap"
@@ -172,4 +176,79 @@ func TestCachesIgnoreReadsOlderThanAWrite(t *testing.T) {
 			t.Fatalf("(displayName=old) sorts %v after the write, want none", got)
 		}
 	})
+}
+
+// TestSortsAfterAWriteBuildOnce: a write empties the kept key orders and
+// posting sets; 32 sorts that then miss them at once (held together
+// until each has its snapshot) build the order and read the set once,
+// not once each, and all get the same answer.
+func TestSortsAfterAWriteBuildOnce(t *testing.T) {
+	e := openTest(t)
+	ctx := context.Background()
+	const people, sorts = 500, 32
+	for i := range people {
+		dn := fmt.Sprintf("uid=p%d,ou=people,dc=example,dc=com", i)
+		must(t, errOf(e.Add(ctx, dn, append(person(fmt.Sprintf("p%d", i), "P", "P"),
+			Attr{Name: "displayName", Values: [][]byte{[]byte(fmt.Sprintf("d%05d", (i*7919)%people))}}), WriteOptions{})))
+	}
+	at, _ := e.schema.Attribute("displayName")
+	f, err := ldap.ParseFilter("(objectClass=inetOrgPerson)")
+	must(t, err)
+	sortIDs := func() ([]ID, error) {
+		s, err := e.IndexSort(ctx, &IndexSortRequest{Attr: at, ByEquality: true,
+			Search: &SearchRequest{BaseDN: "dc=example,dc=com", Scope: ldap.ScopeWholeSubtree, Filter: f}})
+		if err != nil || s == nil {
+			return nil, fmt.Errorf("IndexSort: %v, %v", s, err)
+		}
+		ids := make([]ID, s.Len())
+		for i := range ids {
+			ids[i] = s.ID(i)
+		}
+		return ids, nil
+	}
+	if _, err := sortIDs(); err != nil { // warm: the order and set of this epoch
+		t.Fatal(err)
+	}
+	must(t, errOf(e.Modify(ctx, "uid=p1,ou=people,dc=example,dc=com", []Mod{{Op: change.ModReplace,
+		Attr: Attr{Name: "displayName", Values: [][]byte{[]byte("a")}}}}, WriteOptions{})))
+	var arrived sync.WaitGroup
+	arrived.Add(sorts)
+	e.afterSnapshot = func() { arrived.Done(); arrived.Wait() }
+	// Each build waits until all the sorts have started one (as they
+	// would without a shared build: none finds the cache filled), or for
+	// 300 ms.
+	var builders atomic.Int64
+	others := make(chan struct{})
+	e.orders.onBuild = func() {
+		if builders.Add(1) == sorts {
+			close(others)
+		}
+		select {
+		case <-others:
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+	before := e.orders.built.Load()
+	results := make([][]ID, sorts)
+	errs := make([]error, sorts)
+	var done sync.WaitGroup
+	for i := range sorts {
+		done.Go(func() { results[i], errs[i] = sortIDs() })
+	}
+	done.Wait()
+	e.afterSnapshot, e.orders.onBuild = nil, nil
+	for i := range sorts {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		if !slices.Equal(results[i], results[0]) {
+			t.Fatalf("sort %d answered differently from sort 0", i)
+		}
+	}
+	if len(results[0]) != people {
+		t.Fatalf("%d entries sorted, want %d", len(results[0]), people)
+	}
+	if built := e.orders.built.Load() - before; built != 2 {
+		t.Fatalf("%d sorts after a write built %d orders and sets, want 2 (one key order, one posting set)", sorts, built)
+	}
 }

@@ -36,6 +36,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/dgraph-io/badger/v4"
@@ -141,7 +142,7 @@ func (e *Engine) IndexSort(ctx context.Context, req *IndexSortRequest) (*IndexSo
 		if e.cache != nil {
 			r.Lists = &listView{e.cache, tok}
 		}
-		set, ok := e.exactSet(func(prefix []byte) *roaring.Bitmap { return e.postingSet(r, epoch, prefix) }, &m)
+		set, ok := e.exactSet(func(prefix []byte) *roaring.Bitmap { return e.postingSet(ctx, r, epoch, prefix) }, &m)
 		if !ok {
 			return nil
 		}
@@ -151,7 +152,10 @@ func (e *Engine) IndexSort(ctx context.Context, req *IndexSortRequest) (*IndexSo
 		if err := ctx.Err(); err != nil {
 			return searchCtxErr(err)
 		}
-		o, ok := e.keyOrderOf(r, epoch, a, byOrder)
+		o, ok := e.keyOrderOf(ctx, r, epoch, a, byOrder)
+		if err := ctx.Err(); err != nil {
+			return searchCtxErr(err)
+		}
 		if !ok {
 			return nil
 		}
@@ -343,6 +347,11 @@ type keyOrder struct {
 
 // orderCache keeps the key orders of the last write epoch: every sorted
 // search on the same key between two writes reads the index once.
+//
+// Any write moves the epoch and so empties it; the sorts that then miss
+// it together (32 clients paging an address book) do not each walk the
+// index: the first one builds, the others wait for its result (builds).
+// A sort of an older epoch than a running build builds its own.
 type orderCache struct {
 	mu     sync.Mutex
 	epoch  uint64
@@ -351,6 +360,14 @@ type orderCache struct {
 	// (objectClass=inetOrgPerson) is read once, not on every sort.
 	sets     map[string]*roaring.Bitmap
 	setBytes int64
+
+	orderBuilds builds[orderID, *keyOrder]
+	setBuilds   builds[string, *roaring.Bitmap]
+	// built counts the key orders walked and the sets read: what the
+	// caches and the builds saved is what they did not count (tests).
+	built atomic.Int64
+	// onBuild, set only by tests, runs as each build starts.
+	onBuild func()
 }
 
 type orderID struct {
@@ -362,18 +379,72 @@ type orderID struct {
 // by displayName holds about 3 MiB).
 const maxOrderBytes = 32 << 20
 
-func (c *orderCache) get(epoch uint64, id orderID) *keyOrder {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.epoch != epoch {
-		return nil
-	}
-	return c.orders[id]
+// builds are the running builds of an epoch's cached values, by key, at
+// most one per key; the orderCache's mu guards them.
+type builds[K comparable, V any] struct {
+	m map[K]*build[V]
 }
 
-func (c *orderCache) put(epoch uint64, id orderID, o *keyOrder) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+// build is one running build: done closes once v is set (ok) or the
+// builder gave up (!ok: its waiters build for themselves).
+type build[V any] struct {
+	epoch uint64
+	done  chan struct{}
+	v     V
+	ok    bool
+}
+
+// join returns the running build of key for epoch and false, or starts
+// one, which the caller must end (finish), and returns it and true. A
+// build of a later epoch keeps its place (the caller's is not shared).
+func (b *builds[K, V]) join(key K, epoch uint64) (*build[V], bool) {
+	old, running := b.m[key]
+	if running && old.epoch == epoch {
+		return old, false
+	}
+	f := &build[V]{epoch: epoch, done: make(chan struct{})}
+	if !running || old.epoch < epoch {
+		if b.m == nil {
+			b.m = map[K]*build[V]{}
+		}
+		b.m[key] = f
+	}
+	return f, true
+}
+
+// finish ends the build f of key, handing v (if ok) to its waiters.
+func (b *builds[K, V]) finish(key K, f *build[V], v V, ok bool) {
+	f.v, f.ok = v, ok
+	if b.m[key] == f {
+		delete(b.m, key)
+	}
+	close(f.done)
+}
+
+// wait waits for f and returns its value, or false when it gave up or
+// ctx ended first.
+func (f *build[V]) wait(ctx context.Context) (V, bool) {
+	select {
+	case <-f.done:
+		return f.v, f.ok
+	case <-ctx.Done():
+		var zero V
+		return zero, false
+	}
+}
+
+// fresh moves the cache to epoch, emptying it, unless it holds a later
+// one; it reports whether the cache is of epoch. c.mu is held.
+func (c *orderCache) fresh(epoch uint64) bool {
+	if epoch > c.epoch || c.orders == nil {
+		c.epoch, c.orders, c.sets, c.setBytes = epoch, map[orderID]*keyOrder{}, map[string]*roaring.Bitmap{}, 0
+	}
+	return c.epoch == epoch
+}
+
+// putOrder keeps o as the order of id in epoch, if the cache is of epoch
+// and o fits; c.mu is held.
+func (c *orderCache) putOrder(epoch uint64, id orderID, o *keyOrder) {
 	if !c.fresh(epoch) {
 		return
 	}
@@ -389,56 +460,97 @@ func (c *orderCache) put(epoch uint64, id orderID, o *keyOrder) {
 	}
 }
 
-// fresh moves the cache to epoch, emptying it, unless it holds a later
-// one; it reports whether the cache is of epoch. c.mu is held.
-func (c *orderCache) fresh(epoch uint64) bool {
-	if epoch > c.epoch || c.orders == nil {
-		c.epoch, c.orders, c.sets, c.setBytes = epoch, map[orderID]*keyOrder{}, map[string]*roaring.Bitmap{}, 0
+// putSet keeps bm as the posting list under prefix in epoch, if the
+// cache is of epoch and bm fits; c.mu is held.
+func (c *orderCache) putSet(epoch uint64, prefix string, bm *roaring.Bitmap) {
+	size := int64(bm.GetSizeInBytes())
+	if !c.fresh(epoch) || size > maxOrderBytes/16 {
+		return
 	}
-	return c.epoch == epoch
+	if c.setBytes+size > maxOrderBytes/4 {
+		clear(c.sets)
+		c.setBytes = 0
+	}
+	c.sets[prefix] = bm
+	c.setBytes += size
 }
 
 // postingSet returns a copy of the posting list under prefix, from the
-// cache of epoch or read in the snapshot txn (begun after epoch was read).
-func (e *Engine) postingSet(r index.Reader, epoch uint64, prefix []byte) *roaring.Bitmap {
+// cache of epoch, from a build of it running in another sort, or read in
+// the snapshot r.Txn (begun after epoch was read).
+func (e *Engine) postingSet(ctx context.Context, r index.Reader, epoch uint64, prefix []byte) *roaring.Bitmap {
 	c := &e.orders
 	c.mu.Lock()
-	bm := c.sets[string(prefix)]
-	if c.epoch != epoch {
-		bm = nil
-	}
-	c.mu.Unlock()
-	if bm != nil {
+	if bm := c.sets[string(prefix)]; bm != nil && c.epoch == epoch {
+		c.mu.Unlock()
 		return bm.Clone()
+	}
+	f, first := c.setBuilds.join(string(prefix), epoch)
+	c.mu.Unlock()
+	if !first {
+		if bm, ok := f.wait(ctx); ok {
+			return bm.Clone()
+		}
+		f = &build[*roaring.Bitmap]{epoch: epoch, done: make(chan struct{})} // read it alone
+	}
+	var bm *roaring.Bitmap
+	defer func() {
+		c.mu.Lock()
+		if bm != nil {
+			c.putSet(epoch, string(prefix), bm)
+		}
+		c.setBuilds.finish(string(prefix), f, bm, bm != nil)
+		c.mu.Unlock()
+	}()
+	c.built.Add(1)
+	if c.onBuild != nil {
+		c.onBuild()
 	}
 	bm = r.Bitmap(prefix)
 	bm.RunOptimize()
-	size := int64(bm.GetSizeInBytes())
-	c.mu.Lock()
-	if c.fresh(epoch) && size <= maxOrderBytes/16 {
-		if c.setBytes+size > maxOrderBytes/4 {
-			clear(c.sets)
-			c.setBytes = 0
-		}
-		c.sets[string(prefix)] = bm
-		c.setBytes += size
-	}
-	c.mu.Unlock()
 	return bm.Clone()
 }
 
-// keyOrderOf returns the order of a's index from the cache or by walking
-// the index in the snapshot txn, which began after epoch was read.
-func (e *Engine) keyOrderOf(r index.Reader, epoch uint64, a *index.Attribute, byOrder bool) (*keyOrder, bool) {
+// keyOrderOf returns the order of a's index from the cache, from a build
+// of it running in another sort, or by walking the index in the snapshot
+// r.Txn, which began after epoch was read. It reports false when the
+// index does not keep the order, or ctx ended while it waited.
+func (e *Engine) keyOrderOf(ctx context.Context, r index.Reader, epoch uint64, a *index.Attribute, byOrder bool) (*keyOrder, bool) {
 	id := orderID{a, byOrder}
-	if o := e.orders.get(epoch, id); o != nil {
+	c := &e.orders
+	c.mu.Lock()
+	if o := c.orders[id]; o != nil && c.epoch == epoch {
+		c.mu.Unlock()
 		return o, !o.unusable
+	}
+	f, first := c.orderBuilds.join(id, epoch)
+	c.mu.Unlock()
+	if !first {
+		if o, ok := f.wait(ctx); ok {
+			return o, !o.unusable
+		}
+		if ctx.Err() != nil {
+			return nil, false
+		}
+		f = &build[*keyOrder]{epoch: epoch, done: make(chan struct{})} // build it alone
+	}
+	var o *keyOrder
+	defer func() {
+		c.mu.Lock()
+		if o != nil {
+			c.putOrder(epoch, id, o)
+		}
+		c.orderBuilds.finish(id, f, o, o != nil)
+		c.mu.Unlock()
+	}()
+	c.built.Add(1)
+	if c.onBuild != nil {
+		c.onBuild()
 	}
 	o, ok := buildKeyOrder(r, a, byOrder)
 	if !ok {
 		o = &keyOrder{unusable: true}
 	}
-	e.orders.put(epoch, id, o)
 	return o, ok
 }
 
