@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/ldap"
+	"github.com/switchboard-ldap/switchboard/schema"
 )
 
 // TestCachesIgnoreReadsOlderThanAWrite puts a write between a reader's
@@ -178,18 +179,22 @@ func TestCachesIgnoreReadsOlderThanAWrite(t *testing.T) {
 	})
 }
 
-// TestSortsAfterAWriteBuildOnce: a write empties the kept key orders and
-// posting sets; 32 sorts that then miss them at once (held together
-// until each has its snapshot) build the order and read the set once,
-// not once each, and all get the same answer.
+// TestSortsAfterAWriteBuildOnce: a write empties the kept key orders,
+// and an add drops the posting list of (objectClass=inetOrgPerson) too;
+// 32 sorts that then miss them at once (held together until each has
+// its snapshot) walk the order and read the list once, not once each,
+// and all get the same answer. A write that leaves the filter's list
+// as it was (a displayName change) makes them walk the order only.
 func TestSortsAfterAWriteBuildOnce(t *testing.T) {
 	e := openTest(t)
 	ctx := context.Background()
 	const people, sorts = 500, 32
+	displayed := func(uid, v string) []Attr {
+		return append(person(uid, "P", "P"), Attr{Name: "displayName", Values: [][]byte{[]byte(v)}})
+	}
 	for i := range people {
 		dn := fmt.Sprintf("uid=p%d,ou=people,dc=example,dc=com", i)
-		must(t, errOf(e.Add(ctx, dn, append(person(fmt.Sprintf("p%d", i), "P", "P"),
-			Attr{Name: "displayName", Values: [][]byte{[]byte(fmt.Sprintf("d%05d", (i*7919)%people))}}), WriteOptions{})))
+		must(t, errOf(e.Add(ctx, dn, displayed(fmt.Sprintf("p%d", i), fmt.Sprintf("d%05d", (i*7919)%people)), WriteOptions{})))
 	}
 	at, _ := e.schema.Attribute("displayName")
 	f, err := ldap.ParseFilter("(objectClass=inetOrgPerson)")
@@ -206,49 +211,145 @@ func TestSortsAfterAWriteBuildOnce(t *testing.T) {
 		}
 		return ids, nil
 	}
-	if _, err := sortIDs(); err != nil { // warm: the order and set of this epoch
+	// Each build (of an order, or a read of a list) waits until all the
+	// sorts have started one (as they would without a shared build:
+	// none finds the cache filled), or for 300 ms.
+	barrier := func() func() {
+		var builders atomic.Int64
+		others := make(chan struct{})
+		return func() {
+			if builders.Add(1) == sorts {
+				close(others)
+			}
+			select {
+			case <-others:
+			case <-time.After(300 * time.Millisecond):
+			}
+		}
+	}
+	// together runs the sorts at once and returns what they built.
+	together := func() (orders, sets int64, first ID) {
+		t.Helper()
+		var arrived sync.WaitGroup
+		arrived.Add(sorts)
+		e.afterSnapshot = func() { arrived.Done(); arrived.Wait() }
+		e.orders.onBuild, e.cache.onSetRead = barrier(), barrier()
+		orders0, sets0 := e.orders.built.Load(), e.cache.setsRead.Load()
+		results := make([][]ID, sorts)
+		errs := make([]error, sorts)
+		var done sync.WaitGroup
+		for i := range sorts {
+			done.Go(func() { results[i], errs[i] = sortIDs() })
+		}
+		done.Wait()
+		e.afterSnapshot, e.orders.onBuild, e.cache.onSetRead = nil, nil, nil
+		for i := range sorts {
+			if errs[i] != nil {
+				t.Fatal(errs[i])
+			}
+			if !slices.Equal(results[i], results[0]) {
+				t.Fatalf("sort %d answered differently from sort 0", i)
+			}
+		}
+		return e.orders.built.Load() - orders0, e.cache.setsRead.Load() - sets0, results[0][0]
+	}
+	if _, err := sortIDs(); err != nil { // warm: the order and list of this epoch
 		t.Fatal(err)
 	}
+
+	must(t, errOf(e.Add(ctx, "uid=new,ou=people,dc=example,dc=com", displayed("new", "a"), WriteOptions{})))
+	orders, sets, first := together()
+	added, err := e.Stored(ctx, "uid=new,ou=people,dc=example,dc=com")
+	must(t, err)
+	if orders != 1 || sets != 1 || first != added.ID {
+		t.Fatalf("after an add, %d sorts built %d orders and read %d lists, the first entry %d; want 1, 1 and %d", sorts, orders, sets, first, added.ID)
+	}
+
 	must(t, errOf(e.Modify(ctx, "uid=p1,ou=people,dc=example,dc=com", []Mod{{Op: change.ModReplace,
-		Attr: Attr{Name: "displayName", Values: [][]byte{[]byte("a")}}}}, WriteOptions{})))
-	var arrived sync.WaitGroup
-	arrived.Add(sorts)
-	e.afterSnapshot = func() { arrived.Done(); arrived.Wait() }
-	// Each build waits until all the sorts have started one (as they
-	// would without a shared build: none finds the cache filled), or for
-	// 300 ms.
-	var builders atomic.Int64
-	others := make(chan struct{})
-	e.orders.onBuild = func() {
-		if builders.Add(1) == sorts {
-			close(others)
-		}
-		select {
-		case <-others:
-		case <-time.After(300 * time.Millisecond):
-		}
+		Attr: Attr{Name: "displayName", Values: [][]byte{[]byte("0")}}}}, WriteOptions{})))
+	orders, sets, first = together()
+	p1, err := e.Stored(ctx, "uid=p1,ou=people,dc=example,dc=com")
+	must(t, err)
+	if orders != 1 || sets != 0 || first != p1.ID {
+		t.Fatalf("after a displayName change, %d sorts built %d orders and read %d lists, the first entry %d; want 1, 0 and %d", sorts, orders, sets, first, p1.ID)
 	}
-	before := e.orders.built.Load()
-	results := make([][]ID, sorts)
-	errs := make([]error, sorts)
-	var done sync.WaitGroup
-	for i := range sorts {
-		done.Go(func() { results[i], errs[i] = sortIDs() })
+}
+
+// TestLongPostingSetFollowsWrites: a posting list too long for the list
+// map (every person, when there are more than maxLongListIDs) is kept
+// whole among the sets for index-ordered sorts; it stays across writes
+// that leave it as it was, and leaves with the writes that change it.
+func TestLongPostingSetFollowsWrites(t *testing.T) {
+	ctx := context.Background()
+	s, err := schema.Default()
+	must(t, err)
+	e, err := Open(Options{Dir: t.TempDir(), NoSync: true, Suffix: "dc=example,dc=com", Schema: s})
+	must(t, err)
+	t.Cleanup(func() { e.Close() })
+	must(t, e.WaitIndexes(ctx))
+	l, err := e.NewLoader(t.TempDir())
+	must(t, err)
+	must(t, l.Add(ctx, "dc=example,dc=com", attrs("objectClass", "top", "dcObject", "organization", "dc", "example", "o", "Example")))
+	must(t, l.Add(ctx, "ou=people,dc=example,dc=com", attrs("objectClass", "organizationalUnit", "ou", "people")))
+	const people = maxLongListIDs + 100
+	displayed := func(uid, v string) []Attr {
+		return append(person(uid, "P", "P"), Attr{Name: "displayName", Values: [][]byte{[]byte(v)}})
 	}
-	done.Wait()
-	e.afterSnapshot, e.orders.onBuild = nil, nil
-	for i := range sorts {
-		if errs[i] != nil {
-			t.Fatal(errs[i])
+	for i := range people {
+		must(t, l.Add(ctx, fmt.Sprintf("uid=p%d,ou=people,dc=example,dc=com", i), displayed(fmt.Sprintf("p%d", i), fmt.Sprintf("d%05d", i))))
+	}
+	must(t, l.Finish())
+	at, _ := e.schema.Attribute("displayName")
+	f, err := ldap.ParseFilter("(objectClass=inetOrgPerson)")
+	must(t, err)
+	// sorted returns the first and last entries' IDs, the number sorted
+	// and the number of sets read so far.
+	sorted := func() (first, last ID, n int, reads int64) {
+		t.Helper()
+		s, err := e.IndexSort(ctx, &IndexSortRequest{Attr: at, ByEquality: true,
+			Search: &SearchRequest{BaseDN: "dc=example,dc=com", Scope: ldap.ScopeWholeSubtree, Filter: f}})
+		if err != nil || s == nil {
+			t.Fatalf("IndexSort: %v, %v", s, err)
 		}
-		if !slices.Equal(results[i], results[0]) {
-			t.Fatalf("sort %d answered differently from sort 0", i)
-		}
+		return s.ID(0), s.ID(s.Len() - 1), s.Len(), e.cache.setsRead.Load()
 	}
-	if len(results[0]) != people {
-		t.Fatalf("%d entries sorted, want %d", len(results[0]), people)
+	idOf := func(uid string) ID {
+		en, err := e.Stored(ctx, "uid="+uid+",ou=people,dc=example,dc=com")
+		must(t, err)
+		return en.ID
 	}
-	if built := e.orders.built.Load() - before; built != 2 {
-		t.Fatalf("%d sorts after a write built %d orders and sets, want 2 (one key order, one posting set)", sorts, built)
+	if _, _, n, reads := sorted(); n != people || reads != 1 {
+		t.Fatalf("first sort: %d entries, %d sets read; want %d, 1", n, reads, people)
+	}
+	e.cache.listMu.RLock()
+	kept := len(e.cache.sets)
+	e.cache.listMu.RUnlock()
+	if kept != 1 {
+		t.Fatalf("%d sets kept, want 1 (every person)", kept)
+	}
+	must(t, errOf(e.Modify(ctx, "uid=p7,ou=people,dc=example,dc=com", []Mod{{Op: change.ModReplace,
+		Attr: Attr{Name: "displayName", Values: [][]byte{[]byte("0")}}}}, WriteOptions{})))
+	if first, _, n, reads := sorted(); first != idOf("p7") || n != people || reads != 1 {
+		t.Fatalf("after a displayName change: first %d, %d entries, %d sets read; want %d, %d, 1 (the set kept)", first, n, reads, idOf("p7"), people)
+	}
+	must(t, errOf(e.Add(ctx, "uid=late,ou=people,dc=example,dc=com", displayed("late", "zzz"), WriteOptions{})))
+	if _, last, n, reads := sorted(); last != idOf("late") || n != people+1 || reads != 2 {
+		t.Fatalf("after an add: last %d, %d entries, %d sets read; want %d, %d, 2 (the set read again)", last, n, reads, idOf("late"), people+1)
+	}
+	must(t, errOf(e.Delete(ctx, "uid=late,ou=people,dc=example,dc=com", WriteOptions{})))
+	if _, _, n, reads := sorted(); n != people || reads != 3 {
+		t.Fatalf("after a delete: %d entries, %d sets read; want %d, 3", n, reads, people)
+	}
+	// An add between a sort's snapshot and what it caches: the set of
+	// the older snapshot must not be kept over it.
+	e.afterSnapshot = func() {
+		e.afterSnapshot = nil
+		must(t, errOf(e.Add(ctx, "uid=later,ou=people,dc=example,dc=com", displayed("later", "zzz"), WriteOptions{})))
+	}
+	if _, _, n, _ := sorted(); n != people {
+		t.Fatalf("a sort whose snapshot precedes an add: %d entries, want %d", n, people)
+	}
+	if _, last, n, _ := sorted(); last != idOf("later") || n != people+1 {
+		t.Fatalf("after that add: last %d, %d entries; want %d, %d", last, n, idOf("later"), people+1)
 	}
 }

@@ -142,7 +142,7 @@ func (e *Engine) IndexSort(ctx context.Context, req *IndexSortRequest) (*IndexSo
 		if e.cache != nil {
 			r.Lists = &listView{e.cache, tok}
 		}
-		set, ok := e.exactSet(func(prefix []byte) *roaring.Bitmap { return e.postingSet(ctx, r, epoch, prefix) }, &m)
+		set, ok := e.exactSet(func(prefix []byte) *roaring.Bitmap { return e.postingSet(ctx, r, prefix) }, &m)
 		if !ok {
 			return nil
 		}
@@ -347,6 +347,8 @@ type keyOrder struct {
 
 // orderCache keeps the key orders of the last write epoch: every sorted
 // search on the same key between two writes reads the index once.
+// (The posting lists a sort's filter reads whole are kept with the
+// others, in the entry cache's sets, and follow writes list by list.)
 //
 // Any write moves the epoch and so empties it; the sorts that then miss
 // it together (32 clients paging an address book) do not each walk the
@@ -356,15 +358,10 @@ type orderCache struct {
 	mu     sync.Mutex
 	epoch  uint64
 	orders map[orderID]*keyOrder
-	// sets are the posting lists read whole by exactSet, by prefix:
-	// (objectClass=inetOrgPerson) is read once, not on every sort.
-	sets     map[string]*roaring.Bitmap
-	setBytes int64
 
-	orderBuilds builds[orderID, *keyOrder]
-	setBuilds   builds[string, *roaring.Bitmap]
-	// built counts the key orders walked and the sets read: what the
-	// caches and the builds saved is what they did not count (tests).
+	builds builds[orderID, *keyOrder]
+	// built counts the key orders walked: what the cache and the shared
+	// builds saved is what it did not count (tests).
 	built atomic.Int64
 	// onBuild, set only by tests, runs as each build starts.
 	onBuild func()
@@ -379,65 +376,11 @@ type orderID struct {
 // by displayName holds about 3 MiB).
 const maxOrderBytes = 32 << 20
 
-// builds are the running builds of an epoch's cached values, by key, at
-// most one per key; the orderCache's mu guards them.
-type builds[K comparable, V any] struct {
-	m map[K]*build[V]
-}
-
-// build is one running build: done closes once v is set (ok) or the
-// builder gave up (!ok: its waiters build for themselves).
-type build[V any] struct {
-	epoch uint64
-	done  chan struct{}
-	v     V
-	ok    bool
-}
-
-// join returns the running build of key for epoch and false, or starts
-// one, which the caller must end (finish), and returns it and true. A
-// build of a later epoch keeps its place (the caller's is not shared).
-func (b *builds[K, V]) join(key K, epoch uint64) (*build[V], bool) {
-	old, running := b.m[key]
-	if running && old.epoch == epoch {
-		return old, false
-	}
-	f := &build[V]{epoch: epoch, done: make(chan struct{})}
-	if !running || old.epoch < epoch {
-		if b.m == nil {
-			b.m = map[K]*build[V]{}
-		}
-		b.m[key] = f
-	}
-	return f, true
-}
-
-// finish ends the build f of key, handing v (if ok) to its waiters.
-func (b *builds[K, V]) finish(key K, f *build[V], v V, ok bool) {
-	f.v, f.ok = v, ok
-	if b.m[key] == f {
-		delete(b.m, key)
-	}
-	close(f.done)
-}
-
-// wait waits for f and returns its value, or false when it gave up or
-// ctx ended first.
-func (f *build[V]) wait(ctx context.Context) (V, bool) {
-	select {
-	case <-f.done:
-		return f.v, f.ok
-	case <-ctx.Done():
-		var zero V
-		return zero, false
-	}
-}
-
 // fresh moves the cache to epoch, emptying it, unless it holds a later
 // one; it reports whether the cache is of epoch. c.mu is held.
 func (c *orderCache) fresh(epoch uint64) bool {
 	if epoch > c.epoch || c.orders == nil {
-		c.epoch, c.orders, c.sets, c.setBytes = epoch, map[orderID]*keyOrder{}, map[string]*roaring.Bitmap{}, 0
+		c.epoch, c.orders = epoch, map[orderID]*keyOrder{}
 	}
 	return c.epoch == epoch
 }
@@ -460,55 +403,13 @@ func (c *orderCache) putOrder(epoch uint64, id orderID, o *keyOrder) {
 	}
 }
 
-// putSet keeps bm as the posting list under prefix in epoch, if the
-// cache is of epoch and bm fits; c.mu is held.
-func (c *orderCache) putSet(epoch uint64, prefix string, bm *roaring.Bitmap) {
-	size := int64(bm.GetSizeInBytes())
-	if !c.fresh(epoch) || size > maxOrderBytes/16 {
-		return
+// postingSet returns the whole posting list under prefix, a bitmap the
+// caller may change, through the posting-list cache when there is one.
+func (e *Engine) postingSet(ctx context.Context, r index.Reader, prefix []byte) *roaring.Bitmap {
+	if v, ok := r.Lists.(*listView); ok {
+		return v.Set(ctx, r, prefix)
 	}
-	if c.setBytes+size > maxOrderBytes/4 {
-		clear(c.sets)
-		c.setBytes = 0
-	}
-	c.sets[prefix] = bm
-	c.setBytes += size
-}
-
-// postingSet returns a copy of the posting list under prefix, from the
-// cache of epoch, from a build of it running in another sort, or read in
-// the snapshot r.Txn (begun after epoch was read).
-func (e *Engine) postingSet(ctx context.Context, r index.Reader, epoch uint64, prefix []byte) *roaring.Bitmap {
-	c := &e.orders
-	c.mu.Lock()
-	if bm := c.sets[string(prefix)]; bm != nil && c.epoch == epoch {
-		c.mu.Unlock()
-		return bm.Clone()
-	}
-	f, first := c.setBuilds.join(string(prefix), epoch)
-	c.mu.Unlock()
-	if !first {
-		if bm, ok := f.wait(ctx); ok {
-			return bm.Clone()
-		}
-		f = &build[*roaring.Bitmap]{epoch: epoch, done: make(chan struct{})} // read it alone
-	}
-	var bm *roaring.Bitmap
-	defer func() {
-		c.mu.Lock()
-		if bm != nil {
-			c.putSet(epoch, string(prefix), bm)
-		}
-		c.setBuilds.finish(string(prefix), f, bm, bm != nil)
-		c.mu.Unlock()
-	}()
-	c.built.Add(1)
-	if c.onBuild != nil {
-		c.onBuild()
-	}
-	bm = r.Bitmap(prefix)
-	bm.RunOptimize()
-	return bm.Clone()
+	return r.Bitmap(prefix)
 }
 
 // keyOrderOf returns the order of a's index from the cache, from a build
@@ -523,7 +424,7 @@ func (e *Engine) keyOrderOf(ctx context.Context, r index.Reader, epoch uint64, a
 		c.mu.Unlock()
 		return o, !o.unusable
 	}
-	f, first := c.orderBuilds.join(id, epoch)
+	f, first := c.builds.join(id, epoch)
 	c.mu.Unlock()
 	if !first {
 		if o, ok := f.wait(ctx); ok {
@@ -540,7 +441,7 @@ func (e *Engine) keyOrderOf(ctx context.Context, r index.Reader, epoch uint64, a
 		if o != nil {
 			c.putOrder(epoch, id, o)
 		}
-		c.orderBuilds.finish(id, f, o, o != nil)
+		c.builds.finish(id, f, o, o != nil)
 		c.mu.Unlock()
 	}()
 	c.built.Add(1)
