@@ -66,9 +66,10 @@ type entryCache struct {
 	// singles holds the lists of exactly one ID apart, compactly and
 	// for the whole store if it fits (singles.go).
 	singles *singleLists
-	// sets holds whole posting lists longer than lists keeps, as
-	// bitmaps, maxSetBytes in all: what an index-ordered sort's filter
-	// reads ((objectClass=inetOrgPerson): every person). Under listMu,
+	// sets holds the whole posting lists of more than maxListIDs that
+	// index-ordered sorts read, as bitmaps, maxSetBytes in all: their
+	// filters' lists ((objectClass=inetOrgPerson): every person), which
+	// a sort reads whole where the planner reads a bound. Under listMu,
 	// dropped with lists; setBuilds shares a read of a set between the
 	// sorts that miss it at once, and setsRead counts the reads (tests).
 	sets      map[string]cachedSet
@@ -381,15 +382,21 @@ func (v *listView) List(prefix []byte) ([]uint32, int, bool) {
 }
 
 // Set returns the whole posting list under prefix as a bitmap the caller
-// may change: from the cache (a list or a set), from a read of it that
-// another reader of the same epoch is making (waiting for it, or for
-// ctx), or read in the view's transaction r and cached under the rules
-// of put.
+// may change: from the cache (a set, or a list the planner read), from a
+// read of it that another reader of the same epoch is making (waiting
+// for it, or for ctx), or read in the view's transaction r and cached
+// under the rules of put: as a set unless it is short.
 func (v *listView) Set(ctx context.Context, r index.Reader, prefix []byte) *roaring.Bitmap {
+	c := v.c
+	c.listMu.RLock()
+	s, ok := c.sets[string(prefix)]
+	c.listMu.RUnlock()
+	if ok {
+		return s.bm.Clone()
+	}
 	if ids, n, ok := v.List(prefix); ok && len(ids) == n {
 		return roaring.BitmapOf(ids...)
 	}
-	c := v.c
 	c.listMu.Lock()
 	if s, ok := c.sets[string(prefix)]; ok {
 		c.listMu.Unlock()
@@ -428,20 +435,20 @@ func (v *listView) Set(ctx context.Context, r index.Reader, prefix []byte) *roar
 
 // putSet caches bm, the list under prefix (nil: the read failed), if the
 // read saw the whole list, under the rules of put, and ends the read f.
-// A list short enough goes to lists instead; a set beyond the budget
-// empties the sets first.
+// A list of at most maxListIDs goes to lists instead; a set beyond the
+// budget empties the sets first.
 func (v *listView) putSet(prefix []byte, f *build[*roaring.Bitmap], bm *roaring.Bitmap, whole bool) {
 	c := v.c
 	n := 0
 	if bm != nil {
 		n = int(bm.GetCardinality())
 	}
-	if bm != nil && whole && n <= maxLongListIDs {
+	if bm != nil && whole && n <= maxListIDs {
 		v.PutList(prefix, bm.ToArray(), n)
 	}
 	c.listMu.Lock()
 	defer c.listMu.Unlock()
-	if bm != nil && whole && n > maxLongListIDs && v.tok.ok && c.epoch.Load() == v.tok.epoch {
+	if bm != nil && whole && n > maxListIDs && v.tok.ok && c.epoch.Load() == v.tok.epoch {
 		if size := int64(bm.GetSizeInBytes()); size <= maxSetBytes/4 {
 			if c.setBytes+size > maxSetBytes {
 				clear(c.sets)
