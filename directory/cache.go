@@ -1,10 +1,16 @@
 package directory
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/switchboard-ldap/switchboard/directory/index"
 )
 
 // entryCache keeps entry records by ID, bounded in bytes, so that a hot
@@ -23,8 +29,8 @@ import (
 // slices).
 //
 // Beside the records it keeps, under the same rules, normalised DNs to IDs
-// (dns), short posting lists by index prefix (lists, and singles for lists
-// of one ID) and what binds read (binds).
+// (dns), posting lists by index prefix (lists, singles for lists of one
+// ID, sets for long lists read whole) and what binds read (binds).
 //
 // Consistency with writes: a writer registers itself (inflight) before it
 // commits and, after commit, bumps epoch and then drops the entries it
@@ -60,6 +66,17 @@ type entryCache struct {
 	// singles holds the lists of exactly one ID apart, compactly and
 	// for the whole store if it fits (singles.go).
 	singles *singleLists
+	// sets holds the whole posting lists of more than maxListIDs that
+	// index-ordered sorts read, as bitmaps, maxSetBytes in all: their
+	// filters' lists ((objectClass=inetOrgPerson): every person), which
+	// a sort reads whole where the planner reads a bound. Under listMu,
+	// dropped with lists; setBuilds shares a read of a set between the
+	// sorts that miss it at once, and setsRead counts the reads (tests).
+	sets      map[string]cachedSet
+	setBytes  int64
+	setBuilds builds[string, *roaring.Bitmap]
+	setsRead  atomic.Int64
+	onSetRead func() // set only by tests: runs as a set's read starts
 
 	// binds maps entry IDs to what a simple bind reads of them (the DN
 	// and the userPassword values, copied out of the record): a bind of
@@ -73,6 +90,12 @@ type entryCache struct {
 type bindEntry struct {
 	dn string
 	pw [][]byte
+}
+
+// cachedSet is a long posting list read whole, shared: never written.
+type cachedSet struct {
+	bm   *roaring.Bitmap
+	size int64
 }
 
 // cachedList is a posting list's IDs (len(ids) == n), or for a long list
@@ -148,7 +171,8 @@ func (s *cacheShard) remove(i int32) {
 }
 
 func newEntryCache(maxBytes int64) *entryCache {
-	c := &entryCache{max: maxBytes, dns: newDNTable(), lists: map[string]cachedList{}, singles: newSingleLists(), binds: map[ID]bindEntry{}}
+	c := &entryCache{max: maxBytes, dns: newDNTable(), lists: map[string]cachedList{}, sets: map[string]cachedSet{},
+		singles: newSingleLists(), binds: map[ID]bindEntry{}}
 	for i := range c.shards {
 		c.shards[i] = cacheShard{items: map[ID]int32{}, head: -1, tail: -1}
 	}
@@ -190,6 +214,23 @@ func (c *entryCache) begin() readToken {
 	}
 	e := c.epoch.Load()
 	return readToken{epoch: e, ok: c.inflight.Load() == 0}
+}
+
+// view runs fn in a read transaction, with a token taken before the
+// transaction's snapshot began: the only order in which the token rule
+// holds. A token taken inside the transaction could name the epoch of a
+// write that committed after the snapshot, whose drops have then run
+// already; what fn reads of the older snapshot would be cached over that
+// write, stale until the next write to the same key. (EntryNDN, which
+// reads the entries of index-ordered sorts, did that.)
+func (e *Engine) view(fn func(txn *badger.Txn, tok readToken) error) error {
+	tok := e.cache.begin()
+	return e.db().View(func(txn *badger.Txn) error {
+		if e.afterSnapshot != nil {
+			e.afterSnapshot()
+		}
+		return fn(txn, tok)
+	})
 }
 
 // put caches rec, the record of entry id, which nobody may change
@@ -259,8 +300,16 @@ func (c *entryCache) writeEnd(ids []ID, goneDNs, goneLists []string) {
 		}
 		c.dnMu.Unlock()
 	}
-	dropKeys(&c.listMu, c.lists, goneLists)
 	if len(goneLists) > 0 {
+		c.listMu.Lock()
+		for _, k := range goneLists {
+			delete(c.lists, k)
+			if s, ok := c.sets[k]; ok {
+				delete(c.sets, k)
+				c.setBytes -= s.size
+			}
+		}
+		c.listMu.Unlock()
 		c.singles.mu.Lock()
 		c.singles.drop(goneLists)
 		c.singles.mu.Unlock()
@@ -304,7 +353,8 @@ const (
 	maxListIDs     = 16
 	maxLongListIDs = 1 << 13
 	longListBudget = 1 << 20 // IDs: 4 MiB
-	listCacheBytes = maxCachedLists*100 + longListBudget*4
+	maxSetBytes    = 8 << 20
+	listCacheBytes = maxCachedLists*100 + longListBudget*4 + maxSetBytes
 )
 
 // listView lends the posting-list cache to one read transaction that
@@ -315,15 +365,103 @@ type listView struct {
 }
 
 // List returns the cached IDs under prefix, shared: never to be written,
-// or for a long list its known lower bound.
+// or for a long list its known lower bound (a set's exact length).
 func (v *listView) List(prefix []byte) ([]uint32, int, bool) {
 	if id, ok := v.c.singles.lookup(prefix); ok {
 		return []uint32{id}, 1, true
 	}
 	v.c.listMu.RLock()
 	l, ok := v.c.lists[string(prefix)]
+	if !ok {
+		if s, isSet := v.c.sets[string(prefix)]; isSet {
+			l, ok = cachedList{n: int(s.bm.GetCardinality())}, true
+		}
+	}
 	v.c.listMu.RUnlock()
 	return l.ids, l.n, ok
+}
+
+// Set returns the whole posting list under prefix as a bitmap the caller
+// may change: from the cache (a set, or a list the planner read), from a
+// read of it that another reader of the same epoch is making (waiting
+// for it, or for ctx), or read in the view's transaction r and cached
+// under the rules of put: as a set unless it is short.
+func (v *listView) Set(ctx context.Context, r index.Reader, prefix []byte) *roaring.Bitmap {
+	c := v.c
+	c.listMu.RLock()
+	s, ok := c.sets[string(prefix)]
+	c.listMu.RUnlock()
+	if ok {
+		return s.bm.Clone()
+	}
+	if ids, n, ok := v.List(prefix); ok && len(ids) == n {
+		return roaring.BitmapOf(ids...)
+	}
+	c.listMu.Lock()
+	if s, ok := c.sets[string(prefix)]; ok {
+		c.listMu.Unlock()
+		return s.bm.Clone()
+	}
+	f, first := &build[*roaring.Bitmap]{done: make(chan struct{})}, true // unshared
+	if v.tok.ok {
+		f, first = c.setBuilds.join(string(prefix), v.tok.epoch)
+	}
+	c.listMu.Unlock()
+	if !first {
+		if bm, ok := f.wait(ctx); ok {
+			return bm.Clone()
+		}
+		f = &build[*roaring.Bitmap]{done: make(chan struct{})} // read it alone
+	}
+	var bm *roaring.Bitmap
+	whole := true
+	defer func() { v.putSet(prefix, f, bm, whole) }()
+	c.setsRead.Add(1)
+	if c.onSetRead != nil {
+		c.onSetRead()
+	}
+	bm = roaring.New()
+	r.Scan(prefix, func(id uint64) bool {
+		if id > 0xFFFFFFFF {
+			whole = false // beyond the bitmap: the list is not cached
+		} else {
+			bm.Add(uint32(id))
+		}
+		return true
+	})
+	bm.RunOptimize()
+	return bm.Clone()
+}
+
+// putSet caches bm, the list under prefix (nil: the read failed), if the
+// read saw the whole list, under the rules of put, and ends the read f.
+// A list of at most maxListIDs goes to lists instead; a set beyond the
+// budget empties the sets first.
+func (v *listView) putSet(prefix []byte, f *build[*roaring.Bitmap], bm *roaring.Bitmap, whole bool) {
+	c := v.c
+	n := 0
+	if bm != nil {
+		n = int(bm.GetCardinality())
+	}
+	if bm != nil && whole && n <= maxListIDs {
+		v.PutList(prefix, bm.ToArray(), n)
+	}
+	c.listMu.Lock()
+	defer c.listMu.Unlock()
+	if bm != nil && whole && n > maxListIDs && v.tok.ok && c.epoch.Load() == v.tok.epoch {
+		if size := int64(bm.GetSizeInBytes()); size <= maxSetBytes/4 {
+			if c.setBytes+size > maxSetBytes {
+				clear(c.sets)
+				c.setBytes = 0
+			}
+			if old, ok := c.sets[string(prefix)]; ok {
+				c.setBytes -= old.size
+			}
+			c.sets[string(prefix)] = cachedSet{bm: bm, size: size}
+			c.setBytes += size
+		}
+	}
+	c.setBuilds.finish(string(prefix), f, bm, bm != nil)
 }
 
 // PutList caches the IDs under prefix (or, ids nil, a lower bound n of
@@ -381,6 +519,8 @@ func (c *entryCache) dropLists() {
 	c.listMu.Lock()
 	clear(c.lists)
 	c.longIDs = 0
+	clear(c.sets)
+	c.setBytes = 0
 	c.listMu.Unlock()
 	c.singles.mu.Lock()
 	c.singles.reset()
@@ -484,6 +624,60 @@ func dropKeys[K comparable, V any](mu *sync.RWMutex, m map[K]V, keys []K) {
 	}
 	for _, k := range keys {
 		delete(m, k)
+	}
+}
+
+// builds are the running builds of an epoch's cached values, by key, at
+// most one per key; the cache that holds them guards them with its lock.
+type builds[K comparable, V any] struct {
+	m map[K]*build[V]
+}
+
+// build is one running build: done closes once v is set (ok) or the
+// builder gave up (!ok: its waiters build for themselves).
+type build[V any] struct {
+	epoch uint64
+	done  chan struct{}
+	v     V
+	ok    bool
+}
+
+// join returns the running build of key for epoch and false, or starts
+// one, which the caller must end (finish), and returns it and true. A
+// build of a later epoch keeps its place (the caller's is not shared).
+func (b *builds[K, V]) join(key K, epoch uint64) (*build[V], bool) {
+	old, running := b.m[key]
+	if running && old.epoch == epoch {
+		return old, false
+	}
+	f := &build[V]{epoch: epoch, done: make(chan struct{})}
+	if !running || old.epoch < epoch {
+		if b.m == nil {
+			b.m = map[K]*build[V]{}
+		}
+		b.m[key] = f
+	}
+	return f, true
+}
+
+// finish ends the build f of key, handing v (if ok) to its waiters.
+func (b *builds[K, V]) finish(key K, f *build[V], v V, ok bool) {
+	f.v, f.ok = v, ok
+	if b.m[key] == f {
+		delete(b.m, key)
+	}
+	close(f.done)
+}
+
+// wait waits for f and returns its value, or false when it gave up or
+// ctx ended first.
+func (f *build[V]) wait(ctx context.Context) (V, bool) {
+	select {
+	case <-f.done:
+		return f.v, f.ok
+	case <-ctx.Done():
+		var zero V
+		return zero, false
 	}
 }
 

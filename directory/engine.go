@@ -198,6 +198,11 @@ type Engine struct {
 	gc        gcStats
 	stopMaint context.CancelFunc
 	maintDone chan struct{}
+
+	// afterSnapshot, set only by tests, runs in view once the read
+	// transaction's snapshot has begun: where a test puts a write that
+	// the reader must not cache over.
+	afterSnapshot func()
 }
 
 // Open opens (creating if needed, unless opt.MustExist) the store in
@@ -383,8 +388,7 @@ func (e *Engine) warmDNs() error {
 	if e.cache == nil {
 		return nil
 	}
-	tok := e.cache.begin()
-	return e.db().View(func(txn *badger.Txn) error {
+	return e.view(func(txn *badger.Txn, tok readToken) error {
 		opt := badger.DefaultIteratorOptions
 		opt.Prefix = []byte{prefixDN}
 		it := txn.NewIterator(opt)

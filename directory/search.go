@@ -124,8 +124,8 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 	}
 	m := e.compile(req.Filter, opt)
 	withComputed := e.usesComputed(req.Filter)
-	tok, ttok := e.cache.begin(), e.trees.begin()
-	return e.db().View(func(txn *badger.Txn) error {
+	ttok := e.trees.begin()
+	return e.view(func(txn *badger.Txn, tok readToken) error {
 		if !e.inSuffix(baseNDN) {
 			return noSuchObject("")
 		}
@@ -709,9 +709,8 @@ func (e *Engine) entryByDN(dn, attr string) (*Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	tok := e.cache.begin()
 	var en *Entry
-	err = e.db().View(func(txn *badger.Txn) error {
+	err = e.view(func(txn *badger.Txn, tok readToken) error {
 		var err error
 		id := e.cache.lookupDN(ndn)
 		if id == 0 {

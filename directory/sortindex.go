@@ -36,6 +36,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/dgraph-io/badger/v4"
@@ -127,9 +128,9 @@ func (e *Engine) IndexSort(ctx context.Context, req *IndexSortRequest) (*IndexSo
 	}
 	m := e.compile(sr.Filter, opt)
 	epoch := e.Epoch() // before the snapshot: an order is kept for this epoch
-	tok, ttok := e.cache.begin(), e.trees.begin()
+	ttok := e.trees.begin()
 	var out *IndexSorted
-	err := e.db().View(func(txn *badger.Txn) error {
+	err := e.view(func(txn *badger.Txn, tok readToken) error {
 		if !e.inSuffix(baseNDN) {
 			return nil
 		}
@@ -141,7 +142,7 @@ func (e *Engine) IndexSort(ctx context.Context, req *IndexSortRequest) (*IndexSo
 		if e.cache != nil {
 			r.Lists = &listView{e.cache, tok}
 		}
-		set, ok := e.exactSet(func(prefix []byte) *roaring.Bitmap { return e.postingSet(r, epoch, prefix) }, &m)
+		set, ok := e.exactSet(func(prefix []byte) *roaring.Bitmap { return e.postingSet(ctx, r, prefix) }, &m)
 		if !ok {
 			return nil
 		}
@@ -151,7 +152,10 @@ func (e *Engine) IndexSort(ctx context.Context, req *IndexSortRequest) (*IndexSo
 		if err := ctx.Err(); err != nil {
 			return searchCtxErr(err)
 		}
-		o, ok := e.keyOrderOf(r, epoch, a, byOrder)
+		o, ok := e.keyOrderOf(ctx, r, epoch, a, byOrder)
+		if err := ctx.Err(); err != nil {
+			return searchCtxErr(err)
+		}
 		if !ok {
 			return nil
 		}
@@ -343,14 +347,24 @@ type keyOrder struct {
 
 // orderCache keeps the key orders of the last write epoch: every sorted
 // search on the same key between two writes reads the index once.
+// (The posting lists a sort's filter reads whole are kept with the
+// others, in the entry cache's sets, and follow writes list by list.)
+//
+// Any write moves the epoch and so empties it; the sorts that then miss
+// it together (32 clients paging an address book) do not each walk the
+// index: the first one builds, the others wait for its result (builds).
+// A sort of an older epoch than a running build builds its own.
 type orderCache struct {
 	mu     sync.Mutex
 	epoch  uint64
 	orders map[orderID]*keyOrder
-	// sets are the posting lists read whole by exactSet, by prefix:
-	// (objectClass=inetOrgPerson) is read once, not on every sort.
-	sets     map[string]*roaring.Bitmap
-	setBytes int64
+
+	builds builds[orderID, *keyOrder]
+	// built counts the key orders walked: what the cache and the shared
+	// builds saved is what it did not count (tests).
+	built atomic.Int64
+	// onBuild, set only by tests, runs as each build starts.
+	onBuild func()
 }
 
 type orderID struct {
@@ -362,18 +376,18 @@ type orderID struct {
 // by displayName holds about 3 MiB).
 const maxOrderBytes = 32 << 20
 
-func (c *orderCache) get(epoch uint64, id orderID) *keyOrder {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.epoch != epoch {
-		return nil
+// fresh moves the cache to epoch, emptying it, unless it holds a later
+// one; it reports whether the cache is of epoch. c.mu is held.
+func (c *orderCache) fresh(epoch uint64) bool {
+	if epoch > c.epoch || c.orders == nil {
+		c.epoch, c.orders = epoch, map[orderID]*keyOrder{}
 	}
-	return c.orders[id]
+	return c.epoch == epoch
 }
 
-func (c *orderCache) put(epoch uint64, id orderID, o *keyOrder) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+// putOrder keeps o as the order of id in epoch, if the cache is of epoch
+// and o fits; c.mu is held.
+func (c *orderCache) putOrder(epoch uint64, id orderID, o *keyOrder) {
 	if !c.fresh(epoch) {
 		return
 	}
@@ -389,56 +403,55 @@ func (c *orderCache) put(epoch uint64, id orderID, o *keyOrder) {
 	}
 }
 
-// fresh moves the cache to epoch, emptying it, unless it holds a later
-// one; it reports whether the cache is of epoch. c.mu is held.
-func (c *orderCache) fresh(epoch uint64) bool {
-	if epoch > c.epoch || c.orders == nil {
-		c.epoch, c.orders, c.sets, c.setBytes = epoch, map[orderID]*keyOrder{}, map[string]*roaring.Bitmap{}, 0
+// postingSet returns the whole posting list under prefix, a bitmap the
+// caller may change, through the posting-list cache when there is one.
+func (e *Engine) postingSet(ctx context.Context, r index.Reader, prefix []byte) *roaring.Bitmap {
+	if v, ok := r.Lists.(*listView); ok {
+		return v.Set(ctx, r, prefix)
 	}
-	return c.epoch == epoch
+	return r.Bitmap(prefix)
 }
 
-// postingSet returns a copy of the posting list under prefix, from the
-// cache of epoch or read in the snapshot txn (begun after epoch was read).
-func (e *Engine) postingSet(r index.Reader, epoch uint64, prefix []byte) *roaring.Bitmap {
+// keyOrderOf returns the order of a's index from the cache, from a build
+// of it running in another sort, or by walking the index in the snapshot
+// r.Txn, which began after epoch was read. It reports false when the
+// index does not keep the order, or ctx ended while it waited.
+func (e *Engine) keyOrderOf(ctx context.Context, r index.Reader, epoch uint64, a *index.Attribute, byOrder bool) (*keyOrder, bool) {
+	id := orderID{a, byOrder}
 	c := &e.orders
 	c.mu.Lock()
-	bm := c.sets[string(prefix)]
-	if c.epoch != epoch {
-		bm = nil
-	}
-	c.mu.Unlock()
-	if bm != nil {
-		return bm.Clone()
-	}
-	bm = r.Bitmap(prefix)
-	bm.RunOptimize()
-	size := int64(bm.GetSizeInBytes())
-	c.mu.Lock()
-	if c.fresh(epoch) && size <= maxOrderBytes/16 {
-		if c.setBytes+size > maxOrderBytes/4 {
-			clear(c.sets)
-			c.setBytes = 0
-		}
-		c.sets[string(prefix)] = bm
-		c.setBytes += size
-	}
-	c.mu.Unlock()
-	return bm.Clone()
-}
-
-// keyOrderOf returns the order of a's index from the cache or by walking
-// the index in the snapshot txn, which began after epoch was read.
-func (e *Engine) keyOrderOf(r index.Reader, epoch uint64, a *index.Attribute, byOrder bool) (*keyOrder, bool) {
-	id := orderID{a, byOrder}
-	if o := e.orders.get(epoch, id); o != nil {
+	if o := c.orders[id]; o != nil && c.epoch == epoch {
+		c.mu.Unlock()
 		return o, !o.unusable
+	}
+	f, first := c.builds.join(id, epoch)
+	c.mu.Unlock()
+	if !first {
+		if o, ok := f.wait(ctx); ok {
+			return o, !o.unusable
+		}
+		if ctx.Err() != nil {
+			return nil, false
+		}
+		f = &build[*keyOrder]{epoch: epoch, done: make(chan struct{})} // build it alone
+	}
+	var o *keyOrder
+	defer func() {
+		c.mu.Lock()
+		if o != nil {
+			c.putOrder(epoch, id, o)
+		}
+		c.builds.finish(id, f, o, o != nil)
+		c.mu.Unlock()
+	}()
+	c.built.Add(1)
+	if c.onBuild != nil {
+		c.onBuild()
 	}
 	o, ok := buildKeyOrder(r, a, byOrder)
 	if !ok {
 		o = &keyOrder{unusable: true}
 	}
-	e.orders.put(epoch, id, o)
 	return o, ok
 }
 
@@ -579,10 +592,10 @@ func orderSet(o *keyOrder, set *roaring.Bitmap, req *IndexSortRequest) (*IndexSo
 // EntryNDN returns the normalised DN of entry id, "" if there is none.
 func (e *Engine) EntryNDN(ctx context.Context, id ID) (string, error) {
 	var ndn string
-	err := e.db().View(func(txn *badger.Txn) error {
+	err := e.view(func(txn *badger.Txn, tok readToken) error {
 		sc := getScratch()
 		defer putScratch(sc)
-		en, err := e.readEntry(txn, e.cache.begin(), id, true, sc, nil)
+		en, err := e.readEntry(txn, tok, id, true, sc, nil)
 		if en != nil {
 			ndn = en.NDN
 		}

@@ -165,6 +165,11 @@ func (t *subtrees) writeEnd(d *treeDelta, committed bool) {
 			if a.ndn != s.ndn && !ldap.IsBelowNDN(a.ndn, s.ndn) {
 				continue
 			}
+			if ids != nil && ids.Contains(uint32(a.id)) {
+				// Walked from a snapshot that already held the
+				// add: put between this commit and its writeEnd.
+				continue
+			}
 			if !changed && ids != nil {
 				ids = ids.Clone()
 			}

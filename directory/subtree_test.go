@@ -8,6 +8,8 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/RoaringBitmap/roaring/v2"
+
 	"github.com/switchboard-ldap/switchboard/change"
 
 	"github.com/switchboard-ldap/switchboard/ldap"
@@ -169,6 +171,25 @@ func TestSubtreeFromOldSnapshotNotKept(t *testing.T) {
 	}
 	if s := e.trees.get(id); s != nil && s.n != old.n+1 {
 		t.Fatalf("cached subtree holds %d entries, want %d", s.n, old.n+1)
+	}
+}
+
+// TestSubtreeWalkedAfterCommitCountsAddOnce: a reader whose token
+// precedes a structural write but whose snapshot follows its commit puts
+// a set that holds the added entry already; the write's delta, applied
+// to that set afterwards, must not count the entry twice.
+func TestSubtreeWalkedAfterCommitCountsAddOnce(t *testing.T) {
+	var c subtrees
+	const base, added ID = 10, 12
+	tok := c.begin()
+	d := &treeDelta{added: []treeAdd{{id: added, parent: base, ndn: "uid=n,ou=b"}}}
+	c.writeBegin(d)
+	// (commit; the reader's snapshot begins and walks: base, 11, 12)
+	c.put(tok, base, &subtree{ndn: "ou=b", ids: roaring.BitmapOf(10, 11, 12), n: 3})
+	c.writeEnd(d, true)
+	s := c.get(base)
+	if s == nil || s.n != 3 || s.ids.GetCardinality() != 3 {
+		t.Fatalf("subtree after the delta: %+v, want 3 entries counted 3", s)
 	}
 }
 
