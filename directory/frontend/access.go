@@ -56,6 +56,9 @@ func (f *Frontend) requester(ctx context.Context, s *ldap.Session) *access.Reque
 			subj.Addr = ip.Unmap()
 		}
 	}
+	if p := f.Partner(subj.DN); p != nil {
+		return f.partnerRequester(p, subj)
+	}
 	return f.policy.Load().For(subj, func(group string) bool { return f.groups.member(ctx, f.engine, subj.DN, group) })
 }
 
@@ -226,7 +229,11 @@ func unsearchable(rq *access.Requester, ea *access.EntryAccess) func(*schema.Att
 // It remembers the last entry's evaluation, which the filter, the
 // visibility check and the attribute selection share.
 type searchAccess struct {
-	rq      *access.Requester
+	rq *access.Requester
+	// partner, when the requester is one, is counted and has DN values
+	// withheld (partner.go); ctx is the search's, for those lookups.
+	partner *Partner
+	ctx     context.Context
 	base    string
 	scope   ldap.Scope
 	visible int8             // 1: every entry readable, -1: none, 0: per entry
