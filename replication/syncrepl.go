@@ -55,6 +55,14 @@ type SyncreplConfig struct {
 	// RetryMin and RetryMax bound the back-off after a failure
 	// (defaults 1 s and 1 min).
 	RetryMin, RetryMax time.Duration
+	// KeepBase leaves the LocalBase entry to the local server: the
+	// consumer never writes, moves or removes it, and ignores the
+	// provider's entry at Base (a federation import creates the base
+	// itself, as the provider's may lie outside what it shares).
+	KeepBase bool
+	// Stop, if set, is asked about every failed session: true ends Run
+	// instead of retrying (a revoked partner's invalidCredentials).
+	Stop func(error) bool
 	// Log is told about every change (the changelog, so that local sync
 	// sessions and persistent searches see replicated changes); nil
 	// records nothing.
@@ -238,6 +246,9 @@ func (s *Syncrepl) Run(ctx context.Context) {
 				s.fail(err)
 			}
 			continue
+		case err != nil && s.cfg.Stop != nil && s.cfg.Stop(err):
+			s.fail(err)
+			return
 		case err != nil:
 			s.fail(err)
 			wait = backoff
@@ -296,7 +307,7 @@ func (s *Syncrepl) load() error {
 	s.byNDN = map[string][16]byte{}
 	base := s.dns.localNDN
 	err := s.eng.ForEachEntry(func(en *directory.Entry) error {
-		if en.NDN != base && !ldap.IsBelowNDN(en.NDN, base) {
+		if (en.NDN != base || s.cfg.KeepBase) && !ldap.IsBelowNDN(en.NDN, base) {
 			return nil
 		}
 		id, err := ParseUUID(en.First("entryUUID"))
@@ -315,6 +326,11 @@ func (s *Syncrepl) load() error {
 	s.update(func(st *SyncreplStatus) { st.Entries, st.HasCookie = n, s.cookie != nil })
 	return nil
 }
+
+// Forget erases the consumer's stored position, so that a consumer of
+// the same name starts with a full refresh (its copy was purged). Run
+// must not be running.
+func (s *Syncrepl) Forget(ctx context.Context) error { return s.dropCookie(ctx) }
 
 func (s *Syncrepl) dropCookie(ctx context.Context) error {
 	s.cookie = nil
@@ -673,6 +689,9 @@ func (a *applier) upsert(u [16]byte, en *goldap.Entry) error {
 	ndn, err := s.eng.Schema().NormalizeDN(pdn)
 	if err != nil {
 		return fmt.Errorf("entry %q: %w", en.DN, err)
+	}
+	if s.cfg.KeepBase && ndn == s.dns.localNDN {
+		return nil // the local server's (KeepBase)
 	}
 	var parentID directory.ID
 	if ndn != s.suffix {
