@@ -22,7 +22,9 @@
 // entryUUIDs of entries deleted since its cookie (or changed so that they
 // left the search's scope or filter), of those only the ones it may have
 // held and may read (never one added since its cookie, nor one hidden
-// from it by access rules), in syncIdSet messages with
+// from it by access rules: when an entry left the content where the
+// requester may not read it, the refresh is a present phase instead,
+// which removes it without naming it), in syncIdSet messages with
 // refreshDeletes TRUE, then every entry changed since, with state add, in
 // order of depth, then refreshDelete (or Sync Done with refreshDeletes
 // TRUE). A consumer that comes back after a restart therefore gets only
@@ -424,9 +426,25 @@ func (s *session) refreshFromLog(ctx context.Context, from map[uint16]change.CSN
 				ndn, err := s.p.Engine.NormalizeDN(dn)
 				return err == nil && s.content.InScope(ndn) && s.content.MayReadAt(dn)
 			})
+			if !tell && restricted && slices.ContainsFunc(h.dns, s.inScope) {
+				// Deleted in scope, and its DN alone does not show that
+				// the requester could read it (a rule tests attributes,
+				// which are gone): it may hold it. The present phase
+				// removes it without naming it.
+				s.p.Logger.Debug("syncprov: an entry the DN cannot tell about was deleted since the cookie; present phase", "consumer", s.consumerID())
+				return false, nil
+			}
 		case !h.gone && restricted:
 			if tell, err = s.content.MayRead(ctx, u); err != nil {
 				return false, err
+			}
+			if !tell && slices.ContainsFunc(h.dns, s.inScope) {
+				// It left the content where the requester may not read
+				// it (a filter in its access rules, a partner's view):
+				// it may hold it, and naming it would tell of an entry
+				// it may not read. The present phase removes it unnamed.
+				s.p.Logger.Debug("syncprov: an entry left a restricted view since the cookie; present phase", "consumer", s.consumerID())
+				return false, nil
 			}
 		}
 		if !tell {
@@ -451,6 +469,12 @@ func (s *session) refreshFromLog(ctx context.Context, from map[uint16]change.CSN
 		}
 	}
 	return true, nil
+}
+
+// inScope reports whether the DN dn lies in the search's scope.
+func (s *session) inScope(dn string) bool {
+	ndn, err := s.p.Engine.NormalizeDN(dn)
+	return err == nil && s.content.InScope(ndn)
 }
 
 // persist streams commits until the operation ends.
