@@ -273,18 +273,33 @@ func TestFederationExportImport(t *testing.T) {
 	eventually(t, 2*time.Minute, "B's copy complete", func() bool { return len(copyOf(t, b, local)) == want })
 	t.Logf("B copied %d of %d people in %v", want, n, time.Since(start).Round(time.Millisecond))
 	checkCopy(t, a, b, people, local)
+	// A second import polls with refreshOnly and a cookie.
+	pollLocal := "ou=alphapoll," + fedSuffixB
+	pollImp := map[string]any{"source": a.URL, "bind_dn": fedPartnerB, "password": fedPassword,
+		"remote_base": people, "local_base": pollLocal, "interval": "1s"}
+	fedWant(t, b, "PUT", "/api/v1/federation/imports/alphapoll", pollImp, http.StatusCreated, nil)
+	eventually(t, time.Minute, "B's polled copy complete", func() bool { return len(copyOf(t, b, pollLocal)) == want })
 
-	// A's changes reach B within 5 s.
+	// A's changes reach B within 5 s, in both copies.
 	within := func(what string, cond func(map[string]*goldap.Entry) bool) {
 		t.Helper()
 		d := eventually(t, 5*time.Second, what, func() bool { return cond(copyOf(t, b, local)) })
-		t.Logf("%s: %v", what, d.Round(time.Millisecond))
+		dp := eventually(t, 5*time.Second, what+" (refreshOnly)", func() bool {
+			m := map[string]*goldap.Entry{}
+			for dn, e := range copyOf(t, b, pollLocal) {
+				m[strings.ToLower(strings.Replace(dn, strings.ToLower(pollLocal), strings.ToLower(local), 1))] = e
+			}
+			return cond(m)
+		})
+		t.Logf("%s: %v (refreshOnly: %v)", what, d.Round(time.Millisecond), dp.Round(time.Millisecond))
 	}
 	at := func(uid string) string { return strings.ToLower("uid=" + uid + "," + local) }
 	if err := ac.Modify(modReplace("uid=p3,"+people, "sn", "Changed")); err != nil {
 		t.Fatal(err)
 	}
-	within("modify", func(m map[string]*goldap.Entry) bool { return m[at("p3")] != nil && m[at("p3")].GetAttributeValue("sn") == "Changed" })
+	within("modify", func(m map[string]*goldap.Entry) bool {
+		return m[at("p3")] != nil && m[at("p3")].GetAttributeValue("sn") == "Changed"
+	})
 	uuid6 := copyOf(t, b, local)[at("p6")].GetAttributeValue("entryUUID")
 	if err := ac.ModifyDN(goldap.NewModifyDNRequest("uid=p6,"+people, "uid=p6r", true, "")); err != nil {
 		t.Fatal(err)
@@ -314,6 +329,12 @@ func TestFederationExportImport(t *testing.T) {
 	}
 	within("delete", func(m map[string]*goldap.Entry) bool { return m[at("p15")] == nil })
 	checkCopy(t, a, b, people, local)
+	checkCopy(t, a, b, people, pollLocal)
+	// DELETE stops an import and purges its copy at once.
+	fedWant(t, b, "DELETE", "/api/v1/federation/imports/alphapoll", nil, http.StatusNoContent, nil)
+	if m := copyOf(t, b, pollLocal); m != nil {
+		t.Fatalf("%d entries left under %s after the import's DELETE", len(m), pollLocal)
+	}
 
 	// The copy is read-only at B, naming the import.
 	err = bc.Modify(modReplace(at("p3"), "sn", "local"))
