@@ -481,3 +481,154 @@ func checkCopy(t *testing.T, a, b *testServer, people, local string) {
 		}
 	}
 }
+
+// TestFederationBadInputs: every endpoint answers bad input with a 4xx
+// problem+json and changes nothing; unauthenticated calls get 401.
+func TestFederationBadInputs(t *testing.T) {
+	a := startServer(t, "")
+	ac := dialRoot(t, a)
+	addBase(t, ac)
+	addFedPeople(t, ac, testSuffix, 3)
+	people := "ou=people," + testSuffix
+	fedWant(t, a, "PUT", "/api/v1/federation/exports/good", exportBody(people), http.StatusCreated, nil)
+	_, before, _ := fedCall(t, a, "GET", "/api/v1/federation/exports", nil)
+	stored, err := os.ReadFile(a.Data + "/federation.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	with := func(m map[string]any, k string, v any) map[string]any {
+		out := map[string]any{}
+		for kk, vv := range m {
+			out[kk] = vv
+		}
+		if v == nil {
+			delete(out, k)
+		} else {
+			out[k] = v
+		}
+		return out
+	}
+	ex := exportBody(people)
+	nowhere := freePort(t)
+	imp := map[string]any{"source": a.URL, "bind_dn": "cn=good,cn=federation", "password": fedPassword,
+		"remote_base": people, "local_base": "ou=copy," + testSuffix}
+	cases := []struct {
+		method, path string
+		body         any
+		status       int
+		detail       string
+	}{
+		{"PUT", "/api/v1/federation/exports/bad%20name", ex, 400, "export name"},
+		{"PUT", "/api/v1/federation/exports/x", "{", 400, "not the JSON object"},
+		{"PUT", "/api/v1/federation/exports/x", "", 400, "empty"},
+		{"PUT", "/api/v1/federation/exports/x", `{"base":"ou=people,dc=example,dc=com"} {}`, 400, "after the JSON object"},
+		{"PUT", "/api/v1/federation/exports/x", with(ex, "colour", "blue"), 400, "unknown field"},
+		{"PUT", "/api/v1/federation/exports/x", with(ex, "base", nil), 400, "base is required"},
+		{"PUT", "/api/v1/federation/exports/x", with(ex, "base", "not a dn"), 400, "is not a DN"},
+		{"PUT", "/api/v1/federation/exports/x", with(ex, "base", "ou=people,dc=elsewhere"), 400, "outside the naming context"},
+		{"PUT", "/api/v1/federation/exports/x", with(ex, "scope", "base"), 400, "neither sub nor one"},
+		{"PUT", "/api/v1/federation/exports/x", with(ex, "filter", "(departmentNumber=42"), 400, "does not parse"},
+		{"PUT", "/api/v1/federation/exports/x", with(ex, "filter", "(colour=red)"), 400, "not in the schema"},
+		{"PUT", "/api/v1/federation/exports/x", with(ex, "attributes", []string{"cn", "colour"}), 400, `attribute "colour" is not in the schema`},
+		{"PUT", "/api/v1/federation/exports/x", with(ex, "attributes", []string{}), 400, "attributes is required"},
+		{"PUT", "/api/v1/federation/exports/x", with(ex, "attributes", []string{"userPassword", "pwdHistory"}), 400, "never are"},
+		{"PUT", "/api/v1/federation/exports/x", with(ex, "password", nil), 400, "password is required"},
+		{"PUT", "/api/v1/federation/exports/x", with(ex, "password", "short"), 400, "too short"},
+		{"PUT", "/api/v1/federation/exports/x", with(ex, "attributes", "cn"), 400, "not the JSON object"},
+		{"PUT", "/api/v1/federation/exports/good", with(ex, "filter", "((("), 400, "does not parse"},
+		{"GET", "/api/v1/federation/exports/nope", nil, 404, "no export named nope"},
+		{"DELETE", "/api/v1/federation/exports/nope", nil, 404, "no export named nope"},
+		{"POST", "/api/v1/federation/exports/x", ex, 405, ""},
+
+		{"PUT", "/api/v1/federation/imports/bad%2Fname", imp, 400, ""},
+		{"PUT", "/api/v1/federation/imports/x", "[]", 400, "not the JSON object"},
+		{"PUT", "/api/v1/federation/imports/x", with(imp, "source", nil), 400, "source is required"},
+		{"PUT", "/api/v1/federation/imports/x", with(imp, "source", "http://example.com"), 400, "want ldap://host:port"},
+		{"PUT", "/api/v1/federation/imports/x", with(imp, "bind_dn", nil), 400, "bind_dn and password are required"},
+		{"PUT", "/api/v1/federation/imports/x", with(imp, "bind_dn", "nonsense"), 400, "is not a DN"},
+		{"PUT", "/api/v1/federation/imports/x", with(imp, "remote_base", "==="), 400, "is not a DN"},
+		{"PUT", "/api/v1/federation/imports/x", with(imp, "local_base", "ou=copy,dc=elsewhere"), 400, "not below the naming context"},
+		{"PUT", "/api/v1/federation/imports/x", with(imp, "local_base", testSuffix), 400, "not below the naming context"},
+		{"PUT", "/api/v1/federation/imports/x", with(imp, "local_base", "uid=copy,"+testSuffix), 400, "its RDN must be"},
+		{"PUT", "/api/v1/federation/imports/x", with(imp, "local_base", people), 409, "overlaps local data"},
+		{"PUT", "/api/v1/federation/imports/x", with(imp, "local_base", "ou=copy,ou=missing,"+testSuffix), 409, "parent entry does not exist"},
+		{"PUT", "/api/v1/federation/imports/x", with(imp, "filter", "(cn=a"), 400, "does not parse"},
+		{"PUT", "/api/v1/federation/imports/x", with(imp, "attributes", []string{"colour"}), 400, "not in the schema"},
+		{"PUT", "/api/v1/federation/imports/x", with(imp, "interval", "often"), 400, "want a number with a unit"},
+		{"PUT", "/api/v1/federation/imports/x", with(imp, "interval", "10ms"), 400, "at least 1s"},
+		{"PUT", "/api/v1/federation/imports/x", with(imp, "grace", "-1h"), 400, "negative"},
+		{"PUT", "/api/v1/federation/imports/x", with(imp, "on_write", "ignore"), 400, "neither refuse nor referral"},
+		{"PUT", "/api/v1/federation/imports/x", with(imp, "ca_file", "/nonexistent/ca.pem"), 400, "ca_file"},
+		{"PUT", "/api/v1/federation/imports/x", with(imp, "source", "ldap://"+nowhere), 422, "unreachable"},
+		{"PUT", "/api/v1/federation/imports/x", with(imp, "source", "ldaps://"+a.Addr), 422, "TLS"},
+		{"PUT", "/api/v1/federation/imports/x", with(imp, "password", "wrong password!"), 422, "refused the bind"},
+		{"GET", "/api/v1/federation/imports/nope", nil, 404, "no import named nope"},
+		{"DELETE", "/api/v1/federation/imports/nope", nil, 404, "no import named nope"},
+	}
+	for _, c := range cases {
+		status, body, ct := fedCall(t, a, c.method, c.path, c.body)
+		if status != c.status || ct != "application/problem+json" {
+			t.Errorf("%s %s %v: %d %s, want %d problem+json: %s", c.method, c.path, c.body, status, ct, c.status, body)
+			continue
+		}
+		var p struct {
+			Status int    `json:"status"`
+			Detail string `json:"detail"`
+		}
+		if err := json.Unmarshal(body, &p); err != nil || p.Status != status || !strings.Contains(p.Detail, c.detail) {
+			t.Errorf("%s %s %v: problem %s, want detail with %q", c.method, c.path, c.body, body, c.detail)
+		}
+	}
+	_, after, _ := fedCall(t, a, "GET", "/api/v1/federation/exports", nil)
+	// The statistics move (the probes bind); the exports must not.
+	withoutStats := func(b []byte) string {
+		var v []map[string]any
+		json.Unmarshal(b, &v)
+		for _, e := range v {
+			delete(e, "stats")
+		}
+		out, _ := json.Marshal(v)
+		return string(out)
+	}
+	if withoutStats(before) != withoutStats(after) {
+		t.Errorf("the exports changed:\n%s\nthen\n%s", before, after)
+	}
+	var imports []any
+	fedWant(t, a, "GET", "/api/v1/federation/imports", nil, http.StatusOK, &imports)
+	if len(imports) != 0 {
+		t.Errorf("imports after bad requests: %v", imports)
+	}
+	if now, _ := os.ReadFile(a.Data + "/federation.json"); !bytes.Equal(now, stored) {
+		t.Errorf("federation.json changed:\n%s\nthen\n%s", stored, now)
+	}
+	if m := copyOf(t, a, "ou=copy,"+testSuffix); m != nil {
+		t.Errorf("a refused import left its local base")
+	}
+
+	// Unauthenticated, or with a wrong password: 401 everywhere. The
+	// partner's identity is no admin either.
+	for _, route := range []string{"GET /api/v1/federation/exports", "GET /api/v1/federation/exports/good",
+		"PUT /api/v1/federation/exports/good", "DELETE /api/v1/federation/exports/good",
+		"GET /api/v1/federation/imports", "GET /api/v1/federation/imports/x",
+		"PUT /api/v1/federation/imports/x", "DELETE /api/v1/federation/imports/x"} {
+		method, path, _ := strings.Cut(route, " ")
+		for _, who := range [][2]string{{}, {testRootDN, "wrong"}, {fedPartnerB, fedPassword}} {
+			req, _ := http.NewRequest(method, "http://"+a.Admin+path, strings.NewReader(`{}`))
+			if who[0] != "" {
+				req.SetBasicAuth(who[0], who[1])
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("Content-Type") != "application/problem+json" {
+				t.Errorf("%s as %q: %d %s, want 401 problem+json", route, who[0], resp.StatusCode, resp.Header.Get("Content-Type"))
+			}
+		}
+	}
+	if now, _ := os.ReadFile(a.Data + "/federation.json"); !bytes.Equal(now, stored) {
+		t.Errorf("federation.json changed by unauthenticated requests")
+	}
+}
