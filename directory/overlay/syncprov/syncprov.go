@@ -74,6 +74,7 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 
@@ -481,11 +482,15 @@ func (s *session) inScope(dn string) bool {
 func (s *session) persist(ctx context.Context, sub changefeed.Subscription, sent map[uint16]change.CSN) {
 	local := s.p.Log.Replica()
 	behind := &ldap.Result{Code: ldap.Busy, Diagnostic: "the consumer fell behind the change stream; resume with the last cookie"}
+	// What the refresh reflected, apart from the cookie sent since: the
+	// commits settled together share one Safe CSN, above all but the
+	// last of them, and must not be skipped for it.
+	refreshed := maps.Clone(sent)
 	changefeed.Follow(ctx, s.w, sub, &s.p.Stop, behind, func(ev directory.CommittedChange) error {
 		if err := s.content.Ends(ev.Change); err != nil {
 			return err
 		}
-		if !sent[ev.CSN.Replica].Less(ev.CSN) {
+		if !refreshed[ev.CSN.Replica].Less(ev.CSN) {
 			return nil // the refresh already reflected it
 		}
 		var cookie []byte
