@@ -632,3 +632,135 @@ func TestFederationBadInputs(t *testing.T) {
 		t.Errorf("federation.json changed by unauthenticated requests")
 	}
 }
+
+// TestFederationLoop: A exports its people to B and B its people to A,
+// each importing the other's into a subtree inside its own export's
+// base. Imported subtrees are not exported again, so after 1,000
+// changes on each side every entry exists once on each server and the
+// copies settle.
+func TestFederationLoop(t *testing.T) {
+	n := fedPeople(t)
+	a := startServer(t, "")
+	b := startServer(t, "", "--suffix", fedSuffixB)
+	ac, bc := dialRoot(t, a), dialRoot(t, b)
+	addBase(t, ac)
+	addSuffixB(t, bc)
+	addFedPeople(t, ac, testSuffix, n)
+	addFedPeople(t, bc, fedSuffixB, n)
+	peopleA, peopleB := "ou=people,"+testSuffix, "ou=people,"+fedSuffixB
+	shared := func(base string) map[string]any {
+		return map[string]any{"base": base, "filter": "(objectClass=inetOrgPerson)",
+			"attributes": []string{"cn", "sn", "mail", "uid"}, "password": fedPassword}
+	}
+	fedWant(t, a, "PUT", "/api/v1/federation/exports/tob", shared(peopleA), http.StatusCreated, nil)
+	fedWant(t, b, "PUT", "/api/v1/federation/exports/toa", shared(peopleB), http.StatusCreated, nil)
+	fromA, fromB := "ou=froma,"+peopleB, "ou=fromb,"+peopleA
+	fedWant(t, b, "PUT", "/api/v1/federation/imports/froma", map[string]any{"source": a.URL, "bind_dn": "cn=tob,cn=federation",
+		"password": fedPassword, "remote_base": peopleA, "local_base": fromA}, http.StatusCreated, nil)
+	fedWant(t, a, "PUT", "/api/v1/federation/imports/fromb", map[string]any{"source": b.URL, "bind_dn": "cn=toa,cn=federation",
+		"password": fedPassword, "remote_base": peopleB, "local_base": fromB}, http.StatusCreated, nil)
+	eventually(t, 2*time.Minute, "both copies complete", func() bool {
+		return len(copyOf(t, a, fromB)) == n && len(copyOf(t, b, fromA)) == n
+	})
+
+	// 1,000 changes on each side, at the same time.
+	start := time.Now()
+	errc := make(chan error, 2)
+	for _, side := range []struct {
+		c      *goldap.Conn
+		people string
+	}{{ac, peopleA}, {bc, peopleB}} {
+		go func() {
+			for k := range 1000 {
+				if err := side.c.Modify(modReplace(fmt.Sprintf("uid=p%d,%s", k%n, side.people), "sn", fmt.Sprintf("change %d", k))); err != nil {
+					errc <- err
+					return
+				}
+			}
+			errc <- nil
+		}()
+	}
+	for range 2 {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("2 x 1000 changes in %v", time.Since(start).Round(time.Millisecond))
+
+	// Each copy equals its source, by entryUUID and sn.
+	var why string
+	same := func(src *testServer, people string, dst *testServer, local string) bool {
+		want := copyOf(t, src, people)
+		got := copyOf(t, dst, local)
+		if len(got) != n {
+			why = fmt.Sprintf("%s holds %d entries, want %d", local, len(got), n)
+			return false
+		}
+		for dn, e := range want {
+			if strings.HasPrefix(dn, "ou=") {
+				continue // the import's own base
+			}
+			c := got[strings.Replace(dn, strings.ToLower(people), strings.ToLower(local), 1)]
+			if c == nil || c.GetAttributeValue("entryUUID") != e.GetAttributeValue("entryUUID") || c.GetAttributeValue("sn") != e.GetAttributeValue("sn") {
+				why = fmt.Sprintf("%s: copy %v", dn, c)
+				if c != nil {
+					why = fmt.Sprintf("%s: uuid %s sn %s, copy uuid %s sn %s", dn, e.GetAttributeValue("entryUUID"), e.GetAttributeValue("sn"),
+						c.GetAttributeValue("entryUUID"), c.GetAttributeValue("sn"))
+				}
+				return false
+			}
+		}
+		return true
+	}
+	if !poll(time.Minute, func() bool { return same(a, peopleA, b, fromA) && same(b, peopleB, a, fromB) }) {
+		_, sa, _ := fedCall(t, a, "GET", "/api/v1/federation/imports", nil)
+		_, sb, _ := fedCall(t, b, "GET", "/api/v1/federation/imports", nil)
+		t.Fatalf("the copies did not catch up: %s\nA: %s\nB: %s\nA's log: %s\nB's log: %s", why, sa, sb, tail(a.Log(), 2000), tail(b.Log(), 2000))
+	}
+	d := time.Since(start)
+	t.Logf("caught up %v after the changes began", d.Round(time.Millisecond))
+
+	// Nothing exists twice on either server, and nothing moves any more.
+	for _, s := range []*testServer{a, b} {
+		c := dialRoot(t, s)
+		suffix := testSuffix
+		if s == b {
+			suffix = fedSuffixB
+		}
+		res, err := c.SearchWithPaging(goldap.NewSearchRequest(suffix, goldap.ScopeWholeSubtree, goldap.NeverDerefAliases, 0, 0, false,
+			"(objectClass=*)", []string{"entryUUID"}, nil), 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]string{}
+		for _, e := range res.Entries {
+			u := e.GetAttributeValue("entryUUID")
+			if prev, dup := seen[u]; dup {
+				t.Fatalf("entryUUID %s twice: %s and %s", u, prev, e.DN)
+			}
+			seen[u] = e.DN
+		}
+		// The suffix, ou=people, ou=groups (A) or not (B), n people, the
+		// import's base and n copies.
+		if len(res.Entries) < 2*n+3 || len(res.Entries) > 2*n+4 {
+			t.Fatalf("%s holds %d entries, want 2x%d and the bases", suffix, len(res.Entries), n)
+		}
+		c.Close()
+	}
+	applied := func() [2]int64 {
+		var x, y struct {
+			Status struct {
+				Applied int64 `json:"applied"`
+			} `json:"status"`
+		}
+		fedWant(t, a, "GET", "/api/v1/federation/imports/fromb", nil, http.StatusOK, &x)
+		fedWant(t, b, "GET", "/api/v1/federation/imports/froma", nil, http.StatusOK, &y)
+		return [2]int64{x.Status.Applied, y.Status.Applied}
+	}
+	first := applied()
+	time.Sleep(2 * time.Second)
+	if then := applied(); then != first {
+		t.Fatalf("the copies still change with no change at the sources: applied %v, then %v", first, then)
+	}
+	t.Logf("applied changes: %v", first)
+}
