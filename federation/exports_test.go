@@ -1,7 +1,11 @@
 package federation
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/switchboard-ldap/switchboard/directory/access"
@@ -51,4 +55,25 @@ func FuzzExportRules(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestRoutesDescribed: every route of the API is in the admin server's
+// OpenAPI description.
+func TestRoutesDescribed(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "admin", "openapi.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Paths map[string]map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for route := range (&Federation{}).Routes() {
+		method, path, _ := strings.Cut(route, " ")
+		if _, ok := doc.Paths[path][strings.ToLower(method)]; !ok {
+			t.Errorf("%s is not in admin/openapi.json", route)
+		}
+	}
 }
