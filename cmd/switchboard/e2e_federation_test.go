@@ -764,3 +764,51 @@ func TestFederationLoop(t *testing.T) {
 	}
 	t.Logf("applied changes: %v", first)
 }
+
+// TestFederationImportFromSlapd: an import whose source is OpenLDAP
+// slapd with syncprov: the copy is made under local_base with DNs
+// rewritten and only the attributes asked for, changes at slapd arrive,
+// and DELETE purges the copy.
+func TestFederationImportFromSlapd(t *testing.T) {
+	tools, reason, ok := findSlapd()
+	if !ok {
+		t.Skip(reason)
+	}
+	const n = 200
+	prov := startSyncprovSlapd(t, tools, writePeopleLDIF(t, n), true)
+	pc := dialSlapd(t, prov.URL)
+	b := startServer(t, "", "--suffix", fedSuffixB)
+	addSuffixB(t, dialRoot(t, b))
+	people := "ou=people," + testSuffix
+	local := "ou=slapd," + fedSuffixB
+	fedWant(t, b, "PUT", "/api/v1/federation/imports/slapd", map[string]any{"source": prov.URL, "bind_dn": testRootDN,
+		"password": "secret", "remote_base": people, "local_base": local, "attributes": []string{"cn", "sn", "mail", "uid"}},
+		http.StatusCreated, nil)
+	eventually(t, time.Minute, "the copy of slapd's people", func() bool { return len(copyOf(t, b, local)) == n })
+	for dn, e := range copyOf(t, b, local) {
+		if !strings.HasSuffix(dn, ","+strings.ToLower(local)) || e.GetAttributeValue("description") != "" || e.GetAttributeValue("mail") == "" {
+			t.Fatalf("copied entry %s: %v", dn, e.Attributes)
+		}
+	}
+	at := func(uid string) string { return strings.ToLower("uid=" + uid + "," + local) }
+	uuid6 := copyOf(t, b, local)[at("p6")].GetAttributeValue("entryUUID")
+	if err := pc.Modify(modReplace("uid=p3,"+people, "sn", "Changed")); err != nil {
+		t.Fatal(err)
+	}
+	if err := pc.ModifyDN(goldap.NewModifyDNRequest("uid=p6,"+people, "uid=p6r", true, "")); err != nil {
+		t.Fatal(err)
+	}
+	if err := pc.Del(goldap.NewDelRequest("uid=p5,"+people, nil)); err != nil {
+		t.Fatal(err)
+	}
+	d := eventually(t, 5*time.Second, "slapd's changes at B", func() bool {
+		m := copyOf(t, b, local)
+		return m[at("p3")] != nil && m[at("p3")].GetAttributeValue("sn") == "Changed" && m[at("p5")] == nil &&
+			m[at("p6")] == nil && m[at("p6r")] != nil && m[at("p6r")].GetAttributeValue("entryUUID") == uuid6
+	})
+	t.Logf("slapd's modify, rename and delete arrived within %v", d.Round(time.Millisecond))
+	fedWant(t, b, "DELETE", "/api/v1/federation/imports/slapd", nil, http.StatusNoContent, nil)
+	if m := copyOf(t, b, local); m != nil {
+		t.Fatalf("%d entries left after DELETE", len(m))
+	}
+}
