@@ -284,7 +284,9 @@ func TestFederationExportImport(t *testing.T) {
 	within := func(what string, cond func(map[string]*goldap.Entry) bool) {
 		t.Helper()
 		d := eventually(t, 5*time.Second, what, func() bool { return cond(copyOf(t, b, local)) })
-		dp := eventually(t, 5*time.Second, what+" (refreshOnly)", func() bool {
+		// refreshOnly: the next poll (1 s); an entry that left the view
+		// costs a full present phase, whose time grows with the export.
+		dp := eventually(t, 30*time.Second, what+" (refreshOnly)", func() bool {
 			m := map[string]*goldap.Entry{}
 			for dn, e := range copyOf(t, b, pollLocal) {
 				m[strings.ToLower(strings.Replace(dn, strings.ToLower(pollLocal), strings.ToLower(local), 1))] = e
