@@ -727,13 +727,21 @@ func (a *applier) upsert(u [16]byte, en *goldap.Entry) error {
 			}
 		}
 	}
+	attrs := s.localAttrs(u, en)
+	if exists && a.refreshing {
+		// A refresh resends entries in full (a present phase): one held
+		// as it is needs no write.
+		if cur, err := s.eng.Entry(dn); err == nil && cur != nil && cur.ID == ref.id && sameAttrs(cur.Attrs, attrs) {
+			return nil
+		}
+	}
 	id := ref.id
 	if !exists {
 		if id, err = s.eng.NewID(); err != nil {
 			return err
 		}
 	}
-	le := &directory.Entry{ID: id, ParentID: parentID, DN: dn, Attrs: s.localAttrs(u, en)}
+	le := &directory.Entry{ID: id, ParentID: parentID, DN: dn, Attrs: attrs}
 	a.put = append(a.put, le)
 	a.putU = append(a.putU, u)
 	a.mark(u)
@@ -742,6 +750,37 @@ func (a *applier) upsert(u [16]byte, en *goldap.Entry) error {
 	}
 	a.batchNDN[ndn] = id
 	return nil
+}
+
+// sameAttrs reports whether two attribute lists hold the same values
+// under the same names, in any order.
+func sameAttrs(a, b []directory.Attr) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	values := func(l []directory.Attr) map[string][]string {
+		m := make(map[string][]string, len(l))
+		for _, at := range l {
+			k := strings.ToLower(at.Name)
+			for _, v := range at.Values {
+				m[k] = append(m[k], string(v))
+			}
+		}
+		for _, vs := range m {
+			slices.Sort(vs)
+		}
+		return m
+	}
+	ma, mb := values(a), values(b)
+	if len(ma) != len(mb) {
+		return false
+	}
+	for k, va := range ma {
+		if !slices.Equal(va, mb[k]) {
+			return false
+		}
+	}
+	return true
 }
 
 // rename moves an entry (a modrdn at the provider) and, in the same
