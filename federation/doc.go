@@ -38,6 +38,13 @@
 // partner (its binds fail, sessions still bound can do nothing) and its
 // connections are closed with a notice of disconnection.
 //
+// Known limits: a partner's copy receives an entry only if its parent is
+// there too, so a filtered export should share entries directly below
+// its base (a filter that leaves out intermediate entries strands their
+// children); a value of a DN-valued attribute is not re-sent when the
+// entry it names enters or leaves the view; a partner's filter on a
+// DN-valued attribute still tests values it may not read.
+//
 // # Imports
 //
 // An import runs a replication.Syncrepl consumer (refreshAndPersist, or

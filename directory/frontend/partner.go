@@ -8,7 +8,9 @@ package frontend
 // persistent searches, which see a partner's SearchQuery.Access), so the
 // view holds for every operation. Values of DN-valued attributes (member,
 // manager, seeAlso, ...) naming an entry the partner may not read are
-// withheld from what it reads and compares false.
+// withheld from what it reads and compares false. The default size
+// limit does not apply to a partner: its sync refresh must get its whole
+// view (a limits.by_identity rule may still set one).
 //
 // A removed partner stays known as revoked: a session still bound as it
 // can do nothing, and its bind fails. The caller ends those sessions
