@@ -65,13 +65,19 @@ func (e *Engine) AddReadOnlyCopy(c ReadOnlyCopy) error {
 	}
 	e.copiesMu.Lock()
 	defer e.copiesMu.Unlock()
-	next := []readOnlyCopy{{ReadOnlyCopy: c, ndn: ndn}}
+	add := readOnlyCopy{ReadOnlyCopy: c, ndn: ndn}
+	var next []readOnlyCopy
+	replaced := false
 	if cur := e.copies.Load(); cur != nil {
 		for _, o := range *cur {
-			if o.Name != c.Name {
-				next = append(next, o)
+			if o.Name == c.Name {
+				o, replaced = add, true
 			}
+			next = append(next, o)
 		}
+	}
+	if !replaced {
+		next = append(next, add) // in the order given: the first that refuses is named
 	}
 	e.copies.Store(&next)
 	return nil
