@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -566,15 +567,64 @@ func (f *Federation) purge(ctx context.Context, r *importRun) error {
 	im := r.snapshotSpec()
 	eng := f.cfg.Engine
 	eng.RemoveReadOnlyCopy(copyName(im.Name))
-	_, err := eng.Delete(ctx, im.LocalBase, directory.WriteOptions{Subtree: true})
-	var le *ldap.Error
-	if err != nil && !(errors.As(err, &le) && le.Code == ldap.NoSuchObject) {
+	if err := f.removeSubtree(ctx, im.LocalBase); err != nil {
 		return fmt.Errorf("removing %s: %w", im.LocalBase, err)
 	}
 	if sr := r.consumer(); sr != nil {
 		if err := sr.Forget(ctx); err != nil {
 			return fmt.Errorf("forgetting the consumer's position: %w", err)
 		}
+	}
+	return nil
+}
+
+// purgeBatch is how many entries one transaction of a purge removes.
+const purgeBatch = 500
+
+// removeSubtree removes base and everything below it, children first,
+// in transactions of at most purgeBatch entries (a copy may be too big
+// for one), through the changelog.
+func (f *Federation) removeSubtree(ctx context.Context, base string) error {
+	eng := f.cfg.Engine
+	type victim struct {
+		id    directory.ID
+		depth int
+	}
+	var all []victim
+	err := eng.Search(ctx, &directory.SearchRequest{BaseDN: base, Scope: ldap.ScopeWholeSubtree,
+		Filter: &ldap.Filter{Kind: ldap.FilterAnd}, Unlimited: true}, func(en *directory.Entry) error {
+		all = append(all, victim{en.ID, strings.Count(en.NDN, ",")})
+		return nil
+	})
+	var le *ldap.Error
+	if errors.As(err, &le) && le.Code == ldap.NoSuchObject {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	slices.SortStableFunc(all, func(a, b victim) int { return b.depth - a.depth })
+	var remove func(ids []directory.ID) error
+	remove = func(ids []directory.ID) error {
+		err := eng.ReplaceEntriesLogged(ctx, nil, ids, f.cfg.Changelog)
+		if errors.Is(err, directory.ErrTxnTooBig) && len(ids) > 1 {
+			if err := remove(ids[:len(ids)/2]); err != nil {
+				return err
+			}
+			return remove(ids[len(ids)/2:])
+		}
+		return err
+	}
+	for len(all) > 0 {
+		n := min(len(all), purgeBatch)
+		ids := make([]directory.ID, n)
+		for i := range n {
+			ids[i] = all[i].id
+		}
+		if err := remove(ids); err != nil {
+			return err
+		}
+		all = all[n:]
 	}
 	return nil
 }
