@@ -275,6 +275,17 @@ func (a *searchAccess) Searchable(en *directory.Entry, at *schema.AttributeType)
 	return a.entry(en).Attr(at.Name()).Has(access.Search)
 }
 
+// VisibleAt reports whether an entry named ndn is readable as far as
+// its DN tells; decided is false when a rule that tests attributes may
+// select it (the sync provider's delete phase asks).
+func (a *searchAccess) VisibleAt(ndn string) (visible, decided bool) {
+	ea := a.rq.Entry(ndn, nil)
+	if !ea.Complete() {
+		return false, false
+	}
+	return ea.Entry().Has(access.Read), true
+}
+
 func (a *searchAccess) Visible(en *directory.Entry) bool {
 	if a.visible != 0 {
 		return a.visible > 0

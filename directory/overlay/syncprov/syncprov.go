@@ -427,7 +427,7 @@ func (s *session) refreshFromLog(ctx context.Context, from map[uint16]change.CSN
 				ndn, err := s.p.Engine.NormalizeDN(dn)
 				return err == nil && s.content.InScope(ndn) && s.content.MayReadAt(dn)
 			})
-			if !tell && restricted && slices.ContainsFunc(h.dns, s.inScope) {
+			if !tell && restricted && slices.ContainsFunc(h.dns, s.mayHold) {
 				// Deleted in scope, and its DN alone does not show that
 				// the requester could read it (a rule tests attributes,
 				// which are gone): it may hold it. The present phase
@@ -439,7 +439,7 @@ func (s *session) refreshFromLog(ctx context.Context, from map[uint16]change.CSN
 			if tell, err = s.content.MayRead(ctx, u); err != nil {
 				return false, err
 			}
-			if !tell && slices.ContainsFunc(h.dns, s.inScope) {
+			if !tell && slices.ContainsFunc(h.dns, s.mayHold) {
 				// It left the content where the requester may not read
 				// it (a filter in its access rules, a partner's view):
 				// it may hold it, and naming it would tell of an entry
@@ -472,10 +472,12 @@ func (s *session) refreshFromLog(ctx context.Context, from map[uint16]change.CSN
 	return true, nil
 }
 
-// inScope reports whether the DN dn lies in the search's scope.
-func (s *session) inScope(dn string) bool {
+// mayHold reports whether the consumer may hold an entry that had the
+// DN dn: it lies in the search's scope, and the access rules do not hide
+// every entry of that name (changefeed.Content.MayHoldAt).
+func (s *session) mayHold(dn string) bool {
 	ndn, err := s.p.Engine.NormalizeDN(dn)
-	return err == nil && s.content.InScope(ndn)
+	return err == nil && s.content.InScope(ndn) && s.content.MayHoldAt(dn)
 }
 
 // persist streams commits until the operation ends.
