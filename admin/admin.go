@@ -1,7 +1,8 @@
 // Package admin serves Switchboard's operational HTTP endpoints: liveness
 // (/healthz), readiness (/readyz), Prometheus metrics (/metrics), bearer
-// tokens (/api/v1/tokens), Go profiles (/debug/pprof/, when enabled) and
-// the routes mounted by others (replication's).
+// tokens (/api/v1/tokens), Go profiles (/debug/pprof/, when enabled), the
+// API's OpenAPI description (/api/v1/openapi.json, openapi.json here) and
+// the routes mounted by others (replication's, federation's).
 //
 // Everything but /healthz and /readyz needs authentication (/metrics only
 // from beyond loopback, by default): HTTP Basic with a directory DN and
@@ -20,6 +21,7 @@ package admin
 import (
 	"context"
 	"crypto/tls"
+	_ "embed"
 	"errors"
 	"log/slog"
 	"net"
@@ -36,6 +38,14 @@ import (
 	"github.com/switchboard-ldap/switchboard/internal/netlimit"
 	"github.com/switchboard-ldap/switchboard/ldap"
 )
+
+// openAPI is the OpenAPI 3 description of the API, served without
+// authentication at /api/v1/openapi.json: what the routes are is no
+// secret. Routes mounted by others (federation's) are described in it
+// too; keep it in step with them.
+//
+//go:embed openapi.json
+var openAPI []byte
 
 // Store is what the admin endpoints read from the directory.
 type Store interface {
@@ -213,6 +223,10 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /api/v1/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(openAPI)
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if !s.ready.Load() {

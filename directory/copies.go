@@ -43,23 +43,83 @@ type readOnlyCopy struct {
 // setReadOnlyCopies normalises the configured copies.
 func (e *Engine) setReadOnlyCopies(copies []ReadOnlyCopy) error {
 	for _, c := range copies {
-		ndn, err := e.NormalizeDN(c.Base)
-		if err != nil {
-			return fmt.Errorf("read-only copy %s: base %q: %w", c.Name, c.Base, err)
+		if err := e.AddReadOnlyCopy(c); err != nil {
+			return err
 		}
-		switch c.Scope {
-		case ldap.ScopeBaseObject, ldap.ScopeChildren, ldap.ScopeWholeSubtree:
-		default:
-			return fmt.Errorf("read-only copy %s: scope %d is none of base, children, subtree", c.Name, c.Scope)
-		}
-		e.copies = append(e.copies, readOnlyCopy{ReadOnlyCopy: c, ndn: ndn})
 	}
 	return nil
 }
 
+// AddReadOnlyCopy declares the subtree of c a read-only copy from now
+// on, replacing one of the same Name (federation imports, created at run
+// time).
+func (e *Engine) AddReadOnlyCopy(c ReadOnlyCopy) error {
+	ndn, err := e.NormalizeDN(c.Base)
+	if err != nil {
+		return fmt.Errorf("read-only copy %s: base %q: %w", c.Name, c.Base, err)
+	}
+	switch c.Scope {
+	case ldap.ScopeBaseObject, ldap.ScopeChildren, ldap.ScopeWholeSubtree:
+	default:
+		return fmt.Errorf("read-only copy %s: scope %d is none of base, children, subtree", c.Name, c.Scope)
+	}
+	e.copiesMu.Lock()
+	defer e.copiesMu.Unlock()
+	add := readOnlyCopy{ReadOnlyCopy: c, ndn: ndn}
+	var next []readOnlyCopy
+	replaced := false
+	if cur := e.copies.Load(); cur != nil {
+		for _, o := range *cur {
+			if o.Name == c.Name {
+				o, replaced = add, true
+			}
+			next = append(next, o)
+		}
+	}
+	if !replaced {
+		next = append(next, add) // in the order given: the first that refuses is named
+	}
+	e.copies.Store(&next)
+	return nil
+}
+
+// RemoveReadOnlyCopy ends the read-only copy called name: local writes
+// into its subtree are allowed again (to purge it).
+func (e *Engine) RemoveReadOnlyCopy(name string) {
+	e.copiesMu.Lock()
+	defer e.copiesMu.Unlock()
+	cur := e.copies.Load()
+	if cur == nil {
+		return
+	}
+	var next []readOnlyCopy
+	for _, o := range *cur {
+		if o.Name != name {
+			next = append(next, o)
+		}
+	}
+	e.copies.Store(&next)
+}
+
+// ReadOnlyCopies lists the read-only copies in force.
+func (e *Engine) ReadOnlyCopies() []ReadOnlyCopy {
+	cur := e.copies.Load()
+	if cur == nil {
+		return nil
+	}
+	out := make([]ReadOnlyCopy, len(*cur))
+	for i, c := range *cur {
+		out[i] = c.ReadOnlyCopy
+	}
+	return out
+}
+
 // HasReadOnlyCopies reports whether any subtree is a read-only copy, so
 // that callers can skip normalising DNs for CheckCopyWrite.
-func (e *Engine) HasReadOnlyCopies() bool { return len(e.copies) > 0 }
+func (e *Engine) HasReadOnlyCopies() bool {
+	cur := e.copies.Load()
+	return cur != nil && len(*cur) > 0
+}
 
 // CheckCopyWrite returns the refusal of a local write that touches a
 // read-only copy, or nil. ndn is the normalised DN written; above (a
@@ -67,8 +127,12 @@ func (e *Engine) HasReadOnlyCopies() bool { return len(e.copies) > 0 }
 // whose removal or move would take the copy with it; newNDN (ModifyDN)
 // is the entry's new DN, or "".
 func (e *Engine) CheckCopyWrite(ndn string, above bool, newNDN string) error {
-	for i := range e.copies {
-		c := &e.copies[i]
+	cur := e.copies.Load()
+	if cur == nil {
+		return nil
+	}
+	for i := range *cur {
+		c := &(*cur)[i]
 		if c.holds(ndn) || (above && (ndn == c.ndn || ldap.IsBelowNDN(c.ndn, ndn))) || (newNDN != "" && c.holds(newNDN)) {
 			return c.refusal()
 		}

@@ -178,9 +178,10 @@ type Engine struct {
 	orders   orderCache // sortindex.go
 	dns      dnCache
 	cache    *entryCache
-	trees    subtrees       // scopes of subtree searches below the suffix (subtree.go)
-	copies   []readOnlyCopy // where local writes are refused (copies.go)
-	sealer   *Sealer        // nil without an encryption key (seal.go)
+	trees    subtrees                       // scopes of subtree searches below the suffix (subtree.go)
+	copies   atomic.Pointer[[]readOnlyCopy] // where local writes are refused (copies.go)
+	copiesMu sync.Mutex                     // serialises changes to copies
+	sealer   *Sealer                        // nil without an encryption key (seal.go)
 
 	// Background fill of the one-ID posting lists (singles.go).
 	stopWarm context.CancelFunc

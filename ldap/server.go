@@ -607,6 +607,30 @@ func (s *Server) forceClose(code ResultCode, msg string) {
 	wg.Wait()
 }
 
+// Disconnect sends a notice of disconnection with code and msg to every
+// connection whose session match selects (a revoked identity's), closes
+// it, and returns how many it closed. Their operations are abandoned.
+func (s *Server) Disconnect(match func(*Session) bool, code ResultCode, msg string) int {
+	s.mu.Lock()
+	var conns []*serverConn
+	for c := range s.conns {
+		if match(c.sess) {
+			conns = append(conns, c)
+		}
+	}
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.disconnect(code, msg)
+		}()
+	}
+	wg.Wait()
+	return len(conns)
+}
+
 // Close closes the listeners and every connection at once, without notices,
 // cancelling all operations. For a graceful stop use Shutdown.
 func (s *Server) Close() error {

@@ -55,6 +55,14 @@ type SyncreplConfig struct {
 	// RetryMin and RetryMax bound the back-off after a failure
 	// (defaults 1 s and 1 min).
 	RetryMin, RetryMax time.Duration
+	// KeepBase leaves the LocalBase entry to the local server: the
+	// consumer never writes, moves or removes it, and ignores the
+	// provider's entry at Base (a federation import creates the base
+	// itself, as the provider's may lie outside what it shares).
+	KeepBase bool
+	// Stop, if set, is asked about every failed session: true ends Run
+	// instead of retrying (a revoked partner's invalidCredentials).
+	Stop func(error) bool
 	// Log is told about every change (the changelog, so that local sync
 	// sessions and persistent searches see replicated changes); nil
 	// records nothing.
@@ -238,6 +246,9 @@ func (s *Syncrepl) Run(ctx context.Context) {
 				s.fail(err)
 			}
 			continue
+		case err != nil && s.cfg.Stop != nil && s.cfg.Stop(err):
+			s.fail(err)
+			return
 		case err != nil:
 			s.fail(err)
 			wait = backoff
@@ -296,7 +307,7 @@ func (s *Syncrepl) load() error {
 	s.byNDN = map[string][16]byte{}
 	base := s.dns.localNDN
 	err := s.eng.ForEachEntry(func(en *directory.Entry) error {
-		if en.NDN != base && !ldap.IsBelowNDN(en.NDN, base) {
+		if (en.NDN != base || s.cfg.KeepBase) && !ldap.IsBelowNDN(en.NDN, base) {
 			return nil
 		}
 		id, err := ParseUUID(en.First("entryUUID"))
@@ -315,6 +326,11 @@ func (s *Syncrepl) load() error {
 	s.update(func(st *SyncreplStatus) { st.Entries, st.HasCookie = n, s.cookie != nil })
 	return nil
 }
+
+// Forget erases the consumer's stored position, so that a consumer of
+// the same name starts with a full refresh (its copy was purged). Run
+// must not be running.
+func (s *Syncrepl) Forget(ctx context.Context) error { return s.dropCookie(ctx) }
 
 func (s *Syncrepl) dropCookie(ctx context.Context) error {
 	s.cookie = nil
@@ -674,6 +690,9 @@ func (a *applier) upsert(u [16]byte, en *goldap.Entry) error {
 	if err != nil {
 		return fmt.Errorf("entry %q: %w", en.DN, err)
 	}
+	if s.cfg.KeepBase && ndn == s.dns.localNDN {
+		return nil // the local server's (KeepBase)
+	}
 	var parentID directory.ID
 	if ndn != s.suffix {
 		pndn := ldap.ParentNDN(ndn)
@@ -708,13 +727,21 @@ func (a *applier) upsert(u [16]byte, en *goldap.Entry) error {
 			}
 		}
 	}
+	attrs := s.localAttrs(u, en)
+	if exists && a.refreshing {
+		// A refresh resends entries in full (a present phase): one held
+		// as it is needs no write.
+		if cur, err := s.eng.Entry(dn); err == nil && cur != nil && cur.ID == ref.id && sameAttrs(cur.Attrs, attrs) {
+			return nil
+		}
+	}
 	id := ref.id
 	if !exists {
 		if id, err = s.eng.NewID(); err != nil {
 			return err
 		}
 	}
-	le := &directory.Entry{ID: id, ParentID: parentID, DN: dn, Attrs: s.localAttrs(u, en)}
+	le := &directory.Entry{ID: id, ParentID: parentID, DN: dn, Attrs: attrs}
 	a.put = append(a.put, le)
 	a.putU = append(a.putU, u)
 	a.mark(u)
@@ -723,6 +750,37 @@ func (a *applier) upsert(u [16]byte, en *goldap.Entry) error {
 	}
 	a.batchNDN[ndn] = id
 	return nil
+}
+
+// sameAttrs reports whether two attribute lists hold the same values
+// under the same names, in any order.
+func sameAttrs(a, b []directory.Attr) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	values := func(l []directory.Attr) map[string][]string {
+		m := make(map[string][]string, len(l))
+		for _, at := range l {
+			k := strings.ToLower(at.Name)
+			for _, v := range at.Values {
+				m[k] = append(m[k], string(v))
+			}
+		}
+		for _, vs := range m {
+			slices.Sort(vs)
+		}
+		return m
+	}
+	ma, mb := values(a), values(b)
+	if len(ma) != len(mb) {
+		return false
+	}
+	for k, va := range ma {
+		if !slices.Equal(va, mb[k]) {
+			return false
+		}
+	}
+	return true
 }
 
 // rename moves an entry (a modrdn at the provider) and, in the same

@@ -13,8 +13,14 @@ var syncreplStates = []string{SyncreplConnecting, SyncreplRefreshing, SyncreplPe
 // RegisterSyncrepl adds the metrics of the consumers to reg, labelled by
 // consumer name.
 func RegisterSyncrepl(reg prometheus.Registerer, consumers []*Syncrepl) error {
+	return RegisterSyncreplFunc(reg, func() []*Syncrepl { return consumers })
+}
+
+// RegisterSyncreplFunc is RegisterSyncrepl for consumers that come and
+// go (federation imports): list is called at each scrape.
+func RegisterSyncreplFunc(reg prometheus.Registerer, list func() []*Syncrepl) error {
 	return reg.Register(&syncreplCollector{
-		consumers: consumers,
+		consumers: list,
 		entries: prometheus.NewDesc("switchboard_syncrepl_entries",
 			"Entries an RFC 4533 consumer holds in its local copy.", []string{"consumer"}, nil),
 		applied: prometheus.NewDesc("switchboard_syncrepl_applied_changes_total",
@@ -31,7 +37,7 @@ func RegisterSyncrepl(reg prometheus.Registerer, consumers []*Syncrepl) error {
 }
 
 type syncreplCollector struct {
-	consumers                                  []*Syncrepl
+	consumers                                  func() []*Syncrepl
 	entries, applied, full, errors, age, state *prometheus.Desc
 }
 
@@ -45,7 +51,7 @@ func (c *syncreplCollector) Describe(ch chan<- *prometheus.Desc) {
 // Collect implements prometheus.Collector.
 func (c *syncreplCollector) Collect(ch chan<- prometheus.Metric) {
 	now := time.Now()
-	for _, s := range c.consumers {
+	for _, s := range c.consumers() {
 		st := s.Status()
 		ch <- prometheus.MustNewConstMetric(c.entries, prometheus.GaugeValue, float64(st.Entries), st.Name)
 		ch <- prometheus.MustNewConstMetric(c.applied, prometheus.CounterValue, float64(st.Applied), st.Name)

@@ -99,6 +99,10 @@ type Config struct {
 		Groups     string `mapstructure:"groups"`
 		MaxResults int    `mapstructure:"max_results"`
 	} `mapstructure:"scim"`
+	// Federation configures the federation API (package federation).
+	Federation struct {
+		Grace time.Duration `mapstructure:"grace"`
+	} `mapstructure:"federation"`
 
 	Log struct {
 		Level  string `mapstructure:"level"`
@@ -233,6 +237,7 @@ var defaults = []struct {
 	{"admin.max_connections", 64, "maximum concurrent admin HTTP connections"},
 	{"admin.tls", false, "serve the admin API over HTTPS with tls.cert_file; with tls.ca_file, client certificates authenticate"},
 	{"data", "./switchboard-data", "data directory (Badger store)"},
+	{"federation.grace", 24 * time.Hour, "how long a federation import whose source refuses it keeps its copy before it is purged"},
 	{"suffix", "dc=example,dc=com", "naming context served"},
 	{"root_dn", "cn=admin,dc=example,dc=com", "administrator DN"},
 	{"root_password", "", "administrator password (prefer root_password_file or SWITCHBOARD_ROOT_PASSWORD)"},

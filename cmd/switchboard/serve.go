@@ -18,6 +18,7 @@ import (
 	"github.com/switchboard-ldap/switchboard/directory/ldif"
 	"github.com/switchboard-ldap/switchboard/directory/overlay/ppolicy"
 	"github.com/switchboard-ldap/switchboard/directory/password"
+	"github.com/switchboard-ldap/switchboard/federation"
 	"github.com/switchboard-ldap/switchboard/ldap"
 	"github.com/switchboard-ldap/switchboard/replication"
 	"github.com/switchboard-ldap/switchboard/schema"
@@ -301,7 +302,24 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	// RFC 4533 consumers write through the changelog, so that the sync
 	// provider and persistent searches above pass their changes on.
-	syncreplStatus, stopSyncrepl, err := startSyncrepl(ctx, cfg, log, eng, clog, metrics)
+	// Federation (package federation): exports are partners of the
+	// frontend; imports are RFC 4533 consumers made at run time. Revoking
+	// an export closes its connections, on srv (set below).
+	var srv *ldap.Server
+	fed, err := federation.Open(ctx, federation.Config{Dir: cfg.Data, Engine: eng, Frontend: fe, Changelog: clog,
+		Grace: cfg.Federation.Grace, Logger: log,
+		Disconnect: func(ndn string) int {
+			if srv == nil {
+				return 0
+			}
+			return srv.Disconnect(func(s *ldap.Session) bool { return s.BindDN() == ndn },
+				ldap.Unavailable, "the federation export this session was bound to was revoked or changed")
+		}})
+	if err != nil {
+		return err
+	}
+	defer fed.Close()
+	syncreplStatus, stopSyncrepl, err := startSyncrepl(ctx, cfg, log, eng, clog, metrics, fed.Consumers)
 	if err != nil {
 		return err
 	}
@@ -310,6 +328,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		mounts = map[string]http.Handler{}
 	}
 	mounts["GET /api/v1/syncrepl"] = syncreplStatus
+	for pattern, h := range fed.Routes() {
+		mounts[pattern] = h
+	}
 	adm, err := newAdminServer(cfg, log, eng, backend, rootPW, throttle, fe.Access, tlsCfg, metrics)
 	if err != nil {
 		return err
@@ -327,7 +348,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := mountWeb(webSrv, cfg, log, eng, adm.Tokens, ops); err != nil {
 		return err
 	}
-	srv := &ldap.Server{
+	srv = &ldap.Server{
 		Handler:          fe,
 		Logger:           log,
 		MaxPDUBeforeBind: cfg.Limits.MaxPDUBeforeBind,

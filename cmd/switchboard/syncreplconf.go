@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -158,7 +159,8 @@ func (s syncreplConf) consumerConfig(log directory.ChangeLog, logger *slog.Logge
 // startSyncrepl runs the configured RFC 4533 consumers; the handler
 // serves their status (GET /api/v1/syncrepl) and the returned function
 // stops them.
-func startSyncrepl(ctx context.Context, cfg *Config, logger *slog.Logger, eng *directory.Engine, log directory.ChangeLog, metrics *admin.Metrics) (http.Handler, func(), error) {
+func startSyncrepl(ctx context.Context, cfg *Config, logger *slog.Logger, eng *directory.Engine, log directory.ChangeLog, metrics *admin.Metrics,
+	federated func() []*replication.Syncrepl) (http.Handler, func(), error) {
 	var consumers []*replication.Syncrepl
 	for _, s := range cfg.Replication.Syncrepl {
 		sc, err := s.consumerConfig(log, logger)
@@ -171,10 +173,15 @@ func startSyncrepl(ctx context.Context, cfg *Config, logger *slog.Logger, eng *d
 		}
 		consumers = append(consumers, c)
 	}
-	if len(consumers) > 0 {
-		if err := replication.RegisterSyncrepl(metrics.Registry, consumers); err != nil {
-			return nil, nil, fmt.Errorf("syncrepl metrics: %w", err)
+	// The configured consumers and the federation's imports.
+	all := func() []*replication.Syncrepl {
+		if federated == nil {
+			return consumers
 		}
+		return append(slices.Clip(consumers), federated()...)
+	}
+	if err := replication.RegisterSyncreplFunc(metrics.Registry, all); err != nil {
+		return nil, nil, fmt.Errorf("syncrepl metrics: %w", err)
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -183,8 +190,9 @@ func startSyncrepl(ctx context.Context, cfg *Config, logger *slog.Logger, eng *d
 		go func() { defer wg.Done(); c.Run(rctx) }()
 	}
 	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		out := make([]replication.SyncreplStatus, 0, len(consumers))
-		for _, c := range consumers {
+		list := all()
+		out := make([]replication.SyncreplStatus, 0, len(list))
+		for _, c := range list {
 			out = append(out, c.Status())
 		}
 		w.Header().Set("Content-Type", "application/json")

@@ -56,6 +56,9 @@ func (f *Frontend) requester(ctx context.Context, s *ldap.Session) *access.Reque
 			subj.Addr = ip.Unmap()
 		}
 	}
+	if p := f.Partner(subj.DN); p != nil {
+		return f.partnerRequester(p, subj)
+	}
 	return f.policy.Load().For(subj, func(group string) bool { return f.groups.member(ctx, f.engine, subj.DN, group) })
 }
 
@@ -226,7 +229,11 @@ func unsearchable(rq *access.Requester, ea *access.EntryAccess) func(*schema.Att
 // It remembers the last entry's evaluation, which the filter, the
 // visibility check and the attribute selection share.
 type searchAccess struct {
-	rq      *access.Requester
+	rq *access.Requester
+	// partner, when the requester is one, is counted and has DN values
+	// withheld (partner.go); ctx is the search's, for those lookups.
+	partner *Partner
+	ctx     context.Context
 	base    string
 	scope   ldap.Scope
 	visible int8             // 1: every entry readable, -1: none, 0: per entry
@@ -266,6 +273,17 @@ func (a *searchAccess) FilterAttr(at *schema.AttributeType) directory.AttrAccess
 
 func (a *searchAccess) Searchable(en *directory.Entry, at *schema.AttributeType) bool {
 	return a.entry(en).Attr(at.Name()).Has(access.Search)
+}
+
+// VisibleAt reports whether an entry named ndn is readable as far as
+// its DN tells; decided is false when a rule that tests attributes may
+// select it (the sync provider's delete phase asks).
+func (a *searchAccess) VisibleAt(ndn string) (visible, decided bool) {
+	ea := a.rq.Entry(ndn, nil)
+	if !ea.Complete() {
+		return false, false
+	}
+	return ea.Entry().Has(access.Read), true
 }
 
 func (a *searchAccess) Visible(en *directory.Entry) bool {

@@ -77,6 +77,14 @@ func (f *Frontend) bind(ctx context.Context, w ldap.ResponseWriter, r *ldap.Requ
 		settled("", &ldap.Error{Code: ldap.InvalidCredentials, Message: "invalid credentials"})
 		return
 	}
+	if p := f.Partner(ndn); p != nil {
+		if err := f.bindPartner(ctx, p, b.Password); err != nil {
+			settled("", err)
+			return
+		}
+		settled(ndn, nil)
+		return
+	}
 	if !f.mayAuthenticate(ctx, s, ndn) {
 		// As slow as a wrong password: the time must not tell that the
 		// entry exists (the engine does the same for a missing one).

@@ -127,11 +127,14 @@ type Frontend struct {
 
 	bindObserver BindObserver // Config.Backend, if it is one
 
-	policy      atomic.Pointer[access.Policy]
-	groups      groupCache
-	extMu       sync.RWMutex
-	extensions  map[string]SearchExtension // by control OID (extension.go)
-	extHandlers map[string]ExtendedHandler // by request OID, under extMu
+	policy         atomic.Pointer[access.Policy]
+	partners       partners // partner.go
+	noAccessOnce   sync.Once
+	noAccessPolicy *access.Policy
+	groups         groupCache
+	extMu          sync.RWMutex
+	extensions     map[string]SearchExtension // by control OID (extension.go)
+	extHandlers    map[string]ExtendedHandler // by request OID, under extMu
 }
 
 // An ExtendedHandler answers an extended operation that an overlay or

@@ -130,6 +130,11 @@ func (f *Frontend) limitsFor(ctx context.Context, s *ldap.Session) searchLimits 
 	if !root {
 		out.size = max(f.cfg.SizeLimit, 0)
 		out.time = max(f.cfg.TimeLimit, 0)
+		if f.Partner(s.BindDN()) != nil {
+			// A partner's view is what it was given to copy, in full:
+			// no default size limit (a by_identity rule may set one).
+			out.size = 0
+		}
 	} else {
 		out.unlimited = true
 	}

@@ -225,6 +225,10 @@ func (f *Frontend) search(ctx context.Context, w ldap.ResponseWriter, r *ldap.Re
 		hidden = unsearchable(rq, &bea)
 		nb, _ := f.engine.NormalizeDN(base)
 		acc = newSearchAccess(rq, nb, scope)
+		if acc.partner = f.partnerOf(rq); acc.partner != nil {
+			acc.ctx = ctx
+			acc.partner.stats.searches.Add(1)
+		}
 	}
 	if ext, c := f.searchExtension(r); ext != nil {
 		q := &SearchQuery{
@@ -303,6 +307,9 @@ func (f *Frontend) recheck(s *ldap.Session, who, base string, scope ldap.Scope, 
 			return nil, func(en *directory.Entry) *ldap.Entry { return f.entryOut(en, &searchPlan{sel: sel}) }, nil
 		}
 		acc := newSearchAccess(rq, nb, scope)
+		if acc.partner = f.partnerOf(rq); acc.partner != nil {
+			acc.ctx = ctx
+		}
 		return acc, func(en *directory.Entry) *ldap.Entry { return f.entryOut(en, &searchPlan{sel: sel, acc: acc}) }, nil
 	}
 }

@@ -482,6 +482,10 @@ func (f *Frontend) entryOutInto(out *ldap.Entry, en *directory.Entry, p *searchP
 		ea = p.acc.entry(en)
 	}
 	out = f.toLDAPInto(out, en, &p.sel, ea)
+	if p.acc != nil && p.acc.partner != nil {
+		p.acc.partner.countFetch()
+		f.withholdDNs(p.acc.ctx, p.acc.rq, out)
+	}
 	if p.vf != nil {
 		f.filterValues(out, p.vf)
 	}

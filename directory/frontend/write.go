@@ -325,6 +325,14 @@ func (f *Frontend) compare(ctx context.Context, w ldap.ResponseWriter, r *ldap.R
 		writeErr(w, lerr)
 		return
 	}
+	if f.partnerOf(rq) != nil {
+		// A partner compares DN values only against entries it may read.
+		base, _ := schema.SplitOptions(string(c.Attr))
+		if at, ok := f.schema.Attribute(base); ok && isDNValued(at) && !f.mayReadDN(ctx, rq, at, c.Value) {
+			w.WriteResult(&ldap.Result{Code: ldap.CompareFalse})
+			return
+		}
+	}
 	ok, err := f.backend.Compare(ctx, &directory.CompareRequest{DN: string(c.Entry), Attr: string(c.Attr),
 		Value: append([]byte(nil), c.Value...), Assertion: assertion, Hidden: subHidden})
 	if err != nil {

@@ -75,6 +75,7 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 
@@ -432,6 +433,14 @@ func (s *session) refreshFromLog(ctx context.Context, from map[uint16]change.CSN
 			return false, nil
 		case h.gone && !h.partial:
 			tell = mayHaveHeld()
+			if !tell && restricted && slices.ContainsFunc(h.dns, s.mayHold) {
+				// Deleted in scope, and its DN alone does not show that
+				// the requester could read it (a rule tests attributes,
+				// which are gone): it may hold it. The present phase
+				// removes it without naming it.
+				s.p.Logger.Debug("syncprov: an entry the DN cannot tell about was deleted since the cookie; present phase", "consumer", s.consumerID())
+				return false, nil
+			}
 		case !h.gone:
 			// Never in the search's scope: the consumer cannot hold it.
 			tell = h.partial || slices.ContainsFunc(h.dns, func(dn string) bool {
@@ -447,6 +456,14 @@ func (s *session) refreshFromLog(ctx context.Context, from map[uint16]change.CSN
 					// made it match one): the consumer may hold it from
 					// before, so it is named as a deleted entry would be.
 					tell = !h.partial && mayHaveHeld()
+				}
+				if !tell && slices.ContainsFunc(h.dns, s.mayHold) {
+					// Its DN alone does not show that the requester could
+					// read it (a filter in a rule, a partner's view): it
+					// may hold it, and naming it would tell of an entry it
+					// may not read. The present phase removes it unnamed.
+					s.p.Logger.Debug("syncprov: an entry left a restricted view since the cookie; present phase", "consumer", s.consumerID())
+					return false, nil
 				}
 			}
 		}
@@ -474,15 +491,27 @@ func (s *session) refreshFromLog(ctx context.Context, from map[uint16]change.CSN
 	return true, nil
 }
 
+// mayHold reports whether the consumer may hold an entry that had the
+// DN dn: it lies in the search's scope, and the access rules do not hide
+// every entry of that name (changefeed.Content.MayHoldAt).
+func (s *session) mayHold(dn string) bool {
+	ndn, err := s.p.Engine.NormalizeDN(dn)
+	return err == nil && s.content.InScope(ndn) && s.content.MayHoldAt(dn)
+}
+
 // persist streams commits until the operation ends.
 func (s *session) persist(ctx context.Context, sub changefeed.Subscription, sent map[uint16]change.CSN) {
 	local := s.p.Log.Replica()
 	behind := &ldap.Result{Code: ldap.Busy, Diagnostic: "the consumer fell behind the change stream; resume with the last cookie"}
+	// What the refresh reflected, apart from the cookie sent since: the
+	// commits settled together share one Safe CSN, above all but the
+	// last of them, and must not be skipped for it.
+	refreshed := maps.Clone(sent)
 	changefeed.Follow(ctx, s.w, sub, &s.p.Stop, behind, func(ev directory.CommittedChange) error {
 		if err := s.content.Ends(ev.Change); err != nil {
 			return err
 		}
-		if !sent[ev.CSN.Replica].Less(ev.CSN) {
+		if !refreshed[ev.CSN.Replica].Less(ev.CSN) {
 			return nil // the refresh already reflected it
 		}
 		var cookie []byte

@@ -291,6 +291,28 @@ func (c *Content) MayRead(ctx context.Context, uuid string) (bool, error) {
 	return c.acc == nil || c.acc.Visible(en), nil
 }
 
+// MayHoldAt reports whether the requester may have read an entry named
+// dn, as far as the DN tells: false only when the access rules hide
+// every entry of that name whatever its attributes. A SearchAccess that
+// cannot tell (it does not implement VisibleAt) may have.
+func (c *Content) MayHoldAt(dn string) bool {
+	if c.acc == nil {
+		return true
+	}
+	va, ok := c.acc.(interface {
+		VisibleAt(ndn string) (visible, decided bool)
+	})
+	if !ok {
+		return true
+	}
+	ndn, err := c.eng.NormalizeDN(dn)
+	if err != nil {
+		return false
+	}
+	visible, decided := va.VisibleAt(ndn)
+	return visible || !decided
+}
+
 // MayReadAt reports whether the requester may read an entry named dn, as
 // far as its name tells: for an entry that is gone, whose attributes are
 // no longer known (access rules that test them do not match).

@@ -1,0 +1,224 @@
+package federation
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/directory/frontend"
+	"github.com/switchboard-ldap/switchboard/ldap"
+	"github.com/switchboard-ldap/switchboard/replication"
+)
+
+// Config configures a Federation.
+type Config struct {
+	// Dir is the data directory, where federation.json is kept.
+	Dir      string
+	Engine   *directory.Engine
+	Frontend *frontend.Frontend
+	// Disconnect closes the connections bound as the normalised DN (a
+	// revoked partner's); nil closes none.
+	Disconnect func(ndn string) int
+	// Changelog is what imports write through (replication.SyncreplConfig.Log).
+	Changelog directory.ChangeLog
+	// Grace is how long a failed import keeps its copy before it is
+	// purged, unless the import sets its own (default 24 h).
+	Grace  time.Duration
+	Logger *slog.Logger
+}
+
+// DefaultGrace is Config.Grace's default.
+const DefaultGrace = 24 * time.Hour
+
+// PartnerBase is the DN below which partners' bind DNs are made.
+const PartnerBase = "cn=federation"
+
+// Federation holds the exports and imports; its Handler serves the API.
+type Federation struct {
+	cfg  Config
+	path string
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	exports map[string]*export
+	imports map[string]*importRun
+	closed  bool
+}
+
+// stored is the content of federation.json.
+type stored struct {
+	Exports []Export `json:"exports"`
+	Imports []Import `json:"imports"`
+}
+
+var validName = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,47}$`)
+
+// Open loads the stored exports and imports, installs the exports'
+// partners in the frontend and starts the imports.
+func Open(ctx context.Context, cfg Config) (*Federation, error) {
+	if cfg.Engine == nil || cfg.Frontend == nil {
+		return nil, errors.New("federation: Engine and Frontend are required")
+	}
+	if cfg.Grace <= 0 {
+		cfg.Grace = DefaultGrace
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	f := &Federation{cfg: cfg, path: filepath.Join(cfg.Dir, "federation.json"), log: cfg.Logger,
+		exports: map[string]*export{}, imports: map[string]*importRun{}}
+	b, err := os.ReadFile(f.path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("federation: %w", err)
+	}
+	var st stored
+	if err == nil {
+		if err := json.Unmarshal(b, &st); err != nil {
+			return nil, fmt.Errorf("federation: %s: %w", f.path, err)
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, im := range st.Imports {
+		if !validName.MatchString(im.Name) {
+			return nil, fmt.Errorf("federation: %s: import name %q is not valid", f.path, im.Name)
+		}
+		f.imports[im.Name] = &importRun{spec: im}
+	}
+	for _, ex := range st.Exports {
+		if !validName.MatchString(ex.Name) {
+			return nil, fmt.Errorf("federation: %s: export name %q is not valid", f.path, ex.Name)
+		}
+		e := &export{spec: ex}
+		if err := f.install(e); err != nil {
+			return nil, fmt.Errorf("federation: export %s: %w", ex.Name, err)
+		}
+		f.exports[ex.Name] = e
+	}
+	for _, r := range f.imports {
+		if err := f.startImport(r, false); err != nil {
+			f.log.Error("federation: import does not start", "import", r.spec.Name, "err", err)
+			r.setFailure(err.Error())
+		}
+	}
+	return f, nil
+}
+
+// Close stops the imports (their copies stay).
+func (f *Federation) Close() {
+	f.mu.Lock()
+	f.closed = true
+	runs := make([]*importRun, 0, len(f.imports))
+	for _, r := range f.imports {
+		runs = append(runs, r)
+	}
+	f.mu.Unlock()
+	for _, r := range runs {
+		r.stop()
+	}
+}
+
+// Consumers lists the imports' consumers (for their metrics).
+func (f *Federation) Consumers() []*replication.Syncrepl {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []*replication.Syncrepl
+	names := make([]string, 0, len(f.imports))
+	for n := range f.imports {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		if sr := f.imports[n].consumer(); sr != nil {
+			out = append(out, sr)
+		}
+	}
+	return out
+}
+
+// save writes federation.json; f.mu is held.
+func (f *Federation) save() error {
+	st := stored{Exports: []Export{}, Imports: []Import{}}
+	for _, e := range f.exports {
+		st.Exports = append(st.Exports, e.spec)
+	}
+	for _, r := range f.imports {
+		st.Imports = append(st.Imports, r.snapshotSpec())
+	}
+	slices.SortFunc(st.Exports, func(a, b Export) int { return cmpString(a.Name, b.Name) })
+	slices.SortFunc(st.Imports, func(a, b Import) int { return cmpString(a.Name, b.Name) })
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(f.cfg.Dir, 0o700); err != nil {
+		return fmt.Errorf("federation: %w", err)
+	}
+	tmp := f.path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("federation: %w", err)
+	}
+	if err := os.Rename(tmp, f.path); err != nil {
+		return fmt.Errorf("federation: %w", err)
+	}
+	return nil
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// importBases lists the local bases of the imports (normalised), which
+// exports do not share unless they reshare imports. f.mu is held.
+func (f *Federation) importBases() []string {
+	var out []string
+	for _, r := range f.imports {
+		if n, err := f.cfg.Engine.NormalizeDN(r.spec.LocalBase); err == nil {
+			out = append(out, n)
+		}
+	}
+	for _, c := range f.cfg.Engine.ReadOnlyCopies() {
+		if n, err := f.cfg.Engine.NormalizeDN(c.Base); err == nil && !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// reinstallExports recompiles every export's view (the imports changed).
+// f.mu is held.
+func (f *Federation) reinstallExports() {
+	for _, e := range f.exports {
+		if err := f.install(e); err != nil {
+			f.log.Error("federation: export view does not compile", "export", e.spec.Name, "err", err)
+		}
+	}
+}
+
+// inSuffix reports whether the normalised DN ndn is within the naming
+// context.
+func (f *Federation) inSuffix(ndn string) bool {
+	s, _ := f.cfg.Engine.NormalizeDN(f.cfg.Engine.Suffix())
+	return ndn == s || ldap.IsBelowNDN(ndn, s)
+}
+
+// overlaps reports whether two normalised subtrees share an entry.
+func overlaps(a, b string) bool {
+	return a == b || ldap.IsBelowNDN(a, b) || ldap.IsBelowNDN(b, a)
+}
