@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -151,7 +152,15 @@ func cmdReplica(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			name, cfg.Data, eng.EntryCount(), gen)
 	}
 	start := time.Now()
-	err = rep.Reinitialise(ctx, replication.PeerConfig{Name: "init", URL: *from, BindDN: dn, Password: string(pw), SnapshotChunk: *chunk})
+	peer := replication.PeerConfig{Name: "init", URL: *from, BindDN: dn, Password: string(pw), SnapshotChunk: *chunk}
+	if eng.EntryCount() == 0 {
+		// An empty store is written by the bulk loader, as an import.
+		tmp := filepath.Clean(cfg.Data) + ".join-runs"
+		err = rep.Join(directory.WithIdentity(ctx, cfg.RootDN), peer, tmp)
+		os.RemoveAll(tmp)
+	} else {
+		err = rep.Reinitialise(ctx, peer)
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
