@@ -146,9 +146,9 @@ func (tr *testReplica) settle() [32]byte {
 	if err := tr.rep.resolve(context.Background()); err != nil {
 		tr.t.Fatal(err)
 	}
-	tr.rep.smu.RLock()
+	tr.rep.smu.Lock() // materialising reads evicted entries into the cache
 	d := tr.rep.state.Digest()
-	tr.rep.smu.RUnlock()
+	tr.rep.smu.Unlock()
 	sd, err := tr.rep.StoreDigest()
 	if err != nil {
 		tr.t.Fatal(err)

@@ -38,6 +38,10 @@ type stateCache struct {
 	err      error // the first failure to load; the State is then unusable
 	scratch  opDecoder
 	residing int // entries whose attribute stamps are in memory
+	// retryAt: the last shrink found every resident entry pinned; the
+	// next ones wait for Saved, or for this many resident entries,
+	// rather than scan the ring at every load.
+	retryAt int
 }
 
 // SetSource bounds s's memory: at most max entries (negative: no bound)
@@ -145,7 +149,7 @@ func (s *State) resident(u UUID, e *entryState) bool {
 // none more can be).
 func (s *State) shrink(room int) {
 	c := s.cache
-	if c == nil || c.max < 0 || c.residing <= c.max-room {
+	if c == nil || c.max < 0 || c.residing <= c.max-room || c.residing < c.retryAt {
 		return
 	}
 	// Two passes over the ring clear every reference bit once; what is
@@ -178,6 +182,13 @@ func (s *State) shrink(room int) {
 		c.residing--
 		c.evicts++
 	}
+	// Over the bound with every entry pinned (a round of many changes
+	// not saved yet): the bound is exceeded until the next save, or
+	// until enough entries were read to be worth another scan.
+	c.retryAt = 0
+	if c.residing > c.max-room {
+		c.retryAt = c.residing + max(c.max/4, 64)
+	}
 }
 
 // drop removes ring[i], moving the last one there.
@@ -202,6 +213,7 @@ func (s *State) Saved() {
 		return
 	}
 	s.cache.saving = nil
+	s.cache.retryAt = 0
 	s.shrink(0)
 }
 
