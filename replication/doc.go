@@ -220,8 +220,9 @@
 // entries: their stamps are purged when next read (purging is
 // idempotent, and a bound subsumes every lower one), and stored again
 // when they next change. Open decodes only the placements of each r s
-// record. Resolution and snapshot encoding take the state lock alone,
-// since they read into the cache. A failure to read a record is sticky
+// record. Resolution and snapshot encoding, which read into the cache
+// under the state's read lock, exclude each other (the cache is not safe
+// for concurrent use); the other readers (status, pulls) never touch it. A failure to read a record is sticky
 // (State.Err): the Replicator then stores neither states nor a
 // checkpoint (an Apply may have been lost), and a restart recovers from
 // the stored states and the op log.

@@ -77,6 +77,9 @@ func TestJoinBulkLoads(t *testing.T) {
 	}
 	b.close()
 	c := startReplicaWith(t, 2, b.dir, smallCache)
+	if st := c.rep.ReinitStatus(); st.Phase == ReinitNeeded {
+		t.Fatalf("the joined replica reopens as incomplete: %+v", st)
+	}
 	if got := c.settle(); got != want {
 		t.Fatal("the joined replica's digest differs from its supplier's")
 	}

@@ -120,7 +120,12 @@ type Replicator struct {
 	writes map[change.CSN]*localWrite
 	newGen Generation // made by the first write of the store
 
-	smu        sync.RWMutex
+	smu sync.RWMutex
+	// readMu is held, with smu shared, by the State's readers that may
+	// read evicted entries into its cache (resolution, snapshots): the
+	// cache is not safe for concurrent use, and the State's other
+	// readers (status, pulls) do not touch it.
+	readMu     sync.Mutex
 	state      *State
 	vector     Vector
 	floor      Vector
@@ -839,11 +844,13 @@ func (r *Replicator) resolve(ctx context.Context) error {
 	}
 	clear(r.retry)
 	// Materialising reads evicted entries' stamps into the State's
-	// cache: the lock is taken alone.
-	r.smu.Lock()
+	// cache (readMu).
+	r.smu.RLock()
+	r.readMu.Lock()
 	upd, gone := r.state.MaterializeChanged(r.mat, changed)
 	stateErr := r.state.Err()
-	r.smu.Unlock()
+	r.readMu.Unlock()
+	r.smu.RUnlock()
 	if stateErr != nil {
 		r.mat, r.matOf = NewShown(), nil // what it showed is unknown
 		return stateErr

@@ -136,18 +136,20 @@ func (r *Replicator) Snapshot(q *SnapshotRequest) (*SnapshotResponse, error) {
 }
 
 // takeSnapshot encodes the replicated State as it stands, with its
-// vector, floor and generation, under the state's lock (taken alone:
-// entries evicted from the State's cache are read back from the store):
-// local writes and remote batches wait while it runs (about 100 ms per
-// 100,000 entries when they are in memory).
+// vector, floor and generation, under the state's read lock (and
+// readMu: entries evicted from the State's cache are read back from the
+// store): local writes and remote batches wait while it runs (about
+// 100 ms per 100,000 entries when they are in memory).
 func (r *Replicator) takeSnapshot(consumer uint16) (*heldSnapshot, error) {
 	// Local writes commit concurrently, so the vector's local CSN may
 	// pass one still in flight: the snapshot claims this replica's own
 	// changes only below the first in flight, and the consumer pulls the
 	// rest (those the State already holds again, harmlessly).
 	below := r.clog.Committed()
-	r.smu.Lock() // encoding reads evicted entries into the State's cache
-	defer r.smu.Unlock()
+	r.smu.RLock()
+	defer r.smu.RUnlock()
+	r.readMu.Lock() // encoding reads evicted entries into the State's cache
+	defer r.readMu.Unlock()
 	if r.generation.IsZero() {
 		return nil, &ldap.Error{Code: ldap.Unavailable, Message: "replication snapshot: the supplier holds no data yet"}
 	}

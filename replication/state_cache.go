@@ -26,7 +26,10 @@ const DefaultStateCacheEntries = 10000
 // from src when Apply, materialising or encoding needs them. An entry is
 // evicted only once its state is stored: never while it is unsaved, nor
 // between TakeUnsaved and Saved. Eviction is second chance (CLOCK) over
-// the resident entries.
+// the resident entries. What reads attribute stamps (Apply, materialising,
+// AppendEntryState, Clone, Purge) may change the cache: at most one may
+// run at a time; what reads only placements (Conflicts, Entries, Len,
+// Floor) may run beside one.
 type stateCache struct {
 	src      StateSource
 	max      int    // resident entries at most; < 0: no bound

@@ -2,7 +2,10 @@ package replication
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
+
+	"github.com/switchboard-ldap/switchboard/change"
 )
 
 // memSource is a StateSource over a map: what a replica has stored.
@@ -181,5 +184,72 @@ func TestMaterializeAll(t *testing.T) {
 	s.MaterializeChanged(sh, s.TakeChanged())
 	if sh.Digest() != s.Digest() {
 		t.Fatal("MaterializeChanged from MaterializeAll's Shown diverged")
+	}
+}
+
+// peopleStates returns n encoded entry states of people with a dozen
+// attributes, as a replica stores them.
+func peopleStates(n int) (map[UUID][]byte, *State) {
+	s := NewState(testSchema{})
+	base := at(1, 1)
+	for i := range n {
+		c := base
+		c.Time += int64(i)
+		var u UUID
+		copy(u[:], fmt.Sprintf("u%015d", i))
+		s.Apply(&Op{CSN: c, Kind: change.Add, Entry: u, Parent: suffix, RDN: fmt.Sprintf("cn=person%d", i), Attrs: []Attribute{
+			{Name: "objectClass", Values: []string{"top", "person", "organizationalPerson", "inetOrgPerson"}},
+			{Name: "cn", Values: []string{fmt.Sprintf("person%d", i)}}, {Name: "sn", Values: []string{"Person"}},
+			{Name: "givenName", Values: []string{"Some"}}, {Name: "displayName", Values: []string{fmt.Sprintf("Some Person %d", i)}},
+			{Name: "mail", Values: []string{fmt.Sprintf("person%d@example.com", i)}}, {Name: "uid", Values: []string{fmt.Sprintf("p%d", i)}},
+			{Name: "telephoneNumber", Values: []string{"+1 555 0100", "+1 555 0101"}}, {Name: "title", Values: []string{"Engineer"}},
+			{Name: "description", Values: []string{"a person of the benchmark, with a description of some length"}},
+			{Name: "entryUUID", Values: []string{u.String()}}, {Name: "entryCSN", Values: []string{c.String()}},
+			{Name: "createTimestamp", Values: []string{"20260101000000Z"}}, {Name: "creatorsName", Values: []string{"cn=admin,dc=example,dc=com"}},
+		}})
+	}
+	out := map[UUID][]byte{}
+	for _, u := range s.Entries() {
+		out[u], _ = s.AppendEntryState(nil, u)
+	}
+	return out, s
+}
+
+// BenchmarkOpenStates compares loading 10,000 stored entry states whole
+// (as Open did) with loading only their placements (as it does now),
+// and the heap each leaves.
+func BenchmarkOpenStates(b *testing.B) {
+	stored, _ := peopleStates(10000)
+	for _, skeleton := range []bool{false, true} {
+		name := "whole"
+		if skeleton {
+			name = "skeleton"
+		}
+		b.Run(name, func(b *testing.B) {
+			var s *State
+			for range b.N {
+				s = NewState(testSchema{})
+				if skeleton {
+					s.SetSource(memSource(stored), DefaultStateCacheEntries)
+				}
+				for u, v := range stored {
+					var err error
+					if skeleton {
+						err = s.LoadEntrySkeleton(u, v)
+					} else {
+						err = s.LoadEntryState(u, v)
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.StopTimer()
+			before := heapNow()
+			runtime.KeepAlive(s)
+			s = nil
+			after := heapNow()
+			b.ReportMetric((before-after)*(1<<20)/10000, "heapB/entry")
+		})
 	}
 }
