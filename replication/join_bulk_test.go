@@ -56,7 +56,7 @@ func TestBoundedReplicaRestart(t *testing.T) {
 // bulk loader with the snapshot's entry states; it then takes writes
 // that its supplier pulls.
 func TestJoinBulkLoads(t *testing.T) {
-	a := startReplica(t, 1, "")
+	a := startReplicaWith(t, 1, "", smallCache) // its snapshot reads stored states
 	a.seedPeople(300)
 	for i := range 40 {
 		modify(t, a.eng, fmt.Sprintf("cn=p%d,ou=people,dc=example,dc=com", i), "description", fmt.Sprint("changed ", i))

@@ -194,6 +194,13 @@ func (s *State) shrink(room int) {
 	}
 }
 
+// isEvicted reports whether entry u's attribute stamps are not in
+// memory (its stored state is then current but for a pending purge).
+func (s *State) isEvicted(u UUID) bool {
+	e := s.entries[u]
+	return e != nil && e.evicted
+}
+
 // drop removes ring[i], moving the last one there.
 func (c *stateCache) drop(i int) {
 	last := len(c.ring) - 1
