@@ -43,7 +43,20 @@ func TestBoundedReplicaRestart(t *testing.T) {
 	if got := b.settle(); got != want {
 		t.Fatal("the digest changed across the restart")
 	}
+	// A round of one modify reads only that entry's stored state.
+	b.rep.smu.Lock()
+	_, loadsBefore, _ := b.rep.state.CacheStats()
+	b.rep.smu.Unlock()
 	modify(t, b.eng, "cn=p1,ou=people,dc=example,dc=com", "description", "after the restart")
+	if err := b.rep.resolve(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b.rep.smu.Lock()
+	_, loadsAfter, _ := b.rep.state.CacheStats()
+	b.rep.smu.Unlock()
+	if loadsAfter-loadsBefore > 1 {
+		t.Fatalf("a round of one modify read %d stored states", loadsAfter-loadsBefore)
+	}
 	b.settle()
 	en, err := b.eng.Entry("cn=p1,ou=people,dc=example,dc=com")
 	if err != nil || en == nil || en.First("description") != "after the restart" {
