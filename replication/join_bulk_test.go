@@ -3,8 +3,11 @@ package replication
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/switchboard-ldap/switchboard/directory"
 )
@@ -120,5 +123,35 @@ func TestJoinBulkLoads(t *testing.T) {
 	}
 	if a.settle() != c.settle() {
 		t.Fatal("the supplier did not converge with the joined replica")
+	}
+}
+
+// TestStateHeapScale measures the live heap a replica holding
+// SWITCHBOARD_STATE_HEAP_ENTRIES people keeps (skipped unless set) after
+// a restart, with the State unbounded (-1, as every entry's stamps were
+// kept before) and bounded (the default cache, and 1,000 entries).
+func TestStateHeapScale(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("SWITCHBOARD_STATE_HEAP_ENTRIES"))
+	if n <= 0 {
+		t.Skip("set SWITCHBOARD_STATE_HEAP_ENTRIES (say 20000) to measure")
+	}
+	a := startReplica(t, 1, "")
+	a.seedPeople(n)
+	a.settle()
+	a.close()
+	for _, cache := range []int{-1, DefaultStateCacheEntries, 1000} {
+		before := heapNow()
+		t0 := time.Now()
+		r := startReplicaWith(t, 1, a.dir, func(c *MultiConfig) { c.StateCacheEntries = cache })
+		opened := time.Since(t0)
+		r.settle()
+		settled := time.Since(t0)
+		r.rep.smu.Lock()
+		resident, _, _ := r.rep.state.CacheStats()
+		r.rep.smu.Unlock()
+		held := heapNow() - before
+		t.Logf("cache %d: %d entries, %d with stamps in memory; open %s, settled %s; live heap %.0f MiB (%.0f bytes per entry)",
+			cache, n+2, resident, opened.Round(time.Millisecond), settled.Round(time.Millisecond), held, held*(1<<20)/float64(n+2))
+		r.close()
 	}
 }
