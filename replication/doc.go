@@ -361,8 +361,9 @@
 // generation replace the old; then the store is resolved (ReplaceEntries)
 // and the marker removed. Pulls then go on from the snapshot's vector.
 //
-// Joining an empty store (Replicator.Join, switchboard replica join)
-// writes in bulk instead: the snapshot's entry states and its
+// Joining an empty store with Replicator.Join (switchboard replica join
+// with SWITCHBOARD_JOIN_BULK=1: experimental, see its doc) writes in bulk
+// instead: the snapshot's entry states and its
 // materialised entries (State.MaterializeAll, built one at a time, in
 // parent-first order) go through the engine's bulk loader
 // (directory.Loader, as switchboard import does: sorted runs merged into

@@ -153,8 +153,11 @@ func cmdReplica(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	start := time.Now()
 	peer := replication.PeerConfig{Name: "init", URL: *from, BindDN: dn, Password: string(pw), SnapshotChunk: *chunk}
-	if eng.EntryCount() == 0 {
-		// An empty store is written by the bulk loader, as an import.
+	if os.Getenv("SWITCHBOARD_JOIN_BULK") == "1" && eng.EntryCount() == 0 {
+		// Experimental: an empty store written by the bulk loader, as
+		// an import (Replicator.Join). Off by default: in one full run of
+		// this package's tests the joined store reopened without its
+		// side records (generation, states, checkpoint); not understood.
 		tmp := filepath.Clean(cfg.Data) + ".join-runs"
 		err = rep.Join(directory.WithIdentity(ctx, cfg.RootDN), peer, tmp)
 		os.RemoveAll(tmp)
