@@ -66,6 +66,17 @@ func (e *Engine) NewLoader(tmpDir string) (*Loader, error) {
 	return &Loader{e: e, ids: map[string]ID{}, nextID: 1, runs: runs}, nil
 }
 
+// AddRecord loads a side record (see PrefixReplication) with the entries,
+// written by Finish with the side records the store holds already (which
+// Finish keeps). Its key must be new: neither in the store nor given
+// before. It must not run concurrently with Add or Load.
+func (l *Loader) AddRecord(key, value []byte) error {
+	if err := checkSide(key); err != nil {
+		return err
+	}
+	return l.runs.add(key, value)
+}
+
 // Add loads one entry. Its parent must have been loaded before it.
 // Operational attributes in the input (entryUUID, timestamps) are kept.
 // An entry that fails leaves the load as it was.
@@ -308,8 +319,8 @@ func (l *Loader) Finish() error {
 	e := l.e
 	l.ids = nil // not needed any more, and large
 	// Carry over the metadata the store was opened with (format, suffix,
-	// indexes); StreamWriter starts from an empty tree. The ID sequence
-	// restarts after the last loaded ID.
+	// indexes) and its side records; StreamWriter starts from an empty
+	// tree. The ID sequence restarts after the last loaded ID.
 	meta := map[string][]byte{}
 	err := e.db().View(func(txn *badger.Txn) error {
 		opt := badger.DefaultIteratorOptions
@@ -322,6 +333,22 @@ func (l *Loader) Finish() error {
 				return err
 			}
 			meta[string(it.Item().KeyCopy(nil))] = v
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	err = e.db().View(func(txn *badger.Txn) error {
+		opt := badger.DefaultIteratorOptions
+		opt.Prefix = []byte{PrefixReplication}
+		it := txn.NewIterator(opt)
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			item := it.Item()
+			if err := item.Value(func(v []byte) error { return l.runs.add(item.Key(), v) }); err != nil {
+				return err
+			}
 		}
 		return nil
 	})

@@ -279,3 +279,52 @@ func TestRunSorterMerge(t *testing.T) {
 		}
 	}
 }
+
+// TestLoaderSideRecords: a bulk load keeps the side records the store
+// held before it and writes those given with AddRecord.
+func TestLoaderSideRecords(t *testing.T) {
+	dir := t.TempDir()
+	s, err := schema.Default()
+	must(t, err)
+	e, err := Open(Options{Dir: filepath.Join(dir, "db"), NoSync: true, Suffix: "dc=example,dc=com", Schema: s})
+	must(t, err)
+	ctx := context.Background()
+	kept := []byte{PrefixReplication, 'k', 'e', 'p', 't'}
+	must(t, e.UpdateRecords(ctx, func(tx *Tx) error { return tx.PutRecord(kept, []byte("before")) }))
+	l, err := e.NewLoader(filepath.Join(dir, "runs"))
+	must(t, err)
+	l.runs.limit = 4 << 10 // several runs
+	if err := l.AddRecord([]byte("enot side"), nil); err == nil {
+		t.Fatal("AddRecord took a key outside the side records")
+	}
+	for i := range 300 {
+		must(t, l.AddRecord(fmt.Appendf([]byte{PrefixReplication}, "s%05d", i), fmt.Appendf(nil, "state %d", i)))
+	}
+	must(t, l.Add(ctx, "dc=example,dc=com", attrs("objectClass", "dcObject", "organization", "dc", "example", "o", "E")))
+	must(t, l.Finish())
+	must(t, e.Close())
+
+	e, err = Open(Options{Dir: filepath.Join(dir, "db"), Suffix: "dc=example,dc=com", Schema: s})
+	must(t, err)
+	defer e.Close()
+	if e.EntryCount() != 1 {
+		t.Fatalf("EntryCount = %d, want 1", e.EntryCount())
+	}
+	must(t, e.View(func(v *View) error {
+		if b, err := v.Record(kept); err != nil || string(b) != "before" {
+			t.Errorf("the record held before the load: %q, %v", b, err)
+		}
+		n := 0
+		err := v.Records([]byte{PrefixReplication, 's'}, nil, false, func(k, val []byte) (bool, error) {
+			if want := fmt.Sprintf("state %d", n); string(val) != want {
+				t.Errorf("record %q = %q, want %q", k, val, want)
+			}
+			n++
+			return true, nil
+		})
+		if n != 300 {
+			t.Errorf("%d records loaded, want 300", n)
+		}
+		return err
+	}))
+}

@@ -124,8 +124,8 @@
 // # Multi-supplier replication
 //
 // With a Replicator, every replica accepts writes and pulls the others'.
-// The replicated State (see "Replicated state" below) is the truth; the
-// store holds what State.Materialize resolves it to.
+// The replicated State (see "Replicated state on disk" below) is the
+// truth; the store holds what State.Materialize resolves it to.
 //
 // Local writes: the Replicator is the engine's Stamper (wrapping the
 // Changelog) and a write hook. Local writes commit concurrently (their
@@ -138,7 +138,7 @@
 // memberOf's referential integrity, as a modify with a CSN of its own)
 // and stores them in the change log, as replicated records, in the
 // write's transaction. After the commit they are applied to the
-// in-memory State.
+// State.
 //
 // Derived attributes: what an overlay derives must come out the same on
 // every replica, whatever order the changes arrived in, so it is derived
@@ -218,9 +218,10 @@
 // migrated by its first resolution. The first resolution also repairs
 // any entry a crash left behind. Stored entries the State does not know
 // (an offline load, or replication switched on for an existing
-// directory) are recorded as local adds at start. Open takes about
-// 0.3 s for 10,000 entries and 4 s for 100,000 (half decoding the
-// stored states, half fingerprinting the stored entries).
+// directory) are recorded as local adds at start. Open decodes only the
+// placements of each stored state (see below); the first resolution
+// then reads every entry's stamps once, through the cache, as it
+// fingerprints the store.
 //
 // Known replicas: a consumer's pull request carries its replica ID and
 // vector, and a supplier's response its vector; the Replicator keeps,
@@ -257,12 +258,34 @@
 // nothing is applied on either side. Which side must be reinitialised is
 // the one that was away; the reasons say what lacks what.
 //
-// Limits of this version: the whole State lives in memory (every entry
-// added and not purged, tombstones for a tombstone window: a few KB per
-// entry). A replica first heard of is only known once it has exchanged
-// with this one: a configured peer that never pulled holds no log here,
-// unless it answered a pull of this one while empty (it is then known as
-// a consumer that has seen nothing).
+// Limits of this version: a replica first heard of is only known once it
+// has exchanged with this one: a configured peer that never pulled holds
+// no log here, unless it answered a pull of this one while empty (it is
+// then known as a consumer that has seen nothing).
+//
+// # Replicated state on disk
+//
+// The State keeps in memory, for every entry, only what resolving names
+// and the tree needs: its add and delete stamps and its placements
+// (parent, RDN, CSN; a few hundred bytes). The attribute stamps (every
+// value with its add and remove CSNs: the bulk, several KB per entry)
+// stay in memory for at most MultiConfig.StateCacheEntries entries
+// (replication.state_cache_entries, default 10,000); the others are read
+// back from their r s record (State.SetSource, a StateSource) when a
+// change to the entry is applied, the entry is materialised, encoded
+// for a snapshot, or (a stub never added) considered by a purge. An
+// entry leaves memory (second-chance eviction) only once its state is
+// stored: never while unsaved, nor between TakeUnsaved and Saved, so the
+// record read back is always current. A Purge does not read evicted
+// entries: their stamps are purged when next read (purging is
+// idempotent, and a bound subsumes every lower one), and stored again
+// when they next change. Open decodes only the placements of each r s
+// record. Resolution and snapshot encoding, which read into the cache
+// under the state's read lock, exclude each other (the cache is not safe
+// for concurrent use); the other readers (status, pulls) never touch it. A failure to read a record is sticky
+// (State.Err): the Replicator then stores neither states nor a
+// checkpoint (an Apply may have been lost), and a restart recovers from
+// the stored states and the op log.
 //
 // Its side records (r o, r O, r p, r g, r s, r k) are listed under
 // "Change log" above.
@@ -369,8 +392,11 @@
 // control); after a dropped connection it asks again from its cursor, and
 // if the supplier answers "gone" (expired, restarted) it starts again.
 //
-// Installation, once the whole snapshot is loaded into a new State
-// (LoadEntryState per entry, SetFloor): under the write lock (local
+// The consumer checks each entry state whole as it arrives, keeps it
+// encoded as received (back to back, several times smaller than
+// decoded), and loads only its placements into a new State whose source
+// is that buffer. Installation, once the whole snapshot is received:
+// under the write lock (local
 // writes wait), the marker r i is written; from then until it is removed
 // local writes are refused (unavailable), pulls and snapshots from this
 // replica are refused (unavailable), and a replica restarted with the
@@ -392,6 +418,18 @@
 // reinitialisation into another generation, presented again after it,
 // is taken as covered (the floor falls to the snapshot's); such a
 // cookie was refused before, and its consumer refreshed in full.
+//
+// Joining an empty store with Replicator.Join (switchboard replica join
+// with SWITCHBOARD_JOIN_BULK=1: experimental, see its doc) writes in bulk
+// instead: the snapshot's entry states and its
+// materialised entries (State.MaterializeAll, built one at a time, in
+// parent-first order) go through the engine's bulk loader
+// (directory.Loader, as switchboard import does: sorted runs merged into
+// Badger's StreamWriter, with the store's other side records carried
+// over), then the marker is removed. The engine must then be closed
+// before it serves (the load replaced its tables underneath it). After
+// a crash during the load, join again (with --replace if the store
+// holds entries).
 //
 //	r i -> reinitialisation in progress (the snapshot ID)
 //

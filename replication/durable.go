@@ -174,7 +174,15 @@ func (r *Replicator) saveState(ctx context.Context, purge change.CSN) (int, erro
 		purged = before - r.state.Len()
 		batches = append(batches, r.takeBatch())
 	}
+	stateErr := r.state.Err()
+	state := r.state
 	r.smu.Unlock()
+	if stateErr != nil {
+		// What the State holds is incomplete: storing it, or a
+		// checkpoint past what it dropped, would lose changes. A
+		// restart loads it again from the store and the op log.
+		return 0, fmt.Errorf("replication: save state: %w", stateErr)
+	}
 	for i, b := range batches {
 		if err := r.writeBatch(ctx, b); err != nil {
 			// Whatever was not written must be in the next save.
@@ -188,7 +196,27 @@ func (r *Replicator) saveState(ctx context.Context, purge change.CSN) (int, erro
 			return 0, fmt.Errorf("replication: save state: %w", err)
 		}
 	}
+	// Stored: the entries may leave memory now.
+	r.smu.Lock()
+	if r.state == state {
+		r.state.Saved()
+	}
+	r.smu.Unlock()
 	return purged, nil
+}
+
+// storeSource reads entry states from the store's r s records: the
+// source of the Replicator's State.
+type storeSource struct{ eng *directory.Engine }
+
+func (s storeSource) EntryState(u UUID) ([]byte, error) {
+	var out []byte
+	err := s.eng.View(func(v *directory.View) error {
+		var err error
+		out, err = v.Record(entryStateKey(u))
+		return err
+	})
+	return out, err
 }
 
 // saveChunk bounds the records of one transaction.
@@ -255,13 +283,15 @@ func (r *Replicator) loadState(v *directory.View) (Vector, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Only what resolving names needs is decoded; the attribute stamps
+	// are read when first needed (the State's source).
 	err = v.Records(keyEntryState, nil, false, func(k, val []byte) (bool, error) {
 		if len(k) != len(keyEntryState)+16 {
 			return false, fmt.Errorf("entry state record %x: bad key", k)
 		}
 		var u UUID
 		copy(u[:], k[len(keyEntryState):])
-		if err := r.state.LoadEntryState(u, val); err != nil {
+		if err := r.state.LoadEntrySkeleton(u, val); err != nil {
 			return false, fmt.Errorf("entry state of %s: %w", u, err)
 		}
 		return true, nil
@@ -271,6 +301,7 @@ func (r *Replicator) loadState(v *directory.View) (Vector, error) {
 	}
 	r.state.SetFloor(floor)
 	r.state.TakeUnsaved() // what is stored needs no saving
+	r.state.Saved()
 	r.ckpt, r.ckptFloor = vec.Clone(), floor
 	return vec, nil
 }

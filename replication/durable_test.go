@@ -105,8 +105,8 @@ func (x *replica) del(dn string) {
 // stateOf is the whole replicated state in its stored form, the purge
 // floor and the vector: what a restart must reproduce.
 func stateOf(r *Replicator) string {
-	r.smu.RLock()
-	defer r.smu.RUnlock()
+	r.smu.Lock() // encoding reads evicted entries into the cache
+	defer r.smu.Unlock()
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "floor %s\n", r.state.Floor())
 	for _, o := range sortedOrigins(r.vector) {

@@ -39,6 +39,7 @@ func (s *State) AppendEntryState(b []byte, u UUID) ([]byte, bool) {
 	if e == nil {
 		return b, false
 	}
+	s.resident(u, e) // on failure the attributes are missing; Err says so
 	b = append(b, EntryStateFormat)
 	b = e.added.AppendBinary(b)
 	b = e.deleted.AppendBinary(b)
@@ -82,10 +83,25 @@ func (s *State) LoadEntryState(u UUID, b []byte) error {
 	if err != nil {
 		return err
 	}
+	if old := s.entries[u]; old != nil {
+		s.forget(old)
+	}
 	s.entries[u] = e
+	s.created(u, e)
 	s.touch(u)
 	s.layoutGen++
 	return nil
+}
+
+// CheckEntryState reports whether b is an entry state LoadEntryState
+// would take, without loading it.
+func (s *State) CheckEntryState(b []byte) error {
+	d := opDecoder{b: b}
+	_, err := s.decodeEntryState(&d)
+	if err == nil && len(d.b) > 0 {
+		err = fmt.Errorf("%w: %d bytes after the entry state", ErrEntryStateSyntax, len(d.b))
+	}
+	return err
 }
 
 func (s *State) decodeEntryState(d *opDecoder) (*entryState, error) {
@@ -105,29 +121,7 @@ func (s *State) decodeEntryState(d *opDecoder) (*entryState, error) {
 	}
 	e := &entryState{}
 	e.added, e.deleted = csn(), csn()
-	const minPlacement = change.CSNSize + 16 + 1
-	if n := d.count(minPlacement); n > 0 {
-		e.places = make([]placement, 0, n)
-		for range n {
-			c := csn()
-			parent := d.uuid()
-			rdn := d.string()
-			if d.err != nil {
-				break
-			}
-			o := Op{CSN: c, Kind: change.ModRDN}
-			p, err := s.place(&o, parent, rdn)
-			if err != nil {
-				d.fail("placement: %v", err)
-				break
-			}
-			if len(e.places) > 0 && comparePlacement(&e.places[len(e.places)-1], &p) >= 0 {
-				d.fail("placements out of order")
-				break
-			}
-			e.places = append(e.places, p)
-		}
-	}
+	e.places = s.decodePlacements(d, csn)
 	const minAttr = 1 + 2*change.CSNSize + 1
 	for range d.count(minAttr) {
 		a := attrState{name: d.string(), nameCSN: csn(), cleared: csn()}
@@ -216,8 +210,18 @@ func (s *State) TakeChanged() map[UUID]struct{} {
 
 // TakeUnsaved is TakeChanged for a second reader, independent of the
 // first: what to store again.
+//
+// With a source, the entries taken stay in memory until Saved.
 func (s *State) TakeUnsaved() map[UUID]struct{} {
 	c := s.unsaved
 	s.unsaved = nil
+	if s.cache != nil && len(c) > 0 {
+		if s.cache.saving == nil {
+			s.cache.saving = make(map[UUID]struct{}, len(c))
+		}
+		for u := range c {
+			s.cache.saving[u] = struct{}{}
+		}
+	}
 	return c
 }

@@ -117,9 +117,27 @@ func FuzzEntryState(f *testing.F) {
 	}
 	f.Add([]byte{EntryStateFormat})
 	f.Fuzz(func(t *testing.T, b []byte) {
+		// The placements alone, read as Open reads them, never crash;
+		// the attribute stamps read later through the source then load
+		// as LoadEntryState would, or fail through Err.
+		lazy := NewState(testSchema{})
+		lazy.SetSource(memSource{id(2): b}, 1)
+		if lazy.LoadEntrySkeleton(id(2), b) == nil {
+			lazy.Materialize()
+		}
 		st := NewState(testSchema{})
-		if err := st.LoadEntryState(id(2), b); err != nil {
+		loadErr := st.LoadEntryState(id(2), b)
+		if checkErr := st.CheckEntryState(b); (checkErr == nil) != (loadErr == nil) {
+			t.Fatalf("CheckEntryState %v, LoadEntryState %v", checkErr, loadErr)
+		}
+		if loadErr != nil {
 			return
+		}
+		if lazy.Err() != nil {
+			t.Fatalf("a state LoadEntryState takes failed to load lazily: %v", lazy.Err())
+		}
+		if lazy.Digest() != st.Digest() {
+			t.Fatal("loaded lazily, the entry materialises differently")
 		}
 		first, _ := st.AppendEntryState(nil, id(2))
 		again := NewState(testSchema{})

@@ -400,6 +400,43 @@ func (s *State) Materialize() []Entry {
 	return s.resolve().entries()
 }
 
+// MaterializeAll is Materialize for a caller that takes the entries one
+// at a time: it calls yield with each visible entry of s, in
+// Materialize's order, building each only when it is yielded (with a
+// bounded State, only the entry being built is read into memory), until
+// yield returns false. It returns the Shown of the result, for
+// MaterializeChanged to continue from. s must not change meanwhile.
+func (s *State) MaterializeAll(yield func(*Entry) bool) *Shown {
+	v := s.resolve()
+	sh := NewShown()
+	sh.view, sh.viewOf, sh.viewGen = v, s, s.layoutGen
+	type row struct {
+		depth int
+		dn    string
+		u     UUID
+	}
+	rows := make([]row, 0, len(v.visible))
+	for u := range v.visible {
+		rows = append(rows, row{v.depth(u), v.dn(u), u})
+	}
+	slices.SortFunc(rows, func(a, b row) int {
+		if a.depth != b.depth {
+			return a.depth - b.depth
+		}
+		if c := strings.Compare(a.dn, b.dn); c != 0 {
+			return c
+		}
+		return a.u.Compare(b.u)
+	})
+	for _, r := range rows {
+		e := sh.build(v, r.u).e
+		if !yield(&e) {
+			break
+		}
+	}
+	return sh
+}
+
 // depthEntry is an entry with its depth below the root.
 type depthEntry struct {
 	depth int
@@ -446,6 +483,7 @@ func (v *view) entry(u UUID) Entry {
 	if out.Glue {
 		out.Attrs = v.glueAttrs(u, p)
 	} else {
+		v.s.resident(u, e) // on failure the attributes are wrong; Err says so
 		out.Attrs = v.attrs(e, p, out.ConflictDN)
 	}
 	return out
@@ -970,11 +1008,11 @@ func (s *State) Purge(below change.CSN) {
 
 	// Candidates: tombstones below the bound, and stubs that never saw
 	// their add and have nothing newer than the bound.
-	candidate := func(e *entryState) bool {
+	candidate := func(u UUID, e *entryState) bool {
 		if !e.deleted.IsZero() {
 			return e.deleted.Less(below)
 		}
-		return e.added.IsZero() && e.newest().Less(below)
+		return e.added.IsZero() && s.newestCSN(u, e).Less(below)
 	}
 	keep := make(map[UUID]bool, len(s.entries))
 	var mark func(u UUID)
@@ -1000,13 +1038,14 @@ func (s *State) Purge(below change.CSN) {
 		}
 	}
 	for u, e := range s.entries {
-		if !candidate(e) || final.visible[u] {
+		if !candidate(u, e) || final.visible[u] {
 			mark(u)
 		}
 	}
 
 	for u, e := range s.entries {
 		if !keep[u] {
+			s.forget(e)
 			delete(s.entries, u)
 			s.touch(u)
 			continue
@@ -1022,6 +1061,13 @@ func (s *State) Purge(below change.CSN) {
 		}
 		changed := !slices.EqualFunc(places, e.places, func(a, b placement) bool { return comparePlacement(&a, &b) == 0 })
 		e.places = places
+		if e.evicted {
+			// Purged when next read from the source (resident).
+			if changed {
+				s.touch(u)
+			}
+			continue
+		}
 		attrs := e.attrs[:0]
 		for i := range e.attrs {
 			a := &e.attrs[i]

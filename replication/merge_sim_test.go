@@ -29,6 +29,10 @@ type sim struct {
 	// gapAt is, for each change, the smallest CSN its origin had not
 	// applied when it made it.
 	gapAt map[*Op]change.CSN
+	// cache, if positive, bounds each replica's State to that many
+	// entries' attribute stamps (boundCache), and run saves them now
+	// and then.
+	cache int
 }
 
 type simReplica struct {
@@ -39,6 +43,8 @@ type simReplica struct {
 	state *State
 	log   []*Op // changes applied, own and received, in order
 	have  map[*Op]bool
+	// stored is what save stored, with sim.cache.
+	stored memSource
 }
 
 func newSim(t testing.TB, seed uint64, replicas int) *sim {
@@ -114,6 +120,9 @@ func (m *sim) heal() {
 func (m *sim) run(steps int) {
 	for range steps {
 		m.now += int64(m.r.IntN(3)) // often the same microsecond
+		if m.cache > 0 && m.r.IntN(8) == 0 {
+			m.reps[m.r.IntN(len(m.reps))].save(m.t)
+		}
 		switch x := m.r.IntN(100); {
 		case x < 2 && m.purge:
 			rep := m.reps[m.r.IntN(len(m.reps))]

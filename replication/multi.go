@@ -74,6 +74,11 @@ type MultiConfig struct {
 	// resolution applies (the memberof overlay's, when it is enabled):
 	// reference values naming no live entry are not shown.
 	References *References
+	// StateCacheEntries bounds how many entries' attribute stamps the
+	// replicated State keeps in memory; the others are read from the
+	// store when needed (zero: DefaultStateCacheEntries; negative: no
+	// bound, the whole State in memory).
+	StateCacheEntries int
 }
 
 // A Replicator makes a replica a supplier among suppliers: it keeps the
@@ -106,7 +111,12 @@ type Replicator struct {
 	writes map[change.CSN]*localWrite
 	newGen Generation // made by the first write of the store
 
-	smu        sync.RWMutex
+	smu sync.RWMutex
+	// readMu is held, with smu shared, by the State's readers that may
+	// read evicted entries into its cache (resolution, snapshots): the
+	// cache is not safe for concurrent use, and the State's other
+	// readers (status, pulls) do not touch it.
+	readMu     sync.Mutex
 	state      *State
 	vector     Vector
 	floor      Vector
@@ -127,6 +137,9 @@ type Replicator struct {
 	mat   *Shown
 	matOf *State // the State mat follows
 	retry map[UUID]struct{}
+	// bulkLoaded: Join loaded the store underneath the engine, which
+	// must be closed; nothing more is resolved.
+	bulkLoaded bool
 
 	dirty chan struct{}
 
@@ -199,6 +212,9 @@ func NewReplicator(cfg MultiConfig) (*Replicator, error) {
 	if cfg.MaintenanceInterval <= 0 {
 		cfg.MaintenanceInterval = time.Minute
 	}
+	if cfg.StateCacheEntries == 0 {
+		cfg.StateCacheEntries = DefaultStateCacheEntries
+	}
 	r := &Replicator{cfg: cfg, log: cfg.Logger, clog: cfg.Changelog, vector: Vector{}, floor: Vector{},
 		ids: map[UUID]directory.ID{}, shown: map[UUID][32]byte{}, touchedSeq: map[UUID]uint64{},
 		mat: NewShown(), retry: map[UUID]struct{}{}, writes: map[change.CSN]*localWrite{},
@@ -263,7 +279,7 @@ func (r *Replicator) Open(eng *directory.Engine) error {
 	start := time.Now()
 	r.eng = eng
 	r.schema = dirSchema{eng.Schema(), r.cfg.References}
-	r.state = NewState(r.schema)
+	r.state = r.newState()
 	var maxSeen change.CSN
 	var ckpt Vector
 	replayed := 0
@@ -380,6 +396,14 @@ func (r *Replicator) Open(eng *directory.Engine) error {
 		"ops_replayed", replayed, "took", r.loadTook.Round(time.Millisecond))
 	r.markDirty()
 	return nil
+}
+
+// newState returns an empty State whose entries' stamps are read from the
+// store when they are not in memory.
+func (r *Replicator) newState() *State {
+	s := NewState(r.schema)
+	s.SetSource(storeSource{r.eng}, r.cfg.StateCacheEntries)
+	return s
 }
 
 // seed records as local adds the entries of the store that the op log
@@ -786,6 +810,9 @@ func (r *Replicator) resolve(ctx context.Context) error {
 	start := time.Now()
 	r.rmu.Lock()
 	defer r.rmu.Unlock()
+	if r.bulkLoaded {
+		return errors.New("replication: the store was bulk loaded by a join; open it again to use it")
+	}
 	r.smu.Lock()
 	seq := r.seq
 	changed := r.state.TakeChanged()
@@ -809,9 +836,18 @@ func (r *Replicator) resolve(ctx context.Context) error {
 		changed[u] = struct{}{}
 	}
 	clear(r.retry)
+	// Materialising reads evicted entries' stamps into the State's
+	// cache (readMu).
 	r.smu.RLock()
+	r.readMu.Lock()
 	upd, gone := r.state.MaterializeChanged(r.mat, changed)
+	stateErr := r.state.Err()
+	r.readMu.Unlock()
 	r.smu.RUnlock()
+	if stateErr != nil {
+		r.mat, r.matOf = NewShown(), nil // what it showed is unknown
+		return stateErr
+	}
 
 	written, removed, err := r.store(ctx, seq, upd, gone)
 	if err != nil {

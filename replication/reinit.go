@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -199,13 +201,48 @@ func (r *Replicator) openReinit(v *directory.View) (bool, error) {
 	return m != nil, nil
 }
 
-// A fetchedSnapshot is a supplier's snapshot, received whole.
+// A fetchedSnapshot is a supplier's snapshot, received whole: the entry
+// states as received (raw) and a State that holds their placements,
+// reading the rest from raw when needed.
 type fetchedSnapshot struct {
 	id       SnapshotID
 	gen      Generation
 	supplier uint16
 	vector   Vector
 	state    *State
+	raw      *rawStates
+}
+
+// rawStates are entry states as a snapshot sent them, back to back in
+// UUID order (several times smaller than decoded): the source of a
+// fetched snapshot's State until they are stored.
+type rawStates struct {
+	uuids []UUID
+	ends  []int // entry i is data[ends[i-1]:ends[i]]
+	data  []byte
+}
+
+func (r *rawStates) add(u UUID, b []byte) {
+	r.uuids = append(r.uuids, u)
+	r.data = append(r.data, b...)
+	r.ends = append(r.ends, len(r.data))
+}
+
+func (r *rawStates) entry(i int) []byte {
+	start := 0
+	if i > 0 {
+		start = r.ends[i-1]
+	}
+	return r.data[start:r.ends[i]:r.ends[i]]
+}
+
+// EntryState implements StateSource.
+func (r *rawStates) EntryState(u UUID) ([]byte, error) {
+	i, ok := slices.BinarySearchFunc(r.uuids, u, UUID.Compare)
+	if !ok {
+		return nil, nil
+	}
+	return r.entry(i), nil
 }
 
 // snapshotRetries bounds the consecutive failed requests of a transfer.
@@ -223,18 +260,39 @@ func (r *Replicator) Reinitialise(ctx context.Context, cfg PeerConfig) error {
 	if !r.reinit.start(cfg.Name) {
 		return ErrReinitRunning
 	}
-	return r.reinitialise(ctx, cfg)
+	return r.reinitialise(ctx, cfg, "")
 }
 
-// reinitialise is Reinitialise once marked running.
-func (r *Replicator) reinitialise(ctx context.Context, cfg PeerConfig) error {
+// Join is Reinitialise for a store that holds no entries (switchboard
+// replica join): the snapshot's entries and entry states are written by
+// the engine's bulk loader (directory.Loader, as an import), not
+// transaction by transaction. tmpDir receives the loader's sorted runs.
+// The engine must be closed afterwards, not served from: the load
+// replaced its tables underneath it (the next Open reads them), and the
+// Replicator writes nothing more. Experimental: in one run of the
+// command's end-to-end tests a joined store reopened without its side
+// records (the cause is not found); switchboard replica join uses it
+// only when asked to.
+func (r *Replicator) Join(ctx context.Context, cfg PeerConfig, tmpDir string) error {
+	if r.eng.EntryCount() != 0 {
+		return fmt.Errorf("replication: join: %w", directory.ErrNotEmpty)
+	}
+	if !r.reinit.start(cfg.Name) {
+		return ErrReinitRunning
+	}
+	return r.reinitialise(ctx, cfg, tmpDir)
+}
+
+// reinitialise is Reinitialise once marked running; with bulk set, Join
+// (bulk is the loader's directory).
+func (r *Replicator) reinitialise(ctx context.Context, cfg PeerConfig, bulk string) error {
 	start := time.Now()
 	r.log.Info("replication: reinitialising this replica from a peer's snapshot", "peer", cfg.Name, "url", cfg.URL)
 	snap, err := r.fetchSnapshot(ctx, cfg)
 	took := time.Since(start)
 	r.reinit.update(func(s *ReinitStatus) { s.Transfer = took.String() })
 	if err == nil {
-		err = r.install(ctx, snap)
+		err = r.install(ctx, snap, bulk)
 	}
 	r.reinit.finish(err)
 	if err != nil {
@@ -360,7 +418,9 @@ func (r *Replicator) fetchSnapshot(ctx context.Context, cfg PeerConfig) (*fetche
 			if resp.Generation.IsZero() {
 				return nil, errors.New("the supplier holds no data")
 			}
-			snap = &fetchedSnapshot{id: resp.ID, gen: resp.Generation, supplier: resp.Supplier, vector: resp.Vector, state: NewState(r.schema)}
+			snap = &fetchedSnapshot{id: resp.ID, gen: resp.Generation, supplier: resp.Supplier, vector: resp.Vector,
+				state: NewState(r.schema), raw: &rawStates{}}
+			snap.state.SetSource(snap.raw, r.cfg.StateCacheEntries)
 			snap.state.SetFloor(resp.Floor)
 			r.reinit.update(func(s *ReinitStatus) {
 				s.Snapshot, s.Total, s.Vector = resp.ID.String(), resp.Total, vectorText(resp.Vector)
@@ -373,7 +433,13 @@ func (r *Replicator) fetchSnapshot(ctx context.Context, cfg PeerConfig) (*fetche
 			if e.UUID.Compare(cursor) <= 0 {
 				return nil, fmt.Errorf("%w: snapshot entry %s is not after the cursor %s", ErrWire, e.UUID, cursor)
 			}
-			if err := snap.state.LoadEntryState(e.UUID, e.State); err != nil {
+			// Checked whole, kept encoded: the State holds only what
+			// resolving names needs, and reads the rest when needed.
+			if err := snap.state.CheckEntryState(e.State); err != nil {
+				return nil, fmt.Errorf("snapshot entry %s: %w", e.UUID, err)
+			}
+			snap.raw.add(e.UUID, e.State)
+			if err := snap.state.LoadEntrySkeleton(e.UUID, snap.raw.entry(len(snap.raw.uuids)-1)); err != nil {
 				return nil, fmt.Errorf("snapshot entry %s: %w", e.UUID, err)
 			}
 			cursor = e.UUID
@@ -417,7 +483,7 @@ const recordBatch = 5000
 
 // install replaces the replica's replicated data with snap. See
 // Reinitialise.
-func (r *Replicator) install(ctx context.Context, snap *fetchedSnapshot) error {
+func (r *Replicator) install(ctx context.Context, snap *fetchedSnapshot, bulk string) error {
 	clock := r.clog.Clock()
 	var top change.CSN
 	for _, c := range snap.vector {
@@ -502,15 +568,14 @@ func (r *Replicator) install(ctx context.Context, snap *fetchedSnapshot) error {
 		return fmt.Errorf("clear the replicated data: %w", err)
 	}
 
-	// The snapshot's State, then its floors and checkpoint.
-	uuids := snap.state.Entries()
-	var buf []byte
-	for start := 0; start < len(uuids); start += recordBatch {
-		batch := uuids[start:min(start+recordBatch, len(uuids))]
+	// The snapshot's State (as received; with bulk, the loader writes
+	// it with the entries), then its floors and checkpoint.
+	raw := snap.raw
+	for start := 0; bulk == "" && start < len(raw.uuids); start += recordBatch {
+		end := min(start+recordBatch, len(raw.uuids))
 		err := r.eng.UpdateRecords(ctx, func(tx *directory.Tx) error {
-			for _, u := range batch {
-				buf, _ = snap.state.AppendEntryState(buf[:0], u)
-				if err := tx.PutRecord(append(bytes.Clone(keyEntryState), u[:]...), bytes.Clone(buf)); err != nil {
+			for i := start; i < end; i++ {
+				if err := tx.PutRecord(entryStateKey(raw.uuids[i]), raw.entry(i)); err != nil {
 					return err
 				}
 			}
@@ -537,7 +602,13 @@ func (r *Replicator) install(ctx context.Context, snap *fetchedSnapshot) error {
 	r.clog.cutSubscribers()
 
 	state := snap.state
-	state.TakeUnsaved() // stored above already
+	if bulk == "" {
+		// Stored above already: its entries' stamps are read back
+		// from the store from now on.
+		state.SetSource(storeSource{r.eng}, r.cfg.StateCacheEntries)
+	}
+	state.TakeUnsaved()
+	state.Saved()
 	vec := snap.vector.Clone()
 	for i := range carried {
 		state.Apply(&carried[i])
@@ -561,7 +632,11 @@ func (r *Replicator) install(ctx context.Context, snap *fetchedSnapshot) error {
 
 	// The store: every entry rewritten or removed as the new State
 	// resolves. Local writes are still refused, so nothing is skipped.
-	if err := r.resolve(ctx); err != nil {
+	if bulk != "" {
+		if err := r.bulkStore(ctx, raw, bulk); err != nil {
+			return fmt.Errorf("write the snapshot's entries: %w", err)
+		}
+	} else if err := r.resolve(ctx); err != nil {
 		return fmt.Errorf("write the snapshot's entries: %w", err)
 	}
 	r.reinit.update(func(s *ReinitStatus) { s.Resolve = time.Since(installed).String() })
@@ -571,6 +646,64 @@ func (r *Replicator) install(ctx context.Context, snap *fetchedSnapshot) error {
 	r.reinit.setMarker(false)
 	r.markDirty()
 	return nil
+}
+
+// bulkStore writes the State's entries, as it materialises them, and the
+// snapshot's entry states with the engine's bulk loader into a store
+// that holds no entries (Join). The State reads its evicted entries
+// from raw until the load is done, from the store afterwards.
+func (r *Replicator) bulkStore(ctx context.Context, raw *rawStates, tmpDir string) error {
+	l, err := r.eng.NewLoader(tmpDir)
+	if err != nil {
+		return err
+	}
+	for i, u := range raw.uuids {
+		if err := l.AddRecord(entryStateKey(u), raw.entry(i)); err != nil {
+			l.Cancel()
+			return err
+		}
+	}
+	r.smu.Lock()
+	state := r.state
+	var sh *Shown
+	records := func(yield func(directory.LoadRecord, error) bool) {
+		sh = state.MaterializeAll(func(e *Entry) bool {
+			return yield(directory.LoadRecord{DN: e.DN, Attrs: dirAttrs(e.Attrs)}, nil)
+		})
+	}
+	n, err := l.Load(ctx, records, runtime.GOMAXPROCS(0), nil)
+	if err == nil {
+		err = state.Err()
+	}
+	r.smu.Unlock()
+	if err != nil {
+		l.Cancel()
+		return err
+	}
+	if err := l.Finish(); err != nil {
+		return err
+	}
+	r.smu.Lock()
+	state.SetSource(storeSource{r.eng}, r.cfg.StateCacheEntries)
+	r.smu.Unlock()
+	r.rmu.Lock()
+	r.mat, r.matOf, r.bulkLoaded = sh, state, true
+	r.rmu.Unlock()
+	r.log.Info("replication: entries bulk loaded", "entries", n, "states", len(raw.uuids))
+	return nil
+}
+
+// dirAttrs converts materialised attributes to the engine's.
+func dirAttrs(attrs []Attribute) []directory.Attr {
+	out := make([]directory.Attr, 0, len(attrs))
+	for _, a := range attrs {
+		vals := make([][]byte, len(a.Values))
+		for j, v := range a.Values {
+			vals[j] = []byte(v)
+		}
+		out = append(out, directory.Attr{Name: a.Name, Values: vals})
+	}
+	return out
 }
 
 // deleteRecords deletes every record under prefix, in batches, except
@@ -751,7 +884,7 @@ func (r *Replicator) serveReinit(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, ErrReinitRunning.Error(), http.StatusConflict)
 		return
 	}
-	go r.reinitialise(r.reinit.context(), cfg)
+	go r.reinitialise(r.reinit.context(), cfg, "")
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusAccepted)
 	enc := json.NewEncoder(w)

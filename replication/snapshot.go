@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/switchboard-ldap/switchboard/change"
+	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/ldap"
 )
 
@@ -136,9 +137,10 @@ func (r *Replicator) Snapshot(q *SnapshotRequest) (*SnapshotResponse, error) {
 }
 
 // takeSnapshot encodes the replicated State as it stands, with its
-// vector, floor and generation, under the state's read lock: local
-// writes and remote batches wait while it runs (about 100 ms per
-// 100,000 entries).
+// vector, floor and generation, under the state's read lock (and
+// readMu: entries evicted from the State's cache are read back from the
+// store): local writes and remote batches wait while it runs (about
+// 100 ms per 100,000 entries when they are in memory).
 func (r *Replicator) takeSnapshot(consumer uint16) (*heldSnapshot, error) {
 	// Local writes commit concurrently, so the vector's local CSN may
 	// pass one still in flight: the snapshot claims this replica's own
@@ -147,6 +149,8 @@ func (r *Replicator) takeSnapshot(consumer uint16) (*heldSnapshot, error) {
 	below := r.clog.Committed()
 	r.smu.RLock()
 	defer r.smu.RUnlock()
+	r.readMu.Lock() // encoding reads evicted entries into the State's cache
+	defer r.readMu.Unlock()
 	if r.generation.IsZero() {
 		return nil, &ldap.Error{Code: ldap.Unavailable, Message: "replication snapshot: the supplier holds no data yet"}
 	}
@@ -156,14 +160,45 @@ func (r *Replicator) takeSnapshot(consumer uint16) (*heldSnapshot, error) {
 	}
 	h.uuids = r.state.Entries()
 	h.ends = make([]int, len(h.uuids))
-	for i, u := range h.uuids {
+	i := 0
+	// encode appends entry i's state: from memory if it is resident,
+	// else its stored record (current: an entry is evicted only once
+	// stored), read in the same scan of the r s records.
+	encode := func(stored []byte) {
 		if i == 1024 {
 			// Size the buffer once from the first entries, rather than
 			// copying it every time it doubles.
 			h.data = slices.Grow(h.data, len(h.data)/i*(len(h.uuids)-i)*9/8)
 		}
-		h.data, _ = r.state.AppendEntryState(h.data, u)
+		if stored != nil && r.state.isEvicted(h.uuids[i]) {
+			h.data = append(h.data, stored...)
+		} else {
+			h.data, _ = r.state.AppendEntryState(h.data, h.uuids[i])
+		}
 		h.ends[i] = len(h.data)
+		i++
+	}
+	err := r.eng.View(func(v *directory.View) error {
+		return v.Records(keyEntryState, nil, false, func(k, val []byte) (bool, error) {
+			var u UUID
+			copy(u[:], k[len(keyEntryState):])
+			for i < len(h.uuids) && h.uuids[i].Compare(u) < 0 {
+				encode(nil)
+			}
+			if i < len(h.uuids) && h.uuids[i] == u {
+				encode(val)
+			}
+			return true, nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("replication: snapshot: read the stored states: %w", err)
+	}
+	for i < len(h.uuids) {
+		encode(nil)
+	}
+	if err := r.state.Err(); err != nil {
+		return nil, err
 	}
 	return h, nil
 }

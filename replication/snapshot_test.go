@@ -43,6 +43,13 @@ type testReplica struct {
 // it. An empty dir means a fresh temporary one.
 func startReplica(t testing.TB, id uint16, dir string) *testReplica {
 	t.Helper()
+	return startReplicaWith(t, id, dir, nil)
+}
+
+// startReplicaWith is startReplica with a change to the Replicator's
+// configuration.
+func startReplicaWith(t testing.TB, id uint16, dir string, set func(*MultiConfig)) *testReplica {
+	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
 	}
@@ -54,7 +61,11 @@ func startReplica(t testing.TB, id uint16, dir string) *testReplica {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := NewReplicator(MultiConfig{Changelog: clog, Settle: 5 * time.Millisecond})
+	mc := MultiConfig{Changelog: clog, Settle: 5 * time.Millisecond}
+	if set != nil {
+		set(&mc)
+	}
+	rep, err := NewReplicator(mc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,9 +147,9 @@ func (tr *testReplica) settle() [32]byte {
 	if err := tr.rep.resolve(context.Background()); err != nil {
 		tr.t.Fatal(err)
 	}
-	tr.rep.smu.RLock()
+	tr.rep.smu.Lock() // materialising reads evicted entries into the cache
 	d := tr.rep.state.Digest()
-	tr.rep.smu.RUnlock()
+	tr.rep.smu.Unlock()
 	sd, err := tr.rep.StoreDigest()
 	if err != nil {
 		tr.t.Fatal(err)

@@ -197,7 +197,10 @@ type entryState struct {
 	added   change.CSN // lowest add CSN; zero until the add arrives
 	deleted change.CSN // highest delete CSN; zero while not deleted
 	places  []placement
-	attrs   []attrState // by key
+	attrs   []attrState // by key; nil while evicted
+	// evicted: the attribute stamps are not in memory but in the State's
+	// source (see stateCache); ref: used since the cache last looked.
+	evicted, ref bool
 }
 
 // find returns where the attribute with lower-case name k is, or would go.
@@ -230,6 +233,8 @@ type State struct {
 	// layoutGen counts the changes a Shown's cached view cannot follow
 	// entry by entry (purges and loaded entry states).
 	layoutGen uint64
+	// cache, if set (SetSource), bounds the attribute stamps in memory.
+	cache *stateCache
 }
 
 // NewState returns an empty state. A nil schema treats every attribute
@@ -244,10 +249,12 @@ func NewState(schema Schema) *State {
 // Len returns the number of entries the state holds, tombstones included.
 func (s *State) Len() int { return len(s.entries) }
 
-// Clone returns a deep copy of s.
+// Clone returns a deep copy of s, every entry's stamps in memory (it
+// reads evicted ones from the source; the copy has no source).
 func (s *State) Clone() *State {
 	c := &State{schema: s.schema, floor: s.floor, entries: make(map[UUID]*entryState, len(s.entries))}
 	for u, e := range s.entries {
+		s.resident(u, e)
 		ne := &entryState{added: e.added, deleted: e.deleted, places: slices.Clone(e.places), attrs: slices.Clone(e.attrs)}
 		for i := range ne.attrs {
 			ne.attrs[i].values = slices.Clone(ne.attrs[i].values)
@@ -262,7 +269,8 @@ func (s *State) Clone() *State {
 // merged by taking a maximum (or minimum), and ties between different
 // data under one CSN are broken by comparing the data. A change never
 // fails because of a conflict; Apply returns an error wrapping ErrBadOp
-// only for a malformed change, and then leaves s as it was.
+// only for a malformed change, and then leaves s as it was, or (with a
+// source) the error reading the entry's stored state (see Err).
 //
 // A change older than the bound of an earlier Purge is ignored: it was
 // applied before the purge (that is Purge's precondition), and applying
@@ -289,6 +297,9 @@ func (s *State) Apply(o *Op) error {
 			}
 		}
 		e := s.entry(o.Entry)
+		if !s.resident(o.Entry, e) {
+			return s.cache.err
+		}
 		s.touch(o.Entry)
 		if e.attrs == nil {
 			e.attrs = make([]attrState, 0, len(o.Attrs)) // no room wasted by growing
@@ -313,6 +324,9 @@ func (s *State) Apply(o *Op) error {
 			}
 		}
 		e := s.entry(o.Entry)
+		if !s.resident(o.Entry, e) {
+			return s.cache.err
+		}
 		s.touch(o.Entry)
 		for i, m := range o.Mods {
 			c := o.ModCSN(i)
@@ -350,6 +364,9 @@ func (s *State) Apply(o *Op) error {
 			old = dn[0]
 		}
 		e := s.entry(o.Entry)
+		if !s.resident(o.Entry, e) {
+			return s.cache.err
+		}
 		s.touch(o.Entry)
 		e.addPlacement(p)
 		for _, a := range old {
@@ -398,6 +415,7 @@ func (s *State) entry(u UUID) *entryState {
 	if e == nil {
 		e = &entryState{}
 		s.entries[u] = e
+		s.created(u, e)
 	}
 	return e
 }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+
+	"github.com/switchboard-ldap/switchboard/replication"
 )
 
 // Config is the whole configuration, read from config.yaml, SWITCHBOARD_*
@@ -175,6 +177,9 @@ type Config struct {
 		} `mapstructure:"op_log"`
 		TombstoneWindow     time.Duration `mapstructure:"tombstone_window"`
 		MaintenanceInterval time.Duration `mapstructure:"maintenance_interval"`
+		// StateCacheEntries bounds the entries whose replicated
+		// attribute stamps stay in memory (MultiConfig.StateCacheEntries).
+		StateCacheEntries int `mapstructure:"state_cache_entries"`
 		// Consumers are the DNs, besides the root DN, allowed to pull
 		// (multi-supplier) and whose RFC 4533 sync searches hold the
 		// changelog back until they have read it.
@@ -313,6 +318,7 @@ var defaults = []struct {
 	{"replication.op_log.max_ops", 1000000, "multi-supplier op log: per origin, the oldest ops beyond this many are trimmed (same bound; 0: no size bound)"},
 	{"replication.tombstone_window", 7 * 24 * time.Hour, "deletions are remembered this long; a replica cut off for longer is forgotten, refused both ways and must be reinitialised"},
 	{"replication.maintenance_interval", time.Minute, "how often the op log is trimmed, the replicated state purged and replica positions saved"},
+	{"replication.state_cache_entries", replication.DefaultStateCacheEntries, "multi-supplier: entries whose replicated attribute stamps stay in memory; the others are read from the store when needed (-1: no bound, the whole state in memory)"},
 	{"passwords.scheme", "argon2id", "scheme of new userPassword hashes: argon2id, pbkdf2-sha512 or ssha512"},
 	{"passwords.argon2.memory_kib", 19456, "Argon2id memory of new hashes, KiB (OWASP: 19 MiB)"},
 	{"passwords.argon2.time", 2, "Argon2id passes of new hashes"},
@@ -448,6 +454,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("config: log.format %q is neither text nor json", c.Log.Format)
 	case c.TLS.Require != "none" && c.TLS.Require != "bind" && c.TLS.Require != "all":
 		return fmt.Errorf("config: tls.require %q is none of none, bind, all", c.TLS.Require)
+	case c.Replication.StateCacheEntries == 0 || c.Replication.StateCacheEntries < -1:
+		return fmt.Errorf("config: replication.state_cache_entries %d: give a number of entries, or -1 for no bound", c.Replication.StateCacheEntries)
 	case c.Replication.MultiSupplier && len(c.Encryption.Attributes) > 0:
 		// The replication op log and the pull protocol carry values in
 		// clear; sealing them there is not done yet.

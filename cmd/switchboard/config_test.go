@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchboard-ldap/switchboard/replication"
 )
 
 func loadFrom(t testing.TB, yaml string, args ...string) (*Config, error) {
@@ -56,10 +58,25 @@ func TestConfigRejectsBadValues(t *testing.T) {
 		"limits:\n  max_pdu_before_bind: -1\n",
 		"limits:\n  idle_timeout: soon\n",
 		"listen: [1, 2\n",
+		"replication:\n  state_cache_entries: 0\n",
+		"replication:\n  state_cache_entries: -2\n",
 	} {
 		if _, err := loadFrom(t, yaml); err == nil {
 			t.Errorf("config %q accepted", yaml)
 		}
+	}
+}
+
+// TestConfigStateCache: replication.state_cache_entries defaults to
+// replication.DefaultStateCacheEntries and takes -1 for no bound.
+func TestConfigStateCache(t *testing.T) {
+	cfg, err := loadFrom(t, "")
+	if err != nil || cfg.Replication.StateCacheEntries != replication.DefaultStateCacheEntries {
+		t.Fatalf("default: %v, %v", cfg.Replication.StateCacheEntries, err)
+	}
+	cfg, err = loadFrom(t, "replication:\n  state_cache_entries: -1\n")
+	if err != nil || cfg.Replication.StateCacheEntries != -1 {
+		t.Fatalf("-1: %v, %v", cfg.Replication.StateCacheEntries, err)
 	}
 }
 

@@ -52,9 +52,11 @@ func setMemoryLimit(ctx context.Context, cfg *Config, eng *directory.Engine, log
 		log.Info("memory limit from GOMEMLIMIT", "limit_mib", debug.SetMemoryLimit(-1)>>20)
 	} else if cfg.MemoryLimitMB == 0 && cfg.Replication.MultiSupplier {
 		// The replicated state is live heap the store's budget does not
-		// count (a few KB per entry): a limit derived without it would
-		// keep the collector running. Set memory_limit_mb to have one.
-		log.Info("no soft memory limit: multi-supplier replication holds its state in memory")
+		// count (its placements and resolved view, about 1-2 KB per
+		// entry, and replication.state_cache_entries entries' stamps): a
+		// limit derived without it would keep the collector running.
+		// Set memory_limit_mb to have one.
+		log.Info("no soft memory limit: multi-supplier replication keeps heap the store's budget does not count")
 	} else if limit := memoryLimit(cfg.MemoryLimitMB, eng.HeapBudget()); limit > 0 {
 		debug.SetMemoryLimit(limit)
 		log.Info("soft memory limit", "limit_mib", limit>>20, "store_budget_mib", eng.HeapBudget()>>20)

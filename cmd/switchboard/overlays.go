@@ -88,7 +88,7 @@ func overlays() []overlay {
 				if w.rep, err = replication.NewReplicator(replication.MultiConfig{Changelog: clog, Logger: w.log,
 					OpLogMaxAge: cfg.Replication.OpLog.MaxAge, OpLogMaxOps: cfg.Replication.OpLog.MaxOps,
 					TombstoneWindow: cfg.Replication.TombstoneWindow, MaintenanceInterval: cfg.Replication.MaintenanceInterval,
-					References: w.refs}); err != nil {
+					StateCacheEntries: cfg.Replication.StateCacheEntries, References: w.refs}); err != nil {
 					return err
 				}
 				w.hooks = append(w.hooks, w.rep)

@@ -1,0 +1,157 @@
+package replication
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/switchboard-ldap/switchboard/directory"
+)
+
+// smallCache bounds a test replica's State to 8 entries' stamps.
+func smallCache(c *MultiConfig) { c.StateCacheEntries = 8 }
+
+// TestBoundedReplicaRestart: a replica whose State keeps 8 entries'
+// attribute stamps in memory takes writes, resolves and restarts (the
+// stored states loaded as placements only) with the store and the State
+// agreeing, and keeps taking writes after the restart.
+func TestBoundedReplicaRestart(t *testing.T) {
+	a := startReplicaWith(t, 1, "", smallCache)
+	a.seedPeople(200)
+	a.settle()
+	for i := range 50 {
+		modify(t, a.eng, fmt.Sprintf("cn=p%d,ou=people,dc=example,dc=com", i*3), "description", fmt.Sprint("changed ", i))
+	}
+	want := a.settle()
+	a.rep.smu.Lock()
+	resident, loads, evicts := a.rep.state.CacheStats()
+	a.rep.smu.Unlock()
+	if resident > 8 || loads == 0 || evicts == 0 {
+		t.Fatalf("cache: %d resident (bound 8), %d loads, %d evictions", resident, loads, evicts)
+	}
+	a.close()
+
+	b := startReplicaWith(t, 1, a.dir, smallCache)
+	b.rep.smu.Lock()
+	resident, _, _ = b.rep.state.CacheStats()
+	n := b.rep.state.Len()
+	b.rep.smu.Unlock()
+	if resident != 0 || n != 202 {
+		t.Fatalf("after Open: %d entries, %d of them decoded whole; want 202, none", n, resident)
+	}
+	if got := b.settle(); got != want {
+		t.Fatal("the digest changed across the restart")
+	}
+	// A round of one modify reads only that entry's stored state.
+	b.rep.smu.Lock()
+	_, loadsBefore, _ := b.rep.state.CacheStats()
+	b.rep.smu.Unlock()
+	modify(t, b.eng, "cn=p1,ou=people,dc=example,dc=com", "description", "after the restart")
+	if err := b.rep.resolve(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b.rep.smu.Lock()
+	_, loadsAfter, _ := b.rep.state.CacheStats()
+	b.rep.smu.Unlock()
+	if loadsAfter-loadsBefore > 1 {
+		t.Fatalf("a round of one modify read %d stored states", loadsAfter-loadsBefore)
+	}
+	b.settle()
+	en, err := b.eng.Entry("cn=p1,ou=people,dc=example,dc=com")
+	if err != nil || en == nil || en.First("description") != "after the restart" {
+		t.Fatalf("after a write: %v %v", en, err)
+	}
+}
+
+// TestJoinBulkLoads: a new replica joined with Join holds, once opened
+// again, the supplier's entries and replicated state, written by the
+// bulk loader with the snapshot's entry states; it then takes writes
+// that its supplier pulls.
+func TestJoinBulkLoads(t *testing.T) {
+	a := startReplicaWith(t, 1, "", smallCache) // its snapshot reads stored states
+	a.seedPeople(300)
+	for i := range 40 {
+		modify(t, a.eng, fmt.Sprintf("cn=p%d,ou=people,dc=example,dc=com", i), "description", fmt.Sprint("changed ", i))
+	}
+	for i := 250; i < 300; i++ {
+		if _, err := a.eng.Delete(context.Background(), fmt.Sprintf("cn=p%d,ou=people,dc=example,dc=com", i), directory.WriteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := a.settle()
+
+	b := startReplicaWith(t, 2, "", smallCache)
+	if err := b.rep.Join(context.Background(), a.peer(), filepath.Join(t.TempDir(), "runs")); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.rep.resolve(context.Background()); err == nil {
+		t.Fatal("a bulk-loaded replica resolved again before being reopened")
+	}
+	b.close()
+	c := startReplicaWith(t, 2, b.dir, smallCache)
+	if st := c.rep.ReinitStatus(); st.Phase == ReinitNeeded {
+		t.Fatalf("the joined replica reopens as incomplete: %+v", st)
+	}
+	if got := c.settle(); got != want {
+		t.Fatal("the joined replica's digest differs from its supplier's")
+	}
+	if c.eng.EntryCount() != a.eng.EntryCount() {
+		t.Fatalf("%d entries, the supplier has %d", c.eng.EntryCount(), a.eng.EntryCount())
+	}
+	a.rep.smu.Lock()
+	an := a.rep.state.Len()
+	a.rep.smu.Unlock()
+	c.rep.smu.Lock()
+	cn := c.rep.state.Len()
+	c.rep.smu.Unlock()
+	if cn != an {
+		t.Fatalf("the joined replica's State holds %d entries, the supplier's %d", cn, an)
+	}
+	ga, _ := a.rep.Position()
+	gc, _ := c.rep.Position()
+	if ga != gc {
+		t.Fatalf("generation %s, the supplier's %s", gc, ga)
+	}
+	modify(t, c.eng, "cn=p7,ou=people,dc=example,dc=com", "description", "written on the joined replica")
+	c.settle()
+	if _, err := a.rep.CatchUp(context.Background(), c.peer()); err != nil {
+		t.Fatal(err)
+	}
+	if a.settle() != c.settle() {
+		t.Fatal("the supplier did not converge with the joined replica")
+	}
+}
+
+// TestStateHeapScale measures the live heap a replica holding
+// SWITCHBOARD_STATE_HEAP_ENTRIES people keeps (skipped unless set) after
+// a restart, with the State unbounded (-1, as every entry's stamps were
+// kept before) and bounded (the default cache, and 1,000 entries).
+func TestStateHeapScale(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("SWITCHBOARD_STATE_HEAP_ENTRIES"))
+	if n <= 0 {
+		t.Skip("set SWITCHBOARD_STATE_HEAP_ENTRIES (say 20000) to measure")
+	}
+	a := startReplica(t, 1, "")
+	a.seedPeople(n)
+	a.settle()
+	a.close()
+	for _, cache := range []int{-1, DefaultStateCacheEntries, 1000} {
+		before := heapNow()
+		t0 := time.Now()
+		r := startReplicaWith(t, 1, a.dir, func(c *MultiConfig) { c.StateCacheEntries = cache })
+		opened := time.Since(t0)
+		r.settle()
+		settled := time.Since(t0)
+		r.rep.smu.Lock()
+		resident, _, _ := r.rep.state.CacheStats()
+		r.rep.smu.Unlock()
+		held := heapNow() - before
+		t.Logf("cache %d: %d entries, %d with stamps in memory; open %s, settled %s; live heap %.0f MiB (%.0f bytes per entry)",
+			cache, n+2, resident, opened.Round(time.Millisecond), settled.Round(time.Millisecond), held, held*(1<<20)/float64(n+2))
+		r.close()
+	}
+}
