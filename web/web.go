@@ -189,32 +189,16 @@ func (s *Server) Login(ctx context.Context, remote net.Addr, login string, passw
 		return nil, fmt.Errorf("web: resolve login: %w", err)
 	}
 	key := sessionKey(remote, dn, password)
-	now := time.Now()
-	s.mu.Lock()
-	if se := s.sessions[key]; se != nil && !se.conn.IsClosing() && now.Sub(se.born) < or(s.SessionMaxAge, DefaultSessionMaxAge) {
-		se.mu.Lock()
-		se.used, se.users = now, se.users+1
-		se.mu.Unlock()
-		s.mu.Unlock()
+	if se := s.reuse(key); se != nil {
 		return se, nil
 	}
-	s.mu.Unlock()
+	now := time.Now()
 
 	conn, err := s.bind(ctx, remote, dn, password)
 	if err != nil {
 		return nil, err
 	}
-	se := &Session{DN: dn, conn: conn, born: now, used: now, users: 1}
-	s.mu.Lock()
-	if s.sessions == nil {
-		s.sessions = map[[32]byte]*Session{}
-	}
-	if old := s.sessions[key]; old != nil {
-		old.retire()
-	}
-	s.sessions[key] = se
-	s.mu.Unlock()
-	return se, nil
+	return s.keep(key, &Session{DN: dn, conn: conn, born: now, used: now, users: 1}), nil
 }
 
 // Open authenticates as Login does but returns a session of the
@@ -283,16 +267,10 @@ func (s *Server) bind(ctx context.Context, remote net.Addr, dn string, password 
 // reused as Login's are. Call Release when done with it.
 func (s *Server) SessionAs(ctx context.Context, remote net.Addr, dn string) (*Session, error) {
 	key := sessionKey(remote, dn, nil) // Login never has an empty password
-	now := time.Now()
-	s.mu.Lock()
-	if se := s.sessions[key]; se != nil && !se.conn.IsClosing() && now.Sub(se.born) < or(s.SessionMaxAge, DefaultSessionMaxAge) {
-		se.mu.Lock()
-		se.used, se.users = now, se.users+1
-		se.mu.Unlock()
-		s.mu.Unlock()
+	if se := s.reuse(key); se != nil {
 		return se, nil
 	}
-	s.mu.Unlock()
+	now := time.Now()
 	c, err := s.LDAP.DialAs(ctx, remote, dn)
 	if err != nil {
 		return nil, fmt.Errorf("web: connect to the directory: %w", err)
@@ -308,6 +286,22 @@ func (s *Server) SessionAs(ctx context.Context, remote net.Addr, dn string) (*Se
 		return nil, fmt.Errorf("web: bind as %s: %w", dn, err)
 	}
 	return s.keep(key, &Session{DN: dn, conn: conn, born: now, used: now, users: 1}), nil
+}
+
+// reuse returns the kept session under key, counted as in use, if it is
+// open and younger than SessionMaxAge.
+func (s *Server) reuse(key [32]byte) *Session {
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	se := s.sessions[key]
+	if se == nil || se.conn.IsClosing() || now.Sub(se.born) >= or(s.SessionMaxAge, DefaultSessionMaxAge) {
+		return nil
+	}
+	se.mu.Lock()
+	se.used, se.users = now, se.users+1
+	se.mu.Unlock()
+	return se
 }
 
 // keep records se under key, retiring the session it replaces.
