@@ -3,7 +3,7 @@
 # same machine and the same load, alternating servers per case.
 #
 #   cmd/switchboard-bench/compare.sh [-quick] [-n N] [-duration D] [-warmup D] [-cases "eq:1 eq:8@people ..."]
-#                                    [-matrix] [-workdir DIR] [-as-user]
+#                                    [-matrix] [-workdir DIR] [-as-user] [-anonymous]
 #
 # A case is op:conns, optionally @base: suffix (the default), people
 # (ou=people, the base mail clients and SSO servers are configured with)
@@ -17,6 +17,9 @@
 # two, "userPassword: self write, anonymous auth; everything: read") on
 # every entry and attribute: the cost of access control. Writes are then
 # refused by both, so give -as-user read cases only.
+#
+# -anonymous binds as no one (after -matrix too): anonymous readers, what
+# mail clients' address books mostly are, under the same rules.
 #
 # -quick is a smoke run: N=2000, 2 s per case, 0.5 s warm-up.
 # SWITCHBOARD_BIN=path (and BENCH_BIN=path) use prebuilt binaries.
@@ -42,6 +45,7 @@ WARMUP=2s
 CASES="eq:1 eq:8 sub:8 presence:8 and:8 or:8 thunderbird:8 outlook:8 base:8 bind:8 modify:8 adddel:8 mix:8"
 WORK=${WORKDIR:-/tmp/switchboard-compare}
 AS_USER=0
+ANON=0
 MATRIX_CASES=""
 for b in suffix people deep; do
 	for op in eq sub thunderbird outlook presence onelevel paged sortpage base; do
@@ -57,8 +61,9 @@ while [ $# -gt 0 ]; do
 	-cases) CASES=$2; shift ;;
 	-workdir) WORK=$2; shift ;;
 	-as-user) AS_USER=1 ;;
+	-anonymous) ANON=1 ;;
 	-matrix) CASES=$MATRIX_CASES AS_USER=1 ;;
-	*) echo "usage: $0 [-quick] [-n N] [-duration D] [-warmup D] [-cases 'op:conns[@base] ...'] [-matrix] [-workdir DIR] [-as-user]" >&2; exit 2 ;;
+	*) echo "usage: $0 [-quick] [-n N] [-duration D] [-warmup D] [-cases 'op:conns[@base] ...'] [-matrix] [-workdir DIR] [-as-user] [-anonymous]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -217,6 +222,10 @@ if [ "$AS_USER" = 1 ]; then
 	# The generator gives every person the password "password".
 	BIND_DN=$(grep -m1 '^dn: uid=' "$DATA" | cut -c5-) BIND_PW=password
 	log "load client binds as $BIND_DN"
+fi
+if [ "$ANON" = 1 ]; then
+	BIND_DN="" BIND_PW=""
+	log "load client does not bind (anonymous)"
 fi
 
 alive() { kill -0 "$1" 2>/dev/null; }
