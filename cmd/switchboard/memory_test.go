@@ -35,10 +35,10 @@ func TestMemoryLimit(t *testing.T) {
 	// Derived: the memtable arena of 64 MiB plus 2 x 15%, the 64 MiB
 	// entry cache with its DN map (131,072 x 100 bytes), posting-list map
 	// (32,768 x 100 bytes), bind map (131,072 x 160 bytes), table of
-	// one-ID lists (1 MiB when empty) and long posting lists (4 MiB), and
-	// 32 MiB of headroom. No block cache: a new store's tables are plain
+	// one-ID lists (1 MiB when empty), long posting lists (4 MiB) and
+	// sort posting sets (8 MiB), and 32 MiB of headroom. No block cache: a new store's tables are plain
 	// (and no index cache without encryption).
-	const maps = 131072*100 + 32768*100 + 131072*160 + 1*mib + 4*mib
+	const maps = 131072*100 + 32768*100 + 131072*160 + 1*mib + 4*mib + 8*mib
 	want := float64(64*mib + 2*(64*mib*15/100) + 64*mib + maps + 32*mib)
 	if got := limit(startServer(t, "")); got != want {
 		t.Errorf("derived limit %.0f MiB, want %.0f MiB", got/mib, want/mib)
