@@ -341,7 +341,7 @@ var defaults = []struct {
 // what the command does. Every key is still accepted, as the config file
 // and the environment hold them all.
 var commandKeys = map[string][]string{
-	"import":        {"data", "suffix", "root_dn", "schema_files", "cache_mb", "encryption.", "ldif.", "log.", "passwords.scheme", "passwords.argon2.", "passwords.pbkdf2.", "overlays."},
+	"import":        {"data", "suffix", "root_dn", "schema_files", "cache_mb", "encryption.", "ldif.", "log.", "passwords.scheme", "passwords.argon2.", "passwords.pbkdf2.", "overlays.", "carddav.max_card_bytes", "carddav.max_photo_bytes"},
 	"export":        {"data", "suffix", "schema_files", "cache_mb", "encryption.", "log."},
 	"verify":        {"data", "suffix", "schema_files", "cache_mb", "encryption.", "log."},
 	"reindex":       {"data", "suffix", "schema_files", "cache_mb", "encryption.", "log."},

@@ -32,9 +32,26 @@ const importMaxRecord = 512 << 20
 // directory only when every record loaded. The target must not hold a
 // store already (import into a running server with ldapadd instead).
 func cmdImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, cfg, err := parseFlags("import", "import [flags] FILE.ldif", args, stderr)
+	var format, book, owner string
+	fs, cfg, err := parseFlags("import", "import [flags] FILE.ldif | import --format vcard --owner DN [--addressbook BOOK] FILE.vcf...", args, stderr, func(fs *pflag.FlagSet) {
+		fs.StringVar(&format, "format", "ldif", "ldif (a new store) or vcard (cards into a personal address book of an existing store)")
+		fs.StringVar(&owner, "owner", "", "with --format vcard: the DN of the user whose address book takes the cards")
+		fs.StringVar(&book, "addressbook", "contacts", "with --format vcard: the personal address book, created if missing")
+	})
 	if err != nil {
 		return err
+	}
+	switch {
+	case format != "ldif" && format != "vcard":
+		return fmt.Errorf("import: --format %q: want ldif or vcard", format)
+	case format == "vcard":
+		if owner == "" || fs.NArg() == 0 {
+			fs.Usage()
+			return errors.New("import --format vcard needs --owner and at least one .vcf file ('-' for stdin)")
+		}
+		return importVCards(ctx, cfg, owner, book, fs.Args(), stdout, stderr)
+	case owner != "" || fs.Changed("addressbook"):
+		return errors.New("import: --owner and --addressbook are for --format vcard")
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()

@@ -2,6 +2,7 @@
 //
 //	switchboard serve           run the server
 //	switchboard import FILE     load an LDIF file into a new store, offline
+//	                            (--format vcard: .vcf into an address book)
 //	switchboard export [FILE]   write the whole tree as LDIF
 //	switchboard hash-password   print a hash of a password (passwords.scheme)
 //	switchboard cert --dir DIR  write a development CA and server certificate
@@ -33,7 +34,8 @@ Usage:
 
 Commands:
   serve          run the LDAP server and the admin HTTP API
-  import FILE    bulk-load an LDIF file into a new store (offline, all-or-nothing)
+  import FILE    bulk-load an LDIF file into a new store (offline, all-or-nothing);
+                 with --format vcard --owner DN, .vcf files into a personal address book
   export [FILE]  write every entry as LDIF (to stdout without FILE)
   reindex        build the configured indexes that the store lacks (offline)
   verify         check that every index agrees with the entries (offline)

@@ -392,15 +392,12 @@ func (rq *request) put() error {
 	if err != nil {
 		return err
 	}
-	c, err := Parse(data)
-	if err != nil {
-		return &httpError{status: http.StatusBadRequest, cond: "valid-address-data", space: nsCardDAV, msg: err.Error()}
-	}
-	for _, p := range c.All("PHOTO") {
-		if b, ok := photoBytes(p); ok && len(b) > rq.h.cfg.MaxPhotoBytes {
+	if _, err := (Limits{rq.h.cfg.MaxCardBytes, rq.h.cfg.MaxPhotoBytes}).Check(data); err != nil {
+		if errors.Is(err, ErrCardTooLarge) {
 			return &httpError{status: http.StatusRequestEntityTooLarge, cond: "max-resource-size", space: nsCardDAV,
-				msg: fmt.Sprintf("the card's PHOTO is %d bytes, more than the %d allowed", len(b), rq.h.cfg.MaxPhotoBytes)}
+				msg: strings.TrimPrefix(err.Error(), ErrCardTooLarge.Error()+": ")}
 		}
+		return &httpError{status: http.StatusBadRequest, cond: "valid-address-data", space: nsCardDAV, msg: err.Error()}
 	}
 	ok, err := rq.st.bookExists(rq.t.book)
 	if err != nil {

@@ -30,6 +30,11 @@
 // everything else; the default access rules let a user create, change
 // and delete entries below their own and keep the vCards private.
 //
+// A .vcf file of many cards goes into a personal book offline with
+// "switchboard import --format vcard": Split cuts it into cards, Limits
+// checks each as PUT does, and ImportName names each after its UID, so
+// that importing a card again replaces it.
+//
 // # Methods
 //
 // OPTIONS; PROPFIND with Depth 0 or 1 (infinity is 403
