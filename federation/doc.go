@@ -59,6 +59,19 @@
 // insufficientAccessRights: a revoked export), the import stops, reports
 // it, and purges its copy after its grace period.
 //
+// # Audit and metrics
+//
+// With Config.Audit, every PUT and DELETE of an export or import
+// (succeeded or refused, with the admin identity and address that made
+// it), an import's failure and its purge (made by the server, "who:
+// server") are recorded in the audit log as audit.Action records with
+// ops federation.export.put, federation.export.delete,
+// federation.import.put, federation.import.delete,
+// federation.import.failed and federation.import.purge; passwords are
+// never written. RegisterMetrics adds per-agreement series,
+// switchboard_federation_export_* labelled by export and
+// switchboard_federation_import_* labelled by import.
+//
 // # Storage
 //
 // Exports and imports are kept in DIR/federation.json (mode 0600),

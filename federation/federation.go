@@ -15,6 +15,7 @@ import (
 
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/directory/frontend"
+	"github.com/switchboard-ldap/switchboard/directory/overlay/audit"
 	"github.com/switchboard-ldap/switchboard/ldap"
 	"github.com/switchboard-ldap/switchboard/replication"
 )
@@ -32,7 +33,10 @@ type Config struct {
 	Changelog directory.ChangeLog
 	// Grace is how long a failed import keeps its copy before it is
 	// purged, unless the import sets its own (default 24 h).
-	Grace  time.Duration
+	Grace time.Duration
+	// Audit records export changes, import changes, failures and purges;
+	// nil records none.
+	Audit  *audit.Log
 	Logger *slog.Logger
 }
 
@@ -221,4 +225,14 @@ func (f *Federation) inSuffix(ndn string) bool {
 // overlaps reports whether two normalised subtrees share an entry.
 func overlaps(a, b string) bool {
 	return a == b || ldap.IsBelowNDN(a, b) || ldap.IsBelowNDN(b, a)
+}
+
+// audit records an action in the audit log, if there is one.
+func (f *Federation) audit(a audit.Action) {
+	if f.cfg.Audit == nil {
+		return
+	}
+	if err := f.cfg.Audit.RecordAction(a); err != nil {
+		f.log.Error("federation: audit record not written", "op", a.Op, "object", a.Object, "err", err)
+	}
 }

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/switchboard-ldap/switchboard/admin"
+	"github.com/switchboard-ldap/switchboard/directory/overlay/audit"
 )
 
 // maxBody bounds a request body.
@@ -104,6 +106,12 @@ func (f *Federation) putExportHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v, created, err := f.putExport(r.Context(), r.PathValue("name"), &req)
+	var details []string
+	if err == nil {
+		details = []string{"created=" + strconv.FormatBool(created), "bind_dn=" + v.BindDN, "base=" + v.Base, "scope=" + v.Scope,
+			"filter=" + v.Filter, "attributes=" + strings.Join(v.Attributes, ","), "password_changed=" + strconv.FormatBool(req.Password != "")}
+	}
+	f.audit(actionOf(r, "federation.export.put", err, details...))
 	if err != nil {
 		writeError(w, err)
 		return
@@ -118,6 +126,9 @@ func (f *Federation) putExportHTTP(w http.ResponseWriter, r *http.Request) {
 func (f *Federation) deleteExportHTTP(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	found, err := f.deleteExport(name)
+	if found || err != nil {
+		f.audit(actionOf(r, "federation.export.delete", err))
+	}
 	switch {
 	case err != nil:
 		writeError(w, err)
@@ -149,6 +160,12 @@ func (f *Federation) putImportHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v, created, err := f.putImport(r.Context(), r.PathValue("name"), &req)
+	var details []string
+	if err == nil {
+		details = []string{"created=" + strconv.FormatBool(created), "source=" + v.Source, "bind_dn=" + v.BindDN,
+			"remote_base=" + v.RemoteBase, "local_base=" + v.LocalBase}
+	}
+	f.audit(actionOf(r, "federation.import.put", err, details...))
 	if err != nil {
 		writeError(w, err)
 		return
@@ -163,6 +180,9 @@ func (f *Federation) putImportHTTP(w http.ResponseWriter, r *http.Request) {
 func (f *Federation) deleteImportHTTP(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	found, err := f.deleteImport(r.Context(), name)
+	if found || err != nil {
+		f.audit(actionOf(r, "federation.import.delete", err, "purged="+strconv.FormatBool(err == nil)))
+	}
 	switch {
 	case err != nil:
 		writeError(w, err)
@@ -171,4 +191,17 @@ func (f *Federation) deleteImportHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		w.WriteHeader(http.StatusNoContent)
 	}
+}
+
+// actionOf is the audit record of an API request on the export or import
+// named in its path: who made it, from where, and how it ended.
+func actionOf(r *http.Request, op string, err error, details ...string) audit.Action {
+	a := audit.Action{Op: op, Object: r.PathValue("name"), From: r.RemoteAddr, Details: details}
+	if id, ok := admin.IdentityFrom(r.Context()); ok {
+		a.Who = id.DN
+	}
+	if err != nil {
+		a.Failure = err.Error()
+	}
+	return a
 }

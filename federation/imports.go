@@ -17,6 +17,7 @@ import (
 	goldap "github.com/go-ldap/ldap/v3"
 
 	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/directory/overlay/audit"
 	"github.com/switchboard-ldap/switchboard/ldap"
 	"github.com/switchboard-ldap/switchboard/replication"
 )
@@ -501,6 +502,8 @@ func (f *Federation) failed(r *importRun, why string) {
 	r.mu.Unlock()
 	f.log.Warn("federation: the source refused the import; its copy will be purged", "import", r.spec.Name,
 		"err", why, "grace", r.grace(f.cfg.Grace))
+	f.audit(audit.Action{Op: "federation.import.failed", Object: r.spec.Name,
+		Details: []string{"error=" + why, "purge_at=" + r.spec.FailedAt.Add(r.grace(f.cfg.Grace)).Format(time.RFC3339)}})
 	if err := f.save(); err != nil {
 		f.log.Error("federation: saving", "err", err)
 	}
@@ -524,8 +527,11 @@ func (f *Federation) schedulePurge(r *importRun) {
 		}
 		if err := f.purge(context.Background(), r); err != nil {
 			f.log.Error("federation: purging a failed import", "import", r.spec.Name, "err", err)
+			f.audit(audit.Action{Op: "federation.import.purge", Object: r.spec.Name, Failure: err.Error()})
 			return
 		}
+		f.audit(audit.Action{Op: "federation.import.purge", Object: r.spec.Name,
+			Details: []string{"local_base=" + r.spec.LocalBase, "reason=the source refused the import"}})
 		r.mu.Lock()
 		r.spec.PurgedAt = time.Now().UTC()
 		r.mu.Unlock()

@@ -50,6 +50,7 @@ func overlays() []overlay {
 				if err != nil {
 					return nil, nil, err
 				}
+				r.audit = ao.Log()
 				return ao, ao.Close, nil
 			}},
 		{name: "ppolicy", on: func(cfg *Config, _ bool) bool { return cfg.Overlays.PPolicy.Enabled },
@@ -194,6 +195,9 @@ type requestPath struct {
 	clog *replication.Changelog
 	// backend is the whole chain, once wrapBackend built it.
 	backend directory.Backend
+	// audit is the audit overlay's log, if it is on (federation records
+	// its changes there too).
+	audit *audit.Log
 	// closers close the wrappers that hold resources, in the order
 	// to call them.
 	closers []func() error

@@ -307,7 +307,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// an export closes its connections, on srv (set below).
 	var srv *ldap.Server
 	fed, err := federation.Open(ctx, federation.Config{Dir: cfg.Data, Engine: eng, Frontend: fe, Changelog: clog,
-		Grace: cfg.Federation.Grace, Logger: log,
+		Grace: cfg.Federation.Grace, Audit: rp.audit, Logger: log,
 		Disconnect: func(ndn string) int {
 			if srv == nil {
 				return 0
@@ -319,6 +319,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer fed.Close()
+	if err := fed.RegisterMetrics(metrics.Registry); err != nil {
+		return err
+	}
 	syncreplStatus, stopSyncrepl, err := startSyncrepl(ctx, cfg, log, eng, clog, metrics, fed.Consumers)
 	if err != nil {
 		return err
