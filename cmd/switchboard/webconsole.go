@@ -29,8 +29,8 @@ type consoleOps struct {
 	eng       *directory.Engine
 	rep       *replication.Replicator // nil without multi-supplier replication
 	fed       *federation.Federation
-	admins    *adminDirectory         // the admin API's rule
-	tls       *tls.Config             // the server's certificate, nil without TLS
+	admins    *adminDirectory // the admin API's rule
+	tls       *tls.Config     // the server's certificate, nil without TLS
 	listeners []console.Listener
 	started   time.Time
 	auditFile string // the audit log, empty when off
