@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -80,5 +82,35 @@ func TestConsoleFederation(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("page:\n%s", body)
+	}
+}
+
+// TestConsoleIndexBuild: a server reopened with an index its store
+// lacks builds it in the background, and the console's server page
+// shows that build's end with the entries it covered; a new store
+// shows none.
+func TestConsoleIndexBuild(t *testing.T) {
+	a := startServer(t, "")
+	ac := dialRoot(t, a)
+	addBase(t, ac)
+	addFedPeople(t, ac, testSuffix, 30)
+	ac.Close()
+	if body := consoleGet(t, a, "/server"); strings.Contains(body, `id="index-build"`) {
+		t.Fatalf("a new store shows an index build:\n%s", body)
+	}
+	a.Stop()
+
+	cfg := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(cfg, []byte(openReadAccess+"indexes:\n  objectClass: [eq]\n  description: [eq]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b := startServer(t, a.Data, "--config", cfg)
+	var body string
+	eventually(t, 20*time.Second, "the index build's end on the server page", func() bool {
+		body = consoleGet(t, b, "/server")
+		return strings.Contains(body, "done: 33 entries covered")
+	})
+	if !strings.Contains(body, `id="index-build"`) {
+		t.Errorf("server page:\n%s", body)
 	}
 }
