@@ -275,6 +275,9 @@ func TestIndexBuildWaitsForSpace(t *testing.T) {
 	if done, _ := e.IndexBuild(); done != 0 {
 		t.Fatalf("%d entries indexed on a full disk", done)
 	}
+	if running, err := e.IndexBuildState(); !running || err != nil {
+		t.Fatalf("IndexBuildState of the paused build = %v, %v; want running", running, err)
+	}
 	if e.ready(mustAttr(s, "cn")) != nil {
 		t.Fatal("cn index in use before it was built")
 	}
@@ -288,6 +291,9 @@ func TestIndexBuildWaitsForSpace(t *testing.T) {
 	must(t, e.WaitIndexes(wait))
 	if done, total := e.IndexBuild(); done != 121 || total != 121 {
 		t.Fatalf("IndexBuild = %d/%d after space came back", done, total)
+	}
+	if running, err := e.IndexBuildState(); running || err != nil {
+		t.Fatalf("IndexBuildState after the build = %v, %v; want done", running, err)
 	}
 	if e.ready(mustAttr(s, "cn")) == nil {
 		t.Fatal("cn index not ready after the build")

@@ -188,9 +188,10 @@ type Engine struct {
 	warmDone chan struct{}
 
 	// Background index build (reindex.go).
-	buildMu    sync.Mutex // guards stopBuild and indexBuilt (reopened stores)
+	buildMu    sync.Mutex // guards stopBuild, indexBuilt and buildErr (reopened stores)
 	stopBuild  context.CancelFunc
 	indexBuilt chan struct{}
+	buildErr   error // why the latest build failed
 	buildDone  atomic.Int64
 	buildTotal atomic.Int64
 

@@ -156,6 +156,9 @@ func (e *Engine) openIndexes(spec map[string][]string) error {
 		if err := e.buildIndexes(ctx, ac); err != nil {
 			if !errors.Is(err, context.Canceled) {
 				e.log.Error("index build failed; the new indexes stay unused", "err", err)
+				e.buildMu.Lock()
+				e.buildErr = err
+				e.buildMu.Unlock()
 			}
 			return
 		}
@@ -175,7 +178,7 @@ func (e *Engine) openIndexes(spec map[string][]string) error {
 // setBuild records the running index build (cancel is nil for none).
 func (e *Engine) setBuild(cancel context.CancelFunc, done chan struct{}) {
 	e.buildMu.Lock()
-	e.stopBuild, e.indexBuilt = cancel, done
+	e.stopBuild, e.indexBuilt, e.buildErr = cancel, done, nil
 	e.buildMu.Unlock()
 }
 
@@ -220,6 +223,21 @@ func (e *Engine) dropIndex(name string, kinds index.Kind) error {
 // covered so far and in all (0, 0 when none is running).
 func (e *Engine) IndexBuild() (done, total int64) {
 	return e.buildDone.Load(), e.buildTotal.Load()
+}
+
+// IndexBuildState reports whether a background index build is running,
+// and why the latest one failed (nil if it did not fail).
+func (e *Engine) IndexBuildState() (running bool, err error) {
+	e.buildMu.Lock()
+	defer e.buildMu.Unlock()
+	if e.indexBuilt != nil {
+		select {
+		case <-e.indexBuilt:
+		default:
+			running = true
+		}
+	}
+	return running, e.buildErr
 }
 
 // WaitIndexes blocks until a background index build started at Open has

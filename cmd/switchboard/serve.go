@@ -347,7 +347,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	admins, _ := adm.Directory.(*adminDirectory)
-	ops := newConsoleOps(cfg, eng, rep, admins, tlsCfg, lns)
+	ops := newConsoleOps(cfg, eng, rep, fed, admins, tlsCfg, lns)
 	if err := mountWeb(webSrv, cfg, log, eng, adm.Tokens, ops); err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/directory/overlay/audit"
+	"github.com/switchboard-ldap/switchboard/federation"
 	"github.com/switchboard-ldap/switchboard/replication"
 	"github.com/switchboard-ldap/switchboard/web/console"
 )
@@ -27,8 +28,9 @@ import (
 type consoleOps struct {
 	eng       *directory.Engine
 	rep       *replication.Replicator // nil without multi-supplier replication
-	admins    *adminDirectory         // the admin API's rule
-	tls       *tls.Config             // the server's certificate, nil without TLS
+	fed       *federation.Federation
+	admins    *adminDirectory // the admin API's rule
+	tls       *tls.Config     // the server's certificate, nil without TLS
 	listeners []console.Listener
 	started   time.Time
 	auditFile string // the audit log, empty when off
@@ -37,8 +39,8 @@ type consoleOps struct {
 
 // newConsoleOps describes the listeners in lns (before the servers take
 // them) for the console's server page.
-func newConsoleOps(cfg *Config, eng *directory.Engine, rep *replication.Replicator, admins *adminDirectory, tlsCfg *tls.Config, lns *listeners) *consoleOps {
-	o := &consoleOps{eng: eng, rep: rep, admins: admins, tls: tlsCfg, started: time.Now(), auditFile: cfg.Audit.File, auditKeep: cfg.Audit.Keep}
+func newConsoleOps(cfg *Config, eng *directory.Engine, rep *replication.Replicator, fed *federation.Federation, admins *adminDirectory, tlsCfg *tls.Config, lns *listeners) *consoleOps {
+	o := &consoleOps{eng: eng, rep: rep, fed: fed, admins: admins, tls: tlsCfg, started: time.Now(), auditFile: cfg.Audit.File, auditKeep: cfg.Audit.Keep}
 	if o.auditKeep <= 0 {
 		o.auditKeep = audit.DefaultKeep
 	}
@@ -82,12 +84,39 @@ func (o *consoleOps) Server(context.Context) *console.ServerState {
 	ds := o.eng.DiskSpace()
 	out := &console.ServerState{Version: version, Started: o.started, Listeners: o.listeners, Entries: o.eng.EntryCount(),
 		StoreBytes: o.eng.Size(), DiskGuard: ds.Guarded, DiskFull: ds.Full, Headroom: ds.Headroom}
+	done, total := o.eng.IndexBuild()
+	running, err := o.eng.IndexBuildState()
+	if running || done > 0 || total > 0 || err != nil {
+		out.IndexBuild = &console.IndexBuild{Running: running, Done: done, Total: total}
+		if err != nil {
+			out.IndexBuild.Error = err.Error()
+		}
+	}
 	if o.tls != nil && o.tls.GetCertificate != nil {
 		if c, err := o.tls.GetCertificate(&tls.ClientHelloInfo{}); err == nil && c != nil && len(c.Certificate) > 0 {
 			if x, err := x509.ParseCertificate(c.Certificate[0]); err == nil {
 				out.Certs = append(out.Certs, console.Cert{Use: "LDAPS, StartTLS and HTTPS", Subject: x.Subject.String(), NotAfter: x.NotAfter})
 			}
 		}
+	}
+	return out
+}
+
+func (o *consoleOps) Federation(context.Context) *console.Federation {
+	if o.fed == nil {
+		return nil
+	}
+	out := &console.Federation{}
+	for _, e := range o.fed.Exports() {
+		out.Exports = append(out.Exports, console.Export{Partner: e.Name, BindDN: e.BindDN, Base: e.Base, Scope: e.Scope,
+			Filter: e.Filter, Attributes: e.Attributes, Withheld: e.Withheld, ReshareImports: e.ReshareImports,
+			EntriesSent: e.Stats.Entries, Searches: e.Stats.Searches, LastBind: e.Stats.LastBind, LastFetch: e.Stats.LastFetch})
+	}
+	for _, im := range o.fed.Imports() {
+		out.Imports = append(out.Imports, console.Import{Name: im.Name, Source: im.Source, RemoteBase: im.RemoteBase,
+			LocalBase: im.LocalBase, Filter: im.Filter, Interval: time.Duration(im.Interval), State: im.State,
+			Entries: im.Status.Entries, LastChange: im.Status.LastChange, LastError: im.Status.LastError,
+			LastErrorAt: im.Status.LastErrorAt, Failure: im.Failure, PurgeAt: im.PurgeAt})
 	}
 	return out
 }

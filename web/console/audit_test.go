@@ -94,13 +94,25 @@ func FuzzParseAudit(f *testing.F) {
 	})
 }
 
-// fakeOps is an Operations allowing the root DN, with an audit log.
-type fakeOps struct{ log *AuditLog }
+// fakeOps is an Operations allowing the root DN, with an audit log,
+// federation agreements and a server state.
+type fakeOps struct {
+	log    *AuditLog
+	fed    *Federation
+	server *ServerState
+}
 
 func (fakeOps) Allowed(_ context.Context, dn string) bool        { return dn == rootDN }
 func (fakeOps) Replication(context.Context) *Replication         { return nil }
-func (fakeOps) Server(context.Context) *ServerState              { return &ServerState{} }
 func (o fakeOps) Audit(context.Context, bool) (*AuditLog, error) { return o.log, nil }
+func (o fakeOps) Federation(context.Context) *Federation         { return o.fed }
+
+func (o fakeOps) Server(context.Context) *ServerState {
+	if o.server == nil {
+		return &ServerState{}
+	}
+	return o.server
+}
 
 func TestAuditPage(t *testing.T) {
 	f := newFixture(t, fakeOps{log: &AuditLog{File: "/var/log/audit.log", Tail: []byte("\n\n" + sampleAudit),

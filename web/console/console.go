@@ -43,7 +43,8 @@
 //	/lock, /unlock        lock (pwdAccountLockedTime) or unlock an account
 //	/members              add or remove a group member
 //	/replication          replication peers and lag (Operations)
-//	/server               listeners, certificate expiry, store size (Operations)
+//	/federation           federation exports and imports and their state (Operations)
+//	/server               listeners, certificate expiry, store size, index build (Operations)
 //	/audit                audit log records by who, what, when; chain state (Operations)
 package console
 
@@ -95,6 +96,53 @@ type Operations interface {
 	// Audit is the audit log's newest records and, with verify, the
 	// state of its hash chain; nil when the audit log is off.
 	Audit(ctx context.Context, verify bool) (*AuditLog, error)
+	// Federation is the federation agreements: what partners fetch of
+	// this directory and what it copies of theirs; nil without
+	// federation.
+	Federation(ctx context.Context) *Federation
+}
+
+// Federation is the federation agreements as the console shows them.
+// Their names, filters, DNs and errors come from the admin API and from
+// partners' servers; the page shows them as text.
+type Federation struct {
+	Exports []Export
+	Imports []Import
+}
+
+// Export is what a partner may fetch of this directory, and what it did.
+type Export struct {
+	Partner        string // the export's name; the partner binds as BindDN
+	BindDN         string
+	Base, Scope    string
+	Filter         string
+	Attributes     []string
+	Withheld       []string // listed but never shared
+	ReshareImports bool
+	EntriesSent    int64
+	Searches       int64
+	LastBind       time.Time
+	LastFetch      time.Time
+}
+
+// Import is a copy of a partner's export kept here, and its consumer's
+// state.
+type Import struct {
+	Name                  string
+	Source                string // the provider's URL
+	RemoteBase, LocalBase string
+	Filter                string
+	Interval              time.Duration // 0: refreshAndPersist
+	State                 string
+	Entries               int
+	// LastChange is when a change from the source was last applied:
+	// how far behind the copy may be (the consumer does not learn the
+	// source's newest change, so this is the only lag it knows).
+	LastChange  time.Time
+	LastError   string
+	LastErrorAt time.Time
+	Failure     string    // why the source refused the import for good
+	PurgeAt     time.Time // when a failed import's copy goes
 }
 
 // Replication is a replica's state as the console shows it.
@@ -134,6 +182,31 @@ type ServerState struct {
 	DiskGuard  bool // the free-space guard measures the disk
 	DiskFull   bool
 	Headroom   int64
+	// IndexBuild is the background build of indexes the configuration
+	// added; nil when none ran since the server started.
+	IndexBuild *IndexBuild
+}
+
+// IndexBuild is the progress of a background index build: the planner
+// uses the new indexes once it has covered every entry.
+type IndexBuild struct {
+	Running     bool
+	Done, Total int64  // entries covered, and the entries when it began
+	Error       string // why it failed: the new indexes stay unused
+}
+
+// Percent is how far the build is, 0 to 100. Total is the entry count
+// when the build began, so entries added since can take Done past it; a
+// running build shows at most 99.
+func (b *IndexBuild) Percent() int64 {
+	p := int64(100)
+	if b.Total > 0 {
+		p = min(100, b.Done*100/b.Total)
+	}
+	if b.Running {
+		p = min(p, 99)
+	}
+	return p
 }
 
 // Listener is one of the server's listening sockets.
@@ -216,6 +289,7 @@ func New(cfg Config) (*Console, error) {
 	c.mux.Handle("POST /members", c.auth(c.members))
 	c.mux.Handle("GET /replication", c.auth(c.replication))
 	c.mux.Handle("GET /server", c.auth(c.server))
+	c.mux.Handle("GET /federation", c.auth(c.federation))
 	c.mux.Handle("GET /audit", c.auth(c.audit))
 	return c, nil
 }

@@ -14,7 +14,7 @@ import (
 
 // pageNames are the templates under templates/, each rendered inside
 // layout.html.
-var pageNames = []string{"login", "list", "entry", "form", "rename", "delete", "password", "replication", "server", "audit", "error"}
+var pageNames = []string{"login", "list", "entry", "form", "rename", "delete", "password", "replication", "federation", "server", "audit", "error"}
 
 func (c *Console) parseTemplates() error {
 	funcs := template.FuncMap{
@@ -40,9 +40,10 @@ func (c *Console) parseTemplates() error {
 		"seconds": func(f float64) string {
 			return (time.Duration(f * float64(time.Second))).Round(time.Millisecond).String()
 		},
-		"bytes": humanBytes,
-		"join":  strings.Join,
-		"add":   func(a, b int) int { return a + b },
+		"bytes":    humanBytes,
+		"join":     strings.Join,
+		"add":      func(a, b int) int { return a + b },
+		"duration": func(d time.Duration) string { return d.String() },
 	}
 	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {

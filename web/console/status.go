@@ -30,3 +30,10 @@ func (c *Console) server(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	c.render(w, r, s, http.StatusOK, "server", "Server", c.cfg.Operations.Server(r.Context()))
 }
+
+func (c *Console) federation(w http.ResponseWriter, r *http.Request, s *session) {
+	if !c.operations(w, r, s) {
+		return
+	}
+	c.render(w, r, s, http.StatusOK, "federation", "Federation", c.cfg.Operations.Federation(r.Context()))
+}
