@@ -3,7 +3,7 @@ package main
 // Federation through the admin API (package federation): two Switchboard
 // servers with different suffixes, one exporting a filtered view of its
 // people to the other, which imports it. N people are loaded
-// (SWITCHBOARD_FEDERATION_PEOPLE, default 1,000); a third of them are in
+// (SWITCHBOARD_FEDERATION_PEOPLE, default 10,000, the size); a third of them are in
 // the exported department.
 
 import (
@@ -37,7 +37,7 @@ func fedPeople(t *testing.T) int {
 		}
 		return n
 	}
-	return 1000
+	return 10000
 }
 
 // fedCall sends an admin API request with a JSON body (nil: none) as the

@@ -14,7 +14,7 @@ import (
 )
 
 // vdirsyncerPeople is how many people TestCardDAVVdirsyncer syncs:
-// SWITCHBOARD_CARDDAV_PEOPLE, else 1,000.
+// SWITCHBOARD_CARDDAV_PEOPLE, else 10,000 (the size: about 40 s).
 func vdirsyncerPeople(t *testing.T) int {
 	if v := os.Getenv("SWITCHBOARD_CARDDAV_PEOPLE"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -23,7 +23,7 @@ func vdirsyncerPeople(t *testing.T) int {
 		}
 		return n
 	}
-	return 1000
+	return 10000
 }
 
 // TestCardDAVVdirsyncer syncs the directory book and a personal book with
