@@ -4,7 +4,8 @@
 // API's OpenAPI description (/api/v1/openapi.json, openapi.json here) and
 // the routes mounted by others (replication's, federation's).
 //
-// Everything but /healthz and /readyz needs authentication (/metrics only
+// Everything but /healthz, /readyz and the SelfAuth routes (which
+// authenticate their requests themselves) needs authentication (/metrics only
 // from beyond loopback, by default): HTTP Basic with a directory DN and
 // its password, a bearer token made through the API, or a verified TLS
 // client certificate. The identity must be the root DN or a member of
@@ -172,6 +173,11 @@ type Server struct {
 	// served by its handler (replication's API under /replication),
 	// behind authentication.
 	Mount map[string]http.Handler
+	// SelfAuth adds routes that authenticate their requests themselves,
+	// served without the server's authentication (federation's
+	// discovery, whose partners are no directory identities): each
+	// handler must refuse a request it cannot authenticate.
+	SelfAuth map[string]http.Handler
 	// Directory checks credentials and who may use the API.
 	Directory Directory
 	// Tokens keeps the bearer tokens (nil: none can be made).
@@ -248,6 +254,9 @@ func (s *Server) Handler() http.Handler {
 	}
 	for pattern, h := range s.Mount {
 		mux.Handle(pattern, s.protect(h))
+	}
+	for pattern, h := range s.SelfAuth {
+		mux.Handle(pattern, h)
 	}
 	mux.Handle("GET /api/v1/whoami", s.protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, _ := IdentityFrom(r.Context())

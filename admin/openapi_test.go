@@ -38,6 +38,7 @@ func TestOpenAPI(t *testing.T) {
 		"PUT /api/v1/federation/exports/{name}", "DELETE /api/v1/federation/exports/{name}",
 		"GET /api/v1/federation/imports", "GET /api/v1/federation/imports/{name}",
 		"PUT /api/v1/federation/imports/{name}", "DELETE /api/v1/federation/imports/{name}",
+		"POST /api/v1/federation/discover",
 	} {
 		method, path, _ := strings.Cut(route, " ")
 		if _, ok := doc.Paths[path][strings.ToLower(method)]; !ok {

@@ -8,6 +8,7 @@
 //	PUT    /api/v1/federation/imports/{name}   copy a partner's export here
 //	GET    /api/v1/federation/imports[/{name}] state, entries, last change, last error
 //	DELETE /api/v1/federation/imports/{name}   stop and purge the copy
+//	POST   /api/v1/federation/discover         a partner asks which addresses exist
 //
 // # Exports
 //
@@ -45,6 +46,55 @@
 // entry it names enters or leaves the view; a partner's filter on a
 // DN-valued attribute still tests values it may not read.
 //
+// # Private discovery
+//
+// An export PUT with "discovery": true gives its partner the discovery
+// right, and gets a salt chosen by the server (32 random bytes, shown in
+// hex as discovery_salt by GET and PUT; kept while discovery stays on,
+// a new one when it is turned off and on). The admin hands the salt to
+// the partner, who asks whether addresses exist without sending them:
+//
+//	POST /api/v1/federation/discover
+//	Authorization: Basic (the export's bind DN or name : its password)
+//	{"hashes": ["<hex sha256(salt || normalised address)>", ...]}
+//	-> 200 {"matches": [{"hash": "...", "dn": "uid=...,ou=people,..."}]}
+//
+// The salt enters the hash as its 64 hex characters (text, not the
+// bytes they spell), followed by the normalised address: surrounding
+// white space removed and every letter lower-cased, the local part too
+// (NormalizeAddress, DiscoveryHash); with a shell,
+//
+//	printf %s "$salt$(printf %s "$addr" | tr A-Z a-z)" | sha256sum
+//
+// A hash matches the mail values of the entries the partner's view
+// holds (base+scope+filter as its compiled policy decides, so never an
+// imported subtree unless reshared), whether or not mail is among the
+// attributes it reads; the DN answered is the source's (the partner's
+// import rewrites it). A mail attribute that is sealed cannot be
+// discovered (the PUT is refused). There is no wildcard and nothing to
+// page: only exact hashes match, at most MaxDiscoverHashes a request
+// (more: 413), and each partner draws the hashes it asks about from a
+// token bucket (Config.DiscoveryBurst at once, DiscoveryRate a second;
+// spent: 429 with Retry-After), so enumerating by guessing is slow.
+//
+// The partner is no identity of the admin API, so the route is mounted
+// on admin.Server.SelfAuth and authenticates itself: an unknown or
+// revoked partner costs the same password verification as a wrong
+// password (401 either way), and failures count in the failed-bind
+// throttle. A password once verified is recognised for verifiedFor by an
+// HMAC under a key of the process, so that a partner's stream of small
+// requests pays the slow password hash once. Every request, refused or
+// not, is recorded in the audit log (op federation.discover: the
+// partner, the number of hashes and of matches, never a hash) and
+// counted in the switchboard_federation_discover_* metrics and the
+// export's discovery_stats.
+//
+// Each export with the right keeps an index, hash to DNs, of its view's
+// addresses, built at the first request after the store changed (the
+// engine's write epoch) or the export did: a search of the view and a
+// SHA-256 per address (about 0.1 s for 10,000 people), then a map
+// lookup per hash. An index is bounded at maxDiscoveryIndex addresses.
+//
 // # Imports
 //
 // An import runs a replication.Syncrepl consumer (refreshAndPersist, or
@@ -67,8 +117,8 @@
 // server") are recorded in the audit log as audit.Action records with
 // ops federation.export.put, federation.export.delete,
 // federation.import.put, federation.import.delete,
-// federation.import.failed and federation.import.purge; passwords are
-// never written. RegisterMetrics adds per-agreement series,
+// federation.import.failed and federation.import.purge, and discovery
+// requests as federation.discover; passwords are never written. RegisterMetrics adds per-agreement series,
 // switchboard_federation_export_* labelled by export and
 // switchboard_federation_import_* labelled by import.
 //

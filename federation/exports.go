@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-ldap/switchboard/directory/access"
@@ -22,12 +23,17 @@ type Export struct {
 	Filter string `json:"filter"`
 	// Attributes are the attributes shared, as given; Withheld those
 	// given that are never shared (passwords, sealed, operational).
-	Attributes     []string  `json:"attributes"`
-	Withheld       []string  `json:"withheld,omitempty"`
-	ReshareImports bool      `json:"reshare_imports,omitempty"`
-	PasswordHash   string    `json:"password_hash,omitempty"`
-	Created        time.Time `json:"created"`
-	Updated        time.Time `json:"updated"`
+	Attributes     []string `json:"attributes"`
+	Withheld       []string `json:"withheld,omitempty"`
+	ReshareImports bool     `json:"reshare_imports,omitempty"`
+	// Discovery gives the partner the discovery right (POST
+	// /api/v1/federation/discover), with DiscoverySalt the salt its
+	// hashes start with, chosen by the server when the right is given.
+	Discovery     bool      `json:"discovery,omitempty"`
+	DiscoverySalt string    `json:"discovery_salt,omitempty"`
+	PasswordHash  string    `json:"password_hash,omitempty"`
+	Created       time.Time `json:"created"`
+	Updated       time.Time `json:"updated"`
 }
 
 // exportRequest is the body of PUT /api/v1/federation/exports/{name}.
@@ -38,17 +44,23 @@ type exportRequest struct {
 	Attributes     []string `json:"attributes"`
 	Password       string   `json:"password"`
 	ReshareImports bool     `json:"reshare_imports"`
+	Discovery      bool     `json:"discovery"`
 }
 
 // ExportView is an export as the API shows it.
 type ExportView struct {
 	Export
 	Stats frontend.PartnerStats `json:"stats"`
+	// DiscoveryStats is what the partner asked by discovery, for an
+	// export with the right.
+	DiscoveryStats *DiscoveryStats `json:"discovery_stats,omitempty"`
 }
 
 type export struct {
 	spec    Export
 	partner *frontend.Partner
+	// verified is the partner's password as discovery verified it last.
+	verified atomic.Pointer[verifiedCred]
 }
 
 // alwaysShared are shared with every export's listed attributes: an
@@ -79,7 +91,7 @@ func (e *conflict) Error() string { return e.msg }
 func (f *Federation) checkExport(name string, req *exportRequest, old *Export) (Export, error) {
 	eng := f.cfg.Engine
 	sc := eng.Schema()
-	ex := Export{Name: name, BindDN: "cn=" + name + "," + PartnerBase, ReshareImports: req.ReshareImports}
+	ex := Export{Name: name, BindDN: "cn=" + name + "," + PartnerBase, ReshareImports: req.ReshareImports, Discovery: req.Discovery}
 	if req.Base == "" {
 		return ex, bad("base is required: the DN of the subtree to share")
 	}
@@ -128,6 +140,9 @@ func (f *Federation) checkExport(name string, req *exportRequest, old *Export) (
 				ex.Attributes = append(ex.Attributes, at.Name())
 			}
 		}
+	}
+	if ex.Discovery && eng.Sealer().Sealed("mail") {
+		return ex, bad("discovery needs the mail values in clear, and mail is sealed (encryption.attributes)")
 	}
 	if len(ex.Attributes) == 0 {
 		return ex, bad("none of the attributes %v may be shared (passwords, sealed and operational attributes never are)", req.Attributes)
@@ -261,8 +276,14 @@ func (f *Federation) putExport(ctx context.Context, name string, req *exportRequ
 		if ex.PasswordHash == "" {
 			ex.PasswordHash = cur.spec.PasswordHash
 		}
+		if ex.Discovery {
+			ex.DiscoverySalt = cur.spec.DiscoverySalt // the partner's hashes stay good
+		}
 	} else if ex.PasswordHash == "" {
 		return ExportView{}, false, bad("password is required")
+	}
+	if ex.Discovery && ex.DiscoverySalt == "" {
+		ex.DiscoverySalt = newSalt()
 	}
 	e := &export{spec: ex}
 	if err := f.install(e); err != nil {
@@ -272,7 +293,19 @@ func (f *Federation) putExport(ctx context.Context, name string, req *exportRequ
 		return ExportView{}, false, bad("the export's view does not compile: %v", err)
 	}
 	f.exports[name] = e
+	oldDiscovery := f.discovery[name]
+	switch {
+	case ex.Discovery && oldDiscovery == nil:
+		f.discovery[name] = &discovery{}
+	case !ex.Discovery:
+		delete(f.discovery, name)
+	}
 	if err := f.save(); err != nil {
+		if oldDiscovery != nil {
+			f.discovery[name] = oldDiscovery
+		} else {
+			delete(f.discovery, name)
+		}
 		if cur != nil {
 			f.exports[name] = cur
 			f.install(cur)
@@ -290,14 +323,19 @@ func (f *Federation) putExport(ctx context.Context, name string, req *exportRequ
 	}
 	f.log.Info("federation: export saved", "export", name, "created", cur == nil, "base", ex.Base, "scope", ex.Scope,
 		"filter", ex.Filter, "attributes", ex.Attributes, "withheld", ex.Withheld)
-	return e.view(), cur == nil, nil
+	return f.view(e), cur == nil, nil
 }
 
-func (e *export) view() ExportView {
+// view is e as the API shows it; f.mu is held.
+func (f *Federation) view(e *export) ExportView {
 	v := ExportView{Export: e.spec}
 	v.PasswordHash = ""
 	if e.partner != nil {
 		v.Stats = e.partner.Stats()
+	}
+	if d := f.discovery[e.spec.Name]; d != nil {
+		st := d.stats()
+		v.DiscoveryStats = &st
 	}
 	return v
 }
@@ -312,6 +350,7 @@ func (f *Federation) deleteExport(name string) (bool, error) {
 		return false, nil
 	}
 	delete(f.exports, name)
+	delete(f.discovery, name)
 	f.cfg.Frontend.RemovePartner(e.spec.BindDN)
 	n := f.disconnect(e.spec.BindDN)
 	err := f.save()
@@ -337,7 +376,7 @@ func (f *Federation) Exports() []ExportView {
 	defer f.mu.Unlock()
 	out := make([]ExportView, 0, len(f.exports))
 	for _, e := range f.exports {
-		out = append(out, e.view())
+		out = append(out, f.view(e))
 	}
 	slices.SortFunc(out, func(a, b ExportView) int { return cmpString(a.Name, b.Name) })
 	return out
@@ -351,5 +390,5 @@ func (f *Federation) Export(name string) (ExportView, bool) {
 	if e == nil {
 		return ExportView{}, false
 	}
-	return e.view(), true
+	return f.view(e), true
 }

@@ -2,6 +2,7 @@ package federation
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,10 +35,18 @@ type Config struct {
 	// Grace is how long a failed import keeps its copy before it is
 	// purged, unless the import sets its own (default 24 h).
 	Grace time.Duration
-	// Audit records export changes, import changes, failures and purges;
-	// nil records none.
-	Audit  *audit.Log
-	Logger *slog.Logger
+	// Audit records export changes, import changes, failures and purges,
+	// and discovery requests; nil records none.
+	Audit *audit.Log
+	// Throttle counts the failed authentications of discovery requests
+	// as failed binds (nil: none).
+	Throttle *frontend.Throttle
+	// DiscoveryRate is how many hashes a second a partner may ask about,
+	// DiscoveryBurst how many at once (defaults DefaultDiscoveryRate and
+	// DefaultDiscoveryBurst).
+	DiscoveryRate  float64
+	DiscoveryBurst int
+	Logger         *slog.Logger
 }
 
 // DefaultGrace is Config.Grace's default.
@@ -55,7 +64,11 @@ type Federation struct {
 	mu      sync.Mutex
 	exports map[string]*export
 	imports map[string]*importRun
-	closed  bool
+	// credKey keys the MACs of verified partner passwords (discovery).
+	credKey [32]byte
+	// discovery is the discovery state of the exports with the right.
+	discovery map[string]*discovery
+	closed    bool
 }
 
 // stored is the content of federation.json.
@@ -75,11 +88,18 @@ func Open(ctx context.Context, cfg Config) (*Federation, error) {
 	if cfg.Grace <= 0 {
 		cfg.Grace = DefaultGrace
 	}
+	if cfg.DiscoveryRate <= 0 {
+		cfg.DiscoveryRate = DefaultDiscoveryRate
+	}
+	if cfg.DiscoveryBurst <= 0 {
+		cfg.DiscoveryBurst = DefaultDiscoveryBurst
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	f := &Federation{cfg: cfg, path: filepath.Join(cfg.Dir, "federation.json"), log: cfg.Logger,
-		exports: map[string]*export{}, imports: map[string]*importRun{}}
+		exports: map[string]*export{}, imports: map[string]*importRun{}, discovery: map[string]*discovery{}}
+	rand.Read(f.credKey[:])
 	b, err := os.ReadFile(f.path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("federation: %w", err)
@@ -107,6 +127,9 @@ func Open(ctx context.Context, cfg Config) (*Federation, error) {
 			return nil, fmt.Errorf("federation: export %s: %w", ex.Name, err)
 		}
 		f.exports[ex.Name] = e
+		if ex.Discovery {
+			f.discovery[ex.Name] = &discovery{}
+		}
 	}
 	for _, r := range f.imports {
 		if err := f.startImport(r, false); err != nil {

@@ -109,7 +109,8 @@ func (f *Federation) putExportHTTP(w http.ResponseWriter, r *http.Request) {
 	var details []string
 	if err == nil {
 		details = []string{"created=" + strconv.FormatBool(created), "bind_dn=" + v.BindDN, "base=" + v.Base, "scope=" + v.Scope,
-			"filter=" + v.Filter, "attributes=" + strings.Join(v.Attributes, ","), "password_changed=" + strconv.FormatBool(req.Password != "")}
+			"filter=" + v.Filter, "attributes=" + strings.Join(v.Attributes, ","), "password_changed=" + strconv.FormatBool(req.Password != ""),
+			"discovery=" + strconv.FormatBool(v.Discovery)}
 	}
 	f.audit(actionOf(r, "federation.export.put", err, details...))
 	if err != nil {

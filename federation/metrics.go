@@ -32,6 +32,10 @@ func (f *Federation) RegisterMetrics(reg prometheus.Registerer) error {
 			"Seconds since an import last applied a change from its source (absent until its first change).", "import"),
 		imErrors: d("import_errors_total", "Sync sessions of an import that failed since the server started.", "import"),
 		imState:  d("import_state", "1 for the state an import is in, 0 for the others.", "import", "state"),
+		discReq:  d("discover_requests_total", "Authenticated discovery requests of an export's partner since the server started.", "export"),
+		discHash: d("discover_hashes_total", "Hashes an export's partner asked about by discovery since the server started.", "export"),
+		discHit:  d("discover_matches_total", "Hashes of an export's partner that discovery matched since the server started.", "export"),
+		discLim:  d("discover_limited_total", "Discovery requests of an export's partner refused by the rate limit since the server started.", "export"),
 	})
 }
 
@@ -39,11 +43,13 @@ type collector struct {
 	f                                          *Federation
 	exSent, exBinds, exSearch, exFetch         *prometheus.Desc
 	imEnt, imApplied, imLag, imErrors, imState *prometheus.Desc
+	discReq, discHash, discHit, discLim        *prometheus.Desc
 }
 
 // Describe implements prometheus.Collector.
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.exSent, c.exBinds, c.exSearch, c.exFetch, c.imEnt, c.imApplied, c.imLag, c.imErrors, c.imState} {
+	for _, d := range []*prometheus.Desc{c.exSent, c.exBinds, c.exSearch, c.exFetch, c.imEnt, c.imApplied, c.imLag, c.imErrors, c.imState,
+		c.discReq, c.discHash, c.discHit, c.discLim} {
 		ch <- d
 	}
 }
@@ -58,6 +64,12 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.exSearch, prometheus.CounterValue, float64(st.Searches), e.Name)
 		if !st.LastFetch.IsZero() {
 			ch <- prometheus.MustNewConstMetric(c.exFetch, prometheus.GaugeValue, now.Sub(st.LastFetch).Seconds(), e.Name)
+		}
+		if ds := e.DiscoveryStats; ds != nil {
+			ch <- prometheus.MustNewConstMetric(c.discReq, prometheus.CounterValue, float64(ds.Requests), e.Name)
+			ch <- prometheus.MustNewConstMetric(c.discHash, prometheus.CounterValue, float64(ds.Hashes), e.Name)
+			ch <- prometheus.MustNewConstMetric(c.discHit, prometheus.CounterValue, float64(ds.Matched), e.Name)
+			ch <- prometheus.MustNewConstMetric(c.discLim, prometheus.CounterValue, float64(ds.Limited), e.Name)
 		}
 	}
 	for _, im := range c.f.Imports() {

@@ -307,7 +307,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// an export closes its connections, on srv (set below).
 	var srv *ldap.Server
 	fed, err := federation.Open(ctx, federation.Config{Dir: cfg.Data, Engine: eng, Frontend: fe, Changelog: clog,
-		Grace: cfg.Federation.Grace, Audit: rp.audit, Logger: log,
+		Grace: cfg.Federation.Grace, Audit: rp.audit, Throttle: throttle, Logger: log,
 		Disconnect: func(ndn string) int {
 			if srv == nil {
 				return 0
@@ -339,6 +339,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	adm.Mount = mounts
+	adm.SelfAuth = fed.DiscoveryRoutes()
 	// The public HTTP listener's surfaces act through LDAP connections to
 	// srv over an in-process pipe (package web).
 	pipe := web.NewPipe()
