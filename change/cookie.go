@@ -10,16 +10,19 @@ import (
 // A Cookie is the state an RFC 4533 consumer keeps between sessions, in
 // the form OpenLDAP's syncrepl sends and expects:
 //
-//	rid=NNN[,sid=SSS][,csn=CSN[;CSN...]][,delcsn=CSN]
+//	rid=NNN[,sid=SSS][,csn=CSN[;CSN...]][,delcsn=CSN][,view=VVV]
 //
 // rid is the consumer's replication ID (decimal, up to 999), sid a server
 // ID (hexadecimal, up to fff), and each CSN the newest change the
-// consumer holds from the server ID inside that CSN. Unknown fields are
-// ignored, as slapd does.
+// consumer holds from the server ID inside that CSN. view, Switchboard's
+// own, is the version of a federation partner's view the cookie was
+// given under (frontend.Partner.View: up to 64 letters and digits).
+// Unknown fields are ignored, as slapd does.
 type Cookie struct {
 	RID  int // -1: absent
 	SID  int // -1: absent
 	CSNs map[uint16]CSN
+	View string // "": absent
 }
 
 // ParseCookie parses a cookie. An empty cookie is valid and holds nothing.
@@ -59,6 +62,13 @@ func ParseCookie(s string) (Cookie, error) {
 					c.CSNs[csn.Replica] = csn
 				}
 			}
+		case "view":
+			if val == "" || len(val) > 64 || strings.IndexFunc(val, func(r rune) bool {
+				return !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+			}) >= 0 {
+				return c, fmt.Errorf("change: cookie view %q is not 1-64 letters and digits", val)
+			}
+			c.View = val
 		}
 	}
 	return c, nil
@@ -89,6 +99,10 @@ func (c Cookie) String() string {
 			}
 			b.WriteString(c.CSNs[o].String())
 		}
+		sep = ","
+	}
+	if c.View != "" {
+		b.WriteString(sep + "view=" + c.View)
 	}
 	return b.String()
 }

@@ -35,6 +35,11 @@
 // An entry that stops matching or moves out of base+scope is therefore
 // a delete for the partner's sync session (persist phase, and the delete
 // phase of a refresh from a cookie), and an add when it matches again.
+// Changing an export's base, scope, filter or attributes (PUT) closes
+// its partner's sessions; the cookies the partner holds carry the
+// version of the view they were given under (frontend.Partner.View), so
+// its next session gets the present phase and its copy loses what left
+// the view, though those entries did not change.
 // Deleting an export revokes it at once: the frontend forgets the
 // partner (its binds fail, sessions still bound can do nothing) and its
 // connections are closed with a notice of disconnection.

@@ -44,6 +44,9 @@ type SearchQuery struct {
 	// must not go on with the rights it had when it began. nil when
 	// they cannot change (the root DN). An error ends the search.
 	Recheck func(ctx context.Context) (directory.SearchAccess, func(en *directory.Entry) *ldap.Entry, error)
+	// View is, for a partner, the version of its view (Partner.View); ""
+	// for everyone else.
+	View string
 }
 
 // HandleSearchControl routes searches carrying oid to h, and registers

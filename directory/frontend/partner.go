@@ -12,12 +12,20 @@ package frontend
 // limit does not apply to a partner: its sync refresh must get its whole
 // view (a limits.by_identity rule may still set one).
 //
+// Each partner's view has a version (Partner.View), a digest of its
+// policy's rules: a content synchronization provider puts it in the
+// cookies it gives the partner (SearchQuery.View) and answers a cookie
+// of another version with a full refresh, so that what left the view
+// when it changed is deleted at the partner.
+//
 // A removed partner stays known as revoked: a session still bound as it
 // can do nothing, and its bind fails. The caller ends those sessions
 // (ldap.Server.Disconnect).
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,7 +49,23 @@ type Partner struct {
 	Access *access.Policy
 
 	ndn   string
+	view  string
 	stats partnerStats
+}
+
+// View returns the version of the partner's view: a digest of its
+// access rules, which changes when they do.
+func (p *Partner) View() string { return p.view }
+
+// viewVersion digests a policy's rules into a view version: 12 hex
+// digits of their SHA-256.
+func viewVersion(pol *access.Policy) string {
+	h := sha256.New()
+	for _, r := range pol.Rules() {
+		h.Write([]byte(r))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:6])
 }
 
 // PartnerStats is what a partner did since the server started.
@@ -104,7 +128,7 @@ func (f *Frontend) SetPartner(dn string, password []byte, pol *access.Policy) (*
 			next[k] = v
 		}
 	}
-	np := &Partner{DN: dn, Password: password, Access: pol, ndn: ndn}
+	np := &Partner{DN: dn, Password: password, Access: pol, ndn: ndn, view: viewVersion(pol)}
 	if old := next[ndn]; old != nil && old.Access != nil {
 		np.stats.binds.Store(old.stats.binds.Load())
 		np.stats.entries.Store(old.stats.entries.Load())

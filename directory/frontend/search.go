@@ -241,6 +241,9 @@ func (f *Frontend) search(ctx context.Context, w ldap.ResponseWriter, r *ldap.Re
 		if acc != nil {
 			q.Access = acc // not a typed nil in the interface
 			q.Recheck = f.recheck(s, s.BindDN(), base, scope, sel)
+			if acc.partner != nil {
+				q.View = acc.partner.View()
+			}
 		}
 		ext.ServeSearch(ctx, w, q)
 		return

@@ -171,6 +171,13 @@ func (p *Provider) ServeSearch(ctx context.Context, w ldap.ResponseWriter, q *fr
 		}
 	}
 
+	if q.View != "" && cookie.View != q.View && len(cookie.CSNs) > 0 {
+		// A partner's cookie from before its view changed: the log
+		// cannot tell what left the view, so the present phase does.
+		p.Logger.Info("syncprov: the partner's view changed since its cookie; present phase", "consumer", id,
+			"cookie_view", cookie.View, "view", q.View)
+		cookie.CSNs = nil
+	}
 	deletes, err := false, error(nil)
 	if len(cookie.CSNs) > 0 {
 		deletes, err = s.refreshFromLog(ctx, cookie.CSNs)
@@ -197,7 +204,7 @@ func (p *Provider) ServeSearch(ctx context.Context, w ldap.ResponseWriter, q *fr
 		}
 		return
 	}
-	out := change.Cookie{RID: s.rid, SID: -1, CSNs: state}
+	out := change.Cookie{RID: s.rid, SID: -1, CSNs: state, View: q.View}
 	if holds {
 		if err := p.Log.Acknowledge(ctx, id, state); err != nil {
 			p.Logger.Warn("syncprov: recording a consumer's position", "consumer", id, "err", err)
@@ -517,7 +524,7 @@ func (s *session) persist(ctx context.Context, sub changefeed.Subscription, sent
 		var cookie []byte
 		if sent[local].Less(ev.Safe) {
 			sent[local] = ev.Safe
-			cookie = []byte(change.Cookie{RID: s.rid, SID: -1, CSNs: sent}.String())
+			cookie = []byte(change.Cookie{RID: s.rid, SID: -1, CSNs: sent, View: s.q.View}.String())
 		}
 		return s.send(ctx, ev.Change, cookie)
 	})
