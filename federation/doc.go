@@ -123,9 +123,11 @@
 // ops federation.export.put, federation.export.delete,
 // federation.import.put, federation.import.delete,
 // federation.import.failed and federation.import.purge, and discovery
-// requests as federation.discover; passwords are never written. RegisterMetrics adds per-agreement series,
-// switchboard_federation_export_* labelled by export and
-// switchboard_federation_import_* labelled by import.
+// requests as federation.discover; passwords are never written.
+// RegisterMetrics adds per-agreement series,
+// switchboard_federation_export_* and switchboard_federation_discover_*
+// labelled by export and switchboard_federation_import_* labelled by
+// import.
 //
 // # Storage
 //
@@ -135,7 +137,14 @@
 //
 //	{"exports": [Export...], "imports": [Import...]}
 //
-// with the export's password as its hash, and the import's password in
-// clear (it is needed to bind to the provider): protect the data
-// directory as you protect the root password.
+// with the export's password as its hash. The import's password is
+// needed to bind to the provider, so it cannot be hashed: when the
+// server has a master key (encryption.key_file or
+// SWITCHBOARD_ENCRYPTION_KEY) it is kept sealed under it, as sealed
+// attributes are (directory.Sealer, bound to the import's name), in
+// password_sealed, and a password kept in clear before the key was
+// configured is sealed at the next start; an import whose password does
+// not open (the server started without that key) stays stopped and
+// says so. Without a master key the password is kept in clear: protect
+// the data directory as you protect the root password.
 package federation

@@ -3,6 +3,7 @@ package federation
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -112,9 +113,20 @@ func Open(ctx context.Context, cfg Config) (*Federation, error) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	reseal := false
 	for _, im := range st.Imports {
 		if !validName.MatchString(im.Name) {
 			return nil, fmt.Errorf("federation: %s: import name %q is not valid", f.path, im.Name)
+		}
+		switch {
+		case im.PasswordSealed != "":
+			pw, err := f.openPassword(&im)
+			if err != nil {
+				f.log.Error("federation: an import's password does not open; the import stays stopped", "import", im.Name, "err", err)
+			}
+			im.Password = pw
+		case im.Password != "" && cfg.Engine.Sealer() != nil:
+			reseal = true // kept in clear before the server had a key
 		}
 		f.imports[im.Name] = &importRun{spec: im}
 	}
@@ -129,6 +141,11 @@ func Open(ctx context.Context, cfg Config) (*Federation, error) {
 		f.exports[ex.Name] = e
 		if ex.Discovery {
 			f.discovery[ex.Name] = &discovery{}
+		}
+	}
+	if reseal {
+		if err := f.save(); err != nil {
+			return nil, err
 		}
 	}
 	for _, r := range f.imports {
@@ -179,7 +196,12 @@ func (f *Federation) save() error {
 		st.Exports = append(st.Exports, e.spec)
 	}
 	for _, r := range f.imports {
-		st.Imports = append(st.Imports, r.snapshotSpec())
+		im := r.snapshotSpec()
+		if sl := f.cfg.Engine.Sealer(); sl != nil && im.Password != "" {
+			im.PasswordSealed = base64.StdEncoding.EncodeToString(sl.Seal(nil, passwordAAD(im.Name), []byte(im.Password)))
+			im.Password = ""
+		}
+		st.Imports = append(st.Imports, im)
 	}
 	slices.SortFunc(st.Exports, func(a, b Export) int { return cmpString(a.Name, b.Name) })
 	slices.SortFunc(st.Imports, func(a, b Import) int { return cmpString(a.Name, b.Name) })
@@ -198,6 +220,27 @@ func (f *Federation) save() error {
 		return fmt.Errorf("federation: %w", err)
 	}
 	return nil
+}
+
+// passwordAAD is what an import's sealed password is bound to: the
+// import's name, so that it does not open as another's.
+func passwordAAD(name string) string { return "federation.import." + name + ".password" }
+
+// openPassword opens an import's sealed password.
+func (f *Federation) openPassword(im *Import) (string, error) {
+	sl := f.cfg.Engine.Sealer()
+	if sl == nil {
+		return "", errors.New("the password is sealed and the server has no master key (encryption.key_file)")
+	}
+	b, err := base64.StdEncoding.DecodeString(im.PasswordSealed)
+	if err != nil {
+		return "", fmt.Errorf("password_sealed: %w", err)
+	}
+	pw, err := sl.Open(passwordAAD(im.Name), b)
+	if err != nil {
+		return "", err
+	}
+	return string(pw), nil
 }
 
 func cmpString(a, b string) int {

@@ -24,16 +24,19 @@ import (
 
 // Import is an import as stored; the API shows it without Password.
 type Import struct {
-	Name       string   `json:"name"`
-	Source     string   `json:"source"`
-	StartTLS   bool     `json:"start_tls,omitempty"`
-	CAFile     string   `json:"ca_file,omitempty"`
-	BindDN     string   `json:"bind_dn"`
-	Password   string   `json:"password,omitempty"`
-	RemoteBase string   `json:"remote_base"`
-	LocalBase  string   `json:"local_base"`
-	Filter     string   `json:"filter,omitempty"`
-	Attributes []string `json:"attributes,omitempty"`
+	Name     string `json:"name"`
+	Source   string `json:"source"`
+	StartTLS bool   `json:"start_tls,omitempty"`
+	CAFile   string `json:"ca_file,omitempty"`
+	BindDN   string `json:"bind_dn"`
+	Password string `json:"password,omitempty"`
+	// PasswordSealed is Password sealed under the store's master key
+	// (base64), as federation.json keeps it when the server has one.
+	PasswordSealed string   `json:"password_sealed,omitempty"`
+	RemoteBase     string   `json:"remote_base"`
+	LocalBase      string   `json:"local_base"`
+	Filter         string   `json:"filter,omitempty"`
+	Attributes     []string `json:"attributes,omitempty"`
 	// Interval, when set, polls with refreshOnly every Interval instead
 	// of refreshAndPersist.
 	Interval Duration `json:"interval,omitzero"`
@@ -145,7 +148,7 @@ func (r *importRun) view(grace time.Duration) ImportView {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	v := ImportView{Import: r.spec}
-	v.Password = ""
+	v.Password, v.PasswordSealed = "", ""
 	if r.sr != nil {
 		v.Status = r.sr.Status()
 		v.State = v.Status.State
@@ -442,6 +445,9 @@ func (f *Federation) startImport(r *importRun, create bool) error {
 	if !im.FailedAt.IsZero() {
 		f.schedulePurge(r)
 		return nil
+	}
+	if im.Password == "" {
+		return fmt.Errorf("the import's password is sealed and does not open: start the server with the master key it was sealed under, or PUT the import again")
 	}
 	if create {
 		if err := f.createLocalBase(&im); err != nil {
