@@ -111,8 +111,15 @@
 // get unwillingToPerform naming the import, or a referral), and on DELETE
 // stops the consumer and removes the subtree with the local_base entry.
 // When the provider refuses the consumer (invalidCredentials or
-// insufficientAccessRights: a revoked export), the import stops, reports
-// it, and purges its copy after its grace period.
+// insufficientAccessRights: a revoked export; or e-syncRefreshRequired
+// to a refresh without a cookie, which no refresh can satisfy), the
+// import stops, reports it (GET: state failed, failure, purge_at), and
+// purges its copy after its grace period. e-syncRefreshRequired to a
+// cookie (the provider's log no longer covers it, as after the import
+// was stopped longer than the provider keeps changes, or slapd with a
+// trimmed log) is not a refusal: the consumer drops the cookie and
+// refreshes in full, which keeps the copy exact; stopping and purging it
+// would punish the partner for having been away.
 //
 // # Audit and metrics
 //

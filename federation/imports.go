@@ -489,10 +489,17 @@ func (f *Federation) startImport(r *importRun, create bool) error {
 }
 
 // refused reports whether a session failed because the source refuses
-// the consumer (the export was revoked or its password changed), which
-// retrying cannot mend.
+// the consumer, which retrying cannot mend: the export was revoked or
+// its password changed (invalidCredentials, insufficientAccessRights),
+// or the source answers e-syncRefreshRequired to a refresh without a
+// cookie, which no refresh can satisfy. The consumer only sees the
+// latter without a cookie: e-syncRefreshRequired to a cookie (the
+// source's log no longer covers it, say after the import was stopped
+// longer than the source keeps changes) makes it refresh in full, which
+// keeps the copy exact without the purge a refusal leads to.
 func refused(err error) bool {
-	return goldap.IsErrorAnyOf(err, goldap.LDAPResultInvalidCredentials, goldap.LDAPResultInsufficientAccessRights)
+	return goldap.IsErrorAnyOf(err, goldap.LDAPResultInvalidCredentials, goldap.LDAPResultInsufficientAccessRights) ||
+		errors.Is(err, replication.ErrRefreshRequired)
 }
 
 // failed records that r's source refused it and schedules the purge.

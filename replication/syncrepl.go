@@ -61,7 +61,8 @@ type SyncreplConfig struct {
 	// itself, as the provider's may lie outside what it shares).
 	KeepBase bool
 	// Stop, if set, is asked about every failed session: true ends Run
-	// instead of retrying (a revoked partner's invalidCredentials).
+	// instead of retrying (a revoked partner's invalidCredentials). It is
+	// not asked about ErrRefreshRequired while there is a cookie to drop.
 	Stop func(error) bool
 	// Log is told about every change (the changelog, so that local sync
 	// sessions and persistent searches see replicated changes); nil
@@ -215,8 +216,11 @@ func (s *Syncrepl) update(fn func(st *SyncreplStatus)) {
 	s.mu.Unlock()
 }
 
-// errRefreshRequired is e-syncRefreshRequired: start again without a cookie.
-var errRefreshRequired = errors.New("provider requires a full refresh (e-syncRefreshRequired)")
+// ErrRefreshRequired is a session's error when the provider answers
+// e-syncRefreshRequired. With a cookie, Run starts again without it (a
+// full refresh); without one, it is a failed session like any other,
+// which SyncreplConfig.Stop may end.
+var ErrRefreshRequired = errors.New("provider requires a full refresh (e-syncRefreshRequired)")
 
 // Run replicates until ctx ends: it loads the stored position and the
 // local entries, then runs sessions, retrying failures with exponential
@@ -240,7 +244,7 @@ func (s *Syncrepl) Run(ctx context.Context) {
 		}
 		var wait time.Duration
 		switch {
-		case errors.Is(err, errRefreshRequired) && s.cookie != nil:
+		case errors.Is(err, ErrRefreshRequired) && s.cookie != nil:
 			s.log.Warn("provider asks for a full refresh")
 			if err := s.dropCookie(ctx); err != nil {
 				s.fail(err)
@@ -442,7 +446,7 @@ func (s *Syncrepl) session(ctx context.Context) error {
 	}
 	if err := res.Err(); err != nil {
 		if goldap.IsErrorWithCode(err, uint16(ldap.SyncRefreshRequired)) {
-			return errRefreshRequired
+			return ErrRefreshRequired
 		}
 		return fmt.Errorf("sync search on %s: %w", s.cfg.URL, err)
 	}
