@@ -342,7 +342,7 @@ func (f *Federation) view(e *export) ExportView {
 
 // deleteExport revokes an export: binds fail from now on and its
 // sessions are closed. It reports whether there was one.
-func (f *Federation) deleteExport(name string) (bool, error) {
+func (f *Federation) deleteExport(_ context.Context, name string) (bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	e := f.exports[name]

@@ -2,6 +2,7 @@ package federation
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -20,14 +21,16 @@ const maxBody = 64 << 10
 // (the admin server authenticates and authorises every request).
 func (f *Federation) Routes() map[string]http.Handler {
 	return map[string]http.Handler{
-		"GET /api/v1/federation/exports":           http.HandlerFunc(f.listExports),
-		"GET /api/v1/federation/exports/{name}":    http.HandlerFunc(f.getExport),
-		"PUT /api/v1/federation/exports/{name}":    http.HandlerFunc(f.putExportHTTP),
-		"DELETE /api/v1/federation/exports/{name}": http.HandlerFunc(f.deleteExportHTTP),
-		"GET /api/v1/federation/imports":           http.HandlerFunc(f.listImports),
-		"GET /api/v1/federation/imports/{name}":    http.HandlerFunc(f.getImport),
-		"PUT /api/v1/federation/imports/{name}":    http.HandlerFunc(f.putImportHTTP),
-		"DELETE /api/v1/federation/imports/{name}": http.HandlerFunc(f.deleteImportHTTP),
+		"GET /api/v1/federation/exports":        http.HandlerFunc(f.listExports),
+		"GET /api/v1/federation/exports/{name}": getOne("export", f.Export),
+		"PUT /api/v1/federation/exports/{name}": putOne(f, "federation.export.put", f.putExport, exportDetails),
+		"DELETE /api/v1/federation/exports/{name}": deleteOne(f, "export", "federation.export.delete", f.deleteExport,
+			func(error) []string { return nil }),
+		"GET /api/v1/federation/imports":        http.HandlerFunc(f.listImports),
+		"GET /api/v1/federation/imports/{name}": getOne("import", f.Import),
+		"PUT /api/v1/federation/imports/{name}": putOne(f, "federation.import.put", f.putImport, importDetails),
+		"DELETE /api/v1/federation/imports/{name}": deleteOne(f, "import", "federation.import.delete", f.deleteImport,
+			func(err error) []string { return []string{"purged=" + strconv.FormatBool(err == nil)} }),
 	}
 }
 
@@ -89,108 +92,84 @@ func (f *Federation) listExports(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, f.Exports())
 }
 
-func (f *Federation) getExport(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("name")
-	ex, ok := f.Export(name)
-	if !ok {
-		admin.WriteProblem(w, http.StatusNotFound, "no export named "+name)
-		return
-	}
-	writeJSON(w, http.StatusOK, ex)
-}
-
-func (f *Federation) putExportHTTP(w http.ResponseWriter, r *http.Request) {
-	var req exportRequest
-	if err := decode(w, r, &req); err != nil {
-		writeError(w, err)
-		return
-	}
-	v, created, err := f.putExport(r.Context(), r.PathValue("name"), &req)
-	var details []string
-	if err == nil {
-		details = []string{"created=" + strconv.FormatBool(created), "bind_dn=" + v.BindDN, "base=" + v.Base, "scope=" + v.Scope,
-			"filter=" + v.Filter, "attributes=" + strings.Join(v.Attributes, ","), "password_changed=" + strconv.FormatBool(req.Password != ""),
-			"discovery=" + strconv.FormatBool(v.Discovery)}
-	}
-	f.audit(actionOf(r, "federation.export.put", err, details...))
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	writeJSON(w, status, v)
-}
-
-func (f *Federation) deleteExportHTTP(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("name")
-	found, err := f.deleteExport(name)
-	if found || err != nil {
-		f.audit(actionOf(r, "federation.export.delete", err))
-	}
-	switch {
-	case err != nil:
-		writeError(w, err)
-	case !found:
-		admin.WriteProblem(w, http.StatusNotFound, "no export named "+name)
-	default:
-		w.WriteHeader(http.StatusNoContent)
-	}
-}
-
 func (f *Federation) listImports(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, f.Imports())
 }
 
-func (f *Federation) getImport(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("name")
-	im, ok := f.Import(name)
-	if !ok {
-		admin.WriteProblem(w, http.StatusNotFound, "no import named "+name)
-		return
-	}
-	writeJSON(w, http.StatusOK, im)
+// exportDetails and importDetails are what the audit record of a PUT
+// says about the agreement it saved.
+func exportDetails(v ExportView, req *exportRequest) []string {
+	return []string{"bind_dn=" + v.BindDN, "base=" + v.Base, "scope=" + v.Scope, "filter=" + v.Filter,
+		"attributes=" + strings.Join(v.Attributes, ","), "password_changed=" + strconv.FormatBool(req.Password != ""),
+		"discovery=" + strconv.FormatBool(v.Discovery)}
 }
 
-func (f *Federation) putImportHTTP(w http.ResponseWriter, r *http.Request) {
-	var req importRequest
-	if err := decode(w, r, &req); err != nil {
-		writeError(w, err)
-		return
-	}
-	v, created, err := f.putImport(r.Context(), r.PathValue("name"), &req)
-	var details []string
-	if err == nil {
-		details = []string{"created=" + strconv.FormatBool(created), "source=" + v.Source, "bind_dn=" + v.BindDN,
-			"remote_base=" + v.RemoteBase, "local_base=" + v.LocalBase}
-	}
-	f.audit(actionOf(r, "federation.import.put", err, details...))
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	writeJSON(w, status, v)
+func importDetails(v ImportView, _ *importRequest) []string {
+	return []string{"source=" + v.Source, "bind_dn=" + v.BindDN, "remote_base=" + v.RemoteBase, "local_base=" + v.LocalBase}
 }
 
-func (f *Federation) deleteImportHTTP(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("name")
-	found, err := f.deleteImport(r.Context(), name)
-	if found || err != nil {
-		f.audit(actionOf(r, "federation.import.delete", err, "purged="+strconv.FormatBool(err == nil)))
+// The handlers of one agreement, export or import (noun), alike for
+// both: GET, PUT and DELETE of /api/v1/federation/{noun}s/{name}.
+
+// getOne answers the agreement named in the path, or 404.
+func getOne[V any](noun string, get func(name string) (V, bool)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		name := r.PathValue("name")
+		v, ok := get(name)
+		if !ok {
+			admin.WriteProblem(w, http.StatusNotFound, "no "+noun+" named "+name)
+			return
+		}
+		writeJSON(w, http.StatusOK, v)
 	}
-	switch {
-	case err != nil:
-		writeError(w, err)
-	case !found:
-		admin.WriteProblem(w, http.StatusNotFound, "no import named "+name)
-	default:
-		w.WriteHeader(http.StatusNoContent)
+}
+
+// putOne decodes a request, saves the agreement with put, audits it as
+// op (with details of what was saved) and answers 201 or 200.
+func putOne[Req, V any](f *Federation, op string, put func(ctx context.Context, name string, req *Req) (V, bool, error),
+	details func(V, *Req) []string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req Req
+		if err := decode(w, r, &req); err != nil {
+			writeError(w, err)
+			return
+		}
+		v, created, err := put(r.Context(), r.PathValue("name"), &req)
+		var d []string
+		if err == nil {
+			d = append([]string{"created=" + strconv.FormatBool(created)}, details(v, &req)...)
+		}
+		f.audit(actionOf(r, op, err, d...))
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		status := http.StatusOK
+		if created {
+			status = http.StatusCreated
+		}
+		writeJSON(w, status, v)
+	}
+}
+
+// deleteOne removes the agreement with del, audits it as op (details
+// says more, given del's error) and answers 204, or 404.
+func deleteOne(f *Federation, noun, op string, del func(ctx context.Context, name string) (bool, error),
+	details func(err error) []string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		name := r.PathValue("name")
+		found, err := del(r.Context(), name)
+		if found || err != nil {
+			f.audit(actionOf(r, op, err, details(err)...))
+		}
+		switch {
+		case err != nil:
+			writeError(w, err)
+		case !found:
+			admin.WriteProblem(w, http.StatusNotFound, "no "+noun+" named "+name)
+		default:
+			w.WriteHeader(http.StatusNoContent)
+		}
 	}
 }
 
