@@ -170,10 +170,13 @@ func TestFederationDiscover(t *testing.T) {
 	if err := ac.Modify(mod); err != nil {
 		t.Fatal(err)
 	}
+	start = time.Now()
 	ans = discoverWant(t, a, fedPartnerB, fedPassword, []string{discoverHash(salt, "new.person@example.com"), discoverHash(salt, mail(6))}, http.StatusOK)
+	rebuilt := time.Since(start)
 	if len(ans.Matches) != 1 || !strings.EqualFold(ans.Matches[0].DN, "uid=new,"+people) {
 		t.Fatalf("after the changes: %+v", ans)
 	}
+	t.Logf("%d people: after a change (index rebuilt, password known) %v", n, rebuilt.Round(time.Microsecond))
 
 	// Refusals, each a problem.
 	resp, _ := discoverCall(t, a, fedPartnerB, "wrong password!", []string{hit})
