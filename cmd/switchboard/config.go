@@ -480,7 +480,7 @@ func (c *Config) validate() error {
 	if err := c.validateWorkLimits(); err != nil {
 		return err
 	}
-	return nil
+	return c.validateWeb()
 }
 
 func (c *Config) logger() *slog.Logger {
