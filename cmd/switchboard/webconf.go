@@ -40,6 +40,9 @@ func (c *Config) validateWeb() error {
 			return fmt.Errorf("config: %s %d: want at least 1", n.key, n.v)
 		}
 	}
+	if n := c.HTTP.MaxConnectionsPerIP; n == 0 || n < -1 {
+		return fmt.Errorf("config: http.max_connections_per_ip %d: want at least 1, or -1 for no bound", n)
+	}
 	if c.Federation.Grace <= 0 {
 		return fmt.Errorf("config: federation.grace %v: want a positive duration (such as 24h)", c.Federation.Grace)
 	}

@@ -58,6 +58,8 @@ func TestServeRefusesBadWebConfig(t *testing.T) {
 		{"zero http.max_connections", "http:\n  max_connections: 0\n", nil, "http.max_connections"},
 		{"negative http.max_connections", "http:\n  max_connections: -1\n", nil, "http.max_connections"},
 		{"flag http.max_connections", "", []string{"--http.max-connections", "-3"}, "http.max_connections"},
+		{"zero http.max_connections_per_ip", "http:\n  max_connections_per_ip: 0\n", nil, "http.max_connections_per_ip"},
+		{"negative http.max_connections_per_ip", "http:\n  max_connections_per_ip: -2\n", nil, "http.max_connections_per_ip"},
 		{"zero carddav.max_card_bytes", "carddav:\n  max_card_bytes: 0\n", nil, "carddav.max_card_bytes"},
 		{"negative carddav.max_card_bytes", "carddav:\n  max_card_bytes: -1\n", nil, "carddav.max_card_bytes"},
 		{"negative carddav.max_photo_bytes", "carddav:\n  max_photo_bytes: -1\n", nil, "carddav.max_photo_bytes"},
