@@ -489,3 +489,51 @@ func TestHelperWriteAndDie(t *testing.T) {
 	fmt.Println("acknowledged")
 	os.Exit(3)
 }
+
+// TestReplicaWritesRespectTheGuard: ReplaceEntriesWith, through which RFC
+// 4533 consumers (federation imports) store what they receive, is
+// refused on a full disk with an error wrapping ErrDiskFull, entries and
+// side record (the consumer's cookie) alike, and nothing is written; the
+// same write succeeds once space is freed.
+func TestReplicaWritesRespectTheGuard(t *testing.T) {
+	var avail atomic.Int64
+	avail.Store(1 << 30)
+	e, err := Open(Options{Dir: t.TempDir(), NoSync: true, Suffix: "dc=example,dc=com", Schema: mustSchema(t),
+		DiskReserve: 64 << 20, ValueLogGCInterval: -1,
+		probe: func(string) (int64, int64, error) { return avail.Load(), 0, nil }})
+	must(t, err)
+	defer e.Close()
+	ctx := context.Background()
+	must(t, errOf(e.Add(ctx, "dc=example,dc=com", attrs("objectClass", "top", "dcObject", "organization", "dc", "example", "o", "Example"), WriteOptions{})))
+	a, err := e.Add(ctx, "uid=a,dc=example,dc=com", person("a", "A", "A"), WriteOptions{})
+	must(t, err)
+	changed := a.After.Clone()
+	changed.Attrs = append(changed.Attrs, Attr{Name: "description", Values: [][]byte{[]byte("from the provider")}})
+	key := []byte{PrefixReplication, 'c'}
+	cookie := func(tx *Tx) error { return tx.PutRecord(key, []byte("cookie")) }
+
+	avail.Store(10 << 20)
+	e.space.measure()
+	if err := e.ReplaceEntriesWith(ctx, []*Entry{changed.Clone()}, nil, nil, cookie); !errors.Is(err, ErrDiskFull) {
+		t.Fatalf("replica write on a full disk: %v", err)
+	}
+	got, err := e.Entry("uid=a,dc=example,dc=com")
+	must(t, err)
+	if got.First("description") != "" {
+		t.Fatal("the refused replica write changed the entry")
+	}
+	var rec []byte
+	must(t, e.View(func(v *View) (err error) { rec, err = v.Record(key); return err }))
+	if rec != nil {
+		t.Fatalf("the refused replica write stored its record: %q", rec)
+	}
+
+	avail.Store(1 << 30)
+	e.space.measure()
+	must(t, e.ReplaceEntriesWith(ctx, []*Entry{changed.Clone()}, nil, nil, cookie))
+	got, err = e.Entry("uid=a,dc=example,dc=com")
+	must(t, err)
+	if got.First("description") != "from the provider" {
+		t.Fatalf("description after space was freed: %q", got.First("description"))
+	}
+}

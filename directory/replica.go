@@ -3,6 +3,7 @@ package directory
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/switchboard-ldap/switchboard/change"
@@ -89,7 +90,8 @@ func (e *Engine) ReplaceEntriesLogged(ctx context.Context, put []*Entry, remove 
 // not nil, in the same transaction after the changes, to write side
 // records (Tx.PutRecord) that must commit together with them: an RFC 4533
 // consumer's cookie, which may then never be ahead of or behind the
-// entries it covers. put and remove may both be empty.
+// entries it covers. put and remove may both be empty. On a full disk
+// the free-space guard refuses it with an error wrapping ErrDiskFull.
 func (e *Engine) ReplaceEntriesWith(ctx context.Context, put []*Entry, remove []ID, log ChangeLog, records func(tx *Tx) error) error {
 	for _, en := range put {
 		ndn, err := e.NormalizeDN(en.DN)
@@ -120,6 +122,14 @@ func (e *Engine) ReplaceEntriesWith(ctx context.Context, put []*Entry, remove []
 		}
 		if err == nil && records != nil {
 			err = records(tx)
+		}
+		if err == nil {
+			// The free-space guard, as for entry writes (tx.go): a
+			// consumer on a full disk is refused, retries later and keeps
+			// its cookie, instead of faulting in Badger's mapped files.
+			if err = e.space.admit(tx.bytes); err != nil {
+				err = fmt.Errorf("%w: %v", ErrDiskFull, err)
+			}
 		}
 		settle := func(committed bool) {
 			for _, ch := range changes {
@@ -161,8 +171,11 @@ func (e *Engine) ReplaceEntriesWith(ctx context.Context, put []*Entry, remove []
 var ErrTxnTooBig = errors.New("directory: too many changes for one transaction")
 
 func replaceError(err error) error {
-	if errors.Is(err, badger.ErrTxnTooBig) {
+	switch {
+	case errors.Is(err, badger.ErrTxnTooBig):
 		return ErrTxnTooBig
+	case errors.Is(err, ErrDiskFull):
+		return err
 	}
 	return mapTxnError(err)
 }

@@ -35,6 +35,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -76,6 +77,11 @@ type Server struct {
 	MaxConns        int           // concurrent HTTP connections; 0: DefaultMaxConns
 	SessionIdle     time.Duration // 0: DefaultSessionIdle
 	SessionMaxAge   time.Duration // 0: DefaultSessionMaxAge
+	// MaxConnsPerAddr bounds the connections from one client address
+	// (an IPv6 /64), so that one client cannot take all MaxConns (0: no
+	// bound); ConnLimitExempt are addresses it does not count.
+	MaxConnsPerAddr int
+	ConnLimitExempt []netip.Prefix
 
 	mux      http.ServeMux
 	srv      *http.Server
@@ -117,7 +123,11 @@ func (s *Server) Serve(l net.Listener) error {
 	srv, stop := s.srv, s.stop
 	s.mu.Unlock()
 	go s.expire(stop)
-	l = netlimit.Listen(l, or(s.MaxConns, DefaultMaxConns))
+	l = netlimit.ListenLimits(l, netlimit.Limits{Total: or(s.MaxConns, DefaultMaxConns), PerAddr: s.MaxConnsPerAddr,
+		Exempt: s.ConnLimitExempt, Refused: func(remote net.Addr) {
+			// Debug: a client refused in a loop must not flood the log.
+			s.logger().Debug("web: connection limit per address reached", "remote", remote.String(), "limit", s.MaxConnsPerAddr)
+		}})
 	if s.TLS != nil {
 		l = tls.NewListener(l, s.TLS)
 	}

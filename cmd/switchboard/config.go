@@ -83,6 +83,8 @@ type Config struct {
 		TLS             bool `mapstructure:"tls"`
 		AllowPlainBasic bool `mapstructure:"allow_plain_basic"`
 		MaxConnections  int  `mapstructure:"max_connections"`
+		// MaxConnectionsPerIP: -1 none (web.Server.MaxConnsPerAddr 0).
+		MaxConnectionsPerIP int `mapstructure:"max_connections_per_ip"`
 	} `mapstructure:"http"`
 
 	// CardDAV is the CardDAV surface on http_listen (package
@@ -227,6 +229,7 @@ var defaults = []struct {
 	{"http.tls", false, "serve http_listen over HTTPS with tls.cert_file"},
 	{"http.allow_plain_basic", false, "accept passwords over plain HTTP from clients beyond loopback"},
 	{"http.max_connections", 256, "maximum concurrent connections on http_listen"},
+	{"http.max_connections_per_ip", 32, "maximum concurrent connections on http_listen from one address (IPv6: one /64; limits.connection_limit_exempt are not counted, such as a reverse proxy; -1: none)"},
 	{"carddav.enabled", true, "serve CardDAV on http_listen (/dav/, /.well-known/carddav)"},
 	{"carddav.max_card_bytes", 256 << 10, "largest vCard a client may store (keep it below limits.max_value_bytes)"},
 	{"carddav.max_photo_bytes", 128 << 10, "largest PHOTO (decoded) in a stored vCard"},
@@ -480,7 +483,7 @@ func (c *Config) validate() error {
 	if err := c.validateWorkLimits(); err != nil {
 		return err
 	}
-	return nil
+	return c.validateWeb()
 }
 
 func (c *Config) logger() *slog.Logger {

@@ -187,6 +187,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer lns.close()
+	// The certificate too: a file that does not load leaves no store.
+	tlsCfg, err := serverTLS(cfg, log)
+	if err != nil {
+		return err
+	}
 	cleanStaleImport(cfg.Data, log)
 	eng, clog, rep, err := openEngineRepl(cfg, log, cfg.Data, false, false)
 	if err != nil {
@@ -232,10 +237,6 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 
 	metrics := admin.NewMetrics(eng)
-	tlsCfg, err := serverTLS(cfg, log)
-	if err != nil {
-		return err
-	}
 	throttle := cfg.bindThrottle()
 	registerThrottleMetrics(metrics, throttle)
 	sortBudget := cfg.sortBudget()

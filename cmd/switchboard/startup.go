@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/switchboard-ldap/switchboard/directory"
 )
@@ -33,7 +34,11 @@ func listen(cfg *Config) (*listeners, error) {
 		}
 		var ln net.Listener
 		if ln, err = net.Listen("tcp", addr); err != nil {
-			err = fmt.Errorf("config: %s %s: %w (is another server running? stop it, or choose another address)", key, addr, err)
+			hint := ""
+			if errors.Is(err, syscall.EADDRINUSE) {
+				hint = " (is another server running? stop it, or choose another address)"
+			}
+			err = fmt.Errorf("config: %s %s: %w%s", key, addr, err, hint)
 		}
 		return ln
 	}

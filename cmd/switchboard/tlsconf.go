@@ -70,7 +70,7 @@ func (r *certReloader) load() error {
 	}
 	cert, err := tls.LoadX509KeyPair(r.certFile, r.keyFile)
 	if err != nil {
-		return fmt.Errorf("TLS certificate %s, key %s: %w", r.certFile, r.keyFile, err)
+		return fmt.Errorf("tls.cert_file %s, tls.key_file %s: %w", r.certFile, r.keyFile, err)
 	}
 	r.cert, r.stamp = &cert, [2]fileStamp{cs, ks}
 	return nil

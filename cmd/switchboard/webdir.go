@@ -61,8 +61,13 @@ func (d webDirectory) Resolve(ctx context.Context, login string) (string, error)
 // newWebServer builds the public HTTP listener's server, its surfaces
 // mounted by the caller.
 func newWebServer(cfg *Config, log *slog.Logger, eng *directory.Engine, pipe *web.Pipe, tlsCfg *tls.Config) (*web.Server, error) {
+	exempt, err := cfg.connLimitExempt()
+	if err != nil {
+		return nil, err
+	}
 	s := &web.Server{Directory: webDirectory{eng: eng}, LDAP: pipe, Logger: log,
-		AllowPlainBasic: cfg.HTTP.AllowPlainBasic, MaxConns: cfg.HTTP.MaxConnections}
+		AllowPlainBasic: cfg.HTTP.AllowPlainBasic, MaxConns: cfg.HTTP.MaxConnections,
+		MaxConnsPerAddr: noneAsZero(cfg.HTTP.MaxConnectionsPerIP), ConnLimitExempt: exempt}
 	if cfg.HTTP.MaxConnections < 1 {
 		return nil, fmt.Errorf("config: http.max_connections %d: want at least 1", cfg.HTTP.MaxConnections)
 	}

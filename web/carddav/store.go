@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	goldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/switchboard-ldap/switchboard/web"
 )
 
 // Personal address books in the directory: a book is an entry
@@ -81,6 +83,10 @@ func fail(status int, msg string) *httpError { return &httpError{status: status,
 func ldapError(op string, err error) error {
 	var le *goldap.Error
 	if errors.As(err, &le) {
+		if web.DiskFull(err) {
+			// RFC 4918 11.5: the server cannot store it now.
+			return fail(http.StatusInsufficientStorage, op+": "+le.Err.Error()+"; try again later")
+		}
 		switch le.ResultCode {
 		case goldap.LDAPResultNoSuchObject:
 			return fail(http.StatusNotFound, "not found")

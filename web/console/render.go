@@ -10,6 +10,8 @@ import (
 	"time"
 
 	goldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/switchboard-ldap/switchboard/web"
 )
 
 // pageNames are the templates under templates/, each rendered inside
@@ -156,6 +158,9 @@ func ldapMessage(err error) string {
 }
 
 func ldapStatus(err error) int {
+	if web.DiskFull(err) {
+		return http.StatusInsufficientStorage
+	}
 	var le *goldap.Error
 	if !errors.As(err, &le) {
 		return http.StatusBadGateway

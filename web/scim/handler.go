@@ -250,6 +250,11 @@ func (c *call) fail(err error) {
 	var le *goldap.Error
 	if errors.As(err, &le) {
 		msg := le.Err.Error()
+		if web.DiskFull(err) {
+			// Temporary: the same request succeeds once space is freed.
+			writeError(c.w, http.StatusInsufficientStorage, "", "the directory cannot store this now: "+msg+"; try again later")
+			return
+		}
 		switch le.ResultCode {
 		case goldap.LDAPResultNoSuchObject:
 			writeError(c.w, http.StatusNotFound, "", "no such entry in the directory: "+msg)
