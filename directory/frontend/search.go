@@ -213,17 +213,13 @@ func (f *Frontend) search(ctx context.Context, w ldap.ResponseWriter, r *ldap.Re
 	var acc *searchAccess
 	var hidden func(*schema.AttributeType) bool
 	if rq != nil {
-		ben, bea, err := f.target(ctx, rq, base)
+		nb, _ := f.engine.NormalizeDN(base)
+		bea, err := f.searchBase(ctx, rq, base, nb)
 		if err != nil {
 			writeErr(w, err)
 			return
 		}
-		if !bea.Entry().Has(access.Search) {
-			writeErr(w, f.denied(ctx, rq, ben, &bea, "no search access to the base entry"))
-			return
-		}
 		hidden = unsearchable(rq, &bea)
-		nb, _ := f.engine.NormalizeDN(base)
 		acc = newSearchAccess(rq, nb, scope)
 		if acc.partner = f.partnerOf(rq); acc.partner != nil {
 			acc.ctx = ctx
@@ -292,6 +288,31 @@ func (f *Frontend) search(ctx context.Context, w ldap.ResponseWriter, r *ldap.Re
 		return
 	}
 	f.plainSearch(ctx, w, r, p, extra)
+}
+
+// searchBase checks that rq may search the base entry (base, normalised
+// nb) and returns its access to it. When the rules decide that from the
+// DN alone (no rule that selects it tests attributes), the entry is not
+// loaded, only looked up: most readers' searches, which would otherwise
+// read and decode the base entry (ou=people, say) once more per search.
+// The answers are target's: noSuchObject for a missing base, the denial
+// of denied.
+func (f *Frontend) searchBase(ctx context.Context, rq *access.Requester, base, nb string) (access.EntryAccess, error) {
+	if nb != "" {
+		if bea := rq.Entry(nb, nil); bea.Complete() && bea.Entry().Has(access.Search) {
+			if ok, err := f.engine.Exists(nb); err == nil && ok {
+				return bea, nil
+			}
+		}
+	}
+	ben, bea, err := f.target(ctx, rq, base)
+	if err != nil {
+		return bea, err
+	}
+	if !bea.Entry().Has(access.Search) {
+		return bea, f.denied(ctx, rq, ben, &bea, "no search access to the base entry")
+	}
+	return bea, nil
 }
 
 // recheck returns SearchQuery.Recheck for a search of base by the
