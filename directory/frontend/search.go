@@ -243,7 +243,7 @@ func (f *Frontend) search(ctx context.Context, w ldap.ResponseWriter, r *ldap.Re
 	}
 	if timeLimit > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeLimit)
+		ctx, cancel = withTimeLimit(ctx, timeLimit)
 		defer cancel()
 	}
 	assertion, lerr := f.assertion(r, hidden)
