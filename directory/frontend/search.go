@@ -32,11 +32,10 @@ type selection struct {
 }
 
 func (f *Frontend) parseSelection(attrs [][]byte) selection {
-	sel := selection{names: map[string]bool{}}
 	if len(attrs) == 0 {
-		sel.allUser = true
-		return sel
+		return selection{allUser: true}
 	}
+	sel := selection{names: map[string]bool{}}
 	for _, a := range attrs {
 		s := string(a)
 		switch {
@@ -257,7 +256,7 @@ func (f *Frontend) search(ctx context.Context, w ldap.ResponseWriter, r *ldap.Re
 		return
 	}
 	p := &searchPlan{
-		req: &directory.SearchRequest{
+		own: directory.SearchRequest{
 			BaseDN:      base,
 			Scope:       scope,
 			Filter:      req.Filter,
@@ -274,6 +273,7 @@ func (f *Frontend) search(ctx context.Context, w ldap.ResponseWriter, r *ldap.Re
 		vf:        vf,
 		sizeLimit: sizeLimit,
 	}
+	p.req = &p.own
 	if acc != nil {
 		p.req.Access = acc // not a typed nil in the interface
 	}
