@@ -95,7 +95,7 @@ func TestTimeLimit(t *testing.T) {
 
 // TestTimeLimitAllocs: a search's time limit that is only polled costs
 // two allocations, the context and its CancelFunc (context.WithTimeout
-// under a cancellable parent: 5).
+// under a cancellable parent: 4).
 func TestTimeLimitAllocs(t *testing.T) {
 	parent, cancel := context.WithCancel(context.Background())
 	defer cancel()
