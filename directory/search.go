@@ -515,6 +515,26 @@ func (e *Engine) Stored(ctx context.Context, dn string) (*Entry, error) {
 	return e.get(ctx, dn, false)
 }
 
+// Exists reports whether an entry has the normalised DN ndn, without
+// loading it: from the DN cache, else from the store's DN key.
+func (e *Engine) Exists(ndn string) (bool, error) {
+	if e.knownNDN(ndn) {
+		return true, nil
+	}
+	if ndn == "" || !e.inSuffix(ndn) {
+		return false, nil
+	}
+	var id ID
+	err := e.view(func(txn *badger.Txn, tok readToken) error {
+		var err error
+		if id, err = lookupDN(txn, ndn); err == nil && id != 0 {
+			e.cache.putDN(tok, ndn, id)
+		}
+		return err
+	})
+	return id != 0, err
+}
+
 func (e *Engine) get(ctx context.Context, dn string, computed bool) (*Entry, error) {
 	var out *Entry
 	err := e.Search(ctx, &SearchRequest{BaseDN: dn, Scope: ldap.ScopeBaseObject, Filter: &ldap.Filter{Kind: ldap.FilterAnd}, Operational: computed},

@@ -334,3 +334,45 @@ func TestWriteExistenceAnswers(t *testing.T) {
 		}
 	}
 }
+
+// TestSearchBaseNotLoaded: when the rules grant search on the base from
+// its DN alone, a reader's search looks the base up without loading it,
+// so that it allocates about as much as the root DN's; the answers for a
+// missing base and a base the rules hide stay those of target.
+func TestSearchBaseNotLoaded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocation count")
+	}
+	f := staffFrontend(t)
+	f.SetAccess(readablePolicy(t, f.engine))
+	reader := "uid=s3," + staff
+	req := searchReq(staff, ldap.ScopeSingleLevel, "(uid=s1)")
+	allocs := func(dn string) float64 {
+		ctx, _ := session(dn)
+		w := &countWriter{}
+		return testing.AllocsPerRun(200, func() { f.ServeLDAP(ctx, w, req) })
+	}
+	root, user := allocs(f.cfg.RootDN), allocs(reader)
+	t.Logf("allocations per search: root DN %.0f, reader %.0f", root, user)
+	// Loading the base entry cost the reader 25 allocations more than the
+	// root DN here; without it, 9.
+	if user-root > 16 {
+		t.Errorf("a reader's search allocates %.0f more than the root DN's; the base entry is loaded again", user-root)
+	}
+
+	// A missing base: noSuchObject naming the deepest visible ancestor.
+	rec := runAs(f, reader, searchReq("ou=none,"+staff, ldap.ScopeWholeSubtree, "(objectClass=*)"))
+	if rec.Code() != ldap.NoSuchObject || rec.Result.MatchedDN != staff {
+		t.Errorf("missing base: %+v", rec.Result)
+	}
+	// A base the rules hide looks missing.
+	p, err := access.Compile(f.engine, []string{"to dn.subtree=" + staff + " by * none", "to * by * read"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.SetAccess(p)
+	rec = runAs(f, reader, searchReq(staff, ldap.ScopeWholeSubtree, "(objectClass=*)"))
+	if rec.Code() != ldap.NoSuchObject || rec.Result.MatchedDN != "dc=example,dc=com" || len(rec.Entries) != 0 {
+		t.Errorf("hidden base: %+v", rec.Result)
+	}
+}

@@ -32,11 +32,10 @@ type selection struct {
 }
 
 func (f *Frontend) parseSelection(attrs [][]byte) selection {
-	sel := selection{names: map[string]bool{}}
 	if len(attrs) == 0 {
-		sel.allUser = true
-		return sel
+		return selection{allUser: true}
 	}
+	sel := selection{names: map[string]bool{}}
 	for _, a := range attrs {
 		s := string(a)
 		switch {
@@ -213,17 +212,13 @@ func (f *Frontend) search(ctx context.Context, w ldap.ResponseWriter, r *ldap.Re
 	var acc *searchAccess
 	var hidden func(*schema.AttributeType) bool
 	if rq != nil {
-		ben, bea, err := f.target(ctx, rq, base)
+		nb, _ := f.engine.NormalizeDN(base)
+		bea, err := f.searchBase(ctx, rq, base, nb)
 		if err != nil {
 			writeErr(w, err)
 			return
 		}
-		if !bea.Entry().Has(access.Search) {
-			writeErr(w, f.denied(ctx, rq, ben, &bea, "no search access to the base entry"))
-			return
-		}
 		hidden = unsearchable(rq, &bea)
-		nb, _ := f.engine.NormalizeDN(base)
 		acc = newSearchAccess(rq, nb, scope)
 		if acc.partner = f.partnerOf(rq); acc.partner != nil {
 			acc.ctx = ctx
@@ -250,7 +245,7 @@ func (f *Frontend) search(ctx context.Context, w ldap.ResponseWriter, r *ldap.Re
 	}
 	if timeLimit > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeLimit)
+		ctx, cancel = withTimeLimit(ctx, timeLimit)
 		defer cancel()
 	}
 	assertion, lerr := f.assertion(r, hidden)
@@ -264,7 +259,7 @@ func (f *Frontend) search(ctx context.Context, w ldap.ResponseWriter, r *ldap.Re
 		return
 	}
 	p := &searchPlan{
-		req: &directory.SearchRequest{
+		own: directory.SearchRequest{
 			BaseDN:      base,
 			Scope:       scope,
 			Filter:      req.Filter,
@@ -281,6 +276,7 @@ func (f *Frontend) search(ctx context.Context, w ldap.ResponseWriter, r *ldap.Re
 		vf:        vf,
 		sizeLimit: sizeLimit,
 	}
+	p.req = &p.own
 	if acc != nil {
 		p.req.Access = acc // not a typed nil in the interface
 	}
@@ -295,6 +291,31 @@ func (f *Frontend) search(ctx context.Context, w ldap.ResponseWriter, r *ldap.Re
 		return
 	}
 	f.plainSearch(ctx, w, r, p, extra)
+}
+
+// searchBase checks that rq may search the base entry (base, normalised
+// nb) and returns its access to it. When the rules decide that from the
+// DN alone (no rule that selects it tests attributes), the entry is not
+// loaded, only looked up: most readers' searches, which would otherwise
+// read and decode the base entry (ou=people, say) once more per search.
+// The answers are target's: noSuchObject for a missing base, the denial
+// of denied.
+func (f *Frontend) searchBase(ctx context.Context, rq *access.Requester, base, nb string) (access.EntryAccess, error) {
+	if nb != "" {
+		if bea := rq.Entry(nb, nil); bea.Complete() && bea.Entry().Has(access.Search) {
+			if ok, err := f.engine.Exists(nb); err == nil && ok {
+				return bea, nil
+			}
+		}
+	}
+	ben, bea, err := f.target(ctx, rq, base)
+	if err != nil {
+		return bea, err
+	}
+	if !bea.Entry().Has(access.Search) {
+		return bea, f.denied(ctx, rq, ben, &bea, "no search access to the base entry")
+	}
+	return bea, nil
 }
 
 // recheck returns SearchQuery.Recheck for a search of base by the

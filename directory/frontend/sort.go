@@ -464,6 +464,7 @@ func (f *Frontend) indexSort(ctx context.Context, p *searchPlan, keys []sortKey,
 // and the plain paths share.
 type searchPlan struct {
 	req       *directory.SearchRequest
+	own       directory.SearchRequest // what req points to when the plan made it: one allocation for both
 	sel       selection
 	acc       *searchAccess // nil: no access control (the root DN)
 	vf        *directory.ValueFilter
