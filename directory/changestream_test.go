@@ -173,14 +173,25 @@ func TestChangeStreamSlowSubscriber(t *testing.T) {
 			t.Fatal(err)
 		}
 	case <-time.After(20 * time.Second):
+		go func() { // let the writer go, so that the engine can close
+			for range slow.C() {
+			}
+		}()
 		t.Fatal("writes held up by a subscriber that does not read")
 	}
 	if n := <-got; n != 20 {
 		t.Errorf("the reading subscriber got %d changes, want 20", n)
 	}
 	n := 0
-	for range slow.C() {
-		n++
+	for open := true; open; {
+		select {
+		case _, open = <-slow.C():
+			if open {
+				n++
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("the slow subscriber was not ended after %d changes", n)
+		}
 	}
 	if n != 3 || !errors.Is(slow.Err(), ErrFellBehind) {
 		t.Errorf("the slow subscriber got %d changes and %v; want 3 and ErrFellBehind", n, slow.Err())
