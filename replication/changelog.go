@@ -39,8 +39,9 @@ type Config struct {
 // transaction, keyed by origin replica and CSN; it is also the engine's
 // Stamper (it issues the CSNs from its Clock) and sequences the engine's
 // post-commit stream (directory.Engine.Changes): it publishes every
-// commit there once every write stamped before it has settled. Create it with New, pass it to directory.Open
-// as a hook and as the Stamper, then call Open with the engine.
+// commit there once every write stamped before it has settled. Create it
+// with New, pass it to directory.Open as a hook and as the Stamper, then
+// call Open with the engine.
 type Changelog struct {
 	cfg   Config
 	log   *slog.Logger

@@ -4,12 +4,13 @@
 //
 // Both follow the engine's post-commit stream (directory.Engine.Changes)
 // for one search, and content synchronization also reads the durable
-// change log (Log) for what happened before it: Content decides whether an entry as a committed change
-// left it was in the search's content (base, scope, filter, the
-// requester's access) and gives that entry as the search returns it, or
-// reads an entry's current state (for a refresh); Follow
-// runs the stream until the operation ends, and ends it with a result for
-// the two ways the server ends it (shutdown, a consumer that fell behind).
+// change log (Log) for what happened before it: Content decides whether
+// an entry as a committed change left it was in the search's content
+// (base, scope, filter, the requester's access) and gives that entry as
+// the search returns it, or reads an entry's current state (for a
+// refresh); Follow runs the stream until the operation ends, and ends it
+// with a result for the ways the server ends it (shutdown; a consumer
+// that fell behind, or a store reinitialised under it).
 package changefeed
 
 import (
