@@ -76,8 +76,12 @@ type Options struct {
 	// Hooks run inside every write transaction, in order (overlays).
 	Hooks []WriteHook
 	// Stamper gives every write its CSN (entryCSN); nil: writes carry
-	// none. Package replication provides it.
+	// none. Package replication provides it. It also sequences the
+	// post-commit stream (Engine.Changes).
 	Stamper Stamper
+	// ChangeQueue bounds each subscriber's queue of committed changes
+	// (Engine.Changes); zero means DefaultChangeQueue.
+	ChangeQueue int
 	// Virtual attributes are computed at read time (overlays).
 	Virtual []VirtualAttribute
 	// NoSync turns off fsync on commit. Only for tests and bulk import:
@@ -163,6 +167,7 @@ type Engine struct {
 	unindexedLimit int
 	hooks          []WriteHook
 	stamper        Stamper
+	changes        *ChangeStream
 	virtuals       map[*schema.AttributeType]VirtualAttribute
 	virtualList    []VirtualAttribute
 	log            *slog.Logger
@@ -234,6 +239,7 @@ func Open(opt Options) (*Engine, error) {
 		unindexedLimit: opt.UnindexedLimit,
 		hooks:          opt.Hooks,
 		stamper:        opt.Stamper,
+		changes:        newChangeStream(opt.ChangeQueue, log),
 		log:            log,
 		now:            opt.Now,
 		passwords:      opt.Passwords,
@@ -613,6 +619,7 @@ func (e *Engine) countEntries() error {
 // (every acknowledged write is in the write-ahead log, replayed at the
 // next start) rather than fault while writing the table.
 func (e *Engine) Close() error {
+	e.changes.close()
 	e.stopMaintenance()
 	if e.stopWarm != nil {
 		e.stopWarm()

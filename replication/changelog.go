@@ -27,8 +27,6 @@ type Config struct {
 	// ConsumerExpiry forgets a consumer not seen for this long (default
 	// 30 days), so that a consumer gone for good stops holding the log.
 	ConsumerExpiry time.Duration
-	// QueueLength bounds each subscriber's queue of commits (default 4096).
-	QueueLength int
 	// MaxSkew bounds how far ahead of this replica's clock a peer's CSN
 	// may be (see ClockConfig.MaxSkew); zero means 5 minutes.
 	MaxSkew time.Duration
@@ -39,9 +37,11 @@ type Config struct {
 
 // A Changelog records every write of an engine, in the write's own
 // transaction, keyed by origin replica and CSN; it is also the engine's
-// Stamper (it issues the CSNs from its Clock) and tells subscribers of
-// every commit, in order. Create it with New, pass it to directory.Open
-// as a hook and as the Stamper, then call Open with the engine.
+// Stamper (it issues the CSNs from its Clock) and sequences the engine's
+// post-commit stream (directory.Engine.Changes): it publishes every
+// commit there once every write stamped before it has settled. Create it
+// with New, pass it to directory.Open as a hook and as the Stamper, then
+// call Open with the engine.
 type Changelog struct {
 	cfg   Config
 	log   *slog.Logger
@@ -51,11 +51,10 @@ type Changelog struct {
 	mu       sync.Mutex
 	inflight map[change.CSN]struct{} // stamped, not settled
 	// done holds the commits above an in-flight CSN, in CSN order: they
-	// reach the subscribers once every smaller CSN has settled.
+	// go to the engine's stream once every smaller CSN has settled.
 	done    []directory.CommittedChange
 	safe    change.CSN            // every local CSN <= safe has settled
 	maxSeen map[uint16]change.CSN // the largest CSN in the log per origin
-	subs    map[*Subscription]struct{}
 
 	// rep is the Replicator that shares the log (multi-supplier), set
 	// by NewReplicator before Open; nil for a single supplier.
@@ -76,13 +75,10 @@ func New(cfg Config) (*Changelog, error) {
 	if cfg.ConsumerExpiry <= 0 {
 		cfg.ConsumerExpiry = 30 * 24 * time.Hour
 	}
-	if cfg.QueueLength <= 0 {
-		cfg.QueueLength = 4096
-	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	l := &Changelog{cfg: cfg, log: cfg.Logger, inflight: map[change.CSN]struct{}{}, maxSeen: map[uint16]change.CSN{}, subs: map[*Subscription]struct{}{}}
+	l := &Changelog{cfg: cfg, log: cfg.Logger, inflight: map[change.CSN]struct{}{}, maxSeen: map[uint16]change.CSN{}}
 	if l.log == nil {
 		l.log = slog.New(slog.DiscardHandler)
 	}
@@ -230,9 +226,9 @@ func (l *Changelog) Stamp() change.CSN {
 }
 
 // Settle implements directory.Stamper: it retires csn and, for a commit,
-// advances the safe CSN and queues the change to every subscriber.
+// advances the safe CSN and publishes the change on the engine's stream.
 //
-// Subscribers get the commits in CSN order, each once every smaller CSN
+// The stream gets the commits in CSN order, each once every smaller CSN
 // has settled: a commit waits for the writes stamped before it. Two
 // writes that touch the same entry commit in CSN order (the later one
 // read what the earlier one wrote, so its transaction, and its stamp,
@@ -273,26 +269,13 @@ func (l *Changelog) Settle(c change.CSN, ch *directory.Change) {
 	if s := ready[n-1].CSN; l.safe.Less(s) {
 		l.safe = s
 	}
+	// Handed to the engine's stream under l.mu, so that the stream
+	// gets them in CSN order whatever order writers settle in.
 	for _, ev := range ready {
 		ev.Safe = l.safe
-		l.publish(ev)
+		l.eng.Changes().Publish(ev)
 	}
 	l.done = slices.Delete(l.done, 0, n)
-}
-
-// publish queues ev to every subscriber; l.mu is held.
-func (l *Changelog) publish(ev directory.CommittedChange) {
-	for s := range l.subs {
-		select {
-		case s.ch <- ev:
-		default:
-			// A slow subscriber must not hold up writers: it is cut off
-			// and must catch up from the log.
-			delete(l.subs, s)
-			s.overflow = true
-			close(s.ch)
-		}
-	}
 }
 
 // Committed returns a bound on the local CSNs whose writes have all
@@ -349,45 +332,6 @@ func (l *Changelog) State() map[uint16]change.CSN {
 		delete(out, l.cfg.Replica)
 	}
 	return out
-}
-
-// A Subscription receives the commits that follow Subscribe.
-type Subscription struct {
-	l        *Changelog
-	ch       chan directory.CommittedChange
-	overflow bool // set before ch is closed by the log
-}
-
-// Subscribe starts queueing commits for the caller, who must read C and
-// call Close. When the queue overflows, C is closed and Overflowed
-// reports true.
-func (l *Changelog) Subscribe() *Subscription {
-	s := &Subscription{l: l, ch: make(chan directory.CommittedChange, l.cfg.QueueLength)}
-	l.mu.Lock()
-	l.subs[s] = struct{}{}
-	l.mu.Unlock()
-	return s
-}
-
-// C delivers the events.
-func (s *Subscription) C() <-chan directory.CommittedChange { return s.ch }
-
-// Overflowed reports whether the log cut the subscription off (once C
-// is closed).
-func (s *Subscription) Overflowed() bool {
-	s.l.mu.Lock()
-	defer s.l.mu.Unlock()
-	return s.overflow
-}
-
-// Close ends the subscription.
-func (s *Subscription) Close() {
-	s.l.mu.Lock()
-	defer s.l.mu.Unlock()
-	if _, ok := s.l.subs[s]; ok {
-		delete(s.l.subs, s)
-		close(s.ch)
-	}
 }
 
 // Name implements directory.WriteHook.

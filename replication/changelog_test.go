@@ -258,23 +258,6 @@ func TestChangelogSizeBound(t *testing.T) {
 	}
 }
 
-func TestSubscriptionOverflow(t *testing.T) {
-	eng, l := openLog(t, Config{QueueLength: 2})
-	sub := l.Subscribe()
-	add(t, eng, "dc=example,dc=com", "objectClass", "domain", "dc", "example")
-	for i := range 3 {
-		add(t, eng, fmt.Sprintf("cn=p%d,dc=example,dc=com", i), "objectClass", "person", "cn", fmt.Sprint("p", i), "sn", "x")
-	}
-	n := 0
-	for range sub.C() {
-		n++
-	}
-	if n != 2 || !sub.Overflowed() {
-		t.Errorf("got %d events, overflowed %v; want 2, true", n, sub.Overflowed())
-	}
-	sub.Close() // after the log closed it: no panic
-}
-
 // FuzzDecodeLogRecord: a stored change log record decodes without a
 // panic, and what decodes encodes back to the same bytes.
 func FuzzDecodeLogRecord(f *testing.F) {
@@ -326,11 +309,11 @@ func TestCommittedBound(t *testing.T) {
 }
 
 // TestSubscriptionCSNOrder: a commit that settles before a write stamped
-// earlier waits for it, so subscribers see the commits in CSN order, and
-// none is lost when the earlier write is given up.
+// earlier waits for it, so the engine's stream carries the commits in CSN
+// order, and none is lost when the earlier write is given up.
 func TestSubscriptionCSNOrder(t *testing.T) {
-	_, l := openLog(t, Config{})
-	sub := l.Subscribe()
+	eng, l := openLog(t, Config{})
+	sub := eng.Changes().Subscribe()
 	defer sub.Close()
 	first, second, third := l.Stamp(), l.Stamp(), l.Stamp()
 	l.Settle(third, &directory.Change{Kind: change.Modify})
@@ -358,5 +341,70 @@ func TestSubscriptionCSNOrder(t *testing.T) {
 	l.Settle(a, nil)
 	if ev := <-sub.C(); ev.CSN != b {
 		t.Fatalf("got %s, want %s", ev.CSN, b)
+	}
+}
+
+// TestChangelogStreamConcurrentWriters: with the Changelog sequencing
+// the engine's stream, concurrent writers' commits reach a subscriber
+// once each, in CSN order, each with a safe CSN at or above its own, and
+// a failed write leaves nothing behind it waiting.
+func TestChangelogStreamConcurrentWriters(t *testing.T) {
+	eng, _ := openLog(t, Config{})
+	add(t, eng, "dc=example,dc=com", "objectClass", "domain", "dc", "example")
+	sub := eng.Changes().Subscribe()
+	defer sub.Close()
+	const writers, each = 6, 20
+	ctx := context.Background()
+	errs := make(chan error, writers*each)
+	done := make(chan struct{})
+	for w := range writers {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range each {
+				cn := fmt.Sprintf("w%d-%d", w, i)
+				if i%7 == 3 {
+					cn = "fail" + cn // refused by failHook: stamped, never committed
+				}
+				_, err := eng.Add(ctx, "cn="+cn+",dc=example,dc=com", []directory.Attr{
+					{Name: "objectClass", Values: [][]byte{[]byte("person")}},
+					{Name: "cn", Values: [][]byte{[]byte(cn)}}, {Name: "sn", Values: [][]byte{[]byte("x")}},
+				}, directory.WriteOptions{})
+				if (err != nil) != strings.HasPrefix(cn, "fail") {
+					errs <- fmt.Errorf("add %s: %v", cn, err)
+				}
+			}
+		}()
+	}
+	for range writers {
+		<-done
+	}
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	want := writers * (each - (each+3)/7)
+	seen := map[string]bool{}
+	var last change.CSN
+	for len(seen) < want {
+		var ev directory.CommittedChange
+		select {
+		case ev = <-sub.C():
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d of %d commits arrived", len(seen), want)
+		}
+		if !last.Less(ev.CSN) || ev.Safe.Less(ev.CSN) {
+			t.Fatalf("commit %s (safe %s) after %s", ev.CSN, ev.Safe, last)
+		}
+		last = ev.CSN
+		if dn := ev.Change.After.DN; seen[dn] || strings.HasPrefix(dn, "cn=fail") {
+			t.Fatalf("%s delivered twice, or failed and delivered", dn)
+		} else {
+			seen[dn] = true
+		}
+	}
+	select {
+	case ev := <-sub.C():
+		t.Fatalf("an extra commit %s", ev.CSN)
+	default:
 	}
 }

@@ -17,12 +17,15 @@
 // A store holds one durable change log, written in the transaction of
 // the change it records, so an acknowledged write always has its record
 // and a failed one never does. Single-supplier servers and
-// multi-supplier replicas write it alike; RFC 4533 sessions, persistent
-// searches (through the Changelog) and replica peers (through the
-// Replicator) read it. The Changelog is the engine's Stamper and its last
-// write hook: every write gets a CSN from the Clock inside its
-// transaction (stored as the entry's entryCSN) and its record under that
-// CSN. Records and their bookkeeping live in the store as side records
+// multi-supplier replicas write it alike; RFC 4533 sessions and replica
+// peers (through the Replicator) read it. The Changelog is the engine's
+// Stamper and its last write hook: every write gets a CSN from the Clock
+// inside its transaction (stored as the entry's entryCSN) and its record
+// under that CSN. It also sequences the engine's post-commit stream
+// (directory.Engine.Changes), which RFC 4533 persist sessions and
+// persistent searches follow: Settle publishes each commit there, in
+// CSN order, once every write stamped before it has settled; the stream
+// itself (the subscribers, their bounded queues) is the engine's. Records and their bookkeeping live in the store as side records
 // under directory.PrefixReplication ('r'); the whole layout:
 //
 //	r o | origin (2) | CSN (16) -> log record (LogRecord, below)

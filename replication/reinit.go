@@ -803,17 +803,16 @@ func (r *Replicator) sweepLog(ctx context.Context, fn func(k, v []byte) (rewrite
 	}
 }
 
-// cutSubscribers ends every subscription (persistent RFC 4533 sessions
-// and persistent searches): after a reinitialisation they search again
-// and are brought up to date from their cookies.
+// errReinitialised ends the engine's stream subscriptions when the
+// store was reinitialised under them.
+var errReinitialised = errors.New("replication: the replica was reinitialised from a snapshot")
+
+// cutSubscribers ends every subscription to the engine's stream
+// (persistent RFC 4533 sessions and persistent searches): after a
+// reinitialisation they search again and are brought up to date from
+// their cookies.
 func (l *Changelog) cutSubscribers() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for s := range l.subs {
-		delete(l.subs, s)
-		s.overflow = true
-		close(s.ch)
-	}
+	l.eng.Changes().EndAll(errReinitialised)
 }
 
 // registerReinitMetrics adds the snapshot and reinitialisation metrics.

@@ -157,7 +157,9 @@ type Config struct {
 	Replication struct {
 		ReplicaID int `mapstructure:"replica_id"`
 		// QueueLength bounds the commits queued for each sync or
-		// persistent search; one that falls further behind is cut off.
+		// persistent search on the engine's post-commit stream
+		// (directory.Options.ChangeQueue); one that falls further behind
+		// is cut off.
 		QueueLength int `mapstructure:"queue_length"`
 		Changelog   struct {
 			MaxAge       time.Duration `mapstructure:"max_age"`

@@ -326,7 +326,8 @@ func TestE2EPersistentSearch(t *testing.T) {
 	// Shutdown ends a running persistent search with unavailable.
 	id = p2.search(peopleDN, "(objectClass=*)", []string{"1.1"}, psControl(15, true, true))
 	p2.quiet(200 * time.Millisecond)
-	go s.Stop()
+	stopped := make(chan struct{})
+	go func() { s.Stop(); close(stopped) }()
 	for {
 		m := p2.next(wait)
 		if m.id == id && m.tag == goldap.ApplicationSearchResultDone {
@@ -336,6 +337,7 @@ func TestE2EPersistentSearch(t *testing.T) {
 			break
 		}
 	}
+	<-stopped // before the cleanup's Stop: the two would race on s.cmd
 }
 
 // TestE2EPersistentSearchAccess: a requester is notified of the entries it

@@ -7,9 +7,10 @@ import (
 	"github.com/switchboard-ldap/switchboard/replication"
 )
 
-// changeFeed adapts the replication changelog to the log the change-feed
-// overlays (syncprov, psearch) read: they sit below replication in the
-// layers and know it only through syncprov.Log.
+// changeFeed adapts the replication changelog to the durable log the
+// change-feed overlays (syncprov, psearch) read beside the engine's
+// post-commit stream: they sit below replication in the layers and know
+// it only through syncprov.Log.
 type changeFeed struct{ *replication.Changelog }
 
 // feedOf returns l as the overlays' log (nil for none).
@@ -19,9 +20,6 @@ func feedOf(l *replication.Changelog) syncprov.Log {
 	}
 	return changeFeed{l}
 }
-
-// Subscribe implements syncprov.Log.
-func (f changeFeed) Subscribe() syncprov.Subscription { return f.Changelog.Subscribe() }
 
 // Covers implements syncprov.Log.
 func (f changeFeed) Covers(v *directory.View, state map[uint16]change.CSN) (bool, error) {

@@ -177,7 +177,7 @@ func (w *writePath) changelog() (*replication.Changelog, error) {
 	cfg := w.cfg
 	clog, err := replication.New(replication.Config{
 		Replica: uint16(cfg.Replication.ReplicaID), MaxAge: cfg.Replication.Changelog.MaxAge,
-		MaxEntries: cfg.Replication.Changelog.MaxEntries, QueueLength: cfg.Replication.QueueLength, Logger: w.log,
+		MaxEntries: cfg.Replication.Changelog.MaxEntries, Logger: w.log,
 		MaxSkew: cfg.Replication.MaxSkew, Now: now,
 	})
 	if err != nil {

@@ -106,6 +106,7 @@ func openEngineReplImpl(cfg *Config, log *slog.Logger, dir string, noSync, bulk,
 		SealedAttributes: cfg.Encryption.Attributes,
 		DataKeyRotation:  cfg.Encryption.DataKeyRotation,
 		Stamper:          wp.stamper,
+		ChangeQueue:      cfg.Replication.QueueLength,
 
 		DiskReserve:        cfg.diskReserve(),
 		ValueLogGCInterval: cfg.valueLogGCInterval(),

@@ -83,6 +83,23 @@
 // A record left unfinished by a crash is cut off when the log is next
 // opened, and a "note" record in the chain says how many bytes were cut
 // and their SHA-256.
+//
+// # Not a reader of the change stream
+//
+// The engine publishes every committed write on its post-commit stream
+// (directory.Engine.Changes), which content synchronization and
+// persistent search follow. The audit log records its writes on the
+// request path instead, committed ones included, for four reasons: a
+// record says who asked and from where, which a committed change does not
+// carry; it holds the change as it was asked (the LDIF of the request),
+// not the difference the store ended with; failed writes and binds, which
+// never commit, are half of what it records, and one file in one chain
+// must hold them in the order they happened; and it is written before
+// the result is sent (and, with FailClosed, decides that result), while
+// the stream is read after the write returned, by readers that are ended
+// when they fall behind. Taking committed writes from the stream would
+// split one chain between two sources with two orders and lose that
+// guarantee.
 package audit
 
 import (

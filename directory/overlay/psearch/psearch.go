@@ -6,9 +6,9 @@
 //
 // It runs on the machinery of content synchronization (package syncprov;
 // the shared parts are in internal/changefeed): the search subscribes to
-// the changelog's commit stream (replication.Changelog) before it reads
-// anything, so that no commit falls between the initial result set and
-// the notifications.
+// the engine's post-commit stream (directory.Engine.Changes) before it
+// reads anything, so that no commit falls between the initial result set
+// and the notifications.
 //
 // # The operation
 //
@@ -59,7 +59,7 @@
 // The operation ends when the client abandons it, unbinds or closes the
 // connection (no result), when the server shuts down (unavailable), or
 // when the client reads too slowly: each search has a bounded queue of
-// commits (replication.Config.QueueLength), and a search whose queue is
+// commits (directory.Options.ChangeQueue), and a search whose queue is
 // full is cut off with adminLimitExceeded rather than ever holding up a
 // writer. Such a client has lost notifications and must search again.
 package psearch
@@ -121,7 +121,7 @@ func (s *Server) ServeSearch(ctx context.Context, w ldap.ResponseWriter, q *fron
 	}
 	// Subscribe before reading anything; state is what the initial set's
 	// snapshot, taken after it, reflects.
-	sub := s.Log.Subscribe()
+	sub := s.Engine.Changes().Subscribe()
 	defer sub.Close()
 	state := s.Log.State()
 	if !ps.ChangesOnly {

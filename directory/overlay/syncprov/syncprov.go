@@ -33,9 +33,10 @@
 //
 // # Persist
 //
-// For refreshAndPersist the provider subscribes to the changelog's commit
-// stream before it reads anything, so no commit falls between the refresh
-// and the persist phase; a commit the refresh already reflected (its CSN
+// For refreshAndPersist the provider subscribes to the engine's
+// post-commit stream (directory.Engine.Changes) before it reads
+// anything, so no commit falls between the refresh and the persist
+// phase; a commit the refresh already reflected (its CSN
 // at or below the refresh cookie) is skipped. Each later commit is sent
 // as it happens, in commit order, from the change itself: the entry as
 // the change left it (under its DN of that moment) as add or modify, or
@@ -98,9 +99,8 @@ type Config = changefeed.Config
 // the overlays see it; cmd/switchboard adapts package replication's
 // Changelog to it.
 type (
-	Log          = changefeed.Log
-	Subscription = changefeed.Subscription
-	Record       = changefeed.Record
+	Log    = changefeed.Log
+	Record = changefeed.Record
 )
 
 // New returns a Provider.
@@ -154,9 +154,9 @@ func (p *Provider) ServeSearch(ctx context.Context, w ldap.ResponseWriter, q *fr
 	}
 	s := &session{p: p, w: w, q: q, rid: cookie.RID, content: content}
 	persist := req.Mode == ldap.SyncRefreshAndPersist
-	var sub changefeed.Subscription
+	var sub *directory.ChangeSubscription
 	if persist {
-		sub = p.Log.Subscribe()
+		sub = p.Engine.Changes().Subscribe()
 		defer sub.Close()
 	}
 	// What the refresh reaches: taken before any snapshot is read.
@@ -507,7 +507,7 @@ func (s *session) mayHold(dn string) bool {
 }
 
 // persist streams commits until the operation ends.
-func (s *session) persist(ctx context.Context, sub changefeed.Subscription, sent map[uint16]change.CSN) {
+func (s *session) persist(ctx context.Context, sub *directory.ChangeSubscription, sent map[uint16]change.CSN) {
 	local := s.p.Log.Replica()
 	behind := &ldap.Result{Code: ldap.Busy, Diagnostic: "the consumer fell behind the change stream; resume with the last cookie"}
 	// What the refresh reflected, apart from the cookie sent since: the

@@ -2,13 +2,15 @@
 // share: content synchronization (RFC 4533, package syncprov) and
 // persistent search (draft-ietf-ldapext-psearch-03, package psearch).
 //
-// Both follow the changelog's commit stream (Log.Subscribe)
-// for one search: Content decides whether an entry as a committed change
-// left it was in the search's content (base, scope, filter, the
-// requester's access) and gives that entry as the search returns it, or
-// reads an entry's current state (for a refresh); Follow
-// runs the stream until the operation ends, and ends it with a result for
-// the two ways the server ends it (shutdown, a consumer that fell behind).
+// Both follow the engine's post-commit stream (directory.Engine.Changes)
+// for one search, and content synchronization also reads the durable
+// change log (Log) for what happened before it: Content decides whether
+// an entry as a committed change left it was in the search's content
+// (base, scope, filter, the requester's access) and gives that entry as
+// the search returns it, or reads an entry's current state (for a
+// refresh); Follow runs the stream until the operation ends, and ends it
+// with a result for the ways the server ends it (shutdown; a consumer
+// that fell behind, or a store reinitialised under it).
 package changefeed
 
 import (
@@ -26,8 +28,8 @@ import (
 	"github.com/switchboard-ldap/switchboard/ldap"
 )
 
-// Config configures an overlay that serves searches from the changelog's
-// commit stream (syncprov, psearch).
+// Config configures an overlay that serves searches from the engine's
+// post-commit stream and the change log (syncprov, psearch).
 type Config struct {
 	Changelog Log
 	Engine    *directory.Engine
@@ -353,10 +355,12 @@ func (s *Shutdown) Close() {
 // Follow calls fn for every event of sub, flushing w after each, until
 // the operation ends: ctx is done (abandon, unbind, a closed connection),
 // fn fails (the error is written as the result, unless the operation was
-// abandoned), stop closes (unavailable), or the changelog cut sub off
-// because the consumer fell behind (overflow is written as the result).
-// It never returns while the operation goes on.
-func Follow(ctx context.Context, w ldap.ResponseWriter, sub Subscription, stop *Shutdown,
+// abandoned), stop closes or the engine closes the stream (unavailable),
+// or the stream ended sub because the consumer fell behind or the store
+// was reinitialised under it (overflow is written as the result: the
+// consumer must search again). It never returns while the operation goes
+// on.
+func Follow(ctx context.Context, w ldap.ResponseWriter, sub *directory.ChangeSubscription, stop *Shutdown,
 	overflow *ldap.Result, fn func(directory.CommittedChange) error) {
 	halt := stop.done()
 	for {
@@ -368,7 +372,10 @@ func Follow(ctx context.Context, w ldap.ResponseWriter, sub Subscription, stop *
 			return
 		case ev, ok := <-sub.C():
 			if !ok {
-				if sub.Overflowed() {
+				switch err := sub.Err(); {
+				case errors.Is(err, directory.ErrStreamClosed):
+					w.WriteResult(&ldap.Result{Code: ldap.Unavailable, Diagnostic: "server is shutting down"})
+				case err != nil:
 					w.WriteResult(overflow)
 				}
 				return

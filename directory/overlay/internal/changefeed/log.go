@@ -7,15 +7,13 @@ import (
 	"github.com/switchboard-ldap/switchboard/directory"
 )
 
-// Log is the change log a feed reads: the stream of committed changes
-// and, for content synchronization, the record of past ones. Package
+// Log is the durable change log a feed reads for what the engine's
+// post-commit stream (directory.Engine.Changes) no longer carries: the
+// record of past changes and the consumers' positions. Package
 // replication's Changelog provides it (cmd/switchboard adapts it); the
 // overlays know it only through this interface, so that nothing under
 // directory imports replication.
 type Log interface {
-	// Subscribe starts queueing the commits that follow, in commit (CSN)
-	// order; the caller must read C and call Close.
-	Subscribe() Subscription
 	// State is, per replica, the newest CSN up to which every change the
 	// log holds has committed: what a cookie may claim.
 	State() map[uint16]change.CSN
@@ -31,14 +29,6 @@ type Log interface {
 	// Since calls fn for every logged change after state, in v's
 	// snapshot, replica by replica in CSN order.
 	Since(v *directory.View, state map[uint16]change.CSN, fn func(*Record) error) error
-}
-
-// A Subscription receives the commits that follow Log.Subscribe. When
-// its queue overflows, C is closed and Overflowed reports true.
-type Subscription interface {
-	C() <-chan directory.CommittedChange
-	Overflowed() bool
-	Close()
 }
 
 // A Record is what a feed needs of one logged change: which entry it
