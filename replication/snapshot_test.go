@@ -50,6 +50,13 @@ func startReplica(t testing.TB, id uint16, dir string) *testReplica {
 // configuration.
 func startReplicaWith(t testing.TB, id uint16, dir string, set func(*MultiConfig)) *testReplica {
 	t.Helper()
+	return startReplicaOpts(t, id, dir, set, nil)
+}
+
+// startReplicaOpts is startReplicaWith with a change to the engine's
+// options too.
+func startReplicaOpts(t testing.TB, id uint16, dir string, set func(*MultiConfig), setOpt func(*directory.Options)) *testReplica {
+	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
 	}
@@ -69,9 +76,13 @@ func startReplicaWith(t testing.TB, id uint16, dir string, set func(*MultiConfig
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := directory.Open(directory.Options{Dir: dir, NoSync: true, Suffix: "dc=example,dc=com", Schema: s,
+	opt := directory.Options{Dir: dir, NoSync: true, Suffix: "dc=example,dc=com", Schema: s,
 		Migrations: append(directory.Migrations(), Migrations()...),
-		Hooks:      []directory.WriteHook{rep, clog}, Stamper: rep})
+		Hooks:      []directory.WriteHook{rep, clog}, Stamper: rep}
+	if setOpt != nil {
+		setOpt(&opt)
+	}
+	eng, err := directory.Open(opt)
 	if err != nil {
 		t.Fatal(err)
 	}
