@@ -223,6 +223,17 @@ func FuzzDecodeSnapshot(f *testing.F) {
 	gone := &SnapshotResponse{Status: SnapshotGone, Reason: "expired"}
 	f.Add(gone.AppendBinary(nil))
 	f.Add([]byte{1, 0})
+	sl := testSealer(f, 1, "description")
+	sealed := NewState(testSchema{})
+	sealed.SetSealer(sl)
+	for _, o := range []*Op{suffixAdd(), opAdd(at(2, 1), id(2), suffix, "cn=a", "cn: a", "description: x")} {
+		if err := sealed.Apply(o); err != nil {
+			f.Fatal(err)
+		}
+	}
+	st, _ := sealed.AppendEntryState(nil, id(2))
+	f.Add((&SnapshotResponse{ID: SnapshotID{1}, Generation: Generation{2}, Supplier: 3, Done: true, Vector: Vector{1: at(2, 1)}, Total: 1,
+		Entries: []SnapshotEntry{{UUID: id(2), State: st}}, Sealing: sealingOf(sl)}).AppendBinary(nil))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if q, err := DecodeSnapshotRequest(b); err == nil {
 			enc := q.AppendBinary(nil)
@@ -242,10 +253,12 @@ func FuzzDecodeSnapshot(f *testing.F) {
 		// What a consumer does with it: load every entry, refusing
 		// (never panicking on) a malformed state.
 		s := NewState(nil)
+		s.SetSealer(sl)
 		for _, e := range p.Entries {
 			s.LoadEntryState(e.UUID, e.State)
 		}
 		s.Materialize()
+		checkSealing("fuzz", p.Sealing, sl)
 	})
 }
 
