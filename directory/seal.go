@@ -34,7 +34,10 @@ package directory
 // leave: on its own, every entry of the scope, subject to the unindexed
 // limit. It cannot name an entry either: an add or rename whose RDN uses
 // it is refused (the DN is stored and indexed in clear). The changelog
-// (package replication) seals those values in its records the same way.
+// (package replication) seals those values in its records the same way,
+// and replicas exchange them sealed (see "Sealed attributes" in package
+// replication): every replica needs the same master key, which its KeyID
+// names without revealing.
 //
 // Which attributes are sealed is decided when a value is written: adding
 // an attribute to the list seals its values as entries are next written
