@@ -293,3 +293,38 @@ func (tr *testReplica) uuidOf(t testing.TB, dn string) UUID {
 	}
 	return u
 }
+
+// BenchmarkEntryStateSealed encodes and decodes the state of a person
+// with 12 attributes, none sealed (clear), or 2 of them sealed under a
+// sealer (sealed), or none sealed under a sealer (unsealed).
+func BenchmarkEntryStateSealed(b *testing.B) {
+	person := opAdd(at(2, 1), id(2), id(1), "cn=p", "cn: p", "sn: person", "givenName: Pat", "mail: p@example.com",
+		"telephoneNumber: +1 555 0100", "title: engineer", "description: a person", "l: Springfield", "st: IL",
+		"postalCode: 62701", "employeeNumber: E-12345", "homePhone: +1 555 0199")
+	for _, tc := range []struct {
+		name string
+		sl   *directory.Sealer
+	}{
+		{"clear", nil},
+		{"unsealed", testSealer(b, 1)},
+		{"sealed", testSealer(b, 1, "employeeNumber", "homePhone")},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			s := NewState(nil)
+			s.SetSealer(tc.sl)
+			for _, o := range []*Op{suffixAdd(), person} {
+				if err := s.Apply(o); err != nil {
+					b.Fatal(err)
+				}
+			}
+			var buf []byte
+			b.ReportAllocs()
+			for b.Loop() {
+				buf, _ = s.AppendEntryState(buf[:0], id(2))
+				if err := s.CheckEntryState(buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
