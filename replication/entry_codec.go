@@ -158,7 +158,7 @@ func (s *State) decodeEntryState(d *opDecoder) (*entryState, error) {
 	const minAttr = 1 + 2*change.CSNSize + 1
 	for range d.count(minAttr) {
 		a := attrState{name: d.string(), nameCSN: csn(), cleared: csn()}
-		sealed := format == EntryStateSealed && strings.HasPrefix(a.name, "\x00")
+		sealed := format == EntryStateSealed && isSealedName(a.name)
 		if sealed {
 			a.name = a.name[1:]
 		}

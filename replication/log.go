@@ -205,7 +205,7 @@ func sealOp(o *Op, s *directory.Sealer) *Op {
 // openOp opens the sealed values of o in place.
 func openOp(o *Op, s *directory.Sealer) error {
 	open := func(name *string, vs []string) error {
-		if len(*name) == 0 || (*name)[0] != sealedMark {
+		if !isSealedName(*name) {
 			return nil
 		}
 		*name = (*name)[1:]

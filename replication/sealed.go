@@ -127,14 +127,18 @@ func openPulled(peer string, resp *PullResponse, mine *directory.Sealer) error {
 // marked with sealedMark).
 func opSealed(o *Op) bool {
 	for i := range o.Attrs {
-		if strings.HasPrefix(o.Attrs[i].Name, "\x00") {
+		if isSealedName(o.Attrs[i].Name) {
 			return true
 		}
 	}
 	for i := range o.Mods {
-		if strings.HasPrefix(o.Mods[i].Attr, "\x00") {
+		if isSealedName(o.Mods[i].Attr) {
 			return true
 		}
 	}
 	return false
 }
+
+// isSealedName reports whether an attribute name in an encoded op or
+// entry state carries sealedMark: its values are sealed.
+func isSealedName(name string) bool { return len(name) > 0 && name[0] == sealedMark }
