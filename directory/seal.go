@@ -34,7 +34,10 @@ package directory
 // leave: on its own, every entry of the scope, subject to the unindexed
 // limit. It cannot name an entry either: an add or rename whose RDN uses
 // it is refused (the DN is stored and indexed in clear). The changelog
-// (package replication) seals those values in its records the same way.
+// (package replication) seals those values in its records the same way,
+// and replicas exchange them sealed (see "Sealed attributes" in package
+// replication): every replica needs the same master key, which its KeyID
+// names without revealing.
 //
 // Which attributes are sealed is decided when a value is written: adding
 // an attribute to the list seals its values as entries are next written
@@ -52,10 +55,12 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"unsafe"
 
@@ -86,6 +91,26 @@ var ErrSealed = errors.New("directory: sealed attribute value does not open")
 type Sealer struct {
 	aead  cipher.AEAD
 	names []string // canonical names of the attributes to seal
+	id    KeyID
+}
+
+// A KeyID names a sealing key without revealing it: the first 8 bytes of
+// HKDF-SHA256(master key, salt none, info KeyIDInfo). Replicas compare
+// theirs before they exchange sealed values (package replication).
+type KeyID [8]byte
+
+// KeyIDInfo is the HKDF info string of a sealing key's KeyID.
+const KeyIDInfo = "switchboard attribute sealing key id v1"
+
+func (id KeyID) String() string { return hex.EncodeToString(id[:]) }
+
+// NewSealer returns a Sealer of the attributes names (canonical names, as
+// the schema spells them) under the sealing key derived from master. An
+// engine makes its own (Options.SealedAttributes, checked against the
+// schema); this one is for the codecs that seal outside the engine, and
+// their tests.
+func NewSealer(master []byte, names []string) (*Sealer, error) {
+	return newSealer(master, slices.Clone(names))
 }
 
 // newSealer derives the sealing key from master.
@@ -102,7 +127,28 @@ func newSealer(master []byte, names []string) (*Sealer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Sealer{aead: aead, names: names}, nil
+	sum, err := hkdf.Key(sha256.New, master, nil, KeyIDInfo, len(KeyID{}))
+	if err != nil {
+		return nil, fmt.Errorf("directory: sealing key: %w", err)
+	}
+	return &Sealer{aead: aead, names: names, id: KeyID(sum)}, nil
+}
+
+// KeyID names the sealing key (the zero KeyID for a nil Sealer).
+func (s *Sealer) KeyID() KeyID {
+	if s == nil {
+		return KeyID{}
+	}
+	return s.id
+}
+
+// Names returns the canonical names of the sealed attributes, as
+// configured (nil for a nil Sealer).
+func (s *Sealer) Names() []string {
+	if s == nil {
+		return nil
+	}
+	return slices.Clone(s.names)
 }
 
 // Sealed reports whether values of the attribute description name

@@ -187,3 +187,24 @@ func TestSealedPasswordBinds(t *testing.T) {
 		}
 	}
 }
+
+// A KeyID names the master key's sealing key: the same for the same key,
+// another for another, zero for none.
+func TestSealerKeyID(t *testing.T) {
+	a1, err := NewSealer(bytes.Repeat([]byte{1}, 32), []string{"employeeNumber"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a2, _ := NewSealer(bytes.Repeat([]byte{1}, 32), nil)
+	b, _ := NewSealer(bytes.Repeat([]byte{2}, 32), []string{"employeeNumber"})
+	if a1.KeyID() != a2.KeyID() || a1.KeyID() == b.KeyID() || a1.KeyID() == (KeyID{}) {
+		t.Fatalf("key IDs: %s %s %s", a1.KeyID(), a2.KeyID(), b.KeyID())
+	}
+	var none *Sealer
+	if none.KeyID() != (KeyID{}) || none.Names() != nil {
+		t.Fatal("a nil Sealer has a key ID or names")
+	}
+	if n := a1.Names(); len(n) != 1 || n[0] != "employeeNumber" {
+		t.Fatalf("names %v", n)
+	}
+}

@@ -363,6 +363,37 @@
 // the origin's floor, so the consumer's vector is exact and a batch cut
 // anywhere resumes cleanly.
 //
+// # Sealed attributes
+//
+// The values of sealed attributes (directory.Sealer, the configuration's
+// encryption.attributes) are never in clear outside the process: not in
+// the change log, not in entry states (r s records), not on the wire. A
+// pull serves ops as the log stores them (sealed values sealed, their
+// names preceded by 0x00; a value logged before its attribute was sealed
+// is sealed as it is served), and a snapshot sends entry states as
+// stored. Entry state format 2 (EntryStateSealed) is format 1 with each
+// sealed attribute's name preceded by 0x00 and each of its values sealed;
+// an entry without sealed values keeps format 1, so stores and snapshots
+// without sealed attributes are unchanged.
+//
+// A supplier that seals attributes says so in its pull and snapshot
+// responses (version 2 of each; version 1 otherwise, as before): the
+// KeyID of its sealing key (the first 8 bytes of HKDF-SHA256(master key,
+// info "switchboard attribute sealing key id v1"), which names the key
+// without revealing it) and the attributes it seals. The consumer
+// (checkSealing) takes a batch or a snapshot only if it seals the same
+// attributes under the same key (and, for values sealed in a log by a
+// supplier that no longer lists them, only if its key opens them); it
+// opens the values to apply them to its State, and its own change log
+// and entry states seal them again. Otherwise nothing of the batch or
+// snapshot is applied: the pull fails with ErrSealing (logged at error
+// level, "REFUSED", at most every 30 s; the peer shown in state "error"
+// with the reason in GET /replication), and a reinitialisation or
+// switchboard replica join fails naming it. So every replica of a
+// topology needs the same master key (the sealing key derives from it)
+// and the same encryption.attributes; the configuration refuses
+// encryption.attributes with multi-supplier replication and no key.
+//
 // # Snapshots and reinitialisation
 //
 // A replica the change logs no longer cover (refused with PullReinit: another
@@ -376,11 +407,12 @@
 //
 //	request:  version (1) | consumer (2) | snapshot ID (16, zero: take one)
 //	          | cursor UUID (16, zero: from the start) | max bytes (uvarint)
-//	response: version (1) | status (1: 0 ok, 1 gone) | snapshot ID (16)
-//	          | generation (16) | supplier (2) | flags (1: 1 done)
-//	          | State floor CSN (16) | vector | total entries (uvarint)
-//	          | reason | n (uvarint) × (UUID (16) | entry state (uvarint
-//	          length, State.AppendEntryState))
+//	response: version (1; 2 with sealing) | status (1: 0 ok, 1 gone)
+//	          | snapshot ID (16) | generation (16) | supplier (2)
+//	          | flags (1: 1 done) | State floor CSN (16) | vector
+//	          | total entries (uvarint) | reason | [version 2: sealing
+//	          key ID (8) | n (uvarint) × name] | n (uvarint) × (UUID (16)
+//	          | entry state (uvarint length, State.AppendEntryState))
 //
 // A request without an ID makes the supplier encode its whole State,
 // under the state's read lock, at the vector it stands at (with the

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/switchboard-ldap/switchboard/change"
+	"github.com/switchboard-ldap/switchboard/directory"
 )
 
 // EntryStateFormat is the version of the binary form of one entry's
@@ -15,6 +16,12 @@ import (
 // every encoded entry state, stored in the store and sent in snapshots,
 // and only ever grows.
 const EntryStateFormat = 1
+
+// EntryStateSealed is the format of an entry state holding values of
+// sealed attributes: EntryStateFormat's layout, with each sealed
+// attribute's name preceded by 0x00 and its values sealed
+// (directory.Sealer). A state without such values keeps format 1.
+const EntryStateSealed = 2
 
 // ErrEntryStateSyntax is returned (wrapped) by State.LoadEntryState.
 var ErrEntryStateSyntax = errors.New("replication: invalid encoded entry state")
@@ -34,13 +41,24 @@ var ErrEntryStateSyntax = errors.New("replication: invalid encoded entry state")
 // where a string is a uvarint length and its bytes. What the merge
 // derives from these (normalised RDNs, value keys) is recomputed by
 // LoadEntryState with the State's schema.
+//
+// With a sealer (SetSealer) that seals some of the entry's attributes,
+// the format is EntryStateSealed and the form is canonical but for the
+// sealed values (each sealed with a random nonce).
 func (s *State) AppendEntryState(b []byte, u UUID) ([]byte, bool) {
 	e := s.entries[u]
 	if e == nil {
 		return b, false
 	}
 	s.resident(u, e) // on failure the attributes are missing; Err says so
-	b = append(b, EntryStateFormat)
+	format := byte(EntryStateFormat)
+	for i := range e.attrs {
+		if s.sealer.Sealed(e.attrs[i].name) {
+			format = EntryStateSealed
+			break
+		}
+	}
+	b = append(b, format)
 	b = e.added.AppendBinary(b)
 	b = e.deleted.AppendBinary(b)
 	b = binary.AppendUvarint(b, uint64(len(e.places)))
@@ -51,15 +69,29 @@ func (s *State) AppendEntryState(b []byte, u UUID) ([]byte, bool) {
 		b = appendString(b, p.rdn)
 	}
 	b = binary.AppendUvarint(b, uint64(len(e.attrs)))
+	var sealed []byte
 	for i := range e.attrs {
 		a := &e.attrs[i]
-		b = appendString(b, a.name)
+		seal := format == EntryStateSealed && s.sealer.Sealed(a.name)
+		if seal {
+			b = binary.AppendUvarint(b, uint64(len(a.name)+1))
+			b = append(b, sealedMark)
+			b = append(b, a.name...)
+		} else {
+			b = appendString(b, a.name)
+		}
 		b = a.nameCSN.AppendBinary(b)
 		b = a.cleared.AppendBinary(b)
 		b = binary.AppendUvarint(b, uint64(len(a.values)))
 		for j := range a.values {
 			v := &a.values[j]
-			b = appendString(b, v.value)
+			if seal {
+				sealed = s.sealer.Seal(sealed[:0], a.name, []byte(v.value))
+				b = binary.AppendUvarint(b, uint64(len(sealed)))
+				b = append(b, sealed...)
+			} else {
+				b = appendString(b, v.value)
+			}
 			b = v.added.AppendBinary(b)
 			b = v.removed.AppendBinary(b)
 		}
@@ -116,8 +148,9 @@ func (s *State) decodeEntryState(d *opDecoder) (*entryState, error) {
 		}
 		return c
 	}
-	if v := d.byte(); d.err == nil && v != EntryStateFormat {
-		d.fail("format %d, want %d", v, EntryStateFormat)
+	format := d.byte()
+	if d.err == nil && format != EntryStateFormat && format != EntryStateSealed {
+		d.fail("format %d, want %d or %d", format, EntryStateFormat, EntryStateSealed)
 	}
 	e := &entryState{}
 	e.added, e.deleted = csn(), csn()
@@ -125,8 +158,12 @@ func (s *State) decodeEntryState(d *opDecoder) (*entryState, error) {
 	const minAttr = 1 + 2*change.CSNSize + 1
 	for range d.count(minAttr) {
 		a := attrState{name: d.string(), nameCSN: csn(), cleared: csn()}
+		sealed := format == EntryStateSealed && isSealedName(a.name)
+		if sealed {
+			a.name = a.name[1:]
+		}
 		a.key = strings.ToLower(a.name)
-		if d.err == nil && a.name == "" {
+		if d.err == nil && (a.name == "" || a.name[0] == sealedMark) {
 			d.fail("attribute with no name")
 		}
 		const minValue = 1 + 2*change.CSNSize
@@ -134,6 +171,16 @@ func (s *State) decodeEntryState(d *opDecoder) (*entryState, error) {
 			v := valueState{value: d.string(), added: csn(), removed: csn()}
 			if d.err != nil {
 				break
+			}
+			if sealed {
+				if s.sealer == nil {
+					return nil, fmt.Errorf("%w: %s is sealed and this replica has no encryption key", directory.ErrSealed, a.name)
+				}
+				clear, err := s.sealer.Open(a.name, []byte(v.value))
+				if err != nil {
+					return nil, err
+				}
+				v.value = string(clear)
 			}
 			v.key = s.valueKey(a.key, v.value)
 			a.values = append(a.values, v)

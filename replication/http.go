@@ -212,7 +212,7 @@ func (r *Replicator) Register(reg prometheus.Registerer) error {
 			func() float64 { return float64(r.applied.Load()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_replication_local_changes_total", Help: "Changes made on this replica."},
 			func() float64 { return float64(r.localOps.Load()) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_replication_refusals_total", Help: "Pulls refused: peers quarantined for clock skew, replicas told to reinitialise."},
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_replication_refusals_total", Help: "Pulls refused: peers quarantined for clock skew, replicas told to reinitialise, batches refused for sealed attributes."},
 			func() float64 { return float64(r.refusals.Load()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_replication_op_log_trimmed_total", Help: "Ops removed from the op log by trimming."},
 			func() float64 { return float64(r.trimmed.Load()) }),

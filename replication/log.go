@@ -102,6 +102,19 @@ var ErrLogRecord = errors.New("replication: malformed change log record")
 
 // decodeLogRecord decodes a stored log record; s opens sealed values.
 func decodeLogRecord(b []byte, s *directory.Sealer) (*LogRecord, error) {
+	r, err := decodeLogRecordSealed(b)
+	if err != nil {
+		return nil, err
+	}
+	if err := openOp(&r.Op, s); err != nil {
+		return nil, fmt.Errorf("%w at CSN %s: %w", ErrLogRecord, r.Op.CSN, err)
+	}
+	return r, nil
+}
+
+// decodeLogRecordSealed decodes a stored log record leaving the values of
+// sealed attributes sealed, their names marked: what a pull serves.
+func decodeLogRecordSealed(b []byte) (*LogRecord, error) {
 	if len(b) < 2 || b[0] != logFormat {
 		return nil, fmt.Errorf("%w: unknown format", ErrLogRecord)
 	}
@@ -124,9 +137,6 @@ func decodeLogRecord(b []byte, s *directory.Sealer) (*LogRecord, error) {
 	}
 	if d.err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrLogRecord, d.err)
-	}
-	if err := openOp(&r.Op, s); err != nil {
-		return nil, fmt.Errorf("%w at CSN %s: %w", ErrLogRecord, r.Op.CSN, err)
 	}
 	return r, nil
 }
@@ -195,7 +205,7 @@ func sealOp(o *Op, s *directory.Sealer) *Op {
 // openOp opens the sealed values of o in place.
 func openOp(o *Op, s *directory.Sealer) error {
 	open := func(name *string, vs []string) error {
-		if len(*name) == 0 || (*name)[0] != sealedMark {
+		if !isSealedName(*name) {
 			return nil
 		}
 		*name = (*name)[1:]

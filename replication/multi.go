@@ -402,6 +402,7 @@ func (r *Replicator) Open(eng *directory.Engine) error {
 // store when they are not in memory.
 func (r *Replicator) newState() *State {
 	s := NewState(r.schema)
+	s.SetSealer(r.eng.Sealer())
 	s.SetSource(storeSource{r.eng}, r.cfg.StateCacheEntries)
 	return s
 }

@@ -71,6 +71,7 @@ type Peer struct {
 	supplierID  uint16
 	diverged    string    // what must be reinitialised, while refused
 	divergedLog time.Time // when that was last logged
+	sealedLog   time.Time // when a refusal for sealed attributes was last logged
 }
 
 // AddPeer registers a peer to pull from; Run pulls from it.
@@ -210,6 +211,16 @@ func (p *Peer) run(ctx context.Context) {
 				"POST /replication/peers/%s/reinit on this replica's admin API, or stop it and run switchboard replica join --from %s --replace", p.cfg.Name, p.cfg.Name, p.cfg.URL), err)
 			p.fail(PeerReinit, err)
 			continue
+		case errors.Is(err, ErrSealing):
+			// A configuration error on one side: nothing is applied
+			// until both seal the same attributes under the same key.
+			p.r.refusals.Add(1)
+			p.refusedSealed(err)
+			p.fail(PeerError, err)
+			conn.Close()
+			conn = nil
+			p.sleep(ctx, &backoff, true)
+			continue
 		case err != nil:
 			p.r.log.Warn("replication: pull failed", "peer", p.cfg.Name, "err", err)
 			p.fail(PeerError, err)
@@ -243,6 +254,20 @@ func (p *Peer) divergedFrom(what string, err error) {
 	}
 	mine, _ := p.r.Position()
 	p.r.log.Error("replication: DIVERGED: "+what, "peer", p.cfg.Name, "generation", mine.String(), "peer_generation", gen.String(), "err", err)
+}
+
+// refusedSealed logs, at error level, a pull refused for its sealed
+// attributes: at the first refusal and every reinitRetry while it lasts.
+func (p *Peer) refusedSealed(err error) {
+	p.mu.Lock()
+	again := p.lastErr == err.Error() && time.Since(p.sealedLog) < reinitRetry
+	if !again {
+		p.sealedLog = time.Now()
+	}
+	p.mu.Unlock()
+	if !again {
+		p.r.log.Error("replication: REFUSED the peer's changes: sealed attributes", "peer", p.cfg.Name, "err", err)
+	}
 }
 
 func (p *Peer) sleep(ctx context.Context, backoff *time.Duration, failed bool) {
@@ -383,6 +408,10 @@ func (p *Peer) pullOnce(ctx context.Context, conn *goldap.Conn) (bool, error) {
 		p.r.observe(resp.Supplier, resp.Vector, true, "")
 		p.record(resp, 0, vec)
 		return false, nil // the supplier has no data yet
+	}
+	// The whole batch opens, or none of it is applied.
+	if err := openPulled(p.cfg.Name, resp, p.r.eng.Sealer()); err != nil {
+		return false, err
 	}
 	p.r.observe(resp.Supplier, resp.Vector, false, "")
 	n, err := p.r.ApplyRemote(ctx, resp.Generation, resp.Ops)

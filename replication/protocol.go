@@ -21,6 +21,9 @@ const OIDPull = "2.25.167031871370493812436425452219513702722.1"
 const (
 	pullRequestVersion  = 1
 	pullResponseVersion = 1
+	// pullResponseSealed is the response version of a supplier that
+	// seals attributes: version 1 with its Sealing after the reason.
+	pullResponseSealed = 2
 )
 
 // PullStatus is the supplier's verdict on a pull request.
@@ -53,8 +56,12 @@ type PullResponse struct {
 	Now        time.Time // the supplier's clock
 	Remaining  int       // changes the consumer still lacks after these (capped)
 	Vector     Vector    // the supplier's vector
-	Ops        []Op
-	Reason     string // why, for PullReinit
+	// Ops are the changes; the values of sealed attributes are sealed,
+	// their names preceded by 0x00, as in the change log.
+	Ops    []Op
+	Reason string // why, for PullReinit
+	// Sealing is what the supplier seals, and under which key.
+	Sealing Sealing
 }
 
 // AppendBinary encodes the request value:
@@ -175,7 +182,7 @@ func DecodePullRequest(b []byte) (*PullRequest, error) {
 
 // AppendBinary encodes the response value:
 //
-//	version   1 byte (1)
+//	version   1 byte (1; 2 with sealing)
 //	status    1 byte (0 ok, 1 reinitialise)
 //	gen       16 bytes
 //	supplier  2 bytes
@@ -184,9 +191,18 @@ func DecodePullRequest(b []byte) (*PullRequest, error) {
 //	remaining uvarint
 //	vector    as in the request
 //	reason    uvarint length, bytes
+//	[version 2: sealing: key ID (8) | n (uvarint, at least 1) × name
+//	           (uvarint length, bytes)]
 //	n         uvarint, then n times: uvarint length, an Op (Op.AppendBinary)
+//
+// A supplier that seals no attribute writes version 1, as before sealing
+// could replicate.
 func (p *PullResponse) AppendBinary(b []byte) []byte {
-	b = append(b, pullResponseVersion, byte(p.Status))
+	version := byte(pullResponseVersion)
+	if !p.Sealing.IsZero() {
+		version = pullResponseSealed
+	}
+	b = append(b, version, byte(p.Status))
 	b = append(b, p.Generation[:]...)
 	b = binary.BigEndian.AppendUint16(b, p.Supplier)
 	var flags byte
@@ -198,6 +214,9 @@ func (p *PullResponse) AppendBinary(b []byte) []byte {
 	b = binary.AppendUvarint(b, uint64(p.Remaining))
 	b = appendVector(b, p.Vector)
 	b = appendString(b, p.Reason)
+	if version == pullResponseSealed {
+		b = appendSealing(b, p.Sealing)
+	}
 	b = binary.AppendUvarint(b, uint64(len(p.Ops)))
 	var scratch []byte
 	for i := range p.Ops {
@@ -211,8 +230,9 @@ func (p *PullResponse) AppendBinary(b []byte) []byte {
 // DecodePullResponse decodes a response value.
 func DecodePullResponse(b []byte) (*PullResponse, error) {
 	r := &wireReader{b: b}
-	if v := r.take(1); r.err == nil && v[0] != pullResponseVersion {
-		return nil, fmt.Errorf("%w: response version %d", ErrWire, v[0])
+	version := r.take(1)[0]
+	if r.err == nil && version != pullResponseVersion && version != pullResponseSealed {
+		return nil, fmt.Errorf("%w: response version %d", ErrWire, version)
 	}
 	p := &PullResponse{Status: PullStatus(r.take(1)[0])}
 	copy(p.Generation[:], r.take(16))
@@ -222,6 +242,9 @@ func DecodePullResponse(b []byte) (*PullResponse, error) {
 	p.Remaining = int(min(r.uvarint(), 1<<40))
 	p.Vector = r.vector()
 	p.Reason = string(r.take(int(min(r.uvarint(), uint64(len(r.b)+1)))))
+	if version == pullResponseSealed {
+		p.Sealing = r.sealing()
+	}
 	n := r.count(1)
 	for i := 0; i < n && r.err == nil; i++ {
 		l := r.uvarint()
@@ -259,7 +282,8 @@ func (r *Replicator) Pull(q *PullRequest) (*PullResponse, error) {
 	r.smu.RLock()
 	gen, floor, vec := r.generation, r.floor.Clone(), r.vector.Clone()
 	r.smu.RUnlock()
-	resp := &PullResponse{Generation: gen, Supplier: r.Replica(), Now: r.clog.Clock().now(), Vector: vec}
+	sealer := r.eng.Sealer()
+	resp := &PullResponse{Generation: gen, Supplier: r.Replica(), Now: r.clog.Clock().now(), Vector: vec, Sealing: sealingOf(sealer)}
 	refuse := func(reason string) (*PullResponse, error) {
 		r.refusals.Add(1)
 		r.observe(q.Consumer, q.Vector, true, reason)
@@ -344,12 +368,15 @@ func (r *Replicator) Pull(q *PullRequest) (*PullResponse, error) {
 					resp.Remaining++
 					return resp.Remaining < remainingCap, nil
 				}
-				rec, err := decodeLogRecord(val, r.eng.Sealer())
+				// Sealed values stay sealed on the wire; values of an
+				// attribute sealed since the change was logged are
+				// sealed now.
+				rec, err := decodeLogRecordSealed(val)
 				if err != nil {
 					return false, err
 				}
 				size += len(val)
-				resp.Ops = append(resp.Ops, rec.Op)
+				resp.Ops = append(resp.Ops, *sealOp(&rec.Op, sealer))
 				return true, nil
 			})
 			if err != nil {

@@ -49,6 +49,8 @@ func FuzzDecodePull(f *testing.F) {
 	f.Add(q.AppendBinary(nil))
 	f.Add(p.AppendBinary(nil))
 	f.Add([]byte{1})
+	sl := testSealer(f, 1, "employeeNumber")
+	f.Add(sealedPull(sl).AppendBinary(nil))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if q, err := DecodePullRequest(b); err == nil {
 			enc := q.AppendBinary(nil)
@@ -58,7 +60,13 @@ func FuzzDecodePull(f *testing.F) {
 			}
 		}
 		if p, err := DecodePullResponse(b); err == nil {
-			p.AppendBinary(nil)
+			enc := p.AppendBinary(nil)
+			if p2, err := DecodePullResponse(enc); err != nil || !bytes.Equal(p2.AppendBinary(nil), enc) {
+				t.Fatalf("a decoded response does not round-trip: %v", err)
+			}
+			// What a consumer does next: open the sealed values, or
+			// refuse (never panic).
+			openPulled("fuzz", p, sl)
 		}
 	})
 }

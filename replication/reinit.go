@@ -414,12 +414,16 @@ func (r *Replicator) fetchSnapshot(ctx context.Context, cfg PeerConfig) (*fetche
 		if resp.Supplier == r.Replica() {
 			return nil, fmt.Errorf("the peer has this replica's ID %d: replica IDs must be unique", resp.Supplier)
 		}
+		if err := checkSealing(cfg.Name, resp.Sealing, r.eng.Sealer()); err != nil {
+			return nil, err
+		}
 		if snap == nil {
 			if resp.Generation.IsZero() {
 				return nil, errors.New("the supplier holds no data")
 			}
 			snap = &fetchedSnapshot{id: resp.ID, gen: resp.Generation, supplier: resp.Supplier, vector: resp.Vector,
 				state: NewState(r.schema), raw: &rawStates{}}
+			snap.state.SetSealer(r.eng.Sealer()) // sealed values are checked, and stay sealed in raw
 			snap.state.SetSource(snap.raw, r.cfg.StateCacheEntries)
 			snap.state.SetFloor(resp.Floor)
 			r.reinit.update(func(s *ReinitStatus) {
@@ -463,7 +467,7 @@ func retryable(err error) bool {
 			return false
 		}
 	}
-	return !errors.Is(err, ErrWire) && !errors.Is(err, ErrEntryStateSyntax)
+	return !errors.Is(err, ErrWire) && !errors.Is(err, ErrEntryStateSyntax) && !errors.Is(err, ErrSealing) && !errors.Is(err, directory.ErrSealed)
 }
 
 func requestSnapshot(conn *goldap.Conn, q *SnapshotRequest) (*SnapshotResponse, error) {

@@ -118,7 +118,8 @@ func (r *Replicator) Snapshot(q *SnapshotRequest) (*SnapshotResponse, error) {
 		limit = snapshotChunkBytes
 	}
 	limit = max(limit, snapshotMinChunkBytes)
-	resp := &SnapshotResponse{ID: h.id, Generation: h.gen, Supplier: r.Replica(), Floor: h.floor, Vector: h.vector, Total: len(h.uuids)}
+	resp := &SnapshotResponse{ID: h.id, Generation: h.gen, Supplier: r.Replica(), Floor: h.floor, Vector: h.vector, Total: len(h.uuids),
+		Sealing: sealingOf(r.eng.Sealer())}
 	i, found := slices.BinarySearchFunc(h.uuids, q.After, UUID.Compare)
 	if found {
 		i++

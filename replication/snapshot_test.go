@@ -50,6 +50,13 @@ func startReplica(t testing.TB, id uint16, dir string) *testReplica {
 // configuration.
 func startReplicaWith(t testing.TB, id uint16, dir string, set func(*MultiConfig)) *testReplica {
 	t.Helper()
+	return startReplicaOpts(t, id, dir, set, nil)
+}
+
+// startReplicaOpts is startReplicaWith with a change to the engine's
+// options too.
+func startReplicaOpts(t testing.TB, id uint16, dir string, set func(*MultiConfig), setOpt func(*directory.Options)) *testReplica {
+	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
 	}
@@ -69,9 +76,13 @@ func startReplicaWith(t testing.TB, id uint16, dir string, set func(*MultiConfig
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng, err := directory.Open(directory.Options{Dir: dir, NoSync: true, Suffix: "dc=example,dc=com", Schema: s,
+	opt := directory.Options{Dir: dir, NoSync: true, Suffix: "dc=example,dc=com", Schema: s,
 		Migrations: append(directory.Migrations(), Migrations()...),
-		Hooks:      []directory.WriteHook{rep, clog}, Stamper: rep})
+		Hooks:      []directory.WriteHook{rep, clog}, Stamper: rep}
+	if setOpt != nil {
+		setOpt(&opt)
+	}
+	eng, err := directory.Open(opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,6 +223,17 @@ func FuzzDecodeSnapshot(f *testing.F) {
 	gone := &SnapshotResponse{Status: SnapshotGone, Reason: "expired"}
 	f.Add(gone.AppendBinary(nil))
 	f.Add([]byte{1, 0})
+	sl := testSealer(f, 1, "description")
+	sealed := NewState(testSchema{})
+	sealed.SetSealer(sl)
+	for _, o := range []*Op{suffixAdd(), opAdd(at(2, 1), id(2), suffix, "cn=a", "cn: a", "description: x")} {
+		if err := sealed.Apply(o); err != nil {
+			f.Fatal(err)
+		}
+	}
+	st, _ := sealed.AppendEntryState(nil, id(2))
+	f.Add((&SnapshotResponse{ID: SnapshotID{1}, Generation: Generation{2}, Supplier: 3, Done: true, Vector: Vector{1: at(2, 1)}, Total: 1,
+		Entries: []SnapshotEntry{{UUID: id(2), State: st}}, Sealing: sealingOf(sl)}).AppendBinary(nil))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if q, err := DecodeSnapshotRequest(b); err == nil {
 			enc := q.AppendBinary(nil)
@@ -231,10 +253,12 @@ func FuzzDecodeSnapshot(f *testing.F) {
 		// What a consumer does with it: load every entry, refusing
 		// (never panicking on) a malformed state.
 		s := NewState(nil)
+		s.SetSealer(sl)
 		for _, e := range p.Entries {
 			s.LoadEntryState(e.UUID, e.State)
 		}
 		s.Materialize()
+		checkSealing("fuzz", p.Sealing, sl)
 	})
 }
 

@@ -16,6 +16,9 @@ const OIDSnapshot = "2.25.167031871370493812436425452219513702722.2"
 const (
 	snapshotRequestVersion  = 1
 	snapshotResponseVersion = 1
+	// snapshotResponseSealed is the response version of a supplier that
+	// seals attributes: version 1 with its Sealing after the reason.
+	snapshotResponseSealed = 2
 )
 
 // SnapshotStatus is the supplier's verdict on a snapshot request.
@@ -74,7 +77,11 @@ type SnapshotResponse struct {
 	Vector     Vector
 	Total      int    // entries in the whole snapshot
 	Reason     string // why, for SnapshotGone
-	Entries    []SnapshotEntry
+	// Entries' states hold the values of sealed attributes sealed
+	// (EntryStateSealed).
+	Entries []SnapshotEntry
+	// Sealing is what the supplier seals, and under which key.
+	Sealing Sealing
 }
 
 // AppendBinary encodes the request value:
@@ -114,7 +121,7 @@ func DecodeSnapshotRequest(b []byte) (*SnapshotRequest, error) {
 
 // AppendBinary encodes the response value:
 //
-//	version   1 byte (1)
+//	version   1 byte (1; 2 with sealing)
 //	status    1 byte (0 ok, 1 gone)
 //	id        16 bytes
 //	gen       16 bytes
@@ -124,12 +131,17 @@ func DecodeSnapshotRequest(b []byte) (*SnapshotRequest, error) {
 //	vector    uvarint n, then n times: origin (2 bytes) csn (16 bytes)
 //	total     uvarint
 //	reason    uvarint length, bytes
+//	[version 2: sealing, as in a pull response]
 //	n         uvarint, then n times: UUID (16 bytes), uvarint length,
 //	          the entry's state (State.AppendEntryState)
 //
 // Entries come in strictly ascending UUID order.
 func (p *SnapshotResponse) AppendBinary(b []byte) []byte {
-	b = append(b, snapshotResponseVersion, byte(p.Status))
+	version := byte(snapshotResponseVersion)
+	if !p.Sealing.IsZero() {
+		version = snapshotResponseSealed
+	}
+	b = append(b, version, byte(p.Status))
 	b = append(b, p.ID[:]...)
 	b = append(b, p.Generation[:]...)
 	b = binary.BigEndian.AppendUint16(b, p.Supplier)
@@ -142,6 +154,9 @@ func (p *SnapshotResponse) AppendBinary(b []byte) []byte {
 	b = appendVector(b, p.Vector)
 	b = binary.AppendUvarint(b, uint64(p.Total))
 	b = appendString(b, p.Reason)
+	if version == snapshotResponseSealed {
+		b = appendSealing(b, p.Sealing)
+	}
 	b = binary.AppendUvarint(b, uint64(len(p.Entries)))
 	for _, e := range p.Entries {
 		b = append(b, e.UUID[:]...)
@@ -155,8 +170,9 @@ func (p *SnapshotResponse) AppendBinary(b []byte) []byte {
 // entries' states are checked when loaded (State.LoadEntryState).
 func DecodeSnapshotResponse(b []byte) (*SnapshotResponse, error) {
 	r := &wireReader{b: b}
-	if v := r.take(1); r.err == nil && v[0] != snapshotResponseVersion {
-		return nil, fmt.Errorf("%w: snapshot response version %d", ErrWire, v[0])
+	version := r.take(1)[0]
+	if r.err == nil && version != snapshotResponseVersion && version != snapshotResponseSealed {
+		return nil, fmt.Errorf("%w: snapshot response version %d", ErrWire, version)
 	}
 	p := &SnapshotResponse{Status: SnapshotStatus(r.take(1)[0])}
 	if r.err == nil && p.Status > SnapshotGone {
@@ -178,6 +194,9 @@ func DecodeSnapshotResponse(b []byte) (*SnapshotResponse, error) {
 	p.Vector = r.vector()
 	p.Total = int(min(r.uvarint(), 1<<40))
 	p.Reason = string(r.take(int(min(r.uvarint(), uint64(len(r.b)+1)))))
+	if version == snapshotResponseSealed {
+		p.Sealing = r.sealing()
+	}
 	const minEntry = 16 + 1 + 1
 	n := r.count(minEntry)
 	if n > 0 {

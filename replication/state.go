@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/switchboard-ldap/switchboard/change"
+	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/ldap"
 )
 
@@ -235,7 +236,15 @@ type State struct {
 	layoutGen uint64
 	// cache, if set (SetSource), bounds the attribute stamps in memory.
 	cache *stateCache
+	// sealer seals and opens the values of sealed attributes in encoded
+	// entry states (SetSealer); nil: none are sealed.
+	sealer *directory.Sealer
 }
+
+// SetSealer makes AppendEntryState seal the values of the attributes sl
+// seals, and the decoders of entry states open them (see
+// EntryStateSealed). Call it on a new State, before use.
+func (s *State) SetSealer(sl *directory.Sealer) { s.sealer = sl }
 
 // NewState returns an empty state. A nil schema treats every attribute
 // as multi-valued with values compared octet by octet.
@@ -252,7 +261,7 @@ func (s *State) Len() int { return len(s.entries) }
 // Clone returns a deep copy of s, every entry's stamps in memory (it
 // reads evicted ones from the source; the copy has no source).
 func (s *State) Clone() *State {
-	c := &State{schema: s.schema, floor: s.floor, entries: make(map[UUID]*entryState, len(s.entries))}
+	c := &State{schema: s.schema, floor: s.floor, sealer: s.sealer, entries: make(map[UUID]*entryState, len(s.entries))}
 	for u, e := range s.entries {
 		s.resident(u, e)
 		ne := &entryState{added: e.added, deleted: e.deleted, places: slices.Clone(e.places), attrs: slices.Clone(e.attrs)}

@@ -267,8 +267,8 @@ func (s *State) decodeSkeleton(d *opDecoder) (*entryState, error) {
 		}
 		return c
 	}
-	if v := d.byte(); d.err == nil && v != EntryStateFormat {
-		d.fail("format %d, want %d", v, EntryStateFormat)
+	if v := d.byte(); d.err == nil && v != EntryStateFormat && v != EntryStateSealed {
+		d.fail("format %d, want %d or %d", v, EntryStateFormat, EntryStateSealed)
 	}
 	e := &entryState{}
 	e.added, e.deleted = csn(), csn()

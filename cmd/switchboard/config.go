@@ -461,10 +461,11 @@ func (c *Config) validate() error {
 		return fmt.Errorf("config: tls.require %q is none of none, bind, all", c.TLS.Require)
 	case c.Replication.StateCacheEntries == 0 || c.Replication.StateCacheEntries < -1:
 		return fmt.Errorf("config: replication.state_cache_entries %d: give a number of entries, or -1 for no bound", c.Replication.StateCacheEntries)
-	case c.Replication.MultiSupplier && len(c.Encryption.Attributes) > 0:
-		// The replication op log and the pull protocol carry values in
-		// clear; sealing them there is not done yet.
-		return fmt.Errorf("config: encryption.attributes and replication.multi_supplier cannot be used together yet")
+	case c.Replication.MultiSupplier && len(c.Encryption.Attributes) > 0 && c.Encryption.KeyFile == "" && os.Getenv(envEncryptionKey) == "":
+		// Replicas exchange sealed values sealed, and open them with
+		// the key (package replication).
+		return fmt.Errorf("config: encryption.attributes with replication.multi_supplier need the encryption key " +
+			"(encryption.key_file or " + envEncryptionKey + "), the same on every replica")
 	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.Log.Level)); err != nil {

@@ -99,15 +99,21 @@ func FuzzConfig(f *testing.F) {
 	})
 }
 
-func TestConfigRefusesSealedAttributesWithMultiSupplier(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(path, []byte("encryption:\n  attributes: [homePhone]\nreplication:\n  multi_supplier: true\n"), 0o600); err != nil {
-		t.Fatal(err)
+// Sealed attributes replicate between multi-supplier replicas, which
+// need the key to open them: without one the configuration is refused,
+// with a key file or the environment variable it is taken.
+func TestConfigSealedAttributesWithMultiSupplierNeedKey(t *testing.T) {
+	t.Setenv(envEncryptionKey, "")
+	const yaml = "encryption:\n  attributes: [homePhone]\nreplication:\n  multi_supplier: true\n"
+	if _, err := loadFrom(t, yaml); err == nil || !strings.Contains(err.Error(), "need the encryption key") {
+		t.Fatalf("multi-supplier and sealed attributes without a key: %v", err)
 	}
-	_, errOut, code := runCLI(t, "", "serve", "--config", path, "--data", filepath.Join(dir, "data"), "--http-listen", "", "--admin-listen", "", "--listen", freePort(t))
-	if code == 0 || !strings.Contains(errOut, "cannot be used together") {
-		t.Fatalf("serve with sealed attributes and multi-supplier: exit %d, stderr %q", code, errOut)
+	if _, err := loadFrom(t, yaml, "--encryption.key-file", filepath.Join(t.TempDir(), "k")); err != nil {
+		t.Fatalf("with a key file: %v", err)
+	}
+	t.Setenv(envEncryptionKey, strings.Repeat("ab", 32))
+	if _, err := loadFrom(t, yaml); err != nil {
+		t.Fatalf("with the key in the environment: %v", err)
 	}
 }
 

@@ -47,6 +47,13 @@ func startCluster(t *testing.T, n int, offsets []time.Duration) *cluster {
 // under replication:.
 func startClusterData(t *testing.T, n int, offsets []time.Duration, data []string, extra string) *cluster {
 	t.Helper()
+	return startClusterConfig(t, n, offsets, data, extra, "", nil)
+}
+
+// startClusterConfig is startClusterData with top-level YAML top in every
+// replica's configuration and args on every replica's command line.
+func startClusterConfig(t *testing.T, n int, offsets []time.Duration, data []string, extra, top string, args []string) *cluster {
+	t.Helper()
 	c := &cluster{t: t, proxies: make([][]*replicatest.Proxy, n)}
 	for i := range n {
 		c.proxies[i] = make([]*replicatest.Proxy, n)
@@ -65,6 +72,7 @@ func startClusterData(t *testing.T, n int, offsets []time.Duration, data []strin
 	for i := range n {
 		var b strings.Builder
 		b.WriteString(openReadAccess)
+		b.WriteString(top)
 		fmt.Fprintf(&b, "replication:\n  replica_id: %d\n  multi_supplier: true\n  max_skew: 1h\n  interval: 100ms\n%s", i+1, extra)
 		if offsets != nil && offsets[i] != 0 {
 			fmt.Fprintf(&b, "  clock_offset: %s\n", offsets[i])
@@ -83,7 +91,7 @@ func startClusterData(t *testing.T, n int, offsets []time.Duration, data []strin
 		if i < len(data) {
 			dir = data[i]
 		}
-		c.servers = append(c.servers, startServer(t, dir, "--config", cfg))
+		c.servers = append(c.servers, startServer(t, dir, append([]string{"--config", cfg}, args...)...))
 	}
 	c.retarget()
 	return c

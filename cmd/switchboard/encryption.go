@@ -23,7 +23,8 @@ type EncryptionConfig struct {
 	DataKeyRotation time.Duration `mapstructure:"data_key_rotation"`
 	// Attributes are sealed value by value under a key derived from the
 	// master key (directory/seal.go): not indexable, not in clear in the
-	// changelog; set in the file only.
+	// changelog nor between multi-supplier replicas (which need the same
+	// key and list); set in the file only.
 	Attributes []string `mapstructure:"attributes"`
 }
 

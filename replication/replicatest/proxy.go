@@ -20,11 +20,13 @@ type Proxy struct {
 	ln     net.Listener
 	target string
 
-	mu    sync.Mutex
-	cut   bool
-	delay time.Duration
-	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup
+	mu       sync.Mutex
+	cut      bool
+	delay    time.Duration
+	conns    map[net.Conn]struct{}
+	capture  bool
+	captured []*[]byte // per connection and direction, what passed
+	wg       sync.WaitGroup
 }
 
 // NewProxy listens on a free loopback port and forwards to target.
@@ -73,6 +75,27 @@ func (p *Proxy) SetDelay(d time.Duration) {
 	p.mu.Lock()
 	p.delay = d
 	p.mu.Unlock()
+}
+
+// Capture records what passes through connections opened from now on
+// (Captured returns it): for tests that check what a replica sends.
+func (p *Proxy) Capture() {
+	p.mu.Lock()
+	p.capture = true
+	p.mu.Unlock()
+}
+
+// Captured returns what passed through the captured connections, one
+// slice per connection and direction (so a value split across reads is
+// whole in its slice).
+func (p *Proxy) Captured() [][]byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([][]byte, 0, len(p.captured))
+	for _, b := range p.captured {
+		out = append(out, append([]byte(nil), *b...))
+	}
+	return out
 }
 
 // Close stops the proxy and closes every connection.
@@ -141,11 +164,21 @@ func (p *Proxy) serve(client net.Conn) {
 // pipe copies src to dst, holding each chunk for the current delay.
 func (p *Proxy) pipe(dst, src net.Conn) {
 	buf := make([]byte, 32<<10)
+	var rec *[]byte
+	p.mu.Lock()
+	if p.capture {
+		rec = new([]byte)
+		p.captured = append(p.captured, rec)
+	}
+	p.mu.Unlock()
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
 			p.mu.Lock()
 			d, cut := p.delay, p.cut
+			if rec != nil {
+				*rec = append(*rec, buf[:n]...)
+			}
 			p.mu.Unlock()
 			if cut {
 				return

@@ -1,0 +1,144 @@
+package replication
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/switchboard-ldap/switchboard/directory"
+)
+
+// Sealed attributes between replicas (see "Sealed attributes" in the
+// package documentation).
+
+// Sealing is what a replica says of its sealed attributes in its pull and
+// snapshot responses: the KeyID of its sealing key and the attributes it
+// seals (canonical names, in lower-case order). The zero Sealing: it
+// seals none.
+type Sealing struct {
+	Key        directory.KeyID
+	Attributes []string
+}
+
+// IsZero reports whether the replica seals no attribute.
+func (s Sealing) IsZero() bool { return len(s.Attributes) == 0 }
+
+// sealingOf returns what sl seals.
+func sealingOf(sl *directory.Sealer) Sealing {
+	names := sl.Names()
+	if len(names) == 0 {
+		return Sealing{}
+	}
+	slices.SortFunc(names, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
+	return Sealing{Key: sl.KeyID(), Attributes: names}
+}
+
+// appendSealing appends s's wire form: key ID (8) | n (uvarint) × name
+// (uvarint length, bytes).
+func appendSealing(b []byte, s Sealing) []byte {
+	b = append(b, s.Key[:]...)
+	b = binary.AppendUvarint(b, uint64(len(s.Attributes)))
+	for _, n := range s.Attributes {
+		b = appendString(b, n)
+	}
+	return b
+}
+
+// sealing reads what appendSealing wrote. A response that carries it
+// seals at least one attribute, each named once.
+func (r *wireReader) sealing() Sealing {
+	var s Sealing
+	copy(s.Key[:], r.take(len(s.Key)))
+	n := r.count(2)
+	for i := 0; i < n && r.err == nil; i++ {
+		l := r.uvarint()
+		if r.err == nil && (l == 0 || l > uint64(len(r.b))) {
+			r.err = ErrWire
+			break
+		}
+		name := string(r.take(int(l)))
+		if r.err == nil && slices.ContainsFunc(s.Attributes, func(x string) bool { return strings.EqualFold(x, name) }) {
+			r.err = fmt.Errorf("%w: sealed attribute %q named twice", ErrWire, name)
+		}
+		s.Attributes = append(s.Attributes, name)
+	}
+	if r.err == nil && n == 0 {
+		r.err = fmt.Errorf("%w: sealing without attributes", ErrWire)
+	}
+	return s
+}
+
+// ErrSealing is returned (wrapped) when this replica cannot take a peer's
+// changes or snapshot because of sealed attributes: the peer seals other
+// attributes, or under another key, or this replica has no key to open
+// them. Nothing of the batch or snapshot is applied.
+var ErrSealing = errors.New("replication: sealed attributes do not match")
+
+// checkSealing compares a peer's sealing (theirs) with this replica's
+// sealer: replicas must seal the same attributes under the same key.
+func checkSealing(peer string, theirs Sealing, mine *directory.Sealer) error {
+	ours := sealingOf(mine)
+	if theirs.IsZero() && ours.IsZero() {
+		return nil
+	}
+	same := len(theirs.Attributes) == len(ours.Attributes)
+	for i := 0; same && i < len(ours.Attributes); i++ {
+		same = strings.EqualFold(theirs.Attributes[i], ours.Attributes[i])
+	}
+	switch {
+	case mine == nil:
+		return fmt.Errorf("%w: peer %s seals %s (encryption.attributes) and this replica has no encryption key to open them: "+
+			"give every replica the same encryption.key_file (or SWITCHBOARD_ENCRYPTION_KEY) and encryption.attributes",
+			ErrSealing, peer, strings.Join(theirs.Attributes, ", "))
+	case !same:
+		return fmt.Errorf("%w: peer %s seals [%s], this replica seals [%s]: every replica needs the same encryption.attributes",
+			ErrSealing, peer, strings.Join(theirs.Attributes, ", "), strings.Join(ours.Attributes, ", "))
+	case theirs.Key != ours.Key:
+		return fmt.Errorf("%w: peer %s seals under key %s, this replica under key %s: every replica needs the same encryption key "+
+			"(encryption.key_file or SWITCHBOARD_ENCRYPTION_KEY)", ErrSealing, peer, theirs.Key, ours.Key)
+	}
+	return nil
+}
+
+// openPulled checks a pull response's sealing against this replica's and
+// opens the sealed values of its ops in place. On error the ops must not
+// be applied.
+func openPulled(peer string, resp *PullResponse, mine *directory.Sealer) error {
+	if err := checkSealing(peer, resp.Sealing, mine); err != nil {
+		return err
+	}
+	for i := range resp.Ops {
+		if !opSealed(&resp.Ops[i]) {
+			continue
+		}
+		if mine == nil {
+			return fmt.Errorf("%w: peer %s sent sealed values (CSN %s) and this replica has no encryption key to open them", ErrSealing, peer, resp.Ops[i].CSN)
+		}
+		if err := openOp(&resp.Ops[i], mine); err != nil {
+			return fmt.Errorf("%w: peer %s, CSN %s: %w", ErrSealing, peer, resp.Ops[i].CSN, err)
+		}
+	}
+	return nil
+}
+
+// opSealed reports whether o carries sealed values (an attribute name
+// marked with sealedMark).
+func opSealed(o *Op) bool {
+	for i := range o.Attrs {
+		if isSealedName(o.Attrs[i].Name) {
+			return true
+		}
+	}
+	for i := range o.Mods {
+		if isSealedName(o.Mods[i].Attr) {
+			return true
+		}
+	}
+	return false
+}
+
+// isSealedName reports whether an attribute name in an encoded op or
+// entry state carries sealedMark: its values are sealed.
+func isSealedName(name string) bool { return len(name) > 0 && name[0] == sealedMark }
