@@ -322,6 +322,51 @@ func (e *Engine) intersect(r index.Reader, parts []*plan) *plan {
 	return &plan{bm: bm, probes: probes, est: int(bm.GetCardinality())}
 }
 
+// planPart plans the part of m the indexes can answer when m as a whole
+// has no plan because an OR has an unindexed child: the unindexed
+// children of an OR are taken to match nothing, the unindexed children
+// of an AND to match everything. The result is neither a superset nor a
+// subset of the answer, only a cheap place to look first: a size-limited
+// search in any order reads its candidates, tests them against the whole
+// filter, and walks the rest of the scope only if they yield fewer
+// entries than the limit (see indexedFirst). nil means the indexes know
+// nothing useful about m.
+func (e *Engine) planPart(r index.Reader, m *matcher) *plan {
+	if m.undefined {
+		return &plan{bm: roaring.New()}
+	}
+	switch m.kind {
+	case ldap.FilterAnd:
+		var parts []*plan
+		for i := range m.children {
+			if p := e.planPart(r, &m.children[i]); p != nil {
+				parts = append(parts, p)
+			}
+		}
+		if len(parts) == 0 {
+			return nil
+		}
+		return e.intersect(r, parts)
+	case ldap.FilterOr:
+		var parts []*plan
+		total := 0
+		for i := range m.children {
+			if p := e.planPart(r, &m.children[i]); p != nil {
+				parts = append(parts, p)
+				total += p.est
+			}
+		}
+		if len(parts) == 0 {
+			return &plan{bm: roaring.New()}
+		}
+		if total > gatherCap {
+			return nil
+		}
+		return gatherUnion(r, parts)
+	}
+	return e.planFilter(r, m)
+}
+
 // streamUnion is the size from which an OR at the top of a filter streams
 // its children's lists instead of gathering them: Thunderbird's
 // (|(cn=ab*)(mail=ab*)(sn=ab*)) with a size limit of 100 then reads about
