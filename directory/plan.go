@@ -351,10 +351,22 @@ func (e *Engine) planPart(r index.Reader, m *matcher) *plan {
 		var parts []*plan
 		total := 0
 		for i := range m.children {
-			if p := e.planPart(r, &m.children[i]); p != nil {
-				parts = append(parts, p)
-				total += p.est
+			p := e.planPart(r, &m.children[i])
+			if p == nil {
+				continue
 			}
+			if p.large() && len(p.probes) == 0 {
+				// Count it further, through the list cache, which
+				// keeps lists of up to recountCap IDs: the prefixes
+				// of an autocomplete come back again and again.
+				if n, bm := r.Estimate(p.prefix, recountCap, recountCap); bm != nil {
+					p.bm, p.est = bm, n
+				} else {
+					p.est = n
+				}
+			}
+			parts = append(parts, p)
+			total += p.est
 		}
 		if len(parts) == 0 {
 			return &plan{bm: roaring.New()}

@@ -419,7 +419,9 @@ func (e *Engine) candidates(r index.Reader, tok treeToken, m *matcher, req *Sear
 				// The children were counted only to estimateCap.
 				scopeSize = r.Count(childPrefix(baseID), part.est+1)
 			}
-			if part.est > 0 && part.est < scopeSize {
+			// The candidates can end the search only if they are more
+			// than the limit; otherwise the walk follows anyway.
+			if (part.large() || part.est > req.SizeLimit) && part.est < scopeSize {
 				return &indexedFirst{first: part.source(), rest: scope}, nil
 			}
 		}

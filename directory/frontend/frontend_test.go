@@ -401,22 +401,22 @@ func TestUnindexedLimitOverLDAP(t *testing.T) {
 // a limit, and paged, it sends every match exactly once.
 func TestSizeLimitedSearchSendsIndexedMatchesFirst(t *testing.T) {
 	f := newFrontend(t)
-	// uid=p4* is indexed, the NOT is not: 35 people and the two
-	// entries without a uid match.
-	const filter = "(|(uid=p4*)(!(uid=p0*)))"
+	// uid=p2* to p4* are indexed, the NOT is not: 35 people and the two
+	// entries without a uid match; the indexed children name 25.
+	const filter = "(|(uid=p2*)(uid=p3*)(uid=p4*)(!(uid=p0*)))"
 	anon, _ := session("")
 	rec := ldaptest.NewRecorder()
 	f.ServeLDAP(anon, rec, searchReq("dc=example,dc=com", ldap.ScopeWholeSubtree, filter, "1.1"))
 	if rec.Code() != ldap.SizeLimitExceeded || len(rec.Entries) != 20 {
 		t.Fatalf("anonymous: %d entries, code %d; want 20 and sizeLimitExceeded", len(rec.Entries), rec.Code())
 	}
-	var first []string
-	for _, e := range rec.Entries[:5] {
-		first = append(first, e.Entry.DN)
+	var got []string
+	for _, e := range rec.Entries {
+		got = append(got, e.Entry.DN)
 	}
-	for i, dn := range first {
-		if want := fmt.Sprintf("uid=p4%d,ou=people,dc=example,dc=com", i); dn != want {
-			t.Fatalf("first entries %v, want uid=p40 to p44 (the indexed candidates)", first)
+	for i, dn := range got {
+		if want := fmt.Sprintf("uid=p%d,ou=people,dc=example,dc=com", 20+i); dn != want {
+			t.Fatalf("entries %v, want uid=p20 to p39 (the first indexed candidates)", got)
 		}
 	}
 
