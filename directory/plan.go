@@ -22,7 +22,12 @@ import (
 //     posting list is large is probed per candidate (one key lookup)
 //     instead of being read; unindexed children are left to the filter;
 //   - OR unions its children, and is unindexed if any child is;
-//   - NOT and unindexed items give no plan: the scope is walked instead.
+//   - NOT and unindexed items give no plan: the scope is walked instead;
+//     but a size-limited search in any order (SearchRequest.AnyOrder)
+//     whose filter has no plan only because an OR has an unindexed child
+//     first reads the candidates of the filter's indexed part (planPart),
+//     and walks the rest of the scope only if they yield fewer entries
+//     than the limit (indexedFirst, search.go).
 //
 // Every candidate is checked against the whole filter afterwards, so a
 // plan may return a superset of the answer but never less.
