@@ -334,8 +334,10 @@ func (e *Engine) intersect(r index.Reader, parts []*plan) *plan {
 // subset of the answer, only a cheap place to look first: a size-limited
 // search in any order reads its candidates, tests them against the whole
 // filter, and walks the rest of the scope only if they yield fewer
-// entries than the limit (see indexedFirst). nil means the indexes know
-// nothing useful about m.
+// entries than the limit (see indexedFirst). An OR's part streams its
+// children's lists (a union plan), so that the search reads about as many
+// IDs as it needs, not every candidate; settle gathers it where it must
+// be intersected. nil means the indexes know nothing useful about m.
 func (e *Engine) planPart(r index.Reader, m *matcher) *plan {
 	if m.undefined {
 		return &plan{bm: roaring.New()}
@@ -348,8 +350,14 @@ func (e *Engine) planPart(r index.Reader, m *matcher) *plan {
 				parts = append(parts, p)
 			}
 		}
-		if len(parts) == 0 {
+		switch len(parts) {
+		case 0:
 			return nil
+		case 1:
+			return parts[0]
+		}
+		for i, p := range parts {
+			parts[i] = settle(r, p)
 		}
 		return e.intersect(r, parts)
 	case ldap.FilterOr:
@@ -357,31 +365,43 @@ func (e *Engine) planPart(r index.Reader, m *matcher) *plan {
 		total := 0
 		for i := range m.children {
 			p := e.planPart(r, &m.children[i])
-			if p == nil {
+			switch {
+			case p == nil:
 				continue
+			case p.union != nil: // (|a(|b c)) streams a, b and c
+				parts = append(parts, p.union...)
+			default:
+				parts = append(parts, p)
 			}
-			if p.large() && len(p.probes) == 0 {
-				// Count it further, through the list cache, which
-				// keeps lists of up to recountCap IDs: the prefixes
-				// of an autocomplete come back again and again.
-				if n, bm := r.Estimate(p.prefix, recountCap, recountCap); bm != nil {
-					p.bm, p.est = bm, n
-				} else {
-					p.est = n
-				}
-			}
-			parts = append(parts, p)
 			total += p.est
 		}
-		if len(parts) == 0 {
+		switch len(parts) {
+		case 0:
 			return &plan{bm: roaring.New()}
+		case 1:
+			return parts[0]
 		}
-		if total > gatherCap {
-			return nil
-		}
-		return gatherUnion(r, parts)
+		return &plan{union: parts, est: total}
 	}
 	return e.planFilter(r, m)
+}
+
+// settle returns p ready to be intersected: a union plan gathered into a
+// set, its large lists counted through the list cache first (which keeps
+// lists of up to recountCap IDs: an autocomplete's prefixes come back
+// again and again); any other plan as it is.
+func settle(r index.Reader, p *plan) *plan {
+	if p.union == nil {
+		return p
+	}
+	for _, u := range p.union {
+		if u.large() && len(u.probes) == 0 {
+			if n, bm := r.Estimate(u.prefix, recountCap, recountCap); bm != nil {
+				u.bm, u.est = bm, n
+			}
+		}
+	}
+	return gatherUnion(r, p.union)
 }
 
 // streamUnion is the size from which an OR at the top of a filter streams

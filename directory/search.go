@@ -413,7 +413,7 @@ func (e *Engine) candidates(r index.Reader, tok treeToken, m *matcher, req *Sear
 	if p == nil && req.AnyOrder && req.SizeLimit > 0 && req.After == 0 {
 		if part := e.planPart(r, m); part != nil {
 			if set != nil {
-				part = e.intersect(r, []*plan{part, {bm: set, est: scopeSize}})
+				part = e.intersect(r, []*plan{settle(r, part), {bm: set, est: scopeSize}})
 			}
 			if req.Scope == ldap.ScopeSingleLevel && scopeSize >= estimateCap && part.est >= scopeSize {
 				// The children were counted only to estimateCap.

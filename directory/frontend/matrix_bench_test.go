@@ -283,9 +283,11 @@ func TestMain(m *testing.M) {
 // only if they yield fewer than 100) and id-order, the same request with
 // a paged results control of 1,000 (more than the size limit, so the
 // search still ends at 100), which keeps the ID order and so walks the
-// scope from its first entry, as every search did before.
+// scope from its first entry, as every search did before. Every request
+// is first run both ways: each must send as many entries either way.
 func BenchmarkOutlook(b *testing.B) {
 	f, user, people := openMatrix(b)
+	ctx, _ := session(user)
 	for _, base := range []struct{ name, dn string }{
 		{"suffix", matrixSuffix}, {"people", matrixPeople}, {"deep", matrixDeep},
 	} {
@@ -293,22 +295,32 @@ func BenchmarkOutlook(b *testing.B) {
 		if from == matrixSuffix {
 			from = matrixPeople
 		}
+		reqs := map[string][]*ldap.Request{}
+		for _, p := range matrixWithin(people, from) {
+			_, scope, filter := matrixOutlook(p)
+			anyOrder := searchReq(base.dn, scope, filter)
+			anyOrder.Search.SizeLimit = 100
+			idOrder := searchReq(base.dn, scope, filter)
+			idOrder.Search.SizeLimit = 100
+			idOrder.Controls = []ldap.Control{pagedControl(1000, nil)}
+			reqs["any"] = append(reqs["any"], anyOrder)
+			reqs["id"] = append(reqs["id"], idOrder)
+			var sent [2]int
+			for i, r := range []*ldap.Request{anyOrder, idOrder} {
+				w := &countWriter{}
+				f.ServeLDAP(ctx, w, r)
+				sent[i] = w.entries
+			}
+			if sent[0] != sent[1] {
+				b.Fatalf("%s at %s: %d entries in any order, %d in ID order", filter, base.dn, sent[0], sent[1])
+			}
+		}
+		if len(reqs["any"]) == 0 {
+			b.Fatal("no person within " + from)
+		}
 		for _, order := range []string{"any", "id"} {
 			b.Run(base.name+"/"+order, func(b *testing.B) {
-				ctx, _ := session(user)
-				var reqs []*ldap.Request
-				for _, p := range matrixWithin(people, from) {
-					_, scope, filter := matrixOutlook(p)
-					r := searchReq(base.dn, scope, filter)
-					r.Search.SizeLimit = 100
-					if order == "id" {
-						r.Controls = []ldap.Control{pagedControl(1000, nil)}
-					}
-					reqs = append(reqs, r)
-				}
-				if len(reqs) == 0 {
-					b.Fatal("no person within " + from)
-				}
+				reqs := reqs[order]
 				w := &countWriter{}
 				for _, r := range reqs[:min(16, len(reqs))] {
 					f.ServeLDAP(ctx, w, r) // warm the caches
