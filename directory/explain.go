@@ -81,6 +81,10 @@ func (s listSource) String() string { return fmt.Sprintf("ids %v", []ID(s)) }
 
 func (allSource) String() string { return "all entries" }
 
+func (s *indexedFirst) String() string {
+	return fmt.Sprintf("first %v, then %v but those", s.first, s.rest)
+}
+
 // describeKey renders an index key prefix (package index's layout).
 func describeKey(k []byte) string {
 	if len(k) < 2 || int(k[1]) > len(k)-2 {

@@ -22,7 +22,12 @@ import (
 //     posting list is large is probed per candidate (one key lookup)
 //     instead of being read; unindexed children are left to the filter;
 //   - OR unions its children, and is unindexed if any child is;
-//   - NOT and unindexed items give no plan: the scope is walked instead.
+//   - NOT and unindexed items give no plan: the scope is walked instead;
+//     but a size-limited search in any order (SearchRequest.AnyOrder)
+//     whose filter has no plan only because an OR has an unindexed child
+//     first reads the candidates of the filter's indexed part (planPart),
+//     and walks the rest of the scope only if they yield fewer entries
+//     than the limit (indexedFirst, search.go).
 //
 // Every candidate is checked against the whole filter afterwards, so a
 // plan may return a superset of the answer but never less.
@@ -320,6 +325,83 @@ func (e *Engine) intersect(r index.Reader, parts []*plan) *plan {
 		bm.And(p.gather(r))
 	}
 	return &plan{bm: bm, probes: probes, est: int(bm.GetCardinality())}
+}
+
+// planPart plans the part of m the indexes can answer when m as a whole
+// has no plan because an OR has an unindexed child: the unindexed
+// children of an OR are taken to match nothing, the unindexed children
+// of an AND to match everything. The result is neither a superset nor a
+// subset of the answer, only a cheap place to look first: a size-limited
+// search in any order reads its candidates, tests them against the whole
+// filter, and walks the rest of the scope only if they yield fewer
+// entries than the limit (see indexedFirst). An OR's part streams its
+// children's lists (a union plan), so that the search reads about as many
+// IDs as it needs, not every candidate; settle gathers it where it must
+// be intersected. nil means the indexes know nothing useful about m.
+func (e *Engine) planPart(r index.Reader, m *matcher) *plan {
+	if m.undefined {
+		return &plan{bm: roaring.New()}
+	}
+	switch m.kind {
+	case ldap.FilterAnd:
+		var parts []*plan
+		for i := range m.children {
+			if p := e.planPart(r, &m.children[i]); p != nil {
+				parts = append(parts, p)
+			}
+		}
+		switch len(parts) {
+		case 0:
+			return nil
+		case 1:
+			return parts[0]
+		}
+		for i, p := range parts {
+			parts[i] = settle(r, p)
+		}
+		return e.intersect(r, parts)
+	case ldap.FilterOr:
+		var parts []*plan
+		total := 0
+		for i := range m.children {
+			p := e.planPart(r, &m.children[i])
+			switch {
+			case p == nil:
+				continue
+			case p.union != nil: // (|a(|b c)) streams a, b and c
+				parts = append(parts, p.union...)
+			default:
+				parts = append(parts, p)
+			}
+			total += p.est
+		}
+		switch len(parts) {
+		case 0:
+			return &plan{bm: roaring.New()}
+		case 1:
+			return parts[0]
+		}
+		return &plan{union: parts, est: total}
+	}
+	return e.planFilter(r, m)
+}
+
+// settle returns p ready to be intersected: a union plan gathered into a
+// set, its large lists counted through the list cache first (which keeps
+// lists of up to recountCap IDs: an autocomplete's prefixes come back
+// again and again); any other plan as it is.
+func settle(r index.Reader, p *plan) *plan {
+	if p.union == nil {
+		return p
+	}
+	for _, u := range p.union {
+		if u.large() && len(u.probes) == 0 {
+			if n, bm := r.Estimate(u.prefix, recountCap, recountCap); bm != nil {
+				u.bm, u.est = bm, n
+			}
+		}
+	}
+	return gatherUnion(r, p.union)
 }
 
 // streamUnion is the size from which an OR at the top of a filter streams

@@ -20,14 +20,20 @@ import (
 // filter gets, and the candidate source a search of a base and scope
 // uses, described by the String methods of explain.go. Commands:
 //
-//	people n=N [seed=A,B] [limit=L]   a new engine: the suffix, ou=people
+//	people n=N [seed=A,B] [limit=L] [matrix]
+//	                                  a new engine: the suffix, ou=people
 //	                                  and fillRandom's N people (the
-//	                                  engine's unindexed limit L)
+//	                                  engine's unindexed limit L; matrix:
+//	                                  the benchmark matrix's indexes,
+//	                                  givenName and mail presence unindexed)
 //	plan                              input: a filter; the plan and its
 //	                                  candidate count
-//	search [base=DN] [scope=S] [admin] input: a filter; the source, its
+//	search [base=DN] [scope=S] [admin] [size=N] [anyorder]
+//	                                  input: a filter; the source, its
 //	                                  candidates and the matches (or the
-//	                                  error); S is base, one, sub, children
+//	                                  error); S is base, one, sub, children;
+//	                                  N the size limit; anyorder sets
+//	                                  SearchRequest.AnyOrder
 //
 // DATADRIVEN_REWRITE=1 rewrites the files with the current output.
 func TestPlanDataDriven(t *testing.T) {
@@ -49,7 +55,11 @@ func TestPlanDataDriven(t *testing.T) {
 						seed[0], _ = strconv.ParseUint(v[0], 10, 64)
 						seed[1], _ = strconv.ParseUint(v[1], 10, 64)
 					}
-					e = openTestWith(t, Options{UnindexedLimit: limit})
+					opt := Options{UnindexedLimit: limit}
+					if _, ok := c.Arg("matrix"); ok {
+						opt.Indexes = matrixIndexes()
+					}
+					e = openTestWith(t, opt)
 					fillRandom(t, e, rand.New(rand.NewPCG(seed[0], seed[1])), n)
 					return fmt.Sprintf("%d entries", e.EntryCount())
 				case "plan":
@@ -96,7 +106,10 @@ func explainSearch(t *testing.T, e *Engine, c *datadriven.Case) string {
 	scope := map[string]ldap.Scope{"base": ldap.ScopeBaseObject, "one": ldap.ScopeSingleLevel,
 		"sub": ldap.ScopeWholeSubtree, "children": ldap.ScopeChildren}[c.Value("scope", "sub")]
 	_, admin := c.Arg("admin")
-	req := &SearchRequest{BaseDN: c.Value("base", "dc=example,dc=com"), Scope: scope, Filter: f, Unlimited: admin}
+	_, anyOrder := c.Arg("anyorder")
+	size, _ := strconv.Atoi(c.Value("size", "0"))
+	req := &SearchRequest{BaseDN: c.Value("base", "dc=example,dc=com"), Scope: scope, Filter: f, Unlimited: admin,
+		SizeLimit: size, AnyOrder: anyOrder}
 	_, baseNDN, err := e.normalizeBase(req.BaseDN)
 	if err != nil {
 		return "error: " + err.Error()
@@ -127,10 +140,21 @@ func explainSearch(t *testing.T, e *Engine, c *datadriven.Case) string {
 	}
 	matches := 0
 	err = e.Search(context.Background(), req, func(*Entry) error { matches++; return nil })
-	if err != nil {
+	switch {
+	case code(err) == ldap.SizeLimitExceeded:
+		fmt.Fprintf(&b, "\nmatches %d, size limit exceeded", matches)
+	case err != nil:
 		fmt.Fprintf(&b, "\nsearch: %v", err)
-	} else {
+	default:
 		fmt.Fprintf(&b, "\nmatches %d", matches)
 	}
 	return b.String()
+}
+
+// matrixIndexes are the indexes of the benchmark matrix
+// (docs/benchmarks): both servers index the same attributes, givenName
+// not at all, mail without presence.
+func matrixIndexes() map[string][]string {
+	return map[string][]string{"objectClass": {"eq"},
+		"uid": {"eq", "sub"}, "cn": {"eq", "sub"}, "sn": {"eq", "sub"}, "mail": {"eq", "sub"}}
 }

@@ -49,6 +49,13 @@ type SearchRequest struct {
 	Access SearchAccess
 	// Cost, when set, is the search's work budget and counter (filter.go).
 	Cost *SearchCost
+	// AnyOrder tells the engine the caller needs the entries in no
+	// particular order (no paging cookie, no sort): a size-limited search
+	// whose filter the indexes cannot narrow then reads the candidates of
+	// the filter's indexed part first and walks the rest of the scope only
+	// if they yield fewer entries than SizeLimit (see indexedFirst). Not
+	// with After.
+	AnyOrder bool
 	// Borrow lends the callback an entry that is valid only until it
 	// returns: the engine decodes every entry into the same Entry, which
 	// saves a copy of its attribute list per entry. The callback must
@@ -166,6 +173,9 @@ func (e *Engine) Search(ctx context.Context, req *SearchRequest, fn func(*Entry)
 		sent, looked := 0, 0
 		var stop error
 		_, scan := src.(allSource)
+		if f, ok := src.(*indexedFirst); ok {
+			_, scan = f.rest.(allSource)
+		}
 		visit := func(id ID, item *badger.Item) bool {
 			if id <= req.After {
 				return true
@@ -400,7 +410,61 @@ func (e *Engine) candidates(r index.Reader, tok treeToken, m *matcher, req *Sear
 		return nil, &ldap.Error{Code: ldap.AdminLimitExceeded,
 			Message: fmt.Sprintf("unindexed search over %d entries exceeds the limit of %d", scopeSize, e.unindexedLimit)}
 	}
+	if p == nil && req.AnyOrder && req.SizeLimit > 0 && req.After == 0 {
+		if part := e.planPart(r, m); part != nil {
+			if set != nil {
+				part = e.intersect(r, []*plan{settle(r, part), {bm: set, est: scopeSize}})
+			}
+			if req.Scope == ldap.ScopeSingleLevel && scopeSize >= estimateCap && part.est >= scopeSize {
+				// The children were counted only to estimateCap.
+				scopeSize = r.Count(childPrefix(baseID), part.est+1)
+			}
+			// The candidates can end the search only if they are more
+			// than the limit; otherwise the walk follows anyway.
+			if (part.large() || part.est > req.SizeLimit) && part.est < scopeSize {
+				return &indexedFirst{first: part.source(), rest: scope}, nil
+			}
+		}
+	}
 	return scope, nil
+}
+
+// indexedFirst yields the candidates of a filter's indexed part (planPart)
+// first, then the IDs of the scope it has not yielded yet, each once: a
+// size-limited search in any order that finds its limit among the first
+// ones never walks the scope. The first are not in ascending order with
+// the rest, so a search whose caller resumes by ID (paging) or needs an
+// order never uses it.
+type indexedFirst struct {
+	first, rest idSource
+}
+
+func (s *indexedFirst) each(r index.Reader, fn func(ID) bool) {
+	s.eachRecord(r, func(id ID, _ *badger.Item) bool { return fn(id) })
+}
+
+// eachRecord hands the scope's store items on when the rest is a walk of
+// the records (allSource).
+func (s *indexedFirst) eachRecord(r index.Reader, fn func(ID, *badger.Item) bool) {
+	seen := roaring.New()
+	more := true
+	s.first.each(r, func(id ID) bool {
+		seen.Add(uint32(id))
+		more = fn(id, nil)
+		return more
+	})
+	if !more {
+		return
+	}
+	if rs, ok := s.rest.(recordSource); ok {
+		rs.eachRecord(r, func(id ID, item *badger.Item) bool {
+			return seen.Contains(uint32(id)) || fn(id, item)
+		})
+		return
+	}
+	s.rest.each(r, func(id ID) bool {
+		return seen.Contains(uint32(id)) || fn(id, nil)
+	})
 }
 
 // listSource yields a sorted list of IDs.

@@ -394,3 +394,67 @@ func TestUnindexedLimitOverLDAP(t *testing.T) {
 		}
 	}
 }
+
+// TestSizeLimitedSearchSendsIndexedMatchesFirst: an unpaged search with a
+// size limit whose filter has an OR with an unindexed child sends the
+// matches of the indexed children first (the engine's AnyOrder); without
+// a limit, and paged, it sends every match exactly once.
+func TestSizeLimitedSearchSendsIndexedMatchesFirst(t *testing.T) {
+	f := newFrontend(t)
+	// uid=p2* to p4* are indexed, the NOT is not: 35 people and the two
+	// entries without a uid match; the indexed children name 25.
+	const filter = "(|(uid=p2*)(uid=p3*)(uid=p4*)(!(uid=p0*)))"
+	anon, _ := session("")
+	rec := ldaptest.NewRecorder()
+	f.ServeLDAP(anon, rec, searchReq("dc=example,dc=com", ldap.ScopeWholeSubtree, filter, "1.1"))
+	if rec.Code() != ldap.SizeLimitExceeded || len(rec.Entries) != 20 {
+		t.Fatalf("anonymous: %d entries, code %d; want 20 and sizeLimitExceeded", len(rec.Entries), rec.Code())
+	}
+	var got []string
+	for _, e := range rec.Entries {
+		got = append(got, e.Entry.DN)
+	}
+	for i, dn := range got {
+		if want := fmt.Sprintf("uid=p%d,ou=people,dc=example,dc=com", 20+i); dn != want {
+			t.Fatalf("entries %v, want uid=p20 to p39 (the first indexed candidates)", got)
+		}
+	}
+
+	rootCtx, _ := session(root)
+	rec = ldaptest.NewRecorder()
+	f.ServeLDAP(rootCtx, rec, searchReq("dc=example,dc=com", ldap.ScopeWholeSubtree, filter, "1.1"))
+	if rec.Code() != ldap.Success || len(rec.Entries) != 37 {
+		t.Fatalf("root DN: %d entries, code %d; want 37", len(rec.Entries), rec.Code())
+	}
+	var all []string
+	for _, e := range rec.Entries {
+		all = append(all, e.Entry.DN)
+	}
+
+	// Paged, as the root DN with a client size limit above the page
+	// size, and anonymously under the server's limit of 20: every match
+	// once, the pages resuming where the last one ended.
+	for _, who := range []context.Context{rootCtx, anon} {
+		var cookie []byte
+		var paged []string
+		for pages := 0; ; pages++ {
+			r := searchReq("dc=example,dc=com", ldap.ScopeWholeSubtree, filter, "1.1")
+			r.Search.SizeLimit = 100
+			r.Controls = []ldap.Control{pagedControl(6, cookie)}
+			rec := ldaptest.NewRecorder()
+			f.ServeLDAP(who, rec, r)
+			if rec.Code() != ldap.Success || pages > 10 {
+				t.Fatalf("page %d: %v", pages, rec.Result)
+			}
+			for _, e := range rec.Entries {
+				paged = append(paged, e.Entry.DN)
+			}
+			if cookie = cookieOf(t, rec.Result); len(cookie) == 0 {
+				break
+			}
+		}
+		if !slices.Equal(paged, all) {
+			t.Fatalf("paged: %d entries %v, want %v", len(paged), paged, all)
+		}
+	}
+}

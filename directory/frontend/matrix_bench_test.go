@@ -152,14 +152,10 @@ func (w *countWriter) WriteIntermediate(string, []byte, ...ldap.ResponseControl)
 }
 func (w *countWriter) WriteResult(res *ldap.Result) error { w.res = res; return nil }
 
-// BenchmarkMatrix runs the cells of the slapd comparison matrix that
-// trailed slapd (docs/benchmarks/2026-12-04b.md) in process, through the
-// frontend, as an ordinary user under the matrix's access rules, over
-// 100,000 generated people: the Outlook autocomplete filter at the suffix
-// and the deep OU (an unindexed scan: givenName has no index), (cn=*smith*)
-// at the deep OU (2% of the people), equality at ou=people and a base read
-// of ou=people. Reported per search; entries/op is what the search sent.
-func BenchmarkMatrix(b *testing.B) {
+// openMatrix opens the benchmark directory (buildMatrixStore) behind a
+// frontend with the matrix's access rules and no size limit, returning it
+// with the ordinary user's DN and the people.
+func openMatrix(b *testing.B) (*Frontend, string, []matrixPerson) {
 	dir, user, people := buildMatrixStore(b)
 	sch, err := schema.Default()
 	if err != nil {
@@ -169,7 +165,7 @@ func BenchmarkMatrix(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer e.Close()
+	b.Cleanup(func() { e.Close() })
 	policy, err := access.Compile(e, []string{
 		"to attrs=userPassword by self write by anonymous auth by * none",
 		"to * by * read",
@@ -181,23 +177,40 @@ func BenchmarkMatrix(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	// The requests of a case, one per person within its base (at most
-	// 256), as the load client builds them.
-	within := func(base string) []matrixPerson {
-		var in []matrixPerson
-		for _, p := range people {
-			if strings.HasSuffix(strings.ToLower(p.dn), ","+base) && strings.Count(p.dn, ",") == strings.Count(base, ",")+1 {
-				if in = append(in, p); len(in) == 256 {
-					break
-				}
+	return f, user, people
+}
+
+// matrixWithin returns the people directly below base (at most 256), for
+// whom a case builds its requests as the load client does.
+func matrixWithin(people []matrixPerson, base string) []matrixPerson {
+	var in []matrixPerson
+	for _, p := range people {
+		if strings.HasSuffix(strings.ToLower(p.dn), ","+base) && strings.Count(p.dn, ",") == strings.Count(base, ",")+1 {
+			if in = append(in, p); len(in) == 256 {
+				break
 			}
 		}
-		return in
 	}
-	outlook := func(p matrixPerson) (string, ldap.Scope, string) {
-		x := p.prefix2()
-		return "", ldap.ScopeWholeSubtree, "(&(mail=*)(|(mail=" + x + "*)(|(cn=" + x + "*)(|(sn=" + x + "*)(givenName=" + x + "*)))))"
-	}
+	return in
+}
+
+// matrixOutlook is the Outlook autocomplete request for p's prefix.
+func matrixOutlook(p matrixPerson) (string, ldap.Scope, string) {
+	x := p.prefix2()
+	return "", ldap.ScopeWholeSubtree, "(&(mail=*)(|(mail=" + x + "*)(|(cn=" + x + "*)(|(sn=" + x + "*)(givenName=" + x + "*)))))"
+}
+
+// BenchmarkMatrix runs the cells of the slapd comparison matrix that
+// trailed slapd (docs/benchmarks/2026-12-04b.md) in process, through the
+// frontend, as an ordinary user under the matrix's access rules, over
+// 100,000 generated people: the Outlook autocomplete filter at the suffix
+// and the deep OU (an unindexed scan: givenName has no index), (cn=*smith*)
+// at the deep OU (2% of the people), equality at ou=people and a base read
+// of ou=people. Reported per search; entries/op is what the search sent.
+func BenchmarkMatrix(b *testing.B) {
+	f, user, people := openMatrix(b)
+	within := func(base string) []matrixPerson { return matrixWithin(people, base) }
+	outlook := matrixOutlook
 	eq := func(p matrixPerson) (string, ldap.Scope, string) {
 		return "", ldap.ScopeWholeSubtree, "(uid=" + p.uid + ")"
 	}
@@ -262,4 +275,72 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(matrixStore.dir)
 	}
 	os.Exit(code)
+}
+
+// BenchmarkOutlook runs the matrix's Outlook cell (size limit 100,
+// givenName unindexed) at its three bases, as BenchmarkMatrix does, twice:
+// plain (any order: the indexed children's candidates first, the walk
+// only if they yield fewer than 100) and id-order, the same request with
+// a paged results control of 1,000 (more than the size limit, so the
+// search still ends at 100), which keeps the ID order and so walks the
+// scope from its first entry, as every search did before. Every request
+// is first run both ways: each must send as many entries either way.
+func BenchmarkOutlook(b *testing.B) {
+	f, user, people := openMatrix(b)
+	ctx, _ := session(user)
+	for _, base := range []struct{ name, dn string }{
+		{"suffix", matrixSuffix}, {"people", matrixPeople}, {"deep", matrixDeep},
+	} {
+		from := base.dn
+		if from == matrixSuffix {
+			from = matrixPeople
+		}
+		reqs := map[string][]*ldap.Request{}
+		for _, p := range matrixWithin(people, from) {
+			_, scope, filter := matrixOutlook(p)
+			anyOrder := searchReq(base.dn, scope, filter)
+			anyOrder.Search.SizeLimit = 100
+			idOrder := searchReq(base.dn, scope, filter)
+			idOrder.Search.SizeLimit = 100
+			idOrder.Controls = []ldap.Control{pagedControl(1000, nil)}
+			reqs["any"] = append(reqs["any"], anyOrder)
+			reqs["id"] = append(reqs["id"], idOrder)
+			var sent [2]int
+			for i, r := range []*ldap.Request{anyOrder, idOrder} {
+				w := &countWriter{}
+				f.ServeLDAP(ctx, w, r)
+				sent[i] = w.entries
+			}
+			if sent[0] != sent[1] {
+				b.Fatalf("%s at %s: %d entries in any order, %d in ID order", filter, base.dn, sent[0], sent[1])
+			}
+		}
+		if len(reqs["any"]) == 0 {
+			b.Fatal("no person within " + from)
+		}
+		for _, order := range []string{"any", "id"} {
+			b.Run(base.name+"/"+order, func(b *testing.B) {
+				reqs := reqs[order]
+				w := &countWriter{}
+				for _, r := range reqs[:min(16, len(reqs))] {
+					f.ServeLDAP(ctx, w, r) // warm the caches
+				}
+				w.entries = 0
+				b.ReportAllocs()
+				b.ResetTimer()
+				cpu := cputime.Process()
+				i := 0
+				for b.Loop() {
+					w.res = nil
+					f.ServeLDAP(ctx, w, reqs[i%len(reqs)])
+					i++
+					if w.res == nil || (w.res.Code != ldap.Success && w.res.Code != ldap.SizeLimitExceeded) {
+						b.Fatalf("result %+v", w.res)
+					}
+				}
+				cputime.Report(b, cpu)
+				b.ReportMetric(float64(w.entries)/float64(i), "entries/op")
+			})
+		}
+	}
 }

@@ -368,6 +368,10 @@ func (f *Frontend) plainSearch(ctx context.Context, w ldap.ResponseWriter, r *ld
 			sreq.SizeLimit = 0 // the page bounds this request
 		}
 		sreq.After = paging.after
+	} else {
+		// Nothing resumes by ID (no cookie): the engine may send a
+		// size-limited search's entries in the order it finds them.
+		sreq.AnyOrder = true
 	}
 	var last directory.ID
 	sent, more := 0, false
