@@ -591,12 +591,24 @@ func (e *Engine) Exists(ndn string) (bool, error) {
 	var id ID
 	err := e.view(func(txn *badger.Txn, tok readToken) error {
 		var err error
-		if id, err = lookupDN(txn, ndn); err == nil && id != 0 {
-			e.cache.putDN(tok, ndn, id)
-		}
+		id, err = e.idOfNDN(txn, tok, ndn)
 		return err
 	})
 	return id != 0, err
+}
+
+// idOfNDN returns the ID of the entry with the normalised DN ndn (0 when
+// there is none): from the DN cache, else from the store's DN key, which
+// it then caches under tok.
+func (e *Engine) idOfNDN(txn *badger.Txn, tok readToken, ndn string) (ID, error) {
+	if id := e.cache.lookupDN(ndn); id != 0 {
+		return id, nil
+	}
+	id, err := lookupDN(txn, ndn)
+	if err == nil && id != 0 {
+		e.cache.putDN(tok, ndn, id)
+	}
+	return id, err
 }
 
 func (e *Engine) get(ctx context.Context, dn string, computed bool) (*Entry, error) {
@@ -795,13 +807,9 @@ func (e *Engine) entryByDN(dn, attr string) (*Entry, error) {
 	}
 	var en *Entry
 	err = e.view(func(txn *badger.Txn, tok readToken) error {
-		var err error
-		id := e.cache.lookupDN(ndn)
-		if id == 0 {
-			if id, err = lookupDN(txn, ndn); err != nil || id == 0 {
-				return err
-			}
-			e.cache.putDN(tok, ndn, id)
+		id, err := e.idOfNDN(txn, tok, ndn)
+		if err != nil || id == 0 {
+			return err
 		}
 		rec, err := e.readRecord(txn, tok, id, true, nil)
 		if err != nil || rec == nil {
