@@ -332,16 +332,26 @@ type formPage struct {
 	Error   string
 }
 
-func (c *Console) newForm(w http.ResponseWriter, r *http.Request, s *session) {
-	k := kindNamed(r.URL.Query().Get("kind"))
+// kindForm reads the directory's schema and the form fields of kind k's
+// object classes; on failure it answers the request and returns false.
+func (c *Console) kindForm(w http.ResponseWriter, r *http.Request, s *session, k *kind) (*schemaCache, []field, bool) {
 	info, err := c.directoryInfo(s)
 	if err != nil {
 		c.fail(w, r, s, http.StatusBadGateway, "The directory's schema cannot be read: "+err.Error())
-		return
+		return nil, nil, false
 	}
 	fields, err := fieldsFor(info.schema, k.Classes)
 	if err != nil {
 		c.fail(w, r, s, http.StatusBadGateway, err.Error())
+		return nil, nil, false
+	}
+	return info, fields, true
+}
+
+func (c *Console) newForm(w http.ResponseWriter, r *http.Request, s *session) {
+	k := kindNamed(r.URL.Query().Get("kind"))
+	info, fields, ok := c.kindForm(w, r, s, k)
+	if !ok {
 		return
 	}
 	parent := info.suffix
@@ -354,14 +364,8 @@ func (c *Console) newForm(w http.ResponseWriter, r *http.Request, s *session) {
 
 func (c *Console) create(w http.ResponseWriter, r *http.Request, s *session) {
 	k := kindNamed(r.PostFormValue("kind"))
-	info, err := c.directoryInfo(s)
-	if err != nil {
-		c.fail(w, r, s, http.StatusBadGateway, "The directory's schema cannot be read: "+err.Error())
-		return
-	}
-	fields, err := fieldsFor(info.schema, k.Classes)
-	if err != nil {
-		c.fail(w, r, s, http.StatusBadGateway, err.Error())
+	info, fields, ok := c.kindForm(w, r, s, k)
+	if !ok {
 		return
 	}
 	p := formPage{Kind: k, Parent: strings.TrimSpace(r.PostFormValue("parent")), Classes: k.Classes, Fields: fields}
@@ -369,7 +373,7 @@ func (c *Console) create(w http.ResponseWriter, r *http.Request, s *session) {
 		p.Error = msg
 		c.renderPage(w, r, s, status, "form", &page{Title: "New " + k.Name, Nav: k.Path, Content: p})
 	}
-	ok := readFields(info.schema, p.Fields, r.PostForm)
+	ok = readFields(info.schema, p.Fields, r.PostForm)
 	if _, err := goldap.ParseDN(p.Parent); err != nil || p.Parent == "" {
 		show(http.StatusUnprocessableEntity, fmt.Sprintf("The parent %q is not a DN.", p.Parent))
 		return
