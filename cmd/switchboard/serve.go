@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/switchboard-ldap/switchboard/admin"
@@ -441,11 +442,7 @@ func loadLDIF(ctx context.Context, add addFunc, r io.Reader, opt ldif.ReaderOpti
 		if rec.ChangeType != "" && rec.ChangeType != ldif.ChangeAdd {
 			return n, fmt.Errorf("line %d: import takes entries, not %q change records (use ldapmodify)", rec.Line, rec.ChangeType)
 		}
-		attrs := make([]directory.Attr, len(rec.Attrs))
-		for i, a := range rec.Attrs {
-			attrs[i] = directory.Attr{Name: a.Type, Values: a.Values}
-		}
-		if err := add(ctx, rec.DN, attrs); err != nil {
+		if err := add(ctx, rec.DN, slices.Clone(rec.Attrs)); err != nil {
 			return n, fmt.Errorf("line %d: dn %q: %w", rec.Line, rec.DN, err)
 		}
 		n++

@@ -125,12 +125,12 @@ func AppendRecord(b []byte, ev *Event) []byte {
 	case OpAdd:
 		rec.ChangeType = ldif.ChangeAdd
 		for _, a := range ev.Attrs {
-			rec.Attrs = append(rec.Attrs, ldif.Attr{Type: a.Name, Values: redact(a.Name, a.Values)})
+			rec.Attrs = append(rec.Attrs, ldif.Attr{Name: a.Name, Values: redact(a.Name, a.Values)})
 		}
 	case OpModify:
 		rec.ChangeType = ldif.ChangeModify
 		for _, m := range ev.Mods {
-			rec.Mods = append(rec.Mods, ldif.Mod{Op: m.Op, Attr: ldif.Attr{Type: m.Attr.Name, Values: redact(m.Attr.Name, m.Attr.Values)}})
+			rec.Mods = append(rec.Mods, ldif.Mod{Op: m.Op, Attr: ldif.Attr{Name: m.Attr.Name, Values: redact(m.Attr.Name, m.Attr.Values)}})
 		}
 	case OpDelete:
 		rec.ChangeType = ldif.ChangeDelete
