@@ -12,6 +12,20 @@
 // CSNs, their text and binary forms and the RFC 4533 cookie are
 // defined in package change.
 //
+// # Packages
+//
+// The merge rules live in package merge (replication/merge): the
+// replicated State, the operations (Op) and how concurrent ones merge,
+// the binary forms of operations and entry states, and the Clock. It is
+// pure, table- and datadriven-tested on its own, and imports nothing
+// with I/O (from this module only change and ldap); TestLayering fails
+// otherwise. This package wires it to the store and the network: the
+// change log, the Replicator, the pull and snapshot protocol, the admin
+// HTTP surface and the RFC 4533 consumer. Op, State, UUID and the other
+// merge types used in this package's API are aliases of package merge's.
+// The key layout below is the only description of the store's keys,
+// package merge's included.
+//
 // # Change log
 //
 // A store holds one durable change log, written in the transaction of

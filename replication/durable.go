@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/replication/merge"
 )
 
 // Durable state side records (see the package documentation).
@@ -68,7 +69,7 @@ func (p *replicaPos) appendBinary(b []byte) []byte {
 	b = append(b, flags)
 	b = binary.BigEndian.AppendUint64(b, uint64(p.seen.UnixMicro()))
 	b = appendVector(b, p.vector)
-	return appendString(b, p.refused)
+	return merge.AppendString(b, p.refused)
 }
 
 func decodeReplicaPos(b []byte) (*replicaPos, error) {
@@ -189,7 +190,7 @@ func (r *Replicator) saveState(ctx context.Context, purge change.CSN) (int, erro
 			r.smu.Lock()
 			for _, later := range batches[i:] {
 				for _, u := range later.us {
-					r.state.touch(u)
+					r.state.Touch(u)
 				}
 			}
 			r.smu.Unlock()
@@ -426,7 +427,7 @@ func (r *Replicator) Maintain(ctx context.Context) error {
 	}
 
 	r.wmu.Lock()
-	bound := r.purgeBound(r.clog.Clock().now())
+	bound := r.purgeBound(r.clog.Clock().Now())
 	purged, err := r.saveState(ctx, bound)
 	r.wmu.Unlock()
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -148,9 +149,9 @@ func TestDurableStateRoundTrip(t *testing.T) {
 	u := UUID{9, 9}
 	_, people := x.r.state.Entries(), UUID{}
 	x.r.smu.RLock()
-	for id, e := range x.r.state.entries {
-		if e.places[0].rdn == "ou=people" {
-			people = id
+	for _, e := range x.r.state.Materialize() {
+		if strings.HasPrefix(e.DN, "ou=people,") {
+			people = e.UUID
 		}
 	}
 	x.r.smu.RUnlock()
@@ -502,9 +503,9 @@ func BenchmarkReplicatorOpen(b *testing.B) {
 	gen, _ := x.r.Position()
 	var people UUID
 	x.r.smu.RLock()
-	for id, e := range x.r.state.entries {
-		if e.places[0].rdn == "ou=people" {
-			people = id
+	for _, e := range x.r.state.Materialize() {
+		if strings.HasPrefix(e.DN, "ou=people,") {
+			people = e.UUID
 		}
 	}
 	x.r.smu.RUnlock()

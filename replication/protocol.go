@@ -11,6 +11,7 @@ import (
 	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/ldap"
+	"github.com/switchboard-ldap/switchboard/replication/merge"
 )
 
 // OIDPull names the pull extended operation. It lies under 2.25 (ITU-T
@@ -213,7 +214,7 @@ func (p *PullResponse) AppendBinary(b []byte) []byte {
 	b = binary.BigEndian.AppendUint64(b, uint64(p.Now.UnixMicro()))
 	b = binary.AppendUvarint(b, uint64(p.Remaining))
 	b = appendVector(b, p.Vector)
-	b = appendString(b, p.Reason)
+	b = merge.AppendString(b, p.Reason)
 	if version == pullResponseSealed {
 		b = appendSealing(b, p.Sealing)
 	}
@@ -252,7 +253,7 @@ func DecodePullResponse(b []byte) (*PullResponse, error) {
 			r.err = ErrWire
 			break
 		}
-		op, err := DecodeOp(r.take(int(l)))
+		op, err := merge.DecodeOp(r.take(int(l)))
 		if err != nil {
 			r.err = err
 			break
@@ -283,7 +284,7 @@ func (r *Replicator) Pull(q *PullRequest) (*PullResponse, error) {
 	gen, floor, vec := r.generation, r.floor.Clone(), r.vector.Clone()
 	r.smu.RUnlock()
 	sealer := r.eng.Sealer()
-	resp := &PullResponse{Generation: gen, Supplier: r.Replica(), Now: r.clog.Clock().now(), Vector: vec, Sealing: sealingOf(sealer)}
+	resp := &PullResponse{Generation: gen, Supplier: r.Replica(), Now: r.clog.Clock().Now(), Vector: vec, Sealing: sealingOf(sealer)}
 	refuse := func(reason string) (*PullResponse, error) {
 		r.refusals.Add(1)
 		r.observe(q.Consumer, q.Vector, true, reason)

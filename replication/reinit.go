@@ -21,6 +21,7 @@ import (
 	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/ldap"
+	"github.com/switchboard-ldap/switchboard/replication/merge"
 )
 
 // Side records of the persistent State (see the package documentation).
@@ -422,7 +423,7 @@ func (r *Replicator) fetchSnapshot(ctx context.Context, cfg PeerConfig) (*fetche
 				return nil, errors.New("the supplier holds no data")
 			}
 			snap = &fetchedSnapshot{id: resp.ID, gen: resp.Generation, supplier: resp.Supplier, vector: resp.Vector,
-				state: NewState(r.schema), raw: &rawStates{}}
+				state: merge.NewState(r.schema), raw: &rawStates{}}
 			snap.state.SetSealer(r.eng.Sealer()) // sealed values are checked, and stay sealed in raw
 			snap.state.SetSource(snap.raw, r.cfg.StateCacheEntries)
 			snap.state.SetFloor(resp.Floor)
@@ -467,7 +468,7 @@ func retryable(err error) bool {
 			return false
 		}
 	}
-	return !errors.Is(err, ErrWire) && !errors.Is(err, ErrEntryStateSyntax) && !errors.Is(err, ErrSealing) && !errors.Is(err, directory.ErrSealed)
+	return !errors.Is(err, ErrWire) && !errors.Is(err, merge.ErrEntryStateSyntax) && !errors.Is(err, ErrSealing) && !errors.Is(err, directory.ErrSealed) && !errors.Is(err, merge.ErrSealed)
 }
 
 func requestSnapshot(conn *goldap.Conn, q *SnapshotRequest) (*SnapshotResponse, error) {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/replication/merge"
 )
 
 // Sealed attributes between replicas (see "Sealed attributes" in the
@@ -41,7 +42,7 @@ func appendSealing(b []byte, s Sealing) []byte {
 	b = append(b, s.Key[:]...)
 	b = binary.AppendUvarint(b, uint64(len(s.Attributes)))
 	for _, n := range s.Attributes {
-		b = appendString(b, n)
+		b = merge.AppendString(b, n)
 	}
 	return b
 }
@@ -124,21 +125,17 @@ func openPulled(peer string, resp *PullResponse, mine *directory.Sealer) error {
 }
 
 // opSealed reports whether o carries sealed values (an attribute name
-// marked with sealedMark).
+// marked with merge.SealedMark).
 func opSealed(o *Op) bool {
 	for i := range o.Attrs {
-		if isSealedName(o.Attrs[i].Name) {
+		if merge.IsSealedName(o.Attrs[i].Name) {
 			return true
 		}
 	}
 	for i := range o.Mods {
-		if isSealedName(o.Mods[i].Attr) {
+		if merge.IsSealedName(o.Mods[i].Attr) {
 			return true
 		}
 	}
 	return false
 }
-
-// isSealedName reports whether an attribute name in an encoded op or
-// entry state carries sealedMark: its values are sealed.
-func isSealedName(name string) bool { return len(name) > 0 && name[0] == sealedMark }

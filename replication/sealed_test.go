@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/replication/merge"
 )
 
 const (
@@ -120,7 +121,7 @@ func TestPullSealedRoundTrip(t *testing.T) {
 // with the same key only.
 func TestEntryStateSealed(t *testing.T) {
 	sl := testSealer(t, 1, "employeeNumber")
-	s := NewState(nil)
+	s := merge.NewState(nil)
 	s.SetSealer(sl)
 	apply := func(st *State, ops ...*Op) {
 		for _, o := range ops {
@@ -136,14 +137,14 @@ func TestEntryStateSealed(t *testing.T) {
 	if !ok {
 		t.Fatal("no state")
 	}
-	if b[0] != EntryStateSealed || bytes.Contains(b, []byte(sealedSecret)) || !bytes.Contains(b, []byte(sealedControl)) {
+	if b[0] != merge.EntryStateSealed || bytes.Contains(b, []byte(sealedSecret)) || !bytes.Contains(b, []byte(sealedControl)) {
 		t.Fatalf("format %d; sealed value in clear: %v; control present: %v", b[0], bytes.Contains(b, []byte(sealedSecret)), bytes.Contains(b, []byte(sealedControl)))
 	}
-	if plain, _ := s.AppendEntryState(nil, id(1)); plain[0] != EntryStateFormat {
+	if plain, _ := s.AppendEntryState(nil, id(1)); plain[0] != merge.EntryStateFormat {
 		t.Fatalf("an entry without sealed values: format %d", plain[0])
 	}
 
-	same := NewState(nil)
+	same := merge.NewState(nil)
 	same.SetSealer(testSealer(t, 1, "employeeNumber"))
 	apply(same, suffixAdd())
 	if err := same.LoadEntryState(u, b); err != nil {
@@ -159,7 +160,7 @@ func TestEntryStateSealed(t *testing.T) {
 	}
 
 	for name, sl := range map[string]*directory.Sealer{"no key": nil, "another key": testSealer(t, 2, "employeeNumber")} {
-		other := NewState(nil)
+		other := merge.NewState(nil)
 		other.SetSealer(sl)
 		if err := other.CheckEntryState(b); !errors.Is(err, directory.ErrSealed) {
 			t.Errorf("%s: CheckEntryState %v, want ErrSealed", name, err)
@@ -287,7 +288,7 @@ func (tr *testReplica) uuidOf(t testing.TB, dn string) UUID {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, err := ParseUUID(en.First("entryUUID"))
+	u, err := merge.ParseUUID(en.First("entryUUID"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +311,7 @@ func BenchmarkEntryStateSealed(b *testing.B) {
 		{"sealed", testSealer(b, 1, "employeeNumber", "homePhone")},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			s := NewState(nil)
+			s := merge.NewState(nil)
 			s.SetSealer(tc.sl)
 			for _, o := range []*Op{suffixAdd(), person} {
 				if err := s.Apply(o); err != nil {

@@ -171,7 +171,7 @@ func (r *Replicator) takeSnapshot(consumer uint16) (*heldSnapshot, error) {
 			// copying it every time it doubles.
 			h.data = slices.Grow(h.data, len(h.data)/i*(len(h.uuids)-i)*9/8)
 		}
-		if stored != nil && r.state.isEvicted(h.uuids[i]) {
+		if stored != nil && r.state.IsEvicted(h.uuids[i]) {
 			h.data = append(h.data, stored...)
 		} else {
 			h.data, _ = r.state.AppendEntryState(h.data, h.uuids[i])

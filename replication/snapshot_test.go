@@ -18,6 +18,7 @@ import (
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/directory/frontend"
 	"github.com/switchboard-ldap/switchboard/ldap"
+	"github.com/switchboard-ldap/switchboard/replication/merge"
 	"github.com/switchboard-ldap/switchboard/schema"
 )
 
@@ -173,7 +174,7 @@ func (tr *testReplica) settle() [32]byte {
 
 func sampleSnapshot() (*SnapshotRequest, *SnapshotResponse) {
 	c := change.CSN{Time: 1_700_000_000_000_000, Counter: 3, Replica: 2}
-	s := NewState(nil)
+	s := merge.NewState(nil)
 	s.Apply(&Op{CSN: c, Kind: change.Add, Entry: UUID{9}, RDN: "dc=example,dc=com", Attrs: []Attribute{{Name: "dc", Values: []string{"example"}}}})
 	s.Apply(&Op{CSN: c.WithSub(1), Kind: change.Add, Entry: UUID{10}, Parent: UUID{9}, RDN: "cn=a", Attrs: []Attribute{{Name: "cn", Values: []string{"a"}}}})
 	e1, _ := s.AppendEntryState(nil, UUID{9})
@@ -224,7 +225,7 @@ func FuzzDecodeSnapshot(f *testing.F) {
 	f.Add(gone.AppendBinary(nil))
 	f.Add([]byte{1, 0})
 	sl := testSealer(f, 1, "description")
-	sealed := NewState(testSchema{})
+	sealed := merge.NewState(testSchema{})
 	sealed.SetSealer(sl)
 	for _, o := range []*Op{suffixAdd(), opAdd(at(2, 1), id(2), suffix, "cn=a", "cn: a", "description: x")} {
 		if err := sealed.Apply(o); err != nil {
@@ -252,7 +253,7 @@ func FuzzDecodeSnapshot(f *testing.F) {
 		}
 		// What a consumer does with it: load every entry, refusing
 		// (never panicking on) a malformed state.
-		s := NewState(nil)
+		s := merge.NewState(nil)
 		s.SetSealer(sl)
 		for _, e := range p.Entries {
 			s.LoadEntryState(e.UUID, e.State)

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
+	"github.com/switchboard-ldap/switchboard/replication/merge"
 
 	"github.com/switchboard-ldap/switchboard/change"
 )
@@ -153,14 +154,14 @@ func (p *SnapshotResponse) AppendBinary(b []byte) []byte {
 	b = p.Floor.AppendBinary(b)
 	b = appendVector(b, p.Vector)
 	b = binary.AppendUvarint(b, uint64(p.Total))
-	b = appendString(b, p.Reason)
+	b = merge.AppendString(b, p.Reason)
 	if version == snapshotResponseSealed {
 		b = appendSealing(b, p.Sealing)
 	}
 	b = binary.AppendUvarint(b, uint64(len(p.Entries)))
 	for _, e := range p.Entries {
 		b = append(b, e.UUID[:]...)
-		b = appendString(b, string(e.State))
+		b = merge.AppendString(b, string(e.State))
 	}
 	return b
 }
