@@ -12,7 +12,8 @@ import (
 // store, no HTTP and no other replication package, and itself imports
 // nothing that does I/O (package ldap, which it imports for DNs, holds
 // the protocol's server too, so the check on net and os is on merge's
-// own imports).
+// own imports). The HTTP surface is package adminhttp's alone: package
+// replication does not import net/http itself.
 func TestLayering(t *testing.T) {
 	const mod = "github.com/switchboard-ldap/switchboard"
 	goTool, err := exec.LookPath("go")
@@ -24,6 +25,7 @@ func TestLayering(t *testing.T) {
 		forbidden []string // import path prefixes it may not depend on
 		module    []string // the packages of this module it may import (nil: any)
 		io        bool     // whether it may import I/O packages itself
+		direct    []string // packages it may not import itself
 	}{
 		{
 			pkg: mod + "/replication/merge",
@@ -33,6 +35,7 @@ func TestLayering(t *testing.T) {
 			},
 			module: []string{mod + "/change", mod + "/ldap"},
 		},
+		{pkg: mod + "/replication", io: true, direct: []string{"net/http"}},
 	} {
 		out, err := exec.Command(goTool, "list", "-deps", "-f", "{{.ImportPath}}", tc.pkg).Output()
 		if err != nil {
@@ -54,6 +57,9 @@ func TestLayering(t *testing.T) {
 		}
 		for _, imp := range strings.Fields(string(out)) {
 			if tc.module != nil && strings.HasPrefix(imp, mod+"/") && !slices.Contains(tc.module, imp) {
+				t.Errorf("%s imports %s", tc.pkg, imp)
+			}
+			if slices.Contains(tc.direct, imp) {
 				t.Errorf("%s imports %s", tc.pkg, imp)
 			}
 			if !tc.io && isIO(imp) {

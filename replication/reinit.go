@@ -3,13 +3,10 @@ package replication
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"runtime"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -89,6 +86,9 @@ type reinitTracker struct {
 
 // ErrReinitRunning is returned by Reinitialise while another runs.
 var ErrReinitRunning = errors.New("replication: a reinitialisation is already running")
+
+// ErrNoPeer reports a peer name the Replicator does not know.
+var ErrNoPeer = errors.New("replication: no such peer")
 
 func (t *reinitTracker) start(peer string) bool {
 	t.mu.Lock()
@@ -867,31 +867,22 @@ func (t *reinitTracker) context() context.Context {
 	return t.baseCtx
 }
 
-// serveReinit starts reinitialising this replica from the peer named in
-// the path, in the background, and answers 202 with the status.
-func (r *Replicator) serveReinit(w http.ResponseWriter, req *http.Request) {
-	p := r.Peer(req.PathValue("name"))
+// StartReinit starts reinitialising this replica from the named peer, in
+// the background (ReinitStatus reports its progress); chunk, if
+// positive, sizes the snapshot's chunks. It fails with ErrNoPeer or
+// ErrReinitRunning.
+func (r *Replicator) StartReinit(peer string, chunk int) error {
+	p := r.Peer(peer)
 	if p == nil {
-		http.Error(w, "no such peer", http.StatusNotFound)
-		return
+		return fmt.Errorf("%w: %q", ErrNoPeer, peer)
 	}
 	cfg := p.cfg
-	if v := req.URL.Query().Get("chunk_bytes"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			http.Error(w, "chunk_bytes: want a positive number", http.StatusBadRequest)
-			return
-		}
-		cfg.SnapshotChunk = n
+	if chunk > 0 {
+		cfg.SnapshotChunk = chunk
 	}
 	if !r.reinit.start(cfg.Name) {
-		http.Error(w, ErrReinitRunning.Error(), http.StatusConflict)
-		return
+		return ErrReinitRunning
 	}
 	go r.reinitialise(r.reinit.context(), cfg, "")
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusAccepted)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.Encode(r.ReinitStatus())
+	return nil
 }
