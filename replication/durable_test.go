@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/replication/wire"
 	"github.com/switchboard-ldap/switchboard/schema"
 )
 
@@ -110,7 +111,7 @@ func stateOf(r *Replicator) string {
 	defer r.smu.Unlock()
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "floor %s\n", r.state.Floor())
-	for _, o := range sortedOrigins(r.vector) {
+	for _, o := range wire.SortedOrigins(r.vector) {
 		fmt.Fprintf(&b, "vector %d %s\n", o, r.vector[o])
 	}
 	for _, u := range r.state.Entries() {

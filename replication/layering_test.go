@@ -12,8 +12,9 @@ import (
 // store, no HTTP and no other replication package, and itself imports
 // nothing that does I/O (package ldap, which it imports for DNs, holds
 // the protocol's server too, so the check on net and os is on merge's
-// own imports). The HTTP surface is package adminhttp's alone: package
-// replication does not import net/http itself.
+// own imports). Package wire, the pull and snapshot messages, is as
+// pure, but for package merge. The HTTP surface is package adminhttp's
+// alone: package replication does not import net/http itself.
 func TestLayering(t *testing.T) {
 	const mod = "github.com/switchboard-ldap/switchboard"
 	goTool, err := exec.LookPath("go")
@@ -34,6 +35,14 @@ func TestLayering(t *testing.T) {
 				"github.com/dgraph-io/", "net/http", "database/",
 			},
 			module: []string{mod + "/change", mod + "/ldap"},
+		},
+		{
+			pkg: mod + "/replication/wire",
+			forbidden: []string{
+				mod + "/directory", mod + "/schema", mod + "/replication/adminhttp", mod + "/cmd",
+				"github.com/dgraph-io/", "net/http", "database/",
+			},
+			module: []string{mod + "/change", mod + "/replication/merge"},
 		},
 		{pkg: mod + "/replication", io: true, direct: []string{"net/http"}},
 	} {

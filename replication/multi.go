@@ -24,29 +24,6 @@ import (
 // Multi-supplier side records (see the package documentation).
 var keyGeneration = []byte{directory.PrefixReplication, 'g'} // g -> 16 bytes
 
-// A Generation names one replicated data set: replicas exchange changes
-// only within a generation. It is made at the first write of a store and
-// copied by every replica that joins.
-type Generation [16]byte
-
-// IsZero reports whether g is unset.
-func (g Generation) IsZero() bool { return g == Generation{} }
-
-func (g Generation) String() string { return UUID(g).String() }
-
-// A Vector is, per origin replica, the largest CSN of that origin a
-// replica has applied: it holds every change of the origin up to it.
-type Vector map[uint16]change.CSN
-
-// Clone returns a copy of v.
-func (v Vector) Clone() Vector {
-	out := make(Vector, len(v))
-	for o, c := range v {
-		out[o] = c
-	}
-	return out
-}
-
 // MultiConfig configures a Replicator.
 type MultiConfig struct {
 	// Changelog is the replica's changelog, already created (New): the

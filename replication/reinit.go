@@ -19,6 +19,7 @@ import (
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/ldap"
 	"github.com/switchboard-ldap/switchboard/replication/merge"
+	"github.com/switchboard-ldap/switchboard/replication/wire"
 )
 
 // Side records of the persistent State (see the package documentation).
@@ -405,7 +406,7 @@ func (r *Replicator) fetchSnapshot(ctx context.Context, cfg PeerConfig) (*fetche
 		dropped = false
 		if resp.Status == SnapshotGone {
 			if snap == nil {
-				return nil, fmt.Errorf("%w: the supplier lost a snapshot it had not given", ErrWire)
+				return nil, fmt.Errorf("%w: the supplier lost a snapshot it had not given", wire.ErrWire)
 			}
 			r.log.Warn("replication: the supplier no longer holds the snapshot; starting again", "peer", cfg.Name, "reason", resp.Reason)
 			snap, cursor = nil, UUID{}
@@ -431,12 +432,12 @@ func (r *Replicator) fetchSnapshot(ctx context.Context, cfg PeerConfig) (*fetche
 				s.Snapshot, s.Total, s.Vector = resp.ID.String(), resp.Total, vectorText(resp.Vector)
 			})
 		} else if resp.ID != snap.id || resp.Generation != snap.gen {
-			return nil, fmt.Errorf("%w: a chunk of snapshot %s answered for snapshot %s", ErrWire, resp.ID, snap.id)
+			return nil, fmt.Errorf("%w: a chunk of snapshot %s answered for snapshot %s", wire.ErrWire, resp.ID, snap.id)
 		}
 		n := 0
 		for _, e := range resp.Entries {
 			if e.UUID.Compare(cursor) <= 0 {
-				return nil, fmt.Errorf("%w: snapshot entry %s is not after the cursor %s", ErrWire, e.UUID, cursor)
+				return nil, fmt.Errorf("%w: snapshot entry %s is not after the cursor %s", wire.ErrWire, e.UUID, cursor)
 			}
 			// Checked whole, kept encoded: the State holds only what
 			// resolving names needs, and reads the rest when needed.
@@ -468,7 +469,7 @@ func retryable(err error) bool {
 			return false
 		}
 	}
-	return !errors.Is(err, ErrWire) && !errors.Is(err, merge.ErrEntryStateSyntax) && !errors.Is(err, ErrSealing) && !errors.Is(err, directory.ErrSealed) && !errors.Is(err, merge.ErrSealed)
+	return !errors.Is(err, wire.ErrWire) && !errors.Is(err, merge.ErrEntryStateSyntax) && !errors.Is(err, ErrSealing) && !errors.Is(err, directory.ErrSealed) && !errors.Is(err, merge.ErrSealed)
 }
 
 func requestSnapshot(conn *goldap.Conn, q *SnapshotRequest) (*SnapshotResponse, error) {
@@ -478,9 +479,9 @@ func requestSnapshot(conn *goldap.Conn, q *SnapshotRequest) (*SnapshotResponse, 
 		return nil, err
 	}
 	if res.Value == nil {
-		return nil, fmt.Errorf("%w: snapshot response without a value", ErrWire)
+		return nil, fmt.Errorf("%w: snapshot response without a value", wire.ErrWire)
 	}
-	return DecodeSnapshotResponse(res.Value.Data.Bytes())
+	return wire.DecodeSnapshotResponse(res.Value.Data.Bytes())
 }
 
 // recordBatch bounds the records of one install transaction.

@@ -1,7 +1,6 @@
 package replication
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -9,22 +8,11 @@ import (
 
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/replication/merge"
+	"github.com/switchboard-ldap/switchboard/replication/wire"
 )
 
 // Sealed attributes between replicas (see "Sealed attributes" in the
 // package documentation).
-
-// Sealing is what a replica says of its sealed attributes in its pull and
-// snapshot responses: the KeyID of its sealing key and the attributes it
-// seals (canonical names, in lower-case order). The zero Sealing: it
-// seals none.
-type Sealing struct {
-	Key        directory.KeyID
-	Attributes []string
-}
-
-// IsZero reports whether the replica seals no attribute.
-func (s Sealing) IsZero() bool { return len(s.Attributes) == 0 }
 
 // sealingOf returns what sl seals.
 func sealingOf(sl *directory.Sealer) Sealing {
@@ -33,42 +21,7 @@ func sealingOf(sl *directory.Sealer) Sealing {
 		return Sealing{}
 	}
 	slices.SortFunc(names, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
-	return Sealing{Key: sl.KeyID(), Attributes: names}
-}
-
-// appendSealing appends s's wire form: key ID (8) | n (uvarint) × name
-// (uvarint length, bytes).
-func appendSealing(b []byte, s Sealing) []byte {
-	b = append(b, s.Key[:]...)
-	b = binary.AppendUvarint(b, uint64(len(s.Attributes)))
-	for _, n := range s.Attributes {
-		b = merge.AppendString(b, n)
-	}
-	return b
-}
-
-// sealing reads what appendSealing wrote. A response that carries it
-// seals at least one attribute, each named once.
-func (r *wireReader) sealing() Sealing {
-	var s Sealing
-	copy(s.Key[:], r.take(len(s.Key)))
-	n := r.count(2)
-	for i := 0; i < n && r.err == nil; i++ {
-		l := r.uvarint()
-		if r.err == nil && (l == 0 || l > uint64(len(r.b))) {
-			r.err = ErrWire
-			break
-		}
-		name := string(r.take(int(l)))
-		if r.err == nil && slices.ContainsFunc(s.Attributes, func(x string) bool { return strings.EqualFold(x, name) }) {
-			r.err = fmt.Errorf("%w: sealed attribute %q named twice", ErrWire, name)
-		}
-		s.Attributes = append(s.Attributes, name)
-	}
-	if r.err == nil && n == 0 {
-		r.err = fmt.Errorf("%w: sealing without attributes", ErrWire)
-	}
-	return s
+	return Sealing{Key: wire.KeyID(sl.KeyID()), Attributes: names}
 }
 
 // ErrSealing is returned (wrapped) when this replica cannot take a peer's

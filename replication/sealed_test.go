@@ -11,6 +11,7 @@ import (
 	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/replication/merge"
+	"github.com/switchboard-ldap/switchboard/replication/wire"
 )
 
 const (
@@ -46,19 +47,19 @@ func sealedPull(sl *directory.Sealer) *PullResponse {
 // and attributes opens them, any other refuses the whole batch.
 func TestPullSealedRoundTrip(t *testing.T) {
 	sl := testSealer(t, 1, "employeeNumber")
-	wire := sealedPull(sl).AppendBinary(nil)
-	if bytes.Contains(wire, []byte(sealedSecret)) {
+	msg := sealedPull(sl).AppendBinary(nil)
+	if bytes.Contains(msg, []byte(sealedSecret)) {
 		t.Fatal("the pull response holds a sealed value in clear")
 	}
-	if !bytes.Contains(wire, []byte(sealedControl)) {
+	if !bytes.Contains(msg, []byte(sealedControl)) {
 		t.Fatal("control: the clear value is not in the response")
 	}
-	if wire[0] != pullResponseSealed {
-		t.Fatalf("version %d, want %d", wire[0], pullResponseSealed)
+	if msg[0] != wire.PullResponseSealed {
+		t.Fatalf("version %d, want %d", msg[0], wire.PullResponseSealed)
 	}
 	decode := func() *PullResponse {
 		t.Helper()
-		p, err := DecodePullResponse(wire)
+		p, err := wire.DecodePullResponse(msg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,22 +97,22 @@ func TestPullSealedRoundTrip(t *testing.T) {
 	// may still serve values sealed in its log: the key decides.
 	unlisted := sealedPull(sl)
 	unlisted.Sealing = Sealing{}
-	wire2 := unlisted.AppendBinary(nil)
-	if wire2[0] != pullResponseVersion {
-		t.Fatalf("a supplier sealing nothing writes version %d", wire2[0])
+	msg2 := unlisted.AppendBinary(nil)
+	if msg2[0] != wire.PullResponseVersion {
+		t.Fatalf("a supplier sealing nothing writes version %d", msg2[0])
 	}
-	p2, err := DecodePullResponse(wire2)
+	p2, err := wire.DecodePullResponse(msg2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := openPulled("r2", p2, testSealer(t, 2)); !errors.Is(err, ErrSealing) || !errors.Is(err, directory.ErrSealed) {
 		t.Errorf("sealed values under another key: %v", err)
 	}
-	p2, _ = DecodePullResponse(wire2)
+	p2, _ = wire.DecodePullResponse(msg2)
 	if err := openPulled("r2", p2, nil); !errors.Is(err, ErrSealing) {
 		t.Errorf("sealed values without a key: %v", err)
 	}
-	p2, _ = DecodePullResponse(wire2)
+	p2, _ = wire.DecodePullResponse(msg2)
 	if err := openPulled("r2", p2, testSealer(t, 1)); err != nil || p2.Ops[0].Attrs[1].Values[0] != sealedSecret {
 		t.Errorf("sealed values, same key: %v", err)
 	}

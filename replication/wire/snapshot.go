@@ -1,12 +1,12 @@
-package replication
+package wire
 
 import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
-	"github.com/switchboard-ldap/switchboard/replication/merge"
 
 	"github.com/switchboard-ldap/switchboard/change"
+	"github.com/switchboard-ldap/switchboard/replication/merge"
 )
 
 // OIDSnapshot names the snapshot extended operation, the full resync of a
@@ -40,7 +40,7 @@ type SnapshotID [16]byte
 // IsZero reports whether id is unset.
 func (id SnapshotID) IsZero() bool { return id == SnapshotID{} }
 
-func (id SnapshotID) String() string { return UUID(id).String() }
+func (id SnapshotID) String() string { return merge.UUID(id).String() }
 
 func newSnapshotID() SnapshotID {
 	var id SnapshotID
@@ -54,14 +54,14 @@ func newSnapshotID() SnapshotID {
 type SnapshotRequest struct {
 	Consumer uint16
 	ID       SnapshotID
-	After    UUID
+	After    merge.UUID
 	MaxBytes int // about how many bytes of entries to send; 0: the supplier's default
 }
 
 // A SnapshotEntry is one entry of a snapshot: its UUID and its state in
 // State.AppendEntryState's form.
 type SnapshotEntry struct {
-	UUID  UUID
+	UUID  merge.UUID
 	State []byte
 }
 
