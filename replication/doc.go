@@ -14,17 +14,32 @@
 //
 // # Packages
 //
-// The merge rules live in package merge (replication/merge): the
-// replicated State, the operations (Op) and how concurrent ones merge,
-// the binary forms of operations and entry states, and the Clock. It is
-// pure, table- and datadriven-tested on its own, and imports nothing
-// with I/O (from this module only change and ldap); TestLayering fails
-// otherwise. This package wires it to the store and the network: the
-// change log, the Replicator, the pull and snapshot protocol, the admin
-// HTTP surface and the RFC 4533 consumer. Op, State, UUID and the other
-// merge types used in this package's API are aliases of package merge's.
-// The key layout below is the only description of the store's keys,
-// package merge's included.
+// Replication is four packages; imports point down this list:
+//
+//   - replication/adminhttp: the admin HTTP API under /replication
+//     (Handler). It renders and drives a Replicator through its exported
+//     methods; nothing imports it but the server command.
+//   - replication (this package): the change log (Changelog, its
+//     records, trimming and format migrations), the Replicator that
+//     wires the merge rules to the store, the Peer that pulls and the
+//     Supplier that serves pulls and snapshots, reinitialisation and the
+//     RFC 4533 consumer. It does not import net/http.
+//   - replication/wire: the pull and snapshot messages and their binary
+//     forms (PullRequest, PullResponse, Snapshot*, Vector, Generation,
+//     Sealing). Encoding and decoding only; imports merge.
+//   - replication/merge: the merge rules, pure and tested on their own
+//     (tables, the datadriven cases in merge/testdata, fuzzing,
+//     simulation): the replicated State, the operations (Op) and how
+//     concurrent ones merge, the binary forms of operations and entry
+//     states, and the Clock. It imports nothing with I/O and, from this
+//     module, only change and ldap.
+//
+// TestLayering (layering_test.go) fails if merge or wire come to depend
+// on a store, net/http or the packages above them, or if this package
+// imports net/http. Op, State, UUID, Vector and the other types of
+// merge and wire in this package's API are aliases of theirs. The key
+// layout below is the only description of the store's keys, the entry
+// states of package merge's included.
 //
 // # Change log
 //

@@ -7,11 +7,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"testing"
 	"time"
 
 	"github.com/switchboard-ldap/switchboard/change"
-	"github.com/switchboard-ldap/switchboard/replication/merge"
 )
 
 // testSchema: displayName and uidNumber are single-valued; userPassword
@@ -70,33 +68,11 @@ func opMod(c change.CSN, u UUID, mods ...Mod) *Op {
 	return &Op{CSN: c, Kind: change.Modify, Entry: u, Mods: mods}
 }
 
-func opDel(c change.CSN, u UUID) *Op { return &Op{CSN: c, Kind: change.Delete, Entry: u} }
-
-func opMove(c change.CSN, u, parent UUID, rdn, oldRDN string) *Op {
-	return &Op{CSN: c, Kind: change.ModRDN, Entry: u, Parent: parent, RDN: rdn, OldRDN: oldRDN, DeleteOldRDN: oldRDN != ""}
-}
-
 func modAdd(attr string, v ...string) Mod { return Mod{Op: change.ModAdd, Attr: attr, Values: v} }
-func modDel(attr string, v ...string) Mod { return Mod{Op: change.ModDelete, Attr: attr, Values: v} }
-func modRepl(attr string, v ...string) Mod {
-	return Mod{Op: change.ModReplace, Attr: attr, Values: v}
-}
 
 // suffixAdd creates the naming context entry every scenario starts from.
 func suffixAdd() *Op {
 	return opAdd(at(0, 1), suffix, UUID{}, suffixDN, "objectClass: top", "objectClass: domain", "dc: example")
-}
-
-// apply applies ops to a new state, failing the test on a refused op.
-func apply(t testing.TB, ops ...*Op) *State {
-	t.Helper()
-	s := merge.NewState(testSchema{})
-	for _, o := range ops {
-		if err := s.Apply(o); err != nil {
-			t.Fatalf("Apply: %v", err)
-		}
-	}
-	return s
 }
 
 // show renders the materialised state as LDIF-like text.
