@@ -10,8 +10,9 @@ import (
 
 // TestEncodingsUnchanged checks that the format 1 RFC 4533 changelog
 // records written before the change vocabulary moved to package change
-// decode in the migration as they were written: the kinds are 1-4 in both, a modification is 1-3 (add,
-// delete, replace) in the op log and 0-2 (RFC 4511's) in the changelog.
+// decode in the migration as they were written: the kinds are 1-4 in
+// both, a modification is 1-3 (add, delete, replace) in the op log and
+// 0-2 (RFC 4511's) in the changelog.
 func TestEncodingsUnchanged(t *testing.T) {
 	u := "00000000-0000-0000-0000-000000000075"
 	for _, tc := range []struct{ name, hex, want string }{
