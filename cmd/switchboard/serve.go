@@ -22,6 +22,7 @@ import (
 	"github.com/switchboard-ldap/switchboard/federation"
 	"github.com/switchboard-ldap/switchboard/ldap"
 	"github.com/switchboard-ldap/switchboard/replication"
+	"github.com/switchboard-ldap/switchboard/replication/adminhttp"
 	"github.com/switchboard-ldap/switchboard/schema"
 	"github.com/switchboard-ldap/switchboard/testdata"
 	"github.com/switchboard-ldap/switchboard/web"
@@ -300,7 +301,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		defer stopRepl()
-		h := rep.Handler()
+		h := adminhttp.Handler(rep)
 		mounts = map[string]http.Handler{"/replication": h, "/replication/": h}
 	}
 	// RFC 4533 consumers write through the changelog, so that the sync
