@@ -24,6 +24,7 @@ package main
 // reuse instead of generating one), SWITCHBOARD_SOAK_MEMORY_MB (each
 // replica's memory_limit_mb), SWITCHBOARD_SOAK_PARTITION_SECONDS (how
 // long the partition lasts; default a sixth of the run),
+// SWITCHBOARD_SOAK_CHUNK_BYTES (replica join's --chunk-bytes),
 // SWITCHBOARD_SOAK_CHAOS_SECONDS (the longest gap between two chaos
 // events; default 30), SWITCHBOARD_SOAK_PAUSE_MS (each writer's pause
 // between writes; default 20), and SWITCHBOARD_SOAK_INJECT, which breaks
@@ -354,8 +355,11 @@ func TestMultiSupplierSoak(t *testing.T) {
 	// Replicas 2 and 3 join it, one after the other.
 	for i := 1; i < replicas; i++ {
 		start = time.Now()
-		cmd := exec.Command(binary(t), "replica", "join", "--from", c.servers[0].URL, "--config", cfgs[i], "--data", data[i],
-			"--suffix", testSuffix, "--root-dn", testRootDN)
+		args := []string{"replica", "join", "--from", c.servers[0].URL, "--config", cfgs[i], "--data", data[i], "--suffix", testSuffix, "--root-dn", testRootDN}
+		if n := envInt("SWITCHBOARD_SOAK_CHUNK_BYTES", 0); n > 0 {
+			args = append(args, "--chunk-bytes", strconv.Itoa(n))
+		}
+		cmd := exec.Command(binary(t), args...)
 		cmd.Env = append(os.Environ(), "SWITCHBOARD_ROOT_PASSWORD="+testRootPass)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
