@@ -74,6 +74,9 @@ type testServer struct {
 	log   *os.File
 	args  []string
 	t     testing.TB
+	// startWait bounds how long start waits for the server to serve
+	// (0: three minutes).
+	startWait time.Duration
 }
 
 // openReadAccess is the access section the end-to-end tests run under
@@ -153,7 +156,11 @@ func (s *testServer) startAttempt(n int) {
 	}
 	// Generous: a replica switching multi-supplier replication on for a
 	// large directory records every entry before it listens.
-	deadline := time.Now().Add(3 * time.Minute)
+	wait := s.startWait
+	if wait == 0 {
+		wait = 3 * time.Minute
+	}
+	deadline := time.Now().Add(wait)
 	for time.Now().Before(deadline) {
 		// The server binds its ports before it loads the store, and
 		// prints its banner once it serves.
