@@ -253,3 +253,38 @@ func BenchmarkOpenStates(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkResolvedHeap measures the heap a Replicator keeps per entry
+// of a State of 10,000 people loaded from their stored states (as Open
+// loads them) and materialised once (as the first resolution does):
+// the placements, the resolved view and the Shown, without the
+// attribute stamps the cache bounds, which it evicts.
+func BenchmarkResolvedHeap(b *testing.B) {
+	const n = 10000
+	stored, _ := peopleStates(n)
+	top := NewState(testSchema{})
+	top.Apply(opAdd(at(0, 1), suffix, UUID{}, suffixDN, "objectClass: domain", "dc: example"))
+	stored[suffix], _ = top.AppendEntryState(nil, suffix)
+	var s *State
+	var sh *Shown
+	before := heapNow()
+	for range b.N {
+		s = NewState(testSchema{})
+		s.SetSource(memSource(stored), 100)
+		for u, v := range stored {
+			if err := s.LoadEntrySkeleton(u, v); err != nil {
+				b.Fatal(err)
+			}
+		}
+		sh = NewShown()
+		s.MaterializeChangedFunc(sh, map[UUID]struct{}{}, func(*Entry, *[32]byte) bool { return false })
+		if sh.Len() != n+1 {
+			b.Fatalf("shown %d entries, want %d", sh.Len(), n+1)
+		}
+	}
+	b.StopTimer()
+	after := heapNow()
+	runtime.KeepAlive(s)
+	runtime.KeepAlive(sh)
+	b.ReportMetric((after-before)*(1<<20)/n, "heapB/entry")
+}
