@@ -53,6 +53,9 @@ func TestOpenSeedsInBatches(t *testing.T) {
 	if resident, _, _ := tr.rep.state.CacheStats(); resident > bound {
 		t.Errorf("%d entries' stamps in memory after seeding, want at most %d", resident, bound)
 	}
+	if est := tr.rep.HeapEstimate(); est < int64(people)*heapPerEntry {
+		t.Errorf("HeapEstimate %d bytes for %d entries, want at least %d", est, people+2, people*heapPerEntry)
+	}
 	tr.rep.ckptMu.Lock()
 	ckpt := tr.rep.ckpt
 	tr.rep.ckptMu.Unlock()
