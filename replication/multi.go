@@ -251,6 +251,14 @@ func (r *Replicator) HeapEstimate() int64 {
 	return int64(r.state.Len())*heapPerEntry + int64(resident)*heapPerResidentEntry
 }
 
+// HeapEstimateFor is HeapEstimate before Open, for a store of entries
+// entries (Engine.EntryCount): what the State will hold once it has
+// loaded or seeded them, with a full cache of stamps and a batch being
+// seeded.
+func HeapEstimateFor(entries int) int64 {
+	return int64(entries)*heapPerEntry + int64(min(entries, DefaultStateCacheEntries+seedBatch))*heapPerResidentEntry
+}
+
 // Replica returns the local replica ID.
 func (r *Replicator) Replica() uint16 { return r.clog.Replica() }
 

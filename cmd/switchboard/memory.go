@@ -92,6 +92,20 @@ func setMemoryLimit(ctx context.Context, cfg *Config, eng *directory.Engine, rep
 	return derived
 }
 
+// setOpenMemoryLimit sets, before a multi-supplier Replicator opens the
+// store, the limit setMemoryLimit derives once it has
+// (replication.HeapEstimateFor the store's entries): the first start over
+// an imported store seeds every entry into the State, and without a limit
+// the heap would grow to twice what that leaves live.
+func setOpenMemoryLimit(cfg *Config, eng *directory.Engine) {
+	if _, ok := os.LookupEnv("GOMEMLIMIT"); ok {
+		return
+	}
+	if limit := memoryLimit(cfg.MemoryLimitMB, eng.HeapBudget()+replication.HeapEstimateFor(int(eng.EntryCount()))); limit > 0 {
+		debug.SetMemoryLimit(limit)
+	}
+}
+
 // derivedLimit is a soft memory limit derived from the store's heap
 // budget (with the headroom) and the bytes sorts hold now.
 type derivedLimit struct {

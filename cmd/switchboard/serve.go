@@ -124,6 +124,9 @@ func openEngineReplImpl(cfg *Config, log *slog.Logger, dir string, noSync, bulk,
 		}
 	}
 	if rep != nil {
+		if !bulk {
+			setOpenMemoryLimit(cfg, eng)
+		}
 		if err := rep.Open(eng); err != nil {
 			eng.Close()
 			return nil, nil, nil, err
