@@ -496,6 +496,24 @@ func (s *State) addValues(e *entryState, name string, values []string, c change.
 		// whatever was written before, here or elsewhere.
 		a.clear(c)
 	}
+	if len(a.values) == 0 && len(values) > 16 {
+		// Many values into an empty attribute (a large group's add):
+		// sorted at once, not inserted one by one (quadratic: a
+		// million-member group took hours). Of values with the same key
+		// the smallest is kept, as the loop below keeps it.
+		vals := make([]valueState, len(values))
+		for i, v := range values {
+			vals[i] = valueState{key: s.valueKey(k, v), value: v, added: c}
+		}
+		slices.SortFunc(vals, func(x, y valueState) int {
+			if d := strings.Compare(x.key, y.key); d != 0 {
+				return d
+			}
+			return strings.Compare(x.value, y.value)
+		})
+		a.values = slices.CompactFunc(vals, func(x, y valueState) bool { return x.key == y.key })
+		return
+	}
 	for _, v := range values {
 		vk := s.valueKey(k, v)
 		vs := a.value(vk)
