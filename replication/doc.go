@@ -219,7 +219,7 @@
 // Resolution: whenever the State changed, Run materialises what changed
 // (at most every MultiConfig.Settle) with State.MaterializeChanged, and
 // writes every rebuilt entry whose canonical form differs from what the
-// store holds (a fingerprint per entry is kept in memory) through
+// store holds (a fingerprint key per entry is kept in memory) through
 // directory.Engine.ReplaceEntriesLogged, which keeps the indexes and the
 // entry cache right and runs no hook (the overlays ran where the change
 // was made), and records each written entry in the change log as a feed
@@ -250,10 +250,21 @@
 // migrated by its first resolution. The first resolution also repairs
 // any entry a crash left behind. Stored entries the State does not know
 // (an offline load, or replication switched on for an existing
-// directory) are recorded as local adds at start. Open decodes only the
-// placements of each stored state (see below); the first resolution
-// then reads every entry's stamps once, through the cache, as it
-// fingerprints the store.
+// directory) are recorded as local adds at start, 1,000 at a time, each
+// batch's entry states stored with a checkpoint as it goes so that the
+// cache's bound holds (an unsaved entry's stamps stay in memory). Open
+// decodes only the placements of each stored state (see below); the
+// first resolution then reads every entry's stamps once, through the
+// cache, as it fingerprints the store, and keeps only the entries that
+// differ from what the store holds (MaterializeChangedFunc).
+//
+// Memory: per entry, a replica keeps its placements in the State, the
+// resolved view, what the last resolution showed (DN, placement,
+// fingerprint) and the store's mirror (entry ID and an 8-byte key of the
+// stored entry's fingerprint): about 1 KB (BenchmarkResolvedHeap), plus
+// the attribute stamps of the entries the cache holds.
+// Replicator.HeapEstimate adds these up for the server's soft memory
+// limit.
 //
 // Known replicas: a consumer's pull request carries its replica ID and
 // vector, and a supplier's response its vector; the Replicator keeps,

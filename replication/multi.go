@@ -104,8 +104,7 @@ type Replicator struct {
 	// The store's mirror of the state: changed by Settle under mmu
 	// (with wmu shared), read and changed by store with wmu held alone.
 	mmu        sync.Mutex
-	ids        map[UUID]directory.ID
-	shown      map[UUID][32]byte
+	mirror     map[UUID]mirrored
 	touchedSeq map[UUID]uint64
 
 	// Resolution, under rmu: what the state showed at the last
@@ -120,6 +119,9 @@ type Replicator struct {
 	bulkLoaded bool
 
 	dirty chan struct{}
+	// resolved is closed when the first resolution has written the store.
+	resolved     chan struct{}
+	resolvedOnce sync.Once
 
 	statusMu sync.Mutex
 	status   storeStatus
@@ -147,6 +149,21 @@ type Replicator struct {
 	reinit reinitTracker // this replica's reinitialisation (reinit.go)
 	snaps  snapshotStore // snapshots served to consumers (snapshot.go)
 }
+
+// mirrored is what the store holds of one entry: its ID and the key of
+// its fingerprint (fpKey). One map of them is a replica's largest
+// structure after the State: 16 bytes a value, not the 8 + 32 of an ID
+// and a whole fingerprint in two maps.
+type mirrored struct {
+	id directory.ID
+	fp uint64
+}
+
+// fpKey is the part of a fingerprint the mirror keeps to tell whether
+// the store holds an entry as materialised: two different entries share
+// it with probability 2^-64, when the entry would not be written again
+// until it next changes.
+func fpKey(fp *[32]byte) uint64 { return binary.BigEndian.Uint64(fp[:8]) }
 
 // A localWrite is what a local write's OnChange derived, for its Settle.
 type localWrite struct {
@@ -194,14 +211,52 @@ func NewReplicator(cfg MultiConfig) (*Replicator, error) {
 		cfg.StateCacheEntries = DefaultStateCacheEntries
 	}
 	r := &Replicator{cfg: cfg, log: cfg.Logger, clog: cfg.Changelog, vector: Vector{}, floor: Vector{},
-		ids: map[UUID]directory.ID{}, shown: map[UUID][32]byte{}, touchedSeq: map[UUID]uint64{},
+		mirror: map[UUID]mirrored{}, touchedSeq: map[UUID]uint64{},
 		mat: merge.NewShown(), retry: map[UUID]struct{}{}, writes: map[change.CSN]*localWrite{},
-		dirty: make(chan struct{}, 1), peers: map[string]*Peer{}, ckpt: Vector{}, known: map[uint16]*replicaPos{}}
+		dirty: make(chan struct{}, 1), resolved: make(chan struct{}), peers: map[string]*Peer{}, ckpt: Vector{}, known: map[uint16]*replicaPos{}}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
 	cfg.Changelog.rep = r
 	return r, nil
+}
+
+// FirstResolution returns a channel closed once the first resolution
+// after Open has brought the store up to date: the moment the memory it
+// took (every entry rebuilt once) is garbage.
+func (r *Replicator) FirstResolution() <-chan struct{} { return r.resolved }
+
+// Heap the replicated state keeps, as HeapEstimate counts it: per entry
+// of the State, its placements, the resolved view, what the last
+// resolution showed and the store's mirror (BenchmarkResolvedHeap
+// measures the first three), and per entry whose attribute stamps are in
+// memory (replication.state_cache_entries of them, more between a round
+// of changes and its save) what a person entry's stamps take (about
+// 9.7 KB each in a heap profile of the 100k benchmark directory).
+const (
+	heapPerEntry         = 1000
+	heapPerResidentEntry = 10 << 10
+)
+
+// HeapEstimate returns about how many bytes of heap the replicated state
+// keeps live: what a soft memory limit derived from the store's budget
+// must add for a multi-supplier replica.
+func (r *Replicator) HeapEstimate() int64 {
+	r.smu.RLock()
+	defer r.smu.RUnlock()
+	if r.state == nil {
+		return 0
+	}
+	resident, _, _ := r.state.CacheStats()
+	return int64(r.state.Len())*heapPerEntry + int64(resident)*heapPerResidentEntry
+}
+
+// HeapEstimateFor is HeapEstimate before Open, for a store of entries
+// entries (Engine.EntryCount): what the State will hold once it has
+// loaded or seeded them, with a full cache of stamps and a batch being
+// seeded.
+func HeapEstimateFor(entries int) int64 {
+	return int64(entries)*heapPerEntry + int64(min(entries, DefaultStateCacheEntries+seedBatch))*heapPerResidentEntry
 }
 
 // Replica returns the local replica ID.
@@ -345,27 +400,26 @@ func (r *Replicator) Open(eng *directory.Engine) error {
 	}
 	clock.Observe(maxSeen) // resume above every change seen; a refused one was never stored
 
-	// The mirror: which entry is where, and what it holds.
-	idUUID := map[directory.ID]UUID{}
-	var all []*directory.Entry
+	// The mirror: which entry is where, and what it holds. Entries the
+	// State does not know are remembered by ID only, and read again in
+	// batches to be seeded: a store loaded offline may hold millions.
+	var unknown []directory.ID
 	err = eng.ForEachEntry(func(en *directory.Entry) error {
 		u, err := merge.ParseUUID(en.First("entryUUID"))
 		if err != nil {
 			return fmt.Errorf("entry %q: entryUUID: %w", en.DN, err)
 		}
-		r.ids[u] = en.ID
-		idUUID[en.ID] = u
-		r.shown[u] = r.storedFingerprint(u, en)
+		r.mirror[u] = mirrored{en.ID, r.storedFingerprint(u, en)}
 		if !r.state.Has(u) {
-			all = append(all, en)
+			unknown = append(unknown, en.ID)
 		}
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("replication: load entries: %w", err)
 	}
-	if len(all) > 0 && !incomplete {
-		if err := r.seed(all, idUUID); err != nil {
+	if len(unknown) > 0 && !incomplete {
+		if err := r.seed(unknown); err != nil {
 			return err
 		}
 	}
@@ -389,26 +443,64 @@ func (r *Replicator) newState() *State {
 // does not know: a store that predates replication, or entries loaded
 // offline (ldif load) while the server was down. Without this the first
 // resolution would remove them.
-func (r *Replicator) seed(all []*directory.Entry, idUUID map[directory.ID]UUID) error {
+//
+// It works in batches of seedBatch entries: each batch's ops are stored
+// in the op log, applied to the State, and the entries' states stored
+// with a checkpoint, so that the State may evict them again (an unsaved
+// entry's stamps stay in memory, several KB each).
+func (r *Replicator) seed(unknown []directory.ID) error {
 	clock := r.clog.Clock()
-	var ops []Op
-	for _, en := range all {
-		op := Op{CSN: clock.Next(), Kind: change.Add, Entry: idUUID[en.ID], Parent: idUUID[en.ParentID], Attrs: attrsOf(en)}
-		var err error
-		if op.RDN, err = r.rdnOf(en); err != nil {
-			return err
-		}
-		ops = append(ops, op)
-	}
 	gen := r.generation
 	if gen.IsZero() {
 		gen = newGeneration()
 	}
-	for start := 0; start < len(ops); start += 1000 {
-		batch := ops[start:min(start+1000, len(ops))]
-		err := r.eng.UpdateRecords(context.Background(), func(tx *directory.Tx) error {
-			for i := range batch {
-				if err := tx.PutRecord(opKey(batch[i].CSN), appendOpRecord(&batch[i], tx.Sealer())); err != nil {
+	r.generation = gen
+	ctx := context.Background()
+	uuidOf := func(v *directory.View, id directory.ID) (UUID, error) {
+		if id == 0 {
+			return UUID{}, nil
+		}
+		en, err := v.Get(id)
+		if err != nil {
+			return UUID{}, err
+		}
+		if en == nil {
+			return UUID{}, fmt.Errorf("entry %d not found", id)
+		}
+		return r.uuidOf(en)
+	}
+	for start := 0; start < len(unknown); start += seedBatch {
+		ids := unknown[start:min(start+seedBatch, len(unknown))]
+		ops := make([]Op, 0, len(ids))
+		err := r.eng.View(func(v *directory.View) error {
+			for _, id := range ids {
+				en, err := v.Get(id)
+				if err != nil {
+					return err
+				}
+				if en == nil {
+					continue // removed since the scan: nothing to record
+				}
+				op := Op{CSN: clock.Next(), Kind: change.Add, Attrs: attrsOf(en)}
+				if op.Entry, err = r.uuidOf(en); err != nil {
+					return err
+				}
+				if op.Parent, err = uuidOf(v, en.ParentID); err != nil {
+					return fmt.Errorf("entry %q: parent: %w", en.DN, err)
+				}
+				if op.RDN, err = r.rdnOf(en); err != nil {
+					return err
+				}
+				ops = append(ops, op)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("replication: seed op log: %w", err)
+		}
+		err = r.eng.UpdateRecords(ctx, func(tx *directory.Tx) error {
+			for i := range ops {
+				if err := tx.PutRecord(opKey(ops[i].CSN), appendOpRecord(&ops[i], tx.Sealer())); err != nil {
 					return err
 				}
 			}
@@ -417,17 +509,30 @@ func (r *Replicator) seed(all []*directory.Entry, idUUID map[directory.ID]UUID) 
 		if err != nil {
 			return fmt.Errorf("replication: seed op log: %w", err)
 		}
-	}
-	for i := range ops {
-		r.state.Apply(&ops[i])
-		if r.vector[ops[i].Origin()].Less(ops[i].CSN) {
-			r.vector[ops[i].Origin()] = ops[i].CSN
+		r.smu.Lock()
+		for i := range ops {
+			r.state.Apply(&ops[i])
+			if r.vector[ops[i].Origin()].Less(ops[i].CSN) {
+				r.vector[ops[i].Origin()] = ops[i].CSN
+			}
 		}
+		b := r.takeBatch()
+		r.smu.Unlock()
+		// The states of this batch (and of whatever the replay before
+		// it left unsaved), and the checkpoint they stand at.
+		if err := r.writeBatch(ctx, b); err != nil {
+			return fmt.Errorf("replication: seed state: %w", err)
+		}
+		r.smu.Lock()
+		r.state.Saved()
+		r.smu.Unlock()
 	}
-	r.generation = gen
-	r.log.Info("replication: recorded the existing entries in the op log", "entries", len(ops), "generation", gen.String())
+	r.log.Info("replication: recorded the existing entries in the op log", "entries", len(unknown), "generation", gen.String())
 	return nil
 }
+
+// seedBatch is how many entries seed records per batch.
+const seedBatch = 1000
 
 func newGeneration() Generation {
 	var g Generation
@@ -480,12 +585,10 @@ func (r *Replicator) Settle(c change.CSN, ch *directory.Change) {
 	for _, t := range w.touch {
 		r.touchedSeq[t.u] = seq
 		if t.en == nil {
-			delete(r.ids, t.u)
-			delete(r.shown, t.u)
+			delete(r.mirror, t.u)
 			continue
 		}
-		r.ids[t.u] = t.en.ID
-		r.shown[t.u] = r.storedFingerprint(t.u, t.en)
+		r.mirror[t.u] = mirrored{t.en.ID, r.storedFingerprint(t.u, t.en)}
 	}
 	r.mmu.Unlock()
 	r.markDirty()
@@ -714,9 +817,15 @@ func (r *Replicator) opsOf(tx *directory.Tx, ch *directory.Change, c change.CSN)
 	return ops, touch, nil
 }
 
-// storedFingerprint is the fingerprint of a stored entry, comparable
-// with that of the materialised entry it should be.
-func (r *Replicator) storedFingerprint(u UUID, en *directory.Entry) [32]byte {
+// storedFingerprint is the key of the fingerprint of a stored entry
+// (fpKey), comparable with that of the materialised entry it should be.
+func (r *Replicator) storedFingerprint(u UUID, en *directory.Entry) uint64 {
+	fp := r.fullFingerprint(u, en)
+	return fpKey(&fp)
+}
+
+// fullFingerprint is the fingerprint of a stored entry.
+func (r *Replicator) fullFingerprint(u UUID, en *directory.Entry) [32]byte {
 	e := r.storedEntry(u, en)
 	return merge.Fingerprint(&e)
 }
@@ -806,7 +915,7 @@ func (r *Replicator) resolve(ctx context.Context) error {
 		// every stored entry is looked at, so that those it does not
 		// hold are removed.
 		r.mmu.Lock()
-		for u := range r.ids {
+		for u := range r.mirror {
 			changed[u] = struct{}{}
 		}
 		r.mmu.Unlock()
@@ -819,7 +928,15 @@ func (r *Replicator) resolve(ctx context.Context) error {
 	// cache (readMu).
 	r.smu.RLock()
 	r.readMu.Lock()
-	upd, gone := r.state.MaterializeChanged(r.mat, changed)
+	upd, gone := r.state.MaterializeChangedFunc(r.mat, changed, func(e *Entry, fp *[32]byte) bool {
+		// What the store holds already needs no writing (store checks
+		// again, under the write lock): after a start every entry is
+		// rebuilt, and holding them all would take GBs.
+		r.mmu.Lock()
+		defer r.mmu.Unlock()
+		old, ok := r.mirror[e.UUID]
+		return !ok || old.fp != fpKey(fp) || r.touchedSeq[e.UUID] > seq
+	})
 	stateErr := r.state.Err()
 	r.readMu.Unlock()
 	r.smu.RUnlock()
@@ -857,6 +974,7 @@ func (r *Replicator) resolve(ctx context.Context) error {
 	r.statusMu.Lock()
 	r.status = storeStatus{Digest: r.mat.Digest(), Seq: seq, Settled: settled, Entries: r.mat.Len(), Conflicts: r.mat.Conflicts(), At: time.Now(), Duration: time.Since(start)}
 	r.statusMu.Unlock()
+	r.resolvedOnce.Do(func() { close(r.resolved) })
 	if written+removed > 0 {
 		r.log.Debug("replication: resolved", "rebuilt", len(upd), "written", written, "removed", removed, "took", time.Since(start))
 	}
@@ -873,12 +991,12 @@ func (r *Replicator) store(ctx context.Context, seq uint64, upd []Entry, gone []
 	r.mmu.Lock()
 	defer r.mmu.Unlock()
 	var put []*directory.Entry
-	var putFP [][32]byte
+	var putFP []uint64
 	var putU []UUID
 	newIDs := map[UUID]directory.ID{}
 	idOf := func(u UUID) (directory.ID, bool) {
-		if id, ok := r.ids[u]; ok {
-			return id, true
+		if m, ok := r.mirror[u]; ok {
+			return m.id, true
 		}
 		id, ok := newIDs[u]
 		return id, ok
@@ -890,8 +1008,9 @@ func (r *Replicator) store(ctx context.Context, seq uint64, upd []Entry, gone []
 			later(m.UUID) // a local write changed it after this resolution
 			continue
 		}
-		fp := merge.Fingerprint(m)
-		if old, ok := r.shown[m.UUID]; ok && old == fp {
+		full := merge.Fingerprint(m)
+		fp := fpKey(&full)
+		if old, ok := r.mirror[m.UUID]; ok && old.fp == fp {
 			continue
 		}
 		var parent directory.ID
@@ -924,10 +1043,11 @@ func (r *Replicator) store(ctx context.Context, seq uint64, upd []Entry, gone []
 	var remove []directory.ID
 	var removeU []UUID
 	for _, u := range gone {
-		id, ok := r.ids[u]
+		st, ok := r.mirror[u]
 		if !ok {
 			continue
 		}
+		id := st.id
 		if r.touchedSeq[u] > seq {
 			later(u)
 			continue
@@ -950,12 +1070,10 @@ func (r *Replicator) store(ctx context.Context, seq uint64, upd []Entry, gone []
 		}
 	}
 	for i, u := range putU {
-		r.ids[u] = put[i].ID
-		r.shown[u] = putFP[i]
+		r.mirror[u] = mirrored{put[i].ID, putFP[i]}
 	}
 	for _, u := range removeU {
-		delete(r.ids, u)
-		delete(r.shown, u)
+		delete(r.mirror, u)
 	}
 	for u, s := range r.touchedSeq {
 		if s <= seq {
@@ -1087,7 +1205,7 @@ func (r *Replicator) StoreDigest() ([32]byte, error) {
 		if err != nil {
 			return err
 		}
-		fp := r.storedFingerprint(u, en)
+		fp := r.fullFingerprint(u, en)
 		d.Add(&fp)
 		return nil
 	})

@@ -256,7 +256,7 @@ var defaults = []struct {
 	{"schema_files", []string{}, "extra OpenLDAP .schema or LDIF schema files"},
 	{"cache_mb", 64, "Badger block cache size in MiB (encrypted stores, and stores with compressed tables from earlier versions)"},
 	{"entry_cache_mb", 64, "cache of entry records in MiB, about 46,000 person entries (0: off)"},
-	{"memory_limit_mb", 0, "soft limit of the Go heap in MiB (0: derived from the caches and memtables, none with multi-supplier replication; -1: none; GOMEMLIMIT wins)"},
+	{"memory_limit_mb", 0, "soft limit of the Go heap in MiB (0: derived from the caches and memtables, and the replicated state with multi-supplier replication; -1: none; GOMEMLIMIT wins)"},
 	{"limits.size", 500, "search size limit for non-admins (-1: none)"},
 	{"limits.time", time.Hour, "search time limit for non-admins"},
 	{"limits.unindexed", 25000, "entries an unindexed search may check, for non-admins (-1: none)"},

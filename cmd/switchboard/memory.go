@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/replication"
 )
 
 // memoryHeadroom is what the derived soft memory limit leaves above the
@@ -45,35 +46,71 @@ const memoryHeadroom = 32 << 20
 // when more is live (a memtable being flushed while the next one fills),
 // the heap grows past it rather than the collector running without pause.
 //
+// With multi-supplier replication the replicated state is live heap the
+// store's budget does not count (its placements, resolved view and
+// fingerprints, and replication.state_cache_entries entries' stamps): the
+// derived limit adds the Replicator's estimate of it
+// (Replicator.HeapEstimate), followed as the State grows, so that a
+// replica's heap, too, stays near what is live rather than twice it. The
+// first resolution after a start rebuilds every entry once; what it
+// leaves behind is returned to the operating system when it is done.
+//
 // It returns the derived limit, nil when the limit is fixed or none.
-func setMemoryLimit(ctx context.Context, cfg *Config, eng *directory.Engine, log *slog.Logger) *derivedLimit {
+func setMemoryLimit(ctx context.Context, cfg *Config, eng *directory.Engine, rep *replication.Replicator, log *slog.Logger) *derivedLimit {
 	var derived *derivedLimit
+	budget := func() int64 {
+		b := eng.HeapBudget()
+		if rep != nil {
+			b += rep.HeapEstimate()
+		}
+		return b
+	}
 	if _, ok := os.LookupEnv("GOMEMLIMIT"); ok {
 		log.Info("memory limit from GOMEMLIMIT", "limit_mib", debug.SetMemoryLimit(-1)>>20)
-	} else if cfg.MemoryLimitMB == 0 && cfg.Replication.MultiSupplier {
-		// The replicated state is live heap the store's budget does not
-		// count (its placements and resolved view, about 1-2 KB per
-		// entry, and replication.state_cache_entries entries' stamps): a
-		// limit derived without it would keep the collector running.
-		// Set memory_limit_mb to have one.
-		log.Info("no soft memory limit: multi-supplier replication keeps heap the store's budget does not count")
-	} else if limit := memoryLimit(cfg.MemoryLimitMB, eng.HeapBudget()); limit > 0 {
+	} else if limit := memoryLimit(cfg.MemoryLimitMB, budget()); limit > 0 {
 		debug.SetMemoryLimit(limit)
-		log.Info("soft memory limit", "limit_mib", limit>>20, "store_budget_mib", eng.HeapBudget()>>20)
+		args := []any{"limit_mib", limit >> 20, "store_budget_mib", eng.HeapBudget() >> 20}
+		if rep != nil {
+			args = append(args, "replication_mib", rep.HeapEstimate()>>20)
+		}
+		log.Info("soft memory limit", args...)
 		if cfg.MemoryLimitMB == 0 {
 			derived = &derivedLimit{store: limit, set: limit}
-			go followMemoryLimit(ctx, eng, derived, log)
+			go followMemoryLimit(ctx, budget, derived, log)
 		}
 	}
 	debug.FreeOSMemory()
+	if rep != nil {
+		go func() {
+			select {
+			case <-ctx.Done():
+			case <-rep.FirstResolution():
+				debug.FreeOSMemory()
+			}
+		}()
+	}
 	return derived
+}
+
+// setOpenMemoryLimit sets, before a multi-supplier Replicator opens the
+// store, the limit setMemoryLimit derives once it has
+// (replication.HeapEstimateFor the store's entries): the first start over
+// an imported store seeds every entry into the State, and without a limit
+// the heap would grow to twice what that leaves live.
+func setOpenMemoryLimit(cfg *Config, eng *directory.Engine) {
+	if _, ok := os.LookupEnv("GOMEMLIMIT"); ok {
+		return
+	}
+	if limit := memoryLimit(cfg.MemoryLimitMB, eng.HeapBudget()+replication.HeapEstimateFor(int(eng.EntryCount()))); limit > 0 {
+		debug.SetMemoryLimit(limit)
+	}
 }
 
 // derivedLimit is a soft memory limit derived from the store's heap
 // budget (with the headroom) and the bytes sorts hold now.
 type derivedLimit struct {
 	mu    sync.Mutex
-	store int64 // memoryLimit(0, Engine.HeapBudget())
+	store int64 // memoryLimit(0, the store's budget and the replication estimate)
 	sort  int64 // bytes granted by the sort memory budget
 	set   int64 // the limit last set
 }
@@ -110,7 +147,7 @@ const memoryLimitPeriod = 10 * time.Second
 // memoryLimitPeriod: the tables' heap grows with the store, and the table
 // of one-ID posting lists fills in the background after a start (from 1 to
 // 64 MiB at a million people).
-func followMemoryLimit(ctx context.Context, eng *directory.Engine, d *derivedLimit, log *slog.Logger) {
+func followMemoryLimit(ctx context.Context, budget func() int64, d *derivedLimit, log *slog.Logger) {
 	limit := d.store
 	t := time.NewTicker(memoryLimitPeriod)
 	defer t.Stop()
@@ -120,7 +157,7 @@ func followMemoryLimit(ctx context.Context, eng *directory.Engine, d *derivedLim
 			return
 		case <-t.C:
 		}
-		if next := memoryLimit(0, eng.HeapBudget()); next != limit {
+		if next := memoryLimit(0, budget()); next != limit {
 			set := d.setStore(next)
 			if next>>20 != limit>>20 {
 				log.Debug("soft memory limit", "limit_mib", set>>20, "store_mib", next>>20)

@@ -53,6 +53,12 @@ func TestMemoryLimit(t *testing.T) {
 	if got := limit(startServer(t, "", "--entry-cache-mb", "0")); got != want-64*mib-maps {
 		t.Errorf("derived limit without the entry cache %.0f MiB, want %.0f MiB", got/mib, (want-64*mib-maps)/mib)
 	}
+	// A multi-supplier replica's is derived too, with the replicated
+	// state's estimate on top (an empty store's State holds nothing, so
+	// the estimate starts at 0 and follows the State as it grows).
+	if got := limit(startServer(t, "", "--replication.multi-supplier")); got != want {
+		t.Errorf("multi-supplier: derived limit %.0f MiB, want %.0f MiB", got/mib, want/mib)
+	}
 	if got := limit(startServer(t, "", "--memory-limit-mb", "200")); got != 200*mib {
 		t.Errorf("memory_limit_mb 200: limit %.0f MiB", got/mib)
 	}

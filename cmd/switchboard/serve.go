@@ -124,6 +124,9 @@ func openEngineReplImpl(cfg *Config, log *slog.Logger, dir string, noSync, bulk,
 		}
 	}
 	if rep != nil {
+		if !bulk {
+			setOpenMemoryLimit(cfg, eng)
+		}
 		if err := rep.Open(eng); err != nil {
 			eng.Close()
 			return nil, nil, nil, err
@@ -223,7 +226,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		log.Warn("demo data not loaded: the store is not empty (--demo fills only an empty store)", "data", cfg.Data, "entries", n)
 	}
 
-	memLimit := setMemoryLimit(trimCtx, cfg, eng, log)
+	memLimit := setMemoryLimit(trimCtx, cfg, eng, rep, log)
 
 	// The request path of the overlay table (overlays.go): its Backends
 	// in front of the engine, in the table's order.

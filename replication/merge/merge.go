@@ -93,10 +93,10 @@ type view struct {
 	s       *State
 	at      map[UUID]*placement // effective placement
 	ignored []placedRecord      // moves that would have made cycles
-	anchor  map[UUID]bool       // whether the ancestors chain reaches the root
+	anchor  map[UUID]bool       // whether the ancestors chain reaches the root (nil once resolved)
 	visible map[UUID]bool       // live and anchored, or glue
 	loser   map[UUID]bool       // renamed by a name conflict
-	dns     map[UUID]string     // shown DN
+	dns     map[UUID]string     // shown DN, memo of one round (see keep)
 
 	// What patch needs to follow adds and deletes of leaves.
 	marks     map[UUID]viewMark // per placed entry, as resolved
@@ -313,7 +313,9 @@ func (v *view) patch(changed map[UUID]struct{}) bool {
 			return false
 		}
 		v.at[u] = p
-		v.anchor[u] = true
+		if v.anchor != nil {
+			v.anchor[u] = true
+		}
 		v.visible[u] = true
 		v.names[k] = u
 		v.children[p.parent]++
@@ -333,8 +335,19 @@ func (v *view) patch(changed map[UUID]struct{}) bool {
 	return true
 }
 
+// keep drops what v memoised while resolving and building, before a
+// Shown keeps v for the next round: two maps of every entry (the
+// anchors, which only resolving needs, and the DNs, which the next round
+// computes again for what it builds).
+func (v *view) keep() {
+	v.anchor = nil
+	if len(v.dns) > 0 {
+		v.dns = make(map[UUID]string)
+	}
+}
+
 // anchored reports whether u's chain of effective parents reaches the
-// root.
+// root, while v is being resolved.
 func (v *view) anchored(u UUID) bool {
 	if u.IsRoot() {
 		return true
@@ -429,11 +442,12 @@ func (s *State) MaterializeAll(yield func(*Entry) bool) *Shown {
 		return a.u.Compare(b.u)
 	})
 	for _, r := range rows {
-		e := sh.build(v, r.u).e
-		if !yield(&e) {
+		row, _ := sh.build(v, r.u)
+		if !yield(&row.e) {
 			break
 		}
 	}
+	v.keep()
 	return sh
 }
 
@@ -531,7 +545,7 @@ func (v *view) attrs(e *entryState, p *placement, conflictDN string) []Attribute
 	}
 	// The RDN's values are always there; on a single-valued attribute
 	// the RDN's value replaces any other.
-	for _, ava := range p.avas {
+	for _, ava := range p.naming() {
 		lower := strings.ToLower(ava.Type)
 		vk := schema.EqualityKey(lower, ava.Value)
 		h := head(lower, ava.Type)
@@ -627,7 +641,7 @@ func (v *view) glueAttrs(u UUID, p *placement) []Attribute {
 		{Name: GlueAttr, Values: []string{"TRUE"}},
 		{Name: "entryUUID", Values: []string{u.String()}},
 	}
-	for _, ava := range p.avas {
+	for _, ava := range p.naming() {
 		i := slices.IndexFunc(attrs, func(a Attribute) bool { return strings.EqualFold(a.Name, ava.Type) })
 		if i < 0 {
 			attrs = append(attrs, Attribute{Name: ava.Type, Values: []string{ava.Value}})
@@ -813,12 +827,28 @@ type Shown struct {
 }
 
 type shownEntry struct {
-	place      placement // effective placement
+	place      shownPlace // effective placement
 	loser      bool
 	glue       bool
 	dn         string
 	conflictDN string
 	fp         [32]byte
+}
+
+// A shownPlace is what a Shown keeps of an entry's effective placement:
+// enough to tell it from another (a placement's CSN, parent and RDN
+// determine its normalised key), without the key itself.
+type shownPlace struct {
+	csn    change.CSN
+	parent UUID
+	rdn    string
+}
+
+func shownPlaceOf(p *placement) shownPlace { return shownPlace{p.csn, p.parent, p.rdn} }
+
+// is reports whether p is the placement sp was taken from.
+func (sp *shownPlace) is(p *placement) bool {
+	return sp.csn == p.csn && sp.parent == p.parent && sp.rdn == p.rdn
 }
 
 // NewShown returns an empty Shown: the first MaterializeChanged with it
@@ -855,25 +885,52 @@ func (sh *Shown) forget(u UUID, old *shownEntry) {
 }
 
 // build materialises visible entry u and records it in sh.
-func (sh *Shown) build(v *view, u UUID) depthEntry {
+func (sh *Shown) build(v *view, u UUID) (depthEntry, *[32]byte) {
 	out := v.entry(u)
-	sh.set(u, &shownEntry{place: *v.at[u], loser: v.loser[u], glue: out.Glue, dn: out.DN, conflictDN: out.ConflictDN, fp: fingerprint(&out)})
+	se := &shownEntry{place: shownPlaceOf(v.at[u]), loser: v.loser[u], glue: out.Glue, dn: out.DN, conflictDN: out.ConflictDN, fp: fingerprint(&out)}
+	sh.set(u, se)
 	sh.setRefs(u, v.refKeys)
-	return depthEntry{v.depth(u), out}
+	return depthEntry{v.depth(u), out}, &se.fp
+}
+
+// A builder collects the entries one materialisation rebuilds: those its
+// keep function accepts whole, in rows, and the names of all of them, in
+// built, for following references.
+type builder struct {
+	sh    *Shown
+	v     *view
+	keep  func(*Entry, *[32]byte) bool
+	rows  []depthEntry
+	built []builtEntry
+}
+
+// A builtEntry is what following references needs of a rebuilt entry.
+type builtEntry struct {
+	u    UUID
+	dn   string
+	glue bool
+}
+
+func (b *builder) build(u UUID) {
+	row, fp := b.sh.build(b.v, u)
+	b.built = append(b.built, builtEntry{u, row.e.DN, row.e.Glue})
+	if b.keep == nil || b.keep(&row.e, fp) {
+		b.rows = append(b.rows, row)
+	}
 }
 
 // materializeModified is MaterializeChanged when sh.view is up to date
 // and no entry outside changed moved, was renamed, hidden or shown:
 // exactly the changed entries that are visible are rebuilt, and the
 // changed ones that are not are gone.
-func (s *State) materializeModified(sh *Shown, changed map[UUID]struct{}) (upd []Entry, gone []UUID) {
+func (s *State) materializeModified(sh *Shown, changed map[UUID]struct{}, keep func(*Entry, *[32]byte) bool) (upd []Entry, gone []UUID) {
 	v := sh.view
-	rows := make([]depthEntry, 0, len(changed))
+	b := builder{sh: sh, v: v, keep: keep}
 	prev := make(map[UUID]*shownEntry, len(changed))
 	for u := range changed {
 		prev[u] = sh.entries[u]
 		if v.visible[u] {
-			rows = append(rows, sh.build(v, u))
+			b.build(u)
 			continue
 		}
 		if old := sh.entries[u]; old != nil {
@@ -882,8 +939,9 @@ func (s *State) materializeModified(sh *Shown, changed map[UUID]struct{}) (upd [
 		gone = append(gone, u)
 	}
 	slices.SortFunc(gone, UUID.Compare)
-	rows = s.followReferences(sh, v, prev, rows, gone)
-	return canonicalOrder(rows), gone
+	s.followReferences(&b, prev, gone)
+	v.keep()
+	return canonicalOrder(b.rows), gone
 }
 
 // MaterializeChanged is Materialize for a caller that keeps the previous
@@ -899,13 +957,24 @@ func (s *State) materializeModified(sh *Shown, changed map[UUID]struct{}) (upd [
 // cheap next to building entries; attributes are built only for the
 // entries returned.
 func (s *State) MaterializeChanged(sh *Shown, changed map[UUID]struct{}) (upd []Entry, gone []UUID) {
+	return s.MaterializeChangedFunc(sh, changed, nil)
+}
+
+// MaterializeChangedFunc is MaterializeChanged that returns, of the
+// entries it rebuilds, only those keep accepts (nil: all): keep sees each
+// as it is built, with its fingerprint, and what it refuses is dropped at
+// once. sh is updated with every rebuilt entry alike. A caller that
+// writes only what differs from what it holds bounds the memory of a
+// round that rebuilds every entry (the first after a start) by what
+// differs, not by the directory's size.
+func (s *State) MaterializeChangedFunc(sh *Shown, changed map[UUID]struct{}, keep func(e *Entry, fp *[32]byte) bool) (upd []Entry, gone []UUID) {
 	// The resolved placement of the entries changes only with adds,
 	// deletes and moves. A round of modifies reuses the cached view, and
 	// so does a round of adds of leaves and deletes of leaves, patched
 	// in; anything else resolves the whole state again.
 	v := sh.view
 	if v != nil && sh.viewOf == s && sh.viewGen == s.layoutGen && v.patch(changed) {
-		return s.materializeModified(sh, changed)
+		return s.materializeModified(sh, changed, keep)
 	}
 	v = s.resolve()
 	sh.view, sh.viewOf, sh.viewGen = v, s, s.layoutGen
@@ -920,7 +989,7 @@ func (s *State) MaterializeChanged(sh *Shown, changed map[UUID]struct{}) (upd []
 		}
 		prev := sh.entries[u]
 		p := v.at[u]
-		m := prev == nil || prev.loser != v.loser[u] || comparePlacement(&prev.place, p) != 0 || dnMoved(p.parent)
+		m := prev == nil || prev.loser != v.loser[u] || !prev.place.is(p) || dnMoved(p.parent)
 		moved[u] = m
 		return m
 	}
@@ -933,11 +1002,11 @@ func (s *State) MaterializeChanged(sh *Shown, changed map[UUID]struct{}) (upd []
 			rebuild = append(rebuild, u)
 		}
 	}
-	rows := make([]depthEntry, 0, len(rebuild))
+	b := builder{sh: sh, v: v, keep: keep}
 	prev := make(map[UUID]*shownEntry, len(rebuild))
 	for _, u := range rebuild {
 		prev[u] = sh.entries[u]
-		rows = append(rows, sh.build(v, u))
+		b.build(u)
 	}
 	for u, old := range sh.entries {
 		if !v.visible[u] {
@@ -953,8 +1022,9 @@ func (s *State) MaterializeChanged(sh *Shown, changed map[UUID]struct{}) (upd []
 	}
 	slices.SortFunc(gone, UUID.Compare)
 	gone = slices.Compact(gone)
-	rows = s.followReferences(sh, v, prev, rows, gone)
-	return canonicalOrder(rows), gone
+	s.followReferences(&b, prev, gone)
+	v.keep()
+	return canonicalOrder(b.rows), gone
 }
 
 // Purge forgets history that no future change can need: tombstones

@@ -224,13 +224,14 @@ func (sh *Shown) refHash(key string) uint64 {
 	return maphash.String(sh.refSeed, key)
 }
 
-// followReferences adds to rows the visible groups that name an entry
-// whose DN, liveness or visibility this round changed: what they show
-// may have changed with it. prev holds what sh showed of the rebuilt
+// followReferences rebuilds (into b) the visible groups that name an
+// entry whose DN, liveness or visibility this round changed: what they
+// show may have changed with it. prev holds what sh showed of the rebuilt
 // and gone entries before this round.
-func (s *State) followReferences(sh *Shown, v *view, prev map[UUID]*shownEntry, rows []depthEntry, gone []UUID) []depthEntry {
+func (s *State) followReferences(b *builder, prev map[UUID]*shownEntry, gone []UUID) {
+	sh, v := b.sh, b.v
 	if s.references() == nil || len(sh.refs) == 0 {
-		return rows
+		return
 	}
 	var keys []string
 	add := func(dn string) {
@@ -241,13 +242,12 @@ func (s *State) followReferences(sh *Shown, v *view, prev map[UUID]*shownEntry, 
 			keys = append(keys, k)
 		}
 	}
-	built := make(map[UUID]bool, len(rows))
-	for i := range rows {
-		e := &rows[i].e
-		built[e.UUID] = true
-		old := prev[e.UUID]
-		if old == nil || old.dn != e.DN || old.glue != e.Glue {
-			add(e.DN)
+	built := make(map[UUID]bool, len(b.built))
+	for _, e := range b.built {
+		built[e.u] = true
+		old := prev[e.u]
+		if old == nil || old.dn != e.dn || old.glue != e.glue {
+			add(e.dn)
 			if old != nil {
 				add(old.dn)
 			}
@@ -268,7 +268,6 @@ func (s *State) followReferences(sh *Shown, v *view, prev map[UUID]*shownEntry, 
 		}
 	}
 	for _, g := range groups {
-		rows = append(rows, sh.build(v, g))
+		b.build(g)
 	}
-	return rows
 }

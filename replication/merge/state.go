@@ -125,12 +125,26 @@ func badOp(o *Op, format string, args ...any) error {
 
 // placement is one assignment of parent and RDN: by the add and by each
 // modrdn.
+//
+// Every entry of a State holds at least one, so it is kept small: the
+// naming values (the first RDN's AVAs) are parsed from rdn again when an
+// entry is built (naming), and key shares rdn's bytes when the two are
+// equal.
 type placement struct {
 	csn    change.CSN
 	parent UUID
-	rdn    string     // as written by the originating replica
-	key    string     // normalised, for comparing names
-	avas   []ldap.AVA // the naming attribute values: the first RDN's
+	rdn    string // as written by the originating replica
+	key    string // normalised, for comparing names
+}
+
+// naming returns the naming attribute values: the AVAs of the first RDN.
+// rdn was parsed when p was made, so it parses again.
+func (p *placement) naming() []ldap.AVA {
+	dn, err := ldap.ParseDN(p.rdn)
+	if err != nil || len(dn) == 0 {
+		return nil
+	}
+	return dn[0]
 }
 
 func comparePlacement(a, b *placement) int {
@@ -311,7 +325,7 @@ func (s *State) Apply(o *Op) error {
 	}
 	switch o.Kind {
 	case change.Add:
-		p, err := s.place(o, o.Parent, o.RDN)
+		p, _, err := s.place(o, o.Parent, o.RDN)
 		if err != nil {
 			return err
 		}
@@ -375,7 +389,7 @@ func (s *State) Apply(o *Op) error {
 			e.deleted = o.CSN
 		}
 	case change.ModRDN:
-		p, err := s.place(o, o.Parent, o.RDN)
+		p, naming, err := s.place(o, o.Parent, o.RDN)
 		if err != nil {
 			return err
 		}
@@ -394,11 +408,11 @@ func (s *State) Apply(o *Op) error {
 		s.touch(o.Entry)
 		e.addPlacement(p)
 		for _, a := range old {
-			if !s.hasAVA(p.avas, a) {
+			if !s.hasAVA(naming, a) {
 				s.removeValues(e, a.Type, []string{a.Value}, o.CSN)
 			}
 		}
-		for _, a := range p.avas {
+		for _, a := range naming {
 			s.addValues(e, a.Type, []string{a.Value}, o.CSN)
 		}
 	default:
@@ -409,18 +423,19 @@ func (s *State) Apply(o *Op) error {
 
 // place parses a placement's RDN. Below the root it is a whole DN;
 // elsewhere exactly one RDN.
-func (s *State) place(o *Op, parent UUID, rdn string) (placement, error) {
+func (s *State) place(o *Op, parent UUID, rdn string) (placement, []ldap.AVA, error) {
 	dn, err := ldap.ParseDN(rdn)
 	if err != nil {
-		return placement{}, badOp(o, "RDN %q: %v", rdn, err)
+		return placement{}, nil, badOp(o, "RDN %q: %v", rdn, err)
 	}
 	if len(dn) == 0 || len(dn) > 1 && !parent.IsRoot() {
-		return placement{}, badOp(o, "RDN %q: want one RDN below a non-root parent", rdn)
+		return placement{}, nil, badOp(o, "RDN %q: want one RDN below a non-root parent", rdn)
 	}
 	p := placement{csn: o.CSN, parent: parent, rdn: rdn}
-	p.key = s.normalDN(dn).String()
-	p.avas = dn[0]
-	return p, nil
+	if p.key = s.normalDN(dn).String(); p.key == rdn {
+		p.key = rdn
+	}
+	return p, dn[0], nil
 }
 
 func (s *State) hasAVA(avas []ldap.AVA, a ldap.AVA) bool {
@@ -480,6 +495,24 @@ func (s *State) addValues(e *entryState, name string, values []string, c change.
 		// A single-valued attribute is a register: writing it replaces
 		// whatever was written before, here or elsewhere.
 		a.clear(c)
+	}
+	if len(a.values) == 0 && len(values) > 16 {
+		// Many values into an empty attribute (a large group's add):
+		// sorted at once, not inserted one by one (quadratic: a
+		// million-member group took hours). Of values with the same key
+		// the smallest is kept, as the loop below keeps it.
+		vals := make([]valueState, len(values))
+		for i, v := range values {
+			vals[i] = valueState{key: s.valueKey(k, v), value: v, added: c}
+		}
+		slices.SortFunc(vals, func(x, y valueState) int {
+			if d := strings.Compare(x.key, y.key); d != 0 {
+				return d
+			}
+			return strings.Compare(x.value, y.value)
+		})
+		a.values = slices.CompactFunc(vals, func(x, y valueState) bool { return x.key == y.key })
+		return
 	}
 	for _, v := range values {
 		vk := s.valueKey(k, v)

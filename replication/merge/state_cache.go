@@ -295,7 +295,7 @@ func (s *State) decodePlacements(d *opDecoder, csn func() change.CSN) []placemen
 			break
 		}
 		o := Op{CSN: c, Kind: change.ModRDN}
-		p, err := s.place(&o, parent, rdn)
+		p, _, err := s.place(&o, parent, rdn)
 		if err != nil {
 			d.fail("placement: %v", err)
 			break

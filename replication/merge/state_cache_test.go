@@ -2,8 +2,11 @@ package merge
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"runtime"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchboard-ldap/switchboard/change"
 )
@@ -251,5 +254,92 @@ func BenchmarkOpenStates(b *testing.B) {
 			after := heapNow()
 			b.ReportMetric((before-after)*(1<<20)/10000, "heapB/entry")
 		})
+	}
+}
+
+// BenchmarkResolvedHeap measures the heap a Replicator keeps per entry
+// of a State of 10,000 people loaded from their stored states (as Open
+// loads them) and materialised once (as the first resolution does):
+// the placements, the resolved view and the Shown, without the
+// attribute stamps the cache bounds, which it evicts.
+func BenchmarkResolvedHeap(b *testing.B) {
+	const n = 10000
+	stored, _ := peopleStates(n)
+	top := NewState(testSchema{})
+	top.Apply(opAdd(at(0, 1), suffix, UUID{}, suffixDN, "objectClass: domain", "dc: example"))
+	stored[suffix], _ = top.AppendEntryState(nil, suffix)
+	var s *State
+	var sh *Shown
+	before := heapNow()
+	for range b.N {
+		s = NewState(testSchema{})
+		s.SetSource(memSource(stored), 100)
+		for u, v := range stored {
+			if err := s.LoadEntrySkeleton(u, v); err != nil {
+				b.Fatal(err)
+			}
+		}
+		sh = NewShown()
+		s.MaterializeChangedFunc(sh, map[UUID]struct{}{}, func(*Entry, *[32]byte) bool { return false })
+		if sh.Len() != n+1 {
+			b.Fatalf("shown %d entries, want %d", sh.Len(), n+1)
+		}
+	}
+	b.StopTimer()
+	after := heapNow()
+	runtime.KeepAlive(s)
+	runtime.KeepAlive(sh)
+	b.ReportMetric((after-before)*(1<<20)/n, "heapB/entry")
+}
+
+// TestLargeAdd: an add with many values (a large group) keeps, per
+// equality key, the smallest of the values given, as adding them one by
+// one does, and takes far less than the quadratic time of inserting them
+// one by one.
+func TestLargeAdd(t *testing.T) {
+	const n = 200000
+	var vals, small []string
+	for i := range n {
+		vals = append(vals, fmt.Sprintf("member%07d", i), fmt.Sprintf("MEMBER%07d", i))
+	}
+	for i := range 8 { // 16 values: added one by one
+		small = append(small, fmt.Sprintf("member%07d", i), fmt.Sprintf("MEMBER%07d", i))
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	r.Shuffle(len(vals), func(i, j int) { vals[i], vals[j] = vals[j], vals[i] })
+	s := NewState(testSchema{})
+	applyAll(s, []*Op{suffixAdd(), opAdd(at(2, 1), id(2), suffix, "cn=big", "objectClass: groupOfNames", "cn: big"),
+		opAdd(at(3, 1), id(3), suffix, "cn=small", "objectClass: groupOfNames", "cn: small")})
+	start := time.Now()
+	if err := s.Apply(opMod(at(4, 1), id(2), modAdd("member", vals...))); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 20*time.Second {
+		t.Errorf("adding %d values took %v", len(vals), took)
+	}
+	if err := s.Apply(opMod(at(4, 1), id(3), modAdd("member", small...))); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range s.Materialize() {
+		if e.UUID != id(2) && e.UUID != id(3) {
+			continue
+		}
+		want := n
+		if e.UUID == id(3) {
+			want = 8
+		}
+		for _, a := range e.Attrs {
+			if a.Name != "member" {
+				continue
+			}
+			if len(a.Values) != want {
+				t.Fatalf("%s: %d members, want %d", e.DN, len(a.Values), want)
+			}
+			for _, v := range a.Values {
+				if !strings.HasPrefix(v, "MEMBER") {
+					t.Fatalf("%s: kept %q, want the smallest spelling", e.DN, v)
+				}
+			}
+		}
 	}
 }
