@@ -92,7 +92,7 @@ func checkExport(t *testing.T, e *directory.Engine) map[string]string {
 	for _, rec := range directorytest.ReadLDIF(t, zr) {
 		var b strings.Builder
 		for _, a := range rec.Attrs {
-			fmt.Fprintf(&b, "%s: %q\n", a.Type, a.Values)
+			fmt.Fprintf(&b, "%s: %q\n", a.Name, a.Values)
 		}
 		want[rec.DN] = b.String()
 	}

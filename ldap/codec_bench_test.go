@@ -30,21 +30,21 @@ func benchEntry() *Entry {
 		}
 		return out
 	}
-	return &Entry{DN: "uid=jdoe,ou=people,dc=example,dc=com", Attributes: []EntryAttribute{
-		{Type: "objectClass", Values: v("top", "person", "organizationalPerson", "inetOrgPerson")},
-		{Type: "uid", Values: v("jdoe")},
-		{Type: "cn", Values: v("John Doe", "Johnny Doe")},
-		{Type: "sn", Values: v("Doe")},
-		{Type: "givenName", Values: v("John")},
-		{Type: "mail", Values: v("jdoe@example.com", "john.doe@example.com")},
-		{Type: "telephoneNumber", Values: v("+1 555 0100")},
-		{Type: "title", Values: v("Engineer")},
-		{Type: "ou", Values: v("People", "Engineering")},
-		{Type: "employeeNumber", Values: v("12345")},
-		{Type: "displayName", Values: v("John Doe")},
-		{Type: "description", Values: [][]byte{bytes.Repeat([]byte("d"), 200)}},
-		{Type: "memberOf", Values: v("cn=staff,ou=groups,dc=example,dc=com", "cn=eng,ou=groups,dc=example,dc=com")},
-		{Type: "userPassword", Values: v("{SSHA}c2VjcmV0c2VjcmV0c2VjcmV0")},
+	return &Entry{DN: "uid=jdoe,ou=people,dc=example,dc=com", Attributes: []Attribute{
+		{Name: "objectClass", Values: v("top", "person", "organizationalPerson", "inetOrgPerson")},
+		{Name: "uid", Values: v("jdoe")},
+		{Name: "cn", Values: v("John Doe", "Johnny Doe")},
+		{Name: "sn", Values: v("Doe")},
+		{Name: "givenName", Values: v("John")},
+		{Name: "mail", Values: v("jdoe@example.com", "john.doe@example.com")},
+		{Name: "telephoneNumber", Values: v("+1 555 0100")},
+		{Name: "title", Values: v("Engineer")},
+		{Name: "ou", Values: v("People", "Engineering")},
+		{Name: "employeeNumber", Values: v("12345")},
+		{Name: "displayName", Values: v("John Doe")},
+		{Name: "description", Values: [][]byte{bytes.Repeat([]byte("d"), 200)}},
+		{Name: "memberOf", Values: v("cn=staff,ou=groups,dc=example,dc=com", "cn=eng,ou=groups,dc=example,dc=com")},
+		{Name: "userPassword", Values: v("{SSHA}c2VjcmV0c2VjcmV0c2VjcmV0")},
 	}}
 }
 

@@ -251,7 +251,7 @@ func svEntryHandler(n int) HandlerFunc {
 		}
 		base := string(r.Search.BaseObject)
 		for i := 0; i < n; i++ {
-			e := Entry{DN: fmt.Sprintf("cn=e%d,%s", i, base), Attributes: []EntryAttribute{{Type: "cn", Values: [][]byte{[]byte(fmt.Sprint("e", i))}}}}
+			e := Entry{DN: fmt.Sprintf("cn=e%d,%s", i, base), Attributes: []Attribute{{Name: "cn", Values: [][]byte{[]byte(fmt.Sprint("e", i))}}}}
 			if err := w.WriteEntry(&e, false); err != nil {
 				return
 			}

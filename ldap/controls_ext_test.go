@@ -7,7 +7,7 @@ import (
 )
 
 func TestAppendEntryValueParses(t *testing.T) {
-	e := &Entry{DN: "uid=a,dc=example,dc=com", Attributes: []EntryAttribute{{Type: "cn", Values: [][]byte{[]byte("A"), []byte("B")}}, {Type: "sn", Values: [][]byte{[]byte("x")}}}}
+	e := &Entry{DN: "uid=a,dc=example,dc=com", Attributes: []Attribute{{Name: "cn", Values: [][]byte{[]byte("A"), []byte("B")}}, {Name: "sn", Values: [][]byte{[]byte("x")}}}}
 	b := AppendEntryValue(nil, e)
 	p, err := ber.DecodePacketErr(b)
 	if err != nil {

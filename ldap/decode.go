@@ -338,7 +338,7 @@ func (req *Request) decodeAttribute(b []byte) (Attribute, error) {
 	if err != nil {
 		return a, err
 	}
-	a.Type = t
+	a.Name = string(t)
 	vals, b, err := expect(b, tagSet)
 	if err != nil {
 		return a, err

@@ -62,10 +62,10 @@ func startCaptureServer(t *testing.T) (addr string, reqs <-chan capturedReq) {
 			case OpUnbindRequest:
 				return
 			case OpSearchRequest:
-				e := Entry{DN: "uid=jdoe,ou=people,dc=example,dc=com", Attributes: []EntryAttribute{
-					{Type: "uid", Values: [][]byte{[]byte("jdoe")}},
-					{Type: "mail", Values: [][]byte{[]byte("jdoe@example.com"), []byte("john@example.com")}},
-					{Type: "description", Values: [][]byte{bytes.Repeat([]byte("x"), 300)}},
+				e := Entry{DN: "uid=jdoe,ou=people,dc=example,dc=com", Attributes: []Attribute{
+					{Name: "uid", Values: [][]byte{[]byte("jdoe")}},
+					{Name: "mail", Values: [][]byte{[]byte("jdoe@example.com"), []byte("john@example.com")}},
+					{Name: "description", Values: [][]byte{bytes.Repeat([]byte("x"), 300)}},
 				}}
 				out = AppendEntry(out, id, &e, false, nil)
 				out = AppendReference(out, id, []string{"ldap://other.example.com/dc=other"}, nil)
@@ -220,7 +220,7 @@ func TestGoLDAPClientRoundTrip(t *testing.T) {
 	if r.Op != OpAddRequest || string(r.Add.Entry) != "uid=new,ou=people,dc=example,dc=com" || len(r.Add.Attributes) != 2 {
 		t.Fatalf("add decoded as %+v", r.Add)
 	}
-	if string(r.Add.Attributes[0].Type) != "objectClass" || string(r.Add.Attributes[1].Type) != "cn" {
+	if r.Add.Attributes[0].Name != "objectClass" || r.Add.Attributes[1].Name != "cn" {
 		t.Errorf("add attributes %+v", r.Add.Attributes)
 	}
 	eqByteStrs(t, "objectClass", r.Add.Attributes[0].Values, "top", "inetOrgPerson")
@@ -242,8 +242,8 @@ func TestGoLDAPClientRoundTrip(t *testing.T) {
 	wantOps := []change.ModOp{change.ModAdd, change.ModDelete, change.ModReplace, change.ModIncrement}
 	wantTypes := []string{"mail", "description", "cn", "uidNumber"}
 	for i, c := range r.Modify.Changes {
-		if c.Operation != wantOps[i] || string(c.Attribute.Type) != wantTypes[i] {
-			t.Errorf("change %d = %d %s", i, c.Operation, c.Attribute.Type)
+		if c.Operation != wantOps[i] || c.Attribute.Name != wantTypes[i] {
+			t.Errorf("change %d = %d %s", i, c.Operation, c.Attribute.Name)
 		}
 	}
 	eqByteStrs(t, "mail", r.Modify.Changes[0].Attribute.Values, "a@example.com", "b@example.com")

@@ -136,8 +136,8 @@ func valuesSize(vals [][]byte) int {
 }
 
 // entryAttrSize is the content size of one PartialAttribute SEQUENCE.
-func entryAttrSize(a *EntryAttribute, typesOnly bool) int {
-	n := tlvSize(len(a.Type))
+func entryAttrSize(a *Attribute, typesOnly bool) int {
+	n := tlvSize(len(a.Name))
 	if typesOnly {
 		return n + 2
 	}
@@ -170,7 +170,7 @@ func appendEntryOp(b []byte, e *Entry, typesOnly bool, attrs int) []byte {
 	for i := range e.Attributes {
 		a := &e.Attributes[i]
 		b = appendHeader(b, tagSequence, entryAttrSize(a, typesOnly))
-		b = appendString(b, tagOctetString, a.Type)
+		b = appendString(b, tagOctetString, a.Name)
 		if typesOnly {
 			b = append(b, tagSet, 0)
 			continue

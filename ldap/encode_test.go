@@ -160,30 +160,30 @@ func TestAppendEntryStructure(t *testing.T) {
 		}
 		for i, a := range attrs {
 			want := e.Attributes[i]
-			if a.Children[0].Value.(string) != want.Type {
-				t.Errorf("type %v, want %s", a.Children[0].Value, want.Type)
+			if a.Children[0].Value.(string) != want.Name {
+				t.Errorf("type %v, want %s", a.Children[0].Value, want.Name)
 			}
 			vals := a.Children[1]
 			checkTag(t, vals, ber.ClassUniversal, ber.TypeConstructed, ber.TagSet)
 			if typesOnly {
 				if len(vals.Children) != 0 {
-					t.Errorf("typesOnly attribute %s has values", want.Type)
+					t.Errorf("typesOnly attribute %s has values", want.Name)
 				}
 				continue
 			}
 			if len(vals.Children) != len(want.Values) {
-				t.Fatalf("%s: %d values", want.Type, len(vals.Children))
+				t.Fatalf("%s: %d values", want.Name, len(vals.Children))
 			}
 			for j, v := range vals.Children {
 				if !bytes.Equal(v.Data.Bytes(), want.Values[j]) {
-					t.Errorf("%s[%d] = %q", want.Type, j, v.Data.Bytes())
+					t.Errorf("%s[%d] = %q", want.Name, j, v.Data.Bytes())
 				}
 			}
 		}
 	}
 	// A large entry (lengths needing 3 octets) still parses, and ReadPDU
 	// reads it back whole.
-	big := &Entry{DN: "cn=big", Attributes: []EntryAttribute{{Type: "jpegPhoto", Values: [][]byte{bytes.Repeat([]byte{0xab}, 70000)}}}}
+	big := &Entry{DN: "cn=big", Attributes: []Attribute{{Name: "jpegPhoto", Values: [][]byte{bytes.Repeat([]byte{0xab}, 70000)}}}}
 	b := AppendEntry(nil, 1, big, false, nil)
 	p := mustDecodePacket(t, b)
 	if got := p.Children[1].Children[1].Children[0].Children[1].Children[0].Data.Len(); got != 70000 {

@@ -256,11 +256,10 @@ type Change struct {
 	Attribute Attribute
 }
 
-// Attribute is a type and its values, as in requests and search entries.
-type Attribute struct {
-	Type   []byte
-	Values [][]byte
-}
+// Attribute is an attribute description and its values, as in add and
+// modify requests and search result entries (the change vocabulary's
+// attribute). In an entry of a search with TypesOnly, Values is empty.
+type Attribute = change.Attribute
 
 // ModifyRequest (RFC 4511 section 4.6).
 type ModifyRequest struct {
@@ -350,12 +349,5 @@ type ResponseControl struct {
 // Entry is a search result entry as the server encodes it.
 type Entry struct {
 	DN         string
-	Attributes []EntryAttribute
-}
-
-// EntryAttribute is one attribute of an Entry. With TypesOnly set on the
-// search, Values is empty.
-type EntryAttribute struct {
-	Type   string
-	Values [][]byte
+	Attributes []Attribute
 }

@@ -58,9 +58,9 @@ func svDirectoryHandler(capt *svCapture) HandlerFunc {
 			capt.add("search %s scope=%d size=%d filter=%d:%s=%s attrs=%v", s.BaseObject, s.Scope, s.SizeLimit,
 				s.Filter.Kind, s.Filter.Attr, s.Filter.Value, attrs)
 			for i := 0; i < 1000; i++ {
-				e := Entry{DN: fmt.Sprintf("cn=user%04d,%s", i, s.BaseObject), Attributes: []EntryAttribute{
-					{Type: "cn", Values: [][]byte{[]byte(fmt.Sprintf("user%04d", i))}},
-					{Type: "mail", Values: [][]byte{[]byte(fmt.Sprintf("u%d@example.com", i)), []byte("x@example.com")}},
+				e := Entry{DN: fmt.Sprintf("cn=user%04d,%s", i, s.BaseObject), Attributes: []Attribute{
+					{Name: "cn", Values: [][]byte{[]byte(fmt.Sprintf("user%04d", i))}},
+					{Name: "mail", Values: [][]byte{[]byte(fmt.Sprintf("u%d@example.com", i)), []byte("x@example.com")}},
 				}}
 				if err := w.WriteEntry(&e, s.TypesOnly); err != nil {
 					return
@@ -70,14 +70,14 @@ func svDirectoryHandler(capt *svCapture) HandlerFunc {
 		case OpAddRequest:
 			var parts []string
 			for _, a := range r.Add.Attributes {
-				parts = append(parts, fmt.Sprintf("%s=%q", a.Type, a.Values))
+				parts = append(parts, fmt.Sprintf("%s=%q", a.Name, a.Values))
 			}
 			capt.add("add %s %s", r.Add.Entry, strings.Join(parts, " "))
 			w.WriteResult(&Result{})
 		case OpModifyRequest:
 			var parts []string
 			for _, c := range r.Modify.Changes {
-				parts = append(parts, fmt.Sprintf("%d:%s=%q", c.Operation, c.Attribute.Type, c.Attribute.Values))
+				parts = append(parts, fmt.Sprintf("%d:%s=%q", c.Operation, c.Attribute.Name, c.Attribute.Values))
 			}
 			capt.add("modify %s %s", r.Modify.Object, strings.Join(parts, " "))
 			w.WriteResult(&Result{})
@@ -487,9 +487,9 @@ func TestServerCloseCancelsOperations(t *testing.T) {
 // pre-encoded requests and frames replies without allocating, so allocs/op
 // is, in practice, the server's share (TestServerAllocsPerSearch bounds it).
 func BenchmarkServeSearch(b *testing.B) {
-	e := Entry{DN: "cn=bench,dc=example,dc=com", Attributes: []EntryAttribute{
-		{Type: "cn", Values: [][]byte{[]byte("bench")}},
-		{Type: "objectClass", Values: [][]byte{[]byte("person"), []byte("top")}},
+	e := Entry{DN: "cn=bench,dc=example,dc=com", Attributes: []Attribute{
+		{Name: "cn", Values: [][]byte{[]byte("bench")}},
+		{Name: "objectClass", Values: [][]byte{[]byte("person"), []byte("top")}},
 	}}
 	h := HandlerFunc(func(ctx context.Context, w ResponseWriter, r *Request) {
 		w.WriteEntry(&e, r.Search.TypesOnly)
@@ -533,7 +533,7 @@ func BenchmarkServeSearch(b *testing.B) {
 // connection: it exercises per-op dispatch and group-commit flushing.
 func BenchmarkServeSearchPipelined(b *testing.B) {
 	h := HandlerFunc(func(ctx context.Context, w ResponseWriter, r *Request) {
-		e := Entry{DN: "cn=bench,dc=example,dc=com", Attributes: []EntryAttribute{{Type: "cn", Values: [][]byte{[]byte("bench")}}}}
+		e := Entry{DN: "cn=bench,dc=example,dc=com", Attributes: []Attribute{{Name: "cn", Values: [][]byte{[]byte("bench")}}}}
 		w.WriteEntry(&e, false)
 		w.WriteResult(&Result{})
 	})
@@ -592,7 +592,7 @@ func TestServerAllocsPerSearch(t *testing.T) {
 	if testing.Short() {
 		t.Skip("allocation count")
 	}
-	e := Entry{DN: "cn=bench,dc=example,dc=com", Attributes: []EntryAttribute{{Type: "cn", Values: [][]byte{[]byte("bench")}}}}
+	e := Entry{DN: "cn=bench,dc=example,dc=com", Attributes: []Attribute{{Name: "cn", Values: [][]byte{[]byte("bench")}}}}
 	ts := svStartServer(t, &Server{Handler: HandlerFunc(func(ctx context.Context, w ResponseWriter, r *Request) {
 		w.WriteEntry(&e, false)
 		w.WriteResult(&Result{})

@@ -82,7 +82,7 @@ func tlsEchoHandler(started chan<- struct{}, release <-chan struct{}) HandlerFun
 		if cs := SessionFrom(ctx).TLS(); cs != nil {
 			v = tls.VersionName(cs.Version)
 		}
-		e := Entry{DN: "cn=x", Attributes: []EntryAttribute{{Type: "tls", Values: [][]byte{[]byte(v)}}}}
+		e := Entry{DN: "cn=x", Attributes: []Attribute{{Name: "tls", Values: [][]byte{[]byte(v)}}}}
 		w.WriteEntry(&e, false)
 		w.WriteResult(&Result{})
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/replication/merge"
 )
 
 // Config configures a Changelog.
@@ -114,7 +115,7 @@ func (l *Changelog) Open(eng *directory.Engine) error {
 	if err != nil {
 		return fmt.Errorf("replication: open changelog: %w", err)
 	}
-	clock, err := NewClock(ClockConfig{Replica: l.cfg.Replica, MaxSkew: l.cfg.MaxSkew, Now: l.cfg.Now, Start: start})
+	clock, err := merge.NewClock(merge.ClockConfig{Replica: l.cfg.Replica, MaxSkew: l.cfg.MaxSkew, Now: l.cfg.Now, Start: start})
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,35 @@
 // CSNs, their text and binary forms and the RFC 4533 cookie are
 // defined in package change.
 //
+// # Packages
+//
+// Replication is four packages; imports point down this list:
+//
+//   - replication/adminhttp: the admin HTTP API under /replication
+//     (Handler). It renders and drives a Replicator through its exported
+//     methods; nothing imports it but the server command.
+//   - replication (this package): the change log (Changelog, its
+//     records, trimming and format migrations), the Replicator that
+//     wires the merge rules to the store, the Peer that pulls and the
+//     Supplier that serves pulls and snapshots, reinitialisation and the
+//     RFC 4533 consumer. It does not import net/http.
+//   - replication/wire: the pull and snapshot messages and their binary
+//     forms (PullRequest, PullResponse, Snapshot*, Vector, Generation,
+//     Sealing). Encoding and decoding only; imports merge.
+//   - replication/merge: the merge rules, pure and tested on their own
+//     (tables, the datadriven cases in merge/testdata, fuzzing,
+//     simulation): the replicated State, the operations (Op) and how
+//     concurrent ones merge, the binary forms of operations and entry
+//     states, and the Clock. It imports nothing with I/O and, from this
+//     module, only change and ldap.
+//
+// TestLayering (layering_test.go) fails if merge or wire come to depend
+// on a store, net/http or the packages above them, or if this package
+// imports net/http. Op, State, UUID, Vector and the other types of
+// merge and wire in this package's API are aliases of theirs. The key
+// layout below is the only description of the store's keys, the entry
+// states of package merge's included.
+//
 // # Change log
 //
 // A store holds one durable change log, written in the transaction of

@@ -11,6 +11,8 @@ import (
 
 	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/replication/merge"
+	"github.com/switchboard-ldap/switchboard/replication/wire"
 )
 
 // Durable state side records (see the package documentation).
@@ -25,18 +27,18 @@ func entryStateKey(u UUID) []byte { return append(bytes.Clone(keyEntryState), u[
 // the vector the stored entry states stand at (appendVector's form).
 func appendCheckpoint(b []byte, floor change.CSN, v Vector) []byte {
 	b = floor.AppendBinary(b)
-	return appendVector(b, v)
+	return wire.AppendVector(b, v)
 }
 
 func decodeCheckpoint(b []byte) (change.CSN, Vector, error) {
-	r := &wireReader{b: b}
-	raw := r.take(change.CSNSize)
-	v := r.vector()
-	if r.err == nil && len(r.b) > 0 {
-		r.err = ErrWire
+	r := wire.NewReader(b)
+	raw := r.Take(change.CSNSize)
+	v := r.Vector()
+	if r.Err() == nil && r.Len() > 0 {
+		r.Fail(wire.ErrWire)
 	}
-	if r.err != nil {
-		return change.CSN{}, nil, fmt.Errorf("replication: checkpoint: %w", r.err)
+	if r.Err() != nil {
+		return change.CSN{}, nil, fmt.Errorf("replication: checkpoint: %w", r.Err())
 	}
 	floor, err := change.DecodeCSN(raw)
 	if err != nil {
@@ -67,21 +69,21 @@ func (p *replicaPos) appendBinary(b []byte) []byte {
 	}
 	b = append(b, flags)
 	b = binary.BigEndian.AppendUint64(b, uint64(p.seen.UnixMicro()))
-	b = appendVector(b, p.vector)
-	return appendString(b, p.refused)
+	b = wire.AppendVector(b, p.vector)
+	return merge.AppendString(b, p.refused)
 }
 
 func decodeReplicaPos(b []byte) (*replicaPos, error) {
-	r := &wireReader{b: b}
-	flags := r.take(1)[0]
-	seen := int64(binary.BigEndian.Uint64(r.take(8)))
-	v := r.vector()
-	refused := string(r.take(int(min(r.uvarint(), uint64(len(r.b)+1)))))
-	if r.err == nil && (len(r.b) > 0 || flags&^1 != 0) {
-		r.err = ErrWire
+	r := wire.NewReader(b)
+	flags := r.Take(1)[0]
+	seen := int64(binary.BigEndian.Uint64(r.Take(8)))
+	v := r.Vector()
+	refused := string(r.Take(int(min(r.Uvarint(), uint64(r.Len()+1)))))
+	if r.Err() == nil && (r.Len() > 0 || flags&^1 != 0) {
+		r.Fail(wire.ErrWire)
 	}
-	if r.err != nil {
-		return nil, fmt.Errorf("replication: replica position: %w", r.err)
+	if r.Err() != nil {
+		return nil, fmt.Errorf("replication: replica position: %w", r.Err())
 	}
 	return &replicaPos{vector: v, seen: time.UnixMicro(seen), consumer: flags&1 != 0, refused: refused}, nil
 }
@@ -189,7 +191,7 @@ func (r *Replicator) saveState(ctx context.Context, purge change.CSN) (int, erro
 			r.smu.Lock()
 			for _, later := range batches[i:] {
 				for _, u := range later.us {
-					r.state.touch(u)
+					r.state.Touch(u)
 				}
 			}
 			r.smu.Unlock()
@@ -336,7 +338,7 @@ func (r *Replicator) stale(v Vector) (string, error) {
 	if floor.IsZero() {
 		return "", nil
 	}
-	for _, o := range sortedOrigins(mine) {
+	for _, o := range wire.SortedOrigins(mine) {
 		theirs := v[o]
 		if !theirs.Less(mine[o]) || !theirs.Less(floor) {
 			continue
@@ -433,7 +435,7 @@ func (r *Replicator) Maintain(ctx context.Context) error {
 		r.wmu.Unlock()
 		return nil
 	}
-	bound := r.purgeBound(r.clog.Clock().now())
+	bound := r.purgeBound(r.clog.Clock().Now())
 	purged, err := r.saveState(ctx, bound)
 	r.wmu.Unlock()
 	if err != nil {

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/replication/wire"
 	"github.com/switchboard-ldap/switchboard/schema"
 )
 
@@ -109,7 +111,7 @@ func stateOf(r *Replicator) string {
 	defer r.smu.Unlock()
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "floor %s\n", r.state.Floor())
-	for _, o := range sortedOrigins(r.vector) {
+	for _, o := range wire.SortedOrigins(r.vector) {
 		fmt.Fprintf(&b, "vector %d %s\n", o, r.vector[o])
 	}
 	for _, u := range r.state.Entries() {
@@ -148,9 +150,9 @@ func TestDurableStateRoundTrip(t *testing.T) {
 	u := UUID{9, 9}
 	_, people := x.r.state.Entries(), UUID{}
 	x.r.smu.RLock()
-	for id, e := range x.r.state.entries {
-		if e.places[0].rdn == "ou=people" {
-			people = id
+	for _, e := range x.r.state.Materialize() {
+		if strings.HasPrefix(e.DN, "ou=people,") {
+			people = e.UUID
 		}
 	}
 	x.r.smu.RUnlock()
@@ -502,9 +504,9 @@ func BenchmarkReplicatorOpen(b *testing.B) {
 	gen, _ := x.r.Position()
 	var people UUID
 	x.r.smu.RLock()
-	for id, e := range x.r.state.entries {
-		if e.places[0].rdn == "ou=people" {
-			people = id
+	for _, e := range x.r.state.Materialize() {
+		if strings.HasPrefix(e.DN, "ou=people,") {
+			people = e.UUID
 		}
 	}
 	x.r.smu.RUnlock()

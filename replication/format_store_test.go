@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/directory/directorytest"
+	"github.com/switchboard-ldap/switchboard/replication/merge"
 )
 
 // storesDir holds the stores written by the binary of store format 1
@@ -132,7 +133,7 @@ func TestFormat1MultiSupplierStore(t *testing.T) {
 			t.Fatalf("replica %d: op log: %v", id, err)
 		}
 		slices.SortFunc(ops, func(a, b Op) int { return a.CSN.Compare(b.CSN) })
-		s := NewState(dirSchema{s: tr.eng.Schema()})
+		s := merge.NewState(dirSchema{s: tr.eng.Schema()})
 		for i := range ops {
 			if err := s.Apply(&ops[i]); err != nil {
 				t.Fatalf("replica %d: op %s: %v", id, ops[i].CSN, err)

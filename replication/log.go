@@ -10,6 +10,7 @@ import (
 	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/ldap"
+	"github.com/switchboard-ldap/switchboard/replication/merge"
 )
 
 // The change log's side records (see "Change log" in the package
@@ -86,8 +87,8 @@ func (r *LogRecord) appendBinary(b []byte, s *directory.Sealer) []byte {
 	op := sealOp(&r.Op, s)
 	b = op.AppendBinary(b)
 	if r.Feed {
-		b = appendString(b, r.DN)
-		b = appendString(b, r.NewDN)
+		b = merge.AppendString(b, r.DN)
+		b = merge.AppendString(b, r.NewDN)
 		b = binary.AppendUvarint(b, uint64(len(r.Also)))
 		for _, u := range r.Also {
 			b = append(b, u[:]...)
@@ -122,21 +123,21 @@ func decodeLogRecordSealed(b []byte) (*LogRecord, error) {
 	if flags&^(logReplicated|logFeed) != 0 {
 		return nil, fmt.Errorf("%w: flags %#x", ErrLogRecord, flags)
 	}
-	d := opDecoder{b: b[2:], off: 2}
-	r := &LogRecord{Op: d.op(), Replicated: flags&logReplicated != 0, Feed: flags&logFeed != 0}
+	d := merge.NewDecoder(b[2:], 2)
+	r := &LogRecord{Op: d.ReadOp(), Replicated: flags&logReplicated != 0, Feed: flags&logFeed != 0}
 	if r.Feed {
-		r.DN = d.string()
-		r.NewDN = d.string()
-		n := d.count(16)
-		for i := 0; i < n && d.err == nil; i++ {
-			r.Also = append(r.Also, d.uuid())
+		r.DN = d.ReadString()
+		r.NewDN = d.ReadString()
+		n := d.ReadCount(16)
+		for i := 0; i < n && d.Err() == nil; i++ {
+			r.Also = append(r.Also, d.ReadUUID())
 		}
 	}
-	if d.err == nil && len(d.b) > 0 {
-		d.fail("%d bytes after the record", len(d.b))
+	if d.Err() == nil && d.Len() > 0 {
+		d.Fail("%d bytes after the record", d.Len())
 	}
-	if d.err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrLogRecord, d.err)
+	if d.Err() != nil {
+		return nil, fmt.Errorf("%w: %w", ErrLogRecord, d.Err())
 	}
 	return r, nil
 }
@@ -155,9 +156,6 @@ func logFlags(b []byte) byte {
 func appendOpRecord(op *Op, s *directory.Sealer) []byte {
 	return (&LogRecord{Op: *op, Replicated: true}).appendBinary(nil, s)
 }
-
-// sealedMark precedes the name of a sealed attribute.
-const sealedMark = 0x00
 
 // sealOp returns o with the values of sealed attributes sealed (o itself
 // when there are none).
@@ -205,7 +203,7 @@ func sealOp(o *Op, s *directory.Sealer) *Op {
 // openOp opens the sealed values of o in place.
 func openOp(o *Op, s *directory.Sealer) error {
 	open := func(name *string, vs []string) error {
-		if !isSealedName(*name) {
+		if !merge.IsSealedName(*name) {
 			return nil
 		}
 		*name = (*name)[1:]
@@ -281,7 +279,7 @@ func byteValues(vs []string) [][]byte {
 
 // uuidOrZero is the entryUUID of en, zero if it has none that parses.
 func uuidOrZero(en *directory.Entry) UUID {
-	u, _ := ParseUUID(en.First("entryUUID"))
+	u, _ := merge.ParseUUID(en.First("entryUUID"))
 	return u
 }
 

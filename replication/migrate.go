@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/replication/merge"
 )
 
 // Store format 1 kept two change logs; format 2 keeps one. The keys of
@@ -50,7 +51,7 @@ func migrateOps(_ context.Context, tx *directory.UpgradeTx, cursor []byte) ([]by
 		if len(v) > 0 && v[0] == logFormat {
 			return n < migrateBatch, nil
 		}
-		op, err := DecodeOp(v)
+		op, err := merge.DecodeOp(v)
 		if err != nil {
 			return false, fmt.Errorf("op log record %x: %w", k, err)
 		}
@@ -258,7 +259,7 @@ func decodeLegacyRecord(v []byte) (*LogRecord, error) {
 	}
 	d := &legacyReader{b: v[2:]}
 	r := &LogRecord{Feed: true, Op: Op{Kind: change.Kind(v[1])}}
-	r.Op.Entry, _ = ParseUUID(d.str())
+	r.Op.Entry, _ = merge.ParseUUID(d.str())
 	r.DN = d.str()
 	attr := func() (string, []string) {
 		name := d.str()
@@ -272,7 +273,7 @@ func decodeLegacyRecord(v []byte) (*LogRecord, error) {
 	list := func() {
 		n := d.count(1)
 		for i := 0; i < n && d.err == nil; i++ {
-			u, _ := ParseUUID(d.str())
+			u, _ := merge.ParseUUID(d.str())
 			r.Also = append(r.Also, u)
 		}
 	}

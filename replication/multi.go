@@ -17,34 +17,12 @@ import (
 	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/ldap"
+	"github.com/switchboard-ldap/switchboard/replication/merge"
 	"github.com/switchboard-ldap/switchboard/schema"
 )
 
 // Multi-supplier side records (see the package documentation).
 var keyGeneration = []byte{directory.PrefixReplication, 'g'} // g -> 16 bytes
-
-// A Generation names one replicated data set: replicas exchange changes
-// only within a generation. It is made at the first write of a store and
-// copied by every replica that joins.
-type Generation [16]byte
-
-// IsZero reports whether g is unset.
-func (g Generation) IsZero() bool { return g == Generation{} }
-
-func (g Generation) String() string { return UUID(g).String() }
-
-// A Vector is, per origin replica, the largest CSN of that origin a
-// replica has applied: it holds every change of the origin up to it.
-type Vector map[uint16]change.CSN
-
-// Clone returns a copy of v.
-func (v Vector) Clone() Vector {
-	out := make(Vector, len(v))
-	for o, c := range v {
-		out[o] = c
-	}
-	return out
-}
 
 // MultiConfig configures a Replicator.
 type MultiConfig struct {
@@ -219,7 +197,7 @@ func NewReplicator(cfg MultiConfig) (*Replicator, error) {
 	}
 	r := &Replicator{cfg: cfg, log: cfg.Logger, clog: cfg.Changelog, vector: Vector{}, floor: Vector{},
 		ids: map[UUID]directory.ID{}, shown: map[UUID][32]byte{}, touchedSeq: map[UUID]uint64{},
-		mat: NewShown(), retry: map[UUID]struct{}{}, writes: map[change.CSN]*localWrite{},
+		mat: merge.NewShown(), retry: map[UUID]struct{}{}, writes: map[change.CSN]*localWrite{},
 		dirty: make(chan struct{}, 1), peers: map[string]*Peer{}, ckpt: Vector{}, known: map[uint16]*replicaPos{}}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
@@ -373,14 +351,14 @@ func (r *Replicator) Open(eng *directory.Engine) error {
 	idUUID := map[directory.ID]UUID{}
 	var all []*directory.Entry
 	err = eng.ForEachEntry(func(en *directory.Entry) error {
-		u, err := ParseUUID(en.First("entryUUID"))
+		u, err := merge.ParseUUID(en.First("entryUUID"))
 		if err != nil {
 			return fmt.Errorf("entry %q: entryUUID: %w", en.DN, err)
 		}
 		r.ids[u] = en.ID
 		idUUID[en.ID] = u
 		r.shown[u] = r.storedFingerprint(u, en)
-		if _, known := r.state.entries[u]; !known {
+		if !r.state.Has(u) {
 			all = append(all, en)
 		}
 		return nil
@@ -403,7 +381,7 @@ func (r *Replicator) Open(eng *directory.Engine) error {
 // newState returns an empty State whose entries' stamps are read from the
 // store when they are not in memory.
 func (r *Replicator) newState() *State {
-	s := NewState(r.schema)
+	s := merge.NewState(r.schema)
 	s.SetSealer(r.eng.Sealer())
 	s.SetSource(storeSource{r.eng}, r.cfg.StateCacheEntries)
 	return s
@@ -537,7 +515,7 @@ func (r *Replicator) OnChange(_ context.Context, tx *directory.Tx, ch *directory
 	}
 	// Refuse here what Apply would refuse later: a write the state
 	// cannot take must not be acknowledged.
-	scratch := NewState(r.schema)
+	scratch := merge.NewState(r.schema)
 	for i := range ops {
 		if err := scratch.Apply(&ops[i]); err != nil {
 			return err
@@ -570,7 +548,7 @@ func (r *Replicator) OnChange(_ context.Context, tx *directory.Tx, ch *directory
 }
 
 func (r *Replicator) uuidOf(en *directory.Entry) (UUID, error) {
-	u, err := ParseUUID(en.First("entryUUID"))
+	u, err := merge.ParseUUID(en.First("entryUUID"))
 	if err != nil {
 		return UUID{}, fmt.Errorf("entry %q: %w", en.DN, err)
 	}
@@ -745,12 +723,12 @@ func (r *Replicator) opsOf(tx *directory.Tx, ch *directory.Change, c change.CSN)
 // with that of the materialised entry it should be.
 func (r *Replicator) storedFingerprint(u UUID, en *directory.Entry) [32]byte {
 	e := r.storedEntry(u, en)
-	return fingerprint(&e)
+	return merge.Fingerprint(&e)
 }
 
 // storedEntry is a stored entry in Materialize's form, for comparing.
 func (r *Replicator) storedEntry(u UUID, en *directory.Entry) Entry {
-	out := Entry{UUID: u, DN: en.DN, Glue: en.Get(GlueAttr) != nil}
+	out := Entry{UUID: u, DN: en.DN, Glue: en.Get(merge.GlueAttr) != nil}
 	for _, a := range en.Attrs {
 		out.Attrs = append(out.Attrs, Attribute{Name: a.Name, Values: valueStrings(a.Values)})
 	}
@@ -854,7 +832,7 @@ func (r *Replicator) resolve(ctx context.Context) error {
 	r.readMu.Unlock()
 	r.smu.RUnlock()
 	if stateErr != nil {
-		r.mat, r.matOf = NewShown(), nil // what it showed is unknown
+		r.mat, r.matOf = merge.NewShown(), nil // what it showed is unknown
 		return stateErr
 	}
 
@@ -920,7 +898,7 @@ func (r *Replicator) store(ctx context.Context, seq uint64, upd []Entry, gone []
 			later(m.UUID) // a local write changed it after this resolution
 			continue
 		}
-		fp := fingerprint(m)
+		fp := merge.Fingerprint(m)
 		if old, ok := r.shown[m.UUID]; ok && old == fp {
 			continue
 		}
@@ -1114,18 +1092,18 @@ func (r *Replicator) Conflicts() []Conflict {
 // StoreDigest computes the digest of what the store holds, by reading
 // every entry: it equals the state's digest once the store is settled.
 func (r *Replicator) StoreDigest() ([32]byte, error) {
-	var d digestSum
+	var d merge.DigestSum
 	err := r.eng.ForEachEntry(func(en *directory.Entry) error {
-		u, err := ParseUUID(en.First("entryUUID"))
+		u, err := merge.ParseUUID(en.First("entryUUID"))
 		if err != nil {
 			return err
 		}
 		fp := r.storedFingerprint(u, en)
-		d.add(&fp, 1)
+		d.Add(&fp)
 		return nil
 	})
 	if err != nil {
 		return [32]byte{}, err
 	}
-	return d.sum(), nil
+	return d.Sum(), nil
 }

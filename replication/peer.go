@@ -15,6 +15,7 @@ import (
 
 	ber "github.com/go-asn1-ber/asn1-ber"
 	goldap "github.com/go-ldap/ldap/v3"
+	"github.com/switchboard-ldap/switchboard/replication/wire"
 )
 
 // PeerConfig names a replica to pull from.
@@ -374,7 +375,7 @@ func (p *Peer) pullOnce(ctx context.Context, conn *goldap.Conn) (bool, error) {
 	if res.Value == nil {
 		return false, errors.New("pull: response without a value")
 	}
-	resp, err := DecodePullResponse(res.Value.Data.Bytes())
+	resp, err := wire.DecodePullResponse(res.Value.Data.Bytes())
 	if err != nil {
 		return false, err
 	}

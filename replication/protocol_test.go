@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/switchboard-ldap/switchboard/change"
+	"github.com/switchboard-ldap/switchboard/replication/wire"
 )
 
 func samplePull() (*PullRequest, *PullResponse) {
@@ -21,14 +22,14 @@ func samplePull() (*PullRequest, *PullResponse) {
 
 func TestPullRoundTrip(t *testing.T) {
 	q, p := samplePull()
-	q2, err := DecodePullRequest(q.AppendBinary(nil))
+	q2, err := wire.DecodePullRequest(q.AppendBinary(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(q2.AppendBinary(nil), q.AppendBinary(nil)) {
 		t.Fatalf("request round trip: %+v", q2)
 	}
-	p2, err := DecodePullResponse(p.AppendBinary(nil))
+	p2, err := wire.DecodePullResponse(p.AppendBinary(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +39,7 @@ func TestPullRoundTrip(t *testing.T) {
 	// Every truncation is an error, never a panic.
 	b := p.AppendBinary(nil)
 	for i := range b {
-		if _, err := DecodePullResponse(b[:i]); err == nil {
+		if _, err := wire.DecodePullResponse(b[:i]); err == nil {
 			t.Fatalf("truncated at %d: no error", i)
 		}
 	}
@@ -52,16 +53,16 @@ func FuzzDecodePull(f *testing.F) {
 	sl := testSealer(f, 1, "employeeNumber")
 	f.Add(sealedPull(sl).AppendBinary(nil))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if q, err := DecodePullRequest(b); err == nil {
+		if q, err := wire.DecodePullRequest(b); err == nil {
 			enc := q.AppendBinary(nil)
-			q2, err := DecodePullRequest(enc)
+			q2, err := wire.DecodePullRequest(enc)
 			if err != nil || !bytes.Equal(q2.AppendBinary(nil), enc) {
 				t.Fatalf("a decoded request does not round-trip: %v", err)
 			}
 		}
-		if p, err := DecodePullResponse(b); err == nil {
+		if p, err := wire.DecodePullResponse(b); err == nil {
 			enc := p.AppendBinary(nil)
-			if p2, err := DecodePullResponse(enc); err != nil || !bytes.Equal(p2.AppendBinary(nil), enc) {
+			if p2, err := wire.DecodePullResponse(enc); err != nil || !bytes.Equal(p2.AppendBinary(nil), enc) {
 				t.Fatalf("a decoded response does not round-trip: %v", err)
 			}
 			// What a consumer does next: open the sealed values, or

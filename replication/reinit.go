@@ -3,13 +3,10 @@ package replication
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"runtime"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +18,8 @@ import (
 	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/ldap"
+	"github.com/switchboard-ldap/switchboard/replication/merge"
+	"github.com/switchboard-ldap/switchboard/replication/wire"
 )
 
 // Side records of the persistent State (see the package documentation).
@@ -88,6 +87,9 @@ type reinitTracker struct {
 
 // ErrReinitRunning is returned by Reinitialise while another runs.
 var ErrReinitRunning = errors.New("replication: a reinitialisation is already running")
+
+// ErrNoPeer reports a peer name the Replicator does not know.
+var ErrNoPeer = errors.New("replication: no such peer")
 
 func (t *reinitTracker) start(peer string) bool {
 	t.mu.Lock()
@@ -425,7 +427,7 @@ func (r *Replicator) fetchSnapshot(ctx context.Context, cfg PeerConfig) (*fetche
 		dropped = false
 		if resp.Status == SnapshotGone {
 			if snap == nil {
-				return nil, fmt.Errorf("%w: the supplier lost a snapshot it had not given", ErrWire)
+				return nil, fmt.Errorf("%w: the supplier lost a snapshot it had not given", wire.ErrWire)
 			}
 			r.log.Warn("replication: the supplier no longer holds the snapshot; starting again", "peer", cfg.Name, "reason", resp.Reason)
 			snap, cursor = nil, UUID{}
@@ -443,7 +445,7 @@ func (r *Replicator) fetchSnapshot(ctx context.Context, cfg PeerConfig) (*fetche
 				return nil, errors.New("the supplier holds no data")
 			}
 			snap = &fetchedSnapshot{id: resp.ID, gen: resp.Generation, supplier: resp.Supplier, vector: resp.Vector,
-				state: NewState(r.schema), raw: &rawStates{}}
+				state: merge.NewState(r.schema), raw: &rawStates{}}
 			snap.state.SetSealer(r.eng.Sealer()) // sealed values are checked, and stay sealed in raw
 			snap.state.SetSource(snap.raw, r.cfg.StateCacheEntries)
 			snap.state.SetFloor(resp.Floor)
@@ -451,12 +453,12 @@ func (r *Replicator) fetchSnapshot(ctx context.Context, cfg PeerConfig) (*fetche
 				s.Snapshot, s.Total, s.Vector = resp.ID.String(), resp.Total, vectorText(resp.Vector)
 			})
 		} else if resp.ID != snap.id || resp.Generation != snap.gen {
-			return nil, fmt.Errorf("%w: a chunk of snapshot %s answered for snapshot %s", ErrWire, resp.ID, snap.id)
+			return nil, fmt.Errorf("%w: a chunk of snapshot %s answered for snapshot %s", wire.ErrWire, resp.ID, snap.id)
 		}
 		n := 0
 		for _, e := range resp.Entries {
 			if e.UUID.Compare(cursor) <= 0 {
-				return nil, fmt.Errorf("%w: snapshot entry %s is not after the cursor %s", ErrWire, e.UUID, cursor)
+				return nil, fmt.Errorf("%w: snapshot entry %s is not after the cursor %s", wire.ErrWire, e.UUID, cursor)
 			}
 			// Checked whole, kept encoded: the State holds only what
 			// resolving names needs, and reads the rest when needed.
@@ -488,7 +490,7 @@ func retryable(err error) bool {
 			return false
 		}
 	}
-	return !errors.Is(err, ErrWire) && !errors.Is(err, ErrEntryStateSyntax) && !errors.Is(err, ErrSealing) && !errors.Is(err, directory.ErrSealed)
+	return !errors.Is(err, wire.ErrWire) && !errors.Is(err, merge.ErrEntryStateSyntax) && !errors.Is(err, ErrSealing) && !errors.Is(err, directory.ErrSealed) && !errors.Is(err, merge.ErrSealed)
 }
 
 func requestSnapshot(conn *goldap.Conn, q *SnapshotRequest) (*SnapshotResponse, error) {
@@ -498,9 +500,9 @@ func requestSnapshot(conn *goldap.Conn, q *SnapshotRequest) (*SnapshotResponse, 
 		return nil, err
 	}
 	if res.Value == nil {
-		return nil, fmt.Errorf("%w: snapshot response without a value", ErrWire)
+		return nil, fmt.Errorf("%w: snapshot response without a value", wire.ErrWire)
 	}
-	return DecodeSnapshotResponse(res.Value.Data.Bytes())
+	return wire.DecodeSnapshotResponse(res.Value.Data.Bytes())
 }
 
 // recordBatch bounds the records of one install transaction.
@@ -894,31 +896,22 @@ func (t *reinitTracker) context() context.Context {
 	return t.baseCtx
 }
 
-// serveReinit starts reinitialising this replica from the peer named in
-// the path, in the background, and answers 202 with the status.
-func (r *Replicator) serveReinit(w http.ResponseWriter, req *http.Request) {
-	p := r.Peer(req.PathValue("name"))
+// StartReinit starts reinitialising this replica from the named peer, in
+// the background (ReinitStatus reports its progress); chunk, if
+// positive, sizes the snapshot's chunks. It fails with ErrNoPeer or
+// ErrReinitRunning.
+func (r *Replicator) StartReinit(peer string, chunk int) error {
+	p := r.Peer(peer)
 	if p == nil {
-		http.Error(w, "no such peer", http.StatusNotFound)
-		return
+		return fmt.Errorf("%w: %q", ErrNoPeer, peer)
 	}
 	cfg := p.cfg
-	if v := req.URL.Query().Get("chunk_bytes"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			http.Error(w, "chunk_bytes: want a positive number", http.StatusBadRequest)
-			return
-		}
-		cfg.SnapshotChunk = n
+	if chunk > 0 {
+		cfg.SnapshotChunk = chunk
 	}
 	if !r.reinit.start(cfg.Name) {
-		http.Error(w, ErrReinitRunning.Error(), http.StatusConflict)
-		return
+		return ErrReinitRunning
 	}
 	go r.reinitialise(r.reinit.context(), cfg, "")
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusAccepted)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.Encode(r.ReinitStatus())
+	return nil
 }

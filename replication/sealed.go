@@ -1,29 +1,18 @@
 package replication
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/replication/merge"
+	"github.com/switchboard-ldap/switchboard/replication/wire"
 )
 
 // Sealed attributes between replicas (see "Sealed attributes" in the
 // package documentation).
-
-// Sealing is what a replica says of its sealed attributes in its pull and
-// snapshot responses: the KeyID of its sealing key and the attributes it
-// seals (canonical names, in lower-case order). The zero Sealing: it
-// seals none.
-type Sealing struct {
-	Key        directory.KeyID
-	Attributes []string
-}
-
-// IsZero reports whether the replica seals no attribute.
-func (s Sealing) IsZero() bool { return len(s.Attributes) == 0 }
 
 // sealingOf returns what sl seals.
 func sealingOf(sl *directory.Sealer) Sealing {
@@ -32,42 +21,7 @@ func sealingOf(sl *directory.Sealer) Sealing {
 		return Sealing{}
 	}
 	slices.SortFunc(names, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
-	return Sealing{Key: sl.KeyID(), Attributes: names}
-}
-
-// appendSealing appends s's wire form: key ID (8) | n (uvarint) × name
-// (uvarint length, bytes).
-func appendSealing(b []byte, s Sealing) []byte {
-	b = append(b, s.Key[:]...)
-	b = binary.AppendUvarint(b, uint64(len(s.Attributes)))
-	for _, n := range s.Attributes {
-		b = appendString(b, n)
-	}
-	return b
-}
-
-// sealing reads what appendSealing wrote. A response that carries it
-// seals at least one attribute, each named once.
-func (r *wireReader) sealing() Sealing {
-	var s Sealing
-	copy(s.Key[:], r.take(len(s.Key)))
-	n := r.count(2)
-	for i := 0; i < n && r.err == nil; i++ {
-		l := r.uvarint()
-		if r.err == nil && (l == 0 || l > uint64(len(r.b))) {
-			r.err = ErrWire
-			break
-		}
-		name := string(r.take(int(l)))
-		if r.err == nil && slices.ContainsFunc(s.Attributes, func(x string) bool { return strings.EqualFold(x, name) }) {
-			r.err = fmt.Errorf("%w: sealed attribute %q named twice", ErrWire, name)
-		}
-		s.Attributes = append(s.Attributes, name)
-	}
-	if r.err == nil && n == 0 {
-		r.err = fmt.Errorf("%w: sealing without attributes", ErrWire)
-	}
-	return s
+	return Sealing{Key: wire.KeyID(sl.KeyID()), Attributes: names}
 }
 
 // ErrSealing is returned (wrapped) when this replica cannot take a peer's
@@ -124,21 +78,17 @@ func openPulled(peer string, resp *PullResponse, mine *directory.Sealer) error {
 }
 
 // opSealed reports whether o carries sealed values (an attribute name
-// marked with sealedMark).
+// marked with merge.SealedMark).
 func opSealed(o *Op) bool {
 	for i := range o.Attrs {
-		if isSealedName(o.Attrs[i].Name) {
+		if merge.IsSealedName(o.Attrs[i].Name) {
 			return true
 		}
 	}
 	for i := range o.Mods {
-		if isSealedName(o.Mods[i].Attr) {
+		if merge.IsSealedName(o.Mods[i].Attr) {
 			return true
 		}
 	}
 	return false
 }
-
-// isSealedName reports whether an attribute name in an encoded op or
-// entry state carries sealedMark: its values are sealed.
-func isSealedName(name string) bool { return len(name) > 0 && name[0] == sealedMark }

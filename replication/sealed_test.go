@@ -10,6 +10,8 @@ import (
 
 	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/replication/merge"
+	"github.com/switchboard-ldap/switchboard/replication/wire"
 )
 
 const (
@@ -45,19 +47,19 @@ func sealedPull(sl *directory.Sealer) *PullResponse {
 // and attributes opens them, any other refuses the whole batch.
 func TestPullSealedRoundTrip(t *testing.T) {
 	sl := testSealer(t, 1, "employeeNumber")
-	wire := sealedPull(sl).AppendBinary(nil)
-	if bytes.Contains(wire, []byte(sealedSecret)) {
+	msg := sealedPull(sl).AppendBinary(nil)
+	if bytes.Contains(msg, []byte(sealedSecret)) {
 		t.Fatal("the pull response holds a sealed value in clear")
 	}
-	if !bytes.Contains(wire, []byte(sealedControl)) {
+	if !bytes.Contains(msg, []byte(sealedControl)) {
 		t.Fatal("control: the clear value is not in the response")
 	}
-	if wire[0] != pullResponseSealed {
-		t.Fatalf("version %d, want %d", wire[0], pullResponseSealed)
+	if msg[0] != wire.PullResponseSealed {
+		t.Fatalf("version %d, want %d", msg[0], wire.PullResponseSealed)
 	}
 	decode := func() *PullResponse {
 		t.Helper()
-		p, err := DecodePullResponse(wire)
+		p, err := wire.DecodePullResponse(msg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -95,22 +97,22 @@ func TestPullSealedRoundTrip(t *testing.T) {
 	// may still serve values sealed in its log: the key decides.
 	unlisted := sealedPull(sl)
 	unlisted.Sealing = Sealing{}
-	wire2 := unlisted.AppendBinary(nil)
-	if wire2[0] != pullResponseVersion {
-		t.Fatalf("a supplier sealing nothing writes version %d", wire2[0])
+	msg2 := unlisted.AppendBinary(nil)
+	if msg2[0] != wire.PullResponseVersion {
+		t.Fatalf("a supplier sealing nothing writes version %d", msg2[0])
 	}
-	p2, err := DecodePullResponse(wire2)
+	p2, err := wire.DecodePullResponse(msg2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := openPulled("r2", p2, testSealer(t, 2)); !errors.Is(err, ErrSealing) || !errors.Is(err, directory.ErrSealed) {
 		t.Errorf("sealed values under another key: %v", err)
 	}
-	p2, _ = DecodePullResponse(wire2)
+	p2, _ = wire.DecodePullResponse(msg2)
 	if err := openPulled("r2", p2, nil); !errors.Is(err, ErrSealing) {
 		t.Errorf("sealed values without a key: %v", err)
 	}
-	p2, _ = DecodePullResponse(wire2)
+	p2, _ = wire.DecodePullResponse(msg2)
 	if err := openPulled("r2", p2, testSealer(t, 1)); err != nil || p2.Ops[0].Attrs[1].Values[0] != sealedSecret {
 		t.Errorf("sealed values, same key: %v", err)
 	}
@@ -120,7 +122,7 @@ func TestPullSealedRoundTrip(t *testing.T) {
 // with the same key only.
 func TestEntryStateSealed(t *testing.T) {
 	sl := testSealer(t, 1, "employeeNumber")
-	s := NewState(nil)
+	s := merge.NewState(nil)
 	s.SetSealer(sl)
 	apply := func(st *State, ops ...*Op) {
 		for _, o := range ops {
@@ -136,14 +138,14 @@ func TestEntryStateSealed(t *testing.T) {
 	if !ok {
 		t.Fatal("no state")
 	}
-	if b[0] != EntryStateSealed || bytes.Contains(b, []byte(sealedSecret)) || !bytes.Contains(b, []byte(sealedControl)) {
+	if b[0] != merge.EntryStateSealed || bytes.Contains(b, []byte(sealedSecret)) || !bytes.Contains(b, []byte(sealedControl)) {
 		t.Fatalf("format %d; sealed value in clear: %v; control present: %v", b[0], bytes.Contains(b, []byte(sealedSecret)), bytes.Contains(b, []byte(sealedControl)))
 	}
-	if plain, _ := s.AppendEntryState(nil, id(1)); plain[0] != EntryStateFormat {
+	if plain, _ := s.AppendEntryState(nil, id(1)); plain[0] != merge.EntryStateFormat {
 		t.Fatalf("an entry without sealed values: format %d", plain[0])
 	}
 
-	same := NewState(nil)
+	same := merge.NewState(nil)
 	same.SetSealer(testSealer(t, 1, "employeeNumber"))
 	apply(same, suffixAdd())
 	if err := same.LoadEntryState(u, b); err != nil {
@@ -159,7 +161,7 @@ func TestEntryStateSealed(t *testing.T) {
 	}
 
 	for name, sl := range map[string]*directory.Sealer{"no key": nil, "another key": testSealer(t, 2, "employeeNumber")} {
-		other := NewState(nil)
+		other := merge.NewState(nil)
 		other.SetSealer(sl)
 		if err := other.CheckEntryState(b); !errors.Is(err, directory.ErrSealed) {
 			t.Errorf("%s: CheckEntryState %v, want ErrSealed", name, err)
@@ -287,7 +289,7 @@ func (tr *testReplica) uuidOf(t testing.TB, dn string) UUID {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, err := ParseUUID(en.First("entryUUID"))
+	u, err := merge.ParseUUID(en.First("entryUUID"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +312,7 @@ func BenchmarkEntryStateSealed(b *testing.B) {
 		{"sealed", testSealer(b, 1, "employeeNumber", "homePhone")},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			s := NewState(nil)
+			s := merge.NewState(nil)
 			s.SetSealer(tc.sl)
 			for _, o := range []*Op{suffixAdd(), person} {
 				if err := s.Apply(o); err != nil {

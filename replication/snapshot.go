@@ -11,6 +11,7 @@ import (
 	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/ldap"
+	"github.com/switchboard-ldap/switchboard/replication/wire"
 )
 
 // Snapshot limits of a supplier.
@@ -155,7 +156,7 @@ func (r *Replicator) takeSnapshot(consumer uint16) (*heldSnapshot, error) {
 	if r.generation.IsZero() {
 		return nil, &ldap.Error{Code: ldap.Unavailable, Message: "replication snapshot: the supplier holds no data yet"}
 	}
-	h := &heldSnapshot{id: newSnapshotID(), consumer: consumer, gen: r.generation, floor: r.state.Floor(), vector: r.vector.Clone()}
+	h := &heldSnapshot{id: wire.NewSnapshotID(), consumer: consumer, gen: r.generation, floor: r.state.Floor(), vector: r.vector.Clone()}
 	if self := r.Replica(); !h.vector[self].Less(below) {
 		h.vector[self] = below.Prev()
 	}
@@ -171,7 +172,7 @@ func (r *Replicator) takeSnapshot(consumer uint16) (*heldSnapshot, error) {
 			// copying it every time it doubles.
 			h.data = slices.Grow(h.data, len(h.data)/i*(len(h.uuids)-i)*9/8)
 		}
-		if stored != nil && r.state.isEvicted(h.uuids[i]) {
+		if stored != nil && r.state.IsEvicted(h.uuids[i]) {
 			h.data = append(h.data, stored...)
 		} else {
 			h.data, _ = r.state.AppendEntryState(h.data, h.uuids[i])
@@ -249,7 +250,7 @@ func (s *Supplier) ServeSnapshot(_ context.Context, w ldap.ResponseWriter, r *ld
 		w.WriteResult(&ldap.Result{Code: ldap.InsufficientAccessRights, Diagnostic: "replication snapshot: this identity is not a replication peer"})
 		return
 	}
-	q, err := DecodeSnapshotRequest(r.Extended.Value)
+	q, err := wire.DecodeSnapshotRequest(r.Extended.Value)
 	if err != nil {
 		w.WriteResult(&ldap.Result{Code: ldap.ProtocolError, Diagnostic: err.Error()})
 		return

@@ -67,9 +67,9 @@ func TestSnapshotResyncScale(t *testing.T) {
 	_, vec := a.rep.Position()
 	var parent UUID
 	a.rep.smu.RLock()
-	for u, e := range a.rep.state.entries {
-		if len(e.places) > 0 && !e.places[0].parent.IsRoot() {
-			parent = u
+	for _, e := range a.rep.state.Materialize() {
+		if !e.Parent.IsRoot() {
+			parent = e.UUID
 		}
 	}
 	a.rep.smu.RUnlock()

@@ -18,6 +18,8 @@ import (
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/directory/frontend"
 	"github.com/switchboard-ldap/switchboard/ldap"
+	"github.com/switchboard-ldap/switchboard/replication/merge"
+	"github.com/switchboard-ldap/switchboard/replication/wire"
 	"github.com/switchboard-ldap/switchboard/schema"
 )
 
@@ -173,25 +175,25 @@ func (tr *testReplica) settle() [32]byte {
 
 func sampleSnapshot() (*SnapshotRequest, *SnapshotResponse) {
 	c := change.CSN{Time: 1_700_000_000_000_000, Counter: 3, Replica: 2}
-	s := NewState(nil)
+	s := merge.NewState(nil)
 	s.Apply(&Op{CSN: c, Kind: change.Add, Entry: UUID{9}, RDN: "dc=example,dc=com", Attrs: []Attribute{{Name: "dc", Values: []string{"example"}}}})
 	s.Apply(&Op{CSN: c.WithSub(1), Kind: change.Add, Entry: UUID{10}, Parent: UUID{9}, RDN: "cn=a", Attrs: []Attribute{{Name: "cn", Values: []string{"a"}}}})
 	e1, _ := s.AppendEntryState(nil, UUID{9})
 	e2, _ := s.AppendEntryState(nil, UUID{10})
 	q := &SnapshotRequest{Consumer: 7, ID: SnapshotID{4, 5}, After: UUID{8}, MaxBytes: 4096}
 	p := &SnapshotResponse{Status: SnapshotOK, ID: SnapshotID{4, 5}, Generation: Generation{1, 2, 3}, Supplier: 2, Done: true,
-		Floor: c, Vector: Vector{2: c.WithSub(1)}, Total: 2, Entries: []SnapshotEntry{{UUID{9}, e1}, {UUID{10}, e2}}}
+		Floor: c, Vector: Vector{2: c.WithSub(1)}, Total: 2, Entries: []SnapshotEntry{{UUID: UUID{9}, State: e1}, {UUID: UUID{10}, State: e2}}}
 	return q, p
 }
 
 func TestSnapshotWireRoundTrip(t *testing.T) {
 	q, p := sampleSnapshot()
-	q2, err := DecodeSnapshotRequest(q.AppendBinary(nil))
+	q2, err := wire.DecodeSnapshotRequest(q.AppendBinary(nil))
 	if err != nil || *q2 != *q {
 		t.Fatalf("request round trip: %+v %v", q2, err)
 	}
 	enc := p.AppendBinary(nil)
-	p2, err := DecodeSnapshotResponse(enc)
+	p2, err := wire.DecodeSnapshotResponse(enc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,19 +201,19 @@ func TestSnapshotWireRoundTrip(t *testing.T) {
 		t.Fatalf("response round trip: %+v", p2)
 	}
 	for i := range enc {
-		if _, err := DecodeSnapshotResponse(enc[:i]); err == nil {
+		if _, err := wire.DecodeSnapshotResponse(enc[:i]); err == nil {
 			t.Fatalf("response truncated at %d: no error", i)
 		}
 	}
 	qb := q.AppendBinary(nil)
 	for i := range qb {
-		if _, err := DecodeSnapshotRequest(qb[:i]); err == nil {
+		if _, err := wire.DecodeSnapshotRequest(qb[:i]); err == nil {
 			t.Fatalf("request truncated at %d: no error", i)
 		}
 	}
 	// Entries out of order are refused.
 	p.Entries[0], p.Entries[1] = p.Entries[1], p.Entries[0]
-	if _, err := DecodeSnapshotResponse(p.AppendBinary(nil)); !errors.Is(err, ErrWire) {
+	if _, err := wire.DecodeSnapshotResponse(p.AppendBinary(nil)); !errors.Is(err, wire.ErrWire) {
 		t.Fatalf("entries out of order: %v", err)
 	}
 }
@@ -224,7 +226,7 @@ func FuzzDecodeSnapshot(f *testing.F) {
 	f.Add(gone.AppendBinary(nil))
 	f.Add([]byte{1, 0})
 	sl := testSealer(f, 1, "description")
-	sealed := NewState(testSchema{})
+	sealed := merge.NewState(testSchema{})
 	sealed.SetSealer(sl)
 	for _, o := range []*Op{suffixAdd(), opAdd(at(2, 1), id(2), suffix, "cn=a", "cn: a", "description: x")} {
 		if err := sealed.Apply(o); err != nil {
@@ -235,24 +237,24 @@ func FuzzDecodeSnapshot(f *testing.F) {
 	f.Add((&SnapshotResponse{ID: SnapshotID{1}, Generation: Generation{2}, Supplier: 3, Done: true, Vector: Vector{1: at(2, 1)}, Total: 1,
 		Entries: []SnapshotEntry{{UUID: id(2), State: st}}, Sealing: sealingOf(sl)}).AppendBinary(nil))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if q, err := DecodeSnapshotRequest(b); err == nil {
+		if q, err := wire.DecodeSnapshotRequest(b); err == nil {
 			enc := q.AppendBinary(nil)
-			if q2, err := DecodeSnapshotRequest(enc); err != nil || *q2 != *q {
+			if q2, err := wire.DecodeSnapshotRequest(enc); err != nil || *q2 != *q {
 				t.Fatalf("a decoded request does not round-trip: %v", err)
 			}
 		}
-		p, err := DecodeSnapshotResponse(b)
+		p, err := wire.DecodeSnapshotResponse(b)
 		if err != nil {
 			return
 		}
 		enc := p.AppendBinary(nil)
-		p2, err := DecodeSnapshotResponse(enc)
+		p2, err := wire.DecodeSnapshotResponse(enc)
 		if err != nil || !bytes.Equal(p2.AppendBinary(nil), enc) {
 			t.Fatalf("a decoded response does not round-trip: %v", err)
 		}
 		// What a consumer does with it: load every entry, refusing
 		// (never panicking on) a malformed state.
-		s := NewState(nil)
+		s := merge.NewState(nil)
 		s.SetSealer(sl)
 		for _, e := range p.Entries {
 			s.LoadEntryState(e.UUID, e.State)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/ldap"
+	"github.com/switchboard-ldap/switchboard/replication/merge"
 	"github.com/switchboard-ldap/switchboard/schema"
 )
 
@@ -314,7 +315,7 @@ func (s *Syncrepl) load() error {
 		if (en.NDN != base || s.cfg.KeepBase) && !ldap.IsBelowNDN(en.NDN, base) {
 			return nil
 		}
-		id, err := ParseUUID(en.First("entryUUID"))
+		id, err := merge.ParseUUID(en.First("entryUUID"))
 		if err != nil {
 			return nil
 		}

@@ -48,6 +48,7 @@ const (
 	DefaultSessionIdle   = 30 * time.Second
 	DefaultSessionMaxAge = 2 * time.Minute
 	DefaultMaxConns      = 256
+	DefaultWriteIdle     = 30 * time.Second
 )
 
 // Directory is what the web surfaces need to know of the directory
@@ -82,6 +83,13 @@ type Server struct {
 	// bound); ConnLimitExempt are addresses it does not count.
 	MaxConnsPerAddr int
 	ConnLimitExempt []netip.Prefix
+	// WriteIdle bounds how long one write of a response may wait for the
+	// client to read (0: DefaultWriteIdle). It is a deadline renewed at
+	// every write rather than http.Server.WriteTimeout, which bounds the
+	// whole response: a large address book may take minutes to send to a
+	// slow phone, but a client that stops reading loses its connection
+	// after WriteIdle instead of holding it, and a handler, for ever.
+	WriteIdle time.Duration
 
 	mux      http.ServeMux
 	srv      *http.Server
@@ -96,13 +104,53 @@ type Server struct {
 func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 
 // Handler is the server's handler: the mounted surfaces behind the
-// headers every response carries.
+// headers every response carries, each write under the WriteIdle
+// deadline.
 func (s *Server) Handler() http.Handler {
+	idle := s.WriteIdle
+	if idle <= 0 {
+		idle = DefaultWriteIdle
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
-		s.mux.ServeHTTP(w, r)
+		iw := &idleWriter{ResponseWriter: w, rc: http.NewResponseController(w), idle: idle}
+		// Renewed before the handler too (the deadline of a response
+		// before it on the connection has passed) and after it, for what
+		// the server sends when the handler returns.
+		iw.renew()
+		defer iw.renew()
+		s.mux.ServeHTTP(iw, r)
 	})
 }
+
+// idleWriter renews the connection's write deadline before each write and
+// flush of a response.
+type idleWriter struct {
+	http.ResponseWriter
+	rc   *http.ResponseController
+	idle time.Duration
+}
+
+func (w *idleWriter) renew() { w.rc.SetWriteDeadline(time.Now().Add(w.idle)) }
+
+func (w *idleWriter) Write(b []byte) (int, error) {
+	w.renew()
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *idleWriter) WriteHeader(code int) {
+	w.renew()
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Flush sends what is buffered (http.Flusher), under the same deadline.
+func (w *idleWriter) Flush() {
+	w.renew()
+	w.rc.Flush()
+}
+
+// Unwrap gives http.ResponseController the underlying writer.
+func (w *idleWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // Serve answers HTTP requests on l until Shutdown.
 func (s *Server) Serve(l net.Listener) error {

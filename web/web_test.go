@@ -3,12 +3,15 @@ package web
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	goldap "github.com/go-ldap/ldap/v3"
 	"github.com/switchboard-ldap/switchboard/ldap"
@@ -260,5 +263,59 @@ func TestOpenIsTheCallersUntilClose(t *testing.T) {
 	s.Shutdown(context.Background())
 	if !c.Conn().IsClosing() {
 		t.Error("Shutdown left an opened session's connection open")
+	}
+}
+
+// TestWriteIdle: a client that stops reading a large response loses its
+// connection after WriteIdle, and the handler's write fails instead of
+// blocking for ever; a handler that writes a little, then works for
+// longer than WriteIdle, still gets its response out.
+func TestWriteIdle(t *testing.T) {
+	s := &Server{Directory: fakeDirectory{}, LDAP: NewPipe(), WriteIdle: 300 * time.Millisecond}
+	stuck := make(chan error, 1)
+	s.Handle("/big", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		chunk := make([]byte, 64<<10)
+		for range 1 << 14 { // 1 GiB: far more than any socket buffers
+			if _, err := w.Write(chunk); err != nil {
+				stuck <- err
+				return
+			}
+		}
+		stuck <- nil
+	}))
+	s.Handle("/slow", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("ok")) // buffered until the handler returns
+		time.Sleep(time.Second)
+	}))
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(l)
+	t.Cleanup(func() { s.Shutdown(context.Background()) })
+
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n") // and never read
+	select {
+	case err := <-stuck:
+		if err == nil {
+			t.Fatal("1 GiB written to a client that reads nothing")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the handler is still blocked writing to a client that stopped reading")
+	}
+
+	resp, err := http.Get("http://" + l.Addr().String() + "/slow")
+	if err != nil {
+		t.Fatalf("GET /slow: %v", err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || string(body) != "ok" {
+		t.Fatalf("GET /slow: %q, %v", body, err)
 	}
 }

@@ -57,7 +57,7 @@ func readData(in io.Reader, seed uint64) (*dataset, error) {
 			return string(a.Values[0])
 		}
 		for _, a := range rec.Attrs {
-			switch strings.ToLower(a.Type) {
+			switch strings.ToLower(a.Name) {
 			case "objectclass":
 				for _, v := range a.Values {
 					if strings.EqualFold(string(v), "inetOrgPerson") {

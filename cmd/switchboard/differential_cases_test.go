@@ -60,7 +60,7 @@ func readDemoPeople(t *testing.T, path string) []demoPerson {
 		}
 		p := demoPerson{dn: rec.DN, attrs: map[string][]string{}}
 		for _, a := range rec.Attrs {
-			k := strings.ToLower(a.Type)
+			k := strings.ToLower(a.Name)
 			for _, v := range a.Values {
 				p.attrs[k] = append(p.attrs[k], string(v))
 			}

@@ -118,7 +118,7 @@ replication:
 			for i, v := range a.Values {
 				vals[i] = string(v)
 			}
-			add.Attribute(a.Type, vals)
+			add.Attribute(a.Name, vals)
 		}
 		if err := root.Add(add); err != nil {
 			t.Fatalf("demo data: add %s: %v", rec.DN, err)

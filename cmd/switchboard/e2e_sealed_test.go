@@ -5,6 +5,8 @@ package main
 import (
 	"bytes"
 	"encoding/hex"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -54,7 +56,8 @@ func decryptedStoreHolds(t *testing.T, dir, keyPath string, b []byte) bool {
 func TestSealedAttributes(t *testing.T) {
 	keyA := keyFile(t, "a.key", hex.EncodeToString)
 	keyB := keyFile(t, "b.key", hex.EncodeToString)
-	cfg := writeFile(t, "sealed.yaml", openReadAccess+"encryption:\n  attributes: [employeeNumber, homePhone]\n")
+	auditLog := filepath.Join(t.TempDir(), "audit.log")
+	cfg := writeFile(t, "sealed.yaml", openReadAccess+"encryption:\n  attributes: [employeeNumber, homePhone]\naudit:\n  file: "+auditLog+"\n")
 	sealedNum := "emp-" + hex.EncodeToString([]byte("sealed-4b1d"))
 	sealedPhone := "+1 555 " + hex.EncodeToString([]byte("ph9"))
 	clear := "clear-" + hex.EncodeToString([]byte("visible-77"))
@@ -114,6 +117,15 @@ func TestSealedAttributes(t *testing.T) {
 	if ok, _ := c.Compare(vault, "employeeNumber", newNum); !ok {
 		t.Error("compare after modify")
 	}
+	// Named by its OID, in another case, with an option-free alias form:
+	// still sealed, and still redacted in the audit log.
+	oidNum := "emp-" + hex.EncodeToString([]byte("by-oid-51a7"))
+	m = goldap.NewModifyRequest(vault, nil)
+	m.Add("2.16.840.1.113730.3.1.3", []string{oidNum})
+	m.Delete("EMPLOYEENUMBER", []string{oidNum})
+	if err := c.Modify(m); err != nil {
+		t.Fatal(err)
+	}
 	// A sealed attribute cannot name an entry.
 	a := goldap.NewAddRequest("employeeNumber=42,"+testSuffix, nil)
 	a.Attribute("objectClass", []string{"inetOrgPerson"})
@@ -137,6 +149,20 @@ func TestSealedAttributes(t *testing.T) {
 	}
 	if !decryptedStoreHolds(t, s.Data, keyA, []byte(clear)) {
 		t.Fatal("control: the decrypted store does not contain the clear description; the check proves nothing")
+	}
+	// The audit log records every write, but never a sealed value.
+	logged, err := os.ReadFile(auditLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{sealedNum, newNum, sealedPhone, oidNum} {
+		if bytes.Contains(logged, []byte(v)) {
+			t.Errorf("the audit log contains the sealed value %q", v)
+		}
+	}
+	if !bytes.Contains(logged, []byte(clear)) || !bytes.Contains(logged, []byte("employeeNumber: {REDACTED}")) ||
+		!bytes.Contains(logged, []byte("2.16.840.1.113730.3.1.3: {REDACTED}")) {
+		t.Errorf("the audit log lacks the clear description or the redacted sealed values:\n%s", logged)
 	}
 
 	// Export gives clear text; a wrong key fails clearly.

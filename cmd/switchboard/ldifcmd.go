@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -146,11 +147,7 @@ func importRecords(rd *ldif.Reader) iter.Seq2[directory.LoadRecord, error] {
 				yield(directory.LoadRecord{}, err)
 				return
 			}
-			attrs := make([]directory.Attr, len(rec.Attrs))
-			for i, a := range rec.Attrs {
-				attrs[i] = directory.Attr{Name: a.Type, Values: a.Values}
-			}
-			if !yield(directory.LoadRecord{DN: rec.DN, Attrs: attrs, Line: rec.Line}, nil) {
+			if !yield(directory.LoadRecord{DN: rec.DN, Attrs: slices.Clone(rec.Attrs), Line: rec.Line}, nil) {
 				return
 			}
 		}
@@ -201,11 +198,7 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	w := ldif.NewWriter(out)
 	err = eng.Walk(ctx, func(en *directory.Entry) error {
-		attrs := make([]ldif.Attr, len(en.Attrs))
-		for i, a := range en.Attrs {
-			attrs[i] = ldif.Attr{Type: a.Name, Values: a.Values}
-		}
-		return w.WriteEntry(en.DN, attrs)
+		return w.WriteEntry(en.DN, en.Attrs)
 	})
 	if err != nil {
 		return err

@@ -46,7 +46,7 @@ func overlays() []overlay {
 			wrap: func(r *requestPath, next directory.Backend) (directory.Backend, func() error, error) {
 				cfg := r.cfg
 				ao, err := audit.New(next, audit.Config{File: cfg.Audit.File, Sync: cfg.Audit.Sync, MaxBytes: int64(cfg.Audit.MaxBytes),
-					Keep: cfg.Audit.Keep, FailClosed: cfg.Audit.FailClosed, Logger: r.log})
+					Keep: cfg.Audit.Keep, FailClosed: cfg.Audit.FailClosed, Logger: r.log, Sealed: sealedDescription(r.eng)})
 				if err != nil {
 					return nil, nil, err
 				}
@@ -246,5 +246,21 @@ func (r *requestPath) register(fe *frontend.Frontend) error {
 func (r *requestPath) close() {
 	for _, c := range r.closers {
 		c()
+	}
+}
+
+// sealedDescription reports, for the audit log, whether an attribute
+// description as a client wrote it (a name or OID in any case, with
+// options) names a sealed attribute; nil when nothing is sealed.
+func sealedDescription(eng *directory.Engine) func(desc string) bool {
+	s := eng.Sealer()
+	if len(s.Names()) == 0 {
+		return nil
+	}
+	return func(desc string) bool {
+		if at, ok := eng.Schema().Attribute(desc); ok {
+			return s.Sealed(at.Name())
+		}
+		return s.Sealed(desc)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/switchboard-ldap/switchboard/admin"
@@ -21,6 +22,7 @@ import (
 	"github.com/switchboard-ldap/switchboard/federation"
 	"github.com/switchboard-ldap/switchboard/ldap"
 	"github.com/switchboard-ldap/switchboard/replication"
+	"github.com/switchboard-ldap/switchboard/replication/adminhttp"
 	"github.com/switchboard-ldap/switchboard/schema"
 	"github.com/switchboard-ldap/switchboard/testdata"
 	"github.com/switchboard-ldap/switchboard/web"
@@ -299,7 +301,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		defer stopRepl()
-		h := rep.Handler()
+		h := adminhttp.Handler(rep)
 		mounts = map[string]http.Handler{"/replication": h, "/replication/": h}
 	}
 	// RFC 4533 consumers write through the changelog, so that the sync
@@ -441,11 +443,7 @@ func loadLDIF(ctx context.Context, add addFunc, r io.Reader, opt ldif.ReaderOpti
 		if rec.ChangeType != "" && rec.ChangeType != ldif.ChangeAdd {
 			return n, fmt.Errorf("line %d: import takes entries, not %q change records (use ldapmodify)", rec.Line, rec.ChangeType)
 		}
-		attrs := make([]directory.Attr, len(rec.Attrs))
-		for i, a := range rec.Attrs {
-			attrs[i] = directory.Attr{Name: a.Type, Values: a.Values}
-		}
-		if err := add(ctx, rec.DN, attrs); err != nil {
+		if err := add(ctx, rec.DN, slices.Clone(rec.Attrs)); err != nil {
 			return n, fmt.Errorf("line %d: dn %q: %w", rec.Line, rec.DN, err)
 		}
 		n++

@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -105,11 +106,7 @@ func AddLDIF(t testing.TB, e *directory.Engine, text string) {
 		if rec.ChangeType != "" && rec.ChangeType != "add" {
 			t.Fatalf("directorytest: LDIF line %d: changetype %s, want entries", rec.Line, rec.ChangeType)
 		}
-		attrs := make([]directory.Attr, len(rec.Attrs))
-		for i, a := range rec.Attrs {
-			attrs[i] = directory.Attr{Name: a.Type, Values: a.Values}
-		}
-		if _, err := e.Add(context.Background(), rec.DN, attrs, directory.WriteOptions{}); err != nil {
+		if _, err := e.Add(context.Background(), rec.DN, slices.Clone(rec.Attrs), directory.WriteOptions{}); err != nil {
 			t.Fatalf("LDIF line %d: add %s: %v", rec.Line, rec.DN, err)
 		}
 	}

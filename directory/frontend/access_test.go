@@ -69,7 +69,7 @@ func TestControlsSeeOnlyReadable(t *testing.T) {
 	}
 	// Post-read after a permitted write leaves out s1's givenName.
 	m := &ldap.Request{MessageID: 5, Op: ldap.OpModifyRequest, Modify: ldap.ModifyRequest{Object: []byte("uid=s1," + staff),
-		Changes: []ldap.Change{{Operation: change.ModReplace, Attribute: ldap.Attribute{Type: []byte("description"), Values: [][]byte{[]byte("x")}}}}}}
+		Changes: []ldap.Change{{Operation: change.ModReplace, Attribute: ldap.Attribute{Name: "description", Values: [][]byte{[]byte("x")}}}}}}
 	m.Controls = []ldap.Control{selectionControl(ldap.OIDPostRead, "givenName", "description")}
 	rec = runAs(f, s3, m)
 	if rec.Code() != ldap.Success {
@@ -80,7 +80,7 @@ func TestControlsSeeOnlyReadable(t *testing.T) {
 		t.Errorf("post-read as s3 must hold description only")
 	}
 	// Writing an attribute without the right: 50 (the entry is disclosed).
-	m.Modify.Changes[0].Attribute.Type = []byte("cn")
+	m.Modify.Changes[0].Attribute.Name = "cn"
 	m.Controls = nil
 	if rec := runAs(f, s3, m); rec.Code() != ldap.InsufficientAccessRights {
 		t.Errorf("modify cn as s3: code %d, want 50", rec.Code())
@@ -279,7 +279,7 @@ func TestWriteExistenceAnswers(t *testing.T) {
 		r.Add.Entry = []byte(dn)
 		uid := strings.TrimPrefix(strings.SplitN(dn, ",", 2)[0], "uid=")
 		for _, kv := range [][2]string{{"objectClass", "inetOrgPerson"}, {"uid", uid}, {"cn", "x"}, {"sn", "x"}} {
-			r.Add.Attributes = append(r.Add.Attributes, ldap.Attribute{Type: []byte(kv[0]), Values: [][]byte{[]byte(kv[1])}})
+			r.Add.Attributes = append(r.Add.Attributes, ldap.Attribute{Name: kv[0], Values: [][]byte{[]byte(kv[1])}})
 		}
 		return r
 	}

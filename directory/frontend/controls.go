@@ -216,12 +216,12 @@ func (f *Frontend) filterValues(out *ldap.Entry, vf *directory.ValueFilter) {
 	for _, a := range out.Attributes {
 		var vals [][]byte
 		for _, v := range a.Values {
-			if vf.Match(f.engine, a.Type, v) {
+			if vf.Match(f.engine, a.Name, v) {
 				vals = append(vals, v)
 			}
 		}
 		if len(vals) > 0 {
-			kept = append(kept, ldap.EntryAttribute{Type: a.Type, Values: vals})
+			kept = append(kept, ldap.Attribute{Name: a.Name, Values: vals})
 		}
 	}
 	out.Attributes = kept

@@ -412,7 +412,7 @@ func TestAssertionOnEveryOperation(t *testing.T) {
 	pass, fail := "(sn=brown)", "(sn=adams)"
 	mod := func(assert string) *ldap.Request {
 		r := &ldap.Request{MessageID: 5, Op: ldap.OpModifyRequest, Modify: ldap.ModifyRequest{Object: []byte(s1),
-			Changes: []ldap.Change{{Operation: change.ModReplace, Attribute: ldap.Attribute{Type: []byte("description"), Values: [][]byte{[]byte("x")}}}}}}
+			Changes: []ldap.Change{{Operation: change.ModReplace, Attribute: ldap.Attribute{Name: "description", Values: [][]byte{[]byte("x")}}}}}}
 		r.Controls = []ldap.Control{filterControl(ldap.OIDAssertion, assert, true)}
 		return r
 	}
@@ -444,8 +444,8 @@ func TestAssertionOnEveryOperation(t *testing.T) {
 		}, ldap.Success},
 		{"add", func(a string) *ldap.Request {
 			r := &ldap.Request{MessageID: 8, Op: ldap.OpAddRequest, Add: ldap.AddRequest{Entry: []byte("uid=s9," + staff), Attributes: []ldap.Attribute{
-				{Type: []byte("objectClass"), Values: [][]byte{[]byte("inetOrgPerson")}}, {Type: []byte("uid"), Values: [][]byte{[]byte("s9")}},
-				{Type: []byte("cn"), Values: [][]byte{[]byte("s9")}}, {Type: []byte("sn"), Values: [][]byte{[]byte("Brown")}}}}}
+				{Name: "objectClass", Values: [][]byte{[]byte("inetOrgPerson")}}, {Name: "uid", Values: [][]byte{[]byte("s9")}},
+				{Name: "cn", Values: [][]byte{[]byte("s9")}}, {Name: "sn", Values: [][]byte{[]byte("Brown")}}}}}
 			r.Controls = []ldap.Control{filterControl(ldap.OIDAssertion, a, true)}
 			return r
 		}, ldap.Success},
@@ -499,7 +499,7 @@ func TestPreAndPostRead(t *testing.T) {
 		return out
 	}
 	r := &ldap.Request{MessageID: 5, Op: ldap.OpModifyRequest, Modify: ldap.ModifyRequest{Object: []byte("uid=s1," + staff),
-		Changes: []ldap.Change{{Operation: change.ModReplace, Attribute: ldap.Attribute{Type: []byte("sn"), Values: [][]byte{[]byte("Green")}}}}}}
+		Changes: []ldap.Change{{Operation: change.ModReplace, Attribute: ldap.Attribute{Name: "sn", Values: [][]byte{[]byte("Green")}}}}}}
 	r.Controls = []ldap.Control{selectionControl(ldap.OIDPreRead, "sn", "userPassword"), selectionControl(ldap.OIDPostRead, "sn", "uidNumber")}
 	rec := runAs(f, root, r)
 	if rec.Code() != ldap.Success {
@@ -554,7 +554,7 @@ func TestMatchedValuesAndTreeDelete(t *testing.T) {
 	got := map[string][]string{}
 	for _, a := range rec.Entries[0].Entry.Attributes {
 		for _, v := range a.Values {
-			got[a.Type] = append(got[a.Type], string(v))
+			got[a.Name] = append(got[a.Name], string(v))
 		}
 	}
 	if rec.Code() != ldap.Success || len(got) != 3 || !slices.Equal(got["sn"], []string{"Aaron"}) || !slices.Equal(got["uidNumber"], []string{"100"}) || !slices.Equal(got["givenName"], []string{"Amy"}) {

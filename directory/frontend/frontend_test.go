@@ -138,7 +138,7 @@ func TestSizeLimitAndHiddenPassword(t *testing.T) {
 	}
 	for _, e := range rec.Entries {
 		for _, a := range e.Entry.Attributes {
-			if a.Type == "userPassword" {
+			if a.Name == "userPassword" {
 				t.Fatal("userPassword returned to an anonymous client")
 			}
 		}
@@ -169,7 +169,7 @@ func TestRootDSEAndSubschema(t *testing.T) {
 	got := map[string][]string{}
 	for _, a := range rec.Entries[0].Entry.Attributes {
 		for _, v := range a.Values {
-			got[a.Type] = append(got[a.Type], string(v))
+			got[a.Name] = append(got[a.Name], string(v))
 		}
 	}
 	for attr, want := range map[string]string{
@@ -272,9 +272,9 @@ func TestBadOperationInputs(t *testing.T) {
 		r := &ldap.Request{MessageID: 3, Op: ldap.OpAddRequest}
 		r.Add.Entry = []byte(dn)
 		r.Add.Attributes = append([]ldap.Attribute{
-			{Type: []byte("objectClass"), Values: [][]byte{[]byte("inetOrgPerson")}},
-			{Type: []byte("cn"), Values: [][]byte{[]byte("X")}},
-			{Type: []byte("sn"), Values: [][]byte{[]byte("Y")}},
+			{Name: "objectClass", Values: [][]byte{[]byte("inetOrgPerson")}},
+			{Name: "cn", Values: [][]byte{[]byte("X")}},
+			{Name: "sn", Values: [][]byte{[]byte("Y")}},
 		}, extra...)
 		return r
 	}
@@ -312,7 +312,7 @@ func TestBadOperationInputs(t *testing.T) {
 		t.Errorf("odd requested attributes: code %d, %d entries", rec.Code(), len(rec.Entries))
 	}
 	for _, desc := range []string{"cn;;", "1.2.3.", "nosuch"} {
-		rec := run(rctx, person("cn=bad,dc=example,dc=com", ldap.Attribute{Type: []byte(desc), Values: [][]byte{[]byte("v")}}))
+		rec := run(rctx, person("cn=bad,dc=example,dc=com", ldap.Attribute{Name: desc, Values: [][]byte{[]byte("v")}}))
 		if rec.Code() != ldap.UndefinedAttributeType {
 			t.Errorf("add with %q: code %d", desc, rec.Code())
 		}
@@ -323,14 +323,14 @@ func TestBadOperationInputs(t *testing.T) {
 	if rec := run(rctx, noOC); rec.Code() != ldap.ObjectClassViolation {
 		t.Errorf("add without objectClass: %d", rec.Code())
 	}
-	many := ldap.Attribute{Type: []byte("description")}
+	many := ldap.Attribute{Name: "description"}
 	for i := range 100000 {
 		many.Values = append(many.Values, []byte(fmt.Sprintf("v%d", i)))
 	}
 	if rec := run(rctx, person("cn=X,dc=example,dc=com", many)); rec.Code() != ldap.Success {
 		t.Errorf("add with 100,000 values: %d %s", rec.Code(), rec.Result.Diagnostic)
 	}
-	big := ldap.Attribute{Type: []byte("description"), Values: [][]byte{make([]byte, 3<<20)}}
+	big := ldap.Attribute{Name: "description", Values: [][]byte{make([]byte, 3<<20)}}
 	for i := range big.Values[0] {
 		big.Values[0][i] = 'a' + byte(i%26)
 	}

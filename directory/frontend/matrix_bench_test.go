@@ -102,8 +102,8 @@ func buildMatrixStore(b *testing.B) (dir, user string, people []matrixPerson) {
 				attrs := make([]directory.Attr, len(rec.Attrs))
 				var p matrixPerson
 				for i, a := range rec.Attrs {
-					attrs[i] = directory.Attr{Name: a.Type, Values: a.Values}
-					switch strings.ToLower(a.Type) {
+					attrs[i] = a
+					switch strings.ToLower(a.Name) {
 					case "uid":
 						p.uid = string(a.Values[0])
 					case "mail":

@@ -259,7 +259,7 @@ func lastHash(s string) int {
 func (f *Frontend) withholdDNs(ctx context.Context, rq *access.Requester, out *ldap.Entry) {
 	for i := range out.Attributes {
 		a := &out.Attributes[i]
-		base, _ := schema.SplitOptions(a.Type)
+		base, _ := schema.SplitOptions(a.Name)
 		at, ok := f.schema.Attribute(base)
 		if !ok || !isDNValued(at) {
 			continue

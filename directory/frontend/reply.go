@@ -99,7 +99,7 @@ func (w *passwordChangedWriter) WriteResult(res *ldap.Result) error {
 
 func onlyPassword(changes []ldap.Change) bool {
 	for _, c := range changes {
-		base, _, _ := strings.Cut(string(c.Attribute.Type), ";")
+		base, _, _ := strings.Cut(c.Attribute.Name, ";")
 		if !strings.EqualFold(base, "userPassword") && base != "2.5.4.35" {
 			return false
 		}

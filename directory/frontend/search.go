@@ -125,7 +125,7 @@ func hasOptions(have, want []string) bool {
 // toLDAP selects the requested attributes of en that ea (nil: all) allows
 // to read.
 func (f *Frontend) toLDAP(en *directory.Entry, sel *selection, ea *access.EntryAccess) *ldap.Entry {
-	return f.toLDAPInto(&ldap.Entry{Attributes: make([]ldap.EntryAttribute, 0, len(en.Attrs))}, en, sel, ea)
+	return f.toLDAPInto(&ldap.Entry{Attributes: make([]ldap.Attribute, 0, len(en.Attrs))}, en, sel, ea)
 }
 
 // toLDAPInto is toLDAP building the entry in out, whose attribute list it
@@ -133,7 +133,7 @@ func (f *Frontend) toLDAP(en *directory.Entry, sel *selection, ea *access.EntryA
 func (f *Frontend) toLDAPInto(out *ldap.Entry, en *directory.Entry, sel *selection, ea *access.EntryAccess) *ldap.Entry {
 	out.DN, out.Attributes = en.DN, out.Attributes[:0]
 	if cap(out.Attributes) < len(en.Attrs) {
-		out.Attributes = make([]ldap.EntryAttribute, 0, len(en.Attrs))
+		out.Attributes = make([]ldap.Attribute, 0, len(en.Attrs))
 	}
 	if ea != nil && !ea.Entry().Has(access.Read) {
 		return out
@@ -142,7 +142,7 @@ func (f *Frontend) toLDAPInto(out *ldap.Entry, en *directory.Entry, sel *selecti
 		if !sel.wants(f, a.Name) || (ea != nil && !ea.Attr(a.Name).Has(access.Read)) {
 			continue
 		}
-		out.Attributes = append(out.Attributes, ldap.EntryAttribute{Type: a.Name, Values: a.Values})
+		out.Attributes = append(out.Attributes, a)
 	}
 	return out
 }

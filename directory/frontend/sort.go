@@ -473,7 +473,7 @@ type searchPlan struct {
 
 // entryOut selects the attributes of en for the response.
 func (f *Frontend) entryOut(en *directory.Entry, p *searchPlan) *ldap.Entry {
-	return f.entryOutInto(&ldap.Entry{Attributes: make([]ldap.EntryAttribute, 0, len(en.Attrs))}, en, p)
+	return f.entryOutInto(&ldap.Entry{Attributes: make([]ldap.Attribute, 0, len(en.Attrs))}, en, p)
 }
 
 // entryOutInto is entryOut building the entry in out (see toLDAPInto).

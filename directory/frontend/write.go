@@ -34,7 +34,7 @@ func (f *Frontend) attrName(desc string) string {
 func (f *Frontend) add(ctx context.Context, w ldap.ResponseWriter, r *ldap.Request, s *ldap.Session) {
 	attrs := make([]directory.Attr, len(r.Add.Attributes))
 	for i, a := range r.Add.Attributes {
-		attrs[i] = directory.Attr{Name: string(a.Type), Values: copyValues(a.Values)}
+		attrs[i] = directory.Attr{Name: a.Name, Values: copyValues(a.Values)}
 	}
 	if err := f.refuseCopy(string(r.Add.Entry), false, ""); err != nil {
 		writeErr(w, err)
@@ -138,7 +138,7 @@ func (f *Frontend) mayAdd(ctx context.Context, rq *access.Requester, dn string, 
 func (f *Frontend) modify(ctx context.Context, w ldap.ResponseWriter, r *ldap.Request, s *ldap.Session) {
 	mods := make([]directory.Mod, len(r.Modify.Changes))
 	for i, c := range r.Modify.Changes {
-		mods[i] = directory.Mod{Op: c.Operation, Attr: directory.Attr{Name: string(c.Attribute.Type), Values: copyValues(c.Attribute.Values)}}
+		mods[i] = directory.Mod{Op: c.Operation, Attr: directory.Attr{Name: c.Attribute.Name, Values: copyValues(c.Attribute.Values)}}
 	}
 	if err := f.refuseCopy(string(r.Modify.Object), false, ""); err != nil {
 		writeErr(w, err)

@@ -42,7 +42,7 @@ func TestDemoLDIF(t *testing.T) {
 	}
 	get := func(rec *Record, typ string) [][]byte {
 		for _, a := range rec.Attrs {
-			if strings.EqualFold(a.Type, typ) {
+			if strings.EqualFold(a.Name, typ) {
 				return a.Values
 			}
 		}

@@ -35,7 +35,7 @@ func equalAttrs(a, b []Attr) bool {
 		return false
 	}
 	for i := range a {
-		if a[i].Type != b[i].Type || !equalValues(a[i].Values, b[i].Values) {
+		if a[i].Name != b[i].Name || !equalValues(a[i].Values, b[i].Values) {
 			return false
 		}
 	}

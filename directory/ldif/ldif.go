@@ -8,11 +8,9 @@ import (
 )
 
 // Attr is one attribute of an entry: its description as written (it may
-// carry options such as "cn;lang-de") and its values in order.
-type Attr struct {
-	Type   string
-	Values [][]byte
-}
+// carry options such as "cn;lang-de") and its values in order. It is the
+// change vocabulary's attribute, shared with the engine and the wire layer.
+type Attr = change.Attribute
 
 // Mod is one modification of a "changetype: modify" record; Op's LDIF
 // keyword is its String ("add", "delete", "replace", "increment"). A

@@ -396,7 +396,7 @@ func truncate(b []byte) string {
 // addValue merges a value into attrs, keeping the order of first appearance.
 // Values of consecutive lines share one backing array (s.vbuf).
 func (s *recState) addValue(attrs []Attr, typ, val []byte) []Attr {
-	if n := len(attrs); n > 0 && equalFold(typ, attrs[n-1].Type) {
+	if n := len(attrs); n > 0 && equalFold(typ, attrs[n-1].Name) {
 		if s.tail == n-1 && len(s.vbuf) < cap(s.vbuf) {
 			s.vbuf = append(s.vbuf, val)
 			attrs[n-1].Values = s.vbuf[s.tailStart:len(s.vbuf):len(s.vbuf)]
@@ -408,7 +408,7 @@ func (s *recState) addValue(attrs []Attr, typ, val []byte) []Attr {
 	i := -1
 	if s.index == nil {
 		for j := range attrs {
-			if equalFold(typ, attrs[j].Type) {
+			if equalFold(typ, attrs[j].Name) {
 				i = j
 				break
 			}
@@ -416,7 +416,7 @@ func (s *recState) addValue(attrs []Attr, typ, val []byte) []Attr {
 		if i < 0 && len(attrs) >= 32 {
 			s.index = make(map[string]int, 2*len(attrs))
 			for j := range attrs {
-				s.scratch = lowerInto(s.scratch, attrs[j].Type)
+				s.scratch = lowerInto(s.scratch, attrs[j].Name)
 				s.index[string(s.scratch)] = j
 			}
 		}
@@ -436,7 +436,7 @@ func (s *recState) addValue(attrs []Attr, typ, val []byte) []Attr {
 	start := len(s.vbuf)
 	s.vbuf = append(s.vbuf, val)
 	s.tail, s.tailStart = len(attrs), start
-	return append(attrs, Attr{Type: s.r.internType(typ), Values: s.vbuf[start:len(s.vbuf):len(s.vbuf)]})
+	return append(attrs, Attr{Name: s.r.internType(typ), Values: s.vbuf[start:len(s.vbuf):len(s.vbuf)]})
 }
 
 // lowerInto appends src in ASCII lower case to dst[:0].
@@ -614,7 +614,7 @@ func (s *recState) modify(rec *Record, lines []span) error {
 		if reserved(desc) {
 			return perr(l.line, "attribute description %q is reserved", desc)
 		}
-		m.Attr.Type = r.internType(desc)
+		m.Attr.Name = r.internType(desc)
 		for len(lines) > 0 {
 			v := lines[0]
 			b := r.buf[v.start:v.end]
@@ -626,17 +626,17 @@ func (s *recState) modify(rec *Record, lines []span) error {
 			if err != nil {
 				return err
 			}
-			if !equalFold(typ, m.Attr.Type) {
-				return perr(v.line, "attribute %q does not match %s: %s (missing '-' line?)", typ, m.Op, m.Attr.Type)
+			if !equalFold(typ, m.Attr.Name) {
+				return perr(v.line, "attribute %q does not match %s: %s (missing '-' line?)", typ, m.Op, m.Attr.Name)
 			}
 			m.Attr.Values = append(m.Attr.Values, val)
 			lines = lines[1:]
 		}
 		switch {
 		case m.Op == change.ModAdd && len(m.Attr.Values) == 0:
-			return perr(l.line, "add: %s has no values", m.Attr.Type)
+			return perr(l.line, "add: %s has no values", m.Attr.Name)
 		case m.Op == change.ModIncrement && len(m.Attr.Values) != 1:
-			return perr(l.line, "increment: %s needs exactly one value", m.Attr.Type)
+			return perr(l.line, "increment: %s needs exactly one value", m.Attr.Name)
 		}
 		rec.Mods = append(rec.Mods, m)
 	}

@@ -18,16 +18,16 @@ func vals(s ...string) [][]byte {
 	return out
 }
 
-func attr(t string, v ...string) Attr { return Attr{Type: t, Values: vals(v...)} }
+func attr(t string, v ...string) Attr { return Attr{Name: t, Values: vals(v...)} }
 
 func fmtRecord(r *Record) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "{line %d dn %q ct %q", r.Line, r.DN, r.ChangeType)
 	for _, a := range r.Attrs {
-		fmt.Fprintf(&b, " %s=%q", a.Type, a.Values)
+		fmt.Fprintf(&b, " %s=%q", a.Name, a.Values)
 	}
 	for _, m := range r.Mods {
-		fmt.Fprintf(&b, " %s:%s=%q", m.Op, m.Attr.Type, m.Attr.Values)
+		fmt.Fprintf(&b, " %s:%s=%q", m.Op, m.Attr.Name, m.Attr.Values)
 	}
 	if r.ChangeType == ChangeModRDN {
 		fmt.Fprintf(&b, " newrdn %q del %v sup %q/%v", r.NewRDN, r.DeleteOldRDN, r.NewSuperior, r.HasNewSuperior)
@@ -99,7 +99,7 @@ func TestReaderValid(t *testing.T) {
 				"dn:\nobjectClass: top\n",
 			want: []*Record{
 				{Line: 1, DN: " cn=a,", Attrs: []Attr{attr("cn", " leading space"), attr("description", "", ""),
-					{Type: "jpegPhoto", Values: [][]byte{{0, 1, 2, 0xff}}}}},
+					{Name: "jpegPhoto", Values: [][]byte{{0, 1, 2, 0xff}}}}},
 				{Line: 7, DN: "", Attrs: []Attr{attr("objectClass", "top")}},
 			},
 		},
@@ -127,10 +127,10 @@ func TestReaderValid(t *testing.T) {
 				"delete: cn\ncn: old\n-\nreplace: sn\nsn: new\n-\nreplace: seeAlso\n-\nincrement: uidNumber\nuidNumber: 1\n",
 			want: []*Record{{Line: 1, DN: "cn=a", ChangeType: "modify", Mods: []Mod{
 				{Op: change.ModAdd, Attr: attr("mail", "a@x", "b@x")},
-				{Op: change.ModDelete, Attr: Attr{Type: "phone"}},
+				{Op: change.ModDelete, Attr: Attr{Name: "phone"}},
 				{Op: change.ModDelete, Attr: attr("cn", "old")},
 				{Op: change.ModReplace, Attr: attr("sn", "new")},
-				{Op: change.ModReplace, Attr: Attr{Type: "seeAlso"}},
+				{Op: change.ModReplace, Attr: Attr{Name: "seeAlso"}},
 				{Op: change.ModIncrement, Attr: attr("uidNumber", "1")},
 			}}},
 		},
@@ -283,7 +283,7 @@ func TestReaderURLAllowed(t *testing.T) {
 	if len(errs) > 0 || len(recs) != 1 {
 		t.Fatalf("recs %v errs %v", recs, errs)
 	}
-	if !equalAttrs(recs[0].Attrs, []Attr{{Type: "jpegPhoto", Values: [][]byte{data}}, attr("cn", "a")}) {
+	if !equalAttrs(recs[0].Attrs, []Attr{{Name: "jpegPhoto", Values: [][]byte{data}}, attr("cn", "a")}) {
 		t.Errorf("got %s", fmtRecord(recs[0]))
 	}
 	// The file's size counts against MaxRecordBytes.
@@ -353,8 +353,8 @@ func TestManyAttributeTypes(t *testing.T) {
 		t.Fatalf("%d attrs, want 40", n)
 	}
 	for i, a := range recs[0].Attrs {
-		if a.Type != fmt.Sprintf("attr%d", i) || !equalValues(a.Values, vals("v", "w")) {
-			t.Fatalf("attr %d = %s %q", i, a.Type, a.Values)
+		if a.Name != fmt.Sprintf("attr%d", i) || !equalValues(a.Values, vals("v", "w")) {
+			t.Fatalf("attr %d = %s %q", i, a.Name, a.Values)
 		}
 	}
 }

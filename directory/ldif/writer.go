@@ -81,15 +81,15 @@ func (w *Writer) WriteChange(rec *Record) error {
 	case "", ChangeAdd:
 		for _, a := range rec.Attrs {
 			for _, v := range a.Values {
-				w.valueLine(a.Type, v)
+				w.valueLine(a.Name, v)
 			}
 		}
 	case ChangeModify:
 		for _, m := range rec.Mods {
-			w.line = append(append(append(w.line[:0], m.Op.String()...), ": "...), m.Attr.Type...)
+			w.line = append(append(append(w.line[:0], m.Op.String()...), ": "...), m.Attr.Name...)
 			w.emit()
 			for _, v := range m.Attr.Values {
-				w.valueLine(m.Attr.Type, v)
+				w.valueLine(m.Attr.Name, v)
 			}
 			w.w.WriteString("-\n")
 		}
@@ -138,11 +138,11 @@ func validateRecord(rec *Record) error {
 			return fmt.Errorf("ldif: entry %q has no attributes", rec.DN)
 		}
 		for _, a := range rec.Attrs {
-			if err := checkAttr(a.Type); err != nil {
+			if err := checkAttr(a.Name); err != nil {
 				return err
 			}
 			if len(a.Values) == 0 {
-				return fmt.Errorf("ldif: attribute %q has no values", a.Type)
+				return fmt.Errorf("ldif: attribute %q has no values", a.Name)
 			}
 		}
 	case ChangeDelete:
@@ -151,14 +151,14 @@ func validateRecord(rec *Record) error {
 			if !m.Op.Valid() {
 				return fmt.Errorf("ldif: unknown modification %v", m.Op)
 			}
-			if err := checkAttr(m.Attr.Type); err != nil {
+			if err := checkAttr(m.Attr.Name); err != nil {
 				return err
 			}
 			if m.Op == change.ModAdd && len(m.Attr.Values) == 0 {
-				return fmt.Errorf("ldif: add: %s has no values", m.Attr.Type)
+				return fmt.Errorf("ldif: add: %s has no values", m.Attr.Name)
 			}
 			if m.Op == change.ModIncrement && len(m.Attr.Values) != 1 {
-				return fmt.Errorf("ldif: increment: %s needs exactly one value", m.Attr.Type)
+				return fmt.Errorf("ldif: increment: %s needs exactly one value", m.Attr.Name)
 			}
 		}
 	case ChangeModRDN, "moddn":

@@ -33,7 +33,7 @@ func TestWriterGolden(t *testing.T) {
 		&Record{DN: "cn=b", ChangeType: "add", Controls: []Control{{OID: "1.2.3", Critical: true}}, Attrs: []Attr{attr("cn", "b")}},
 		&Record{DN: "cn=c", ChangeType: "delete", Controls: []Control{{OID: "1.2.4", HasValue: true, Value: []byte("v")}, {OID: "1.2.5", HasValue: true}}},
 		&Record{DN: "cn=d", ChangeType: "modify", Mods: []Mod{
-			{Op: change.ModAdd, Attr: attr("mail", "a@x")}, {Op: change.ModDelete, Attr: Attr{Type: "phone"}},
+			{Op: change.ModAdd, Attr: attr("mail", "a@x")}, {Op: change.ModDelete, Attr: Attr{Name: "phone"}},
 			{Op: change.ModReplace, Attr: attr("sn", " x")}, {Op: change.ModIncrement, Attr: attr("n", "1")}}},
 		&Record{DN: "cn=e", ChangeType: "moddn", NewRDN: "cn=f", DeleteOldRDN: true, HasNewSuperior: true, NewSuperior: "dc=y"},
 		&Record{DN: "cn=g", ChangeType: "modrdn", NewRDN: "cn=h"},
@@ -132,7 +132,7 @@ func TestWriterFolding(t *testing.T) {
 		t.Fatal(errs)
 	}
 	if recs[0].DN != "cn="+long || string(recs[0].Attrs[0].Values[0]) != long ||
-		recs[0].Attrs[1].Type != "x-"+strings.Repeat("a", 100) || string(recs[0].Attrs[2].Values[0]) != strings.Repeat("é", 100) {
+		recs[0].Attrs[1].Name != "x-"+strings.Repeat("a", 100) || string(recs[0].Attrs[2].Values[0]) != strings.Repeat("é", 100) {
 		t.Errorf("folded record read back wrong: %s", fmtRecord(recs[0]))
 	}
 }
@@ -143,14 +143,14 @@ func TestWriterRejects(t *testing.T) {
 		rec  *Record
 	}{
 		{"no attributes", &Record{DN: "cn=a"}},
-		{"attribute without values", &Record{DN: "cn=a", Attrs: []Attr{{Type: "cn"}}}},
+		{"attribute without values", &Record{DN: "cn=a", Attrs: []Attr{{Name: "cn"}}}},
 		{"bad attribute", &Record{DN: "cn=a", Attrs: []Attr{attr("c n", "x")}}},
 		{"reserved attribute", &Record{DN: "cn=a", Attrs: []Attr{attr("changetype", "x")}}},
 		{"controls on content record", &Record{DN: "cn=a", Controls: []Control{{OID: "1.2"}}, Attrs: []Attr{attr("cn", "a")}}},
 		{"bad control OID", &Record{DN: "cn=a", ChangeType: "delete", Controls: []Control{{OID: "x"}}}},
 		{"unknown changetype", &Record{DN: "cn=a", ChangeType: "rename"}},
 		{"unknown mod", &Record{DN: "cn=a", ChangeType: "modify", Mods: []Mod{{Op: change.ModOp(9), Attr: attr("cn", "a")}}}},
-		{"add mod without values", &Record{DN: "cn=a", ChangeType: "modify", Mods: []Mod{{Op: change.ModAdd, Attr: Attr{Type: "cn"}}}}},
+		{"add mod without values", &Record{DN: "cn=a", ChangeType: "modify", Mods: []Mod{{Op: change.ModAdd, Attr: Attr{Name: "cn"}}}}},
 		{"increment two values", &Record{DN: "cn=a", ChangeType: "modify", Mods: []Mod{{Op: change.ModIncrement, Attr: attr("n", "1", "2")}}}},
 		{"DN not UTF-8", &Record{DN: "cn=\xff", Attrs: []Attr{attr("cn", "a")}}},
 		{"newrdn not UTF-8", &Record{DN: "cn=a", ChangeType: "modrdn", NewRDN: "\xff"}},
@@ -223,7 +223,7 @@ func randAttrs(rng *rand.Rand, minVals int) []Attr {
 	perm := rng.Perm(len(randTypes))[:n]
 	attrs := make([]Attr, 0, n)
 	for _, i := range perm {
-		a := Attr{Type: randTypes[i]}
+		a := Attr{Name: randTypes[i]}
 		for k := minVals + rng.IntN(3); k > 0; k-- {
 			a.Values = append(a.Values, randValue(rng))
 		}

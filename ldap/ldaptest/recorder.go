@@ -163,9 +163,9 @@ func (r *Recorder) Done() bool {
 func CopyEntry(e *ldap.Entry) ldap.Entry {
 	cp := ldap.Entry{DN: e.DN}
 	if e.Attributes != nil {
-		cp.Attributes = make([]ldap.EntryAttribute, len(e.Attributes))
+		cp.Attributes = make([]ldap.Attribute, len(e.Attributes))
 		for i, a := range e.Attributes {
-			cp.Attributes[i].Type = a.Type
+			cp.Attributes[i].Name = a.Name
 			if a.Values != nil {
 				vs := make([][]byte, len(a.Values))
 				for j, v := range a.Values {

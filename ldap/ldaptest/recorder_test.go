@@ -11,7 +11,7 @@ import (
 func TestRecorderDeepCopiesAndOrder(t *testing.T) {
 	val := []byte("alice")
 	h := ldap.HandlerFunc(func(ctx context.Context, w ldap.ResponseWriter, r *ldap.Request) {
-		e := ldap.Entry{DN: "cn=alice", Attributes: []ldap.EntryAttribute{{Type: "cn", Values: [][]byte{val}}}}
+		e := ldap.Entry{DN: "cn=alice", Attributes: []ldap.Attribute{{Name: "cn", Values: [][]byte{val}}}}
 		w.WriteEntry(&e, false, ldap.ResponseControl{OID: "1.2.3", Value: val})
 		val[0] = 'X' // the handler reuses its buffer
 		w.WriteReference([]string{"ldap://other/"})

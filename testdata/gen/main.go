@@ -462,7 +462,7 @@ func a(typ string, values ...string) ldif.Attr {
 	for i, v := range values {
 		vs[i] = []byte(v)
 	}
-	return ldif.Attr{Type: typ, Values: vs}
+	return ldif.Attr{Name: typ, Values: vs}
 }
 
 func personAttrs(rng *rand.Rand, p *person, mails map[string]bool) []ldif.Attr {

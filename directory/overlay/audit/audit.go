@@ -6,8 +6,9 @@
 //
 // Each record is a blank line, comment lines saying when, who, from where,
 // what and how it ended, then (for writes) the LDIF change record of what
-// was asked (RFC 2849; non-SAFE-STRING values in base64, password values
-// replaced by {REDACTED}), then the chain line:
+// was asked (RFC 2849; non-SAFE-STRING values in base64, values of
+// passwords and of sealed attributes (Config.Sealed) replaced by
+// {REDACTED}), then the chain line:
 //
 //	                                        <- blank line
 //	# time: 2026-11-26T21:30:00.123Z        <- RFC 3339, UTC, milliseconds
@@ -138,7 +139,7 @@ func (o *Overlay) Close() error { return o.log.Close() }
 // opErr, or with FailClosed an other (80) error if the record could not be
 // written.
 func (o *Overlay) record(ev *Event, opErr error) error {
-	err := o.log.Append(AppendRecord(nil, ev))
+	err := o.log.Append(AppendRecord(nil, ev, o.cfg.Sealed))
 	if err == nil {
 		return opErr
 	}

@@ -29,7 +29,7 @@ func TestRecordAdd(t *testing.T) {
 			{Name: "cn", Values: [][]byte{[]byte("José Müller")}},
 			{Name: "userPassword", Values: [][]byte{[]byte("s3cret"), []byte("{SSHA}abc")}},
 		}}
-	got := string(AppendRecord(nil, ev))
+	got := string(AppendRecord(nil, ev, nil))
 	want := `# time: 2026-11-26T20:30:00.123Z
 # who: cn=admin,dc=example,dc=com
 # from: 127.0.0.1:5000
@@ -81,7 +81,7 @@ func TestRecordEveryOp(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			c.ev.Time = t0
-			got := string(AppendRecord(nil, &c.ev))
+			got := string(AppendRecord(nil, &c.ev, nil))
 			lines := strings.Split(strings.TrimSuffix(got, "\n"), "\n")
 			i := 0
 			for _, l := range lines {
@@ -116,7 +116,7 @@ func TestLogIsLDIF(t *testing.T) {
 		{Op: OpDelete, DN: "uid=b,dc=example,dc=com"},
 	} {
 		ev.Time = t0
-		if err := l.Append(AppendRecord(nil, &ev)); err != nil {
+		if err := l.Append(AppendRecord(nil, &ev, nil)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -160,7 +160,7 @@ func appendN(t *testing.T, l *Log, from, n int) {
 	t.Helper()
 	for i := from; i < from+n; i++ {
 		ev := &Event{Time: t0, Op: OpDelete, DN: fmt.Sprintf("uid=u%d,dc=example,dc=com", i)}
-		if err := l.Append(AppendRecord(nil, ev)); err != nil {
+		if err := l.Append(AppendRecord(nil, ev, nil)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -356,7 +356,7 @@ func TestConcurrentAppends(t *testing.T) {
 					for i := range each {
 						ev := &Event{Time: time.Now(), Op: OpModify, DN: fmt.Sprintf("uid=w%d,dc=example,dc=com", w),
 							Mods: []directory.Mod{{Op: change.ModReplace, Attr: directory.Attr{Name: "description", Values: [][]byte{[]byte(strings.Repeat(fmt.Sprint(i), 50))}}}}}
-						if err := l.Append(AppendRecord(nil, ev)); err != nil {
+						if err := l.Append(AppendRecord(nil, ev, nil)); err != nil {
 							t.Error(err)
 							return
 						}
@@ -469,7 +469,7 @@ func FuzzVerify(f *testing.F) {
 		f.Fatal(err)
 	}
 	for i := range 3 {
-		l.Append(AppendRecord(nil, &Event{Time: t0, Op: OpDelete, DN: fmt.Sprintf("uid=%d", i)}))
+		l.Append(AppendRecord(nil, &Event{Time: t0, Op: OpDelete, DN: fmt.Sprintf("uid=%d", i)}, nil))
 	}
 	l.Close()
 	good, _ := os.ReadFile(filepath.Join(dir, "audit.log"))

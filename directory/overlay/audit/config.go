@@ -23,6 +23,12 @@ type Config struct {
 	// written. The write itself has already committed by then: see the
 	// package documentation.
 	FailClosed bool
+	// Sealed reports whether the values of an attribute description, as
+	// a client wrote it (any case, a name or an OID, with options), are
+	// sealed at rest (the configuration's encryption.attributes). The log
+	// redacts them as it redacts passwords, so that no sealed value is
+	// ever written in clear. Nil: none.
+	Sealed func(desc string) bool
 	// Logger receives write failures (at Error), rotations and recovery.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.

@@ -24,7 +24,7 @@ const (
 	OpBind   = "bind"
 )
 
-// redacted replaces every value of a password attribute.
+// redacted replaces every value of a password or sealed attribute.
 var redacted = []byte("{REDACTED}")
 
 // Event is one audited operation: who did what from where, and how it
@@ -95,8 +95,9 @@ var formatters = sync.Pool{New: func() any {
 // AppendRecord appends the body of ev's record to b: the comment lines,
 // then (for writes) the LDIF change record, each line ending in "\n". The
 // body is what the chain digest covers; the log adds the blank line before
-// it and the chain line after it.
-func AppendRecord(b []byte, ev *Event) []byte {
+// it and the chain line after it. Values of passwords, and of the
+// attributes sealed reports (nil: none), are written as {REDACTED}.
+func AppendRecord(b []byte, ev *Event, sealed func(desc string) bool) []byte {
 	b = appendComment(b, "time", ev.Time.UTC().Format("2006-01-02T15:04:05.000Z07:00"))
 	who := ev.Who
 	if who == "" {
@@ -125,12 +126,12 @@ func AppendRecord(b []byte, ev *Event) []byte {
 	case OpAdd:
 		rec.ChangeType = ldif.ChangeAdd
 		for _, a := range ev.Attrs {
-			rec.Attrs = append(rec.Attrs, ldif.Attr{Type: a.Name, Values: redact(a.Name, a.Values)})
+			rec.Attrs = append(rec.Attrs, ldif.Attr{Name: a.Name, Values: redact(a.Name, a.Values, sealed)})
 		}
 	case OpModify:
 		rec.ChangeType = ldif.ChangeModify
 		for _, m := range ev.Mods {
-			rec.Mods = append(rec.Mods, ldif.Mod{Op: m.Op, Attr: ldif.Attr{Type: m.Attr.Name, Values: redact(m.Attr.Name, m.Attr.Values)}})
+			rec.Mods = append(rec.Mods, ldif.Mod{Op: m.Op, Attr: ldif.Attr{Name: m.Attr.Name, Values: redact(m.Attr.Name, m.Attr.Values, sealed)}})
 		}
 	case OpDelete:
 		rec.ChangeType = ldif.ChangeDelete
@@ -169,9 +170,10 @@ func isSecret(desc string) bool {
 }
 
 // redact returns vals, or as many {REDACTED} values for a password
-// attribute (the count shows how many values the request carried).
-func redact(desc string, vals [][]byte) [][]byte {
-	if !isSecret(desc) {
+// attribute or one sealed reports (the count shows how many values the
+// request carried).
+func redact(desc string, vals [][]byte, sealed func(string) bool) [][]byte {
+	if !isSecret(desc) && (sealed == nil || !sealed(desc)) {
 		return vals
 	}
 	out := make([][]byte, len(vals))

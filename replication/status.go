@@ -2,9 +2,7 @@ package replication
 
 import (
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"slices"
 	"time"
 
@@ -111,89 +109,6 @@ func (r *Replicator) Status() Status {
 	}
 	out.Reinit = r.ReinitStatus()
 	return out
-}
-
-// Handler serves the replication admin API. It does no authentication
-// of its own: the admin server mounts it behind its own (package admin:
-// the root DN or an admin group member), and turns its plain-text
-// errors into problem details.
-//
-//	GET  /replication                     Status (JSON)
-//	GET  /replication/digest              the state's digest, and with
-//	                                      ?store=1 the digest of the stored
-//	                                      entries, read in full
-//	GET  /replication/conflicts           State.Conflicts
-//	GET  /replication/oplog               per origin: the op log's floor,
-//	                                      how many ops it holds, the last
-//	POST /replication/peers/{name}/pause  stop pulling from a peer
-//	POST /replication/peers/{name}/resume pull again (lifts a quarantine)
-//	POST /replication/peers/{name}/reinit  reinitialise this replica from
-//	                                      the peer's snapshot, online, then
-//	                                      go on replicating (202; progress
-//	                                      in GET /replication's "reinit";
-//	                                      ?chunk_bytes=N sizes the chunks)
-func (r *Replicator) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /replication", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, r.Status())
-	})
-	mux.HandleFunc("GET /replication/digest", func(w http.ResponseWriter, req *http.Request) {
-		st := r.Status()
-		out := map[string]any{"digest": st.Digest, "settled": st.Settled, "vector": st.Vector, "entries": st.Entries}
-		if req.URL.Query().Get("store") != "" {
-			d, err := r.StoreDigest()
-			if err != nil {
-				http.Error(w, err.Error(), http.StatusInternalServerError)
-				return
-			}
-			out["store_digest"] = hex.EncodeToString(d[:])
-		}
-		writeJSON(w, out)
-	})
-	mux.HandleFunc("GET /replication/oplog", func(w http.ResponseWriter, _ *http.Request) {
-		out, err := r.OpLog()
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		writeJSON(w, out)
-	})
-	mux.HandleFunc("GET /replication/conflicts", func(w http.ResponseWriter, _ *http.Request) {
-		type row struct {
-			Kind     string `json:"kind"`
-			Entry    string `json:"entry_uuid"`
-			DN       string `json:"dn,omitempty"`
-			WantedDN string `json:"wanted_dn,omitempty"`
-			CSN      string `json:"csn"`
-		}
-		out := []row{}
-		for _, c := range r.Conflicts() {
-			out = append(out, row{c.Kind.String(), c.Entry.String(), c.DN, c.WantedDN, c.CSN.String()})
-		}
-		writeJSON(w, out)
-	})
-	peerAction := func(act func(*Peer)) http.HandlerFunc {
-		return func(w http.ResponseWriter, req *http.Request) {
-			p := r.Peer(req.PathValue("name"))
-			if p == nil {
-				http.Error(w, "no such peer", http.StatusNotFound)
-				return
-			}
-			act(p)
-			writeJSON(w, p.Status())
-		}
-	}
-	mux.HandleFunc("POST /replication/peers/{name}/pause", peerAction((*Peer).Pause))
-	mux.HandleFunc("POST /replication/peers/{name}/resume", peerAction((*Peer).Resume))
-	mux.HandleFunc("POST /replication/peers/{name}/reinit", r.serveReinit)
-	return mux
-}
-
-func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.Encode(v)
 }
 
 // Register adds the replication metrics to reg.

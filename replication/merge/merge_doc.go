@@ -1,3 +1,18 @@
+// Package merge holds the merge rules of multi-supplier replication:
+// the replicated State, the operations (Op) that change it and how
+// concurrent ones merge (Apply, Materialize, References, sealed values
+// through the Sealer interface), the binary forms of operations and
+// entry states, and the hybrid logical Clock that issues CSNs.
+//
+// It does no I/O of its own: what it reads from a store comes through
+// interfaces the caller supplies (StateSource, Sealer), and the Clock
+// reads the wall clock through ClockConfig.Now (time.Now unless a test
+// injects another). From this module it imports only package change
+// and package ldap (for DNs); TestLayering in package replication fails
+// if it depends on a store (Badger, package directory), net/http or
+// another replication package. The store keys its forms are kept under
+// are documented once, in package replication.
+//
 // # Replicated state
 //
 // A State holds the whole directory as replication sees it, with no
@@ -143,4 +158,4 @@
 //	modify:  n { kind (1 byte: 1 add, 2 delete, 3 replace) attr (str) n { value (str) } }
 //	delete:  nothing
 //	modrdn:  parent (16) rdn (str) flags (1 byte: 0, or 1 = deleteOldRDN followed by oldRDN (str))
-package replication
+package merge

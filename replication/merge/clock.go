@@ -1,4 +1,4 @@
-package replication
+package merge
 
 import (
 	"errors"
@@ -56,6 +56,9 @@ func NewClock(cfg ClockConfig) (*Clock, error) {
 
 // Replica returns the clock's replica ID.
 func (c *Clock) Replica() uint16 { return c.replica }
+
+// Now returns the wall-clock time the Clock reads.
+func (c *Clock) Now() time.Time { return c.now() }
 
 // Next returns a new CSN, larger than every CSN issued or observed so far.
 func (c *Clock) Next() change.CSN {

@@ -1,14 +1,17 @@
-package replication
+package merge
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/switchboard-ldap/switchboard/change"
+	"github.com/switchboard-ldap/switchboard/directory"
 )
 
 // testSchema: displayName and uidNumber are single-valued; userPassword
@@ -193,4 +196,23 @@ func allOrders(t *testing.T, ops ...*Op) *State {
 		}
 	}
 	return ref
+}
+
+// testSealer returns the server's sealer with a key of 32 bytes key,
+// sealing names.
+func testSealer(t testing.TB, key byte, names ...string) *directory.Sealer {
+	t.Helper()
+	s, err := directory.NewSealer(bytes.Repeat([]byte{key}, 32), names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// heapNow returns the heap in use, in MiB, after a collection.
+func heapNow() float64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return float64(m.HeapInuse) / (1 << 20)
 }

@@ -1,4 +1,4 @@
-package replication
+package wire
 
 import (
 	"crypto/rand"
@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/switchboard-ldap/switchboard/change"
+	"github.com/switchboard-ldap/switchboard/replication/merge"
 )
 
 // OIDSnapshot names the snapshot extended operation, the full resync of a
@@ -39,7 +40,7 @@ type SnapshotID [16]byte
 // IsZero reports whether id is unset.
 func (id SnapshotID) IsZero() bool { return id == SnapshotID{} }
 
-func (id SnapshotID) String() string { return UUID(id).String() }
+func (id SnapshotID) String() string { return merge.UUID(id).String() }
 
 func newSnapshotID() SnapshotID {
 	var id SnapshotID
@@ -53,14 +54,14 @@ func newSnapshotID() SnapshotID {
 type SnapshotRequest struct {
 	Consumer uint16
 	ID       SnapshotID
-	After    UUID
+	After    merge.UUID
 	MaxBytes int // about how many bytes of entries to send; 0: the supplier's default
 }
 
 // A SnapshotEntry is one entry of a snapshot: its UUID and its state in
 // State.AppendEntryState's form.
 type SnapshotEntry struct {
-	UUID  UUID
+	UUID  merge.UUID
 	State []byte
 }
 
@@ -153,14 +154,14 @@ func (p *SnapshotResponse) AppendBinary(b []byte) []byte {
 	b = p.Floor.AppendBinary(b)
 	b = appendVector(b, p.Vector)
 	b = binary.AppendUvarint(b, uint64(p.Total))
-	b = appendString(b, p.Reason)
+	b = merge.AppendString(b, p.Reason)
 	if version == snapshotResponseSealed {
 		b = appendSealing(b, p.Sealing)
 	}
 	b = binary.AppendUvarint(b, uint64(len(p.Entries)))
 	for _, e := range p.Entries {
 		b = append(b, e.UUID[:]...)
-		b = appendString(b, string(e.State))
+		b = merge.AppendString(b, string(e.State))
 	}
 	return b
 }

@@ -1,4 +1,4 @@
-package replication
+package merge
 
 import (
 	"bytes"
@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/switchboard-ldap/switchboard/change"
-	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/ldap"
 )
 
@@ -238,13 +237,29 @@ type State struct {
 	cache *stateCache
 	// sealer seals and opens the values of sealed attributes in encoded
 	// entry states (SetSealer); nil: none are sealed.
-	sealer *directory.Sealer
+	sealer Sealer
 }
 
 // SetSealer makes AppendEntryState seal the values of the attributes sl
 // seals, and the decoders of entry states open them (see
 // EntryStateSealed). Call it on a new State, before use.
-func (s *State) SetSealer(sl *directory.Sealer) { s.sealer = sl }
+func (s *State) SetSealer(sl Sealer) { s.sealer = sl }
+
+// A Sealer seals and opens the values of sealed attributes;
+// *directory.Sealer is the one the server uses. The merge rules know it
+// only through this interface, so that they need no storage.
+type Sealer interface {
+	// Sealed reports whether the values of attribute name are sealed.
+	Sealed(name string) bool
+	// Seal appends the sealed form of v, a value of name, to dst.
+	Seal(dst []byte, name string, v []byte) []byte
+	// Open opens a value sealed by Seal; it may write over sealed.
+	Open(name string, sealed []byte) ([]byte, error)
+}
+
+// ErrSealed reports a sealed value that cannot be opened because the
+// State has no Sealer.
+var ErrSealed = errors.New("replication: sealed attribute value and no encryption key")
 
 // NewState returns an empty state. A nil schema treats every attribute
 // as multi-valued with values compared octet by octet.

@@ -1,4 +1,4 @@
-package replication
+package merge
 
 import (
 	"encoding/binary"
@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/switchboard-ldap/switchboard/change"
-	"github.com/switchboard-ldap/switchboard/directory"
 )
 
 // EntryStateFormat is the version of the binary form of one entry's
@@ -53,7 +52,7 @@ func (s *State) AppendEntryState(b []byte, u UUID) ([]byte, bool) {
 	s.resident(u, e) // on failure the attributes are missing; Err says so
 	format := byte(EntryStateFormat)
 	for i := range e.attrs {
-		if s.sealer.Sealed(e.attrs[i].name) {
+		if s.sealer != nil && s.sealer.Sealed(e.attrs[i].name) {
 			format = EntryStateSealed
 			break
 		}
@@ -72,10 +71,10 @@ func (s *State) AppendEntryState(b []byte, u UUID) ([]byte, bool) {
 	var sealed []byte
 	for i := range e.attrs {
 		a := &e.attrs[i]
-		seal := format == EntryStateSealed && s.sealer.Sealed(a.name)
+		seal := format == EntryStateSealed && s.sealer != nil && s.sealer.Sealed(a.name)
 		if seal {
 			b = binary.AppendUvarint(b, uint64(len(a.name)+1))
-			b = append(b, sealedMark)
+			b = append(b, SealedMark)
 			b = append(b, a.name...)
 		} else {
 			b = appendString(b, a.name)
@@ -158,12 +157,12 @@ func (s *State) decodeEntryState(d *opDecoder) (*entryState, error) {
 	const minAttr = 1 + 2*change.CSNSize + 1
 	for range d.count(minAttr) {
 		a := attrState{name: d.string(), nameCSN: csn(), cleared: csn()}
-		sealed := format == EntryStateSealed && isSealedName(a.name)
+		sealed := format == EntryStateSealed && IsSealedName(a.name)
 		if sealed {
 			a.name = a.name[1:]
 		}
 		a.key = strings.ToLower(a.name)
-		if d.err == nil && (a.name == "" || a.name[0] == sealedMark) {
+		if d.err == nil && (a.name == "" || a.name[0] == SealedMark) {
 			d.fail("attribute with no name")
 		}
 		const minValue = 1 + 2*change.CSNSize
@@ -174,7 +173,7 @@ func (s *State) decodeEntryState(d *opDecoder) (*entryState, error) {
 			}
 			if sealed {
 				if s.sealer == nil {
-					return nil, fmt.Errorf("%w: %s is sealed and this replica has no encryption key", directory.ErrSealed, a.name)
+					return nil, fmt.Errorf("%w: %s is sealed and this replica has no encryption key", ErrSealed, a.name)
 				}
 				clear, err := s.sealer.Open(a.name, []byte(v.value))
 				if err != nil {
@@ -272,3 +271,10 @@ func (s *State) TakeUnsaved() map[UUID]struct{} {
 	}
 	return c
 }
+
+// SealedMark precedes the name of a sealed attribute.
+const SealedMark = 0x00
+
+// IsSealedName reports whether an attribute name in an encoded op or
+// entry state carries SealedMark: its values are sealed.
+func IsSealedName(name string) bool { return len(name) > 0 && name[0] == SealedMark }
