@@ -155,9 +155,14 @@ type Engine struct {
 	// store is the open Badger store; it changes once at most, when a
 	// store opened read-only on a full disk is reopened for writing
 	// (readonly.go). Read it through db.
-	store          atomic.Pointer[badger.DB]
-	readOnly       atomic.Bool // opened read-only, writes refused (readonly.go)
-	roDB           *badger.DB  // the read-only store, once replaced; closed by Close
+	store    atomic.Pointer[badger.DB]
+	readOnly atomic.Bool // opened read-only, writes refused (readonly.go)
+	// A bulk load (loader.go) owns the store from NewLoader to Finish:
+	// loading refuses every other write; writers counts the writes in
+	// progress, which NewLoader waits for.
+	loading        atomic.Bool
+	writers        atomic.Int64
+	roDB           *badger.DB // the read-only store, once replaced; closed by Close
 	reopen         *reopenState
 	schema         *schema.Schema
 	suffix         ldap.DN
@@ -333,6 +338,10 @@ func Open(opt Options) (*Engine, error) {
 		return nil, openError(opt, err)
 	}
 	e.store.Store(db)
+	if err := e.emptyInterruptedLoad(opt); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if !opt.InMemory {
 		// The files Badger created as it opened (LOCK, a new value log
 		// and memtable) go private too.
@@ -387,6 +396,36 @@ func Open(opt Options) (*Engine, error) {
 	}()
 	e.startMaintenance(opt)
 	return e, nil
+}
+
+// emptyInterruptedLoad empties a store left by a bulk load that did not
+// finish (loader.go): its tables are neither the old ones nor the load's.
+func (e *Engine) emptyInterruptedLoad(opt Options) error {
+	if opt.InMemory {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(opt.Dir, loadMark)); err != nil {
+		return nil
+	}
+	if e.readOnly.Load() {
+		return fmt.Errorf("directory: the store in %s was left by a bulk load (an import or a replica join) that did not finish, "+
+			"and the disk has no room to empty it: free space and start again", opt.Dir)
+	}
+	e.log.Warn("the store was left by a bulk load (an import or a replica join) that did not finish: emptying it; run that load again",
+		"dir", opt.Dir)
+	if err := e.db().DropAll(); err != nil {
+		return fmt.Errorf("directory: emptying the store of an interrupted bulk load: %w", err)
+	}
+	return removeSynced(opt.Dir, loadMark)
+}
+
+// stopWarming ends the background fill of the posting-list cache, if it
+// runs, and waits for it.
+func (e *Engine) stopWarming() {
+	if e.stopWarm != nil {
+		e.stopWarm()
+		<-e.warmDone
+	}
 }
 
 // warmDNs fills the DN cache from the DN index, up to its bound, so that
@@ -621,10 +660,7 @@ func (e *Engine) countEntries() error {
 func (e *Engine) Close() error {
 	e.changes.close()
 	e.stopMaintenance()
-	if e.stopWarm != nil {
-		e.stopWarm()
-		<-e.warmDone
-	}
+	e.stopWarming()
 	e.stopIndexBuild()
 	if e.readOnly.Load() {
 		// Nothing was written: the store stays as it was found, clean

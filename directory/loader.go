@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"iter"
 	"sync"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/ristretto/v2/z"
@@ -34,17 +35,48 @@ import (
 //
 // Write hooks do not run: the overlays act on deletes and renames, never on
 // adds.
+//
+// A load owns the store from NewLoader until Finish or Cancel returns:
+// StreamWriter drops the store's tables and writes new ones, and what the
+// store holds besides the load (metadata, side records) is read once and
+// carried over. So NewLoader waits for the writes in progress, every
+// other write is refused meanwhile (ErrLoading), and the engine's own
+// background work (value log GC, cache warming, index builds) is stopped
+// for good: the engine should be closed and opened again after a load.
+// Reads must not run during Finish either (Badger drops its tables under
+// them); nothing serves from a store being loaded.
+//
+// A crash during Finish leaves a store that is neither the old one nor
+// the loaded one: Finish writes a mark file (loadMark) into the store's
+// directory before it drops the old tables and removes it once the new
+// ones are synced, and Open empties a store that still has the mark.
 type Loader struct {
-	e       *Engine
-	ids     map[string]ID // normalised DN -> ID of the entries loaded so far
-	nextID  ID
-	added   int64
-	runs    *runSorter
-	scratch []byte // the entry record being committed
+	e        *Engine
+	ids      map[string]ID // normalised DN -> ID of the entries loaded so far
+	nextID   ID
+	added    int64
+	runs     *runSorter
+	scratch  []byte              // the entry record being committed
+	omit     map[string]struct{} // side records of the store not carried over
+	prepared bool                // Finish dropped the old tables
+	ended    bool                // Finish or Cancel ran
+
+	// crashAt, set only by tests, runs at the named points of Finish
+	// ("prepared", "streaming" after each write to the StreamWriter,
+	// "written"): where a test kills the process.
+	crashAt func(point string)
 }
 
 // ErrNotEmpty is returned by NewLoader for a store that holds entries.
 var ErrNotEmpty = errors.New("directory: bulk load needs an empty store")
+
+// ErrLoading refuses a write while a bulk load owns the store.
+var ErrLoading = &ldap.Error{Code: ldap.Busy, Message: "the store is being bulk loaded (an import or a replica join); it takes no other write until that is done"}
+
+// loadMark names the file Finish keeps in the store directory while the
+// store's tables are replaced: a store that has it was left by a load
+// that did not finish, and Open empties it.
+const loadMark = "BULK-LOAD"
 
 // runBytes bounds the memory of one sorted run.
 const runBytes = 64 << 20
@@ -53,17 +85,56 @@ const runBytes = 64 << 20
 // empty. tmpDir receives the sorted runs (it must have room for about the
 // size of the loaded store).
 func (e *Engine) NewLoader(tmpDir string) (*Loader, error) {
-	if e.entries.Load() != 0 {
-		return nil, ErrNotEmpty
-	}
 	if err := e.writable(); err != nil {
 		return nil, err
 	}
+	if !e.loading.CompareAndSwap(false, true) {
+		return nil, ErrLoading
+	}
+	// Writes that began before the flag was set end first; the later
+	// ones see it and are refused (beginWrite counts, then looks).
+	for e.writers.Load() != 0 {
+		time.Sleep(time.Millisecond)
+	}
+	if e.entries.Load() != 0 {
+		e.loading.Store(false)
+		return nil, ErrNotEmpty
+	}
+	// The engine's background writers and readers stop for good.
+	e.stopMaintenance()
+	e.stopWarming()
+	e.stopIndexBuild()
 	runs, err := newRunSorter(tmpDir, runBytes)
 	if err != nil {
+		e.loading.Store(false)
 		return nil, err
 	}
-	return &Loader{e: e, ids: map[string]ID{}, nextID: 1, runs: runs}, nil
+	return &Loader{e: e, ids: map[string]ID{}, nextID: 1, runs: runs, omit: map[string]struct{}{}}, nil
+}
+
+// beginWrite admits a write transaction, or says why the store takes
+// none now (a bulk load, a full disk). An admitted write calls endWrite
+// once it committed or failed.
+func (e *Engine) beginWrite() error {
+	e.writers.Add(1)
+	if err := e.writable(); err != nil {
+		e.writers.Add(-1)
+		return err
+	}
+	return nil
+}
+
+func (e *Engine) endWrite() { e.writers.Add(-1) }
+
+// Omit leaves a side record the store holds out of the load: Finish does
+// not carry it over, so that it is gone once, and only once, the load is
+// complete (a marker of the work the load completes).
+func (l *Loader) Omit(key []byte) error {
+	if err := checkSide(key); err != nil {
+		return err
+	}
+	l.omit[string(key)] = struct{}{}
+	return nil
 }
 
 // AddRecord loads a side record (see PrefixReplication) with the entries,
@@ -314,8 +385,22 @@ func (l *Loader) Load(ctx context.Context, records iter.Seq2[LoadRecord, error],
 }
 
 // Finish merges the runs into the store and makes the entries visible.
+// If it fails after it began replacing the store's tables, the engine
+// goes on refusing writes, and the store is emptied when next opened.
 func (l *Loader) Finish() error {
+	if l.ended {
+		return errors.New("directory: bulk load: Finish after Finish or Cancel")
+	}
+	l.ended = true
 	defer l.runs.close()
+	err := l.finish()
+	if err == nil || !l.prepared {
+		l.e.loading.Store(false)
+	}
+	return err
+}
+
+func (l *Loader) finish() error {
 	e := l.e
 	l.ids = nil // not needed any more, and large
 	// Carry over the metadata the store was opened with (format, suffix,
@@ -346,6 +431,9 @@ func (l *Loader) Finish() error {
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			item := it.Item()
+			if _, ok := l.omit[string(item.Key())]; ok {
+				continue
+			}
 			if err := item.Value(func(v []byte) error { return l.runs.add(item.Key(), v) }); err != nil {
 				return err
 			}
@@ -368,10 +456,19 @@ func (l *Loader) Finish() error {
 		}
 	}
 
+	dir := e.db().Opts().Dir
+	onDisk := !e.db().Opts().InMemory && dir != ""
+	if onDisk {
+		if err := writeSynced(dir, loadMark, nil); err != nil {
+			return fmt.Errorf("directory: bulk load: %w", err)
+		}
+	}
+	l.prepared = true
 	sw := e.db().NewStreamWriter()
 	if err := sw.Prepare(); err != nil {
 		return fmt.Errorf("directory: bulk load: %w", err)
 	}
+	l.crash("prepared")
 	// The merge fills one buffer while StreamWriter.Write, on another
 	// goroutine, takes the previous one.
 	const nbuf = 2
@@ -388,6 +485,7 @@ func (l *Loader) Finish() error {
 		for b := range full {
 			if err == nil {
 				err = sw.Write(b)
+				l.crash("streaming")
 			}
 			b.Reset()
 			free <- b
@@ -414,16 +512,32 @@ func (l *Loader) Finish() error {
 		err = werr
 	}
 	if err == nil {
+		l.crash("written")
 		err = sw.Flush()
 	}
 	if err != nil {
+		sw.Cancel() // lets Badger take writes again; this engine refuses them
 		return fmt.Errorf("directory: bulk load: %w", err)
 	}
 	if e.ids, err = e.db().GetSequence(keyIDSeq, 1000); err != nil {
 		return err
 	}
+	if err := e.db().Sync(); err != nil {
+		return err
+	}
 	e.entries.Add(l.added)
-	return e.db().Sync()
+	if onDisk {
+		if err := removeSynced(dir, loadMark); err != nil {
+			return fmt.Errorf("directory: bulk load: %w", err)
+		}
+	}
+	return nil
+}
+
+func (l *Loader) crash(point string) {
+	if l.crashAt != nil {
+		l.crashAt(point)
+	}
 }
 
 // appendKV appends the protocol buffers encoding of Badger's pb.KV message
@@ -468,8 +582,15 @@ func uvarintLen(x uint64) int {
 	return n
 }
 
-// Cancel discards the load.
-func (l *Loader) Cancel() { l.runs.close() }
+// Cancel discards the load, if Finish did not run.
+func (l *Loader) Cancel() {
+	if l.ended {
+		return
+	}
+	l.ended = true
+	l.runs.close()
+	l.e.loading.Store(false)
+}
 
 func putUint64(b []byte, v uint64) {
 	for i := 7; i >= 0; i-- {

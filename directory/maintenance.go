@@ -148,6 +148,11 @@ func (e *Engine) RunValueLogGC(ctx context.Context) int {
 	if e.db().Opts().InMemory || e.readOnly.Load() {
 		return 0
 	}
+	// A rewrite is a write: not while a bulk load owns the store.
+	if e.beginWrite() != nil {
+		return 0
+	}
+	defer e.endWrite()
 	e.gc.runs.Add(1)
 	n := 0
 	if room, ok := e.space.headroomNow(); ok && room < valueLogFileSize {

@@ -57,6 +57,9 @@ func (e *Engine) db() *badger.DB { return e.store.Load() }
 // writable returns nil, or the disk-full error while the store is
 // read-only.
 func (e *Engine) writable() error {
+	if e.loading.Load() {
+		return ErrLoading
+	}
 	if !e.readOnly.Load() {
 		return nil
 	}

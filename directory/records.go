@@ -138,9 +138,13 @@ func (e *Engine) View(fn func(v *View) error) error {
 // full disk the free-space guard refuses it with an error wrapping
 // ErrDiskFull.
 func (e *Engine) UpdateRecords(ctx context.Context, fn func(tx *Tx) error) error {
-	if err := e.writable(); err != nil {
+	if err := e.beginWrite(); err != nil {
+		if errors.Is(err, ErrLoading) {
+			return err
+		}
 		return fmt.Errorf("%w: %v", ErrDiskFull, err)
 	}
+	defer e.endWrite()
 	for i := 0; ; i++ {
 		if err := ctx.Err(); err != nil {
 			return err

@@ -100,9 +100,10 @@ func (e *Engine) ReplaceEntriesWith(ctx context.Context, put []*Entry, remove []
 		}
 		en.NDN = ndn
 	}
-	if err := e.writable(); err != nil {
+	if err := e.beginWrite(); err != nil {
 		return err
 	}
+	defer e.endWrite()
 	for i := 0; ; i++ {
 		if err := ctx.Err(); err != nil {
 			return err

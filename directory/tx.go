@@ -403,9 +403,10 @@ func (e *Engine) removeEntry(tx *Tx, en *Entry) error {
 // return value.
 func (e *Engine) update(ctx context.Context, fn func(tx *Tx) (*Change, error)) (*Change, error) {
 	const attempts = 16
-	if err := e.writable(); err != nil {
+	if err := e.beginWrite(); err != nil {
 		return nil, err
 	}
+	defer e.endWrite()
 	for i := 0; ; i++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err

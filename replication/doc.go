@@ -494,17 +494,22 @@
 // is taken as covered (the floor falls to the snapshot's); such a
 // cookie was refused before, and its consumer refreshed in full.
 //
-// Joining an empty store with Replicator.Join (switchboard replica join
-// with SWITCHBOARD_JOIN_BULK=1: experimental, see its doc) writes in bulk
-// instead: the snapshot's entry states and its
-// materialised entries (State.MaterializeAll, built one at a time, in
-// parent-first order) go through the engine's bulk loader
-// (directory.Loader, as switchboard import does: sorted runs merged into
-// Badger's StreamWriter, with the store's other side records carried
-// over), then the marker is removed. The engine must then be closed
-// before it serves (the load replaced its tables underneath it). After
-// a crash during the load, join again (with --replace if the store
-// holds entries).
+// Joining an empty store with Replicator.Join (what switchboard replica
+// join does for a store without entries) writes in bulk instead: the
+// snapshot's entry states and its materialised entries
+// (State.MaterializeAll, built one at a time, in parent-first order) go
+// through the engine's bulk loader (directory.Loader, as switchboard
+// import does: sorted runs merged into Badger's StreamWriter, with the
+// store's other side records carried over except the marker, which is
+// gone once the load is). Join owns the engine from its start: the
+// Replicator no longer resolves, applies pulled changes, saves its state
+// or takes local writes, and the engine refuses every other write while
+// the loader runs (a write racing the StreamWriter is lost, or hangs in
+// Badger). The engine must then be closed before it serves (the load
+// replaced its tables underneath it). A crash before the loader drops
+// the old tables leaves the marker (the store is incomplete); one after
+// leaves the loader's mark file, and the next Open empties the store:
+// either way, join again (an empty store is joined in bulk again).
 //
 //	r i -> reinitialisation in progress (the snapshot ID)
 //

@@ -395,6 +395,9 @@ func (r *Replicator) purgeBound(now time.Time) change.CSN {
 // seen for the tombstone window, saves the others' positions, saves the
 // State (purging it below purgeBound), then trims the op log.
 func (r *Replicator) Maintain(ctx context.Context) error {
+	if r.joining.Load() {
+		return nil // Join owns the store; the engine is closed after it
+	}
 	now := time.Now()
 	r.posMu.Lock()
 	var forget []uint16
@@ -428,6 +431,10 @@ func (r *Replicator) Maintain(ctx context.Context) error {
 	}
 
 	r.wmu.Lock()
+	if r.joining.Load() {
+		r.wmu.Unlock()
+		return nil
+	}
 	bound := r.purgeBound(r.clog.Clock().Now())
 	purged, err := r.saveState(ctx, bound)
 	r.wmu.Unlock()

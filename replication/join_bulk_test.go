@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -153,5 +154,102 @@ func TestStateHeapScale(t *testing.T) {
 		t.Logf("cache %d: %d entries, %d with stamps in memory; open %s, settled %s; live heap %.0f MiB (%.0f bytes per entry)",
 			cache, n+2, resident, opened.Round(time.Millisecond), settled.Round(time.Millisecond), held, held*(1<<20)/float64(n+2))
 		r.close()
+	}
+}
+
+// countRecords counts a store's side records under prefix.
+func countRecords(t *testing.T, eng *directory.Engine, prefix []byte) int {
+	t.Helper()
+	n := 0
+	if err := eng.View(func(v *directory.View) error {
+		return v.Records(prefix, nil, false, func(_, _ []byte) (bool, error) { n++; return true, nil })
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestJoinIsExclusive: a replica joined with Join while its own
+// background work runs (resolution, maintenance every millisecond with
+// its checkpoint and state saves) and another writer puts side records
+// reopens with every side record of the snapshot (generation,
+// checkpoint, floors, the state of every entry), the supplier's digest,
+// and each side record the writer had acknowledged.
+func TestJoinIsExclusive(t *testing.T) {
+	a := startReplicaWith(t, 1, "", smallCache)
+	a.seedPeople(1500)
+	for i := range 30 {
+		modify(t, a.eng, fmt.Sprintf("cn=p%d,ou=people,dc=example,dc=com", i), "description", fmt.Sprint("changed ", i))
+	}
+	want := a.settle()
+	if err := a.rep.Maintain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	b := startReplicaWith(t, 2, "", func(c *MultiConfig) { smallCache(c); c.MaintenanceInterval = time.Millisecond })
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { b.rep.Run(ctx) })
+	wg.Go(func() { b.rep.RunMaintenance(ctx) })
+	var acked [][]byte
+	wg.Go(func() {
+		for i := 0; ctx.Err() == nil; i++ {
+			b.rep.markDirty()
+			k := fmt.Appendf([]byte{directory.PrefixReplication, 'z'}, "%08d", i)
+			if b.eng.UpdateRecords(ctx, func(tx *directory.Tx) error { return tx.PutRecord(k, []byte("x")) }) == nil {
+				acked = append(acked, k)
+			}
+			time.Sleep(200 * time.Microsecond)
+		}
+	})
+	err := b.rep.Join(context.Background(), a.peer(), filepath.Join(t.TempDir(), "runs"))
+	cancel()
+	ended := make(chan struct{})
+	go func() { wg.Wait(); close(ended) }()
+	select {
+	case <-ended:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the replica's background work is stuck after the join")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.close()
+
+	c := startReplicaWith(t, 2, b.dir, smallCache)
+	if st := c.rep.ReinitStatus(); st.Phase == ReinitNeeded {
+		t.Fatalf("the joined replica reopens as incomplete: %+v", st)
+	}
+	ga, _ := a.rep.Position()
+	gc, _ := c.rep.Position()
+	if gc != ga {
+		t.Errorf("generation %s after the join, the supplier's %s", gc, ga)
+	}
+	for _, p := range []struct {
+		name   string
+		prefix []byte
+	}{{"entry states", keyEntryState}, {"checkpoint", keyCheckpoint}, {"op log floors", keyOpFloor}} {
+		if na, nc := countRecords(t, a.eng, p.prefix), countRecords(t, c.eng, p.prefix); nc == 0 || p.name == "entry states" && nc != na {
+			t.Errorf("%s: %d records after the join, the supplier holds %d", p.name, nc, na)
+		}
+	}
+	if n := countRecords(t, c.eng, keyReinit); n != 0 {
+		t.Error("the reinitialisation marker is still there")
+	}
+	if err := c.eng.View(func(v *directory.View) error {
+		for _, k := range acked {
+			if b, err := v.Record(k); err != nil || b == nil {
+				t.Errorf("acknowledged side record %q lost: %v", k, err)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if c.eng.EntryCount() != a.eng.EntryCount() {
+		t.Errorf("%d entries, the supplier has %d", c.eng.EntryCount(), a.eng.EntryCount())
+	}
+	if got := c.settle(); got != want {
+		t.Error("the joined replica's digest differs from its supplier's")
 	}
 }

@@ -114,9 +114,11 @@ type Replicator struct {
 	mat   *Shown
 	matOf *State // the State mat follows
 	retry map[UUID]struct{}
-	// bulkLoaded: Join loaded the store underneath the engine, which
-	// must be closed; nothing more is resolved.
-	bulkLoaded bool
+
+	// joining: Join owns the engine, from its start on; this Replicator
+	// resolves, applies, stores and writes nothing more (errJoining), and
+	// the engine must be closed after Join (reinit.go).
+	joining atomic.Bool
 
 	dirty chan struct{}
 	// resolved is closed when the first resolution has written the store.
@@ -604,6 +606,9 @@ func (r *Replicator) OnChange(_ context.Context, tx *directory.Tx, ch *directory
 	if r.state == nil || ch.CSN.IsZero() {
 		return nil
 	}
+	if r.joining.Load() {
+		return &ldap.Error{Code: ldap.Unavailable, Message: errJoining.Error()}
+	}
 	if err := r.reinit.writable(); err != nil {
 		return err
 	}
@@ -892,14 +897,17 @@ func (r *Replicator) Run(ctx context.Context) {
 // resolve materialises what changed in the state since the last
 // resolution and writes what differs into the store.
 func (r *Replicator) resolve(ctx context.Context) error {
+	if r.joining.Load() {
+		return errJoining
+	}
 	if r.reinit.isIncomplete() {
 		return nil // the state is not the replica's until a reinitialisation completes
 	}
 	start := time.Now()
 	r.rmu.Lock()
 	defer r.rmu.Unlock()
-	if r.bulkLoaded {
-		return errors.New("replication: the store was bulk loaded by a join; open it again to use it")
+	if r.joining.Load() {
+		return errJoining
 	}
 	r.smu.Lock()
 	seq := r.seq
@@ -1116,6 +1124,9 @@ var ErrQuarantined = errors.New("replication: peer quarantined")
 func (r *Replicator) ApplyRemote(ctx context.Context, gen Generation, ops []Op) (int, error) {
 	r.wmu.Lock()
 	defer r.wmu.Unlock()
+	if r.joining.Load() {
+		return 0, errJoining
+	}
 	r.smu.RLock()
 	mine := r.generation
 	vec := r.vector.Clone()

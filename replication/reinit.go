@@ -230,6 +230,23 @@ func (r *rawStates) add(u UUID, b []byte) {
 	r.ends = append(r.ends, len(r.data))
 }
 
+// reserve sizes the buffers, at the first chunk, for the whole snapshot
+// (resp.Total entries of about the first chunk's mean size, and an
+// eighth more), rather than copy hundreds of megabytes as they grow.
+func (r *rawStates) reserve(resp *SnapshotResponse) {
+	if len(r.uuids) != 0 || len(resp.Entries) == 0 || resp.Total <= len(resp.Entries) {
+		return
+	}
+	size := 0
+	for _, e := range resp.Entries {
+		size += len(e.State)
+	}
+	total := min(resp.Total, 1<<24) // bounds against a wild Total
+	r.uuids = slices.Grow(r.uuids, total)
+	r.ends = slices.Grow(r.ends, total)
+	r.data = slices.Grow(r.data, min(size/len(resp.Entries)*total/8*9, 1<<32))
+}
+
 func (r *rawStates) entry(i int) []byte {
 	start := 0
 	if i > 0 {
@@ -259,6 +276,9 @@ const snapshotRetries = 10
 // on incrementally from the snapshot's vector. Changes of this replica's
 // op log above the snapshot's vector, in the same generation, are kept.
 func (r *Replicator) Reinitialise(ctx context.Context, cfg PeerConfig) error {
+	if r.joining.Load() {
+		return errJoining
+	}
 	if !r.reinit.start(cfg.Name) {
 		return ErrReinitRunning
 	}
@@ -269,21 +289,39 @@ func (r *Replicator) Reinitialise(ctx context.Context, cfg PeerConfig) error {
 // replica join): the snapshot's entries and entry states are written by
 // the engine's bulk loader (directory.Loader, as an import), not
 // transaction by transaction. tmpDir receives the loader's sorted runs.
-// The engine must be closed afterwards, not served from: the load
-// replaced its tables underneath it (the next Open reads them), and the
-// Replicator writes nothing more. Experimental: in one run of the
-// command's end-to-end tests a joined store reopened without its side
-// records (the cause is not found); switchboard replica join uses it
-// only when asked to.
+//
+// Join owns the engine: from its start this Replicator resolves, applies
+// pulled changes, stores its state and takes local writes no more
+// (errJoining), whatever the outcome, and the engine refuses every other
+// write while the loader runs. The engine must be closed afterwards, not
+// served from: the load replaced its tables underneath it (the next Open
+// reads them). A crash during the load leaves a store that the next Open
+// empties (directory.Loader), or one marked as an interrupted
+// reinitialisation: either way, join again.
 func (r *Replicator) Join(ctx context.Context, cfg PeerConfig, tmpDir string) error {
 	if r.eng.EntryCount() != 0 {
 		return fmt.Errorf("replication: join: %w", directory.ErrNotEmpty)
+	}
+	// Under both locks: a resolution, an application of pulled changes
+	// or a maintenance round under way ends first; the later ones see
+	// the flag.
+	r.rmu.Lock()
+	r.wmu.Lock()
+	first := r.joining.CompareAndSwap(false, true)
+	r.wmu.Unlock()
+	r.rmu.Unlock()
+	if !first {
+		return fmt.Errorf("replication: join: %w", ErrReinitRunning)
 	}
 	if !r.reinit.start(cfg.Name) {
 		return ErrReinitRunning
 	}
 	return r.reinitialise(ctx, cfg, tmpDir)
 }
+
+// errJoining refuses what a Replicator would do to its engine once Join
+// took it over.
+var errJoining = errors.New("replication: this replica's store is being joined to its peers (replica join); it must be opened again afterwards")
 
 // reinitialise is Reinitialise once marked running; with bulk set, Join
 // (bulk is the loader's directory).
@@ -434,6 +472,7 @@ func (r *Replicator) fetchSnapshot(ctx context.Context, cfg PeerConfig) (*fetche
 		} else if resp.ID != snap.id || resp.Generation != snap.gen {
 			return nil, fmt.Errorf("%w: a chunk of snapshot %s answered for snapshot %s", wire.ErrWire, resp.ID, snap.id)
 		}
+		snap.raw.reserve(resp)
 		n := 0
 		for _, e := range resp.Entries {
 			if e.UUID.Compare(cursor) <= 0 {
@@ -639,6 +678,7 @@ func (r *Replicator) install(ctx context.Context, snap *fetchedSnapshot, bulk st
 	// The store: every entry rewritten or removed as the new State
 	// resolves. Local writes are still refused, so nothing is skipped.
 	if bulk != "" {
+		// The loader leaves the marker out: it is gone once the load is.
 		if err := r.bulkStore(ctx, raw, bulk); err != nil {
 			return fmt.Errorf("write the snapshot's entries: %w", err)
 		}
@@ -646,8 +686,10 @@ func (r *Replicator) install(ctx context.Context, snap *fetchedSnapshot, bulk st
 		return fmt.Errorf("write the snapshot's entries: %w", err)
 	}
 	r.reinit.update(func(s *ReinitStatus) { s.Resolve = time.Since(installed).String() })
-	if err := r.eng.UpdateRecords(ctx, func(tx *directory.Tx) error { return tx.DeleteRecord(keyReinit) }); err != nil {
-		return err
+	if bulk == "" {
+		if err := r.eng.UpdateRecords(ctx, func(tx *directory.Tx) error { return tx.DeleteRecord(keyReinit) }); err != nil {
+			return err
+		}
 	}
 	r.reinit.setMarker(false)
 	r.markDirty()
@@ -661,6 +703,10 @@ func (r *Replicator) install(ctx context.Context, snap *fetchedSnapshot, bulk st
 func (r *Replicator) bulkStore(ctx context.Context, raw *rawStates, tmpDir string) error {
 	l, err := r.eng.NewLoader(tmpDir)
 	if err != nil {
+		return err
+	}
+	if err := l.Omit(keyReinit); err != nil {
+		l.Cancel()
 		return err
 	}
 	for i, u := range raw.uuids {
@@ -693,7 +739,7 @@ func (r *Replicator) bulkStore(ctx context.Context, raw *rawStates, tmpDir strin
 	state.SetSource(storeSource{r.eng}, r.cfg.StateCacheEntries)
 	r.smu.Unlock()
 	r.rmu.Lock()
-	r.mat, r.matOf, r.bulkLoaded = sh, state, true
+	r.mat, r.matOf = sh, state
 	r.rmu.Unlock()
 	r.log.Info("replication: entries bulk loaded", "entries", n, "states", len(raw.uuids))
 	return nil

@@ -153,12 +153,13 @@ func cmdReplica(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	start := time.Now()
 	peer := replication.PeerConfig{Name: "init", URL: *from, BindDN: dn, Password: string(pw), SnapshotChunk: *chunk}
-	if os.Getenv("SWITCHBOARD_JOIN_BULK") == "1" && eng.EntryCount() == 0 {
-		// Experimental: an empty store written by the bulk loader, as
-		// an import (Replicator.Join). Off by default: in one full run of
-		// this package's tests the joined store reopened without its
-		// side records (generation, states, checkpoint); not understood.
+	if eng.EntryCount() == 0 {
+		// An empty store (a new one, or one whose earlier join was
+		// interrupted) is written by the bulk loader, as an import
+		// (Replicator.Join); a store with entries (--replace) through
+		// the transactional reinitialisation.
 		tmp := filepath.Clean(cfg.Data) + ".join-runs"
+		os.RemoveAll(tmp) // left by an interrupted join
 		err = rep.Join(directory.WithIdentity(ctx, cfg.RootDN), peer, tmp)
 		os.RemoveAll(tmp)
 	} else {
