@@ -407,7 +407,7 @@ func (r *Replicator) Maintain(ctx context.Context) error {
 
 // trimOpLog trims the change log with the op log's bounds: per origin,
 // the oldest records older than OpLogMaxAge or beyond OpLogMaxOps, never
-// above trimLimit nor a registered consumer's position (Changelog.trim).
+// above trimLimit nor a registered consumer's position (Changelog.TrimWith).
 func (r *Replicator) trimOpLog(ctx context.Context, now time.Time) (int, error) {
 	return r.clog.TrimWith(ctx, now, changelog.Retention{MaxAge: r.cfg.OpLogMaxAge, MaxPerOrigin: r.cfg.OpLogMaxOps})
 }

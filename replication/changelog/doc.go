@@ -1,13 +1,9 @@
-// Package changelog is a store's durable change log: the record of every
-// write, in the write's own transaction, keyed by origin replica and CSN.
-// The Changelog is also the engine's Stamper (it issues the CSNs from a
-// merge.Clock) and sequences the engine's post-commit stream; RFC 4533
-// sessions read it through Since and Coverage, a multi-supplier
-// Replicator (package replication) writes replicated operations into it
-// and pulls them out for its peers. The package holds the log's record
-// codec (LogRecord), its key layout, its consumer table (Position),
-// trimming and the migration of format 1 stores. It knows nothing of the
-// Replicator but the Bounds it is given with Share.
+// Package changelog is a store's one durable change log and its
+// bookkeeping: the Changelog, LogRecord and its codec, the log's keys,
+// its consumer table (Position), trimming and the migration of format 1
+// stores. Package replication's Replicator writes replicated operations
+// into it and serves them to peers; the log knows it only as the Bounds
+// it is given with Changelog.Share.
 //
 // A store holds one durable change log, written in the transaction of
 // the change it records, so an acknowledged write always has its record
