@@ -30,7 +30,7 @@ func (ContextCSN) Name() string { return "contextCSN" }
 // Values implements directory.VirtualAttribute: values for the suffix
 // entry (the only one without a parent) only.
 func (a ContextCSN) Values(_ directory.Reader, en *directory.Entry) ([][]byte, error) {
-	if en.ParentID != 0 || a.L.clock == nil {
+	if en.ParentID != 0 || a.L.Clock() == nil {
 		return nil, nil
 	}
 	st := a.L.State()

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/replication/changelog"
 	"github.com/switchboard-ldap/switchboard/schema"
 )
 
@@ -75,7 +76,7 @@ func TestTrimWaitsForSpace(t *testing.T) {
 	count := func() int {
 		n := 0
 		eng.View(func(v *directory.View) error {
-			return v.Records(keyOps, nil, false, func(_, _ []byte) (bool, error) { n++; return true, nil })
+			return v.Records(changelog.KeyRecords, nil, false, func(_, _ []byte) (bool, error) { n++; return true, nil })
 		})
 		return n
 	}

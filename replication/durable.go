@@ -11,7 +11,7 @@ import (
 
 	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
-	"github.com/switchboard-ldap/switchboard/replication/merge"
+	"github.com/switchboard-ldap/switchboard/replication/changelog"
 	"github.com/switchboard-ldap/switchboard/replication/wire"
 )
 
@@ -47,47 +47,6 @@ func decodeCheckpoint(b []byte) (change.CSN, Vector, error) {
 	return floor, v, nil
 }
 
-// A replicaPos is what this replica knows of another one's position:
-// the vector it last reported (pulling from here, or answering a pull),
-// when, whether it consumes this replica's op log, and why its last
-// exchange was refused ("" if it was not).
-type replicaPos struct {
-	vector   Vector
-	seen     time.Time
-	consumer bool
-	refused  string
-}
-
-// The value of a replica's position record:
-//
-//	flags (1: bit 0 consumer) | last seen (8, Unix microseconds) |
-//	vector (appendVector) | why it was refused (uvarint length, bytes)
-func (p *replicaPos) appendBinary(b []byte) []byte {
-	var flags byte
-	if p.consumer {
-		flags |= 1
-	}
-	b = append(b, flags)
-	b = binary.BigEndian.AppendUint64(b, uint64(p.seen.UnixMicro()))
-	b = wire.AppendVector(b, p.vector)
-	return merge.AppendString(b, p.refused)
-}
-
-func decodeReplicaPos(b []byte) (*replicaPos, error) {
-	r := wire.NewReader(b)
-	flags := r.Take(1)[0]
-	seen := int64(binary.BigEndian.Uint64(r.Take(8)))
-	v := r.Vector()
-	refused := string(r.Take(int(min(r.Uvarint(), uint64(r.Len()+1)))))
-	if r.Err() == nil && (r.Len() > 0 || flags&^1 != 0) {
-		r.Fail(wire.ErrWire)
-	}
-	if r.Err() != nil {
-		return nil, fmt.Errorf("replication: replica position: %w", r.Err())
-	}
-	return &replicaPos{vector: v, seen: time.UnixMicro(seen), consumer: flags&1 != 0, refused: refused}, nil
-}
-
 // observe records replica id's vector: consumer when it pulled from this
 // replica, refused with the reason when the exchange was refused (its
 // position then holds neither the op log nor the purge back, since it
@@ -100,31 +59,31 @@ func (r *Replicator) observe(id uint16, v Vector, consumer bool, refused string)
 	defer r.posMu.Unlock()
 	p := r.known[id]
 	if p == nil {
-		p = &replicaPos{vector: Vector{}}
+		p = &changelog.Position{Vector: Vector{}}
 		r.known[id] = p
 	}
-	p.seen = time.Now()
-	p.consumer = p.consumer || consumer
-	p.refused = refused
+	p.Seen = time.Now()
+	p.Consumer = p.Consumer || consumer
+	p.Refused = refused
 	if refused != "" {
 		return
 	}
 	for o, c := range v {
-		if p.vector[o].Less(c) {
-			p.vector[o] = c
+		if p.Vector[o].Less(c) {
+			p.Vector[o] = c
 		}
 	}
 }
 
 // bounding returns the positions of the replicas that bound trimming and
 // purging: seen within the tombstone window and not refused.
-func (r *Replicator) bounding(now time.Time) map[uint16]replicaPos {
+func (r *Replicator) bounding(now time.Time) map[uint16]changelog.Position {
 	r.posMu.Lock()
 	defer r.posMu.Unlock()
-	out := map[uint16]replicaPos{}
+	out := map[uint16]changelog.Position{}
 	for id, p := range r.known {
-		if p.refused == "" && now.Sub(p.seen) <= r.cfg.TombstoneWindow {
-			out[id] = replicaPos{vector: p.vector.Clone(), seen: p.seen, consumer: p.consumer}
+		if p.Refused == "" && now.Sub(p.Seen) <= r.cfg.TombstoneWindow {
+			out[id] = changelog.Position{Vector: p.Vector.Clone(), Seen: p.Seen, Consumer: p.Consumer}
 		}
 	}
 	return out
@@ -311,12 +270,12 @@ func (r *Replicator) loadState(v *directory.View) (Vector, error) {
 // loadReplicas loads the known replicas' positions from the consumer
 // table.
 func (r *Replicator) loadReplicas(v *directory.View) error {
-	prefix := positionKey(positionReplica, nil)
+	prefix := changelog.PositionKey(changelog.PositionReplica, nil)
 	return v.Records(prefix, nil, false, func(k, val []byte) (bool, error) {
 		if len(k) != len(prefix)+2 {
 			return true, nil
 		}
-		p, err := decodeReplicaPos(val)
+		p, err := changelog.DecodePosition(val)
 		if err != nil {
 			return false, err
 		}
@@ -348,14 +307,14 @@ func (r *Replicator) stale(v Vector) (string, error) {
 		}
 		// The first change it lacks, from the change log.
 		var next change.CSN
-		p := opPrefix(o)
+		p := changelog.OriginPrefix(o)
 		err := r.eng.View(func(view *directory.View) error {
 			return view.Records(p, theirs.AppendBinary(bytes.Clone(p)), false, func(k, val []byte) (bool, error) {
 				c, err := change.DecodeCSN(k[len(p):])
 				if err != nil {
 					return false, err
 				}
-				if !theirs.Less(c) || logFlags(val)&logReplicated == 0 {
+				if !theirs.Less(c) || changelog.RecordFlags(val)&changelog.FlagReplicated == 0 {
 					return true, nil // what it has, or what peers never pull
 				}
 				next = c
@@ -383,7 +342,7 @@ func (r *Replicator) purgeBound(now time.Time) change.CSN {
 	r.smu.RUnlock()
 	for _, p := range r.bounding(time.Now()) {
 		for o, c := range mine {
-			if theirs := p.vector[o]; theirs.Less(c) && theirs.Less(bound) {
+			if theirs := p.Vector[o]; theirs.Less(c) && theirs.Less(bound) {
 				bound = theirs
 			}
 		}
@@ -403,19 +362,19 @@ func (r *Replicator) Maintain(ctx context.Context) error {
 	var forget []uint16
 	var save [][2][]byte
 	for id, p := range r.known {
-		if now.Sub(p.seen) > r.cfg.TombstoneWindow {
+		if now.Sub(p.Seen) > r.cfg.TombstoneWindow {
 			forget = append(forget, id)
 			r.log.Warn("replication: forgetting a replica not seen for longer than the tombstone window; it must be reinitialised to replicate again",
-				"replica", id, "last_seen", p.seen)
+				"replica", id, "last_seen", p.Seen)
 			delete(r.known, id)
 			continue
 		}
-		save = append(save, [2][]byte{replicaPositionKey(id), p.appendBinary(nil)})
+		save = append(save, [2][]byte{changelog.ReplicaPositionKey(id), p.AppendBinary(nil)})
 	}
 	r.posMu.Unlock()
 	err := r.eng.UpdateRecords(ctx, func(tx *directory.Tx) error {
 		for _, id := range forget {
-			if err := tx.DeleteRecord(replicaPositionKey(id)); err != nil {
+			if err := tx.DeleteRecord(changelog.ReplicaPositionKey(id)); err != nil {
 				return err
 			}
 		}
@@ -455,9 +414,9 @@ func (r *Replicator) Maintain(ctx context.Context) error {
 
 // trimOpLog trims the change log with the op log's bounds: per origin,
 // the oldest records older than OpLogMaxAge or beyond OpLogMaxOps, never
-// above trimLimit nor a registered consumer's position (Changelog.trim).
+// above trimLimit nor a registered consumer's position (Changelog.TrimWith).
 func (r *Replicator) trimOpLog(ctx context.Context, now time.Time) (int, error) {
-	return r.clog.trim(ctx, now, retention{maxAge: r.cfg.OpLogMaxAge, maxPerOrigin: r.cfg.OpLogMaxOps})
+	return r.clog.TrimWith(ctx, now, changelog.Retention{MaxAge: r.cfg.OpLogMaxAge, MaxPerOrigin: r.cfg.OpLogMaxOps})
 }
 
 // trimLimit is the highest CSN of origin o the log may be trimmed to:
@@ -469,8 +428,8 @@ func (r *Replicator) trimLimit(o uint16) change.CSN {
 	limit := r.ckpt[o]
 	r.ckptMu.Unlock()
 	for _, p := range r.bounding(time.Now()) {
-		if p.consumer {
-			limit = minCSN(limit, p.vector[o])
+		if p.Consumer {
+			limit = minCSN(limit, p.Vector[o])
 		}
 	}
 	return limit
@@ -485,6 +444,21 @@ func (r *Replicator) raiseFloor(o uint16, c change.CSN) {
 		r.floor[o] = c
 	}
 }
+
+func minCSN(a, b change.CSN) change.CSN {
+	if b.Less(a) {
+		return b
+	}
+	return a
+}
+
+// logBounds is the Replicator as the change log sees it
+// (changelog.Bounds).
+type logBounds Replicator
+
+func (b *logBounds) TrimLimit(o uint16) change.CSN { return (*Replicator)(b).trimLimit(o) }
+
+func (b *logBounds) RaiseFloor(o uint16, c change.CSN) { (*Replicator)(b).raiseFloor(o, c) }
 
 // RunMaintenance runs Maintain every MultiConfig.MaintenanceInterval
 // until ctx ends.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/replication/changelog"
 	"github.com/switchboard-ldap/switchboard/replication/wire"
 	"github.com/switchboard-ldap/switchboard/schema"
 )
@@ -341,7 +342,7 @@ func TestTrimNeverPassesAConsumer(t *testing.T) {
 	x.population(10)
 	var csns []change.CSN
 	x.eng.View(func(v *directory.View) error {
-		p := opPrefix(1)
+		p := changelog.OriginPrefix(1)
 		return v.Records(p, nil, false, func(k, _ []byte) (bool, error) {
 			c, _ := change.DecodeCSN(k[len(p):])
 			csns = append(csns, c)
@@ -402,7 +403,7 @@ func TestTrimNeverPassesAConsumer(t *testing.T) {
 
 	// Positions survive a restart.
 	x.reopen()
-	if len(x.r.known) != 3 || x.r.known[2].vector[1] != csns[5] || !x.r.known[2].consumer || x.r.known[4].consumer {
+	if len(x.r.known) != 3 || x.r.known[2].Vector[1] != csns[5] || !x.r.known[2].Consumer || x.r.known[4].Consumer {
 		t.Errorf("positions after reopen: %+v", x.r.known)
 	}
 }
@@ -451,7 +452,7 @@ func TestPurgeBound(t *testing.T) {
 	if got := x.r.purgeBound(now); got != old {
 		t.Fatalf("bound %s, want the lagging replica's %s", got, old)
 	}
-	x.r.known[3].seen = now.Add(-2 * time.Minute) // not seen for the window
+	x.r.known[3].Seen = now.Add(-2 * time.Minute) // not seen for the window
 	if got := x.r.purgeBound(now); got != b {
 		t.Fatalf("bound %s: a forgotten replica still holds it", got)
 	}
@@ -569,7 +570,7 @@ func FuzzDecodeDurableRecords(f *testing.F) {
 	c := change.CSN{Time: 1700000000000000, Counter: 3, Replica: 2, Sub: 1}
 	f.Add(appendCheckpoint(nil, c, Vector{1: c, 2: c}))
 	f.Add(appendCheckpoint(nil, change.CSN{}, Vector{}))
-	f.Add((&replicaPos{vector: Vector{7: c}, seen: time.UnixMicro(5), consumer: true, refused: "stale"}).appendBinary(nil))
+	f.Add((&changelog.Position{Vector: Vector{7: c}, Seen: time.UnixMicro(5), Consumer: true, Refused: "stale"}).AppendBinary(nil))
 	f.Add([]byte{0, 1, 2})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if floor, v, err := decodeCheckpoint(b); err == nil {
@@ -579,10 +580,10 @@ func FuzzDecodeDurableRecords(f *testing.F) {
 				t.Errorf("checkpoint %x does not survive re-encoding: %v", b, err)
 			}
 		}
-		if p, err := decodeReplicaPos(b); err == nil {
-			enc := p.appendBinary(nil)
-			p2, err := decodeReplicaPos(enc)
-			if err != nil || p2.consumer != p.consumer || !p2.seen.Equal(p.seen) || p2.refused != p.refused || !vectorEqual(p.vector, p2.vector) {
+		if p, err := changelog.DecodePosition(b); err == nil {
+			enc := p.AppendBinary(nil)
+			p2, err := changelog.DecodePosition(enc)
+			if err != nil || p2.Consumer != p.Consumer || !p2.Seen.Equal(p.Seen) || p2.Refused != p.Refused || !vectorEqual(p.Vector, p2.Vector) {
 				t.Errorf("position %x does not survive re-encoding: %v", b, err)
 			}
 		}

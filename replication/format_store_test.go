@@ -5,15 +5,17 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"github.com/switchboard-ldap/switchboard/change"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/switchboard-ldap/switchboard/change"
+
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/directory/directorytest"
+	"github.com/switchboard-ldap/switchboard/replication/changelog"
 	"github.com/switchboard-ldap/switchboard/replication/merge"
 )
 
@@ -116,8 +118,8 @@ func TestFormat1MultiSupplierStore(t *testing.T) {
 		var ops []Op
 		err = tr.eng.View(func(v *directory.View) error {
 			for _, o := range opOrigins(v) {
-				err := v.Records(opPrefix(o), nil, false, func(_, val []byte) (bool, error) {
-					rec, err := decodeLogRecord(val, nil)
+				err := v.Records(changelog.OriginPrefix(o), nil, false, func(_, val []byte) (bool, error) {
+					rec, err := changelog.DecodeRecord(val, nil)
 					if err == nil && rec.Replicated {
 						ops = append(ops, rec.Op)
 					}

@@ -89,5 +89,3 @@ func show(s *State) string {
 	}
 	return b.String()
 }
-
-var x = id(10) // the entry the examples change

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/replication/changelog"
 )
 
 // smallCache bounds a test replica's State to 8 entries' stamps.
@@ -228,7 +229,7 @@ func TestJoinIsExclusive(t *testing.T) {
 	for _, p := range []struct {
 		name   string
 		prefix []byte
-	}{{"entry states", keyEntryState}, {"checkpoint", keyCheckpoint}, {"op log floors", keyOpFloor}} {
+	}{{"entry states", keyEntryState}, {"checkpoint", keyCheckpoint}, {"op log floors", changelog.KeyFloors}} {
 		if na, nc := countRecords(t, a.eng, p.prefix), countRecords(t, c.eng, p.prefix); nc == 0 || p.name == "entry states" && nc != na {
 			t.Errorf("%s: %d records after the join, the supplier holds %d", p.name, nc, na)
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/replication/changelog"
 )
 
 // Lag both ways. What this replica lacks of a peer comes from the peer's
@@ -51,7 +52,7 @@ func (r *Replicator) lackOf(id uint16, now time.Time) (peerLack, bool) {
 	kp := r.known[id]
 	var theirs Vector
 	if kp != nil {
-		theirs = kp.vector.Clone()
+		theirs = kp.Vector.Clone()
 	}
 	r.posMu.Unlock()
 	if kp == nil {
@@ -79,13 +80,13 @@ func (r *Replicator) lackOf(id uint16, now time.Time) (peerLack, bool) {
 			if !theirs[o].Less(mine[o]) {
 				continue
 			}
-			after := opKey(theirs[o])
+			after := changelog.RecordKey(theirs[o])
 			if theirs[o].IsZero() {
 				after = nil
 			}
 			first := true
-			v.Records(opPrefix(o), after, false, func(k, val []byte) (bool, error) {
-				if (after != nil && bytes.Equal(k, after)) || logFlags(val)&logReplicated == 0 {
+			v.Records(changelog.OriginPrefix(o), after, false, func(k, val []byte) (bool, error) {
+				if (after != nil && bytes.Equal(k, after)) || changelog.RecordFlags(val)&changelog.FlagReplicated == 0 {
 					return true, nil
 				}
 				if first && o == self {

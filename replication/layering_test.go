@@ -13,7 +13,9 @@ import (
 // nothing that does I/O (package ldap, which it imports for DNs, holds
 // the protocol's server too, so the check on net and os is on merge's
 // own imports). Package wire, the pull and snapshot messages, is as
-// pure, but for package merge. The HTTP surface is package adminhttp's
+// pure, but for package merge. Package changelog, the change log, sits
+// below the Replicator: it imports neither package replication nor the
+// HTTP surface (it knows the Replicator only as a changelog.Bounds). The HTTP surface is package adminhttp's
 // alone: package replication does not import net/http itself.
 func TestLayering(t *testing.T) {
 	const mod = "github.com/switchboard-ldap/switchboard"
@@ -25,6 +27,7 @@ func TestLayering(t *testing.T) {
 		pkg       string   // the package, as go list takes it
 		forbidden []string // import path prefixes it may not depend on
 		module    []string // the packages of this module it may import (nil: any)
+		not       []string // packages it may not depend on (exact paths)
 		io        bool     // whether it may import I/O packages itself
 		direct    []string // packages it may not import itself
 	}{
@@ -44,6 +47,13 @@ func TestLayering(t *testing.T) {
 			},
 			module: []string{mod + "/change", mod + "/replication/merge"},
 		},
+		{
+			pkg:       mod + "/replication/changelog",
+			forbidden: []string{mod + "/replication/adminhttp", mod + "/cmd"},
+			not:       []string{mod + "/replication"},
+			io:        true,
+			direct:    []string{"net/http"},
+		},
 		{pkg: mod + "/replication", io: true, direct: []string{"net/http"}},
 	} {
 		out, err := exec.Command(goTool, "list", "-deps", "-f", "{{.ImportPath}}", tc.pkg).Output()
@@ -53,6 +63,9 @@ func TestLayering(t *testing.T) {
 		for _, dep := range strings.Fields(string(out)) {
 			if dep == tc.pkg {
 				continue
+			}
+			if slices.Contains(tc.not, dep) {
+				t.Errorf("%s depends on %s", tc.pkg, dep)
 			}
 			for _, f := range tc.forbidden {
 				if dep == strings.TrimSuffix(f, "/") || strings.HasPrefix(dep, f) {

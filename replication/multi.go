@@ -17,6 +17,7 @@ import (
 	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/ldap"
+	"github.com/switchboard-ldap/switchboard/replication/changelog"
 	"github.com/switchboard-ldap/switchboard/replication/merge"
 	"github.com/switchboard-ldap/switchboard/schema"
 )
@@ -142,7 +143,7 @@ type Replicator struct {
 
 	// What this replica knows of the others' positions.
 	posMu sync.Mutex
-	known map[uint16]*replicaPos
+	known map[uint16]*changelog.Position
 
 	peersMu   sync.Mutex
 	peers     map[string]*Peer
@@ -215,11 +216,11 @@ func NewReplicator(cfg MultiConfig) (*Replicator, error) {
 	r := &Replicator{cfg: cfg, log: cfg.Logger, clog: cfg.Changelog, vector: Vector{}, floor: Vector{},
 		mirror: map[UUID]mirrored{}, touchedSeq: map[UUID]uint64{},
 		mat: merge.NewShown(), retry: map[UUID]struct{}{}, writes: map[change.CSN]*localWrite{},
-		dirty: make(chan struct{}, 1), resolved: make(chan struct{}), peers: map[string]*Peer{}, ckpt: Vector{}, known: map[uint16]*replicaPos{}}
+		dirty: make(chan struct{}, 1), resolved: make(chan struct{}), peers: map[string]*Peer{}, ckpt: Vector{}, known: map[uint16]*changelog.Position{}}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
-	cfg.Changelog.rep = r
+	cfg.Changelog.Share((*logBounds)(r))
 	return r, nil
 }
 
@@ -329,10 +330,10 @@ func (r *Replicator) Open(eng *directory.Engine) error {
 			return err
 		}
 		copy(r.generation[:], g)
-		if err := v.Records(keyOpFloor, nil, false, func(k, val []byte) (bool, error) {
+		if err := v.Records(changelog.KeyFloors, nil, false, func(k, val []byte) (bool, error) {
 			c, err := change.DecodeCSN(val)
-			if err == nil && len(k) == len(keyOpFloor)+2 {
-				r.floor[binary.BigEndian.Uint16(k[len(keyOpFloor):])] = c
+			if err == nil && len(k) == len(changelog.KeyFloors)+2 {
+				r.floor[binary.BigEndian.Uint16(k[len(changelog.KeyFloors):])] = c
 			}
 			return true, err
 		}); err != nil {
@@ -358,7 +359,7 @@ func (r *Replicator) Open(eng *directory.Engine) error {
 			}
 		}
 		for _, o := range opOrigins(v) {
-			p := opPrefix(o)
+			p := changelog.OriginPrefix(o)
 			after := ckpt[o]
 			var start []byte
 			if !after.IsZero() {
@@ -369,10 +370,10 @@ func (r *Replicator) Open(eng *directory.Engine) error {
 				if err != nil {
 					return false, fmt.Errorf("op log key %x: %w", k, err)
 				}
-				if !after.Less(c) || logFlags(val)&logReplicated == 0 {
+				if !after.Less(c) || changelog.RecordFlags(val)&changelog.FlagReplicated == 0 {
 					return true, nil
 				}
-				rec, err := decodeLogRecord(val, eng.Sealer())
+				rec, err := changelog.DecodeRecord(val, eng.Sealer())
 				if err != nil {
 					return false, fmt.Errorf("op log record %x: %w", k, err)
 				}
@@ -483,7 +484,7 @@ func (r *Replicator) seed(unknown []directory.ID) error {
 				if en == nil {
 					continue // removed since the scan: nothing to record
 				}
-				op := Op{CSN: clock.Next(), Kind: change.Add, Attrs: attrsOf(en)}
+				op := Op{CSN: clock.Next(), Kind: change.Add, Attrs: changelog.AttrsOf(en)}
 				if op.Entry, err = r.uuidOf(en); err != nil {
 					return err
 				}
@@ -502,7 +503,7 @@ func (r *Replicator) seed(unknown []directory.ID) error {
 		}
 		err = r.eng.UpdateRecords(ctx, func(tx *directory.Tx) error {
 			for i := range ops {
-				if err := tx.PutRecord(opKey(ops[i].CSN), appendOpRecord(&ops[i], tx.Sealer())); err != nil {
+				if err := tx.PutRecord(changelog.RecordKey(ops[i].CSN), changelog.AppendOp(&ops[i], tx.Sealer())); err != nil {
 					return err
 				}
 			}
@@ -623,7 +624,7 @@ func (r *Replicator) OnChange(_ context.Context, tx *directory.Tx, ch *directory
 		if err := scratch.Apply(&ops[i]); err != nil {
 			return err
 		}
-		if err := tx.PutRecord(opKey(ops[i].CSN), appendOpRecord(&ops[i], tx.Sealer())); err != nil {
+		if err := tx.PutRecord(changelog.RecordKey(ops[i].CSN), changelog.AppendOp(&ops[i], tx.Sealer())); err != nil {
 			return err
 		}
 	}
@@ -700,38 +701,11 @@ func (r *Replicator) rdnOf(en *directory.Entry) (string, error) {
 	return canon(dn[0]).String(), nil
 }
 
-func attrsOf(en *directory.Entry) []Attribute {
-	out := make([]Attribute, 0, len(en.Attrs))
-	for _, a := range en.Attrs {
-		out = append(out, Attribute{Name: a.Name, Values: valueStrings(a.Values)})
-	}
-	return out
-}
-
 func valueStrings(vs [][]byte) []string {
 	out := make([]string, len(vs))
 	for i, v := range vs {
 		out[i] = string(v)
 	}
-	return out
-}
-
-func modsOf(before, after *directory.Entry) []Mod {
-	var out []Mod
-	for _, m := range diff(before, after) { // add, delete and replace only
-		out = append(out, Mod{Op: m.Op, Attr: m.Attr.Name, Values: valueStrings(m.Attr.Values)})
-	}
-	// Removals before additions, so that a value whose spelling changed
-	// ends with the new spelling.
-	slices.SortStableFunc(out, func(a, b Mod) int {
-		rank := func(k change.ModOp) int {
-			if k == change.ModDelete {
-				return 0
-			}
-			return 1
-		}
-		return rank(a.Op) - rank(b.Op)
-	})
 	return out
 }
 
@@ -761,14 +735,14 @@ func (r *Replicator) opsOf(tx *directory.Tx, ch *directory.Change, c change.CSN)
 		if err != nil {
 			return nil, nil, err
 		}
-		ops = append(ops, Op{CSN: c, Kind: change.Add, Entry: u, Parent: p, RDN: rdn, Attrs: attrsOf(ch.After)})
+		ops = append(ops, Op{CSN: c, Kind: change.Add, Entry: u, Parent: p, RDN: rdn, Attrs: changelog.AttrsOf(ch.After)})
 		touch = append(touch, touched{u, ch.After})
 	case change.Modify:
 		u, err := r.uuidOf(ch.After)
 		if err != nil {
 			return nil, nil, err
 		}
-		if mods := modsOf(ch.Before, ch.After); len(mods) > 0 {
+		if mods := changelog.ModsOf(ch.Before, ch.After); len(mods) > 0 {
 			ops = append(ops, Op{CSN: c, Kind: change.Modify, Entry: u, Mods: mods})
 		}
 		touch = append(touch, touched{u, ch.After})
@@ -793,7 +767,7 @@ func (r *Replicator) opsOf(tx *directory.Tx, ch *directory.Change, c change.CSN)
 			return nil, nil, err
 		}
 		ops = append(ops, Op{CSN: c, Kind: change.ModRDN, Entry: u, Parent: p, RDN: rdn})
-		if mods := modsOf(ch.Before, ch.After); len(mods) > 0 {
+		if mods := changelog.ModsOf(ch.Before, ch.After); len(mods) > 0 {
 			ops = append(ops, Op{CSN: clock.Next(), Kind: change.Modify, Entry: u, Mods: mods})
 		}
 		touch = append(touch, touched{u, ch.After})
@@ -814,7 +788,7 @@ func (r *Replicator) opsOf(tx *directory.Tx, ch *directory.Change, c change.CSN)
 		if err != nil {
 			return nil, nil, err
 		}
-		if mods := modsOf(up.Before, up.After); len(mods) > 0 {
+		if mods := changelog.ModsOf(up.Before, up.After); len(mods) > 0 {
 			ops = append(ops, Op{CSN: clock.Next(), Kind: change.Modify, Entry: u, Mods: mods})
 		}
 		touch = append(touch, touched{u, up.After})
@@ -1155,7 +1129,7 @@ func (r *Replicator) ApplyRemote(ctx context.Context, gen Generation, ops []Op) 
 	}
 	err := r.eng.UpdateRecords(ctx, func(tx *directory.Tx) error {
 		for i := range fresh {
-			if err := tx.PutRecord(opKey(fresh[i].CSN), appendOpRecord(&fresh[i], tx.Sealer())); err != nil {
+			if err := tx.PutRecord(changelog.RecordKey(fresh[i].CSN), changelog.AppendOp(&fresh[i], tx.Sealer())); err != nil {
 				return err
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/ldap"
+	"github.com/switchboard-ldap/switchboard/replication/changelog"
 	"github.com/switchboard-ldap/switchboard/replication/wire"
 )
 
@@ -79,10 +80,10 @@ func (r *Replicator) Pull(q *PullRequest) (*PullResponse, error) {
 	err := r.eng.View(func(v *directory.View) error {
 		size := 0 // resp.Vector is raised below to the last op of each origin
 		for _, o := range opOrigins(v) {
-			p := opPrefix(o)
+			p := changelog.OriginPrefix(o)
 			if err := v.Records(p, nil, true, func(k, val []byte) (bool, error) {
 				c, err := change.DecodeCSN(k[len(p):])
-				if (o == self && !c.Less(committed)) || logFlags(val)&logReplicated == 0 {
+				if (o == self && !c.Less(committed)) || changelog.RecordFlags(val)&changelog.FlagReplicated == 0 {
 					return true, err // newer than what may be served yet, or not served
 				}
 				if resp.Vector[o].Less(c) {
@@ -105,7 +106,7 @@ func (r *Replicator) Pull(q *PullRequest) (*PullResponse, error) {
 				if o == self && !c.Less(committed) {
 					return false, nil
 				}
-				if logFlags(val)&logReplicated == 0 {
+				if changelog.RecordFlags(val)&changelog.FlagReplicated == 0 {
 					return true, nil // a local change of the store only
 				}
 				if len(resp.Ops) >= maxOps || size >= maxPullBytes {
@@ -116,12 +117,12 @@ func (r *Replicator) Pull(q *PullRequest) (*PullResponse, error) {
 				// Sealed values stay sealed on the wire; values of an
 				// attribute sealed since the change was logged are
 				// sealed now.
-				rec, err := decodeLogRecordSealed(val)
+				rec, err := changelog.DecodeRecordSealed(val)
 				if err != nil {
 					return false, err
 				}
 				size += len(val)
-				resp.Ops = append(resp.Ops, *sealOp(&rec.Op, sealer))
+				resp.Ops = append(resp.Ops, *changelog.SealOp(&rec.Op, sealer))
 				return true, nil
 			})
 			if err != nil {
@@ -143,9 +144,9 @@ func opOrigins(v *directory.View) []uint16 {
 	for {
 		var o uint16
 		found := false
-		v.Records(keyOps, next, false, func(k, _ []byte) (bool, error) {
-			if len(k) >= len(keyOps)+2 {
-				o, found = binary.BigEndian.Uint16(k[len(keyOps):]), true
+		v.Records(changelog.KeyRecords, next, false, func(k, _ []byte) (bool, error) {
+			if len(k) >= len(changelog.KeyRecords)+2 {
+				o, found = binary.BigEndian.Uint16(k[len(changelog.KeyRecords):]), true
 			}
 			return false, nil
 		})
@@ -156,7 +157,7 @@ func opOrigins(v *directory.View) []uint16 {
 		if o == 0xffff {
 			return out
 		}
-		next = opPrefix(o + 1)
+		next = changelog.OriginPrefix(o + 1)
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/ldap"
+	"github.com/switchboard-ldap/switchboard/replication/changelog"
 	"github.com/switchboard-ldap/switchboard/replication/merge"
 	"github.com/switchboard-ldap/switchboard/replication/wire"
 )
@@ -581,11 +582,11 @@ func (r *Replicator) install(ctx context.Context, snap *fetchedSnapshot, bulk st
 	var carried []Op
 	sealer := r.eng.Sealer()
 	err := r.sweepLog(ctx, func(k, val []byte) ([]byte, bool, error) {
-		c, err := change.DecodeCSN(k[len(keyOps)+2:])
+		c, err := change.DecodeCSN(k[len(changelog.KeyRecords)+2:])
 		if err != nil {
 			return nil, false, nil
 		}
-		rec, err := decodeLogRecord(val, sealer)
+		rec, err := changelog.DecodeRecord(val, sealer)
 		if err != nil {
 			return nil, false, nil
 		}
@@ -593,7 +594,7 @@ func (r *Replicator) install(ctx context.Context, snap *fetchedSnapshot, bulk st
 			carried = append(carried, rec.Op)
 			return nil, true, nil
 		}
-		if !rec.Feed || !r.clog.feedOrigin(c.Replica) || !snap.vector[c.Replica].Less(c) {
+		if !rec.Feed || !r.clog.FeedsOrigin(c.Replica) || !snap.vector[c.Replica].Less(c) {
 			return nil, false, nil
 		}
 		if !rec.Replicated {
@@ -601,9 +602,9 @@ func (r *Replicator) install(ctx context.Context, snap *fetchedSnapshot, bulk st
 		}
 		rec.Replicated = false
 		rec.Op = Op{CSN: rec.Op.CSN, Kind: rec.Op.Kind, Entry: rec.Op.Entry, Attrs: rec.Op.Attrs, Mods: rec.Op.Mods}
-		return rec.appendBinary(nil, sealer), true, nil
+		return rec.AppendBinary(nil, sealer), true, nil
 	})
-	for _, p := range [][]byte{keyEntryState, keyCheckpoint, keyOpFloor} {
+	for _, p := range [][]byte{keyEntryState, keyCheckpoint, changelog.KeyFloors} {
 		if err != nil {
 			break
 		}
@@ -632,7 +633,7 @@ func (r *Replicator) install(ctx context.Context, snap *fetchedSnapshot, bulk st
 	}
 	err = r.eng.UpdateRecords(ctx, func(tx *directory.Tx) error {
 		for o, c := range snap.vector {
-			if err := tx.PutRecord(opFloorKey(o), c.AppendBinary(nil)); err != nil {
+			if err := tx.PutRecord(changelog.FloorKey(o), c.AppendBinary(nil)); err != nil {
 				return err
 			}
 		}
@@ -644,7 +645,10 @@ func (r *Replicator) install(ctx context.Context, snap *fetchedSnapshot, bulk st
 	if err != nil {
 		return fmt.Errorf("write the snapshot's checkpoint: %w", err)
 	}
-	r.clog.cutSubscribers()
+	// End every subscription to the engine's stream (persistent RFC 4533
+	// sessions and persistent searches): they search again and are
+	// brought up to date from their cookies.
+	r.eng.Changes().EndAll(errReinitialised)
 
 	state := snap.state
 	if bulk == "" {
@@ -811,7 +815,7 @@ func (r *Replicator) sweepLog(ctx context.Context, fn func(k, v []byte) (rewrite
 		var del, put, putVal [][]byte
 		var last []byte
 		err := r.eng.View(func(v *directory.View) error {
-			return v.Records(keyOps, next, false, func(k, val []byte) (bool, error) {
+			return v.Records(changelog.KeyRecords, next, false, func(k, val []byte) (bool, error) {
 				if next != nil && bytes.Equal(k, next) {
 					return true, nil
 				}
@@ -858,14 +862,6 @@ func (r *Replicator) sweepLog(ctx context.Context, fn func(k, v []byte) (rewrite
 // errReinitialised ends the engine's stream subscriptions when the
 // store was reinitialised under them.
 var errReinitialised = errors.New("replication: the replica was reinitialised from a snapshot")
-
-// cutSubscribers ends every subscription to the engine's stream
-// (persistent RFC 4533 sessions and persistent searches): after a
-// reinitialisation they search again and are brought up to date from
-// their cookies.
-func (l *Changelog) cutSubscribers() {
-	l.eng.Changes().EndAll(errReinitialised)
-}
 
 // registerReinitMetrics adds the snapshot and reinitialisation metrics.
 func (r *Replicator) registerReinitMetrics(reg prometheus.Registerer) error {

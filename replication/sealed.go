@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/replication/changelog"
 	"github.com/switchboard-ldap/switchboard/replication/merge"
 	"github.com/switchboard-ldap/switchboard/replication/wire"
 )
@@ -70,7 +71,7 @@ func openPulled(peer string, resp *PullResponse, mine *directory.Sealer) error {
 		if mine == nil {
 			return fmt.Errorf("%w: peer %s sent sealed values (CSN %s) and this replica has no encryption key to open them", ErrSealing, peer, resp.Ops[i].CSN)
 		}
-		if err := openOp(&resp.Ops[i], mine); err != nil {
+		if err := changelog.OpenOp(&resp.Ops[i], mine); err != nil {
 			return fmt.Errorf("%w: peer %s, CSN %s: %w", ErrSealing, peer, resp.Ops[i].CSN, err)
 		}
 	}

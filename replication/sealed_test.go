@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/replication/changelog"
 	"github.com/switchboard-ldap/switchboard/replication/merge"
 	"github.com/switchboard-ldap/switchboard/replication/wire"
 )
@@ -40,7 +41,7 @@ func sealedPull(sl *directory.Sealer) *PullResponse {
 		{Op: change.ModReplace, Attr: "employeeNumber", Values: []string{"third-" + sealedSecret}},
 	}}
 	return &PullResponse{Generation: Generation{1}, Supplier: 2, Now: time.UnixMicro(c.Time), Vector: Vector{2: c.WithSub(1)},
-		Ops: []Op{*sealOp(&add, sl), *sealOp(&mod, sl)}, Sealing: sealingOf(sl)}
+		Ops: []Op{*changelog.SealOp(&add, sl), *changelog.SealOp(&mod, sl)}, Sealing: sealingOf(sl)}
 }
 
 // Pulled ops carry sealed values sealed; a consumer with the same key

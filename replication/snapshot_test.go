@@ -18,6 +18,7 @@ import (
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/directory/frontend"
 	"github.com/switchboard-ldap/switchboard/ldap"
+	"github.com/switchboard-ldap/switchboard/replication/changelog"
 	"github.com/switchboard-ldap/switchboard/replication/merge"
 	"github.com/switchboard-ldap/switchboard/replication/wire"
 	"github.com/switchboard-ldap/switchboard/schema"
@@ -431,9 +432,9 @@ func TestReinitialiseTrimmedLog(t *testing.T) {
 	var cut change.CSN
 	var keys [][]byte
 	a.eng.View(func(v *directory.View) error {
-		return v.Records(keyOps, nil, false, func(k, _ []byte) (bool, error) {
+		return v.Records(changelog.KeyRecords, nil, false, func(k, _ []byte) (bool, error) {
 			keys = append(keys, bytes.Clone(k))
-			c, err := change.DecodeCSN(k[len(keyOps)+2:])
+			c, err := change.DecodeCSN(k[len(changelog.KeyRecords)+2:])
 			cut = c
 			return len(keys) < 20, err
 		})
@@ -444,7 +445,7 @@ func TestReinitialiseTrimmedLog(t *testing.T) {
 				return err
 			}
 		}
-		return tx.PutRecord(append(bytes.Clone(keyOpFloor), 0, 1), cut.AppendBinary(nil))
+		return tx.PutRecord(append(bytes.Clone(changelog.KeyFloors), 0, 1), cut.AppendBinary(nil))
 	})
 	if err != nil {
 		t.Fatal(err)

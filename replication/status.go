@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/replication/changelog"
 )
 
 // Status is the replica's replication state, as GET /replication shows it.
@@ -68,8 +69,8 @@ func (r *Replicator) Replicas() []ReplicaStatus {
 	defer r.posMu.Unlock()
 	out := []ReplicaStatus{}
 	for id, p := range r.known {
-		st := ReplicaStatus{ID: id, LastSeen: p.seen, Consumer: p.consumer, State: "ok", Reason: p.refused, Vector: vectorText(p.vector)}
-		if p.refused != "" {
+		st := ReplicaStatus{ID: id, LastSeen: p.Seen, Consumer: p.Consumer, State: "ok", Reason: p.Refused, Vector: vectorText(p.Vector)}
+		if p.Refused != "" {
 			st.State = string(PeerReinit)
 		}
 		out = append(out, st)
@@ -203,12 +204,12 @@ func (r *Replicator) OpLog() (map[string]OpLogOrigin, error) {
 	}
 	err := r.eng.View(func(v *directory.View) error {
 		for _, o := range opOrigins(v) {
-			p := opPrefix(o)
+			p := changelog.OriginPrefix(o)
 			st := out[fmt.Sprint(o)]
 			var last []byte
 			if err := v.Records(p, nil, false, func(k, val []byte) (bool, error) {
 				st.Records++
-				if logFlags(val)&logReplicated != 0 {
+				if changelog.RecordFlags(val)&changelog.FlagReplicated != 0 {
 					st.Ops++
 					last = append(last[:0], k[len(p):]...)
 				}

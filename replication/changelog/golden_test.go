@@ -1,11 +1,13 @@
-package replication
+package changelog
 
 import (
 	"encoding/hex"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/switchboard-ldap/switchboard/change"
+	"github.com/switchboard-ldap/switchboard/replication/merge"
 )
 
 // TestEncodingsUnchanged checks that the format 1 RFC 4533 changelog
@@ -37,9 +39,9 @@ func TestEncodingsUnchanged(t *testing.T) {
 		}
 	}
 	// The change log's record: format 2, flags, the op, the feed fields.
-	rec := &LogRecord{Feed: true, Replicated: true, DN: "cn=x", NewDN: "cn=y", Also: []UUID{{7}},
-		Op: Op{CSN: at(2, 3), Kind: change.ModRDN, Entry: x, Parent: UUID{5}, RDN: "cn=y"}}
-	if got, want := hex.EncodeToString(rec.appendBinary(nil, nil)),
+	rec := &LogRecord{Feed: true, Replicated: true, DN: "cn=x", NewDN: "cn=y", Also: []merge.UUID{{7}},
+		Op: merge.Op{CSN: change.CSN{Time: time.Date(2026, 3, 1, 12, 0, 2, 0, time.UTC).UnixMicro(), Replica: 3}, Kind: change.ModRDN, Entry: merge.UUID{6: 0x40, 8: 0x80, 15: 10}, Parent: merge.UUID{5}, RDN: "cn=y"}}
+	if got, want := hex.EncodeToString(rec.AppendBinary(nil, nil)),
 		"02030100064bf535cd94800000000003000000040000000000004000800000000000000a05000000000000000000000000000000"+
 			"04636e3d790004636e3d7804636e3d790107000000000000000000000000000000"; got != want {
 		t.Errorf("log record encodes as\n%s, want\n%s", got, want)

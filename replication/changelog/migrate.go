@@ -1,4 +1,4 @@
-package replication
+package changelog
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/replication/merge"
+	"github.com/switchboard-ldap/switchboard/replication/wire"
 )
 
 // Store format 1 kept two change logs; format 2 keeps one. The keys of
@@ -23,15 +24,18 @@ var (
 	legacyReplica  = []byte{directory.PrefixReplication, 'a'} // a | replica      -> replica position
 )
 
-// Migrations returns the upgrades of this package's side records, to run
-// after directory.Migrations() (pass both in directory.Options.Migrations):
-// from format 1 to 2, the RFC 4533 changelog and the op log become one
-// change log (see "Change log" in the package documentation).
-func Migrations() []directory.Migration {
+// Migrations returns the upgrades of the change log's side records, to
+// run after directory.Migrations(): from format 1 to 2, the RFC 4533
+// changelog and the op log become one change log (see the package
+// documentation). multiSupplier is the key of the record whose presence
+// marks a multi-supplier replica's store (its generation).
+func Migrations(multiSupplier []byte) []directory.Migration {
 	return []directory.Migration{
 		{From: 1, What: "replication: op log records into the change log, with the RFC 4533 changelog's record of the same change", Step: migrateOps},
 		{From: 1, What: "replication: the other RFC 4533 changelog records into the change log", Step: migrateChangelog},
-		{From: 1, What: "replication: one floor per origin, one consumer table", Step: migrateFloors},
+		{From: 1, What: "replication: one floor per origin, one consumer table", Step: func(ctx context.Context, tx *directory.UpgradeTx, cursor []byte) ([]byte, error) {
+			return migrateFloors(ctx, tx, cursor, multiSupplier)
+		}},
 	}
 }
 
@@ -45,10 +49,10 @@ const migrateBatch = 1000
 func migrateOps(_ context.Context, tx *directory.UpgradeTx, cursor []byte) ([]byte, error) {
 	var last []byte
 	n := 0
-	err := tx.Scan(keyOps, cursor, func(k, v []byte) (bool, error) {
+	err := tx.Scan(KeyRecords, cursor, func(k, v []byte) (bool, error) {
 		last = k
 		n++
-		if len(v) > 0 && v[0] == logFormat {
+		if len(v) > 0 && v[0] == recordFormat {
 			return n < migrateBatch, nil
 		}
 		op, err := merge.DecodeOp(v)
@@ -56,7 +60,7 @@ func migrateOps(_ context.Context, tx *directory.UpgradeTx, cursor []byte) ([]by
 			return false, fmt.Errorf("op log record %x: %w", k, err)
 		}
 		rec := &LogRecord{Op: op, Replicated: true}
-		lk := append(bytes.Clone(legacyLog), k[len(keyOps):]...)
+		lk := append(bytes.Clone(legacyLog), k[len(KeyRecords):]...)
 		old, err := tx.Get(lk)
 		if err != nil {
 			return false, err
@@ -69,7 +73,7 @@ func migrateOps(_ context.Context, tx *directory.UpgradeTx, cursor []byte) ([]by
 				return false, err
 			}
 		}
-		return n < migrateBatch, tx.Set(k, rec.appendBinary(nil, nil))
+		return n < migrateBatch, tx.Set(k, rec.AppendBinary(nil, nil))
 	})
 	if err != nil || n < migrateBatch {
 		return nil, err
@@ -111,7 +115,7 @@ func migrateChangelog(_ context.Context, tx *directory.UpgradeTx, cursor []byte)
 			return n < migrateBatch, tx.Delete(k)
 		}
 		lr.Op.CSN = c
-		if err := tx.Set(opKey(c), lr.appendBinary(nil, nil)); err != nil {
+		if err := tx.Set(RecordKey(c), lr.AppendBinary(nil, nil)); err != nil {
 			return false, err
 		}
 		return n < migrateBatch, tx.Delete(k)
@@ -129,8 +133,8 @@ func migrateChangelog(_ context.Context, tx *directory.UpgradeTx, cursor []byte)
 // the op log there holds every change of the store's entries (they were
 // recorded as local adds), so the floor would refuse peers it can serve,
 // and the changelog's trims are in the per-origin floors.
-func migrateFloors(_ context.Context, tx *directory.UpgradeTx, _ []byte) ([]byte, error) {
-	gen, err := tx.Get(keyGeneration)
+func migrateFloors(_ context.Context, tx *directory.UpgradeTx, _ []byte, multiSupplier []byte) ([]byte, error) {
+	gen, err := tx.Get(multiSupplier)
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +153,7 @@ func migrateFloors(_ context.Context, tx *directory.UpgradeTx, _ []byte) ([]byte
 		}
 	}
 	trimmed := map[uint16]bool{}
-	for _, p := range [][]byte{keyOpFloor, legacyFloor} {
+	for _, p := range [][]byte{KeyFloors, legacyFloor} {
 		err := tx.Scan(p, nil, func(k, v []byte) (bool, error) {
 			if len(k) != len(p)+2 {
 				return true, nil
@@ -176,9 +180,9 @@ func migrateFloors(_ context.Context, tx *directory.UpgradeTx, _ []byte) ([]byte
 		for {
 			var o uint16
 			found := false
-			if err := tx.Scan(keyOps, after, func(k, _ []byte) (bool, error) {
-				if len(k) >= len(keyOps)+2 {
-					o, found = binary.BigEndian.Uint16(k[len(keyOps):]), true
+			if err := tx.Scan(KeyRecords, after, func(k, _ []byte) (bool, error) {
+				if len(k) >= len(KeyRecords)+2 {
+					o, found = binary.BigEndian.Uint16(k[len(KeyRecords):]), true
 				}
 				return false, nil
 			}); err != nil {
@@ -190,11 +194,11 @@ func migrateFloors(_ context.Context, tx *directory.UpgradeTx, _ []byte) ([]byte
 			if !trimmed[o] {
 				raise(o, base)
 			}
-			after = append(opPrefix(o), bytes.Repeat([]byte{0xff}, change.CSNSize)...)
+			after = append(OriginPrefix(o), bytes.Repeat([]byte{0xff}, change.CSNSize)...)
 		}
 	}
 	for o, c := range floors {
-		if err := tx.Set(opFloorKey(o), c.AppendBinary(nil)); err != nil {
+		if err := tx.Set(FloorKey(o), c.AppendBinary(nil)); err != nil {
 			return nil, err
 		}
 	}
@@ -204,7 +208,7 @@ func migrateFloors(_ context.Context, tx *directory.UpgradeTx, _ []byte) ([]byte
 	// The consumer tables.
 	err = tx.Scan(legacyConsumer, nil, func(k, v []byte) (bool, error) {
 		if p, err := decodeLegacyPosition(v); err == nil {
-			if err := tx.Set(syncPositionKey(string(k[len(legacyConsumer):])), p.appendBinary(nil)); err != nil {
+			if err := tx.Set(syncPositionKey(string(k[len(legacyConsumer):])), p.AppendBinary(nil)); err != nil {
 				return false, err
 			}
 		}
@@ -215,8 +219,8 @@ func migrateFloors(_ context.Context, tx *directory.UpgradeTx, _ []byte) ([]byte
 	}
 	err = tx.Scan(legacyReplica, nil, func(k, v []byte) (bool, error) {
 		if len(k) == len(legacyReplica)+2 {
-			if _, err := decodeReplicaPos(v); err == nil {
-				if err := tx.Set(replicaPositionKey(binary.BigEndian.Uint16(k[len(legacyReplica):])), v); err != nil {
+			if _, err := DecodePosition(v); err == nil {
+				if err := tx.Set(ReplicaPositionKey(binary.BigEndian.Uint16(k[len(legacyReplica):])), v); err != nil {
 					return false, err
 				}
 			}
@@ -228,18 +232,18 @@ func migrateFloors(_ context.Context, tx *directory.UpgradeTx, _ []byte) ([]byte
 
 // decodeLegacyPosition decodes an RFC 4533 consumer's position of format
 // 1: last seen (8 bytes, Unix microseconds) | n × (origin (2) | CSN (16)).
-func decodeLegacyPosition(b []byte) (*replicaPos, error) {
+func decodeLegacyPosition(b []byte) (*Position, error) {
 	if len(b) < 8 || (len(b)-8)%(2+change.CSNSize) != 0 {
 		return nil, errors.New("replication: malformed consumer position")
 	}
-	p := &replicaPos{consumer: true, vector: Vector{}}
-	p.seen = time.UnixMicro(int64(binary.BigEndian.Uint64(b)))
+	p := &Position{Consumer: true, Vector: wire.Vector{}}
+	p.Seen = time.UnixMicro(int64(binary.BigEndian.Uint64(b)))
 	for q := b[8:]; len(q) > 0; q = q[2+change.CSNSize:] {
 		c, err := change.DecodeCSN(q[2 : 2+change.CSNSize])
 		if err != nil {
 			return nil, err
 		}
-		p.vector[binary.BigEndian.Uint16(q)] = c
+		p.Vector[binary.BigEndian.Uint16(q)] = c
 	}
 	return p, nil
 }
@@ -258,7 +262,7 @@ func decodeLegacyRecord(v []byte) (*LogRecord, error) {
 		return nil, fmt.Errorf("%w: unknown version", ErrLogRecord)
 	}
 	d := &legacyReader{b: v[2:]}
-	r := &LogRecord{Feed: true, Op: Op{Kind: change.Kind(v[1])}}
+	r := &LogRecord{Feed: true, Op: merge.Op{Kind: change.Kind(v[1])}}
 	r.Op.Entry, _ = merge.ParseUUID(d.str())
 	r.DN = d.str()
 	attr := func() (string, []string) {
@@ -282,7 +286,7 @@ func decodeLegacyRecord(v []byte) (*LogRecord, error) {
 		n := d.count(2)
 		for i := 0; i < n && d.err == nil; i++ {
 			name, vs := attr()
-			r.Op.Attrs = append(r.Op.Attrs, Attribute{Name: name, Values: vs})
+			r.Op.Attrs = append(r.Op.Attrs, merge.Attribute{Name: name, Values: vs})
 		}
 	case change.Modify:
 		n := d.count(3)
@@ -298,7 +302,7 @@ func decodeLegacyRecord(v []byte) (*LogRecord, error) {
 				break
 			}
 			name, vs := attr()
-			r.Op.Mods = append(r.Op.Mods, Mod{Op: op, Attr: name, Values: vs})
+			r.Op.Mods = append(r.Op.Mods, merge.Mod{Op: op, Attr: name, Values: vs})
 		}
 	case change.Delete:
 		list()

@@ -1,4 +1,4 @@
-package replication
+package changelog
 
 import (
 	"bytes"
@@ -12,34 +12,35 @@ import (
 
 	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/replication/wire"
 )
 
 // The consumer table: every reader that holds the log back registers its
-// position under keyPositions, by kind:
+// position under KeyPositions, by kind:
 //
 //	p | 's' | consumer ID -> an RFC 4533 consumer (syncprov)
 //	p | 'r' | replica (2) -> a replica peer (multi-supplier)
 //
-// The value is a replicaPos (see its appendBinary): flags, when last
+// The value is a Position (see its AppendBinary): flags, when last
 // seen, the vector it holds (per origin, the last CSN it has), and why
 // it was refused. A position holds every origin it names, and an origin
 // it does not name entirely (it has seen nothing of it): trimming never
 // passes it. An RFC 4533 consumer holds only the origins change feeds
-// read (Changelog.feedOrigin); a replica holds every origin, as long as
+// read (Changelog.FeedsOrigin); a replica holds every origin, as long as
 // it consumes this replica's log and was not refused.
 const (
 	positionSync    = 's'
-	positionReplica = 'r'
+	PositionReplica = 'r'
 )
 
-func positionKey(kind byte, id []byte) []byte {
-	return append(append(bytes.Clone(keyPositions), kind), id...)
+func PositionKey(kind byte, id []byte) []byte {
+	return append(append(bytes.Clone(KeyPositions), kind), id...)
 }
 
-func syncPositionKey(id string) []byte { return positionKey(positionSync, []byte(id)) }
+func syncPositionKey(id string) []byte { return PositionKey(positionSync, []byte(id)) }
 
-func replicaPositionKey(id uint16) []byte {
-	return positionKey(positionReplica, binary.BigEndian.AppendUint16(nil, id))
+func ReplicaPositionKey(id uint16) []byte {
+	return PositionKey(PositionReplica, binary.BigEndian.AppendUint16(nil, id))
 }
 
 // Acknowledge records that consumer id has everything up to state (the
@@ -51,10 +52,10 @@ func (l *Changelog) Acknowledge(ctx context.Context, id string, state map[uint16
 		if err != nil {
 			return err
 		}
-		merged := Vector{}
+		merged := wire.Vector{}
 		if old != nil {
-			if p, err := decodeReplicaPos(old); err == nil {
-				merged = p.vector
+			if p, err := DecodePosition(old); err == nil {
+				merged = p.Vector
 			}
 		}
 		for o, c := range state {
@@ -62,8 +63,8 @@ func (l *Changelog) Acknowledge(ctx context.Context, id string, state map[uint16
 				merged[o] = c
 			}
 		}
-		p := &replicaPos{vector: merged, seen: l.cfg.Now(), consumer: true}
-		return tx.PutRecord(syncPositionKey(id), p.appendBinary(nil))
+		p := &Position{Vector: merged, Seen: l.cfg.Now(), Consumer: true}
+		return tx.PutRecord(syncPositionKey(id), p.AppendBinary(nil))
 	})
 }
 
@@ -77,14 +78,14 @@ type Consumer struct {
 // Consumers lists the known RFC 4533 consumers.
 func (l *Changelog) Consumers() ([]Consumer, error) {
 	var out []Consumer
-	p := positionKey(positionSync, nil)
+	p := PositionKey(positionSync, nil)
 	err := l.eng.View(func(v *directory.View) error {
 		return v.Records(p, nil, false, func(k, val []byte) (bool, error) {
-			pos, err := decodeReplicaPos(val)
+			pos, err := DecodePosition(val)
 			if err != nil {
 				return false, err
 			}
-			out = append(out, Consumer{ID: string(k[len(p):]), LastSeen: pos.seen, State: pos.vector})
+			out = append(out, Consumer{ID: string(k[len(p):]), LastSeen: pos.Seen, State: pos.Vector})
 			return true, nil
 		})
 	})
@@ -94,14 +95,14 @@ func (l *Changelog) Consumers() ([]Consumer, error) {
 // trimBatch bounds the deletes of one transaction.
 const trimBatch = 5000
 
-// A retention bounds the log: records older than maxAge (zero: no age
-// bound), the oldest beyond maxTotal over all origins and beyond
-// maxPerOrigin of one origin (zero: no bound) are trimmed, but never
+// A Retention bounds the log: records older than MaxAge (zero: no age
+// bound), the oldest beyond MaxTotal over all origins and beyond
+// MaxPerOrigin of one origin (zero: no bound) are trimmed, but never
 // above a registered consumer's position or what the Replicator needs.
-type retention struct {
-	maxAge       time.Duration
-	maxTotal     int
-	maxPerOrigin int
+type Retention struct {
+	MaxAge       time.Duration // records older than this go
+	MaxTotal     int           // the oldest beyond this many over all origins go
+	MaxPerOrigin int           // the oldest beyond this many of one origin go
 }
 
 // Trim removes the records older than MaxAge and the oldest beyond
@@ -110,34 +111,34 @@ type retention struct {
 // RFC 4533 consumers not seen for ConsumerExpiry are forgotten first. It
 // returns how many records it removed.
 func (l *Changelog) Trim(ctx context.Context) (int, error) {
-	return l.trim(ctx, l.cfg.Now(), retention{maxAge: l.cfg.MaxAge, maxTotal: l.cfg.MaxEntries})
+	return l.TrimWith(ctx, l.cfg.Now(), Retention{MaxAge: l.cfg.MaxAge, MaxTotal: l.cfg.MaxEntries})
 }
 
-// trim is Trim with the given bounds; now is the wall clock.
-func (l *Changelog) trim(ctx context.Context, now time.Time, ret retention) (int, error) {
-	var held []Vector // positions, each holding the origins it names or lacks
-	var heldFeed []Vector
+// TrimWith is Trim with the given bounds; now is the wall clock.
+func (l *Changelog) TrimWith(ctx context.Context, now time.Time, ret Retention) (int, error) {
+	var held []wire.Vector // positions, each holding the origins it names or lacks
+	var heldFeed []wire.Vector
 	var expired [][]byte
 	err := l.eng.View(func(v *directory.View) error {
-		return v.Records(keyPositions, nil, false, func(k, val []byte) (bool, error) {
-			if len(k) <= len(keyPositions) {
+		return v.Records(KeyPositions, nil, false, func(k, val []byte) (bool, error) {
+			if len(k) <= len(KeyPositions) {
 				return true, nil
 			}
-			p, err := decodeReplicaPos(val)
+			p, err := DecodePosition(val)
 			if err != nil {
 				return false, err
 			}
-			switch k[len(keyPositions)] {
+			switch k[len(KeyPositions)] {
 			case positionSync:
-				if now.Sub(p.seen) > l.cfg.ConsumerExpiry {
-					l.log.Info("replication: forgetting a consumer not seen for long", "consumer", string(k[len(keyPositions)+1:]), "last_seen", p.seen)
+				if now.Sub(p.Seen) > l.cfg.ConsumerExpiry {
+					l.log.Info("replication: forgetting a consumer not seen for long", "consumer", string(k[len(KeyPositions)+1:]), "last_seen", p.Seen)
 					expired = append(expired, bytes.Clone(k))
 					return true, nil
 				}
-				heldFeed = append(heldFeed, p.vector)
-			case positionReplica:
-				if p.consumer && p.refused == "" {
-					held = append(held, p.vector)
+				heldFeed = append(heldFeed, p.Vector)
+			case PositionReplica:
+				if p.Consumer && p.Refused == "" {
+					held = append(held, p.Vector)
 				}
 			}
 			return true, nil
@@ -163,9 +164,9 @@ func (l *Changelog) trim(ctx context.Context, now time.Time, ret retention) (int
 	total := 0
 	err = l.eng.View(func(v *directory.View) error {
 		os = origins(v)
-		return v.Records(keyOps, nil, false, func(k, _ []byte) (bool, error) {
-			if len(k) >= len(keyOps)+2 {
-				counts[binary.BigEndian.Uint16(k[len(keyOps):])]++
+		return v.Records(KeyRecords, nil, false, func(k, _ []byte) (bool, error) {
+			if len(k) >= len(KeyRecords)+2 {
+				counts[binary.BigEndian.Uint16(k[len(KeyRecords):])]++
 			}
 			total++
 			return true, nil
@@ -176,11 +177,11 @@ func (l *Changelog) trim(ctx context.Context, now time.Time, ret retention) (int
 	}
 	// The size bound: the CSN of the excess-th oldest record overall.
 	var sizeCut change.CSN
-	if excess := total - ret.maxTotal; ret.maxTotal > 0 && excess > 0 {
+	if excess := total - ret.MaxTotal; ret.MaxTotal > 0 && excess > 0 {
 		var oldest []change.CSN
 		l.eng.View(func(v *directory.View) error {
 			for _, o := range os {
-				p := opPrefix(o)
+				p := OriginPrefix(o)
 				n := 0
 				v.Records(p, nil, false, func(k, _ []byte) (bool, error) {
 					if c, err := change.DecodeCSN(k[len(p):]); err == nil {
@@ -198,8 +199,8 @@ func (l *Changelog) trim(ctx context.Context, now time.Time, ret retention) (int
 		}
 	}
 	var ageCut change.CSN
-	if ret.maxAge > 0 {
-		ageCut = change.CSN{Time: now.Add(-ret.maxAge).UnixMicro()}
+	if ret.MaxAge > 0 {
+		ageCut = change.CSN{Time: now.Add(-ret.MaxAge).UnixMicro()}
 	}
 	cut := ageCut
 	if cut.Less(sizeCut) {
@@ -208,8 +209,8 @@ func (l *Changelog) trim(ctx context.Context, now time.Time, ret retention) (int
 	removed := 0
 	for _, o := range os {
 		excess := 0
-		if ret.maxPerOrigin > 0 {
-			excess = counts[o] - ret.maxPerOrigin
+		if ret.MaxPerOrigin > 0 {
+			excess = counts[o] - ret.MaxPerOrigin
 		}
 		if cut.IsZero() && excess <= 0 {
 			continue
@@ -220,13 +221,13 @@ func (l *Changelog) trim(ctx context.Context, now time.Time, ret retention) (int
 		for _, p := range held {
 			limit = minCSN(limit, p[o])
 		}
-		if l.feedOrigin(o) {
+		if l.FeedsOrigin(o) {
 			for _, p := range heldFeed {
 				limit = minCSN(limit, p[o])
 			}
 		}
-		if l.rep != nil {
-			limit = minCSN(limit, l.rep.trimLimit(o))
+		if l.bounds != nil {
+			limit = minCSN(limit, l.bounds.TrimLimit(o))
 		}
 		if limit.IsZero() {
 			continue
@@ -234,10 +235,10 @@ func (l *Changelog) trim(ctx context.Context, now time.Time, ret retention) (int
 		drop := func(c change.CSN, before int) bool {
 			return !limit.Less(c) && (!cut.Less(c) || before < excess)
 		}
-		n, last, err := trimLog(ctx, l.eng, opPrefix(o), opFloorKey(o), drop)
+		n, last, err := trimLog(ctx, l.eng, OriginPrefix(o), FloorKey(o), drop)
 		removed += n
-		if n > 0 && l.rep != nil {
-			l.rep.raiseFloor(o, last)
+		if n > 0 && l.bounds != nil {
+			l.bounds.RaiseFloor(o, last)
 		}
 		if err != nil {
 			return removed, fmt.Errorf("replication: trim the log of replica %d: %w", o, err)

@@ -1,4 +1,4 @@
-package replication
+package changelog
 
 import (
 	"bytes"
@@ -34,8 +34,12 @@ func legacyDeleteRecord(uuid, dn string) []byte {
 // broken one dropped with its origin's floor raised over it (a cookie
 // older than it gets a full refresh), the base floor as the floor of
 // every origin never trimmed, the position in the consumer table.
+// keyGeneration is the record that marks a multi-supplier store (the
+// Replicator's generation, package replication).
+var keyGeneration = []byte{directory.PrefixReplication, 'g'}
+
 func TestFormat1ChangelogMigration(t *testing.T) {
-	dir := filepath.Join(directorytest.UnpackStore(t, filepath.Join(storesDir, "single.tar.gz")), "data")
+	dir := filepath.Join(directorytest.UnpackStore(t, filepath.Join("../../testdata/stores", "single.tar.gz")), "data")
 	db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil))
 	if err != nil {
 		t.Fatal(err)
@@ -77,14 +81,14 @@ func TestFormat1ChangelogMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := directorytest.Open(t, directory.Options{Dir: dir, Hooks: []directory.WriteHook{clog}, Stamper: clog,
-		Migrations: append(directory.Migrations(), Migrations()...)})
+		Migrations: append(directory.Migrations(), Migrations(keyGeneration)...)})
 	if err := clog.Open(e); err != nil {
 		t.Fatal(err)
 	}
 	if v := e.FormatVersion(); v != 2 {
 		t.Fatalf("format %d, want 2", v)
 	}
-	checkOneLog(t, "upgraded", e, 'o', 'O', 'p')
+	checkLogOnly(t, e, 'o', 'O', 'p')
 	var got []*Record
 	var cov Coverage
 	err = e.View(func(v *directory.View) error {
@@ -147,10 +151,39 @@ func FuzzDecodeLegacyRecord(f *testing.F) {
 				return
 			}
 		}
-		enc := r.appendBinary(nil, nil)
-		back, err := decodeLogRecord(enc, nil)
-		if err != nil || !bytes.Equal(back.appendBinary(nil, nil), enc) {
+		enc := r.AppendBinary(nil, nil)
+		back, err := DecodeRecord(enc, nil)
+		if err != nil || !bytes.Equal(back.AppendBinary(nil, nil), enc) {
 			t.Fatalf("a format 1 record does not survive its move: %v\n%+v\n%+v", err, r, back)
 		}
 	})
+}
+
+// checkLogOnly fails unless eng's side records are all the change log's
+// (records, floors, consumer positions: a single supplier's store has no
+// others), with some of each kind in want.
+func checkLogOnly(t *testing.T, eng *directory.Engine, want ...byte) {
+	t.Helper()
+	got := map[byte]int{}
+	err := eng.View(func(v *directory.View) error {
+		return v.Records([]byte{directory.PrefixReplication}, nil, false, func(k, _ []byte) (bool, error) {
+			if len(k) > 1 {
+				got[k[1]]++
+			}
+			return true, nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, n := range got {
+		if k != KeyRecords[1] && k != KeyFloors[1] && k != KeyPositions[1] {
+			t.Errorf("%d side records of kind %q, which is not the change log's", n, k)
+		}
+	}
+	for _, k := range want {
+		if got[k] == 0 {
+			t.Errorf("no side records of kind %q; side records %v", k, got)
+		}
+	}
 }

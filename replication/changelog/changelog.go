@@ -1,4 +1,4 @@
-package replication
+package changelog
 
 import (
 	"bytes"
@@ -47,7 +47,7 @@ type Changelog struct {
 	cfg   Config
 	log   *slog.Logger
 	eng   *directory.Engine
-	clock *Clock
+	clock *merge.Clock
 
 	mu       sync.Mutex
 	inflight map[change.CSN]struct{} // stamped, not settled
@@ -57,10 +57,26 @@ type Changelog struct {
 	safe    change.CSN            // every local CSN <= safe has settled
 	maxSeen map[uint16]change.CSN // the largest CSN in the log per origin
 
-	// rep is the Replicator that shares the log (multi-supplier), set
-	// by NewReplicator before Open; nil for a single supplier.
-	rep *Replicator
+	// bounds is the multi-supplier Replicator that shares the log, set
+	// with Share before Open; nil for a single supplier.
+	bounds Bounds
 }
+
+// Bounds is what the log needs from a multi-supplier Replicator that
+// shares it: how far trimming may go, and word of what it removed.
+type Bounds interface {
+	// TrimLimit is the highest CSN of origin o the log may be trimmed
+	// to.
+	TrimLimit(o uint16) change.CSN
+	// RaiseFloor is called after a trim removed origin o's records up
+	// to c.
+	RaiseFloor(o uint16, c change.CSN)
+}
+
+// Share makes the log a multi-supplier replica's: b bounds trimming, and
+// change feeds read only the local origin (see FeedsOrigin). Call it
+// before Open.
+func (l *Changelog) Share(b Bounds) { l.bounds = b }
 
 // New returns a Changelog for cfg; it stamps nothing until Open.
 func New(cfg Config) (*Changelog, error) {
@@ -98,7 +114,7 @@ func (l *Changelog) Open(eng *directory.Engine) error {
 	err := eng.View(func(v *directory.View) error {
 		for _, o := range origins(v) {
 			empty = false
-			if !l.feedOrigin(o) {
+			if !l.FeedsOrigin(o) {
 				continue
 			}
 			m, err := lastCSN(v, o)
@@ -121,12 +137,12 @@ func (l *Changelog) Open(eng *directory.Engine) error {
 	}
 	l.eng, l.clock = eng, clock
 	l.safe = start
-	if empty && l.rep == nil && eng.EntryCount() > 0 {
+	if empty && l.bounds == nil && eng.EntryCount() > 0 {
 		// A store that had entries before its log: nothing before now is
 		// covered. An empty store: everything is.
 		floor := clock.Next()
 		err := eng.UpdateRecords(context.Background(), func(tx *directory.Tx) error {
-			return tx.PutRecord(opFloorKey(l.cfg.Replica), floor.AppendBinary(nil))
+			return tx.PutRecord(FloorKey(l.cfg.Replica), floor.AppendBinary(nil))
 		})
 		if err != nil {
 			return fmt.Errorf("replication: open changelog: %w", err)
@@ -136,23 +152,23 @@ func (l *Changelog) Open(eng *directory.Engine) error {
 	return nil
 }
 
-// feedOrigin reports whether change feeds read origin o's records: every
+// FeedsOrigin reports whether change feeds read origin o's records: every
 // origin of a single supplier's log (records of an earlier replica ID
 // included), only the local one with multi-supplier replication, whose
 // peers' changes reach the store, and the feeds, as local writes of the
 // entries they resolve to.
-func (l *Changelog) feedOrigin(o uint16) bool { return l.rep == nil || o == l.cfg.Replica }
+func (l *Changelog) FeedsOrigin(o uint16) bool { return l.bounds == nil || o == l.cfg.Replica }
 
 // Replica returns the local replica ID.
 func (l *Changelog) Replica() uint16 { return l.cfg.Replica }
 
 // Clock returns the replica's clock (nil before Open).
-func (l *Changelog) Clock() *Clock { return l.clock }
+func (l *Changelog) Clock() *merge.Clock { return l.clock }
 
 // origins lists the origins that have records or a floor, ascending.
 func origins(v *directory.View) []uint16 {
 	seen := map[uint16]bool{}
-	for _, p := range [][]byte{keyOps, keyOpFloor} {
+	for _, p := range [][]byte{KeyRecords, KeyFloors} {
 		next := []byte(nil)
 		for {
 			var o uint16
@@ -184,8 +200,8 @@ func origins(v *directory.View) []uint16 {
 // lastCSN returns the largest CSN of origin in the log or its floor.
 func lastCSN(v *directory.View, origin uint16) (change.CSN, error) {
 	var last change.CSN
-	err := v.Records(opPrefix(origin), nil, true, func(k, _ []byte) (bool, error) {
-		c, err := change.DecodeCSN(k[len(keyOps)+2:])
+	err := v.Records(OriginPrefix(origin), nil, true, func(k, _ []byte) (bool, error) {
+		c, err := change.DecodeCSN(k[len(KeyRecords)+2:])
 		last = c
 		return false, err
 	})
@@ -205,7 +221,7 @@ func lastCSN(v *directory.View, origin uint16) (change.CSN, error) {
 // floorOf returns the CSN at and below which origin's log holds nothing
 // (zero: the log holds the origin's whole history).
 func floorOf(v *directory.View, origin uint16) (change.CSN, error) {
-	b, err := v.Record(opFloorKey(origin))
+	b, err := v.Record(FloorKey(origin))
 	if err != nil || b == nil {
 		return change.CSN{}, err
 	}
@@ -347,21 +363,21 @@ func (l *Changelog) OnChange(_ context.Context, tx *directory.Tx, ch *directory.
 	if ch.CSN.IsZero() {
 		return nil // no stamper: nothing to key the record by
 	}
-	key := opKey(ch.CSN)
-	rec := &LogRecord{Op: Op{CSN: ch.CSN}}
+	key := RecordKey(ch.CSN)
+	rec := &LogRecord{Op: merge.Op{CSN: ch.CSN}}
 	old, err := tx.Record(key)
 	if err != nil {
 		return fmt.Errorf("changelog: %w", err)
 	}
 	if old != nil {
-		if rec, err = decodeLogRecord(old, tx.Sealer()); err != nil {
+		if rec, err = DecodeRecord(old, tx.Sealer()); err != nil {
 			return fmt.Errorf("changelog: %w", err)
 		}
 	}
 	if err := describe(rec, ch, tx); err != nil {
 		return fmt.Errorf("changelog: %w", err)
 	}
-	return tx.PutRecord(key, rec.appendBinary(nil, tx.Sealer()))
+	return tx.PutRecord(key, rec.AppendBinary(nil, tx.Sealer()))
 }
 
 // Coverage is what the log can replay: for every origin it has seen, the
@@ -374,7 +390,7 @@ type Coverage map[uint16]change.CSN
 func (l *Changelog) Coverage(v *directory.View) (Coverage, error) {
 	cov := Coverage{}
 	for _, o := range append(origins(v), l.cfg.Replica) {
-		if !l.feedOrigin(o) {
+		if !l.FeedsOrigin(o) {
 			continue
 		}
 		f, err := floorOf(v, o)
@@ -404,20 +420,20 @@ func (c Coverage) Covers(state map[uint16]change.CSN) bool {
 // origin in CSN order, from v's snapshot.
 func (l *Changelog) Since(v *directory.View, state map[uint16]change.CSN, fn func(*Record) error) error {
 	for _, o := range origins(v) {
-		if !l.feedOrigin(o) {
+		if !l.FeedsOrigin(o) {
 			continue
 		}
-		p := opPrefix(o)
+		p := OriginPrefix(o)
 		start := state[o].AppendBinary(bytes.Clone(p))
 		err := v.Records(p, start, false, func(k, val []byte) (bool, error) {
 			c, err := change.DecodeCSN(k[len(p):])
 			if err != nil {
 				return false, err
 			}
-			if !state[o].Less(c) || logFlags(val)&logFeed == 0 {
+			if !state[o].Less(c) || RecordFlags(val)&FlagFeed == 0 {
 				return true, nil // the cookie's own CSN, or a peer's op
 			}
-			rec, err := decodeLogRecord(val, l.eng.Sealer())
+			rec, err := DecodeRecord(val, l.eng.Sealer())
 			if err != nil {
 				return false, err
 			}

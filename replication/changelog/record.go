@@ -1,4 +1,4 @@
-package replication
+package changelog
 
 import (
 	"bytes"
@@ -13,34 +13,36 @@ import (
 	"github.com/switchboard-ldap/switchboard/replication/merge"
 )
 
-// The change log's side records (see "Change log" in the package
+// The change log's side records (see "Key layout" in the package
 // documentation).
 var (
-	keyOps       = []byte{directory.PrefixReplication, 'o'} // o | origin | CSN -> log record
-	keyOpFloor   = []byte{directory.PrefixReplication, 'O'} // O | origin       -> floor CSN
-	keyPositions = []byte{directory.PrefixReplication, 'p'} // p | kind | ID    -> consumer position
+	KeyRecords   = []byte{directory.PrefixReplication, 'o'} // o | origin | CSN -> log record
+	KeyFloors    = []byte{directory.PrefixReplication, 'O'} // O | origin       -> floor CSN
+	KeyPositions = []byte{directory.PrefixReplication, 'p'} // p | kind | ID    -> consumer position
 )
 
-func opPrefix(o uint16) []byte { return binary.BigEndian.AppendUint16(bytes.Clone(keyOps), o) }
+// OriginPrefix is the prefix of origin o's records.
+func OriginPrefix(o uint16) []byte { return binary.BigEndian.AppendUint16(bytes.Clone(KeyRecords), o) }
 
-func opKey(c change.CSN) []byte { return c.AppendBinary(opPrefix(c.Replica)) }
+// RecordKey is the key of the record of the change c.
+func RecordKey(c change.CSN) []byte { return c.AppendBinary(OriginPrefix(c.Replica)) }
 
-// opFloorKey is the key of origin o's floor.
-func opFloorKey(o uint16) []byte { return binary.BigEndian.AppendUint16(bytes.Clone(keyOpFloor), o) }
+// FloorKey is the key of origin o's floor.
+func FloorKey(o uint16) []byte { return binary.BigEndian.AppendUint16(bytes.Clone(KeyFloors), o) }
 
-// logFormat is the first byte of every log record. Format 1 stores held
+// recordFormat is the first byte of every log record. Format 1 stores held
 // a bare Op (OpFormat 1) under the same keys; the store migration to
 // format 2 rewrites them.
-const logFormat = 2
+const recordFormat = 2
 
 // Flags of a log record.
 const (
-	// logReplicated: the Op is a replicated operation, pulled by peers
+	// FlagReplicated: the Op is a replicated operation, pulled by peers
 	// and replayed into the State at start.
-	logReplicated = 1 << 0
-	// logFeed: the record carries what change feeds (RFC 4533 sessions,
+	FlagReplicated = 1 << 0
+	// FlagFeed: the record carries what change feeds (RFC 4533 sessions,
 	// persistent searches) need.
-	logFeed = 1 << 1
+	FlagFeed = 1 << 1
 )
 
 // A LogRecord is one change in the change log.
@@ -48,7 +50,7 @@ type LogRecord struct {
 	// Op is the change. CSN, Kind and Entry are always set, Attrs (add)
 	// and Mods (modify) when known; Parent and RDN only in a replicated
 	// op, which alone is applied to the State.
-	Op Op
+	Op merge.Op
 	// Replicated marks Op as a replicated operation (multi-supplier):
 	// peers pull it and the Replicator replays it.
 	Replicated bool
@@ -64,27 +66,27 @@ type LogRecord struct {
 	NewDN string
 	// Also lists the entryUUIDs of the descendants a subtree delete
 	// removed (deepest first) or a modrdn moved with the target.
-	Also []UUID
+	Also []merge.UUID
 }
 
-// appendBinary appends the record's stored form to b:
+// AppendBinary appends the record's stored form to b:
 //
-//	logFormat (1) | flags (1) | Op (Op.AppendBinary)
+//	recordFormat (1) | flags (1) | Op (Op.AppendBinary)
 //	[feed: DN, NewDN (uvarint length, bytes) | n (uvarint) × UUID (16)]
 //
 // The values of sealed attributes (directory.Sealer) are sealed and their
 // names preceded by a 0x00 byte, as in the engine's entry records: the
 // log holds them no more in clear than the entries do.
-func (r *LogRecord) appendBinary(b []byte, s *directory.Sealer) []byte {
+func (r *LogRecord) AppendBinary(b []byte, s *directory.Sealer) []byte {
 	var flags byte
 	if r.Replicated {
-		flags |= logReplicated
+		flags |= FlagReplicated
 	}
 	if r.Feed {
-		flags |= logFeed
+		flags |= FlagFeed
 	}
-	b = append(b, logFormat, flags)
-	op := sealOp(&r.Op, s)
+	b = append(b, recordFormat, flags)
+	op := SealOp(&r.Op, s)
 	b = op.AppendBinary(b)
 	if r.Feed {
 		b = merge.AppendString(b, r.DN)
@@ -101,30 +103,30 @@ func (r *LogRecord) appendBinary(b []byte, s *directory.Sealer) []byte {
 // decode.
 var ErrLogRecord = errors.New("replication: malformed change log record")
 
-// decodeLogRecord decodes a stored log record; s opens sealed values.
-func decodeLogRecord(b []byte, s *directory.Sealer) (*LogRecord, error) {
-	r, err := decodeLogRecordSealed(b)
+// DecodeRecord decodes a stored log record; s opens sealed values.
+func DecodeRecord(b []byte, s *directory.Sealer) (*LogRecord, error) {
+	r, err := DecodeRecordSealed(b)
 	if err != nil {
 		return nil, err
 	}
-	if err := openOp(&r.Op, s); err != nil {
+	if err := OpenOp(&r.Op, s); err != nil {
 		return nil, fmt.Errorf("%w at CSN %s: %w", ErrLogRecord, r.Op.CSN, err)
 	}
 	return r, nil
 }
 
-// decodeLogRecordSealed decodes a stored log record leaving the values of
+// DecodeRecordSealed decodes a stored log record leaving the values of
 // sealed attributes sealed, their names marked: what a pull serves.
-func decodeLogRecordSealed(b []byte) (*LogRecord, error) {
-	if len(b) < 2 || b[0] != logFormat {
+func DecodeRecordSealed(b []byte) (*LogRecord, error) {
+	if len(b) < 2 || b[0] != recordFormat {
 		return nil, fmt.Errorf("%w: unknown format", ErrLogRecord)
 	}
 	flags := b[1]
-	if flags&^(logReplicated|logFeed) != 0 {
+	if flags&^(FlagReplicated|FlagFeed) != 0 {
 		return nil, fmt.Errorf("%w: flags %#x", ErrLogRecord, flags)
 	}
 	d := merge.NewDecoder(b[2:], 2)
-	r := &LogRecord{Op: d.ReadOp(), Replicated: flags&logReplicated != 0, Feed: flags&logFeed != 0}
+	r := &LogRecord{Op: d.ReadOp(), Replicated: flags&FlagReplicated != 0, Feed: flags&FlagFeed != 0}
 	if r.Feed {
 		r.DN = d.ReadString()
 		r.NewDN = d.ReadString()
@@ -142,24 +144,24 @@ func decodeLogRecordSealed(b []byte) (*LogRecord, error) {
 	return r, nil
 }
 
-// logFlags returns the flags of a stored record without decoding it (0
+// RecordFlags returns the flags of a stored record without decoding it (0
 // for one that does not decode).
-func logFlags(b []byte) byte {
-	if len(b) < 2 || b[0] != logFormat {
+func RecordFlags(b []byte) byte {
+	if len(b) < 2 || b[0] != recordFormat {
 		return 0
 	}
 	return b[1]
 }
 
-// appendOpRecord is the stored form of a replicated op without feed
+// AppendOp is the stored form of a replicated op without feed
 // information (a change pulled from a peer, or a derived change).
-func appendOpRecord(op *Op, s *directory.Sealer) []byte {
-	return (&LogRecord{Op: *op, Replicated: true}).appendBinary(nil, s)
+func AppendOp(op *merge.Op, s *directory.Sealer) []byte {
+	return (&LogRecord{Op: *op, Replicated: true}).AppendBinary(nil, s)
 }
 
-// sealOp returns o with the values of sealed attributes sealed (o itself
+// SealOp returns o with the values of sealed attributes sealed (o itself
 // when there are none).
-func sealOp(o *Op, s *directory.Sealer) *Op {
+func SealOp(o *merge.Op, s *directory.Sealer) *merge.Op {
 	if s == nil {
 		return o
 	}
@@ -173,7 +175,7 @@ func sealOp(o *Op, s *directory.Sealer) *Op {
 		}
 		return "\x00" + name, out
 	}
-	var c *Op
+	var c *merge.Op
 	for i, a := range o.Attrs {
 		if s.Sealed(a.Name) {
 			if c == nil {
@@ -200,8 +202,8 @@ func sealOp(o *Op, s *directory.Sealer) *Op {
 	return c
 }
 
-// openOp opens the sealed values of o in place.
-func openOp(o *Op, s *directory.Sealer) error {
+// OpenOp opens the sealed values of o in place.
+func OpenOp(o *merge.Op, s *directory.Sealer) error {
 	open := func(name *string, vs []string) error {
 		if !merge.IsSealedName(*name) {
 			return nil
@@ -251,7 +253,7 @@ type Record struct {
 // feedRecord is r as change feeds read it.
 func feedRecord(r *LogRecord) *Record {
 	out := &Record{CSN: r.Op.CSN, Kind: r.Op.Kind, DN: r.DN, NewDN: r.NewDN}
-	if r.Op.Entry != (UUID{}) {
+	if r.Op.Entry != (merge.UUID{}) {
 		out.UUID = r.Op.Entry.String()
 	}
 	for _, a := range r.Op.Attrs {
@@ -278,7 +280,7 @@ func byteValues(vs []string) [][]byte {
 }
 
 // uuidOrZero is the entryUUID of en, zero if it has none that parses.
-func uuidOrZero(en *directory.Entry) UUID {
+func uuidOrZero(en *directory.Entry) merge.UUID {
 	u, _ := merge.ParseUUID(en.First("entryUUID"))
 	return u
 }
@@ -295,12 +297,12 @@ func describe(r *LogRecord, ch *directory.Change, rd directory.Reader) error {
 	case change.Add:
 		r.Op.Entry, r.DN = uuidOrZero(ch.After), ch.After.DN
 		if !r.Replicated {
-			r.Op.Attrs = attrsOf(ch.After)
+			r.Op.Attrs = AttrsOf(ch.After)
 		}
 	case change.Modify:
 		r.Op.Entry, r.DN = uuidOrZero(ch.After), ch.After.DN
 		if !r.Replicated {
-			r.Op.Mods = modsOf(ch.Before, ch.After)
+			r.Op.Mods = ModsOf(ch.Before, ch.After)
 		}
 	case change.Delete:
 		r.Op.Entry, r.DN = uuidOrZero(ch.Before), ch.Before.DN
@@ -325,7 +327,7 @@ func describe(r *LogRecord, ch *directory.Change, rd directory.Reader) error {
 
 // deepestFirst returns the UUIDs of removed entries ordered by the depth
 // of their DNs, deepest first.
-func deepestFirst(removed []*directory.Entry) []UUID {
+func deepestFirst(removed []*directory.Entry) []merge.UUID {
 	depth := func(e *directory.Entry) int {
 		dn, err := ldap.ParseDN(e.DN)
 		if err != nil {
@@ -334,7 +336,7 @@ func deepestFirst(removed []*directory.Entry) []UUID {
 		return len(dn)
 	}
 	type item struct {
-		uuid  UUID
+		uuid  merge.UUID
 		depth int
 	}
 	items := make([]item, len(removed))
@@ -342,7 +344,7 @@ func deepestFirst(removed []*directory.Entry) []UUID {
 		items[i] = item{uuidOrZero(e), depth(e)}
 	}
 	slices.SortStableFunc(items, func(a, b item) int { return b.depth - a.depth })
-	out := make([]UUID, len(items))
+	out := make([]merge.UUID, len(items))
 	for i := range items {
 		out[i] = items[i].uuid
 	}
@@ -411,5 +413,43 @@ func minus(a, b [][]byte) [][]byte {
 			out = append(out, v)
 		}
 	}
+	return out
+}
+
+// AttrsOf is the attributes of en as an add's Op carries them.
+func AttrsOf(en *directory.Entry) []merge.Attribute {
+	out := make([]merge.Attribute, 0, len(en.Attrs))
+	for _, a := range en.Attrs {
+		out = append(out, merge.Attribute{Name: a.Name, Values: valueStrings(a.Values)})
+	}
+	return out
+}
+
+func valueStrings(vs [][]byte) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = string(v)
+	}
+	return out
+}
+
+// ModsOf is the modifications that turn before into after, as a
+// modify's Op carries them: removals before additions.
+func ModsOf(before, after *directory.Entry) []merge.Mod {
+	var out []merge.Mod
+	for _, m := range diff(before, after) { // add, delete and replace only
+		out = append(out, merge.Mod{Op: m.Op, Attr: m.Attr.Name, Values: valueStrings(m.Attr.Values)})
+	}
+	// Removals before additions, so that a value whose spelling changed
+	// ends with the new spelling.
+	slices.SortStableFunc(out, func(a, b merge.Mod) int {
+		rank := func(k change.ModOp) int {
+			if k == change.ModDelete {
+				return 0
+			}
+			return 1
+		}
+		return rank(a.Op) - rank(b.Op)
+	})
 	return out
 }
