@@ -365,11 +365,7 @@ func TestMultiSupplierSoak(t *testing.T) {
 		if err != nil {
 			t.Fatalf("replica join: %v\n%s", err, out)
 		}
-		bulk := "the default path (Reinitialise: snapshot through the engine's write path)"
-		if os.Getenv("SWITCHBOARD_JOIN_BULK") == "1" {
-			bulk = "SWITCHBOARD_JOIN_BULK=1 (the bulk loader)"
-		}
-		note("replica %d join, %s: %s; %s", i+1, bulk, time.Since(start).Round(time.Second), lastLine(string(out)))
+		note("replica %d join (an empty store: the bulk loader): %s; %s", i+1, time.Since(start).Round(time.Second), lastLine(string(out)))
 		start = time.Now()
 		c.servers = append(c.servers, serve(data[i], cfgs[i]))
 		note("replica %d serving: %s", i+1, time.Since(start).Round(time.Second))
