@@ -2,13 +2,17 @@ package main
 
 import (
 	"io"
+	"math"
 	"net/http"
+	"os"
 	"regexp"
 	"runtime/debug"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/switchboard-ldap/switchboard/directory"
+	"github.com/switchboard-ldap/switchboard/directory/directorytest"
 	"github.com/switchboard-ldap/switchboard/directory/frontend"
 )
 
@@ -89,4 +93,28 @@ func TestDerivedLimitFollowsSorts(t *testing.T) {
 	check("store budget grew", base+74<<20)
 	d.setSort(0)
 	check("sorts done", base+10<<20)
+}
+
+// TestOpenMemoryLimitSkipsAnEmptyStore: before a multi-supplier replica
+// opens, a store with entries gets the limit its seeding needs, but an
+// empty one (replica join fills it from a snapshot held in memory) keeps
+// none, since a limit derived from no entries made the collector run
+// without pause through the whole join.
+func TestOpenMemoryLimitSkipsAnEmptyStore(t *testing.T) {
+	if _, ok := os.LookupEnv("GOMEMLIMIT"); ok {
+		t.Skip("GOMEMLIMIT is set")
+	}
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	eng := directorytest.Open(t, directory.Options{})
+	cfg := &Config{}
+	debug.SetMemoryLimit(math.MaxInt64)
+	setOpenMemoryLimit(cfg, eng)
+	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+		t.Errorf("empty store: limit %d MiB, want none", got>>20)
+	}
+	directorytest.AddBase(t, eng)
+	setOpenMemoryLimit(cfg, eng)
+	if got := debug.SetMemoryLimit(-1); got == math.MaxInt64 {
+		t.Error("a store with entries: no limit")
+	}
 }
