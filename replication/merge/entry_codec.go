@@ -136,17 +136,7 @@ func (s *State) CheckEntryState(b []byte) error {
 }
 
 func (s *State) decodeEntryState(d *opDecoder) (*entryState, error) {
-	csn := func() change.CSN {
-		p := d.take(change.CSNSize)
-		if p == nil {
-			return change.CSN{}
-		}
-		c, err := change.DecodeCSN(p)
-		if err != nil {
-			d.fail("%v", err)
-		}
-		return c
-	}
+	csn := d.csn
 	format := d.byte()
 	if d.err == nil && format != EntryStateFormat && format != EntryStateSealed {
 		d.fail("format %d, want %d or %d", format, EntryStateFormat, EntryStateSealed)

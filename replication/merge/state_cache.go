@@ -256,17 +256,7 @@ func (s *State) LoadEntrySkeleton(u UUID, b []byte) error {
 // delete stamps and placements, as decodeEntryState does, ignoring the
 // attributes that follow.
 func (s *State) decodeSkeleton(d *opDecoder) (*entryState, error) {
-	csn := func() change.CSN {
-		p := d.take(change.CSNSize)
-		if p == nil {
-			return change.CSN{}
-		}
-		c, err := change.DecodeCSN(p)
-		if err != nil {
-			d.fail("%v", err)
-		}
-		return c
-	}
+	csn := d.csn
 	if v := d.byte(); d.err == nil && v != EntryStateFormat && v != EntryStateSealed {
 		d.fail("format %d, want %d or %d", v, EntryStateFormat, EntryStateSealed)
 	}

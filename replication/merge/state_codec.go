@@ -113,6 +113,19 @@ func (d *opDecoder) byte() byte {
 	return 0
 }
 
+// csn reads a CSN in its binary form (zero once the input failed).
+func (d *opDecoder) csn() change.CSN {
+	p := d.take(change.CSNSize)
+	if p == nil {
+		return change.CSN{}
+	}
+	c, err := change.DecodeCSN(p)
+	if err != nil {
+		d.fail("%v", err)
+	}
+	return c
+}
+
 func (d *opDecoder) uuid() UUID {
 	var u UUID
 	copy(u[:], d.take(len(u)))
@@ -163,13 +176,7 @@ func (d *opDecoder) op() Op {
 		d.fail("format %d, want %d", v, OpFormat)
 	}
 	var o Op
-	if p := d.take(change.CSNSize); p != nil {
-		c, err := change.DecodeCSN(p)
-		if err != nil {
-			d.fail("%v", err)
-		}
-		o.CSN = c
-	}
+	o.CSN = d.csn()
 	o.Kind = change.Kind(d.byte())
 	o.Entry = d.uuid()
 	if d.err != nil {
