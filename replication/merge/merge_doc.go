@@ -61,6 +61,9 @@
 // sn: X; add sn: X" keeps X. This is last-writer-wins per value, the
 // observed-remove set by CSN that 389-ds and Active Directory use, not an
 // add-wins set: a removal newer than an add it never saw still removes.
+// A value whose stamps are all older than the attribute's latest
+// deletion can neither show nor hide anything again and is forgotten at
+// once, so that repeated replaces do not grow the entry's state.
 //
 // Single-valued attributes are registers: every add of a value deletes
 // the attribute under the same CSN, so the latest write wins. Alice

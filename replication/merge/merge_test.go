@@ -3,6 +3,8 @@ package merge
 import (
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/switchboard-ldap/switchboard/change"
@@ -348,4 +350,42 @@ func TestCloneIsIndependent(t *testing.T) {
 	if s.Digest() != d || c.Digest() == d {
 		t.Fatal("changing the clone changed the original")
 	}
+}
+
+// TestReplaceDropsHiddenValues: an attribute replaced again and again
+// keeps only what can still matter, not every old value until the
+// tombstone purge (a photo replaced on each login grew the entry's
+// state, and every save of it, by the photo's size).
+func TestReplaceDropsHiddenValues(t *testing.T) {
+	u := id(2)
+	photo := func(n int) string { return strings.Repeat(string(rune('a'+n%26)), 10_000) + strconv.Itoa(n) }
+	ops := []*Op{suffixAdd(), opAdd(at(1, 1), u, suffix, "cn=p", "cn: p", "jpegPhoto: "+photo(0))}
+	for n := 1; n <= 100; n++ {
+		ops = append(ops, opMod(at(1+n, uint16(1+n%3)), u, modRepl("jpegPhoto", photo(n)), modDel("description", "x"+strconv.Itoa(n))))
+	}
+	s := apply(t, ops...)
+	b, _ := s.AppendEntryState(nil, u)
+	if len(b) > 3*len(photo(100)) {
+		t.Errorf("entry state is %d bytes after 100 replaces of a %d-byte value", len(b), len(photo(100)))
+	}
+	if got := values(find(s.Materialize(), u), "jpegPhoto"); len(got) != 1 || got[0] != photo(100) {
+		t.Errorf("jpegPhoto holds %d values, want the last photo", len(got))
+	}
+}
+
+// TestHiddenValuesConverge: values hidden by a delete of the attribute,
+// dropped on arrival or kept depending on the order, do not change what
+// any order of the same changes shows.
+func TestHiddenValuesConverge(t *testing.T) {
+	u := id(2)
+	allOrders(t,
+		suffixAdd(),
+		opAdd(at(1, 1), u, suffix, "cn=p", "cn: p", "mail: a@x", "mail: b@x"),
+		opMod(at(2, 2), u, modAdd("mail", "c@x")),
+		opMod(at(3, 1), u, modDel("mail")),
+		opMod(at(4, 3), u, modDel("mail", "c@x"), modAdd("mail", "d@x")),
+		opMod(at(2, 3), u, modDel("mail", "d@x")),
+		opMod(at(5, 2), u, modAdd("mail", "A@x", "c@x")),
+		opMod(at(3, 2), u, modRepl("mail", "e@x")),
+	)
 }

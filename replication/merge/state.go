@@ -482,10 +482,32 @@ func (s *State) attr(e *entryState, name string, c change.CSN) *attrState {
 	return a
 }
 
+// clear records a delete of the whole attribute stamped c. Values whose
+// stamps are all below the new cleared stamp are dropped: no change can
+// make them matter again (an add below cleared stays hidden, one above
+// it makes a new record that behaves the same), and keeping them would
+// grow the entry's state with every replace until the tombstone purge
+// (a photo replaced a hundred times kept every old photo for a week).
 func (a *attrState) clear(c change.CSN) {
-	if a.cleared.Less(c) {
-		a.cleared = c
+	if !a.cleared.Less(c) {
+		return
 	}
+	a.cleared = c
+	kept := a.values[:0]
+	for _, v := range a.values {
+		if a.dominated(&v) {
+			continue
+		}
+		kept = append(kept, v)
+	}
+	clear(a.values[len(kept):])
+	a.values = kept
+}
+
+// dominated reports whether every stamp of v is below the attribute's
+// cleared stamp, so that v neither shows nor hides anything.
+func (a *attrState) dominated(v *valueState) bool {
+	return v.added.Less(a.cleared) && v.removed.Less(a.cleared)
 }
 
 func (s *State) addValues(e *entryState, name string, values []string, c change.CSN) {
@@ -495,6 +517,9 @@ func (s *State) addValues(e *entryState, name string, values []string, c change.
 		// A single-valued attribute is a register: writing it replaces
 		// whatever was written before, here or elsewhere.
 		a.clear(c)
+	}
+	if c.Less(a.cleared) && len(a.values) == 0 {
+		return // hidden by a later delete of the attribute
 	}
 	if len(a.values) == 0 && len(values) > 16 {
 		// Many values into an empty attribute (a large group's add):
@@ -518,6 +543,8 @@ func (s *State) addValues(e *entryState, name string, values []string, c change.
 		vk := s.valueKey(k, v)
 		vs := a.value(vk)
 		switch {
+		case vs == nil && c.Less(a.cleared):
+			// Hidden by a later delete of the attribute from the start.
 		case vs == nil:
 			a.insertValue(valueState{key: vk, value: v, added: c}, len(values))
 		case vs.added.Less(c):
@@ -544,6 +571,8 @@ func (s *State) removeValues(e *entryState, name string, values []string, c chan
 		vk := s.valueKey(k, v)
 		vs := a.value(vk)
 		switch {
+		case vs == nil && c.Less(a.cleared):
+			// The attribute's later delete hides the adds it would.
 		case vs == nil:
 			// Remember the removal: the add it removes may arrive later.
 			a.insertValue(valueState{key: vk, value: v, removed: c}, len(values))
