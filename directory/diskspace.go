@@ -94,10 +94,18 @@ func newSpaceGuard(dir string, reserve int64, probe diskProbe, log *slog.Logger)
 var ErrDiskFull = errors.New("directory: the store's disk is full")
 
 // errDiskFull is the answer to a write refused for want of space.
-func (g *spaceGuard) errDiskFull() error {
+func (g *spaceGuard) errDiskFull() error { return g.errNoRoomFor(0) }
+
+// errNoRoomFor is errDiskFull for a write of size bytes; a large one is
+// named, since it may be refused while smaller writes still fit.
+func (g *spaceGuard) errNoRoomFor(size int64) error {
+	write := ""
+	if size >= 1<<20 {
+		write = fmt.Sprintf("a write of %d MiB, ", size>>20)
+	}
 	return &ldap.Error{Code: ldap.UnwillingToPerform, Message: fmt.Sprintf(
-		"the store's disk is full: writes are refused until space is freed (%d MiB left for the store, %d MiB kept in reserve)",
-		max(g.room.Load(), 0)>>20, g.reserve>>20)}
+		"the store's disk is full: writes are refused until space is freed (%s%d MiB left for the store, %d MiB kept in reserve)",
+		write, max(g.room.Load(), 0)>>20, g.reserve>>20)}
 }
 
 // admit reports whether a write of about size bytes may be committed:
@@ -129,7 +137,7 @@ func (g *spaceGuard) admit(size int64) error {
 	if margin < 0 {
 		g.setFull(true)
 		g.refused.Add(1)
-		return g.errDiskFull()
+		return g.errNoRoomFor(size)
 	}
 	g.pending += size
 	return nil
