@@ -1040,22 +1040,33 @@ func (r *Replicator) store(ctx context.Context, seq uint64, upd []Entry, gone []
 	// Removals first (they only free DNs), then the entries to write,
 	// parents before children, in transactions of at most chunk entries,
 	// halved while a transaction is too big for the store.
+	// The mirror follows each committed transaction: should a later one
+	// fail (a full disk), the next round must know the entries already
+	// stored, or it would store a new entry under a DN already taken.
 	const chunk = 500
+	nRemoved := 0
 	for i := 0; i < len(remove); i += chunk {
-		if err := r.replace(ctx, nil, remove[i:min(i+chunk, len(remove))]); err != nil {
+		err := r.replace(ctx, nil, remove[i:min(i+chunk, len(remove))], func(_, n int) {
+			for _, u := range removeU[nRemoved : nRemoved+n] {
+				delete(r.mirror, u)
+			}
+			nRemoved += n
+		})
+		if err != nil {
 			return 0, 0, err
 		}
 	}
+	nStored := 0
 	for i := 0; i < len(put); i += chunk {
-		if err := r.replace(ctx, put[i:min(i+chunk, len(put))], nil); err != nil {
+		err := r.replace(ctx, put[i:min(i+chunk, len(put))], nil, func(n, _ int) {
+			for j := nStored; j < nStored+n; j++ {
+				r.mirror[putU[j]] = mirrored{put[j].ID, putFP[j]}
+			}
+			nStored += n
+		})
+		if err != nil {
 			return 0, 0, err
 		}
-	}
-	for i, u := range putU {
-		r.mirror[u] = mirrored{put[i].ID, putFP[i]}
-	}
-	for _, u := range removeU {
-		delete(r.mirror, u)
 	}
 	for u, s := range r.touchedSeq {
 		if s <= seq {
@@ -1066,24 +1077,30 @@ func (r *Replicator) store(ctx context.Context, seq uint64, upd []Entry, gone []
 }
 
 // replace writes put and removes remove through the engine, in halves
-// (recursively) when they do not fit in one transaction.
-func (r *Replicator) replace(ctx context.Context, put []*directory.Entry, remove []directory.ID) error {
+// (recursively) when they do not fit in one transaction, calling
+// committed with the number of entries written and removed after each
+// transaction that commits (in order: a prefix of put and of remove).
+func (r *Replicator) replace(ctx context.Context, put []*directory.Entry, remove []directory.ID, committed func(put, removed int)) error {
 	err := r.eng.ReplaceEntriesLogged(ctx, put, remove, r.clog)
+	if err == nil {
+		committed(len(put), len(remove))
+		return nil
+	}
 	if !errors.Is(err, directory.ErrTxnTooBig) || len(put)+len(remove) < 2 {
 		return err
 	}
 	if len(remove) > 1 {
 		h := len(remove) / 2
-		if err := r.replace(ctx, nil, remove[:h]); err != nil {
+		if err := r.replace(ctx, nil, remove[:h], committed); err != nil {
 			return err
 		}
-		return r.replace(ctx, nil, remove[h:])
+		return r.replace(ctx, put, remove[h:], committed)
 	}
 	h := len(put) / 2
-	if err := r.replace(ctx, put[:h], remove); err != nil {
+	if err := r.replace(ctx, put[:h], remove, committed); err != nil {
 		return err
 	}
-	return r.replace(ctx, put[h:], nil)
+	return r.replace(ctx, put[h:], nil, committed)
 }
 
 // ErrQuarantined is returned (wrapped) by ApplyRemote when a change's CSN

@@ -38,10 +38,14 @@ func TestReplaceSplitsLargeWrites(t *testing.T) {
 		t.Fatalf("the test's write fits in one transaction (%v): make it bigger", err)
 	}
 	before := tr.eng.EntryCount()
-	if err := tr.rep.replace(context.Background(), put, nil); err != nil {
+	commits, committed := 0, 0
+	if err := tr.rep.replace(context.Background(), put, nil, func(n, _ int) { commits++; committed += n }); err != nil {
 		t.Fatal(err)
 	}
 	if got := tr.eng.EntryCount() - before; got != int64(len(put)) {
 		t.Fatalf("%d entries written, want %d", got, len(put))
+	}
+	if commits < 2 || committed != len(put) {
+		t.Fatalf("%d transactions reported committing %d entries, want at least 2 for all %d", commits, committed, len(put))
 	}
 }
