@@ -107,6 +107,9 @@ type SyncreplStatus struct {
 	Retries   int       `json:"retries"`
 	NextRetry time.Time `json:"next_retry,omitzero"`
 	HasCookie bool      `json:"has_cookie"`
+	// Glue counts the placeholder entries held for ancestors the provider
+	// does not send (syncrepl_glue.go).
+	Glue int `json:"glue"`
 }
 
 var validSyncreplName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
@@ -128,6 +131,7 @@ type Syncrepl struct {
 	// Owned by Run's goroutine.
 	byUUID map[[16]byte]localRef
 	byNDN  map[string][16]byte
+	glue   map[string]directory.ID // NDN -> glue entry (syncrepl_glue.go)
 	cookie []byte
 
 	mu     sync.Mutex
@@ -310,9 +314,14 @@ func (s *Syncrepl) load() error {
 	}
 	s.byUUID = map[[16]byte]localRef{}
 	s.byNDN = map[string][16]byte{}
+	s.glue = map[string]directory.ID{}
 	base := s.dns.localNDN
 	err := s.eng.ForEachEntry(func(en *directory.Entry) error {
-		if (en.NDN != base || s.cfg.KeepBase) && !ldap.IsBelowNDN(en.NDN, base) {
+		if (en.NDN != base || s.keepsBase()) && !ldap.IsBelowNDN(en.NDN, base) {
+			return nil
+		}
+		if isGlue(en) {
+			s.glue[en.NDN] = en.ID
 			return nil
 		}
 		id, err := merge.ParseUUID(en.First("entryUUID"))
@@ -327,8 +336,8 @@ func (s *Syncrepl) load() error {
 	if err != nil {
 		return fmt.Errorf("indexing the local entries: %w", err)
 	}
-	n := len(s.byUUID)
-	s.update(func(st *SyncreplStatus) { st.Entries, st.HasCookie = n, s.cookie != nil })
+	n, g := len(s.byUUID), len(s.glue)
+	s.update(func(st *SyncreplStatus) { st.Entries, st.HasCookie, st.Glue = n, s.cookie != nil, g })
 	return nil
 }
 
@@ -483,6 +492,11 @@ type applier struct {
 	// parents not committed yet.
 	batchNDN map[string]directory.ID
 	orphans  []orphan
+	// gluing: an entry whose parent is missing gets glue ancestors
+	// instead of waiting (outside a refresh, and at its end); batchGlue
+	// holds the NDNs of the glue in the batch.
+	gluing    bool
+	batchGlue map[string]bool
 }
 
 // An orphan is an entry whose parent has not arrived yet (a refresh
@@ -603,8 +617,14 @@ func (a *applier) done(cookie []byte, refreshDeletes bool) error {
 	if err := a.flush(nil); err != nil {
 		return err
 	}
+	if err := a.glueOrphans(); err != nil {
+		return err
+	}
 	if len(a.orphans) > 0 {
 		return fmt.Errorf("refresh ended with %d entries whose parent is missing, such as %q", len(a.orphans), a.orphans[0].en.DN)
+	}
+	if err := a.sweepGlue(nil); err != nil {
+		return err
 	}
 	a.refreshing = false
 	a.present = nil
@@ -695,8 +715,8 @@ func (a *applier) upsert(u [16]byte, en *goldap.Entry) error {
 	if err != nil {
 		return fmt.Errorf("entry %q: %w", en.DN, err)
 	}
-	if s.cfg.KeepBase && ndn == s.dns.localNDN {
-		return nil // the local server's (KeepBase)
+	if s.keepsBase() && ndn == s.dns.localNDN {
+		return nil // the local server's (keepsBase)
 	}
 	var parentID directory.ID
 	if ndn != s.suffix {
@@ -709,6 +729,11 @@ func (a *applier) upsert(u [16]byte, en *goldap.Entry) error {
 				return err
 			} else if p != nil && p.ID != 0 {
 				parentID, found = p.ID, true
+			}
+		}
+		if !found && (a.gluing || !a.refreshing) {
+			if parentID, found, err = a.glueAncestors(pdn.Parent(), pndn); err != nil {
+				return err
 			}
 		}
 		if !found {
@@ -742,8 +767,14 @@ func (a *applier) upsert(u [16]byte, en *goldap.Entry) error {
 	}
 	id := ref.id
 	if !exists {
-		if id, err = s.eng.NewID(); err != nil {
+		var glued bool
+		if id, glued, err = a.takeGlue(ndn); err != nil {
 			return err
+		}
+		if !glued {
+			if id, err = s.eng.NewID(); err != nil {
+				return err
+			}
 		}
 	}
 	le := &directory.Entry{ID: id, ParentID: parentID, DN: dn, Attrs: attrs}
@@ -819,6 +850,22 @@ func (a *applier) rename(u [16]byte, ref localRef, en *goldap.Entry, dn, ndn str
 		put = append(put, ce)
 		putU = append(putU, cu)
 	}
+	for g := range s.glue {
+		if !ldap.IsBelowNDN(g, ref.ndn) {
+			continue
+		}
+		ge, err := s.eng.Entry(g)
+		if err != nil || ge == nil {
+			return fmt.Errorf("renaming %q: reading glue %q: %v", ref.ndn, g, err)
+		}
+		gd, err := ldap.ParseDN(ge.DN)
+		if err != nil || len(gd) <= len(oldDN) {
+			return fmt.Errorf("renaming %q: glue %q: bad DN", ref.ndn, ge.DN)
+		}
+		ge.DN = append(slices.Clone(gd[:len(gd)-len(oldDN)]), newDN...).String()
+		put = append(put, ge)
+		putU = append(putU, glueMark)
+	}
 	a.put, a.putU = put, putU
 	return a.flush(nil)
 }
@@ -885,13 +932,24 @@ func (a *applier) flush(cookie []byte) error {
 	if err := s.replace(a.ctx, a.put, a.remove, records); err != nil {
 		return fmt.Errorf("applying %d entries and %d removals: %w", len(a.put), len(a.remove), err)
 	}
+	// Glue that may have lost its last child: the parents of entries
+	// removed or moved.
+	var emptied []string
 	for i, u := range a.removeU {
 		if ref, ok := s.byUUID[u]; ok && ref.id == a.remove[i] {
 			delete(s.byNDN, ref.ndn)
 			delete(s.byUUID, u)
+			emptied = append(emptied, ldap.ParentNDN(ref.ndn))
 		}
 	}
 	for i, u := range a.putU {
+		if u == glueMark {
+			s.keepGlue(a.put[i])
+			continue
+		}
+		if old, ok := s.byUUID[u]; ok && old.ndn != a.put[i].NDN {
+			emptied = append(emptied, ldap.ParentNDN(old.ndn))
+		}
 		if old, ok := s.byUUID[u]; ok && s.byNDN[old.ndn] == u {
 			delete(s.byNDN, old.ndn)
 		}
@@ -906,10 +964,10 @@ func (a *applier) flush(cookie []byte) error {
 	if len(cookie) > 0 {
 		s.cookie = slices.Clone(cookie)
 	}
-	entries := len(s.byUUID)
+	entries, glue := len(s.byUUID), len(s.glue)
 	hasCookie := s.cookie != nil
 	s.update(func(st *SyncreplStatus) {
-		st.Entries, st.HasCookie = entries, hasCookie
+		st.Entries, st.HasCookie, st.Glue = entries, hasCookie, glue
 		if n > 0 {
 			st.Applied += int64(n)
 			st.LastChange = time.Now()
@@ -921,6 +979,12 @@ func (a *applier) flush(cookie []byte) error {
 	a.put, a.putU, a.remove, a.removeU = nil, nil, nil, nil
 	clear(a.inBatch)
 	clear(a.batchNDN)
+	clear(a.batchGlue)
+	if !a.refreshing && slices.ContainsFunc(emptied, func(p string) bool { _, ok := s.glue[p]; return ok }) {
+		if err := a.sweepGlue(emptied); err != nil {
+			return err
+		}
+	}
 	if len(a.orphans) > 0 {
 		// Retry them; write those whose parent has now arrived.
 		orphans := a.orphans

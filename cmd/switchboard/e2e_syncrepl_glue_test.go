@@ -1,0 +1,196 @@
+package main
+
+import (
+	"os"
+	"testing"
+	"time"
+
+	goldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/switchboard-ldap/switchboard/replication"
+)
+
+// TestSyncreplConsumerGlue: a consumer whose filter leaves out the
+// organizational units (only people are sent) holds glue entries for
+// them, as OpenLDAP's syncrepl does, instead of failing the refresh: in
+// the refresh, in persist mode, across a restart; a glue entry goes when
+// nothing is below it.
+func TestSyncreplConsumerGlue(t *testing.T) {
+	a := startServer(t, "")
+	ac := dialRoot(t, a)
+	addBase(t, ac)
+	addOU := func(c *goldap.Conn, dn string) {
+		t.Helper()
+		r := goldap.NewAddRequest(dn, nil)
+		r.Attribute("objectClass", []string{"organizationalUnit"})
+		rdn, _ := goldap.ParseDN(dn)
+		r.Attribute("ou", []string{rdn.RDNs[0].Attributes[0].Value})
+		if err := c.Add(r); err != nil {
+			t.Fatalf("add %s: %v", dn, err)
+		}
+	}
+	people := "ou=people," + testSuffix
+	addPersonAt := func(c *goldap.Conn, uid, parent string) {
+		t.Helper()
+		r := goldap.NewAddRequest("uid="+uid+","+parent, nil)
+		r.Attribute("objectClass", []string{"inetOrgPerson"})
+		r.Attribute("uid", []string{uid})
+		r.Attribute("cn", []string{"Person " + uid})
+		r.Attribute("sn", []string{uid})
+		if err := c.Add(r); err != nil {
+			t.Fatalf("add %s: %v", uid, err)
+		}
+	}
+	// Children before their parents' siblings, so that the provider's
+	// order does not always put a unit first.
+	addOU(ac, "ou=sales,"+people)
+	addOU(ac, "ou=west,ou=sales,"+people)
+	addPersonAt(ac, "w0", "ou=west,ou=sales,"+people)
+	addOU(ac, "ou=eng,"+people)
+	for _, uid := range []string{"p0", "p1"} {
+		addPersonAt(ac, uid, people)
+	}
+	addPersonAt(ac, "s0", "ou=sales,"+people)
+	addPersonAt(ac, "s1", "ou=sales,"+people)
+	addPersonAt(ac, "e0", "ou=eng,"+people)
+
+	local := "ou=partner," + testSuffix
+	cfg := syncreplServerConfig(t, "name: partner", "provider: "+a.URL, "bind_dn: "+testRootDN, "password: "+testRootPass,
+		"search_base: "+people, "scope: sub", "filter: (objectClass=inetOrgPerson)",
+		"local_base: "+local, "type: refreshAndPersist")
+	b := startServer(t, "", "--config", cfg)
+	bc := dialRoot(t, b)
+	// The suffix, not ou=partner: a subtree copy's base is glue too when
+	// the provider does not send it. The consumer may have tried before
+	// the suffix existed: it retries.
+	addBase(t, bc)
+	waitStatus(t, b, time.Minute, "copied the people under glue", func(st replication.SyncreplStatus) bool {
+		return st.Entries == 6 && st.Glue == 4
+	})
+	isGlue := func(dn string) bool {
+		t.Helper()
+		res, err := bc.Search(goldap.NewSearchRequest(dn, goldap.ScopeBaseObject, goldap.NeverDerefAliases, 0, 0, false,
+			"(objectClass=*)", []string{"switchboardGlue", "objectClass", "ou"}, nil))
+		if err != nil {
+			t.Fatalf("read %s: %v", dn, err)
+		}
+		return res.Entries[0].GetAttributeValue("switchboardGlue") == "TRUE"
+	}
+	exists := func(dn string) bool {
+		t.Helper()
+		_, err := bc.Search(goldap.NewSearchRequest(dn, goldap.ScopeBaseObject, goldap.NeverDerefAliases, 0, 0, false,
+			"(objectClass=*)", []string{"1.1"}, nil))
+		if goldap.IsErrorWithCode(err, goldap.LDAPResultNoSuchObject) {
+			return false
+		}
+		if err != nil {
+			t.Fatalf("read %s: %v", dn, err)
+		}
+		return true
+	}
+	for _, dn := range []string{local, "ou=sales," + local, "ou=west,ou=sales," + local, "ou=eng," + local} {
+		if !isGlue(dn) {
+			t.Errorf("%s: not glue", dn)
+		}
+	}
+	for _, dn := range []string{"uid=w0,ou=west,ou=sales," + local, "uid=s1,ou=sales," + local, "uid=p0," + local, "uid=e0,ou=eng," + local} {
+		if !exists(dn) {
+			t.Errorf("%s: missing", dn)
+		}
+	}
+
+	// Persist mode: a person in a new unit gets glue at once; the last
+	// person of a unit leaving takes the glue with it.
+	addOU(ac, "ou=ops,"+people)
+	addPersonAt(ac, "o0", "ou=ops,"+people)
+	waitStatus(t, b, 30*time.Second, "added o0 under new glue", func(st replication.SyncreplStatus) bool {
+		return st.Entries == 7 && st.Glue == 5
+	})
+	if !exists("uid=o0,ou=ops,"+local) || !isGlue("ou=ops,"+local) {
+		t.Fatal("o0 is not under glue ou=ops")
+	}
+	if err := ac.Del(goldap.NewDelRequest("uid=e0,ou=eng,"+people, nil)); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, b, 30*time.Second, "removed e0 and its glue", func(st replication.SyncreplStatus) bool {
+		return st.Entries == 6 && st.Glue == 4
+	})
+	if exists("ou=eng," + local) {
+		t.Error("glue ou=eng is still there with nothing below it")
+	}
+	// w0 moves up: ou=west is left empty; ou=sales still holds s0 and s1.
+	mv := goldap.NewModifyDNRequest("uid=w0,ou=west,ou=sales,"+people, "uid=w0", true, people)
+	if err := ac.ModifyDN(mv); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, b, 30*time.Second, "moved w0 and removed glue ou=west", func(st replication.SyncreplStatus) bool {
+		return st.Glue == 3
+	})
+	if !exists("uid=w0,"+local) || exists("ou=west,ou=sales,"+local) || !exists("ou=sales,"+local) {
+		t.Error("after the move: want uid=w0 under the base, no ou=west, ou=sales kept")
+	}
+
+	// Restarted, the consumer knows its glue again from the store.
+	b.Restart()
+	bc = dialRoot(t, b)
+	addPersonAt(ac, "s2", "ou=sales,"+people)
+	waitStatus(t, b, time.Minute, "added s2 after the restart", func(st replication.SyncreplStatus) bool {
+		return st.Entries == 7 && st.Glue == 3
+	})
+	if !exists("uid=s2,ou=sales," + local) {
+		t.Error("s2 missing under glue ou=sales after the restart")
+	}
+}
+
+// TestSyncreplConsumerScopeOneKeepsBase: with scope one the provider
+// never sends the base entry, so the local base (created locally, as the
+// README says) is not the consumer's: a full refresh after a change of
+// configuration keeps it instead of failing to remove it from under the
+// copied entries.
+func TestSyncreplConsumerScopeOneKeepsBase(t *testing.T) {
+	a := startServer(t, "")
+	ac := dialRoot(t, a)
+	addBase(t, ac)
+	for _, uid := range []string{"p0", "p1", "p2"} {
+		addPerson(t, ac, uid)
+	}
+	local := "ou=partner," + testSuffix
+	item := func(filter string) []string {
+		return []string{"name: partner", "provider: " + a.URL, "bind_dn: " + testRootDN, "password: " + testRootPass,
+			"search_base: ou=people," + testSuffix, "scope: one", "filter: " + filter, "local_base: " + local, "type: refreshAndPersist"}
+	}
+	cfg := syncreplServerConfig(t, item("(objectClass=inetOrgPerson)")...)
+	b := startServer(t, "", "--config", cfg)
+	bc := dialRoot(t, b)
+	addBase(t, bc)
+	ou := goldap.NewAddRequest(local, nil)
+	ou.Attribute("objectClass", []string{"organizationalUnit"})
+	ou.Attribute("ou", []string{"partner"})
+	if err := bc.Add(ou); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, b, time.Minute, "copied the people", func(st replication.SyncreplStatus) bool { return st.Entries == 3 })
+
+	// Another filter: the stored cookie no longer applies, full refresh.
+	again := syncreplServerConfig(t, item("(uid=*)")...)
+	data, err := os.ReadFile(again)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b.Restart()
+	st := waitStatus(t, b, time.Minute, "refreshed in full again", func(st replication.SyncreplStatus) bool {
+		return st.FullRefreshes >= 1 && st.Refreshes >= 1 && st.Entries == 3
+	})
+	if st.LastError != "" {
+		t.Errorf("the full refresh failed first: %s", st.LastError)
+	}
+	bc = dialRoot(t, b)
+	res, err := bc.Search(goldap.NewSearchRequest(local, goldap.ScopeBaseObject, goldap.NeverDerefAliases, 0, 0, false,
+		"(objectClass=*)", []string{"ou"}, nil))
+	if err != nil || len(res.Entries) != 1 {
+		t.Fatalf("the local base after the full refresh: %v", err)
+	}
+}
