@@ -55,13 +55,23 @@ func binary(t testing.TB) string {
 // freePort returns a loopback address nothing listens on.
 func freePort(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		// The kernel may hand a port just closed out again: one server's
+		// listeners once got the same one.
+		if _, loaded := portsGiven.LoadOrStore(addr, true); !loaded {
+			return addr
+		}
 	}
-	defer l.Close()
-	return l.Addr().String()
 }
+
+// portsGiven holds every address freePort returned in this process.
+var portsGiven sync.Map
 
 // testServer is a running switchboard subprocess.
 type testServer struct {
@@ -173,7 +183,7 @@ func (s *testServer) startAttempt(n int) {
 		if s.cmd.ProcessState != nil {
 			break
 		}
-		if n < 3 && strings.Contains(s.Log(), "address already in use") {
+		if n < 3 && (strings.Contains(s.Log(), "address already in use") || strings.Contains(s.Log(), "give each listener its own address")) {
 			s.cmd.Process.Kill()
 			s.cmd.Wait()
 			t.Logf("a port was taken before switchboard bound it; trying new ports: %s", strings.TrimSpace(s.Log()))
