@@ -30,29 +30,18 @@ func TestSyncreplConsumerGlue(t *testing.T) {
 		}
 	}
 	people := "ou=people," + testSuffix
-	addPersonAt := func(c *goldap.Conn, uid, parent string) {
-		t.Helper()
-		r := goldap.NewAddRequest("uid="+uid+","+parent, nil)
-		r.Attribute("objectClass", []string{"inetOrgPerson"})
-		r.Attribute("uid", []string{uid})
-		r.Attribute("cn", []string{"Person " + uid})
-		r.Attribute("sn", []string{uid})
-		if err := c.Add(r); err != nil {
-			t.Fatalf("add %s: %v", uid, err)
-		}
-	}
 	// Children before their parents' siblings, so that the provider's
 	// order does not always put a unit first.
 	addOU(ac, "ou=sales,"+people)
 	addOU(ac, "ou=west,ou=sales,"+people)
-	addPersonAt(ac, "w0", "ou=west,ou=sales,"+people)
+	addPersonAt(t, ac, "w0", "ou=west,ou=sales,"+people)
 	addOU(ac, "ou=eng,"+people)
 	for _, uid := range []string{"p0", "p1"} {
-		addPersonAt(ac, uid, people)
+		addPersonAt(t, ac, uid, people)
 	}
-	addPersonAt(ac, "s0", "ou=sales,"+people)
-	addPersonAt(ac, "s1", "ou=sales,"+people)
-	addPersonAt(ac, "e0", "ou=eng,"+people)
+	addPersonAt(t, ac, "s0", "ou=sales,"+people)
+	addPersonAt(t, ac, "s1", "ou=sales,"+people)
+	addPersonAt(t, ac, "e0", "ou=eng,"+people)
 
 	local := "ou=partner," + testSuffix
 	cfg := syncreplServerConfig(t, "name: partner", "provider: "+a.URL, "bind_dn: "+testRootDN, "password: "+testRootPass,
@@ -102,7 +91,7 @@ func TestSyncreplConsumerGlue(t *testing.T) {
 	// Persist mode: a person in a new unit gets glue at once; the last
 	// person of a unit leaving takes the glue with it.
 	addOU(ac, "ou=ops,"+people)
-	addPersonAt(ac, "o0", "ou=ops,"+people)
+	addPersonAt(t, ac, "o0", "ou=ops,"+people)
 	waitStatus(t, b, 30*time.Second, "added o0 under new glue", func(st replication.SyncreplStatus) bool {
 		return st.Entries == 7 && st.Glue == 5
 	})
@@ -133,7 +122,7 @@ func TestSyncreplConsumerGlue(t *testing.T) {
 	// Restarted, the consumer knows its glue again from the store.
 	b.Restart()
 	bc = dialRoot(t, b)
-	addPersonAt(ac, "s2", "ou=sales,"+people)
+	addPersonAt(t, ac, "s2", "ou=sales,"+people)
 	waitStatus(t, b, time.Minute, "added s2 after the restart", func(st replication.SyncreplStatus) bool {
 		return st.Entries == 7 && st.Glue == 3
 	})

@@ -96,7 +96,13 @@ func entryUUID(t *testing.T, c *goldap.Conn, dn string) string {
 
 func addPerson(t testing.TB, c *goldap.Conn, uid string) {
 	t.Helper()
-	a := goldap.NewAddRequest("uid="+uid+",ou=people,"+testSuffix, nil)
+	addPersonAt(t, c, uid, "ou=people,"+testSuffix)
+}
+
+// addPersonAt adds person uid below parent.
+func addPersonAt(t testing.TB, c *goldap.Conn, uid, parent string) {
+	t.Helper()
+	a := goldap.NewAddRequest("uid="+uid+","+parent, nil)
 	a.Attribute("objectClass", []string{"inetOrgPerson"})
 	a.Attribute("uid", []string{uid})
 	a.Attribute("cn", []string{"Person " + uid})
