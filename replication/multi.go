@@ -529,6 +529,13 @@ func (r *Replicator) seed(unknown []directory.ID) error {
 		r.smu.Lock()
 		r.state.Saved()
 		r.smu.Unlock()
+		if (start/seedBatch+1)%seedReleaseBatches == 0 {
+			// What the batches wrote and read is not read again
+			// before the first resolution: hand its pages back.
+			if _, err := r.eng.ReleaseMappedPages(); err != nil {
+				r.log.Warn("replication: seed: release the store's mapped pages", "err", err)
+			}
+		}
 	}
 	r.log.Info("replication: recorded the existing entries in the op log", "entries", len(unknown), "generation", gen.String())
 	return nil
@@ -536,6 +543,13 @@ func (r *Replicator) seed(unknown []directory.ID) error {
 
 // seedBatch is how many entries seed records per batch.
 const seedBatch = 1000
+
+// seedReleaseBatches is how many batches seed records between two
+// releases of the store's mapped pages (Engine.ReleaseMappedPages): each
+// batch's op log records and entry states (about 10 KB an entry) are
+// written through Badger's maps, and without a release a 1M-entry seeding
+// kept the whole store it wrote in its RSS (VmHWM 8.2 GB).
+const seedReleaseBatches = 100
 
 func newGeneration() Generation {
 	var g Generation
