@@ -165,7 +165,11 @@
 // (an offline load, or replication switched on for an existing
 // directory) are recorded as local adds at start, 1,000 at a time, each
 // batch's entry states stored with a checkpoint as it goes so that the
-// cache's bound holds (an unsaved entry's stamps stay in memory). Open
+// cache's bound holds (an unsaved entry's stamps stay in memory), and
+// the store's pages that the batches mapped handed back every 100,000
+// entries (directory.Engine.ReleaseMappedPages; the server does the same
+// after the first resolution): what seeding writes is twice a single
+// supplier's store, and would otherwise all stay in the RSS. Open
 // decodes only the placements of each stored state (see below); the
 // first resolution then reads every entry's stamps once, through the
 // cache, as it fingerprints the store, and keeps only the entries that

@@ -53,7 +53,8 @@ const memoryHeadroom = 32 << 20
 // (Replicator.HeapEstimate), followed as the State grows, so that a
 // replica's heap, too, stays near what is live rather than twice it. The
 // first resolution after a start rebuilds every entry once; what it
-// leaves behind is returned to the operating system when it is done.
+// leaves behind is returned to the operating system when it is done,
+// with the store's pages it mapped (releaseMappedPages).
 //
 // It returns the derived limit, nil when the limit is fixed or none.
 func setMemoryLimit(ctx context.Context, cfg *Config, eng *directory.Engine, rep *replication.Replicator, log *slog.Logger) *derivedLimit {
@@ -86,10 +87,26 @@ func setMemoryLimit(ctx context.Context, cfg *Config, eng *directory.Engine, rep
 			case <-ctx.Done():
 			case <-rep.FirstResolution():
 				debug.FreeOSMemory()
+				releaseMappedPages(eng, log)
 			}
 		}()
 	}
 	return derived
+}
+
+// releaseMappedPages hands back to the kernel the store's pages that a
+// replica's first resolution left mapped (Engine.ReleaseMappedPages):
+// after seeding an imported store it has read and written every table
+// and value log page once, about twice the store a single supplier maps,
+// and they would stay in its RSS until the kernel needs the memory.
+func releaseMappedPages(eng *directory.Engine, log *slog.Logger) {
+	start := time.Now()
+	n, err := eng.ReleaseMappedPages()
+	if err != nil {
+		log.Warn("release the store's mapped pages", "err", err)
+		return
+	}
+	log.Info("released the store's mapped pages", "mapped_mib", n>>20, "took", time.Since(start).Round(time.Millisecond))
 }
 
 // setOpenMemoryLimit sets, before a multi-supplier Replicator opens the

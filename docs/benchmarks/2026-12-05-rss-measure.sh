@@ -1,8 +1,11 @@
 #!/bin/bash
 # usage: measure.sh BIN STORE_SRC MODE(single|multi) TAG PORTBASE [settle_secs]
 # Copies STORE_SRC, serves it, reports VmRSS/VmHWM after settle and after a read load, and saves a heap profile.
+# Every SAMPLE seconds (default 10) it also writes the figures to $W/samples. Beside /proc/PID/status each
+# figure splits the resident pages by mapping (smaps): Badger's tables (sst), value log (vlog), memtable
+# logs (mem) and anonymous memory.
 BIN=$1; SRC=$2; MODE=$3; TAG=$4; PB=$5; SETTLE=${6:-30}
-W=/tmp/rss-work/run-$TAG
+W=${RSSWORK:-/tmp/rss-work}/run-$TAG
 rm -rf $W; mkdir -p $W; cp -a $SRC $W/data
 MS=false; [ $MODE = multi ] && MS=true
 cat > $W/config.yaml <<EOC
@@ -19,8 +22,24 @@ EOC
 start=$(date +%s.%N)
 $BIN serve --config $W/config.yaml > $W/log 2>&1 &
 PID=$!
-st() { grep -E "VmRSS|VmHWM|RssAnon|RssFile" /proc/$PID/status | tr -s ' ' | tr '\n' ' '; echo; }
+byMapping() {
+  python3 - "$1" <<'EOP'
+import sys, re, collections
+cur, tot = None, collections.Counter()
+for line in open(f'/proc/{sys.argv[1]}/smaps'):
+    p = line.split()
+    if re.match(r'^[0-9a-f]+-[0-9a-f]+ ', line):
+        path = p[5] if len(p) > 5 else ''
+        ext = path.rsplit('.', 1)[-1]
+        cur = ext if ext in ('sst', 'vlog', 'mem') else 'anon' if path == '' else 'other'
+    elif p[0] == 'Rss:':
+        tot[cur] += int(p[1])
+print(' '.join(f'{k}={v // 1024}MiB' for k, v in sorted(tot.items(), key=lambda x: -x[1]) if v >= 1024))
+EOP
+}
+st() { grep -E "VmRSS|VmHWM|RssAnon|RssFile" /proc/$PID/status | tr -s ' ' | tr '\n' ' '; byMapping $PID; }
 echo "pid $PID"
+(while kill -0 $PID 2>/dev/null; do echo "$(date +%T) $(st)"; sleep ${SAMPLE:-10}; done) > $W/samples 2>/dev/null &
 for i in $(seq 1 600); do
   if grep -q "state loaded\|ready\|listening" $W/log 2>/dev/null && ldapsearch -x -H ldap://127.0.0.1:$PB -b "" -s base 1.1 >/dev/null 2>&1; then break; fi
   sleep 0.5
@@ -46,6 +65,6 @@ sleep 5
 echo "after load: $(st)"
 curl -s -u 'cn=admin,dc=example,dc=com:secret' "http://127.0.0.1:$((PB+1))/debug/pprof/heap?gc=1" -o $W/heap-load.pb.gz
 curl -s -u 'cn=admin,dc=example,dc=com:secret' "http://127.0.0.1:$((PB+1))/metrics" | grep -E "^go_memstats_(heap_alloc|heap_inuse|heap_sys)_bytes"
-grep -E "memory limit|state loaded|recorded the existing" $W/log | cut -c1-250
+grep -E "memory limit|state loaded|recorded the existing|released" $W/log | cut -c1-250
 kill $PID; wait $PID 2>/dev/null
 cat /proc/loadavg
