@@ -807,6 +807,9 @@ func (r *Replicator) bulkStore(ctx context.Context, raw *rawStates, tmpDir strin
 		l.Cancel()
 		return err
 	}
+	// Stored as the resolution would store them (ReplaceEntries): what
+	// the merge made of the replicas' checked writes, unchecked.
+	l.Resolved()
 	for i, u := range raw.uuids {
 		if err := l.AddRecord(entryStateKey(u), raw.entry(i)); err != nil {
 			l.Cancel()
