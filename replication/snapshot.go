@@ -32,7 +32,7 @@ const (
 // encoded: every entry's State.AppendEntryState back to back in data, in
 // UUID order. The encoded form is what is sent, and is several times
 // smaller than a State.Clone (no maps, no pointers): about the size of
-// the entries' data plus 16 bytes of CSN per value.
+// the entries' data plus two bytes of stamps per value.
 type heldSnapshot struct {
 	id       SnapshotID
 	consumer uint16
