@@ -599,3 +599,43 @@ func TestSnapshotCountsInHeapEstimate(t *testing.T) {
 		t.Fatalf("HeapEstimate %d once the snapshot expired, want %d as before", after, before)
 	}
 }
+
+// TestReinitialiseSupplierLosesSnapshot: the supplier drops the snapshot
+// in the middle of a transfer (as after an idle expiry or a restart);
+// the chunks already received and those fetched ahead are dropped, the
+// transfer starts again with a new snapshot, and the replica ends with
+// the supplier's data, each entry once.
+func TestReinitialiseSupplierLosesSnapshot(t *testing.T) {
+	a := startReplica(t, 1, "")
+	b := startReplica(t, 2, "")
+	a.seedPeople(300)
+	dropped := make(chan struct{})
+	go func() {
+		defer close(dropped)
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			if b.rep.ReinitStatus().Chunks >= 3 {
+				a.rep.snaps.mu.Lock()
+				clear(a.rep.snaps.held)
+				a.rep.snaps.mu.Unlock()
+				return
+			}
+		}
+	}()
+	cfg := a.peer()
+	cfg.SnapshotChunk = 2 << 10
+	err := b.rep.Reinitialise(context.Background(), cfg)
+	<-dropped
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := b.rep.ReinitStatus()
+	if st.Phase != ReinitDone || st.Restarts != 1 || int(st.Entries) <= st.Total {
+		t.Fatalf("status %+v, want one restart and more entries received than the snapshot's", st)
+	}
+	if da, db := a.settle(), b.settle(); da != db {
+		t.Fatalf("digests differ after a restarted transfer: %x %x", da[:6], db[:6])
+	}
+	if got, want := b.eng.EntryCount(), a.eng.EntryCount(); got != want {
+		t.Fatalf("%d entries after the reinitialisation, the supplier has %d", got, want)
+	}
+}
