@@ -328,3 +328,58 @@ func TestLoaderSideRecords(t *testing.T) {
 		return err
 	}))
 }
+
+// TestLoaderResolved: a load of resolved entries (a replica join) stores
+// what the merge made, as ReplaceEntries would, even when an add would be
+// refused (a person without sn, as concurrent modifies may leave one; a
+// value given twice), with its attribute names resolved and its indexes
+// built; a plain load refuses the same entry.
+func TestLoaderResolved(t *testing.T) {
+	s, err := schema.Default()
+	must(t, err)
+	recs := func(yield func(LoadRecord, error) bool) {
+		if !yield(LoadRecord{DN: "dc=example,dc=com", Attrs: attrs("objectClass", "dcObject", "organization", "dc", "example", "o", "E")}, nil) {
+			return
+		}
+		yield(LoadRecord{DN: "cn=Ann,dc=example,dc=com", Attrs: attrs("objectClass", "person", "CN", "Ann", "commonName", "ann", "description", "x", "description", "x")}, nil)
+	}
+	for _, resolved := range []bool{false, true} {
+		dir := t.TempDir()
+		e, err := Open(Options{Dir: filepath.Join(dir, "db"), NoSync: true, BulkLoad: true, Suffix: "dc=example,dc=com", Schema: s})
+		must(t, err)
+		l, err := e.NewLoader(filepath.Join(dir, "runs"))
+		must(t, err)
+		if resolved {
+			l.Resolved()
+		}
+		n, err := l.Load(context.Background(), recs, 2, nil)
+		if !resolved {
+			if err == nil || code(err) != ldap.ObjectClassViolation && code(err) != ldap.AttributeOrValueExists {
+				t.Fatalf("plain load of an unchecked entry: %d added, %v", n, err)
+			}
+			l.Cancel()
+			e.Close()
+			continue
+		}
+		must(t, err)
+		must(t, l.Finish())
+		if got := search(t, e, "dc=example,dc=com", ldap.ScopeWholeSubtree, "(cn=ann)"); len(got) != 1 {
+			t.Fatalf("resolved load: (cn=ann) finds %v", got)
+		}
+		en, err := e.Get(context.Background(), "cn=ann,dc=example,dc=com")
+		must(t, err)
+		var names []string
+		for _, a := range en.Attrs {
+			names = append(names, a.Name)
+		}
+		if !slices.Contains(names, "cn") || slices.Contains(names, "CN") || slices.Contains(names, "commonName") {
+			t.Errorf("resolved load: attribute names %v, want cn resolved and merged", names)
+		}
+		rep, err := e.Verify(context.Background())
+		must(t, err)
+		if rep.Missing != 0 || rep.Stray != 0 || rep.Entries != 2 {
+			t.Fatalf("after a resolved load: %+v", rep)
+		}
+		e.Close()
+	}
+}

@@ -255,7 +255,13 @@
 // their layout is a new store format with a directory.Migration that
 // rewrites them (passed in directory.Options.Migrations). The version byte
 // inside some values (records, ops, entry states) tells encodings within
-// one format apart.
+// one format apart: entry states are written in format 3 (each stamp a
+// reference to a table of the entry's CSNs, about a third of format 1's
+// size), and formats 1 and 2 of earlier versions are read, in the store
+// and in snapshots, and rewritten as format 3 when the entry next changes.
+// A replica of an earlier version refuses a snapshot in format 3 (as an
+// invalid entry state): reinitialise from a replica of its version, or
+// upgrade it first; pulls are unaffected.
 //
 // A vector is a uvarint count, then per origin in increasing order the
 // origin (2 bytes) and its CSN (16); a reason a uvarint length and text.
@@ -328,10 +334,10 @@
 // pull serves ops as the log stores them (sealed values sealed, their
 // names preceded by 0x00; a value logged before its attribute was sealed
 // is sealed as it is served), and a snapshot sends entry states as
-// stored. Entry state format 2 (EntryStateSealed) is format 1 with each
+// stored. Entry state format 4 (EntryStateSealed) is format 3 with each
 // sealed attribute's name preceded by 0x00 and each of its values sealed;
-// an entry without sealed values keeps format 1, so stores and snapshots
-// without sealed attributes are unchanged.
+// an entry without sealed values has format 3 (formats 2 and 1 are the
+// same before the table of CSNs, see State.AppendEntryState).
 //
 // A supplier that seals attributes says so in its pull and snapshot
 // responses (version 2 of each; version 1 otherwise, as before): the

@@ -125,6 +125,8 @@ type Replicator struct {
 	// resolved is closed when the first resolution has written the store.
 	resolved     chan struct{}
 	resolvedOnce sync.Once
+	// heapChanged receives when HeapEstimate jumped (HeapChanged).
+	heapChanged chan struct{}
 
 	statusMu sync.Mutex
 	status   storeStatus
@@ -216,7 +218,7 @@ func NewReplicator(cfg MultiConfig) (*Replicator, error) {
 	r := &Replicator{cfg: cfg, log: cfg.Logger, clog: cfg.Changelog, vector: Vector{}, floor: Vector{},
 		mirror: map[UUID]mirrored{}, touchedSeq: map[UUID]uint64{},
 		mat: merge.NewShown(), retry: map[UUID]struct{}{}, writes: map[change.CSN]*localWrite{},
-		dirty: make(chan struct{}, 1), resolved: make(chan struct{}), peers: map[string]*Peer{}, ckpt: Vector{}, known: map[uint16]*changelog.Position{}}
+		dirty: make(chan struct{}, 1), resolved: make(chan struct{}), heapChanged: make(chan struct{}, 1), peers: map[string]*Peer{}, ckpt: Vector{}, known: map[uint16]*changelog.Position{}}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
@@ -251,7 +253,22 @@ func (r *Replicator) HeapEstimate() int64 {
 		return 0
 	}
 	resident, _, _ := r.state.CacheStats()
-	return int64(r.state.Len())*heapPerEntry + int64(resident)*heapPerResidentEntry
+	return int64(r.state.Len())*heapPerEntry + int64(resident)*heapPerResidentEntry + r.snaps.heapBytes()
+}
+
+// HeapChanged returns a channel that receives when HeapEstimate changed
+// by much at once (a snapshot taken for a consumer, or dropped), so that
+// a soft memory limit derived from it follows at once rather than at its
+// next period: a supplier holding a snapshot the limit does not count
+// would collect without pause while it serves it.
+func (r *Replicator) HeapChanged() <-chan struct{} { return r.heapChanged }
+
+// noteHeapChanged signals HeapChanged.
+func (r *Replicator) noteHeapChanged() {
+	select {
+	case r.heapChanged <- struct{}{}:
+	default:
+	}
 }
 
 // HeapEstimateFor is HeapEstimate before Open, for a store of entries

@@ -380,77 +380,53 @@ func (r *Replicator) retryPeersOf(id uint16) {
 	}
 }
 
+// Snapshot transfer timeouts: the first request of a snapshot waits for
+// the supplier to take it (it encodes its whole State, about a second
+// per 100,000 entries on a quiet machine, far longer on a loaded one at
+// a million), the others for one chunk. A request that times out is
+// retried from the cursor, but a first one retried asks for a new
+// snapshot, which the supplier would take again from the start.
+const (
+	snapshotTakeTimeout  = 10 * time.Minute
+	snapshotChunkTimeout = 30 * time.Second
+)
+
+// A snapshotChunk is one response of a snapshot transfer, as the
+// fetching goroutine hands it on (fetchChunks).
+type snapshotChunk struct {
+	resp *SnapshotResponse
+	// restart: the supplier lost the snapshot; resp is the first chunk
+	// of a new one, and what was received so far is void.
+	restart bool
+	err     error
+}
+
 // fetchSnapshot receives a whole snapshot from the peer into a new State.
+// One goroutine requests the chunks (fetchChunks) while this one checks
+// and loads the chunk before: the supplier encodes and sends the next
+// chunk while this replica decodes the last.
 func (r *Replicator) fetchSnapshot(ctx context.Context, cfg PeerConfig) (*fetchedSnapshot, error) {
-	p := &Peer{cfg: cfg, r: r}
-	var conn *goldap.Conn
+	ctx, cancel := context.WithCancel(ctx)
+	chunks := make(chan snapshotChunk, 2)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(chunks)
+		r.fetchChunks(ctx, cfg, chunks)
+	}()
 	defer func() {
-		if conn != nil {
-			conn.Close()
-		}
+		cancel()
+		<-done
 	}()
 	var snap *fetchedSnapshot
-	var cursor UUID
-	failures := 0
-	backoff := 100 * time.Millisecond
-	retry := func(err error) error {
-		if conn != nil {
-			conn.Close()
-			conn = nil
+	for c := range chunks {
+		if c.err != nil {
+			return nil, c.err
 		}
-		failures++
-		if failures > snapshotRetries || !retryable(err) {
-			return err
-		}
-		r.log.Warn("replication: snapshot transfer interrupted; resuming", "peer", cfg.Name, "err", err, "attempt", failures)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, 2*time.Second)
-		return nil
-	}
-	dropped := false
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		if conn == nil {
-			var err error
-			if conn, err = p.dial(); err != nil {
-				if err := retry(err); err != nil {
-					return nil, err
-				}
-				dropped = true
-				continue
-			}
-		}
-		q := &SnapshotRequest{Consumer: r.Replica(), After: cursor, MaxBytes: cfg.SnapshotChunk}
-		if snap != nil {
-			q.ID = snap.id
-		}
-		resp, err := requestSnapshot(conn, q)
-		if err != nil {
-			if err := retry(err); err != nil {
-				return nil, err
-			}
-			dropped = true
-			continue
-		}
-		failures, backoff = 0, 100*time.Millisecond
-		if dropped && snap != nil && resp.Status == SnapshotOK {
-			r.reinit.update(func(s *ReinitStatus) { s.Resumes++ })
-		}
-		dropped = false
-		if resp.Status == SnapshotGone {
-			if snap == nil {
-				return nil, fmt.Errorf("%w: the supplier lost a snapshot it had not given", wire.ErrWire)
-			}
-			r.log.Warn("replication: the supplier no longer holds the snapshot; starting again", "peer", cfg.Name, "reason", resp.Reason)
-			snap, cursor = nil, UUID{}
+		resp := c.resp
+		if c.restart {
+			snap = nil
 			r.reinit.update(func(s *ReinitStatus) { s.Restarts++ })
-			continue
 		}
 		if resp.Supplier == r.Replica() {
 			return nil, fmt.Errorf("the peer has this replica's ID %d: replica IDs must be unique", resp.Supplier)
@@ -476,9 +452,6 @@ func (r *Replicator) fetchSnapshot(ctx context.Context, cfg PeerConfig) (*fetche
 		snap.raw.reserve(resp)
 		n := 0
 		for _, e := range resp.Entries {
-			if e.UUID.Compare(cursor) <= 0 {
-				return nil, fmt.Errorf("%w: snapshot entry %s is not after the cursor %s", wire.ErrWire, e.UUID, cursor)
-			}
 			// Checked whole, kept encoded: the State holds only what
 			// resolving names needs, and reads the rest when needed.
 			if err := snap.state.CheckEntryState(e.State); err != nil {
@@ -488,12 +461,133 @@ func (r *Replicator) fetchSnapshot(ctx context.Context, cfg PeerConfig) (*fetche
 			if err := snap.state.LoadEntrySkeleton(e.UUID, snap.raw.entry(len(snap.raw.uuids)-1)); err != nil {
 				return nil, fmt.Errorf("snapshot entry %s: %w", e.UUID, err)
 			}
-			cursor = e.UUID
 			n += len(e.State)
 		}
 		r.reinit.update(func(s *ReinitStatus) { s.Chunks++; s.Entries += int64(len(resp.Entries)); s.Bytes += int64(n) })
 		if resp.Done {
 			return snap, nil
+		}
+	}
+	// fetchChunks ended without a last chunk or an error to send: ctx
+	// ended.
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return nil, errors.New("the snapshot transfer ended early")
+}
+
+// fetchChunks requests a snapshot's chunks from the peer, in order, and
+// sends them to out until the last (Done), an error, or the end of ctx.
+// It resumes from the cursor after a dropped connection and starts again
+// if the supplier lost the snapshot. It checks that every chunk's
+// entries follow the cursor; their states are checked by the receiver.
+func (r *Replicator) fetchChunks(ctx context.Context, cfg PeerConfig, out chan<- snapshotChunk) {
+	p := &Peer{cfg: cfg, r: r}
+	var conn *goldap.Conn
+	defer func() {
+		if conn != nil {
+			conn.Close()
+		}
+	}()
+	send := func(c snapshotChunk) bool {
+		select {
+		case out <- c:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	var id SnapshotID
+	var gen Generation
+	var cursor UUID
+	restart := false
+	failures := 0
+	backoff := 100 * time.Millisecond
+	retry := func(err error) error {
+		if conn != nil {
+			conn.Close()
+			conn = nil
+		}
+		failures++
+		if failures > snapshotRetries || !retryable(err) {
+			return err
+		}
+		r.log.Warn("replication: snapshot transfer interrupted; resuming", "peer", cfg.Name, "err", err, "attempt", failures)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 2*time.Second)
+		return nil
+	}
+	dropped := false
+	for {
+		if err := ctx.Err(); err != nil {
+			send(snapshotChunk{err: err})
+			return
+		}
+		if conn == nil {
+			var err error
+			if conn, err = p.dial(); err != nil {
+				if err := retry(err); err != nil {
+					send(snapshotChunk{err: err})
+					return
+				}
+				dropped = true
+				continue
+			}
+		}
+		q := &SnapshotRequest{ID: id, Consumer: r.Replica(), After: cursor, MaxBytes: cfg.SnapshotChunk}
+		if id.IsZero() {
+			conn.SetTimeout(snapshotTakeTimeout)
+		} else {
+			conn.SetTimeout(snapshotChunkTimeout)
+		}
+		resp, err := requestSnapshot(conn, q)
+		if err != nil {
+			if err := retry(err); err != nil {
+				send(snapshotChunk{err: err})
+				return
+			}
+			dropped = true
+			continue
+		}
+		failures, backoff = 0, 100*time.Millisecond
+		if dropped && !id.IsZero() && resp.Status == SnapshotOK {
+			r.reinit.update(func(s *ReinitStatus) { s.Resumes++ })
+		}
+		dropped = false
+		if resp.Status == SnapshotGone {
+			if id.IsZero() {
+				send(snapshotChunk{err: fmt.Errorf("%w: the supplier lost a snapshot it had not given", wire.ErrWire)})
+				return
+			}
+			r.log.Warn("replication: the supplier no longer holds the snapshot; starting again", "peer", cfg.Name, "reason", resp.Reason)
+			id, gen, cursor, restart = SnapshotID{}, Generation{}, UUID{}, true
+			continue
+		}
+		if id.IsZero() {
+			id, gen = resp.ID, resp.Generation
+		} else if resp.ID != id || resp.Generation != gen {
+			send(snapshotChunk{err: fmt.Errorf("%w: a chunk of snapshot %s answered for snapshot %s", wire.ErrWire, resp.ID, id)})
+			return
+		}
+		if len(resp.Entries) > 0 {
+			// The decoder checked their order; the first must follow
+			// the cursor.
+			if first := resp.Entries[0].UUID; first.Compare(cursor) <= 0 {
+				send(snapshotChunk{err: fmt.Errorf("%w: snapshot entry %s is not after the cursor %s", wire.ErrWire, first, cursor)})
+				return
+			}
+			cursor = resp.Entries[len(resp.Entries)-1].UUID
+		}
+		if !send(snapshotChunk{resp: resp, restart: restart}) {
+			return
+		}
+		restart = false
+		if resp.Done {
+			return
 		}
 	}
 }
@@ -713,6 +807,9 @@ func (r *Replicator) bulkStore(ctx context.Context, raw *rawStates, tmpDir strin
 		l.Cancel()
 		return err
 	}
+	// Stored as the resolution would store them (ReplaceEntries): what
+	// the merge made of the replicas' checked writes, unchecked.
+	l.Resolved()
 	for i, u := range raw.uuids {
 		if err := l.AddRecord(entryStateKey(u), raw.entry(i)); err != nil {
 			l.Cancel()

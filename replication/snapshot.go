@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard-ldap/switchboard/change"
@@ -31,7 +32,7 @@ const (
 // encoded: every entry's State.AppendEntryState back to back in data, in
 // UUID order. The encoded form is what is sent, and is several times
 // smaller than a State.Clone (no maps, no pointers): about the size of
-// the entries' data plus 16 bytes of CSN per value.
+// the entries' data plus two bytes of stamps per value.
 type heldSnapshot struct {
 	id       SnapshotID
 	consumer uint16
@@ -58,6 +59,9 @@ type snapshotStore struct {
 	held  map[SnapshotID]*heldSnapshot
 	timer *time.Timer
 	taken int64
+	// taking: the bytes reserved by the snapshot being taken (its
+	// buffer, sized from its first entries), for heapBytes.
+	taking atomic.Int64
 }
 
 // errSnapshotBusy is returned when the supplier already holds as many
@@ -91,11 +95,13 @@ func (r *Replicator) Snapshot(q *SnapshotRequest) (*SnapshotResponse, error) {
 		st.mu.Unlock()
 		var err error
 		if h, err = r.takeSnapshot(q.Consumer); err != nil {
+			st.taking.Store(0)
 			return nil, err
 		}
 		st.mu.Lock()
 		if len(st.held) >= maxHeldSnapshots {
 			st.mu.Unlock()
+			st.taking.Store(0)
 			return nil, errSnapshotBusy
 		}
 		if st.held == nil {
@@ -104,6 +110,8 @@ func (r *Replicator) Snapshot(q *SnapshotRequest) (*SnapshotResponse, error) {
 		st.held[h.id] = h
 		st.taken++
 		st.arm()
+		r.snaps.taking.Store(0)
+		r.noteHeapChanged()
 		r.log.Info("replication: snapshot taken for a consumer", "consumer", q.Consumer, "snapshot", h.id.String(),
 			"entries", len(h.uuids), "bytes", len(h.data), "took", time.Since(now))
 	} else if h = st.held[q.ID]; h == nil {
@@ -171,6 +179,8 @@ func (r *Replicator) takeSnapshot(consumer uint16) (*heldSnapshot, error) {
 			// Size the buffer once from the first entries, rather than
 			// copying it every time it doubles.
 			h.data = slices.Grow(h.data, len(h.data)/i*(len(h.uuids)-i)*9/8)
+			r.snaps.taking.Store(int64(cap(h.data) + 24*len(h.uuids)))
+			r.noteHeapChanged()
 		}
 		if stored != nil && r.state.IsEvicted(h.uuids[i]) {
 			h.data = append(h.data, stored...)
@@ -229,6 +239,18 @@ func (st *snapshotStore) arm() {
 			st.arm()
 		}
 	})
+}
+
+// heapBytes returns the heap the held snapshots and the one being
+// taken keep.
+func (st *snapshotStore) heapBytes() int64 {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	n := st.taking.Load()
+	for _, h := range st.held {
+		n += int64(cap(h.data) + 24*len(h.uuids))
+	}
+	return n
 }
 
 // heldSnapshots returns how many snapshots are held and how many bytes

@@ -77,7 +77,11 @@ func setMemoryLimit(ctx context.Context, cfg *Config, eng *directory.Engine, rep
 		log.Info("soft memory limit", args...)
 		if cfg.MemoryLimitMB == 0 {
 			derived = &derivedLimit{store: limit, set: limit}
-			go followMemoryLimit(ctx, budget, derived, log)
+			var changed <-chan struct{}
+			if rep != nil {
+				changed = rep.HeapChanged()
+			}
+			go followMemoryLimit(ctx, budget, changed, derived, log)
 		}
 	}
 	debug.FreeOSMemory()
@@ -166,8 +170,11 @@ const memoryLimitPeriod = 10 * time.Second
 // followMemoryLimit derives the soft memory limit again every
 // memoryLimitPeriod: the tables' heap grows with the store, and the table
 // of one-ID posting lists fills in the background after a start (from 1 to
-// 64 MiB at a million people).
-func followMemoryLimit(ctx context.Context, budget func() int64, d *derivedLimit, log *slog.Logger) {
+// 64 MiB at a million people). It derives it at once when changed
+// receives (Replicator.HeapChanged: a snapshot taken for a consumer, a
+// few hundred MB per 100,000 entries that the collector would otherwise
+// chase without pause while the snapshot is served).
+func followMemoryLimit(ctx context.Context, budget func() int64, changed <-chan struct{}, d *derivedLimit, log *slog.Logger) {
 	limit := d.store
 	t := time.NewTicker(memoryLimitPeriod)
 	defer t.Stop()
@@ -176,6 +183,7 @@ func followMemoryLimit(ctx context.Context, budget func() int64, d *derivedLimit
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-changed:
 		}
 		if next := memoryLimit(0, budget()); next != limit {
 			set := d.setStore(next)

@@ -13,14 +13,23 @@ import (
 // EntryStateFormat is the version of the binary form of one entry's
 // replicated state (State.AppendEntryState). It is the first byte of
 // every encoded entry state, stored in the store and sent in snapshots,
-// and only ever grows.
-const EntryStateFormat = 1
+// and only ever grows. Format 3 names each stamp by its place in a table
+// of the entry's CSNs; formats 1 and 2 (EntryStateFormat1,
+// EntryStateSealed1), which wrote every stamp in full, are still read.
+const EntryStateFormat = 3
 
 // EntryStateSealed is the format of an entry state holding values of
 // sealed attributes: EntryStateFormat's layout, with each sealed
 // attribute's name preceded by 0x00 and its values sealed
-// (directory.Sealer). A state without such values keeps format 1.
-const EntryStateSealed = 2
+// (directory.Sealer). A state without such values keeps EntryStateFormat.
+const EntryStateSealed = 4
+
+// The formats written before the table of CSNs (stores and snapshots of
+// earlier versions): every stamp in full, 16 bytes. Read, never written.
+const (
+	EntryStateFormat1 = 1
+	EntryStateSealed1 = 2
+)
 
 // ErrEntryStateSyntax is returned (wrapped) by State.LoadEntryState.
 var ErrEntryStateSyntax = errors.New("replication: invalid encoded entry state")
@@ -28,17 +37,24 @@ var ErrEntryStateSyntax = errors.New("replication: invalid encoded entry state")
 // AppendEntryState appends the binary form of entry u's state (every
 // stamp the merge keeps for it) to b and reports whether s holds u.
 //
-// The form, after the format byte, is canonical (placements in their
-// order, attributes by lower-case name, values by equality key), so
-// equal states encode equally:
+// The form, after the format byte, is canonical (the table in CSN order,
+// placements in their order, attributes by lower-case name, values by
+// equality key), so equal states encode equally:
 //
-//	added CSN (16) | deleted CSN (16)
-//	uvarint n, then n placements: CSN (16) | parent UUID (16) | RDN
-//	uvarint n, then n attributes: name | name CSN (16) | cleared CSN (16) |
-//	    uvarint m, then m values: value | added CSN (16) | removed CSN (16)
+//	uvarint k, then k CSNs (16 each): every non-zero stamp of the entry,
+//	    ascending, each once
+//	added | deleted
+//	uvarint n, then n placements: CSN | parent UUID (16) | RDN
+//	uvarint n, then n attributes: name | name CSN | cleared CSN |
+//	    uvarint m, then m values: value | added CSN | removed CSN
 //
-// where a string is a uvarint length and its bytes. What the merge
-// derives from these (normalised RDNs, value keys) is recomputed by
+// where a string is a uvarint length and its bytes, and a stamp (added,
+// CSN, ...) is a uvarint: 0 for none (the zero CSN), i for the table's
+// i-th CSN. An entry's stamps are few (an imported entry's values all
+// carry its add's CSN), so a stamp takes a byte instead of 16: a person's
+// state is a third of format 1's. Formats 1 and 2 are the same without
+// the table, each stamp a CSN in full (16 bytes). What the merge derives
+// from these (normalised RDNs, value keys) is recomputed by
 // LoadEntryState with the State's schema.
 //
 // With a sealer (SetSealer) that seals some of the entry's attributes,
@@ -58,12 +74,24 @@ func (s *State) AppendEntryState(b []byte, u UUID) ([]byte, bool) {
 		}
 	}
 	b = append(b, format)
-	b = e.added.AppendBinary(b)
-	b = e.deleted.AppendBinary(b)
+	tab := e.stampTable(make([]change.CSN, 0, 8))
+	b = binary.AppendUvarint(b, uint64(len(tab)))
+	for _, c := range tab {
+		b = c.AppendBinary(b)
+	}
+	stamp := func(b []byte, c change.CSN) []byte {
+		if c.IsZero() {
+			return append(b, 0)
+		}
+		i, _ := slices.BinarySearchFunc(tab, c, change.CSN.Compare)
+		return binary.AppendUvarint(b, uint64(i+1))
+	}
+	b = stamp(b, e.added)
+	b = stamp(b, e.deleted)
 	b = binary.AppendUvarint(b, uint64(len(e.places)))
 	for i := range e.places {
 		p := &e.places[i]
-		b = p.csn.AppendBinary(b)
+		b = stamp(b, p.csn)
 		b = append(b, p.parent[:]...)
 		b = appendString(b, p.rdn)
 	}
@@ -79,8 +107,8 @@ func (s *State) AppendEntryState(b []byte, u UUID) ([]byte, bool) {
 		} else {
 			b = appendString(b, a.name)
 		}
-		b = a.nameCSN.AppendBinary(b)
-		b = a.cleared.AppendBinary(b)
+		b = stamp(b, a.nameCSN)
+		b = stamp(b, a.cleared)
 		b = binary.AppendUvarint(b, uint64(len(a.values)))
 		for j := range a.values {
 			v := &a.values[j]
@@ -91,11 +119,128 @@ func (s *State) AppendEntryState(b []byte, u UUID) ([]byte, bool) {
 			} else {
 				b = appendString(b, v.value)
 			}
-			b = v.added.AppendBinary(b)
-			b = v.removed.AppendBinary(b)
+			b = stamp(b, v.added)
+			b = stamp(b, v.removed)
 		}
 	}
 	return b, true
+}
+
+// stampTable appends every non-zero stamp of e to tab, ascending, each
+// once: the table of an encoded entry state.
+func (e *entryState) stampTable(tab []change.CSN) []change.CSN {
+	add := func(c change.CSN) {
+		if !c.IsZero() {
+			tab = append(tab, c)
+		}
+	}
+	add(e.added)
+	add(e.deleted)
+	for i := range e.places {
+		add(e.places[i].csn)
+	}
+	for i := range e.attrs {
+		a := &e.attrs[i]
+		add(a.nameCSN)
+		add(a.cleared)
+		for j := range a.values {
+			add(a.values[j].added)
+			add(a.values[j].removed)
+		}
+		// Keep the table short as it grows: an entry's values mostly
+		// share a handful of stamps.
+		if len(tab) > 64 {
+			slices.SortFunc(tab, change.CSN.Compare)
+			tab = slices.Compact(tab)
+		}
+	}
+	slices.SortFunc(tab, change.CSN.Compare)
+	return slices.Compact(tab)
+}
+
+// stampReader reads an entry state's stamps: in full (formats 1 and 2),
+// or as references to its table of CSNs, which it reads first.
+type stampReader struct {
+	d   *opDecoder
+	tab []change.CSN // nil: stamps in full
+}
+
+// newStampReader reads the table of a state in format (already read
+// and checked).
+func newStampReader(d *opDecoder, format byte) stampReader {
+	r := stampReader{d: d}
+	if format == EntryStateFormat1 || format == EntryStateSealed1 {
+		return r
+	}
+	n := d.count(change.CSNSize)
+	r.tab = make([]change.CSN, 0, n)
+	for range n {
+		c := d.csn()
+		if d.err != nil {
+			break
+		}
+		if c.IsZero() || len(r.tab) > 0 && !r.tab[len(r.tab)-1].Less(c) {
+			d.fail("table of CSNs not ascending")
+			break
+		}
+		r.tab = append(r.tab, c)
+	}
+	return r
+}
+
+// csn reads one stamp.
+func (r *stampReader) csn() change.CSN {
+	d := r.d
+	if r.tab == nil {
+		return d.csn()
+	}
+	if d.err != nil {
+		return change.CSN{}
+	}
+	v, n := binary.Uvarint(d.b)
+	switch {
+	case n <= 0:
+		d.fail("bad stamp")
+		return change.CSN{}
+	case n != len(binary.AppendUvarint(nil, v)):
+		d.fail("stamp not in its shortest form")
+		return change.CSN{}
+	case v > uint64(len(r.tab)):
+		d.fail("stamp %d beyond the table of %d", v, len(r.tab))
+		return change.CSN{}
+	}
+	d.b, d.off = d.b[n:], d.off+n
+	if v == 0 {
+		return change.CSN{}
+	}
+	return r.tab[v-1]
+}
+
+// stampSize is the fewest bytes a stamp takes in the format r reads.
+func (r *stampReader) stampSize() int {
+	if r.tab == nil {
+		return change.CSNSize
+	}
+	return 1
+}
+
+// readFormat reads an entry state's format byte and refuses an unknown
+// one.
+func readFormat(d *opDecoder) byte {
+	format := d.byte()
+	switch format {
+	case EntryStateFormat, EntryStateSealed, EntryStateFormat1, EntryStateSealed1:
+	default:
+		if d.err == nil {
+			d.fail("format %d, want %d or %d (or %d or %d of earlier versions)", format, EntryStateFormat, EntryStateSealed, EntryStateFormat1, EntryStateSealed1)
+		}
+	}
+	return format
+}
+
+// isSealedFormat reports whether format marks sealed attributes.
+func isSealedFormat(format byte) bool {
+	return format == EntryStateSealed || format == EntryStateSealed1
 }
 
 // LoadEntryState sets entry u's state to the one encoded in b (by
@@ -136,18 +281,16 @@ func (s *State) CheckEntryState(b []byte) error {
 }
 
 func (s *State) decodeEntryState(d *opDecoder) (*entryState, error) {
-	csn := d.csn
-	format := d.byte()
-	if d.err == nil && format != EntryStateFormat && format != EntryStateSealed {
-		d.fail("format %d, want %d or %d", format, EntryStateFormat, EntryStateSealed)
-	}
+	format := readFormat(d)
+	stamps := newStampReader(d, format)
+	csn := stamps.csn
 	e := &entryState{}
 	e.added, e.deleted = csn(), csn()
-	e.places = s.decodePlacements(d, csn)
-	const minAttr = 1 + 2*change.CSNSize + 1
+	e.places = s.decodePlacements(d, csn, stamps.stampSize())
+	minAttr := 1 + 2*stamps.stampSize() + 1
 	for range d.count(minAttr) {
 		a := attrState{name: d.string(), nameCSN: csn(), cleared: csn()}
-		sealed := format == EntryStateSealed && IsSealedName(a.name)
+		sealed := isSealedFormat(format) && IsSealedName(a.name)
 		if sealed {
 			a.name = a.name[1:]
 		}
@@ -155,7 +298,7 @@ func (s *State) decodeEntryState(d *opDecoder) (*entryState, error) {
 		if d.err == nil && (a.name == "" || a.name[0] == SealedMark) {
 			d.fail("attribute with no name")
 		}
-		const minValue = 1 + 2*change.CSNSize
+		minValue := 1 + 2*stamps.stampSize()
 		for range d.count(minValue) {
 			v := valueState{value: d.string(), added: csn(), removed: csn()}
 			if d.err != nil {

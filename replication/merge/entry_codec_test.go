@@ -2,6 +2,8 @@ package merge
 
 import (
 	"bytes"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"math/rand/v2"
 	"testing"
@@ -114,9 +116,11 @@ func FuzzEntryState(f *testing.F) {
 	for _, u := range s.Entries() {
 		b, _ := s.AppendEntryState(nil, u)
 		f.Add(b)
+		f.Add(appendEntryStateFormat1(s, nil, u)) // as earlier versions stored it
 	}
 	f.Add([]byte{EntryStateFormat})
-	// Sealed states (format 2): read back with the key below.
+	f.Add([]byte{EntryStateFormat1})
+	// Sealed states (format 4): read back with the key below.
 	sl := testSealer(f, 1, "description")
 	sealed := NewState(testSchema{})
 	sealed.SetSealer(sl)
@@ -178,4 +182,100 @@ func FuzzEntryState(f *testing.F) {
 		}
 		st.Materialize()
 	})
+}
+
+// appendEntryStateFormat1 is AppendEntryState as it was before the table
+// of CSNs (format 1: every stamp in full), for the tests of reading
+// stores and snapshots of earlier versions.
+func appendEntryStateFormat1(s *State, b []byte, u UUID) []byte {
+	e := s.entries[u]
+	s.resident(u, e)
+	b = append(b, EntryStateFormat1)
+	b = e.added.AppendBinary(b)
+	b = e.deleted.AppendBinary(b)
+	b = binary.AppendUvarint(b, uint64(len(e.places)))
+	for i := range e.places {
+		p := &e.places[i]
+		b = p.csn.AppendBinary(b)
+		b = append(b, p.parent[:]...)
+		b = appendString(b, p.rdn)
+	}
+	b = binary.AppendUvarint(b, uint64(len(e.attrs)))
+	for i := range e.attrs {
+		a := &e.attrs[i]
+		b = appendString(b, a.name)
+		b = a.nameCSN.AppendBinary(b)
+		b = a.cleared.AppendBinary(b)
+		b = binary.AppendUvarint(b, uint64(len(a.values)))
+		for j := range a.values {
+			v := &a.values[j]
+			b = appendString(b, v.value)
+			b = v.added.AppendBinary(b)
+			b = v.removed.AppendBinary(b)
+		}
+	}
+	return b
+}
+
+// TestEntryStateReadsFormat1: states written before the table of CSNs
+// (stores and snapshots of earlier versions) load, fully and as
+// skeletons, to the same state as today's encoding; today's is the
+// smaller by the CSNs it no longer repeats.
+func TestEntryStateReadsFormat1(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 3))
+	for seed := range 200 {
+		data := make([]byte, 40+seed%200)
+		for i := range data {
+			data[i] = byte(r.Uint32())
+		}
+		a := applyAll(NewState(testSchema{}), fuzzOps(data))
+		old, lazy := NewState(testSchema{}), NewState(testSchema{})
+		old.SetFloor(a.Floor())
+		src := memSource{}
+		lazy.SetSource(src, 1)
+		for _, u := range a.Entries() {
+			b := appendEntryStateFormat1(a, nil, u)
+			if err := old.LoadEntryState(u, b); err != nil {
+				t.Fatalf("seed %d: format 1 state of %s: %v", seed, u, err)
+			}
+			src[u] = b
+			if err := lazy.LoadEntrySkeleton(u, b); err != nil {
+				t.Fatalf("seed %d: format 1 skeleton of %s: %v", seed, u, err)
+			}
+			now, _ := a.AppendEntryState(nil, u)
+			again, _ := old.AppendEntryState(nil, u)
+			if !bytes.Equal(now, again) {
+				t.Fatalf("seed %d: entry %s re-encodes from format 1 as\n%x, want\n%x", seed, u, again, now)
+			}
+		}
+		if a.Digest() != old.Digest() || a.Digest() != lazy.Digest() || lazy.Err() != nil {
+			t.Fatalf("seed %d: states read from format 1 differ (%v)", seed, lazy.Err())
+		}
+	}
+	// A person as an import seeds it: every stamp the add's.
+	s := apply(t, suffixAdd(), opAdd(at(2, 1), id(2), suffix, "cn=ann", "objectClass: person", "objectClass: top", "cn: ann",
+		"sn: smith", "description: one", "description: two", "telephoneNumber: +1 555 0100", "mail: ann@example.com"))
+	now, _ := s.AppendEntryState(nil, id(2))
+	old := appendEntryStateFormat1(s, nil, id(2))
+	if len(now)*2 > len(old) {
+		t.Errorf("a person's state takes %d bytes, %d in format 1: want under half", len(now), len(old))
+	}
+}
+
+// TestEntryStateEncodingPinned pins the bytes of format 3: stores and
+// snapshots hold them, so a change must be a new format.
+func TestEntryStateEncodingPinned(t *testing.T) {
+	s := apply(t, suffixAdd(), opAdd(at(2, 1), id(2), suffix, "cn=a", "cn: a", "description: x", "description: y"),
+		opMod(at(3, 2), id(2), modDel("description", "x")))
+	b, _ := s.AppendEntryState(nil, id(2))
+	// format 3, table of 2 CSNs, added (1) deleted (none), one placement
+	// (1, the suffix, cn=a), cn (name 1, cleared none, a: 1 none),
+	// description (name 2, cleared none, x: 1 2, y: 1 none).
+	const want = "03" + "02" + "00064bf535cd94800000000001000000" + "00064bf535dcd6c00000000002000000" + "0100" +
+		"01" + "01" + "00000000000040008000000000000001" + "04636e3d61" +
+		"02" + "02636e" + "0100" + "01" + "0161" + "0100" +
+		"0b6465736372697074696f6e" + "0200" + "02" + "0178" + "0102" + "0179" + "0100"
+	if got := hex.EncodeToString(b); got != want {
+		t.Errorf("entry state encodes as\n%s, want\n%s", got, want)
+	}
 }

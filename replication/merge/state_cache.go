@@ -256,22 +256,22 @@ func (s *State) LoadEntrySkeleton(u UUID, b []byte) error {
 // delete stamps and placements, as decodeEntryState does, ignoring the
 // attributes that follow.
 func (s *State) decodeSkeleton(d *opDecoder) (*entryState, error) {
-	csn := d.csn
-	if v := d.byte(); d.err == nil && v != EntryStateFormat && v != EntryStateSealed {
-		d.fail("format %d, want %d or %d", v, EntryStateFormat, EntryStateSealed)
-	}
+	format := readFormat(d)
+	stamps := newStampReader(d, format)
+	csn := stamps.csn
 	e := &entryState{}
 	e.added, e.deleted = csn(), csn()
-	e.places = s.decodePlacements(d, csn)
+	e.places = s.decodePlacements(d, csn, stamps.stampSize())
 	if d.err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrEntryStateSyntax, d.err)
 	}
 	return e, nil
 }
 
-// decodePlacements reads a counted list of placements, in their order.
-func (s *State) decodePlacements(d *opDecoder, csn func() change.CSN) []placement {
-	const minPlacement = change.CSNSize + 16 + 1
+// decodePlacements reads a counted list of placements, in their order;
+// a stamp takes at least stampSize bytes.
+func (s *State) decodePlacements(d *opDecoder, csn func() change.CSN, stampSize int) []placement {
+	minPlacement := stampSize + 16 + 1
 	n := d.count(minPlacement)
 	if n == 0 {
 		return nil

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/replication/merge"
@@ -158,10 +159,18 @@ func (p *SnapshotResponse) AppendBinary(b []byte) []byte {
 	if version == snapshotResponseSealed {
 		b = appendSealing(b, p.Sealing)
 	}
+	// The entries are nearly all of it (megabytes): room for them at
+	// once rather than copies as b grows.
+	n := binary.MaxVarintLen64
+	for _, e := range p.Entries {
+		n += len(e.UUID) + binary.MaxVarintLen64 + len(e.State)
+	}
+	b = slices.Grow(b, n)
 	b = binary.AppendUvarint(b, uint64(len(p.Entries)))
 	for _, e := range p.Entries {
 		b = append(b, e.UUID[:]...)
-		b = merge.AppendString(b, string(e.State))
+		b = binary.AppendUvarint(b, uint64(len(e.State)))
+		b = append(b, e.State...)
 	}
 	return b
 }
