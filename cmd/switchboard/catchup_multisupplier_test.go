@@ -191,7 +191,7 @@ func TestMultiSupplierCatchUp(t *testing.T) {
 			select {
 			case <-stopTrace:
 				return
-			case <-time.After(250 * time.Millisecond):
+			case <-time.After(500 * time.Millisecond):
 			}
 			var line []string
 			for i := range c.servers {
