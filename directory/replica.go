@@ -208,7 +208,13 @@ func (e *Engine) replace(tx *Tx, put []*Entry, remove []ID, changes *[]*Change) 
 		tx.added--
 		note(&Change{Kind: change.Delete, Before: old})
 	}
+	// An entry that keeps its DN and parent is rewritten in place: only
+	// the index keys its change adds or removes are written (a modify of
+	// one value does not rewrite every key of the entry, nor drop every
+	// posting list it is in from the cache). One that moves leaves the
+	// indexes first and is put back in full below.
 	existed := make([]bool, len(put))
+	inPlace := make([]*Entry, len(put))
 	for i, en := range put {
 		old, err := e.getEntry(tx.txn, en.ID)
 		if err != nil {
@@ -225,12 +231,16 @@ func (e *Engine) replace(tx *Tx, put []*Entry, remove []ID, changes *[]*Change) 
 			note(&Change{Kind: change.Modify, Before: old, After: en})
 		}
 		existed[i] = true
+		if old.NDN == en.NDN && old.ParentID == en.ParentID {
+			inPlace[i] = old
+			continue
+		}
 		if err := e.unindex(tx, old); err != nil {
 			return err
 		}
 	}
 	for i, en := range put {
-		if err := e.putEntry(tx, nil, en); err != nil {
+		if err := e.putEntry(tx, inPlace[i], en); err != nil {
 			return err
 		}
 		if !existed[i] {

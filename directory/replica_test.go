@@ -116,3 +116,67 @@ func TestReplaceEntriesTooBig(t *testing.T) {
 		t.Fatalf("a smaller part: %v", err)
 	}
 }
+
+// TestReplaceEntriesInPlace: an entry replaced under the same DN and
+// parent has only the index keys its change adds or removes written: the
+// keys it keeps are not rewritten (their Badger version stays), those of
+// a changed indexed value are swapped.
+func TestReplaceEntriesInPlace(t *testing.T) {
+	e := openTest(t)
+	ctx := context.Background()
+	a, err := e.Add(ctx, "uid=a,ou=people,dc=example,dc=com", person("a", "Alice", "Smith"), WriteOptions{})
+	must(t, err)
+	versions := func(en *Entry) map[string]uint64 {
+		out := map[string]uint64{}
+		txn := e.db().NewTransaction(false)
+		defer txn.Discard()
+		for k := range e.indexKeys(e.indexes, en) {
+			item, err := txn.Get([]byte(k))
+			if err != nil {
+				t.Fatalf("index key %q of %s: %v", k, en.DN, err)
+			}
+			out[k] = item.Version()
+		}
+		return out
+	}
+	before := versions(a.After)
+
+	changed := a.After.Clone()
+	for i := range changed.Attrs {
+		if changed.Attrs[i].Name == "sn" {
+			changed.Attrs[i].Values = [][]byte{[]byte("Jones")}
+		}
+	}
+	changed.Attrs = append(changed.Attrs, Attr{Name: "description", Values: [][]byte{[]byte("x")}})
+	must(t, e.ReplaceEntries(ctx, []*Entry{changed}, nil))
+
+	after := versions(changed) // fails if a key of the new entry is missing
+	kept, rewritten := 0, 0
+	for k, v := range after {
+		if old, ok := before[k]; ok {
+			kept++
+			if v != old {
+				rewritten++
+				t.Errorf("index key %q kept by the change was rewritten (version %d -> %d)", k, old, v)
+			}
+		}
+	}
+	if kept == 0 || len(after) == kept {
+		t.Fatalf("%d of %d index keys kept: the change should keep some and add some", kept, len(after))
+	}
+	txn := e.db().NewTransaction(false)
+	defer txn.Discard()
+	for k := range before {
+		if _, ok := after[k]; ok {
+			continue
+		}
+		if _, err := txn.Get([]byte(k)); err == nil {
+			t.Errorf("index key %q of the old sn value is still there", k)
+		}
+	}
+	got, err := e.Get(ctx, "uid=a,ou=people,dc=example,dc=com")
+	must(t, err)
+	if string(got.First("sn")) != "Jones" || got.Get("description") == nil {
+		t.Fatalf("stored entry %v, want sn Jones and a description", got.Attrs)
+	}
+}

@@ -324,7 +324,16 @@
 // which every local write has ended, and a consumer only ever extends its
 // prefix with the supplier's), of which its change log holds the part above
 // the origin's floor, so the consumer's vector is exact and a batch cut
-// anywhere resumes cleanly.
+// anywhere resumes cleanly. An origin of which the consumer has all the
+// supplier applied (its own: all, and none in flight below) is not read:
+// the feed records a resolution writes on the supplier's own origin would
+// otherwise be read again at every pull until its next local write.
+//
+// A consumer pulls again after its peer's interval once it has caught
+// up, at once while the supplier has more; after a failed pull it waits
+// twice as long each time, up to 1 s, and a pull from the supplier's
+// replica ends that wait (the link is up again), so a healed partition
+// is caught up from the first pull either side makes.
 //
 // # Sealed attributes
 //

@@ -27,6 +27,7 @@ func (r *Replicator) Pull(q *PullRequest) (*PullResponse, error) {
 	}
 	r.smu.RLock()
 	gen, floor, vec := r.generation, r.floor.Clone(), r.vector.Clone()
+	applied := r.vector.Clone() // vec becomes the response's vector below
 	r.smu.RUnlock()
 	sealer := r.eng.Sealer()
 	resp := &PullResponse{Generation: gen, Supplier: r.Replica(), Now: r.clog.Clock().Now(), Vector: vec, Sealing: sealingOf(sealer)}
@@ -80,6 +81,16 @@ func (r *Replicator) Pull(q *PullRequest) (*PullResponse, error) {
 	err := r.eng.View(func(v *directory.View) error {
 		size := 0 // resp.Vector is raised below to the last op of each origin
 		for _, o := range opOrigins(v) {
+			if !q.Vector[o].Less(applied[o]) && (o != self || applied[o].Less(committed)) {
+				// The consumer has every change of o this replica has
+				// applied (of its own: all committed, served below
+				// committed): nothing to send, and no need to read the
+				// feed records the log holds above them (a replica that
+				// just resolved a catch-up has one per entry written, on
+				// its own origin, read again at every pull until its next
+				// local write).
+				continue
+			}
 			p := changelog.OriginPrefix(o)
 			if err := v.Records(p, nil, true, func(k, val []byte) (bool, error) {
 				c, err := change.DecodeCSN(k[len(p):])
