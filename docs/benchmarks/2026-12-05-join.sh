@@ -42,9 +42,17 @@ for i in $(seq 1 600); do
   if curl -sf -u cn=admin,dc=example,dc=com:secret http://127.0.0.1:23892/replication 2>/dev/null | grep -q '"generation": *"[0-9a-f]'; then break; fi
   sleep 1
 done
+# The supplier's first start records and resolves the imported entries:
+# let it settle, so that the join competes only with serving the snapshot.
+for i in $(seq 1 600); do
+  if curl -sf -u cn=admin,dc=example,dc=com:secret http://127.0.0.1:23892/replication 2>/dev/null | grep -q '"settled": *true'; then break; fi
+  sleep 1
+done
 curl -sf -u cn=admin,dc=example,dc=com:secret http://127.0.0.1:23892/replication | head -5
+SUPCPU0=$(awk '{print $14+$15}' /proc/$SUP/stat)
 echo "== join"; cat /proc/loadavg
 /usr/bin/time -f "join wall %e s user %U s sys %S s maxrss %M KB" $BIN replica join --from ldap://127.0.0.1:23891 --config $W/r2.yaml --data $W/join --log.level warn 2>&1 | tail -3
 cat /proc/loadavg
+echo "supplier CPU during the join: $(( ($(awk '{print $14+$15}' /proc/$SUP/stat) - SUPCPU0) / $(getconf CLK_TCK) )) s"
 kill $SUP; wait $SUP || true
 du -sh $W/imp $W/join
