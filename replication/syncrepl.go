@@ -722,14 +722,8 @@ func (a *applier) upsert(u [16]byte, en *goldap.Entry) error {
 	if ndn != s.suffix {
 		pndn := ldap.ParentNDN(ndn)
 		var found bool
-		if parentID, found = a.batchNDN[pndn]; !found {
-			if pu, ok := s.byNDN[pndn]; ok {
-				parentID, found = s.byUUID[pu].id, true
-			} else if p, err := s.eng.Entry(pdn.Parent().String()); err != nil {
-				return err
-			} else if p != nil && p.ID != 0 {
-				parentID, found = p.ID, true
-			}
+		if parentID, found, err = a.existing(pdn.Parent(), pndn); err != nil {
+			return err
 		}
 		if !found && (a.gluing || !a.refreshing) {
 			if parentID, found, err = a.glueAncestors(pdn.Parent(), pndn); err != nil {
