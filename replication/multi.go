@@ -857,16 +857,32 @@ func (r *Replicator) storedEntry(u UUID, en *directory.Entry) Entry {
 // equality key, as Materialize orders them.
 func canonicalize(s Schema, attrs []Attribute) {
 	slices.SortFunc(attrs, func(a, b Attribute) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) })
+	var keyed []keyedString
 	for _, a := range attrs {
+		if len(a.Values) < 2 {
+			continue
+		}
+		// Each value's key once: a comparison sort would normalise every
+		// value ~2 log n times (a group of 100k members, 3.4M DNs).
 		lower := strings.ToLower(a.Name)
-		slices.SortFunc(a.Values, func(x, y string) int {
-			if c := strings.Compare(s.EqualityKey(lower, x), s.EqualityKey(lower, y)); c != 0 {
+		keyed = keyed[:0]
+		for _, v := range a.Values {
+			keyed = append(keyed, keyedString{s.EqualityKey(lower, v), v})
+		}
+		slices.SortFunc(keyed, func(x, y keyedString) int {
+			if c := strings.Compare(x.key, y.key); c != 0 {
 				return c
 			}
-			return strings.Compare(x, y)
+			return strings.Compare(x.value, y.value)
 		})
+		for i := range keyed {
+			a.Values[i] = keyed[i].value
+		}
 	}
 }
+
+// A keyedString is a value with its equality key, for sorting.
+type keyedString struct{ key, value string }
 
 func (r *Replicator) markDirty() {
 	select {
