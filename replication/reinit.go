@@ -360,22 +360,25 @@ func (p *Peer) clearReinit() {
 		}
 	}
 	p.mu.Unlock()
-	select {
-	case p.wake <- struct{}{}:
-	default:
-	}
+	p.wakeUp()
 }
 
 // retryPeersOf lets the peers this replica pulls from replica id try
-// again at once if they were refused: id just pulled with a vector this
-// replica serves, so it may have been reinitialised since.
+// again at once if they were refused or failing: id just pulled with a
+// vector this replica serves, so it may have been reinitialised since,
+// and the link to it is likely up again (a healed partition is caught
+// up from the first pull either side makes, not after a backoff).
 func (r *Replicator) retryPeersOf(id uint16) {
 	for _, p := range r.Peers() {
 		p.mu.Lock()
 		refused := p.reinit && p.supplierID == id
+		failing := p.state == PeerError && p.supplierID == id
 		p.mu.Unlock()
-		if refused {
+		switch {
+		case refused:
 			p.clearReinit()
+		case failing:
+			p.wakeUp()
 		}
 	}
 }
