@@ -412,7 +412,11 @@
 // completes. Every replicated record of the change log is deleted
 // except, in the same generation, those above the snapshot's vector that
 // continue it (this replica's changes its supplier had not pulled yet are
-// kept and applied on top); a feed record above the snapshot's vector for
+// kept and applied on top), unless the first of them of its origin is
+// below the snapshot's purge floor: a replica cut off for longer than
+// the tombstone window loses its changes of that origin from then on
+// (logged), since its peers would refuse them and, kept, they would make
+// it refuse every peer as stale; a feed record above the snapshot's vector for
 // its origin stays, without its op, so that RFC 4533 cookies stay covered;
 // the state records r s, the checkpoint r k and the floors r O are
 // replaced by the snapshot's (r O = its vector: the log starts there);

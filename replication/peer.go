@@ -130,6 +130,12 @@ func (p *Peer) Resume() {
 	p.paused, p.quarantined, p.reinit, p.diverged = false, false, false, ""
 	p.state = PeerConnecting
 	p.mu.Unlock()
+	p.wakeUp()
+}
+
+// wakeUp ends the peer's current wait (the pause between pulls or a
+// backoff after a failure) so that it pulls at once.
+func (p *Peer) wakeUp() {
 	select {
 	case p.wake <- struct{}{}:
 	default:
@@ -271,11 +277,17 @@ func (p *Peer) refusedSealed(err error) {
 	}
 }
 
+// maxBackoff bounds the wait between two failed pulls from a peer: a
+// partition is caught up at most this long after it heals (one dial a
+// second per unreachable peer costs nothing), and at once when the peer
+// pulls from this replica first (retryPeersOf).
+const maxBackoff = time.Second
+
 func (p *Peer) sleep(ctx context.Context, backoff *time.Duration, failed bool) {
 	d := p.cfg.Interval
 	if failed {
 		d = *backoff
-		*backoff = min(*backoff*2, 5*time.Second)
+		*backoff = min(*backoff*2, maxBackoff)
 	}
 	select {
 	case <-ctx.Done():

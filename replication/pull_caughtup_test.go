@@ -1,6 +1,8 @@
 package replication
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -106,5 +108,51 @@ func BenchmarkPullCaughtUp(b *testing.B) {
 		if err != nil || len(resp.Ops) != 0 {
 			b.Fatalf("pull: %v, %d ops", err, len(resp.Ops))
 		}
+	}
+}
+
+// TestFailingPeerRetriedWhenItPulls: a peer whose pulls fail backs off
+// at most maxBackoff (1 s), and is woken at once when the replica it
+// pulls from pulls from this one (the link is up again); one merely
+// waiting between pulls is not woken.
+func TestFailingPeerRetriedWhenItPulls(t *testing.T) {
+	x := openReplica(t, t.TempDir(), 1, MultiConfig{})
+	p, err := x.r.AddPeer(PeerConfig{Name: "r2", URL: "ldap://127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	backoff := p.cfg.Interval
+	for range 20 {
+		p.sleep(ctx, &backoff, true)
+	}
+	if backoff > maxBackoff || maxBackoff > time.Second {
+		t.Fatalf("backoff grew to %s", backoff)
+	}
+
+	woken := func() bool {
+		select {
+		case <-p.wake:
+			return true
+		default:
+			return false
+		}
+	}
+	p.mu.Lock()
+	p.supplierID, p.state = 2, PeerOK
+	p.mu.Unlock()
+	x.r.retryPeersOf(2)
+	if woken() {
+		t.Fatal("a peer in good health was woken")
+	}
+	p.fail(PeerError, errors.New("connection refused"))
+	x.r.retryPeersOf(3)
+	if woken() {
+		t.Fatal("a failing peer was woken by another replica's pull")
+	}
+	x.r.retryPeersOf(2)
+	if !woken() {
+		t.Fatal("a failing peer was not woken by its supplier's pull")
 	}
 }

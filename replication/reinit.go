@@ -360,22 +360,25 @@ func (p *Peer) clearReinit() {
 		}
 	}
 	p.mu.Unlock()
-	select {
-	case p.wake <- struct{}{}:
-	default:
-	}
+	p.wakeUp()
 }
 
 // retryPeersOf lets the peers this replica pulls from replica id try
-// again at once if they were refused: id just pulled with a vector this
-// replica serves, so it may have been reinitialised since.
+// again at once if they were refused or failing: id just pulled with a
+// vector this replica serves, so it may have been reinitialised since,
+// and the link to it is likely up again (a healed partition is caught
+// up from the first pull either side makes, not after a backoff).
 func (r *Replicator) retryPeersOf(id uint16) {
 	for _, p := range r.Peers() {
 		p.mu.Lock()
 		refused := p.reinit && p.supplierID == id
+		failing := p.state == PeerError && p.supplierID == id
 		p.mu.Unlock()
-		if refused {
+		switch {
+		case refused:
 			p.clearReinit()
+		case failing:
+			p.wakeUp()
 		}
 	}
 }
@@ -649,6 +652,31 @@ func (r *Replicator) install(ctx context.Context, snap *fetchedSnapshot, bulk st
 	r.reinit.mu.Lock()
 	wasIncomplete := r.reinit.incomplete
 	r.reinit.mu.Unlock()
+	// Changes of this replica's op log above the snapshot's vector are
+	// kept when they continue it: same generation, the log of their
+	// origin starts at or below the snapshot's vector, and none of the
+	// origin's changes above that vector is below the snapshot's purge
+	// floor (staleOrigins).
+	r.smu.RLock()
+	sameGen := r.generation == snap.gen && !wasIncomplete
+	myFloor := r.floor.Clone()
+	r.smu.RUnlock()
+	var stale map[uint16]change.CSN
+	if sameGen {
+		var err error
+		if stale, err = r.staleOrigins(snap.vector, snap.state.Floor()); err != nil {
+			return fmt.Errorf("read the change log: %w", err)
+		}
+	}
+	keep := func(c change.CSN) bool {
+		f := myFloor[c.Replica]
+		_, cut := stale[c.Replica]
+		return sameGen && !cut && snap.vector[c.Replica].Less(c) && !snap.vector[c.Replica].Less(f)
+	}
+	for o, first := range stale {
+		r.log.Warn("replication: this replica's log holds changes the snapshot's supplier purged past (this replica was cut off for longer than the tombstone window); they are dropped",
+			"origin", o, "from", first, "purge_floor", snap.state.Floor())
+	}
 	if err := r.eng.UpdateRecords(ctx, func(tx *directory.Tx) error {
 		return tx.PutRecord(keyReinit, snap.id[:])
 	}); err != nil {
@@ -656,17 +684,6 @@ func (r *Replicator) install(ctx context.Context, snap *fetchedSnapshot, bulk st
 	}
 	r.reinit.setMarker(true)
 
-	// Changes of this replica's op log above the snapshot's vector are
-	// kept when they continue it: same generation, and the log of their
-	// origin starts at or below the snapshot's vector.
-	r.smu.RLock()
-	sameGen := r.generation == snap.gen && !wasIncomplete
-	myFloor := r.floor.Clone()
-	r.smu.RUnlock()
-	keep := func(c change.CSN) bool {
-		f := myFloor[c.Replica]
-		return sameGen && snap.vector[c.Replica].Less(c) && !snap.vector[c.Replica].Less(f)
-	}
 	// The change log: replicated ops are dropped unless kept; what
 	// change feeds read of a change the store saw stays (without its op)
 	// while it is above the new floor of its origin, so that the feed
@@ -792,6 +809,50 @@ func (r *Replicator) install(ctx context.Context, snap *fetchedSnapshot, bulk st
 	r.reinit.setMarker(false)
 	r.markDirty()
 	return nil
+}
+
+// staleOrigins returns, per origin, the first change of the change log
+// above vector that is below floor (a snapshot's vector and purge
+// floor), for the origins that have one. A replica cut off for longer
+// than the tombstone window may hold such changes of its own: its
+// supplier never had them and purged the tombstones they may name, so
+// they cannot be carried across a reinitialisation from it (carried,
+// they would be changes below the replica's new purge floor that its
+// peers lack: stale would refuse every peer, for good). Nor can that
+// origin's later changes, which continue them: what a replica serves of
+// an origin is a prefix of its history.
+func (r *Replicator) staleOrigins(vector Vector, floor change.CSN) (map[uint16]change.CSN, error) {
+	if floor.IsZero() {
+		return nil, nil
+	}
+	out := map[uint16]change.CSN{}
+	err := r.eng.View(func(v *directory.View) error {
+		for _, o := range opOrigins(v) {
+			after := vector[o]
+			if !after.Less(floor) {
+				continue // every change above the vector is above the floor
+			}
+			p := changelog.OriginPrefix(o)
+			err := v.Records(p, after.AppendBinary(bytes.Clone(p)), false, func(k, val []byte) (bool, error) {
+				c, err := change.DecodeCSN(k[len(p):])
+				if err != nil {
+					return false, err
+				}
+				if !after.Less(c) || changelog.RecordFlags(val)&changelog.FlagReplicated == 0 {
+					return true, nil // what the snapshot has, or what peers never pull
+				}
+				if c.Less(floor) {
+					out[o] = c
+				}
+				return false, nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
 }
 
 // bulkStore writes the State's entries, as it materialises them, and the

@@ -498,6 +498,79 @@ func TestReinitialiseKeepsLocalChanges(t *testing.T) {
 	}
 }
 
+// TestReinitialiseDropsStaleLocalChanges: a replica cut off for longer
+// than the tombstone window, whose own changes from then are still in
+// its log, is reinitialised from a supplier that purged meanwhile. Its
+// changes below the snapshot's purge floor are not carried (the
+// supplier never had them, and carried they would leave the replica
+// refusing every peer as stale, for good), nor are its later changes of
+// the same origin (an origin's changes are served as a prefix of its
+// history); afterwards both sides pull from each other.
+func TestReinitialiseDropsStaleLocalChanges(t *testing.T) {
+	const window = 50 * time.Millisecond
+	short := func(c *MultiConfig) { c.TombstoneWindow = window }
+	a := startReplicaWith(t, 1, "", short)
+	b := startReplicaWith(t, 2, "", short)
+	a.seedPeople(3)
+	ctx := context.Background()
+	if _, err := b.rep.CatchUp(ctx, a.peer()); err != nil {
+		t.Fatal(err)
+	}
+	// b, cut off, adds and modifies; a deletes, forgets b and purges
+	// the tombstone past b's changes.
+	people := "ou=people,dc=example,dc=com"
+	b.mustAdd("cn=stale,"+people, "objectClass", "person", "sn", "s")
+	modify(t, b.eng, "cn=p0,"+people, "description", "from the stale replica")
+	_, staleVec := b.rep.Position()
+	if _, err := a.eng.Delete(ctx, "cn=p1,"+people, directory.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	a.settle()
+	time.Sleep(3 * window)
+	if err := a.rep.Maintain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a.rep.smu.RLock()
+	floor := a.rep.state.Floor()
+	a.rep.smu.RUnlock()
+	if a.rep.purged.Load() == 0 || !staleVec[2].Less(floor) {
+		t.Fatalf("the supplier purged %d entries below %s; b's changes stand at %s", a.rep.purged.Load(), floor, staleVec[2])
+	}
+	// A change b makes after the purge continues the stale ones.
+	b.mustAdd("cn=late,"+people, "objectClass", "person", "sn", "l")
+	if _, err := b.rep.CatchUp(ctx, a.peer()); !errors.Is(err, ErrReinit) {
+		t.Fatalf("the stale replica's pull: %v, want it refused", err)
+	}
+
+	if err := b.rep.Reinitialise(ctx, a.peer()); err != nil {
+		t.Fatal(err)
+	}
+	if st := b.rep.ReinitStatus(); st.Carried != 0 {
+		t.Errorf("%d changes carried from below the supplier's purge floor %s", st.Carried, floor)
+	}
+	_, va := a.rep.Position()
+	if why, err := b.rep.stale(va); err != nil || why != "" {
+		t.Errorf("the reinitialised replica finds its supplier stale: %s (%v)", why, err)
+	}
+	if _, err := a.rep.CatchUp(ctx, b.peer()); err != nil {
+		t.Errorf("the supplier's pull from the reinitialised replica: %v", err)
+	}
+	if _, err := b.rep.CatchUp(ctx, a.peer()); err != nil {
+		t.Errorf("the reinitialised replica's pull: %v", err)
+	}
+	if da, db := a.settle(), b.settle(); da != db {
+		t.Error("digests differ")
+	}
+	if _, vb := b.rep.Position(); !vectorEqual(va, vb) {
+		t.Errorf("vectors differ: supplier %v, reinitialised replica %v", va, vb)
+	}
+	for _, dn := range []string{"cn=stale,", "cn=late,", "cn=p1,"} {
+		if _, err := b.eng.Get(ctx, dn+people); err == nil {
+			t.Errorf("%s%s is on the reinitialised replica", dn, people)
+		}
+	}
+}
+
 // TestReinitialiseInterrupted: a replica restarted with its
 // reinitialisation marker neither serves, pulls nor takes writes, and
 // says so, until a reinitialisation completes.

@@ -291,7 +291,13 @@ func TestMultiSupplierStaleReplicaRefused(t *testing.T) {
 	// others hold, and brings back nothing deleted: its own changes from
 	// before the window are below every purge floor and change nothing.
 	c.startReinit(2, "r1", 1<<20)
-	c.awaitReinit(2, 30*time.Second, nil)
+	if st := c.awaitReinit(2, 30*time.Second, nil); st.Carried != 0 {
+		// Its only changes were made before the others purged past
+		// them: carried, they would leave it refusing its peers.
+		t.Errorf("the reinitialisation carried %d of the stale replica's changes", st.Carried)
+	}
+	t.Logf("the stale replica's changes dropped at the reinitialisation (not trimmed before it): %v",
+		strings.Contains(c.servers[2].Log(), "they are dropped"))
 	if got, _ := c.converge(30 * time.Second); got != digest {
 		t.Errorf("after the reinitialisation the replicas agree on another digest than before it")
 	}
