@@ -59,6 +59,7 @@
 //	r g                         -> generation (16 random bytes)
 //	r s | UUID (16)             -> an entry's replicated state (State.AppendEntryState)
 //	r k                         -> checkpoint: purge floor CSN (16) | vector
+//	r m                         -> store mark: uvarint n | checkpoint (n) | uvarint m | m UUIDs (16)
 //	r i                         -> reinitialisation in progress (the snapshot ID)
 //	r y | name                  -> an RFC 4533 consumer's cookie (Syncrepl)
 //
@@ -247,8 +248,23 @@
 // checkpoint (an Apply may have been lost), and a restart recovers from
 // the stored states and the op log.
 //
-// Its side records (r g, r s, r k, and the change log's r o, r O, r p)
-// are listed under "Key layout" above.
+// Its side records (r g, r s, r k, r m, and the change log's r o, r O,
+// r p) are listed under "Key layout" above.
+//
+// Restarts: the first resolution after a start would rebuild every
+// entry to find what differs from the store (minutes at a million
+// entries, the State's read lock held throughout). The store mark r m,
+// written in the checkpoint's transaction, lists the entries whose
+// changes the store may not hold yet (changed since the last resolution,
+// or taken by one that has not written them; at most 20,000, else no
+// mark) beside a copy of that checkpoint. A start that finds the mark
+// beside the same checkpoint takes every other stored entry as shown
+// (merge.State.ResumeShown: those the resolved view shows live at the DN
+// the store holds, and holding no reference values) and rebuilds only the
+// rest, the mark's list and what the op log replays above the checkpoint.
+// No mark, or one beside another checkpoint (after a reinitialisation,
+// before the first full resolution, or written by an older binary): every
+// entry is rebuilt, as before.
 //
 // These records carry no store version of their own: the store's format
 // version (package directory, 0x00 "format") covers them, and a change to
@@ -418,7 +434,7 @@
 // (logged), since its peers would refuse them and, kept, they would make
 // it refuse every peer as stale; a feed record above the snapshot's vector for
 // its origin stays, without its op, so that RFC 4533 cookies stay covered;
-// the state records r s, the checkpoint r k and the floors r O are
+// the state records r s, the checkpoint r k (its store mark r m dropped) and the floors r O are
 // replaced by the snapshot's (r O = its vector: the log starts there);
 // the new State, vector and generation replace the old; then the store is
 // resolved through the change log (every entry rewritten or removed is a

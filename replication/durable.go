@@ -12,6 +12,7 @@ import (
 	"github.com/switchboard-ldap/switchboard/change"
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/replication/changelog"
+	"github.com/switchboard-ldap/switchboard/replication/merge"
 	"github.com/switchboard-ldap/switchboard/replication/wire"
 )
 
@@ -19,7 +20,51 @@ import (
 var (
 	keyEntryState = []byte{directory.PrefixReplication, 's'} // s | UUID -> State.AppendEntryState
 	keyCheckpoint = []byte{directory.PrefixReplication, 'k'} // k -> floor CSN | vector
+	keyStoreMark  = []byte{directory.PrefixReplication, 'm'} // m -> checkpoint | pending UUIDs (appendStoreMark)
 )
+
+// The store mark says which entries of the store may differ from the
+// materialisation of the stored State: written with each checkpoint,
+// it holds a copy of that checkpoint and the entries whose changes were
+// not yet written to the store (changed since the last resolution, or
+// taken by one that had not written them). A restart that finds the
+// mark beside the same checkpoint rebuilds only those entries and the
+// ones its first resolution finds moved (merge.State.ResumeShown),
+// instead of every entry. No mark, or one beside another checkpoint (a
+// reinitialisation, an older binary): every entry is rebuilt.
+//
+//	uvarint len | checkpoint | uvarint n | n x 16-byte UUID
+//
+// Above maxMarkPending pending entries no mark is written.
+const maxMarkPending = 20000
+
+func appendStoreMark(b, ckpt []byte, pending []UUID) []byte {
+	b = binary.AppendUvarint(b, uint64(len(ckpt)))
+	b = append(b, ckpt...)
+	b = binary.AppendUvarint(b, uint64(len(pending)))
+	for _, u := range pending {
+		b = append(b, u[:]...)
+	}
+	return b
+}
+
+func decodeStoreMark(b []byte) (ckpt []byte, pending []UUID, err error) {
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)-k) {
+		return nil, nil, errors.New("replication: store mark: bad checkpoint length")
+	}
+	ckpt, b = b[k:k+int(n)], b[k+int(n):]
+	n, k = binary.Uvarint(b)
+	if k <= 0 || n != uint64(len(b)-k)/16 || uint64(len(b)-k)%16 != 0 {
+		return nil, nil, errors.New("replication: store mark: bad pending list")
+	}
+	b = b[k:]
+	pending = make([]UUID, n)
+	for i := range pending {
+		copy(pending[i][:], b[16*i:])
+	}
+	return ckpt, pending, nil
+}
 
 func entryStateKey(u UUID) []byte { return append(bytes.Clone(keyEntryState), u[:]...) }
 
@@ -97,6 +142,10 @@ type stateBatch struct {
 	us     []UUID
 	floor  change.CSN
 	vector Vector
+	// pending are the entries the store may not hold as the State shows
+	// them (the store mark); all: every entry may differ.
+	pending []UUID
+	all     bool
 }
 
 // takeBatch takes the entries changed since the last call, under smu.
@@ -107,6 +156,22 @@ func (r *Replicator) takeBatch() stateBatch {
 		b.us = append(b.us, u)
 	}
 	slices.SortFunc(b.us, UUID.Compare)
+	b.all = r.unstoredAll
+	if !b.all {
+		seen := map[UUID]struct{}{}
+		add := func(u UUID) {
+			if _, ok := seen[u]; !ok {
+				seen[u] = struct{}{}
+				b.pending = append(b.pending, u)
+			}
+		}
+		r.state.Changed(add)
+		for u := range r.unstored {
+			add(u)
+		}
+		b.all = len(b.pending) > maxMarkPending
+		slices.SortFunc(b.pending, UUID.Compare)
+	}
 	for _, u := range b.us {
 		val, ok := r.state.AppendEntryState(nil, u)
 		if !ok {
@@ -184,8 +249,13 @@ func (s storeSource) EntryState(u UUID) ([]byte, error) {
 const saveChunk = 1000
 
 func (r *Replicator) writeBatch(ctx context.Context, b stateBatch) error {
+	ckpt := appendCheckpoint(nil, b.floor, b.vector)
+	var mark []byte
+	if !b.all {
+		mark = appendStoreMark(nil, ckpt, b.pending)
+	}
 	r.ckptMu.Lock()
-	same := len(b.keys) == 0 && b.floor == r.ckptFloor && vectorEqual(b.vector, r.ckpt)
+	same := len(b.keys) == 0 && b.floor == r.ckptFloor && vectorEqual(b.vector, r.ckpt) && bytes.Equal(mark, r.ckptMark)
 	r.ckptMu.Unlock()
 	if same {
 		return nil
@@ -206,7 +276,13 @@ func (r *Replicator) writeBatch(ctx context.Context, b stateBatch) error {
 				}
 			}
 			if last {
-				return tx.PutRecord(keyCheckpoint, appendCheckpoint(nil, b.floor, b.vector))
+				if err := tx.PutRecord(keyCheckpoint, ckpt); err != nil {
+					return err
+				}
+				if mark == nil {
+					return tx.DeleteRecord(keyStoreMark)
+				}
+				return tx.PutRecord(keyStoreMark, mark)
 			}
 			return nil
 		})
@@ -215,7 +291,7 @@ func (r *Replicator) writeBatch(ctx context.Context, b stateBatch) error {
 		}
 	}
 	r.ckptMu.Lock()
-	r.ckpt, r.ckptFloor = b.vector, b.floor
+	r.ckpt, r.ckptFloor, r.ckptMark = b.vector, b.floor, mark
 	r.ckptMu.Unlock()
 	return nil
 }
@@ -264,6 +340,16 @@ func (r *Replicator) loadState(v *directory.View) (Vector, error) {
 	r.state.TakeUnsaved() // what is stored needs no saving
 	r.state.Saved()
 	r.ckpt, r.ckptFloor = vec.Clone(), floor
+	mark, err := v.Record(keyStoreMark)
+	if err != nil || mark == nil {
+		return vec, err
+	}
+	if ckpt, pending, err := decodeStoreMark(mark); err != nil || !bytes.Equal(ckpt, raw) {
+		r.log.Info("replication: the store mark does not match the checkpoint: every entry is rebuilt", "err", err)
+	} else {
+		r.resume = &resumePoint{state: r.state, pending: pending, stored: map[UUID]merge.StoredEntry{}}
+		r.ckptMark = mark
+	}
 	return vec, nil
 }
 
@@ -496,3 +582,11 @@ func (r *Replicator) RunMaintenance(ctx context.Context) {
 // than the tombstone window: its changes are refused, and it must be
 // reinitialised.
 var ErrStalePeer = errors.New("replication: the peer must be reinitialised")
+
+// A resumePoint is what Open found of a store written up to a store
+// mark, for the first resolution (merge.State.ResumeShown).
+type resumePoint struct {
+	state   *State // the State Open loaded
+	pending []UUID
+	stored  map[UUID]merge.StoredEntry
+}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -101,6 +102,13 @@ type Replicator struct {
 	floor      Vector
 	generation Generation
 	seq        uint64 // state version, under smu
+	// What the store may not hold as the State shows it, besides the
+	// State's changed entries (the store mark, durable.go): the entries
+	// a resolution took and has not written, or those it must retry;
+	// unstoredAll: any entry (before the first full resolution, after a
+	// reinitialisation or a failed round). Under smu.
+	unstored    map[UUID]struct{}
+	unstoredAll bool
 
 	// The store's mirror of the state: changed by Settle under mmu
 	// (with wmu shared), read and changed by store with wmu held alone.
@@ -115,6 +123,12 @@ type Replicator struct {
 	mat   *Shown
 	matOf *State // the State mat follows
 	retry map[UUID]struct{}
+	// resume, set by Open from a valid store mark, lets the first
+	// resolution rebuild only what may differ from the store.
+	resume *resumePoint
+	// resumed is how many entries the last start's first resolution
+	// took from the store without building them.
+	resumed int
 
 	// joining: Join owns the engine, from its start on; this Replicator
 	// resolves, applies, stores and writes nothing more (errJoining), and
@@ -142,6 +156,7 @@ type Replicator struct {
 	ckptMu    sync.Mutex
 	ckpt      Vector
 	ckptFloor change.CSN
+	ckptMark  []byte // the store mark written with it (nil: none)
 
 	// What this replica knows of the others' positions.
 	posMu sync.Mutex
@@ -217,7 +232,7 @@ func NewReplicator(cfg MultiConfig) (*Replicator, error) {
 	}
 	r := &Replicator{cfg: cfg, log: cfg.Logger, clog: cfg.Changelog, vector: Vector{}, floor: Vector{},
 		mirror: map[UUID]mirrored{}, touchedSeq: map[UUID]uint64{},
-		mat: merge.NewShown(), retry: map[UUID]struct{}{}, writes: map[change.CSN]*localWrite{},
+		mat: merge.NewShown(), retry: map[UUID]struct{}{}, unstoredAll: true, writes: map[change.CSN]*localWrite{},
 		dirty: make(chan struct{}, 1), resolved: make(chan struct{}), heapChanged: make(chan struct{}, 1), peers: map[string]*Peer{}, ckpt: Vector{}, known: map[uint16]*changelog.Position{}}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
@@ -429,7 +444,15 @@ func (r *Replicator) Open(eng *directory.Engine) error {
 		if err != nil {
 			return fmt.Errorf("entry %q: entryUUID: %w", en.DN, err)
 		}
-		r.mirror[u] = mirrored{en.ID, r.storedFingerprint(u, en)}
+		fp := r.fullFingerprint(u, en)
+		r.mirror[u] = mirrored{en.ID, fpKey(&fp)}
+		if r.resume != nil {
+			st := merge.StoredEntry{DN: en.DN, Fingerprint: fp, Glue: en.Get(merge.GlueAttr) != nil}
+			for _, a := range en.Attrs {
+				st.References = st.References || r.state.IsReferenceAttr(a.Name)
+			}
+			r.resume.stored[u] = st
+		}
 		if !r.state.Has(u) {
 			unknown = append(unknown, en.ID)
 		}
@@ -437,6 +460,9 @@ func (r *Replicator) Open(eng *directory.Engine) error {
 	})
 	if err != nil {
 		return fmt.Errorf("replication: load entries: %w", err)
+	}
+	if incomplete {
+		r.resume = nil
 	}
 	if len(unknown) > 0 && !incomplete {
 		if err := r.seed(unknown); err != nil {
@@ -936,13 +962,29 @@ func (r *Replicator) resolve(ctx context.Context) error {
 	r.smu.Lock()
 	seq := r.seq
 	changed := r.state.TakeChanged()
-	swapped := r.matOf != r.state
-	r.matOf = r.state
-	r.smu.Unlock()
 	if changed == nil {
 		changed = map[UUID]struct{}{}
 	}
+	for u := range r.retry {
+		changed[u] = struct{}{}
+	}
+	clear(r.retry)
+	swapped := r.matOf != r.state
+	r.matOf = r.state
+	resume := r.resume
+	r.resume = nil
+	if !swapped || resume == nil || resume.state != r.state {
+		resume = nil
+	}
+	// Until this round has written them, what it took may differ in the
+	// store (the store mark); after a swap, anything may.
 	if swapped {
+		r.unstoredAll, r.unstored = true, nil
+	} else {
+		r.unstored = maps.Clone(changed)
+	}
+	r.smu.Unlock()
+	if swapped && resume == nil {
 		// A new State (at start, or installed by a reinitialisation):
 		// every stored entry is looked at, so that those it does not
 		// hold are removed.
@@ -952,14 +994,21 @@ func (r *Replicator) resolve(ctx context.Context) error {
 		}
 		r.mmu.Unlock()
 	}
-	for u := range r.retry {
-		changed[u] = struct{}{}
-	}
-	clear(r.retry)
 	// Materialising reads evicted entries' stamps into the State's
 	// cache (readMu).
 	r.smu.RLock()
 	r.readMu.Lock()
+	if resume != nil {
+		// A restart with a store mark: the store held the checkpoint's
+		// materialisation but for the pending entries.
+		sh, rebuild := r.state.ResumeShown(resume.stored)
+		r.mat, r.resumed = sh, sh.Len()
+		for _, u := range resume.pending {
+			rebuild[u] = struct{}{}
+		}
+		r.log.Info("replication: resuming from the store", "entries", len(resume.stored), "kept", sh.Len(), "rebuilt", len(rebuild), "pending", len(resume.pending))
+		maps.Copy(changed, rebuild)
+	}
 	upd, gone := r.state.MaterializeChangedFunc(r.mat, changed, func(e *Entry, fp *[32]byte) bool {
 		// What the store holds already needs no writing (store checks
 		// again, under the write lock): after a start every entry is
@@ -974,6 +1023,9 @@ func (r *Replicator) resolve(ctx context.Context) error {
 	r.smu.RUnlock()
 	if stateErr != nil {
 		r.mat, r.matOf = merge.NewShown(), nil // what it showed is unknown
+		r.smu.Lock()
+		r.unstoredAll = true
+		r.smu.Unlock()
 		return stateErr
 	}
 
@@ -988,6 +1040,12 @@ func (r *Replicator) resolve(ctx context.Context) error {
 		}
 		return err
 	}
+	r.smu.Lock()
+	r.unstored = maps.Clone(r.retry)
+	if swapped {
+		r.unstoredAll = false // every entry was looked at
+	}
+	r.smu.Unlock()
 	// The State's changed entries and the checkpoint. With the write
 	// lock held alone no local write is between its Stamp and Settle, so
 	// the checkpoint's vector has no hole below it.

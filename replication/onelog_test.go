@@ -17,7 +17,7 @@ import (
 // change log.
 var sideRecordKinds = map[byte]string{
 	'o': "change log", 'O': "change log floors", 'p': "consumer table", 'g': "generation",
-	's': "entry states", 'k': "checkpoint", 'i': "reinitialisation marker", 'y': "RFC 4533 consumer cookies",
+	's': "entry states", 'k': "checkpoint", 'm': "store mark", 'i': "reinitialisation marker", 'y': "RFC 4533 consumer cookies",
 }
 
 // sideRecords counts the side records of eng by kind letter.
@@ -129,8 +129,8 @@ func TestOneChangeLog(t *testing.T) {
 		if !slices.Contains(dns, "cn=from b,ou=people,dc=example,dc=com") {
 			t.Errorf("a's change feed lacks b's add: %q", dns)
 		}
-		checkOneLog(t, "replica 1", a.eng, 'o', 'p', 'g', 's', 'k')
-		checkOneLog(t, "replica 2", b.eng, 'o', 'p', 'g', 's', 'k')
+		checkOneLog(t, "replica 1", a.eng, 'o', 'p', 'g', 's', 'k', 'm')
+		checkOneLog(t, "replica 2", b.eng, 'o', 'p', 'g', 's', 'k', 'm')
 	})
 	t.Run("format 1 upgraded", func(t *testing.T) {
 		dir := directorytest.UnpackStore(t, filepath.Join(storesDir, "single.tar.gz"))

@@ -715,7 +715,7 @@ func (r *Replicator) install(ctx context.Context, snap *fetchedSnapshot, bulk st
 		rec.Op = Op{CSN: rec.Op.CSN, Kind: rec.Op.Kind, Entry: rec.Op.Entry, Attrs: rec.Op.Attrs, Mods: rec.Op.Mods}
 		return rec.AppendBinary(nil, sealer), true, nil
 	})
-	for _, p := range [][]byte{keyEntryState, keyCheckpoint, changelog.KeyFloors} {
+	for _, p := range [][]byte{keyEntryState, keyCheckpoint, keyStoreMark, changelog.KeyFloors} {
 		if err != nil {
 			break
 		}
@@ -779,9 +779,10 @@ func (r *Replicator) install(ctx context.Context, snap *fetchedSnapshot, bulk st
 	r.smu.Lock()
 	r.state, r.vector, r.floor, r.generation = state, vec, snap.vector.Clone(), snap.gen
 	r.seq++
+	r.unstoredAll, r.unstored = true, nil
 	r.smu.Unlock()
 	r.ckptMu.Lock()
-	r.ckpt, r.ckptFloor = snap.vector.Clone(), snap.state.Floor()
+	r.ckpt, r.ckptFloor, r.ckptMark = snap.vector.Clone(), snap.state.Floor(), nil
 	r.ckptMu.Unlock()
 	installed := time.Now()
 	r.reinit.update(func(s *ReinitStatus) {

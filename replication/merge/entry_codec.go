@@ -387,6 +387,14 @@ func (s *State) TakeChanged() map[UUID]struct{} {
 	return c
 }
 
+// Changed calls f with each entry changed since the last TakeChanged,
+// without taking them.
+func (s *State) Changed(f func(UUID)) {
+	for u := range s.changed {
+		f(u)
+	}
+}
+
 // TakeUnsaved is TakeChanged for a second reader, independent of the
 // first: what to store again.
 //
