@@ -882,7 +882,20 @@ func (r *Replicator) storedEntry(u UUID, en *directory.Entry) Entry {
 // canonicalize sorts attributes by lower-case name and values by
 // equality key, as Materialize orders them.
 func canonicalize(s Schema, attrs []Attribute) {
-	slices.SortFunc(attrs, func(a, b Attribute) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) })
+	// Names lowered once (a stored entry's attributes are usually in
+	// order already: then nothing moves).
+	lowers := make([]keyedAttr, len(attrs))
+	sorted := true
+	for i, a := range attrs {
+		lowers[i] = keyedAttr{strings.ToLower(a.Name), a}
+		sorted = sorted && (i == 0 || lowers[i-1].key <= lowers[i].key)
+	}
+	if !sorted {
+		slices.SortStableFunc(lowers, func(a, b keyedAttr) int { return strings.Compare(a.key, b.key) })
+		for i := range lowers {
+			attrs[i] = lowers[i].attr
+		}
+	}
 	var keyed []keyedString
 	for _, a := range attrs {
 		if len(a.Values) < 2 {
@@ -909,6 +922,12 @@ func canonicalize(s Schema, attrs []Attribute) {
 
 // A keyedString is a value with its equality key, for sorting.
 type keyedString struct{ key, value string }
+
+// A keyedAttr is an attribute with its name in lower case, for sorting.
+type keyedAttr struct {
+	key  string
+	attr Attribute
+}
 
 func (r *Replicator) markDirty() {
 	select {
