@@ -107,6 +107,9 @@ func (v *View) charged(en *Entry, err error) (*Entry, error) {
 	return en, err
 }
 
+// Children returns the IDs of entry id's children, in ID order.
+func (v *View) Children(id ID) ([]ID, error) { return scanIDs(v.txn, childPrefix(id), nil) }
+
 // Sealer returns the engine's sealer (seal.go), for overlays that store
 // attribute values themselves: nil without an encryption key.
 func (v *View) Sealer() *Sealer { return v.e.sealer }

@@ -487,7 +487,10 @@ type applier struct {
 	putU    [][16]byte
 	remove  []directory.ID
 	removeU [][16]byte
-	inBatch map[[16]byte]bool
+	// unlinked are the entries the batch turns into glue (delete): they
+	// leave the replicated entries.
+	unlinked [][16]byte
+	inBatch  map[[16]byte]bool
 	// batchNDN maps the DNs written in the batch to their IDs, to find
 	// parents not committed yet.
 	batchNDN map[string]directory.ID
@@ -682,10 +685,60 @@ func (a *applier) delete(u [16]byte) error {
 	if !ok {
 		return nil
 	}
+	en, kept, err := a.keepsChildren(ref.id)
+	if err != nil {
+		return err
+	}
+	if kept {
+		// A partial feed (a filter the entry no longer matches) can take
+		// an entry away from under its children: it becomes glue.
+		dn, err := ldap.ParseDN(en.DN)
+		if err != nil {
+			return fmt.Errorf("delete of %q with children: %w", en.DN, err)
+		}
+		a.put = append(a.put, &directory.Entry{ID: ref.id, ParentID: en.ParentID, DN: en.DN, Attrs: a.s.glueAttrs(dn, ref.ndn)})
+		a.putU = append(a.putU, glueMark)
+		a.unlinked = append(a.unlinked, u)
+		a.mark(u)
+		return nil
+	}
 	a.remove = append(a.remove, ref.id)
 	a.removeU = append(a.removeU, u)
 	a.mark(u)
 	return nil
+}
+
+// keepsChildren reports whether the local entry id has children that
+// the batch does not remove or move away, and returns the entry as
+// committed.
+func (a *applier) keepsChildren(id directory.ID) (*directory.Entry, bool, error) {
+	kept := false
+	leaving := map[directory.ID]bool{}
+	for _, r := range a.remove {
+		leaving[r] = true
+	}
+	for _, p := range a.put {
+		kept = kept || p.ParentID == id
+		leaving[p.ID] = p.ParentID != id // moved away, or put under it
+	}
+	var en *directory.Entry
+	err := a.s.eng.View(func(v *directory.View) error {
+		kids, err := v.Children(id)
+		if err != nil {
+			return err
+		}
+		for _, k := range kids {
+			kept = kept || !leaving[k]
+		}
+		if kept {
+			en, err = v.Get(id)
+		}
+		return err
+	})
+	if err == nil && kept && en == nil {
+		err = fmt.Errorf("entry %d is gone", id)
+	}
+	return en, kept, err
 }
 
 func (a *applier) mark(u [16]byte) {
@@ -936,6 +989,12 @@ func (a *applier) flush(cookie []byte) error {
 			emptied = append(emptied, ldap.ParentNDN(ref.ndn))
 		}
 	}
+	for _, u := range a.unlinked {
+		if ref, ok := s.byUUID[u]; ok {
+			delete(s.byNDN, ref.ndn)
+			delete(s.byUUID, u)
+		}
+	}
 	for i, u := range a.putU {
 		if u == glueMark {
 			s.keepGlue(a.put[i])
@@ -970,7 +1029,7 @@ func (a *applier) flush(cookie []byte) error {
 			}
 		}
 	})
-	a.put, a.putU, a.remove, a.removeU = nil, nil, nil, nil
+	a.put, a.putU, a.remove, a.removeU, a.unlinked = nil, nil, nil, nil, nil
 	clear(a.inBatch)
 	clear(a.batchNDN)
 	clear(a.batchGlue)

@@ -19,23 +19,13 @@ func TestSyncreplConsumerGlue(t *testing.T) {
 	a := startServer(t, "")
 	ac := dialRoot(t, a)
 	addBase(t, ac)
-	addOU := func(c *goldap.Conn, dn string) {
-		t.Helper()
-		r := goldap.NewAddRequest(dn, nil)
-		r.Attribute("objectClass", []string{"organizationalUnit"})
-		rdn, _ := goldap.ParseDN(dn)
-		r.Attribute("ou", []string{rdn.RDNs[0].Attributes[0].Value})
-		if err := c.Add(r); err != nil {
-			t.Fatalf("add %s: %v", dn, err)
-		}
-	}
 	people := "ou=people," + testSuffix
 	// Children before their parents' siblings, so that the provider's
 	// order does not always put a unit first.
-	addOU(ac, "ou=sales,"+people)
-	addOU(ac, "ou=west,ou=sales,"+people)
+	addOU(t, ac, "ou=sales,"+people)
+	addOU(t, ac, "ou=west,ou=sales,"+people)
 	addPersonAt(t, ac, "w0", "ou=west,ou=sales,"+people)
-	addOU(ac, "ou=eng,"+people)
+	addOU(t, ac, "ou=eng,"+people)
 	for _, uid := range []string{"p0", "p1"} {
 		addPersonAt(t, ac, uid, people)
 	}
@@ -56,27 +46,8 @@ func TestSyncreplConsumerGlue(t *testing.T) {
 	waitStatus(t, b, time.Minute, "copied the people under glue", func(st replication.SyncreplStatus) bool {
 		return st.Entries == 6 && st.Glue == 4
 	})
-	isGlue := func(dn string) bool {
-		t.Helper()
-		res, err := bc.Search(goldap.NewSearchRequest(dn, goldap.ScopeBaseObject, goldap.NeverDerefAliases, 0, 0, false,
-			"(objectClass=*)", []string{"switchboardGlue", "objectClass", "ou"}, nil))
-		if err != nil {
-			t.Fatalf("read %s: %v", dn, err)
-		}
-		return res.Entries[0].GetAttributeValue("switchboardGlue") == "TRUE"
-	}
-	exists := func(dn string) bool {
-		t.Helper()
-		_, err := bc.Search(goldap.NewSearchRequest(dn, goldap.ScopeBaseObject, goldap.NeverDerefAliases, 0, 0, false,
-			"(objectClass=*)", []string{"1.1"}, nil))
-		if goldap.IsErrorWithCode(err, goldap.LDAPResultNoSuchObject) {
-			return false
-		}
-		if err != nil {
-			t.Fatalf("read %s: %v", dn, err)
-		}
-		return true
-	}
+	isGlue := func(dn string) bool { t.Helper(); return isGlueEntry(t, bc, dn) }
+	exists := func(dn string) bool { t.Helper(); return entryExists(t, bc, dn) }
 	for _, dn := range []string{local, "ou=sales," + local, "ou=west,ou=sales," + local, "ou=eng," + local} {
 		if !isGlue(dn) {
 			t.Errorf("%s: not glue", dn)
@@ -90,7 +61,7 @@ func TestSyncreplConsumerGlue(t *testing.T) {
 
 	// Persist mode: a person in a new unit gets glue at once; the last
 	// person of a unit leaving takes the glue with it.
-	addOU(ac, "ou=ops,"+people)
+	addOU(t, ac, "ou=ops,"+people)
 	addPersonAt(t, ac, "o0", "ou=ops,"+people)
 	waitStatus(t, b, 30*time.Second, "added o0 under new glue", func(st replication.SyncreplStatus) bool {
 		return st.Entries == 7 && st.Glue == 5
@@ -182,4 +153,92 @@ func TestSyncreplConsumerScopeOneKeepsBase(t *testing.T) {
 	if err != nil || len(res.Entries) != 1 {
 		t.Fatalf("the local base after the full refresh: %v", err)
 	}
+}
+
+// TestSyncreplConsumerDeleteKeepsChildrenAsGlue: with a partial feed an
+// entry can leave the provider's content (it no longer matches the
+// filter) while entries below it still match: the consumer keeps it as
+// glue, as OpenLDAP's syncrepl does, and removes the glue with its last
+// child, instead of failing the session or orphaning the children.
+func TestSyncreplConsumerDeleteKeepsChildrenAsGlue(t *testing.T) {
+	a := startServer(t, "")
+	ac := dialRoot(t, a)
+	addBase(t, ac)
+	people := "ou=people," + testSuffix
+	addOU(t, ac, "ou=sales,"+people)
+	addPersonAt(t, ac, "s0", "ou=sales,"+people)
+	addPersonAt(t, ac, "s1", "ou=sales,"+people)
+	local := "ou=partner," + testSuffix
+	cfg := syncreplServerConfig(t, "name: partner", "provider: "+a.URL, "bind_dn: "+testRootDN, "password: "+testRootPass,
+		"search_base: "+people, "scope: sub", "filter: (!(description=hidden))",
+		"local_base: "+local, "type: refreshAndPersist")
+	b := startServer(t, "", "--config", cfg)
+	bc := dialRoot(t, b)
+	addBase(t, bc)
+	// (It may have failed before the suffix existed: Errors counts.)
+	before := waitStatus(t, b, time.Minute, "copied the unit and its people", func(st replication.SyncreplStatus) bool {
+		return st.Entries == 4 && st.Glue == 0 && st.State == replication.SyncreplPersisting
+	})
+	hide := goldap.NewModifyRequest("ou=sales,"+people, nil)
+	hide.Add("description", []string{"hidden"})
+	if err := ac.Modify(hide); err != nil {
+		t.Fatal(err)
+	}
+	st := waitStatus(t, b, 30*time.Second, "ou=sales left the content, kept as glue", func(st replication.SyncreplStatus) bool {
+		return st.Entries == 3 && st.Glue == 1 || st.Errors > before.Errors
+	})
+	if st.Errors > before.Errors {
+		t.Fatalf("the session failed: %s", st.LastError)
+	}
+	if !isGlueEntry(t, bc, "ou=sales,"+local) || !entryExists(t, bc, "uid=s0,ou=sales,"+local) {
+		t.Fatal("ou=sales is not glue over s0")
+	}
+	for _, uid := range []string{"s0", "s1"} {
+		if err := ac.Del(goldap.NewDelRequest("uid="+uid+",ou=sales,"+people, nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitStatus(t, b, 30*time.Second, "the glue went with the last child", func(st replication.SyncreplStatus) bool {
+		return st.Entries == 1 && st.Glue == 0
+	})
+	if entryExists(t, bc, "ou=sales,"+local) {
+		t.Error("glue ou=sales is still there with nothing below it")
+	}
+}
+
+// addOU adds the organizational unit dn.
+func addOU(t testing.TB, c *goldap.Conn, dn string) {
+	t.Helper()
+	r := goldap.NewAddRequest(dn, nil)
+	r.Attribute("objectClass", []string{"organizationalUnit"})
+	rdn, _ := goldap.ParseDN(dn)
+	r.Attribute("ou", []string{rdn.RDNs[0].Attributes[0].Value})
+	if err := c.Add(r); err != nil {
+		t.Fatalf("add %s: %v", dn, err)
+	}
+}
+
+// isGlueEntry reports whether the entry at dn is syncrepl glue.
+func isGlueEntry(t testing.TB, c *goldap.Conn, dn string) bool {
+	t.Helper()
+	res, err := c.Search(goldap.NewSearchRequest(dn, goldap.ScopeBaseObject, goldap.NeverDerefAliases, 0, 0, false,
+		"(objectClass=*)", []string{"switchboardGlue", "objectClass", "ou"}, nil))
+	if err != nil {
+		t.Fatalf("read %s: %v", dn, err)
+	}
+	return res.Entries[0].GetAttributeValue("switchboardGlue") == "TRUE"
+}
+
+// entryExists reports whether dn names an entry.
+func entryExists(t testing.TB, c *goldap.Conn, dn string) bool {
+	t.Helper()
+	_, err := c.Search(goldap.NewSearchRequest(dn, goldap.ScopeBaseObject, goldap.NeverDerefAliases, 0, 0, false,
+		"(objectClass=*)", []string{"1.1"}, nil))
+	if goldap.IsErrorWithCode(err, goldap.LDAPResultNoSuchObject) {
+		return false
+	}
+	if err != nil {
+		t.Fatalf("read %s: %v", dn, err)
+	}
+	return true
 }
