@@ -83,7 +83,9 @@ func (e *Engine) startMaintenance(opt Options) {
 	e.stopMaint, e.maintDone = cancel, make(chan struct{})
 	go func() {
 		defer close(e.maintDone)
-		e.measureValueLog(ctx) // the metrics start from the store as found
+		if !e.gc.measured.Load() { // (checkValueLog measured it already)
+			e.measureValueLog(ctx) // the metrics start from the store as found
+		}
 		var probe, gc <-chan time.Time
 		if e.space != nil {
 			t := time.NewTicker(diskProbeEvery)
@@ -183,14 +185,6 @@ func (e *Engine) RunValueLogGC(ctx context.Context) int {
 // (those over the value threshold, found by a key-only scan).
 // It gives up, recording nothing, when ctx ends.
 func (e *Engine) measureValueLog(ctx context.Context) {
-	var vlog int64
-	if err := eachLogFile(e.db().Opts().Dir, func(_, allocated int64, ext string) {
-		if ext == ".vlog" {
-			vlog += allocated
-		}
-	}); err != nil {
-		return
-	}
 	var live int64
 	threshold := e.db().Opts().ValueThreshold
 	err := e.db().View(func(txn *badger.Txn) error {
@@ -210,6 +204,20 @@ func (e *Engine) measureValueLog(ctx context.Context) {
 		return nil
 	})
 	if err != nil {
+		return
+	}
+	e.recordValueLog(live)
+}
+
+// recordValueLog records the value log's size on disk and, given the
+// bytes of it the store still points to, its dead bytes.
+func (e *Engine) recordValueLog(live int64) {
+	var vlog int64
+	if err := eachLogFile(e.db().Opts().Dir, func(_, allocated int64, ext string) {
+		if ext == ".vlog" {
+			vlog += allocated
+		}
+	}); err != nil {
 		return
 	}
 	e.gc.vlogBytes.Store(vlog)

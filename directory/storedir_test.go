@@ -205,3 +205,23 @@ func TestCleanCloseSkipsValueLogRead(t *testing.T) {
 		t.Fatalf("error: %v", err)
 	}
 }
+
+// TestValueLogCheckMeasures: the read of the value log after an unclean
+// stop measures it as maintenance would, so that maintenance does not
+// scan every key a second time as the server starts.
+func TestValueLogCheckMeasures(t *testing.T) {
+	dir := t.TempDir()
+	fillStore(t, dir, 200)
+	must(t, os.Remove(filepath.Join(dir, cleanMark))) // as after kill -9
+	e, err := Open(diskOptions(t, dir))
+	must(t, err)
+	defer e.Close()
+	got := e.ValueLogStats()
+	if !got.Measured || got.Bytes == 0 {
+		t.Fatalf("not measured by the check: %+v", got)
+	}
+	e.measureValueLog(context.Background())
+	if want := e.ValueLogStats(); want.Bytes != got.Bytes || want.Reclaimable != got.Reclaimable {
+		t.Fatalf("the check measured %d/%d bytes, maintenance %d/%d", got.Bytes, got.Reclaimable, want.Bytes, want.Reclaimable)
+	}
+}
