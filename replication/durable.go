@@ -199,6 +199,7 @@ func (r *Replicator) saveState(ctx context.Context, purge change.CSN) (int, erro
 		r.state.Purge(purge)
 		purged = before - r.state.Len()
 		batches = append(batches, r.takeBatch())
+		r.publish()
 	}
 	stateErr := r.state.Err()
 	state := r.state
@@ -528,6 +529,7 @@ func (r *Replicator) raiseFloor(o uint16, c change.CSN) {
 	defer r.smu.Unlock()
 	if r.floor[o].Less(c) {
 		r.floor[o] = c
+		r.publish()
 	}
 }
 

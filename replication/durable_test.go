@@ -692,3 +692,42 @@ func FuzzDecodeDurableRecords(f *testing.F) {
 		}
 	})
 }
+
+// TestStatusWhileAResolutionHoldsTheState: a long resolution holds the
+// State's lock shared; a writer waiting for it (a pull being applied)
+// makes every new reader of the lock wait too. Status and Position must
+// answer all the same, with what was last published.
+func TestStatusWhileAResolutionHoldsTheState(t *testing.T) {
+	x := openReplica(t, t.TempDir(), 1, MultiConfig{})
+	x.population(3)
+	x.resolve()
+	_, want := x.r.Position()
+	x.r.smu.RLock() // the resolution
+	writer := make(chan struct{})
+	go func() {
+		x.r.smu.Lock() // the pull, waiting
+		x.r.seq++      // what it changes
+		x.r.smu.Unlock()
+		close(writer)
+	}()
+	time.Sleep(50 * time.Millisecond)
+	done := make(chan Status, 1)
+	go func() {
+		_, v := x.r.Position()
+		if !vectorEqual(v, want) {
+			t.Errorf("Position: %v, want %v", v, want)
+		}
+		done <- x.r.Status()
+	}()
+	select {
+	case st := <-done:
+		if len(st.Vector) == 0 || st.Entries == 0 {
+			t.Errorf("status without the replica's position: %+v", st)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("Status waited for the resolution")
+		defer func() { <-done }()
+	}
+	x.r.smu.RUnlock()
+	<-writer
+}

@@ -102,6 +102,11 @@ type Replicator struct {
 	floor      Vector
 	generation Generation
 	seq        uint64 // state version, under smu
+	// pos is what status and pulls read of the above without smu
+	// (published under smu by publish): a resolution holds smu shared
+	// for minutes at a million entries, and once a writer waits for it
+	// every new reader of smu would wait too.
+	pos atomic.Pointer[position]
 	// What the store may not hold as the State shows it, besides the
 	// State's changed entries (the store mark, durable.go): the entries
 	// a resolution took and has not written, or those it must retry;
@@ -470,6 +475,9 @@ func (r *Replicator) Open(eng *directory.Engine) error {
 		}
 	}
 	r.loadTook = time.Since(start)
+	r.smu.Lock()
+	r.publish()
+	r.smu.Unlock()
 	r.log.Info("replication: state loaded", "entries", r.state.Len(), "from_checkpoint", ckpt != nil,
 		"ops_replayed", replayed, "took", r.loadTook.Round(time.Millisecond))
 	r.markDirty()
@@ -571,6 +579,7 @@ func (r *Replicator) seed(unknown []directory.ID) error {
 			}
 		}
 		b := r.takeBatch()
+		r.publish()
 		r.smu.Unlock()
 		// The states of this batch (and of whatever the replay before
 		// it left unsaved), and the checkpoint they stand at.
@@ -642,6 +651,7 @@ func (r *Replicator) Settle(c change.CSN, ch *directory.Change) {
 	}
 	r.seq++
 	seq := r.seq
+	r.publish()
 	r.smu.Unlock()
 	r.localOps.Add(int64(len(w.ops)))
 	r.mmu.Lock()
@@ -1292,6 +1302,7 @@ func (r *Replicator) ApplyRemote(ctx context.Context, gen Generation, ops []Op) 
 	}
 	r.vector = vec
 	r.seq++
+	r.publish()
 	r.smu.Unlock()
 	r.applied.Add(int64(len(fresh)))
 	if len(fresh) > 0 {
@@ -1306,9 +1317,36 @@ var ErrReinit = errors.New("replication: the replica must be reinitialised")
 
 // Position returns the replica's generation and vector.
 func (r *Replicator) Position() (Generation, Vector) {
-	r.smu.RLock()
-	defer r.smu.RUnlock()
-	return r.generation, r.vector.Clone()
+	p := r.position()
+	return p.gen, p.vector.Clone()
+}
+
+// A position is what publish makes of the replica's position.
+type position struct {
+	gen        Generation
+	vector     Vector
+	seq        uint64
+	opFloor    Vector     // the op log's floors
+	purgeFloor change.CSN // the State's
+}
+
+// publish publishes the position for readers without smu; the caller
+// holds smu alone and calls it after each change of generation, vector,
+// seq or floors.
+func (r *Replicator) publish() {
+	var purge change.CSN
+	if r.state != nil {
+		purge = r.state.Floor()
+	}
+	r.pos.Store(&position{gen: r.generation, vector: r.vector.Clone(), seq: r.seq, opFloor: r.floor.Clone(), purgeFloor: purge})
+}
+
+// position returns the last published position (empty before Open).
+func (r *Replicator) position() *position {
+	if p := r.pos.Load(); p != nil {
+		return p
+	}
+	return &position{vector: Vector{}, opFloor: Vector{}}
 }
 
 // Status is the resolution state for the admin API.

@@ -780,6 +780,7 @@ func (r *Replicator) install(ctx context.Context, snap *fetchedSnapshot, bulk st
 	r.state, r.vector, r.floor, r.generation = state, vec, snap.vector.Clone(), snap.gen
 	r.seq++
 	r.unstoredAll, r.unstored = true, nil
+	r.publish()
 	r.smu.Unlock()
 	r.ckptMu.Lock()
 	r.ckpt, r.ckptFloor, r.ckptMark = snap.vector.Clone(), snap.state.Floor(), nil

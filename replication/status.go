@@ -81,21 +81,18 @@ func (r *Replicator) Replicas() []ReplicaStatus {
 
 // Status returns the replica's state.
 func (r *Replicator) Status() Status {
-	gen, vec := r.Position()
+	pos := r.position()
+	gen, vec := pos.gen, pos.vector
 	st := r.storeStatus()
-	r.smu.RLock()
-	settled := st.Settled && st.Seq == r.seq
-	r.smu.RUnlock()
+	settled := st.Settled && st.Seq == pos.seq
 	out := Status{ReplicaID: r.Replica(), Vector: vectorText(vec), Settled: settled, Digest: hex.EncodeToString(st.Digest[:]),
 		Entries: st.Entries, Conflicts: st.Conflicts, Applied: r.applied.Load(), LocalOps: r.localOps.Load(),
 		Refusals: r.refusals.Load(), ResolvedAt: st.At, ResolveTook: st.Duration.String(), Peers: []PeerStatus{},
 		Trimmed: r.trimmed.Load(), Purged: r.purged.Load(), LoadTook: r.loadTook.String(), Replicas: r.Replicas()}
-	r.smu.RLock()
-	if f := r.state.Floor(); !f.IsZero() {
+	if f := pos.purgeFloor; !f.IsZero() {
 		out.PurgeFloor = f.String()
 	}
-	out.OpLogFloors = vectorText(r.floor)
-	r.smu.RUnlock()
+	out.OpLogFloors = vectorText(pos.opFloor)
 	r.ckptMu.Lock()
 	out.Checkpoint = vectorText(r.ckpt)
 	r.ckptMu.Unlock()
