@@ -374,3 +374,23 @@ func TestJoinRefusesABadState(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkJoin joins a new replica to a supplier of 2,000 people with
+// Join, as switchboard replica join does: run with -benchmem (each state
+// was decoded twice before, and every entry recorded in a Shown).
+func BenchmarkJoin(b *testing.B) {
+	a := startReplicaWith(b, 1, "", smallCache)
+	a.seedPeople(2000)
+	a.settle()
+	for b.Loop() {
+		b.StopTimer()
+		j := startReplicaWith(b, 2, "", smallCache)
+		b.StartTimer()
+		if err := j.rep.Join(context.Background(), a.peer(), filepath.Join(b.TempDir(), "runs")); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		j.close()
+		b.StartTimer()
+	}
+}
