@@ -449,8 +449,8 @@
 // Joining an empty store with Replicator.Join (what switchboard replica
 // join does for a store without entries) writes in bulk instead: the
 // snapshot's entry states and its materialised entries
-// (State.MaterializeAll, built one at a time, in parent-first order) go
-// through the engine's bulk loader (directory.Loader, as switchboard
+// (State.MaterializeEach, built one at a time, in parent-first order,
+// none kept) go through the engine's bulk loader (directory.Loader, as switchboard
 // import does: sorted runs merged into Badger's StreamWriter, with the
 // store's other side records carried over except the marker, which is
 // gone once the load is). Join owns the engine from its start: the
@@ -461,7 +461,14 @@
 // replaced its tables underneath it). A crash before the loader drops
 // the old tables leaves the marker (the store is incomplete); one after
 // leaves the loader's mark file, and the next Open empties the store:
-// either way, join again (an empty store is joined in bulk again).
+// either way, join again (an empty store is joined in bulk again). So
+// that the joiner's heap does not grow with the snapshot's bytes, Join
+// writes the entry states to a file beside the loader's runs as they
+// arrive (keeping each one's UUID and offset: 24 bytes), decodes only
+// their placements on receipt, and decodes each state whole once: as it
+// materialises a visible entry, or, for the others (deleted entries,
+// glue), as it adds the state to the load. A state it cannot read fails
+// the join before the loader writes the store.
 //
 //	r i -> reinitialisation in progress (the snapshot ID)
 //

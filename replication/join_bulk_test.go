@@ -2,16 +2,20 @@ package replication
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/switchboard-ldap/switchboard/directory"
 	"github.com/switchboard-ldap/switchboard/replication/changelog"
+	"github.com/switchboard-ldap/switchboard/replication/merge"
 )
 
 // smallCache bounds a test replica's State to 8 entries' stamps.
@@ -252,5 +256,141 @@ func TestJoinIsExclusive(t *testing.T) {
 	}
 	if got := c.settle(); got != want {
 		t.Error("the joined replica's digest differs from its supplier's")
+	}
+}
+
+// liveHeap returns the bytes of the heap in use after a collection.
+func liveHeap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// TestJoinSpillsTheSnapshot: a replica joining with Join does not hold
+// the snapshot's entry states in its heap once received (they wait in a
+// file beside the loader's runs): the heap grows by less than a quarter
+// of the snapshot (before, by all of it: at 1M entries 1.3 GB).
+func TestJoinSpillsTheSnapshot(t *testing.T) {
+	a := startReplicaWith(t, 1, "", smallCache)
+	a.seedPeople(0)
+	big := strings.Repeat("x", 16<<10)
+	for i := range 600 {
+		a.mustAdd(fmt.Sprintf("cn=p%d,ou=people,dc=example,dc=com", i), "objectClass", "person", "sn", "x", "description", fmt.Sprint(i, big))
+	}
+	want := a.settle()
+
+	b := startReplicaWith(t, 2, "", smallCache)
+	before := liveHeap()
+	var grew uint64
+	b.rep.joinPoint = func(point string) {
+		if point != "fetched" {
+			return
+		}
+		// The supplier's copy of the snapshot is in this heap too.
+		a.rep.snaps.mu.Lock()
+		clear(a.rep.snaps.held)
+		a.rep.snaps.mu.Unlock()
+		if now := liveHeap(); now > before {
+			grew = now - before
+		}
+	}
+	peer := a.peer()
+	peer.SnapshotChunk = 256 << 10
+	if err := b.rep.Join(context.Background(), peer, filepath.Join(t.TempDir(), "runs")); err != nil {
+		t.Fatal(err)
+	}
+	st := b.rep.ReinitStatus()
+	if st.Bytes < 600*16<<10 {
+		t.Fatalf("a snapshot of %d bytes: the entries are not as large as meant", st.Bytes)
+	}
+	t.Logf("snapshot %d bytes; the heap grew by %d bytes while holding it", st.Bytes, grew)
+	if grew > uint64(st.Bytes)/4 {
+		t.Fatalf("the heap grew by %d bytes holding a snapshot of %d bytes", grew, st.Bytes)
+	}
+	b.close()
+	c := startReplicaWith(t, 2, b.dir, smallCache)
+	if got := c.settle(); got != want {
+		t.Fatal("the joined replica's digest differs from its supplier's")
+	}
+}
+
+// TestJoinRefusesABadState: a Join decodes each entry state once (those
+// of visible entries as it materialises them, the others as it adds
+// them to the load), and refuses a snapshot with a state it cannot read
+// whole, of a live entry or of a deleted one, leaving no entries.
+func TestJoinRefusesABadState(t *testing.T) {
+	for _, deleted := range []bool{false, true} {
+		t.Run(fmt.Sprint("deleted=", deleted), func(t *testing.T) {
+			a := startReplicaWith(t, 1, "", smallCache)
+			a.seedPeople(50)
+			dn := "cn=p7,ou=people,dc=example,dc=com"
+			en, err := a.eng.Entry(dn)
+			if err != nil || en == nil {
+				t.Fatal(dn, err)
+			}
+			u, err := merge.ParseUUID(en.First("entryUUID"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if deleted {
+				if _, err := a.eng.Delete(context.Background(), dn, directory.WriteOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			a.settle()
+			// Opened again, its State holds no entry's stamps in memory.
+			a.close()
+			a = startReplicaWith(t, 1, a.dir, smallCache)
+			a.rep.smu.Lock()
+			evicted := a.rep.state.IsEvicted(u)
+			a.rep.smu.Unlock()
+			if !evicted {
+				t.Fatal("the entry's state is in the supplier's memory: its snapshot would not carry the stored one")
+			}
+			// Its stored state, with a byte too many: its head (what the
+			// receipt decodes) reads, the whole does not.
+			b, err := storeSource{a.eng}.EntryState(u)
+			if err != nil || b == nil {
+				t.Fatal(b, err)
+			}
+			if err := a.eng.UpdateRecords(context.Background(), func(tx *directory.Tx) error {
+				return tx.PutRecord(entryStateKey(u), append(b, 0))
+			}); err != nil {
+				t.Fatal(err)
+			}
+
+			j := startReplicaWith(t, 2, "", smallCache)
+			err = j.rep.Join(context.Background(), a.peer(), filepath.Join(t.TempDir(), "runs"))
+			if !errors.Is(err, merge.ErrEntryStateSyntax) {
+				t.Fatalf("Join of a snapshot with a bad state: %v", err)
+			}
+			j.close()
+			k := startReplicaWith(t, 2, j.dir, smallCache)
+			if n := k.eng.EntryCount(); n != 0 {
+				t.Fatalf("the failed join left %d entries", n)
+			}
+		})
+	}
+}
+
+// BenchmarkJoin joins a new replica to a supplier of 2,000 people with
+// Join, as switchboard replica join does: run with -benchmem (each state
+// was decoded twice before, and every entry recorded in a Shown).
+func BenchmarkJoin(b *testing.B) {
+	a := startReplicaWith(b, 1, "", smallCache)
+	a.seedPeople(2000)
+	a.settle()
+	for b.Loop() {
+		b.StopTimer()
+		j := startReplicaWith(b, 2, "", smallCache)
+		b.StartTimer()
+		if err := j.rep.Join(context.Background(), a.peer(), filepath.Join(b.TempDir(), "runs")); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		j.close()
+		b.StartTimer()
 	}
 }

@@ -139,6 +139,10 @@ type Replicator struct {
 	// resolves, applies, stores and writes nothing more (errJoining), and
 	// the engine must be closed after Join (reinit.go).
 	joining atomic.Bool
+	// joinPoint, set only by tests, runs at the named points of a Join
+	// ("fetched": the snapshot received, before it is installed): where
+	// a test measures the heap.
+	joinPoint func(point string)
 
 	dirty chan struct{}
 	// resolved is closed when the first resolution has written the store.

@@ -1,10 +1,13 @@
 package replication
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"runtime"
 	"slices"
 	"sync"
@@ -218,17 +221,69 @@ type fetchedSnapshot struct {
 
 // rawStates are entry states as a snapshot sent them, back to back in
 // UUID order (several times smaller than decoded): the source of a
-// fetched snapshot's State until they are stored.
+// fetched snapshot's State until they are stored. They are held in
+// memory (data), or, for a bulk join, written to a file (spill) so that
+// the joiner's heap does not grow with the snapshot: in memory are then
+// only each entry's UUID and end offset, 24 bytes.
 type rawStates struct {
 	uuids []UUID
-	ends  []int // entry i is data[ends[i-1]:ends[i]]
+	ends  []int64 // entry i is bytes ends[i-1] to ends[i] of data or the file
 	data  []byte
+	spill *os.File      // nil: in data
+	w     *bufio.Writer // spill's buffered writer; flushed before reads
+	size  int64         // bytes written to spill
 }
 
-func (r *rawStates) add(u UUID, b []byte) {
+// newSpilledStates returns rawStates kept in a new file in dir, which
+// close removes.
+func newSpilledStates(dir string) (*rawStates, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	f, err := os.CreateTemp(dir, "snapshot-states-")
+	if err != nil {
+		return nil, err
+	}
+	return &rawStates{spill: f, w: bufio.NewWriterSize(f, 1<<20)}, nil
+}
+
+// close removes the file of spilled states.
+func (r *rawStates) close() {
+	if r != nil && r.spill != nil {
+		r.spill.Close()
+		os.Remove(r.spill.Name())
+		r.spill = nil
+	}
+}
+
+// reset empties r (the supplier lost the snapshot: it starts again).
+func (r *rawStates) reset() error {
+	r.uuids, r.ends, r.data = r.uuids[:0], r.ends[:0], r.data[:0]
+	if r.spill == nil {
+		return nil
+	}
+	r.w.Reset(r.spill)
+	r.size = 0
+	if err := r.spill.Truncate(0); err != nil {
+		return err
+	}
+	_, err := r.spill.Seek(0, io.SeekStart)
+	return err
+}
+
+func (r *rawStates) add(u UUID, b []byte) error {
 	r.uuids = append(r.uuids, u)
+	if r.spill != nil {
+		if _, err := r.w.Write(b); err != nil {
+			return fmt.Errorf("spill the snapshot's states: %w", err)
+		}
+		r.size += int64(len(b))
+		r.ends = append(r.ends, r.size)
+		return nil
+	}
 	r.data = append(r.data, b...)
-	r.ends = append(r.ends, len(r.data))
+	r.ends = append(r.ends, int64(len(r.data)))
+	return nil
 }
 
 // reserve sizes the buffers, at the first chunk, for the whole snapshot
@@ -245,15 +300,62 @@ func (r *rawStates) reserve(resp *SnapshotResponse) {
 	total := min(resp.Total, 1<<24) // bounds against a wild Total
 	r.uuids = slices.Grow(r.uuids, total)
 	r.ends = slices.Grow(r.ends, total)
-	r.data = slices.Grow(r.data, min(size/len(resp.Entries)*total/8*9, 1<<32))
+	if r.spill == nil {
+		r.data = slices.Grow(r.data, min(size/len(resp.Entries)*total/8*9, 1<<32))
+	}
 }
 
-func (r *rawStates) entry(i int) []byte {
-	start := 0
+// flush makes what add wrote readable.
+func (r *rawStates) flush() error {
+	if r.spill == nil {
+		return nil
+	}
+	return r.w.Flush()
+}
+
+// entry returns entry i's state: a slice of data, or read from the file.
+func (r *rawStates) entry(i int) ([]byte, error) {
+	start := int64(0)
 	if i > 0 {
 		start = r.ends[i-1]
 	}
-	return r.data[start:r.ends[i]:r.ends[i]]
+	if r.spill == nil {
+		return r.data[start:r.ends[i]:r.ends[i]], nil
+	}
+	buf := make([]byte, r.ends[i]-start)
+	if _, err := r.spill.ReadAt(buf, start); err != nil {
+		return nil, fmt.Errorf("read the snapshot's spilled states: %w", err)
+	}
+	return buf, nil
+}
+
+// each calls fn with every entry's index and state, in order; b is
+// valid only during the call.
+func (r *rawStates) each(fn func(i int, b []byte) error) error {
+	if r.spill == nil {
+		for i := range r.uuids {
+			b, _ := r.entry(i)
+			if err := fn(i, b); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	in := bufio.NewReaderSize(io.NewSectionReader(r.spill, 0, r.size), 1<<20)
+	var buf []byte
+	start := int64(0)
+	for i, end := range r.ends {
+		n := int(end - start)
+		buf = slices.Grow(buf[:0], n)[:n]
+		if _, err := io.ReadFull(in, buf); err != nil {
+			return fmt.Errorf("read the snapshot's spilled states: %w", err)
+		}
+		if err := fn(i, buf); err != nil {
+			return err
+		}
+		start = end
+	}
+	return nil
 }
 
 // EntryState implements StateSource.
@@ -262,7 +364,7 @@ func (r *rawStates) EntryState(u UUID) ([]byte, error) {
 	if !ok {
 		return nil, nil
 	}
-	return r.entry(i), nil
+	return r.entry(i)
 }
 
 // snapshotRetries bounds the consecutive failed requests of a transfer.
@@ -329,7 +431,13 @@ var errJoining = errors.New("replication: this replica's store is being joined t
 func (r *Replicator) reinitialise(ctx context.Context, cfg PeerConfig, bulk string) error {
 	start := time.Now()
 	r.log.Info("replication: reinitialising this replica from a peer's snapshot", "peer", cfg.Name, "url", cfg.URL)
-	snap, err := r.fetchSnapshot(ctx, cfg)
+	snap, err := r.fetchSnapshot(ctx, cfg, bulk)
+	if snap != nil {
+		defer snap.raw.close()
+		if bulk != "" && r.joinPoint != nil {
+			r.joinPoint("fetched")
+		}
+	}
 	took := time.Since(start)
 	r.reinit.update(func(s *ReinitStatus) { s.Transfer = took.String() })
 	if err == nil {
@@ -408,7 +516,14 @@ type snapshotChunk struct {
 // One goroutine requests the chunks (fetchChunks) while this one checks
 // and loads the chunk before: the supplier encodes and sends the next
 // chunk while this replica decodes the last.
-func (r *Replicator) fetchSnapshot(ctx context.Context, cfg PeerConfig) (*fetchedSnapshot, error) {
+//
+// With spillDir set (a bulk join), the entry states are written to a
+// file there rather than held in memory, and only their heads (what
+// resolving names needs) are decoded: bulkStore decodes the rest once,
+// as it materialises the entries, and checks the states it did not
+// decode (see bulkStore). Without it every state is checked whole here,
+// before install replaces anything.
+func (r *Replicator) fetchSnapshot(ctx context.Context, cfg PeerConfig, spillDir string) (_ *fetchedSnapshot, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	chunks := make(chan snapshotChunk, 2)
 	done := make(chan struct{})
@@ -422,6 +537,19 @@ func (r *Replicator) fetchSnapshot(ctx context.Context, cfg PeerConfig) (*fetche
 		<-done
 	}()
 	var snap *fetchedSnapshot
+	var raw *rawStates
+	if spillDir != "" {
+		if raw, err = newSpilledStates(spillDir); err != nil {
+			return nil, err
+		}
+	} else {
+		raw = &rawStates{}
+	}
+	defer func() {
+		if err != nil {
+			raw.close()
+		}
+	}()
 	for c := range chunks {
 		if c.err != nil {
 			return nil, c.err
@@ -429,6 +557,9 @@ func (r *Replicator) fetchSnapshot(ctx context.Context, cfg PeerConfig) (*fetche
 		resp := c.resp
 		if c.restart {
 			snap = nil
+			if err := raw.reset(); err != nil {
+				return nil, err
+			}
 			r.reinit.update(func(s *ReinitStatus) { s.Restarts++ })
 		}
 		if resp.Supplier == r.Replica() {
@@ -442,9 +573,16 @@ func (r *Replicator) fetchSnapshot(ctx context.Context, cfg PeerConfig) (*fetche
 				return nil, errors.New("the supplier holds no data")
 			}
 			snap = &fetchedSnapshot{id: resp.ID, gen: resp.Generation, supplier: resp.Supplier, vector: resp.Vector,
-				state: merge.NewState(r.schema), raw: &rawStates{}}
+				state: merge.NewState(r.schema), raw: raw}
 			snap.state.SetSealer(r.eng.Sealer()) // sealed values are checked, and stay sealed in raw
-			snap.state.SetSource(snap.raw, r.cfg.StateCacheEntries)
+			cache := r.cfg.StateCacheEntries
+			if spillDir != "" {
+				// A bulk join reads each entry's stamps once, in
+				// bulkStore, in the order it loads them: a cache
+				// would only hold decoded states no one reads again.
+				cache = 1
+			}
+			snap.state.SetSource(snap.raw, cache)
 			snap.state.SetFloor(resp.Floor)
 			r.reinit.update(func(s *ReinitStatus) {
 				s.Snapshot, s.Total, s.Vector = resp.ID.String(), resp.Total, vectorText(resp.Vector)
@@ -455,19 +593,26 @@ func (r *Replicator) fetchSnapshot(ctx context.Context, cfg PeerConfig) (*fetche
 		snap.raw.reserve(resp)
 		n := 0
 		for _, e := range resp.Entries {
-			// Checked whole, kept encoded: the State holds only what
-			// resolving names needs, and reads the rest when needed.
-			if err := snap.state.CheckEntryState(e.State); err != nil {
-				return nil, fmt.Errorf("snapshot entry %s: %w", e.UUID, err)
+			// Kept encoded: the State holds only what resolving names
+			// needs, and reads the rest when needed.
+			if spillDir == "" {
+				if err := snap.state.CheckEntryState(e.State); err != nil {
+					return nil, fmt.Errorf("snapshot entry %s: %w", e.UUID, err)
+				}
 			}
-			snap.raw.add(e.UUID, e.State)
-			if err := snap.state.LoadEntrySkeleton(e.UUID, snap.raw.entry(len(snap.raw.uuids)-1)); err != nil {
+			if err := snap.raw.add(e.UUID, e.State); err != nil {
+				return nil, err
+			}
+			if err := snap.state.LoadEntrySkeleton(e.UUID, e.State); err != nil {
 				return nil, fmt.Errorf("snapshot entry %s: %w", e.UUID, err)
 			}
 			n += len(e.State)
 		}
 		r.reinit.update(func(s *ReinitStatus) { s.Chunks++; s.Entries += int64(len(resp.Entries)); s.Bytes += int64(n) })
 		if resp.Done {
+			if err := raw.flush(); err != nil {
+				return nil, fmt.Errorf("spill the snapshot's states: %w", err)
+			}
 			return snap, nil
 		}
 	}
@@ -732,7 +877,11 @@ func (r *Replicator) install(ctx context.Context, snap *fetchedSnapshot, bulk st
 		end := min(start+recordBatch, len(raw.uuids))
 		err := r.eng.UpdateRecords(ctx, func(tx *directory.Tx) error {
 			for i := start; i < end; i++ {
-				if err := tx.PutRecord(entryStateKey(raw.uuids[i]), raw.entry(i)); err != nil {
+				b, err := raw.entry(i)
+				if err != nil {
+					return err
+				}
+				if err := tx.PutRecord(entryStateKey(raw.uuids[i]), b); err != nil {
 					return err
 				}
 			}
@@ -861,6 +1010,12 @@ func (r *Replicator) staleOrigins(vector Vector, floor change.CSN) (map[uint16]c
 // snapshot's entry states with the engine's bulk loader into a store
 // that holds no entries (Join). The State reads its evicted entries
 // from raw until the load is done, from the store afterwards.
+//
+// Materialising decodes the state of every visible live entry (and
+// fails, State.Err, on one it cannot read); the other states (deleted
+// entries, glue) are checked whole as they are added to the load, so
+// that every state is decoded once and none that is stored unchecked.
+// The entries are not kept: the Replicator is not used after a Join.
 func (r *Replicator) bulkStore(ctx context.Context, raw *rawStates, tmpDir string) error {
 	l, err := r.eng.NewLoader(tmpDir)
 	if err != nil {
@@ -873,23 +1028,32 @@ func (r *Replicator) bulkStore(ctx context.Context, raw *rawStates, tmpDir strin
 	// Stored as the resolution would store them (ReplaceEntries): what
 	// the merge made of the replicas' checked writes, unchecked.
 	l.Resolved()
-	for i, u := range raw.uuids {
-		if err := l.AddRecord(entryStateKey(u), raw.entry(i)); err != nil {
-			l.Cancel()
-			return err
-		}
-	}
 	r.smu.Lock()
 	state := r.state
-	var sh *Shown
+	decoded := make([]uint64, (len(raw.uuids)+63)/64) // bit i: raw entry i was decoded
 	records := func(yield func(directory.LoadRecord, error) bool) {
-		sh = state.MaterializeAll(func(e *Entry) bool {
+		state.MaterializeEach(func(e *Entry) bool {
+			if !e.Glue {
+				if i, ok := slices.BinarySearchFunc(raw.uuids, e.UUID, UUID.Compare); ok {
+					decoded[i/64] |= 1 << (i % 64)
+				}
+			}
 			return yield(directory.LoadRecord{DN: e.DN, Attrs: dirAttrs(e.Attrs)}, nil)
 		})
 	}
 	n, err := l.Load(ctx, records, runtime.GOMAXPROCS(0), nil)
 	if err == nil {
 		err = state.Err()
+	}
+	if err == nil {
+		err = raw.each(func(i int, b []byte) error {
+			if decoded[i/64]&(1<<(i%64)) == 0 {
+				if err := state.CheckEntryState(b); err != nil {
+					return fmt.Errorf("snapshot entry %s: %w", raw.uuids[i], err)
+				}
+			}
+			return l.AddRecord(entryStateKey(raw.uuids[i]), b)
+		})
 	}
 	r.smu.Unlock()
 	if err != nil {
@@ -903,7 +1067,7 @@ func (r *Replicator) bulkStore(ctx context.Context, raw *rawStates, tmpDir strin
 	state.SetSource(storeSource{r.eng}, r.cfg.StateCacheEntries)
 	r.smu.Unlock()
 	r.rmu.Lock()
-	r.mat, r.matOf = sh, state
+	r.mat, r.matOf = merge.NewShown(), nil // what it showed is not kept
 	r.rmu.Unlock()
 	r.log.Info("replication: entries bulk loaded", "entries", n, "states", len(raw.uuids))
 	return nil

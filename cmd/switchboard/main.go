@@ -18,8 +18,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	runtimemetrics "runtime/metrics"
 	"runtime/pprof"
 	"syscall"
+	"time"
 
 	"github.com/spf13/pflag"
 )
@@ -55,12 +57,16 @@ limits.size in the file and SWITCHBOARD_LIMITS_SIZE in the environment.
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	// SWITCHBOARD_CPUPROFILE=FILE writes a CPU profile of the whole command,
-	// for profiling import and the like (serve has --admin-pprof).
+	// for profiling import and the like (serve has --admin-pprof);
+	// SWITCHBOARD_HEAPPROFILE=FILE a heap profile near its peak heap.
 	if path := os.Getenv("SWITCHBOARD_CPUPROFILE"); path != "" {
 		if f, err := os.Create(path); err == nil {
 			pprof.StartCPUProfile(f)
 			defer func() { pprof.StopCPUProfile(); f.Close() }()
 		}
+	}
+	if path := os.Getenv("SWITCHBOARD_HEAPPROFILE"); path != "" {
+		go peakHeapProfile(ctx, path)
 	}
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
@@ -140,4 +146,23 @@ func parseFlags(name, synopsis string, args []string, stderr io.Writer, extra ..
 	}
 	cfg, err := loadConfig(fs)
 	return fs, cfg, err
+}
+
+// peakHeapProfile writes a heap profile to path whenever the heap's
+// objects grew by a tenth over those of the last one written, until ctx
+// ends: the profile left is of the command's heap near its peak.
+func peakHeapProfile(ctx context.Context, path string) {
+	sample := []runtimemetrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	var top uint64
+	for ctx.Err() == nil {
+		time.Sleep(time.Second)
+		runtimemetrics.Read(sample)
+		if n := sample[0].Value.Uint64(); n > top+top/10 {
+			top = n
+			if f, err := os.Create(path); err == nil {
+				pprof.WriteHeapProfile(f)
+				f.Close()
+			}
+		}
+	}
 }

@@ -423,6 +423,32 @@ func (s *State) MaterializeAll(yield func(*Entry) bool) *Shown {
 	v := s.resolve()
 	sh := NewShown()
 	sh.view, sh.viewOf, sh.viewGen = v, s, s.layoutGen
+	for _, u := range v.order() {
+		row, _ := sh.build(v, u)
+		if !yield(&row.e) {
+			break
+		}
+	}
+	v.keep()
+	return sh
+}
+
+// MaterializeEach is MaterializeAll for a caller that keeps nothing of
+// the result (a bulk join, which stores the entries once): it records
+// no Shown, so that what it holds besides the placements does not grow
+// with the entries, and takes no fingerprints.
+func (s *State) MaterializeEach(yield func(*Entry) bool) {
+	v := s.resolve()
+	for _, u := range v.order() {
+		e := v.entry(u)
+		if !yield(&e) {
+			break
+		}
+	}
+}
+
+// order returns the visible entries in Materialize's order.
+func (v *view) order() []UUID {
 	type row struct {
 		depth int
 		dn    string
@@ -441,14 +467,11 @@ func (s *State) MaterializeAll(yield func(*Entry) bool) *Shown {
 		}
 		return a.u.Compare(b.u)
 	})
-	for _, r := range rows {
-		row, _ := sh.build(v, r.u)
-		if !yield(&row.e) {
-			break
-		}
+	out := make([]UUID, len(rows))
+	for i := range rows {
+		out[i] = rows[i].u
 	}
-	v.keep()
-	return sh
+	return out
 }
 
 // depthEntry is an entry with its depth below the root.

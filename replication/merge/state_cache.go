@@ -118,7 +118,10 @@ func (s *State) resident(u UUID, e *entryState) bool {
 	if err == nil {
 		c.scratch = opDecoder{b: b}
 		var full *entryState
-		if full, err = s.decodeEntryState(&c.scratch); err == nil {
+		if full, err = s.decodeEntryState(&c.scratch); err == nil && len(c.scratch.b) > 0 {
+			err = fmt.Errorf("%w: %d bytes after the entry state", ErrEntryStateSyntax, len(c.scratch.b))
+		}
+		if err == nil {
 			attrs = full.attrs
 		}
 	}
