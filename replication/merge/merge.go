@@ -106,12 +106,21 @@ type view struct {
 	waiting   map[UUID]bool     // unknown parents of placed entries
 
 	// scratch space for attrs
-	heads []attrHead
-	vals  []keyedValue
-	rank  []int
-	// the DNs the reference values of the entry last built name
-	refKeys []string
+	heads   []attrHead
+	vals    []keyedValue
+	rank    []int
 	refOffs []int
+	// Following references (see References), for the entry being built:
+	// what its previous build found of each reference value (memo, by
+	// the value's hash), the DNs this round's changes may have shown or
+	// hidden (affected; nil until followReferences knows them), and what
+	// this build finds (refVals; memoUsed if any verdict came from memo).
+	refSeed  maphash.Seed
+	seeded   bool
+	memo     []refValue
+	affected map[uint64]bool
+	refVals  []refValue
+	memoUsed bool
 }
 
 // A viewMark is what the view saw of one entry: how many placements it
@@ -442,7 +451,7 @@ func (s *State) MaterializeAll(yield func(*Entry) bool) *Shown {
 		return a.u.Compare(b.u)
 	})
 	for _, r := range rows {
-		row, _ := sh.build(v, r.u)
+		row, _, _ := sh.build(v, r.u)
 		if !yield(&row.e) {
 			break
 		}
@@ -489,7 +498,7 @@ func (v *view) entries() []Entry {
 func (v *view) entry(u UUID) Entry {
 	e := v.s.entries[u]
 	p := v.at[u]
-	v.refKeys = v.refKeys[:0]
+	v.refVals, v.memoUsed = v.refVals[:0], false
 	out := Entry{UUID: u, Parent: p.parent, DN: v.dn(u), Glue: !e.live()}
 	if v.loser[u] {
 		out.ConflictDN = v.wantedDN(u)
@@ -821,7 +830,7 @@ type Shown struct {
 	// DN, the visible entries whose reference values name it, and the
 	// hashes each entry's values name.
 	refs      map[uint64][]UUID
-	refHashes map[UUID][]uint64
+	refMemo   map[UUID][]refValue
 	refSeed   maphash.Seed
 	refSeeded bool
 }
@@ -866,7 +875,7 @@ func (sh *Shown) Digest() [32]byte { return sh.sum.sum() }
 
 func (sh *Shown) set(u UUID, e *shownEntry) {
 	if old := sh.entries[u]; old != nil {
-		sh.forget(u, old)
+		sh.unset(old)
 	}
 	sh.entries[u] = e
 	sh.sum.add(&e.fp, 1)
@@ -878,19 +887,28 @@ func (sh *Shown) set(u UUID, e *shownEntry) {
 func (sh *Shown) forget(u UUID, old *shownEntry) {
 	delete(sh.entries, u)
 	sh.setRefs(u, nil)
+	sh.unset(old)
+}
+
+// unset takes what old counted out of the digest and conflicts.
+func (sh *Shown) unset(old *shownEntry) {
 	sh.sum.add(&old.fp, -1)
 	if old.glue || old.conflictDN != "" {
 		sh.conflicts--
 	}
 }
 
-// build materialises visible entry u and records it in sh.
-func (sh *Shown) build(v *view, u UUID) (depthEntry, *[32]byte) {
+// build materialises visible entry u and records it in sh. It reports
+// whether a verdict of the reference rule came from u's previous build.
+func (sh *Shown) build(v *view, u UUID) (depthEntry, *[32]byte, bool) {
+	v.refSeed, v.seeded = sh.seed(), true
+	v.memo = sh.refMemo[u]
 	out := v.entry(u)
+	v.memo = nil
 	se := &shownEntry{place: shownPlaceOf(v.at[u]), loser: v.loser[u], glue: out.Glue, dn: out.DN, conflictDN: out.ConflictDN, fp: fingerprint(&out)}
 	sh.set(u, se)
-	sh.setRefs(u, v.refKeys)
-	return depthEntry{v.depth(u), out}, &se.fp
+	sh.setRefs(u, v.refVals)
+	return depthEntry{v.depth(u), out}, &se.fp, v.memoUsed
 }
 
 // A builder collects the entries one materialisation rebuilds: those its
@@ -904,16 +922,19 @@ type builder struct {
 	built []builtEntry
 }
 
-// A builtEntry is what following references needs of a rebuilt entry.
+// A builtEntry is what following references needs of a rebuilt entry;
+// memo: whether a verdict of the reference rule came from its previous
+// build.
 type builtEntry struct {
 	u    UUID
 	dn   string
 	glue bool
+	memo bool
 }
 
 func (b *builder) build(u UUID) {
-	row, fp := b.sh.build(b.v, u)
-	b.built = append(b.built, builtEntry{u, row.e.DN, row.e.Glue})
+	row, fp, memo := b.sh.build(b.v, u)
+	b.built = append(b.built, builtEntry{u, row.e.DN, row.e.Glue, memo})
 	if b.keep == nil || b.keep(&row.e, fp) {
 		b.rows = append(b.rows, row)
 	}

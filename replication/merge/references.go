@@ -1,6 +1,7 @@
 package merge
 
 import (
+	"cmp"
 	"hash/maphash"
 	"slices"
 	"strings"
@@ -132,23 +133,77 @@ func (v *view) showsLive(key string, offs []int) bool {
 	return false
 }
 
+// A refValue is what building an entry found of one of its reference
+// values: the hash of the value's text with, in its lowest bit, whether
+// the value is shown, and the hash of the normalised DN it names (0: it
+// names none). 16 bytes a value.
+type refValue struct {
+	value uint64
+	dn    uint64
+}
+
+func (m refValue) hash() uint64 { return m.value &^ 1 }
+func (m refValue) shown() bool  { return m.value&1 == 1 }
+
+func compareRefValues(a, b refValue) int {
+	if c := cmp.Compare(a.value, b.value); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.dn, b.dn)
+}
+
 // shownReference reports whether the reference value is shown, and
-// records the DN it names for the Shown's reference index. placeholder
-// is the normalised placeholder DN.
+// records what it found in v.refVals. placeholder is the normalised
+// placeholder DN.
+//
+// Parsing and looking up a DN is most of a group's build (a group of
+// 100,000 members takes ~150 ms), and a group is rebuilt whenever it
+// changes: a verdict of the entry's previous build is taken again unless
+// this round's changes may have shown or hidden the DN the value names
+// (v.affected, known to followReferences, which rebuilds every group
+// naming such a DN). Values are told apart by a 64-bit hash of their
+// text.
 func (v *view) shownReference(r *References, placeholder, value string) bool {
+	var h uint64
+	if v.seeded {
+		h = maphash.String(v.refSeed, value) &^ 1
+		if i, ok := slices.BinarySearchFunc(v.memo, h, func(m refValue, h uint64) int { return cmp.Compare(m.hash(), h) }); ok {
+			if m := v.memo[i]; m.dn == 0 || !v.affected[m.dn] {
+				v.memoUsed = true
+				v.refVals = append(v.refVals, m)
+				return m.shown()
+			}
+		}
+	}
+	shown, key, named := v.referenceVerdict(r, placeholder, value)
+	if v.seeded {
+		var dn uint64
+		if named {
+			dn = maphash.String(v.refSeed, key)
+		}
+		if shown {
+			h |= 1
+		}
+		v.refVals = append(v.refVals, refValue{h, dn})
+	}
+	return shown
+}
+
+// referenceVerdict parses and looks up a reference value: whether it is
+// shown, and the normalised DN it names, if it names one.
+func (v *view) referenceVerdict(r *References, placeholder, value string) (shown bool, key string, named bool) {
 	key, offs, ok := v.s.referenceDN(value, v.refOffs[:0])
 	v.refOffs = offs
 	if !ok {
-		return value == r.Placeholder
+		return value == r.Placeholder, "", false
 	}
-	v.refKeys = append(v.refKeys, key)
 	if len(offs) == 0 {
-		return r.Placeholder == "" // the root DSE is no entry
+		return r.Placeholder == "", key, true // the root DSE is no entry
 	}
 	if key == placeholder {
-		return true
+		return true, key, true
 	}
-	return v.showsLive(key, offs)
+	return v.showsLive(key, offs), key, true
 }
 
 // filterReferences applies the rule to an entry's values being built by
@@ -179,23 +234,24 @@ func (v *view) filterReferences(r *References, heads []attrHead, vals []keyedVal
 	return vals
 }
 
-// setRefs records which DNs the group u's reference values name; it
-// sorts keys. The index holds a hash of each DN: a collision only
-// rebuilds a group for nothing.
-func (sh *Shown) setRefs(u UUID, keys []string) {
-	if len(keys) == 0 && len(sh.refHashes[u]) == 0 {
+// setRefs records what the build of u found of its reference values
+// (the next build's memo) and indexes u under the DNs they name; it
+// sorts vals. The index holds a hash of each DN: a collision only
+// rebuilds a group for nothing. Only the DNs that changed are indexed
+// again.
+func (sh *Shown) setRefs(u UUID, vals []refValue) {
+	old := sh.refMemo[u]
+	if len(vals) == 0 && len(old) == 0 {
 		return
 	}
-	hashes := make([]uint64, 0, len(keys))
-	for _, k := range keys {
-		hashes = append(hashes, sh.refHash(k))
+	var memo []refValue
+	if len(vals) > 0 {
+		memo = slices.Clone(vals)
+		slices.SortFunc(memo, compareRefValues)
+		memo = slices.Compact(memo)
 	}
-	slices.Sort(hashes)
-	hashes = slices.Compact(hashes)
-	if slices.Equal(hashes, sh.refHashes[u]) {
-		return
-	}
-	for _, h := range sh.refHashes[u] {
+	was, is := namedDNs(old), namedDNs(memo)
+	drop := func(h uint64) {
 		gs := slices.DeleteFunc(sh.refs[h], func(g UUID) bool { return g == u })
 		if len(gs) == 0 {
 			delete(sh.refs, h)
@@ -203,26 +259,50 @@ func (sh *Shown) setRefs(u UUID, keys []string) {
 			sh.refs[h] = gs
 		}
 	}
-	if len(hashes) == 0 {
-		delete(sh.refHashes, u)
+	if sh.refs == nil {
+		sh.refs, sh.refMemo = map[uint64][]UUID{}, map[UUID][]refValue{}
+	}
+	for len(was) > 0 || len(is) > 0 {
+		switch {
+		case len(is) == 0 || len(was) > 0 && was[0] < is[0]:
+			drop(was[0])
+			was = was[1:]
+		case len(was) == 0 || is[0] < was[0]:
+			sh.refs[is[0]] = append(sh.refs[is[0]], u)
+			is = is[1:]
+		default:
+			was, is = was[1:], is[1:]
+		}
+	}
+	if len(memo) == 0 {
+		delete(sh.refMemo, u)
 		return
 	}
-	if sh.refs == nil {
-		sh.refs, sh.refHashes = map[uint64][]UUID{}, map[UUID][]uint64{}
-	}
-	sh.refHashes[u] = slices.Clip(hashes)
-	for _, h := range hashes {
-		sh.refs[h] = append(sh.refs[h], u)
-	}
+	sh.refMemo[u] = memo
 }
 
-// refHash hashes a normalised DN for the reference index.
-func (sh *Shown) refHash(key string) uint64 {
+// namedDNs returns the hashes of the DNs vals name, sorted, once each.
+func namedDNs(vals []refValue) []uint64 {
+	out := make([]uint64, 0, len(vals))
+	for _, r := range vals {
+		if r.dn != 0 {
+			out = append(out, r.dn)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// seed returns the seed of the reference index's hashes.
+func (sh *Shown) seed() maphash.Seed {
 	if !sh.refSeeded {
 		sh.refSeed, sh.refSeeded = maphash.MakeSeed(), true
 	}
-	return maphash.String(sh.refSeed, key)
+	return sh.refSeed
 }
+
+// refHash hashes a normalised DN for the reference index.
+func (sh *Shown) refHash(key string) uint64 { return maphash.String(sh.seed(), key) }
 
 // followReferences rebuilds (into b) the visible groups that name an
 // entry whose DN, liveness or visibility this round changed: what they
@@ -243,8 +323,12 @@ func (s *State) followReferences(b *builder, prev map[UUID]*shownEntry, gone []U
 		}
 	}
 	built := make(map[UUID]bool, len(b.built))
+	memoized := map[UUID]bool{}
 	for _, e := range b.built {
 		built[e.u] = true
+		if e.memo {
+			memoized[e.u] = true
+		}
 		old := prev[e.u]
 		if old == nil || old.dn != e.dn || old.glue != e.glue {
 			add(e.dn)
@@ -258,16 +342,31 @@ func (s *State) followReferences(b *builder, prev map[UUID]*shownEntry, gone []U
 			add(old.dn)
 		}
 	}
+	// A group built this round with verdicts of its previous build is
+	// built again if it names an affected DN: those verdicts may be
+	// stale. Every other verdict of the previous builds still holds.
+	affected := make(map[uint64]bool, len(keys))
 	var groups []UUID
+	again := map[UUID]bool{}
 	for _, k := range keys {
-		for _, g := range sh.refs[sh.refHash(k)] {
-			if !built[g] && v.visible[g] {
+		h := sh.refHash(k)
+		affected[h] = true
+		for _, g := range sh.refs[h] {
+			if v.visible[g] && (!built[g] || memoized[g] && !again[g]) {
+				if built[g] {
+					again[g] = true
+				}
 				built[g] = true
 				groups = append(groups, g)
 			}
 		}
 	}
+	if len(again) > 0 {
+		b.rows = slices.DeleteFunc(b.rows, func(r depthEntry) bool { return again[r.e.UUID] })
+	}
+	v.affected = affected
 	for _, g := range groups {
 		b.build(g)
 	}
+	v.affected = nil
 }
