@@ -2,6 +2,7 @@ package merge
 
 import (
 	"fmt"
+	"reflect"
 	"testing"
 
 	"github.com/switchboard-ldap/switchboard/change"
@@ -107,5 +108,91 @@ func BenchmarkRound(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// parseCounter is memberRule that counts the DNs the reference rule
+// parses (it asks the schema for the type names of each RDN's values).
+type parseCounter struct {
+	memberRule
+	avas *int
+}
+
+func (p parseCounter) TypeName(t string) string {
+	*p.avas++
+	return t
+}
+
+// TestReferenceRuleRebuildParsesChanges: a group of 1,000 members
+// rebuilt after a change parses the values that change concerns, not
+// its 1,000 (each member DN has four RDNs), and still equals the full
+// Materialize: a member added, one removed with its person deleted, a
+// person deleted while the group still names it (hidden), and a person
+// added again at that DN (shown again).
+func TestReferenceRuleRebuildParsesChanges(t *testing.T) {
+	var avas int
+	c := &catchUp{s: NewState(parseCounter{avas: &avas}), group: UUID{9, 9}}
+	c.apply(t, suffixAdd())
+	ou := UUID{1}
+	c.apply(t, opAdd(c.csn(), ou, suffix, "ou=people", "objectClass: organizationalUnit", "ou: people"))
+	var members []string
+	person := func(i int) UUID { return UUID{2, byte(i >> 8), byte(i)} }
+	dn := func(i int) string { return fmt.Sprintf("cn=p%d,%s", i, peopleDN) }
+	addPerson := func(i int) {
+		c.apply(t, opAdd(c.csn(), person(i), ou, fmt.Sprintf("cn=p%d", i), "objectClass: person", fmt.Sprintf("cn: p%d", i), "sn: p"))
+	}
+	for i := range 1001 {
+		addPerson(i)
+		if i < 1000 {
+			members = append(members, dn(i))
+		}
+	}
+	g := opAdd(c.csn(), c.group, suffix, "cn=staff", "objectClass: groupOfNames", "cn: staff")
+	g.Attrs = append(g.Attrs, Attribute{Name: "member", Values: members})
+	c.apply(t, g)
+	sh := NewShown()
+	mirror := map[UUID]Entry{}
+	checkRound(t, c.s, sh, mirror, "first build")
+	if avas < 4000 {
+		t.Fatalf("the first build parsed %d RDNs, want every member's", avas)
+	}
+	members = members[:0]
+	round := func(name string, wantShown int, changes ...*Op) {
+		t.Helper()
+		for _, o := range changes {
+			c.apply(t, o)
+		}
+		avas = 0
+		upd, gone := c.s.MaterializeChanged(sh, c.s.TakeChanged())
+		parsed := avas
+		for _, u := range gone {
+			delete(mirror, u)
+		}
+		for _, e := range upd {
+			mirror[e.UUID] = e
+		}
+		full := c.s.Materialize()
+		if len(full) != len(mirror) {
+			t.Errorf("%s: %d entries materialised, %d in full", name, len(mirror), len(full))
+		}
+		for _, e := range full {
+			if !reflect.DeepEqual(mirror[e.UUID], e) {
+				t.Errorf("%s: %s materialised as %v, in full as %v", name, e.DN, mirror[e.UUID], e)
+			}
+		}
+		if parsed > 12 {
+			t.Errorf("%s: the rebuild parsed %d RDNs, want at most the changed values' (12)", name, parsed)
+		}
+		if got := len(values(new(mirror[c.group]), "member")); got != wantShown {
+			t.Errorf("%s: the group shows %d members, want %d", name, got, wantShown)
+		}
+	}
+	round("member added", 1001, opMod(c.csn(), c.group, modAdd("member", dn(1000))))
+	round("member removed with its person", 1000, opDel(c.csn(), person(5)), opMod(c.csn(), c.group, modDel("member", dn(5))))
+	round("person deleted, still named", 999, opDel(c.csn(), person(6)))
+	round("a person added again at its DN", 1000, opAdd(c.csn(), UUID{4}, ou, "cn=p6", "objectClass: person", "cn: p6", "sn: again"))
+	round("a member added while its person goes", 999, opMod(c.csn(), c.group, modAdd("member", dn(5))), opDel(c.csn(), person(7)), opMod(c.csn(), c.group, modDel("member", dn(7))))
+	if t.Failed() {
+		return
 	}
 }
