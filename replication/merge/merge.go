@@ -279,12 +279,12 @@ func (s *State) resolve() *view {
 
 // patch brings v up to date with the changes of the listed entries, if
 // they are only adds of new leaves under live entries, deletes of live
-// leaves and changes that do not place (modifies): none names a
-// contested name, revives an entry, moves one or completes a waiting
-// one. It reports whether it could; when it could not, v is left half
+// leaves, new entries already deleted, and changes that do not place
+// (modifies): none names a contested name, revives an entry, moves one
+// or completes a waiting one. It reports whether it could; when it could not, v is left half
 // patched and must be resolved again.
 func (v *view) patch(changed map[UUID]struct{}) bool {
-	var adds, dels []UUID
+	var adds, dels, dead []UUID
 	for u := range changed {
 		e := v.s.entries[u]
 		m, placed := v.marks[u]
@@ -294,8 +294,12 @@ func (v *view) patch(changed map[UUID]struct{}) bool {
 				return false
 			}
 		case !placed:
-			if len(e.places) > 0 {
+			switch {
+			case len(e.places) == 0:
+			case e.live():
 				adds = append(adds, u)
+			default:
+				dead = append(dead, u) // added and deleted since
 			}
 		case len(e.places) != m.places:
 			return false // moved
@@ -329,6 +333,18 @@ func (v *view) patch(changed map[UUID]struct{}) bool {
 		v.names[k] = u
 		v.children[p.parent]++
 		v.marks[u] = viewMark{places: 1, live: true}
+	}
+	// An entry added and deleted since the last round (both pulled in
+	// one batch) is placed but not visible, like a tombstone: nothing
+	// changes for the others unless an entry waits for it as a parent.
+	for _, u := range dead {
+		e := v.s.entries[u]
+		p := &e.places[0]
+		if _, parentPlaced := v.at[p.parent]; len(e.places) != 1 || v.waiting[u] || !parentPlaced && !p.parent.IsRoot() {
+			return false
+		}
+		v.at[u] = p
+		v.marks[u] = viewMark{places: 1, live: false}
 	}
 	for _, u := range dels {
 		p := v.at[u]
