@@ -111,15 +111,22 @@ type view struct {
 	rank    []int
 	refOffs []int
 	// Following references (see References), for the entry being built:
-	// what its previous build found of each reference value (memo, by
-	// the value's hash), the DNs this round's changes may have shown or
-	// hidden (affected; nil until followReferences knows them), and what
-	// this build finds (refVals; memoUsed if any verdict came from memo).
+	// what its previous build found of each reference value (memo, in
+	// the order built; memoAt: where the next value is looked for first,
+	// memoIdx: memo's indexes by hash once a value was not there,
+	// memoHit: the values met again), the DNs this round's changes may
+	// have shown or hidden (affected; nil until followReferences knows
+	// them), and what this build finds (refVals; fresh: the DNs of the
+	// values looked up afresh; memoUsed if a verdict came from memo).
 	refSeed  maphash.Seed
 	seeded   bool
 	memo     []refValue
+	memoAt   int
+	memoIdx  []int32
+	memoHit  []bool
 	affected map[uint64]bool
 	refVals  []refValue
+	fresh    []uint64
 	memoUsed bool
 }
 
@@ -786,7 +793,24 @@ func appendCanonical(buf []byte, e *Entry) []byte {
 // fingerprint is the SHA-256 of one entry's canonical form.
 func fingerprint(e *Entry) [32]byte {
 	var buf [512]byte
-	return sha256.Sum256(appendCanonical(buf[:0], e))
+	b := buf[:0]
+	if n := canonicalSize(e); n > len(buf) {
+		b = make([]byte, 0, n) // a large group's: grown once, not by doubling
+	}
+	return sha256.Sum256(appendCanonical(b, e))
+}
+
+// canonicalSize is at least the length of e's canonical form.
+func canonicalSize(e *Entry) int {
+	const uvarint = binary.MaxVarintLen64
+	n := len(e.UUID) + uvarint + len(e.DN) + 1 + uvarint
+	for _, a := range e.Attrs {
+		n += 2*uvarint + len(a.Name)
+		for _, v := range a.Values {
+			n += uvarint + len(v)
+		}
+	}
+	return n
 }
 
 // A digestSum is the running sum of a set of fingerprints and its size.
@@ -902,7 +926,7 @@ func (sh *Shown) set(u UUID, e *shownEntry) {
 
 func (sh *Shown) forget(u UUID, old *shownEntry) {
 	delete(sh.entries, u)
-	sh.setRefs(u, nil)
+	sh.setRefs(u, nil, nil, nil)
 	sh.unset(old)
 }
 
@@ -918,12 +942,16 @@ func (sh *Shown) unset(old *shownEntry) {
 // whether a verdict of the reference rule came from u's previous build.
 func (sh *Shown) build(v *view, u UUID) (depthEntry, *[32]byte, bool) {
 	v.refSeed, v.seeded = sh.seed(), true
-	v.memo = sh.refMemo[u]
+	old := sh.refMemo[u]
+	v.memo, v.memoAt, v.memoIdx = old, 0, v.memoIdx[:0]
+	v.memoHit = slices.Grow(v.memoHit[:0], len(old))[:len(old)]
+	clear(v.memoHit)
+	v.fresh = v.fresh[:0]
 	out := v.entry(u)
 	v.memo = nil
 	se := &shownEntry{place: shownPlaceOf(v.at[u]), loser: v.loser[u], glue: out.Glue, dn: out.DN, conflictDN: out.ConflictDN, fp: fingerprint(&out)}
 	sh.set(u, se)
-	sh.setRefs(u, v.refVals)
+	sh.setRefs(u, v.refVals, v.memoHit, v.fresh)
 	return depthEntry{v.depth(u), out}, &se.fp, v.memoUsed
 }
 

@@ -145,13 +145,6 @@ type refValue struct {
 func (m refValue) hash() uint64 { return m.value &^ 1 }
 func (m refValue) shown() bool  { return m.value&1 == 1 }
 
-func compareRefValues(a, b refValue) int {
-	if c := cmp.Compare(a.value, b.value); c != 0 {
-		return c
-	}
-	return cmp.Compare(a.dn, b.dn)
-}
-
 // shownReference reports whether the reference value is shown, and
 // records what it found in v.refVals. placeholder is the normalised
 // placeholder DN.
@@ -167,7 +160,8 @@ func (v *view) shownReference(r *References, placeholder, value string) bool {
 	var h uint64
 	if v.seeded {
 		h = maphash.String(v.refSeed, value) &^ 1
-		if i, ok := slices.BinarySearchFunc(v.memo, h, func(m refValue, h uint64) int { return cmp.Compare(m.hash(), h) }); ok {
+		if i := v.memoFind(h); i >= 0 {
+			v.memoHit[i] = true
 			if m := v.memo[i]; m.dn == 0 || !v.affected[m.dn] {
 				v.memoUsed = true
 				v.refVals = append(v.refVals, m)
@@ -180,6 +174,7 @@ func (v *view) shownReference(r *References, placeholder, value string) bool {
 		var dn uint64
 		if named {
 			dn = maphash.String(v.refSeed, key)
+			v.fresh = append(v.fresh, dn)
 		}
 		if shown {
 			h |= 1
@@ -187,6 +182,37 @@ func (v *view) shownReference(r *References, placeholder, value string) bool {
 		v.refVals = append(v.refVals, refValue{h, dn})
 	}
 	return shown
+}
+
+// memoFind returns the index in v.memo of the value with hash h, or -1.
+// A build meets the values in the order the previous one did, less
+// those removed and plus those added since: the value is looked for
+// where the last one was found, a few further (removed values), and
+// only then by an index of memo by hash (made once per build).
+func (v *view) memoFind(h uint64) int {
+	const skip = 64
+	for i := v.memoAt; i < len(v.memo) && i <= v.memoAt+skip; i++ {
+		if v.memo[i].hash() == h {
+			v.memoAt = i + 1
+			return i
+		}
+	}
+	if len(v.memo) == 0 {
+		return -1
+	}
+	if len(v.memoIdx) == 0 {
+		for i := range v.memo {
+			v.memoIdx = append(v.memoIdx, int32(i))
+		}
+		slices.SortFunc(v.memoIdx, func(a, b int32) int { return cmp.Compare(v.memo[a].hash(), v.memo[b].hash()) })
+	}
+	j, ok := slices.BinarySearchFunc(v.memoIdx, h, func(i int32, h uint64) int { return cmp.Compare(v.memo[i].hash(), h) })
+	if !ok {
+		return -1
+	}
+	i := int(v.memoIdx[j])
+	v.memoAt = i + 1
+	return i
 }
 
 // referenceVerdict parses and looks up a reference value: whether it is
@@ -234,24 +260,38 @@ func (v *view) filterReferences(r *References, heads []attrHead, vals []keyedVal
 	return vals
 }
 
-// setRefs records what the build of u found of its reference values
-// (the next build's memo) and indexes u under the DNs they name; it
-// sorts vals. The index holds a hash of each DN: a collision only
-// rebuilds a group for nothing. Only the DNs that changed are indexed
-// again.
-func (sh *Shown) setRefs(u UUID, vals []refValue) {
+// setRefs records what the build of u found of its reference values,
+// in the order built (the next build's memo), and indexes u under the
+// DNs they name. hit tells which values of the previous memo the build
+// met again, fresh the DNs of the values it looked up afresh: only the
+// DNs of values not met again can have left u's, and only fresh ones
+// joined them. The index holds a hash of each DN: a collision only
+// rebuilds a group for nothing.
+func (sh *Shown) setRefs(u UUID, vals []refValue, hit []bool, fresh []uint64) {
 	old := sh.refMemo[u]
 	if len(vals) == 0 && len(old) == 0 {
 		return
 	}
-	var memo []refValue
-	if len(vals) > 0 {
-		memo = slices.Clone(vals)
-		slices.SortFunc(memo, compareRefValues)
-		memo = slices.Compact(memo)
+	var left []uint64
+	for i, m := range old {
+		if m.dn != 0 && (i >= len(hit) || !hit[i]) {
+			left = append(left, m.dn)
+		}
 	}
-	was, is := namedDNs(old), namedDNs(memo)
-	drop := func(h uint64) {
+	slices.Sort(left)
+	left = slices.Compact(left)
+	came := slices.Clone(fresh)
+	slices.Sort(came)
+	came = slices.Compact(came)
+	// Of those, the DNs u still names and those it named already.
+	stays, had := namedAmong(left, vals), namedAmong(came, old)
+	if sh.refs == nil {
+		sh.refs, sh.refMemo = map[uint64][]UUID{}, map[UUID][]refValue{}
+	}
+	for i, h := range left {
+		if stays[i] {
+			continue
+		}
 		gs := slices.DeleteFunc(sh.refs[h], func(g UUID) bool { return g == u })
 		if len(gs) == 0 {
 			delete(sh.refs, h)
@@ -259,38 +299,34 @@ func (sh *Shown) setRefs(u UUID, vals []refValue) {
 			sh.refs[h] = gs
 		}
 	}
-	if sh.refs == nil {
-		sh.refs, sh.refMemo = map[uint64][]UUID{}, map[UUID][]refValue{}
-	}
-	for len(was) > 0 || len(is) > 0 {
-		switch {
-		case len(is) == 0 || len(was) > 0 && was[0] < is[0]:
-			drop(was[0])
-			was = was[1:]
-		case len(was) == 0 || is[0] < was[0]:
-			sh.refs[is[0]] = append(sh.refs[is[0]], u)
-			is = is[1:]
-		default:
-			was, is = was[1:], is[1:]
+	for i, h := range came {
+		if !had[i] {
+			sh.refs[h] = append(sh.refs[h], u)
 		}
 	}
-	if len(memo) == 0 {
+	if len(vals) == 0 {
 		delete(sh.refMemo, u)
 		return
 	}
-	sh.refMemo[u] = memo
+	sh.refMemo[u] = slices.Clone(vals)
 }
 
-// namedDNs returns the hashes of the DNs vals name, sorted, once each.
-func namedDNs(vals []refValue) []uint64 {
-	out := make([]uint64, 0, len(vals))
-	for _, r := range vals {
-		if r.dn != 0 {
-			out = append(out, r.dn)
+// namedAmong reports, for each DN hash of dns (sorted, once each),
+// whether a value of vals names it.
+func namedAmong(dns []uint64, vals []refValue) []bool {
+	out := make([]bool, len(dns))
+	if len(dns) == 0 {
+		return out
+	}
+	for _, m := range vals {
+		if m.dn == 0 {
+			continue
+		}
+		if i, ok := slices.BinarySearch(dns, m.dn); ok {
+			out[i] = true
 		}
 	}
-	slices.Sort(out)
-	return slices.Compact(out)
+	return out
 }
 
 // seed returns the seed of the reference index's hashes.
