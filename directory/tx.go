@@ -419,7 +419,7 @@ func (e *Engine) valueKeyChanges(ia *index.Attribute, before, after *Entry) (del
 	if !ok {
 		return nil, nil, false
 	}
-	gone, came := valueChanges(was, is)
+	gone, came := ValueChanges(was, is)
 	id := uint64(after.ID)
 	presence := binary.BigEndian.AppendUint64(ia.PresencePrefix(), id)
 	keys := func(values [][]byte) map[string][]byte {
@@ -471,14 +471,15 @@ func (e *Engine) indexedValues(ia *index.Attribute, en *Entry) ([][]byte, bool) 
 	return values, true
 }
 
-// valueChanges returns the values of was that is lacks and those of is
-// that was lacks, compared as bytes; neither list holds a value twice. A
+// ValueChanges returns the values of was that is lacks and those of is
+// that was lacks, compared as bytes, for two states of one attribute
+// (neither list holds a value twice). A
 // modify keeps the order of the values it does not touch, so the two
 // lists are walked side by side, a value added or removed here and there
 // skipped; the values left over (and those skipped, which a reordering
 // may have moved) are then compared as sets, which are small unless the
 // order changed.
-func valueChanges(was, is [][]byte) (gone, came [][]byte) {
+func ValueChanges(was, is [][]byte) (gone, came [][]byte) {
 	var skippedWas, skippedIs [][]byte
 	i, j := 0, 0
 	for i < len(was) && j < len(is) {
