@@ -144,8 +144,9 @@
 // searches of any replica see the changes of every replica. Only the entries whose
 // state changed are rebuilt, plus those a change elsewhere renamed, moved,
 // hid or turned into glue. The resolved placement of every entry is
-// kept between rounds and patched for modifies, adds of leaves and
-// deletes of leaves (microseconds per change); a move, a name conflict,
+// kept between rounds and patched for modifies, adds of leaves,
+// deletes of leaves and entries added and deleted in one round
+// (microseconds per change); a move, a name conflict,
 // an orphan's parent arriving or a purge resolves the whole State again
 // (about 20 ms per 10,000 entries). An entry a local write touched
 // after the materialisation started is left for the next round, so a
