@@ -3,6 +3,7 @@ package directory
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -352,6 +353,32 @@ func (e *Engine) putEntry(tx *Tx, before, after *Entry) error {
 		if only = e.changedIndexes(e.indexes, before, after); len(only) == 0 {
 			return nil
 		}
+		// An index of the values themselves follows the values that
+		// changed: a group losing one member of 100,000 normalises one
+		// DN, not 200,000.
+		for ia := range only {
+			del, set, ok := e.valueKeyChanges(ia, before, after)
+			if !ok {
+				continue
+			}
+			delete(only, ia)
+			for _, k := range del {
+				if err := txn.Delete(k); err != nil {
+					return err
+				}
+				tx.listChanged(string(k))
+			}
+			for _, k := range set {
+				tx.bytes += int64(len(k))
+				if err := txn.Set(k, nil); err != nil {
+					return err
+				}
+				tx.listChanged(string(k))
+			}
+		}
+		if len(only) == 0 {
+			return nil
+		}
 	}
 	oldKeys, newKeys := e.indexKeysOf(e.indexes, before, only), e.indexKeysOf(e.indexes, after, only)
 	for k := range oldKeys {
@@ -372,6 +399,129 @@ func (e *Engine) putEntry(tx *Tx, before, after *Entry) error {
 		}
 	}
 	return nil
+}
+
+// valueKeyChanges returns the keys of index ia to delete and to add when
+// an entry goes from before to after (one ID), computed from the values
+// that differ alone, when that gives the same result as comparing every
+// key: ia holds presence and equality keys only (not objectClass's,
+// whose superclasses share keys), and at most one attribute (one name
+// with its options) feeds it in each state. Then a value that stays
+// keeps its key, and a value that went takes its key with it, since an
+// attribute holds no two values equal under its equality rule (writes
+// refuse them, the merge keeps one).
+func (e *Engine) valueKeyChanges(ia *index.Attribute, before, after *Entry) (del, set [][]byte, ok bool) {
+	if ia.Kinds&^(index.Presence|index.Equality) != 0 || ia.Name() == "objectclass" {
+		return nil, nil, false
+	}
+	was, ok := e.indexedValues(ia, before)
+	if !ok {
+		return nil, nil, false
+	}
+	is, ok := e.indexedValues(ia, after)
+	if !ok {
+		return nil, nil, false
+	}
+	gone, came := ValueChanges(was, is)
+	id := uint64(after.ID)
+	presence := binary.BigEndian.AppendUint64(ia.PresencePrefix(), id)
+	keys := func(values [][]byte) map[string][]byte {
+		out := map[string][]byte{}
+		for _, k := range ia.Keys(nil, values, id) {
+			if !bytes.Equal(k, presence) {
+				out[string(k)] = k
+			}
+		}
+		return out
+	}
+	goneKeys, cameKeys := keys(gone), keys(came)
+	for s, k := range goneKeys {
+		if _, kept := cameKeys[s]; !kept {
+			del = append(del, k)
+		}
+	}
+	for s, k := range cameKeys {
+		if _, had := goneKeys[s]; !had {
+			set = append(set, k)
+		}
+	}
+	if ia.Kinds&index.Presence != 0 {
+		switch {
+		case len(was) > 0 && len(is) == 0:
+			del = append(del, presence)
+		case len(was) == 0 && len(is) > 0:
+			set = append(set, presence)
+		}
+	}
+	return del, set, true
+}
+
+// indexedValues returns the values of en's attribute that feeds ia, and
+// false if more than one does.
+func (e *Engine) indexedValues(ia *index.Attribute, en *Entry) ([][]byte, bool) {
+	var values [][]byte
+	found := false
+	for _, a := range en.Attrs {
+		at, ok := e.schema.Attribute(baseName(a.Name))
+		if !ok || e.indexes.Lookup(at) != ia {
+			continue
+		}
+		if found {
+			return nil, false
+		}
+		values, found = a.Values, true
+	}
+	return values, true
+}
+
+// ValueChanges returns the values of was that is lacks and those of is
+// that was lacks, compared as bytes, for two states of one attribute
+// (neither list holds a value twice). A
+// modify keeps the order of the values it does not touch, so the two
+// lists are walked side by side, a value added or removed here and there
+// skipped; the values left over (and those skipped, which a reordering
+// may have moved) are then compared as sets, which are small unless the
+// order changed.
+func ValueChanges(was, is [][]byte) (gone, came [][]byte) {
+	var skippedWas, skippedIs [][]byte
+	i, j := 0, 0
+	for i < len(was) && j < len(is) {
+		switch {
+		case bytes.Equal(was[i], is[j]):
+			i, j = i+1, j+1
+		case i+1 < len(was) && bytes.Equal(was[i+1], is[j]):
+			skippedWas = append(skippedWas, was[i])
+			i++
+		case j+1 < len(is) && bytes.Equal(was[i], is[j+1]):
+			skippedIs = append(skippedIs, is[j])
+			j++
+		default:
+			skippedWas, skippedIs = append(skippedWas, was[i]), append(skippedIs, is[j])
+			i, j = i+1, j+1
+		}
+	}
+	skippedWas, skippedIs = append(skippedWas, was[i:]...), append(skippedIs, is[j:]...)
+	// A value matched above is in both lists, and no other value equals
+	// it; a skipped one is in the other list only among its skipped ones.
+	in := func(set [][]byte) map[string]bool {
+		m := make(map[string]bool, len(set))
+		for _, v := range set {
+			m[string(v)] = true
+		}
+		return m
+	}
+	inWas, inIs := in(skippedWas), in(skippedIs)
+	for _, v := range skippedWas {
+		if !inIs[string(v)] {
+			gone = append(gone, v)
+		}
+	}
+	for _, v := range skippedIs {
+		if !inWas[string(v)] {
+			came = append(came, v)
+		}
+	}
+	return gone, came
 }
 
 // listChanged notes that index key k was added or deleted: the posting

@@ -118,10 +118,14 @@
 // needs the same memberof configuration on every replica (a replica with
 // another placeholder, or without the overlay, materialises other
 // groups, and its digest differs). Cost: a group is rebuilt when it
-// changes or an entry its values name appears, goes or is renamed, each
-// value parsed and looked up (about 1.5 µs of CPU per value: 15 ms for a
-// 10,000-member group, BenchmarkReferenceRuleGroup); the Shown keeps,
-// per visible group, an 8-byte hash of each DN its values name.
+// changes or an entry its values name appears, goes or is renamed. Its
+// first build parses and looks up each value (about 1.5 µs of CPU per
+// value: 15 ms for a 10,000-member group, BenchmarkReferenceRuleGroup);
+// later builds take each verdict again from the previous build, and
+// parse only new values and those naming a DN that round's changes
+// showed, hid or renamed (BenchmarkRound). The Shown keeps, per value of
+// a visible group, 16 bytes: hashes of the value and of the DN it names,
+// and the verdict.
 //
 // Remote changes: a Peer pulls batches from a supplier (below); each
 // batch is stored in the change log in one transaction (the vector advances
@@ -141,8 +145,9 @@
 // searches of any replica see the changes of every replica. Only the entries whose
 // state changed are rebuilt, plus those a change elsewhere renamed, moved,
 // hid or turned into glue. The resolved placement of every entry is
-// kept between rounds and patched for modifies, adds of leaves and
-// deletes of leaves (microseconds per change); a move, a name conflict,
+// kept between rounds and patched for modifies, adds of leaves,
+// deletes of leaves and entries added and deleted in one round
+// (microseconds per change); a move, a name conflict,
 // an orphan's parent arriving or a purge resolves the whole State again
 // (about 20 ms per 10,000 entries). An entry a local write touched
 // after the materialisation started is left for the next round, so a

@@ -369,14 +369,15 @@ func diff(before, after *directory.Entry) []directory.Mod {
 		}
 		delete(had, a.Name)
 		old := before.Attrs[i].Values
-		if del := minus(old, a.Values); len(del) > 0 {
+		del, add := directory.ValueChanges(old, a.Values)
+		if len(del) > 0 {
 			if len(del) == len(old) {
 				mods = append(mods, directory.Mod{Op: change.ModReplace, Attr: a})
 				continue
 			}
 			mods = append(mods, directory.Mod{Op: change.ModDelete, Attr: directory.Attr{Name: a.Name, Values: del}})
 		}
-		if add := minus(a.Values, old); len(add) > 0 {
+		if len(add) > 0 {
 			mods = append(mods, directory.Mod{Op: change.ModAdd, Attr: directory.Attr{Name: a.Name, Values: add}})
 		}
 	}
@@ -386,34 +387,6 @@ func diff(before, after *directory.Entry) []directory.Mod {
 		}
 	}
 	return mods
-}
-
-// minus returns the values of a not in b.
-func minus(a, b [][]byte) [][]byte {
-	if len(b) <= 8 {
-		var out [][]byte
-	next:
-		for _, v := range a {
-			for _, w := range b {
-				if string(v) == string(w) {
-					continue next
-				}
-			}
-			out = append(out, v)
-		}
-		return out
-	}
-	in := make(map[string]struct{}, len(b))
-	for _, w := range b {
-		in[string(w)] = struct{}{}
-	}
-	var out [][]byte
-	for _, v := range a {
-		if _, ok := in[string(v)]; !ok {
-			out = append(out, v)
-		}
-	}
-	return out
 }
 
 // AttrsOf is the attributes of en as an add's Op carries them.

@@ -106,12 +106,28 @@ type view struct {
 	waiting   map[UUID]bool     // unknown parents of placed entries
 
 	// scratch space for attrs
-	heads []attrHead
-	vals  []keyedValue
-	rank  []int
-	// the DNs the reference values of the entry last built name
-	refKeys []string
+	heads   []attrHead
+	vals    []keyedValue
+	rank    []int
 	refOffs []int
+	// Following references (see References), for the entry being built:
+	// what its previous build found of each reference value (memo, in
+	// the order built; memoAt: where the next value is looked for first,
+	// memoIdx: memo's indexes by hash once a value was not there,
+	// memoHit: the values met again), the DNs this round's changes may
+	// have shown or hidden (affected; nil until followReferences knows
+	// them), and what this build finds (refVals; fresh: the DNs of the
+	// values looked up afresh; memoUsed if a verdict came from memo).
+	refSeed  maphash.Seed
+	seeded   bool
+	memo     []refValue
+	memoAt   int
+	memoIdx  []int32
+	memoHit  []bool
+	affected map[uint64]bool
+	refVals  []refValue
+	fresh    []uint64
+	memoUsed bool
 }
 
 // A viewMark is what the view saw of one entry: how many placements it
@@ -270,12 +286,12 @@ func (s *State) resolve() *view {
 
 // patch brings v up to date with the changes of the listed entries, if
 // they are only adds of new leaves under live entries, deletes of live
-// leaves and changes that do not place (modifies): none names a
-// contested name, revives an entry, moves one or completes a waiting
-// one. It reports whether it could; when it could not, v is left half
+// leaves, new entries already deleted, and changes that do not place
+// (modifies): none names a contested name, revives an entry, moves one
+// or completes a waiting one. It reports whether it could; when it could not, v is left half
 // patched and must be resolved again.
 func (v *view) patch(changed map[UUID]struct{}) bool {
-	var adds, dels []UUID
+	var adds, dels, dead []UUID
 	for u := range changed {
 		e := v.s.entries[u]
 		m, placed := v.marks[u]
@@ -285,8 +301,12 @@ func (v *view) patch(changed map[UUID]struct{}) bool {
 				return false
 			}
 		case !placed:
-			if len(e.places) > 0 {
+			switch {
+			case len(e.places) == 0:
+			case e.live():
 				adds = append(adds, u)
+			default:
+				dead = append(dead, u) // added and deleted since
 			}
 		case len(e.places) != m.places:
 			return false // moved
@@ -320,6 +340,18 @@ func (v *view) patch(changed map[UUID]struct{}) bool {
 		v.names[k] = u
 		v.children[p.parent]++
 		v.marks[u] = viewMark{places: 1, live: true}
+	}
+	// An entry added and deleted since the last round (both pulled in
+	// one batch) is placed but not visible, like a tombstone: nothing
+	// changes for the others unless an entry waits for it as a parent.
+	for _, u := range dead {
+		e := v.s.entries[u]
+		p := &e.places[0]
+		if _, parentPlaced := v.at[p.parent]; len(e.places) != 1 || v.waiting[u] || !parentPlaced && !p.parent.IsRoot() {
+			return false
+		}
+		v.at[u] = p
+		v.marks[u] = viewMark{places: 1, live: false}
 	}
 	for _, u := range dels {
 		p := v.at[u]
@@ -424,7 +456,7 @@ func (s *State) MaterializeAll(yield func(*Entry) bool) *Shown {
 	sh := NewShown()
 	sh.view, sh.viewOf, sh.viewGen = v, s, s.layoutGen
 	for _, u := range v.order() {
-		row, _ := sh.build(v, u)
+		row, _, _ := sh.build(v, u)
 		if !yield(&row.e) {
 			break
 		}
@@ -512,7 +544,7 @@ func (v *view) entries() []Entry {
 func (v *view) entry(u UUID) Entry {
 	e := v.s.entries[u]
 	p := v.at[u]
-	v.refKeys = v.refKeys[:0]
+	v.refVals, v.memoUsed = v.refVals[:0], false
 	out := Entry{UUID: u, Parent: p.parent, DN: v.dn(u), Glue: !e.live()}
 	if v.loser[u] {
 		out.ConflictDN = v.wantedDN(u)
@@ -784,7 +816,24 @@ func appendCanonical(buf []byte, e *Entry) []byte {
 // fingerprint is the SHA-256 of one entry's canonical form.
 func fingerprint(e *Entry) [32]byte {
 	var buf [512]byte
-	return sha256.Sum256(appendCanonical(buf[:0], e))
+	b := buf[:0]
+	if n := canonicalSize(e); n > len(buf) {
+		b = make([]byte, 0, n) // a large group's: grown once, not by doubling
+	}
+	return sha256.Sum256(appendCanonical(b, e))
+}
+
+// canonicalSize is at least the length of e's canonical form.
+func canonicalSize(e *Entry) int {
+	const uvarint = binary.MaxVarintLen64
+	n := len(e.UUID) + uvarint + len(e.DN) + 1 + uvarint
+	for _, a := range e.Attrs {
+		n += 2*uvarint + len(a.Name)
+		for _, v := range a.Values {
+			n += uvarint + len(v)
+		}
+	}
+	return n
 }
 
 // A digestSum is the running sum of a set of fingerprints and its size.
@@ -844,7 +893,7 @@ type Shown struct {
 	// DN, the visible entries whose reference values name it, and the
 	// hashes each entry's values name.
 	refs      map[uint64][]UUID
-	refHashes map[UUID][]uint64
+	refMemo   map[UUID][]refValue
 	refSeed   maphash.Seed
 	refSeeded bool
 }
@@ -889,7 +938,7 @@ func (sh *Shown) Digest() [32]byte { return sh.sum.sum() }
 
 func (sh *Shown) set(u UUID, e *shownEntry) {
 	if old := sh.entries[u]; old != nil {
-		sh.forget(u, old)
+		sh.unset(old)
 	}
 	sh.entries[u] = e
 	sh.sum.add(&e.fp, 1)
@@ -900,20 +949,33 @@ func (sh *Shown) set(u UUID, e *shownEntry) {
 
 func (sh *Shown) forget(u UUID, old *shownEntry) {
 	delete(sh.entries, u)
-	sh.setRefs(u, nil)
+	sh.setRefs(u, nil, nil, nil)
+	sh.unset(old)
+}
+
+// unset takes what old counted out of the digest and conflicts.
+func (sh *Shown) unset(old *shownEntry) {
 	sh.sum.add(&old.fp, -1)
 	if old.glue || old.conflictDN != "" {
 		sh.conflicts--
 	}
 }
 
-// build materialises visible entry u and records it in sh.
-func (sh *Shown) build(v *view, u UUID) (depthEntry, *[32]byte) {
+// build materialises visible entry u and records it in sh. It reports
+// whether a verdict of the reference rule came from u's previous build.
+func (sh *Shown) build(v *view, u UUID) (depthEntry, *[32]byte, bool) {
+	v.refSeed, v.seeded = sh.seed(), true
+	old := sh.refMemo[u]
+	v.memo, v.memoAt, v.memoIdx = old, 0, v.memoIdx[:0]
+	v.memoHit = slices.Grow(v.memoHit[:0], len(old))[:len(old)]
+	clear(v.memoHit)
+	v.fresh = v.fresh[:0]
 	out := v.entry(u)
+	v.memo = nil
 	se := &shownEntry{place: shownPlaceOf(v.at[u]), loser: v.loser[u], glue: out.Glue, dn: out.DN, conflictDN: out.ConflictDN, fp: fingerprint(&out)}
 	sh.set(u, se)
-	sh.setRefs(u, v.refKeys)
-	return depthEntry{v.depth(u), out}, &se.fp
+	sh.setRefs(u, v.refVals, v.memoHit, v.fresh)
+	return depthEntry{v.depth(u), out}, &se.fp, v.memoUsed
 }
 
 // A builder collects the entries one materialisation rebuilds: those its
@@ -927,16 +989,19 @@ type builder struct {
 	built []builtEntry
 }
 
-// A builtEntry is what following references needs of a rebuilt entry.
+// A builtEntry is what following references needs of a rebuilt entry;
+// memo: whether a verdict of the reference rule came from its previous
+// build.
 type builtEntry struct {
 	u    UUID
 	dn   string
 	glue bool
+	memo bool
 }
 
 func (b *builder) build(u UUID) {
-	row, fp := b.sh.build(b.v, u)
-	b.built = append(b.built, builtEntry{u, row.e.DN, row.e.Glue})
+	row, fp, memo := b.sh.build(b.v, u)
+	b.built = append(b.built, builtEntry{u, row.e.DN, row.e.Glue, memo})
 	if b.keep == nil || b.keep(&row.e, fp) {
 		b.rows = append(b.rows, row)
 	}

@@ -1,6 +1,7 @@
 package merge
 
 import (
+	"cmp"
 	"hash/maphash"
 	"slices"
 	"strings"
@@ -132,23 +133,103 @@ func (v *view) showsLive(key string, offs []int) bool {
 	return false
 }
 
+// A refValue is what building an entry found of one of its reference
+// values: the hash of the value's text with, in its lowest bit, whether
+// the value is shown, and the hash of the normalised DN it names (0: it
+// names none). 16 bytes a value.
+type refValue struct {
+	value uint64
+	dn    uint64
+}
+
+func (m refValue) hash() uint64 { return m.value &^ 1 }
+func (m refValue) shown() bool  { return m.value&1 == 1 }
+
 // shownReference reports whether the reference value is shown, and
-// records the DN it names for the Shown's reference index. placeholder
-// is the normalised placeholder DN.
+// records what it found in v.refVals. placeholder is the normalised
+// placeholder DN.
+//
+// Parsing and looking up a DN is most of a group's build (a group of
+// 100,000 members takes ~150 ms), and a group is rebuilt whenever it
+// changes: a verdict of the entry's previous build is taken again unless
+// this round's changes may have shown or hidden the DN the value names
+// (v.affected, known to followReferences, which rebuilds every group
+// naming such a DN). Values are told apart by a 64-bit hash of their
+// text.
 func (v *view) shownReference(r *References, placeholder, value string) bool {
+	var h uint64
+	if v.seeded {
+		h = maphash.String(v.refSeed, value) &^ 1
+		if i := v.memoFind(h); i >= 0 {
+			v.memoHit[i] = true
+			if m := v.memo[i]; m.dn == 0 || !v.affected[m.dn] {
+				v.memoUsed = true
+				v.refVals = append(v.refVals, m)
+				return m.shown()
+			}
+		}
+	}
+	shown, key, named := v.referenceVerdict(r, placeholder, value)
+	if v.seeded {
+		var dn uint64
+		if named {
+			dn = maphash.String(v.refSeed, key)
+			v.fresh = append(v.fresh, dn)
+		}
+		if shown {
+			h |= 1
+		}
+		v.refVals = append(v.refVals, refValue{h, dn})
+	}
+	return shown
+}
+
+// memoFind returns the index in v.memo of the value with hash h, or -1.
+// A build meets the values in the order the previous one did, less
+// those removed and plus those added since: the value is looked for
+// where the last one was found, a few further (removed values), and
+// only then by an index of memo by hash (made once per build).
+func (v *view) memoFind(h uint64) int {
+	const skip = 64
+	for i := v.memoAt; i < len(v.memo) && i <= v.memoAt+skip; i++ {
+		if v.memo[i].hash() == h {
+			v.memoAt = i + 1
+			return i
+		}
+	}
+	if len(v.memo) == 0 {
+		return -1
+	}
+	if len(v.memoIdx) == 0 {
+		for i := range v.memo {
+			v.memoIdx = append(v.memoIdx, int32(i))
+		}
+		slices.SortFunc(v.memoIdx, func(a, b int32) int { return cmp.Compare(v.memo[a].hash(), v.memo[b].hash()) })
+	}
+	j, ok := slices.BinarySearchFunc(v.memoIdx, h, func(i int32, h uint64) int { return cmp.Compare(v.memo[i].hash(), h) })
+	if !ok {
+		return -1
+	}
+	i := int(v.memoIdx[j])
+	v.memoAt = i + 1
+	return i
+}
+
+// referenceVerdict parses and looks up a reference value: whether it is
+// shown, and the normalised DN it names, if it names one.
+func (v *view) referenceVerdict(r *References, placeholder, value string) (shown bool, key string, named bool) {
 	key, offs, ok := v.s.referenceDN(value, v.refOffs[:0])
 	v.refOffs = offs
 	if !ok {
-		return value == r.Placeholder
+		return value == r.Placeholder, "", false
 	}
-	v.refKeys = append(v.refKeys, key)
 	if len(offs) == 0 {
-		return r.Placeholder == "" // the root DSE is no entry
+		return r.Placeholder == "", key, true // the root DSE is no entry
 	}
 	if key == placeholder {
-		return true
+		return true, key, true
 	}
-	return v.showsLive(key, offs)
+	return v.showsLive(key, offs), key, true
 }
 
 // filterReferences applies the rule to an entry's values being built by
@@ -179,23 +260,38 @@ func (v *view) filterReferences(r *References, heads []attrHead, vals []keyedVal
 	return vals
 }
 
-// setRefs records which DNs the group u's reference values name; it
-// sorts keys. The index holds a hash of each DN: a collision only
+// setRefs records what the build of u found of its reference values,
+// in the order built (the next build's memo), and indexes u under the
+// DNs they name. hit tells which values of the previous memo the build
+// met again, fresh the DNs of the values it looked up afresh: only the
+// DNs of values not met again can have left u's, and only fresh ones
+// joined them. The index holds a hash of each DN: a collision only
 // rebuilds a group for nothing.
-func (sh *Shown) setRefs(u UUID, keys []string) {
-	if len(keys) == 0 && len(sh.refHashes[u]) == 0 {
+func (sh *Shown) setRefs(u UUID, vals []refValue, hit []bool, fresh []uint64) {
+	old := sh.refMemo[u]
+	if len(vals) == 0 && len(old) == 0 {
 		return
 	}
-	hashes := make([]uint64, 0, len(keys))
-	for _, k := range keys {
-		hashes = append(hashes, sh.refHash(k))
+	var left []uint64
+	for i, m := range old {
+		if m.dn != 0 && (i >= len(hit) || !hit[i]) {
+			left = append(left, m.dn)
+		}
 	}
-	slices.Sort(hashes)
-	hashes = slices.Compact(hashes)
-	if slices.Equal(hashes, sh.refHashes[u]) {
-		return
+	slices.Sort(left)
+	left = slices.Compact(left)
+	came := slices.Clone(fresh)
+	slices.Sort(came)
+	came = slices.Compact(came)
+	// Of those, the DNs u still names and those it named already.
+	stays, had := namedAmong(left, vals), namedAmong(came, old)
+	if sh.refs == nil {
+		sh.refs, sh.refMemo = map[uint64][]UUID{}, map[UUID][]refValue{}
 	}
-	for _, h := range sh.refHashes[u] {
+	for i, h := range left {
+		if stays[i] {
+			continue
+		}
 		gs := slices.DeleteFunc(sh.refs[h], func(g UUID) bool { return g == u })
 		if len(gs) == 0 {
 			delete(sh.refs, h)
@@ -203,26 +299,46 @@ func (sh *Shown) setRefs(u UUID, keys []string) {
 			sh.refs[h] = gs
 		}
 	}
-	if len(hashes) == 0 {
-		delete(sh.refHashes, u)
+	for i, h := range came {
+		if !had[i] {
+			sh.refs[h] = append(sh.refs[h], u)
+		}
+	}
+	if len(vals) == 0 {
+		delete(sh.refMemo, u)
 		return
 	}
-	if sh.refs == nil {
-		sh.refs, sh.refHashes = map[uint64][]UUID{}, map[UUID][]uint64{}
-	}
-	sh.refHashes[u] = slices.Clip(hashes)
-	for _, h := range hashes {
-		sh.refs[h] = append(sh.refs[h], u)
-	}
+	sh.refMemo[u] = slices.Clone(vals)
 }
 
-// refHash hashes a normalised DN for the reference index.
-func (sh *Shown) refHash(key string) uint64 {
+// namedAmong reports, for each DN hash of dns (sorted, once each),
+// whether a value of vals names it.
+func namedAmong(dns []uint64, vals []refValue) []bool {
+	out := make([]bool, len(dns))
+	if len(dns) == 0 {
+		return out
+	}
+	for _, m := range vals {
+		if m.dn == 0 {
+			continue
+		}
+		if i, ok := slices.BinarySearch(dns, m.dn); ok {
+			out[i] = true
+		}
+	}
+	return out
+}
+
+// seed returns the seed of the reference index's hashes.
+func (sh *Shown) seed() maphash.Seed {
 	if !sh.refSeeded {
 		sh.refSeed, sh.refSeeded = maphash.MakeSeed(), true
 	}
-	return maphash.String(sh.refSeed, key)
+	return sh.refSeed
 }
+
+// refHash hashes a normalised DN for the reference index.
+func (sh *Shown) refHash(key string) uint64 { return maphash.String(sh.seed(), key) }
 
 // followReferences rebuilds (into b) the visible groups that name an
 // entry whose DN, liveness or visibility this round changed: what they
@@ -243,8 +359,12 @@ func (s *State) followReferences(b *builder, prev map[UUID]*shownEntry, gone []U
 		}
 	}
 	built := make(map[UUID]bool, len(b.built))
+	memoized := map[UUID]bool{}
 	for _, e := range b.built {
 		built[e.u] = true
+		if e.memo {
+			memoized[e.u] = true
+		}
 		old := prev[e.u]
 		if old == nil || old.dn != e.dn || old.glue != e.glue {
 			add(e.dn)
@@ -258,16 +378,31 @@ func (s *State) followReferences(b *builder, prev map[UUID]*shownEntry, gone []U
 			add(old.dn)
 		}
 	}
+	// A group built this round with verdicts of its previous build is
+	// built again if it names an affected DN: those verdicts may be
+	// stale. Every other verdict of the previous builds still holds.
+	affected := make(map[uint64]bool, len(keys))
 	var groups []UUID
+	again := map[UUID]bool{}
 	for _, k := range keys {
-		for _, g := range sh.refs[sh.refHash(k)] {
-			if !built[g] && v.visible[g] {
+		h := sh.refHash(k)
+		affected[h] = true
+		for _, g := range sh.refs[h] {
+			if v.visible[g] && (!built[g] || memoized[g] && !again[g]) {
+				if built[g] {
+					again[g] = true
+				}
 				built[g] = true
 				groups = append(groups, g)
 			}
 		}
 	}
+	if len(again) > 0 {
+		b.rows = slices.DeleteFunc(b.rows, func(r depthEntry) bool { return again[r.e.UUID] })
+	}
+	v.affected = affected
 	for _, g := range groups {
 		b.build(g)
 	}
+	v.affected = nil
 }

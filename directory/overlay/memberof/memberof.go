@@ -61,7 +61,7 @@ func (o *Overlay) OnChange(ctx context.Context, tx *directory.Tx, ch *directory.
 	switch ch.Kind {
 	case change.Delete:
 		for _, gone := range append([]*directory.Entry{ch.Before}, ch.Removed...) {
-			if err := o.dropFromGroups(tx, gone.NDN); err != nil {
+			if err := o.dropFromGroups(tx, gone.DN, gone.NDN); err != nil {
 				return err
 			}
 		}
@@ -149,10 +149,11 @@ func normalize(r directory.Reader, dn string) (string, bool) {
 	return n, err == nil
 }
 
-// dropFromGroups removes a deleted entry from every group naming it.
-func (o *Overlay) dropFromGroups(tx *directory.Tx, ndn string) error {
+// dropFromGroups removes a deleted entry (dn, normalised ndn) from every
+// group naming it.
+func (o *Overlay) dropFromGroups(tx *directory.Tx, dn, ndn string) error {
 	return o.eachGroupNaming(tx, ndn, func(g *directory.Entry, attr string) bool {
-		replaceDN(tx, g, attr, ndn, nil)
+		replaceDN(tx, g, attr, dn, ndn, nil)
 		if len(g.Get(attr)) == 0 {
 			g.Set(attr, [][]byte{[]byte(o.cfg.Placeholder)})
 		}
@@ -163,7 +164,7 @@ func (o *Overlay) dropFromGroups(tx *directory.Tx, ndn string) error {
 // renameInGroups makes groups naming r.OldNDN name r.NewDN instead.
 func (o *Overlay) renameInGroups(tx *directory.Tx, r directory.Rename) error {
 	return o.eachGroupNaming(tx, r.OldNDN, func(g *directory.Entry, attr string) bool {
-		return replaceDN(tx, g, attr, r.OldNDN, []byte(r.NewDN))
+		return replaceDN(tx, g, attr, r.OldDN, r.OldNDN, []byte(r.NewDN))
 	})
 }
 
@@ -195,9 +196,26 @@ func (o *Overlay) eachGroupNaming(tx *directory.Tx, ndn string, fn func(g *direc
 }
 
 // replaceDN replaces (or with repl nil, removes) the values of attr whose
-// DN normalises to ndn. It reports whether anything changed.
-func replaceDN(r directory.Reader, en *directory.Entry, attr, ndn string, repl []byte) bool {
+// DN normalises to ndn, the normal form of dn. It reports whether
+// anything changed.
+func replaceDN(r directory.Reader, en *directory.Entry, attr, dn, ndn string, repl []byte) bool {
 	vals := en.Get(attr)
+	// member holds no two values equal as DNs (writes refuse them), so a
+	// value spelt as dn is the only one naming it: found without
+	// normalising every value of a large group (~1 us each). A
+	// uniqueMember may name one DN with several UIDs.
+	if dn != "" && strings.EqualFold(attr, "member") {
+		if i := slices.IndexFunc(vals, func(v []byte) bool { return string(v) == dn }); i >= 0 {
+			out := slices.Clone(vals)
+			if repl != nil {
+				out[i] = repl
+			} else {
+				out = slices.Delete(out, i, i+1)
+			}
+			en.Set(attr, out)
+			return true
+		}
+	}
 	out := make([][]byte, 0, len(vals))
 	changed := false
 	for _, v := range vals {

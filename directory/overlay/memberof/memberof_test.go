@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sort"
+	"strconv"
 	"testing"
 
 	"github.com/switchboard-ldap/switchboard/change"
@@ -243,5 +244,57 @@ func TestSubtreeDeleteAndAssertion(t *testing.T) {
 	f.expect(admins, "member", "")
 	if f.e.EntryCount() != 3 {
 		t.Errorf("EntryCount = %d, want 3", f.e.EntryCount())
+	}
+}
+
+// TestReferentialIntegritySpelling: a deleted or renamed member leaves
+// its groups whether a group spells its DN as the entry does or
+// otherwise (another case, spaces, a uniqueMember with a UID).
+func TestReferentialIntegritySpelling(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	const annOther = "UID=Ann, ou=People,dc=example,dc=com"
+	f.add(admins, "objectClass", "groupOfNames", "cn", "admins", "member", annOther, "member", bob, "member", cat)
+	f.add("cn=vpn,ou=groups,dc=example,dc=com", "objectClass", "groupOfUniqueNames", "cn", "vpn",
+		"uniqueMember", bob+"#'01'B", "uniqueMember", bob, "uniqueMember", cat)
+	for _, dn := range []string{ann, bob} {
+		if err := errOf(f.e.Delete(ctx, dn, directory.WriteOptions{})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.expect(admins, "member", cat)
+	f.expect("cn=vpn,ou=groups,dc=example,dc=com", "uniqueMember", cat)
+	if err := errOf(f.e.ModifyDN(ctx, cat, "uid=kit", true, nil, directory.WriteOptions{})); err != nil {
+		t.Fatal(err)
+	}
+	f.expect(admins, "member", "uid=kit,ou=people,dc=example,dc=com")
+}
+
+// TestReplaceDNCost: taking a member spelt as its entry's DN out of a
+// group of 10,000 normalises no DN (it allocated for every value).
+func TestReplaceDNCost(t *testing.T) {
+	f := setup(t)
+	var vals [][]byte
+	for i := range 10000 {
+		vals = append(vals, []byte("uid=m"+strconv.Itoa(i)+",ou=people,dc=example,dc=com"))
+	}
+	g := &directory.Entry{DN: admins, Attrs: []directory.Attr{{Name: "member", Values: vals}}}
+	const dn = "uid=m5000,ou=people,dc=example,dc=com"
+	err := f.e.View(func(v *directory.View) error {
+		ndn, _ := normalize(v, dn)
+		allocs := testing.AllocsPerRun(5, func() {
+			en := g.Clone()
+			if !replaceDN(v, en, "member", dn, ndn, nil) || len(en.Get("member")) != 9999 {
+				t.Fatal("the member was not removed")
+			}
+		})
+		clone := testing.AllocsPerRun(5, func() { g.Clone() })
+		if allocs-clone > 10 {
+			t.Errorf("removing one member of 10,000 took %v allocations besides the clone, want a few", allocs-clone)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
