@@ -370,12 +370,7 @@ func TestSyncreplConsumerOfSwitchboard(t *testing.T) {
 	b := startServer(t, "", "--config", cfg)
 	bc := dialRoot(t, b)
 	addBase(t, bc)
-	ou := goldap.NewAddRequest(local, nil)
-	ou.Attribute("objectClass", []string{"organizationalUnit"})
-	ou.Attribute("ou", []string{"partner"})
-	if err := bc.Add(ou); err != nil {
-		t.Fatal(err)
-	}
+	addOU(t, bc, local)
 	waitStatus(t, b, time.Minute, "copied the people", func(st replication.SyncreplStatus) bool { return st.Entries == 21 })
 
 	// The replicated changes reach B's own change feed: a sync search on

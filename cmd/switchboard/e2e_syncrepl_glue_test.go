@@ -123,12 +123,7 @@ func TestSyncreplConsumerScopeOneKeepsBase(t *testing.T) {
 	b := startServer(t, "", "--config", cfg)
 	bc := dialRoot(t, b)
 	addBase(t, bc)
-	ou := goldap.NewAddRequest(local, nil)
-	ou.Attribute("objectClass", []string{"organizationalUnit"})
-	ou.Attribute("ou", []string{"partner"})
-	if err := bc.Add(ou); err != nil {
-		t.Fatal(err)
-	}
+	addOU(t, bc, local)
 	waitStatus(t, b, time.Minute, "copied the people", func(st replication.SyncreplStatus) bool { return st.Entries == 3 })
 
 	// Another filter: the stored cookie no longer applies, full refresh.
