@@ -124,10 +124,13 @@ func openEngineReplImpl(cfg *Config, log *slog.Logger, dir string, noSync, bulk,
 		}
 	}
 	if rep != nil {
+		stop := func() {}
 		if !bulk {
-			setOpenMemoryLimit(cfg, eng)
+			stop = setOpenMemoryLimit(cfg, eng)
 		}
-		if err := rep.Open(eng); err != nil {
+		err := rep.Open(eng)
+		stop()
+		if err != nil {
 			eng.Close()
 			return nil, nil, nil, err
 		}
