@@ -894,7 +894,8 @@ func (r *Replicator) storedEntry(u UUID, en *directory.Entry) Entry {
 }
 
 // canonicalize sorts attributes by lower-case name and values by
-// equality key, as Materialize orders them.
+// equality key, as Materialize orders them, for a fingerprint: the values
+// of an attribute with merge.LargeAttr values or more stay as they are.
 func canonicalize(s Schema, attrs []Attribute) {
 	// Names lowered once (a stored entry's attributes are usually in
 	// order already: then nothing moves).
@@ -912,8 +913,8 @@ func canonicalize(s Schema, attrs []Attribute) {
 	}
 	var keyed []keyedString
 	for _, a := range attrs {
-		if len(a.Values) < 2 {
-			continue
+		if len(a.Values) < 2 || len(a.Values) >= merge.LargeAttr {
+			continue // a large attribute's fingerprint is order-free
 		}
 		// Each value's key once: a comparison sort would normalise every
 		// value ~2 log n times (a group of 100k members, 3.4M DNs).

@@ -759,6 +759,11 @@ func (s *State) Conflicts() []Conflict {
 }
 
 // digestMagic starts the digested stream and names its version.
+//
+// The large attributes' sum came later than v2 and kept its name: entries
+// without one digest as before (the stores of testdata/stores still
+// report the digests their binaries recorded); a binary from before it
+// digests an entry holding one differently.
 const digestMagic = "switchboard-digest-v2\x00"
 
 // Digest returns a digest of Materialize(s): two replicas that applied
@@ -775,9 +780,15 @@ const digestMagic = "switchboard-digest-v2\x00"
 //	per attribute, in Materialize order (lower-case name):
 //	  name    str, lower case
 //	  nvalues uvarint
-//	  values  str each, in Materialize order
+//	  values  str each, in Materialize order; with LargeAttr values or
+//	          more, the sum modulo 2^256 of each value's SHA-256 (of its
+//	          str) read as a 256-bit big-endian number instead
 //
-// where str is a uvarint length followed by that many bytes. The digest
+// where str is a uvarint length followed by that many bytes. A large
+// attribute's part does not depend on the order of its values, so a
+// stored group of 100,000 members is fingerprinted without putting its
+// values in Materialize order (ordering needs each value's equality key:
+// for a DN, a parse and a normalisation). The digest
 // is the SHA-256 of digestMagic, the number of entries (8 bytes,
 // big-endian) and the sum of the fingerprints read as 256-bit big-endian
 // numbers, modulo 2^256. A sum does not depend on the order of the
@@ -806,9 +817,35 @@ func appendCanonical(buf []byte, e *Entry) []byte {
 	for _, a := range e.Attrs {
 		buf = str(buf, strings.ToLower(a.Name))
 		buf = binary.AppendUvarint(buf, uint64(len(a.Values)))
+		if len(a.Values) >= LargeAttr {
+			buf = appendValueSum(buf, a.Values)
+			continue
+		}
 		for _, v := range a.Values {
 			buf = str(buf, v)
 		}
+	}
+	return buf
+}
+
+// LargeAttr is the number of values from which an attribute's part of
+// the canonical form is the order-free sum of its values' hashes: a
+// fingerprint does not need such an attribute's values in order.
+const LargeAttr = 64
+
+// appendValueSum appends the sum of the values' SHA-256 (of each one's
+// str form), modulo 2^256, big-endian.
+func appendValueSum(buf []byte, values []string) []byte {
+	var d digestSum
+	var b []byte
+	for _, v := range values {
+		b = binary.AppendUvarint(b[:0], uint64(len(v)))
+		b = append(b, v...)
+		h := sha256.Sum256(b)
+		d.add(&h, 1)
+	}
+	for i := 3; i >= 0; i-- {
+		buf = binary.BigEndian.AppendUint64(buf, d.limbs[i])
 	}
 	return buf
 }
