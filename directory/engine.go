@@ -157,6 +157,8 @@ type Engine struct {
 	// (readonly.go). Read it through db.
 	store    atomic.Pointer[badger.DB]
 	readOnly atomic.Bool // opened read-only, writes refused (readonly.go)
+	// valueLogChecked: Open read the value log through (checkValueLog).
+	valueLogChecked bool
 	// A bulk load (loader.go) owns the store from NewLoader to Finish:
 	// loading refuses every other write; writers counts the writes in
 	// progress, which NewLoader waits for.
@@ -323,12 +325,16 @@ func Open(opt Options) (*Engine, error) {
 			"then the store is reopened for writing by itself", "dir", opt.Dir, "err", full)
 		e.readOnly.Store(true)
 		e.reopen = &reopenState{opt: opt, bo: bo, spec: spec}
-		clean = cleanMarkMatches(opt.Dir)
+		clean = cleanMarkMatches(opt.Dir) || runMarkHolds(opt.Dir)
 		db, err = openReadOnly(opt.Dir, bo, log)
 	} else {
 		// Taken before Badger opens the store, which may add a value
 		// log file; a crash from here on leaves no mark.
 		clean = !opt.InMemory && takeCleanMark(opt.Dir)
+		if !clean && !opt.InMemory && runMarkHolds(opt.Dir) {
+			log.Info("the store was not closed by its last run, on this boot: its value log is whole (the page cache kept what that process wrote); not reading it through", "dir", opt.Dir)
+			clean = true
+		}
 		db, err = openBadger(opt.Dir, bo)
 	}
 	switch {
@@ -357,6 +363,12 @@ func Open(opt Options) (*Engine, error) {
 			if err := e.checkValueLog(opt.Dir); err != nil {
 				db.Close()
 				return nil, err
+			}
+			e.valueLogChecked = true
+		}
+		if !e.readOnly.Load() {
+			if err := putRunMark(opt.Dir); err != nil {
+				log.Warn("could not mark the store open; a restart after a crash reads the value log through", "err", err)
 			}
 		}
 	}
@@ -684,6 +696,7 @@ func (e *Engine) Close() error {
 		return err
 	}
 	if !opts.InMemory && opts.Dir != "" {
+		os.Remove(filepath.Join(opts.Dir, runMark))
 		if err := putCleanMark(opts.ValueDir); err != nil {
 			e.log.Warn("could not mark the store closed; the next start reads the value log through", "err", err)
 		}
