@@ -16,6 +16,9 @@ package directory
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -81,9 +84,18 @@ func (e *Engine) startMaintenance(opt Options) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	e.stopMaint, e.maintDone = cancel, make(chan struct{})
+	if !e.gc.measured.Load() { // (checkValueLog measured it already)
+		// The last run's measurement of the live bytes, with the value
+		// log's size as it is now: a scan of every key (~2 s of CPU at
+		// 100,000 people, each start) only for metrics is left to the
+		// first GC round.
+		if live, ok := readLiveMark(opt.Dir); ok {
+			e.recordValueLog(live)
+		}
+	}
 	go func() {
 		defer close(e.maintDone)
-		if !e.gc.measured.Load() { // (checkValueLog measured it already)
+		if !e.gc.measured.Load() {
 			e.measureValueLog(ctx) // the metrics start from the store as found
 		}
 		var probe, gc <-chan time.Time
@@ -223,6 +235,25 @@ func (e *Engine) recordValueLog(live int64) {
 	e.gc.vlogBytes.Store(vlog)
 	e.gc.reclaimable.Store(max(vlog-live, 0))
 	e.gc.measured.Store(true)
+	if !e.readOnly.Load() {
+		// For the next start; a metric, so neither synced nor checked.
+		os.WriteFile(filepath.Join(e.db().Opts().Dir, liveMark), strconv.AppendInt(nil, live, 10), 0o600)
+	}
+}
+
+// liveMark names the file in the store directory that keeps the live
+// value log bytes (those the store still points to) of the last
+// measurement, for the metrics of the next start (startMaintenance).
+const liveMark = "VLOG-LIVE"
+
+// readLiveMark returns the live bytes the last measurement recorded.
+func readLiveMark(dir string) (int64, bool) {
+	b, err := os.ReadFile(filepath.Join(dir, liveMark))
+	if err != nil {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(string(b), 10, 64)
+	return n, err == nil && n >= 0
 }
 
 // closeRoom reports whether the disk can take the table Badger writes

@@ -225,3 +225,24 @@ func TestValueLogCheckMeasures(t *testing.T) {
 		t.Fatalf("the check measured %d/%d bytes, maintenance %d/%d", got.Bytes, got.Reclaimable, want.Bytes, want.Reclaimable)
 	}
 }
+
+// TestValueLogMeasureRemembered: a start takes the live value log bytes
+// from the last run's measurement (VLOG-LIVE) instead of scanning every
+// key for its metrics, and a measurement records them for the next.
+func TestValueLogMeasureRemembered(t *testing.T) {
+	dir := t.TempDir()
+	fillStore(t, dir, 200)
+	must(t, os.WriteFile(filepath.Join(dir, liveMark), []byte("1"), 0o600))
+	e, err := Open(diskOptions(t, dir))
+	must(t, err)
+	defer e.Close()
+	got := e.ValueLogStats()
+	if !got.Measured || got.Bytes == 0 || got.Reclaimable != got.Bytes-1 {
+		t.Fatalf("not taken from the last measurement (1 live byte): %+v", got)
+	}
+	e.measureValueLog(context.Background())
+	live, ok := readLiveMark(dir)
+	if st := e.ValueLogStats(); !ok || live <= 1 || st.Reclaimable != max(st.Bytes-live, 0) {
+		t.Fatalf("measured %+v, recorded %d live bytes (%v)", st, live, ok)
+	}
+}
