@@ -66,6 +66,11 @@ func (s *State) AppendEntryState(b []byte, u UUID) ([]byte, bool) {
 		return b, false
 	}
 	s.resident(u, e) // on failure the attributes are missing; Err says so
+	if b == nil {
+		// Sized once: a group's state grown by doubling from nothing
+		// copied and collected its bytes several times over.
+		b = make([]byte, 0, e.encodedSizeHint())
+	}
 	format := byte(EntryStateFormat)
 	for i := range e.attrs {
 		if s.sealer != nil && s.sealer.Sealed(e.attrs[i].name) {
@@ -124,6 +129,20 @@ func (s *State) AppendEntryState(b []byte, u UUID) ([]byte, bool) {
 		}
 	}
 	return b, true
+}
+
+// encodedSizeHint is about the length of e's encoded state: a little
+// more for its values, without the stamp table.
+func (e *entryState) encodedSizeHint() int {
+	n := 64 + len(e.places)*64
+	for i := range e.attrs {
+		a := &e.attrs[i]
+		n += len(a.name) + 8
+		for j := range a.values {
+			n += len(a.values[j].value) + 8
+		}
+	}
+	return n
 }
 
 // stampTable appends every non-zero stamp of e to tab, ascending, each
