@@ -3,6 +3,10 @@
 # time to serving, to settled (first resolution done), and the CPU the
 # process used until settled.
 # usage: 2026-12-05-restart.sh LDIF TAG   (binary in $BIN)
+# GML=VALUE runs the server with GOMEMLIMIT=VALUE (GML=off: no limit).
+# Each restart writes a CPU profile to /tmp/restart-bench/TAG/cpuN.prof;
+# the first restart's is written when the server stops cleanly before the
+# second kill (a clean stop, a start, settled, then kill -9).
 set -e
 LDIF=$1; TAG=${2:-x}
 BIN=${BIN:-switchboard}
@@ -16,6 +20,7 @@ replication:
 Y
 AUTH=cn=admin,dc=example,dc=com:secret
 serve() {
+  export GOMEMLIMIT=${GML:-}; [ -z "$GML" ] && unset GOMEMLIMIT
   $BIN serve --config $W/r1.yaml --data $W/d --listen 127.0.0.1:25891 --admin-listen 127.0.0.1:25892 \
     --http-listen 127.0.0.1:25893 --log.level info > $W/$1.log 2>&1 &
   echo $! > $W/pid
@@ -38,10 +43,13 @@ done
 sleep 3
 until settled; do sleep 1; done
 for round in 1 2; do
+  if [ $round = 2 ]; then
+    kill -TERM $(cat $W/pid); sleep 4; serve pre2; sleep 2; until settled; do sleep 1; done
+  fi
   kill -9 $(cat $W/pid); sleep 1
   echo "== restart $round after kill -9; load average $(cat /proc/loadavg)"
   t0=$(date +%s.%N)
-  serve restart$round
+  SWITCHBOARD_CPUPROFILE=$W/cpu$round.prof serve restart$round
   PID=$(cat $W/pid)
   until ldapsearch -x -H ldap://127.0.0.1:25891 -b "" -s base 1.1 >/dev/null 2>&1; do sleep 0.1; done
   t1=$(date +%s.%N)
