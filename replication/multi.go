@@ -1043,14 +1043,22 @@ func (r *Replicator) resolve(ctx context.Context) error {
 		r.log.Info("replication: resuming from the store", "entries", len(resume.stored), "kept", sh.Len(), "rebuilt", len(rebuild), "pending", len(resume.pending))
 		maps.Copy(changed, rebuild)
 	}
+	fps := map[UUID]uint64{} // of the entries kept, for store
 	upd, gone := r.state.MaterializeChangedFunc(r.mat, changed, func(e *Entry, fp *[32]byte) bool {
 		// What the store holds already needs no writing (store checks
 		// again, under the write lock): after a start every entry is
 		// rebuilt, and holding them all would take GBs.
 		r.mmu.Lock()
 		defer r.mmu.Unlock()
+		k := fpKey(fp)
 		old, ok := r.mirror[e.UUID]
-		return !ok || old.fp != fpKey(fp) || r.touchedSeq[e.UUID] > seq
+		keep := !ok || old.fp != k || r.touchedSeq[e.UUID] > seq
+		if keep {
+			fps[e.UUID] = k
+		} else {
+			delete(fps, e.UUID) // (a group built again in the round)
+		}
+		return keep
 	})
 	stateErr := r.state.Err()
 	r.readMu.Unlock()
@@ -1063,7 +1071,7 @@ func (r *Replicator) resolve(ctx context.Context) error {
 		return stateErr
 	}
 
-	written, removed, err := r.store(ctx, seq, upd, gone)
+	written, removed, err := r.store(ctx, seq, upd, fps, gone)
 	if err != nil {
 		// Rebuild everything of this round next time.
 		for i := range upd {
@@ -1109,7 +1117,7 @@ func (r *Replicator) resolve(ctx context.Context) error {
 // removes the entries no longer visible, as of state version seq. An
 // entry a local write touched after seq, or whose parent is not stored
 // yet, is left for the next resolution (r.retry).
-func (r *Replicator) store(ctx context.Context, seq uint64, upd []Entry, gone []UUID) (written, removed int, err error) {
+func (r *Replicator) store(ctx context.Context, seq uint64, upd []Entry, fps map[UUID]uint64, gone []UUID) (written, removed int, err error) {
 	r.wmu.Lock()
 	defer r.wmu.Unlock()
 	r.mmu.Lock()
@@ -1132,8 +1140,11 @@ func (r *Replicator) store(ctx context.Context, seq uint64, upd []Entry, gone []
 			later(m.UUID) // a local write changed it after this resolution
 			continue
 		}
-		full := merge.Fingerprint(m)
-		fp := fpKey(&full)
+		fp, ok := fps[m.UUID] // the materialisation's, as resolve kept it
+		if !ok {
+			full := merge.Fingerprint(m)
+			fp = fpKey(&full)
+		}
 		if old, ok := r.mirror[m.UUID]; ok && old.fp == fp {
 			continue
 		}
