@@ -97,3 +97,31 @@ func TestHelperOpenWriteAndDie(t *testing.T) {
 	fmt.Println("acknowledged")
 	os.Exit(3)
 }
+
+// FuzzRunMark: runMarkHolds reads whatever RUN-MARK holds without
+// failing, and holds only for a mark of this boot naming this directory
+// as it is (a mark for another boot or directory never skips the read).
+func FuzzRunMark(f *testing.F) {
+	dir := f.TempDir()
+	id, ok := runIdentity(dir)
+	if !ok {
+		f.Skip("no run identity here")
+	}
+	f.Add([]byte(id))
+	f.Add([]byte(id + "000001.vlog 1 2\n"))
+	f.Add([]byte("boot x\n. 1 2\n"))
+	f.Add([]byte(""))
+	f.Add([]byte("\n\n"))
+	f.Add([]byte(strings.Replace(id, "boot ", "boot 0", 1)))
+	boot, _, _ := strings.Cut(id, "\n")
+	dirLine := strings.Split(id, "\n")[1]
+	f.Fuzz(func(t *testing.T, mark []byte) {
+		if err := os.WriteFile(filepath.Join(dir, runMark), mark, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(string(mark), "\n")
+		if runMarkHolds(dir) && (len(lines) < 2 || lines[0] != boot || lines[1] != dirLine) {
+			t.Fatalf("mark %q holds without this boot's and directory's lines", mark)
+		}
+	})
+}
