@@ -48,11 +48,10 @@ const memoryHeadroom = 32 << 20
 // (up to half the CPU): a 100k replica, 338 MB live under a derived 359
 // MiB, collected every 80 ms while idle and spent 8 of its restart's 22 s
 // of CPU collecting. So a derived limit never stays below what the last
-// collection found live plus half and memoryHeadroom (liveFloor, read
-// every second by followLiveHeap): when the estimates fall short, the
-// heap runs at 1.5x what is live, not at 2x (no limit) or at the limit
-// without pause. (At 1.25x a replica catching up after a partition still
-// spent ~30% of its CPU collecting: its heap is mostly pointers.)
+// collection found live plus a quarter and memoryHeadroom (liveFloor,
+// read every second by followLiveHeap): when the estimates fall short,
+// the heap runs at 1.25x what is live, not at 2x (no limit) or at the
+// limit without pause.
 //
 // With multi-supplier replication the replicated state is live heap the
 // store's budget does not count (its placements, resolved view and
@@ -167,9 +166,9 @@ func liveHeap() int64 {
 }
 
 // liveFloor is the lowest derived limit for a heap of live bytes live:
-// half of it above, and memoryHeadroom, for the garbage between two
+// a quarter of it above, and memoryHeadroom, for the garbage between two
 // collections.
-func liveFloor(live int64) int64 { return live + live/2 + memoryHeadroom }
+func liveFloor(live int64) int64 { return live + live/4 + memoryHeadroom }
 
 // liveHeapPeriod is how often followLiveHeap reads the live heap.
 const liveHeapPeriod = time.Second
