@@ -169,6 +169,9 @@ func TestMultiSupplierCatchUp(t *testing.T) {
 
 	var prof sync.WaitGroup
 	if profDir != "" {
+		if err := os.MkdirAll(profDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
 		for _, i := range []int{2, 0} {
 			prof.Add(1)
 			go func() {
