@@ -77,8 +77,8 @@ func setMemoryLimit(ctx context.Context, cfg *Config, eng *directory.Engine, rep
 		log.Info("memory limit from GOMEMLIMIT", "limit_mib", debug.SetMemoryLimit(-1)>>20)
 	} else if limit := memoryLimit(cfg.MemoryLimitMB, budget()); limit > 0 {
 		if cfg.MemoryLimitMB == 0 {
-			derived = &derivedLimit{store: limit, live: liveFloor(liveHeap())}
-			limit = derived.apply()
+			derived = newDerivedLimit(limit)
+			limit = derived.set
 			var changed <-chan struct{}
 			if rep != nil {
 				changed = rep.HeapChanged()
@@ -144,8 +144,7 @@ func setOpenMemoryLimit(cfg *Config, eng *directory.Engine) (stop func()) {
 	case cfg.MemoryLimitMB != 0:
 		debug.SetMemoryLimit(limit)
 	default:
-		d := &derivedLimit{store: limit, live: liveFloor(liveHeap())}
-		d.apply()
+		d := newDerivedLimit(limit)
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { defer close(done); d.followLiveHeap(ctx) }()
@@ -182,6 +181,14 @@ type derivedLimit struct {
 	sort  int64 // bytes granted by the sort memory budget
 	live  int64 // liveFloor of the live heap last read
 	set   int64 // the limit last set
+}
+
+// newDerivedLimit sets and returns a derived limit of the store's budget
+// store, above the live heap's floor.
+func newDerivedLimit(store int64) *derivedLimit {
+	d := &derivedLimit{store: store, live: liveFloor(liveHeap())}
+	d.apply()
+	return d
 }
 
 // setLive follows the live heap's floor (liveFloor); it reports the limit.
