@@ -246,3 +246,19 @@ func TestValueLogMeasureRemembered(t *testing.T) {
 		t.Fatalf("measured %+v, recorded %d live bytes (%v)", st, live, ok)
 	}
 }
+
+// FuzzLiveMark: readLiveMark takes whatever VLOG-LIVE holds without
+// failing, and only a non-negative decimal number.
+func FuzzLiveMark(f *testing.F) {
+	dir := f.TempDir()
+	for _, s := range []string{"1", "0", "123456789", "-1", "", "x", "9999999999999999999999", " 1", "1\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		must(t, os.WriteFile(filepath.Join(dir, liveMark), b, 0o600))
+		n, ok := readLiveMark(dir)
+		if ok && (n < 0 || strings.Trim(string(b), "+0123456789") != "") {
+			t.Fatalf("%q read as %d", b, n)
+		}
+	})
+}
