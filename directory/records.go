@@ -58,6 +58,18 @@ func (tx *Tx) PutRecord(key, value []byte) error {
 	return tx.txn.Set(key, value)
 }
 
+// PutRecordMeta is PutRecord with a byte of metadata kept beside the
+// value (Badger's user meta), which RecordKeys and RecordsSkip show
+// without reading the value: a value of 1 KiB or more lives in the value
+// log, and reading it is a file read and a checksum.
+func (tx *Tx) PutRecordMeta(key, value []byte, meta byte) error {
+	if err := checkSide(key); err != nil {
+		return err
+	}
+	tx.bytes += int64(len(key) + len(value) + 1)
+	return tx.txn.SetEntry(badger.NewEntry(key, value).WithMeta(meta))
+}
+
 // DeleteRecord removes a side record in the transaction.
 func (tx *Tx) DeleteRecord(key []byte) error {
 	if err := checkSide(key); err != nil {
@@ -88,6 +100,37 @@ func (v *View) Record(key []byte) ([]byte, error) {
 // the last key under prefix when reverse is set (start is then ignored).
 // The slices are valid only during the call. fn returns false to stop.
 func (v *View) Records(prefix, start []byte, reverse bool, fn func(key, value []byte) (bool, error)) error {
+	return v.RecordsSkip(prefix, start, reverse, nil, fn)
+}
+
+// RecordsSkip is Records that first asks skip, when not nil, about each
+// record's key and meta byte (PutRecordMeta; 0 for a record written by
+// PutRecord): a record it skips is not passed to fn, and its value is
+// not read.
+func (v *View) RecordsSkip(prefix, start []byte, reverse bool, skip func(key []byte, meta byte) bool, fn func(key, value []byte) (bool, error)) error {
+	return v.records(prefix, start, reverse, func(item *badger.Item) (bool, error) {
+		if skip != nil && skip(item.Key(), item.UserMeta()) {
+			return true, nil
+		}
+		var more bool
+		err := item.Value(func(val []byte) error {
+			var err error
+			more, err = fn(item.Key(), val)
+			return err
+		})
+		return more, err
+	})
+}
+
+// RecordKeys is Records for the keys and meta bytes alone: no value is
+// read.
+func (v *View) RecordKeys(prefix, start []byte, reverse bool, fn func(key []byte, meta byte) (bool, error)) error {
+	return v.records(prefix, start, reverse, func(item *badger.Item) (bool, error) {
+		return fn(item.Key(), item.UserMeta())
+	})
+}
+
+func (v *View) records(prefix, start []byte, reverse bool, fn func(*badger.Item) (bool, error)) error {
 	if err := checkSide(prefix); err != nil {
 		return err
 	}
@@ -108,13 +151,7 @@ func (v *View) Records(prefix, start []byte, reverse bool, fn func(key, value []
 		it.Seek(prefix)
 	}
 	for ; it.ValidForPrefix(prefix); it.Next() {
-		item := it.Item()
-		var more bool
-		err := item.Value(func(val []byte) error {
-			var err error
-			more, err = fn(item.Key(), val)
-			return err
-		})
+		more, err := fn(it.Item())
 		if err != nil {
 			return err
 		}

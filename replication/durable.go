@@ -396,12 +396,12 @@ func (r *Replicator) stale(v Vector) (string, error) {
 		var next change.CSN
 		p := changelog.OriginPrefix(o)
 		err := r.eng.View(func(view *directory.View) error {
-			return view.Records(p, theirs.AppendBinary(bytes.Clone(p)), false, func(k, val []byte) (bool, error) {
+			return changelog.ScanFlags(view, p, theirs.AppendBinary(bytes.Clone(p)), false, func(k []byte, flags byte) (bool, error) {
 				c, err := change.DecodeCSN(k[len(p):])
 				if err != nil {
 					return false, err
 				}
-				if !theirs.Less(c) || changelog.RecordFlags(val)&changelog.FlagReplicated == 0 {
+				if !theirs.Less(c) || flags&changelog.FlagReplicated == 0 {
 					return true, nil // what it has, or what peers never pull
 				}
 				next = c

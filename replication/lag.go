@@ -85,8 +85,8 @@ func (r *Replicator) lackOf(id uint16, now time.Time) (peerLack, bool) {
 				after = nil
 			}
 			first := true
-			v.Records(changelog.OriginPrefix(o), after, false, func(k, val []byte) (bool, error) {
-				if (after != nil && bytes.Equal(k, after)) || changelog.RecordFlags(val)&changelog.FlagReplicated == 0 {
+			changelog.ScanFlags(v, changelog.OriginPrefix(o), after, false, func(k []byte, flags byte) (bool, error) {
+				if (after != nil && bytes.Equal(k, after)) || flags&changelog.FlagReplicated == 0 {
 					return true, nil
 				}
 				if first && o == self {

@@ -406,7 +406,7 @@ func (r *Replicator) Open(eng *directory.Engine) error {
 			if !after.IsZero() {
 				start = after.AppendBinary(bytes.Clone(p))
 			}
-			err := v.Records(p, start, false, func(k, val []byte) (bool, error) {
+			err := v.RecordsSkip(p, start, false, changelog.Unreplicated, func(k, val []byte) (bool, error) {
 				c, err := change.DecodeCSN(k[len(p):])
 				if err != nil {
 					return false, fmt.Errorf("op log key %x: %w", k, err)
@@ -566,7 +566,7 @@ func (r *Replicator) seed(unknown []directory.ID) error {
 		}
 		err = r.eng.UpdateRecords(ctx, func(tx *directory.Tx) error {
 			for i := range ops {
-				if err := tx.PutRecord(changelog.RecordKey(ops[i].CSN), changelog.AppendOp(&ops[i], tx.Sealer())); err != nil {
+				if err := changelog.PutOp(tx, &ops[i]); err != nil {
 					return err
 				}
 			}
@@ -698,7 +698,7 @@ func (r *Replicator) OnChange(_ context.Context, tx *directory.Tx, ch *directory
 		if err := scratch.Apply(&ops[i]); err != nil {
 			return err
 		}
-		if err := tx.PutRecord(changelog.RecordKey(ops[i].CSN), changelog.AppendOp(&ops[i], tx.Sealer())); err != nil {
+		if err := changelog.PutOp(tx, &ops[i]); err != nil {
 			return err
 		}
 	}
@@ -1299,7 +1299,7 @@ func (r *Replicator) ApplyRemote(ctx context.Context, gen Generation, ops []Op) 
 	}
 	err := r.eng.UpdateRecords(ctx, func(tx *directory.Tx) error {
 		for i := range fresh {
-			if err := tx.PutRecord(changelog.RecordKey(fresh[i].CSN), changelog.AppendOp(&fresh[i], tx.Sealer())); err != nil {
+			if err := changelog.PutOp(tx, &fresh[i]); err != nil {
 				return err
 			}
 		}

@@ -92,9 +92,9 @@ func (r *Replicator) Pull(q *PullRequest) (*PullResponse, error) {
 				continue
 			}
 			p := changelog.OriginPrefix(o)
-			if err := v.Records(p, nil, true, func(k, val []byte) (bool, error) {
+			if err := changelog.ScanFlags(v, p, nil, true, func(k []byte, flags byte) (bool, error) {
 				c, err := change.DecodeCSN(k[len(p):])
-				if (o == self && !c.Less(committed)) || changelog.RecordFlags(val)&changelog.FlagReplicated == 0 {
+				if (o == self && !c.Less(committed)) || flags&changelog.FlagReplicated == 0 {
 					return true, err // newer than what may be served yet, or not served
 				}
 				if resp.Vector[o].Less(c) {
@@ -106,7 +106,9 @@ func (r *Replicator) Pull(q *PullRequest) (*PullResponse, error) {
 			}
 			after := q.Vector[o]
 			start := after.AppendBinary(bytes.Clone(p))
-			err := v.Records(p, start, false, func(k, val []byte) (bool, error) {
+			// Keys and flags only: what is counted past the batch, and
+			// the feed records between the ops, are not read.
+			err := changelog.ScanFlags(v, p, start, false, func(k []byte, flags byte) (bool, error) {
 				c, err := change.DecodeCSN(k[len(p):])
 				if err != nil {
 					return false, err
@@ -117,13 +119,17 @@ func (r *Replicator) Pull(q *PullRequest) (*PullResponse, error) {
 				if o == self && !c.Less(committed) {
 					return false, nil
 				}
-				if changelog.RecordFlags(val)&changelog.FlagReplicated == 0 {
+				if flags&changelog.FlagReplicated == 0 {
 					return true, nil // a local change of the store only
 				}
 				if len(resp.Ops) >= maxOps || size >= maxPullBytes {
 					resp.More = true
 					resp.Remaining++
 					return resp.Remaining < remainingCap, nil
+				}
+				val, err := v.Record(k)
+				if err != nil {
+					return false, err
 				}
 				// Sealed values stay sealed on the wire; values of an
 				// attribute sealed since the change was logged are
@@ -155,7 +161,7 @@ func opOrigins(v *directory.View) []uint16 {
 	for {
 		var o uint16
 		found := false
-		v.Records(changelog.KeyRecords, next, false, func(k, _ []byte) (bool, error) {
+		v.RecordKeys(changelog.KeyRecords, next, false, func(k []byte, _ byte) (bool, error) {
 			if len(k) >= len(changelog.KeyRecords)+2 {
 				o, found = binary.BigEndian.Uint16(k[len(changelog.KeyRecords):]), true
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,6 +68,39 @@ func TestPullCaughtUpConsumer(t *testing.T) {
 // interval from a supplier that just resolved a catch-up of 5,000
 // entries (a feed record each on its own origin).
 func BenchmarkPullCaughtUp(b *testing.B) {
+	y, gen, vec := resolvedCatchUp(b)
+	b.ResetTimer()
+	b.ReportAllocs()
+	for range b.N {
+		resp, err := y.r.Pull(&PullRequest{Generation: gen, Consumer: 1, MaxOps: 500, Vector: vec})
+		if err != nil || len(resp.Ops) != 0 {
+			b.Fatalf("pull: %v, %d ops", err, len(resp.Ops))
+		}
+	}
+}
+
+// BenchmarkPullBehindFeedRecords is the pull of a consumer that lacks the
+// supplier's own changes, which its log interleaves with the feed
+// records of the 5,050 entries it resolved: the one replicated op is
+// found among them.
+func BenchmarkPullBehindFeedRecords(b *testing.B) {
+	y, gen, vec := resolvedCatchUp(b)
+	behind := vec.Clone()
+	delete(behind, 2)
+	b.ResetTimer()
+	b.ReportAllocs()
+	for range b.N {
+		resp, err := y.r.Pull(&PullRequest{Generation: gen, Consumer: 1, MaxOps: 500, Vector: behind})
+		if err != nil || len(resp.Ops) != 1 {
+			b.Fatalf("pull: %v, %d ops", err, len(resp.Ops))
+		}
+	}
+}
+
+// resolvedCatchUp returns replica 2 after it resolved 5,050 entries of
+// replica 1, made one change of its own, and resolved 5,000 modifies of
+// replica 1 more, with its generation and vector.
+func resolvedCatchUp(b *testing.B) (*replica, Generation, Vector) {
 	x := openReplica(b, b.TempDir(), 1, MultiConfig{})
 	x.population(5000)
 	y := openReplica(b, b.TempDir(), 2, MultiConfig{})
@@ -101,14 +135,7 @@ func BenchmarkPullCaughtUp(b *testing.B) {
 	}
 	y.resolve()
 	_, vec = y.r.Position()
-	b.ResetTimer()
-	b.ReportAllocs()
-	for range b.N {
-		resp, err := y.r.Pull(&PullRequest{Generation: gen, Consumer: 1, MaxOps: 500, Vector: vec})
-		if err != nil || len(resp.Ops) != 0 {
-			b.Fatalf("pull: %v, %d ops", err, len(resp.Ops))
-		}
-	}
+	return y, gen, vec
 }
 
 // TestFailingPeerRetriedWhenItPulls: a peer whose pulls fail backs off
@@ -154,5 +181,26 @@ func TestFailingPeerRetriedWhenItPulls(t *testing.T) {
 	x.r.retryPeersOf(2)
 	if !woken() {
 		t.Fatal("a failing peer was not woken by its supplier's pull")
+	}
+}
+
+// BenchmarkPullBacklog is one pull of 500 ops by a consumer that lacks
+// 5,050 adds and 5,000 modifies whose records (a 1,200-byte value each)
+// live in the value log: the ops past the batch are only counted.
+func BenchmarkPullBacklog(b *testing.B) {
+	x := openReplica(b, b.TempDir(), 1, MultiConfig{})
+	x.population(5000)
+	long := strings.Repeat("x", 1200)
+	for i := range 5000 {
+		modify(b, x.eng, fmt.Sprintf("cn=p%d,ou=people,dc=example,dc=com", i), "description", long)
+	}
+	gen, _ := x.r.Position()
+	b.ResetTimer()
+	b.ReportAllocs()
+	for range b.N {
+		resp, err := x.r.Pull(&PullRequest{Generation: gen, Consumer: 2, MaxOps: 500})
+		if err != nil || len(resp.Ops) != 500 || !resp.More {
+			b.Fatalf("pull: %v, %d ops, more %v", err, len(resp.Ops), resp.More)
+		}
 	}
 }

@@ -984,12 +984,12 @@ func (r *Replicator) staleOrigins(vector Vector, floor change.CSN) (map[uint16]c
 				continue // every change above the vector is above the floor
 			}
 			p := changelog.OriginPrefix(o)
-			err := v.Records(p, after.AppendBinary(bytes.Clone(p)), false, func(k, val []byte) (bool, error) {
+			err := changelog.ScanFlags(v, p, after.AppendBinary(bytes.Clone(p)), false, func(k []byte, flags byte) (bool, error) {
 				c, err := change.DecodeCSN(k[len(p):])
 				if err != nil {
 					return false, err
 				}
-				if !after.Less(c) || changelog.RecordFlags(val)&changelog.FlagReplicated == 0 {
+				if !after.Less(c) || flags&changelog.FlagReplicated == 0 {
 					return true, nil // what the snapshot has, or what peers never pull
 				}
 				if c.Less(floor) {
@@ -1167,7 +1167,7 @@ func (r *Replicator) sweepLog(ctx context.Context, fn func(k, v []byte) (rewrite
 					}
 				}
 				for i, k := range put {
-					if err := tx.PutRecord(k, putVal[i]); err != nil {
+					if err := changelog.PutRecord(tx, k, putVal[i]); err != nil {
 						return err
 					}
 				}

@@ -204,9 +204,9 @@ func (r *Replicator) OpLog() (map[string]OpLogOrigin, error) {
 			p := changelog.OriginPrefix(o)
 			st := out[fmt.Sprint(o)]
 			var last []byte
-			if err := v.Records(p, nil, false, func(k, val []byte) (bool, error) {
+			if err := changelog.ScanFlags(v, p, nil, false, func(k []byte, flags byte) (bool, error) {
 				st.Records++
-				if changelog.RecordFlags(val)&changelog.FlagReplicated != 0 {
+				if flags&changelog.FlagReplicated != 0 {
 					st.Ops++
 					last = append(last[:0], k[len(p):]...)
 				}

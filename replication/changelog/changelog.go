@@ -173,7 +173,7 @@ func origins(v *directory.View) []uint16 {
 		for {
 			var o uint16
 			found := false
-			v.Records(p, next, false, func(k, _ []byte) (bool, error) {
+			v.RecordKeys(p, next, false, func(k []byte, _ byte) (bool, error) {
 				if len(k) >= len(p)+2 {
 					o, found = binary.BigEndian.Uint16(k[len(p):]), true
 				}
@@ -200,7 +200,7 @@ func origins(v *directory.View) []uint16 {
 // lastCSN returns the largest CSN of origin in the log or its floor.
 func lastCSN(v *directory.View, origin uint16) (change.CSN, error) {
 	var last change.CSN
-	err := v.Records(OriginPrefix(origin), nil, true, func(k, _ []byte) (bool, error) {
+	err := v.RecordKeys(OriginPrefix(origin), nil, true, func(k []byte, _ byte) (bool, error) {
 		c, err := change.DecodeCSN(k[len(KeyRecords)+2:])
 		last = c
 		return false, err
@@ -377,7 +377,7 @@ func (l *Changelog) OnChange(_ context.Context, tx *directory.Tx, ch *directory.
 	if err := describe(rec, ch, tx); err != nil {
 		return fmt.Errorf("changelog: %w", err)
 	}
-	return tx.PutRecord(key, rec.AppendBinary(nil, tx.Sealer()))
+	return PutRecord(tx, key, rec.AppendBinary(nil, tx.Sealer()))
 }
 
 // Coverage is what the log can replay: for every origin it has seen, the
@@ -425,7 +425,7 @@ func (l *Changelog) Since(v *directory.View, state map[uint16]change.CSN, fn fun
 		}
 		p := OriginPrefix(o)
 		start := state[o].AppendBinary(bytes.Clone(p))
-		err := v.Records(p, start, false, func(k, val []byte) (bool, error) {
+		err := v.RecordsSkip(p, start, false, Unfed, func(k, val []byte) (bool, error) {
 			c, err := change.DecodeCSN(k[len(p):])
 			if err != nil {
 				return false, err

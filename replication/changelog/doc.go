@@ -45,7 +45,11 @@
 // of the descendants a subtree delete removed (deepest first) or a
 // modrdn moved, as uvarint-length-prefixed strings and a uvarint count
 // of 16-byte UUIDs. Values of sealed attributes are sealed, their names
-// preceded by 0x00, as in entry records. A replicated record's Op is a
+// preceded by 0x00, as in entry records. The record's meta byte in the
+// store (directory.Tx.PutRecordMeta) repeats its flags with bit 7 set, so
+// that a scan for replicated ops passes over feed records without reading
+// their values (Unreplicated); a record written before this (meta 0) is
+// read. A replicated record's Op is a
 // multi-supplier operation (with parent and RDN): peers pull it and the
 // Replicator replays it at start. A feed record describes a change the
 // store saw, which is what RFC 4533 and persistent search follow:

@@ -153,6 +153,51 @@ func RecordFlags(b []byte) byte {
 	return b[1]
 }
 
+// metaFlags marks a record's meta byte as holding its flags.
+const metaFlags = 0x80
+
+// PutRecord writes the log record rec (a stored form: AppendBinary,
+// AppendOp) under key in tx, its flags in the meta byte.
+func PutRecord(tx *directory.Tx, key, rec []byte) error {
+	return tx.PutRecordMeta(key, rec, metaFlags|RecordFlags(rec))
+}
+
+// Unreplicated reports whether a record's meta byte shows that it holds
+// no replicated op, for directory.View.RecordsSkip: a scan for replicated
+// ops skips it unread. False when the meta byte does not tell (a record
+// written before meta bytes): the value does.
+func Unreplicated(_ []byte, meta byte) bool {
+	return meta&metaFlags != 0 && meta&FlagReplicated == 0
+}
+
+// Unfed is Unreplicated for feed records: true when the meta byte shows a
+// record without feed part.
+func Unfed(_ []byte, meta byte) bool {
+	return meta&metaFlags != 0 && meta&FlagFeed == 0
+}
+
+// ScanFlags calls fn with the key and flags of the records under prefix,
+// in key order from start (inclusive; nil: the first) or in reverse from
+// the last, until fn returns false. Flags come from the meta byte; only a
+// record written without one is read.
+func ScanFlags(v *directory.View, prefix, start []byte, reverse bool, fn func(key []byte, flags byte) (bool, error)) error {
+	return v.RecordKeys(prefix, start, reverse, func(k []byte, meta byte) (bool, error) {
+		if meta&metaFlags == 0 {
+			val, err := v.Record(k)
+			if err != nil {
+				return false, err
+			}
+			meta = RecordFlags(val)
+		}
+		return fn(k, meta&^metaFlags)
+	})
+}
+
+// PutOp writes the replicated op under its CSN in tx (AppendOp).
+func PutOp(tx *directory.Tx, op *merge.Op) error {
+	return PutRecord(tx, RecordKey(op.CSN), AppendOp(op, tx.Sealer()))
+}
+
 // AppendOp is the stored form of a replicated op without feed
 // information (a change pulled from a peer, or a derived change).
 func AppendOp(op *merge.Op, s *directory.Sealer) []byte {

@@ -164,7 +164,7 @@ func (l *Changelog) TrimWith(ctx context.Context, now time.Time, ret Retention) 
 	total := 0
 	err = l.eng.View(func(v *directory.View) error {
 		os = origins(v)
-		return v.Records(KeyRecords, nil, false, func(k, _ []byte) (bool, error) {
+		return v.RecordKeys(KeyRecords, nil, false, func(k []byte, _ byte) (bool, error) {
 			if len(k) >= len(KeyRecords)+2 {
 				counts[binary.BigEndian.Uint16(k[len(KeyRecords):])]++
 			}
@@ -183,7 +183,7 @@ func (l *Changelog) TrimWith(ctx context.Context, now time.Time, ret Retention) 
 			for _, o := range os {
 				p := OriginPrefix(o)
 				n := 0
-				v.Records(p, nil, false, func(k, _ []byte) (bool, error) {
+				v.RecordKeys(p, nil, false, func(k []byte, _ byte) (bool, error) {
 					if c, err := change.DecodeCSN(k[len(p):]); err == nil {
 						oldest = append(oldest, c)
 					}
@@ -266,7 +266,7 @@ func trimLog(ctx context.Context, eng *directory.Engine, p, floor []byte, drop f
 		var keys [][]byte
 		var last change.CSN
 		err := eng.View(func(v *directory.View) error {
-			return v.Records(p, nil, false, func(k, _ []byte) (bool, error) {
+			return v.RecordKeys(p, nil, false, func(k []byte, _ byte) (bool, error) {
 				c, err := change.DecodeCSN(k[len(p):])
 				if err != nil {
 					return false, err
