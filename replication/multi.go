@@ -124,10 +124,13 @@ type Replicator struct {
 	// Resolution, under rmu: what the state showed at the last
 	// resolution, and the entries to rebuild at the next one whatever
 	// changed (their write was skipped or failed).
-	rmu   sync.Mutex
-	mat   *Shown
-	matOf *State // the State mat follows
-	retry map[UUID]struct{}
+	rmu sync.Mutex
+	// afterStoreChunk, when set (by tests), runs after each of store's
+	// transactions, the locks released.
+	afterStoreChunk func()
+	mat             *Shown
+	matOf           *State // the State mat follows
+	retry           map[UUID]struct{}
 	// resume, set by Open from a valid store mark, lets the first
 	// resolution rebuild only what may differ from the store.
 	resume *resumePoint
@@ -1080,6 +1083,10 @@ func (r *Replicator) resolve(ctx context.Context) error {
 		for _, u := range gone {
 			r.retry[u] = struct{}{}
 		}
+		if errors.Is(err, errStateSwapped) {
+			r.markDirty() // the next round rebuilds from the new State
+			return nil
+		}
 		return err
 	}
 	r.smu.Lock()
@@ -1117,14 +1124,121 @@ func (r *Replicator) resolve(ctx context.Context) error {
 // removes the entries no longer visible, as of state version seq. An
 // entry a local write touched after seq, or whose parent is not stored
 // yet, is left for the next resolution (r.retry).
+//
+// Each transaction (storeChunk entries) holds the write lock alone, and
+// it is released between them: local writes and pulled changes wait for
+// one transaction, not for the whole round (which, after a start or a
+// long partition, writes many thousands). A local write between two
+// transactions is seen by the next one (touchedSeq); a reinitialisation
+// that installed a new State ends the round (errStateSwapped).
 func (r *Replicator) store(ctx context.Context, seq uint64, upd []Entry, fps map[UUID]uint64, gone []UUID) (written, removed int, err error) {
+	r.smu.RLock()
+	state := r.state
+	r.smu.RUnlock()
+	lock := func() error {
+		r.wmu.Lock()
+		r.mmu.Lock()
+		r.smu.RLock()
+		swapped := r.state != state
+		r.smu.RUnlock()
+		if swapped {
+			r.mmu.Unlock()
+			r.wmu.Unlock()
+			return errStateSwapped
+		}
+		return nil
+	}
+	unlock := func() {
+		r.mmu.Unlock()
+		r.wmu.Unlock()
+	}
+	later := func(u UUID) { r.retry[u] = struct{}{} }
+	// Removals first (they only free DNs), then the entries to write,
+	// parents before children, in transactions of at most storeChunk
+	// entries, halved while a transaction is too big for the store.
+	// The mirror follows each committed transaction: should a later one
+	// fail (a full disk), the next round must know the entries already
+	// stored, or it would store a new entry under a DN already taken.
+	for i := 0; i < len(gone); {
+		if err := lock(); err != nil {
+			return written, removed, err
+		}
+		var remove []directory.ID
+		var removeU []UUID
+		for ; i < len(gone) && len(remove) < storeChunk; i++ {
+			u := gone[i]
+			st, ok := r.mirror[u]
+			if !ok {
+				continue
+			}
+			if r.touchedSeq[u] > seq {
+				later(u)
+				continue
+			}
+			remove = append(remove, st.id)
+			removeU = append(removeU, u)
+		}
+		done := 0
+		err := r.replace(ctx, nil, remove, func(_, n int) {
+			for _, u := range removeU[done : done+n] {
+				delete(r.mirror, u)
+			}
+			done += n
+		})
+		unlock()
+		removed += done
+		if err != nil {
+			return written, removed, err
+		}
+	}
+	for i := 0; i < len(upd); {
+		if err := lock(); err != nil {
+			return written, removed, err
+		}
+		put, putFP, putU, err := r.storeBatch(upd, &i, seq, fps, later)
+		done := 0
+		if err == nil {
+			err = r.replace(ctx, put, nil, func(n, _ int) {
+				for j := done; j < done+n; j++ {
+					r.mirror[putU[j]] = mirrored{put[j].ID, putFP[j]}
+				}
+				done += n
+			})
+		}
+		unlock()
+		written += done
+		if err != nil {
+			return written, removed, err
+		}
+		if r.afterStoreChunk != nil {
+			r.afterStoreChunk()
+		}
+	}
 	r.wmu.Lock()
-	defer r.wmu.Unlock()
 	r.mmu.Lock()
-	defer r.mmu.Unlock()
-	var put []*directory.Entry
-	var putFP []uint64
-	var putU []UUID
+	for u, s := range r.touchedSeq {
+		if s <= seq {
+			delete(r.touchedSeq, u) // this resolution saw the local write
+		}
+	}
+	r.mmu.Unlock()
+	r.wmu.Unlock()
+	return written, removed, nil
+}
+
+// storeChunk is the most entries store writes or removes in one
+// transaction.
+const storeChunk = 500
+
+// errStateSwapped ends a resolution whose State a reinitialisation
+// replaced while it was writing: the next one starts from the new State.
+var errStateSwapped = errors.New("replication: the State was replaced during the resolution")
+
+// storeBatch makes the next transaction of store from upd[*i:], with
+// wmu and mmu held: the entries that differ from the store's (at most
+// storeChunk), their fingerprints and UUIDs, advancing *i past the
+// entries it looked at.
+func (r *Replicator) storeBatch(upd []Entry, i *int, seq uint64, fps map[UUID]uint64, later func(UUID)) (put []*directory.Entry, putFP []uint64, putU []UUID, err error) {
 	newIDs := map[UUID]directory.ID{}
 	idOf := func(u UUID) (directory.ID, bool) {
 		if m, ok := r.mirror[u]; ok {
@@ -1133,9 +1247,8 @@ func (r *Replicator) store(ctx context.Context, seq uint64, upd []Entry, fps map
 		id, ok := newIDs[u]
 		return id, ok
 	}
-	later := func(u UUID) { r.retry[u] = struct{}{} }
-	for i := range upd {
-		m := &upd[i]
+	for ; *i < len(upd) && len(put) < storeChunk; *i++ {
+		m := &upd[*i]
 		if r.touchedSeq[m.UUID] > seq {
 			later(m.UUID) // a local write changed it after this resolution
 			continue
@@ -1159,7 +1272,7 @@ func (r *Replicator) store(ctx context.Context, seq uint64, upd []Entry, fps map
 		id, ok := idOf(m.UUID)
 		if !ok {
 			if id, err = r.eng.NewID(); err != nil {
-				return 0, 0, err
+				return nil, nil, nil, err
 			}
 			newIDs[m.UUID] = id
 		}
@@ -1175,58 +1288,7 @@ func (r *Replicator) store(ctx context.Context, seq uint64, upd []Entry, fps map
 		putFP = append(putFP, fp)
 		putU = append(putU, m.UUID)
 	}
-	var remove []directory.ID
-	var removeU []UUID
-	for _, u := range gone {
-		st, ok := r.mirror[u]
-		if !ok {
-			continue
-		}
-		id := st.id
-		if r.touchedSeq[u] > seq {
-			later(u)
-			continue
-		}
-		remove = append(remove, id)
-		removeU = append(removeU, u)
-	}
-	// Removals first (they only free DNs), then the entries to write,
-	// parents before children, in transactions of at most chunk entries,
-	// halved while a transaction is too big for the store.
-	// The mirror follows each committed transaction: should a later one
-	// fail (a full disk), the next round must know the entries already
-	// stored, or it would store a new entry under a DN already taken.
-	const chunk = 500
-	nRemoved := 0
-	for i := 0; i < len(remove); i += chunk {
-		err := r.replace(ctx, nil, remove[i:min(i+chunk, len(remove))], func(_, n int) {
-			for _, u := range removeU[nRemoved : nRemoved+n] {
-				delete(r.mirror, u)
-			}
-			nRemoved += n
-		})
-		if err != nil {
-			return 0, 0, err
-		}
-	}
-	nStored := 0
-	for i := 0; i < len(put); i += chunk {
-		err := r.replace(ctx, put[i:min(i+chunk, len(put))], nil, func(n, _ int) {
-			for j := nStored; j < nStored+n; j++ {
-				r.mirror[putU[j]] = mirrored{put[j].ID, putFP[j]}
-			}
-			nStored += n
-		})
-		if err != nil {
-			return 0, 0, err
-		}
-	}
-	for u, s := range r.touchedSeq {
-		if s <= seq {
-			delete(r.touchedSeq, u) // this resolution saw the local write
-		}
-	}
-	return len(put), len(remove), nil
+	return put, putFP, putU, nil
 }
 
 // replace writes put and removes remove through the engine, in halves
