@@ -14,16 +14,18 @@ package main
 // go: on replicas 1 and 2 together SWITCHBOARD_CATCHUP changes, on
 // replica 3 as many, each half adds of new entries, 30% a description
 // value added to a person of the writer's own, 20% deletes of people of
-// the writer's own. Once replicas 1 and 2 agree, the link is healed and
+// the writer's own (members of the generated groups; with
+// SWITCHBOARD_CATCHUP_DELETE=added, of entries the writer added, in no
+// group, as in the soak). Once replicas 1 and 2 agree, the link is healed and
 // the test polls every 100 ms until the three are settled with one
 // digest, one vector and one contextCSN (the soak's agreement); that time
 // is the catch-up, logged with its rate (the changes both ways over it).
 // Each store is then read in full against its state, and every
 // acknowledged write checked on every replica.
 //
-// SWITCHBOARD_CATCHUP_PROFILE=DIR saves CPU profiles of replicas 3 and 1
-// taken over the first SWITCHBOARD_CATCHUP_PROFILE_SECONDS (default 10)
-// after the heal, from the admin listener's /debug/pprof.
+// SWITCHBOARD_CATCHUP_PROFILE=DIR saves CPU and allocation profiles of
+// replicas 3 and 1 taken over the first SWITCHBOARD_CATCHUP_PROFILE_SECONDS
+// (default 10) after the heal, from the admin listener's /debug/pprof.
 // SWITCHBOARD_CATCHUP_LIMIT_SECONDS (default 0: none) fails the test if
 // agreement took longer.
 
@@ -55,6 +57,7 @@ func TestMultiSupplierCatchUp(t *testing.T) {
 	profDir := os.Getenv("SWITCHBOARD_CATCHUP_PROFILE")
 	profSeconds := envInt("SWITCHBOARD_CATCHUP_PROFILE_SECONDS", 10)
 	limit := time.Duration(envInt("SWITCHBOARD_CATCHUP_LIMIT_SECONDS", 0)) * time.Second
+	deleteAdded := os.Getenv("SWITCHBOARD_CATCHUP_DELETE") == "added"
 
 	var report []string
 	note := func(format string, args ...any) {
@@ -100,6 +103,7 @@ func TestMultiSupplierCatchUp(t *testing.T) {
 		defer conn.Close()
 		mine := owned[w*perWriter : (w+1)*perWriter]
 		toModify, toDelete := mine[:len(mine)/2], mine[len(mine)/2:]
+		var mineAdded []string
 		for k := range n {
 			var err error
 			switch r := k % 10; {
@@ -114,6 +118,7 @@ func TestMultiSupplierCatchUp(t *testing.T) {
 					mu.Lock()
 					added = append(added, dn)
 					mu.Unlock()
+					mineAdded = append(mineAdded, dn)
 				}
 			case r < 8:
 				dn := toModify[k%len(toModify)]
@@ -126,11 +131,18 @@ func TestMultiSupplierCatchUp(t *testing.T) {
 					mu.Unlock()
 				}
 			default:
+				if deleteAdded {
+					// As the soak's writers do: entries in no group.
+					toDelete = mineAdded
+				}
 				if len(toDelete) == 0 {
 					continue
 				}
 				dn := toDelete[0]
 				toDelete = toDelete[1:]
+				if deleteAdded {
+					mineAdded = toDelete
+				}
 				if err = conn.Del(goldap.NewDelRequest(dn, nil)); err == nil {
 					mu.Lock()
 					deleted = append(deleted, dn)
@@ -176,7 +188,12 @@ func TestMultiSupplierCatchUp(t *testing.T) {
 			prof.Add(1)
 			go func() {
 				defer prof.Done()
-				saveProfile(t, c.servers[i], profSeconds, filepath.Join(profDir, fmt.Sprintf("catchup-r%d.pprof", i+1)))
+				saveProfile(t, c.servers[i], "profile", profSeconds, filepath.Join(profDir, fmt.Sprintf("catchup-r%d.pprof", i+1)))
+			}()
+			prof.Add(1)
+			go func() {
+				defer prof.Done()
+				saveProfile(t, c.servers[i], "allocs", profSeconds, filepath.Join(profDir, fmt.Sprintf("catchup-r%d.allocs.pprof", i+1)))
 			}()
 		}
 		time.Sleep(100 * time.Millisecond) // let the profiles start
@@ -241,8 +258,12 @@ func TestMultiSupplierCatchUp(t *testing.T) {
 		all := searchAll(t, conn, "description")
 		conn.Close()
 		lost := 0
+		gone := map[string]bool{}
+		for _, dn := range deleted {
+			gone[dn] = true
+		}
 		for _, dn := range added {
-			if all[strings.ToLower(dn)] == nil {
+			if !gone[dn] && all[strings.ToLower(dn)] == nil {
 				lost++
 			}
 		}
@@ -274,9 +295,10 @@ func TestMultiSupplierCatchUp(t *testing.T) {
 	}
 }
 
-// saveProfile writes a CPU profile of s over the next seconds to path.
-func saveProfile(t *testing.T, s *testServer, seconds int, path string) {
-	resp, err := adminDo("GET", fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", s.Admin, seconds))
+// saveProfile writes a profile of s over the next seconds to path: kind
+// is "profile" (CPU) or "allocs" (the allocations made meanwhile).
+func saveProfile(t *testing.T, s *testServer, kind string, seconds int, path string) {
+	resp, err := adminDo("GET", fmt.Sprintf("http://%s/debug/pprof/%s?seconds=%d", s.Admin, kind, seconds))
 	if err != nil {
 		t.Errorf("profile: %v", err)
 		return
