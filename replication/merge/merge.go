@@ -1189,10 +1189,20 @@ func (s *State) MaterializeChangedFunc(sh *Shown, changed map[UUID]struct{}, kee
 // placement, or in any placement from below onwards) of a kept entry,
 // so the DNs and the cycle checks of later moves come out the same.
 func (s *State) Purge(below change.CSN) {
-	s.layoutGen++
 	if s.floor.Less(below) {
 		s.floor = below
 	}
+	if !s.purgeable(below) {
+		// The full pass resolves every entry (14 s at a million, under
+		// the replica's write lock), and it runs every maintenance round.
+		return
+	}
+	s.purgeAll(below)
+}
+
+// purgeAll is Purge's pass over every entry.
+func (s *State) purgeAll(below change.CSN) {
+	s.layoutGen++
 	// Placement history below the bound collapses to where each entry
 	// was at the bound.
 	recs := s.records()
@@ -1279,6 +1289,65 @@ func (s *State) Purge(below change.CSN) {
 			s.touch(u)
 		}
 	}
+}
+
+// purgeable reports whether Purge(below) may forget anything beyond
+// raising the floor: a tombstone or a stub (an entry that never saw its
+// add), placement history below the bound, or in a resident entry a
+// stamp below it (an evicted entry is purged when read back). It errs
+// towards true (a tombstone or stub kept as a live entry's parent makes
+// every purge a full one). One case errs the other way: an entry's one
+// placement below the bound is the placement Purge keeps for it at the
+// bound, unless replay ignored it as a cycle; it then outlives this
+// purge, which changes no resolved entry either way.
+func (s *State) purgeable(below change.CSN) bool {
+	for _, e := range s.entries {
+		if e.deleted.IsZero() && e.added.IsZero() || !e.deleted.IsZero() && e.deleted.Less(below) {
+			return true
+		}
+		n := 0
+		for i := range e.places {
+			if e.places[i].csn.Less(below) {
+				n++
+			}
+		}
+		if n > 1 {
+			return true
+		}
+		if e.evicted {
+			continue
+		}
+		for i := range e.attrs {
+			if e.attrs[i].purgeable(below) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// purgeable reports whether purge(below) would change a.
+func (a *attrState) purgeable(below change.CSN) bool {
+	if !a.cleared.IsZero() && a.cleared.Less(below) {
+		return true
+	}
+	for i := range a.values {
+		v := &a.values[i]
+		if a.present(v) {
+			if !v.removed.IsZero() && v.removed.Less(below) {
+				return true
+			}
+			continue
+		}
+		killed := v.removed
+		if killed.Less(a.cleared) {
+			killed = a.cleared
+		}
+		if killed.Less(below) {
+			return true
+		}
+	}
+	return false
 }
 
 // purge forgets the stamps of a below the bound and reports whether it

@@ -471,3 +471,99 @@ func TestPurgeKeepsGlue(t *testing.T) {
 		t.Fatalf("removed value kept after purge: %+v", a)
 	}
 }
+
+// TestPurgeableSkipsOnlyNoOps: over simulated histories, at bounds from
+// the changes made, a purge that purgeable skips would have changed
+// nothing (the full pass leaves every entry's stamps as they were), and
+// both answers occur: after a full purge at the newest change nothing is
+// left to purge below it, and later changes bring history to purge.
+func TestPurgeableSkipsOnlyNoOps(t *testing.T) {
+	encode := func(s *State) string {
+		var b []byte
+		for _, u := range s.Entries() {
+			var ok bool
+			if b, ok = s.AppendEntryState(append(b, u[:]...), u); !ok {
+				t.Fatalf("no state for %s", u)
+			}
+		}
+		return string(b)
+	}
+	skipped, full := 0, 0
+	for seed := range uint64(6) {
+		m := newSim(t, seed+900, 3)
+		m.run(400)
+		m.heal()
+		m.converged()
+		var newest change.CSN
+		for _, o := range m.ops {
+			if newest.Less(o.CSN) {
+				newest = o.CSN
+			}
+		}
+		for _, rep := range m.reps {
+			rep.state.purgeAll(newest)
+		}
+		m.run(150)
+		m.heal() // (not converged: purged history forgets old conflicts)
+		for _, rep := range m.reps {
+			for range 30 {
+				bound := m.ops[m.r.IntN(len(m.ops))].CSN
+				if rep.state.purgeable(bound) {
+					full++
+					continue
+				}
+				skipped++
+				c := rep.state.Clone()
+				before := encode(c)
+				c.purgeAll(bound)
+				if encode(c) != before {
+					t.Fatalf("seed %d replica %d: purgeable(%s) is false, but a purge changed the state", seed, rep.id, bound)
+				}
+			}
+		}
+	}
+	t.Logf("%d bounds skipped, %d purged in full", skipped, full)
+	if skipped == 0 || full == 0 {
+		t.Fatalf("%d bounds skipped, %d purged in full: both must occur", skipped, full)
+	}
+}
+
+// TestPurgeable: each kind of history Purge forgets makes a state
+// purgeable at a bound above it, and not at one below it; plain adds
+// never do.
+func TestPurgeable(t *testing.T) {
+	ou, p := id(2), id(3)
+	base := []*Op{suffixAdd(),
+		opAdd(at(1, 1), ou, suffix, "ou=a", "objectClass: organizationalUnit", "ou: a"),
+		opAdd(at(2, 1), p, suffix, "cn=p", "objectClass: person", "cn: p", "sn: x", "description: d1")}
+	for _, tc := range []struct {
+		name string
+		ops  []*Op
+		at   int // the history's CSN, in seconds
+	}{
+		{"adds", nil, -1},
+		{"tombstone", []*Op{opDel(at(10, 2), p)}, 10},
+		{"removed value", []*Op{opMod(at(10, 2), p, modDel("description", "d1"))}, 10},
+		{"replaced value", []*Op{opMod(at(10, 2), p, modRepl("description", "d2"))}, 10},
+		{"moves", []*Op{opMove(at(10, 2), p, ou, "cn=p", "")}, 10},
+	} {
+		s := apply(t, append(base, tc.ops...)...)
+		if tc.at < 0 {
+			if s.purgeable(at(100, 3)) {
+				t.Errorf("%s: purgeable", tc.name)
+			}
+			continue
+		}
+		if s.purgeable(at(tc.at, 0)) {
+			t.Errorf("%s: purgeable below its history", tc.name)
+		}
+		if !s.purgeable(at(tc.at+1, 0)) {
+			t.Errorf("%s: not purgeable above its history", tc.name)
+		}
+		c := s.Clone()
+		c.Purge(at(tc.at+1, 0))
+		if c.purgeable(at(tc.at+1, 0)) {
+			t.Errorf("%s: still purgeable after Purge", tc.name)
+		}
+	}
+}
