@@ -16,20 +16,7 @@ import (
 // from before meta bytes (meta 0) are read instead, and a pull and a
 // restart's replay still find every op among them.
 func TestLogRecordMeta(t *testing.T) {
-	x := openReplica(t, t.TempDir(), 1, MultiConfig{})
-	x.population(30)
-	y := openReplica(t, t.TempDir(), 2, MultiConfig{})
-	gen, _ := x.r.Position()
-	resp, err := x.r.Pull(&PullRequest{Consumer: 2, MaxOps: 1000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := y.r.ApplyRemote(t.Context(), gen, resp.Ops); err != nil {
-		t.Fatal(err)
-	}
-	y.resolve()
-	y.add("cn=y1,ou=people,dc=example,dc=com", "objectClass", "person", "cn", "y1", "sn", "y")
-	y.resolve()
+	y, gen := resolvedWithOwnChange(t, 30)
 
 	type rec struct {
 		key   string
@@ -111,7 +98,7 @@ func TestLogRecordMeta(t *testing.T) {
 	_, vec := y.r.Position()
 	behind := vec.Clone()
 	delete(behind, 2)
-	resp, err = y.r.Pull(&PullRequest{Generation: gen, Consumer: 1, MaxOps: 1000, Vector: behind})
+	resp, err := y.r.Pull(&PullRequest{Generation: gen, Consumer: 1, MaxOps: 1000, Vector: behind})
 	if err != nil || len(resp.Ops) != 1 || resp.Ops[0].CSN != vec[2] || resp.Ops[0].Kind != change.Add {
 		t.Fatalf("a consumer lacking replica 2's add got %v (%v)", resp.Ops, err)
 	}

@@ -16,22 +16,10 @@ import (
 // holds above its last change); one lacking a change of any origin,
 // the supplier's own included, gets exactly what it lacks.
 func TestPullCaughtUpConsumer(t *testing.T) {
-	x := openReplica(t, t.TempDir(), 1, MultiConfig{})
-	x.population(50)
-	y := openReplica(t, t.TempDir(), 2, MultiConfig{})
-	gen, _ := x.r.Position()
-	resp, err := x.r.Pull(&PullRequest{Consumer: 2, MaxOps: 1000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := y.r.ApplyRemote(t.Context(), gen, resp.Ops); err != nil {
-		t.Fatal(err)
-	}
-	y.resolve() // a feed record on origin 2 for each of the 52 entries
-	y.add("cn=y1,ou=people,dc=example,dc=com", "objectClass", "person", "cn", "y1", "sn", "y")
-	y.resolve()
+	y, gen := resolvedWithOwnChange(t, 50)
 	_, vec := y.r.Position()
 
+	var resp *PullResponse
 	pull := func(v Vector) *PullResponse {
 		t.Helper()
 		resp, err := y.r.Pull(&PullRequest{Generation: gen, Consumer: 1, MaxOps: 1000, Vector: v})
@@ -62,6 +50,28 @@ func TestPullCaughtUpConsumer(t *testing.T) {
 			t.Fatalf("a consumer lacking only replica 1's changes got %s", op.CSN)
 		}
 	}
+}
+
+// resolvedWithOwnChange returns replica 2 after it pulled and resolved
+// replica 1's n people (a feed record on its own origin for each), then
+// added cn=y1 (its one replicated op) and resolved, with the generation.
+func resolvedWithOwnChange(t *testing.T, n int) (*replica, Generation) {
+	t.Helper()
+	x := openReplica(t, t.TempDir(), 1, MultiConfig{})
+	x.population(n)
+	y := openReplica(t, t.TempDir(), 2, MultiConfig{})
+	gen, _ := x.r.Position()
+	resp, err := x.r.Pull(&PullRequest{Consumer: 2, MaxOps: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := y.r.ApplyRemote(t.Context(), gen, resp.Ops); err != nil {
+		t.Fatal(err)
+	}
+	y.resolve()
+	y.add("cn=y1,ou=people,dc=example,dc=com", "objectClass", "person", "cn", "y1", "sn", "y")
+	y.resolve()
+	return y, gen
 }
 
 // BenchmarkPullCaughtUp is the pull a caught-up consumer makes every

@@ -383,12 +383,7 @@ func TestPurgeConvergence(t *testing.T) {
 		// stable. (A replica's own clock.Next() would not be: a replica
 		// whose clock is behind can still make changes below it.) Each
 		// replica picks its own bound.
-		var newest change.CSN
-		for _, o := range m.ops {
-			if newest.Less(o.CSN) {
-				newest = o.CSN
-			}
-		}
+		newest := m.newest()
 		before := 0
 		for _, rep := range m.reps {
 			before += rep.state.Len()
@@ -425,6 +420,17 @@ func TestPurgeConvergence(t *testing.T) {
 		m.heal()
 		m.converged()
 	}
+}
+
+// newest returns the largest CSN of the changes made so far.
+func (m *sim) newest() change.CSN {
+	var newest change.CSN
+	for _, o := range m.ops {
+		if newest.Less(o.CSN) {
+			newest = o.CSN
+		}
+	}
+	return newest
 }
 
 // TestPurgeDuringPartitions: replicas purge at causally stable bounds
@@ -494,12 +500,7 @@ func TestPurgeableSkipsOnlyNoOps(t *testing.T) {
 		m.run(400)
 		m.heal()
 		m.converged()
-		var newest change.CSN
-		for _, o := range m.ops {
-			if newest.Less(o.CSN) {
-				newest = o.CSN
-			}
-		}
+		newest := m.newest()
 		for _, rep := range m.reps {
 			rep.state.purgeAll(newest)
 		}
