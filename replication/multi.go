@@ -126,7 +126,7 @@ type Replicator struct {
 	// changed (their write was skipped or failed).
 	rmu sync.Mutex
 	// afterStoreChunk, when set (by tests), runs after each of store's
-	// transactions, the locks released.
+	// transactions that write entries, the locks released.
 	afterStoreChunk func()
 	mat             *Shown
 	matOf           *State // the State mat follows
@@ -1152,7 +1152,6 @@ func (r *Replicator) store(ctx context.Context, seq uint64, upd []Entry, fps map
 		r.mmu.Unlock()
 		r.wmu.Unlock()
 	}
-	later := func(u UUID) { r.retry[u] = struct{}{} }
 	// Removals first (they only free DNs), then the entries to write,
 	// parents before children, in transactions of at most storeChunk
 	// entries, halved while a transaction is too big for the store.
@@ -1172,7 +1171,7 @@ func (r *Replicator) store(ctx context.Context, seq uint64, upd []Entry, fps map
 				continue
 			}
 			if r.touchedSeq[u] > seq {
-				later(u)
+				r.retry[u] = struct{}{} // a local write changed it after this resolution
 				continue
 			}
 			remove = append(remove, st.id)
@@ -1195,7 +1194,7 @@ func (r *Replicator) store(ctx context.Context, seq uint64, upd []Entry, fps map
 		if err := lock(); err != nil {
 			return written, removed, err
 		}
-		put, putFP, putU, err := r.storeBatch(upd, &i, seq, fps, later)
+		put, putFP, putU, err := r.storeBatch(upd, &i, seq, fps)
 		done := 0
 		if err == nil {
 			err = r.replace(ctx, put, nil, func(n, _ int) {
@@ -1237,8 +1236,8 @@ var errStateSwapped = errors.New("replication: the State was replaced during the
 // storeBatch makes the next transaction of store from upd[*i:], with
 // wmu and mmu held: the entries that differ from the store's (at most
 // storeChunk), their fingerprints and UUIDs, advancing *i past the
-// entries it looked at.
-func (r *Replicator) storeBatch(upd []Entry, i *int, seq uint64, fps map[UUID]uint64, later func(UUID)) (put []*directory.Entry, putFP []uint64, putU []UUID, err error) {
+// entries it looked at; those to leave for the next round go to r.retry.
+func (r *Replicator) storeBatch(upd []Entry, i *int, seq uint64, fps map[UUID]uint64) (put []*directory.Entry, putFP []uint64, putU []UUID, err error) {
 	newIDs := map[UUID]directory.ID{}
 	idOf := func(u UUID) (directory.ID, bool) {
 		if m, ok := r.mirror[u]; ok {
@@ -1250,7 +1249,7 @@ func (r *Replicator) storeBatch(upd []Entry, i *int, seq uint64, fps map[UUID]ui
 	for ; *i < len(upd) && len(put) < storeChunk; *i++ {
 		m := &upd[*i]
 		if r.touchedSeq[m.UUID] > seq {
-			later(m.UUID) // a local write changed it after this resolution
+			r.retry[m.UUID] = struct{}{} // a local write changed it after this resolution
 			continue
 		}
 		fp, ok := fps[m.UUID] // the materialisation's, as resolve kept it
@@ -1265,7 +1264,7 @@ func (r *Replicator) storeBatch(upd []Entry, i *int, seq uint64, fps map[UUID]ui
 		if !m.Parent.IsRoot() {
 			var ok bool
 			if parent, ok = idOf(m.Parent); !ok {
-				later(m.UUID)
+				r.retry[m.UUID] = struct{}{}
 				continue
 			}
 		}
