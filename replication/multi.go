@@ -343,8 +343,8 @@ func (d dirSchema) EqualityKey(name, value string) string {
 		return value
 	}
 	n, err := at.Normalize([]byte(value))
-	if err != nil {
-		return value
+	if err != nil || string(n) == value {
+		return value // values already in normal form are the common case
 	}
 	return string(n)
 }

@@ -221,7 +221,7 @@ func (r *stampReader) csn() change.CSN {
 	case n <= 0:
 		d.fail("bad stamp")
 		return change.CSN{}
-	case n != len(binary.AppendUvarint(nil, v)):
+	case n != uvarintLen(v):
 		d.fail("stamp not in its shortest form")
 		return change.CSN{}
 	case v > uint64(len(r.tab)):
@@ -307,7 +307,11 @@ func (s *State) decodeEntryState(d *opDecoder) (*entryState, error) {
 	e.added, e.deleted = csn(), csn()
 	e.places = s.decodePlacements(d, csn, stamps.stampSize())
 	minAttr := 1 + 2*stamps.stampSize() + 1
-	for range d.count(minAttr) {
+	nattrs := d.count(minAttr)
+	if nattrs > 0 {
+		e.attrs = make([]attrState, 0, nattrs)
+	}
+	for range nattrs {
 		a := attrState{name: d.string(), nameCSN: csn(), cleared: csn()}
 		sealed := isSealedFormat(format) && IsSealedName(a.name)
 		if sealed {
@@ -318,7 +322,11 @@ func (s *State) decodeEntryState(d *opDecoder) (*entryState, error) {
 			d.fail("attribute with no name")
 		}
 		minValue := 1 + 2*stamps.stampSize()
-		for range d.count(minValue) {
+		n := d.count(minValue)
+		if n > 0 {
+			a.values = make([]valueState, 0, n)
+		}
+		for range n {
 			v := valueState{value: d.string(), added: csn(), removed: csn()}
 			if d.err != nil {
 				break

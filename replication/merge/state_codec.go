@@ -143,7 +143,7 @@ func (d *opDecoder) count(min int) int {
 		d.fail("bad length")
 		return 0
 	}
-	if n != len(binary.AppendUvarint(nil, v)) {
+	if n != uvarintLen(v) {
 		d.fail("length not in its shortest form")
 		return 0
 	}
@@ -153,6 +153,16 @@ func (d *opDecoder) count(min int) int {
 		return 0
 	}
 	return int(v)
+}
+
+// uvarintLen is the length of v's shortest uvarint form, without the
+// allocation of measuring binary.AppendUvarint(nil, v).
+func uvarintLen(v uint64) int {
+	n := 1
+	for ; v >= 0x80; v >>= 7 {
+		n++
+	}
+	return n
 }
 
 func (d *opDecoder) string() string {
