@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -317,6 +318,41 @@ func TestRestartResumesFromTheStoreMark(t *testing.T) {
 		t.Fatalf("%d entries taken from the store without a valid mark", x.r.resumed)
 	}
 	checkStore("rebuilt")
+}
+
+// TestResumeKeepsOnlyTheDN: a restart remembers each stored entry of the
+// store mark (its DN and fingerprint) until the first resolution, and the
+// Shown built from them keeps the DNs. A DN cut from the entry's decoded
+// record must not keep the whole record: a restarted 1M-entry replica held
+// 1.1 GB of records so.
+func TestResumeKeepsOnlyTheDN(t *testing.T) {
+	x := openReplica(t, t.TempDir(), 1, MultiConfig{})
+	x.population(0)
+	const n, size = 300, 64 << 10
+	big := strings.Repeat("x", size)
+	for i := range n {
+		x.add(fmt.Sprintf("cn=b%d,ou=people,dc=example,dc=com", i), "objectClass", "person", "cn", fmt.Sprintf("b%d", i), "sn", "x", "description", big)
+	}
+	x.resolve()
+	if err := x.r.Maintain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	x.reopen()
+	if x.r.resume == nil || len(x.r.resume.stored) < n {
+		t.Fatal("no store mark to resume from")
+	}
+	heap := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	with := heap()
+	x.r.resume = nil
+	without := heap()
+	if with > without && with-without > n*size/4 {
+		t.Fatalf("the store mark's %d entries hold %d KB (%d KB an entry): their DNs keep the decoded records", n, (with-without)>>10, (with-without)/n>>10)
+	}
 }
 
 // TestDurableCrashBeforeCheckpoint: entry states written without their
