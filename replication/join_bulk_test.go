@@ -105,6 +105,14 @@ func TestJoinBulkLoads(t *testing.T) {
 	if got := c.settle(); got != want {
 		t.Fatal("the joined replica's digest differs from its supplier's")
 	}
+	// The join left a store mark: the first start took its entries from
+	// the store rather than rebuilding them.
+	c.rep.smu.Lock()
+	resumed := c.rep.resumed
+	c.rep.smu.Unlock()
+	if int64(resumed) != c.eng.EntryCount() {
+		t.Fatalf("the first start after the join took %d of %d entries from the store", resumed, c.eng.EntryCount())
+	}
 	if c.eng.EntryCount() != a.eng.EntryCount() {
 		t.Fatalf("%d entries, the supplier has %d", c.eng.EntryCount(), a.eng.EntryCount())
 	}

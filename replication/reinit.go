@@ -948,6 +948,19 @@ func (r *Replicator) install(ctx context.Context, snap *fetchedSnapshot, bulk st
 		if err := r.bulkStore(ctx, raw, bulk); err != nil {
 			return fmt.Errorf("write the snapshot's entries: %w", err)
 		}
+		// The store now holds the checkpointed State's materialisation
+		// and nothing else: a store mark with nothing pending lets the
+		// first start resume from it instead of rebuilding every entry
+		// (about 7 minutes of resolution under the State's lock at 1M).
+		// Changes carried from the log would be pending: none are in
+		// the empty store a join starts from, and without a mark the
+		// first start rebuilds, as before.
+		if len(carried) == 0 {
+			mark := appendStoreMark(nil, appendCheckpoint(nil, snap.state.Floor(), snap.vector), nil)
+			if err := r.eng.UpdateRecords(ctx, func(tx *directory.Tx) error { return tx.PutRecord(keyStoreMark, mark) }); err != nil {
+				return fmt.Errorf("mark the joined store: %w", err)
+			}
+		}
 	} else if err := r.resolve(ctx); err != nil {
 		return fmt.Errorf("write the snapshot's entries: %w", err)
 	}
