@@ -19,21 +19,7 @@ BIN=${BIN:-switchboard}
 W=${W:-/tmp/js/m1}
 export SWITCHBOARD_ROOT_PASSWORD=secret
 port() { echo $((23991 + ($1 - 1) * 10)); }
-byMapping() {
-	python3 - "$1" <<'EOP'
-import sys, re, collections
-cur, tot = None, collections.Counter()
-for line in open(f'/proc/{sys.argv[1]}/smaps'):
-    p = line.split()
-    if re.match(r'^[0-9a-f]+-[0-9a-f]+ ', line):
-        path = p[5] if len(p) > 5 else ''
-        ext = path.rsplit('.', 1)[-1]
-        cur = ext if ext in ('sst', 'vlog', 'mem') else 'anon' if path == '' else 'other'
-    elif p[0] == 'Rss:':
-        tot[cur] += int(p[1])
-print(' '.join(f'{k}={v // 1024}MiB' for k, v in sorted(tot.items(), key=lambda x: -x[1]) if v >= 1024))
-EOP
-}
+byMapping() { python3 "$(dirname "$0")/2026-12-05-smaps.py" "$1"; }
 st() { grep -E "VmRSS|VmHWM|RssAnon|RssFile" /proc/$1/status | tr -s ' ' | tr '\n' ' '; byMapping $1; }
 load() {
 	local P=$1
