@@ -1,11 +1,13 @@
 #!/bin/bash
 # The join benchmark in stages, for a 1M run: the supplier is started once and
 # joined from several times. usage: BIN=... P=PORT 2026-12-05-join-stages.sh
-#   import|supplier|join|stop LDIF TAG
+#   import|supplier|join|start|stop LDIF TAG
 # import: times switchboard import of LDIF, copies the store as the supplier's;
 # supplier: serves it as multi-supplier replica 1, founds a generation with one
 # modify, waits until settled; join: times replica join of replica 2 into an
-# empty store, with the supplier's CPU during it; stop: stops the supplier.
+# empty store, with the supplier's CPU during it; start: serves the joined
+# store as replica 2 and times its first start until settled (then stops
+# it); stop: stops the supplier.
 set -e
 STAGE=$1; LDIF=$2; TAG=${3:-x}
 BIN=${BIN:-switchboard}
@@ -68,6 +70,17 @@ join)
   cat /proc/loadavg
   echo "supplier CPU during the join: $(( ($(awk '{print $14+$15}' /proc/$SUP/stat) - SUPCPU0) / $(getconf CLK_TCK) )) s; $(grep -E 'VmHWM|VmRSS' /proc/$SUP/status | tr '\n' ' ')"
   du -sh $W/join
+  ;;
+start)
+  echo "== first start of the joined replica $(date -u +%T)"; cat /proc/loadavg
+  Q=$((${P:-23991}+10))
+  $BIN serve --config $W/r2.yaml --data $W/join --listen 127.0.0.1:$Q --admin-listen 127.0.0.1:$((Q+1)) --http-listen 127.0.0.1:$((Q+2)) --log.level info > $W/join-start.log 2>&1 &
+  J=$!
+  T0=$(date +%s.%N)
+  until curl -sf -m 60 -u cn=admin,dc=example,dc=com:secret http://127.0.0.1:$((Q+1))/replication 2>/dev/null | grep -q '"settled": *true'; do sleep 0.5; done
+  echo "settled after $(echo "$(date +%s.%N) - $T0" | bc) s; CPU $(( $(awk '{print $14+$15}' /proc/$J/stat) / $(getconf CLK_TCK) )) s; $(grep -E 'VmHWM|VmRSS' /proc/$J/status | tr '\n' ' ')"
+  grep -o 'resuming from the store.*' $W/join-start.log | head -1
+  kill $J; wait $J || true
   ;;
 stop)
   SUP=$(cat $W/sup.pid); kill $SUP; while kill -0 $SUP 2>/dev/null; do sleep 1; done
