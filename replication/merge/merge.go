@@ -1328,26 +1328,34 @@ func (s *State) purgeable(below change.CSN) bool {
 
 // purgeable reports whether purge(below) would change a.
 func (a *attrState) purgeable(below change.CSN) bool {
-	if !a.cleared.IsZero() && a.cleared.Less(below) {
+	if a.clearedBelow(below) {
 		return true
 	}
 	for i := range a.values {
-		v := &a.values[i]
-		if a.present(v) {
-			if !v.removed.IsZero() && v.removed.Less(below) {
-				return true
-			}
-			continue
-		}
-		killed := v.removed
-		if killed.Less(a.cleared) {
-			killed = a.cleared
-		}
-		if killed.Less(below) {
+		if drop, forget := a.purgeValue(&a.values[i], below); drop || forget {
 			return true
 		}
 	}
 	return false
+}
+
+// purgeValue is what purge(below) does to v: drop it (absent, and what
+// removed it is below the bound), or forget its removal stamp (present
+// again after a removal below the bound).
+func (a *attrState) purgeValue(v *valueState, below change.CSN) (drop, forget bool) {
+	if a.present(v) {
+		return false, !v.removed.IsZero() && v.removed.Less(below)
+	}
+	killed := v.removed
+	if killed.Less(a.cleared) {
+		killed = a.cleared
+	}
+	return killed.Less(below), false
+}
+
+// clearedBelow reports whether a's last clear is below the bound.
+func (a *attrState) clearedBelow(below change.CSN) bool {
+	return !a.cleared.IsZero() && a.cleared.Less(below)
 }
 
 // purge forgets the stamps of a below the bound and reports whether it
@@ -1357,27 +1365,20 @@ func (a *attrState) purge(below change.CSN) bool {
 	kept := a.values[:0]
 	for i := range a.values {
 		v := &a.values[i]
-		if a.present(v) {
-			if !v.removed.IsZero() && v.removed.Less(below) {
-				v.removed = change.CSN{}
-				changed = true
-			}
-			kept = append(kept, *v)
-			continue
-		}
-		killed := v.removed
-		if killed.Less(a.cleared) {
-			killed = a.cleared
-		}
-		if killed.Less(below) {
+		drop, forget := a.purgeValue(v, below)
+		if drop {
 			changed = true
 			continue
+		}
+		if forget {
+			v.removed = change.CSN{}
+			changed = true
 		}
 		kept = append(kept, *v)
 	}
 	clear(a.values[len(kept):])
 	a.values = kept
-	if !a.cleared.IsZero() && a.cleared.Less(below) {
+	if a.clearedBelow(below) {
 		a.cleared = change.CSN{}
 		changed = true
 	}
