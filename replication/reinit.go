@@ -891,6 +891,7 @@ func (r *Replicator) install(ctx context.Context, snap *fetchedSnapshot, bulk st
 			return fmt.Errorf("write the snapshot's state: %w", err)
 		}
 	}
+	ckpt := appendCheckpoint(nil, snap.state.Floor(), snap.vector)
 	err = r.eng.UpdateRecords(ctx, func(tx *directory.Tx) error {
 		for o, c := range snap.vector {
 			if err := tx.PutRecord(changelog.FloorKey(o), c.AppendBinary(nil)); err != nil {
@@ -900,7 +901,7 @@ func (r *Replicator) install(ctx context.Context, snap *fetchedSnapshot, bulk st
 		if err := tx.PutRecord(keyGeneration, snap.gen[:]); err != nil {
 			return err
 		}
-		return tx.PutRecord(keyCheckpoint, appendCheckpoint(nil, snap.state.Floor(), snap.vector))
+		return tx.PutRecord(keyCheckpoint, ckpt)
 	})
 	if err != nil {
 		return fmt.Errorf("write the snapshot's checkpoint: %w", err)
@@ -956,7 +957,7 @@ func (r *Replicator) install(ctx context.Context, snap *fetchedSnapshot, bulk st
 		// the empty store a join starts from, and without a mark the
 		// first start rebuilds, as before.
 		if len(carried) == 0 {
-			mark := appendStoreMark(nil, appendCheckpoint(nil, snap.state.Floor(), snap.vector), nil)
+			mark := appendStoreMark(nil, ckpt, nil)
 			if err := r.eng.UpdateRecords(ctx, func(tx *directory.Tx) error { return tx.PutRecord(keyStoreMark, mark) }); err != nil {
 				return fmt.Errorf("mark the joined store: %w", err)
 			}
