@@ -8,7 +8,9 @@ package main
 //	SWITCHBOARD_CATCHUP=3000 go test ./cmd/switchboard -run TestMultiSupplierCatchUp -v -timeout 30m
 //
 // Replica 1 imports SWITCHBOARD_CATCHUP_BASE people (default 5,000)
-// offline; replicas 2 and 3 start empty and pull them. Then replica 3's
+// offline and replicas 2 and 3 are seeded from it with replica join, as
+// a deployment does (with SWITCHBOARD_CATCHUP_SEED=pull they start
+// empty and pull every entry from replica 1 instead). Then replica 3's
 // replication links are cut both ways and both sides write at once, as
 // fast as SWITCHBOARD_CATCHUP_CONNS connections per replica (default 2)
 // go: on replicas 1 and 2 together SWITCHBOARD_CATCHUP changes, on
@@ -58,6 +60,7 @@ func TestMultiSupplierCatchUp(t *testing.T) {
 	profSeconds := envInt("SWITCHBOARD_CATCHUP_PROFILE_SECONDS", 10)
 	limit := time.Duration(envInt("SWITCHBOARD_CATCHUP_LIMIT_SECONDS", 0)) * time.Second
 	deleteAdded := os.Getenv("SWITCHBOARD_CATCHUP_DELETE") == "added"
+	pullSeed := os.Getenv("SWITCHBOARD_CATCHUP_SEED") == "pull"
 
 	var report []string
 	note := func(format string, args ...any) {
@@ -76,16 +79,23 @@ func TestMultiSupplierCatchUp(t *testing.T) {
 	if err := os.WriteFile(ldif, out, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	data := filepath.Join(t.TempDir(), "data")
-	if out, err := exec.Command(binary(t), "import", "--data", data, "--suffix", testSuffix, ldif).CombinedOutput(); err != nil {
-		t.Fatalf("switchboard import: %v\n%s", err, out)
-	}
 	top := ""
 	if profDir != "" {
 		top = "admin_pprof: true\n"
 	}
 	start := time.Now()
-	c := startClusterConfig(t, 3, nil, []string{data}, "", top, nil)
+	var data []string
+	if pullSeed {
+		data = []string{filepath.Join(t.TempDir(), "data")}
+		if out, err := exec.Command(binary(t), "import", "--data", data[0], "--suffix", testSuffix, ldif).CombinedOutput(); err != nil {
+			t.Fatalf("switchboard import: %v\n%s", err, out)
+		}
+	} else {
+		data = joinedStores(t, ldif, 3, top)
+		note("import and two joins: %s", time.Since(start).Round(time.Millisecond))
+		start = time.Now()
+	}
+	c := startClusterConfig(t, 3, nil, data, "", top, nil)
 	c.converge(30 * time.Minute)
 	note("three replicas agree on the %d imported people %s after start", people, time.Since(start).Round(time.Millisecond))
 
@@ -331,4 +341,39 @@ func procCPU(pid int) time.Duration {
 	u, _ := strconv.Atoi(f[11])
 	st, _ := strconv.Atoi(f[12])
 	return time.Duration(u+st) * 10 * time.Millisecond
+}
+
+// joinedStores imports ldif into replica 1's store and seeds replicas
+// 2..n from it with replica join, as the README's steps do: replica 1
+// serves alone (replication on, no peers) while the others join, and is
+// stopped before the stores are returned. top is prepended to each
+// configuration's replication section.
+func joinedStores(t *testing.T, ldif string, n int, top string) []string {
+	t.Helper()
+	data := make([]string, n)
+	for i := range data {
+		data[i] = filepath.Join(t.TempDir(), "data")
+	}
+	if out, err := exec.Command(binary(t), "import", "--data", data[0], "--suffix", testSuffix, ldif).CombinedOutput(); err != nil {
+		t.Fatalf("switchboard import: %v\n%s", err, out)
+	}
+	config := func(id int) string {
+		path := filepath.Join(t.TempDir(), "config.yaml")
+		body := fmt.Sprintf("%s%sreplication:\n  replica_id: %d\n  multi_supplier: true\n  max_skew: 1h\n", openReadAccess, top, id)
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	s := &testServer{Data: data[0], t: t, args: []string{"--config", config(1), "--bind-throttle.enabled=false"}, startWait: 30 * time.Minute}
+	s.start()
+	defer s.Stop()
+	for i := 1; i < n; i++ {
+		cmd := exec.Command(binary(t), "replica", "join", "--from", s.URL, "--config", config(i+1), "--data", data[i], "--suffix", testSuffix, "--root-dn", testRootDN)
+		cmd.Env = append(os.Environ(), "SWITCHBOARD_ROOT_PASSWORD="+testRootPass)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("replica join: %v\n%s", err, out)
+		}
+	}
+	return data
 }
