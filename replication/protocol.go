@@ -65,7 +65,8 @@ func (r *Replicator) Pull(q *PullRequest) (*PullResponse, error) {
 	// only below the bound under which all have committed, so that a
 	// consumer never passes one still in flight.
 	self, committed := r.Replica(), r.clog.Committed()
-	if !resp.Vector[self].Less(committed) {
+	inFlight := !resp.Vector[self].Less(committed)
+	if inFlight {
 		// Raised below to the last committed change in the log.
 		if f, ok := floor[self]; ok {
 			resp.Vector[self] = f
@@ -92,17 +93,25 @@ func (r *Replicator) Pull(q *PullRequest) (*PullResponse, error) {
 				continue
 			}
 			p := changelog.OriginPrefix(o)
-			if err := changelog.ScanFlags(v, p, nil, true, func(k []byte, flags byte) (bool, error) {
-				c, err := change.DecodeCSN(k[len(p):])
-				if (o == self && !c.Less(committed)) || flags&changelog.FlagReplicated == 0 {
-					return true, err // newer than what may be served yet, or not served
+			// The vector read above stands at the last change of each
+			// origin but this replica's own with a write in flight:
+			// that one is raised to the last committed change, read
+			// back from the log's end past the feed records (one per
+			// entry a resolution wrote: thousands after a catch-up,
+			// which every pull would read again were it done always).
+			if o == self && inFlight {
+				if err := changelog.ScanFlags(v, p, nil, true, func(k []byte, flags byte) (bool, error) {
+					c, err := change.DecodeCSN(k[len(p):])
+					if !c.Less(committed) || flags&changelog.FlagReplicated == 0 {
+						return true, err // newer than what may be served yet, or not served
+					}
+					if resp.Vector[o].Less(c) {
+						resp.Vector[o] = c
+					}
+					return false, err
+				}); err != nil {
+					return err
 				}
-				if resp.Vector[o].Less(c) {
-					resp.Vector[o] = c
-				}
-				return false, err
-			}); err != nil {
-				return err
 			}
 			after := q.Vector[o]
 			start := after.AppendBinary(bytes.Clone(p))
@@ -140,6 +149,9 @@ func (r *Replicator) Pull(q *PullRequest) (*PullResponse, error) {
 				}
 				size += len(val)
 				resp.Ops = append(resp.Ops, *changelog.SealOp(&rec.Op, sealer))
+				if resp.Vector[o].Less(c) {
+					resp.Vector[o] = c // applied since the vector was read
+				}
 				return true, nil
 			})
 			if err != nil {

@@ -38,6 +38,11 @@ func TestPullCaughtUpConsumer(t *testing.T) {
 	if len(resp.Ops) != 1 || resp.Ops[0].CSN != vec[2] || resp.Ops[0].Kind != change.Add {
 		t.Fatalf("a consumer lacking replica 2's add got %v", resp.Ops)
 	}
+	// The supplier's vector stands at its last replicated change, not at
+	// the feed record written after it.
+	if resp.Vector[2] != vec[2] {
+		t.Fatalf("the response's vector has replica 2 at %s, want its add's %s", resp.Vector[2], vec[2])
+	}
 	// Lacking replica 1's last change (forwarded by replica 2).
 	behind = vec.Clone()
 	behind[1] = change.CSN{Time: vec[1].Time - 1, Replica: 1}
