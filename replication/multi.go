@@ -159,6 +159,7 @@ type Replicator struct {
 
 	applied  atomic.Int64
 	localOps atomic.Int64
+	rounds   atomic.Int64 // resolutions that wrote or removed entries
 	refusals atomic.Int64
 	trimmed  atomic.Int64
 	purged   atomic.Int64
@@ -1118,6 +1119,7 @@ func (r *Replicator) resolve(ctx context.Context) error {
 	r.statusMu.Unlock()
 	r.resolvedOnce.Do(func() { close(r.resolved) })
 	if written+removed > 0 {
+		r.rounds.Add(1)
 		r.log.Debug("replication: resolved", "rebuilt", len(upd), "written", written, "removed", removed, "took", time.Since(start))
 	}
 	return nil
@@ -1394,6 +1396,13 @@ func (r *Replicator) ApplyRemote(ctx context.Context, gen Generation, ops []Op) 
 // ErrReinit is returned (wrapped) when a replica cannot be brought up to
 // date from the changes it lacks and must be reinitialised.
 var ErrReinit = errors.New("replication: the replica must be reinitialised")
+
+// Activity counts the changes this replica has taken (its own and its
+// peers') and the resolutions that wrote entries: it moves while
+// replication has work (what the server's memory limit follows).
+func (r *Replicator) Activity() int64 {
+	return r.applied.Load() + r.localOps.Load() + r.rounds.Load()
+}
 
 // Position returns the replica's generation and vector.
 func (r *Replicator) Position() (Generation, Vector) {

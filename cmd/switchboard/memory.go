@@ -58,7 +58,11 @@ const memoryHeadroom = 32 << 20
 // fingerprints, and replication.state_cache_entries entries' stamps): the
 // derived limit adds the Replicator's estimate of it
 // (Replicator.HeapEstimate), followed as the State grows, so that a
-// replica's heap, too, stays near what is live rather than twice it. The
+// replica's heap, too, stays near what is live rather than twice it,
+// while it is idle: while replication has work (changes applied or
+// written, Replicator.Activity, in the last busyFor) the floor is twice
+// the live heap (busyFloor), since collecting at a quarter above it took
+// half the CPU of a catch-up. The
 // first resolution after a start rebuilds every entry once; what it
 // leaves behind is returned to the operating system when it is done,
 // with the store's pages it mapped (releaseMappedPages).
@@ -85,6 +89,9 @@ func setMemoryLimit(ctx context.Context, cfg *Config, eng *directory.Engine, rep
 			}
 			go followMemoryLimit(ctx, budget, changed, derived, log)
 			go derived.followLiveHeap(ctx)
+			if rep != nil {
+				go derived.followActivity(ctx, rep.Activity, liveHeapPeriod, busyFor, log)
+			}
 		} else {
 			debug.SetMemoryLimit(limit)
 		}
@@ -169,6 +176,22 @@ func liveHeap() int64 {
 // collections.
 func liveFloor(live int64) int64 { return live + live/4 + memoryHeadroom }
 
+// busyFloor is the lowest derived limit for a heap of live bytes live
+// while replication has work (derivedLimit.setBusy): what the collector
+// allows without a limit (GOGC=100), twice what is live. A replica's
+// live heap is mostly small pointer-holding objects (the replicated
+// state's placements, views and cached stamps), so each collection
+// costs in proportion to it; applying and resolving changes allocates
+// fast, and at a quarter above the live heap the collector took about
+// half of each replica's CPU through a catch-up (35 s of CPU against
+// 56 s for the same 60,000 changes without the limit;
+// docs/benchmarks/2026-12-05-catchup.md).
+func busyFloor(live int64) int64 { return 2*live + memoryHeadroom }
+
+// busyFor is how long after replication's last work (Replicator.Activity)
+// a derived limit keeps the busy floor.
+const busyFor = 10 * time.Second
+
 // liveHeapPeriod is how often followLiveHeap reads the live heap.
 const liveHeapPeriod = time.Second
 
@@ -179,23 +202,33 @@ type derivedLimit struct {
 	mu    sync.Mutex
 	store int64 // memoryLimit(0, the store's budget and the replication estimate)
 	sort  int64 // bytes granted by the sort memory budget
-	live  int64 // liveFloor of the live heap last read
+	live  int64 // the live heap last read
+	busy  bool  // replication has work: busyFloor, not liveFloor
 	set   int64 // the limit last set
 }
 
 // newDerivedLimit sets and returns a derived limit of the store's budget
 // store, above the live heap's floor.
 func newDerivedLimit(store int64) *derivedLimit {
-	d := &derivedLimit{store: store, live: liveFloor(liveHeap())}
+	d := &derivedLimit{store: store, live: liveHeap()}
 	d.apply()
 	return d
 }
 
-// setLive follows the live heap's floor (liveFloor); it reports the limit.
+// setLive follows the live heap, n bytes; it reports the limit.
 func (d *derivedLimit) setLive(n int64) int64 {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.live = n
+	return d.apply()
+}
+
+// setBusy switches between the floors of a replica with replication
+// work and of an idle one; it reports the limit.
+func (d *derivedLimit) setBusy(busy bool) int64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.busy = busy
 	return d.apply()
 }
 
@@ -209,7 +242,36 @@ func (d *derivedLimit) followLiveHeap(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			d.setLive(liveFloor(liveHeap()))
+			d.setLive(liveHeap())
+		}
+	}
+}
+
+// followActivity gives the derived limit the busy floor while activity
+// (Replicator.Activity) moves, read every period, and the idle floor
+// once it has not moved for idle, returning to the operating system then
+// what the busy heap left free, until ctx ends.
+func (d *derivedLimit) followActivity(ctx context.Context, activity func() int64, period, idle time.Duration, log *slog.Logger) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	last, lastMoved, busy := activity(), time.Time{}, false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if n := activity(); n != last {
+				last, lastMoved = n, now
+				if !busy {
+					busy = true
+					log.Debug("soft memory limit: replication busy", "limit_mib", d.setBusy(true)>>20)
+				}
+			} else if busy && now.Sub(lastMoved) >= idle {
+				busy = false
+				limit := d.setBusy(false)
+				debug.FreeOSMemory()
+				log.Debug("soft memory limit: replication idle", "limit_mib", limit>>20)
+			}
 		}
 	}
 }
@@ -232,7 +294,15 @@ func (d *derivedLimit) setSort(n int64) {
 }
 
 func (d *derivedLimit) apply() int64 {
-	if limit := max(d.store+d.sort, d.live); limit != d.set {
+	var floor int64
+	switch {
+	case d.live == 0: // not read yet
+	case d.busy:
+		floor = busyFloor(d.live)
+	default:
+		floor = liveFloor(d.live)
+	}
+	if limit := max(d.store+d.sort, floor); limit != d.set {
 		debug.SetMemoryLimit(limit)
 		d.set = limit
 	}

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"io"
+	"log/slog"
 	"math"
 	"net/http"
 	"os"
@@ -10,6 +12,7 @@ import (
 	"runtime/debug"
 	rtmetrics "runtime/metrics"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -140,7 +143,7 @@ func TestDerivedLimitKeepsAboveTheLiveHeap(t *testing.T) {
 		live[i] = make([]byte, 1<<20)
 	}
 	runtime.GC()
-	got := d.setLive(liveFloor(liveHeap()))
+	got := d.setLive(liveHeap())
 	if got < 128<<20+32<<20+memoryHeadroom {
 		t.Fatalf("limit %d MiB with 128 MiB live, want at least %d MiB", got>>20, (160<<20+memoryHeadroom)>>20)
 	}
@@ -168,4 +171,53 @@ func TestDerivedLimitKeepsAboveTheLiveHeap(t *testing.T) {
 	if set := debug.SetMemoryLimit(-1); set != small {
 		t.Errorf("live floor gone: limit %d MiB, want the store's %d MiB", set>>20, small>>20)
 	}
+}
+
+// TestDerivedLimitBusyFloor: while replication has work the derived
+// limit leaves the collector twice the live heap (a quarter above it had
+// the collector take half of a catch-up's CPU), and once the work has
+// stopped for the idle period it is back at a quarter above.
+func TestDerivedLimitBusyFloor(t *testing.T) {
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	const small, live = 16 << 20, 400 << 20
+	d := &derivedLimit{store: small}
+	if got := d.setLive(live); got != liveFloor(live) {
+		t.Fatalf("idle: limit %d MiB, want %d MiB", got>>20, liveFloor(live)>>20)
+	}
+	var activity atomic.Int64
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		d.followActivity(ctx, activity.Load, 10*time.Millisecond, 300*time.Millisecond, slog.New(slog.DiscardHandler))
+	}()
+	limit := func() int64 { return debug.SetMemoryLimit(-1) }
+	waitFor := func(what string, want int64, within time.Duration) {
+		t.Helper()
+		deadline := time.Now().Add(within)
+		for limit() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: limit %d MiB, want %d MiB", what, limit()>>20, want>>20)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	time.Sleep(50 * time.Millisecond)
+	if got := limit(); got != liveFloor(live) {
+		t.Fatalf("no activity: limit %d MiB, want the idle floor %d MiB", got>>20, liveFloor(live)>>20)
+	}
+	activity.Add(1)
+	waitFor("replication busy", busyFloor(live), time.Second)
+	// Work every 100 ms keeps it busy past the idle period.
+	for range 6 {
+		time.Sleep(100 * time.Millisecond)
+		activity.Add(1)
+		if got := limit(); got != busyFloor(live) {
+			t.Fatalf("still busy: limit %d MiB, want %d MiB", got>>20, busyFloor(live)>>20)
+		}
+	}
+	waitFor("replication idle", liveFloor(live), 2*time.Second)
+	cancel()
+	<-done
 }
