@@ -191,7 +191,7 @@ func (r *Replicator) takeBatch() stateBatch {
 // checkpoint replays only changes at or above the bound. It returns how
 // many entries the purge removed. The caller holds wmu.
 func (r *Replicator) saveState(ctx context.Context, purge change.CSN) (int, error) {
-	r.smu.Lock()
+	r.lockState()
 	batches := []stateBatch{r.takeBatch()}
 	purged := 0
 	if r.state.Floor().Less(purge) {
@@ -203,7 +203,7 @@ func (r *Replicator) saveState(ctx context.Context, purge change.CSN) (int, erro
 	}
 	stateErr := r.state.Err()
 	state := r.state
-	r.smu.Unlock()
+	r.unlockState()
 	if stateErr != nil {
 		// What the State holds is incomplete: storing it, or a
 		// checkpoint past what it dropped, would lose changes. A
@@ -213,22 +213,22 @@ func (r *Replicator) saveState(ctx context.Context, purge change.CSN) (int, erro
 	for i, b := range batches {
 		if err := r.writeBatch(ctx, b); err != nil {
 			// Whatever was not written must be in the next save.
-			r.smu.Lock()
+			r.lockState()
 			for _, later := range batches[i:] {
 				for _, u := range later.us {
 					r.state.Touch(u)
 				}
 			}
-			r.smu.Unlock()
+			r.unlockState()
 			return 0, fmt.Errorf("replication: save state: %w", err)
 		}
 	}
 	// Stored: the entries may leave memory now.
-	r.smu.Lock()
+	r.lockState()
 	if r.state == state {
 		r.state.Saved()
 	}
-	r.smu.Unlock()
+	r.unlockState()
 	return purged, nil
 }
 
@@ -525,8 +525,8 @@ func (r *Replicator) trimLimit(o uint16) change.CSN {
 // raiseFloor raises origin o's floor to c after a trim removed the
 // records up to it.
 func (r *Replicator) raiseFloor(o uint16, c change.CSN) {
-	r.smu.Lock()
-	defer r.smu.Unlock()
+	r.lockState()
+	defer r.unlockState()
 	if r.floor[o].Less(c) {
 		r.floor[o] = c
 		r.publish()

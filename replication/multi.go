@@ -92,6 +92,14 @@ type Replicator struct {
 	newGen Generation // made by the first write of the store
 
 	smu sync.RWMutex
+	// matMu is held by whatever holds smu long (a resolution while it
+	// materialises, a snapshot while it encodes; minutes at a million
+	// entries) and by every writer before it takes smu (lockState): a
+	// writer waiting on smu would stop every new reader of it (pulls,
+	// local writes' Stamp, stale checks) until the long holder is done,
+	// since sync.RWMutex lets no reader in past a waiting writer; writers
+	// wait here instead.
+	matMu sync.Mutex
 	// readMu is held, with smu shared, by the State's readers that may
 	// read evicted entries into its cache (resolution, snapshots): the
 	// cache is not safe for concurrent use, and the State's other
@@ -128,9 +136,12 @@ type Replicator struct {
 	// afterStoreChunk, when set (by tests), runs after each of store's
 	// transactions that write entries, the locks released.
 	afterStoreChunk func()
-	mat             *Shown
-	matOf           *State // the State mat follows
-	retry           map[UUID]struct{}
+	// materializing, when set (by tests), runs as a resolution starts
+	// materialising, with matMu held and the State read-locked.
+	materializing func()
+	mat           *Shown
+	matOf         *State // the State mat follows
+	retry         map[UUID]struct{}
 	// resume, set by Open from a valid store mark, lets the first
 	// resolution rebuild only what may differ from the store.
 	resume *resumePoint
@@ -486,9 +497,9 @@ func (r *Replicator) Open(eng *directory.Engine) error {
 		}
 	}
 	r.loadTook = time.Since(start)
-	r.smu.Lock()
+	r.lockState()
 	r.publish()
-	r.smu.Unlock()
+	r.unlockState()
 	r.log.Info("replication: state loaded", "entries", r.state.Len(), "from_checkpoint", ckpt != nil,
 		"ops_replayed", replayed, "took", r.loadTook.Round(time.Millisecond))
 	r.markDirty()
@@ -582,7 +593,7 @@ func (r *Replicator) seed(unknown []directory.ID) error {
 		if err != nil {
 			return fmt.Errorf("replication: seed op log: %w", err)
 		}
-		r.smu.Lock()
+		r.lockState()
 		for i := range ops {
 			r.state.Apply(&ops[i])
 			if r.vector[ops[i].Origin()].Less(ops[i].CSN) {
@@ -591,15 +602,15 @@ func (r *Replicator) seed(unknown []directory.ID) error {
 		}
 		b := r.takeBatch()
 		r.publish()
-		r.smu.Unlock()
+		r.unlockState()
 		// The states of this batch (and of whatever the replay before
 		// it left unsaved), and the checkpoint they stand at.
 		if err := r.writeBatch(ctx, b); err != nil {
 			return fmt.Errorf("replication: seed state: %w", err)
 		}
-		r.smu.Lock()
+		r.lockState()
 		r.state.Saved()
-		r.smu.Unlock()
+		r.unlockState()
 	}
 	r.log.Info("replication: recorded the existing entries in the op log", "entries", len(unknown), "generation", gen.String())
 	return nil
@@ -649,7 +660,7 @@ func (r *Replicator) Settle(c change.CSN, ch *directory.Change) {
 	if ch == nil || w == nil || r.state == nil {
 		return
 	}
-	r.smu.Lock()
+	r.lockState()
 	if r.generation.IsZero() {
 		r.generation = gen
 	}
@@ -663,7 +674,7 @@ func (r *Replicator) Settle(c change.CSN, ch *directory.Change) {
 	r.seq++
 	seq := r.seq
 	r.publish()
-	r.smu.Unlock()
+	r.unlockState()
 	r.localOps.Add(int64(len(w.ops)))
 	r.mmu.Lock()
 	for _, t := range w.touch {
@@ -951,6 +962,18 @@ type keyedAttr struct {
 	attr Attribute
 }
 
+// lockState takes the State for writing: matMu first (see there), then
+// smu.
+func (r *Replicator) lockState() {
+	r.matMu.Lock()
+	r.smu.Lock()
+}
+
+func (r *Replicator) unlockState() {
+	r.smu.Unlock()
+	r.matMu.Unlock()
+}
+
 func (r *Replicator) markDirty() {
 	select {
 	case r.dirty <- struct{}{}:
@@ -1000,7 +1023,7 @@ func (r *Replicator) resolve(ctx context.Context) error {
 	if r.joining.Load() {
 		return errJoining
 	}
-	r.smu.Lock()
+	r.lockState()
 	seq := r.seq
 	changed := r.state.TakeChanged()
 	if changed == nil {
@@ -1024,7 +1047,7 @@ func (r *Replicator) resolve(ctx context.Context) error {
 	} else {
 		r.unstored = maps.Clone(changed)
 	}
-	r.smu.Unlock()
+	r.unlockState()
 	if swapped && resume == nil {
 		// A new State (at start, or installed by a reinitialisation):
 		// every stored entry is looked at, so that those it does not
@@ -1037,8 +1060,12 @@ func (r *Replicator) resolve(ctx context.Context) error {
 	}
 	// Materialising reads evicted entries' stamps into the State's
 	// cache (readMu).
+	r.matMu.Lock()
 	r.smu.RLock()
 	r.readMu.Lock()
+	if r.materializing != nil {
+		r.materializing()
+	}
 	if resume != nil {
 		// A restart with a store mark: the store held the checkpoint's
 		// materialisation but for the pending entries.
@@ -1070,11 +1097,12 @@ func (r *Replicator) resolve(ctx context.Context) error {
 	stateErr := r.state.Err()
 	r.readMu.Unlock()
 	r.smu.RUnlock()
+	r.matMu.Unlock()
 	if stateErr != nil {
 		r.mat, r.matOf = merge.NewShown(), nil // what it showed is unknown
-		r.smu.Lock()
+		r.lockState()
 		r.unstoredAll = true
-		r.smu.Unlock()
+		r.unlockState()
 		return stateErr
 	}
 
@@ -1093,12 +1121,12 @@ func (r *Replicator) resolve(ctx context.Context) error {
 		}
 		return err
 	}
-	r.smu.Lock()
+	r.lockState()
 	r.unstored = maps.Clone(r.retry)
 	if swapped {
 		r.unstoredAll = false // every entry was looked at
 	}
-	r.smu.Unlock()
+	r.unlockState()
 	// The State's changed entries and the checkpoint. With the write
 	// lock held alone no local write is between its Stamp and Settle, so
 	// the checkpoint's vector has no hole below it.
@@ -1377,7 +1405,7 @@ func (r *Replicator) ApplyRemote(ctx context.Context, gen Generation, ops []Op) 
 	if err != nil {
 		return 0, err
 	}
-	r.smu.Lock()
+	r.lockState()
 	r.generation = gen
 	for i := range fresh {
 		r.state.Apply(&fresh[i])
@@ -1385,7 +1413,7 @@ func (r *Replicator) ApplyRemote(ctx context.Context, gen Generation, ops []Op) 
 	r.vector = vec
 	r.seq++
 	r.publish()
-	r.smu.Unlock()
+	r.unlockState()
 	r.applied.Add(int64(len(fresh)))
 	if len(fresh) > 0 {
 		r.markDirty()

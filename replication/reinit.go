@@ -926,12 +926,12 @@ func (r *Replicator) install(ctx context.Context, snap *fetchedSnapshot, bulk st
 			vec[carried[i].Origin()] = carried[i].CSN
 		}
 	}
-	r.smu.Lock()
+	r.lockState()
 	r.state, r.vector, r.floor, r.generation = state, vec, snap.vector.Clone(), snap.gen
 	r.seq++
 	r.unstoredAll, r.unstored = true, nil
 	r.publish()
-	r.smu.Unlock()
+	r.unlockState()
 	r.ckptMu.Lock()
 	r.ckpt, r.ckptFloor, r.ckptMark = snap.vector.Clone(), snap.state.Floor(), nil
 	r.ckptMu.Unlock()
@@ -1042,7 +1042,7 @@ func (r *Replicator) bulkStore(ctx context.Context, raw *rawStates, tmpDir strin
 	// Stored as the resolution would store them (ReplaceEntries): what
 	// the merge made of the replicas' checked writes, unchecked.
 	l.Resolved()
-	r.smu.Lock()
+	r.lockState()
 	state := r.state
 	decoded := make([]uint64, (len(raw.uuids)+63)/64) // bit i: raw entry i was decoded
 	records := func(yield func(directory.LoadRecord, error) bool) {
@@ -1069,7 +1069,7 @@ func (r *Replicator) bulkStore(ctx context.Context, raw *rawStates, tmpDir strin
 			return l.AddRecord(entryStateKey(raw.uuids[i]), b)
 		})
 	}
-	r.smu.Unlock()
+	r.unlockState()
 	if err != nil {
 		l.Cancel()
 		return err
@@ -1077,9 +1077,9 @@ func (r *Replicator) bulkStore(ctx context.Context, raw *rawStates, tmpDir strin
 	if err := l.Finish(); err != nil {
 		return err
 	}
-	r.smu.Lock()
+	r.lockState()
 	state.SetSource(storeSource{r.eng}, r.cfg.StateCacheEntries)
-	r.smu.Unlock()
+	r.unlockState()
 	r.rmu.Lock()
 	r.mat, r.matOf = merge.NewShown(), nil // what it showed is not kept
 	r.rmu.Unlock()

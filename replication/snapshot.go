@@ -157,6 +157,8 @@ func (r *Replicator) takeSnapshot(consumer uint16) (*heldSnapshot, error) {
 	// changes only below the first in flight, and the consumer pulls the
 	// rest (those the State already holds again, harmlessly).
 	below := r.clog.Committed()
+	r.matMu.Lock() // held long: writers wait on it, not on smu
+	defer r.matMu.Unlock()
 	r.smu.RLock()
 	defer r.smu.RUnlock()
 	r.readMu.Lock() // encoding reads evicted entries into the State's cache
