@@ -171,10 +171,13 @@ type Replicator struct {
 	applied  atomic.Int64
 	localOps atomic.Int64
 	rounds   atomic.Int64 // resolutions that wrote or removed entries
+	pulled   atomic.Int64 // ops received from peers, duplicates included
 	refusals atomic.Int64
 	trimmed  atomic.Int64
 	purged   atomic.Int64
 	loadTook time.Duration
+	// Entries written and removed by resolutions.
+	resolvedWritten, resolvedRemoved atomic.Int64
 
 	// The last checkpoint written (the stored State stands at it).
 	ckptMu    sync.Mutex
@@ -1107,6 +1110,8 @@ func (r *Replicator) resolve(ctx context.Context) error {
 	}
 
 	written, removed, err := r.store(ctx, seq, upd, fps, gone)
+	r.resolvedWritten.Add(int64(written))
+	r.resolvedRemoved.Add(int64(removed))
 	if err != nil {
 		// Rebuild everything of this round next time.
 		for i := range upd {
@@ -1375,6 +1380,7 @@ func (r *Replicator) ApplyRemote(ctx context.Context, gen Generation, ops []Op) 
 	if r.reinit.isIncomplete() {
 		return 0, fmt.Errorf("%w: this replica's data is incomplete (an interrupted reinitialisation)", ErrReinit)
 	}
+	r.pulled.Add(int64(len(ops)))
 	self := r.Replica()
 	fresh := ops[:0:0]
 	for i := range ops {

@@ -209,8 +209,10 @@ func TestMultiSupplierCatchUp(t *testing.T) {
 		time.Sleep(100 * time.Millisecond) // let the profiles start
 	}
 	var cpu0 [3]time.Duration
+	var work0 [3][]float64
 	for i, s := range c.servers {
 		cpu0[i] = procCPU(s.cmd.Process.Pid)
+		work0[i] = replicationWork(t, s)
 	}
 	heal := time.Now()
 	stopTrace := make(chan struct{})
@@ -259,6 +261,13 @@ func TestMultiSupplierCatchUp(t *testing.T) {
 	total := int(acked.Load())
 	note("agreement (settled, digest, vector, contextCSN) %s after the heal: %.0f changes/s (%d changes both ways); CPU (user+sys) meanwhile: %s; load average %s",
 		took.Round(time.Millisecond), float64(total)/took.Seconds(), total, strings.Join(cpu, ", "), loadAverage())
+	for i, s := range c.servers {
+		w := replicationWork(t, s)
+		for k := range w {
+			w[k] -= work0[i][k]
+		}
+		note("replica %d after the heal: %.0f changes pulled, %.0f applied; %.0f resolutions wrote %.0f entries and removed %.0f", i+1, w[0], w[1], w[2], w[3], w[4])
+	}
 	prof.Wait()
 
 	digest, _ := c.converge(10 * time.Minute)
@@ -376,4 +385,15 @@ func joinedStores(t *testing.T, ldif string, n int, top string) []string {
 		}
 	}
 	return data
+}
+
+// replicationWork reads a replica's replication counters: changes
+// pulled (duplicates included) and applied, resolutions, entries they
+// wrote and removed.
+func replicationWork(t *testing.T, s *testServer) []float64 {
+	var out []float64
+	for _, name := range []string{"pulled_changes_total", "applied_changes_total", "resolutions_total", "resolved_entries_written_total", "resolved_entries_removed_total"} {
+		out = append(out, metric(t, s, "switchboard_replication_"+name))
+	}
+	return out
 }
