@@ -182,10 +182,10 @@ func liveFloor(live int64) int64 { return live + live/4 + memoryHeadroom }
 // live heap is mostly small pointer-holding objects (the replicated
 // state's placements, views and cached stamps), so each collection
 // costs in proportion to it; applying and resolving changes allocates
-// fast, and at a quarter above the live heap the collector took about
-// half of each replica's CPU through a catch-up (35 s of CPU against
-// 56 s for the same 60,000 changes without the limit;
-// docs/benchmarks/2026-12-05-catchup.md).
+// fast, and at a quarter above the live heap the collector (marking and
+// allocating) took 42-46% of each replica's CPU through a catch-up of
+// 60,000 changes at 100k, at twice 28-38%
+// (docs/benchmarks/2026-12-05-catchup.md).
 func busyFloor(live int64) int64 { return 2*live + memoryHeadroom }
 
 // busyFor is how long after replication's last work (Replicator.Activity)
