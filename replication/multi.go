@@ -159,6 +159,10 @@ type Replicator struct {
 	joinPoint func(point string)
 
 	dirty chan struct{}
+	// pullGate is held by the pull from a peer that is being made and
+	// applied (enterPull), pullSince when it was taken.
+	pullGate  chan struct{}
+	pullSince atomic.Int64
 	// resolved is closed when the first resolution has written the store.
 	resolved     chan struct{}
 	resolvedOnce sync.Once
@@ -260,7 +264,8 @@ func NewReplicator(cfg MultiConfig) (*Replicator, error) {
 	r := &Replicator{cfg: cfg, log: cfg.Logger, clog: cfg.Changelog, vector: Vector{}, floor: Vector{},
 		mirror: map[UUID]mirrored{}, touchedSeq: map[UUID]uint64{},
 		mat: merge.NewShown(), retry: map[UUID]struct{}{}, unstoredAll: true, writes: map[change.CSN]*localWrite{},
-		dirty: make(chan struct{}, 1), resolved: make(chan struct{}), heapChanged: make(chan struct{}, 1), peers: map[string]*Peer{}, ckpt: Vector{}, known: map[uint16]*changelog.Position{}}
+		dirty: make(chan struct{}, 1), resolved: make(chan struct{}), heapChanged: make(chan struct{}, 1), peers: map[string]*Peer{}, ckpt: Vector{}, known: map[uint16]*changelog.Position{},
+		pullGate: make(chan struct{}, 1)}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
