@@ -354,7 +354,11 @@
 // up, at once while the supplier has more; after a failed pull it waits
 // twice as long each time, up to 1 s, and a pull from the supplier's
 // replica ends that wait (the link is up again), so a healed partition
-// is caught up from the first pull either side makes.
+// is caught up from the first pull either side makes. A replica's peers
+// take turns: a pull waits for the one from another peer being made and
+// applied and asks from the vector it left, so two peers holding the
+// same changes do not both send them; a turn held for a second (a peer
+// that stopped answering) is not waited for.
 //
 // # Sealed attributes
 //
