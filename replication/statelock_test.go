@@ -13,14 +13,7 @@ import (
 // on the lock lets no new reader in, so pulls served by this replica and
 // stale checks stood still behind the resolution, and pulls timed out.
 func TestReadersPassAWaitingWriter(t *testing.T) {
-	x := openReplica(t, t.TempDir(), 1, MultiConfig{})
-	x.population(20)
-	y := openReplica(t, t.TempDir(), 2, MultiConfig{})
-	gen, _ := x.r.Position()
-	resp, err := x.r.Pull(&PullRequest{Consumer: 2, MaxOps: 1000})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, y, gen, resp := pulledByEmpty(t, 20)
 	if _, err := y.r.ApplyRemote(t.Context(), gen, resp.Ops[:10]); err != nil {
 		t.Fatal(err)
 	}
@@ -73,4 +66,19 @@ func TestReadersPassAWaitingWriter(t *testing.T) {
 	if _, vec := y.r.Position(); vec[1] != resp.Ops[len(resp.Ops)-1].CSN {
 		t.Fatalf("replica 2 stands at %s for replica 1, want %s", vec[1], resp.Ops[len(resp.Ops)-1].CSN)
 	}
+}
+
+// pulledByEmpty returns replica 1 with n people, an empty replica 2, the
+// generation, and replica 1's log as replica 2's first pull gets it.
+func pulledByEmpty(t *testing.T, n int) (x, y *replica, gen Generation, resp *PullResponse) {
+	t.Helper()
+	x = openReplica(t, t.TempDir(), 1, MultiConfig{})
+	x.population(n)
+	y = openReplica(t, t.TempDir(), 2, MultiConfig{})
+	gen, _ = x.r.Position()
+	resp, err := x.r.Pull(&PullRequest{Consumer: 2, MaxOps: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x, y, gen, resp
 }

@@ -6,14 +6,7 @@ import "testing"
 // batch received twice (from two peers) once as applied and twice as
 // pulled, and a resolution's entries written and removed.
 func TestWorkCounters(t *testing.T) {
-	x := openReplica(t, t.TempDir(), 1, MultiConfig{})
-	x.population(20)
-	y := openReplica(t, t.TempDir(), 2, MultiConfig{})
-	gen, _ := x.r.Position()
-	resp, err := x.r.Pull(&PullRequest{Consumer: 2, MaxOps: 1000})
-	if err != nil {
-		t.Fatal(err)
-	}
+	x, y, gen, resp := pulledByEmpty(t, 20)
 	for range 2 {
 		if _, err := y.r.ApplyRemote(t.Context(), gen, resp.Ops); err != nil {
 			t.Fatal(err)
@@ -32,7 +25,7 @@ func TestWorkCounters(t *testing.T) {
 	}
 	x.del("cn=p3,ou=people,dc=example,dc=com")
 	_, vec := y.r.Position()
-	resp, err = x.r.Pull(&PullRequest{Generation: gen, Consumer: 2, MaxOps: 1000, Vector: vec})
+	resp, err := x.r.Pull(&PullRequest{Generation: gen, Consumer: 2, MaxOps: 1000, Vector: vec})
 	if err != nil {
 		t.Fatal(err)
 	}
