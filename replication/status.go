@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -120,25 +121,21 @@ func (r *Replicator) Register(reg prometheus.Registerer) error {
 			return m
 		}
 	}
+	// counter exports one of the Replicator's atomic counters.
+	counter := func(name, help string, n *atomic.Int64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_replication_" + name, Help: help},
+			func() float64 { return float64(n.Load()) })
+	}
 	for _, c := range []prometheus.Collector{
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_replication_applied_changes_total", Help: "Changes pulled from peers and applied here."},
-			func() float64 { return float64(r.applied.Load()) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_replication_local_changes_total", Help: "Changes made on this replica."},
-			func() float64 { return float64(r.localOps.Load()) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_replication_pulled_changes_total", Help: "Changes received in pull responses, those this replica had already (from another peer) included."},
-			func() float64 { return float64(r.pulled.Load()) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_replication_resolutions_total", Help: "Resolutions that wrote or removed entries in the store."},
-			func() float64 { return float64(r.rounds.Load()) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_replication_resolved_entries_written_total", Help: "Entries written to the store by resolutions."},
-			func() float64 { return float64(r.resolvedWritten.Load()) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_replication_resolved_entries_removed_total", Help: "Entries removed from the store by resolutions."},
-			func() float64 { return float64(r.resolvedRemoved.Load()) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_replication_refusals_total", Help: "Pulls refused: peers quarantined for clock skew, replicas told to reinitialise, batches refused for sealed attributes."},
-			func() float64 { return float64(r.refusals.Load()) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_replication_op_log_trimmed_total", Help: "Ops removed from the op log by trimming."},
-			func() float64 { return float64(r.trimmed.Load()) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_replication_purged_entries_total", Help: "Tombstones purged from the replicated state after the tombstone window."},
-			func() float64 { return float64(r.purged.Load()) }),
+		counter("applied_changes_total", "Changes pulled from peers and applied here.", &r.applied),
+		counter("local_changes_total", "Changes made on this replica.", &r.localOps),
+		counter("pulled_changes_total", "Changes received in pull responses, those this replica had already (from another peer) included.", &r.pulled),
+		counter("resolutions_total", "Resolutions that wrote or removed entries in the store.", &r.rounds),
+		counter("resolved_entries_written_total", "Entries written to the store by resolutions.", &r.resolvedWritten),
+		counter("resolved_entries_removed_total", "Entries removed from the store by resolutions.", &r.resolvedRemoved),
+		counter("refusals_total", "Pulls refused: peers quarantined for clock skew, replicas told to reinitialise, batches refused for sealed attributes.", &r.refusals),
+		counter("op_log_trimmed_total", "Ops removed from the op log by trimming.", &r.trimmed),
+		counter("purged_entries_total", "Tombstones purged from the replicated state after the tombstone window.", &r.purged),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_replication_reinit_replicas", Help: "Replicas refused because they must be reinitialised (peers and consumers)."},
 			func() float64 { return float64(r.reinitCount()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_replication_conflicts", Help: "Entries renamed or shown as glue by conflict resolution."},
