@@ -24,6 +24,7 @@
 //	0x00 "suffix"                        -> normalised suffix the store holds
 //	0x00 "indexes"                       -> the complete indexes, "attr kinds" lines
 //	0x00 "seq/id"                        -> Badger sequence lease for IDs
+//	0x00 "displaced" | uvarint n | NDN (n) | ID -> empty        (an entry at NDN whose DN key another took)
 //	'e' | ID                             -> entry record (see below)
 //	'd' | NDN                            -> ID                 (DN index)
 //	'c' | parentID | childID             -> empty              (children)

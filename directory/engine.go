@@ -157,6 +157,9 @@ type Engine struct {
 	// (readonly.go). Read it through db.
 	store    atomic.Pointer[badger.DB]
 	readOnly atomic.Bool // opened read-only, writes refused (readonly.go)
+	// displaced: the store may hold 0x00 "displaced" records (tx.go,
+	// takeDN); until then no DN key's removal looks for one.
+	displaced atomic.Bool
 	// valueLogChecked: Open read the value log through (checkValueLog).
 	valueLogChecked bool
 	// A bulk load (loader.go) owns the store from NewLoader to Finish:
@@ -387,6 +390,10 @@ func Open(opt Options) (*Engine, error) {
 		}
 	}
 	if err := e.countEntries(); err != nil {
+		e.Close()
+		return nil, err
+	}
+	if err := e.findDisplaced(); err != nil {
 		e.Close()
 		return nil, err
 	}

@@ -24,6 +24,10 @@ var (
 	keyIDSeq   = []byte{prefixMeta, 's', 'e', 'q', '/', 'i', 'd'}
 	keySuffix  = []byte{prefixMeta, 's', 'u', 'f', 'f', 'i', 'x'}
 	keyIndexes = []byte{prefixMeta, 'i', 'n', 'd', 'e', 'x', 'e', 's'}
+	// keyDisplaced prefixes the entries whose DN key another entry with
+	// the same DN took (tx.go, takeDN): under the metadata prefix, which
+	// older binaries never read, so no format bump.
+	keyDisplaced = []byte{prefixMeta, 'd', 'i', 's', 'p', 'l', 'a', 'c', 'e', 'd'}
 )
 
 func appendID(b []byte, id ID) []byte { return binary.BigEndian.AppendUint64(b, uint64(id)) }
@@ -37,6 +41,17 @@ func dnKey(ndn string) []byte {
 	b = append(b, prefixDN)
 	return append(b, ndn...)
 }
+
+// displacedPrefix is 0x00 "displaced" | uvarint len(NDN) | NDN, the
+// prefix of the entries displaced from ndn.
+func displacedPrefix(ndn string) []byte {
+	b := make([]byte, 0, len(keyDisplaced)+binary.MaxVarintLen64+len(ndn)+8)
+	b = append(b, keyDisplaced...)
+	b = binary.AppendUvarint(b, uint64(len(ndn)))
+	return append(b, ndn...)
+}
+
+func displacedKey(ndn string, id ID) []byte { return appendID(displacedPrefix(ndn), id) }
 
 func childPrefix(parent ID) []byte { return appendID([]byte{prefixChild}, parent) }
 

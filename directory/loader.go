@@ -1,6 +1,7 @@
 package directory
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -462,6 +463,9 @@ func (l *Loader) finish() error {
 		it := txn.NewIterator(opt)
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
+			if bytes.HasPrefix(it.Item().Key(), keyDisplaced) {
+				continue // of entries the load replaced
+			}
 			v, err := it.Item().ValueCopy(nil)
 			if err != nil {
 				return err

@@ -108,7 +108,7 @@ func (e *Engine) ReplaceEntriesWith(ctx context.Context, put []*Entry, remove []
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		tx := &Tx{View: View{e: e, txn: e.db().NewTransaction(true)}}
+		tx := &Tx{View: View{e: e, txn: e.db().NewTransaction(true)}, resolved: true}
 		var changes []*Change
 		if log != nil {
 			changes = []*Change{}
@@ -251,7 +251,7 @@ func (e *Engine) replace(tx *Tx, put []*Entry, remove []ID, changes *[]*Change) 
 }
 
 // unindex removes en's index, child and DN keys (the DN key only while it
-// still names en).
+// still names en: leaveDN).
 func (e *Engine) unindex(tx *Tx, en *Entry) error {
 	tx.touched = append(tx.touched, en.ID)
 	for k := range e.indexKeys(e.indexes, en) {
@@ -263,11 +263,5 @@ func (e *Engine) unindex(tx *Tx, en *Entry) error {
 	if err := tx.txn.Delete(childKey(en.ParentID, en.ID)); err != nil {
 		return err
 	}
-	if id, err := lookupDN(tx.txn, en.NDN); err != nil {
-		return err
-	} else if id == en.ID {
-		tx.goneDNs = append(tx.goneDNs, en.NDN)
-		return tx.txn.Delete(dnKey(en.NDN))
-	}
-	return nil
+	return e.leaveDN(tx, en.NDN, en.ID)
 }

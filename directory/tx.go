@@ -78,6 +78,9 @@ type Tx struct {
 	touched   []ID
 	goneDNs   []string
 	goneLists []string // prefixes of the posting lists written
+	// resolved: the transaction stores entries as given (ReplaceEntries),
+	// at DNs nothing in it checked, which takeDN must then read.
+	resolved bool
 	// csn is the write's change sequence number (Options.Stamper).
 	csn change.CSN
 	// updates are the writes hooks made with Update.
@@ -326,12 +329,11 @@ func (e *Engine) putEntry(tx *Tx, before, after *Entry) error {
 	}
 	if before == nil || before.NDN != after.NDN {
 		if before != nil {
-			if err := txn.Delete(dnKey(before.NDN)); err != nil {
+			if err := e.leaveDN(tx, before.NDN, before.ID); err != nil {
 				return err
 			}
-			tx.goneDNs = append(tx.goneDNs, before.NDN)
 		}
-		if err := txn.Set(dnKey(after.NDN), appendID(nil, after.ID)); err != nil {
+		if err := e.takeDN(tx, after.NDN, after.ID); err != nil {
 			return err
 		}
 	}
@@ -544,11 +546,114 @@ func (e *Engine) removeEntry(tx *Tx, en *Entry) error {
 	if err := txn.Delete(childKey(en.ParentID, en.ID)); err != nil {
 		return err
 	}
-	if err := txn.Delete(dnKey(en.NDN)); err != nil {
+	if err := e.leaveDN(tx, en.NDN, en.ID); err != nil {
 		return err
 	}
-	tx.goneDNs = append(tx.goneDNs, en.NDN)
 	return txn.Delete(entryKey(en.ID))
+}
+
+// takeDN points the DN key of ndn at id. Two entries have one DN only
+// when ReplaceEntries stores an entry where replication's resolution put
+// it while a local write, which that resolution had not seen, stored
+// another there (the next resolution renames one of them). The entry
+// that held the key is then recorded as displaced, so that it gets the
+// key back when id leaves ndn, instead of being left without one: found
+// by ID, never by name.
+func (e *Engine) takeDN(tx *Tx, ndn string, id ID) error {
+	if !tx.resolved {
+		// The write path found the DN free in this transaction.
+		return tx.txn.Set(dnKey(ndn), appendID(nil, id))
+	}
+	holder, err := lookupDN(tx.txn, ndn)
+	if err != nil {
+		return err
+	}
+	if holder != 0 && holder != id {
+		h, err := e.getEntry(tx.txn, holder)
+		if err != nil {
+			return err
+		}
+		if h != nil && h.NDN == ndn {
+			e.displaced.Store(true) // before the record commits
+			if err := tx.txn.Set(displacedKey(ndn, holder), nil); err != nil {
+				return err
+			}
+		}
+		tx.goneDNs = append(tx.goneDNs, ndn)
+	}
+	return tx.txn.Set(dnKey(ndn), appendID(nil, id))
+}
+
+// leaveDN is entry id leaving ndn: the DN key goes if it names id, to an
+// entry displaced from ndn (takeDN) that still has that DN if there is
+// one; if the key names another entry, id was displaced and is no more.
+func (e *Engine) leaveDN(tx *Tx, ndn string, id ID) error {
+	holder, err := lookupDN(tx.txn, ndn)
+	if err != nil {
+		return err
+	}
+	if holder != id {
+		if e.displaced.Load() {
+			return tx.txn.Delete(displacedKey(ndn, id))
+		}
+		return nil
+	}
+	tx.goneDNs = append(tx.goneDNs, ndn)
+	if e.displaced.Load() {
+		heir, err := e.takeDisplaced(tx, ndn, id)
+		if err != nil || heir != 0 {
+			return err
+		}
+	}
+	return tx.txn.Delete(dnKey(ndn))
+}
+
+// takeDisplaced gives the DN key of ndn to the first entry displaced from
+// it that still has it (and returns its ID, 0 if none), deleting the
+// records it looked at on the way.
+func (e *Engine) takeDisplaced(tx *Tx, ndn string, leaving ID) (ID, error) {
+	prefix := displacedPrefix(ndn)
+	opt := badger.DefaultIteratorOptions
+	opt.PrefetchValues = false
+	opt.Prefix = prefix
+	var seen []ID
+	it := tx.txn.NewIterator(opt)
+	for it.Rewind(); it.Valid(); it.Next() {
+		if k := it.Item().Key(); len(k) == len(prefix)+8 {
+			seen = append(seen, readID(k[len(prefix):]))
+		}
+	}
+	it.Close()
+	for _, cand := range seen {
+		if err := tx.txn.Delete(displacedKey(ndn, cand)); err != nil {
+			return 0, err
+		}
+		if cand == leaving {
+			continue
+		}
+		en, err := e.getEntry(tx.txn, cand)
+		if err != nil {
+			return 0, err
+		}
+		if en != nil && en.NDN == ndn {
+			return cand, tx.txn.Set(dnKey(ndn), appendID(nil, cand))
+		}
+	}
+	return 0, nil
+}
+
+// findDisplaced notes whether the store holds displaced entries.
+func (e *Engine) findDisplaced() error {
+	return e.db().View(func(txn *badger.Txn) error {
+		opt := badger.DefaultIteratorOptions
+		opt.PrefetchValues = false
+		opt.Prefix = keyDisplaced
+		it := txn.NewIterator(opt)
+		defer it.Close()
+		it.Rewind()
+		e.displaced.Store(it.Valid())
+		return nil
+	})
 }
 
 // update runs fn in a write transaction and commits it, retrying when a
