@@ -569,6 +569,10 @@ func TestMultiSupplierSoak(t *testing.T) {
 		note("replica %d: VmRSS %d MiB, VmHWM %d MiB (since its last start), highest VmRSS sampled during the load %d MiB", i+1, rss, hwm, peakRSS[i])
 	}
 	note("load average at the end: %s", loadAverage())
+	// Every store's indexes and DN keys are what its entries call for.
+	start = time.Now()
+	c.verifyStores()
+	note("switchboard verify on the three stores: %s", time.Since(start).Round(time.Second))
 }
 
 // soakAgree reports whether every replica is settled with the same
