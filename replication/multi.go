@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -471,18 +472,13 @@ func (r *Replicator) Open(eng *directory.Engine) error {
 	// State does not know are remembered by ID only, and read again in
 	// batches to be seeded: a store loaded offline may hold millions.
 	var unknown []directory.ID
-	err = eng.ForEachEntry(func(en *directory.Entry) error {
-		u, err := merge.ParseUUID(en.First("entryUUID"))
-		if err != nil {
-			return fmt.Errorf("entry %q: entryUUID: %w", en.DN, err)
-		}
-		fp := r.fullFingerprint(u, en)
-		r.mirror[u] = mirrored{en.ID, fpKey(&fp)}
+	err = r.fingerprintStored(func(en *directory.Entry, u UUID, fp *[32]byte) error {
+		r.mirror[u] = mirrored{en.ID, fpKey(fp)}
 		if r.resume != nil {
 			// en.DN aliases the entry's whole decoded record: cloned, the
 			// Shown built from it keeps the DN only (~1.1 KB an entry
 			// otherwise, for as long as the entry is not rebuilt).
-			st := merge.StoredEntry{DN: strings.Clone(en.DN), Fingerprint: fp, Glue: en.Get(merge.GlueAttr) != nil}
+			st := merge.StoredEntry{DN: strings.Clone(en.DN), Fingerprint: *fp, Glue: en.Get(merge.GlueAttr) != nil}
 			for _, a := range en.Attrs {
 				st.References = st.References || r.state.IsReferenceAttr(a.Name)
 			}
@@ -496,6 +492,7 @@ func (r *Replicator) Open(eng *directory.Engine) error {
 	if err != nil {
 		return fmt.Errorf("replication: load entries: %w", err)
 	}
+	slices.Sort(unknown) // seeded in ID order, as the store holds them
 	if incomplete {
 		r.resume = nil
 	}
@@ -902,6 +899,86 @@ func (r *Replicator) storedFingerprint(u UUID, en *directory.Entry) uint64 {
 	fp := r.fullFingerprint(u, en)
 	return fpKey(&fp)
 }
+
+// fingerprintStored calls fn, from the calling goroutine, with every
+// stored entry, its UUID and its fingerprint, in no set order. Workers,
+// one per CPU, compute the fingerprints (normalising and sorting every
+// value): most of the work of a start, which reads the whole store.
+func (r *Replicator) fingerprintStored(fn func(en *directory.Entry, u UUID, fp *[32]byte) error) error {
+	type item struct {
+		en  *directory.Entry
+		u   UUID
+		fp  [32]byte
+		err error
+	}
+	const batch = 256
+	workers := runtime.GOMAXPROCS(0)
+	in, out := make(chan []item, workers), make(chan []item, workers)
+	stop := make(chan struct{})
+	var readErr error
+	go func() {
+		defer close(in)
+		b := make([]item, 0, batch)
+		send := func() error {
+			select {
+			case in <- b:
+				b = make([]item, 0, batch)
+				return nil
+			case <-stop:
+				return errStopped
+			}
+		}
+		readErr = r.eng.ForEachEntry(func(en *directory.Entry) error {
+			if b = append(b, item{en: en}); len(b) == batch {
+				return send()
+			}
+			return nil
+		})
+		if readErr == nil && len(b) > 0 {
+			send()
+		}
+	}()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range in {
+				for i := range b {
+					it := &b[i]
+					if it.u, it.err = merge.ParseUUID(it.en.First("entryUUID")); it.err != nil {
+						it.err = fmt.Errorf("entry %q: entryUUID: %w", it.en.DN, it.err)
+						continue
+					}
+					it.fp = r.fullFingerprint(it.u, it.en)
+				}
+				out <- b
+			}
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(out)
+	}()
+	var err error
+	for b := range out { // drained to the end, so that every goroutine ends
+		for i := 0; i < len(b) && err == nil; i++ {
+			if err = b[i].err; err == nil {
+				err = fn(b[i].en, b[i].u, &b[i].fp)
+			}
+			if err != nil {
+				close(stop)
+			}
+		}
+	}
+	if err != nil {
+		return err
+	}
+	return readErr
+}
+
+// errStopped ends a store read whose reader failed.
+var errStopped = errors.New("replication: store read stopped")
 
 // fullFingerprint is the fingerprint of a stored entry.
 func (r *Replicator) fullFingerprint(u UUID, en *directory.Entry) [32]byte {
@@ -1495,13 +1572,8 @@ func (r *Replicator) Conflicts() []Conflict {
 // every entry: it equals the state's digest once the store is settled.
 func (r *Replicator) StoreDigest() ([32]byte, error) {
 	var d merge.DigestSum
-	err := r.eng.ForEachEntry(func(en *directory.Entry) error {
-		u, err := merge.ParseUUID(en.First("entryUUID"))
-		if err != nil {
-			return err
-		}
-		fp := r.fullFingerprint(u, en)
-		d.Add(&fp)
+	err := r.fingerprintStored(func(_ *directory.Entry, _ UUID, fp *[32]byte) error {
+		d.Add(fp)
 		return nil
 	})
 	if err != nil {
