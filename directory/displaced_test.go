@@ -109,7 +109,7 @@ func checkIndexes(t *testing.T, e *Engine) {
 	t.Helper()
 	rep, err := e.Verify(context.Background())
 	must(t, err)
-	if rep.Missing != 0 || rep.Stray != 0 || rep.Orphans != 0 {
+	if !rep.Agrees() {
 		t.Fatalf("verify: %+v", rep)
 	}
 }

@@ -36,7 +36,7 @@ func TestFormat1StoreOpens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Missing != 0 || rep.Stray != 0 || rep.Orphans != 0 {
+	if !rep.Agrees() {
 		t.Errorf("indexes disagree with the entries: %+v", rep)
 	}
 

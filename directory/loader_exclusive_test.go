@@ -151,7 +151,7 @@ func TestLoaderIsExclusive(t *testing.T) {
 	}))
 	rep, err := e.Verify(ctx)
 	must(t, err)
-	if rep.Missing != 0 || rep.Stray != 0 || rep.Orphans != 0 {
+	if !rep.Agrees() {
 		t.Errorf("verify after the load: %+v", rep)
 	}
 	// The engine takes writes again after the load.

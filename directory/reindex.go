@@ -364,6 +364,9 @@ type IndexReport struct {
 	Orphans int // DN or child keys that point to no entry
 }
 
+// Agrees reports whether the store's keys are what its entries call for.
+func (r IndexReport) Agrees() bool { return r.Missing == 0 && r.Stray == 0 && r.Orphans == 0 }
+
 // Verify recomputes every index key from the entries and compares the set
 // with the keys the store holds, from one snapshot: after a crash, the two
 // must be equal, since an entry and its index keys commit together. Only

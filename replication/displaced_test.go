@@ -79,7 +79,7 @@ func TestLocalAddDuringResolutionKeepsItsDN(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Missing != 0 || rep.Stray != 0 || rep.Orphans != 0 {
+	if !rep.Agrees() {
 		t.Fatalf("verify: %+v", rep)
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os/exec"
 	"slices"
 	"sort"
 	"strings"
@@ -107,11 +106,11 @@ func TestIndexesSurviveKill9(t *testing.T) {
 	}
 	s.Stop()
 
-	out, err := exec.Command(binary(t), "verify", "--data", s.Data, "--suffix", testSuffix, "--log.level", "warn").CombinedOutput()
+	out, err := s.Verify()
 	if err != nil {
 		t.Fatalf("switchboard verify after %d kills: %v\n%s", cycles, err, out)
 	}
-	t.Logf("verify: %s", strings.TrimSpace(string(out)))
+	t.Logf("verify: %s", strings.TrimSpace(out))
 
 	// Searches through every index kind agree with a scan.
 	sch, err := schema.Default()

@@ -213,8 +213,7 @@ func (c *cluster) verifyStores() {
 	c.t.Helper()
 	for i, s := range c.servers {
 		s.Stop()
-		out, err := exec.Command(binary(c.t), "verify", "--data", s.Data, "--suffix", testSuffix, "--log.level", "warn").CombinedOutput()
-		if err != nil {
+		if out, err := s.Verify(); err != nil {
 			c.t.Errorf("replica %d: switchboard verify: %v\n%s", i+1, err, out)
 		}
 	}

@@ -203,6 +203,13 @@ func (s *testServer) Log() string {
 	return string(b)
 }
 
+// Verify runs switchboard verify on the stopped server's store (its index
+// and DN keys against its entries) and returns its output.
+func (s *testServer) Verify() (string, error) {
+	out, err := exec.Command(binary(s.t), "verify", "--data", s.Data, "--suffix", testSuffix, "--log.level", "warn").CombinedOutput()
+	return string(out), err
+}
+
 // Kill sends SIGKILL and waits for the process to die.
 func (s *testServer) Kill() {
 	if s.cmd == nil || s.cmd.Process == nil {

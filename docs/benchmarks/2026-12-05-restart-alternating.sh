@@ -5,23 +5,11 @@
 # binary: kill -9, start, time to serving and to settled, CPU until
 # settled. 70 s between restarts, so that a checkpoint with its store
 # mark stands.
-# usage: 2026-12-05-restart-alternating.sh LDIF BIN_BEFORE BIN_AFTER [WORKDIR]
+# usage: [GAP=SECONDS] 2026-12-05-restart-alternating.sh LDIF BIN_BEFORE BIN_AFTER [WORKDIR]
 set -e
 LDIF=$1; A=$2; B=$3; W=${4:-/tmp/restart-alternating}
 mkdir -p $W
-export SWITCHBOARD_ROOT_PASSWORD=secret
-cat > $W/r1.yaml <<Y
-replication:
-  replica_id: 1
-  multi_supplier: true
-Y
-AUTH=cn=admin,dc=example,dc=com:secret
-serve() { # bin log
-  $1 serve --config $W/r1.yaml --data $W/d --listen 127.0.0.1:25891 --admin-listen 127.0.0.1:25892 \
-    --http-listen 127.0.0.1:25893 --suffix dc=example,dc=com --root-dn cn=admin,dc=example,dc=com --log.level info > $W/$2.log 2>&1 &
-  echo $! > $W/pid
-}
-settled() { curl -sf -m 5 -u $AUTH http://127.0.0.1:25892/replication 2>/dev/null | grep -q '"settled": *true'; }
+. "$(dirname "$0")/replica-lib.sh"
 timed() { # bin tag
   s=$(date +%s.%N); serve $1 $2
   until grep -q "serving " $W/$2.log; do sleep 0.2; done; sv=$(echo "$(date +%s.%N) - $s" | bc)
@@ -33,14 +21,14 @@ if [ ! -d $W/d ]; then
   s=$(date +%s); $B import --data $W/d --suffix dc=example,dc=com $LDIF > $W/import.log 2>&1
   echo "import $(( $(date +%s) - s )) s"
   timed $B first
-  sleep 70
+  sleep ${GAP:-70}
 fi
 for round in 1 2; do
   for b in before after; do
     kill -9 $(cat $W/pid); sleep 1
     bin=$A; [ $b = after ] && bin=$B
     timed $bin $b-$round 2>/dev/null
-    sleep 70
+    sleep ${GAP:-70}
   done
 done
 kill -TERM $(cat $W/pid)

@@ -12,24 +12,9 @@ LDIF=$1; TAG=${2:-x}
 BIN=${BIN:-switchboard}
 W=/tmp/restart-bench/$TAG
 rm -rf $W; mkdir -p $W
-export SWITCHBOARD_ROOT_PASSWORD=secret
-cat > $W/r1.yaml <<Y
-replication:
-  replica_id: 1
-  multi_supplier: true
-Y
-AUTH=cn=admin,dc=example,dc=com:secret
-serve() {
-  export GOMEMLIMIT=${GML:-}; [ -z "$GML" ] && unset GOMEMLIMIT
-  $BIN serve --config $W/r1.yaml --data $W/d --listen 127.0.0.1:25891 --admin-listen 127.0.0.1:25892 \
-    --http-listen 127.0.0.1:25893 --log.level info > $W/$1.log 2>&1 &
-  echo $! > $W/pid
-}
-settled() {
-  curl -sf -m 2 -u $AUTH http://127.0.0.1:25892/replication 2>/dev/null | grep -q '"settled": *true'
-}
+. "$(dirname "$0")/replica-lib.sh"
 $BIN import --data $W/d --log.level warn $LDIF > /dev/null 2>&1
-serve first
+serve $BIN first
 until settled; do sleep 1; done
 # A few writes, so that the checkpoint is not the seeding's.
 for i in 1 2 3; do
@@ -44,12 +29,12 @@ sleep 3
 until settled; do sleep 1; done
 for round in 1 2; do
   if [ $round = 2 ]; then
-    kill -TERM $(cat $W/pid); sleep 4; serve pre2; sleep 2; until settled; do sleep 1; done
+    kill -TERM $(cat $W/pid); sleep 4; serve $BIN pre2; sleep 2; until settled; do sleep 1; done
   fi
   kill -9 $(cat $W/pid); sleep 1
   echo "== restart $round after kill -9; load average $(cat /proc/loadavg)"
   t0=$(date +%s.%N)
-  SWITCHBOARD_CPUPROFILE=$W/cpu$round.prof serve restart$round
+  SWITCHBOARD_CPUPROFILE=$W/cpu$round.prof serve $BIN restart$round
   PID=$(cat $W/pid)
   until ldapsearch -x -H ldap://127.0.0.1:25891 -b "" -s base 1.1 >/dev/null 2>&1; do sleep 0.1; done
   t1=$(date +%s.%N)
