@@ -279,7 +279,7 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "entries %d, index keys %d, missing %d, stray %d, orphaned DN keys %d; store format %d\n",
+	fmt.Fprintf(stdout, "entries %d, index keys %d, missing %d, stray %d, DN or child keys astray %d; store format %d\n",
 		rep.Entries, rep.Keys, rep.Missing, rep.Stray, rep.Orphans, eng.FormatVersion())
 	if !rep.Agrees() {
 		return errors.New("the indexes do not agree with the entries; run 'switchboard reindex' after moving the index definitions away, or restore from an export")
