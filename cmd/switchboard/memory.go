@@ -48,10 +48,11 @@ const memoryHeadroom = 32 << 20
 // (up to half the CPU): a 100k replica, 338 MB live under a derived 359
 // MiB, collected every 80 ms while idle and spent 8 of its restart's 22 s
 // of CPU collecting. So a derived limit never stays below what the last
-// collection found live plus a quarter and memoryHeadroom (liveFloor,
-// read every second by followLiveHeap): when the estimates fall short,
-// the heap runs at 1.25x what is live, not at 2x (no limit) or at the
-// limit without pause.
+// collection found live plus a quarter, what the runtime holds beyond the
+// live objects (their spans' unused room, stacks, metadata) and
+// memoryHeadroom (liveFloor, read every second by followLiveHeap): when
+// the estimates fall short, the heap runs at 1.25x what is live, not at
+// 2x (no limit) or at the limit without pause.
 //
 // With multi-supplier replication the replicated state is live heap the
 // store's budget does not count (its placements, resolved view and
@@ -160,25 +161,48 @@ func setOpenMemoryLimit(cfg *Config, eng *directory.Engine) (stop func()) {
 	return stop
 }
 
-// liveHeap returns the bytes the last collection found live
-// (runtime/metrics /gc/heap/live:bytes).
-func liveHeap() int64 {
-	s := []rtmetrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	rtmetrics.Read(s)
-	if s[0].Value.Kind() != rtmetrics.KindUint64 {
-		return 0
+// heapReading is what the runtime counts against the soft memory limit,
+// in two parts: the bytes the last collection found live, and the rest
+// that no collection frees (overhead): the unused room in spans holding
+// live objects (a heap of many small objects keeps a span for a few live
+// ones), stacks and the runtime's metadata. Free pages the runtime can
+// return to the operating system are in neither.
+type heapReading struct{ live, overhead int64 }
+
+// readHeap reads the heap (runtime/metrics): /gc/heap/live, and for the
+// overhead, every byte mapped and not released less the free pages and
+// the objects, live or not yet swept.
+func readHeap() heapReading {
+	s := []rtmetrics.Sample{
+		{Name: "/gc/heap/live:bytes"},
+		{Name: "/memory/classes/total:bytes"},
+		{Name: "/memory/classes/heap/released:bytes"},
+		{Name: "/memory/classes/heap/free:bytes"},
+		{Name: "/memory/classes/heap/objects:bytes"},
 	}
-	return int64(s[0].Value.Uint64())
+	rtmetrics.Read(s)
+	var v [5]int64
+	for i := range s {
+		if s[i].Value.Kind() != rtmetrics.KindUint64 {
+			return heapReading{}
+		}
+		v[i] = int64(s[i].Value.Uint64())
+	}
+	return heapReading{live: v[0], overhead: max(0, v[1]-v[2]-v[3]-v[4])}
 }
 
-// liveFloor is the lowest derived limit for a heap of live bytes live:
-// a quarter of it above, and memoryHeadroom, for the garbage between two
-// collections.
-func liveFloor(live int64) int64 { return live + live/4 + memoryHeadroom }
+// liveFloor is the lowest derived limit for a heap h: a quarter of the
+// live bytes above what the runtime holds for them, and memoryHeadroom,
+// for the garbage between two collections. The overhead counts: at a
+// million entries a replica's spans held 24% more than its live bytes
+// (heap in use 1.75 GB, live 1.41 GB), so a quarter above the live bytes
+// alone left the collector no room and it ran back to back, idle, at
+// half a CPU (docs/benchmarks/2026-12-06-soak-1m.md).
+func liveFloor(h heapReading) int64 { return h.live + h.live/4 + h.overhead + memoryHeadroom }
 
-// busyFloor is the lowest derived limit for a heap of live bytes live
-// while replication has work (derivedLimit.setBusy): what the collector
-// allows without a limit (GOGC=100), twice what is live. A replica's
+// busyFloor is the lowest derived limit for a heap h while replication
+// has work (derivedLimit.setBusy): what the collector allows without a
+// limit (GOGC=100), twice what is live, above the overhead. A replica's
 // live heap is mostly small pointer-holding objects (the replicated
 // state's placements, views and cached stamps), so each collection
 // costs in proportion to it; applying and resolving changes allocates
@@ -186,7 +210,7 @@ func liveFloor(live int64) int64 { return live + live/4 + memoryHeadroom }
 // allocating) took 42-46% of each replica's CPU through a catch-up of
 // 60,000 changes at 100k, at twice 28-38%
 // (docs/benchmarks/2026-12-05-catchup.md).
-func busyFloor(live int64) int64 { return 2*live + memoryHeadroom }
+func busyFloor(h heapReading) int64 { return 2*h.live + h.overhead + memoryHeadroom }
 
 // busyFor is how long after replication's last work (Replicator.Activity)
 // a derived limit keeps the busy floor.
@@ -200,26 +224,26 @@ const liveHeapPeriod = time.Second
 // below the live heap's floor.
 type derivedLimit struct {
 	mu    sync.Mutex
-	store int64 // memoryLimit(0, the store's budget and the replication estimate)
-	sort  int64 // bytes granted by the sort memory budget
-	live  int64 // the live heap last read
-	busy  bool  // replication has work: busyFloor, not liveFloor
-	set   int64 // the limit last set
+	store int64       // memoryLimit(0, the store's budget and the replication estimate)
+	sort  int64       // bytes granted by the sort memory budget
+	heap  heapReading // the heap last read
+	busy  bool        // replication has work: busyFloor, not liveFloor
+	set   int64       // the limit last set
 }
 
 // newDerivedLimit sets and returns a derived limit of the store's budget
 // store, above the live heap's floor.
 func newDerivedLimit(store int64) *derivedLimit {
-	d := &derivedLimit{store: store, live: liveHeap()}
+	d := &derivedLimit{store: store, heap: readHeap()}
 	d.apply()
 	return d
 }
 
-// setLive follows the live heap, n bytes; it reports the limit.
-func (d *derivedLimit) setLive(n int64) int64 {
+// setHeap follows the heap, h; it reports the limit.
+func (d *derivedLimit) setHeap(h heapReading) int64 {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.live = n
+	d.heap = h
 	return d.apply()
 }
 
@@ -242,7 +266,7 @@ func (d *derivedLimit) followLiveHeap(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			d.setLive(liveHeap())
+			d.setHeap(readHeap())
 		}
 	}
 }
@@ -296,11 +320,11 @@ func (d *derivedLimit) setSort(n int64) {
 func (d *derivedLimit) apply() int64 {
 	var floor int64
 	switch {
-	case d.live == 0: // not read yet
+	case d.heap.live == 0: // not read yet
 	case d.busy:
-		floor = busyFloor(d.live)
+		floor = busyFloor(d.heap)
 	default:
-		floor = liveFloor(d.live)
+		floor = liveFloor(d.heap)
 	}
 	if limit := max(d.store+d.sort, floor); limit != d.set {
 		debug.SetMemoryLimit(limit)

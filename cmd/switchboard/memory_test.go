@@ -143,7 +143,7 @@ func TestDerivedLimitKeepsAboveTheLiveHeap(t *testing.T) {
 		live[i] = make([]byte, 1<<20)
 	}
 	runtime.GC()
-	got := d.setLive(liveHeap())
+	got := d.setHeap(readHeap())
 	if got < 128<<20+32<<20+memoryHeadroom {
 		t.Fatalf("limit %d MiB with 128 MiB live, want at least %d MiB", got>>20, (160<<20+memoryHeadroom)>>20)
 	}
@@ -167,7 +167,7 @@ func TestDerivedLimitKeepsAboveTheLiveHeap(t *testing.T) {
 		t.Errorf("%d collections for 256 MiB of garbage over 128 MiB live", n)
 	}
 	runtime.KeepAlive(live)
-	d.setLive(0)
+	d.setHeap(heapReading{})
 	if set := debug.SetMemoryLimit(-1); set != small {
 		t.Errorf("live floor gone: limit %d MiB, want the store's %d MiB", set>>20, small>>20)
 	}
@@ -179,9 +179,10 @@ func TestDerivedLimitKeepsAboveTheLiveHeap(t *testing.T) {
 // stopped for the idle period it is back at a quarter above.
 func TestDerivedLimitBusyFloor(t *testing.T) {
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
-	const small, live = 16 << 20, 400 << 20
+	const small = 16 << 20
+	live := heapReading{live: 400 << 20, overhead: 60 << 20}
 	d := &derivedLimit{store: small}
-	if got := d.setLive(live); got != liveFloor(live) {
+	if got := d.setHeap(live); got != liveFloor(live) {
 		t.Fatalf("idle: limit %d MiB, want %d MiB", got>>20, liveFloor(live)>>20)
 	}
 	var activity atomic.Int64
@@ -220,4 +221,41 @@ func TestDerivedLimitBusyFloor(t *testing.T) {
 	waitFor("replication idle", liveFloor(live), 2*time.Second)
 	cancel()
 	<-done
+}
+
+// TestLiveFloorCountsSpans: a heap of many small objects of which few
+// stay live keeps most of its spans in use, and the soft limit counts
+// them. The idle floor must leave the collector room above what the
+// runtime holds, not only a quarter above the live bytes (a 1M replica's
+// spans held 24% more than its live bytes, and its collector ran back to
+// back while idle).
+func TestLiveFloorCountsSpans(t *testing.T) {
+	const n, keepEvery = 4 << 20, 16 // 4M objects of 64 bytes, one in 16 kept
+	all := make([]*[64]byte, n)
+	for i := range all {
+		all[i] = new([64]byte)
+	}
+	kept := make([]*[64]byte, 0, n/keepEvery)
+	for i := 0; i < n; i += keepEvery {
+		kept = append(kept, all[i])
+	}
+	all = nil
+	runtime.GC()
+	h := readHeap()
+	if h.live < int64(len(kept))*64 {
+		t.Fatalf("live %d MiB, below the %d MiB kept", h.live>>20, len(kept)*64>>20)
+	}
+	if h.overhead < 128<<20 {
+		t.Fatalf("overhead %d MiB: the kept objects' spans (about 240 MiB of them unused) are not counted", h.overhead>>20)
+	}
+	s := []rtmetrics.Sample{{Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}, {Name: "/memory/classes/heap/free:bytes"}}
+	rtmetrics.Read(s)
+	held := int64(s[0].Value.Uint64() - s[1].Value.Uint64() - s[2].Value.Uint64())
+	if floor := liveFloor(h); floor < held+h.live/4 {
+		t.Errorf("idle floor %d MiB, the runtime holds %d MiB: no room for a quarter of the %d MiB live", floor>>20, held>>20, h.live>>20)
+	}
+	if floor := busyFloor(h); floor < held+h.live {
+		t.Errorf("busy floor %d MiB, the runtime holds %d MiB: no room for the %d MiB live again", floor>>20, held>>20, h.live>>20)
+	}
+	runtime.KeepAlive(kept)
 }
