@@ -412,6 +412,7 @@ func TestMultiSupplierSoak(t *testing.T) {
 	partitionAt := deadline.Add(-partition)
 	cut := -1
 	kills, stops := make([]int, replicas), make([]int, replicas)
+	lastFault, lastFaultEnd := "none", time.Time{} // the last kill or stop, and when it ended
 	peakRSS := make([]int, replicas)
 	sample := func() {
 		for i, s := range c.servers {
@@ -447,12 +448,16 @@ func TestMultiSupplierSoak(t *testing.T) {
 		s := c.servers[i]
 		if rng.Intn(2) == 0 {
 			d := time.Duration(1000+rng.Intn(4000)) * time.Millisecond
+			at := time.Since(loadStart)
 			s.cmd.Process.Signal(syscall.SIGSTOP)
 			time.Sleep(d)
 			s.cmd.Process.Signal(syscall.SIGCONT)
 			stops[i]++
-			t.Logf("%s: replica %d stopped for %s", time.Since(loadStart).Round(time.Second), i+1, d)
+			lastFault = fmt.Sprintf("replica %d stopped at %s for %s", i+1, at.Round(time.Second), d)
+			lastFaultEnd = time.Now()
+			t.Logf("%s: replica %d stopped for %s", at.Round(time.Second), i+1, d)
 		} else {
+			at := time.Since(loadStart)
 			s.Kill()
 			time.Sleep(time.Duration(rng.Intn(2000)) * time.Millisecond)
 			old := s.log
@@ -464,7 +469,9 @@ func TestMultiSupplierSoak(t *testing.T) {
 			}
 			retarget()
 			kills[i]++
-			t.Logf("%s: replica %d killed and restarted (serving after %s)", time.Since(loadStart).Round(time.Second), i+1, time.Since(rs).Round(time.Millisecond))
+			lastFault = fmt.Sprintf("replica %d killed at %s, serving again at %s", i+1, at.Round(time.Second), time.Since(loadStart).Round(time.Second))
+			lastFaultEnd = time.Now()
+			t.Logf("%s: replica %d killed and restarted (serving after %s, at %s)", at.Round(time.Second), i+1, time.Since(rs).Round(time.Millisecond), time.Since(loadStart).Round(time.Second))
 		}
 		if time.Since(lastProgress) >= time.Minute {
 			lastProgress = time.Now()
@@ -498,6 +505,9 @@ func TestMultiSupplierSoak(t *testing.T) {
 	note("load: %s, %d writers over %d replicas; %d writes acknowledged (%.0f/s: %d adds, %d modifies, %d deletes), %d unknown (response lost to a kill or stop), %d refused; kills per replica %v, stops per replica %v; load average %s",
 		loadStopped.Sub(loadStart).Round(time.Second), writers, replicas, acked, float64(acked)/loadStopped.Sub(loadStart).Seconds(),
 		kinds[0], kinds[1], kinds[2], unknown, failed, kills, stops, loadAverage())
+	if !lastFaultEnd.IsZero() {
+		note("last kill or stop: %s, %s before the load stopped", lastFault, loadStopped.Sub(lastFaultEnd).Round(100*time.Millisecond))
+	}
 
 	switch inject {
 	case "lose":
