@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/switchboard-ldap/switchboard/change"
@@ -57,6 +59,92 @@ func (e *Engine) ForEachEntry(fn func(*Entry) error) error {
 		}
 		return nil
 	})
+}
+
+// ForEachEntryParallel calls fn for every stored entry, from one
+// snapshot, on one of GOMAXPROCS goroutines, which decode the entries
+// too; worker (0 to GOMAXPROCS-1) names the goroutine, so that fn may
+// keep state of its own per worker. The order is not set. The first error
+// fn returns (or ctx's) ends the walk and is returned.
+func (e *Engine) ForEachEntryParallel(ctx context.Context, fn func(worker int, en *Entry) error) error {
+	return e.db().View(func(txn *badger.Txn) error {
+		return e.forEachEntryIn(ctx, txn, runtime.GOMAXPROCS(0), fn)
+	})
+}
+
+// forEachEntryIn is ForEachEntryParallel in txn with workers goroutines:
+// one reads the records, in batches, and the workers decode them and call
+// fn.
+func (e *Engine) forEachEntryIn(ctx context.Context, txn *badger.Txn, workers int, fn func(worker int, en *Entry) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	type batch struct {
+		ids  []ID
+		recs [][]byte
+	}
+	const batchSize = 256
+	in := make(chan batch, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range in {
+				for i, id := range b.ids {
+					if ctx.Err() != nil {
+						break // drained, so that the reader is not left blocked
+					}
+					en := &Entry{}
+					var vals [][]byte
+					err := e.decodeRecord(en, &vals, id, b.recs[i])
+					if err != nil {
+						err = fmt.Errorf("entry %d: %w", id, err)
+					} else {
+						err = fn(w, en)
+					}
+					if err != nil {
+						cancel(err)
+					}
+				}
+			}
+		}()
+	}
+	read := func() error {
+		opt := badger.DefaultIteratorOptions
+		opt.Prefix = []byte{prefixEntry}
+		it := txn.NewIterator(opt)
+		defer it.Close()
+		var b batch
+		send := func() bool {
+			select {
+			case in <- b:
+				b = batch{}
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}
+		for it.Rewind(); it.Valid(); it.Next() {
+			rec, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			b.ids, b.recs = append(b.ids, readID(it.Item().Key()[1:])), append(b.recs, rec)
+			if len(b.ids) == batchSize && !send() {
+				return nil
+			}
+		}
+		if len(b.ids) > 0 {
+			send()
+		}
+		return nil
+	}
+	if err := read(); err != nil {
+		cancel(err)
+	}
+	close(in)
+	wg.Wait()
+	return context.Cause(ctx)
 }
 
 // ReplaceEntries writes, in one transaction, every entry of put in full

@@ -3,7 +3,6 @@ package directory
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"hash/maphash"
 	"runtime"
 	"slices"
@@ -45,34 +44,23 @@ func (e *Engine) Verify(ctx context.Context) (IndexReport, error) {
 		ctx, cancel := context.WithCancelCause(ctx)
 		defer cancel(nil)
 		var (
-			wg          sync.WaitGroup
-			mu          sync.Mutex
-			wantIdx     [][]keyHash // per worker: index keys
-			wantStruct  [][]keyHash // per worker: DN keys with their ID, child keys
-			gotIdx      [][]keyHash // per prefix
-			gotStruct   [][]keyHash
-			entries     int
-			workers     = runtime.GOMAXPROCS(0)
-			batches     = make(chan verifyBatch, workers)
-			storePrefix = []byte{index.PrefixPresence, index.PrefixEquality, index.PrefixSubstring,
-				index.PrefixOrdering, index.PrefixApprox, prefixChild, prefixDN}
+			wg        sync.WaitGroup
+			mu        sync.Mutex
+			gotIdx    [][]keyHash // per prefix
+			gotStruct [][]keyHash
+			workers   = runtime.GOMAXPROCS(0)
+			// Per worker: index keys, DN keys with their ID and child
+			// keys, scratch, entries.
+			wantIdx    = make([][]keyHash, workers)
+			wantStruct = make([][]keyHash, workers)
+			scratch    = make([][]byte, workers)
+			keyBuf     = make([][][]byte, workers)
+			entries    = make([]int, workers)
 		)
-		for range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				idx, st, n, err := e.verifyEntries(cfg, h, batches)
-				if err != nil {
-					cancel(err)
-				}
-				mu.Lock()
-				wantIdx, wantStruct, entries = append(wantIdx, idx), append(wantStruct, st), entries+n
-				mu.Unlock()
-			}()
-		}
 		// The stored keys, a prefix at a time, while the entries are read.
 		sem := make(chan struct{}, workers)
-		for _, p := range storePrefix {
+		for _, p := range []byte{index.PrefixPresence, index.PrefixEquality, index.PrefixSubstring,
+			index.PrefixOrdering, index.PrefixApprox, prefixChild, prefixDN} {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -92,16 +80,41 @@ func (e *Engine) Verify(ctx context.Context) (IndexReport, error) {
 				mu.Unlock()
 			}()
 		}
-		err := readEntries(ctx, txn, batches)
-		close(batches)
+		err := e.forEachEntryIn(ctx, txn, workers, func(w int, en *Entry) error {
+			entries[w]++
+			keyBuf[w] = e.appendIndexKeys(keyBuf[w][:0], cfg, en, nil)
+			for _, k := range keyBuf[w] {
+				wantIdx[w] = append(wantIdx[w], h.sum(k))
+			}
+			b := appendID(append(append(scratch[w][:0], prefixDN), en.NDN...), en.ID)
+			wantStruct[w] = append(wantStruct[w], h.sum(b))
+			b = appendID(appendID(append(b[:0], prefixChild), en.ParentID), en.ID)
+			wantStruct[w] = append(wantStruct[w], h.sum(b))
+			scratch[w] = b
+			return nil
+		})
 		if err != nil {
 			cancel(err)
+		}
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				slices.SortFunc(wantIdx[w], keyHash.compare)
+				// An entry may call for one key twice (cn and cn;lang-en
+				// feeding one index); keys end with the ID, so no two
+				// entries share one.
+				wantIdx[w] = slices.Compact(wantIdx[w])
+				slices.SortFunc(wantStruct[w], keyHash.compare)
+			}()
 		}
 		wg.Wait()
 		if err := context.Cause(ctx); err != nil {
 			return err
 		}
-		rep.Entries = entries
+		for _, n := range entries {
+			rep.Entries += n
+		}
 		keys, seen, stored := countCommon(wantIdx, gotIdx)
 		rep.Keys, rep.Missing, rep.Stray = keys, keys-seen, stored-seen
 		want, seen, stored := countCommon(wantStruct, gotStruct)
@@ -109,85 +122,6 @@ func (e *Engine) Verify(ctx context.Context) (IndexReport, error) {
 		return nil
 	})
 	return rep, err
-}
-
-// verifyBatch is a run of stored entries handed to a worker.
-type verifyBatch struct {
-	ids  []ID
-	recs [][]byte
-}
-
-const verifyBatchSize = 256
-
-// readEntries sends the stored entry records, copied, in batches.
-func readEntries(ctx context.Context, txn *badger.Txn, out chan<- verifyBatch) error {
-	opt := badger.DefaultIteratorOptions
-	opt.Prefix = []byte{prefixEntry}
-	it := txn.NewIterator(opt)
-	defer it.Close()
-	var b verifyBatch
-	for it.Rewind(); it.Valid(); it.Next() {
-		rec, err := it.Item().ValueCopy(nil)
-		if err != nil {
-			return err
-		}
-		b.ids = append(b.ids, readID(it.Item().Key()[1:]))
-		b.recs = append(b.recs, rec)
-		if len(b.ids) == verifyBatchSize {
-			select {
-			case out <- b:
-			case <-ctx.Done():
-				return context.Cause(ctx)
-			}
-			b = verifyBatch{}
-		}
-	}
-	if len(b.ids) > 0 {
-		select {
-		case out <- b:
-		case <-ctx.Done():
-			return context.Cause(ctx)
-		}
-	}
-	return nil
-}
-
-// verifyEntries decodes the entries of the batches it receives and
-// returns the hashes of the keys they call for, each set sorted.
-func (e *Engine) verifyEntries(cfg *index.Config, h keyHasher, in <-chan verifyBatch) (idx, st []keyHash, n int, err error) {
-	var keys [][]byte
-	var scratch []byte
-	for b := range in {
-		if err != nil {
-			continue // drain, so that the reader is not left blocked
-		}
-		for i, id := range b.ids {
-			en := &Entry{}
-			var vals [][]byte
-			if err = e.decodeRecord(en, &vals, id, b.recs[i]); err != nil {
-				err = fmt.Errorf("verify: entry %d: %w", id, err)
-				break
-			}
-			n++
-			keys = e.appendIndexKeys(keys[:0], cfg, en, nil)
-			for _, k := range keys {
-				idx = append(idx, h.sum(k))
-			}
-			scratch = appendID(append(append(scratch[:0], prefixDN), en.NDN...), id)
-			st = append(st, h.sum(scratch))
-			scratch = appendID(appendID(append(scratch[:0], prefixChild), en.ParentID), id)
-			st = append(st, h.sum(scratch))
-		}
-	}
-	if err != nil {
-		return nil, nil, 0, err
-	}
-	slices.SortFunc(idx, keyHash.compare)
-	// An entry may call for one key twice (cn and cn;lang-en feeding one
-	// index); keys end with the ID, so no two entries share one.
-	idx = slices.Compact(idx)
-	slices.SortFunc(st, keyHash.compare)
-	return idx, st, n, nil
 }
 
 // storedKeyHashes returns the hashes of the store's keys under prefix p;

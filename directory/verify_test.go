@@ -2,7 +2,12 @@ package directory
 
 import (
 	"context"
+	"errors"
+	"maps"
 	"math/rand/v2"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -81,5 +86,44 @@ func TestVerifyCanceled(t *testing.T) {
 	cancel()
 	if _, err := e.Verify(ctx); err == nil {
 		t.Fatal("Verify with a canceled context: no error")
+	}
+}
+
+// TestForEachEntryParallel: every entry once, the worker index in range,
+// the same entries as ForEachEntry, and the first error ends the walk.
+func TestForEachEntryParallel(t *testing.T) {
+	e := openTest(t)
+	fillRandom(t, e, rand.New(rand.NewPCG(5, 5)), 600)
+	ctx := context.Background()
+	want := map[ID]string{}
+	must(t, e.ForEachEntry(func(en *Entry) error { want[en.ID] = en.NDN; return nil }))
+	var mu sync.Mutex
+	got := map[ID]string{}
+	workers := runtime.GOMAXPROCS(0)
+	must(t, e.ForEachEntryParallel(ctx, func(w int, en *Entry) error {
+		if w < 0 || w >= workers {
+			t.Errorf("worker %d of %d", w, workers)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if _, ok := got[en.ID]; ok {
+			t.Errorf("entry %d given twice", en.ID)
+		}
+		got[en.ID] = en.NDN
+		return nil
+	}))
+	if !maps.Equal(got, want) {
+		t.Fatalf("%d entries given, %d stored, or they differ", len(got), len(want))
+	}
+	stop := errors.New("stop")
+	var n atomic.Int64
+	err := e.ForEachEntryParallel(ctx, func(int, *Entry) error {
+		if n.Add(1) == 10 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || n.Load() >= int64(len(want)) {
+		t.Fatalf("after an error at the 10th entry: err %v, %d calls of %d entries", err, n.Load(), len(want))
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -900,85 +899,24 @@ func (r *Replicator) storedFingerprint(u UUID, en *directory.Entry) uint64 {
 	return fpKey(&fp)
 }
 
-// fingerprintStored calls fn, from the calling goroutine, with every
-// stored entry, its UUID and its fingerprint, in no set order. Workers,
-// one per CPU, compute the fingerprints (normalising and sorting every
-// value): most of the work of a start, which reads the whole store.
+// fingerprintStored calls fn, one call at a time, with every stored
+// entry, its UUID and its fingerprint, in no set order. The store's
+// workers, one per CPU, decode the entries and compute the fingerprints
+// (normalising and sorting every value): most of the work of a start,
+// which reads the whole store.
 func (r *Replicator) fingerprintStored(fn func(en *directory.Entry, u UUID, fp *[32]byte) error) error {
-	type item struct {
-		en  *directory.Entry
-		u   UUID
-		fp  [32]byte
-		err error
-	}
-	const batch = 256
-	workers := runtime.GOMAXPROCS(0)
-	in, out := make(chan []item, workers), make(chan []item, workers)
-	stop := make(chan struct{})
-	var readErr error
-	go func() {
-		defer close(in)
-		b := make([]item, 0, batch)
-		send := func() error {
-			select {
-			case in <- b:
-				b = make([]item, 0, batch)
-				return nil
-			case <-stop:
-				return errStopped
-			}
+	var mu sync.Mutex
+	return r.eng.ForEachEntryParallel(context.Background(), func(_ int, en *directory.Entry) error {
+		u, err := merge.ParseUUID(en.First("entryUUID"))
+		if err != nil {
+			return fmt.Errorf("entry %q: entryUUID: %w", en.DN, err)
 		}
-		readErr = r.eng.ForEachEntry(func(en *directory.Entry) error {
-			if b = append(b, item{en: en}); len(b) == batch {
-				return send()
-			}
-			return nil
-		})
-		if readErr == nil && len(b) > 0 {
-			send()
-		}
-	}()
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for b := range in {
-				for i := range b {
-					it := &b[i]
-					if it.u, it.err = merge.ParseUUID(it.en.First("entryUUID")); it.err != nil {
-						it.err = fmt.Errorf("entry %q: entryUUID: %w", it.en.DN, it.err)
-						continue
-					}
-					it.fp = r.fullFingerprint(it.u, it.en)
-				}
-				out <- b
-			}
-		}()
-	}
-	go func() {
-		wg.Wait()
-		close(out)
-	}()
-	var err error
-	for b := range out { // drained to the end, so that every goroutine ends
-		for i := 0; i < len(b) && err == nil; i++ {
-			if err = b[i].err; err == nil {
-				err = fn(b[i].en, b[i].u, &b[i].fp)
-			}
-			if err != nil {
-				close(stop)
-			}
-		}
-	}
-	if err != nil {
-		return err
-	}
-	return readErr
+		fp := r.fullFingerprint(u, en)
+		mu.Lock()
+		defer mu.Unlock()
+		return fn(en, u, &fp)
+	})
 }
-
-// errStopped ends a store read whose reader failed.
-var errStopped = errors.New("replication: store read stopped")
 
 // fullFingerprint is the fingerprint of a stored entry.
 func (r *Replicator) fullFingerprint(u UUID, en *directory.Entry) [32]byte {
