@@ -123,7 +123,8 @@ func TestOpenMemoryLimitSkipsAnEmptyStore(t *testing.T) {
 		t.Errorf("empty store: limit %d MiB, want none", got>>20)
 	}
 	directorytest.AddBase(t, eng)
-	setOpenMemoryLimit(cfg, eng)
+	stop := setOpenMemoryLimit(cfg, eng)
+	defer stop() // its follower would go on setting the process's limit under later tests
 	if got := debug.SetMemoryLimit(-1); got == math.MaxInt64 {
 		t.Error("a store with entries: no limit")
 	}
